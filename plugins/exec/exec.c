@@ -1,0 +1,217 @@
+/* Built-in plugin `exec`: kind Task (exec/v1). Runs an argv (no shell unless shell: true) on
+ * apply and on destroy; an optional check command reports drift; declared outputs are read
+ * from apply's stdout as key=value lines. Fields: docs/manifests.md#task. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/spec.h"
+
+static const struct cratis_host *host;
+
+static int validate(void *data, const struct cratis_request *req, char **out)
+{
+	(void)data;
+	(void)out;
+	json_t *s = spec_parse(req, 0);
+	int rc = CRATIS_OK;
+	json_t *shell = json_object_get(s, "shell");
+	bool sh = json_is_true(shell);
+	static const char *const cmds[] = { "apply", "destroy", "check" };
+	for (int i = 0; i < 3; i++) {
+		json_t *v = json_object_get(s, cmds[i]);
+		if (!v && i == 0) {
+			char f[32];
+			snprintf(f, sizeof(f), "spec.%s", cmds[i]);
+			host->error(req->call, f, "missing field, expected a command: a sequence of arguments%s", sh ? " or a shell string" : "");
+			rc = CRATIS_EINVAL;
+			break;
+		}
+		char **owned;
+		const char **argv = v ? spec_argv(v, sh, &owned) : NULL;
+		if (v && !argv) {
+			char f[32];
+			snprintf(f, sizeof(f), "spec.%s", cmds[i]);
+			host->error(req->call, f, "expected a non-empty sequence of strings (argv)%s", sh ? " or a shell string" : "; set shell: true to pass a shell string");
+			rc = CRATIS_EINVAL;
+			break;
+		}
+		if (argv)
+			spec_argv_free(argv, owned);
+	}
+	json_t *t = json_object_get(s, "timeoutSeconds");
+	if (!rc && t && (!json_is_integer(t) || json_integer_value(t) <= 0)) {
+		host->error(req->call, "spec.timeoutSeconds", "expected a positive integer number of seconds");
+		rc = CRATIS_EINVAL;
+	}
+	json_t *o = json_object_get(s, "outputs");
+	if (!rc && o && !json_is_array(o)) {
+		host->error(req->call, "spec.outputs", "expected a sequence of output names");
+		rc = CRATIS_EINVAL;
+	}
+	json_t *e = json_object_get(s, "env");
+	if (!rc && e && !json_is_object(e)) {
+		host->error(req->call, "spec.env", "expected a mapping of NAME: value");
+		rc = CRATIS_EINVAL;
+	}
+	if (!rc && shell && !json_is_boolean(shell)) {
+		host->error(req->call, "spec.shell", "expected true or false");
+		rc = CRATIS_EINVAL;
+	}
+	json_decref(s);
+	return rc;
+}
+
+/* Run spec[which]; 1 when the field is absent. res is filled when 0 is returned. */
+static int run_cmd(const struct cratis_request *req, json_t *s, const char *which, struct cratis_run_result *res)
+{
+	json_t *v = json_object_get(s, which);
+	if (!v)
+		return 1;
+	char **owned;
+	const char **argv = spec_argv(v, json_is_true(json_object_get(s, "shell")), &owned);
+	if (!argv) {
+		host->error(req->call, which, "invalid command");
+		return CRATIS_EINVAL;
+	}
+	char **env = spec_env(json_object_get(s, "env"));
+	const char *wd = spec_str(s, "workdir", NULL);
+	char *workdir = wd ? spec_path(req, wd) : (req->workdir && *req->workdir ? strdup(req->workdir) : NULL);
+	json_t *t = json_object_get(s, "timeoutSeconds");
+	int timeout = json_is_integer(t) ? (int)json_integer_value(t) * 1000 : 300000;
+	memset(res, 0, sizeof(*res));
+	res->size = sizeof(*res);
+	int rc = host->run(req->call, argv, (const char *const *)env, workdir, timeout, res);
+	if (!rc && (res->exit_code || res->timed_out)) {
+		if (res->timed_out)
+			host->error(req->call, NULL, "%s command timed out after %d s", which, timeout / 1000);
+		else
+			host->error(req->call, NULL, "%s command '%s' exited with status %d%s%s", which, argv[0], res->exit_code,
+			            res->err && *res->err ? ": " : "", res->err ? res->err : "");
+		rc = CRATIS_ERROR;
+	}
+	if (rc) {
+		host->free(res->out);
+		host->free(res->err);
+		res->out = res->err = NULL;
+	}
+	free(workdir);
+	spec_env_free(env);
+	spec_argv_free(argv, owned);
+	return rc;
+}
+
+/* Declared outputs from key=value lines of stdout. */
+static int outputs(const struct cratis_request *req, json_t *s, const char *stdout_text, json_t *into)
+{
+	json_t *decl = json_object_get(s, "outputs");
+	size_t i;
+	json_t *name;
+	json_array_foreach(decl, i, name) {
+		if (!json_is_string(name))
+			continue;
+		const char *k = json_string_value(name);
+		size_t kl = strlen(k);
+		const char *found = NULL;
+		for (const char *line = stdout_text; line && *line;) {
+			const char *nl = strchr(line, '\n');
+			size_t len = nl ? (size_t)(nl - line) : strlen(line);
+			if (len > kl && !strncmp(line, k, kl) && line[kl] == '=') {
+				found = line;
+				json_object_set_new(into, k, json_stringn(line + kl + 1, len - kl - 1));
+			}
+			line = nl ? nl + 1 : NULL;
+		}
+		if (!found) {
+			host->error(req->call, "spec.outputs", "declared output '%s' was not printed by apply (expected a line '%s=VALUE' on stdout)", k, k);
+			return CRATIS_ERROR;
+		}
+	}
+	return CRATIS_OK;
+}
+
+static int apply(void *data, const struct cratis_request *req, char **out)
+{
+	(void)data;
+	json_t *s = spec_parse(req, 0);
+	struct cratis_run_result res;
+	int rc = run_cmd(req, s, "apply", &res);
+	if (rc == 0) {
+		json_t *o = json_object();
+		rc = outputs(req, s, res.out, o);
+		if (!rc) {
+			json_t *doc = json_pack("{s:o}", "outputs", o);
+			*out = spec_out(host, doc);
+			json_decref(doc);
+		} else {
+			json_decref(o);
+		}
+		host->free(res.out);
+		host->free(res.err);
+	}
+	json_decref(s);
+	return rc;
+}
+
+static int destroy(void *data, const struct cratis_request *req, char **out)
+{
+	(void)data;
+	(void)out;
+	json_t *s = spec_parse(req, 1);
+	struct cratis_run_result res;
+	int rc = run_cmd(req, s, "destroy", &res);
+	if (rc == 0) {
+		host->free(res.out);
+		host->free(res.err);
+	}
+	json_decref(s);
+	return rc == 1 ? CRATIS_OK : rc;
+}
+
+static int observe(void *data, const struct cratis_request *req, char **out)
+{
+	(void)data;
+	json_t *s = spec_parse(req, 1);
+	if (!json_object_get(s, "check")) {
+		json_decref(s);
+		return CRATIS_OK;
+	}
+	struct cratis_run_result res;
+	int rc = run_cmd(req, s, "check", &res);
+	json_t *doc;
+	if (rc == 0) {
+		host->free(res.out);
+		host->free(res.err);
+		doc = json_pack("{s:b,s:b}", "exists", 1, "drift", 0);
+	} else {
+		doc = json_pack("{s:b,s:b,s:s}", "exists", 1, "drift", 1, "reason", "check command failed");
+	}
+	*out = spec_out(host, doc);
+	json_decref(doc);
+	json_decref(s);
+	return CRATIS_OK;
+}
+
+static const struct cratis_ops ops = {
+	.size = sizeof(struct cratis_ops),
+	.validate = validate,
+	.apply = apply,
+	.destroy = destroy,
+	.observe = observe,
+};
+static const char *const versions[] = { "v1", NULL };
+static const struct cratis_handler task = {
+	sizeof(struct cratis_handler), "exec", "Task", versions, &ops, NULL,
+};
+
+CRATIS_PLUGIN_EXPORT int cratis_plugin_init(uint32_t abi_major, const struct cratis_host *h,
+                                            struct cratis_plugin_ctx *ctx)
+{
+	if (abi_major != CRATIS_ABI_MAJOR)
+		return CRATIS_EABI;
+	host = h;
+	int rc = ctx->set_info(ctx, CRATIS_ABI_MAJOR, "exec", "0.1.0", NULL, NULL);
+	if (!rc)
+		rc = ctx->register_handler(ctx, &task);
+	return rc;
+}

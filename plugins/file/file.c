@@ -1,0 +1,211 @@
+/* Built-in plugin `file`: kind File (file/v1). Writes content to a path with a mode, atomically
+ * (temporary file + rename); drift is detected by SHA-256 of the content and by mode.
+ * Fields: docs/manifests.md#file. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/spec.h"
+
+static const struct cratis_host *host;
+
+static void sha256_hex(const void *data, size_t n, char out[65])
+{
+	unsigned char md[32];
+	unsigned int len = 0;
+	EVP_Digest(data, n, md, &len, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static bool parse_mode(const char *s, mode_t *m)
+{
+	char *end;
+	long v = strtol(s, &end, 8);
+	if (!*s || *end || v < 0 || v > 07777)
+		return false;
+	*m = (mode_t)v;
+	return true;
+}
+
+static int validate(void *data, const struct cratis_request *req, char **out)
+{
+	(void)data;
+	(void)out;
+	json_t *s = spec_parse(req, 0);
+	int rc = CRATIS_OK;
+	mode_t m;
+	if (!json_is_string(json_object_get(s, "path"))) {
+		host->error(req->call, "spec.path", "missing field or not a string: expected the file path (relative to the project directory or absolute)");
+		rc = CRATIS_EINVAL;
+	} else if (!json_is_string(json_object_get(s, "content"))) {
+		host->error(req->call, "spec.content", "missing field or not a string: expected the file content");
+		rc = CRATIS_EINVAL;
+	} else if (json_object_get(s, "mode") && (!json_is_string(json_object_get(s, "mode")) || !parse_mode(spec_str(s, "mode", ""), &m))) {
+		host->error(req->call, "spec.mode", "expected an octal mode as a quoted string, e.g. \"0644\"");
+		rc = CRATIS_EINVAL;
+	}
+	json_decref(s);
+	return rc;
+}
+
+static int plan(void *data, const struct cratis_request *req, char **out)
+{
+	(void)data;
+	json_t *s = spec_parse(req, 0), *p = spec_parse(req, 1);
+	bool moved = strcmp(spec_str(s, "path", ""), spec_str(p, "path", "")) != 0;
+	json_t *doc = json_pack("{s:s}", "action", moved ? "replace" : "update");
+	*out = spec_out(host, doc);
+	json_decref(doc);
+	json_decref(s);
+	json_decref(p);
+	return CRATIS_OK;
+}
+
+static int write_file(const struct cratis_request *req, const char *path, const char *content, size_t n, mode_t mode)
+{
+	size_t tl = strlen(path) + 16;
+	char *tmp = malloc(tl);
+	snprintf(tmp, tl, "%s.cratis-tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	int rc = CRATIS_OK;
+	if (fd < 0) {
+		host->error(req->call, "spec.path", "cannot write '%s': %s", path, strerror(errno));
+		free(tmp);
+		return CRATIS_EIO;
+	}
+	size_t off = 0;
+	while (off < n) {
+		ssize_t w = write(fd, content + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			host->error(req->call, "spec.path", "cannot write '%s': %s", path, strerror(errno));
+			rc = CRATIS_EIO;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (!rc && (fchmod(fd, mode) < 0 || fsync(fd) < 0)) {
+		host->error(req->call, "spec.path", "cannot write '%s': %s", path, strerror(errno));
+		rc = CRATIS_EIO;
+	}
+	close(fd);
+	if (!rc && rename(tmp, path) < 0) {
+		host->error(req->call, "spec.path", "cannot rename into '%s': %s", path, strerror(errno));
+		rc = CRATIS_EIO;
+	}
+	if (rc)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+static int apply(void *data, const struct cratis_request *req, char **out)
+{
+	(void)data;
+	json_t *s = spec_parse(req, 0);
+	char *path = spec_path(req, spec_str(s, "path", ""));
+	json_t *c = json_object_get(s, "content");
+	mode_t mode = 0644;
+	parse_mode(spec_str(s, "mode", "0644"), &mode);
+	int rc = write_file(req, path, json_string_value(c), json_string_length(c), mode);
+	if (!rc) {
+		char hex[65];
+		sha256_hex(json_string_value(c), json_string_length(c), hex);
+		json_t *doc = json_pack("{s:{s:s,s:s}}", "outputs", "path", path, "sha256", hex);
+		*out = spec_out(host, doc);
+		json_decref(doc);
+	}
+	free(path);
+	json_decref(s);
+	return rc;
+}
+
+static int destroy(void *data, const struct cratis_request *req, char **out)
+{
+	(void)data;
+	(void)out;
+	json_t *s = spec_parse(req, 1);
+	char *path = spec_path(req, spec_str(s, "path", ""));
+	int rc = CRATIS_OK;
+	if (unlink(path) < 0 && errno != ENOENT) {
+		host->error(req->call, "spec.path", "cannot remove '%s': %s", path, strerror(errno));
+		rc = CRATIS_EIO;
+	}
+	free(path);
+	json_decref(s);
+	return rc;
+}
+
+static int observe(void *data, const struct cratis_request *req, char **out)
+{
+	(void)data;
+	json_t *s = spec_parse(req, 1);
+	char *path = spec_path(req, spec_str(s, "path", ""));
+	json_t *c = json_object_get(s, "content");
+	mode_t want = 0644;
+	parse_mode(spec_str(s, "mode", "0644"), &want);
+	json_t *doc;
+	struct stat st;
+	FILE *f = fopen(path, "rb");
+	if (!f || fstat(fileno(f), &st) < 0) {
+		doc = json_pack("{s:b,s:b}", "exists", 0, "drift", 1);
+	} else {
+		char *buf = malloc((size_t)st.st_size + 1);
+		size_t n = fread(buf, 1, (size_t)st.st_size, f);
+		char have[65], expect[65];
+		sha256_hex(buf, n, have);
+		sha256_hex(json_string_value(c), json_string_length(c), expect);
+		free(buf);
+		if (strcmp(have, expect)) {
+			char why[200];
+			snprintf(why, sizeof(why), "content of '%s' changed (sha256 %.12s..., expected %.12s...)", path, have, expect);
+			doc = json_pack("{s:b,s:b,s:s}", "exists", 1, "drift", 1, "reason", why);
+		} else if ((st.st_mode & 07777) != want) {
+			char why[200];
+			snprintf(why, sizeof(why), "mode of '%s' is %04o, expected %04o", path, (unsigned)(st.st_mode & 07777), (unsigned)want);
+			doc = json_pack("{s:b,s:b,s:s}", "exists", 1, "drift", 1, "reason", why);
+		} else {
+			doc = json_pack("{s:b,s:b}", "exists", 1, "drift", 0);
+		}
+	}
+	if (f)
+		fclose(f);
+	*out = spec_out(host, doc);
+	json_decref(doc);
+	free(path);
+	json_decref(s);
+	return CRATIS_OK;
+}
+
+static const struct cratis_ops ops = {
+	.size = sizeof(struct cratis_ops),
+	.validate = validate,
+	.plan = plan,
+	.apply = apply,
+	.destroy = destroy,
+	.observe = observe,
+};
+static const char *const versions[] = { "v1", NULL };
+static const struct cratis_handler file = {
+	sizeof(struct cratis_handler), "file", "File", versions, &ops, NULL,
+};
+
+CRATIS_PLUGIN_EXPORT int cratis_plugin_init(uint32_t abi_major, const struct cratis_host *h,
+                                            struct cratis_plugin_ctx *ctx)
+{
+	if (abi_major != CRATIS_ABI_MAJOR)
+		return CRATIS_EABI;
+	host = h;
+	int rc = ctx->set_info(ctx, CRATIS_ABI_MAJOR, "file", "0.1.0", NULL, NULL);
+	if (!rc)
+		rc = ctx->register_handler(ctx, &file);
+	return rc;
+}

@@ -1,0 +1,376 @@
+/* Built-in plugin `service`: kind Service (service/v1). Starts a long-running local process
+ * detached from cratis (own session, stdin /dev/null, output to a log file, pidfile), waits for
+ * an HTTP (libcurl) or TCP health check, restarts it on spec change, stops it on destroy, and
+ * reports a dead process as drift. Fields: docs/manifests.md#service. */
+#define _GNU_SOURCE
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/spec.h"
+
+static const struct cratis_host *host;
+extern char **environ;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *join(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *p = malloc(n);
+	snprintf(p, n, "%s/%s", a, b);
+	return p;
+}
+
+/* Start time of pid in clock ticks since boot (/proc/PID/stat field 22), 0 when not running. */
+static unsigned long long start_time(long pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* after ") " come fields 3.. ; field 3 is the state */
+	char state = p[2];
+	if (state == 'Z' || state == 'X')
+		return 0;
+	unsigned long long st = 0;
+	int field = 2;
+	for (char *c = p + 1; *c; c++) {
+		if (*c == ' ') {
+			field++;
+			if (field == 22) {
+				st = strtoull(c + 1, NULL, 10);
+				break;
+			}
+		}
+	}
+	return st;
+}
+
+/* The process recorded in the pidfile, if it is still the same process; 0 otherwise. */
+static long running_pid(const char *pidfile)
+{
+	FILE *f = fopen(pidfile, "r");
+	if (!f)
+		return 0;
+	long pid = 0;
+	unsigned long long st = 0;
+	int n = fscanf(f, "%ld %llu", &pid, &st);
+	fclose(f);
+	if (n != 2 || pid <= 0)
+		return 0;
+	return start_time(pid) == st ? pid : 0;
+}
+
+static void stop(const char *pidfile, int grace_ms)
+{
+	long pid = running_pid(pidfile);
+	if (pid) {
+		kill(-(pid_t)pid, SIGTERM);
+		long long until = now_ms() + grace_ms;
+		while (running_pid(pidfile) && now_ms() < until) {
+			waitpid((pid_t)pid, NULL, WNOHANG); /* reap when we are the parent */
+			usleep(20000);
+		}
+		if (running_pid(pidfile)) {
+			kill(-(pid_t)pid, SIGKILL);
+			while (running_pid(pidfile) && now_ms() < until + 5000) {
+				waitpid((pid_t)pid, NULL, WNOHANG);
+				usleep(20000);
+			}
+		}
+	}
+	unlink(pidfile);
+}
+
+static char *tail_of(const char *path, size_t max)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	long size = ftell(f);
+	long from = size > (long)max ? size - (long)max : 0;
+	fseek(f, from, SEEK_SET);
+	char *b = calloc(max + 1, 1);
+	size_t n = fread(b, 1, max, f);
+	b[n] = '\0';
+	fclose(f);
+	return b;
+}
+
+static size_t discard(char *p, size_t s, size_t n, void *u)
+{
+	(void)p;
+	(void)u;
+	return s * n;
+}
+
+static bool http_ok(const char *url)
+{
+	CURL *c = curl_easy_init();
+	if (!c)
+		return false;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	long code = 0;
+	bool ok = curl_easy_perform(c) == CURLE_OK && curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
+	          code >= 200 && code < 400;
+	curl_easy_cleanup(c);
+	return ok;
+}
+
+static bool tcp_ok(const char *hostport)
+{
+	const char *colon = strrchr(hostport, ':');
+	if (!colon)
+		return false;
+	char *h = strndup(hostport, (size_t)(colon - hostport));
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	bool ok = false;
+	if (getaddrinfo(h, colon + 1, &hints, &ai) == 0) {
+		for (struct addrinfo *a = ai; a && !ok; a = a->ai_next) {
+			int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, 0);
+			if (fd >= 0) {
+				ok = connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+				close(fd);
+			}
+		}
+		freeaddrinfo(ai);
+	}
+	free(h);
+	return ok;
+}
+
+static int validate(void *data, const struct cratis_request *req, char **out)
+{
+	(void)data;
+	(void)out;
+	json_t *s = spec_parse(req, 0);
+	int rc = CRATIS_OK;
+	char **owned;
+	const char **argv = spec_argv(json_object_get(s, "command"), false, &owned);
+	json_t *health = json_object_get(s, "health");
+	if (!argv) {
+		host->error(req->call, "spec.command", "missing field or invalid: expected a non-empty sequence of strings (argv)");
+		rc = CRATIS_EINVAL;
+	} else if (health && !json_is_object(health)) {
+		host->error(req->call, "spec.health", "expected a mapping with http: URL or tcp: HOST:PORT");
+		rc = CRATIS_EINVAL;
+	} else if (health && !json_is_string(json_object_get(health, "http")) && !json_is_string(json_object_get(health, "tcp"))) {
+		host->error(req->call, "spec.health", "expected http: URL or tcp: HOST:PORT");
+		rc = CRATIS_EINVAL;
+	} else if (health && json_object_get(health, "timeoutSeconds") && !json_is_number(json_object_get(health, "timeoutSeconds"))) {
+		host->error(req->call, "spec.health.timeoutSeconds", "expected a number of seconds");
+		rc = CRATIS_EINVAL;
+	} else if (json_object_get(s, "env") && !json_is_object(json_object_get(s, "env"))) {
+		host->error(req->call, "spec.env", "expected a mapping of NAME: value");
+		rc = CRATIS_EINVAL;
+	}
+	if (argv)
+		spec_argv_free(argv, owned);
+	json_decref(s);
+	return rc;
+}
+
+static int destroy(void *data, const struct cratis_request *req, char **out)
+{
+	(void)data;
+	(void)out;
+	char *pidfile = join(req->statedir, "pid");
+	stop(pidfile, 10000);
+	free(pidfile);
+	return CRATIS_OK;
+}
+
+static char **merged_env(json_t *extra)
+{
+	char **add = spec_env(extra);
+	size_t n = 0, m = 0;
+	while (environ[n])
+		n++;
+	while (add[m])
+		m++;
+	char **e = calloc(n + m + 1, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool over = false;
+		for (size_t j = 0; j < m; j++) {
+			size_t kl = strcspn(add[j], "=") + 1;
+			if (!strncmp(environ[i], add[j], kl))
+				over = true;
+		}
+		if (!over)
+			e[k++] = strdup(environ[i]);
+	}
+	for (size_t j = 0; j < m; j++)
+		e[k++] = strdup(add[j]);
+	spec_env_free(add);
+	return e;
+}
+
+static int apply(void *data, const struct cratis_request *req, char **out)
+{
+	(void)data;
+	json_t *s = spec_parse(req, 0);
+	char *pidfile = join(req->statedir, "pid"), *logfile = join(req->statedir, "log");
+	int rc = CRATIS_OK;
+	/* a restart: stop whatever runs now (spec change, or an interrupted earlier run) */
+	stop(pidfile, 10000);
+
+	char **owned;
+	const char **argv = spec_argv(json_object_get(s, "command"), false, &owned);
+	char **env = merged_env(json_object_get(s, "env"));
+	const char *wd = spec_str(s, "workdir", NULL);
+	char *workdir = wd ? spec_path(req, wd) : strdup(req->workdir && *req->workdir ? req->workdir : ".");
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	posix_spawn_file_actions_addchdir_np(&fa, workdir);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	pid_t pid;
+	int sr = posix_spawnp(&pid, argv[0], &fa, &at, (char *const *)argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (sr) {
+		host->error(req->call, "spec.command", "cannot start '%s': %s", argv[0], strerror(sr));
+		rc = CRATIS_ERROR;
+		goto out_free;
+	}
+	/* record it at once, so that a killed cratis leaves a pidfile the next run can act on */
+	unsigned long long st = 0;
+	for (int i = 0; i < 100 && !(st = start_time(pid)); i++)
+		usleep(1000);
+	FILE *pf = fopen(pidfile, "w");
+	if (pf) {
+		fprintf(pf, "%ld %llu\n", (long)pid, st);
+		fclose(pf);
+	}
+	json_t *health = json_object_get(s, "health");
+	const char *url = spec_str(health, "http", NULL), *tcp = spec_str(health, "tcp", NULL);
+	json_t *to = json_object_get(health, "timeoutSeconds");
+	long long deadline = now_ms() + (json_is_number(to) ? (long long)(json_number_value(to) * 1000) : 30000);
+	bool healthy = !health;
+	while (!healthy) {
+		if (!running_pid(pidfile)) {
+			waitpid(pid, NULL, WNOHANG);
+			char *t = tail_of(logfile, 2000);
+			host->error(req->call, "spec.command", "process %ld exited during start-up; log tail (%s):\n%s", (long)pid, logfile, t);
+			free(t);
+			rc = CRATIS_ERROR;
+			break;
+		}
+		healthy = url ? http_ok(url) : tcp_ok(tcp);
+		if (healthy)
+			break;
+		if (now_ms() > deadline) {
+			stop(pidfile, 5000);
+			char *t = tail_of(logfile, 2000);
+			host->error(req->call, "spec.health", "health check %s did not pass within the timeout; process stopped; log tail (%s):\n%s",
+			            url ? url : tcp, logfile, t);
+			free(t);
+			rc = CRATIS_ETIMEOUT;
+			break;
+		}
+		usleep(100000);
+	}
+	if (!rc) {
+		json_t *o = json_pack("{s:I,s:s}", "pid", (json_int_t)pid, "log", logfile);
+		if (url)
+			json_object_set_new(o, "url", json_string(url));
+		json_t *doc = json_pack("{s:o}", "outputs", o);
+		*out = spec_out(host, doc);
+		json_decref(doc);
+	}
+out_free:
+	free(workdir);
+	for (size_t i = 0; env[i]; i++)
+		free(env[i]);
+	free(env);
+	spec_argv_free(argv, owned);
+	free(pidfile);
+	free(logfile);
+	json_decref(s);
+	return rc;
+}
+
+static int observe(void *data, const struct cratis_request *req, char **out)
+{
+	(void)data;
+	char *pidfile = join(req->statedir, "pid");
+	long pid = running_pid(pidfile);
+	json_t *doc = pid ? json_pack("{s:b,s:b}", "exists", 1, "drift", 0)
+	                  : json_pack("{s:b,s:b,s:s}", "exists", 1, "drift", 1, "reason", "process is not running");
+	*out = spec_out(host, doc);
+	json_decref(doc);
+	free(pidfile);
+	return CRATIS_OK;
+}
+
+static void fini(void *data)
+{
+	(void)data;
+	curl_global_cleanup();
+}
+
+static const struct cratis_ops ops = {
+	.size = sizeof(struct cratis_ops),
+	.validate = validate,
+	.apply = apply,
+	.destroy = destroy,
+	.observe = observe,
+};
+static const char *const versions[] = { "v1", NULL };
+static const struct cratis_handler service = {
+	sizeof(struct cratis_handler), "service", "Service", versions, &ops, NULL,
+};
+
+CRATIS_PLUGIN_EXPORT int cratis_plugin_init(uint32_t abi_major, const struct cratis_host *h,
+                                            struct cratis_plugin_ctx *ctx)
+{
+	if (abi_major != CRATIS_ABI_MAJOR)
+		return CRATIS_EABI;
+	host = h;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	int rc = ctx->set_info(ctx, CRATIS_ABI_MAJOR, "service", "0.1.0", fini, NULL);
+	if (!rc)
+		rc = ctx->register_handler(ctx, &service);
+	return rc;
+}

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Install what cratis needs to build, test and run its example, on Debian (run as root).
+# Idempotent: packages already present are left alone; apt-get runs only when one is missing.
+set -eu
+pkgs="build-essential meson ninja-build pkg-config libfyaml-dev libjansson-dev libsqlite3-dev \
+libcmocka-dev libssl-dev libcurl4-openssl-dev python3 curl hyperfine"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "setup: installing$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	# shellcheck disable=SC2086
+	$sudo apt-get install -y -qq --no-install-recommends $missing >&2
+fi

@@ -1,0 +1,98 @@
+/* cratis apply / cratis destroy: plan, confirm, lock the environment, execute. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "util/error.h"
+#include "banned.h"
+
+static bool confirm(const char *what, bool auto_approve)
+{
+	if (auto_approve)
+		return true;
+	if (!isatty(STDIN_FILENO)) {
+		fprintf(stderr, "error: refusing to %s without confirmation: standard input is not a terminal; pass --auto-approve\n", what);
+		return false;
+	}
+	fprintf(stderr, "Do you want to %s these changes? Only 'yes' will be accepted: ", what);
+	char answer[16] = "";
+	if (!fgets(answer, sizeof(answer), stdin))
+		return false;
+	if (strcmp(answer, "yes\n")) {
+		fprintf(stderr, "%s cancelled\n", what);
+		return false;
+	}
+	return true;
+}
+
+static int run(int argc, char **argv, struct cli_ctx *ctx, bool destroy)
+{
+	const char *what = destroy ? "destroy" : "apply";
+	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_JOBS | CF_APPROVE | CF_LOCK | CF_REFRESH | CF_OUTPUT, ctx,
+	                   destroy ? "cratis destroy [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS]"
+	                           : "cratis apply [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS]");
+	if (rc)
+		return rc;
+	struct session s;
+	struct plan p = { 0 };
+	struct strv errors = STRV_INIT;
+	if ((rc = cli_load(ctx, &s, 1)))
+		goto out_release;
+	s.opts.destroy = destroy;
+
+	struct lock_info me = { .pid = (long)getpid() }, holder;
+	snprintf(me.environment, sizeof(me.environment), "%s", s.model.env_name);
+	snprintf(me.host, sizeof(me.host), "%s", host_name());
+	snprintf(me.user, sizeof(me.user), "%s", user_name());
+	snprintf(me.command, sizeof(me.command), "%s", ctx->command_line);
+	int lrc = store_lock(s.store, &me, ctx->lock_timeout_ms, &holder);
+	if (lrc) {
+		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
+		rc = lrc == CRATIS_ELOCKED ? EXIT_LOCKED : EXIT_ERROR;
+		goto out_release;
+	}
+	if (plan_build(&p, &s.model, s.store, &s.reg, &s.opts, &errors)) {
+		print_errors(&errors);
+		fprintf(stderr, "%zu error%s; nothing was changed\n", errors.n, errors.n == 1 ? "" : "s");
+		rc = EXIT_ERROR;
+		goto out_unlock;
+	}
+	plan_print_text(&p, stderr);
+	if (!plan_has_changes(&p)) {
+		fprintf(stderr, "No changes. Environment '%s' matches the manifests.\n", p.environment);
+		rc = EXIT_OK;
+		goto out_unlock;
+	}
+	if (!confirm(what, ctx->auto_approve)) {
+		rc = EXIT_ERROR;
+		goto out_unlock;
+	}
+	const char *project = s.model.nprojects ? s.model.projects[0].name : "default";
+	struct apply_result res;
+	int arc = plan_apply(&p, s.store, &s.opts, ctx->command_line, project, &res);
+	if (arc && arc != CRATIS_ERROR)
+		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
+	fprintf(stderr, "%s %s: %zu succeeded, %zu failed, %zu skipped (deployment %lld)\n",
+	        destroy ? "Destroy" : "Apply", arc ? "failed" : "complete", res.ok, res.failed, res.skipped,
+	        (long long)res.deployment);
+	rc = arc ? EXIT_ERROR : EXIT_OK;
+out_unlock:
+	if (store_unlock(s.store, me.id))
+		fprintf(stderr, "warning: %s\n", cratis_error_last()->message);
+out_release:
+	strv_release(&errors);
+	plan_release(&p);
+	session_release(&s);
+	return rc;
+}
+
+int cmd_apply(int argc, char **argv, struct cli_ctx *ctx)
+{
+	return run(argc, argv, ctx, false);
+}
+
+int cmd_destroy(int argc, char **argv, struct cli_ctx *ctx)
+{
+	return run(argc, argv, ctx, true);
+}

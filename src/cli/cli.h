@@ -1,0 +1,76 @@
+/* Command-line layer: flag parsing, loading a project, printing. Only this layer prints and
+ * decides exit codes. */
+#ifndef CRATIS_CLI_H
+#define CRATIS_CLI_H
+
+#include <stdbool.h>
+
+#include "engine/engine.h"
+#include "manifest/manifest.h"
+#include "model/model.h"
+#include "plugin/registry.h"
+#include "state/store.h"
+#include "util/util.h"
+
+/* Exit codes (documented in `cratis --help` and README.md). */
+enum {
+	EXIT_OK = 0,
+	EXIT_ERROR = 1,      /* invalid manifests, plugin or apply failure, nothing or partly applied */
+	EXIT_CHANGES = 2,    /* plan --detailed-exitcode: the plan has changes */
+	EXIT_LOCKED = 3,     /* the environment's state lock is held by another run */
+	EXIT_USAGE = 64,     /* unknown command or flag */
+};
+
+/* Which common flags a command accepts. */
+enum {
+	CF_FILES = 1 << 0, CF_ENV = 1 << 1, CF_JOBS = 1 << 2, CF_OUTPUT = 1 << 3, CF_APPROVE = 1 << 4,
+	CF_DETAILED = 1 << 5, CF_LOCK = 1 << 6, CF_REFRESH = 1 << 7,
+};
+
+struct cli_ctx {
+	struct strv files;        /* -f PATH (default ".") */
+	const char *env;          /* --env */
+	int jobs;                 /* -j N, default 4 */
+	bool json;                /* -o json */
+	bool auto_approve, detailed_exitcode, refresh;
+	int lock_timeout_ms;      /* --lock-timeout SECONDS */
+	const char *state_dir;    /* --state-dir or $CRATIS_STATE_DIR */
+	struct strv args;         /* positional arguments left after flags */
+	char *command_line;       /* "cratis apply -f x" for lock holders and history */
+};
+
+/* Everything a command works on, loaded by cli_load. */
+struct session {
+	char *project_dir;        /* absolute */
+	char *state_dir;          /* absolute, created */
+	struct manifest_set ms;
+	struct registry reg;
+	struct model model;
+	struct store *store;
+	struct engine_opts opts;
+};
+
+typedef int (*cmd_fn)(int argc, char **argv, struct cli_ctx *ctx);
+
+/* Parse argv (after the command name) for the flags in mask into ctx. Prints a usage error and
+ * returns EXIT_USAGE on an unknown flag, else EXIT_OK. */
+int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const char *usage);
+
+/* Load plugins, manifests and the model, and open the state store. what: 1 = manifests and
+ * model too, 0 = only plugins and state. Prints every error; returns EXIT_OK or EXIT_ERROR. */
+int cli_load(struct cli_ctx *ctx, struct session *s, int what);
+void session_release(struct session *s);
+
+/* Print a list of error lines (each "error: ...") and a count line. */
+void print_errors(const struct strv *errors);
+
+int cmd_plan(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_apply(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_destroy(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_get(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_history(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_plugin(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_state(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_version(int argc, char **argv, struct cli_ctx *ctx);
+
+#endif

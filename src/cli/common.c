@@ -1,0 +1,176 @@
+/* Shared CLI plumbing: flags, loading a project, printing errors. */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "banned.h"
+
+void print_errors(const struct strv *errors)
+{
+	for (size_t i = 0; i < errors->n; i++)
+		fprintf(stderr, "error: %s\n", errors->v[i]);
+}
+
+static bool take_value(int argc, char **argv, int *i, const char *flag, const char **out)
+{
+	size_t n = strlen(flag);
+	if (!strcmp(argv[*i], flag)) {
+		if (*i + 1 >= argc) {
+			fprintf(stderr, "error: %s needs a value\n", flag);
+			*out = NULL;
+			return true;
+		}
+		*out = argv[++*i];
+		return true;
+	}
+	if (!strncmp(argv[*i], flag, n) && argv[*i][n] == '=') {
+		*out = argv[*i] + n + 1;
+		return true;
+	}
+	if (n == 2 && !strncmp(argv[*i], flag, 2) && argv[*i][2]) { /* -fPATH, -j4 */
+		*out = argv[*i] + 2;
+		return true;
+	}
+	return false;
+}
+
+int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const char *usage)
+{
+	const char *v;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if ((mask & CF_FILES) && (take_value(argc, argv, &i, "-f", &v) || take_value(argc, argv, &i, "--file", &v))) {
+			if (!v)
+				return EXIT_USAGE;
+			strv_push(&ctx->files, v);
+		} else if ((mask & CF_ENV) && take_value(argc, argv, &i, "--env", &v)) {
+			if (!v)
+				return EXIT_USAGE;
+			ctx->env = v;
+		} else if ((mask & CF_JOBS) && take_value(argc, argv, &i, "-j", &v)) {
+			char *end;
+			long j = v ? strtol(v, &end, 10) : 0;
+			if (!v || *end || j < 1 || j > 1024) {
+				fprintf(stderr, "error: -j: expected a number of parallel jobs from 1 to 1024\n");
+				return EXIT_USAGE;
+			}
+			ctx->jobs = (int)j;
+		} else if ((mask & CF_OUTPUT) && take_value(argc, argv, &i, "-o", &v)) {
+			if (!v || (strcmp(v, "json") && strcmp(v, "text"))) {
+				fprintf(stderr, "error: -o: expected 'text' or 'json'\n");
+				return EXIT_USAGE;
+			}
+			ctx->json = !strcmp(v, "json");
+		} else if ((mask & CF_APPROVE) && !strcmp(a, "--auto-approve")) {
+			ctx->auto_approve = true;
+		} else if ((mask & CF_DETAILED) && !strcmp(a, "--detailed-exitcode")) {
+			ctx->detailed_exitcode = true;
+		} else if ((mask & CF_REFRESH) && (!strcmp(a, "--refresh=false") || !strcmp(a, "--refresh=true"))) {
+			ctx->refresh = !strcmp(a, "--refresh=true");
+		} else if ((mask & CF_LOCK) && take_value(argc, argv, &i, "--lock-timeout", &v)) {
+			char *end;
+			double s = v ? strtod(v, &end) : -1;
+			if (!v || *end || s < 0) {
+				fprintf(stderr, "error: --lock-timeout: expected seconds (e.g. 30)\n");
+				return EXIT_USAGE;
+			}
+			ctx->lock_timeout_ms = (int)(s * 1000);
+		} else if (mask && take_value(argc, argv, &i, "--state-dir", &v)) {
+			if (!v)
+				return EXIT_USAGE;
+			ctx->state_dir = v;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			log_set_level(CRATIS_LOG_DEBUG);
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "error: unknown flag '%s'\nusage: %s\n", a, usage);
+			return EXIT_USAGE;
+		} else {
+			strv_push(&ctx->args, a);
+		}
+	}
+	if (!ctx->files.n)
+		strv_push(&ctx->files, ".");
+	return EXIT_OK;
+}
+
+void session_release(struct session *s)
+{
+	model_release(&s->model);
+	manifest_set_release(&s->ms);
+	registry_release(&s->reg);
+	store_close(s->store);
+	free(s->project_dir);
+	free(s->state_dir);
+	memset(s, 0, sizeof(*s));
+}
+
+int cli_load(struct cli_ctx *ctx, struct session *s, int what)
+{
+	memset(s, 0, sizeof(*s));
+	manifest_set_init(&s->ms);
+	registry_init(&s->reg);
+	model_init(&s->model);
+	const char *first = ctx->files.v[0];
+	char *abs = abs_path(first);
+	if (!abs) {
+		fprintf(stderr, "error: cannot read '%s': %s\n", first, strerror(errno));
+		return EXIT_ERROR;
+	}
+	if (is_dir(abs)) {
+		s->project_dir = abs;
+	} else {
+		char *slash = strrchr(abs, '/');
+		s->project_dir = slash && slash != abs ? xstrndup(abs, (size_t)(slash - abs)) : xstrdup("/");
+		free(abs);
+	}
+	const char *sd = ctx->state_dir ? ctx->state_dir : getenv("CRATIS_STATE_DIR");
+	char *want = sd && *sd ? xstrdup(sd) : xasprintf("%s/.cratis", s->project_dir);
+	if (mkdir_p(want) < 0) {
+		fprintf(stderr, "error: cannot create state directory '%s': %s\n", want, strerror(errno));
+		free(want);
+		return EXIT_ERROR;
+	}
+	s->state_dir = abs_path(want);
+	free(want);
+
+	struct strv errors = STRV_INIT;
+	registry_default_dirs(&s->reg, s->project_dir);
+	registry_load(&s->reg, &errors);
+	if (what) {
+		for (size_t i = 0; i < ctx->files.n; i++)
+			if (manifest_load_path(&s->ms, ctx->files.v[i]) == CRATIS_EIO)
+				strv_push(&errors, cratis_error_last()->message);
+		for (size_t i = 0; i < s->ms.errors.n; i++)
+			strv_push(&errors, s->ms.errors.v[i]);
+		if (!errors.n && !s->ms.n)
+			strv_push_owned(&errors, xasprintf("no manifests found in %s (expected *.yaml or *.yml files)", first));
+		if (!errors.n && model_build(&s->model, &s->ms, &s->reg, ctx->env))
+			for (size_t i = 0; i < s->model.errors.n; i++)
+				strv_push(&errors, s->model.errors.v[i]);
+	}
+	if (errors.n) {
+		print_errors(&errors);
+		fprintf(stderr, "%zu error%s; nothing was changed\n", errors.n, errors.n == 1 ? "" : "s");
+		strv_release(&errors);
+		return EXIT_ERROR;
+	}
+	char *db = xasprintf("%s/state.db", s->state_dir);
+	int rc = store_open_sqlite(&s->store, db);
+	free(db);
+	if (rc) {
+		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
+		return EXIT_ERROR;
+	}
+	s->opts.workdir = s->project_dir;
+	s->opts.statedir = s->state_dir;
+	s->opts.refresh = ctx->refresh;
+	s->opts.jobs = ctx->jobs;
+	return EXIT_OK;
+}

@@ -1,0 +1,80 @@
+/* cratis: entry point and command table. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util/buf.h"
+#include "util/subprocess.h"
+#include "banned.h"
+
+static const struct cmd {
+	const char *name;
+	cmd_fn fn;
+	const char *usage;
+} commands[] = {
+	{ "plan", cmd_plan, "plan [-f PATH]... [--env NAME] [-o text|json] [--detailed-exitcode] [--refresh=false]" },
+	{ "apply", cmd_apply, "apply [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS]" },
+	{ "destroy", cmd_destroy, "destroy [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS]" },
+	{ "get", cmd_get, "get [-f PATH]... [--env NAME] [-o text|json]" },
+	{ "history", cmd_history, "history [ID] [-f PATH] [--env NAME] [-o text|json]" },
+	{ "plugin", cmd_plugin, "plugin list [-f PATH] [-o text|json]" },
+	{ "state", cmd_state, "state list|show ID|unlock LOCK_ID [-f PATH] [--env NAME] [-o text|json]" },
+	{ "version", cmd_version, "version" },
+};
+
+static void help(FILE *f)
+{
+	fputs("usage: cratis COMMAND [FLAGS]\n\ncommands:\n", f);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  cratis %s\n", commands[i].usage);
+	fputs("\ncommon flags:\n"
+	      "  -f, --file PATH      manifest file or directory (repeatable; default .); the first one's\n"
+	      "                       directory is the project directory holding .cratis/\n"
+	      "  --env NAME           environment to deploy (required when several are defined)\n"
+	      "  -j N                 parallel resource operations during apply/destroy (default 4)\n"
+	      "  -o text|json         output format\n"
+	      "  --state-dir DIR      state directory (default PROJECT/.cratis, or $CRATIS_STATE_DIR)\n"
+	      "  -v                   debug output\n"
+	      "\nenvironment: CRATIS_PLUGIN_PATH (colon-separated plugin directories searched first)\n"
+	      "\nexit codes:\n"
+	      "  0   success (plan: no changes with --detailed-exitcode)\n"
+	      "  1   error: invalid manifests, plugin failure, failed or partial apply\n"
+	      "  2   plan --detailed-exitcode: there are changes\n"
+	      "  3   the environment is locked by another run\n"
+	      "  64  usage error: unknown command or flag\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		help(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version"))
+		argv[1] = "version";
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		struct cli_ctx ctx = { .jobs = 4, .refresh = true, .files = STRV_INIT, .args = STRV_INIT };
+		struct buf line = BUF_INIT;
+		buf_adds(&line, "cratis");
+		for (int k = 1; k < argc; k++) {
+			buf_addch(&line, ' ');
+			shell_quote(&line, argv[k]);
+		}
+		ctx.command_line = buf_detach(&line);
+		int rc = commands[i].fn(argc - 2, argv + 2, &ctx);
+		strv_release(&ctx.files);
+		strv_release(&ctx.args);
+		free(ctx.command_line);
+		return rc;
+	}
+	fprintf(stderr, "error: unknown command '%s'\n\n", argv[1]);
+	help(stderr);
+	return EXIT_USAGE;
+}
+

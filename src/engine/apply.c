@@ -1,0 +1,280 @@
+/* Executor: run a plan as a dependency graph with bounded parallelism (see engine.h). */
+#define _GNU_SOURCE
+#include "engine.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "banned.h"
+
+enum item_state { ST_WAIT, ST_RUNNING, ST_OK, ST_FAILED, ST_SKIPPED };
+
+struct exec {
+	struct plan *p;
+	struct store *s;
+	const struct engine_opts *o;
+	int64_t deployment;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	enum item_state *st;
+	size_t *remaining;           /* unfinished dependencies */
+	size_t **dependents, *ndependents, *adependents;
+	size_t *queue, qhead, qtail;
+	size_t done, total;
+	struct apply_result res;
+};
+
+static const char *const doing[] = { "", "creating", "updating", "replacing", "deleting" };
+static const char *const done_word[] = { "", "created", "updated", "replaced", "deleted" };
+
+static json_t *deps_json(const struct plan *p, const struct plan_item *it)
+{
+	json_t *a = json_array();
+	if (it->res)
+		for (size_t i = 0; i < it->res->deps.n; i++)
+			json_array_append_new(a, json_string(it->res->deps.v[i]));
+	(void)p;
+	return a;
+}
+
+/* Run one item's plugin calls and record the outcome. Returns CRATIS_OK or a status. */
+static int run_item(struct exec *x, struct plan_item *it, struct buf *msg)
+{
+	struct plan *p = x->p;
+	const char *env = p->environment;
+	char started[32], finished[32];
+	now_rfc3339(started);
+	int64_t t0 = now_ms();
+	log_msg(CRATIS_LOG_INFO, "%s: %s", it->id, doing[it->action]);
+	struct cratis_request req;
+	item_request(&req, it, env, x->o);
+	char *statedir = item_statedir(x->o, env, it->project, it->id);
+	char *prior = prior_text(it->row);
+	char *spec = NULL, *deps = NULL;
+	json_t *out = NULL;
+	struct call c;
+	call_init(&c, it->id);
+	req.statedir = statedir;
+	int rc = CRATIS_OK;
+	if (!it->handler) {
+		rc = error_set(CRATIS_ENOTFOUND, "no plugin handles %s", it->row ? it->row->api_version : it->id);
+		goto out_record;
+	}
+	if (it->action == ACT_DELETE) {
+		req.prior = prior;
+		if (prior)
+			rc = handler_call(it->handler, OP_DESTROY, &req, &c, &out);
+		goto out_record;
+	}
+	struct strv errs = STRV_INIT;
+	rc = item_resolve(p, it, true, &errs);
+	if (rc) {
+		error_set(rc, "%s", errs.v[0]);
+		strv_release(&errs);
+		goto out_record;
+	}
+	strv_release(&errs);
+	spec = json_text(it->desired);
+	json_t *dj = deps_json(p, it);
+	deps = json_text(dj);
+	json_decref(dj);
+	struct state_row pending = { .project = it->project, .id = it->id, .api_version = it->res->api_version,
+	                             .pending_spec = spec, .deps = deps, .deployment = x->deployment };
+	if ((rc = store_mark_pending(x->s, env, &pending)))
+		goto out_free;
+	if (it->action == ACT_REPLACE && prior) {
+		req.prior = prior;
+		rc = handler_call(it->handler, OP_DESTROY, &req, &c, &out);
+		json_decref(out);
+		out = NULL;
+		if (rc)
+			goto out_record;
+		req.prior = NULL;
+	} else {
+		req.prior = prior;
+	}
+	req.spec = spec;
+	rc = handler_call(it->handler, OP_APPLY, &req, &c, &out);
+out_record:
+	now_rfc3339(finished);
+	{
+		struct step stp = { .resource = it->id, .action = (char *)action_names[it->action],
+		                    .started = started, .finished = finished };
+		int src;
+		if (!rc && it->action == ACT_DELETE) {
+			stp.result = "ok";
+			src = store_remove(x->s, env, it->project, it->id, &stp, x->deployment);
+		} else {
+			json_t *outputs = json_object_get(out, "outputs");
+			char *otext = json_text(outputs ? outputs : json_object());
+			if (!rc && !outputs) {
+				free(otext);
+				otext = xstrdup("{}");
+			}
+			struct state_row r = { .project = it->project, .id = it->id,
+			                       .api_version = it->res ? it->res->api_version : it->row->api_version,
+			                       .spec = spec, .pending_spec = spec ? spec : (it->row ? it->row->spec : NULL),
+			                       .outputs = otext, .deps = deps ? deps : (it->row ? it->row->deps : NULL),
+			                       .status = rc ? "failed" : "ready",
+			                       .message = rc ? (char *)cratis_error_last()->message : NULL };
+			stp.result = rc ? "failed" : "ok";
+			stp.message = r.message;
+			char *keep = rc ? xstrdup(cratis_error_last()->message) : NULL;
+			src = store_record(x->s, env, &r, &stp, x->deployment);
+			if (!rc) {
+				json_decref(it->outputs);
+				it->outputs = outputs ? json_incref(outputs) : json_object();
+			} else {
+				error_set(rc, "%s", keep);
+			}
+			free(keep);
+			free(otext);
+		}
+		if (src && !rc)
+			rc = src;
+	}
+	if (rc) {
+		buf_adds(msg, cratis_error_last()->message);
+		log_msg(CRATIS_LOG_ERROR, "%s: %s failed: %s", it->id, action_names[it->action], msg->ptr);
+	} else {
+		log_msg(CRATIS_LOG_INFO, "%s: %s in %.2fs", it->id, done_word[it->action], (double)(now_ms() - t0) / 1000.0);
+	}
+out_free:
+	json_decref(out);
+	call_release(&c);
+	free(statedir);
+	free(prior);
+	free(spec);
+	free(deps);
+	return rc;
+}
+
+/* Under x->mu: item i finished with state s; release or skip its dependents. */
+static void finish(struct exec *x, size_t i, enum item_state s)
+{
+	x->st[i] = s;
+	x->done++;
+	if (s == ST_OK)
+		x->res.ok++;
+	else if (s == ST_FAILED)
+		x->res.failed++;
+	else if (s == ST_SKIPPED)
+		x->res.skipped++;
+	for (size_t k = 0; k < x->ndependents[i]; k++) {
+		size_t d = x->dependents[i][k];
+		if (x->st[d] != ST_WAIT)
+			continue;
+		if (s != ST_OK) {
+			log_msg(CRATIS_LOG_WARN, "%s: skipped because %s did not succeed", x->p->items[d].id, x->p->items[i].id);
+			finish(x, d, ST_SKIPPED);
+		} else if (--x->remaining[d] == 0) {
+			x->st[d] = ST_RUNNING;
+			x->queue[x->qtail++] = d;
+		}
+	}
+}
+
+static void *worker(void *arg)
+{
+	struct exec *x = arg;
+	pthread_mutex_lock(&x->mu);
+	for (;;) {
+		while (x->qhead == x->qtail && x->done < x->total)
+			pthread_cond_wait(&x->cv, &x->mu);
+		if (x->qhead == x->qtail)
+			break;
+		size_t i = x->queue[x->qhead++];
+		pthread_mutex_unlock(&x->mu);
+		struct buf msg = BUF_INIT;
+		int rc = run_item(x, &x->p->items[i], &msg);
+		buf_release(&msg);
+		pthread_mutex_lock(&x->mu);
+		finish(x, i, rc ? ST_FAILED : ST_OK);
+		pthread_cond_broadcast(&x->cv);
+	}
+	pthread_mutex_unlock(&x->mu);
+	return NULL;
+}
+
+int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, const char *command,
+               const char *project, struct apply_result *res)
+{
+	struct exec x = { .p = p, .s = s, .o = o, .total = p->n };
+	memset(res, 0, sizeof(*res));
+	char started[32], finished[32];
+	now_rfc3339(started);
+	struct deployment d = { .project = (char *)project, .environment = (char *)p->environment,
+	                        .command = (char *)command, .user = (char *)user_name(),
+	                        .host = (char *)host_name(), .started = started };
+	int rc = store_deployment_begin(s, &d);
+	if (rc)
+		return rc;
+	x.deployment = d.id;
+	pthread_mutex_init(&x.mu, NULL);
+	pthread_cond_init(&x.cv, NULL);
+	x.st = xcalloc(p->n + 1, sizeof(*x.st));
+	x.remaining = xcalloc(p->n + 1, sizeof(size_t));
+	x.dependents = xcalloc(p->n + 1, sizeof(size_t *));
+	x.ndependents = xcalloc(p->n + 1, sizeof(size_t));
+	x.adependents = xcalloc(p->n + 1, sizeof(size_t));
+	x.queue = xcalloc(p->n + 1, sizeof(size_t));
+	for (size_t i = 0; i < p->n; i++) {
+		struct plan_item *it = &p->items[i];
+		x.remaining[i] = it->ndeps;
+		for (size_t k = 0; k < it->ndeps; k++) {
+			size_t dep = it->deps[k];
+			ALLOC_GROW(x.dependents[dep], x.ndependents[dep] + 1, x.adependents[dep]);
+			x.dependents[dep][x.ndependents[dep]++] = i;
+		}
+	}
+	pthread_mutex_lock(&x.mu);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->items[i].action == ACT_NOOP && x.st[i] == ST_WAIT) {
+			x.st[i] = ST_RUNNING;
+			x.done++;
+			x.st[i] = ST_OK;
+			/* an unchanged resource counts neither as ok nor failed */
+			for (size_t k = 0; k < x.ndependents[i]; k++)
+				x.remaining[x.dependents[i][k]]--;
+		}
+	for (size_t i = 0; i < p->n; i++)
+		if (x.st[i] == ST_WAIT && x.remaining[i] == 0) {
+			x.st[i] = ST_RUNNING;
+			x.queue[x.qtail++] = i;
+		}
+	pthread_mutex_unlock(&x.mu);
+	int jobs = o->jobs > 0 ? o->jobs : 1;
+	pthread_t *th = xcalloc((size_t)jobs, sizeof(pthread_t));
+	for (int j = 0; j < jobs; j++)
+		pthread_create(&th[j], NULL, worker, &x);
+	for (int j = 0; j < jobs; j++)
+		pthread_join(th[j], NULL);
+	free(th);
+	*res = x.res;
+	res->deployment = d.id;
+	now_rfc3339(finished);
+	d.finished = finished;
+	d.result = x.res.failed || x.res.skipped ? "failed" : "succeeded";
+	char *summary = xasprintf("%zu succeeded, %zu failed, %zu skipped", x.res.ok, x.res.failed, x.res.skipped);
+	d.summary = summary;
+	int frc = store_deployment_finish(s, &d);
+	free(summary);
+	for (size_t i = 0; i < p->n; i++)
+		free(x.dependents[i]);
+	free(x.dependents);
+	free(x.ndependents);
+	free(x.adependents);
+	free(x.st);
+	free(x.remaining);
+	free(x.queue);
+	pthread_cond_destroy(&x.cv);
+	pthread_mutex_destroy(&x.mu);
+	if (frc)
+		return frc;
+	return x.res.failed || x.res.skipped ? CRATIS_ERROR : CRATIS_OK;
+}

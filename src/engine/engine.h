@@ -1,0 +1,79 @@
+/* Engine: plan (diff desired resources against recorded state) and apply/destroy (execute a plan
+ * as a dependency graph with bounded parallelism, recording every step). */
+#ifndef CRATIS_ENGINE_H
+#define CRATIS_ENGINE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "engine/graph.h"
+#include "model/model.h"
+#include "plugin/registry.h"
+#include "state/store.h"
+#include "util/util.h"
+
+enum action { ACT_NOOP, ACT_CREATE, ACT_UPDATE, ACT_REPLACE, ACT_DELETE };
+extern const char *const action_names[];   /* "no-op", "create", "update", "replace", "delete" */
+
+/* Text shown in a plan for an output that another resource will produce during apply. */
+#define KNOWN_AFTER_APPLY "(known after apply)"
+
+struct plan_item {
+	enum action action;
+	struct resource *res;       /* desired resource; NULL for a delete */
+	struct state_row *row;      /* recorded row, or NULL */
+	struct handler *handler;
+	char *id, *project;         /* "Kind/name" and its project */
+	json_t *desired;            /* spec with outputs resolved as far as known (NULL for delete) */
+	struct strv changes;        /* changed field paths ("spec.content") */
+	char *reason;               /* why, when not a spec change ("drift: ...", "interrupted") */
+	json_t *outputs;            /* outputs known so far: recorded, then those of this apply */
+	char kind_buf[128];         /* kind of a delete item (from its id) */
+	size_t *deps, ndeps, adeps; /* plan items to finish first */
+};
+
+struct plan {
+	struct plan_item *items;
+	size_t n;
+	struct state_rows rows;
+	size_t count[5];            /* per enum action */
+	const char *environment;
+};
+
+struct engine_opts {
+	const char *workdir;        /* absolute project directory */
+	const char *statedir;       /* absolute .cratis directory */
+	bool refresh;               /* observe unchanged resources for drift (default true) */
+	bool destroy;               /* plan the removal of everything recorded */
+	int jobs;                   /* apply parallelism (>= 1) */
+	int timeout_ms;             /* per plugin call; 0 = none */
+};
+
+void plan_release(struct plan *p);
+
+/* Build the plan for model m (its selected environment) against store s. Calls each handler's
+ * validate, then plan or a generic spec diff, then observe for unchanged resources when
+ * opts->refresh. Errors (cycles, validation, plugin failures) are appended to errors with their
+ * file:line:col; returns CRATIS_OK or the first error's status. */
+int plan_build(struct plan *p, struct model *m, struct store *s, struct registry *reg,
+               const struct engine_opts *opts, struct strv *errors);
+
+/* Print the plan: text per resource with changed fields and a summary line, or JSON. */
+void plan_print_text(const struct plan *p, FILE *f);
+json_t *plan_to_json(const struct plan *p);
+bool plan_has_changes(const struct plan *p);
+
+/* Counters of an apply. */
+struct apply_result {
+	size_t ok, failed, skipped;
+	int64_t deployment;
+};
+
+/* Execute p: each item as soon as its dependencies succeeded, at most opts->jobs at a time; a
+ * failure skips its dependents while independent work goes on. Every item is marked pending,
+ * called and recorded in its own transactions, inside a deployment record named command.
+ * Returns CRATIS_OK when everything succeeded, CRATIS_ERROR otherwise (counts in *res). */
+int plan_apply(struct plan *p, struct store *s, const struct engine_opts *opts, const char *command,
+               const char *project, struct apply_result *res);
+
+#endif

@@ -1,0 +1,20 @@
+/* Helpers shared by plan.c and apply.c; not part of the engine's interface. */
+#ifndef CRATIS_ENGINE_INTERNAL_H
+#define CRATIS_ENGINE_INTERNAL_H
+
+#include "engine.h"
+
+/* Canonical JSON text (compact, sorted keys); caller frees. NULL for NULL. */
+char *json_text(const json_t *v);
+/* {"spec":...,"outputs":...} of a recorded row, or NULL when it was never applied; caller frees. */
+char *prior_text(const struct state_row *row);
+/* Per-resource directory for plugin files (pidfiles, logs), created; caller frees. */
+char *item_statedir(const struct engine_opts *o, const char *env, const char *project, const char *id);
+/* Fill the identity and context fields of a request for it. */
+void item_request(struct cratis_request *req, const struct plan_item *it, const char *env,
+                  const struct engine_opts *o);
+/* Resolve it's output references into it->desired: at plan time from unchanged dependencies
+ * (others become KNOWN_AFTER_APPLY), at apply time from what dependencies produced. */
+int item_resolve(struct plan *p, struct plan_item *it, bool at_apply, struct strv *errors);
+
+#endif

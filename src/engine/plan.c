@@ -1,0 +1,425 @@
+/* Plan: diff desired resources against recorded state (see engine.h). */
+#define _GNU_SOURCE
+#include "engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "manifest/vars.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "banned.h"
+
+const char *const action_names[] = { "no-op", "create", "update", "replace", "delete" };
+
+void plan_release(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct plan_item *it = &p->items[i];
+		free(it->id);
+		free(it->project);
+		json_decref(it->desired);
+		json_decref(it->outputs);
+		strv_release(&it->changes);
+		free(it->reason);
+		free(it->deps);
+	}
+	free(p->items);
+	store_rows_release(&p->rows);
+	memset(p, 0, sizeof(*p));
+}
+
+static void add_dep(struct plan_item *it, size_t d)
+{
+	ALLOC_GROW(it->deps, it->ndeps + 1, it->adeps);
+	it->deps[it->ndeps++] = d;
+}
+
+char *json_text(const json_t *v)
+{
+	return v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+}
+
+char *prior_text(const struct state_row *row)
+{
+	if (!row || !row->spec)
+		return NULL;
+	json_t *spec = json_loads(row->spec, 0, NULL);
+	json_t *out = row->outputs ? json_loads(row->outputs, 0, NULL) : NULL;
+	json_t *p = json_pack("{s:o,s:o}", "spec", spec ? spec : json_object(), "outputs", out ? out : json_object());
+	char *t = json_text(p);
+	json_decref(p);
+	return t;
+}
+
+char *item_statedir(const struct engine_opts *o, const char *env, const char *project, const char *id)
+{
+	char *kind = xstrdup(id);
+	char *slash = strchr(kind, '/');
+	if (slash)
+		*slash = '-';
+	char *d = xasprintf("%s/run/%s/%s/%s", o->statedir, *env ? env : "_", project, kind);
+	free(kind);
+	mkdir_p(d);
+	return d;
+}
+
+void item_request(struct cratis_request *req, const struct plan_item *it, const char *env,
+                  const struct engine_opts *o)
+{
+	memset(req, 0, sizeof(*req));
+	if (it->res) {
+		req->api_version = it->res->api_version;
+		req->kind = it->res->kind;
+		req->name = it->res->name;
+	} else {
+		req->api_version = it->row->api_version;
+		req->kind = it->kind_buf;
+		req->name = strchr(it->id, '/') + 1;
+	}
+	req->project = it->project;
+	req->environment = env;
+	req->workdir = o->workdir;
+	req->timeout_ms = o->timeout_ms;
+}
+
+static void diff_paths(const json_t *a, const json_t *b, struct buf *path, struct strv *out)
+{
+	if (json_equal((json_t *)a, (json_t *)b))
+		return;
+	if (json_is_object(a) && json_is_object(b)) {
+		size_t mark = path->len;
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)b, k, v) {
+			buf_addf(path, ".%s", k);
+			diff_paths(json_object_get(a, k), v, path, out);
+			path->len = mark;
+			path->ptr[mark] = '\0';
+		}
+		json_object_foreach((json_t *)a, k, v) {
+			if (!json_object_get(b, k)) {
+				buf_addf(path, ".%s", k);
+				strv_push(out, path->ptr);
+				path->len = mark;
+				path->ptr[mark] = '\0';
+			}
+		}
+		return;
+	}
+	strv_push(out, path->ptr);
+}
+
+struct ref_ctx {
+	struct plan *p;
+	struct plan_item *it;
+	bool at_apply;
+};
+
+/* ${Kind/name.outputs.key}: outputs known now (unchanged dependency, or applied in this run). */
+static int resolve_ref(const char *id, const char *key, json_t **out, char **err, void *payload)
+{
+	struct ref_ctx *rc = payload;
+	struct plan_item *dep = NULL;
+	for (size_t i = 0; i < rc->it->ndeps; i++) {
+		struct plan_item *d = &rc->p->items[rc->it->deps[i]];
+		if (!strcmp(d->id, id))
+			dep = d;
+	}
+	if (!dep || (!rc->at_apply && dep->action != ACT_NOOP) || !dep->outputs)
+		return 0;
+	json_t *v = json_object_get(dep->outputs, key);
+	if (!v) {
+		struct buf names = BUF_INIT;
+		const char *k;
+		json_t *x;
+		json_object_foreach(dep->outputs, k, x)
+			buf_addf(&names, "%s%s", names.len ? ", " : "", k);
+		*err = xasprintf("%s has no output '%s' (outputs: %s)", id, key, names.len ? names.ptr : "none");
+		buf_release(&names);
+		return -1;
+	}
+	*out = json_incref(v);
+	return 0;
+}
+
+struct err_ctx {
+	struct strv *errors;
+	const struct manifest_doc *doc;
+};
+
+static void on_ref_error(const char *field, const char *msg, void *payload)
+{
+	struct err_ctx *e = payload;
+	manifest_error(e->errors, e->doc, field, "%s", msg);
+}
+
+int item_resolve(struct plan *p, struct plan_item *it, bool at_apply, struct strv *errors)
+{
+	struct ref_ctx rc = { p, it, at_apply };
+	struct vars_ctx vc = { .ref = resolve_ref, .payload = &rc, .unknown = at_apply ? NULL : KNOWN_AFTER_APPLY };
+	struct err_ctx ec = { errors, it->res->doc };
+	json_t *spec = json_deep_copy(it->res->spec);
+	int n = vars_expand_tree(&spec, "spec", &vc, on_ref_error, &ec);
+	json_decref(it->desired);
+	it->desired = spec;
+	return n ? CRATIS_EINVAL : CRATIS_OK;
+}
+
+static void plugin_error(struct strv *errors, const struct plan_item *it, const struct call *c)
+{
+	const char *msg = cratis_error_last()->message;
+	if (it->res && c->field.len)
+		manifest_error(errors, it->res->doc, c->field.ptr, "%s: %s", it->id, msg);
+	else if (it->res)
+		manifest_error(errors, it->res->doc, "", "%s: %s", it->id, msg);
+	else
+		strv_push_owned(errors, xasprintf("%s: %s", it->id, msg));
+}
+
+static int decide(struct plan *p, struct plan_item *it, const struct engine_opts *o, struct strv *errors)
+{
+	struct state_row *row = it->row;
+	if (item_resolve(p, it, false, errors))
+		return CRATIS_EINVAL;
+	if (!row || !row->spec) {
+		it->action = ACT_CREATE;
+		if (row && !strcmp(row->status, "pending"))
+			it->reason = xstrdup("a previous run was interrupted before it finished");
+		return CRATIS_OK;
+	}
+	json_t *prior = json_loads(row->spec, 0, NULL);
+	if (!json_equal(prior, it->desired)) {
+		struct buf path = BUF_INIT;
+		buf_adds(&path, "spec");
+		diff_paths(prior, it->desired, &path, &it->changes);
+		buf_release(&path);
+		it->action = ACT_UPDATE;
+	}
+	json_decref(prior);
+	if (strcmp(row->status, "ready")) {
+		if (it->action == ACT_NOOP)
+			it->action = ACT_UPDATE;
+		it->reason = !strcmp(row->status, "pending") ? xstrdup("a previous run was interrupted before it finished")
+		                                              : xasprintf("the last apply failed: %s", row->message ? row->message : "unknown error");
+	}
+	struct cratis_request req;
+	item_request(&req, it, p->environment, o);
+	char *spec = json_text(it->desired), *pr = prior_text(row), *sd = item_statedir(o, p->environment, it->project, it->id);
+	req.spec = spec;
+	req.prior = pr;
+	req.statedir = sd;
+	struct call c;
+	call_init(&c, it->id);
+	json_t *out = NULL;
+	int rc = CRATIS_OK;
+	if (it->action == ACT_UPDATE && it->changes.n && handler_has_op(it->handler, OP_PLAN)) {
+		rc = handler_call(it->handler, OP_PLAN, &req, &c, &out);
+		const char *a = json_string_value(json_object_get(out, "action"));
+		if (a && !strcmp(a, "replace"))
+			it->action = ACT_REPLACE;
+		else if (a && !strcmp(a, "noop") && !it->reason)
+			it->action = ACT_NOOP;
+		json_t *ch = json_object_get(out, "changes");
+		if (json_is_array(ch) && json_array_size(ch)) {
+			strv_release(&it->changes);
+			for (size_t i = 0; i < json_array_size(ch); i++)
+				if (json_is_string(json_array_get(ch, i)))
+					strv_push(&it->changes, json_string_value(json_array_get(ch, i)));
+		}
+	} else if (it->action == ACT_NOOP && o->refresh && handler_has_op(it->handler, OP_OBSERVE)) {
+		req.spec = row->spec;
+		rc = handler_call(it->handler, OP_OBSERVE, &req, &c, &out);
+		if (!rc && json_is_false(json_object_get(out, "exists"))) {
+			it->action = ACT_CREATE;
+			it->reason = xstrdup("drift: recorded but no longer exists");
+		} else if (!rc && json_is_true(json_object_get(out, "drift"))) {
+			const char *why = json_string_value(json_object_get(out, "reason"));
+			it->action = ACT_UPDATE;
+			it->reason = xasprintf("drift: %s", why ? why : "live state differs from the recorded state");
+		}
+	}
+	if (rc)
+		plugin_error(errors, it, &c);
+	json_decref(out);
+	call_release(&c);
+	free(spec);
+	free(pr);
+	free(sd);
+	return rc;
+}
+
+static void cycle_error(struct model *m, const size_t *cycle, size_t n, struct strv *errors)
+{
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < n; i++)
+		buf_addf(&b, "%s%s", i ? " -> " : "", m->resources[cycle[i]]->id);
+	struct resource *r = m->resources[cycle[0]];
+	manifest_error(errors, r->doc, "spec.dependsOn", "dependency cycle: %s", b.ptr);
+	buf_release(&b);
+}
+
+int plan_build(struct plan *p, struct model *m, struct store *s, struct registry *reg,
+               const struct engine_opts *o, struct strv *errors)
+{
+	memset(p, 0, sizeof(*p));
+	p->environment = m->env_name;
+	int rc = store_list(s, m->env_name, &p->rows);
+	if (rc) {
+		strv_push(errors, cratis_error_last()->message);
+		return rc;
+	}
+	size_t nres = o->destroy ? 0 : m->nresources;
+	/* graph and order of desired resources */
+	struct graph g;
+	graph_init(&g, m->nresources);
+	struct map index = MAP_INIT;
+	for (size_t i = 0; i < m->nresources; i++)
+		map_put(&index, m->resources[i]->key, (void *)(i + 1));
+	for (size_t i = 0; i < m->nresources; i++) {
+		struct resource *r = m->resources[i];
+		for (size_t k = 0; k < r->deps.n; k++) {
+			struct resource *d = model_find(m, r->project, r->deps.v[k]);
+			if (d)
+				graph_add_edge(&g, i, (size_t)map_get(&index, d->key) - 1);
+		}
+	}
+	size_t *order = NULL, *cycle = NULL, ncycle = 0;
+	if (graph_order(&g, &order, &cycle, &ncycle)) {
+		cycle_error(m, cycle, ncycle, errors);
+		free(cycle);
+		graph_release(&g);
+		map_release(&index);
+		return error_set(CRATIS_ECYCLE, "dependency cycle");
+	}
+	p->items = xcalloc(nres + p->rows.n + 1, sizeof(*p->items));
+	/* items in dependency order: deps always have smaller indices */
+	size_t *pos = xcalloc(m->nresources + 1, sizeof(size_t));
+	for (size_t k = 0; k < nres; k++) {
+		size_t i = order[k];
+		struct resource *r = m->resources[i];
+		struct plan_item *it = &p->items[p->n];
+		pos[i] = p->n++;
+		it->res = r;
+		it->id = xstrdup(r->id);
+		it->project = xstrdup(r->project);
+		it->handler = r->handler;
+		it->row = store_rows_find(&p->rows, r->project, r->id);
+		for (size_t d = 0; d < g.ndeps[i]; d++)
+			add_dep(it, pos[g.deps[i][d]]);
+		if (it->row && it->row->outputs)
+			it->outputs = json_loads(it->row->outputs, 0, NULL);
+	}
+	free(pos);
+	free(order);
+	graph_release(&g);
+	map_release(&index);
+
+	/* validate every desired resource before deciding anything */
+	for (size_t i = 0; i < p->n; i++) {
+		struct plan_item *it = &p->items[i];
+		if (!handler_has_op(it->handler, OP_VALIDATE))
+			continue;
+		struct cratis_request req;
+		item_request(&req, it, p->environment, o);
+		char *spec = json_text(it->res->spec);
+		req.spec = spec;
+		struct call c;
+		call_init(&c, it->id);
+		json_t *out;
+		if (handler_call(it->handler, OP_VALIDATE, &req, &c, &out))
+			plugin_error(errors, it, &c);
+		json_decref(out);
+		call_release(&c);
+		free(spec);
+	}
+	if (errors->n)
+		return error_set(CRATIS_EINVAL, "validation failed");
+
+	for (size_t i = 0; i < p->n; i++)
+		decide(p, &p->items[i], o, errors);
+
+	/* recorded resources no longer desired: delete, dependents first */
+	size_t first_delete = p->n;
+	for (size_t i = 0; i < p->rows.n; i++) {
+		struct state_row *row = &p->rows.v[i];
+		if (!o->destroy && model_find(m, row->project, row->id))
+			continue;
+		struct plan_item *it = &p->items[p->n++];
+		it->action = ACT_DELETE;
+		it->row = row;
+		it->id = xstrdup(row->id);
+		it->project = xstrdup(row->project);
+		snprintf(it->kind_buf, sizeof(it->kind_buf), "%.*s", (int)(strchr(row->id, '/') - row->id), row->id);
+		char *g2 = xstrndup(row->api_version, strcspn(row->api_version, "/"));
+		it->handler = registry_find(reg, g2, it->kind_buf);
+		if (!it->handler)
+			strv_push_owned(errors, xasprintf("%s (project %s): cannot delete: no plugin handles %s %s (loaded: %s)",
+			                                  row->id, row->project, row->api_version, it->kind_buf, "see `cratis plugin list`"));
+		free(g2);
+		if (row->outputs)
+			it->outputs = json_loads(row->outputs, 0, NULL);
+	}
+	for (size_t i = first_delete; i < p->n; i++) {
+		/* a deleted resource waits for the deletion of every deleted resource that depended on it */
+		for (size_t j = first_delete; j < p->n; j++) {
+			json_t *deps = p->items[j].row->deps ? json_loads(p->items[j].row->deps, 0, NULL) : NULL;
+			for (size_t k = 0; json_is_array(deps) && k < json_array_size(deps); k++)
+				if (!strcmp(json_string_value(json_array_get(deps, k)), p->items[i].id) &&
+				    !strcmp(p->items[j].project, p->items[i].project))
+					add_dep(&p->items[i], j);
+			json_decref(deps);
+		}
+	}
+	for (size_t i = 0; i < p->n; i++)
+		p->count[p->items[i].action]++;
+	return errors->n ? error_set(CRATIS_EINVAL, "plan failed") : CRATIS_OK;
+}
+
+bool plan_has_changes(const struct plan *p)
+{
+	return p->count[ACT_CREATE] + p->count[ACT_UPDATE] + p->count[ACT_REPLACE] + p->count[ACT_DELETE] > 0;
+}
+
+void plan_print_text(const struct plan *p, FILE *f)
+{
+	static const char *const sym[] = { "  ", "+ ", "~ ", "-/+", "- " };
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_item *it = &p->items[i];
+		fprintf(f, "%-3s %-32s %s", sym[it->action], it->id, action_names[it->action]);
+		if (it->changes.n) {
+			fputs(" (", f);
+			for (size_t k = 0; k < it->changes.n; k++)
+				fprintf(f, "%s%s", k ? ", " : "", it->changes.v[k]);
+			fputc(')', f);
+		}
+		if (it->reason)
+			fprintf(f, " [%s]", it->reason);
+		fputc('\n', f);
+	}
+	fprintf(f, "Plan: %zu to create, %zu to update, %zu to replace, %zu to delete, %zu unchanged.\n",
+	        p->count[ACT_CREATE], p->count[ACT_UPDATE], p->count[ACT_REPLACE], p->count[ACT_DELETE],
+	        p->count[ACT_NOOP]);
+}
+
+json_t *plan_to_json(const struct plan *p)
+{
+	json_t *items = json_array();
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_item *it = &p->items[i];
+		json_t *o = json_pack("{s:s,s:s,s:s}", "id", it->id, "project", it->project, "action", action_names[it->action]);
+		json_t *ch = json_array();
+		for (size_t k = 0; k < it->changes.n; k++)
+			json_array_append_new(ch, json_string(it->changes.v[k]));
+		json_object_set_new(o, "changes", ch);
+		if (it->reason)
+			json_object_set_new(o, "reason", json_string(it->reason));
+		json_array_append_new(items, o);
+	}
+	return json_pack("{s:s,s:o,s:{s:I,s:I,s:I,s:I,s:I}}", "environment", p->environment, "resources", items,
+	                 "summary", "create", (json_int_t)p->count[ACT_CREATE], "update", (json_int_t)p->count[ACT_UPDATE],
+	                 "replace", (json_int_t)p->count[ACT_REPLACE], "delete", (json_int_t)p->count[ACT_DELETE],
+	                 "noop", (json_int_t)p->count[ACT_NOOP]);
+}

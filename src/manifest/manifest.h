@@ -1,0 +1,59 @@
+/* Manifest files: load multi-document YAML (libfyaml) into JSON values (jansson), keeping each
+ * document so that any field path can be located as file:line:col for error messages. */
+#ifndef CRATIS_MANIFEST_H
+#define CRATIS_MANIFEST_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "util/util.h"
+
+struct fy_document;
+struct fy_parser;
+
+/* One YAML document of a manifest file. */
+struct manifest_doc {
+	const char *file;          /* path as given or found (owned by the set) */
+	int index;                 /* 0-based document index within the file */
+	json_t *root;              /* the document as JSON (owned) */
+	struct fy_document *fyd;   /* kept for locations */
+};
+
+struct manifest_set {
+	struct manifest_doc **docs;
+	size_t n, alloc;
+	struct strv files;         /* every file loaded, in order */
+	struct fy_parser **parsers;
+	size_t nparsers, aparsers;
+	struct strv errors;        /* "file:line:col: message" lines collected while loading */
+};
+
+/* A source location, 1-based. */
+struct loc {
+	const char *file;
+	int line, col;
+};
+
+void manifest_set_init(struct manifest_set *s);
+void manifest_set_release(struct manifest_set *s);
+
+/* Load path: a file, or a directory searched recursively for *.yaml and *.yml (sorted, hidden
+ * directories and .cratis skipped). Every YAML document becomes a manifest_doc; empty documents
+ * are skipped. YAML syntax errors are appended to s->errors with their file:line:col (as
+ * reported by libfyaml). Returns CRATIS_OK, CRATIS_EINVAL when any error was collected, or
+ * CRATIS_EIO when path cannot be read (detail in the last error). */
+int manifest_load_path(struct manifest_set *s, const char *path);
+
+/* Locate a field of doc. field is a dotted path with [i] for sequence items ("spec.apply[0]",
+ * "" for the document). When the field does not exist, the nearest existing parent is located.
+ * Never fails: falls back to line 1, column 1 of the file. */
+void manifest_locate(const struct manifest_doc *doc, const char *field, struct loc *out);
+
+/* Append "file:line:col: field: message" for doc/field to errors. field may be "" or NULL. */
+void manifest_error(struct strv *errors, const struct manifest_doc *doc, const char *field,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Name of a JSON value's YAML type for messages: "a string", "a mapping", "a sequence" ... */
+const char *json_type_phrase(const json_t *v);
+
+#endif

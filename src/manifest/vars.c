@@ -1,0 +1,272 @@
+/* Variable interpolation (see vars.h). */
+#define _GNU_SOURCE
+#include "vars.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "banned.h"
+
+static void append_value(struct buf *b, const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		buf_add(b, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		buf_addf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		break;
+	case JSON_REAL:
+		buf_addf(b, "%g", json_real_value(v));
+		break;
+	case JSON_TRUE:
+		buf_adds(b, "true");
+		break;
+	case JSON_FALSE:
+		buf_adds(b, "false");
+		break;
+	case JSON_NULL:
+		break;
+	default: {
+		char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+		buf_adds(b, s ? s : "");
+		free(s);
+	}
+	}
+}
+
+static char *defined_names(const json_t *vars)
+{
+	struct buf b = BUF_INIT;
+	const char *k;
+	json_t *v;
+	if (vars && json_is_object(vars)) {
+		json_object_foreach((json_t *)vars, k, v) {
+			if (b.len)
+				buf_adds(&b, ", ");
+			buf_adds(&b, k);
+		}
+	}
+	if (!b.len)
+		buf_adds(&b, "none");
+	return buf_detach(&b);
+}
+
+/* Split "Kind/name.outputs.key" into id and key; false if not of that shape. */
+static bool split_ref(const char *expr, char **id, char **key)
+{
+	const char *slash = strchr(expr, '/');
+	const char *dot = slash ? strstr(slash, ".outputs.") : NULL;
+	if (!slash || !dot || slash == expr || dot == slash + 1 || !dot[9])
+		return false;
+	*id = xstrndup(expr, (size_t)(dot - expr));
+	*key = xstrdup(dot + 9);
+	return true;
+}
+
+/* Resolve one ${expr}; *val is a new reference (NULL for "unknown yet"). */
+static int resolve(const char *expr, const struct vars_ctx *ctx, json_t **val, bool *keep, char **err)
+{
+	*val = NULL;
+	*keep = false;
+	if (starts_with(expr, "env:")) {
+		const char *name = expr + 4;
+		const char *dflt = strstr(name, ":-");
+		char *n = dflt ? xstrndup(name, (size_t)(dflt - name)) : xstrdup(name);
+		const char *e = getenv(n);
+		if (e)
+			*val = json_string(e);
+		else if (dflt)
+			*val = json_string(dflt + 2);
+		else
+			*err = xasprintf("environment variable '%s' is not set (use ${env:%s:-default} for a default)", n, n);
+		free(n);
+		return *val ? 0 : -1;
+	}
+	if (starts_with(expr, "secret:")) {
+		*err = xasprintf("'${%s}': secret references are not supported yet", expr);
+		return -1;
+	}
+	if (strchr(expr, '/')) {
+		char *id, *key;
+		if (!split_ref(expr, &id, &key)) {
+			*err = xasprintf("'${%s}': expected ${Kind/name.outputs.key}", expr);
+			return -1;
+		}
+		int rc = 0;
+		if (ctx->partial)
+			*keep = true;
+		else if (ctx->ref)
+			rc = ctx->ref(id, key, val, err, ctx->payload);
+		free(id);
+		free(key);
+		if (rc == 0 && !*val && !*keep && ctx->unknown)
+			*val = json_string(ctx->unknown);
+		else if (rc == 0 && !*val && !*keep)
+			*keep = true;
+		return rc;
+	}
+	if (!*expr) {
+		*err = xstrdup("empty reference '${}'");
+		return -1;
+	}
+	json_t *v = ctx->variables ? json_object_get(ctx->variables, expr) : NULL;
+	if (!v) {
+		char *names = defined_names(ctx->variables);
+		*err = xasprintf("unknown variable '%s' (defined: %s)", expr, names);
+		free(names);
+		return -1;
+	}
+	*val = json_incref(v);
+	return 0;
+}
+
+int vars_expand_string(const char *s, const struct vars_ctx *ctx, json_t **out, char **err)
+{
+	struct buf b = BUF_INIT;
+	*out = NULL;
+	*err = NULL;
+	size_t slen = strlen(s);
+	for (const char *p = s; *p;) {
+		if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
+			buf_adds(&b, ctx->partial ? "$${" : "${");
+			p += 3;
+			continue;
+		}
+		if (p[0] != '$' || p[1] != '{') {
+			buf_addch(&b, *p++);
+			continue;
+		}
+		const char *close = strchr(p + 2, '}');
+		if (!close) {
+			*err = xasprintf("unterminated '${' in '%s'", s);
+			goto out_err;
+		}
+		char *expr = xstrndup(p + 2, (size_t)(close - p - 2));
+		json_t *val;
+		bool keep;
+		int rc = resolve(expr, ctx, &val, &keep, err);
+		free(expr);
+		if (rc)
+			goto out_err;
+		if (keep) {
+			buf_add(&b, p, (size_t)(close - p + 1));
+		} else if (p == s && close == s + slen - 1 && !json_is_string(val)) {
+			/* the whole string is one reference: keep the value's type */
+			buf_release(&b);
+			*out = val;
+			return 0;
+		} else {
+			append_value(&b, val);
+		}
+		json_decref(val);
+		p = close + 1;
+	}
+	*out = json_stringn(b.ptr, b.len);
+	buf_release(&b);
+	return 0;
+out_err:
+	buf_release(&b);
+	return -1;
+}
+
+struct walk {
+	const struct vars_ctx *ctx;
+	vars_error_fn on_error;
+	void *payload;
+	int errors;
+};
+
+static void walk(json_t **v, struct buf *field, struct walk *w)
+{
+	size_t mark = field->len;
+	if (json_is_string(*v)) {
+		const char *s = json_string_value(*v);
+		if (!strchr(s, '$'))
+			return;
+		json_t *nv;
+		char *err;
+		if (vars_expand_string(s, w->ctx, &nv, &err)) {
+			w->on_error(field->ptr, err, w->payload);
+			free(err);
+			w->errors++;
+			return;
+		}
+		json_decref(*v);
+		*v = nv;
+	} else if (json_is_object(*v)) {
+		const char *k;
+		json_t *child;
+		json_object_foreach(*v, k, child) {
+			buf_addf(field, "%s%s", field->len ? "." : "", k);
+			json_t *c = json_incref(child);
+			walk(&c, field, w);
+			if (c != child)
+				json_object_set(*v, k, c);
+			json_decref(c);
+			field->len = mark;
+			field->ptr[mark] = '\0';
+		}
+	} else if (json_is_array(*v)) {
+		for (size_t i = 0; i < json_array_size(*v); i++) {
+			buf_addf(field, "[%zu]", i);
+			json_t *child = json_array_get(*v, i);
+			json_t *c = json_incref(child);
+			walk(&c, field, w);
+			if (c != child)
+				json_array_set(*v, i, c);
+			json_decref(c);
+			field->len = mark;
+			field->ptr[mark] = '\0';
+		}
+	}
+}
+
+int vars_expand_tree(json_t **v, const char *field, const struct vars_ctx *ctx,
+                     vars_error_fn on_error, void *payload)
+{
+	struct walk w = { ctx, on_error, payload, 0 };
+	struct buf f = BUF_INIT;
+	buf_adds(&f, field ? field : "");
+	walk(v, &f, &w);
+	buf_release(&f);
+	return w.errors;
+}
+
+static void collect(const json_t *v, struct strv *ids)
+{
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		for (const char *p = s; (p = strstr(p, "${")); p += 2) {
+			if (p > s && p[-1] == '$')
+				continue;
+			const char *close = strchr(p, '}');
+			if (!close)
+				return;
+			char *expr = xstrndup(p + 2, (size_t)(close - p - 2));
+			char *id, *key;
+			if (strchr(expr, '/') && !starts_with(expr, "env:") && split_ref(expr, &id, &key)) {
+				if (!strv_has(ids, id))
+					strv_push_owned(ids, id);
+				else
+					free(id);
+				free(key);
+			}
+			free(expr);
+		}
+	} else if (json_is_object(v)) {
+		const char *k;
+		json_t *c;
+		json_object_foreach((json_t *)v, k, c)
+			collect(c, ids);
+	} else if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v); i++)
+			collect(json_array_get(v, i), ids);
+	}
+}
+
+void vars_collect_refs(const json_t *v, struct strv *ids)
+{
+	collect(v, ids);
+}

@@ -1,0 +1,460 @@
+/* Build the model from manifest documents (see model.h). */
+#define _GNU_SOURCE
+#include "model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest/vars.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "banned.h"
+
+enum ftype { FT_STRING, FT_MAPPING, FT_STRINGS };
+
+/* Field table of the envelope and the core kinds: drives type checks and error messages.
+ * kind "*" applies to every document, "@" to plugin resources. */
+static const struct field_def {
+	const char *kind, *path;
+	enum ftype type;
+	int required;
+	const char *help;
+} fields[] = {
+	{ "*", "apiVersion", FT_STRING, 1, "GROUP/VERSION, e.g. cratis/v1" },
+	{ "*", "kind", FT_STRING, 1, "the kind name, e.g. Environment" },
+	{ "*", "metadata", FT_MAPPING, 1, "a mapping with at least name" },
+	{ "*", "metadata.name", FT_STRING, 1, "the resource name" },
+	{ "*", "metadata.project", FT_STRING, 0, "the project this document belongs to" },
+	{ "*", "spec", FT_MAPPING, 0, "the kind's fields" },
+	{ "System", "spec.type", FT_STRING, 0, "local, ssh, kubernetes, ..." },
+	{ "System", "spec.auth", FT_MAPPING, 0, "references to credentials" },
+	{ "Environment", "spec.systems", FT_STRINGS, 0, "names of System documents" },
+	{ "Environment", "spec.variables", FT_MAPPING, 0, "name: value pairs for ${name}" },
+	{ "Project", "spec.environments", FT_STRINGS, 0, "names of Environment documents" },
+	{ "@", "spec.system", FT_STRING, 0, "the name of a System" },
+	{ "@", "spec.dependsOn", FT_STRINGS, 0, "Kind/name references" },
+};
+
+static const char *type_phrase(enum ftype t)
+{
+	return t == FT_STRING ? "a string" : t == FT_MAPPING ? "a mapping" : "a sequence of strings";
+}
+
+static json_t *get_path(json_t *root, const char *path)
+{
+	char *copy = xstrdup(path), *save = NULL;
+	json_t *v = root;
+	for (char *c = strtok_r(copy, ".", &save); c && v; c = strtok_r(NULL, ".", &save))
+		v = json_is_object(v) ? json_object_get(v, c) : NULL;
+	free(copy);
+	return v;
+}
+
+static bool check_type(const json_t *v, enum ftype t)
+{
+	if (t == FT_STRING)
+		return json_is_string(v);
+	if (t == FT_MAPPING)
+		return json_is_object(v);
+	if (!json_is_array(v))
+		return false;
+	for (size_t i = 0; i < json_array_size(v); i++)
+		if (!json_is_string(json_array_get(v, i)))
+			return false;
+	return true;
+}
+
+/* Check the table rows for kind; false if any error was added. */
+static bool check_fields(struct model *m, const struct manifest_doc *d, const char *kind)
+{
+	bool ok = true;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const struct field_def *f = &fields[i];
+		if (strcmp(f->kind, "*") && strcmp(f->kind, kind))
+			continue;
+		json_t *v = get_path(d->root, f->path);
+		if (!v || json_is_null(v)) {
+			if (f->required) {
+				manifest_error(&m->errors, d, f->path, "missing field, expected %s (%s)",
+				               type_phrase(f->type), f->help);
+				ok = false;
+			}
+			continue;
+		}
+		if (!check_type(v, f->type)) {
+			manifest_error(&m->errors, d, f->path, "expected %s (%s), got %s", type_phrase(f->type),
+			               f->help, json_type_phrase(v));
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+static const char *sget(json_t *o, const char *path)
+{
+	json_t *v = get_path(o, path);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static void fill_strv(struct strv *s, json_t *arr)
+{
+	for (size_t i = 0; json_is_array(arr) && i < json_array_size(arr); i++)
+		strv_push(s, json_string_value(json_array_get(arr, i)));
+}
+
+void model_init(struct model *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->env_name = "";
+}
+
+static void resource_free(struct resource *r)
+{
+	free(r->key);
+	free(r->id);
+	free(r->api_version);
+	free(r->group);
+	free(r->version);
+	free(r->kind);
+	free(r->name);
+	free(r->project);
+	free(r->system);
+	json_decref(r->spec);
+	strv_release(&r->deps);
+	free(r);
+}
+
+void model_release(struct model *m)
+{
+	for (size_t i = 0; i < m->nenvs; i++)
+		strv_release(&m->envs[i].systems);
+	for (size_t i = 0; i < m->nprojects; i++)
+		strv_release(&m->projects[i].environments);
+	for (size_t i = 0; i < m->nresources; i++)
+		resource_free(m->resources[i]);
+	free(m->systems);
+	free(m->envs);
+	free(m->projects);
+	free(m->resources);
+	map_release(&m->by_key);
+	strv_release(&m->errors);
+	model_init(m);
+}
+
+struct resource *model_find(const struct model *m, const char *project, const char *id)
+{
+	char *key = xasprintf("%s:%s", project, id);
+	struct resource *r = map_get(&m->by_key, key);
+	free(key);
+	return r;
+}
+
+static bool valid_name(const char *s)
+{
+	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == strlen(s);
+}
+
+static char *names_of(const char *const *names, size_t n, size_t stride)
+{
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		const char *s = *(const char *const *)((const char *)names + i * stride);
+		buf_addf(&b, "%s%s", i ? ", " : "", s);
+	}
+	if (!b.len)
+		buf_adds(&b, "none");
+	return buf_detach(&b);
+}
+
+struct var_err {
+	struct model *m;
+	const struct manifest_doc *doc;
+};
+
+static void on_var_error(const char *field, const char *msg, void *payload)
+{
+	struct var_err *ve = payload;
+	manifest_error(&ve->m->errors, ve->doc, field, "%s", msg);
+}
+
+static void add_resource(struct model *m, const struct manifest_doc *d, const struct registry *reg,
+                         const char *group, const char *version, const char *kind,
+                         const char *default_project, const char *default_system)
+{
+	json_t *root = d->root;
+	const char *name = sget(root, "metadata.name");
+	struct handler *h = reg ? registry_find(reg, group, kind) : NULL;
+	if (!h) {
+		char *kinds = reg ? registry_kinds_list(reg) : xstrdup("none");
+		manifest_error(&m->errors, d, "kind", "unknown kind '%s' in group '%s' (core kinds: System, Environment, Project in cratis/v1; plugin kinds loaded: %s)",
+		               kind, group, kinds);
+		free(kinds);
+		return;
+	}
+	if (!handler_supports(h, version)) {
+		struct buf vs = BUF_INIT;
+		for (size_t i = 0; i < h->versions.n; i++)
+			buf_addf(&vs, "%s%s/%s", i ? ", " : "", group, h->versions.v[i]);
+		manifest_error(&m->errors, d, "apiVersion", "version '%s' of %s is not supported by plugin '%s' (supported: %s)",
+		               version, kind, h->plugin->name, vs.ptr);
+		buf_release(&vs);
+		return;
+	}
+	if (!check_fields(m, d, "@"))
+		return;
+	const char *project = sget(root, "metadata.project");
+	if (!project)
+		project = default_project;
+	if (!project) {
+		char *ps = names_of(&m->projects[0].name, m->nprojects, sizeof(m->projects[0]));
+		manifest_error(&m->errors, d, "metadata.project", "missing field: several projects are defined (%s); name one", ps);
+		free(ps);
+		return;
+	}
+	bool project_known = m->nprojects == 0;
+	for (size_t i = 0; i < m->nprojects; i++)
+		if (!strcmp(m->projects[i].name, project))
+			project_known = true;
+	if (!project_known) {
+		char *ps = names_of(&m->projects[0].name, m->nprojects, sizeof(m->projects[0]));
+		manifest_error(&m->errors, d, "metadata.project", "unknown project '%s' (defined: %s)", project, ps);
+		free(ps);
+		return;
+	}
+	json_t *spec = json_object_get(root, "spec");
+	spec = spec ? json_deep_copy(spec) : json_object();
+	const char *system = sget(spec, "system");
+	if (!system)
+		system = default_system;
+
+	struct resource *r = xcalloc(1, sizeof(*r));
+	r->id = xasprintf("%s/%s", kind, name);
+	r->key = xasprintf("%s:%s", project, r->id);
+	r->api_version = xasprintf("%s/%s", group, version);
+	r->group = xstrdup(group);
+	r->version = xstrdup(version);
+	r->kind = xstrdup(kind);
+	r->name = xstrdup(name);
+	r->project = xstrdup(project);
+	r->system = system ? xstrdup(system) : NULL;
+	r->doc = d;
+	r->handler = h;
+	fill_strv(&r->deps, json_object_get(spec, "dependsOn"));
+	json_object_del(spec, "dependsOn");
+
+	struct resource *dup = map_get(&m->by_key, r->key);
+	if (dup) {
+		struct loc l;
+		manifest_locate(dup->doc, "metadata.name", &l);
+		manifest_error(&m->errors, d, "metadata.name", "duplicate %s in project '%s' (first defined at %s:%d:%d)",
+		               r->id, project, l.file, l.line, l.col);
+		json_decref(spec);
+		resource_free(r);
+		return;
+	}
+	/* system and scope */
+	if (!r->system && m->nsystems > 1) {
+		manifest_error(&m->errors, d, "spec.system", "missing field: several systems are defined; name the one this resource deploys to");
+	} else if (r->system) {
+		bool known = false;
+		for (size_t i = 0; i < m->nsystems; i++)
+			if (!strcmp(m->systems[i].name, r->system))
+				known = true;
+		if (!known) {
+			char *ss = names_of(&m->systems[0].name, m->nsystems, sizeof(m->systems[0]));
+			manifest_error(&m->errors, d, "spec.system", "unknown system '%s' (defined: %s)", r->system, ss);
+			free(ss);
+		} else if (m->env && !strv_has(&m->env->systems, r->system)) {
+			char *ss = names_of((const char *const *)m->env->systems.v, m->env->systems.n, sizeof(char *));
+			manifest_error(&m->errors, d, "spec.system", "scope violation: system '%s' is not in environment '%s' (its systems: %s); refusing to deploy",
+			               r->system, m->env->name, ss);
+			free(ss);
+		}
+	}
+	/* variables: expand now; output references stay for the engine */
+	struct vars_ctx vc = { .variables = m->env ? m->env->variables : NULL, .partial = true };
+	struct var_err ve = { m, d };
+	vars_expand_tree(&spec, "spec", &vc, on_var_error, &ve);
+	r->spec = spec;
+	vars_collect_refs(spec, &r->deps);
+	map_put(&m->by_key, r->key, r);
+	ALLOC_GROW(m->resources, m->nresources + 1, m->aresources);
+	m->resources[m->nresources++] = r;
+}
+
+static bool split_api(const char *api, char **group, char **version)
+{
+	const char *slash = strchr(api, '/');
+	if (!slash || slash == api || !slash[1] || strchr(slash + 1, '/'))
+		return false;
+	*group = xstrndup(api, (size_t)(slash - api));
+	*version = xstrdup(slash + 1);
+	return true;
+}
+
+int model_build(struct model *m, const struct manifest_set *ms, const struct registry *reg,
+                const char *env_name)
+{
+	/* pass 1: envelope and core kinds */
+	bool *is_core = xcalloc(ms->n + 1, sizeof(bool));
+	bool *valid = xcalloc(ms->n + 1, sizeof(bool));
+	for (size_t i = 0; i < ms->n; i++) {
+		const struct manifest_doc *d = ms->docs[i];
+		if (!json_is_object(d->root)) {
+			manifest_error(&m->errors, d, "", "expected a mapping with apiVersion, kind, metadata and spec, got %s",
+			               json_type_phrase(d->root));
+			continue;
+		}
+		if (!check_fields(m, d, "*"))
+			continue;
+		const char *api = sget(d->root, "apiVersion"), *kind = sget(d->root, "kind");
+		const char *name = sget(d->root, "metadata.name");
+		char *g, *v;
+		if (!split_api(api, &g, &v)) {
+			manifest_error(&m->errors, d, "apiVersion", "expected GROUP/VERSION (e.g. cratis/v1), got '%s'", api);
+			continue;
+		}
+		if (!valid_name(name)) {
+			manifest_error(&m->errors, d, "metadata.name", "expected a name of letters, digits, '-', '_' and '.', got '%s'", name);
+			free(g);
+			free(v);
+			continue;
+		}
+		valid[i] = true;
+		if (!strcmp(g, CORE_GROUP)) {
+			is_core[i] = true;
+			if (strcmp(v, CORE_VERSION)) {
+				manifest_error(&m->errors, d, "apiVersion", "version '%s' of core kind %s is not supported (supported: cratis/v1)", v, kind);
+			} else if (!strcmp(kind, "System") || !strcmp(kind, "Environment") || !strcmp(kind, "Project")) {
+				if (check_fields(m, d, kind)) {
+					if (!strcmp(kind, "System")) {
+						ALLOC_GROW(m->systems, m->nsystems + 1, m->asystems);
+						struct system *s = &m->systems[m->nsystems++];
+						s->name = name;
+						s->type = sget(d->root, "spec.type") ? sget(d->root, "spec.type") : "local";
+						s->doc = d;
+					} else if (!strcmp(kind, "Environment")) {
+						ALLOC_GROW(m->envs, m->nenvs + 1, m->aenvs);
+						struct environment *e = &m->envs[m->nenvs++];
+						memset(e, 0, sizeof(*e));
+						e->name = name;
+						fill_strv(&e->systems, get_path(d->root, "spec.systems"));
+						/* ${env:...} inside variable values resolves here, once */
+						json_t *vars = get_path(d->root, "spec.variables");
+						if (vars) {
+							struct vars_ctx vc = { .partial = true };
+							struct var_err ve = { m, d };
+							vars_expand_tree(&vars, "spec.variables", &vc, on_var_error, &ve);
+							json_object_set(json_object_get(d->root, "spec"), "variables", vars);
+						}
+						e->variables = vars;
+						e->doc = d;
+					} else {
+						ALLOC_GROW(m->projects, m->nprojects + 1, m->aprojects);
+						struct project *p = &m->projects[m->nprojects++];
+						memset(p, 0, sizeof(*p));
+						p->name = name;
+						fill_strv(&p->environments, get_path(d->root, "spec.environments"));
+						p->doc = d;
+					}
+				}
+			} else {
+				manifest_error(&m->errors, d, "kind", "unknown core kind '%s' (cratis/v1 has System, Environment, Project)", kind);
+			}
+		}
+		free(g);
+		free(v);
+	}
+	/* duplicates among core documents, and references between them */
+	for (size_t i = 0; i < m->nsystems; i++)
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(m->systems[i].name, m->systems[j].name))
+				manifest_error(&m->errors, m->systems[i].doc, "metadata.name", "duplicate System/%s", m->systems[i].name);
+	for (size_t i = 0; i < m->nenvs; i++) {
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(m->envs[i].name, m->envs[j].name))
+				manifest_error(&m->errors, m->envs[i].doc, "metadata.name", "duplicate Environment/%s", m->envs[i].name);
+		for (size_t k = 0; k < m->envs[i].systems.n; k++) {
+			bool found = false;
+			for (size_t s = 0; s < m->nsystems; s++)
+				found |= !strcmp(m->systems[s].name, m->envs[i].systems.v[k]);
+			if (!found) {
+				char *f = xasprintf("spec.systems[%zu]", k);
+				manifest_error(&m->errors, m->envs[i].doc, f, "unknown system '%s'", m->envs[i].systems.v[k]);
+				free(f);
+			}
+		}
+	}
+	for (size_t i = 0; i < m->nprojects; i++) {
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(m->projects[i].name, m->projects[j].name))
+				manifest_error(&m->errors, m->projects[i].doc, "metadata.name", "duplicate Project/%s", m->projects[i].name);
+		for (size_t k = 0; k < m->projects[i].environments.n; k++) {
+			bool found = false;
+			for (size_t e = 0; e < m->nenvs; e++)
+				found |= !strcmp(m->envs[e].name, m->projects[i].environments.v[k]);
+			if (!found) {
+				char *f = xasprintf("spec.environments[%zu]", k);
+				manifest_error(&m->errors, m->projects[i].doc, f, "unknown environment '%s'", m->projects[i].environments.v[k]);
+				free(f);
+			}
+		}
+	}
+	/* the environment to deploy */
+	char *envs = names_of(m->nenvs ? &m->envs[0].name : NULL, m->nenvs, sizeof(struct environment));
+	if (env_name && *env_name) {
+		for (size_t i = 0; i < m->nenvs; i++)
+			if (!strcmp(m->envs[i].name, env_name))
+				m->env = &m->envs[i];
+		if (!m->env)
+			strv_push_owned(&m->errors, xasprintf("--env: unknown environment '%s' (defined: %s)", env_name, envs));
+	} else if (m->nenvs == 1) {
+		m->env = &m->envs[0];
+	} else if (m->nenvs > 1) {
+		strv_push_owned(&m->errors, xasprintf("--env: several environments are defined (%s); choose one with --env NAME", envs));
+	}
+	free(envs);
+	if (m->env) {
+		m->env_name = m->env->name;
+		for (size_t i = 0; i < m->nprojects; i++) {
+			const struct project *p = &m->projects[i];
+			if (p->environments.n && !strv_has(&p->environments, m->env->name))
+				manifest_error(&m->errors, p->doc, "spec.environments", "scope violation: project '%s' is not deployed to environment '%s'",
+				               p->name, m->env->name);
+		}
+	}
+	/* pass 2: plugin resources */
+	const char *default_project = m->nprojects == 1 ? m->projects[0].name : m->nprojects == 0 ? "default" : NULL;
+	const char *default_system = m->nsystems == 1 ? m->systems[0].name : NULL;
+	for (size_t i = 0; i < ms->n; i++) {
+		if (!valid[i] || is_core[i])
+			continue;
+		const struct manifest_doc *d = ms->docs[i];
+		char *g, *v;
+		split_api(sget(d->root, "apiVersion"), &g, &v);
+		add_resource(m, d, reg, g, v, sget(d->root, "kind"), default_project, default_system);
+		free(g);
+		free(v);
+	}
+	/* dependencies must exist */
+	for (size_t i = 0; i < m->nresources; i++) {
+		struct resource *r = m->resources[i];
+		for (size_t k = 0; k < r->deps.n; k++) {
+			if (model_find(m, r->project, r->deps.v[k]))
+				continue;
+			char *f = NULL;
+			json_t *dep = json_object_get(r->doc->root, "spec");
+			dep = dep ? json_object_get(dep, "dependsOn") : NULL;
+			for (size_t j = 0; json_is_array(dep) && j < json_array_size(dep); j++)
+				if (!strcmp(json_string_value(json_array_get(dep, j)), r->deps.v[k]))
+					f = xasprintf("spec.dependsOn[%zu]", j);
+			manifest_error(&m->errors, r->doc, f ? f : "spec", "unknown reference '%s' (no such resource in project '%s')",
+			               r->deps.v[k], r->project);
+			free(f);
+		}
+	}
+	free(is_core);
+	free(valid);
+	return m->errors.n ? error_set(CRATIS_EINVAL, "%zu error%s in manifests", m->errors.n, m->errors.n == 1 ? "" : "s")
+	                   : CRATIS_OK;
+}

@@ -1,0 +1,468 @@
+/* Plugin registry and shared-object loader (see registry.h). */
+#define _GNU_SOURCE
+#include "registry.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/error.h"
+#include "util/log.h"
+#include "util/subprocess.h"
+#include "banned.h"
+
+#ifndef CRATIS_PLUGIN_DIR
+#define CRATIS_PLUGIN_DIR "/usr/local/lib/cratis/plugins"
+#endif
+
+const char *const op_names[] = { "validate", "plan", "apply", "destroy", "observe" };
+
+void call_init(struct call *c, const char *resource)
+{
+	c->resource = resource;
+	buf_init(&c->err);
+	buf_init(&c->field);
+}
+
+void call_release(struct call *c)
+{
+	buf_release(&c->err);
+	buf_release(&c->field);
+}
+
+/* ---- host services ---- */
+
+static void *host_alloc(size_t n)
+{
+	return malloc(n ? n : 1);
+}
+
+static void host_free(void *p)
+{
+	free(p);
+}
+
+static void host_log(void *callp, int level, const char *fmt, ...)
+{
+	struct call *c = callp;
+	struct buf b = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	if (level < CRATIS_LOG_DEBUG || level > CRATIS_LOG_ERROR)
+		level = CRATIS_LOG_INFO;
+	log_msg(level, "  %s: %s", c && c->resource ? c->resource : "plugin", b.ptr);
+	buf_release(&b);
+}
+
+static void host_error(void *callp, const char *field, const char *fmt, ...)
+{
+	struct call *c = callp;
+	if (!c)
+		return;
+	buf_clear(&c->err);
+	buf_clear(&c->field);
+	if (field)
+		buf_adds(&c->field, field);
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(&c->err, fmt, ap);
+	va_end(ap);
+}
+
+static int host_run(void *callp, const char *const *argv, const char *const *envp,
+                    const char *workdir, int timeout_ms, struct cratis_run_result *out)
+{
+	(void)callp;
+	struct proc_spec spec = { .argv = argv, .env = envp, .workdir = workdir, .timeout_ms = timeout_ms };
+	struct proc_result r;
+	int rc = proc_run(&spec, &r);
+	if (rc) {
+		host_error(callp, NULL, "%s", cratis_error_last()->message);
+		return rc;
+	}
+	if (out) {
+		uint32_t size = out->size;
+		out->exit_code = r.exit_code;
+		out->timed_out = r.timed_out;
+		out->out = buf_detach(&r.out);
+		out->err = buf_detach(&r.err);
+		out->size = size;
+	}
+	proc_result_release(&r);
+	return CRATIS_OK;
+}
+
+const struct cratis_host host_services = {
+	.size = sizeof(struct cratis_host),
+	.abi_minor = CRATIS_ABI_MINOR,
+	.alloc = host_alloc,
+	.free = host_free,
+	.log = host_log,
+	.error = host_error,
+	.run = host_run,
+};
+
+/* ---- registry ---- */
+
+void registry_init(struct registry *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void registry_release(struct registry *r)
+{
+	for (size_t i = 0; i < r->nhandlers; i++) {
+		struct handler *h = r->handlers[i];
+		free(h->group);
+		free(h->kind);
+		strv_release(&h->versions);
+		free(h);
+	}
+	free(r->handlers);
+	for (size_t i = 0; i < r->nplugins; i++) {
+		struct plugin *p = r->plugins[i];
+		if (p->fini)
+			p->fini(p->fini_data);
+		if (p->exec)
+			exec_plugin_free(p->exec);
+		if (p->dl)
+			dlclose(p->dl);
+		free(p->name);
+		free(p->version);
+		free(p->path);
+		free(p);
+	}
+	free(r->plugins);
+	strv_release(&r->dirs);
+	memset(r, 0, sizeof(*r));
+}
+
+void registry_default_dirs(struct registry *r, const char *project_dir)
+{
+	const char *env = getenv("CRATIS_PLUGIN_PATH");
+	if (env && *env) {
+		char *copy = xstrdup(env), *save = NULL;
+		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
+			strv_push(&r->dirs, d);
+		free(copy);
+	}
+	if (project_dir)
+		strv_push_owned(&r->dirs, xasprintf("%s/.cratis/plugins", project_dir));
+	char *exe = exe_dir();
+	char *build = xasprintf("%s/plugins", exe);
+	char *marker = xasprintf("%s/build.ninja", exe);
+	if (is_dir(build) && access(marker, F_OK) == 0)
+		strv_push_owned(&r->dirs, build);
+	else {
+		free(build);
+		strv_push(&r->dirs, CRATIS_PLUGIN_DIR);
+	}
+	free(marker);
+	free(exe);
+}
+
+bool handler_supports(const struct handler *h, const char *version)
+{
+	return strv_has(&h->versions, version);
+}
+
+struct handler *registry_find(const struct registry *r, const char *group, const char *kind)
+{
+	for (size_t i = 0; i < r->nhandlers; i++)
+		if (!strcmp(r->handlers[i]->group, group) && !strcmp(r->handlers[i]->kind, kind))
+			return r->handlers[i];
+	return NULL;
+}
+
+char *registry_kinds_list(const struct registry *r)
+{
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < r->nhandlers; i++) {
+		struct handler *h = r->handlers[i];
+		for (size_t v = 0; v < h->versions.n; v++)
+			buf_addf(&b, "%s%s/%s %s", b.len ? ", " : "", h->group, h->versions.v[v], h->kind);
+	}
+	if (!b.len)
+		buf_adds(&b, "none");
+	return buf_detach(&b);
+}
+
+int registry_add_handler(struct registry *r, struct plugin *p, const struct cratis_handler *h,
+                         struct strv *errors)
+{
+	if (!h || !h->group || !h->kind || !h->versions || !h->versions[0] || !h->ops) {
+		strv_push_owned(errors, xasprintf("plugin '%s' (%s): malformed handler (group, kind, versions and ops are required)",
+		                                  p->name, p->path));
+		return CRATIS_EINVAL;
+	}
+	for (size_t i = 0; i < r->nhandlers; i++) {
+		struct handler *o = r->handlers[i];
+		if (strcmp(o->group, h->group) || strcmp(o->kind, h->kind))
+			continue;
+		for (const char *const *v = h->versions; *v; v++) {
+			if (handler_supports(o, *v)) {
+				strv_push_owned(errors, xasprintf("plugin '%s' (%s): %s/%s %s is already handled by plugin '%s' (%s)",
+				                                  p->name, p->path, h->group, *v, h->kind,
+				                                  o->plugin->name, o->plugin->path));
+				return CRATIS_EEXISTS;
+			}
+		}
+	}
+	struct handler *n = xcalloc(1, sizeof(*n));
+	n->group = xstrdup(h->group);
+	n->kind = xstrdup(h->kind);
+	for (const char *const *v = h->versions; *v; v++)
+		strv_push(&n->versions, *v);
+	size_t sz = h->ops->size < sizeof(n->ops) ? h->ops->size : sizeof(n->ops);
+	memcpy(&n->ops, h->ops, sz);
+	n->ops.size = sizeof(n->ops);
+	n->data = h->data;
+	n->plugin = p;
+	ALLOC_GROW(r->handlers, r->nhandlers + 1, r->ahandlers);
+	r->handlers[r->nhandlers++] = n;
+	return CRATIS_OK;
+}
+
+struct load_ctx {
+	struct cratis_plugin_ctx pub;
+	struct registry *r;
+	struct plugin *p;
+	struct strv *errors;
+	bool info_set, failed;
+};
+
+static int ctx_set_info(struct cratis_plugin_ctx *ctx, uint32_t abi_major, const char *name,
+                        const char *version, void (*fini)(void *), void *data)
+{
+	struct load_ctx *lc = (struct load_ctx *)ctx;
+	if (abi_major != CRATIS_ABI_MAJOR) {
+		strv_push_owned(lc->errors, xasprintf("plugin '%s': built for ABI major %u, this cratis speaks %u; rebuild it against this cratis' plugin.h",
+		                                      lc->p->path, abi_major, CRATIS_ABI_MAJOR));
+		lc->failed = true;
+		return CRATIS_EABI;
+	}
+	if (name && *name) {
+		free(lc->p->name);
+		lc->p->name = xstrdup(name);
+	}
+	free(lc->p->version);
+	lc->p->version = xstrdup(version ? version : "0.0.0");
+	lc->p->fini = fini;
+	lc->p->fini_data = data;
+	lc->info_set = true;
+	return CRATIS_OK;
+}
+
+static int ctx_register(struct cratis_plugin_ctx *ctx, const struct cratis_handler *h)
+{
+	struct load_ctx *lc = (struct load_ctx *)ctx;
+	if (!lc->info_set) {
+		strv_push_owned(lc->errors, xasprintf("plugin '%s': registered a handler before set_info declared its ABI",
+		                                      lc->p->path));
+		lc->failed = true;
+		return CRATIS_EABI;
+	}
+	int rc = registry_add_handler(lc->r, lc->p, h, lc->errors);
+	if (rc)
+		lc->failed = true;
+	return rc;
+}
+
+static bool plugin_known(const struct registry *r, const char *name)
+{
+	for (size_t i = 0; i < r->nplugins; i++)
+		if (!strcmp(r->plugins[i]->name, name))
+			return true;
+	return false;
+}
+
+static char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	s = s ? s + 1 : path;
+	const char *dot = strstr(s, ".so");
+	char *n = dot ? xstrndup(s, (size_t)(dot - s)) : xstrdup(s);
+	if (starts_with(n, "cratis-")) {
+		char *m = xstrdup(n + 7);
+		free(n);
+		n = m;
+	}
+	return n;
+}
+
+static int load_so(struct registry *r, const char *path, struct strv *errors)
+{
+	char *name = base_name(path);
+	if (plugin_known(r, name)) {
+		log_msg(CRATIS_LOG_DEBUG, "plugin '%s' at '%s' is shadowed by an earlier one", name, path);
+		free(name);
+		return CRATIS_OK;
+	}
+	void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!dl) {
+		strv_push_owned(errors, xasprintf("plugin '%s': cannot load: %s", path, dlerror()));
+		free(name);
+		return CRATIS_EPLUGIN;
+	}
+	cratis_plugin_init_fn init;
+	*(void **)&init = dlsym(dl, CRATIS_PLUGIN_INIT_SYMBOL);
+	if (!init) {
+		strv_push_owned(errors, xasprintf("plugin '%s': no symbol '%s'", path, CRATIS_PLUGIN_INIT_SYMBOL));
+		dlclose(dl);
+		free(name);
+		return CRATIS_EPLUGIN;
+	}
+	struct plugin *p = xcalloc(1, sizeof(*p));
+	p->name = name;
+	p->path = xstrdup(path);
+	p->form = PLUGIN_SO;
+	p->dl = dl;
+	ALLOC_GROW(r->plugins, r->nplugins + 1, r->aplugins);
+	r->plugins[r->nplugins++] = p;
+	size_t first_handler = r->nhandlers;
+	struct load_ctx lc = {
+		.pub = { .size = sizeof(struct cratis_plugin_ctx), .host_data = NULL,
+		         .set_info = ctx_set_info, .register_handler = ctx_register },
+		.r = r, .p = p, .errors = errors,
+	};
+	int rc = init(CRATIS_ABI_MAJOR, &host_services, &lc.pub);
+	if (rc == CRATIS_EABI && !lc.failed)
+		strv_push_owned(errors, xasprintf("plugin '%s': refuses host ABI major %u", path, CRATIS_ABI_MAJOR));
+	else if (rc && !lc.failed)
+		strv_push_owned(errors, xasprintf("plugin '%s': initialisation failed (%s)", path, status_name(rc)));
+	else if (!rc && !lc.info_set) {
+		strv_push_owned(errors, xasprintf("plugin '%s': did not call set_info to declare its ABI", path));
+		rc = CRATIS_EABI;
+	}
+	if (rc || lc.failed) {
+		/* drop what it registered: a half-loaded plugin must not serve */
+		for (size_t i = first_handler; i < r->nhandlers; i++) {
+			free(r->handlers[i]->group);
+			free(r->handlers[i]->kind);
+			strv_release(&r->handlers[i]->versions);
+			free(r->handlers[i]);
+		}
+		r->nhandlers = first_handler;
+		if (p->fini)
+			p->fini(p->fini_data);
+		p->fini = NULL;
+		return CRATIS_EPLUGIN;
+	}
+	return CRATIS_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int registry_load_one(struct registry *r, const char *path, struct strv *errors)
+{
+	if (is_dir(path)) {
+		char *yaml = xasprintf("%s/plugin.yaml", path);
+		bool exec = access(yaml, F_OK) == 0;
+		free(yaml);
+		if (exec)
+			return exec_plugin_load(r, path, errors);
+		/* a folder of shared objects (as a build tree lays them out) */
+		DIR *d = opendir(path);
+		if (!d)
+			return CRATIS_OK;
+		struct strv names = STRV_INIT;
+		struct dirent *de;
+		while ((de = readdir(d)))
+			if (ends_with(de->d_name, ".so"))
+				strv_push(&names, de->d_name);
+		closedir(d);
+		if (names.n)
+			qsort(names.v, names.n, sizeof(char *), cmp_str);
+		int rc = CRATIS_OK;
+		for (size_t i = 0; i < names.n; i++) {
+			char *p = xasprintf("%s/%s", path, names.v[i]);
+			if (load_so(r, p, errors))
+				rc = CRATIS_EPLUGIN;
+			free(p);
+		}
+		strv_release(&names);
+		return rc;
+	}
+	if (ends_with(path, ".so"))
+		return load_so(r, path, errors);
+	return CRATIS_OK;
+}
+
+int registry_load(struct registry *r, struct strv *errors)
+{
+	int rc = CRATIS_OK;
+	for (size_t i = 0; i < r->dirs.n; i++) {
+		DIR *d = opendir(r->dirs.v[i]);
+		if (!d)
+			continue;
+		struct strv names = STRV_INIT;
+		struct dirent *de;
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.')
+				strv_push(&names, de->d_name);
+		closedir(d);
+		if (names.n)
+			qsort(names.v, names.n, sizeof(char *), cmp_str);
+		for (size_t k = 0; k < names.n; k++) {
+			char *p = xasprintf("%s/%s", r->dirs.v[i], names.v[k]);
+			if (registry_load_one(r, p, errors))
+				rc = CRATIS_EPLUGIN;
+			free(p);
+		}
+		strv_release(&names);
+	}
+	return rc;
+}
+
+bool handler_has_op(const struct handler *h, enum op op)
+{
+	cratis_op_fn fns[] = { h->ops.validate, h->ops.plan, h->ops.apply, h->ops.destroy, h->ops.observe };
+	return fns[op] != NULL;
+}
+
+int handler_call(struct handler *h, enum op op, struct cratis_request *req, struct call *call,
+                 json_t **out)
+{
+	*out = NULL;
+	if (!handler_has_op(h, op))
+		return CRATIS_OK;
+	req->size = sizeof(*req);
+	req->call = call;
+	buf_clear(&call->err);
+	buf_clear(&call->field);
+	int rc;
+	if (h->plugin->form == PLUGIN_EXEC) {
+		rc = exec_plugin_call(h->plugin->exec, op_names[op], req, call, out);
+	} else {
+		cratis_op_fn fns[] = { h->ops.validate, h->ops.plan, h->ops.apply, h->ops.destroy, h->ops.observe };
+		char *res = NULL;
+		rc = fns[op](h->data, req, &res);
+		if (res) {
+			json_error_t jerr;
+			*out = json_loads(res, JSON_DECODE_ANY, &jerr);
+			if (!*out && !rc) {
+				buf_clear(&call->err);
+				buf_addf(&call->err, "%s returned invalid JSON: %s", op_names[op], jerr.text);
+				rc = CRATIS_EPLUGIN;
+			}
+			free(res);
+		}
+	}
+	if (rc) {
+		if (!call->err.len)
+			buf_addf(&call->err, "%s failed (%s)", op_names[op], status_name(rc));
+		error_set(rc, "plugin '%s': %s", h->plugin->name, call->err.ptr);
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}

@@ -1,0 +1,141 @@
+/* Backend-independent part of the state store (see store.h). */
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "banned.h"
+
+void store_close(struct store *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+int store_lock(struct store *s, struct lock_info *me, int timeout_ms, struct lock_info *holder)
+{
+	return s->ops->lock(s, me, timeout_ms, holder);
+}
+
+int store_unlock(struct store *s, const char *lock_id)
+{
+	return s->ops->unlock(s, lock_id);
+}
+
+int store_locks(struct store *s, struct lock_info **out, size_t *n)
+{
+	return s->ops->locks(s, out, n);
+}
+
+int store_list(struct store *s, const char *environment, struct state_rows *out)
+{
+	return s->ops->list(s, environment, out);
+}
+
+int store_mark_pending(struct store *s, const char *environment, const struct state_row *r)
+{
+	return s->ops->mark_pending(s, environment, r);
+}
+
+int store_record(struct store *s, const char *environment, const struct state_row *r,
+                 const struct step *st, int64_t deployment)
+{
+	return s->ops->record(s, environment, r, st, deployment);
+}
+
+int store_remove(struct store *s, const char *environment, const char *project, const char *id,
+                 const struct step *st, int64_t deployment)
+{
+	return s->ops->remove(s, environment, project, id, st, deployment);
+}
+
+int store_deployment_begin(struct store *s, struct deployment *d)
+{
+	return s->ops->deployment_begin(s, d);
+}
+
+int store_deployment_finish(struct store *s, const struct deployment *d)
+{
+	return s->ops->deployment_finish(s, d);
+}
+
+int store_history(struct store *s, const char *environment, int limit, struct deployments *out)
+{
+	return s->ops->history(s, environment, limit, out);
+}
+
+int store_steps(struct store *s, int64_t deployment, struct steps *out)
+{
+	return s->ops->steps(s, deployment, out);
+}
+
+void store_rows_release(struct state_rows *rows)
+{
+	for (size_t i = 0; i < rows->n; i++) {
+		struct state_row *r = &rows->v[i];
+		free(r->project);
+		free(r->environment);
+		free(r->id);
+		free(r->api_version);
+		free(r->spec);
+		free(r->outputs);
+		free(r->deps);
+		free(r->status);
+		free(r->pending_spec);
+		free(r->message);
+		free(r->updated);
+	}
+	free(rows->v);
+	memset(rows, 0, sizeof(*rows));
+}
+
+struct state_row *store_rows_find(struct state_rows *rows, const char *project, const char *id)
+{
+	/* rows are ordered by (project, id): binary search */
+	size_t lo = 0, hi = rows->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(rows->v[mid].project, project);
+		if (!c)
+			c = strcmp(rows->v[mid].id, id);
+		if (!c)
+			return &rows->v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+void store_deployments_release(struct deployments *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		struct deployment *x = &d->v[i];
+		free(x->project);
+		free(x->environment);
+		free(x->command);
+		free(x->user);
+		free(x->host);
+		free(x->started);
+		free(x->finished);
+		free(x->result);
+		free(x->summary);
+	}
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+void store_steps_release(struct steps *st)
+{
+	for (size_t i = 0; i < st->n; i++) {
+		free(st->v[i].resource);
+		free(st->v[i].action);
+		free(st->v[i].result);
+		free(st->v[i].message);
+		free(st->v[i].started);
+		free(st->v[i].finished);
+	}
+	free(st->v);
+	memset(st, 0, sizeof(*st));
+}
