@@ -60,7 +60,10 @@ static int run(int argc, char **argv, struct cli_ctx *ctx, bool destroy)
 	}
 	plan_print_text(&p, stderr);
 	if (!plan_has_changes(&p)) {
-		fprintf(stderr, "No changes. Environment '%s' matches the manifests.\n", p.environment);
+		if (*p.environment)
+			fprintf(stderr, "No changes. Environment '%s' matches the manifests.\n", p.environment);
+		else
+			fprintf(stderr, "No changes. The recorded state matches the manifests.\n");
 		rc = EXIT_OK;
 		goto out_unlock;
 	}

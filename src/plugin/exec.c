@@ -118,8 +118,10 @@ int exec_plugin_load(struct registry *r, const char *dir, struct strv *errors)
 	}
 	struct exec_plugin *e = xcalloc(1, sizeof(*e));
 	e->name = xstrdup(name);
-	e->dir = xstrdup(dir);
-	e->program = program[0] == '/' ? xstrdup(program) : xasprintf("%s/%s", dir, program);
+	e->dir = abs_path(dir);
+	if (!e->dir)
+		e->dir = xstrdup(dir);
+	e->program = program[0] == '/' ? xstrdup(program) : xasprintf("%s/%s", e->dir, program);
 	json_t *t = json_object_get(root, "timeoutSeconds");
 	e->timeout_ms = json_is_number(t) ? (int)(json_number_value(t) * 1000) : 60000;
 	pthread_mutex_init(&e->lock, NULL);

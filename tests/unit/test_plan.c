@@ -1,0 +1,253 @@
+/* Unit tests: plan diff against recorded state, and apply through the executor. */
+#include "helpers.h"
+
+#include "engine/engine.h"
+#include "manifest/manifest.h"
+#include "model/model.h"
+#include "state/store.h"
+
+struct fake_calls fake_calls;
+
+struct world {
+	char *dir;
+	struct store *store;
+	struct registry reg;
+	struct manifest_set ms;
+	struct model m;
+	struct plan p;
+	struct strv errors;
+	struct engine_opts o;
+};
+
+static const char env[] =
+	"apiVersion: cratis/v1\nkind: Environment\nmetadata: {name: dev}\n";
+
+static void world_open(struct world *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->dir = tmp_dir();
+	char *db = xasprintf("%s/state.db", w->dir);
+	assert_int_equal(store_open_sqlite(&w->store, db), 0);
+	free(db);
+	registry_init(&w->reg);
+	fake_register(&w->reg);
+	w->o = (struct engine_opts){ .workdir = w->dir, .statedir = w->dir, .refresh = true, .jobs = 2 };
+	memset(&fake_calls, 0, sizeof(fake_calls));
+}
+
+/* Load manifests text, build the model and the plan; returns plan_build's status. */
+static int world_plan(struct world *w, const char *text)
+{
+	plan_release(&w->p);
+	strv_release(&w->errors);
+	model_release(&w->m);
+	manifest_set_release(&w->ms);
+	char *mdir = xasprintf("%s/m", w->dir);
+	mkdir_p(mdir);
+	char *body = xasprintf("%s---\n%s", env, text);
+	free(write_file(mdir, "m.yaml", body));
+	free(body);
+	manifest_set_init(&w->ms);
+	model_init(&w->m);
+	assert_int_equal(manifest_load_path(&w->ms, mdir), 0);
+	free(mdir);
+	int rc = model_build(&w->m, &w->ms, &w->reg, NULL);
+	if (rc) {
+		char *j = joined(&w->m.errors);
+		fail_msg("model: %s", j);
+	}
+	return plan_build(&w->p, &w->m, w->store, &w->reg, &w->o, &w->errors);
+}
+
+static void world_close(struct world *w)
+{
+	plan_release(&w->p);
+	strv_release(&w->errors);
+	model_release(&w->m);
+	manifest_set_release(&w->ms);
+	registry_release(&w->reg);
+	store_close(w->store);
+	tmp_cleanup(w->dir);
+}
+
+static struct plan_item *item(struct world *w, const char *id)
+{
+	for (size_t i = 0; i < w->p.n; i++)
+		if (!strcmp(w->p.items[i].id, id))
+			return &w->p.items[i];
+	fail_msg("no plan item %s", id);
+	return NULL;
+}
+
+static const char two[] =
+	"apiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\nspec: {x: 1}\n"
+	"---\napiVersion: fake/v1\nkind: Thing\nmetadata: {name: b}\nspec: {from: \"${Thing/a.outputs.url}\"}\n";
+
+static void test_plan_create_then_noop(void **state)
+{
+	(void)state;
+	struct world w;
+	world_open(&w);
+	assert_int_equal(world_plan(&w, two), 0);
+	assert_int_equal(w.p.count[ACT_CREATE], 2);
+	assert_true(plan_has_changes(&w.p));
+	/* b waits for a, and shows a's output as unknown until apply */
+	assert_string_equal(w.p.items[0].id, "Thing/a");
+	assert_string_equal(json_string_value(json_object_get(item(&w, "Thing/b")->desired, "from")), KNOWN_AFTER_APPLY);
+	struct apply_result res;
+	assert_int_equal(plan_apply(&w.p, w.store, &w.o, "test", "default", &res), 0);
+	assert_int_equal(res.ok, 2);
+	assert_int_equal(fake_calls.apply, 2);
+
+	assert_int_equal(world_plan(&w, two), 0);
+	assert_false(plan_has_changes(&w.p));
+	assert_int_equal(w.p.count[ACT_NOOP], 2);
+	assert_int_equal(fake_calls.observe, 2);
+	/* the recorded spec of b holds the resolved output */
+	struct state_row *rb = store_rows_find(&w.p.rows, "default", "Thing/b");
+	assert_contains(rb->spec, "\"from\":\"http://x\"");
+	assert_string_equal(rb->status, "ready");
+	assert_contains(rb->deps, "Thing/a");
+	world_close(&w);
+}
+
+static void test_plan_update_with_changed_fields(void **state)
+{
+	(void)state;
+	struct world w;
+	world_open(&w);
+	world_plan(&w, two);
+	struct apply_result res;
+	plan_apply(&w.p, w.store, &w.o, "test", "default", &res);
+	const char *changed =
+		"apiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\nspec: {x: 2, y: new}\n"
+		"---\napiVersion: fake/v1\nkind: Thing\nmetadata: {name: b}\nspec: {from: \"${Thing/a.outputs.url}\"}\n";
+	assert_int_equal(world_plan(&w, changed), 0);
+	struct plan_item *a = item(&w, "Thing/a");
+	assert_int_equal(a->action, ACT_UPDATE);
+	assert_int_equal(a->changes.n, 2);
+	assert_string_equal(a->changes.v[0], "spec.x");
+	assert_string_equal(a->changes.v[1], "spec.y");
+	/* b's input comes from a, which changes: b is updated too, its value known after apply */
+	assert_int_equal(item(&w, "Thing/b")->action, ACT_UPDATE);
+	world_close(&w);
+}
+
+static void test_plan_drift_is_an_update(void **state)
+{
+	(void)state;
+	struct world w;
+	world_open(&w);
+	const char *one = "apiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\nspec: {x: 1}\n";
+	world_plan(&w, one);
+	struct apply_result res;
+	plan_apply(&w.p, w.store, &w.o, "test", "default", &res);
+	fake_calls.drift = 1;
+	assert_int_equal(world_plan(&w, one), 0);
+	assert_int_equal(item(&w, "Thing/a")->action, ACT_UPDATE);
+	assert_string_equal(item(&w, "Thing/a")->reason, "drift: changed by hand");
+	w.o.refresh = false;
+	assert_int_equal(world_plan(&w, one), 0);
+	assert_int_equal(item(&w, "Thing/a")->action, ACT_NOOP);
+	world_close(&w);
+}
+
+static void test_plan_removed_resource_is_deleted(void **state)
+{
+	(void)state;
+	struct world w;
+	world_open(&w);
+	world_plan(&w, two);
+	struct apply_result res;
+	plan_apply(&w.p, w.store, &w.o, "test", "default", &res);
+	assert_int_equal(world_plan(&w, "apiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\nspec: {x: 1}\n"), 0);
+	assert_int_equal(item(&w, "Thing/b")->action, ACT_DELETE);
+	assert_int_equal(w.p.count[ACT_DELETE], 1);
+	assert_int_equal(plan_apply(&w.p, w.store, &w.o, "test", "default", &res), 0);
+	assert_int_equal(fake_calls.destroy, 1);
+	/* destroy plans the removal of everything recorded, whatever the manifests say */
+	w.o.destroy = true;
+	assert_int_equal(world_plan(&w, two), 0);
+	assert_int_equal(w.p.n, 1);
+	assert_int_equal(item(&w, "Thing/a")->action, ACT_DELETE);
+	world_close(&w);
+}
+
+static void test_plan_cycle_is_reported_with_location(void **state)
+{
+	(void)state;
+	struct world w;
+	world_open(&w);
+	int rc = world_plan(&w, "apiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\nspec: {dependsOn: [Thing/b]}\n"
+	                        "---\napiVersion: fake/v1\nkind: Thing\nmetadata: {name: b}\nspec: {dependsOn: [Thing/a]}\n");
+	assert_int_equal(rc, CRATIS_ECYCLE);
+	char *j = joined(&w.errors);
+	assert_contains(j, "/m/m.yaml:");
+	assert_contains(j, "spec.dependsOn: dependency cycle: Thing/a -> Thing/b -> Thing/a");
+	free(j);
+	world_close(&w);
+}
+
+static void test_plan_validation_error_names_field(void **state)
+{
+	(void)state;
+	struct world w;
+	world_open(&w);
+	int rc = world_plan(&w, "apiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\nspec:\n  bad: true\n");
+	assert_int_equal(rc, CRATIS_EINVAL);
+	char *j = joined(&w.errors);
+	assert_contains(j, "/m/m.yaml:9:8: spec.bad: Thing/a: plugin 'fake': bad is not allowed");
+	free(j);
+	world_close(&w);
+}
+
+static void test_apply_failure_skips_dependents_and_records(void **state)
+{
+	(void)state;
+	struct world w;
+	world_open(&w);
+	const char *text =
+		"apiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\nspec: {fail: true}\n"
+		"---\napiVersion: fake/v1\nkind: Thing\nmetadata: {name: b}\nspec: {dependsOn: [Thing/a]}\n"
+		"---\napiVersion: fake/v1\nkind: Thing\nmetadata: {name: c}\nspec: {}\n";
+	assert_int_equal(world_plan(&w, text), 0);
+	struct apply_result res;
+	assert_int_equal(plan_apply(&w.p, w.store, &w.o, "test", "default", &res), CRATIS_ERROR);
+	assert_int_equal(res.ok, 1);
+	assert_int_equal(res.failed, 1);
+	assert_int_equal(res.skipped, 1);
+	struct state_rows rows;
+	store_list(w.store, "dev", &rows);
+	assert_int_equal(rows.n, 2); /* a (failed) and c; b never ran */
+	struct state_row *a = store_rows_find(&rows, "default", "Thing/a");
+	assert_string_equal(a->status, "failed");
+	assert_contains(a->message, "failing as asked");
+	assert_null(a->spec);
+	store_rows_release(&rows);
+	/* the next plan retries a, and plans b */
+	assert_int_equal(world_plan(&w, text), 0);
+	assert_int_equal(item(&w, "Thing/a")->action, ACT_CREATE);
+	assert_int_equal(item(&w, "Thing/b")->action, ACT_CREATE);
+	assert_int_equal(item(&w, "Thing/c")->action, ACT_NOOP);
+	struct deployments d;
+	store_history(w.store, "dev", 0, &d);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].result, "failed");
+	assert_string_equal(d.v[0].summary, "1 succeeded, 1 failed, 1 skipped");
+	store_deployments_release(&d);
+	world_close(&w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plan_create_then_noop),
+		cmocka_unit_test(test_plan_update_with_changed_fields),
+		cmocka_unit_test(test_plan_drift_is_an_update),
+		cmocka_unit_test(test_plan_removed_resource_is_deleted),
+		cmocka_unit_test(test_plan_cycle_is_reported_with_location),
+		cmocka_unit_test(test_plan_validation_error_names_field),
+		cmocka_unit_test(test_apply_failure_skips_dependents_and_records),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
