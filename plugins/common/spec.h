@@ -29,7 +29,7 @@ static inline const char *spec_str(json_t *spec, const char *key, const char *de
 	return json_is_string(v) ? json_string_value(v) : def;
 }
 
-/* Build a NULL-terminated argv from a JSON array of scalars (strings, numbers) into a heap
+/* Build a NULL-terminated argv from a JSON array of scalars (strings, integers, booleans) into a heap
  * array of borrowed strings (numbers are formatted into heap strings listed in *owned). For a
  * string value with shell true, argv is {"sh","-c",value}. Returns NULL when v is unusable. */
 static inline const char **spec_argv(json_t *v, bool shell, char ***owned)
@@ -52,6 +52,9 @@ static inline const char **spec_argv(json_t *v, bool shell, char ***owned)
 		json_t *x = json_array_get(v, i);
 		if (json_is_string(x)) {
 			a[i] = json_string_value(x);
+		} else if (json_is_boolean(x)) {
+			/* YAML reads a bare `true` as a boolean; as an argument it is the word */
+			a[i] = json_is_true(x) ? "true" : "false";
 		} else if (json_is_integer(x)) {
 			char tmp[32];
 			snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(x));
