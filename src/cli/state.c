@@ -32,12 +32,13 @@ int cmd_state(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	struct state_rows rows;
 	const char *env = ctx->env ? ctx->env : "";
+	char *latest = NULL;
 	if (!ctx->env) {
-		/* without --env, the only environment that has state */
+		/* without --env: the environment of the latest deployment */
 		struct deployments d;
 		store_history(s.store, NULL, 1, &d);
-		if (d.n)
-			env = xstrdup(d.v[0].environment);
+		if (d.n && d.v[0].environment)
+			env = latest = xstrdup(d.v[0].environment);
 		store_deployments_release(&d);
 	}
 	store_list(s.store, env, &rows);
@@ -86,8 +87,7 @@ int cmd_state(int argc, char **argv, struct cli_ctx *ctx)
 			json_decref(o);
 		}
 	}
-	if (!ctx->env && *env)
-		free((char *)env);
+	free(latest);
 	store_rows_release(&rows);
 out_release:
 	session_release(&s);

@@ -111,11 +111,7 @@ out_record:
 			src = store_remove(x->s, env, it->project, it->id, &stp, x->deployment);
 		} else {
 			json_t *outputs = json_object_get(out, "outputs");
-			char *otext = json_text(outputs ? outputs : json_object());
-			if (!rc && !outputs) {
-				free(otext);
-				otext = xstrdup("{}");
-			}
+			char *otext = outputs ? json_text(outputs) : xstrdup("{}");
 			struct state_row r = { .project = it->project, .id = it->id,
 			                       .api_version = it->res ? it->res->api_version : it->row->api_version,
 			                       .spec = spec, .pending_spec = spec ? spec : (it->row ? it->row->spec : NULL),
@@ -198,6 +194,7 @@ static void *worker(void *arg)
 		pthread_cond_broadcast(&x->cv);
 	}
 	pthread_mutex_unlock(&x->mu);
+	error_clear(); /* the thread's last-error buffer dies with the thread */
 	return NULL;
 }
 

@@ -125,6 +125,7 @@ int exec_plugin_load(struct registry *r, const char *dir, struct strv *errors)
 	json_t *t = json_object_get(root, "timeoutSeconds");
 	e->timeout_ms = json_is_number(t) ? (int)(json_number_value(t) * 1000) : 60000;
 	pthread_mutex_init(&e->lock, NULL);
+	buf_init(&e->in);
 	struct plugin *p = xcalloc(1, sizeof(*p));
 	p->name = xstrdup(name);
 	p->version = xstrdup(version ? version : "0.0.0");
