@@ -309,7 +309,7 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 			continue;
 		const char *api = sget(d->root, "apiVersion"), *kind = sget(d->root, "kind");
 		const char *name = sget(d->root, "metadata.name");
-		char *g, *v;
+		char *g = NULL, *v = NULL;
 		if (!split_api(api, &g, &v)) {
 			manifest_error(&m->errors, d, "apiVersion", "expected GROUP/VERSION (e.g. cratis/v1), got '%s'", api);
 			continue;
@@ -430,7 +430,7 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 		if (!valid[i] || is_core[i])
 			continue;
 		const struct manifest_doc *d = ms->docs[i];
-		char *g, *v;
+		char *g = NULL, *v = NULL;
 		split_api(sget(d->root, "apiVersion"), &g, &v);
 		add_resource(m, d, reg, g, v, sget(d->root, "kind"), default_project, default_system);
 		free(g);
