@@ -52,7 +52,8 @@ struct cratis_request {
 	const char *spec;         /* desired spec as JSON object, variables resolved; NULL on destroy */
 	const char *prior;        /* recorded state as JSON {"spec":{...},"outputs":{...}}, or NULL */
 	const char *workdir;      /* absolute project directory (manifest root) */
-	const char *statedir;     /* absolute directory the plugin may keep files in (exists) */
+	const char *statedir;     /* absolute directory of this resource's own for files the plugin
+	                           * keeps (pidfiles, logs); the plugin creates it when needed */
 	int timeout_ms;           /* deadline for this call; 0 = none */
 };
 

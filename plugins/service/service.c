@@ -236,9 +236,33 @@ static char **merged_env(json_t *extra)
 	return e;
 }
 
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+	char *p = strdup(path);
+	int rc = 0;
+	for (char *c = p + 1; rc == 0; c++) {
+		if (*c == '/' || !*c) {
+			char keep = *c;
+			*c = '\0';
+			if (mkdir(p, 0755) < 0 && errno != EEXIST)
+				rc = -1;
+			*c = keep;
+			if (!keep)
+				break;
+		}
+	}
+	free(p);
+	return rc;
+}
+
 static int apply(void *data, const struct cratis_request *req, char **out)
 {
 	(void)data;
+	if (make_dirs(req->statedir) < 0) {
+		host->error(req->call, NULL, "cannot create '%s': %s", req->statedir, strerror(errno));
+		return CRATIS_EIO;
+	}
 	json_t *s = spec_parse(req, 0);
 	char *pidfile = join(req->statedir, "pid"), *logfile = join(req->statedir, "log");
 	int rc = CRATIS_OK;

@@ -8,7 +8,8 @@
 char *json_text(const json_t *v);
 /* {"spec":...,"outputs":...} of a recorded row, or NULL when it was never applied; caller frees. */
 char *prior_text(const struct state_row *row);
-/* Per-resource directory for plugin files (pidfiles, logs), created; caller frees. */
+/* Per-resource directory for plugin files (pidfiles, logs); not created here, a plugin that
+ * keeps files creates it. Caller frees. */
 char *item_statedir(const struct engine_opts *o, const char *env, const char *project, const char *id);
 /* Fill the identity and context fields of a request for it. */
 void item_request(struct cratis_request *req, const struct plan_item *it, const char *env,

@@ -62,7 +62,6 @@ char *item_statedir(const struct engine_opts *o, const char *env, const char *pr
 		*slash = '-';
 	char *d = xasprintf("%s/run/%s/%s/%s", o->statedir, *env ? env : "_", project, kind);
 	free(kind);
-	mkdir_p(d);
 	return d;
 }
 
@@ -205,17 +204,21 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 		it->reason = !strcmp(row->status, "pending") ? xstrdup("a previous run was interrupted before it finished")
 		                                              : xasprintf("the last apply failed: %s", row->message ? row->message : "unknown error");
 	}
+	bool ask_plan = it->action == ACT_UPDATE && it->changes.n && handler_has_op(it->handler, OP_PLAN);
+	bool ask_observe = it->action == ACT_NOOP && o->refresh && handler_has_op(it->handler, OP_OBSERVE);
+	if (!ask_plan && !ask_observe)
+		return CRATIS_OK;
 	struct cratis_request req;
 	item_request(&req, it, p->environment, o);
 	char *spec = json_text(it->desired), *pr = prior_text(row), *sd = item_statedir(o, p->environment, it->project, it->id);
-	req.spec = spec;
+	req.spec = ask_plan ? spec : row->spec;
 	req.prior = pr;
 	req.statedir = sd;
 	struct call c;
 	call_init(&c, it->id);
 	json_t *out = NULL;
-	int rc = CRATIS_OK;
-	if (it->action == ACT_UPDATE && it->changes.n && handler_has_op(it->handler, OP_PLAN)) {
+	int rc;
+	if (ask_plan) {
 		rc = handler_call(it->handler, OP_PLAN, &req, &c, &out);
 		const char *a = json_string_value(json_object_get(out, "action"));
 		if (a && !strcmp(a, "replace"))
@@ -229,8 +232,7 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 				if (json_is_string(json_array_get(ch, i)))
 					strv_push(&it->changes, json_string_value(json_array_get(ch, i)));
 		}
-	} else if (it->action == ACT_NOOP && o->refresh && handler_has_op(it->handler, OP_OBSERVE)) {
-		req.spec = row->spec;
+	} else {
 		rc = handler_call(it->handler, OP_OBSERVE, &req, &c, &out);
 		if (!rc && json_is_false(json_object_get(out, "exists"))) {
 			it->action = ACT_CREATE;

@@ -17,22 +17,35 @@
 void manifest_set_init(struct manifest_set *s)
 {
 	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->loc_lock, NULL);
+}
+
+static void loc_cache_clear(struct manifest_set *s)
+{
+	for (size_t i = 0; i < s->loc_n; i++)
+		if (s->loc_docs[i])
+			fy_parse_document_destroy(s->loc_parser, s->loc_docs[i]);
+	s->loc_n = 0;
+	if (s->loc_parser)
+		fy_parser_destroy(s->loc_parser);
+	s->loc_parser = NULL;
+	s->loc_file = NULL;
 }
 
 void manifest_set_release(struct manifest_set *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		json_decref(s->docs[i]->root);
-		fy_document_destroy(s->docs[i]->fyd);
 		free(s->docs[i]);
 	}
 	free(s->docs);
-	for (size_t i = 0; i < s->nparsers; i++)
-		fy_parser_destroy(s->parsers[i]);
-	free(s->parsers);
+	loc_cache_clear(s);
+	free(s->loc_docs);
+	pthread_mutex_destroy(&s->loc_lock);
 	strv_release(&s->files);
 	strv_release(&s->errors);
 	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->loc_lock, NULL);
 }
 
 const char *json_type_phrase(const json_t *v)
@@ -158,29 +171,27 @@ static int load_file(struct manifest_set *s, const char *path)
 		fy_parser_destroy(fyp);
 		goto out_unref;
 	}
-	ALLOC_GROW(s->parsers, s->nparsers + 1, s->aparsers);
-	s->parsers[s->nparsers++] = fyp;
 	struct fy_document *fyd;
 	int index = 0;
 	while ((fyd = fy_parse_load_document(fyp))) {
 		struct fy_node *root = fy_document_root(fyd);
-		if (!root) {
-			fy_document_destroy(fyd);
-			index++;
-			continue;
+		if (root) {
+			struct manifest_doc *d = xcalloc(1, sizeof(*d));
+			d->file = file;
+			d->index = index;
+			d->root = to_json(root);
+			d->set = s;
+			ALLOC_GROW(s->docs, s->n + 1, s->alloc);
+			s->docs[s->n++] = d;
 		}
-		struct manifest_doc *d = xcalloc(1, sizeof(*d));
-		d->file = file;
-		d->index = index++;
-		d->root = to_json(root);
-		d->fyd = fyd;
-		ALLOC_GROW(s->docs, s->n + 1, s->alloc);
-		s->docs[s->n++] = d;
+		index++;
+		fy_parse_document_destroy(fyp, fyd);
 	}
 	if (fy_parser_get_stream_error(fyp)) {
 		collect_diag(s, diag, file);
 		rc = CRATIS_EINVAL;
 	}
+	fy_parser_destroy(fyp);
 out_unref:
 	fy_diag_unref(diag);
 	return rc;
@@ -276,13 +287,39 @@ static bool node_mark(struct fy_node *n, struct fy_mark *m)
 	return false;
 }
 
+/* Under loc_lock: the YAML tree of doc, parsing its file again when it is not cached. */
+static struct fy_document *tree_of(const struct manifest_doc *doc)
+{
+	struct manifest_set *s = doc->set;
+	if (s->loc_file != doc->file) {
+		loc_cache_clear(s);
+		struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2 };
+		s->loc_parser = fy_parser_create(&cfg);
+		if (!s->loc_parser)
+			return NULL;
+		s->loc_file = doc->file;
+		if (fy_parser_set_input_file(s->loc_parser, doc->file))
+			return NULL;
+		struct fy_document *fyd;
+		while ((fyd = fy_parse_load_document(s->loc_parser))) {
+			ALLOC_GROW(s->loc_docs, s->loc_n + 1, s->loc_alloc);
+			s->loc_docs[s->loc_n++] = fyd;
+		}
+	}
+	return doc->index >= 0 && (size_t)doc->index < s->loc_n ? s->loc_docs[doc->index] : NULL;
+}
+
 void manifest_locate(const struct manifest_doc *doc, const char *field, struct loc *out)
 {
 	out->file = doc->file;
 	out->line = out->col = 1;
-	struct fy_node *root = fy_document_root(doc->fyd);
-	if (!root)
+	pthread_mutex_lock(&doc->set->loc_lock);
+	struct fy_document *fyd = tree_of(doc);
+	struct fy_node *root = fyd ? fy_document_root(fyd) : NULL;
+	if (!root) {
+		pthread_mutex_unlock(&doc->set->loc_lock);
 		return;
+	}
 	/* "spec.apply[0]" -> "/spec/apply/0", then drop components until one exists */
 	struct buf p = BUF_INIT;
 	for (const char *c = field ? field : ""; *c; c++) {
@@ -306,6 +343,7 @@ void manifest_locate(const struct manifest_doc *doc, const char *field, struct l
 		out->line = m.line + 1;
 		out->col = m.column + 1;
 	}
+	pthread_mutex_unlock(&doc->set->loc_lock);
 }
 
 void manifest_error(struct strv *errors, const struct manifest_doc *doc, const char *field,

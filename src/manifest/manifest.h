@@ -4,6 +4,7 @@
 #define CRATIS_MANIFEST_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stddef.h>
 
 #include "util/util.h"
@@ -11,21 +12,28 @@
 struct fy_document;
 struct fy_parser;
 
+struct manifest_set;
+
 /* One YAML document of a manifest file. */
 struct manifest_doc {
 	const char *file;          /* path as given or found (owned by the set) */
-	int index;                 /* 0-based document index within the file */
+	int index;                 /* 0-based document index within the file (empty ones count) */
 	json_t *root;              /* the document as JSON (owned) */
-	struct fy_document *fyd;   /* kept for locations */
+	struct manifest_set *set;  /* the set it belongs to */
 };
 
 struct manifest_set {
 	struct manifest_doc **docs;
 	size_t n, alloc;
 	struct strv files;         /* every file loaded, in order */
-	struct fy_parser **parsers;
-	size_t nparsers, aparsers;
 	struct strv errors;        /* "file:line:col: message" lines collected while loading */
+	/* Locations are needed only for error messages: the YAML trees are not kept after loading;
+	 * manifest_locate parses the file of the document again, once, and caches it here. */
+	pthread_mutex_t loc_lock;
+	const char *loc_file;
+	struct fy_parser *loc_parser;
+	struct fy_document **loc_docs;
+	size_t loc_n, loc_alloc;
 };
 
 /* A source location, 1-based. */
@@ -46,7 +54,8 @@ int manifest_load_path(struct manifest_set *s, const char *path);
 
 /* Locate a field of doc. field is a dotted path with [i] for sequence items ("spec.apply[0]",
  * "" for the document). When the field does not exist, the nearest existing parent is located.
- * Never fails: falls back to line 1, column 1 of the file. */
+ * Re-reads doc's file on first use (an error path only); thread-safe. Never fails: falls back to
+ * line 1, column 1 of the file. */
 void manifest_locate(const struct manifest_doc *doc, const char *field, struct loc *out);
 
 /* Append "file:line:col: field: message" for doc/field to errors. field may be "" or NULL. */

@@ -95,6 +95,11 @@ bool ends_with(const char *s, const char *suffix)
 
 int mkdir_p(const char *path)
 {
+	/* usually the directory or its parent exists: try the whole path first */
+	if (mkdir(path, 0755) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
 	char *p = xstrdup(path);
 	int rc = 0;
 	for (char *s = p + 1; ; s++) {
