@@ -157,6 +157,12 @@ static void on_ref_error(const char *field, const char *msg, void *payload)
 
 int item_resolve(struct plan *p, struct plan_item *it, bool at_apply, struct strv *errors)
 {
+	if (!it->res->pending_vars) {
+		/* nothing left to expand: share the model's spec */
+		json_decref(it->desired);
+		it->desired = json_incref(it->res->spec);
+		return CRATIS_OK;
+	}
 	struct ref_ctx rc = { p, it, at_apply };
 	struct vars_ctx vc = { .ref = resolve_ref, .payload = &rc, .unknown = at_apply ? NULL : KNOWN_AFTER_APPLY };
 	struct err_ctx ec = { errors, it->res->doc };

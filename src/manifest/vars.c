@@ -266,6 +266,24 @@ static void collect(const json_t *v, struct strv *ids)
 	}
 }
 
+bool vars_pending(const json_t *v)
+{
+	if (json_is_string(v))
+		return strstr(json_string_value(v), "${") != NULL;
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *c;
+		json_object_foreach((json_t *)v, k, c)
+			if (vars_pending(c))
+				return true;
+	} else if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v); i++)
+			if (vars_pending(json_array_get(v, i)))
+				return true;
+	}
+	return false;
+}
+
 void vars_collect_refs(const json_t *v, struct strv *ids)
 {
 	collect(v, ids);

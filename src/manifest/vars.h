@@ -38,6 +38,10 @@ typedef void (*vars_error_fn)(const char *field, const char *msg, void *payload)
 int vars_expand_tree(json_t **v, const char *field, const struct vars_ctx *ctx,
                      vars_error_fn on_error, void *payload);
 
+/* True when some string inside v contains a '$' sequence that a later expansion would change
+ * ("${" or "$${"). */
+bool vars_pending(const json_t *v);
+
 /* Append to ids every distinct "Kind/name" referenced as ${Kind/name.outputs.key} inside v. */
 void vars_collect_refs(const json_t *v, struct strv *ids);
 

@@ -277,6 +277,7 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 	vars_expand_tree(&spec, "spec", &vc, on_var_error, &ve);
 	r->spec = spec;
 	vars_collect_refs(spec, &r->deps);
+	r->pending_vars = vars_pending(spec);
 	map_put(&m->by_key, r->key, r);
 	ALLOC_GROW(m->resources, m->nresources + 1, m->aresources);
 	m->resources[m->nresources++] = r;

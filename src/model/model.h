@@ -37,6 +37,7 @@ struct resource {
 	char *api_version, *group, *version, *kind, *name, *project, *system;
 	json_t *spec;         /* spec without dependsOn, variables expanded; output refs kept */
 	struct strv deps;     /* ids this resource depends on (dependsOn and output references) */
+	bool pending_vars;    /* spec still holds output references or $${ escapes */
 	const struct manifest_doc *doc;
 	struct handler *handler;
 };
