@@ -69,6 +69,7 @@ int registry_load_one(struct registry *r, const char *path, struct strv *errors)
 
 /* Handler for group/kind (any version), or NULL. */
 struct handler *registry_find(const struct registry *r, const char *group, const char *kind);
+/* True when h serves version ("v1") of its kind. */
 bool handler_supports(const struct handler *h, const char *version);
 /* "exec/v1 Task, file/v1 File" for messages; caller frees. */
 char *registry_kinds_list(const struct registry *r);
@@ -79,20 +80,31 @@ char *registry_kinds_list(const struct registry *r);
  * "plugin 'NAME': message". An op the handler lacks returns CRATIS_OK with *out NULL. */
 int handler_call(struct handler *h, enum op op, struct cratis_request *req, struct call *call,
                  json_t **out);
+/* True when h implements op (validate, plan and observe are optional). */
 bool handler_has_op(const struct handler *h, enum op op);
 
+/* Prepare / free a call context for resource ("Kind/name", borrowed). */
 void call_init(struct call *c, const char *resource);
 void call_release(struct call *c);
 
 /* The host services table handed to plugins. */
 extern const struct cratis_host host_services;
 
-/* exec.c: start-on-demand executable plugins speaking JSON lines (see docs/plugins.md). */
+/* exec.c: executable plugins speaking JSON lines (protocol: docs/plugins.md).
+ * exec_plugin_load reads dir/plugin.yaml and registers its handlers (the program is not started);
+ * errors as registry_load. */
 int exec_plugin_load(struct registry *r, const char *dir, struct strv *errors);
+/* Send one request (op "apply", ...) to e, starting it and shaking hands on first use; requests
+ * are serialised. *out gets the result (new reference) or NULL. Returns CRATIS_OK; CRATIS_ERROR
+ * when the plugin answered with an error (call->err, call->field set); CRATIS_EPLUGIN when it
+ * crashed, exited or printed garbage, CRATIS_ETIMEOUT past its timeout, CRATIS_EABI on a
+ * handshake mismatch: in those cases the plugin is stopped and every later call fails at once. */
 int exec_plugin_call(struct exec_plugin *e, const char *op, const struct cratis_request *req,
                      struct call *call, json_t **out);
+/* Close the plugin's stdin, wait up to 2 s for it to exit, then kill it; free e. */
 void exec_plugin_free(struct exec_plugin *e);
-/* Register a handler for plugin p; appends an error on conflict. */
+/* Register handler h of plugin p (copied). Appends an error naming both plugins and returns
+ * CRATIS_EEXISTS when a group/kind/version is already handled, CRATIS_EINVAL when malformed. */
 int registry_add_handler(struct registry *r, struct plugin *p, const struct cratis_handler *h,
                          struct strv *errors);
 

@@ -35,8 +35,8 @@ void proc_result_release(struct proc_result *r);
 int proc_spawn_pipes(const char *const *argv, const char *workdir, pid_t *pid, int *to_child,
                      int *from_child);
 
-/* Environment built from the current one plus overrides ("K=V"); free with strv_release on the
- * returned vector's owner. Caller frees the result with env_free. */
+/* A copy of the process environment with extra ("K=V", NULL-terminated, may be NULL) added,
+ * replacing variables of the same name. Caller frees the result with env_free. */
 char **env_merge(const char *const *extra);
 void env_free(char **env);
 

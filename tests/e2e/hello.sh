@@ -44,7 +44,7 @@ expect_rc "the server was not restarted" "$pid_before" "$(pgrep -f "http.server 
 
 # 4. drift: the server dies; plan reports it, apply repairs it
 stop_servers
-wait_for 5 sh -c "[ \$(pgrep -f 'http.server $PORT' | wc -l) -eq 0 ]"
+wait_for 5 sh -c "[ \$(pgrep -f 'http[.]server $PORT' | wc -l) -eq 0 ]"
 C plan --detailed-exitcode >"$T/plan4.out" 2>&1
 expect_rc "plan detects drift" 2 $?
 expect_in "drift reason" "Service/web                      update [drift: process is not running]" "$T/plan4.out"
@@ -108,7 +108,7 @@ rm "$P/remote.yaml"
 # 8. destroy: no process, no file
 C destroy --auto-approve >/dev/null 2>"$T/destroy.err"
 expect_rc "destroy" 0 $?
-wait_for 5 sh -c "[ \$(pgrep -f 'http.server $PORT' | wc -l) -eq 0 ]"
+wait_for 5 sh -c "[ \$(pgrep -f 'http[.]server $PORT' | wc -l) -eq 0 ]"
 expect_rc "no server process left" 0 "$(servers)"
 check "no page left" test ! -e "$P/.cratis/www/staging/index.html"
 check "no site directory left" test ! -e "$P/.cratis/www/staging"
