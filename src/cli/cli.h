@@ -9,6 +9,9 @@
 #include "manifest/manifest.h"
 #include "model/model.h"
 #include "plugin/registry.h"
+#include "release/git.h"
+#include "release/policy.h"
+#include "release/source.h"
 #include "state/store.h"
 #include "util/util.h"
 
@@ -24,7 +27,7 @@ enum {
 /* Which common flags a command accepts. */
 enum {
 	CF_FILES = 1 << 0, CF_ENV = 1 << 1, CF_JOBS = 1 << 2, CF_OUTPUT = 1 << 3, CF_APPROVE = 1 << 4,
-	CF_DETAILED = 1 << 5, CF_LOCK = 1 << 6, CF_REFRESH = 1 << 7,
+	CF_DETAILED = 1 << 5, CF_LOCK = 1 << 6, CF_REFRESH = 1 << 7, CF_DRYRUN = 1 << 8, CF_HISTORY = 1 << 9,
 };
 
 struct cli_ctx {
@@ -32,7 +35,8 @@ struct cli_ctx {
 	const char *env;          /* --env */
 	int jobs;                 /* -j N, default 4 */
 	bool json;                /* -o json */
-	bool auto_approve, detailed_exitcode, refresh;
+	bool markdown;            /* -o markdown (plan) */
+	bool auto_approve, detailed_exitcode, refresh, dry_run, history;
 	int lock_timeout_ms;      /* --lock-timeout SECONDS */
 	const char *state_dir;    /* --state-dir or $CRATIS_STATE_DIR */
 	struct strv args;         /* positional arguments left after flags */
@@ -72,5 +76,27 @@ int cmd_history(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_plugin(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_state(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_version(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_artifact(int argc, char **argv, struct cli_ctx *ctx);
+
+/* What versioning commands work on: the project's policy (Project.spec.versioning in the
+ * manifests under the first -f, defaults otherwise), its version and source, the git branch,
+ * the rule for it and the highest released version. */
+struct vinfo {
+	char *dir;
+	struct policy policy;
+	struct version_source src;
+	struct semver version;
+	struct repo *repo;
+	char *branch;
+	const struct branch_rule *rule;
+	bool released;
+	struct semver latest;
+	char *latest_tag;
+	struct verdict verdict;
+};
+/* Load *vi for ctx; prints the error and returns EXIT_ERROR on failure. */
+int cli_versioning(struct cli_ctx *ctx, struct vinfo *vi);
+void vinfo_release(struct vinfo *vi);
 
 #endif

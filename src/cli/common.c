@@ -63,11 +63,12 @@ int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const c
 			}
 			ctx->jobs = (int)j;
 		} else if ((mask & CF_OUTPUT) && take_value(argc, argv, &i, "-o", &v)) {
-			if (!v || (strcmp(v, "json") && strcmp(v, "text"))) {
-				fprintf(stderr, "error: -o: expected 'text' or 'json'\n");
+			if (!v || (strcmp(v, "json") && strcmp(v, "text") && strcmp(v, "markdown"))) {
+				fprintf(stderr, "error: -o: expected 'text', 'json' or 'markdown'\n");
 				return EXIT_USAGE;
 			}
 			ctx->json = !strcmp(v, "json");
+			ctx->markdown = !strcmp(v, "markdown");
 		} else if ((mask & CF_APPROVE) && !strcmp(a, "--auto-approve")) {
 			ctx->auto_approve = true;
 		} else if ((mask & CF_DETAILED) && !strcmp(a, "--detailed-exitcode")) {
@@ -86,6 +87,10 @@ int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const c
 			if (!v)
 				return EXIT_USAGE;
 			ctx->state_dir = v;
+		} else if ((mask & CF_DRYRUN) && !strcmp(a, "--dry-run")) {
+			ctx->dry_run = true;
+		} else if ((mask & CF_HISTORY) && !strcmp(a, "--history")) {
+			ctx->history = true;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			log_set_level(CRATIS_LOG_DEBUG);
 		} else if (a[0] == '-' && a[1]) {
@@ -109,6 +114,20 @@ void session_release(struct session *s)
 	free(s->project_dir);
 	free(s->state_dir);
 	memset(s, 0, sizeof(*s));
+}
+
+/* ${artifact:NAME}: the newest current digest (or version) recorded for NAME. */
+static char *resolve_artifact(const char *name, const char *field, char **err, void *payload)
+{
+	struct artifacts a;
+	store_artifacts(payload, name, false, &a);
+	char *v = NULL;
+	if (!a.n)
+		*err = xasprintf("no artifact '%s' is recorded (`cratis artifact record %s VERSION DIGEST` after a build)", name, name);
+	else
+		v = xstrdup(!strcmp(field, "version") ? a.v[0].version : a.v[0].digest);
+	store_artifacts_release(&a);
+	return v;
 }
 
 int cli_load(struct cli_ctx *ctx, struct session *s, int what)
@@ -140,6 +159,13 @@ int cli_load(struct cli_ctx *ctx, struct session *s, int what)
 	s->state_dir = abs_path(want);
 	free(want);
 
+	char *db = xasprintf("%s/state.db", s->state_dir);
+	int rc = store_open_sqlite(&s->store, db);
+	free(db);
+	if (rc) {
+		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
+		return EXIT_ERROR;
+	}
 	struct strv errors = STRV_INIT;
 	registry_default_dirs(&s->reg, s->project_dir);
 	registry_load(&s->reg, &errors);
@@ -151,6 +177,8 @@ int cli_load(struct cli_ctx *ctx, struct session *s, int what)
 			strv_push(&errors, s->ms.errors.v[i]);
 		if (!errors.n && !s->ms.n)
 			strv_push_owned(&errors, xasprintf("no manifests found in %s (expected *.yaml or *.yml files)", first));
+		s->model.artifact = resolve_artifact;
+		s->model.artifact_payload = s->store;
 		if (!errors.n && model_build(&s->model, &s->ms, &s->reg, ctx->env))
 			for (size_t i = 0; i < s->model.errors.n; i++)
 				strv_push(&errors, s->model.errors.v[i]);
@@ -161,16 +189,93 @@ int cli_load(struct cli_ctx *ctx, struct session *s, int what)
 		strv_release(&errors);
 		return EXIT_ERROR;
 	}
-	char *db = xasprintf("%s/state.db", s->state_dir);
-	int rc = store_open_sqlite(&s->store, db);
-	free(db);
-	if (rc) {
-		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
-		return EXIT_ERROR;
-	}
 	s->opts.workdir = s->project_dir;
 	s->opts.statedir = s->state_dir;
 	s->opts.refresh = ctx->refresh;
 	s->opts.jobs = ctx->jobs;
 	return EXIT_OK;
+}
+
+void vinfo_release(struct vinfo *vi)
+{
+	free(vi->dir);
+	policy_release(&vi->policy);
+	version_source_release(&vi->src);
+	semver_release(&vi->version);
+	repo_close(vi->repo);
+	free(vi->branch);
+	if (vi->released)
+		semver_release(&vi->latest);
+	free(vi->latest_tag);
+	verdict_release(&vi->verdict);
+	memset(vi, 0, sizeof(*vi));
+}
+
+int cli_versioning(struct cli_ctx *ctx, struct vinfo *vi)
+{
+	memset(vi, 0, sizeof(*vi));
+	const char *first = ctx->files.v[0];
+	char *abs = abs_path(first);
+	if (!abs) {
+		fprintf(stderr, "error: cannot read '%s': %s\n", first, strerror(errno));
+		return EXIT_ERROR;
+	}
+	if (is_dir(abs)) {
+		vi->dir = abs;
+	} else {
+		char *slash = strrchr(abs, '/');
+		vi->dir = xstrndup(abs, slash && slash != abs ? (size_t)(slash - abs) : 1);
+		free(abs);
+	}
+	/* the policy: Project.spec.versioning of the manifests, when there are any */
+	struct manifest_set ms;
+	manifest_set_init(&ms);
+	const json_t *versioning = NULL;
+	const struct manifest_doc *pdoc = NULL;
+	int rc = EXIT_OK;
+	for (size_t i = 0; i < ctx->files.n; i++)
+		manifest_load_path(&ms, ctx->files.v[i]);
+	if (ms.errors.n) {
+		print_errors(&ms.errors);
+		rc = EXIT_ERROR;
+		goto out_release;
+	}
+	for (size_t i = 0; i < ms.n && !pdoc; i++) {
+		json_t *r = ms.docs[i]->root;
+		if (json_is_string(json_object_get(r, "kind")) && !strcmp(json_string_value(json_object_get(r, "kind")), "Project") &&
+		    json_is_string(json_object_get(r, "apiVersion")) && !strcmp(json_string_value(json_object_get(r, "apiVersion")), "cratis/v1")) {
+			pdoc = ms.docs[i];
+			versioning = json_object_get(json_object_get(r, "spec"), "versioning");
+		}
+	}
+	const char *field = NULL;
+	char *err = NULL;
+	if (policy_build(&vi->policy, versioning, &field, &err)) {
+		struct strv e = STRV_INIT;
+		manifest_error(&e, pdoc, field, "%s", err);
+		print_errors(&e);
+		strv_release(&e);
+		free(err);
+		rc = EXIT_ERROR;
+		goto out_release;
+	}
+	if (version_read(vi->dir, vi->policy.source, &vi->src, &vi->version, &err) ||
+	    repo_open(&vi->repo, vi->dir, &err) || repo_branch(vi->repo, &vi->branch, &err)) {
+		fprintf(stderr, "error: %s\n", err);
+		free(err);
+		rc = EXIT_ERROR;
+		goto out_release;
+	}
+	vi->rule = policy_match(&vi->policy, vi->branch);
+	const char *format = vi->rule ? vi->rule->tag : "v${version}";
+	if (repo_latest_release(vi->repo, format, &vi->released, &vi->latest, &vi->latest_tag, &err)) {
+		fprintf(stderr, "error: %s\n", err);
+		free(err);
+		rc = EXIT_ERROR;
+		goto out_release;
+	}
+	policy_check(&vi->policy, vi->branch, &vi->version, vi->released ? &vi->latest : NULL, &vi->verdict);
+out_release:
+	manifest_set_release(&ms);
+	return rc;
 }

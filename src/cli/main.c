@@ -15,14 +15,16 @@ static const struct cmd {
 	cmd_fn fn;
 	const char *usage;
 } commands[] = {
-	{ "plan", cmd_plan, "plan [-f PATH]... [--env NAME] [-o text|json] [--detailed-exitcode] [--refresh=false]" },
+	{ "plan", cmd_plan, "plan [-f PATH]... [--env NAME] [-o text|json|markdown] [--detailed-exitcode] [--refresh=false]" },
 	{ "apply", cmd_apply, "apply [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS]" },
 	{ "destroy", cmd_destroy, "destroy [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS]" },
 	{ "get", cmd_get, "get [-f PATH]... [--env NAME] [-o text|json]" },
 	{ "history", cmd_history, "history [ID] [-f PATH] [--env NAME] [-o text|json]" },
 	{ "plugin", cmd_plugin, "plugin list [-f PATH] [-o text|json]" },
 	{ "state", cmd_state, "state list|show ID|unlock LOCK_ID [-f PATH] [--env NAME] [-o text|json]" },
-	{ "version", cmd_version, "version" },
+	{ "version", cmd_version, "version [show|check] [-f PATH] [-o text|json]" },
+	{ "release", cmd_release, "release [-f PATH] [--dry-run]" },
+	{ "artifact", cmd_artifact, "artifact record NAME VERSION DIGEST | artifact list [NAME] [--history]" },
 };
 
 static void help(FILE *f)

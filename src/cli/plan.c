@@ -1,14 +1,52 @@
 /* cratis plan: show what apply would change. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli.h"
 #include "util/error.h"
 #include "banned.h"
 
+/* A plan for a pull-request comment (GitHub-flavoured Markdown): a summary table and a
+ * collapsible block per changed resource with its desired spec. */
+static void print_markdown(const struct plan *p, FILE *f)
+{
+	static const char *const sym[] = { "", "+", "~", "-/+", "-" };
+	fprintf(f, "### cratis plan%s%s%s\n\n", *p->environment ? ": `" : "", p->environment, *p->environment ? "`" : "");
+	fprintf(f, "**%zu to create, %zu to update, %zu to replace, %zu to delete**, %zu unchanged\n\n",
+	        p->count[ACT_CREATE], p->count[ACT_UPDATE], p->count[ACT_REPLACE], p->count[ACT_DELETE], p->count[ACT_NOOP]);
+	if (!plan_has_changes(p)) {
+		fputs("No changes.\n", f);
+		return;
+	}
+	fputs("| | resource | action | changed | why |\n|---|---|---|---|---|\n", f);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_item *it = &p->items[i];
+		if (it->action == ACT_NOOP)
+			continue;
+		fprintf(f, "| `%s` | `%s` | %s | ", sym[it->action], it->id, action_names[it->action]);
+		for (size_t k = 0; k < it->changes.n; k++)
+			fprintf(f, "%s`%s`", k ? ", " : "", it->changes.v[k]);
+		fprintf(f, " | %s |\n", it->reason ? it->reason : "");
+	}
+	fputc('\n', f);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_item *it = &p->items[i];
+		if (it->action == ACT_NOOP)
+			continue;
+		fprintf(f, "<details><summary><code>%s</code> %s</summary>\n\n", it->id, action_names[it->action]);
+		const json_t *shown = it->desired;
+		json_t *recorded = !shown && it->row && it->row->spec ? json_loads(it->row->spec, 0, NULL) : NULL;
+		char *text = json_dumps(shown ? shown : recorded, JSON_INDENT(2) | JSON_SORT_KEYS);
+		fprintf(f, "```json\n%s\n```\n\n</details>\n\n", text ? text : "{}");
+		free(text);
+		json_decref(recorded);
+	}
+}
+
 int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 {
 	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_OUTPUT | CF_DETAILED | CF_REFRESH, ctx,
-	                   "cratis plan [-f PATH]... [--env NAME] [-o text|json] [--detailed-exitcode] [--refresh=false]");
+	                   "cratis plan [-f PATH]... [--env NAME] [-o text|json|markdown] [--detailed-exitcode] [--refresh=false]");
 	if (rc)
 		return rc;
 	struct session s;
@@ -21,7 +59,9 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 		fprintf(stderr, "%zu error%s; nothing was changed\n", errors.n, errors.n == 1 ? "" : "s");
 		rc = EXIT_ERROR;
 	} else {
-		if (ctx->json) {
+		if (ctx->markdown) {
+			print_markdown(&p, stdout);
+		} else if (ctx->json) {
 			json_t *j = plan_to_json(&p);
 			json_dumpf(j, stdout, JSON_INDENT(2));
 			fputc('\n', stdout);

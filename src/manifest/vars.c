@@ -84,6 +84,28 @@ static int resolve(const char *expr, const struct vars_ctx *ctx, json_t **val, b
 		free(n);
 		return *val ? 0 : -1;
 	}
+	if (starts_with(expr, "artifact:")) {
+		char *name = xstrdup(expr + 9);
+		const char *field = "digest";
+		char *dot = strrchr(name, '.');
+		if (dot && (!strcmp(dot, ".version") || !strcmp(dot, ".digest"))) {
+			*dot = '\0';
+			field = dot + 1;
+		}
+		char *v = NULL;
+		if (!*name)
+			*err = xstrdup("'${artifact:}': expected ${artifact:NAME} or ${artifact:NAME.version}");
+		else if (!ctx->artifact)
+			*err = xasprintf("'${%s}': artifact references need the project's state", expr);
+		else
+			v = ctx->artifact(name, field, err, ctx->artifact_payload);
+		free(name);
+		if (!v)
+			return -1;
+		*val = json_string(v);
+		free(v);
+		return 0;
+	}
 	if (starts_with(expr, "secret:")) {
 		*err = xasprintf("'${%s}': secret references are not supported yet", expr);
 		return -1;

@@ -3,6 +3,7 @@
  *   ${env:NAME}                process environment; error when unset
  *   ${env:NAME:-default}       process environment with a default
  *   ${Kind/name.outputs.key}   another resource's recorded output (adds a graph edge)
+ *   ${artifact:NAME}           digest of the artifact NAME last recorded (.version: its version)
  *   $${                        a literal "${"
  * A string that is exactly one reference takes the referenced value's JSON type. */
 #ifndef CRATIS_VARS_H
@@ -17,6 +18,10 @@
  * the value is not known yet. Return 0, or -1 with a message in *err (heap, caller frees). */
 typedef int (*vars_ref_fn)(const char *id, const char *key, json_t **out, char **err, void *payload);
 
+/* Resolves ${artifact:NAME} (field "digest") and ${artifact:NAME.version} (field "version"):
+ * return a heap string, or NULL with *err set (heap). */
+typedef char *(*vars_artifact_fn)(const char *name, const char *field, char **err, void *payload);
+
 struct vars_ctx {
 	const json_t *variables;   /* object of variables, or NULL */
 	bool partial;              /* true: leave output references and "$${" escapes untouched,
@@ -24,6 +29,8 @@ struct vars_ctx {
 	vars_ref_fn ref;           /* resolves output references when not partial; NULL = unknown */
 	void *payload;
 	const char *unknown;       /* text substituted for unknown outputs (plan), or NULL */
+	vars_artifact_fn artifact; /* NULL: artifact references are an error */
+	void *artifact_payload;
 };
 
 /* Expand s. On success *out is a new JSON value (caller decrefs) and 0 is returned; on error -1

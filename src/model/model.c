@@ -108,6 +108,15 @@ void model_init(struct model *m)
 	m->env_name = "";
 }
 
+static void model_reset(struct model *m)
+{
+	vars_artifact_fn fn = m->artifact;
+	void *payload = m->artifact_payload;
+	model_init(m);
+	m->artifact = fn;
+	m->artifact_payload = payload;
+}
+
 static void resource_free(struct resource *r)
 {
 	free(r->key);
@@ -138,7 +147,7 @@ void model_release(struct model *m)
 	free(m->resources);
 	map_release(&m->by_key);
 	strv_release(&m->errors);
-	model_init(m);
+	model_reset(m);
 }
 
 struct resource *model_find(const struct model *m, const char *project, const char *id)
@@ -272,7 +281,8 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 		}
 	}
 	/* variables: expand now; output references stay for the engine */
-	struct vars_ctx vc = { .variables = m->env ? m->env->variables : NULL, .partial = true };
+	struct vars_ctx vc = { .variables = m->env ? m->env->variables : NULL, .partial = true,
+	                       .artifact = m->artifact, .artifact_payload = m->artifact_payload };
 	struct var_err ve = { m, d };
 	vars_expand_tree(&spec, "spec", &vc, on_var_error, &ve);
 	r->spec = spec;
@@ -343,7 +353,8 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 						/* ${env:...} inside variable values resolves here, once */
 						json_t *vars = get_path(d->root, "spec.variables");
 						if (vars) {
-							struct vars_ctx vc = { .partial = true };
+							struct vars_ctx vc = { .partial = true, .artifact = m->artifact,
+							                       .artifact_payload = m->artifact_payload };
 							struct var_err ve = { m, d };
 							vars_expand_tree(&vars, "spec.variables", &vc, on_var_error, &ve);
 							json_object_set(json_object_get(d->root, "spec"), "variables", vars);

@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "manifest/manifest.h"
+#include "manifest/vars.h"
 #include "plugin/registry.h"
 #include "util/map.h"
 #include "util/util.h"
@@ -55,6 +56,8 @@ struct model {
 	const struct environment *env;         /* selected environment, NULL when none are defined */
 	const char *env_name;                  /* "" when none */
 	struct strv errors;                    /* "file:line:col: field: message" */
+	vars_artifact_fn artifact;             /* resolves ${artifact:...}; set before model_build */
+	void *artifact_payload;
 };
 
 void model_init(struct model *m);

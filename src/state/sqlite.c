@@ -40,7 +40,12 @@ static const char schema[] =
 	"CREATE INDEX IF NOT EXISTS steps_by_deployment ON steps (deployment);"
 	"CREATE TABLE IF NOT EXISTS locks ("
 	" environment TEXT PRIMARY KEY, id TEXT NOT NULL, pid INTEGER, host TEXT, user TEXT,"
-	" command TEXT, since TEXT);";
+	" command TEXT, since TEXT);"
+	"CREATE TABLE IF NOT EXISTS artifacts ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, version TEXT NOT NULL,"
+	" digest TEXT NOT NULL, snapshot INTEGER NOT NULL, current INTEGER NOT NULL,"
+	" recorded TEXT NOT NULL, user TEXT);"
+	"CREATE INDEX IF NOT EXISTS artifacts_by_name ON artifacts (name, version, current);";
 
 #define S(st) ((struct sqlite_store *)(st))
 
@@ -435,6 +440,93 @@ static int sq_steps(struct store *st, int64_t deployment, struct steps *out)
 	return CRATIS_OK;
 }
 
+static void fill_artifact(struct artifact *a, sqlite3_stmt *q)
+{
+	a->name = col(q, 0);
+	a->version = col(q, 1);
+	a->digest = col(q, 2);
+	a->snapshot = sqlite3_column_int(q, 3) != 0;
+	a->current = sqlite3_column_int(q, 4) != 0;
+	a->recorded = col(q, 5);
+	a->user = col(q, 6);
+}
+
+static int sq_artifact_record(struct store *st, const struct artifact *a, enum artifact_outcome *outcome,
+                              struct artifact *existing)
+{
+	struct sqlite_store *s = S(st);
+	char now[32];
+	now_rfc3339(now);
+	memset(existing, 0, sizeof(*existing));
+	pthread_mutex_lock(&s->mu);
+	int rc = exec_sql(s, "BEGIN IMMEDIATE");
+	if (rc)
+		goto out_unlock;
+	sqlite3_stmt *q;
+	sqlite3_prepare_v2(s->db, "SELECT name, version, digest, snapshot, current, recorded, user FROM artifacts"
+	                          " WHERE name = ? AND version = ? AND current = 1", -1, &q, NULL);
+	bind_text(q, 1, a->name);
+	bind_text(q, 2, a->version);
+	bool found = sqlite3_step(q) == SQLITE_ROW;
+	if (found)
+		fill_artifact(existing, q);
+	sqlite3_finalize(q);
+	if (found && !strcmp(existing->digest, a->digest)) {
+		*outcome = ARTIFACT_SAME;
+		exec_sql(s, "ROLLBACK");
+		goto out_unlock;
+	}
+	if (found && !a->snapshot) {
+		rc = error_set(CRATIS_EEXISTS, "artifact '%s' %s is immutable: digest %s was recorded at %s; refusing %s (release a new version instead)",
+		               a->name, a->version, existing->digest, existing->recorded, a->digest);
+		exec_sql(s, "ROLLBACK");
+		goto out_unlock;
+	}
+	if (found) {
+		sqlite3_prepare_v2(s->db, "UPDATE artifacts SET current = 0 WHERE name = ? AND version = ?", -1, &q, NULL);
+		bind_text(q, 1, a->name);
+		bind_text(q, 2, a->version);
+		rc = run_stmt(s, q, "supersede artifact");
+	}
+	if (!rc) {
+		sqlite3_prepare_v2(s->db, "INSERT INTO artifacts (name, version, digest, snapshot, current, recorded, user) VALUES (?,?,?,?,1,?,?)", -1, &q, NULL);
+		bind_text(q, 1, a->name);
+		bind_text(q, 2, a->version);
+		bind_text(q, 3, a->digest);
+		sqlite3_bind_int(q, 4, a->snapshot);
+		bind_text(q, 5, now);
+		bind_text(q, 6, a->user);
+		rc = run_stmt(s, q, "record artifact");
+	}
+	if (!rc)
+		rc = exec_sql(s, "COMMIT");
+	else
+		exec_sql(s, "ROLLBACK");
+	*outcome = found ? ARTIFACT_REPLACED : ARTIFACT_NEW;
+out_unlock:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int sq_artifacts(struct store *st, const char *name, bool history, struct artifacts *out)
+{
+	struct sqlite_store *s = S(st);
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->mu);
+	sqlite3_stmt *q;
+	sqlite3_prepare_v2(s->db, "SELECT name, version, digest, snapshot, current, recorded, user FROM artifacts"
+	                          " WHERE (?1 IS NULL OR name = ?1) AND (?2 OR current = 1) ORDER BY id DESC", -1, &q, NULL);
+	bind_text(q, 1, name);
+	sqlite3_bind_int(q, 2, history);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		ALLOC_GROW(out->v, out->n + 1, out->alloc);
+		fill_artifact(&out->v[out->n++], q);
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->mu);
+	return CRATIS_OK;
+}
+
 static const struct store_ops sqlite_ops = {
 	.close = sq_close,
 	.lock = sq_lock,
@@ -448,6 +540,8 @@ static const struct store_ops sqlite_ops = {
 	.deployment_finish = sq_deployment_finish,
 	.history = sq_history,
 	.steps = sq_steps,
+	.artifact_record = sq_artifact_record,
+	.artifacts = sq_artifacts,
 };
 
 int store_open_sqlite(struct store **out, const char *path)

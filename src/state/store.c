@@ -139,3 +139,32 @@ void store_steps_release(struct steps *st)
 	free(st->v);
 	memset(st, 0, sizeof(*st));
 }
+
+int store_artifact_record(struct store *s, const struct artifact *a, enum artifact_outcome *outcome,
+                          struct artifact *existing)
+{
+	return s->ops->artifact_record(s, a, outcome, existing);
+}
+
+int store_artifacts(struct store *s, const char *name, bool history, struct artifacts *out)
+{
+	return s->ops->artifacts(s, name, history, out);
+}
+
+void artifact_release(struct artifact *a)
+{
+	free(a->name);
+	free(a->version);
+	free(a->digest);
+	free(a->recorded);
+	free(a->user);
+	memset(a, 0, sizeof(*a));
+}
+
+void store_artifacts_release(struct artifacts *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		artifact_release(&a->v[i]);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}

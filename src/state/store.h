@@ -4,6 +4,7 @@
 #ifndef CRATIS_STORE_H
 #define CRATIS_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,21 @@ struct steps {
 	size_t n, alloc;
 };
 
+/* A recorded build artifact (image, package): one row per recorded digest. */
+struct artifact {
+	char *name, *version, *digest, *recorded, *user;
+	bool current;         /* the digest deployments resolve for this name and version */
+	bool snapshot;        /* a SNAPSHOT version: overridable */
+};
+
+struct artifacts {
+	struct artifact *v;
+	size_t n, alloc;
+};
+
+/* What artifact_record did. */
+enum artifact_outcome { ARTIFACT_NEW, ARTIFACT_SAME, ARTIFACT_REPLACED };
+
 struct store_ops {
 	void (*close)(struct store *s);
 	int (*lock)(struct store *s, struct lock_info *me, int timeout_ms, struct lock_info *holder);
@@ -69,6 +85,9 @@ struct store_ops {
 	int (*deployment_finish)(struct store *s, const struct deployment *d);
 	int (*history)(struct store *s, const char *environment, int limit, struct deployments *out);
 	int (*steps)(struct store *s, int64_t deployment, struct steps *out);
+	int (*artifact_record)(struct store *s, const struct artifact *a, enum artifact_outcome *outcome,
+	                       struct artifact *existing);
+	int (*artifacts)(struct store *s, const char *name, bool history, struct artifacts *out);
 };
 
 struct store {
@@ -116,5 +135,16 @@ int store_history(struct store *s, const char *environment, int limit, struct de
 void store_deployments_release(struct deployments *d);
 int store_steps(struct store *s, int64_t deployment, struct steps *out);
 void store_steps_release(struct steps *st);
+
+/* Record artifact a (name, version, digest, snapshot, user) in one transaction. A version seen
+ * before with the same digest: ARTIFACT_SAME, nothing written. A snapshot with a new digest:
+ * ARTIFACT_REPLACED, the previous row kept as history. A stable version with a new digest:
+ * refused with CRATIS_EEXISTS and *existing filled (release with artifact_release). */
+int store_artifact_record(struct store *s, const struct artifact *a, enum artifact_outcome *outcome,
+                          struct artifact *existing);
+/* Current artifacts (history: every recorded row), of name or all when NULL, newest first. */
+int store_artifacts(struct store *s, const char *name, bool history, struct artifacts *out);
+void store_artifacts_release(struct artifacts *a);
+void artifact_release(struct artifact *a);
 
 #endif
