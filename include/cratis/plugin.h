@@ -13,7 +13,7 @@ extern "C" {
 /* Major ABI: bumped only for incompatible changes. Both sides refuse a major they do not know.
  * Minor ABI: bumped when fields are appended to a struct below; never breaks older plugins. */
 #define CRATIS_ABI_MAJOR 1
-#define CRATIS_ABI_MINOR 0
+#define CRATIS_ABI_MINOR 1
 
 /* Status codes shared by host and plugins. Fixed numbers, never renumbered; 0 is success. */
 enum cratis_status {
@@ -130,6 +130,10 @@ struct cratis_plugin_ctx {
 	/* Register a handler. Errors: CRATIS_EEXISTS when another plugin already handles one of the
 	 * group/kind/versions, CRATIS_EINVAL for a malformed handler. */
 	int (*register_handler)(struct cratis_plugin_ctx *ctx, const struct cratis_handler *h);
+	/* ABI 1.1: declare that this plugin needs plugin `name` at a version in `range`, a semver
+	 * range ("^1.2", ">=1.2.0, <2"). Checked once every plugin is loaded; an unmet or malformed
+	 * requirement is a load error naming both plugins. Test with CRATIS_HAS(ctx, require). */
+	int (*require)(struct cratis_plugin_ctx *ctx, const char *name, const char *range);
 };
 
 /* The one symbol a shared-object plugin exports. abi_major is the host's CRATIS_ABI_MAJOR; a

@@ -135,6 +135,24 @@ int exec_plugin_load(struct registry *r, const char *dir, struct strv *errors)
 	ALLOC_GROW(r->plugins, r->nplugins + 1, r->aplugins);
 	r->plugins[r->nplugins++] = p;
 
+	json_t *req = json_object_get(root, "requires");
+	if (req && !json_is_object(req)) {
+		manifest_error(errors, d, "requires", "expected a mapping of plugin name: version range");
+		rc = CRATIS_EPLUGIN;
+	}
+	const char *rk;
+	json_t *rv;
+	json_object_foreach(req, rk, rv) {
+		if (!json_is_string(rv)) {
+			char *f = xasprintf("requires.%s", rk);
+			manifest_error(errors, d, f, "expected a version range such as \">=1.2.0, <2\"");
+			free(f);
+			rc = CRATIS_EPLUGIN;
+			continue;
+		}
+		strv_push(&p->req_names, rk);
+		strv_push(&p->req_ranges, json_string_value(rv));
+	}
 	json_t *ops = json_object_get(root, "ops");
 	struct cratis_ops o = { .size = sizeof(o) };
 	for (size_t i = 0; i < 5; i++) {

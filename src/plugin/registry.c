@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "release/semver.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/subprocess.h"
@@ -136,6 +137,8 @@ void registry_release(struct registry *r)
 		free(p->name);
 		free(p->version);
 		free(p->path);
+		strv_release(&p->req_names);
+		strv_release(&p->req_ranges);
 		free(p);
 	}
 	free(r->plugins);
@@ -274,6 +277,64 @@ static int ctx_register(struct cratis_plugin_ctx *ctx, const struct cratis_handl
 	return rc;
 }
 
+static int ctx_require(struct cratis_plugin_ctx *ctx, const char *name, const char *range)
+{
+	struct load_ctx *lc = (struct load_ctx *)ctx;
+	if (!name || !*name || !range) {
+		strv_push_owned(lc->errors, xasprintf("plugin '%s': require() needs a plugin name and a version range", lc->p->path));
+		lc->failed = true;
+		return CRATIS_EINVAL;
+	}
+	strv_push(&lc->p->req_names, name);
+	strv_push(&lc->p->req_ranges, range);
+	return CRATIS_OK;
+}
+
+static const struct plugin *plugin_named(const struct registry *r, const char *name)
+{
+	for (size_t i = 0; i < r->nplugins; i++)
+		if (!strcmp(r->plugins[i]->name, name))
+			return r->plugins[i];
+	return NULL;
+}
+
+int registry_check_requirements(const struct registry *r, struct strv *errors)
+{
+	int rc = CRATIS_OK;
+	for (size_t i = 0; i < r->nplugins; i++) {
+		const struct plugin *p = r->plugins[i];
+		for (size_t k = 0; k < p->req_names.n; k++) {
+			const char *name = p->req_names.v[k], *range = p->req_ranges.v[k];
+			const struct plugin *dep = plugin_named(r, name);
+			struct semver_range *sr = NULL;
+			struct semver v;
+			char *err = NULL;
+			if (semver_range_parse(&sr, range, &err)) {
+				strv_push_owned(errors, xasprintf("plugin '%s' (%s): requires plugin '%s': %s", p->name, p->path, name, err));
+				rc = CRATIS_EPLUGIN;
+			} else if (!dep) {
+				strv_push_owned(errors, xasprintf("plugin '%s' (%s) requires plugin '%s' %s, which is not loaded (see `cratis plugin list`)",
+				                                  p->name, p->path, name, range));
+				rc = CRATIS_EPLUGIN;
+			} else if (semver_parse(&v, dep->version ? dep->version : "", &err)) {
+				strv_push_owned(errors, xasprintf("plugin '%s' (%s) requires plugin '%s' %s, whose version is not a semantic version: %s",
+				                                  p->name, p->path, name, range, err));
+				rc = CRATIS_EPLUGIN;
+			} else {
+				if (!semver_range_satisfies(sr, &v)) {
+					strv_push_owned(errors, xasprintf("plugin '%s' (%s) requires plugin '%s' %s, found %s at %s",
+					                                  p->name, p->path, name, range, dep->version, dep->path));
+					rc = CRATIS_EPLUGIN;
+				}
+				semver_release(&v);
+			}
+			free(err);
+			semver_range_free(sr);
+		}
+	}
+	return rc;
+}
+
 static bool plugin_known(const struct registry *r, const char *name)
 {
 	for (size_t i = 0; i < r->nplugins; i++)
@@ -328,7 +389,7 @@ static int load_so(struct registry *r, const char *path, struct strv *errors)
 	size_t first_handler = r->nhandlers;
 	struct load_ctx lc = {
 		.pub = { .size = sizeof(struct cratis_plugin_ctx), .host_data = NULL,
-		         .set_info = ctx_set_info, .register_handler = ctx_register },
+		         .set_info = ctx_set_info, .register_handler = ctx_register, .require = ctx_require },
 		.r = r, .p = p, .errors = errors,
 	};
 	int rc = init(CRATIS_ABI_MAJOR, &host_services, &lc.pub);
@@ -420,6 +481,8 @@ int registry_load(struct registry *r, struct strv *errors)
 		}
 		strv_release(&names);
 	}
+	if (registry_check_requirements(r, errors))
+		rc = CRATIS_EPLUGIN;
 	return rc;
 }
 

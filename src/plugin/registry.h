@@ -21,6 +21,7 @@ struct plugin {
 	void (*fini)(void *);
 	void *fini_data;
 	struct exec_plugin *exec;       /* exec form */
+	struct strv req_names, req_ranges; /* plugins it requires, with semver ranges */
 };
 
 struct handler {
@@ -63,6 +64,11 @@ void registry_default_dirs(struct registry *r, const char *project_dir);
  * group/kind/version) are appended to errors, each naming the plugin path; loading goes on.
  * Returns CRATIS_OK, or CRATIS_EPLUGIN when any error was appended. */
 int registry_load(struct registry *r, struct strv *errors);
+
+/* Check every plugin's requirements (name + semver range) against the loaded plugins' versions;
+ * appends an error per unmet requirement. Returns CRATIS_OK or CRATIS_EPLUGIN. registry_load
+ * calls it. */
+int registry_check_requirements(const struct registry *r, struct strv *errors);
 
 /* Load one plugin: a .so file or a directory with plugin.yaml. Errors as registry_load. */
 int registry_load_one(struct registry *r, const char *path, struct strv *errors);

@@ -171,6 +171,51 @@ static void test_loader_exec_plugin_bad_manifest(void **state)
 	tmp_cleanup(dir);
 }
 
+/* A tmp exec plugin requiring `requires`; load it beside the built-in plugins. */
+static char *load_with_requirement(const char *requires)
+{
+	char *dir = tmp_dir();
+	char *pdir = xasprintf("%s/needy", dir);
+	mkdir_p(pdir);
+	char *yaml = xasprintf("name: needy\nversion: 1.0.0\nexecutable: run.sh\nrequires: {%s}\n"
+	                       "handlers:\n  - {group: needy, kind: Thing, versions: [v1]}\n", requires);
+	free(write_file(pdir, "plugin.yaml", yaml));
+	struct registry r;
+	registry_init(&r);
+	struct strv errors = STRV_INIT;
+	char *builtin = path_of("CRATIS_BUILD_DIR", "plugins");
+	strv_push(&r.dirs, builtin);
+	strv_push(&r.dirs, dir);
+	int rc = registry_load(&r, &errors);
+	char *j = joined(&errors);
+	assert_int_equal(rc != 0, errors.n != 0);
+	free(builtin);
+	free(yaml);
+	free(pdir);
+	strv_release(&errors);
+	registry_release(&r);
+	tmp_cleanup(dir);
+	return j;
+}
+
+static void test_loader_plugin_requirements(void **state)
+{
+	(void)state;
+	char *j = load_with_requirement("exec: \"^0.1\", file: \">=0.1.0, <1\"");
+	assert_string_equal(j, "");
+	free(j);
+	j = load_with_requirement("exec: \">=2\"");
+	assert_contains(j, "plugin 'needy' (");
+	assert_contains(j, "requires plugin 'exec' >=2, found 0.1.0 at ");
+	free(j);
+	j = load_with_requirement("ghost: \"1.x\"");
+	assert_contains(j, "requires plugin 'ghost' 1.x, which is not loaded");
+	free(j);
+	j = load_with_requirement("exec: \"=>1\"");
+	assert_contains(j, "requires plugin 'exec': invalid range '=>1': '=>1': unknown operator '=>'");
+	free(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +227,7 @@ int main(void)
 		cmocka_unit_test(test_loader_exec_plugin_garbage),
 		cmocka_unit_test(test_loader_exec_plugin_hang),
 		cmocka_unit_test(test_loader_exec_plugin_bad_manifest),
+		cmocka_unit_test(test_loader_plugin_requirements),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
