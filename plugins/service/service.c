@@ -5,122 +5,17 @@
 #define _GNU_SOURCE
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "../common/spec.h"
+#include "../common/proc.h"
 
 static const struct cratis_host *host;
-extern char **environ;
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static char *join(const char *a, const char *b)
-{
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *p = malloc(n);
-	snprintf(p, n, "%s/%s", a, b);
-	return p;
-}
-
-/* Start time of pid in clock ticks since boot (/proc/PID/stat field 22), 0 when not running. */
-static unsigned long long start_time(long pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	/* after ") " come fields 3.. ; field 3 is the state */
-	char state = p[2];
-	if (state == 'Z' || state == 'X')
-		return 0;
-	unsigned long long st = 0;
-	int field = 2;
-	for (char *c = p + 1; *c; c++) {
-		if (*c == ' ') {
-			field++;
-			if (field == 22) {
-				st = strtoull(c + 1, NULL, 10);
-				break;
-			}
-		}
-	}
-	return st;
-}
-
-/* The process recorded in the pidfile, if it is still the same process; 0 otherwise. */
-static long running_pid(const char *pidfile)
-{
-	FILE *f = fopen(pidfile, "r");
-	if (!f)
-		return 0;
-	long pid = 0;
-	unsigned long long st = 0;
-	int n = fscanf(f, "%ld %llu", &pid, &st);
-	fclose(f);
-	if (n != 2 || pid <= 0)
-		return 0;
-	return start_time(pid) == st ? pid : 0;
-}
-
-static void stop(const char *pidfile, int grace_ms)
-{
-	long pid = running_pid(pidfile);
-	if (pid) {
-		kill(-(pid_t)pid, SIGTERM);
-		long long until = now_ms() + grace_ms;
-		while (running_pid(pidfile) && now_ms() < until) {
-			waitpid((pid_t)pid, NULL, WNOHANG); /* reap when we are the parent */
-			usleep(20000);
-		}
-		if (running_pid(pidfile)) {
-			kill(-(pid_t)pid, SIGKILL);
-			while (running_pid(pidfile) && now_ms() < until + 5000) {
-				waitpid((pid_t)pid, NULL, WNOHANG);
-				usleep(20000);
-			}
-		}
-	}
-	unlink(pidfile);
-}
-
-static char *tail_of(const char *path, size_t max)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return strdup("");
-	fseek(f, 0, SEEK_END);
-	long size = ftell(f);
-	long from = size > (long)max ? size - (long)max : 0;
-	fseek(f, from, SEEK_SET);
-	char *b = calloc(max + 1, 1);
-	size_t n = fread(b, 1, max, f);
-	b[n] = '\0';
-	fclose(f);
-	return b;
-}
 
 static size_t discard(char *p, size_t s, size_t n, void *u)
 {
@@ -210,52 +105,6 @@ static int destroy(void *data, const struct cratis_request *req, char **out)
 	return CRATIS_OK;
 }
 
-static char **merged_env(json_t *extra)
-{
-	char **add = spec_env(extra);
-	size_t n = 0, m = 0;
-	while (environ[n])
-		n++;
-	while (add[m])
-		m++;
-	char **e = calloc(n + m + 1, sizeof(char *));
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		bool over = false;
-		for (size_t j = 0; j < m; j++) {
-			size_t kl = strcspn(add[j], "=") + 1;
-			if (!strncmp(environ[i], add[j], kl))
-				over = true;
-		}
-		if (!over)
-			e[k++] = strdup(environ[i]);
-	}
-	for (size_t j = 0; j < m; j++)
-		e[k++] = strdup(add[j]);
-	spec_env_free(add);
-	return e;
-}
-
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-	char *p = strdup(path);
-	int rc = 0;
-	for (char *c = p + 1; rc == 0; c++) {
-		if (*c == '/' || !*c) {
-			char keep = *c;
-			*c = '\0';
-			if (mkdir(p, 0755) < 0 && errno != EEXIST)
-				rc = -1;
-			*c = keep;
-			if (!keep)
-				break;
-		}
-	}
-	free(p);
-	return rc;
-}
-
 static int apply(void *data, const struct cratis_request *req, char **out)
 {
 	(void)data;
@@ -274,39 +123,15 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 	char **env = merged_env(json_object_get(s, "env"));
 	const char *wd = spec_str(s, "workdir", NULL);
 	char *workdir = wd ? spec_path(req, wd) : strdup(req->workdir && *req->workdir ? req->workdir : ".");
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	posix_spawn_file_actions_addchdir_np(&fa, workdir);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	pid_t pid;
-	int sr = posix_spawnp(&pid, argv[0], &fa, &at, (char *const *)argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+	int sr = proc_spawn_detached(&pid, argv, env, workdir, logfile);
 	if (sr) {
 		host->error(req->call, "spec.command", "cannot start '%s': %s", argv[0], strerror(sr));
 		rc = CRATIS_ERROR;
 		goto out_free;
 	}
 	/* record it at once, so that a killed cratis leaves a pidfile the next run can act on */
-	unsigned long long st = 0;
-	for (int i = 0; i < 100 && !(st = start_time(pid)); i++)
-		usleep(1000);
-	FILE *pf = fopen(pidfile, "w");
-	if (pf) {
-		fprintf(pf, "%ld %llu\n", (long)pid, st);
-		fclose(pf);
-	}
+	write_pidfile(pidfile, pid);
 	json_t *health = json_object_get(s, "health");
 	const char *url = spec_str(health, "http", NULL), *tcp = spec_str(health, "tcp", NULL);
 	json_t *to = json_object_get(health, "timeoutSeconds");

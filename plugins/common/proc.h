@@ -1,0 +1,208 @@
+/* Helpers shared by the built-in plugins that run long-lived processes (service, router):
+ * detached start, pidfiles that survive pid reuse, stop with a grace period. Header-only; uses
+ * only libc and the public plugin ABI. */
+#ifndef CRATIS_PLUGIN_PROC_H
+#define CRATIS_PLUGIN_PROC_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spec.h"
+
+extern char **environ;
+
+static inline long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline char *join(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *p = malloc(n);
+	snprintf(p, n, "%s/%s", a, b);
+	return p;
+}
+
+/* Start time of pid in clock ticks since boot (/proc/PID/stat field 22), 0 when not running. */
+static inline unsigned long long start_time(long pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* after ") " come fields 3.. ; field 3 is the state */
+	char state = p[2];
+	if (state == 'Z' || state == 'X')
+		return 0;
+	unsigned long long st = 0;
+	int field = 2;
+	for (char *c = p + 1; *c; c++) {
+		if (*c == ' ') {
+			field++;
+			if (field == 22) {
+				st = strtoull(c + 1, NULL, 10);
+				break;
+			}
+		}
+	}
+	return st;
+}
+
+/* The process recorded in the pidfile, if it is still the same process; 0 otherwise. */
+static inline long running_pid(const char *pidfile)
+{
+	FILE *f = fopen(pidfile, "r");
+	if (!f)
+		return 0;
+	long pid = 0;
+	unsigned long long st = 0;
+	int n = fscanf(f, "%ld %llu", &pid, &st);
+	fclose(f);
+	if (n != 2 || pid <= 0)
+		return 0;
+	return start_time(pid) == st ? pid : 0;
+}
+
+static inline void stop(const char *pidfile, int grace_ms)
+{
+	long pid = running_pid(pidfile);
+	if (pid) {
+		kill(-(pid_t)pid, SIGTERM);
+		long long until = now_ms() + grace_ms;
+		while (running_pid(pidfile) && now_ms() < until) {
+			waitpid((pid_t)pid, NULL, WNOHANG); /* reap when we are the parent */
+			usleep(20000);
+		}
+		if (running_pid(pidfile)) {
+			kill(-(pid_t)pid, SIGKILL);
+			while (running_pid(pidfile) && now_ms() < until + 5000) {
+				waitpid((pid_t)pid, NULL, WNOHANG);
+				usleep(20000);
+			}
+		}
+	}
+	unlink(pidfile);
+}
+
+static inline char *tail_of(const char *path, size_t max)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	long size = ftell(f);
+	long from = size > (long)max ? size - (long)max : 0;
+	fseek(f, from, SEEK_SET);
+	char *b = calloc(max + 1, 1);
+	size_t n = fread(b, 1, max, f);
+	b[n] = '\0';
+	fclose(f);
+	return b;
+}
+
+/* mkdir -p */
+static inline int make_dirs(const char *path)
+{
+	char *p = strdup(path);
+	int rc = 0;
+	for (char *c = p + 1; rc == 0; c++) {
+		if (*c == '/' || !*c) {
+			char keep = *c;
+			*c = '\0';
+			if (mkdir(p, 0755) < 0 && errno != EEXIST)
+				rc = -1;
+			*c = keep;
+			if (!keep)
+				break;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+static inline char **merged_env(json_t *extra)
+{
+	char **add = spec_env(extra);
+	size_t n = 0, m = 0;
+	while (environ[n])
+		n++;
+	while (add[m])
+		m++;
+	char **e = calloc(n + m + 1, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool over = false;
+		for (size_t j = 0; j < m; j++) {
+			size_t kl = strcspn(add[j], "=") + 1;
+			if (!strncmp(environ[i], add[j], kl))
+				over = true;
+		}
+		if (!over)
+			e[k++] = strdup(environ[i]);
+	}
+	for (size_t j = 0; j < m; j++)
+		e[k++] = strdup(add[j]);
+	spec_env_free(add);
+	return e;
+}
+
+/* Start argv in its own session, stdin from /dev/null, stdout and stderr appended to logfile,
+ * no descriptor of cratis inherited. Returns 0 with *pid, or an errno value. */
+static inline int proc_spawn_detached(pid_t *pid, const char **argv, char **env, const char *workdir,
+                                      const char *logfile)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	posix_spawn_file_actions_addchdir_np(&fa, workdir);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	int sr = posix_spawnp(pid, argv[0], &fa, &at, (char *const *)argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	return sr;
+}
+
+/* Record pid with its start time (so a recycled pid is never taken for it). */
+static inline void write_pidfile(const char *pidfile, pid_t pid)
+{
+	unsigned long long st = 0;
+	for (int i = 0; i < 100 && !(st = start_time(pid)); i++)
+		usleep(1000);
+	FILE *pf = fopen(pidfile, "w");
+	if (pf) {
+		fprintf(pf, "%ld %llu\n", (long)pid, st);
+		fclose(pf);
+	}
+}
+
+#endif
