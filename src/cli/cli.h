@@ -12,6 +12,7 @@
 #include "release/git.h"
 #include "release/policy.h"
 #include "release/source.h"
+#include "rollout/rollout.h"
 #include "state/store.h"
 #include "util/util.h"
 
@@ -27,7 +28,7 @@ enum {
 /* Which common flags a command accepts. */
 enum {
 	CF_FILES = 1 << 0, CF_ENV = 1 << 1, CF_JOBS = 1 << 2, CF_OUTPUT = 1 << 3, CF_APPROVE = 1 << 4,
-	CF_DETAILED = 1 << 5, CF_LOCK = 1 << 6, CF_REFRESH = 1 << 7, CF_DRYRUN = 1 << 8, CF_HISTORY = 1 << 9,
+	CF_DETAILED = 1 << 5, CF_LOCK = 1 << 6, CF_REFRESH = 1 << 7, CF_DRYRUN = 1 << 8, CF_HISTORY = 1 << 9, CF_TO = 1 << 10,
 };
 
 struct cli_ctx {
@@ -39,6 +40,7 @@ struct cli_ctx {
 	bool auto_approve, detailed_exitcode, refresh, dry_run, history;
 	int lock_timeout_ms;      /* --lock-timeout SECONDS */
 	const char *state_dir;    /* --state-dir or $CRATIS_STATE_DIR */
+	const char *to;           /* rollout rollback --to RELEASE */
 	struct strv args;         /* positional arguments left after flags */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
 };
@@ -52,6 +54,7 @@ struct session {
 	struct model model;
 	struct store *store;
 	struct engine_opts opts;
+	struct rollout_env rollout;  /* the built-in Rollout handler's view */
 };
 
 typedef int (*cmd_fn)(int argc, char **argv, struct cli_ctx *ctx);
@@ -78,6 +81,7 @@ int cmd_state(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_version(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_artifact(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx);
 
 /* What versioning commands work on: the project's policy (Project.spec.versioning in the
  * manifests under the first -f, defaults otherwise), its version and source, the git branch,

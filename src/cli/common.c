@@ -87,6 +87,10 @@ int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const c
 			if (!v)
 				return EXIT_USAGE;
 			ctx->state_dir = v;
+		} else if ((mask & CF_TO) && take_value(argc, argv, &i, "--to", &v)) {
+			if (!v)
+				return EXIT_USAGE;
+			ctx->to = v;
 		} else if ((mask & CF_DRYRUN) && !strcmp(a, "--dry-run")) {
 			ctx->dry_run = true;
 		} else if ((mask & CF_HISTORY) && !strcmp(a, "--history")) {
@@ -169,6 +173,9 @@ int cli_load(struct cli_ctx *ctx, struct session *s, int what)
 	struct strv errors = STRV_INIT;
 	registry_default_dirs(&s->reg, s->project_dir);
 	registry_load(&s->reg, &errors);
+	s->rollout.reg = &s->reg;
+	s->rollout.store = s->store;
+	rollout_register(&s->reg, &s->rollout, &errors);
 	if (what) {
 		for (size_t i = 0; i < ctx->files.n; i++)
 			if (manifest_load_path(&s->ms, ctx->files.v[i]) == CRATIS_EIO)

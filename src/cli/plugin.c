@@ -35,11 +35,11 @@ int cmd_plugin(int argc, char **argv, struct cli_ctx *ctx)
 		}
 		if (ctx->json)
 			json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", p->name, "version", p->version ? p->version : "",
-			                                   "form", p->form == PLUGIN_SO ? "so" : "exec", "path", p->path, "kinds", kinds));
+			                                   "form", p->form == PLUGIN_SO ? "so" : p->form == PLUGIN_EXEC ? "exec" : "core", "path", p->path, "kinds", kinds));
 		else {
 			if (i == 0)
 				printf("%-12s %-9s %-5s %-40s %s\n", "NAME", "VERSION", "FORM", "KINDS", "PATH");
-			printf("%-12s %-9s %-5s %-40s %s\n", p->name, p->version ? p->version : "", p->form == PLUGIN_SO ? "so" : "exec",
+			printf("%-12s %-9s %-5s %-40s %s\n", p->name, p->version ? p->version : "", p->form == PLUGIN_SO ? "so" : p->form == PLUGIN_EXEC ? "exec" : "core",
 			       text.ptr, p->path);
 			json_decref(kinds);
 		}

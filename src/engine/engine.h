@@ -51,6 +51,10 @@ struct engine_opts {
 
 void plan_release(struct plan *p);
 
+/* The directory a resource's plugin keeps its files in: STATEDIR/run/ENV/PROJECT/KIND-NAME
+ * (ENV "_" when none); not created. Caller frees. */
+char *engine_statedir(const char *statedir, const char *env, const char *project, const char *id);
+
 /* Build the plan for model m (its selected environment) against store s. Calls each handler's
  * validate, then plan or a generic spec diff, then observe for unchanged resources when
  * opts->refresh. Errors (cycles, validation, plugin failures) are appended to errors with their

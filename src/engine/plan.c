@@ -54,15 +54,20 @@ char *prior_text(const struct state_row *row)
 	return t;
 }
 
-char *item_statedir(const struct engine_opts *o, const char *env, const char *project, const char *id)
+char *engine_statedir(const char *statedir, const char *env, const char *project, const char *id)
 {
 	char *kind = xstrdup(id);
 	char *slash = strchr(kind, '/');
 	if (slash)
 		*slash = '-';
-	char *d = xasprintf("%s/run/%s/%s/%s", o->statedir, *env ? env : "_", project, kind);
+	char *d = xasprintf("%s/run/%s/%s/%s", statedir, *env ? env : "_", project, kind);
 	free(kind);
 	return d;
+}
+
+char *item_statedir(const struct engine_opts *o, const char *env, const char *project, const char *id)
+{
+	return engine_statedir(o->statedir, env, project, id);
 }
 
 void item_request(struct cratis_request *req, const struct plan_item *it, const char *env,

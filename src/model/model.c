@@ -332,7 +332,9 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 			continue;
 		}
 		valid[i] = true;
-		if (!strcmp(g, CORE_GROUP)) {
+		if (!strcmp(g, CORE_GROUP) && !strcmp(kind, "Rollout")) {
+			/* a core kind served by the built-in rollout handler: a resource like any other */
+		} else if (!strcmp(g, CORE_GROUP)) {
 			is_core[i] = true;
 			if (strcmp(v, CORE_VERSION)) {
 				manifest_error(&m->errors, d, "apiVersion", "version '%s' of core kind %s is not supported (supported: cratis/v1)", v, kind);
@@ -371,7 +373,7 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 					}
 				}
 			} else {
-				manifest_error(&m->errors, d, "kind", "unknown core kind '%s' (cratis/v1 has System, Environment, Project)", kind);
+				manifest_error(&m->errors, d, "kind", "unknown core kind '%s' (cratis/v1 has System, Environment, Project, Rollout)", kind);
 			}
 		}
 		free(g);

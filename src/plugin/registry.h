@@ -10,7 +10,7 @@
 #include "util/buf.h"
 #include "util/util.h"
 
-enum plugin_form { PLUGIN_SO, PLUGIN_EXEC };
+enum plugin_form { PLUGIN_SO, PLUGIN_EXEC, PLUGIN_CORE };
 
 struct exec_plugin;
 

@@ -45,7 +45,12 @@ static const char schema[] =
 	" id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, version TEXT NOT NULL,"
 	" digest TEXT NOT NULL, snapshot INTEGER NOT NULL, current INTEGER NOT NULL,"
 	" recorded TEXT NOT NULL, user TEXT);"
-	"CREATE INDEX IF NOT EXISTS artifacts_by_name ON artifacts (name, version, current);";
+	"CREATE INDEX IF NOT EXISTS artifacts_by_name ON artifacts (name, version, current);"
+	"CREATE TABLE IF NOT EXISTS releases ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT, environment TEXT NOT NULL, project TEXT NOT NULL,"
+	" rollout TEXT NOT NULL, id TEXT NOT NULL, colour TEXT, port INTEGER, spec TEXT, status TEXT,"
+	" stage TEXT, log TEXT, created TEXT, updated TEXT, retire_at INTEGER,"
+	" UNIQUE (environment, project, rollout, id));";
 
 #define S(st) ((struct sqlite_store *)(st))
 
@@ -527,6 +532,68 @@ static int sq_artifacts(struct store *st, const char *name, bool history, struct
 	return CRATIS_OK;
 }
 
+static int sq_release_put(struct store *st, const struct release *r)
+{
+	struct sqlite_store *s = S(st);
+	char now[32];
+	now_rfc3339(now);
+	pthread_mutex_lock(&s->mu);
+	sqlite3_stmt *q;
+	sqlite3_prepare_v2(s->db, "INSERT INTO releases (environment, project, rollout, id, colour, port, spec, status, stage, log, created, updated, retire_at)"
+	                          " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,?12)"
+	                          " ON CONFLICT (environment, project, rollout, id) DO UPDATE SET colour=?5, port=?6, spec=?7, status=?8,"
+	                          " stage=?9, log=?10, updated=?11, retire_at=?12", -1, &q, NULL);
+	bind_text(q, 1, r->environment);
+	bind_text(q, 2, r->project);
+	bind_text(q, 3, r->rollout);
+	bind_text(q, 4, r->id);
+	bind_text(q, 5, r->colour);
+	sqlite3_bind_int(q, 6, r->port);
+	bind_text(q, 7, r->spec);
+	bind_text(q, 8, r->status);
+	bind_text(q, 9, r->stage);
+	bind_text(q, 10, r->log);
+	bind_text(q, 11, now);
+	sqlite3_bind_int64(q, 12, r->retire_at);
+	int rc = run_stmt(s, q, "record release");
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int sq_releases(struct store *st, const char *environment, const char *project, const char *rollout,
+                       struct releases *out)
+{
+	struct sqlite_store *s = S(st);
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->mu);
+	sqlite3_stmt *q;
+	sqlite3_prepare_v2(s->db, "SELECT environment, project, rollout, id, colour, port, spec, status, stage, log, created, updated, retire_at"
+	                          " FROM releases WHERE environment=? AND project=? AND rollout=? ORDER BY seq DESC", -1, &q, NULL);
+	bind_text(q, 1, environment);
+	bind_text(q, 2, project);
+	bind_text(q, 3, rollout);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		ALLOC_GROW(out->v, out->n + 1, out->alloc);
+		struct release *r = &out->v[out->n++];
+		r->environment = col(q, 0);
+		r->project = col(q, 1);
+		r->rollout = col(q, 2);
+		r->id = col(q, 3);
+		r->colour = col(q, 4);
+		r->port = sqlite3_column_int(q, 5);
+		r->spec = col(q, 6);
+		r->status = col(q, 7);
+		r->stage = col(q, 8);
+		r->log = col(q, 9);
+		r->created = col(q, 10);
+		r->updated = col(q, 11);
+		r->retire_at = sqlite3_column_int64(q, 12);
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->mu);
+	return CRATIS_OK;
+}
+
 static const struct store_ops sqlite_ops = {
 	.close = sq_close,
 	.lock = sq_lock,
@@ -542,6 +609,8 @@ static const struct store_ops sqlite_ops = {
 	.steps = sq_steps,
 	.artifact_record = sq_artifact_record,
 	.artifacts = sq_artifacts,
+	.release_put = sq_release_put,
+	.releases = sq_releases,
 };
 
 int store_open_sqlite(struct store **out, const char *path)

@@ -168,3 +168,34 @@ void store_artifacts_release(struct artifacts *a)
 	free(a->v);
 	memset(a, 0, sizeof(*a));
 }
+
+int store_release_put(struct store *s, const struct release *r)
+{
+	return s->ops->release_put(s, r);
+}
+
+int store_releases(struct store *s, const char *environment, const char *project, const char *rollout,
+                   struct releases *out)
+{
+	return s->ops->releases(s, environment, project, rollout, out);
+}
+
+void store_releases_release(struct releases *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		struct release *x = &r->v[i];
+		free(x->project);
+		free(x->environment);
+		free(x->rollout);
+		free(x->id);
+		free(x->colour);
+		free(x->spec);
+		free(x->status);
+		free(x->stage);
+		free(x->log);
+		free(x->created);
+		free(x->updated);
+	}
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}

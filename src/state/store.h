@@ -67,6 +67,24 @@ struct artifacts {
 	size_t n, alloc;
 };
 
+/* One release of a Rollout: a process of the application beside the others. */
+struct release {
+	char *project, *environment, *rollout, *id;
+	char *colour;         /* "blue" or "green" */
+	int port;             /* 127.0.0.1 port the release listens on */
+	char *spec;           /* the Service spec it runs (JSON) */
+	char *status;         /* preview, active, previous, failed, aborted, retired */
+	char *stage;          /* last stage reached (beforePreProd ... afterPostProd, rollback) */
+	char *log;            /* JSON array of {stage, result, output, at} */
+	char *created, *updated;
+	int64_t retire_at;    /* unix time after which a previous release is scaled down; 0 = keep */
+};
+
+struct releases {
+	struct release *v;
+	size_t n, alloc;
+};
+
 /* What artifact_record did. */
 enum artifact_outcome { ARTIFACT_NEW, ARTIFACT_SAME, ARTIFACT_REPLACED };
 
@@ -88,6 +106,9 @@ struct store_ops {
 	int (*artifact_record)(struct store *s, const struct artifact *a, enum artifact_outcome *outcome,
 	                       struct artifact *existing);
 	int (*artifacts)(struct store *s, const char *name, bool history, struct artifacts *out);
+	int (*release_put)(struct store *s, const struct release *r);
+	int (*releases)(struct store *s, const char *environment, const char *project, const char *rollout,
+	                struct releases *out);
 };
 
 struct store {
@@ -146,5 +167,12 @@ int store_artifact_record(struct store *s, const struct artifact *a, enum artifa
 int store_artifacts(struct store *s, const char *name, bool history, struct artifacts *out);
 void store_artifacts_release(struct artifacts *a);
 void artifact_release(struct artifact *a);
+
+/* Insert or update release r (keyed by environment, project, rollout, id) in one transaction. */
+int store_release_put(struct store *s, const struct release *r);
+/* Releases of a rollout, newest first. */
+int store_releases(struct store *s, const char *environment, const char *project, const char *rollout,
+                   struct releases *out);
+void store_releases_release(struct releases *r);
 
 #endif

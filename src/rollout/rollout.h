@@ -1,0 +1,44 @@
+/* Releases: the Rollout kind (cratis/v1). A rollout runs each release of an application as its
+ * own process (through the Service handler) beside the live one, switches traffic with cratis'
+ * own nginx (through the Route handler), runs the release hooks (beforePreProd, afterPreProd,
+ * exitTests, promote, afterPostProd) and keeps the previous release hot for an instant rollback.
+ * Stages and failure semantics: docs/releases.md. */
+#ifndef CRATIS_ROLLOUT_H
+#define CRATIS_ROLLOUT_H
+
+#include <stdio.h>
+
+#include "plugin/registry.h"
+#include "state/store.h"
+
+/* What the rollout handler works with: the registry (Service and Route handlers) and the store. */
+struct rollout_env {
+	struct registry *reg;
+	struct store *store;
+};
+
+/* Register the built-in handler for cratis/v1 Rollout in reg (a pseudo plugin "cratis").
+ * env must outlive reg. Returns CRATIS_OK or the registry's error. */
+int rollout_register(struct registry *reg, struct rollout_env *env, struct strv *errors);
+
+/* Which rollout a command acts on: its identity and recorded spec, as the handler saw them. */
+struct rollout_target {
+	const char *project, *environment, *name;
+	const char *spec;          /* recorded Rollout spec (JSON) */
+	const char *workdir, *statedir;
+};
+
+/* `cratis rollout promote|abort|rollback`: act on the target; to (rollback only) names a release
+ * id or is NULL for the previous one. Progress goes to the log; returns CRATIS_OK or a status
+ * with the detail in the last error. */
+int rollout_promote(struct rollout_env *env, const struct rollout_target *t);
+int rollout_abort(struct rollout_env *env, const struct rollout_target *t);
+int rollout_rollback(struct rollout_env *env, const struct rollout_target *t, const char *to);
+
+/* Retire previous releases whose scale-down delay has passed (stop their process). */
+void rollout_scale_down(struct rollout_env *env, const struct rollout_target *t);
+
+/* True when the release's port answers HTTP (its health check path) right now. */
+bool rollout_release_healthy(const struct release *r);
+
+#endif
