@@ -123,6 +123,8 @@ static int run_hooks(struct rop *o, struct release *r, const char *stage)
 			struct buf out = BUF_INIT;
 			buf_add(&out, res.out.ptr, res.out.len);
 			buf_add(&out, res.err.ptr, res.err.len);
+			while (out.len && (out.ptr[out.len - 1] == '\n' || out.ptr[out.len - 1] == ' '))
+				out.ptr[--out.len] = '\0';
 			if (ok || t == tries - 1)
 				record(o, r, stage, ok ? "ok" : "failed", out.ptr);
 			if (!ok && t == tries - 1)
