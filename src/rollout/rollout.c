@@ -448,12 +448,14 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 		rc = route(&o, active->port, preview ? preview->port : active->port);
 		goto out_outputs;
 	}
-	if (preview && same_template(preview, hash)) {
+	if (preview && same_template(preview, hash) && preview->stage && !strcmp(preview->stage, "awaitingPromotion")) {
 		log_msg(CRATIS_LOG_INFO, "%s: release %s is in preview, awaiting `cratis rollout promote`", o.name, preview->id);
 		goto out_outputs;
 	}
 	if (preview) {
-		log_msg(CRATIS_LOG_INFO, "%s: aborting release %s in preview for a newer one", o.name, preview->id);
+		/* a newer template, or a run interrupted while building this island */
+		log_msg(CRATIS_LOG_INFO, "%s: aborting release %s in preview (%s)", o.name, preview->id,
+		        same_template(preview, hash) ? "interrupted before its exit tests passed" : "superseded by a newer template");
 		teardown(&o, preview, active, "aborted");
 	}
 	/* a new release, appended as the newest */
