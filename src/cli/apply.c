@@ -41,17 +41,9 @@ static int run(int argc, char **argv, struct cli_ctx *ctx, bool destroy)
 		goto out_release;
 	s.opts.destroy = destroy;
 
-	struct lock_info me = { .pid = (long)getpid() }, holder;
-	snprintf(me.environment, sizeof(me.environment), "%s", s.model.env_name);
-	snprintf(me.host, sizeof(me.host), "%s", host_name());
-	snprintf(me.user, sizeof(me.user), "%s", user_name());
-	snprintf(me.command, sizeof(me.command), "%s", ctx->command_line);
-	int lrc = store_lock(s.store, &me, ctx->lock_timeout_ms, &holder);
-	if (lrc) {
-		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
-		rc = lrc == CRATIS_ELOCKED ? EXIT_LOCKED : EXIT_ERROR;
+	struct lock_info me;
+	if ((rc = cli_lock(ctx, &s, &me)))
 		goto out_release;
-	}
 	if (plan_build(&p, &s.model, s.store, &s.reg, &s.opts, &errors)) {
 		print_errors(&errors);
 		fprintf(stderr, "%zu error%s; nothing was changed\n", errors.n, errors.n == 1 ? "" : "s");

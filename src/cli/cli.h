@@ -68,6 +68,11 @@ int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const c
 int cli_load(struct cli_ctx *ctx, struct session *s, int what);
 void session_release(struct session *s);
 
+/* Take the lock of the session's environment for this command (holder: pid, host, user,
+ * command line); waits up to --lock-timeout. Prints the holder and returns EXIT_LOCKED when
+ * another run holds it, EXIT_ERROR on a state error, else EXIT_OK with *me filled. */
+int cli_lock(struct cli_ctx *ctx, struct session *s, struct lock_info *me);
+
 /* Print a list of error lines (each "error: ...") and a count line. */
 void print_errors(const struct strv *errors);
 

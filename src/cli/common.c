@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/buf.h"
 #include "util/error.h"
@@ -120,6 +121,40 @@ void session_release(struct session *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* The project directory of the first -f: the directory itself, or a file's directory. Prints the
+ * error and returns NULL when path cannot be read. Caller frees. */
+static char *project_dir(const char *path)
+{
+	char *abs = abs_path(path);
+	if (!abs) {
+		fprintf(stderr, "error: cannot read '%s': %s\n", path, strerror(errno));
+		return NULL;
+	}
+	if (is_dir(abs))
+		return abs;
+	char *slash = strrchr(abs, '/');
+	char *dir = slash && slash != abs ? xstrndup(abs, (size_t)(slash - abs)) : xstrdup("/");
+	free(abs);
+	return dir;
+}
+
+int cli_lock(struct cli_ctx *ctx, struct session *s, struct lock_info *me)
+{
+	struct lock_info holder;
+	memset(me, 0, sizeof(*me));
+	me->pid = (long)getpid();
+	snprintf(me->environment, sizeof(me->environment), "%s", s->model.env_name);
+	snprintf(me->host, sizeof(me->host), "%s", host_name());
+	snprintf(me->user, sizeof(me->user), "%s", user_name());
+	snprintf(me->command, sizeof(me->command), "%s", ctx->command_line);
+	int rc = store_lock(s->store, me, ctx->lock_timeout_ms, &holder);
+	if (rc) {
+		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
+		return rc == CRATIS_ELOCKED ? EXIT_LOCKED : EXIT_ERROR;
+	}
+	return EXIT_OK;
+}
+
 /* ${artifact:NAME}: the newest current digest (or version) recorded for NAME. */
 static char *resolve_artifact(const char *name, const char *field, char **err, void *payload)
 {
@@ -141,18 +176,8 @@ int cli_load(struct cli_ctx *ctx, struct session *s, int what)
 	registry_init(&s->reg);
 	model_init(&s->model);
 	const char *first = ctx->files.v[0];
-	char *abs = abs_path(first);
-	if (!abs) {
-		fprintf(stderr, "error: cannot read '%s': %s\n", first, strerror(errno));
+	if (!(s->project_dir = project_dir(first)))
 		return EXIT_ERROR;
-	}
-	if (is_dir(abs)) {
-		s->project_dir = abs;
-	} else {
-		char *slash = strrchr(abs, '/');
-		s->project_dir = slash && slash != abs ? xstrndup(abs, (size_t)(slash - abs)) : xstrdup("/");
-		free(abs);
-	}
 	const char *sd = ctx->state_dir ? ctx->state_dir : getenv("CRATIS_STATE_DIR");
 	char *want = sd && *sd ? xstrdup(sd) : xasprintf("%s/.cratis", s->project_dir);
 	if (mkdir_p(want) < 0) {
@@ -221,19 +246,8 @@ void vinfo_release(struct vinfo *vi)
 int cli_versioning(struct cli_ctx *ctx, struct vinfo *vi)
 {
 	memset(vi, 0, sizeof(*vi));
-	const char *first = ctx->files.v[0];
-	char *abs = abs_path(first);
-	if (!abs) {
-		fprintf(stderr, "error: cannot read '%s': %s\n", first, strerror(errno));
+	if (!(vi->dir = project_dir(ctx->files.v[0])))
 		return EXIT_ERROR;
-	}
-	if (is_dir(abs)) {
-		vi->dir = abs;
-	} else {
-		char *slash = strrchr(abs, '/');
-		vi->dir = xstrndup(abs, slash && slash != abs ? (size_t)(slash - abs) : 1);
-		free(abs);
-	}
 	/* the policy: Project.spec.versioning of the manifests, when there are any */
 	struct manifest_set ms;
 	manifest_set_init(&ms);

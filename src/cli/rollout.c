@@ -116,7 +116,7 @@ int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx)
 	struct session s;
 	struct state_rows rows = { 0 };
 	char *statedir = NULL;
-	struct lock_info me = { .pid = (long)getpid() }, holder;
+	struct lock_info me;
 	bool locked = false;
 	struct resource *r;
 	if ((rc = cli_load(ctx, &s, 1)) || (rc = pick(&s, ctx, &r)))
@@ -127,16 +127,8 @@ int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx)
 	struct rollout_target t = { r->project, s.model.env_name, r->name, row ? row->spec : NULL, s.project_dir, statedir };
 	bool steer = strcmp(sub, "status") && strcmp(sub, "history");
 	if (steer) {
-		snprintf(me.environment, sizeof(me.environment), "%s", s.model.env_name);
-		snprintf(me.host, sizeof(me.host), "%s", host_name());
-		snprintf(me.user, sizeof(me.user), "%s", user_name());
-		snprintf(me.command, sizeof(me.command), "%s", ctx->command_line);
-		int lrc = store_lock(s.store, &me, ctx->lock_timeout_ms, &holder);
-		if (lrc) {
-			fprintf(stderr, "error: %s\n", cratis_error_last()->message);
-			rc = lrc == CRATIS_ELOCKED ? EXIT_LOCKED : EXIT_ERROR;
+		if ((rc = cli_lock(ctx, &s, &me)))
 			goto out_release;
-		}
 		locked = true;
 	}
 	if (!row || !row->spec) {
