@@ -61,8 +61,9 @@ static struct release *find_id(struct rop *o, const char *id)
 
 static void set_str(char **field, const char *v)
 {
+	char *copy = v ? xstrdup(v) : NULL; /* v may be *field itself */
 	free(*field);
-	*field = v ? xstrdup(v) : NULL;
+	*field = copy;
 }
 
 /* Append a stage record to r->log and save r. */
