@@ -14,6 +14,15 @@ if [ -n "$missing" ]; then
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	$sudo apt-get update -qq
+	# cratis runs nginx itself, with its own prefix; keep the package from starting the system's
+	# nginx service (policy-rc.d exit 101: "action forbidden") unless the host already has a policy
+	policy=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		policy=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+		$sudo chmod +x "$policy"
+	fi
 	# shellcheck disable=SC2086
-	$sudo apt-get install -y -qq --no-install-recommends $missing >&2
+	$sudo apt-get install -y -qq --no-install-recommends $missing >&2 || { [ -z "$policy" ] || $sudo rm -f "$policy"; exit 1; }
+	[ -z "$policy" ] || $sudo rm -f "$policy"
 fi
