@@ -26,17 +26,14 @@ static bool confirm(const char *what, bool auto_approve)
 	return true;
 }
 
-static int run(int argc, char **argv, struct cli_ctx *ctx, bool destroy)
+int cli_apply(struct cli_ctx *ctx, bool destroy)
 {
 	const char *what = destroy ? "destroy" : "apply";
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_JOBS | CF_APPROVE | CF_LOCK | CF_REFRESH | CF_OUTPUT, ctx,
-	                   destroy ? "cratis destroy [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS]"
-	                           : "cratis apply [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS]");
-	if (rc)
-		return rc;
+	int rc;
 	struct session s;
 	struct plan p = { 0 };
 	struct strv errors = STRV_INIT;
+	char *inputs = NULL;
 	if ((rc = cli_load(ctx, &s, 1)))
 		goto out_release;
 	s.opts.destroy = destroy;
@@ -64,8 +61,13 @@ static int run(int argc, char **argv, struct cli_ctx *ctx, bool destroy)
 		goto out_unlock;
 	}
 	const char *project = s.model.nprojects ? s.model.projects[0].name : "default";
+	/* what this deployment took from outside the manifests, so that it can be promoted */
+	json_t *in = json_pack("{s:O,s:O}", "variables", s.model.env && s.model.env->variables ? s.model.env->variables : json_object(),
+	                       "artifacts", s.artifacts);
+	inputs = json_dumps(in, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(in);
 	struct apply_result res;
-	int arc = plan_apply(&p, s.store, &s.opts, ctx->command_line, project, &res);
+	int arc = plan_apply(&p, s.store, &s.opts, ctx->command_line, project, destroy ? NULL : inputs, &res);
 	if (arc && arc != CRATIS_ERROR)
 		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
 	fprintf(stderr, "%s %s: %zu succeeded, %zu failed, %zu skipped (deployment %lld)\n",
@@ -76,10 +78,19 @@ out_unlock:
 	if (store_unlock(s.store, me.id))
 		fprintf(stderr, "warning: %s\n", cratis_error_last()->message);
 out_release:
+	free(inputs);
 	strv_release(&errors);
 	plan_release(&p);
 	session_release(&s);
 	return rc;
+}
+
+static int run(int argc, char **argv, struct cli_ctx *ctx, bool destroy)
+{
+	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_JOBS | CF_APPROVE | CF_LOCK | CF_REFRESH | CF_OUTPUT, ctx,
+	                   destroy ? "cratis destroy [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS]"
+	                           : "cratis apply [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS]");
+	return rc ? rc : cli_apply(ctx, destroy);
 }
 
 int cmd_apply(int argc, char **argv, struct cli_ctx *ctx)

@@ -28,7 +28,7 @@ enum {
 /* Which common flags a command accepts. */
 enum {
 	CF_FILES = 1 << 0, CF_ENV = 1 << 1, CF_JOBS = 1 << 2, CF_OUTPUT = 1 << 3, CF_APPROVE = 1 << 4,
-	CF_DETAILED = 1 << 5, CF_LOCK = 1 << 6, CF_REFRESH = 1 << 7, CF_DRYRUN = 1 << 8, CF_HISTORY = 1 << 9, CF_TO = 1 << 10,
+	CF_DETAILED = 1 << 5, CF_LOCK = 1 << 6, CF_REFRESH = 1 << 7, CF_DRYRUN = 1 << 8, CF_HISTORY = 1 << 9, CF_TO = 1 << 10, CF_FROM = 1 << 11,
 };
 
 struct cli_ctx {
@@ -40,7 +40,10 @@ struct cli_ctx {
 	bool auto_approve, detailed_exitcode, refresh, dry_run, history;
 	int lock_timeout_ms;      /* --lock-timeout SECONDS */
 	const char *state_dir;    /* --state-dir or $CRATIS_STATE_DIR */
-	const char *to;           /* rollout rollback --to RELEASE */
+	const char *to;           /* rollout rollback --to RELEASE; promote --to ENV */
+	const char *from;         /* promote --from ENV */
+	json_t *overrides;        /* promote: variables taken from the source environment */
+	json_t *artifact_pins;    /* promote: artifacts as the source environment deployed them */
 	struct strv args;         /* positional arguments left after flags */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
 };
@@ -55,6 +58,8 @@ struct session {
 	struct store *store;
 	struct engine_opts opts;
 	struct rollout_env rollout;  /* the built-in Rollout handler's view */
+	json_t *artifacts;           /* NAME -> {version, digest} resolved for this run */
+	json_t *artifact_pins;       /* borrowed from cli_ctx */
 };
 
 typedef int (*cmd_fn)(int argc, char **argv, struct cli_ctx *ctx);
@@ -87,6 +92,9 @@ int cmd_version(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_artifact(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_promote(int argc, char **argv, struct cli_ctx *ctx);
+/* apply (destroy false) or destroy once flags are parsed; the body of both commands and promote. */
+int cli_apply(struct cli_ctx *ctx, bool destroy);
 
 /* What versioning commands work on: the project's policy (Project.spec.versioning in the
  * manifests under the first -f, defaults otherwise), its version and source, the git branch,

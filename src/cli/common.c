@@ -88,6 +88,10 @@ int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const c
 			if (!v)
 				return EXIT_USAGE;
 			ctx->state_dir = v;
+		} else if ((mask & CF_FROM) && take_value(argc, argv, &i, "--from", &v)) {
+			if (!v)
+				return EXIT_USAGE;
+			ctx->from = v;
 		} else if ((mask & CF_TO) && take_value(argc, argv, &i, "--to", &v)) {
 			if (!v)
 				return EXIT_USAGE;
@@ -116,6 +120,7 @@ void session_release(struct session *s)
 	manifest_set_release(&s->ms);
 	registry_release(&s->reg);
 	store_close(s->store);
+	json_decref(s->artifacts);
 	free(s->project_dir);
 	free(s->state_dir);
 	memset(s, 0, sizeof(*s));
@@ -155,18 +160,32 @@ int cli_lock(struct cli_ctx *ctx, struct session *s, struct lock_info *me)
 	return EXIT_OK;
 }
 
-/* ${artifact:NAME}: the newest current digest (or version) recorded for NAME. */
+/* ${artifact:NAME}: the artifact pinned by a promotion, else the newest current digest (or
+ * version) recorded for NAME; remembered in s->artifacts for the deployment record. */
 static char *resolve_artifact(const char *name, const char *field, char **err, void *payload)
 {
-	struct artifacts a;
-	store_artifacts(payload, name, false, &a);
-	char *v = NULL;
-	if (!a.n)
-		*err = xasprintf("no artifact '%s' is recorded (`cratis artifact record %s VERSION DIGEST` after a build)", name, name);
-	else
-		v = xstrdup(!strcmp(field, "version") ? a.v[0].version : a.v[0].digest);
-	store_artifacts_release(&a);
-	return v;
+	struct session *s = payload;
+	json_t *pin = json_object_get(s->artifact_pins, name);
+	if (!pin) {
+		struct artifacts a;
+		store_artifacts(s->store, name, false, &a);
+		if (a.n)
+			pin = json_pack("{s:s,s:s}", "version", a.v[0].version, "digest", a.v[0].digest);
+		store_artifacts_release(&a);
+		if (!pin) {
+			*err = xasprintf("no artifact '%s' is recorded (`cratis artifact record %s VERSION DIGEST` after a build)", name, name);
+			return NULL;
+		}
+		json_object_set_new(s->artifacts, name, pin);
+	} else {
+		json_object_set(s->artifacts, name, pin);
+	}
+	const char *v = json_string_value(json_object_get(pin, !strcmp(field, "version") ? "version" : "digest"));
+	if (!v) {
+		*err = xasprintf("artifact '%s' has no %s", name, field);
+		return NULL;
+	}
+	return xstrdup(v);
 }
 
 int cli_load(struct cli_ctx *ctx, struct session *s, int what)
@@ -209,8 +228,11 @@ int cli_load(struct cli_ctx *ctx, struct session *s, int what)
 			strv_push(&errors, s->ms.errors.v[i]);
 		if (!errors.n && !s->ms.n)
 			strv_push_owned(&errors, xasprintf("no manifests found in %s (expected *.yaml or *.yml files)", first));
+		s->artifacts = json_object();
+		s->artifact_pins = ctx->artifact_pins;
 		s->model.artifact = resolve_artifact;
-		s->model.artifact_payload = s->store;
+		s->model.artifact_payload = s;
+		s->model.overrides = ctx->overrides;
 		if (!errors.n && model_build(&s->model, &s->ms, &s->reg, ctx->env))
 			for (size_t i = 0; i < s->model.errors.n; i++)
 				strv_push(&errors, s->model.errors.v[i]);

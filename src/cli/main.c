@@ -24,6 +24,7 @@ static const struct cmd {
 	{ "state", cmd_state, "state list|show ID|unlock LOCK_ID [-f PATH] [--env NAME] [-o text|json]" },
 	{ "version", cmd_version, "version [show|check] [-f PATH] [-o text|json]" },
 	{ "release", cmd_release, "release [-f PATH] [--dry-run]" },
+	{ "promote", cmd_promote, "promote --from ENV --to ENV [-f PATH]... [--auto-approve]" },
 	{ "rollout", cmd_rollout, "rollout status|promote|abort|rollback [--to RELEASE]|history [NAME] [-f PATH] [--env NAME]" },
 	{ "artifact", cmd_artifact, "artifact record NAME VERSION DIGEST | artifact list [NAME] [--history]" },
 };

@@ -199,7 +199,7 @@ static void *worker(void *arg)
 }
 
 int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, const char *command,
-               const char *project, struct apply_result *res)
+               const char *project, const char *inputs, struct apply_result *res)
 {
 	struct exec x = { .p = p, .s = s, .o = o, .total = p->n };
 	memset(res, 0, sizeof(*res));
@@ -207,7 +207,7 @@ int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, con
 	now_rfc3339(started);
 	struct deployment d = { .project = (char *)project, .environment = (char *)p->environment,
 	                        .command = (char *)command, .user = (char *)user_name(),
-	                        .host = (char *)host_name(), .started = started };
+	                        .host = (char *)host_name(), .started = started, .inputs = (char *)inputs };
 	int rc = store_deployment_begin(s, &d);
 	if (rc)
 		return rc;

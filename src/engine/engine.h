@@ -75,9 +75,10 @@ struct apply_result {
 
 /* Execute p: each item as soon as its dependencies succeeded, at most opts->jobs at a time; a
  * failure skips its dependents while independent work goes on. Every item is marked pending,
- * called and recorded in its own transactions, inside a deployment record named command.
+ * called and recorded in its own transactions, inside a deployment record named command that
+ * keeps inputs (JSON of the variables and artifacts deployed, or NULL) for promotion.
  * Returns CRATIS_OK when everything succeeded, CRATIS_ERROR otherwise (counts in *res). */
 int plan_apply(struct plan *p, struct store *s, const struct engine_opts *opts, const char *command,
-               const char *project, struct apply_result *res);
+               const char *project, const char *inputs, struct apply_result *res);
 
 #endif

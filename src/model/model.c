@@ -31,6 +31,7 @@ static const struct field_def {
 	{ "Environment", "spec.systems", FT_STRINGS, 0, "names of System documents" },
 	{ "Environment", "spec.variables", FT_MAPPING, 0, "name: value pairs for ${name}" },
 	{ "Project", "spec.environments", FT_STRINGS, 0, "names of Environment documents" },
+	{ "Project", "spec.promotion", FT_MAPPING, 0, "variables: names whose values `cratis promote` carries over" },
 	{ "@", "spec.system", FT_STRING, 0, "the name of a System" },
 	{ "@", "spec.dependsOn", FT_STRINGS, 0, "Kind/name references" },
 };
@@ -112,9 +113,11 @@ static void model_reset(struct model *m)
 {
 	vars_artifact_fn fn = m->artifact;
 	void *payload = m->artifact_payload;
+	const json_t *ov = m->overrides;
 	model_init(m);
 	m->artifact = fn;
 	m->artifact_payload = payload;
+	m->overrides = ov;
 }
 
 static void resource_free(struct resource *r)
@@ -428,6 +431,17 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 		strv_push_owned(&m->errors, xasprintf("--env: several environments are defined (%s); choose one with --env NAME", envs));
 	}
 	free(envs);
+	if (m->env && m->overrides && json_object_size(m->overrides)) {
+		/* promotion: the promoted variables take the values the source environment deployed */
+		json_t *spec = json_object_get(m->env->doc->root, "spec");
+		if (!json_is_object(spec))
+			json_object_set_new(m->env->doc->root, "spec", spec = json_object());
+		json_t *vars = json_object_get(spec, "variables");
+		if (!json_is_object(vars))
+			json_object_set_new(spec, "variables", vars = json_object());
+		json_object_update(vars, (json_t *)m->overrides);
+		m->env->variables = vars;
+	}
 	if (m->env) {
 		m->env_name = m->env->name;
 		for (size_t i = 0; i < m->nprojects; i++) {

@@ -53,11 +53,12 @@ struct model {
 	struct resource **resources;
 	size_t nresources, aresources;
 	struct map by_key;                     /* key -> resource */
-	const struct environment *env;         /* selected environment, NULL when none are defined */
+	struct environment *env;               /* selected environment, NULL when none are defined */
 	const char *env_name;                  /* "" when none */
 	struct strv errors;                    /* "file:line:col: field: message" */
 	vars_artifact_fn artifact;             /* resolves ${artifact:...}; set before model_build */
 	void *artifact_payload;
+	const json_t *overrides;               /* variables replacing the environment's (promotion) */
 };
 
 void model_init(struct model *m);

@@ -33,7 +33,7 @@ static const char schema[] =
 	" PRIMARY KEY (environment, project, id));"
 	"CREATE TABLE IF NOT EXISTS deployments ("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT, project TEXT, environment TEXT NOT NULL, command TEXT,"
-	" user TEXT, host TEXT, started TEXT, finished TEXT, result TEXT, summary TEXT);"
+	" user TEXT, host TEXT, started TEXT, finished TEXT, result TEXT, summary TEXT, inputs TEXT);"
 	"CREATE TABLE IF NOT EXISTS steps ("
 	" deployment INTEGER NOT NULL, resource TEXT NOT NULL, action TEXT, result TEXT, message TEXT,"
 	" started TEXT, finished TEXT);"
@@ -365,13 +365,14 @@ static int sq_deployment_begin(struct store *st, struct deployment *d)
 	struct sqlite_store *s = S(st);
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	sqlite3_prepare_v2(s->db, "INSERT INTO deployments (project, environment, command, user, host, started, result) VALUES (?,?,?,?,?,?,'running')", -1, &q, NULL);
+	sqlite3_prepare_v2(s->db, "INSERT INTO deployments (project, environment, command, user, host, started, result, inputs) VALUES (?,?,?,?,?,?,'running',?)", -1, &q, NULL);
 	bind_text(q, 1, d->project);
 	bind_text(q, 2, d->environment);
 	bind_text(q, 3, d->command);
 	bind_text(q, 4, d->user);
 	bind_text(q, 5, d->host);
 	bind_text(q, 6, d->started);
+	bind_text(q, 7, d->inputs);
 	int rc = run_stmt(s, q, "start deployment");
 	d->id = sqlite3_last_insert_rowid(s->db);
 	pthread_mutex_unlock(&s->mu);
@@ -399,7 +400,7 @@ static int sq_history(struct store *st, const char *environment, int limit, stru
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	sqlite3_prepare_v2(s->db, "SELECT id, project, environment, command, user, host, started, finished, result, summary FROM deployments"
+	sqlite3_prepare_v2(s->db, "SELECT id, project, environment, command, user, host, started, finished, result, summary, inputs FROM deployments"
 	                          " WHERE ?1 IS NULL OR environment = ?1 ORDER BY id DESC LIMIT ?2", -1, &q, NULL);
 	bind_text(q, 1, environment);
 	sqlite3_bind_int(q, 2, limit > 0 ? limit : -1);
@@ -416,6 +417,7 @@ static int sq_history(struct store *st, const char *environment, int limit, stru
 		d->finished = col(q, 7);
 		d->result = col(q, 8);
 		d->summary = col(q, 9);
+		d->inputs = col(q, 10);
 	}
 	sqlite3_finalize(q);
 	pthread_mutex_unlock(&s->mu);
@@ -628,6 +630,8 @@ int store_open_sqlite(struct store **out, const char *path)
 	int rc = exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
 	if (!rc)
 		rc = exec_sql(s, schema);
+	if (!rc) /* state written before deployments had inputs: add the column (an error says it exists) */
+		sqlite3_exec(s->db, "ALTER TABLE deployments ADD COLUMN inputs TEXT", NULL, NULL, NULL);
 	if (rc) {
 		sq_close(&s->pub);
 		return rc;

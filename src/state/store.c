@@ -121,6 +121,7 @@ void store_deployments_release(struct deployments *d)
 		free(x->finished);
 		free(x->result);
 		free(x->summary);
+		free(x->inputs);
 	}
 	free(d->v);
 	memset(d, 0, sizeof(*d));

@@ -39,6 +39,7 @@ struct lock_info {
 struct deployment {
 	int64_t id;
 	char *project, *environment, *command, *user, *host, *started, *finished, *result, *summary;
+	char *inputs;         /* JSON {"variables":{...},"artifacts":{NAME:{version,digest}}} it deployed */
 };
 
 struct deployments {

@@ -95,7 +95,7 @@ static void test_plan_create_then_noop(void **state)
 	assert_string_equal(w.p.items[0].id, "Thing/a");
 	assert_string_equal(json_string_value(json_object_get(item(&w, "Thing/b")->desired, "from")), KNOWN_AFTER_APPLY);
 	struct apply_result res;
-	assert_int_equal(plan_apply(&w.p, w.store, &w.o, "test", "default", &res), 0);
+	assert_int_equal(plan_apply(&w.p, w.store, &w.o, "test", "default", NULL, &res), 0);
 	assert_int_equal(res.ok, 2);
 	assert_int_equal(fake_calls.apply, 2);
 
@@ -118,7 +118,7 @@ static void test_plan_update_with_changed_fields(void **state)
 	world_open(&w);
 	world_plan(&w, two);
 	struct apply_result res;
-	plan_apply(&w.p, w.store, &w.o, "test", "default", &res);
+	plan_apply(&w.p, w.store, &w.o, "test", "default", NULL, &res);
 	const char *changed =
 		"apiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\nspec: {x: 2, y: new}\n"
 		"---\napiVersion: fake/v1\nkind: Thing\nmetadata: {name: b}\nspec: {from: \"${Thing/a.outputs.url}\"}\n";
@@ -141,7 +141,7 @@ static void test_plan_drift_is_an_update(void **state)
 	const char *one = "apiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\nspec: {x: 1}\n";
 	world_plan(&w, one);
 	struct apply_result res;
-	plan_apply(&w.p, w.store, &w.o, "test", "default", &res);
+	plan_apply(&w.p, w.store, &w.o, "test", "default", NULL, &res);
 	fake_calls.drift = 1;
 	assert_int_equal(world_plan(&w, one), 0);
 	assert_int_equal(item(&w, "Thing/a")->action, ACT_UPDATE);
@@ -159,11 +159,11 @@ static void test_plan_removed_resource_is_deleted(void **state)
 	world_open(&w);
 	world_plan(&w, two);
 	struct apply_result res;
-	plan_apply(&w.p, w.store, &w.o, "test", "default", &res);
+	plan_apply(&w.p, w.store, &w.o, "test", "default", NULL, &res);
 	assert_int_equal(world_plan(&w, "apiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\nspec: {x: 1}\n"), 0);
 	assert_int_equal(item(&w, "Thing/b")->action, ACT_DELETE);
 	assert_int_equal(w.p.count[ACT_DELETE], 1);
-	assert_int_equal(plan_apply(&w.p, w.store, &w.o, "test", "default", &res), 0);
+	assert_int_equal(plan_apply(&w.p, w.store, &w.o, "test", "default", NULL, &res), 0);
 	assert_int_equal(fake_calls.destroy, 1);
 	/* destroy plans the removal of everything recorded, whatever the manifests say */
 	w.o.destroy = true;
@@ -212,7 +212,7 @@ static void test_apply_failure_skips_dependents_and_records(void **state)
 		"---\napiVersion: fake/v1\nkind: Thing\nmetadata: {name: c}\nspec: {}\n";
 	assert_int_equal(world_plan(&w, text), 0);
 	struct apply_result res;
-	assert_int_equal(plan_apply(&w.p, w.store, &w.o, "test", "default", &res), CRATIS_ERROR);
+	assert_int_equal(plan_apply(&w.p, w.store, &w.o, "test", "default", NULL, &res), CRATIS_ERROR);
 	assert_int_equal(res.ok, 1);
 	assert_int_equal(res.failed, 1);
 	assert_int_equal(res.skipped, 1);
