@@ -253,6 +253,20 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 	r->handler = h;
 	fill_strv(&r->deps, json_object_get(spec, "dependsOn"));
 	json_object_del(spec, "dependsOn");
+	if (!strcmp(group, CORE_GROUP) && !strcmp(kind, "Rollout")) {
+		/* hooks that run Task resources need those applied first */
+		const char *stage;
+		json_t *list;
+		json_object_foreach(json_object_get(spec, "hooks"), stage, list) {
+			size_t i;
+			json_t *h;
+			json_array_foreach(list, i, h) {
+				const char *task = json_string_value(json_object_get(h, "task"));
+				if (task && !strv_has(&r->deps, task))
+					strv_push(&r->deps, task);
+			}
+		}
+	}
 
 	struct resource *dup = map_get(&m->by_key, r->key);
 	if (dup) {

@@ -92,6 +92,74 @@ static char *url_of(int port)
 }
 
 /* Run the hooks of stage (spec.hooks.STAGE: [{run: argv, timeoutSeconds, retries}]) for r. */
+/* What one hook runs: its own `run` argv, or the apply command of a Task resource (`task:
+ * Task/NAME`) as recorded in this environment, with the Task's env and workdir. */
+struct hook_cmd {
+	const char **argv;        /* borrowed strings, heap array */
+	struct strv env;          /* CRATIS_* and the Task's env, "K=V" */
+	char *workdir;
+	int timeout_ms;
+	json_t *spec;             /* the Task's recorded spec, kept alive for argv */
+};
+
+static void hook_cmd_release(struct hook_cmd *hc)
+{
+	free(hc->argv);
+	strv_release(&hc->env);
+	free(hc->workdir);
+	json_decref(hc->spec);
+}
+
+static int hook_command(struct rop *o, json_t *h, const char *const *base_env, struct hook_cmd *hc)
+{
+	memset(hc, 0, sizeof(*hc));
+	for (size_t k = 0; base_env[k]; k++)
+		strv_push(&hc->env, base_env[k]);
+	json_t *run = json_object_get(h, "run");
+	const char *task = sget(h, "task", NULL);
+	if (task) {
+		struct state_rows rows;
+		store_list(o->env->store, o->environment, &rows);
+		struct state_row *row = store_rows_find(&rows, o->project, task);
+		hc->spec = row && row->spec ? json_loads(row->spec, 0, NULL) : NULL;
+		store_rows_release(&rows);
+		if (!hc->spec) {
+			hook_cmd_release(hc);
+			return error_set(CRATIS_ENOTFOUND, "hook task %s is not applied in environment '%s' (declare it in the manifests and list it in the Rollout's dependsOn)",
+			                 task, o->environment);
+		}
+		run = json_object_get(hc->spec, "apply");
+		if (json_is_string(run) && json_is_true(json_object_get(hc->spec, "shell"))) {
+			hc->argv = xcalloc(4, sizeof(char *));
+			hc->argv[0] = "/bin/sh";
+			hc->argv[1] = "-c";
+			hc->argv[2] = json_string_value(run);
+			run = NULL;
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach(json_object_get(hc->spec, "env"), k, v)
+			if (json_is_string(v))
+				strv_push_owned(&hc->env, xasprintf("%s=%s", k, json_string_value(v)));
+		const char *wd = sget(hc->spec, "workdir", NULL);
+		hc->workdir = wd ? (wd[0] == '/' ? xstrdup(wd) : xasprintf("%s/%s", o->workdir, wd)) : xstrdup(o->workdir);
+		hc->timeout_ms = 1000 * iget(h, "timeoutSeconds", iget(hc->spec, "timeoutSeconds", 300));
+	} else {
+		hc->workdir = xstrdup(o->workdir);
+		hc->timeout_ms = 1000 * iget(h, "timeoutSeconds", 60);
+	}
+	if (!hc->argv) {
+		hc->argv = xcalloc(json_array_size(run) + 1, sizeof(char *));
+		for (size_t k = 0; k < json_array_size(run); k++)
+			hc->argv[k] = json_string_value(json_array_get(run, k));
+	}
+	if (!hc->argv[0]) {
+		hook_cmd_release(hc);
+		return error_set(CRATIS_EINVAL, "hook %s has no command", task ? task : "");
+	}
+	return CRATIS_OK;
+}
+
 static int run_hooks(struct rop *o, struct release *r, const char *stage)
 {
 	json_t *hooks = json_object_get(json_object_get(o->spec, "hooks"), stage);
@@ -104,14 +172,17 @@ static int run_hooks(struct rop *o, struct release *r, const char *stage)
 	               xasprintf("CRATIS_ACTIVE_URL=%s", active), NULL };
 	int rc = CRATIS_OK;
 	json_array_foreach(hooks, i, h) {
-		json_t *run = json_object_get(h, "run");
-		const char **argv = xcalloc(json_array_size(run) + 1, sizeof(char *));
-		for (size_t k = 0; k < json_array_size(run); k++)
-			argv[k] = json_string_value(json_array_get(run, k));
+		struct hook_cmd hc;
+		if (hook_command(o, h, (const char *const *)e, &hc)) {
+			record(o, r, stage, "failed", cratis_error_last()->message);
+			rc = CRATIS_ERROR;
+			break;
+		}
+		const char **argv = hc.argv;
 		int tries = 1 + iget(h, "retries", 0);
 		struct proc_result res;
-		struct proc_spec ps = { .argv = argv, .env = (const char *const *)e, .workdir = o->workdir,
-		                        .timeout_ms = 1000 * iget(h, "timeoutSeconds", 60) };
+		struct proc_spec ps = { .argv = argv, .env = (const char *const *)hc.env.v, .workdir = hc.workdir,
+		                        .timeout_ms = hc.timeout_ms };
 		bool ok = false;
 		for (int t = 0; t < tries && !ok; t++) {
 			if (t)
@@ -134,7 +205,7 @@ static int run_hooks(struct rop *o, struct release *r, const char *stage)
 			buf_release(&out);
 			proc_result_release(&res);
 		}
-		free(argv);
+		hook_cmd_release(&hc);
 		if (!ok) {
 			if (!cratis_error_last()->status)
 				error_set(CRATIS_ERROR, "%s hook %zu could not run", stage, i + 1);
@@ -324,14 +395,31 @@ static void teardown(struct rop *o, struct release *r, const struct release *act
 	record(o, r, r->stage ? r->stage : "teardown", status, "island torn down");
 }
 
-/* Switch traffic to r; the active release becomes the hot previous one. */
-static int promote(struct rop *o, struct release *r)
+/* recreate: start the release stopped for r again and route traffic back to it. */
+static void restore(struct rop *o, struct release *old)
+{
+	if (!old)
+		return;
+	if (service(o, OP_APPLY, old) || route(o, old->port, old->port)) {
+		record(o, old, "restore", "failed", cratis_error_last()->message);
+		return;
+	}
+	set_str(&old->status, "active");
+	old->retire_at = 0;
+	record(o, old, "restore", "ok", "started again after the new release failed");
+}
+
+/* Switch traffic to r; the active release becomes the hot previous one. stopped (recreate) is
+ * the release stopped to make room for r: restarted when r fails, retired when r is live. */
+static int promote(struct rop *o, struct release *r, struct release *stopped)
 {
 	struct release *active = find(o, "active");
 	if (run_hooks(o, r, "promote")) {
 		char *msg = xstrdup(cratis_error_last()->message);
 		teardown(o, r, active, "failed");
-		error_set(CRATIS_ERROR, "release %s not promoted: %s; %s", r->id, msg, active ? "the live release keeps serving" : "nothing was live");
+		restore(o, stopped);
+		error_set(CRATIS_ERROR, "release %s not promoted: %s; %s", r->id, msg,
+		          active ? "the live release keeps serving" : stopped ? "the previous release was started again" : "nothing was live");
 		free(msg);
 		return CRATIS_ERROR;
 	}
@@ -366,12 +454,22 @@ static int promote(struct rop *o, struct release *r)
 			set_str(&r->status, "failed");
 			record(o, r, "afterPostProd", "failed", msg);
 			error_set(CRATIS_ERROR, "afterPostProd check of release %s failed: %s; rolled back to %s", r->id, msg, active->id);
+		} else if (stopped) {
+			service(o, OP_DESTROY, r);
+			set_str(&r->status, "failed");
+			record(o, r, "afterPostProd", "failed", msg);
+			restore(o, stopped);
+			error_set(CRATIS_ERROR, "afterPostProd check of release %s failed: %s; rolled back to %s (started again)", r->id, msg, stopped->id);
 		} else {
 			teardown(o, r, NULL, "failed");
 			error_set(CRATIS_ERROR, "afterPostProd check of release %s failed: %s; nothing to roll back to, release removed", r->id, msg);
 		}
 		free(msg);
 		return CRATIS_ERROR;
+	}
+	if (stopped) {
+		set_str(&stopped->status, "retired");
+		record(o, stopped, "promote", "ok", "replaced (recreate)");
 	}
 	return CRATIS_OK;
 }
@@ -386,8 +484,8 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 	const char *strategy = sget(s, "strategy", "blueGreen");
 	json_t *tmpl = json_object_get(s, "template");
 	static const char *const stages[] = { "beforePreProd", "afterPreProd", "exitTests", "promote", "afterPostProd" };
-	if (strcmp(strategy, "blueGreen")) {
-		host_services.error(c, "spec.strategy", "expected blueGreen (recreate is not supported yet)");
+	if (strcmp(strategy, "blueGreen") && strcmp(strategy, "recreate")) {
+		host_services.error(c, "spec.strategy", "expected blueGreen or recreate");
 		rc = CRATIS_EINVAL;
 	} else if (iget(s, "activePort", 0) <= 0 || iget(s, "activePort", 0) > 65535) {
 		host_services.error(c, "spec.activePort", "expected the public port, an integer from 1 to 65535");
@@ -418,12 +516,15 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 		}
 		json_array_foreach(list, i, h) {
 			json_t *run = json_object_get(h, "run");
+			const char *task = sget(h, "task", NULL);
 			bool ok = json_is_array(run) && json_array_size(run);
 			for (size_t a = 0; ok && a < json_array_size(run); a++)
 				ok = json_is_string(json_array_get(run, a));
+			if (task && !run)
+				ok = starts_with(task, "Task/") && task[5];
 			if (!ok && !rc) {
-				char *f = xasprintf("spec.hooks.%s[%zu].run", stages[k], i);
-				host_services.error(c, f, "expected a command: a sequence of strings");
+				char *f = xasprintf("spec.hooks.%s[%zu]%s", stages[k], i, task ? ".task" : ".run");
+				host_services.error(c, f, task ? "expected Task/NAME, a Task of this project" : "expected run: a command as a sequence of strings, or task: Task/NAME");
 				free(f);
 				rc = CRATIS_EINVAL;
 			}
@@ -479,6 +580,16 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 		error_prefix("release %s aborted before its island was built", r->id);
 		goto out_release;
 	}
+	struct release *stopped = NULL;
+	if (!strcmp(sget(o.spec, "strategy", "blueGreen"), "recreate") && active) {
+		/* recreate: the live release stops before the new one starts (downtime, one process) */
+		service(&o, OP_DESTROY, active);
+		set_str(&active->status, "stopped");
+		record(&o, active, "recreate", "ok", "stopped to make room for the new release");
+		stopped = active;
+		active = NULL;
+	}
+	const char *left = active ? "the live release keeps serving" : stopped ? "the previous release was started again" : "nothing is live";
 	r->port = free_port();
 	r->spec = service_spec(tmpl, r->port);
 	record(&o, r, "preProd", "started", NULL);
@@ -486,20 +597,22 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 		char *msg = xstrdup(cratis_error_last()->message);
 		set_str(&r->status, "failed");
 		record(&o, r, "preProd", "failed", msg);
-		error_set(rc, "release %s did not start: %s; %s", r->id, msg, active ? "the live release keeps serving" : "nothing is live");
+		restore(&o, stopped);
+		error_set(rc, "release %s did not start: %s; %s", r->id, msg, left);
 		free(msg);
 		goto out_release;
 	}
 	if ((rc = route(&o, active ? active->port : 0, r->port))) {
 		teardown(&o, r, active, "failed");
+		restore(&o, stopped);
 		goto out_release;
 	}
 	record(&o, r, "preProd", "ok", "island up");
 	if ((rc = run_hooks(&o, r, "afterPreProd")) || (rc = run_hooks(&o, r, "exitTests"))) {
 		char *msg = xstrdup(cratis_error_last()->message);
 		teardown(&o, r, active, "failed");
-		error_set(rc, "release %s aborted: %s; island torn down, %s", r->id, msg,
-		          active ? "the live release keeps serving" : "nothing is live");
+		restore(&o, stopped);
+		error_set(rc, "release %s aborted: %s; island torn down, %s", r->id, msg, left);
 		free(msg);
 		goto out_release;
 	}
@@ -509,7 +622,7 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 		log_msg(CRATIS_LOG_INFO, "%s: release %s passed its exit tests; awaiting `cratis rollout promote`", o.name, r->id);
 		goto out_outputs;
 	}
-	if ((rc = promote(&o, r)))
+	if ((rc = promote(&o, r, stopped)))
 		goto out_release;
 out_outputs:
 	{
@@ -599,7 +712,7 @@ int rollout_promote(struct rollout_env *env, const struct rollout_target *t)
 	int rc = op_load(&o, env, t);
 	if (!rc) {
 		struct release *p = find(&o, "preview");
-		rc = p ? promote(&o, p) : error_set(CRATIS_ENOTFOUND, "rollout '%s' has no release in preview to promote", t->name);
+		rc = p ? promote(&o, p, NULL) : error_set(CRATIS_ENOTFOUND, "rollout '%s' has no release in preview to promote", t->name);
 	}
 	op_release(&o);
 	return rc;
