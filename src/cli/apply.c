@@ -62,8 +62,8 @@ int cli_apply(struct cli_ctx *ctx, bool destroy)
 	}
 	const char *project = s.model.nprojects ? s.model.projects[0].name : "default";
 	/* what this deployment took from outside the manifests, so that it can be promoted */
-	json_t *in = json_pack("{s:O,s:O}", "variables", s.model.env && s.model.env->variables ? s.model.env->variables : json_object(),
-	                       "artifacts", s.artifacts);
+	json_t *vars = s.model.env && s.model.env->variables ? json_incref((json_t *)s.model.env->variables) : json_object();
+	json_t *in = json_pack("{s:o,s:O}", "variables", vars, "artifacts", s.artifacts);
 	inputs = json_dumps(in, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(in);
 	struct apply_result res;

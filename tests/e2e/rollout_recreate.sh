@@ -67,4 +67,8 @@ sed -i 's/- task: Task\/smoke/- task: Task\/nope/' "$P/app.yaml"
 C plan >/dev/null 2>"$T/p.err"
 expect_rc "a hook naming an unknown Task is refused" 1 $?
 expect_in "with the reference named" "unknown reference 'Task/nope'" "$T/p.err"
+sed -i 's/- task: Task\/nope/- task: Task\/smoke/' "$P/app.yaml"
+C destroy --auto-approve >/dev/null 2>&1
+expect_rc "destroy" 0 $?
+expect_rc "no release process left" 0 "$(releases)"
 finish
