@@ -365,7 +365,9 @@ static int load_so(struct registry *r, const char *path, struct strv *errors)
 		free(name);
 		return CRATIS_OK;
 	}
-	void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	/* NODELETE: a plugin's libraries (TLS of OpenSSL, libcurl) stay mapped until exit, so nothing
+	 * that runs at exit (atexit handlers, LeakSanitizer) meets an unmapped module */
+	void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (!dl) {
 		strv_push_owned(errors, xasprintf("plugin '%s': cannot load: %s", path, dlerror()));
 		free(name);

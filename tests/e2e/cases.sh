@@ -18,6 +18,7 @@ for dir in "$cases"/*/; do
 	(cd "$work" && "$CRATIS" $(cat "$dir/cmd") -f . </dev/null >out 2>err)
 	rc=$?
 	expect_rc "$name" "$want_rc" "$rc"
+	[ "$rc" = "$want_rc" ] || sed 's/^/    /' "$work/err"
 	tail -n +2 "$dir/expect" | while IFS= read -r line; do
 		[ -n "$line" ] || continue
 		if grep -qF -- "$line" "$work/err"; then echo "ok - $name: message"; echo x >> "$T/passes"; else echo "FAIL - $name: '$line' not in stderr:"; sed 's/^/    /' "$work/err"; echo x >> "$T/failures"; fi
