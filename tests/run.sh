@@ -1,6 +1,7 @@
 #!/bin/sh
-# README command 2: install what is missing, build, and run every test twice: in a normal build
-# and in an AddressSanitizer + UndefinedBehaviorSanitizer build. Ends with "N passed, N failed".
+# README command 2: install what is missing, build, and run every test twice, in a normal build
+# and in an AddressSanitizer + UndefinedBehaviorSanitizer build. Ends with "N passed, N failed"
+# (counting test programs; each program prints its own checks).
 set -u
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh || exit 1
