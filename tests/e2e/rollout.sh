@@ -99,6 +99,28 @@ expect_in "rolled back automatically" "afterPostProd check of release" "$T/a4.er
 expect_in "names what it rolled back to" "error rate too high; rolled back to r1-" "$T/a4.err"
 expect_rc "public answers v1 again" "<h1>shop v1</h1>" "$(body "$PUB")"
 
+# rollback --to a release that was scaled down: it is started again, then traffic switches
+C rollout history -o json >"$T/h5" 2>&1
+r2=$(python3 -c "import json; print([r['release'] for r in json.load(open('$T/h5')) if r['status']=='retired'][0])")
+check "an older release was scaled down" test -n "$r2"
+C rollout rollback --to "$r2" >/dev/null 2>"$T/rb2.err"
+expect_rc "rollback --to a scaled-down release" 0 $?
+expect_in "it was redeployed first" "is not running; redeploying it" "$T/rb2.err"
+expect_rc "public answers v2" "<h1>shop v2</h1>" "$(body "$PUB")"
+
+# abort: the release in preview goes, the live one stays
+sed -i 's/autoPromotion: true/autoPromotion: false/' "$P/shop.yaml"
+APP_VERSION=v5 C apply --auto-approve >/dev/null 2>&1
+expect_rc "preview answers v5" "<h1>shop v5</h1>" "$(body "$PRE")"
+C rollout abort >/dev/null 2>"$T/ab.err"
+expect_rc "rollout abort" 0 $?
+expect_rc "public still answers v2" "<h1>shop v2</h1>" "$(body "$PUB")"
+C rollout status -o json >"$T/s5" 2>&1
+check "no release left in preview" python3 -c "import json,sys; sys.exit(0 if all(r['status'] != 'preview' for r in json.load(open('$T/s5'))) else 1)"
+C rollout abort >/dev/null 2>"$T/ab2.err"
+expect_rc "abort with nothing in preview" 1 $?
+expect_in "says so" "has no release in preview to abort" "$T/ab2.err"
+
 # destroy: nothing left
 C destroy --auto-approve >/dev/null 2>&1
 expect_rc "destroy" 0 $?
