@@ -70,6 +70,16 @@ static int exec_sql(struct sqlite_store *s, const char *sql)
 	return CRATIS_OK;
 }
 
+/* Commit when rc is CRATIS_OK (returning the commit's status), else roll back and return rc. */
+static int end_tx(struct sqlite_store *s, int rc)
+{
+	if (rc) {
+		exec_sql(s, "ROLLBACK");
+		return rc;
+	}
+	return exec_sql(s, "COMMIT");
+}
+
 static char *col(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
@@ -163,10 +173,7 @@ static int sq_lock(struct store *st, struct lock_info *me, int timeout_ms, struc
 			bind_text(ins, 6, me->command);
 			bind_text(ins, 7, me->since);
 			rc = run_stmt(s, ins, "take lock");
-			if (!rc)
-				rc = exec_sql(s, "COMMIT");
-			else
-				exec_sql(s, "ROLLBACK");
+			rc = end_tx(s, rc);
 			pthread_mutex_unlock(&s->mu);
 			return rc;
 		}
@@ -326,10 +333,7 @@ static int sq_record(struct store *st, const char *environment, const struct sta
 	rc = run_stmt(s, q, "record resource");
 	if (!rc)
 		rc = insert_step(s, stp, deployment);
-	if (!rc)
-		rc = exec_sql(s, "COMMIT");
-	else
-		exec_sql(s, "ROLLBACK");
+	rc = end_tx(s, rc);
 out_unlock:
 	pthread_mutex_unlock(&s->mu);
 	return rc;
@@ -351,10 +355,7 @@ static int sq_remove(struct store *st, const char *environment, const char *proj
 	rc = run_stmt(s, q, "forget resource");
 	if (!rc)
 		rc = insert_step(s, stp, deployment);
-	if (!rc)
-		rc = exec_sql(s, "COMMIT");
-	else
-		exec_sql(s, "ROLLBACK");
+	rc = end_tx(s, rc);
 out_unlock:
 	pthread_mutex_unlock(&s->mu);
 	return rc;
@@ -505,10 +506,7 @@ static int sq_artifact_record(struct store *st, const struct artifact *a, enum a
 		bind_text(q, 6, a->user);
 		rc = run_stmt(s, q, "record artifact");
 	}
-	if (!rc)
-		rc = exec_sql(s, "COMMIT");
-	else
-		exec_sql(s, "ROLLBACK");
+	rc = end_tx(s, rc);
 	*outcome = found ? ARTIFACT_REPLACED : ARTIFACT_NEW;
 out_unlock:
 	pthread_mutex_unlock(&s->mu);
