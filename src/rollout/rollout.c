@@ -534,9 +534,24 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 	return rc;
 }
 
+/* The rollout a request is about, with the spec it recorded (destroy, observe: from prior).
+ * Returns the heap text t->spec points to when it came from prior (caller frees), else NULL. */
+static char *target_of(const struct cratis_request *req, bool from_prior, struct rollout_target *t)
+{
+	*t = (struct rollout_target){ req->project, req->environment, req->name, req->spec, req->workdir, req->statedir };
+	if (!from_prior)
+		return NULL;
+	json_t *prior = req->prior ? json_loads(req->prior, 0, NULL) : NULL;
+	char *spec = json_dumps(json_object_get(prior, "spec"), JSON_COMPACT);
+	json_decref(prior);
+	t->spec = spec;
+	return spec;
+}
+
 static int apply(void *data, const struct cratis_request *req, char **out)
 {
-	struct rollout_target t = { req->project, req->environment, req->name, req->spec, req->workdir, req->statedir };
+	struct rollout_target t;
+	target_of(req, false, &t);
 	struct rop o;
 	int rc = op_load(&o, data, &t);
 	if (rc)
@@ -648,12 +663,8 @@ out_release:
 static int destroy(void *data, const struct cratis_request *req, char **out)
 {
 	(void)out;
-	struct rollout_target t = { req->project, req->environment, req->name,
-	                            NULL, req->workdir, req->statedir };
-	json_t *prior = req->prior ? json_loads(req->prior, 0, NULL) : NULL;
-	char *spec = json_dumps(json_object_get(prior, "spec"), JSON_COMPACT);
-	t.spec = spec;
-	json_decref(prior);
+	struct rollout_target t;
+	char *spec = target_of(req, true, &t);
 	struct rop o;
 	int rc = op_load(&o, data, &t);
 	if (!rc) {
@@ -671,11 +682,8 @@ static int destroy(void *data, const struct cratis_request *req, char **out)
 
 static int observe(void *data, const struct cratis_request *req, char **out)
 {
-	struct rollout_target t = { req->project, req->environment, req->name, req->spec, req->workdir, req->statedir };
-	json_t *prior = req->prior ? json_loads(req->prior, 0, NULL) : NULL;
-	char *spec = json_dumps(json_object_get(prior, "spec"), JSON_COMPACT);
-	t.spec = spec;
-	json_decref(prior);
+	struct rollout_target t;
+	char *spec = target_of(req, true, &t);
 	struct rop o;
 	json_t *doc = NULL;
 	if (!op_load(&o, data, &t)) {
