@@ -488,10 +488,15 @@ int registry_load(struct registry *r, struct strv *errors)
 	return rc;
 }
 
-bool handler_has_op(const struct handler *h, enum op op)
+static cratis_op_fn op_fn(const struct handler *h, enum op op)
 {
 	cratis_op_fn fns[] = { h->ops.validate, h->ops.plan, h->ops.apply, h->ops.destroy, h->ops.observe };
-	return fns[op] != NULL;
+	return fns[op];
+}
+
+bool handler_has_op(const struct handler *h, enum op op)
+{
+	return op_fn(h, op) != NULL;
 }
 
 int handler_call(struct handler *h, enum op op, struct cratis_request *req, struct call *call,
@@ -508,9 +513,8 @@ int handler_call(struct handler *h, enum op op, struct cratis_request *req, stru
 	if (h->plugin->form == PLUGIN_EXEC) {
 		rc = exec_plugin_call(h->plugin->exec, op_names[op], req, call, out);
 	} else {
-		cratis_op_fn fns[] = { h->ops.validate, h->ops.plan, h->ops.apply, h->ops.destroy, h->ops.observe };
 		char *res = NULL;
-		rc = fns[op](h->data, req, &res);
+		rc = op_fn(h, op)(h->data, req, &res);
 		if (res) {
 			json_error_t jerr;
 			*out = json_loads(res, JSON_DECODE_ANY, &jerr);
