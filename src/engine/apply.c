@@ -32,18 +32,18 @@ struct exec {
 static const char *const doing[] = { "", "creating", "updating", "replacing", "deleting" };
 static const char *const done_word[] = { "", "created", "updated", "replaced", "deleted" };
 
-static json_t *deps_json(const struct plan *p, const struct plan_item *it)
+/* The ids it depends on, recorded so that a later destroy can order deletes. */
+static json_t *deps_json(const struct plan_item *it)
 {
 	json_t *a = json_array();
 	if (it->res)
 		for (size_t i = 0; i < it->res->deps.n; i++)
 			json_array_append_new(a, json_string(it->res->deps.v[i]));
-	(void)p;
 	return a;
 }
 
 /* Run one item's plugin calls and record the outcome. Returns CRATIS_OK or a status. */
-static int run_item(struct exec *x, struct plan_item *it, struct buf *msg)
+static int run_item(struct exec *x, struct plan_item *it)
 {
 	struct plan *p = x->p;
 	const char *env = p->environment;
@@ -80,7 +80,7 @@ static int run_item(struct exec *x, struct plan_item *it, struct buf *msg)
 	}
 	strv_release(&errs);
 	spec = json_text(it->desired);
-	json_t *dj = deps_json(p, it);
+	json_t *dj = deps_json(it);
 	deps = json_text(dj);
 	json_decref(dj);
 	struct state_row pending = { .project = it->project, .id = it->id, .api_version = it->res->api_version,
@@ -135,8 +135,7 @@ out_record:
 			rc = src;
 	}
 	if (rc) {
-		buf_adds(msg, cratis_error_last()->message);
-		log_msg(CRATIS_LOG_ERROR, "%s: %s failed: %s", it->id, action_names[it->action], msg->ptr);
+		log_msg(CRATIS_LOG_ERROR, "%s: %s failed: %s", it->id, action_names[it->action], cratis_error_last()->message);
 	} else {
 		log_msg(CRATIS_LOG_INFO, "%s: %s in %.2fs", it->id, done_word[it->action], (double)(now_ms() - t0) / 1000.0);
 	}
@@ -186,9 +185,7 @@ static void *worker(void *arg)
 			break;
 		size_t i = x->queue[x->qhead++];
 		pthread_mutex_unlock(&x->mu);
-		struct buf msg = BUF_INIT;
-		int rc = run_item(x, &x->p->items[i], &msg);
-		buf_release(&msg);
+		int rc = run_item(x, &x->p->items[i]);
 		pthread_mutex_lock(&x->mu);
 		finish(x, i, rc ? ST_FAILED : ST_OK);
 		pthread_cond_broadcast(&x->cv);
