@@ -47,7 +47,7 @@ int cli_apply(struct cli_ctx *ctx, bool destroy)
 		rc = EXIT_ERROR;
 		goto out_unlock;
 	}
-	plan_print_text(&p, stderr);
+	print_plan(&p, stderr);
 	if (!plan_has_changes(&p)) {
 		if (*p.environment)
 			fprintf(stderr, "No changes. Environment '%s' matches the manifests.\n", p.environment);

@@ -4,6 +4,7 @@
 #define CRATIS_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "engine/engine.h"
 #include "manifest/manifest.h"
@@ -77,6 +78,9 @@ void session_release(struct session *s);
  * command line); waits up to --lock-timeout. Prints the holder and returns EXIT_LOCKED when
  * another run holds it, EXIT_ERROR on a state error, else EXIT_OK with *me filled. */
 int cli_lock(struct cli_ctx *ctx, struct session *s, struct lock_info *me);
+
+/* Print a plan as text: a line per resource and the summary line (cli/plan.c). */
+void print_plan(const struct plan *p, FILE *f);
 
 /* Print a list of error lines (each "error: ...") and a count line. */
 void print_errors(const struct strv *errors);

@@ -6,6 +6,29 @@
 #include "util/error.h"
 #include "banned.h"
 
+/* One line per resource (+ create, ~ update, -/+ replace, - delete) with changed fields and
+ * reasons, then the summary line. */
+void print_plan(const struct plan *p, FILE *f)
+{
+	static const char *const sym[] = { "  ", "+ ", "~ ", "-/+", "- " };
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_item *it = &p->items[i];
+		fprintf(f, "%-3s %-32s %s", sym[it->action], it->id, action_names[it->action]);
+		if (it->changes.n) {
+			fputs(" (", f);
+			for (size_t k = 0; k < it->changes.n; k++)
+				fprintf(f, "%s%s", k ? ", " : "", it->changes.v[k]);
+			fputc(')', f);
+		}
+		if (it->reason)
+			fprintf(f, " [%s]", it->reason);
+		fputc('\n', f);
+	}
+	fprintf(f, "Plan: %zu to create, %zu to update, %zu to replace, %zu to delete, %zu unchanged.\n",
+	        p->count[ACT_CREATE], p->count[ACT_UPDATE], p->count[ACT_REPLACE], p->count[ACT_DELETE],
+	        p->count[ACT_NOOP]);
+}
+
 /* A plan for a pull-request comment (GitHub-flavoured Markdown): a summary table and a
  * collapsible block per changed resource with its desired spec. */
 static void print_markdown(const struct plan *p, FILE *f)
@@ -67,7 +90,7 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 			fputc('\n', stdout);
 			json_decref(j);
 		} else {
-			plan_print_text(&p, stdout);
+			print_plan(&p, stdout);
 		}
 		rc = ctx->detailed_exitcode && plan_has_changes(&p) ? EXIT_CHANGES : EXIT_OK;
 	}

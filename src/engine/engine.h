@@ -62,8 +62,7 @@ char *engine_statedir(const char *statedir, const char *env, const char *project
 int plan_build(struct plan *p, struct model *m, struct store *s, struct registry *reg,
                const struct engine_opts *opts, struct strv *errors);
 
-/* Print the plan: text per resource with changed fields and a summary line, or JSON. */
-void plan_print_text(const struct plan *p, FILE *f);
+/* The plan as JSON: {environment, resources: [{id, project, action, changes, reason}], summary}. */
 json_t *plan_to_json(const struct plan *p);
 bool plan_has_changes(const struct plan *p);
 

@@ -396,27 +396,6 @@ bool plan_has_changes(const struct plan *p)
 	return p->count[ACT_CREATE] + p->count[ACT_UPDATE] + p->count[ACT_REPLACE] + p->count[ACT_DELETE] > 0;
 }
 
-void plan_print_text(const struct plan *p, FILE *f)
-{
-	static const char *const sym[] = { "  ", "+ ", "~ ", "-/+", "- " };
-	for (size_t i = 0; i < p->n; i++) {
-		const struct plan_item *it = &p->items[i];
-		fprintf(f, "%-3s %-32s %s", sym[it->action], it->id, action_names[it->action]);
-		if (it->changes.n) {
-			fputs(" (", f);
-			for (size_t k = 0; k < it->changes.n; k++)
-				fprintf(f, "%s%s", k ? ", " : "", it->changes.v[k]);
-			fputc(')', f);
-		}
-		if (it->reason)
-			fprintf(f, " [%s]", it->reason);
-		fputc('\n', f);
-	}
-	fprintf(f, "Plan: %zu to create, %zu to update, %zu to replace, %zu to delete, %zu unchanged.\n",
-	        p->count[ACT_CREATE], p->count[ACT_UPDATE], p->count[ACT_REPLACE], p->count[ACT_DELETE],
-	        p->count[ACT_NOOP]);
-}
-
 json_t *plan_to_json(const struct plan *p)
 {
 	json_t *items = json_array();
