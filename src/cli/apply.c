@@ -34,7 +34,7 @@ int cli_apply(struct cli_ctx *ctx, bool destroy)
 	struct plan p = { 0 };
 	struct strv errors = STRV_INIT;
 	char *inputs = NULL;
-	if ((rc = cli_load(ctx, &s, 1)))
+	if ((rc = cli_load(ctx, &s, LOAD_MANIFESTS)))
 		goto out_release;
 	s.opts.destroy = destroy;
 

@@ -80,7 +80,7 @@ int cmd_artifact(int argc, char **argv, struct cli_ctx *ctx)
 		return EXIT_USAGE;
 	}
 	struct session s;
-	if (!(rc = cli_load(ctx, &s, 0)))
+	if (!(rc = cli_load(ctx, &s, LOAD_STATE)))
 		rc = rec ? record(&s, ctx) : list(&s, ctx);
 	session_release(&s);
 	return rc;

@@ -69,8 +69,11 @@ typedef int (*cmd_fn)(int argc, char **argv, struct cli_ctx *ctx);
  * returns EXIT_USAGE on an unknown flag, else EXIT_OK. */
 int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const char *usage);
 
-/* Load plugins, manifests and the model, and open the state store. what: 1 = manifests and
- * model too, 0 = only plugins and state. Prints every error; returns EXIT_OK or EXIT_ERROR. */
+/* What cli_load loads besides the state store. */
+enum { LOAD_STATE = 0, LOAD_PLUGINS = 1, LOAD_MANIFESTS = 3 /* plugins, manifests and the model */ };
+
+/* Open the state store and load what `what` names (LOAD_*). Prints every error; returns EXIT_OK
+ * or EXIT_ERROR. */
 int cli_load(struct cli_ctx *ctx, struct session *s, int what);
 void session_release(struct session *s);
 

@@ -215,12 +215,14 @@ int cli_load(struct cli_ctx *ctx, struct session *s, int what)
 		return EXIT_ERROR;
 	}
 	struct strv errors = STRV_INIT;
-	registry_default_dirs(&s->reg, s->project_dir);
-	registry_load(&s->reg, &errors);
-	s->rollout.reg = &s->reg;
-	s->rollout.store = s->store;
-	rollout_register(&s->reg, &s->rollout, &errors);
-	if (what) {
+	if (what & LOAD_PLUGINS) {
+		registry_default_dirs(&s->reg, s->project_dir);
+		registry_load(&s->reg, &errors);
+		s->rollout.reg = &s->reg;
+		s->rollout.store = s->store;
+		rollout_register(&s->reg, &s->rollout, &errors);
+	}
+	if (what == LOAD_MANIFESTS) {
 		for (size_t i = 0; i < ctx->files.n; i++)
 			if (manifest_load_path(&s->ms, ctx->files.v[i]) == CRATIS_EIO)
 				strv_push(&errors, cratis_error_last()->message);

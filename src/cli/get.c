@@ -12,7 +12,7 @@ int cmd_get(int argc, char **argv, struct cli_ctx *ctx)
 		return rc;
 	struct session s;
 	struct state_rows rows = { 0 };
-	if ((rc = cli_load(ctx, &s, 1)))
+	if ((rc = cli_load(ctx, &s, LOAD_MANIFESTS)))
 		goto out_release;
 	if (store_list(s.store, s.model.env_name, &rows)) {
 		rc = EXIT_ERROR;

@@ -16,7 +16,7 @@ int cmd_history(int argc, char **argv, struct cli_ctx *ctx)
 	if (rc)
 		return rc;
 	struct session s;
-	if ((rc = cli_load(ctx, &s, 0)))
+	if ((rc = cli_load(ctx, &s, LOAD_STATE)))
 		goto out_release;
 	if (ctx->args.n) {
 		char *end;

@@ -73,7 +73,7 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 	if (rc)
 		return rc;
 	struct session s;
-	if ((rc = cli_load(ctx, &s, 1)))
+	if ((rc = cli_load(ctx, &s, LOAD_MANIFESTS)))
 		goto out_release;
 	struct plan p;
 	struct strv errors = STRV_INIT;

@@ -16,7 +16,7 @@ int cmd_plugin(int argc, char **argv, struct cli_ctx *ctx)
 		return EXIT_USAGE;
 	}
 	struct session s;
-	rc = cli_load(ctx, &s, 0);
+	rc = cli_load(ctx, &s, LOAD_PLUGINS);
 	json_t *a = json_array();
 	for (size_t i = 0; i < s.reg.nplugins; i++) {
 		struct plugin *p = s.reg.plugins[i];

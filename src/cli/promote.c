@@ -24,7 +24,7 @@ static json_t *promoted_names(const struct model *m)
 static int collect(struct cli_ctx *ctx, json_t **overrides, json_t **pins)
 {
 	struct session s;
-	int rc = cli_load(ctx, &s, 1);
+	int rc = cli_load(ctx, &s, LOAD_MANIFESTS);
 	struct deployments d = { 0 };
 	struct state_rows rows = { 0 };
 	json_t *inputs = NULL;

@@ -119,7 +119,7 @@ int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx)
 	struct lock_info me;
 	bool locked = false;
 	struct resource *r;
-	if ((rc = cli_load(ctx, &s, 1)) || (rc = pick(&s, ctx, &r)))
+	if ((rc = cli_load(ctx, &s, LOAD_MANIFESTS)) || (rc = pick(&s, ctx, &r)))
 		goto out_release;
 	store_list(s.store, s.model.env_name, &rows);
 	struct state_row *row = store_rows_find(&rows, r->project, r->id);

@@ -19,7 +19,7 @@ int cmd_state(int argc, char **argv, struct cli_ctx *ctx)
 		return EXIT_USAGE;
 	}
 	struct session s;
-	if ((rc = cli_load(ctx, &s, 0)))
+	if ((rc = cli_load(ctx, &s, LOAD_STATE)))
 		goto out_release;
 	if (unlock) {
 		if (store_unlock(s.store, ctx->args.v[1])) {
