@@ -32,7 +32,7 @@ int cli_apply(struct cli_ctx *ctx, bool destroy)
 	int rc;
 	struct session s;
 	struct plan p = { 0 };
-	struct strv errors = STRV_INIT;
+	struct diags errors = DIAGS_INIT;
 	char *inputs = NULL;
 	if ((rc = cli_load(ctx, &s, LOAD_MANIFESTS)))
 		goto out_release;
@@ -43,7 +43,7 @@ int cli_apply(struct cli_ctx *ctx, bool destroy)
 		goto out_release;
 	if (plan_build(&p, &s.model, s.store, &s.reg, &s.opts, &errors)) {
 		print_errors(&errors);
-		fprintf(stderr, "%zu error%s; nothing was changed\n", errors.n, errors.n == 1 ? "" : "s");
+		fprintf(stderr, "%zu error%s; nothing was changed\n", diags_errors(&errors), diags_errors(&errors) == 1 ? "" : "s");
 		rc = EXIT_ERROR;
 		goto out_unlock;
 	}
@@ -79,7 +79,7 @@ out_unlock:
 		fprintf(stderr, "warning: %s\n", cratis_error_last()->message);
 out_release:
 	free(inputs);
-	strv_release(&errors);
+	diags_release(&errors);
 	plan_release(&p);
 	session_release(&s);
 	return rc;

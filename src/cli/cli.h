@@ -86,7 +86,7 @@ int cli_lock(struct cli_ctx *ctx, struct session *s, struct lock_info *me);
 void print_plan(const struct plan *p, FILE *f);
 
 /* Print a list of error lines (each "error: ...") and a count line. */
-void print_errors(const struct strv *errors);
+void print_errors(const struct diags *errors);
 
 int cmd_plan(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_apply(int argc, char **argv, struct cli_ctx *ctx);

@@ -13,10 +13,16 @@
 #include "util/log.h"
 #include "banned.h"
 
-void print_errors(const struct strv *errors)
+void print_errors(const struct diags *errors)
 {
-	for (size_t i = 0; i < errors->n; i++)
-		fprintf(stderr, "error: %s\n", errors->v[i]);
+	static const char *const tag[] = { "error", "warning", "note" };
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < errors->n; i++) {
+		buf_clear(&b);
+		diag_format(&errors->v[i], &b);
+		fprintf(stderr, "%s: %s\n", tag[errors->v[i].severity], b.ptr);
+	}
+	buf_release(&b);
 }
 
 static bool take_value(int argc, char **argv, int *i, const char *flag, const char **out)
@@ -214,7 +220,7 @@ int cli_load(struct cli_ctx *ctx, struct session *s, int what)
 		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
 		return EXIT_ERROR;
 	}
-	struct strv errors = STRV_INIT;
+	struct diags errors = DIAGS_INIT;
 	if (what & LOAD_PLUGINS) {
 		registry_default_dirs(&s->reg, s->project_dir);
 		registry_load(&s->reg, &errors);
@@ -225,24 +231,22 @@ int cli_load(struct cli_ctx *ctx, struct session *s, int what)
 	if (what == LOAD_MANIFESTS) {
 		for (size_t i = 0; i < ctx->files.n; i++)
 			if (manifest_load_path(&s->ms, ctx->files.v[i]) == CRATIS_EIO)
-				strv_push(&errors, cratis_error_last()->message);
-		for (size_t i = 0; i < s->ms.errors.n; i++)
-			strv_push(&errors, s->ms.errors.v[i]);
+				diags_errorf(&errors, CRATIS_EIO, "%s", cratis_error_last()->message);
+		diags_move(&errors, &s->ms.errors);
 		if (!errors.n && !s->ms.n)
-			strv_push_owned(&errors, xasprintf("no manifests found in %s (expected *.yaml or *.yml files)", first));
+			diags_errorf(&errors, CRATIS_EINVAL, "no manifests found in %s (expected *.yaml or *.yml files)", first);
 		s->artifacts = json_object();
 		s->artifact_pins = ctx->artifact_pins;
 		s->model.artifact = resolve_artifact;
 		s->model.artifact_payload = s;
 		s->model.overrides = ctx->overrides;
 		if (!errors.n && model_build(&s->model, &s->ms, &s->reg, ctx->env))
-			for (size_t i = 0; i < s->model.errors.n; i++)
-				strv_push(&errors, s->model.errors.v[i]);
+			diags_move(&errors, &s->model.errors);
 	}
 	if (errors.n) {
 		print_errors(&errors);
-		fprintf(stderr, "%zu error%s; nothing was changed\n", errors.n, errors.n == 1 ? "" : "s");
-		strv_release(&errors);
+		fprintf(stderr, "%zu error%s; nothing was changed\n", diags_errors(&errors), diags_errors(&errors) == 1 ? "" : "s");
+		diags_release(&errors);
 		return EXIT_ERROR;
 	}
 	s->opts.workdir = s->project_dir;
@@ -296,10 +300,10 @@ int cli_versioning(struct cli_ctx *ctx, struct vinfo *vi)
 	const char *field = NULL;
 	char *err = NULL;
 	if (policy_build(&vi->policy, versioning, &field, &err)) {
-		struct strv e = STRV_INIT;
+		struct diags e = DIAGS_INIT;
 		manifest_error(&e, pdoc, field, "%s", err);
 		print_errors(&e);
-		strv_release(&e);
+		diags_release(&e);
 		free(err);
 		rc = EXIT_ERROR;
 		goto out_release;

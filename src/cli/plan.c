@@ -76,10 +76,10 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 	if ((rc = cli_load(ctx, &s, LOAD_MANIFESTS)))
 		goto out_release;
 	struct plan p;
-	struct strv errors = STRV_INIT;
+	struct diags errors = DIAGS_INIT;
 	if (plan_build(&p, &s.model, s.store, &s.reg, &s.opts, &errors)) {
 		print_errors(&errors);
-		fprintf(stderr, "%zu error%s; nothing was changed\n", errors.n, errors.n == 1 ? "" : "s");
+		fprintf(stderr, "%zu error%s; nothing was changed\n", diags_errors(&errors), diags_errors(&errors) == 1 ? "" : "s");
 		rc = EXIT_ERROR;
 	} else {
 		if (ctx->markdown) {
@@ -94,7 +94,7 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 		}
 		rc = ctx->detailed_exitcode && plan_has_changes(&p) ? EXIT_CHANGES : EXIT_OK;
 	}
-	strv_release(&errors);
+	diags_release(&errors);
 	plan_release(&p);
 out_release:
 	session_release(&s);

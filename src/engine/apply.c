@@ -71,14 +71,17 @@ static int run_item(struct exec *x, struct plan_item *it)
 			rc = handler_call(it->handler, OP_DESTROY, &req, &c, &out);
 		goto out_record;
 	}
-	struct strv errs = STRV_INIT;
+	struct diags errs = DIAGS_INIT;
 	rc = item_resolve(p, it, true, &errs);
 	if (rc) {
-		error_set(rc, "%s", errs.v[0]);
-		strv_release(&errs);
+		struct buf t = BUF_INIT;
+		diag_format(&errs.v[0], &t);
+		error_set(rc, "%s", t.ptr);
+		buf_release(&t);
+		diags_release(&errs);
 		goto out_record;
 	}
-	strv_release(&errs);
+	diags_release(&errs);
 	spec = json_text(it->desired);
 	json_t *dj = deps_json(it);
 	deps = json_text(dj);

@@ -60,7 +60,7 @@ char *engine_statedir(const char *statedir, const char *env, const char *project
  * opts->refresh. Errors (cycles, validation, plugin failures) are appended to errors with their
  * file:line:col; returns CRATIS_OK or the first error's status. */
 int plan_build(struct plan *p, struct model *m, struct store *s, struct registry *reg,
-               const struct engine_opts *opts, struct strv *errors);
+               const struct engine_opts *opts, struct diags *errors);
 
 /* The plan as JSON: {environment, resources: [{id, project, action, changes, reason}], summary}. */
 json_t *plan_to_json(const struct plan *p);

@@ -16,6 +16,6 @@ void item_request(struct cratis_request *req, const struct plan_item *it, const 
                   const struct engine_opts *o);
 /* Resolve it's output references into it->desired: at plan time from unchanged dependencies
  * (others become KNOWN_AFTER_APPLY), at apply time from what dependencies produced. */
-int item_resolve(struct plan *p, struct plan_item *it, bool at_apply, struct strv *errors);
+int item_resolve(struct plan *p, struct plan_item *it, bool at_apply, struct diags *errors);
 
 #endif

@@ -150,7 +150,7 @@ static int resolve_ref(const char *id, const char *key, json_t **out, char **err
 }
 
 struct err_ctx {
-	struct strv *errors;
+	struct diags *errors;
 	const struct manifest_doc *doc;
 };
 
@@ -160,7 +160,7 @@ static void on_ref_error(const char *field, const char *msg, void *payload)
 	manifest_error(e->errors, e->doc, field, "%s", msg);
 }
 
-int item_resolve(struct plan *p, struct plan_item *it, bool at_apply, struct strv *errors)
+int item_resolve(struct plan *p, struct plan_item *it, bool at_apply, struct diags *errors)
 {
 	if (!it->res->pending_vars) {
 		/* nothing left to expand: share the model's spec */
@@ -178,18 +178,18 @@ int item_resolve(struct plan *p, struct plan_item *it, bool at_apply, struct str
 	return n ? CRATIS_EINVAL : CRATIS_OK;
 }
 
-static void plugin_error(struct strv *errors, const struct plan_item *it, const struct call *c)
+static void plugin_error(struct diags *errors, const struct plan_item *it, const struct call *c)
 {
 	const char *msg = cratis_error_last()->message;
-	if (it->res && c->field.len)
-		manifest_error(errors, it->res->doc, c->field.ptr, "%s: %s", it->id, msg);
-	else if (it->res)
-		manifest_error(errors, it->res->doc, "", "%s: %s", it->id, msg);
+	struct diag *dg;
+	if (it->res)
+		dg = manifest_error(errors, it->res->doc, c->field.len ? c->field.ptr : "", "%s: %s", it->id, msg);
 	else
-		strv_push_owned(errors, xasprintf("%s: %s", it->id, msg));
+		dg = diags_errorf(errors, CRATIS_EINVAL, "%s: %s", it->id, msg);
+	dg->status = cratis_error_last()->status ? cratis_error_last()->status : CRATIS_EPLUGIN;
 }
 
-static int decide(struct plan *p, struct plan_item *it, const struct engine_opts *o, struct strv *errors)
+static int decide(struct plan *p, struct plan_item *it, const struct engine_opts *o, struct diags *errors)
 {
 	struct state_row *row = it->row;
 	if (item_resolve(p, it, false, errors))
@@ -264,7 +264,7 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 	return rc;
 }
 
-static void cycle_error(struct model *m, const size_t *cycle, size_t n, struct strv *errors)
+static void cycle_error(struct model *m, const size_t *cycle, size_t n, struct diags *errors)
 {
 	struct buf b = BUF_INIT;
 	for (size_t i = 0; i < n; i++)
@@ -275,13 +275,13 @@ static void cycle_error(struct model *m, const size_t *cycle, size_t n, struct s
 }
 
 int plan_build(struct plan *p, struct model *m, struct store *s, struct registry *reg,
-               const struct engine_opts *o, struct strv *errors)
+               const struct engine_opts *o, struct diags *errors)
 {
 	memset(p, 0, sizeof(*p));
 	p->environment = m->env_name;
 	int rc = store_list(s, m->env_name, &p->rows);
 	if (rc) {
-		strv_push(errors, cratis_error_last()->message);
+		diags_errorf(errors, cratis_error_last()->status, "%s", cratis_error_last()->message);
 		return rc;
 	}
 	size_t nres = o->destroy ? 0 : m->nresources;
@@ -369,8 +369,8 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		char *g2 = xstrndup(row->api_version, strcspn(row->api_version, "/"));
 		it->handler = registry_find(reg, g2, it->kind_buf);
 		if (!it->handler)
-			strv_push_owned(errors, xasprintf("%s (project %s): cannot delete: no plugin handles %s %s (loaded: %s)",
-			                                  row->id, row->project, row->api_version, it->kind_buf, "see `cratis plugin list`"));
+			diags_errorf(errors, CRATIS_EINVAL, "%s (project %s): cannot delete: no plugin handles %s %s (loaded: %s)",
+			                                  row->id, row->project, row->api_version, it->kind_buf, "see `cratis plugin list`");
 		free(g2);
 		if (row->outputs)
 			it->outputs = json_loads(row->outputs, 0, NULL);

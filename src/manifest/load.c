@@ -43,7 +43,7 @@ void manifest_set_release(struct manifest_set *s)
 	free(s->loc_docs);
 	pthread_mutex_destroy(&s->loc_lock);
 	strv_release(&s->files);
-	strv_release(&s->errors);
+	diags_release(&s->errors);
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_init(&s->loc_lock, NULL);
 }
@@ -139,12 +139,12 @@ static void collect_diag(struct manifest_set *s, struct fy_diag *diag, const cha
 	while ((e = fy_diag_errors_iterate(diag, &it))) {
 		if (e->type < FYET_ERROR)
 			continue;
-		strv_push_owned(&s->errors, xasprintf("%s:%d:%d: invalid YAML: %s", file, e->line + 1,
-		                                      e->column + 1, e->msg));
+		diag_locate(diags_errorf(&s->errors, CRATIS_EINVAL, "invalid YAML: %s", e->msg), file, e->line + 1,
+		            e->column + 1, NULL);
 		any = true;
 	}
 	if (!any)
-		strv_push_owned(&s->errors, xasprintf("%s:1:1: invalid YAML", file));
+		diag_locate(diags_errorf(&s->errors, CRATIS_EINVAL, "invalid YAML"), file, 1, 1, NULL);
 }
 
 static int load_file(struct manifest_set *s, const char *path)
@@ -346,18 +346,19 @@ void manifest_locate(const struct manifest_doc *doc, const char *field, struct l
 	pthread_mutex_unlock(&doc->set->loc_lock);
 }
 
-void manifest_error(struct strv *errors, const struct manifest_doc *doc, const char *field,
-                    const char *fmt, ...)
+struct diag *manifest_error(struct diags *errors, const struct manifest_doc *doc, const char *field,
+                            const char *fmt, ...)
 {
 	struct loc l;
-	struct buf b = BUF_INIT;
-	manifest_locate(doc, field, &l);
-	buf_addf(&b, "%s:%d:%d: ", l.file, l.line, l.col);
-	if (field && *field)
-		buf_addf(&b, "%s: ", field);
 	va_list ap;
 	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
+	struct diag *dg = diags_vadd(errors, DIAG_ERROR, CRATIS_EINVAL, fmt, ap);
 	va_end(ap);
-	strv_push_owned(errors, buf_detach(&b));
+	if (doc) {
+		manifest_locate(doc, field, &l);
+		diag_locate(dg, l.file, l.line, l.col, field);
+	} else {
+		diag_locate(dg, NULL, 0, 0, field);
+	}
+	return dg;
 }

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "util/diag.h"
 #include "util/util.h"
 
 struct fy_document;
@@ -26,7 +27,7 @@ struct manifest_set {
 	struct manifest_doc **docs;
 	size_t n, alloc;
 	struct strv files;         /* every file loaded, in order */
-	struct strv errors;        /* "file:line:col: message" lines collected while loading */
+	struct diags errors;       /* YAML syntax errors collected while loading, located */
 	/* Locations are needed only for error messages: the YAML trees are not kept after loading;
 	 * manifest_locate parses the file of the document again, once, and caches it here. */
 	pthread_mutex_t loc_lock;
@@ -58,9 +59,11 @@ int manifest_load_path(struct manifest_set *s, const char *path);
  * line 1, column 1 of the file. */
 void manifest_locate(const struct manifest_doc *doc, const char *field, struct loc *out);
 
-/* Append "file:line:col: field: message" for doc/field to errors. field may be "" or NULL. */
-void manifest_error(struct strv *errors, const struct manifest_doc *doc, const char *field,
-                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Append an error (status CRATIS_EINVAL) located at doc/field (manifest_locate) to errors and
+ * return it (valid until the next append to errors). field may be "" or NULL (the document);
+ * doc may be NULL (no location). */
+struct diag *manifest_error(struct diags *errors, const struct manifest_doc *doc, const char *field,
+                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Name of a JSON value's YAML type for messages: "a string", "a mapping", "a sequence" ... */
 const char *json_type_phrase(const json_t *v);

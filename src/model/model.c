@@ -149,7 +149,7 @@ void model_release(struct model *m)
 	free(m->projects);
 	free(m->resources);
 	map_release(&m->by_key);
-	strv_release(&m->errors);
+	diags_release(&m->errors);
 	model_reset(m);
 }
 
@@ -438,11 +438,11 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 			if (!strcmp(m->envs[i].name, env_name))
 				m->env = &m->envs[i];
 		if (!m->env)
-			strv_push_owned(&m->errors, xasprintf("--env: unknown environment '%s' (defined: %s)", env_name, envs));
+			diags_errorf(&m->errors, CRATIS_EINVAL, "--env: unknown environment '%s' (defined: %s)", env_name, envs);
 	} else if (m->nenvs == 1) {
 		m->env = &m->envs[0];
 	} else if (m->nenvs > 1) {
-		strv_push_owned(&m->errors, xasprintf("--env: several environments are defined (%s); choose one with --env NAME", envs));
+		diags_errorf(&m->errors, CRATIS_EINVAL, "--env: several environments are defined (%s); choose one with --env NAME", envs);
 	}
 	free(envs);
 	if (m->env && m->overrides && json_object_size(m->overrides)) {

@@ -55,7 +55,7 @@ struct model {
 	struct map by_key;                     /* key -> resource */
 	struct environment *env;               /* selected environment, NULL when none are defined */
 	const char *env_name;                  /* "" when none */
-	struct strv errors;                    /* "file:line:col: field: message" */
+	struct diags errors;                    /* "file:line:col: field: message" */
 	vars_artifact_fn artifact;             /* resolves ${artifact:...}; set before model_build */
 	void *artifact_payload;
 	const json_t *overrides;               /* variables replacing the environment's (promotion) */

@@ -73,17 +73,19 @@ static const char *str_field(json_t *o, const char *k)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-int exec_plugin_load(struct registry *r, const char *dir, struct strv *errors)
+int exec_plugin_load(struct registry *r, const char *dir, struct diags *errors)
 {
 	struct manifest_set ms;
 	manifest_set_init(&ms);
 	char *yaml = xasprintf("%s/plugin.yaml", dir);
 	int rc = manifest_load_path(&ms, yaml);
 	if (rc || ms.n != 1 || !json_is_object(ms.docs[0]->root)) {
-		if (ms.errors.n)
-			strv_push_owned(errors, xasprintf("plugin '%s': %s", dir, ms.errors.v[0]));
-		else
-			strv_push_owned(errors, xasprintf("plugin '%s': plugin.yaml must hold one mapping", dir));
+		if (ms.errors.n) {
+			for (size_t i = 0; i < ms.errors.n; i++)  /* located in plugin.yaml */
+				ms.errors.v[i].status = CRATIS_EPLUGIN;
+			diags_move(errors, &ms.errors);
+		} else
+			diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s': plugin.yaml must hold one mapping", dir);
 		rc = CRATIS_EPLUGIN;
 		goto out_release;
 	}
@@ -93,7 +95,7 @@ int exec_plugin_load(struct registry *r, const char *dir, struct strv *errors)
 	const char *program = str_field(root, "executable");
 	json_t *handlers = json_object_get(root, "handlers");
 	json_t *abi = json_object_get(root, "abi");
-	struct strv errs = STRV_INIT;
+	struct diags errs = DIAGS_INIT;
 	if (!name)
 		manifest_error(&errs, d, "name", "expected a string");
 	if (!program)
@@ -104,9 +106,9 @@ int exec_plugin_load(struct registry *r, const char *dir, struct strv *errors)
 		manifest_error(&errs, d, "abi", "plugin speaks ABI major %s, this cratis speaks %d",
 		               json_is_integer(abi) ? "another" : "an invalid", CRATIS_ABI_MAJOR);
 	if (errs.n) {
-		for (size_t i = 0; i < errs.n; i++)
-			strv_push_owned(errors, xasprintf("plugin '%s': %s", dir, errs.v[i]));
-		strv_release(&errs);
+		for (size_t i = 0; i < errs.n; i++)  /* located in plugin.yaml */
+			errs.v[i].status = CRATIS_EPLUGIN;
+		diags_move(errors, &errs);
 		rc = CRATIS_EPLUGIN;
 		goto out_release;
 	}

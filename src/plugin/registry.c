@@ -197,11 +197,11 @@ char *registry_kinds_list(const struct registry *r)
 }
 
 int registry_add_handler(struct registry *r, struct plugin *p, const struct cratis_handler *h,
-                         struct strv *errors)
+                         struct diags *errors)
 {
 	if (!h || !h->group || !h->kind || !h->versions || !h->versions[0] || !h->ops) {
-		strv_push_owned(errors, xasprintf("plugin '%s' (%s): malformed handler (group, kind, versions and ops are required)",
-		                                  p->name, p->path));
+		diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s' (%s): malformed handler (group, kind, versions and ops are required)",
+		                                  p->name, p->path);
 		return CRATIS_EINVAL;
 	}
 	for (size_t i = 0; i < r->nhandlers; i++) {
@@ -210,9 +210,9 @@ int registry_add_handler(struct registry *r, struct plugin *p, const struct crat
 			continue;
 		for (const char *const *v = h->versions; *v; v++) {
 			if (handler_supports(o, *v)) {
-				strv_push_owned(errors, xasprintf("plugin '%s' (%s): %s/%s %s is already handled by plugin '%s' (%s)",
+				diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s' (%s): %s/%s %s is already handled by plugin '%s' (%s)",
 				                                  p->name, p->path, h->group, *v, h->kind,
-				                                  o->plugin->name, o->plugin->path));
+				                                  o->plugin->name, o->plugin->path);
 				return CRATIS_EEXISTS;
 			}
 		}
@@ -236,7 +236,7 @@ struct load_ctx {
 	struct cratis_plugin_ctx pub;
 	struct registry *r;
 	struct plugin *p;
-	struct strv *errors;
+	struct diags *errors;
 	bool info_set, failed;
 };
 
@@ -245,8 +245,8 @@ static int ctx_set_info(struct cratis_plugin_ctx *ctx, uint32_t abi_major, const
 {
 	struct load_ctx *lc = (struct load_ctx *)ctx;
 	if (abi_major != CRATIS_ABI_MAJOR) {
-		strv_push_owned(lc->errors, xasprintf("plugin '%s': built for ABI major %u, this cratis speaks %u; rebuild it against this cratis' plugin.h",
-		                                      lc->p->path, abi_major, CRATIS_ABI_MAJOR));
+		diags_errorf(lc->errors, CRATIS_EPLUGIN, "plugin '%s': built for ABI major %u, this cratis speaks %u; rebuild it against this cratis' plugin.h",
+		                                      lc->p->path, abi_major, CRATIS_ABI_MAJOR);
 		lc->failed = true;
 		return CRATIS_EABI;
 	}
@@ -266,8 +266,8 @@ static int ctx_register(struct cratis_plugin_ctx *ctx, const struct cratis_handl
 {
 	struct load_ctx *lc = (struct load_ctx *)ctx;
 	if (!lc->info_set) {
-		strv_push_owned(lc->errors, xasprintf("plugin '%s': registered a handler before set_info declared its ABI",
-		                                      lc->p->path));
+		diags_errorf(lc->errors, CRATIS_EPLUGIN, "plugin '%s': registered a handler before set_info declared its ABI",
+		                                      lc->p->path);
 		lc->failed = true;
 		return CRATIS_EABI;
 	}
@@ -281,7 +281,7 @@ static int ctx_require(struct cratis_plugin_ctx *ctx, const char *name, const ch
 {
 	struct load_ctx *lc = (struct load_ctx *)ctx;
 	if (!name || !*name || !range) {
-		strv_push_owned(lc->errors, xasprintf("plugin '%s': require() needs a plugin name and a version range", lc->p->path));
+		diags_errorf(lc->errors, CRATIS_EPLUGIN, "plugin '%s': require() needs a plugin name and a version range", lc->p->path);
 		lc->failed = true;
 		return CRATIS_EINVAL;
 	}
@@ -298,7 +298,7 @@ static const struct plugin *plugin_named(const struct registry *r, const char *n
 	return NULL;
 }
 
-int registry_check_requirements(const struct registry *r, struct strv *errors)
+int registry_check_requirements(const struct registry *r, struct diags *errors)
 {
 	int rc = CRATIS_OK;
 	for (size_t i = 0; i < r->nplugins; i++) {
@@ -310,20 +310,20 @@ int registry_check_requirements(const struct registry *r, struct strv *errors)
 			struct semver v;
 			char *err = NULL;
 			if (semver_range_parse(&sr, range, &err)) {
-				strv_push_owned(errors, xasprintf("plugin '%s' (%s): requires plugin '%s': %s", p->name, p->path, name, err));
+				diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s' (%s): requires plugin '%s': %s", p->name, p->path, name, err);
 				rc = CRATIS_EPLUGIN;
 			} else if (!dep) {
-				strv_push_owned(errors, xasprintf("plugin '%s' (%s) requires plugin '%s' %s, which is not loaded (see `cratis plugin list`)",
-				                                  p->name, p->path, name, range));
+				diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s' (%s) requires plugin '%s' %s, which is not loaded (see `cratis plugin list`)",
+				                                  p->name, p->path, name, range);
 				rc = CRATIS_EPLUGIN;
 			} else if (semver_parse(&v, dep->version ? dep->version : "", &err)) {
-				strv_push_owned(errors, xasprintf("plugin '%s' (%s) requires plugin '%s' %s, whose version is not a semantic version: %s",
-				                                  p->name, p->path, name, range, err));
+				diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s' (%s) requires plugin '%s' %s, whose version is not a semantic version: %s",
+				                                  p->name, p->path, name, range, err);
 				rc = CRATIS_EPLUGIN;
 			} else {
 				if (!semver_range_satisfies(sr, &v)) {
-					strv_push_owned(errors, xasprintf("plugin '%s' (%s) requires plugin '%s' %s, found %s at %s",
-					                                  p->name, p->path, name, range, dep->version, dep->path));
+					diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s' (%s) requires plugin '%s' %s, found %s at %s",
+					                                  p->name, p->path, name, range, dep->version, dep->path);
 					rc = CRATIS_EPLUGIN;
 				}
 				semver_release(&v);
@@ -357,7 +357,7 @@ static char *base_name(const char *path)
 	return n;
 }
 
-static int load_so(struct registry *r, const char *path, struct strv *errors)
+static int load_so(struct registry *r, const char *path, struct diags *errors)
 {
 	char *name = base_name(path);
 	if (plugin_known(r, name)) {
@@ -369,14 +369,14 @@ static int load_so(struct registry *r, const char *path, struct strv *errors)
 	 * that runs at exit (atexit handlers, LeakSanitizer) meets an unmapped module */
 	void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (!dl) {
-		strv_push_owned(errors, xasprintf("plugin '%s': cannot load: %s", path, dlerror()));
+		diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s': cannot load: %s", path, dlerror());
 		free(name);
 		return CRATIS_EPLUGIN;
 	}
 	cratis_plugin_init_fn init;
 	*(void **)&init = dlsym(dl, CRATIS_PLUGIN_INIT_SYMBOL);
 	if (!init) {
-		strv_push_owned(errors, xasprintf("plugin '%s': no symbol '%s'", path, CRATIS_PLUGIN_INIT_SYMBOL));
+		diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s': no symbol '%s'", path, CRATIS_PLUGIN_INIT_SYMBOL);
 		dlclose(dl);
 		free(name);
 		return CRATIS_EPLUGIN;
@@ -396,11 +396,11 @@ static int load_so(struct registry *r, const char *path, struct strv *errors)
 	};
 	int rc = init(CRATIS_ABI_MAJOR, &host_services, &lc.pub);
 	if (rc == CRATIS_EABI && !lc.failed)
-		strv_push_owned(errors, xasprintf("plugin '%s': refuses host ABI major %u", path, CRATIS_ABI_MAJOR));
+		diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s': refuses host ABI major %u", path, CRATIS_ABI_MAJOR);
 	else if (rc && !lc.failed)
-		strv_push_owned(errors, xasprintf("plugin '%s': initialisation failed (%s)", path, status_name(rc)));
+		diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s': initialisation failed (%s)", path, status_name(rc));
 	else if (!rc && !lc.info_set) {
-		strv_push_owned(errors, xasprintf("plugin '%s': did not call set_info to declare its ABI", path));
+		diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s': did not call set_info to declare its ABI", path);
 		rc = CRATIS_EABI;
 	}
 	if (rc || lc.failed) {
@@ -425,7 +425,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int registry_load_one(struct registry *r, const char *path, struct strv *errors)
+int registry_load_one(struct registry *r, const char *path, struct diags *errors)
 {
 	if (is_dir(path)) {
 		char *yaml = xasprintf("%s/plugin.yaml", path);
@@ -460,7 +460,7 @@ int registry_load_one(struct registry *r, const char *path, struct strv *errors)
 	return CRATIS_OK;
 }
 
-int registry_load(struct registry *r, struct strv *errors)
+int registry_load(struct registry *r, struct diags *errors)
 {
 	int rc = CRATIS_OK;
 	for (size_t i = 0; i < r->dirs.n; i++) {

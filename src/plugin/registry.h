@@ -8,6 +8,7 @@
 
 #include "cratis/plugin.h"
 #include "util/buf.h"
+#include "util/diag.h"
 #include "util/util.h"
 
 enum plugin_form { PLUGIN_SO, PLUGIN_EXEC, PLUGIN_CORE };
@@ -63,15 +64,15 @@ void registry_default_dirs(struct registry *r, const char *project_dir);
  * Errors (bad ABI, missing init symbol, unreadable plugin.yaml, two handlers for one
  * group/kind/version) are appended to errors, each naming the plugin path; loading goes on.
  * Returns CRATIS_OK, or CRATIS_EPLUGIN when any error was appended. */
-int registry_load(struct registry *r, struct strv *errors);
+int registry_load(struct registry *r, struct diags *errors);
 
 /* Check every plugin's requirements (name + semver range) against the loaded plugins' versions;
  * appends an error per unmet requirement. Returns CRATIS_OK or CRATIS_EPLUGIN. registry_load
  * calls it. */
-int registry_check_requirements(const struct registry *r, struct strv *errors);
+int registry_check_requirements(const struct registry *r, struct diags *errors);
 
 /* Load one plugin: a .so file or a directory with plugin.yaml. Errors as registry_load. */
-int registry_load_one(struct registry *r, const char *path, struct strv *errors);
+int registry_load_one(struct registry *r, const char *path, struct diags *errors);
 
 /* Handler for group/kind (any version), or NULL. */
 struct handler *registry_find(const struct registry *r, const char *group, const char *kind);
@@ -99,7 +100,7 @@ extern const struct cratis_host host_services;
 /* exec.c: executable plugins speaking JSON lines (protocol: docs/plugins.md).
  * exec_plugin_load reads dir/plugin.yaml and registers its handlers (the program is not started);
  * errors as registry_load. */
-int exec_plugin_load(struct registry *r, const char *dir, struct strv *errors);
+int exec_plugin_load(struct registry *r, const char *dir, struct diags *errors);
 /* Send one request (op "apply", ...) to e, starting it and shaking hands on first use; requests
  * are serialised. *out gets the result (new reference) or NULL. Returns CRATIS_OK; CRATIS_ERROR
  * when the plugin answered with an error (call->err, call->field set); CRATIS_EPLUGIN when it
@@ -112,6 +113,6 @@ void exec_plugin_free(struct exec_plugin *e);
 /* Register handler h of plugin p (copied). Appends an error naming both plugins and returns
  * CRATIS_EEXISTS when a group/kind/version is already handled, CRATIS_EINVAL when malformed. */
 int registry_add_handler(struct registry *r, struct plugin *p, const struct cratis_handler *h,
-                         struct strv *errors);
+                         struct diags *errors);
 
 #endif

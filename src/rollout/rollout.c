@@ -789,7 +789,7 @@ void rollout_scale_down(struct rollout_env *env, const struct rollout_target *t)
 	op_release(&o);
 }
 
-int rollout_register(struct registry *reg, struct rollout_env *env, struct strv *errors)
+int rollout_register(struct registry *reg, struct rollout_env *env, struct diags *errors)
 {
 	static const struct cratis_ops ops = { sizeof(struct cratis_ops), validate, NULL, apply, destroy, observe };
 	static const char *const versions[] = { "v1", NULL };

@@ -19,7 +19,7 @@ struct rollout_env {
 
 /* Register the built-in handler for cratis/v1 Rollout in reg (a pseudo plugin "cratis").
  * env must outlive reg. Returns CRATIS_OK or the registry's error. */
-int rollout_register(struct registry *reg, struct rollout_env *env, struct strv *errors);
+int rollout_register(struct registry *reg, struct rollout_env *env, struct diags *errors);
 
 /* Which rollout a command acts on: its identity and recorded spec, as the handler saw them. */
 struct rollout_target {

@@ -17,6 +17,8 @@
 
 #include "plugin/registry.h"
 #include "util/error.h"
+#include "util/buf.h"
+#include "util/diag.h"
 #include "util/util.h"
 
 /* A fresh directory under $TMPDIR (removed by tmp_cleanup). */
@@ -56,18 +58,16 @@ static inline char *write_file(const char *dir, const char *name, const char *te
 			fail_msg("expected \"%s\" in \"%s\"", n_, h_ ? h_ : "(null)"); \
 	} while (0)
 
-/* Every string of errors joined by newlines (caller frees). */
-static inline char *joined(const struct strv *errors)
+/* Every diagnostic of errors rendered as text (diag_format) and joined by newlines (caller
+ * frees). */
+static inline char *joined(const struct diags *errors)
 {
-	size_t n = 1;
-	for (size_t i = 0; i < errors->n; i++)
-		n += strlen(errors->v[i]) + 1;
-	char *s = xcalloc(n, 1);
+	struct buf b = BUF_INIT;
 	for (size_t i = 0; i < errors->n; i++) {
-		strncat(s, errors->v[i], n - strlen(s) - 1);
-		strncat(s, "\n", n - strlen(s) - 1);
+		diag_format(&errors->v[i], &b);
+		buf_addch(&b, '\n');
 	}
-	return s;
+	return buf_detach(&b);
 }
 
 /* A fake plugin "fake" handling fake/v1 Thing and fake/v2 Thing, in-process. */
@@ -124,9 +124,9 @@ static inline void fake_register(struct registry *r)
 	p->path = xstrdup("(in-process)");
 	ALLOC_GROW(r->plugins, r->nplugins + 1, r->aplugins);
 	r->plugins[r->nplugins++] = p;
-	struct strv errors = STRV_INIT;
+	struct diags errors = DIAGS_INIT;
 	assert_int_equal(registry_add_handler(r, p, &h, &errors), 0);
-	strv_release(&errors);
+	diags_release(&errors);
 }
 
 #endif

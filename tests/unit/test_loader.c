@@ -18,7 +18,7 @@ static void test_loader_loads_builtin_plugins(void **state)
 	(void)state;
 	struct registry r;
 	registry_init(&r);
-	struct strv errors = STRV_INIT;
+	struct diags errors = DIAGS_INIT;
 	char *dir = path_of("CRATIS_BUILD_DIR", "plugins");
 	strv_push(&r.dirs, dir);
 	assert_int_equal(registry_load(&r, &errors), 0);
@@ -35,7 +35,7 @@ static void test_loader_loads_builtin_plugins(void **state)
 	assert_contains(kinds, "exec/v1 Task");
 	free(kinds);
 	free(dir);
-	strv_release(&errors);
+	diags_release(&errors);
 	registry_release(&r);
 }
 
@@ -44,7 +44,7 @@ static void test_loader_refuses_bad_abi(void **state)
 	(void)state;
 	struct registry r;
 	registry_init(&r);
-	struct strv errors = STRV_INIT;
+	struct diags errors = DIAGS_INIT;
 	char *so = path_of("TEST_PLUGINS", "badabi/cratis-badabi.so");
 	assert_int_equal(registry_load_one(&r, so, &errors), CRATIS_EPLUGIN);
 	char *j = joined(&errors);
@@ -52,7 +52,7 @@ static void test_loader_refuses_bad_abi(void **state)
 	assert_null(registry_find(&r, "future", "Thing"));
 	free(j);
 	free(so);
-	strv_release(&errors);
+	diags_release(&errors);
 	registry_release(&r);
 }
 
@@ -61,7 +61,7 @@ static void test_loader_refuses_duplicate_kind(void **state)
 	(void)state;
 	struct registry r;
 	registry_init(&r);
-	struct strv errors = STRV_INIT;
+	struct diags errors = DIAGS_INIT;
 	char *builtin = path_of("CRATIS_BUILD_DIR", "plugins"), *dup = path_of("TEST_PLUGINS", "dupkind");
 	strv_push(&r.dirs, builtin);
 	strv_push(&r.dirs, dup);
@@ -74,7 +74,7 @@ static void test_loader_refuses_duplicate_kind(void **state)
 	free(j);
 	free(builtin);
 	free(dup);
-	strv_release(&errors);
+	diags_release(&errors);
 	registry_release(&r);
 }
 
@@ -83,7 +83,7 @@ static int call_exec(const char *name, char **err, int64_t *elapsed_ms)
 {
 	struct registry r;
 	registry_init(&r);
-	struct strv errors = STRV_INIT;
+	struct diags errors = DIAGS_INIT;
 	char *rel = xasprintf("exec/%s", name);
 	char *dir = path_of("TEST_SOURCE_PLUGINS", rel);
 	assert_int_equal(registry_load_one(&r, dir, &errors), 0);
@@ -107,7 +107,7 @@ static int call_exec(const char *name, char **err, int64_t *elapsed_ms)
 	call_release(&c);
 	free(rel);
 	free(dir);
-	strv_release(&errors);
+	diags_release(&errors);
 	registry_release(&r);
 	return rc;
 }
@@ -160,13 +160,13 @@ static void test_loader_exec_plugin_bad_manifest(void **state)
 	free(write_file(dir, "plugin.yaml", "name: broken\nversion: 1.0.0\nhandlers: {}\n"));
 	struct registry r;
 	registry_init(&r);
-	struct strv errors = STRV_INIT;
+	struct diags errors = DIAGS_INIT;
 	assert_int_equal(registry_load_one(&r, dir, &errors), CRATIS_EPLUGIN);
 	char *j = joined(&errors);
 	assert_contains(j, "plugin.yaml:1:1: executable: expected a string");
 	assert_contains(j, "plugin.yaml:3:1: handlers: expected a non-empty sequence");
 	free(j);
-	strv_release(&errors);
+	diags_release(&errors);
 	registry_release(&r);
 	tmp_cleanup(dir);
 }
@@ -182,7 +182,7 @@ static char *load_with_requirement(const char *requires)
 	free(write_file(pdir, "plugin.yaml", yaml));
 	struct registry r;
 	registry_init(&r);
-	struct strv errors = STRV_INIT;
+	struct diags errors = DIAGS_INIT;
 	char *builtin = path_of("CRATIS_BUILD_DIR", "plugins");
 	strv_push(&r.dirs, builtin);
 	strv_push(&r.dirs, dir);
@@ -192,7 +192,7 @@ static char *load_with_requirement(const char *requires)
 	free(builtin);
 	free(yaml);
 	free(pdir);
-	strv_release(&errors);
+	diags_release(&errors);
 	registry_release(&r);
 	tmp_cleanup(dir);
 	return j;

@@ -15,7 +15,7 @@ struct world {
 	struct manifest_set ms;
 	struct model m;
 	struct plan p;
-	struct strv errors;
+	struct diags errors;
 	struct engine_opts o;
 };
 
@@ -39,7 +39,7 @@ static void world_open(struct world *w)
 static int world_plan(struct world *w, const char *text)
 {
 	plan_release(&w->p);
-	strv_release(&w->errors);
+	diags_release(&w->errors);
 	model_release(&w->m);
 	manifest_set_release(&w->ms);
 	char *mdir = xasprintf("%s/m", w->dir);
@@ -62,7 +62,7 @@ static int world_plan(struct world *w, const char *text)
 static void world_close(struct world *w)
 {
 	plan_release(&w->p);
-	strv_release(&w->errors);
+	diags_release(&w->errors);
 	model_release(&w->m);
 	manifest_set_release(&w->ms);
 	registry_release(&w->reg);
