@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "util/error.h"
 #include "banned.h"
 
 static bool confirm(const char *what, bool auto_approve)
@@ -26,70 +25,74 @@ static bool confirm(const char *what, bool auto_approve)
 	return true;
 }
 
-int cli_apply(struct cli_ctx *ctx, bool destroy)
-{
-	const char *what = destroy ? "destroy" : "apply";
-	int rc;
-	struct session s;
-	struct plan p = { 0 };
-	struct diags errors = DIAGS_INIT;
-	char *inputs = NULL;
-	if ((rc = cli_load(ctx, &s, LOAD_MANIFESTS)))
-		goto out_release;
-	s.opts.destroy = destroy;
+struct review_ctx {
+	struct cli_ctx *ctx;
+	const char *what;
+	bool refused;              /* no confirmation */
+};
 
-	struct lock_info me;
-	if ((rc = cli_lock(ctx, &s, &me)))
-		goto out_release;
-	if (plan_build(&p, &s.model, s.store, &s.reg, &s.opts, &errors)) {
-		print_errors(&errors);
-		fprintf(stderr, "%zu error%s; nothing was changed\n", diags_errors(&errors), diags_errors(&errors) == 1 ? "" : "s");
-		rc = EXIT_ERROR;
-		goto out_unlock;
-	}
-	print_plan(&p, stderr);
-	if (!plan_has_changes(&p)) {
-		if (*p.environment)
-			fprintf(stderr, "No changes. Environment '%s' matches the manifests.\n", p.environment);
+/* Show the plan; with changes, ask for confirmation. */
+static bool review(const struct plan *p, bool changes, void *payload)
+{
+	struct review_ctx *r = payload;
+	print_plan(p, stderr);
+	if (!changes) {
+		if (*p->environment)
+			fprintf(stderr, "No changes. Environment '%s' matches the manifests.\n", p->environment);
 		else
 			fprintf(stderr, "No changes. The recorded state matches the manifests.\n");
+		return true;
+	}
+	r->refused = !confirm(r->what, r->ctx->auto_approve);
+	return !r->refused;
+}
+
+int cli_apply(struct cli_ctx *ctx, bool destroy)
+{
+	struct app *a;
+	int rc = cli_open(ctx, APP_LOAD_MANIFESTS, &a);
+	if (rc)
+		return rc;
+	struct review_ctx r = { ctx, destroy ? "destroy" : "apply", false };
+	struct plan p;
+	struct app_run run;
+	struct diags d = DIAGS_INIT;
+	int arc = app_apply(a, destroy, review, &r, &p, &run, &d);
+	print_errors(ctx, &d);
+	if (arc && !run.counts.deployment) {
+		/* nothing ran: locked, invalid plan, state error */
+		size_t n = diags_errors(&d);
+		if (arc == CRATIS_EINVAL && n)
+			fprintf(stderr, "%zu error%s; nothing was changed\n", n, n == 1 ? "" : "s");
+		rc = exit_code_of(arc);
+	} else if (!run.changes) {
 		rc = EXIT_OK;
-		goto out_unlock;
-	}
-	if (!confirm(what, ctx->auto_approve)) {
+	} else if (!run.approved) {
 		rc = EXIT_ERROR;
-		goto out_unlock;
+	} else {
+		const struct apply_result *c = &run.counts;
+		if (c->interrupted || run.cancelled)
+			fprintf(stderr, "%s interrupted: %zu succeeded, %zu failed, %zu skipped, %zu interrupted (deployment %lld)\n",
+			        destroy ? "Destroy" : "Apply", c->ok, c->failed, c->skipped, c->interrupted, (long long)c->deployment);
+		else
+			fprintf(stderr, "%s %s: %zu succeeded, %zu failed, %zu skipped (deployment %lld)\n",
+			        destroy ? "Destroy" : "Apply", arc ? "failed" : "complete", c->ok, c->failed, c->skipped,
+			        (long long)c->deployment);
+		rc = arc ? EXIT_ERROR : EXIT_OK;
 	}
-	const char *project = s.model.nprojects ? s.model.projects[0].name : "default";
-	/* what this deployment took from outside the manifests, so that it can be promoted */
-	json_t *vars = s.model.env && s.model.env->variables ? json_incref((json_t *)s.model.env->variables) : json_object();
-	json_t *in = json_pack("{s:o,s:O}", "variables", vars, "artifacts", s.artifacts);
-	inputs = json_dumps(in, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(in);
-	struct apply_result res;
-	int arc = plan_apply(&p, s.store, &s.opts, ctx->command_line, project, destroy ? NULL : inputs, &res);
-	if (arc && arc != CRATIS_ERROR)
-		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
-	fprintf(stderr, "%s %s: %zu succeeded, %zu failed, %zu skipped (deployment %lld)\n",
-	        destroy ? "Destroy" : "Apply", arc ? "failed" : "complete", res.ok, res.failed, res.skipped,
-	        (long long)res.deployment);
-	rc = arc ? EXIT_ERROR : EXIT_OK;
-out_unlock:
-	if (store_unlock(s.store, me.id))
-		fprintf(stderr, "warning: %s\n", cratis_error_last()->message);
-out_release:
-	free(inputs);
-	diags_release(&errors);
-	plan_release(&p);
-	session_release(&s);
+	if (ctx->cancel && *ctx->cancel)
+		rc = *ctx->cancel == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
+	diags_release(&d);
+	app_plan_release(&p);
+	app_close(a);
 	return rc;
 }
 
 static int run(int argc, char **argv, struct cli_ctx *ctx, bool destroy)
 {
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_JOBS | CF_APPROVE | CF_LOCK | CF_REFRESH | CF_OUTPUT, ctx,
-	                   destroy ? "cratis destroy [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS]"
-	                           : "cratis apply [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS]");
+	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_JOBS | CF_APPROVE | CF_LOCK | CF_REFRESH | CF_OUTPUT | CF_GRACE, ctx,
+	                   destroy ? "cratis destroy [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]"
+	                           : "cratis apply [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]");
 	return rc ? rc : cli_apply(ctx, destroy);
 }
 

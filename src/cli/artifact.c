@@ -4,67 +4,60 @@
 #include <string.h>
 
 #include "cli.h"
-#include "util/error.h"
 #include "banned.h"
 
 static const char usage[] = "cratis artifact record NAME VERSION DIGEST | artifact list [NAME] [--history] [-f PATH] [-o text|json]";
 
-static int record(struct session *s, struct cli_ctx *ctx)
+static int record(struct app *a, struct cli_ctx *ctx)
 {
 	const char *name = ctx->args.v[1], *version = ctx->args.v[2], *digest = ctx->args.v[3];
-	struct semver v;
-	char *err;
-	if (semver_parse(&v, version, &err)) {
-		fprintf(stderr, "error: artifact record: VERSION: %s\n", err);
-		free(err);
+	json_t *res;
+	struct diags d = DIAGS_INIT;
+	int rc = app_artifact_record(a, name, version, digest, &res, &d);
+	print_errors(ctx, &d);
+	diags_release(&d);
+	if (rc)
 		return EXIT_ERROR;
-	}
-	if (!*name || !*digest) {
-		fprintf(stderr, "error: artifact record: NAME and DIGEST must not be empty\n");
-		semver_release(&v);
-		return EXIT_ERROR;
-	}
-	struct artifact a = { .name = (char *)name, .version = (char *)version, .digest = (char *)digest,
-	                      .snapshot = semver_is_snapshot(&v), .user = (char *)user_name() };
-	semver_release(&v);
-	enum artifact_outcome outcome;
-	struct artifact old;
-	int rc = store_artifact_record(s->store, &a, &outcome, &old);
-	if (rc) {
-		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
-		artifact_release(&old);
-		return EXIT_ERROR;
-	}
-	if (outcome == ARTIFACT_SAME)
+	const char *outcome = json_string_value(json_object_get(res, "outcome"));
+	if (!strcmp(outcome, "same"))
 		printf("unchanged: %s %s is already recorded with %s\n", name, version, digest);
-	else if (outcome == ARTIFACT_REPLACED)
-		printf("replaced snapshot %s %s: %s (was %s, kept in history)\n", name, version, digest, old.digest);
+	else if (!strcmp(outcome, "replaced"))
+		printf("replaced snapshot %s %s: %s (was %s, kept in history)\n", name, version, digest,
+		       json_string_value(json_object_get(res, "previous")));
 	else
-		printf("recorded %s %s: %s (%s)\n", name, version, digest, a.snapshot ? "snapshot, overridable" : "immutable");
-	artifact_release(&old);
+		printf("recorded %s %s: %s (%s)\n", name, version, digest,
+		       json_is_true(json_object_get(res, "snapshot")) ? "snapshot, overridable" : "immutable");
+	json_decref(res);
 	return EXIT_OK;
 }
 
-static int list(struct session *s, struct cli_ctx *ctx)
+static const char *sget(json_t *o, const char *k)
 {
-	struct artifacts a;
-	store_artifacts(s->store, ctx->args.n > 1 ? ctx->args.v[1] : NULL, ctx->history, &a);
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "";
+}
+
+static int list(struct app *a, struct cli_ctx *ctx)
+{
+	json_t *arr;
+	struct diags d = DIAGS_INIT;
+	int rc = app_artifacts(a, ctx->args.n > 1 ? ctx->args.v[1] : NULL, ctx->history, &arr, &d);
+	print_errors(ctx, &d);
+	diags_release(&d);
+	if (rc)
+		return EXIT_ERROR;
 	if (ctx->json) {
-		json_t *arr = json_array();
-		for (size_t i = 0; i < a.n; i++)
-			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:b,s:s,s:s}", "name", a.v[i].name, "version", a.v[i].version,
-			                                     "digest", a.v[i].digest, "snapshot", a.v[i].snapshot, "current", a.v[i].current,
-			                                     "recorded", a.v[i].recorded, "user", a.v[i].user ? a.v[i].user : ""));
-		json_dumpf(arr, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(arr);
+		print_json(arr);
 	} else {
 		printf("%-16s %-18s %-10s %-21s %s\n", "NAME", "VERSION", "KIND", "RECORDED", "DIGEST");
-		for (size_t i = 0; i < a.n; i++)
-			printf("%-16s %-18s %-10s %-21s %s%s\n", a.v[i].name, a.v[i].version, a.v[i].snapshot ? "snapshot" : "stable",
-			       a.v[i].recorded, a.v[i].digest, a.v[i].current ? "" : " (superseded)");
+		size_t i;
+		json_t *o;
+		json_array_foreach(arr, i, o)
+			printf("%-16s %-18s %-10s %-21s %s%s\n", sget(o, "name"), sget(o, "version"),
+			       json_is_true(json_object_get(o, "snapshot")) ? "snapshot" : "stable", sget(o, "recorded"),
+			       sget(o, "digest"), json_is_true(json_object_get(o, "current")) ? "" : " (superseded)");
 	}
-	store_artifacts_release(&a);
+	json_decref(arr);
 	return EXIT_OK;
 }
 
@@ -79,9 +72,10 @@ int cmd_artifact(int argc, char **argv, struct cli_ctx *ctx)
 		fprintf(stderr, "error: usage: %s\n", usage);
 		return EXIT_USAGE;
 	}
-	struct session s;
-	if (!(rc = cli_load(ctx, &s, LOAD_STATE)))
-		rc = rec ? record(&s, ctx) : list(&s, ctx);
-	session_release(&s);
+	struct app *a;
+	if ((rc = cli_open(ctx, APP_LOAD_STATE, &a)))
+		return rc;
+	rc = rec ? record(a, ctx) : list(a, ctx);
+	app_close(a);
 	return rc;
 }

@@ -6,15 +6,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "engine/engine.h"
-#include "manifest/manifest.h"
-#include "model/model.h"
-#include "plugin/registry.h"
+#include "app/app.h"
 #include "release/git.h"
 #include "release/policy.h"
 #include "release/source.h"
-#include "rollout/rollout.h"
-#include "state/store.h"
 #include "util/util.h"
 
 /* Exit codes (documented in `cratis --help` and README.md). */
@@ -24,12 +19,15 @@ enum {
 	EXIT_CHANGES = 2,    /* plan --detailed-exitcode: the plan has changes */
 	EXIT_LOCKED = 3,     /* the environment's state lock is held by another run */
 	EXIT_USAGE = 64,     /* unknown command or flag */
+	EXIT_SIGINT = 130,   /* interrupted by SIGINT (Ctrl-C): started nothing new, stopped what ran */
+	EXIT_SIGTERM = 143,  /* interrupted by SIGTERM, likewise */
 };
 
 /* Which common flags a command accepts. */
 enum {
 	CF_FILES = 1 << 0, CF_ENV = 1 << 1, CF_JOBS = 1 << 2, CF_OUTPUT = 1 << 3, CF_APPROVE = 1 << 4,
 	CF_DETAILED = 1 << 5, CF_LOCK = 1 << 6, CF_REFRESH = 1 << 7, CF_DRYRUN = 1 << 8, CF_HISTORY = 1 << 9, CF_TO = 1 << 10, CF_FROM = 1 << 11,
+	CF_GRACE = 1 << 12, CF_FORCE = 1 << 13,
 };
 
 struct cli_ctx {
@@ -40,6 +38,9 @@ struct cli_ctx {
 	bool markdown;            /* -o markdown (plan) */
 	bool auto_approve, detailed_exitcode, refresh, dry_run, history;
 	int lock_timeout_ms;      /* --lock-timeout SECONDS */
+	int grace_ms;             /* --grace SECONDS: how long interrupted children get (default 10 s) */
+	bool force;               /* state unlock --force */
+	bool verbose;             /* -v: debug lines and notes */
 	const char *state_dir;    /* --state-dir or $CRATIS_STATE_DIR */
 	const char *to;           /* rollout rollback --to RELEASE; promote --to ENV */
 	const char *from;         /* promote --from ENV */
@@ -47,20 +48,8 @@ struct cli_ctx {
 	json_t *artifact_pins;    /* promote: artifacts as the source environment deployed them */
 	struct strv args;         /* positional arguments left after flags */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
-};
-
-/* Everything a command works on, loaded by cli_load. */
-struct session {
-	char *project_dir;        /* absolute */
-	char *state_dir;          /* absolute, created */
-	struct manifest_set ms;
-	struct registry reg;
-	struct model model;
-	struct store *store;
-	struct engine_opts opts;
-	struct rollout_env rollout;  /* the built-in Rollout handler's view */
-	json_t *artifacts;           /* NAME -> {version, digest} resolved for this run */
-	json_t *artifact_pins;       /* borrowed from cli_ctx */
+	const volatile sig_atomic_t *cancel; /* the signal that interrupted the run (0: none) */
+	struct engine_observer observer;     /* progress lines (cli_open sets it) */
 };
 
 typedef int (*cmd_fn)(int argc, char **argv, struct cli_ctx *ctx);
@@ -69,24 +58,23 @@ typedef int (*cmd_fn)(int argc, char **argv, struct cli_ctx *ctx);
  * returns EXIT_USAGE on an unknown flag, else EXIT_OK. */
 int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const char *usage);
 
-/* What cli_load loads besides the state store. */
-enum { LOAD_STATE = 0, LOAD_PLUGINS = 1, LOAD_MANIFESTS = 3 /* plugins, manifests and the model */ };
+/* Open the project of ctx's flags through the application layer, loading what `what` names.
+ * Prints every diagnostic and "N errors; nothing was changed"; returns EXIT_OK with *out set
+ * (free with app_close) or EXIT_ERROR. */
+int cli_open(struct cli_ctx *ctx, enum app_load what, struct app **out);
 
-/* Open the state store and load what `what` names (LOAD_*). Prints every error; returns EXIT_OK
- * or EXIT_ERROR. */
-int cli_load(struct cli_ctx *ctx, struct session *s, int what);
-void session_release(struct session *s);
+/* Print diagnostics on stderr as "error: file:line:col: field: message" lines (notes only with
+ * -v). */
+void print_errors(const struct cli_ctx *ctx, const struct diags *d);
 
-/* Take the lock of the session's environment for this command (holder: pid, host, user,
- * command line); waits up to --lock-timeout. Prints the holder and returns EXIT_LOCKED when
- * another run holds it, EXIT_ERROR on a state error, else EXIT_OK with *me filled. */
-int cli_lock(struct cli_ctx *ctx, struct session *s, struct lock_info *me);
+/* The exit code for a failed status: EXIT_LOCKED for CRATIS_ELOCKED, else EXIT_ERROR. */
+int exit_code_of(int status);
+
+/* Print a JSON document on stdout, indented, with a newline. */
+void print_json(const json_t *j);
 
 /* Print a plan as text: a line per resource and the summary line (cli/plan.c). */
 void print_plan(const struct plan *p, FILE *f);
-
-/* Print a list of error lines (each "error: ...") and a count line. */
-void print_errors(const struct diags *errors);
 
 int cmd_plan(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_apply(int argc, char **argv, struct cli_ctx *ctx);

@@ -10,19 +10,31 @@
 
 #include "util/buf.h"
 #include "util/error.h"
-#include "util/log.h"
 #include "banned.h"
 
-void print_errors(const struct diags *errors)
+void print_errors(const struct cli_ctx *ctx, const struct diags *errors)
 {
 	static const char *const tag[] = { "error", "warning", "note" };
 	struct buf b = BUF_INIT;
 	for (size_t i = 0; i < errors->n; i++) {
+		if (errors->v[i].severity == DIAG_NOTE && !(ctx && ctx->verbose))
+			continue;
 		buf_clear(&b);
 		diag_format(&errors->v[i], &b);
 		fprintf(stderr, "%s: %s\n", tag[errors->v[i].severity], b.ptr);
 	}
 	buf_release(&b);
+}
+
+int exit_code_of(int status)
+{
+	return status == CRATIS_ELOCKED ? EXIT_LOCKED : EXIT_ERROR;
+}
+
+void print_json(const json_t *j)
+{
+	json_dumpf(j, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
 }
 
 static bool take_value(int argc, char **argv, int *i, const char *flag, const char **out)
@@ -102,12 +114,22 @@ int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const c
 			if (!v)
 				return EXIT_USAGE;
 			ctx->to = v;
+		} else if ((mask & CF_GRACE) && take_value(argc, argv, &i, "--grace", &v)) {
+			char *end;
+			double g = v ? strtod(v, &end) : -1;
+			if (!v || *end || g < 0 || g > 86400) {
+				fprintf(stderr, "error: --grace: expected seconds from 0 to 86400 (e.g. 10)\n");
+				return EXIT_USAGE;
+			}
+			ctx->grace_ms = (int)(g * 1000);
+		} else if ((mask & CF_FORCE) && !strcmp(a, "--force")) {
+			ctx->force = true;
 		} else if ((mask & CF_DRYRUN) && !strcmp(a, "--dry-run")) {
 			ctx->dry_run = true;
 		} else if ((mask & CF_HISTORY) && !strcmp(a, "--history")) {
 			ctx->history = true;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			log_set_level(CRATIS_LOG_DEBUG);
+			ctx->verbose = true;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "error: unknown flag '%s'\nusage: %s\n", a, usage);
 			return EXIT_USAGE;
@@ -120,16 +142,83 @@ int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const c
 	return EXIT_OK;
 }
 
-void session_release(struct session *s)
+/* The CLI's observer: today's progress lines on stderr ("Task/x: creating", "Task/x: created in
+ * 0.01s", "error: Task/x: create failed: ...", plugin lines indented); debug lines only with -v.
+ * Called from worker threads: each line is one fprintf, which stdio locks. */
+static void observe(const struct engine_event *ev, void *payload)
 {
-	model_release(&s->model);
-	manifest_set_release(&s->ms);
-	registry_release(&s->reg);
-	store_close(s->store);
-	json_decref(s->artifacts);
-	free(s->project_dir);
-	free(s->state_dir);
-	memset(s, 0, sizeof(*s));
+	const struct cli_ctx *ctx = payload;
+	static const char *const doing[] = { "", "creating", "updating", "replacing", "deleting" };
+	static const char *const done_word[] = { "", "created", "updated", "replaced", "deleted" };
+	static const char *const tag[] = { "debug: ", "", "warning: ", "error: " };
+	const char *msg = ev->message ? ev->message : "";
+	switch (ev->type) {
+	case EV_RESOURCE_STARTED:
+		fprintf(stderr, "%s: %s\n", ev->resource, doing[ev->action]);
+		break;
+	case EV_RESOURCE_RUNNING:
+		fprintf(stderr, "%s: still %s [%llds elapsed]\n", ev->resource, doing[ev->action], (long long)(ev->elapsed_ms / 1000));
+		break;
+	case EV_RESOURCE_FINISHED:
+		fprintf(stderr, "%s: %s in %.2fs\n", ev->resource, done_word[ev->action], (double)ev->elapsed_ms / 1000.0);
+		break;
+	case EV_RESOURCE_FAILED:
+		fprintf(stderr, "error: %s: %s failed: %s\n", ev->resource, action_names[ev->action], msg);
+		break;
+	case EV_RESOURCE_INTERRUPTED:
+		fprintf(stderr, "%s: %s interrupted after %.2fs\n", ev->resource, action_names[ev->action], (double)ev->elapsed_ms / 1000.0);
+		break;
+	case EV_RESOURCE_SKIPPED:
+		if (strcmp(msg, "cancelled"))
+			fprintf(stderr, "warning: %s: %s\n", ev->resource, msg);
+		break;
+	case EV_LOG:
+		if (ev->level < CRATIS_LOG_INFO && !ctx->verbose)
+			break;
+		if (ev->resource)
+			fprintf(stderr, "%s  %s: %s\n", tag[ev->level & 3], ev->resource, msg);
+		else
+			fprintf(stderr, "%s%s\n", tag[ev->level & 3], msg);
+		break;
+	case EV_WARNING:
+		fprintf(stderr, "warning: %s\n", msg);
+		break;
+	case EV_STAGE:
+	case EV_DEPLOYMENT_STARTED:
+	case EV_DEPLOYMENT_FINISHED:
+		break;
+	}
+}
+
+int cli_open(struct cli_ctx *ctx, enum app_load what, struct app **out)
+{
+	ctx->observer.event = observe;
+	ctx->observer.payload = ctx;
+	struct app_options o = {
+		.paths = (const char *const *)ctx->files.v, .npaths = ctx->files.n, .env = ctx->env,
+		.state_dir = ctx->state_dir, .jobs = ctx->jobs, .refresh = ctx->refresh,
+		.lock_timeout_ms = ctx->lock_timeout_ms, .grace_ms = ctx->grace_ms, .command_line = ctx->command_line,
+		.overrides = ctx->overrides, .artifact_pins = ctx->artifact_pins,
+		.observer = &ctx->observer, .cancel = ctx->cancel,
+	};
+	struct diags d = DIAGS_INIT;
+	int rc = app_open(out, &o, what, &d);
+	print_errors(ctx, &d);
+	if (rc && ctx->json) {
+		/* -o json: the diagnostics as a JSON list on stdout, for editors and CI */
+		json_t *j = diags_to_json(&d);
+		print_json(j);
+		json_decref(j);
+	}
+	if (rc) {
+		size_t n = diags_errors(&d);
+		if (n && rc != CRATIS_EIO)
+			fprintf(stderr, "%zu error%s; nothing was changed\n", n, n == 1 ? "" : "s");
+	} else if (ctx->verbose) {
+		print_errors(ctx, &(*out)->reg.notes);
+	}
+	diags_release(&d);
+	return rc ? EXIT_ERROR : EXIT_OK;
 }
 
 /* The project directory of the first -f: the directory itself, or a file's directory. Prints the
@@ -147,113 +236,6 @@ static char *project_dir(const char *path)
 	char *dir = slash && slash != abs ? xstrndup(abs, (size_t)(slash - abs)) : xstrdup("/");
 	free(abs);
 	return dir;
-}
-
-int cli_lock(struct cli_ctx *ctx, struct session *s, struct lock_info *me)
-{
-	struct lock_info holder;
-	memset(me, 0, sizeof(*me));
-	me->pid = (long)getpid();
-	snprintf(me->environment, sizeof(me->environment), "%s", s->model.env_name);
-	snprintf(me->host, sizeof(me->host), "%s", host_name());
-	snprintf(me->user, sizeof(me->user), "%s", user_name());
-	snprintf(me->command, sizeof(me->command), "%s", ctx->command_line);
-	int rc = store_lock(s->store, me, ctx->lock_timeout_ms, &holder);
-	if (rc) {
-		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
-		return rc == CRATIS_ELOCKED ? EXIT_LOCKED : EXIT_ERROR;
-	}
-	return EXIT_OK;
-}
-
-/* ${artifact:NAME}: the artifact pinned by a promotion, else the newest current digest (or
- * version) recorded for NAME; remembered in s->artifacts for the deployment record. */
-static char *resolve_artifact(const char *name, const char *field, char **err, void *payload)
-{
-	struct session *s = payload;
-	json_t *pin = json_object_get(s->artifact_pins, name);
-	if (!pin) {
-		struct artifacts a;
-		store_artifacts(s->store, name, false, &a);
-		if (a.n)
-			pin = json_pack("{s:s,s:s}", "version", a.v[0].version, "digest", a.v[0].digest);
-		store_artifacts_release(&a);
-		if (!pin) {
-			*err = xasprintf("no artifact '%s' is recorded (`cratis artifact record %s VERSION DIGEST` after a build)", name, name);
-			return NULL;
-		}
-		json_object_set_new(s->artifacts, name, pin);
-	} else {
-		json_object_set(s->artifacts, name, pin);
-	}
-	const char *v = json_string_value(json_object_get(pin, !strcmp(field, "version") ? "version" : "digest"));
-	if (!v) {
-		*err = xasprintf("artifact '%s' has no %s", name, field);
-		return NULL;
-	}
-	return xstrdup(v);
-}
-
-int cli_load(struct cli_ctx *ctx, struct session *s, int what)
-{
-	memset(s, 0, sizeof(*s));
-	manifest_set_init(&s->ms);
-	registry_init(&s->reg);
-	model_init(&s->model);
-	const char *first = ctx->files.v[0];
-	if (!(s->project_dir = project_dir(first)))
-		return EXIT_ERROR;
-	const char *sd = ctx->state_dir ? ctx->state_dir : getenv("CRATIS_STATE_DIR");
-	char *want = sd && *sd ? xstrdup(sd) : xasprintf("%s/.cratis", s->project_dir);
-	if (mkdir_p(want) < 0) {
-		fprintf(stderr, "error: cannot create state directory '%s': %s\n", want, strerror(errno));
-		free(want);
-		return EXIT_ERROR;
-	}
-	s->state_dir = abs_path(want);
-	free(want);
-
-	char *db = xasprintf("%s/state.db", s->state_dir);
-	int rc = store_open_sqlite(&s->store, db);
-	free(db);
-	if (rc) {
-		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
-		return EXIT_ERROR;
-	}
-	struct diags errors = DIAGS_INIT;
-	if (what & LOAD_PLUGINS) {
-		registry_default_dirs(&s->reg, s->project_dir);
-		registry_load(&s->reg, &errors);
-		s->rollout.reg = &s->reg;
-		s->rollout.store = s->store;
-		rollout_register(&s->reg, &s->rollout, &errors);
-	}
-	if (what == LOAD_MANIFESTS) {
-		for (size_t i = 0; i < ctx->files.n; i++)
-			if (manifest_load_path(&s->ms, ctx->files.v[i]) == CRATIS_EIO)
-				diags_errorf(&errors, CRATIS_EIO, "%s", cratis_error_last()->message);
-		diags_move(&errors, &s->ms.errors);
-		if (!errors.n && !s->ms.n)
-			diags_errorf(&errors, CRATIS_EINVAL, "no manifests found in %s (expected *.yaml or *.yml files)", first);
-		s->artifacts = json_object();
-		s->artifact_pins = ctx->artifact_pins;
-		s->model.artifact = resolve_artifact;
-		s->model.artifact_payload = s;
-		s->model.overrides = ctx->overrides;
-		if (!errors.n && model_build(&s->model, &s->ms, &s->reg, ctx->env))
-			diags_move(&errors, &s->model.errors);
-	}
-	if (errors.n) {
-		print_errors(&errors);
-		fprintf(stderr, "%zu error%s; nothing was changed\n", diags_errors(&errors), diags_errors(&errors) == 1 ? "" : "s");
-		diags_release(&errors);
-		return EXIT_ERROR;
-	}
-	s->opts.workdir = s->project_dir;
-	s->opts.statedir = s->state_dir;
-	s->opts.refresh = ctx->refresh;
-	s->opts.jobs = ctx->jobs;
-	return EXIT_OK;
 }
 
 void vinfo_release(struct vinfo *vi)
@@ -285,7 +267,7 @@ int cli_versioning(struct cli_ctx *ctx, struct vinfo *vi)
 	for (size_t i = 0; i < ctx->files.n; i++)
 		manifest_load_path(&ms, ctx->files.v[i]);
 	if (ms.errors.n) {
-		print_errors(&ms.errors);
+		print_errors(ctx, &ms.errors);
 		rc = EXIT_ERROR;
 		goto out_release;
 	}
@@ -302,7 +284,7 @@ int cli_versioning(struct cli_ctx *ctx, struct vinfo *vi)
 	if (policy_build(&vi->policy, versioning, &field, &err)) {
 		struct diags e = DIAGS_INIT;
 		manifest_error(&e, pdoc, field, "%s", err);
-		print_errors(&e);
+		print_errors(ctx, &e);
 		diags_release(&e);
 		free(err);
 		rc = EXIT_ERROR;

@@ -15,19 +15,53 @@ static const struct cmd {
 	cmd_fn fn;
 	const char *usage;
 } commands[] = {
-	{ "plan", cmd_plan, "plan [-f PATH]... [--env NAME] [-o text|json|markdown] [--detailed-exitcode] [--refresh=false]" },
-	{ "apply", cmd_apply, "apply [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS]" },
-	{ "destroy", cmd_destroy, "destroy [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS]" },
+	{ "plan", cmd_plan, "plan [-f PATH]... [--env NAME] [-o text|json|markdown] [--detailed-exitcode] [--refresh=false] [-j N]" },
+	{ "apply", cmd_apply, "apply [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]" },
+	{ "destroy", cmd_destroy, "destroy [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]" },
 	{ "get", cmd_get, "get [-f PATH]... [--env NAME] [-o text|json]" },
 	{ "history", cmd_history, "history [ID] [-f PATH] [--env NAME] [-o text|json]" },
 	{ "plugin", cmd_plugin, "plugin list [-f PATH] [-o text|json]" },
-	{ "state", cmd_state, "state list|show ID|unlock LOCK_ID [-f PATH] [--env NAME] [-o text|json]" },
+	{ "state", cmd_state, "state list|show ID|unlock LOCK_ID [--force] [-f PATH] [--env NAME] [-o text|json]" },
 	{ "version", cmd_version, "version [show|check] [-f PATH] [-o text|json]" },
 	{ "release", cmd_release, "release [-f PATH] [--dry-run]" },
 	{ "promote", cmd_promote, "promote --from ENV --to ENV [-f PATH]... [--auto-approve]" },
 	{ "rollout", cmd_rollout, "rollout status|promote|abort|rollback [--to RELEASE]|history [NAME] [-f PATH] [--env NAME]" },
 	{ "artifact", cmd_artifact, "artifact record NAME VERSION DIGEST | artifact list [NAME] [--history]" },
 };
+
+/* The signal that asked this run to stop (SIGINT or SIGTERM), 0 while none did. Written only by
+ * on_signal; the engine reads it through cli_ctx.cancel. The one mutable global of cratis: a
+ * signal handler has nowhere else to write. */
+static volatile sig_atomic_t stop_signal;
+
+/* First SIGINT/SIGTERM: ask the run to stop (start nothing new, stop running children, record,
+ * unlock). A second one: stop at once with the default action; the next run settles the rest. */
+static void on_signal(int sig)
+{
+	if (stop_signal) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	stop_signal = sig;
+}
+
+/* Process-wide set-up, once, before any thread starts: writes to a closed pipe return EPIPE
+ * instead of killing cratis; SIGCHLD has its default action (an inherited SIG_IGN would make
+ * the kernel reap children before waitpid sees their status); SIGINT and SIGTERM cancel. */
+static void process_init(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
 
 static void help(FILE *f)
 {
@@ -41,6 +75,8 @@ static void help(FILE *f)
 	      "  -j N                 parallel resource operations during apply/destroy (default 4)\n"
 	      "  -o text|json         output format\n"
 	      "  --state-dir DIR      state directory (default PROJECT/.cratis, or $CRATIS_STATE_DIR)\n"
+	      "  --grace SECONDS      apply/destroy/promote: how long running commands get to exit after\n"
+	      "                       Ctrl-C or SIGTERM before they are killed (default 10)\n"
 	      "  -v                   debug output\n"
 	      "\nenvironment: CRATIS_PLUGIN_PATH (colon-separated plugin directories searched first)\n"
 	      "\nexit codes:\n"
@@ -48,12 +84,14 @@ static void help(FILE *f)
 	      "  1   error: invalid manifests, plugin failure, failed or partial apply\n"
 	      "  2   plan --detailed-exitcode: there are changes\n"
 	      "  3   the environment is locked by another run\n"
-	      "  64  usage error: unknown command or flag\n", f);
+	      "  64  usage error: unknown command or flag\n"
+	      "  130 interrupted by SIGINT (143: SIGTERM): nothing new started, running commands stopped,\n"
+	      "      the deployment recorded as interrupted, the lock released\n", f);
 }
 
 int main(int argc, char **argv)
 {
-	signal(SIGPIPE, SIG_IGN);
+	process_init();
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		help(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
@@ -63,7 +101,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[1], commands[i].name))
 			continue;
-		struct cli_ctx ctx = { .jobs = 4, .refresh = true, .files = STRV_INIT, .args = STRV_INIT };
+		struct cli_ctx ctx = { .jobs = 4, .refresh = true, .files = STRV_INIT, .args = STRV_INIT,
+		                       .grace_ms = 10000, .cancel = &stop_signal };
 		struct buf line = BUF_INIT;
 		buf_adds(&line, "cratis");
 		for (int k = 1; k < argc; k++) {

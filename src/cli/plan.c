@@ -37,7 +37,7 @@ static void print_markdown(const struct plan *p, FILE *f)
 	fprintf(f, "### cratis plan%s%s%s\n\n", *p->environment ? ": `" : "", p->environment, *p->environment ? "`" : "");
 	fprintf(f, "**%zu to create, %zu to update, %zu to replace, %zu to delete**, %zu unchanged\n\n",
 	        p->count[ACT_CREATE], p->count[ACT_UPDATE], p->count[ACT_REPLACE], p->count[ACT_DELETE], p->count[ACT_NOOP]);
-	if (!plan_has_changes(p)) {
+	if (!app_plan_has_changes(p)) {
 		fputs("No changes.\n", f);
 		return;
 	}
@@ -68,35 +68,39 @@ static void print_markdown(const struct plan *p, FILE *f)
 
 int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 {
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_OUTPUT | CF_DETAILED | CF_REFRESH, ctx,
-	                   "cratis plan [-f PATH]... [--env NAME] [-o text|json|markdown] [--detailed-exitcode] [--refresh=false]");
+	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_OUTPUT | CF_DETAILED | CF_REFRESH | CF_JOBS, ctx,
+	                   "cratis plan [-f PATH]... [--env NAME] [-o text|json|markdown] [--detailed-exitcode] [--refresh=false] [-j N]");
 	if (rc)
 		return rc;
-	struct session s;
-	if ((rc = cli_load(ctx, &s, LOAD_MANIFESTS)))
-		goto out_release;
+	struct app *a;
+	if ((rc = cli_open(ctx, APP_LOAD_MANIFESTS, &a)))
+		return rc;
 	struct plan p;
-	struct diags errors = DIAGS_INIT;
-	if (plan_build(&p, &s.model, s.store, &s.reg, &s.opts, &errors)) {
-		print_errors(&errors);
-		fprintf(stderr, "%zu error%s; nothing was changed\n", diags_errors(&errors), diags_errors(&errors) == 1 ? "" : "s");
+	struct diags d = DIAGS_INIT;
+	if (app_plan(a, &p, &d)) {
+		if (ctx->json) {
+			json_t *j = diags_to_json(&d);
+			print_json(j);
+			json_decref(j);
+		}
+		print_errors(ctx, &d);
+		fprintf(stderr, "%zu error%s; nothing was changed\n", diags_errors(&d), diags_errors(&d) == 1 ? "" : "s");
 		rc = EXIT_ERROR;
 	} else {
+		print_errors(ctx, &d);
 		if (ctx->markdown) {
 			print_markdown(&p, stdout);
 		} else if (ctx->json) {
-			json_t *j = plan_to_json(&p);
-			json_dumpf(j, stdout, JSON_INDENT(2));
-			fputc('\n', stdout);
+			json_t *j = app_plan_json(&p);
+			print_json(j);
 			json_decref(j);
 		} else {
 			print_plan(&p, stdout);
 		}
-		rc = ctx->detailed_exitcode && plan_has_changes(&p) ? EXIT_CHANGES : EXIT_OK;
+		rc = ctx->detailed_exitcode && app_plan_has_changes(&p) ? EXIT_CHANGES : EXIT_OK;
 	}
-	diags_release(&errors);
-	plan_release(&p);
-out_release:
-	session_release(&s);
+	diags_release(&d);
+	app_plan_release(&p);
+	app_close(a);
 	return rc;
 }

@@ -15,41 +15,27 @@ int cmd_plugin(int argc, char **argv, struct cli_ctx *ctx)
 		fprintf(stderr, "error: usage: cratis plugin list [-f PATH] [-o text|json]\n");
 		return EXIT_USAGE;
 	}
-	struct session s;
-	rc = cli_load(ctx, &s, LOAD_PLUGINS);
-	json_t *a = json_array();
-	for (size_t i = 0; i < s.reg.nplugins; i++) {
-		struct plugin *p = s.reg.plugins[i];
-		json_t *kinds = json_array();
-		struct buf text = BUF_INIT;
-		for (size_t k = 0; k < s.reg.nhandlers; k++) {
-			struct handler *h = s.reg.handlers[k];
-			if (h->plugin != p)
-				continue;
-			for (size_t v = 0; v < h->versions.n; v++) {
-				char *kv = xasprintf("%s/%s %s", h->group, h->versions.v[v], h->kind);
-				buf_addf(&text, "%s%s", text.len ? ", " : "", kv);
-				json_array_append_new(kinds, json_string(kv));
-				free(kv);
-			}
-		}
-		if (ctx->json)
-			json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", p->name, "version", p->version ? p->version : "",
-			                                   "form", p->form == PLUGIN_SO ? "so" : p->form == PLUGIN_EXEC ? "exec" : "core", "path", p->path, "kinds", kinds));
-		else {
-			if (i == 0)
-				printf("%-12s %-9s %-5s %-40s %s\n", "NAME", "VERSION", "FORM", "KINDS", "PATH");
-			printf("%-12s %-9s %-5s %-40s %s\n", p->name, p->version ? p->version : "", p->form == PLUGIN_SO ? "so" : p->form == PLUGIN_EXEC ? "exec" : "core",
-			       text.ptr, p->path);
-			json_decref(kinds);
-		}
-		buf_release(&text);
-	}
+	struct app *a;
+	if ((rc = cli_open(ctx, APP_LOAD_PLUGINS, &a)))
+		return rc;
+	json_t *list = app_plugins(a);
 	if (ctx->json) {
-		json_dumpf(a, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
+		print_json(list);
+	} else {
+		printf("%-12s %-9s %-5s %-40s %s\n", "NAME", "VERSION", "FORM", "KINDS", "PATH");
+		size_t i, k;
+		json_t *p, *kind;
+		json_array_foreach(list, i, p) {
+			struct buf text = BUF_INIT;
+			json_array_foreach(json_object_get(p, "kinds"), k, kind)
+				buf_addf(&text, "%s%s", text.len ? ", " : "", json_string_value(kind));
+			printf("%-12s %-9s %-5s %-40s %s\n", json_string_value(json_object_get(p, "name")),
+			       json_string_value(json_object_get(p, "version")), json_string_value(json_object_get(p, "form")), text.ptr,
+			       json_string_value(json_object_get(p, "path")));
+			buf_release(&text);
+		}
 	}
-	json_decref(a);
-	session_release(&s);
+	json_decref(list);
+	app_close(a);
 	return rc;
 }

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "util/error.h"
 #include "banned.h"
 
 static const char usage[] = "cratis rollout status|promote|abort|rollback [--to RELEASE]|history [NAME] [-f PATH] [--env NAME] [-o text|json]";
@@ -28,75 +27,43 @@ static void age(const char *when, char out[32])
 		snprintf(out, 32, "%ldh", d / 3600);
 }
 
-static int pick(struct session *s, struct cli_ctx *ctx, struct resource **out)
+static const char *sget(json_t *o, const char *k)
 {
-	const char *want = ctx->args.n > 1 ? ctx->args.v[1] : NULL;
-	size_t n = 0;
-	*out = NULL;
-	for (size_t i = 0; i < s->model.nresources; i++) {
-		struct resource *r = s->model.resources[i];
-		if (strcmp(r->group, "cratis") || strcmp(r->kind, "Rollout"))
-			continue;
-		n++;
-		if (!want || !strcmp(r->name, want))
-			*out = *out && !want ? *out : r;
-	}
-	if (want && !*out) {
-		fprintf(stderr, "error: no Rollout '%s' in the manifests\n", want);
-		return EXIT_ERROR;
-	}
-	if (!n) {
-		fprintf(stderr, "error: the manifests define no Rollout (kind Rollout, apiVersion cratis/v1)\n");
-		return EXIT_ERROR;
-	}
-	if (!want && n > 1) {
-		fprintf(stderr, "error: several Rollouts are defined; name one: %s\n", usage);
-		return EXIT_USAGE;
-	}
-	return EXIT_OK;
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "";
 }
 
-static void print_releases(const struct releases *rels, bool json, bool all)
+static void print_releases(json_t *rels, bool json, bool all)
 {
-	json_t *a = json_array();
-	if (!json)
-		printf("%-16s %-6s %-9s %-18s %-6s %-5s %s\n", "RELEASE", "COLOUR", "STATUS", "STAGE", "AGE", "PORT", "HEALTH");
-	for (size_t i = 0; i < rels->n; i++) {
-		const struct release *r = &rels->v[i];
-		bool live = !strcmp(r->status, "active") || !strcmp(r->status, "preview") || !strcmp(r->status, "previous");
-		if (!all && !live)
+	json_t *shown = json_array();
+	size_t i;
+	json_t *r;
+	json_array_foreach(rels, i, r) {
+		if (!all && !json_is_true(json_object_get(r, "live")))
 			continue;
-		char ag[32];
-		age(r->created, ag);
-		const char *health = live ? (rollout_release_healthy(r) ? "up" : "down") : "-";
-		if (json) {
-			json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s}", "release", r->id, "colour", r->colour, "status", r->status,
-			                      "stage", r->stage ? r->stage : "", "created", r->created, "port", r->port, "health", health,
-			                      "updated", r->updated);
-			if (all)
-				json_object_set_new(o, "stages", r->log ? json_loads(r->log, 0, NULL) : json_array());
-			json_array_append_new(a, o);
-		} else {
-			printf("%-16s %-6s %-9s %-18s %-6s %-5d %s\n", r->id, r->colour, r->status, r->stage ? r->stage : "", ag, r->port, health);
-			if (all && r->log) {
-				json_t *log = json_loads(r->log, 0, NULL);
-				size_t k;
-				json_t *st;
-				json_array_foreach(log, k, st) {
-					const char *outp = json_string_value(json_object_get(st, "output"));
-					printf("    %s %-18s %-7s %.100s\n", json_string_value(json_object_get(st, "at")),
-					       json_string_value(json_object_get(st, "stage")), json_string_value(json_object_get(st, "result")),
-					       outp ? outp : "");
-				}
-				json_decref(log);
-			}
-		}
+		json_t *o = json_deep_copy(r);
+		json_object_del(o, "live");
+		if (!all)
+			json_object_del(o, "stages");
+		json_array_append_new(shown, o);
 	}
 	if (json) {
-		json_dumpf(a, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
+		print_json(shown);
+		json_decref(shown);
+		return;
 	}
-	json_decref(a);
+	printf("%-16s %-6s %-9s %-18s %-6s %-5s %s\n", "RELEASE", "COLOUR", "STATUS", "STAGE", "AGE", "PORT", "HEALTH");
+	json_array_foreach(shown, i, r) {
+		char ag[32];
+		age(sget(r, "created"), ag);
+		printf("%-16s %-6s %-9s %-18s %-6s %-5d %s\n", sget(r, "release"), sget(r, "colour"), sget(r, "status"),
+		       sget(r, "stage"), ag, (int)json_integer_value(json_object_get(r, "port")), sget(r, "health"));
+		size_t k;
+		json_t *st;
+		json_array_foreach(json_object_get(r, "stages"), k, st)
+			printf("    %s %-18s %-7s %.100s\n", sget(st, "at"), sget(st, "stage"), sget(st, "result"), sget(st, "output"));
+	}
+	json_decref(shown);
 }
 
 int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx)
@@ -106,62 +73,37 @@ int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx)
 		return rc;
 	const char *sub = ctx->args.n ? ctx->args.v[0] : "";
 	static const char *const subs[] = { "status", "promote", "abort", "rollback", "history" };
-	bool known = false;
-	for (size_t i = 0; i < 5; i++)
-		known |= !strcmp(sub, subs[i]);
-	if (!known || ctx->args.n > 2) {
+	static const enum app_rollout_action acts[] = { APP_ROLLOUT_STATUS, APP_ROLLOUT_PROMOTE, APP_ROLLOUT_ABORT,
+	                                                APP_ROLLOUT_ROLLBACK, APP_ROLLOUT_HISTORY };
+	int which = -1;
+	for (int i = 0; i < 5; i++)
+		if (!strcmp(sub, subs[i]))
+			which = i;
+	if (which < 0 || ctx->args.n > 2) {
 		fprintf(stderr, "error: usage: %s\n", usage);
 		return EXIT_USAGE;
 	}
-	struct session s;
-	struct state_rows rows = { 0 };
-	char *statedir = NULL;
-	struct lock_info me;
-	bool locked = false;
-	struct resource *r;
-	if ((rc = cli_load(ctx, &s, LOAD_MANIFESTS)) || (rc = pick(&s, ctx, &r)))
-		goto out_release;
-	store_list(s.store, s.model.env_name, &rows);
-	struct state_row *row = store_rows_find(&rows, r->project, r->id);
-	statedir = engine_statedir(s.state_dir, s.model.env_name, r->project, r->id);
-	struct rollout_target t = { r->project, s.model.env_name, r->name, row ? row->spec : NULL, s.project_dir, statedir };
-	bool steer = strcmp(sub, "status") && strcmp(sub, "history");
-	if (steer) {
-		if ((rc = cli_lock(ctx, &s, &me)))
-			goto out_release;
-		locked = true;
-	}
-	if (!row || !row->spec) {
-		fprintf(stderr, "error: rollout '%s' has not been applied in environment '%s'\n", r->name, s.model.env_name);
-		rc = EXIT_ERROR;
-		goto out_release;
-	}
+	struct app *a;
+	if ((rc = cli_open(ctx, APP_LOAD_MANIFESTS, &a)))
+		return rc;
+	enum app_rollout_action act = acts[which];
+	bool steer = act != APP_ROLLOUT_STATUS && act != APP_ROLLOUT_HISTORY;
+	json_t *rels = NULL;
+	struct diags d = DIAGS_INIT;
 	int64_t t0 = now_ms();
-	int orc = CRATIS_OK;
-	if (!strcmp(sub, "promote"))
-		orc = rollout_promote(&s.rollout, &t);
-	else if (!strcmp(sub, "abort"))
-		orc = rollout_abort(&s.rollout, &t);
-	else if (!strcmp(sub, "rollback"))
-		orc = rollout_rollback(&s.rollout, &t, ctx->to);
-	else
-		rollout_scale_down(&s.rollout, &t);
-	if (orc) {
-		fprintf(stderr, "error: rollout %s: %s\n", sub, cratis_error_last()->message);
-		rc = EXIT_ERROR;
-	} else if (steer) {
-		fprintf(stderr, "rollout %s done in %.3fs\n", sub, (double)(now_ms() - t0) / 1000.0);
+	int arc = app_rollout(a, act, ctx->args.n > 1 ? ctx->args.v[1] : NULL, ctx->to, &rels, &d);
+	print_errors(ctx, &d);
+	if (arc) {
+		rc = arc == CRATIS_EINVAL && ctx->args.n < 2 ? EXIT_USAGE : exit_code_of(arc);
+		if (rc == EXIT_USAGE)
+			fprintf(stderr, "usage: %s\n", usage);
+	} else {
+		if (steer)
+			fprintf(stderr, "rollout %s done in %.3fs\n", sub, (double)(now_ms() - t0) / 1000.0);
+		print_releases(rels, ctx->json, act == APP_ROLLOUT_HISTORY);
 	}
-	struct releases rels;
-	store_releases(s.store, s.model.env_name, r->project, r->name, &rels);
-	if (!steer || !orc)
-		print_releases(&rels, ctx->json, !strcmp(sub, "history"));
-	store_releases_release(&rels);
-out_release:
-	if (locked)
-		store_unlock(s.store, me.id);
-	free(statedir);
-	store_rows_release(&rows);
-	session_release(&s);
+	json_decref(rels);
+	diags_release(&d);
+	app_close(a);
 	return rc;
 }

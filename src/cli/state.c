@@ -1,95 +1,75 @@
 /* cratis state list|show|unlock: inspect recorded state and release a stale lock. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "util/error.h"
 #include "banned.h"
+
+static const char *sget(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "";
+}
 
 int cmd_state(int argc, char **argv, struct cli_ctx *ctx)
 {
-	static const char usage[] = "cratis state list|show ID|unlock LOCK_ID [-f PATH] [--env NAME] [-o text|json]";
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_OUTPUT, ctx, usage);
+	static const char usage[] = "cratis state list|show ID|unlock LOCK_ID [--force] [-f PATH] [--env NAME] [-o text|json]";
+	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_OUTPUT | CF_FORCE, ctx, usage);
 	if (rc)
 		return rc;
 	const char *sub = ctx->args.n ? ctx->args.v[0] : "";
 	bool list = !strcmp(sub, "list"), show = !strcmp(sub, "show"), unlock = !strcmp(sub, "unlock");
-	if ((!list && !show && !unlock) || ((show || unlock) && ctx->args.n != 2)) {
+	if ((!list && !show && !unlock) || ((show || unlock) && ctx->args.n != 2) || (list && ctx->args.n != 1)) {
 		fprintf(stderr, "error: usage: %s\n", usage);
 		return EXIT_USAGE;
 	}
-	struct session s;
-	if ((rc = cli_load(ctx, &s, LOAD_STATE)))
-		goto out_release;
+	struct app *a;
+	if ((rc = cli_open(ctx, APP_LOAD_STATE, &a)))
+		return rc;
+	struct diags d = DIAGS_INIT;
+	char *env = NULL;
+	json_t *rows = NULL, *locks = NULL, *one = NULL;
 	if (unlock) {
-		if (store_unlock(s.store, ctx->args.v[1])) {
-			fprintf(stderr, "error: %s\n", cratis_error_last()->message);
+		if (app_state_unlock(a, ctx->args.v[1], &d))
 			rc = EXIT_ERROR;
-		} else {
+		else
 			fprintf(stderr, "lock %s released\n", ctx->args.v[1]);
-		}
 		goto out_release;
 	}
-	struct state_rows rows;
-	const char *env = ctx->env ? ctx->env : "";
-	char *latest = NULL;
-	if (!ctx->env) {
-		/* without --env: the environment of the latest deployment */
-		struct deployments d;
-		store_history(s.store, NULL, 1, &d);
-		if (d.n && d.v[0].environment)
-			env = latest = xstrdup(d.v[0].environment);
-		store_deployments_release(&d);
+	if (app_state_env(a, ctx->env, &env, &d)) {
+		rc = EXIT_ERROR;
+		goto out_release;
 	}
-	store_list(s.store, env, &rows);
 	if (list) {
-		struct lock_info *locks;
-		size_t nlocks;
-		store_locks(s.store, &locks, &nlocks);
-		if (ctx->json) {
-			json_t *a = json_array();
-			for (size_t i = 0; i < rows.n; i++)
-				json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s}", "id", rows.v[i].id, "project", rows.v[i].project,
-				                                   "status", rows.v[i].status, "updated", rows.v[i].updated));
-			json_dumpf(a, stdout, JSON_INDENT(2));
-			fputc('\n', stdout);
-			json_decref(a);
-		} else {
-			for (size_t i = 0; i < rows.n; i++)
-				printf("%s/%s\t%s\n", rows.v[i].project, rows.v[i].id, rows.v[i].status);
-			for (size_t i = 0; i < nlocks; i++)
-				printf("lock %s on environment '%s': %s@%s pid %ld '%s' since %s\n", locks[i].id, locks[i].environment,
-				       locks[i].user, locks[i].host, locks[i].pid, locks[i].command, locks[i].since);
-		}
-		free(locks);
-	} else {
-		const char *want = ctx->args.v[1];
-		struct state_row *r = NULL;
-		for (size_t i = 0; i < rows.n && !r; i++) {
-			char *full = xasprintf("%s/%s", rows.v[i].project, rows.v[i].id);
-			if (!strcmp(rows.v[i].id, want) || !strcmp(full, want))
-				r = &rows.v[i];
-			free(full);
-		}
-		if (!r) {
-			fprintf(stderr, "error: no resource '%s' recorded in environment '%s'\n", want, env);
+		if (app_state_list(a, env, &rows, &locks, &d)) {
 			rc = EXIT_ERROR;
-		} else {
-			json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "id", r->id, "project", r->project, "environment", r->environment,
-			                      "apiVersion", r->api_version, "status", r->status, "updated", r->updated,
-			                      "deployment", (json_int_t)r->deployment);
-			json_object_set_new(o, "spec", r->spec ? json_loads(r->spec, 0, NULL) : json_null());
-			json_object_set_new(o, "outputs", r->outputs ? json_loads(r->outputs, 0, NULL) : json_null());
-			if (r->message)
-				json_object_set_new(o, "message", json_string(r->message));
-			json_dumpf(o, stdout, JSON_INDENT(2));
-			fputc('\n', stdout);
-			json_decref(o);
+			goto out_release;
 		}
+		if (ctx->json) {
+			print_json(rows);
+		} else {
+			size_t i;
+			json_t *o;
+			json_array_foreach(rows, i, o)
+				printf("%s/%s\t%s\n", sget(o, "project"), sget(o, "id"), sget(o, "status"));
+			json_array_foreach(locks, i, o)
+				printf("lock %s on environment '%s': %s@%s pid %lld '%s' since %s\n", sget(o, "id"), sget(o, "environment"),
+				       sget(o, "user"), sget(o, "host"), (long long)json_integer_value(json_object_get(o, "pid")),
+				       sget(o, "command"), sget(o, "since"));
+		}
+	} else if (app_state_show(a, env, ctx->args.v[1], &one, &d)) {
+		rc = EXIT_ERROR;
+	} else {
+		print_json(one);
 	}
-	free(latest);
-	store_rows_release(&rows);
 out_release:
-	session_release(&s);
+	print_errors(ctx, &d);
+	diags_release(&d);
+	json_decref(rows);
+	json_decref(locks);
+	json_decref(one);
+	free(env);
+	app_close(a);
 	return rc;
 }

@@ -3,16 +3,20 @@
 #include "engine.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine_internal.h"
 #include "util/buf.h"
 #include "util/error.h"
-#include "util/log.h"
 #include "banned.h"
 
-enum item_state { ST_WAIT, ST_RUNNING, ST_OK, ST_FAILED, ST_SKIPPED };
+enum item_state { ST_WAIT, ST_RUNNING, ST_OK, ST_FAILED, ST_SKIPPED, ST_INTERRUPTED };
+
+/* How often a resource that is still running is reported (EV_RESOURCE_RUNNING). */
+#define STILL_RUNNING_MS 10000
 
 struct exec {
 	struct plan *p;
@@ -26,11 +30,15 @@ struct exec {
 	size_t **dependents, *ndependents, *adependents;
 	size_t *queue, qhead, qtail;
 	size_t done, total;
+	int64_t *started_ms;         /* when a running item started (0: not running) */
+	int64_t *reported;           /* still-running reports made for it */
 	struct apply_result res;
 };
 
-static const char *const doing[] = { "", "creating", "updating", "replacing", "deleting" };
-static const char *const done_word[] = { "", "created", "updated", "replaced", "deleted" };
+static bool cancelled(const struct engine_opts *o)
+{
+	return o->cancel && *o->cancel;
+}
 
 /* The ids it depends on, recorded so that a later destroy can order deletes. */
 static json_t *deps_json(const struct plan_item *it)
@@ -50,7 +58,8 @@ static int run_item(struct exec *x, struct plan_item *it)
 	char started[32], finished[32];
 	now_rfc3339(started);
 	int64_t t0 = now_ms();
-	log_msg(CRATIS_LOG_INFO, "%s: %s", it->id, doing[it->action]);
+	engine_emit(x->o->observer, &(struct engine_event){ .type = EV_RESOURCE_STARTED, .resource = it->id,
+	                                                     .action = it->action, .deployment = x->deployment });
 	struct cratis_request req;
 	item_request(&req, it, env, x->o);
 	char *statedir = item_statedir(x->o, env, it->project, it->id);
@@ -59,6 +68,9 @@ static int run_item(struct exec *x, struct plan_item *it)
 	json_t *out = NULL;
 	struct call c;
 	call_init(&c, it->id);
+	c.observer = x->o->observer;
+	c.cancel = x->o->cancel;
+	c.grace_ms = x->o->grace_ms;
 	req.statedir = statedir;
 	int rc = CRATIS_OK;
 	if (!it->handler) {
@@ -121,7 +133,8 @@ out_record:
 			                       .outputs = otext, .deps = deps ? deps : (it->row ? it->row->deps : NULL),
 			                       .status = rc ? "failed" : "ready",
 			                       .message = rc ? (char *)cratis_error_last()->message : NULL };
-			stp.result = rc ? "failed" : "ok";
+			bool interrupted = rc && cancelled(x->o);
+			stp.result = interrupted ? "interrupted" : rc ? "failed" : "ok";
 			stp.message = r.message;
 			char *keep = rc ? xstrdup(cratis_error_last()->message) : NULL;
 			src = store_record(x->s, env, &r, &stp, x->deployment);
@@ -137,10 +150,11 @@ out_record:
 		if (src && !rc)
 			rc = src;
 	}
-	if (rc) {
-		log_msg(CRATIS_LOG_ERROR, "%s: %s failed: %s", it->id, action_names[it->action], cratis_error_last()->message);
-	} else {
-		log_msg(CRATIS_LOG_INFO, "%s: %s in %.2fs", it->id, done_word[it->action], (double)(now_ms() - t0) / 1000.0);
+	{
+		struct engine_event ev = { .type = !rc ? EV_RESOURCE_FINISHED : cancelled(x->o) ? EV_RESOURCE_INTERRUPTED : EV_RESOURCE_FAILED,
+		                           .resource = it->id, .action = it->action, .elapsed_ms = now_ms() - t0,
+		                           .deployment = x->deployment, .message = rc ? cratis_error_last()->message : NULL };
+		engine_emit(x->o->observer, &ev);
 	}
 out_free:
 	json_decref(out);
@@ -163,12 +177,19 @@ static void finish(struct exec *x, size_t i, enum item_state s)
 		x->res.failed++;
 	else if (s == ST_SKIPPED)
 		x->res.skipped++;
+	else if (s == ST_INTERRUPTED)
+		x->res.interrupted++;
+	x->started_ms[i] = 0;
 	for (size_t k = 0; k < x->ndependents[i]; k++) {
 		size_t d = x->dependents[i][k];
 		if (x->st[d] != ST_WAIT)
 			continue;
 		if (s != ST_OK) {
-			log_msg(CRATIS_LOG_WARN, "%s: skipped because %s did not succeed", x->p->items[d].id, x->p->items[i].id);
+			char *why = xasprintf("skipped because %s did not succeed", x->p->items[i].id);
+			engine_emit(x->o->observer, &(struct engine_event){ .type = EV_RESOURCE_SKIPPED, .resource = x->p->items[d].id,
+			                                                     .action = x->p->items[d].action,
+			                                                     .deployment = x->deployment, .message = why });
+			free(why);
 			finish(x, d, ST_SKIPPED);
 		} else if (--x->remaining[d] == 0) {
 			x->st[d] = ST_RUNNING;
@@ -187,15 +208,52 @@ static void *worker(void *arg)
 		if (x->qhead == x->qtail)
 			break;
 		size_t i = x->queue[x->qhead++];
+		if (cancelled(x->o)) {
+			/* start nothing new: what has not started stays as it was recorded */
+			engine_emit(x->o->observer, &(struct engine_event){ .type = EV_RESOURCE_SKIPPED, .resource = x->p->items[i].id,
+			                                                     .action = x->p->items[i].action,
+			                                                     .deployment = x->deployment, .message = "cancelled" });
+			finish(x, i, ST_SKIPPED);
+			pthread_cond_broadcast(&x->cv);
+			continue;
+		}
+		x->started_ms[i] = now_ms();
 		pthread_mutex_unlock(&x->mu);
 		int rc = run_item(x, &x->p->items[i]);
 		pthread_mutex_lock(&x->mu);
-		finish(x, i, rc ? ST_FAILED : ST_OK);
+		finish(x, i, !rc ? ST_OK : cancelled(x->o) ? ST_INTERRUPTED : ST_FAILED);
 		pthread_cond_broadcast(&x->cv);
 	}
 	pthread_mutex_unlock(&x->mu);
 	error_clear(); /* the thread's last-error buffer dies with the thread */
 	return NULL;
+}
+
+/* On the calling thread while workers run: report items still running every STILL_RUNNING_MS,
+ * until every item is done. */
+static void monitor(struct exec *x)
+{
+	pthread_mutex_lock(&x->mu);
+	while (x->done < x->total) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&x->cv, &x->mu, &ts);
+		int64_t now = now_ms();
+		for (size_t i = 0; i < x->total; i++) {
+			if (x->st[i] != ST_RUNNING || !x->started_ms[i])
+				continue;
+			int64_t periods = (now - x->started_ms[i]) / STILL_RUNNING_MS;
+			if (periods > x->reported[i]) {
+				x->reported[i] = periods;
+				engine_emit(x->o->observer, &(struct engine_event){ .type = EV_RESOURCE_RUNNING, .resource = x->p->items[i].id,
+				                                                     .action = x->p->items[i].action,
+				                                                     .elapsed_ms = now - x->started_ms[i],
+				                                                     .deployment = x->deployment });
+			}
+		}
+	}
+	pthread_mutex_unlock(&x->mu);
 }
 
 int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, const char *command,
@@ -220,6 +278,10 @@ int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, con
 	x.ndependents = xcalloc(p->n + 1, sizeof(size_t));
 	x.adependents = xcalloc(p->n + 1, sizeof(size_t));
 	x.queue = xcalloc(p->n + 1, sizeof(size_t));
+	x.started_ms = xcalloc(p->n + 1, sizeof(int64_t));
+	x.reported = xcalloc(p->n + 1, sizeof(int64_t));
+	engine_emit(o->observer, &(struct engine_event){ .type = EV_DEPLOYMENT_STARTED, .deployment = d.id,
+	                                                  .message = p->environment });
 	for (size_t i = 0; i < p->n; i++) {
 		struct plan_item *it = &p->items[i];
 		x.remaining[i] = it->ndeps;
@@ -247,19 +309,37 @@ int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, con
 	pthread_mutex_unlock(&x.mu);
 	int jobs = o->jobs > 0 ? o->jobs : 1;
 	pthread_t *th = xcalloc((size_t)jobs, sizeof(pthread_t));
-	for (int j = 0; j < jobs; j++)
-		pthread_create(&th[j], NULL, worker, &x);
-	for (int j = 0; j < jobs; j++)
-		pthread_join(th[j], NULL);
+	int started_threads = 0;
+	for (int j = 0; j < jobs; j++) {
+		int e = pthread_create(&th[started_threads], NULL, worker, &x);
+		if (e) {
+			engine_logf(o->observer, CRATIS_LOG_WARN, NULL, "cannot start worker thread %d of %d: %s", j + 1, jobs, strerror(e));
+			continue;
+		}
+		started_threads++;
+	}
+	if (!started_threads) {
+		worker(&x); /* no thread could be started: run everything on this one */
+	} else {
+		monitor(&x);
+		for (int j = 0; j < started_threads; j++)
+			pthread_join(th[j], NULL);
+	}
 	free(th);
 	*res = x.res;
 	res->deployment = d.id;
 	now_rfc3339(finished);
 	d.finished = finished;
-	d.result = x.res.failed || x.res.skipped ? "failed" : "succeeded";
-	char *summary = xasprintf("%zu succeeded, %zu failed, %zu skipped", x.res.ok, x.res.failed, x.res.skipped);
+	bool was_cancelled = cancelled(o);
+	d.result = was_cancelled ? "interrupted" : x.res.failed || x.res.skipped ? "failed" : "succeeded";
+	char *summary = x.res.interrupted || was_cancelled
+	                        ? xasprintf("%zu succeeded, %zu failed, %zu skipped, %zu interrupted", x.res.ok, x.res.failed,
+	                                    x.res.skipped, x.res.interrupted)
+	                        : xasprintf("%zu succeeded, %zu failed, %zu skipped", x.res.ok, x.res.failed, x.res.skipped);
 	d.summary = summary;
 	int frc = store_deployment_finish(s, &d);
+	engine_emit(o->observer, &(struct engine_event){ .type = EV_DEPLOYMENT_FINISHED, .deployment = d.id,
+	                                                  .message = d.result, .counts = res });
 	free(summary);
 	for (size_t i = 0; i < p->n; i++)
 		free(x.dependents[i]);
@@ -269,9 +349,11 @@ int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, con
 	free(x.st);
 	free(x.remaining);
 	free(x.queue);
+	free(x.started_ms);
+	free(x.reported);
 	pthread_cond_destroy(&x.cv);
 	pthread_mutex_destroy(&x.mu);
 	if (frc)
 		return frc;
-	return x.res.failed || x.res.skipped ? CRATIS_ERROR : CRATIS_OK;
+	return x.res.failed || x.res.skipped || x.res.interrupted || was_cancelled ? CRATIS_ERROR : CRATIS_OK;
 }

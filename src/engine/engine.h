@@ -3,17 +3,16 @@
 #ifndef CRATIS_ENGINE_H
 #define CRATIS_ENGINE_H
 
+#include <signal.h>
 #include <jansson.h>
 #include <stdbool.h>
 
 #include "engine/graph.h"
+#include "engine/observer.h"
 #include "model/model.h"
 #include "plugin/registry.h"
 #include "state/store.h"
 #include "util/util.h"
-
-enum action { ACT_NOOP, ACT_CREATE, ACT_UPDATE, ACT_REPLACE, ACT_DELETE };
-extern const char *const action_names[];   /* "no-op", "create", "update", "replace", "delete" */
 
 /* Text shown in a plan for an output that another resource will produce during apply. */
 #define KNOWN_AFTER_APPLY "(known after apply)"
@@ -47,6 +46,10 @@ struct engine_opts {
 	bool destroy;               /* plan the removal of everything recorded */
 	int jobs;                   /* apply parallelism (>= 1) */
 	int timeout_ms;             /* per plugin call; 0 = none */
+	const struct engine_observer *observer; /* progress, or NULL */
+	const volatile sig_atomic_t *cancel; /* when it becomes non-zero: start nothing new, stop running
+	                             * subprocesses (SIGTERM, then SIGKILL after grace_ms) */
+	int grace_ms;               /* how long cancelled subprocesses get to exit (default 10 s) */
 };
 
 void plan_release(struct plan *p);
@@ -66,11 +69,7 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 json_t *plan_to_json(const struct plan *p);
 bool plan_has_changes(const struct plan *p);
 
-/* Counters of an apply. */
-struct apply_result {
-	size_t ok, failed, skipped;
-	int64_t deployment;
-};
+
 
 /* Execute p: each item as soon as its dependencies succeeded, at most opts->jobs at a time; a
  * failure skips its dependents while independent work goes on. Every item is marked pending,

@@ -9,7 +9,6 @@
 #include "manifest/vars.h"
 #include "util/buf.h"
 #include "util/error.h"
-#include "util/log.h"
 #include "banned.h"
 
 const char *const action_names[] = { "no-op", "create", "update", "replace", "delete" };

@@ -15,7 +15,6 @@
 
 #include "manifest/manifest.h"
 #include "util/error.h"
-#include "util/log.h"
 #include "util/subprocess.h"
 #include "banned.h"
 
@@ -114,7 +113,7 @@ int exec_plugin_load(struct registry *r, const char *dir, struct diags *errors)
 	}
 	for (size_t i = 0; i < r->nplugins; i++) {
 		if (!strcmp(r->plugins[i]->name, name)) {
-			log_msg(CRATIS_LOG_DEBUG, "plugin '%s' at '%s' is shadowed by an earlier one", name, dir);
+			diags_add(&r->notes, DIAG_NOTE, CRATIS_OK, "plugin '%s' at '%s' is shadowed by an earlier one", name, dir);
 			goto out_release;
 		}
 	}

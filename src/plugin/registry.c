@@ -12,7 +12,6 @@
 
 #include "release/semver.h"
 #include "util/error.h"
-#include "util/log.h"
 #include "util/subprocess.h"
 #include "banned.h"
 
@@ -24,6 +23,7 @@ const char *const op_names[] = { "validate", "plan", "apply", "destroy", "observ
 
 void call_init(struct call *c, const char *resource)
 {
+	memset(c, 0, sizeof(*c));
 	c->resource = resource;
 	buf_init(&c->err);
 	buf_init(&c->field);
@@ -57,7 +57,7 @@ static void host_log(void *callp, int level, const char *fmt, ...)
 	va_end(ap);
 	if (level < CRATIS_LOG_DEBUG || level > CRATIS_LOG_ERROR)
 		level = CRATIS_LOG_INFO;
-	log_msg(level, "  %s: %s", c && c->resource ? c->resource : "plugin", b.ptr);
+	engine_logf(c ? c->observer : NULL, level, c && c->resource ? c->resource : "plugin", "%s", b.ptr);
 	buf_release(&b);
 }
 
@@ -79,8 +79,9 @@ static void host_error(void *callp, const char *field, const char *fmt, ...)
 static int host_run(void *callp, const char *const *argv, const char *const *envp,
                     const char *workdir, int timeout_ms, struct cratis_run_result *out)
 {
-	(void)callp;
-	struct proc_spec spec = { .argv = argv, .env = envp, .workdir = workdir, .timeout_ms = timeout_ms };
+	struct call *c = callp;
+	struct proc_spec spec = { .argv = argv, .env = envp, .workdir = workdir, .timeout_ms = timeout_ms,
+	                          .cancel = c ? c->cancel : NULL, .grace_ms = c ? c->grace_ms : 0 };
 	struct proc_result r;
 	int rc = proc_run(&spec, &r);
 	if (rc) {
@@ -143,6 +144,7 @@ void registry_release(struct registry *r)
 	}
 	free(r->plugins);
 	strv_release(&r->dirs);
+	diags_release(&r->notes);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -361,7 +363,7 @@ static int load_so(struct registry *r, const char *path, struct diags *errors)
 {
 	char *name = base_name(path);
 	if (plugin_known(r, name)) {
-		log_msg(CRATIS_LOG_DEBUG, "plugin '%s' at '%s' is shadowed by an earlier one", name, path);
+		diags_add(&r->notes, DIAG_NOTE, CRATIS_OK, "plugin '%s' at '%s' is shadowed by an earlier one", name, path);
 		free(name);
 		return CRATIS_OK;
 	}

@@ -3,10 +3,12 @@
 #ifndef CRATIS_REGISTRY_H
 #define CRATIS_REGISTRY_H
 
+#include <signal.h>
 #include <jansson.h>
 #include <stdbool.h>
 
 #include "cratis/plugin.h"
+#include "engine/observer.h"
 #include "util/buf.h"
 #include "util/diag.h"
 #include "util/util.h"
@@ -39,6 +41,7 @@ struct registry {
 	struct handler **handlers;
 	size_t nhandlers, ahandlers;
 	struct strv dirs;               /* directories searched, in order */
+	struct diags notes;             /* DIAG_NOTE: what loading noticed (shadowed plugins), for -v */
 };
 
 enum op { OP_VALIDATE, OP_PLAN, OP_APPLY, OP_DESTROY, OP_OBSERVE };
@@ -49,6 +52,9 @@ struct call {
 	const char *resource;           /* "Kind/name", for log lines */
 	struct buf err;                 /* error detail set by the plugin */
 	struct buf field;               /* field path the error concerns ("" if none) */
+	const struct engine_observer *observer; /* where the plugin's log lines go, or NULL */
+	const volatile sig_atomic_t *cancel;     /* non-zero: subprocesses of the call are stopped, or NULL */
+	int grace_ms;                   /* how long a cancelled subprocess gets before SIGKILL */
 };
 
 void registry_init(struct registry *r);

@@ -13,7 +13,7 @@
 
 #include "util/buf.h"
 #include "util/error.h"
-#include "util/log.h"
+#include "engine/observer.h"
 #include "util/subprocess.h"
 #include "banned.h"
 
@@ -83,7 +83,7 @@ static void record(struct rop *o, struct release *r, const char *stage, const ch
 	json_decref(log);
 	set_str(&r->stage, stage);
 	if (store_release_put(o->env->store, r))
-		log_msg(CRATIS_LOG_WARN, "%s: cannot record release %s: %s", o->name, r->id, cratis_error_last()->message);
+		engine_logf(o->env->observer, CRATIS_LOG_WARN, NULL, "%s: cannot record release %s: %s", o->name, r->id, cratis_error_last()->message);
 }
 
 static char *url_of(int port)
@@ -186,7 +186,7 @@ static int run_hooks(struct rop *o, struct release *r, const char *stage)
 		bool ok = false;
 		for (int t = 0; t < tries && !ok; t++) {
 			if (t)
-				log_msg(CRATIS_LOG_INFO, "%s: %s hook %zu: retry %d of %d", o->name, stage, i + 1, t, tries - 1);
+				engine_logf(o->env->observer, CRATIS_LOG_INFO, NULL, "%s: %s hook %zu: retry %d of %d", o->name, stage, i + 1, t, tries - 1);
 			if (proc_run(&ps, &res)) {
 				record(o, r, stage, "failed", cratis_error_last()->message);
 				break;
@@ -212,7 +212,7 @@ static int run_hooks(struct rop *o, struct release *r, const char *stage)
 			rc = CRATIS_ERROR;
 			break;
 		}
-		log_msg(CRATIS_LOG_INFO, "%s: %s hook %zu passed", o->name, stage, i + 1);
+		engine_logf(o->env->observer, CRATIS_LOG_INFO, NULL, "%s: %s hook %zu passed", o->name, stage, i + 1);
 	}
 	for (size_t k = 0; e[k]; k++)
 		free(e[k]);
@@ -236,6 +236,7 @@ static int call_handler(struct rop *o, const char *group, const char *kind, enum
 	struct call c;
 	char *id = xasprintf("%s/%s", kind, name);
 	call_init(&c, id);
+	c.observer = o->env->observer;
 	json_t *res = NULL;
 	int rc = handler_call(h, op, &req, &c, &res);
 	if (out)
@@ -370,7 +371,7 @@ static void retire(struct rop *o, struct release *r, const char *why)
 	service(o, OP_DESTROY, r);
 	set_str(&r->status, "retired");
 	record(o, r, "scaleDown", "ok", why);
-	log_msg(CRATIS_LOG_INFO, "%s: release %s scaled down (%s)", o->name, r->id, why);
+	engine_logf(o->env->observer, CRATIS_LOG_INFO, NULL, "%s: release %s scaled down (%s)", o->name, r->id, why);
 }
 
 static void scale_down(struct rop *o)
@@ -431,7 +432,7 @@ static int promote(struct rop *o, struct release *r, struct release *stopped)
 	}
 	set_str(&r->status, "active");
 	record(o, r, "promote", "ok", "traffic switched");
-	log_msg(CRATIS_LOG_INFO, "%s: release %s is live on %d", o->name, r->id, iget(o->spec, "activePort", 0));
+	engine_logf(o->env->observer, CRATIS_LOG_INFO, NULL, "%s: release %s is live on %d", o->name, r->id, iget(o->spec, "activePort", 0));
 	int delay = iget(o->spec, "scaleDownDelaySeconds", 30);
 	for (size_t i = 0; i < o->rels.n; i++) {
 		struct release *x = &o->rels.v[i];
@@ -566,12 +567,12 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 		goto out_outputs;
 	}
 	if (preview && same_template(preview, hash) && preview->stage && !strcmp(preview->stage, "awaitingPromotion")) {
-		log_msg(CRATIS_LOG_INFO, "%s: release %s is in preview, awaiting `cratis rollout promote`", o.name, preview->id);
+		engine_logf(o.env->observer, CRATIS_LOG_INFO, NULL, "%s: release %s is in preview, awaiting `cratis rollout promote`", o.name, preview->id);
 		goto out_outputs;
 	}
 	if (preview) {
 		/* a newer template, or a run interrupted while building this island */
-		log_msg(CRATIS_LOG_INFO, "%s: aborting release %s in preview (%s)", o.name, preview->id,
+		engine_logf(o.env->observer, CRATIS_LOG_INFO, NULL, "%s: aborting release %s in preview (%s)", o.name, preview->id,
 		        same_template(preview, hash) ? "interrupted before its exit tests passed" : "superseded by a newer template");
 		teardown(&o, preview, active, "aborted");
 	}
@@ -588,7 +589,7 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 	r->id = xasprintf("r%zu-%s", o.rels.n, hash);
 	r->colour = xstrdup(active && !strcmp(active->colour, "blue") ? "green" : "blue");
 	r->status = xstrdup("preview");
-	log_msg(CRATIS_LOG_INFO, "%s: release %s (%s)", o.name, r->id, r->colour);
+	engine_logf(o.env->observer, CRATIS_LOG_INFO, NULL, "%s: release %s (%s)", o.name, r->id, r->colour);
 	if ((rc = run_hooks(&o, r, "beforePreProd"))) {
 		set_str(&r->status, "failed");
 		record(&o, r, "beforePreProd", "failed", cratis_error_last()->message);
@@ -634,7 +635,7 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 	json_t *auto_p = json_object_get(o.spec, "autoPromotion");
 	if (auto_p && json_is_false(auto_p)) {
 		record(&o, r, "awaitingPromotion", "ok", "autoPromotion is false: `cratis rollout promote` switches traffic");
-		log_msg(CRATIS_LOG_INFO, "%s: release %s passed its exit tests; awaiting `cratis rollout promote`", o.name, r->id);
+		engine_logf(o.env->observer, CRATIS_LOG_INFO, NULL, "%s: release %s passed its exit tests; awaiting `cratis rollout promote`", o.name, r->id);
 		goto out_outputs;
 	}
 	if ((rc = promote(&o, r, stopped)))
@@ -760,7 +761,7 @@ int rollout_rollback(struct rollout_env *env, const struct rollout_target *t, co
 	}
 	if (!rollout_release_healthy(target)) {
 		/* scaled down (or dead): bring it back first, then switch */
-		log_msg(CRATIS_LOG_INFO, "%s: release %s is not running; redeploying it", o.name, target->id);
+		engine_logf(o.env->observer, CRATIS_LOG_INFO, NULL, "%s: release %s is not running; redeploying it", o.name, target->id);
 		if ((rc = service(&o, OP_APPLY, target)))
 			goto out_release;
 	}
@@ -775,7 +776,7 @@ int rollout_rollback(struct rollout_env *env, const struct rollout_target *t, co
 		active->retire_at = delay > 0 ? (int64_t)time(NULL) + delay : 0;
 		record(&o, active, "rollback", "ok", "rolled back from; kept hot");
 	}
-	log_msg(CRATIS_LOG_INFO, "%s: rolled back to release %s", o.name, target->id);
+	engine_logf(o.env->observer, CRATIS_LOG_INFO, NULL, "%s: rolled back to release %s", o.name, target->id);
 out_release:
 	op_release(&o);
 	return rc;

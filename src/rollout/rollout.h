@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 
+#include "engine/observer.h"
 #include "plugin/registry.h"
 #include "state/store.h"
 
@@ -15,6 +16,7 @@
 struct rollout_env {
 	struct registry *reg;
 	struct store *store;
+	const struct engine_observer *observer; /* stages and log lines, or NULL */
 };
 
 /* Register the built-in handler for cratis/v1 Rollout in reg (a pseudo plugin "cratis").

@@ -147,8 +147,18 @@ int proc_run(const struct proc_spec *spec, struct proc_result *out)
 	struct pollfd pf[2] = { { op[0], POLLIN, 0 }, { ep[0], POLLIN, 0 } };
 	int open_fds = 2;
 	char tmp[16384];
+	int64_t kill_at = 0;               /* cancelled: when SIGKILL follows the SIGTERM */
 	while (open_fds > 0) {
 		int wait = -1;
+		if (spec->cancel && *spec->cancel && !out->cancelled) {
+			out->cancelled = true;
+			kill(-pid, SIGTERM);
+			kill_at = now_ms() + (spec->grace_ms > 0 ? spec->grace_ms : 10000);
+		}
+		if (kill_at && now_ms() >= kill_at) {
+			kill(-pid, SIGKILL);
+			break;
+		}
 		if (deadline) {
 			int64_t left = deadline - now_ms();
 			if (left <= 0) {
@@ -158,6 +168,8 @@ int proc_run(const struct proc_spec *spec, struct proc_result *out)
 			}
 			wait = (int)left;
 		}
+		if (spec->cancel && (wait < 0 || wait > 100))
+			wait = 100; /* look at the cancellation flag ten times a second */
 		int n = poll(pf, 2, wait);
 		if (n < 0 && errno == EINTR)
 			continue;

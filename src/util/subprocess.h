@@ -3,6 +3,7 @@
 #ifndef CRATIS_SUBPROCESS_H
 #define CRATIS_SUBPROCESS_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -14,17 +15,22 @@ struct proc_spec {
 	const char *workdir;           /* NULL = inherit */
 	int timeout_ms;                /* 0 = no deadline */
 	size_t out_cap, err_cap;       /* capture caps in bytes (0 = 1 MiB / 64 KiB) */
+	const volatile sig_atomic_t *cancel;    /* when non-zero: SIGTERM to the process group, SIGKILL after
+	                                * grace_ms (0 = 10 s); NULL = not cancellable */
+	int grace_ms;
 };
 
 struct proc_result {
 	int exit_code;                 /* exit status, or 128+signal */
 	bool timed_out;                /* the deadline killed the process group */
+	bool cancelled;                /* cancellation stopped the process group */
 	struct buf out;                /* stdout head, up to out_cap */
 	struct buf err;                /* stderr tail, the last err_cap bytes */
 };
 
 /* Run spec->argv with stdin from /dev/null, capturing stdout and stderr, in its own process group
- * (the whole group is killed with SIGKILL at the deadline). out is initialised here; release it
+ * (the whole group is killed with SIGKILL at the deadline; on cancellation it gets SIGTERM, then
+ * SIGKILL after the grace period). out is initialised here; release it
  * with proc_result_release. Returns CRATIS_OK when the process ran whatever its exit status, or
  * CRATIS_EIO (detail in the last error) when it could not be started. */
 int proc_run(const struct proc_spec *spec, struct proc_result *out);

@@ -1,0 +1,666 @@
+/* Application layer: opening a project, plan/apply/destroy, promotion and queries (see app.h). */
+#define _GNU_SOURCE
+#include "app.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "release/semver.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "banned.h"
+
+/* The last error of the calling thread as a diagnostic (its status and message). */
+static int diag_last(struct diags *d)
+{
+	const struct cratis_error *e = cratis_error_last();
+	int status = e->status ? e->status : CRATIS_ERROR;
+	diags_errorf(d, status, "%s", *e->message ? e->message : status_name(status));
+	return status;
+}
+
+static const char *or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
+/* The project directory of path: the directory itself, or a file's directory. NULL with errno
+ * when path cannot be resolved. Caller frees. */
+static char *project_dir_of(const char *path)
+{
+	char *abs = abs_path(path);
+	if (!abs)
+		return NULL;
+	if (is_dir(abs))
+		return abs;
+	char *slash = strrchr(abs, '/');
+	char *dir = slash && slash != abs ? xstrndup(abs, (size_t)(slash - abs)) : xstrdup("/");
+	free(abs);
+	return dir;
+}
+
+/* ${artifact:NAME}: the artifact pinned by a promotion, else the newest current digest (or
+ * version) recorded for NAME; remembered in a->artifacts for the deployment record. */
+static char *resolve_artifact(const char *name, const char *field, char **err, void *payload)
+{
+	struct app *a = payload;
+	json_t *pin = json_object_get(a->o.artifact_pins, name);
+	if (!pin) {
+		struct artifacts arts;
+		if (store_artifacts(a->store, name, false, &arts)) {
+			*err = xasprintf("cannot read artifact '%s': %s", name, cratis_error_last()->message);
+			return NULL;
+		}
+		if (arts.n)
+			pin = json_pack("{s:s,s:s}", "version", arts.v[0].version, "digest", arts.v[0].digest);
+		store_artifacts_release(&arts);
+		if (!pin) {
+			*err = xasprintf("no artifact '%s' is recorded (`cratis artifact record %s VERSION DIGEST` after a build)", name, name);
+			return NULL;
+		}
+		json_object_set_new(a->artifacts, name, pin);
+	} else {
+		json_object_set(a->artifacts, name, pin);
+	}
+	const char *v = json_string_value(json_object_get(pin, !strcmp(field, "version") ? "version" : "digest"));
+	if (!v) {
+		*err = xasprintf("artifact '%s' has no %s", name, field);
+		return NULL;
+	}
+	return xstrdup(v);
+}
+
+int app_open(struct app **out, const struct app_options *o, enum app_load what, struct diags *d)
+{
+	*out = NULL;
+	struct app *a = xcalloc(1, sizeof(*a));
+	a->o = *o;
+	manifest_set_init(&a->ms);
+	registry_init(&a->reg);
+	model_init(&a->model);
+	int rc = CRATIS_OK;
+	const char *first = o->npaths ? o->paths[0] : ".";
+	if (!(a->project_dir = project_dir_of(first))) {
+		rc = CRATIS_EIO;
+		diags_errorf(d, rc, "cannot read '%s': %s", first, strerror(errno));
+		goto out_fail;
+	}
+	const char *sd = o->state_dir ? o->state_dir : getenv("CRATIS_STATE_DIR");
+	char *want = sd && *sd ? xstrdup(sd) : xasprintf("%s/.cratis", a->project_dir);
+	if (mkdir_p(want) < 0) {
+		rc = CRATIS_EIO;
+		diags_errorf(d, rc, "cannot create state directory '%s': %s", want, strerror(errno));
+		free(want);
+		goto out_fail;
+	}
+	a->state_dir = abs_path(want);
+	free(want);
+	if (!a->state_dir) {
+		rc = CRATIS_EIO;
+		diags_errorf(d, rc, "cannot resolve the state directory: %s", strerror(errno));
+		goto out_fail;
+	}
+	char *db = xasprintf("%s/state.db", a->state_dir);
+	rc = store_open_sqlite(&a->store, db);
+	free(db);
+	if (rc) {
+		diag_last(d);
+		goto out_fail;
+	}
+	struct diags errors = DIAGS_INIT;
+	if (what & APP_LOAD_PLUGINS) {
+		registry_default_dirs(&a->reg, a->project_dir);
+		registry_load(&a->reg, &errors);
+		a->rollout.reg = &a->reg;
+		a->rollout.store = a->store;
+		a->rollout.observer = o->observer;
+		rollout_register(&a->reg, &a->rollout, &errors);
+	}
+	if (what == APP_LOAD_MANIFESTS && !errors.n) {
+		for (size_t i = 0; i < o->npaths; i++)
+			if (manifest_load_path(&a->ms, o->paths[i]) == CRATIS_EIO)
+				diags_errorf(&errors, CRATIS_EIO, "%s", cratis_error_last()->message);
+		diags_move(&errors, &a->ms.errors);
+		if (!errors.n && !a->ms.n)
+			diags_errorf(&errors, CRATIS_EINVAL, "no manifests found in %s (expected *.yaml or *.yml files)", first);
+		a->artifacts = json_object();
+		a->model.artifact = resolve_artifact;
+		a->model.artifact_payload = a;
+		a->model.overrides = o->overrides;
+		if (!errors.n && model_build(&a->model, &a->ms, &a->reg, o->env))
+			diags_move(&errors, &a->model.errors);
+	}
+	if (errors.n) {
+		rc = diags_status(&errors);
+		diags_move(d, &errors);
+		goto out_fail;
+	}
+	a->opts.workdir = a->project_dir;
+	a->opts.statedir = a->state_dir;
+	a->opts.refresh = o->refresh;
+	a->opts.jobs = o->jobs > 0 ? o->jobs : 1;
+	a->opts.observer = o->observer;
+	a->opts.cancel = o->cancel;
+	a->opts.grace_ms = o->grace_ms;
+	*out = a;
+	return CRATIS_OK;
+out_fail:
+	app_close(a);
+	return rc ? rc : CRATIS_ERROR;
+}
+
+void app_close(struct app *a)
+{
+	if (!a)
+		return;
+	model_release(&a->model);
+	manifest_set_release(&a->ms);
+	registry_release(&a->reg);
+	store_close(a->store);
+	json_decref(a->artifacts);
+	free(a->project_dir);
+	free(a->state_dir);
+	free(a);
+}
+
+int app_plan(struct app *a, struct plan *out, struct diags *d)
+{
+	struct diags errors = DIAGS_INIT;
+	int rc = plan_build(out, &a->model, a->store, &a->reg, &a->opts, &errors);
+	if (rc && !errors.n)
+		diag_last(&errors);
+	diags_move(d, &errors);
+	return rc;
+}
+
+bool app_plan_has_changes(const struct plan *p)
+{
+	return plan_has_changes(p);
+}
+
+void app_plan_release(struct plan *p)
+{
+	plan_release(p);
+}
+
+json_t *app_plan_json(const struct plan *p)
+{
+	return plan_to_json(p);
+}
+
+/* Take the lock of the open environment for this run (holder: pid, host, user, command line),
+ * waiting up to o.lock_timeout_ms. CRATIS_ELOCKED names the holder in d. */
+static int take_lock(struct app *a, struct lock_info *me, struct diags *d)
+{
+	struct lock_info holder;
+	memset(me, 0, sizeof(*me));
+	me->pid = (long)getpid();
+	snprintf(me->environment, sizeof(me->environment), "%s", a->model.env_name ? a->model.env_name : "");
+	snprintf(me->host, sizeof(me->host), "%s", host_name());
+	snprintf(me->user, sizeof(me->user), "%s", user_name());
+	snprintf(me->command, sizeof(me->command), "%s", or_empty(a->o.command_line));
+	if (store_lock(a->store, me, a->o.lock_timeout_ms, &holder))
+		return diag_last(d);
+	return CRATIS_OK;
+}
+
+static void release_lock(struct app *a, const struct lock_info *me, struct diags *d)
+{
+	if (store_unlock(a->store, me->id)) {
+		const struct cratis_error *e = cratis_error_last();
+		diags_add(d, DIAG_WARNING, e->status, "%s", e->message);
+	}
+}
+
+int app_apply(struct app *a, bool destroy, app_review_fn review, void *payload, struct plan *plan_out,
+              struct app_run *run, struct diags *d)
+{
+	memset(run, 0, sizeof(*run));
+	memset(plan_out, 0, sizeof(*plan_out));
+	a->opts.destroy = destroy;
+	struct lock_info me;
+	int rc = take_lock(a, &me, d);
+	if (rc)
+		return rc;
+	char *inputs = NULL;
+	if ((rc = app_plan(a, plan_out, d)))
+		goto out_unlock;
+	run->changes = plan_has_changes(plan_out);
+	run->approved = review ? review(plan_out, run->changes, payload) : true;
+	if (!run->changes || !run->approved)
+		goto out_unlock;
+	const char *project = a->model.nprojects ? a->model.projects[0].name : "default";
+	/* what this deployment took from outside the manifests, so that it can be promoted */
+	json_t *vars = a->model.env && a->model.env->variables ? json_incref((json_t *)a->model.env->variables) : json_object();
+	json_t *in = json_pack("{s:o,s:O}", "variables", vars, "artifacts", a->artifacts);
+	inputs = json_dumps(in, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(in);
+	rc = plan_apply(plan_out, a->store, &a->opts, a->o.command_line, project, destroy ? NULL : inputs, &run->counts);
+	run->cancelled = a->o.cancel && *a->o.cancel;
+	if (rc && rc != CRATIS_ERROR)
+		diag_last(d);
+out_unlock:
+	release_lock(a, &me, d);
+	free(inputs);
+	return rc;
+}
+
+/* The names of Project.spec.promotion.variables of the first Project, or NULL. */
+static json_t *promoted_names(const struct model *m)
+{
+	if (!m->nprojects)
+		return NULL;
+	json_t *spec = json_object_get(m->projects[0].doc->root, "spec");
+	return json_object_get(json_object_get(spec, "promotion"), "variables");
+}
+
+void app_promotion_release(struct app_promotion *p)
+{
+	json_decref(p->overrides);
+	json_decref(p->artifact_pins);
+	free(p->started);
+	free(p->what);
+	memset(p, 0, sizeof(*p));
+}
+
+int app_promotion_collect(struct app *a, const char *from, struct app_promotion *out, struct diags *d)
+{
+	memset(out, 0, sizeof(*out));
+	struct deployments dep = { 0 };
+	struct state_rows rows = { 0 };
+	json_t *inputs = NULL;
+	int rc = CRATIS_EINVAL;
+	if (store_history(a->store, from, 0, &dep)) {
+		rc = diag_last(d);
+		goto out_release;
+	}
+	const struct deployment *last = NULL;
+	for (size_t i = 0; i < dep.n && !last; i++)
+		if (dep.v[i].result && strcmp(dep.v[i].result, "running"))
+			last = &dep.v[i];
+	if (!last) {
+		diags_errorf(d, rc, "refusing to promote: nothing has been deployed to '%s' yet; apply it first", from);
+		goto out_release;
+	}
+	if (!last->inputs) {
+		diags_errorf(d, rc, "refusing to promote: the last deployment of '%s' (%lld, `%s`) deployed nothing to promote (a destroy, or a run older than promotion records)",
+		             from, (long long)last->id, last->command);
+		goto out_release;
+	}
+	if (strcmp(last->result, "succeeded")) {
+		diags_errorf(d, rc, "refusing to promote: the last deployment of '%s' (%lld, %s, `%s`) %s: %s", from,
+		             (long long)last->id, last->started, last->command, last->result, or_empty(last->summary));
+		goto out_release;
+	}
+	if (store_list(a->store, from, &rows)) {
+		rc = diag_last(d);
+		goto out_release;
+	}
+	for (size_t i = 0; i < rows.n; i++) {
+		if (strcmp(rows.v[i].status, "ready")) {
+			diags_errorf(d, rc, "refusing to promote: %s in '%s' is %s%s%s", rows.v[i].id, from, rows.v[i].status,
+			             rows.v[i].message ? ": " : "", or_empty(rows.v[i].message));
+			goto out_release;
+		}
+	}
+	inputs = json_loads(last->inputs, 0, NULL);
+	json_t *vars = json_object_get(inputs, "variables"), *names = promoted_names(&a->model);
+	out->overrides = json_object();
+	out->artifact_pins = json_incref(json_object_get(inputs, "artifacts"));
+	struct buf what = BUF_INIT;
+	size_t i;
+	json_t *n;
+	json_array_foreach(names, i, n) {
+		json_t *v = json_object_get(vars, json_string_value(n));
+		if (!json_is_string(n) || !v) {
+			diags_errorf(d, rc, "refusing to promote: spec.promotion.variables[%zu]: '%s' was not a variable of '%s' in deployment %lld",
+			             i, json_is_string(n) ? json_string_value(n) : "?", from, (long long)last->id);
+			buf_release(&what);
+			app_promotion_release(out);
+			goto out_release;
+		}
+		json_object_set(out->overrides, json_string_value(n), v);
+		char *t = json_dumps(v, JSON_ENCODE_ANY);
+		buf_addf(&what, "%s%s=%s", what.len ? ", " : "", json_string_value(n), t);
+		free(t);
+	}
+	const char *k;
+	json_t *art;
+	json_object_foreach(out->artifact_pins, k, art)
+		buf_addf(&what, "%sartifact %s %s@%s", what.len ? ", " : "", k, json_string_value(json_object_get(art, "version")),
+		         json_string_value(json_object_get(art, "digest")));
+	out->deployment = last->id;
+	out->started = xstrdup(or_empty(last->started));
+	out->what = buf_detach(&what);
+	rc = CRATIS_OK;
+out_release:
+	json_decref(inputs);
+	store_rows_release(&rows);
+	store_deployments_release(&dep);
+	return rc;
+}
+
+int app_resources(struct app *a, json_t **out, struct diags *d)
+{
+	struct state_rows rows = { 0 };
+	*out = NULL;
+	if (store_list(a->store, a->model.env_name, &rows))
+		return diag_last(d);
+	json_t *list = json_array();
+	for (size_t i = 0; i < a->model.nresources; i++) {
+		struct resource *r = a->model.resources[i];
+		struct state_row *row = store_rows_find(&rows, r->project, r->id);
+		json_t *outputs = row && row->outputs ? json_loads(row->outputs, 0, NULL) : NULL;
+		json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "id", r->id, "project", r->project,
+		                                      "apiVersion", r->api_version, "status", row ? row->status : "absent",
+		                                      "updated", row && row->updated ? row->updated : "",
+		                                      "outputs", outputs ? outputs : json_object()));
+	}
+	for (size_t i = 0; i < rows.n; i++)
+		if (!model_find(&a->model, rows.v[i].project, rows.v[i].id))
+			json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "id", rows.v[i].id, "project", rows.v[i].project,
+			                                      "apiVersion", rows.v[i].api_version, "status", "orphaned (not in manifests)",
+			                                      "updated", or_empty(rows.v[i].updated), "outputs", json_object()));
+	store_rows_release(&rows);
+	*out = list;
+	return CRATIS_OK;
+}
+
+int app_history(struct app *a, const char *env, json_t **out, struct diags *d)
+{
+	struct deployments dep;
+	*out = NULL;
+	if (store_history(a->store, env, 0, &dep))
+		return diag_last(d);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < dep.n; i++)
+		json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)dep.v[i].id,
+		                                     "environment", or_empty(dep.v[i].environment), "command", or_empty(dep.v[i].command),
+		                                     "user", or_empty(dep.v[i].user), "host", or_empty(dep.v[i].host),
+		                                     "started", or_empty(dep.v[i].started), "finished", or_empty(dep.v[i].finished),
+		                                     "result", or_empty(dep.v[i].result), "summary", or_empty(dep.v[i].summary)));
+	store_deployments_release(&dep);
+	*out = arr;
+	return CRATIS_OK;
+}
+
+int app_deployment_steps(struct app *a, int64_t id, json_t **out, struct diags *d)
+{
+	struct steps st;
+	*out = NULL;
+	if (store_steps(a->store, id, &st))
+		return diag_last(d);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < st.n; i++)
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "resource", st.v[i].resource,
+		                                     "action", or_empty(st.v[i].action), "result", or_empty(st.v[i].result),
+		                                     "message", or_empty(st.v[i].message), "started", or_empty(st.v[i].started),
+		                                     "finished", or_empty(st.v[i].finished)));
+	store_steps_release(&st);
+	*out = arr;
+	return CRATIS_OK;
+}
+
+int app_state_env(struct app *a, const char *env, char **out, struct diags *d)
+{
+	*out = NULL;
+	if (env) {
+		*out = xstrdup(env);
+		return CRATIS_OK;
+	}
+	struct deployments dep;
+	if (store_history(a->store, NULL, 1, &dep))
+		return diag_last(d);
+	*out = xstrdup(dep.n && dep.v[0].environment ? dep.v[0].environment : "");
+	store_deployments_release(&dep);
+	return CRATIS_OK;
+}
+
+int app_state_list(struct app *a, const char *env, json_t **rows_out, json_t **locks_out, struct diags *d)
+{
+	struct state_rows rows;
+	struct lock_info *locks = NULL;
+	size_t nlocks = 0;
+	*rows_out = *locks_out = NULL;
+	if (store_list(a->store, env, &rows))
+		return diag_last(d);
+	if (store_locks(a->store, &locks, &nlocks)) {
+		store_rows_release(&rows);
+		return diag_last(d);
+	}
+	json_t *r = json_array(), *l = json_array();
+	for (size_t i = 0; i < rows.n; i++)
+		json_array_append_new(r, json_pack("{s:s,s:s,s:s,s:s}", "id", rows.v[i].id, "project", rows.v[i].project,
+		                                   "status", rows.v[i].status, "updated", or_empty(rows.v[i].updated)));
+	for (size_t i = 0; i < nlocks; i++)
+		json_array_append_new(l, json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:s}", "id", locks[i].id, "environment",
+		                                   locks[i].environment, "pid", (json_int_t)locks[i].pid, "host", locks[i].host,
+		                                   "user", locks[i].user, "command", locks[i].command, "since", locks[i].since));
+	free(locks);
+	store_rows_release(&rows);
+	*rows_out = r;
+	*locks_out = l;
+	return CRATIS_OK;
+}
+
+int app_state_show(struct app *a, const char *env, const char *address, json_t **out, struct diags *d)
+{
+	struct state_rows rows;
+	*out = NULL;
+	if (store_list(a->store, env, &rows))
+		return diag_last(d);
+	struct state_row *r = NULL;
+	for (size_t i = 0; i < rows.n && !r; i++) {
+		char *full = xasprintf("%s/%s", rows.v[i].project, rows.v[i].id);
+		if (!strcmp(rows.v[i].id, address) || !strcmp(full, address))
+			r = &rows.v[i];
+		free(full);
+	}
+	int rc = CRATIS_OK;
+	if (!r) {
+		rc = CRATIS_ENOTFOUND;
+		diags_errorf(d, rc, "no resource '%s' recorded in environment '%s'", address, env);
+	} else {
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "id", r->id, "project", r->project, "environment",
+		                      or_empty(r->environment), "apiVersion", r->api_version, "status", r->status,
+		                      "updated", or_empty(r->updated), "deployment", (json_int_t)r->deployment);
+		json_t *spec = r->spec ? json_loads(r->spec, 0, NULL) : NULL;
+		json_t *outputs = r->outputs ? json_loads(r->outputs, 0, NULL) : NULL;
+		json_object_set_new(o, "spec", spec ? spec : json_null());
+		json_object_set_new(o, "outputs", outputs ? outputs : json_null());
+		if (r->message)
+			json_object_set_new(o, "message", json_string(r->message));
+		*out = o;
+	}
+	store_rows_release(&rows);
+	return rc;
+}
+
+int app_state_unlock(struct app *a, const char *lock_id, struct diags *d)
+{
+	if (store_unlock(a->store, lock_id))
+		return diag_last(d);
+	return CRATIS_OK;
+}
+
+json_t *app_plugins(const struct app *a)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < a->reg.nplugins; i++) {
+		const struct plugin *p = a->reg.plugins[i];
+		json_t *kinds = json_array();
+		for (size_t k = 0; k < a->reg.nhandlers; k++) {
+			const struct handler *h = a->reg.handlers[k];
+			if (h->plugin != p)
+				continue;
+			for (size_t v = 0; v < h->versions.n; v++) {
+				char *kv = xasprintf("%s/%s %s", h->group, h->versions.v[v], h->kind);
+				json_array_append_new(kinds, json_string(kv));
+				free(kv);
+			}
+		}
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", p->name, "version", or_empty(p->version),
+		                                     "form", p->form == PLUGIN_SO ? "so" : p->form == PLUGIN_EXEC ? "exec" : "core",
+		                                     "path", p->path, "kinds", kinds));
+	}
+	return arr;
+}
+
+int app_artifact_record(struct app *a, const char *name, const char *version, const char *digest,
+                        json_t **out, struct diags *d)
+{
+	*out = NULL;
+	struct semver v;
+	char *err;
+	if (semver_parse(&v, version, &err)) {
+		diags_errorf(d, CRATIS_EINVAL, "artifact record: VERSION: %s", err);
+		free(err);
+		return CRATIS_EINVAL;
+	}
+	bool snapshot = semver_is_snapshot(&v);
+	semver_release(&v);
+	if (!*name || !*digest) {
+		diags_errorf(d, CRATIS_EINVAL, "artifact record: NAME and DIGEST must not be empty");
+		return CRATIS_EINVAL;
+	}
+	struct artifact art = { .name = (char *)name, .version = (char *)version, .digest = (char *)digest,
+	                        .snapshot = snapshot, .user = (char *)user_name() };
+	enum artifact_outcome outcome;
+	struct artifact old;
+	memset(&old, 0, sizeof(old));
+	int rc = store_artifact_record(a->store, &art, &outcome, &old);
+	if (rc) {
+		diag_last(d);
+	} else {
+		static const char *const names[] = { "new", "same", "replaced" };
+		*out = json_pack("{s:s,s:b}", "outcome", names[outcome], "snapshot", snapshot);
+		if (outcome == ARTIFACT_REPLACED && old.digest)
+			json_object_set_new(*out, "previous", json_string(old.digest));
+	}
+	artifact_release(&old);
+	return rc;
+}
+
+int app_artifacts(struct app *a, const char *name, bool history, json_t **out, struct diags *d)
+{
+	struct artifacts arts;
+	*out = NULL;
+	if (store_artifacts(a->store, name, history, &arts))
+		return diag_last(d);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < arts.n; i++)
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:b,s:s,s:s}", "name", arts.v[i].name, "version",
+		                                     arts.v[i].version, "digest", arts.v[i].digest, "snapshot", arts.v[i].snapshot,
+		                                     "current", arts.v[i].current, "recorded", or_empty(arts.v[i].recorded),
+		                                     "user", or_empty(arts.v[i].user)));
+	store_artifacts_release(&arts);
+	*out = arr;
+	return CRATIS_OK;
+}
+
+/* The Rollout resource named name (NULL: the only one) of the model. */
+static int pick_rollout(struct app *a, const char *name, struct resource **out, struct diags *d)
+{
+	size_t n = 0;
+	*out = NULL;
+	for (size_t i = 0; i < a->model.nresources; i++) {
+		struct resource *r = a->model.resources[i];
+		if (strcmp(r->group, CORE_GROUP) || strcmp(r->kind, "Rollout"))
+			continue;
+		n++;
+		if (!name || !strcmp(r->name, name))
+			*out = *out && !name ? *out : r;
+	}
+	if (name && !*out) {
+		diags_errorf(d, CRATIS_ENOTFOUND, "no Rollout '%s' in the manifests", name);
+		return CRATIS_ENOTFOUND;
+	}
+	if (!n) {
+		diags_errorf(d, CRATIS_ENOTFOUND, "the manifests define no Rollout (kind Rollout, apiVersion cratis/v1)");
+		return CRATIS_ENOTFOUND;
+	}
+	if (!name && n > 1) {
+		diags_errorf(d, CRATIS_EINVAL, "several Rollouts are defined; name one");
+		return CRATIS_EINVAL;
+	}
+	return CRATIS_OK;
+}
+
+static json_t *releases_json(const struct releases *rels)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < rels->n; i++) {
+		const struct release *r = &rels->v[i];
+		bool live = !strcmp(r->status, "active") || !strcmp(r->status, "preview") || !strcmp(r->status, "previous");
+		const char *health = live ? (rollout_release_healthy(r) ? "up" : "down") : "-";
+		json_t *log = r->log ? json_loads(r->log, 0, NULL) : NULL;
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:b,s:o}", "release", r->id, "colour", r->colour,
+		                                     "status", r->status, "stage", or_empty(r->stage), "created", or_empty(r->created),
+		                                     "updated", or_empty(r->updated), "port", r->port, "health", health, "live", live,
+		                                     "stages", log ? log : json_array()));
+	}
+	return arr;
+}
+
+int app_rollout(struct app *a, enum app_rollout_action action, const char *name, const char *to,
+                json_t **releases, struct diags *d)
+{
+	struct state_rows rows = { 0 };
+	char *statedir = NULL;
+	struct lock_info me;
+	bool locked = false;
+	struct resource *r;
+	*releases = NULL;
+	int rc = pick_rollout(a, name, &r, d);
+	if (rc)
+		return rc;
+	bool steer = action != APP_ROLLOUT_STATUS && action != APP_ROLLOUT_HISTORY;
+	if (steer) {
+		if ((rc = take_lock(a, &me, d)))
+			goto out_release;
+		locked = true;
+	}
+	if (store_list(a->store, a->model.env_name, &rows)) {
+		rc = diag_last(d);
+		goto out_release;
+	}
+	struct state_row *row = store_rows_find(&rows, r->project, r->id);
+	if (!row || !row->spec) {
+		rc = CRATIS_ENOTFOUND;
+		diags_errorf(d, rc, "rollout '%s' has not been applied in environment '%s'", r->name, a->model.env_name);
+		goto out_release;
+	}
+	statedir = engine_statedir(a->state_dir, a->model.env_name, r->project, r->id);
+	struct rollout_target t = { r->project, a->model.env_name, r->name, row->spec, a->project_dir, statedir };
+	static const char *const verbs[] = { "status", "promote", "abort", "rollback", "history" };
+	if (action == APP_ROLLOUT_PROMOTE)
+		rc = rollout_promote(&a->rollout, &t);
+	else if (action == APP_ROLLOUT_ABORT)
+		rc = rollout_abort(&a->rollout, &t);
+	else if (action == APP_ROLLOUT_ROLLBACK)
+		rc = rollout_rollback(&a->rollout, &t, to);
+	else
+		rollout_scale_down(&a->rollout, &t);
+	if (rc) {
+		const struct cratis_error *e = cratis_error_last();
+		diags_errorf(d, e->status ? e->status : CRATIS_ERROR, "rollout %s: %s", verbs[action], e->message);
+		rc = e->status ? e->status : CRATIS_ERROR;
+		goto out_release;
+	}
+	struct releases rels;
+	if (store_releases(a->store, a->model.env_name, r->project, r->name, &rels)) {
+		rc = diag_last(d);
+		goto out_release;
+	}
+	*releases = releases_json(&rels);
+	store_releases_release(&rels);
+out_release:
+	if (locked)
+		release_lock(a, &me, d);
+	free(statedir);
+	store_rows_release(&rows);
+	return rc;
+}

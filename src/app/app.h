@@ -1,0 +1,169 @@
+/* Application layer: the use cases of cratis (open a project, plan, apply, destroy, promote,
+ * rollout actions, history and state queries) as functions that return a status, structured
+ * results and diagnostics and never print. The CLI, `cratis serve` and agents are front ends
+ * over it; it is the composition root that owns the store, the registry and the model of one
+ * open project. Results of queries are JSON documents whose shapes are documented per function
+ * (they are also what `-o json` prints and what the HTTP API will return). */
+#ifndef CRATIS_APP_H
+#define CRATIS_APP_H
+
+#include <signal.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "manifest/manifest.h"
+#include "model/model.h"
+#include "plugin/registry.h"
+#include "rollout/rollout.h"
+#include "state/store.h"
+#include "util/diag.h"
+
+/* How a project is opened. Every pointer is borrowed for the life of the struct app. */
+struct app_options {
+	const char *const *paths;     /* manifest files or directories (at least one); the first one's
+	                               * directory (or itself) is the project directory */
+	size_t npaths;
+	const char *env;              /* environment to act on; NULL: the only one, or none */
+	const char *state_dir;        /* state directory; NULL: $CRATIS_STATE_DIR, else PROJECT/.cratis */
+	int jobs;                     /* parallel plugin calls in plan refresh and apply (>= 1) */
+	bool refresh;                 /* plan observes unchanged resources for drift */
+	int lock_timeout_ms;          /* how long apply/destroy/rollout wait for a held lock; 0 = fail */
+	int grace_ms;                 /* how long cancelled subprocesses get before SIGKILL; 0 = 10 s */
+	const char *command_line;     /* recorded with locks and deployments ("cratis apply -f x") */
+	const json_t *overrides;      /* variables replacing the environment's (promotion), or NULL */
+	const json_t *artifact_pins;  /* NAME -> {version, digest} used for ${artifact:NAME}, or NULL */
+	const struct engine_observer *observer; /* progress of apply/destroy/rollouts, or NULL */
+	const volatile sig_atomic_t *cancel;   /* non-zero: start nothing new (a signal handler sets it); NULL */
+};
+
+/* What app_open loads besides the state store. */
+enum app_load {
+	APP_LOAD_STATE = 0,           /* the state store only */
+	APP_LOAD_PLUGINS = 1,         /* the store and the plugins */
+	APP_LOAD_MANIFESTS = 3,       /* the store, the plugins, the manifests and the model */
+};
+
+/* An open project. Fields are read-only for front ends. */
+struct app {
+	struct app_options o;
+	char *project_dir;            /* absolute */
+	char *state_dir;              /* absolute, created when missing */
+	struct manifest_set ms;
+	struct registry reg;
+	struct model model;
+	struct store *store;
+	struct engine_opts opts;
+	struct rollout_env rollout;   /* the built-in Rollout handler's view */
+	json_t *artifacts;            /* NAME -> {version, digest} resolved for this run */
+};
+
+/* Open the project that o describes, loading what `what` names. On success *out is the project
+ * (free with app_close). On failure *out is NULL, the problems are appended to d (each located
+ * where it can be) and the status is returned: CRATIS_EIO (unreadable path, state directory or
+ * store), CRATIS_EINVAL (invalid manifests, no manifests), CRATIS_EPLUGIN (a plugin failed to
+ * load). */
+int app_open(struct app **out, const struct app_options *o, enum app_load what, struct diags *d);
+/* Stop plugins, close the store and free a. NULL is ignored. */
+void app_close(struct app *a);
+
+/* The plan of the open environment (APP_LOAD_MANIFESTS). Fills *out (release with
+ * plan_release). Returns CRATIS_OK or a status with the problems in d. */
+int app_plan(struct app *a, struct plan *out, struct diags *d);
+/* True when plan p changes anything; free what p holds (the struct is kept). */
+bool app_plan_has_changes(const struct plan *p);
+void app_plan_release(struct plan *p);
+/* The plan as JSON: {environment, resources: [{id, project, action, changes, reason}], summary}. */
+json_t *app_plan_json(const struct plan *p);
+
+/* Called by app_apply once the plan is known, before anything runs: return true to go on.
+ * Changes tells whether the plan would change anything (when false app_apply stops after it). */
+typedef bool (*app_review_fn)(const struct plan *p, bool changes, void *payload);
+
+/* What an apply or destroy did. */
+struct app_run {
+	bool changes;                 /* the plan had changes */
+	bool approved;                /* review said go */
+	bool cancelled;               /* a cancellation stopped it (o->cancel) */
+	struct apply_result counts;   /* ok, failed, skipped, deployment id */
+};
+
+/* Apply (destroy false) or destroy the open environment: take its lock (waiting up to
+ * o->lock_timeout_ms), plan, call review (NULL = approve), execute with o->jobs in parallel,
+ * record the deployment with its inputs (variables and artifacts, for promotion), release the
+ * lock. *plan_out holds the plan (release with plan_release). Returns CRATIS_OK when nothing
+ * failed (also when there was nothing to do or review declined: see *run), CRATIS_ELOCKED when
+ * another run holds the lock (its holder is named in d), CRATIS_EINVAL for an invalid plan,
+ * CRATIS_ERROR when a resource failed or was skipped, CRATIS_EIO on a state error. */
+int app_apply(struct app *a, bool destroy, app_review_fn review, void *payload, struct plan *plan_out,
+              struct app_run *run, struct diags *d);
+
+/* What a promotion takes from its source environment. */
+struct app_promotion {
+	json_t *overrides;            /* variable name -> value (Project.spec.promotion.variables) */
+	json_t *artifact_pins;        /* NAME -> {version, digest} */
+	int64_t deployment;           /* the source's deployment taken */
+	char *started;                /* when it started (RFC 3339) */
+	char *what;                   /* "port=8081, artifact web 1.2.0@sha256:..." for messages */
+};
+/* Collect what environment `from` of project a (opened with o.env = from) last deployed
+ * successfully. Refused (CRATIS_EINVAL with the reason in d) when nothing was deployed, when the
+ * last deployment was a destroy or failed, when a resource of it is not ready, or when a
+ * promoted variable was not deployed. CRATIS_EIO on a state read error. */
+int app_promotion_collect(struct app *a, const char *from, struct app_promotion *out, struct diags *d);
+void app_promotion_release(struct app_promotion *p);
+
+/* Resources of the open environment (APP_LOAD_MANIFESTS) with their recorded status: a JSON
+ * array of {id, project, apiVersion, status ("ready", "pending", "failed", "absent", "orphaned
+ * (not in manifests)"), updated, outputs}. Returns CRATIS_OK or CRATIS_EIO. */
+int app_resources(struct app *a, json_t **out, struct diags *d);
+
+/* Deployments of environment env (NULL: all), newest first: a JSON array of {id, environment,
+ * command, user, host, started, finished, result, summary}. CRATIS_EIO on a read error. */
+int app_history(struct app *a, const char *env, json_t **out, struct diags *d);
+/* Steps of deployment id: a JSON array of {resource, action, result, message, started,
+ * finished}. CRATIS_EIO on a read error. */
+int app_deployment_steps(struct app *a, int64_t id, json_t **out, struct diags *d);
+
+/* The environment state commands act on: env when given, else that of the latest deployment
+ * ("" when there is none). *out is heap (caller frees). CRATIS_EIO on a read error. */
+int app_state_env(struct app *a, const char *env, char **out, struct diags *d);
+/* Recorded resources of env: a JSON array of {id, project, status, updated}; and every lock:
+ * a JSON array of {id, environment, pid, host, user, command, since}. CRATIS_EIO on a read
+ * error. */
+int app_state_list(struct app *a, const char *env, json_t **rows, json_t **locks, struct diags *d);
+/* One recorded resource of env by "Kind/name" or "project/Kind/name": {id, project,
+ * environment, apiVersion, status, updated, deployment, spec, outputs, message?}.
+ * CRATIS_ENOTFOUND when none is recorded, CRATIS_EIO on a read error. */
+int app_state_show(struct app *a, const char *env, const char *address, json_t **out, struct diags *d);
+/* Release lock lock_id. CRATIS_ENOTFOUND when there is no such lock. */
+int app_state_unlock(struct app *a, const char *lock_id, struct diags *d);
+
+/* Loaded plugins (APP_LOAD_PLUGINS): a JSON array of {name, version, form ("so", "exec",
+ * "core"), path, kinds: ["group/version Kind", ...]}. */
+json_t *app_plugins(const struct app *a);
+
+/* Record artifact name/version/digest: {outcome ("new", "same", "replaced"), snapshot,
+ * previous (digest replaced, when replaced)}. CRATIS_EINVAL for a version that is not semver or
+ * an empty name or digest, CRATIS_EEXISTS when a stable version is already recorded with another
+ * digest (named in d), CRATIS_EIO on a state error. */
+int app_artifact_record(struct app *a, const char *name, const char *version, const char *digest,
+                        json_t **out, struct diags *d);
+/* Current artifacts (history: every recorded row) of name (NULL: all), newest first: a JSON
+ * array of {name, version, digest, snapshot, current, recorded, user}. */
+int app_artifacts(struct app *a, const char *name, bool history, json_t **out, struct diags *d);
+
+/* Rollout actions (`cratis rollout ...`). */
+enum app_rollout_action { APP_ROLLOUT_STATUS, APP_ROLLOUT_PROMOTE, APP_ROLLOUT_ABORT, APP_ROLLOUT_ROLLBACK,
+                          APP_ROLLOUT_HISTORY };
+/* Act on Rollout `name` (NULL: the only one) of the open environment (APP_LOAD_MANIFESTS);
+ * steering actions take the environment lock. to names the release of a rollback (NULL: the
+ * previous one). *releases gets the rollout's releases afterwards: a JSON array of {release,
+ * colour, status, stage, created, updated, port, health ("up", "down", "-"), live, stages (the
+ * recorded stage log)}. Errors: CRATIS_ENOTFOUND (no such Rollout, or none applied), CRATIS_EINVAL
+ * (several Rollouts and no name), CRATIS_ELOCKED, or the action's status, each in d. */
+int app_rollout(struct app *a, enum app_rollout_action action, const char *name, const char *to,
+                json_t **releases, struct diags *d);
+
+#endif
