@@ -1,8 +1,8 @@
 #!/bin/sh
 # Heavy libraries are loaded only by the commands that use them (docs/architecture.md, "Lazy
 # libraries"): `cratis version` and `cratis get` never load libgit2 nor libxml2; `version show`
-# on a pom.xml loads both, on a package.json only libgit2. The dynamic loader's own trace
-# (LD_DEBUG=files) says which libraries a run opened.
+# on a pom.xml loads both, on a package.json only libgit2; a missing one is an error naming it and
+# its package. The dynamic loader's own trace (LD_DEBUG=files) says which libraries a run opened.
 . "$(dirname "$0")/lib.sh"
 unset CRATIS_BRANCH GITHUB_HEAD_REF GITHUB_REF_NAME CIRCLE_BRANCH CI_COMMIT_REF_NAME
 export GIT_AUTHOR_NAME=Tester GIT_AUTHOR_EMAIL=t@example.test GIT_COMMITTER_NAME=Tester GIT_COMMITTER_EMAIL=t@example.test
@@ -66,4 +66,31 @@ expect_rc "version show on a package.json" 0 $?
 expect_in "the version comes from package.json" "version   2.0.0" "$T/npm.out"
 expect_in "version show loads libgit2" "file=libgit2" "$T/npm.ld"
 expect_not_in "a package.json does not load libxml2" "file=libxml2" "$T/npm.ld"
+
+# a library that is not installed: a copy of cratis whose recorded SONAMEs name versions that do
+# not exist (same length, so the binary is otherwise unchanged) fails with a clear message
+mkdir -p "$T/missing"
+python3 - "$CRATIS" "$T/missing/cratis" <<'PY'
+import re, sys
+b = open(sys.argv[1], "rb").read()
+for lib in (rb"libgit2\.so\.[0-9.]+\0", rb"libxml2\.so\.[0-9.]+\0"):
+    names = set(re.findall(lib, b))
+    assert len(names) == 1, names
+    name = names.pop()
+    b = b.replace(name, name[:name.index(b".so.") + 4] + b"9" * (len(name) - name.index(b".so.") - 5) + b"\0")
+open(sys.argv[2], "wb").write(b)
+PY
+chmod +x "$T/missing/cratis"
+"$T/missing/cratis" version >"$T/m0.out" 2>&1
+expect_rc "cratis version runs without them" 0 $?
+"$T/missing/cratis" version show -f "$R" >"$T/m1.out" 2>&1
+expect_rc "version show without libgit2 fails" 1 $?
+expect_in "the message names libgit2 and its package" "cannot load libgit2 (libgit2.so.9" "$T/m1.out"
+expect_in "and says what to install" "install the Debian package libgit2-" "$T/m1.out"
+git -C "$R" rm -q package.json
+printf '<project><version>3.0.0</version></project>\n' >"$R/pom.xml"
+"$T/missing/cratis" version show -f "$R" >"$T/m2.out" 2>&1
+expect_rc "reading pom.xml without libxml2 fails" 1 $?
+expect_in "the message names libxml2 and its package" "cannot load libxml2 (libxml2.so.9" "$T/m2.out"
+expect_in "and says what to install" "install the Debian package libxml2" "$T/m2.out"
 finish
