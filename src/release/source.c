@@ -30,7 +30,8 @@
 	X(XPathNewContext) X(XPathFreeContext) X(XPathEvalExpression) X(XPathFreeObject)
 
 /* Pointers to them, typed from the libxml2 headers (xml->ReadFile is xmlReadFile), and the
- * library's deallocator (xmlFree, a macro over a per-library variable, read with xmlMemGet). */
+ * library's deallocator (xmlFree, which the headers define as a macro over the library's own
+ * state: read once with xmlMemGet). */
 struct xml_api {
 #define XML_MEMBER(name) __typeof__(xml##name) *name;
 	XML_FUNCTIONS(XML_MEMBER)
