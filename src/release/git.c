@@ -1,35 +1,95 @@
-/* Git operations through libgit2 (see git.h). */
+/* Git operations through libgit2 (see git.h). libgit2 is opened on first use (dlopen by its
+ * SONAME, util/dynlib.h): commands that never touch git never load it nor what it links. */
 #define _GNU_SOURCE
 #include "git.h"
 
 #include <git2.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "release/policy.h"
+#include "util/dynlib.h"
 #include "util/util.h"
 #include "banned.h"
 
-struct repo {
-	git_repository *git;
+#if !defined(CRATIS_LIBGIT2_SONAME) || !defined(CRATIS_LIBGIT2_PACKAGE)
+#error "meson.build defines CRATIS_LIBGIT2_SONAME and CRATIS_LIBGIT2_PACKAGE"
+#endif
+
+/* The libgit2 functions this file calls, without their git_ prefix. */
+#define GIT_FUNCTIONS(X) \
+	X(libgit2_init) X(libgit2_shutdown) X(error_last) \
+	X(repository_open_ext) X(repository_free) X(repository_head) \
+	X(reference_is_branch) X(reference_shorthand) X(reference_free) X(reference_lookup) \
+	X(reference_symbolic_target) X(tag_list) X(strarray_dispose) X(revparse_single) \
+	X(oid_tostr) X(oid_equal) X(object_id) X(object_free) \
+	X(signature_default) X(signature_now) X(signature_free) X(tag_create)
+
+/* Pointers to them, typed from <git2.h>: git->tag_list is git_tag_list. */
+struct git_api {
+#define GIT_MEMBER(name) __typeof__(git_##name) *name;
+	GIT_FUNCTIONS(GIT_MEMBER)
+#undef GIT_MEMBER
 };
 
-static char *git_err(const char *what)
+/* Filled once by git_load (under git_once) and only read after: the library and its table. */
+static struct {
+	struct dynlib lib;
+	struct git_api fn;
+} git_lib;
+static pthread_once_t git_once = PTHREAD_ONCE_INIT;
+
+static void git_load(void)
 {
-	const git_error *e = git_error_last();
+	if (dynlib_open(&git_lib.lib, "libgit2", CRATIS_LIBGIT2_SONAME, CRATIS_LIBGIT2_PACKAGE))
+		return;
+#define GIT_RESOLVE(name) git_lib.fn.name = (__typeof__(git_lib.fn.name))dynlib_sym(&git_lib.lib, "git_" #name);
+	GIT_FUNCTIONS(GIT_RESOLVE)
+#undef GIT_RESOLVE
+}
+
+/* libgit2's functions, loading it on the first call; NULL with *err (heap) naming the library
+ * and the package to install when it cannot be loaded. */
+static const struct git_api *git_api(char **err)
+{
+	int rc = pthread_once(&git_once, git_load);
+	if (rc) {
+		*err = xasprintf("cannot load libgit2: pthread_once failed (error %d)", rc);
+		return NULL;
+	}
+	if (git_lib.lib.status) {
+		*err = xstrdup(git_lib.lib.message);
+		return NULL;
+	}
+	return &git_lib.fn;
+}
+
+struct repo {
+	const struct git_api *git;   /* libgit2, loaded */
+	git_repository *repo;
+};
+
+static char *git_err(const struct git_api *git, const char *what)
+{
+	const git_error *e = git->error_last();
 	return xasprintf("%s: %s", what, e && e->message ? e->message : "unknown git error");
 }
 
 int repo_open(struct repo **out, const char *dir, char **err)
 {
-	git_libgit2_init();
+	const struct git_api *git = git_api(err);
+	if (!git)
+		return -1;
+	git->libgit2_init();
 	struct repo *r = xcalloc(1, sizeof(*r));
-	if (git_repository_open_ext(&r->git, dir, 0, NULL) < 0) {
+	r->git = git;
+	if (git->repository_open_ext(&r->repo, dir, 0, NULL) < 0) {
 		char *what = xasprintf("'%s' is not inside a git repository", dir);
-		*err = git_err(what);
+		*err = git_err(git, what);
 		free(what);
 		free(r);
-		git_libgit2_shutdown();
+		git->libgit2_shutdown();
 		return -1;
 	}
 	*out = r;
@@ -40,9 +100,10 @@ void repo_close(struct repo *r)
 {
 	if (!r)
 		return;
-	git_repository_free(r->git);
+	const struct git_api *git = r->git;
+	git->repository_free(r->repo);
 	free(r);
-	git_libgit2_shutdown();
+	git->libgit2_shutdown();
 }
 
 int repo_branch(struct repo *r, char **out, char **err)
@@ -53,23 +114,23 @@ int repo_branch(struct repo *r, char **out, char **err)
 		return 0;
 	}
 	git_reference *head = NULL;
-	int rc = git_repository_head(&head, r->git);
-	if (rc == 0 && git_reference_is_branch(head)) {
-		*out = xstrdup(git_reference_shorthand(head));
-		git_reference_free(head);
+	int rc = r->git->repository_head(&head, r->repo);
+	if (rc == 0 && r->git->reference_is_branch(head)) {
+		*out = xstrdup(r->git->reference_shorthand(head));
+		r->git->reference_free(head);
 		return 0;
 	}
-	git_reference_free(head);
+	r->git->reference_free(head);
 	if (rc == GIT_EUNBORNBRANCH) {
 		/* no commit yet: HEAD names the branch to be */
 		git_reference *sym = NULL;
-		if (git_reference_lookup(&sym, r->git, "HEAD") == 0 && git_reference_symbolic_target(sym)) {
-			const char *t = git_reference_symbolic_target(sym);
+		if (r->git->reference_lookup(&sym, r->repo, "HEAD") == 0 && r->git->reference_symbolic_target(sym)) {
+			const char *t = r->git->reference_symbolic_target(sym);
 			*out = xstrdup(starts_with(t, "refs/heads/") ? t + 11 : t);
-			git_reference_free(sym);
+			r->git->reference_free(sym);
 			return 0;
 		}
-		git_reference_free(sym);
+		r->git->reference_free(sym);
 	}
 	static const char *const ci[] = { "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CIRCLE_BRANCH", "CI_COMMIT_REF_NAME" };
 	for (size_t i = 0; i < sizeof(ci) / sizeof(ci[0]); i++) {
@@ -88,8 +149,8 @@ int repo_latest_release(struct repo *r, const char *format, bool *found, struct 
 {
 	git_strarray names = { 0 };
 	*found = false;
-	if (git_tag_list(&names, r->git) < 0) {
-		*err = git_err("cannot list tags");
+	if (r->git->tag_list(&names, r->repo) < 0) {
+		*err = git_err(r->git, "cannot list tags");
 		return -1;
 	}
 	for (size_t i = 0; i < names.count; i++) {
@@ -112,14 +173,14 @@ int repo_latest_release(struct repo *r, const char *format, bool *found, struct 
 		free(e);
 		free(text);
 	}
-	git_strarray_dispose(&names);
+	r->git->strarray_dispose(&names);
 	return 0;
 }
 
 static int head_commit(struct repo *r, git_object **out, char **err)
 {
-	if (git_revparse_single(out, r->git, "HEAD^{commit}") < 0) {
-		*err = git_err("HEAD has no commit");
+	if (r->git->revparse_single(out, r->repo, "HEAD^{commit}") < 0) {
+		*err = git_err(r->git, "HEAD has no commit");
 		return -1;
 	}
 	return 0;
@@ -131,24 +192,24 @@ int repo_tag_state(struct repo *r, const char *name, enum tag_state *state, char
 	*commit = NULL;
 	char *spec = xasprintf("refs/tags/%s^{commit}", name);
 	git_object *obj = NULL, *head = NULL;
-	int rc = git_revparse_single(&obj, r->git, spec);
+	int rc = r->git->revparse_single(&obj, r->repo, spec);
 	free(spec);
 	if (rc == GIT_ENOTFOUND)
 		return 0;
 	if (rc < 0) {
-		*err = git_err("cannot read tag");
+		*err = git_err(r->git, "cannot read tag");
 		return -1;
 	}
 	if (head_commit(r, &head, err)) {
-		git_object_free(obj);
+		r->git->object_free(obj);
 		return -1;
 	}
 	char id[GIT_OID_HEXSZ + 1];
-	git_oid_tostr(id, 8, git_object_id(obj));
+	r->git->oid_tostr(id, 8, r->git->object_id(obj));
 	*commit = xstrdup(id);
-	*state = git_oid_equal(git_object_id(obj), git_object_id(head)) ? TAG_ON_HEAD : TAG_ELSEWHERE;
-	git_object_free(obj);
-	git_object_free(head);
+	*state = r->git->oid_equal(r->git->object_id(obj), r->git->object_id(head)) ? TAG_ON_HEAD : TAG_ELSEWHERE;
+	r->git->object_free(obj);
+	r->git->object_free(head);
 	return 0;
 }
 
@@ -159,19 +220,19 @@ int repo_tag(struct repo *r, const char *name, const char *message, char **err)
 	git_oid oid;
 	if (head_commit(r, &head, err))
 		return -1;
-	if (git_signature_default(&sig, r->git) < 0 && git_signature_now(&sig, "cratis", "cratis@localhost") < 0) {
-		*err = git_err("cannot make a tag signature");
-		git_object_free(head);
+	if (r->git->signature_default(&sig, r->repo) < 0 && r->git->signature_now(&sig, "cratis", "cratis@localhost") < 0) {
+		*err = git_err(r->git, "cannot make a tag signature");
+		r->git->object_free(head);
 		return -1;
 	}
 	int rc = 0;
-	if (git_tag_create(&oid, r->git, name, head, sig, message, 0) < 0) {
+	if (r->git->tag_create(&oid, r->repo, name, head, sig, message, 0) < 0) {
 		char *what = xasprintf("cannot create tag '%s'", name);
-		*err = git_err(what);
+		*err = git_err(r->git, what);
 		free(what);
 		rc = -1;
 	}
-	git_signature_free(sig);
-	git_object_free(head);
+	r->git->signature_free(sig);
+	r->git->object_free(head);
 	return rc;
 }

@@ -1,17 +1,80 @@
-/* Version sources (see source.h). */
+/* Version sources (see source.h). libxml2 is opened on first use (dlopen by its SONAME,
+ * util/dynlib.h), only when a pom.xml is read: it and the ICU it links cost every other command
+ * several milliseconds of start-up. */
 #define _GNU_SOURCE
 #include "source.h"
 
 #include <jansson.h>
 #include <libxml/parser.h>
+#include <libxml/xmlmemory.h>
 #include <libxml/xpath.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cratis/plugin.h"
 #include "util/buf.h"
+#include "util/dynlib.h"
 #include "util/util.h"
 #include "banned.h"
+
+#if !defined(CRATIS_LIBXML2_SONAME) || !defined(CRATIS_LIBXML2_PACKAGE)
+#error "meson.build defines CRATIS_LIBXML2_SONAME and CRATIS_LIBXML2_PACKAGE"
+#endif
+
+/* The libxml2 functions this file calls, without their xml prefix. */
+#define XML_FUNCTIONS(X) \
+	X(ReadFile) X(FreeDoc) X(GetLastError) X(GetLineNo) X(NodeGetContent) X(MemGet) \
+	X(XPathNewContext) X(XPathFreeContext) X(XPathEvalExpression) X(XPathFreeObject)
+
+/* Pointers to them, typed from the libxml2 headers (xml->ReadFile is xmlReadFile), and the
+ * library's deallocator (xmlFree, which the headers define as a macro over the library's own
+ * state: read once with xmlMemGet). */
+struct xml_api {
+#define XML_MEMBER(name) __typeof__(xml##name) *name;
+	XML_FUNCTIONS(XML_MEMBER)
+#undef XML_MEMBER
+	xmlFreeFunc free;
+};
+
+/* Filled once by xml_load (under xml_once) and only read after: the library and its table. */
+static struct {
+	struct dynlib lib;
+	struct xml_api fn;
+} xml_lib;
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void xml_load(void)
+{
+	if (dynlib_open(&xml_lib.lib, "libxml2", CRATIS_LIBXML2_SONAME, CRATIS_LIBXML2_PACKAGE))
+		return;
+#define XML_RESOLVE(name) xml_lib.fn.name = (__typeof__(xml_lib.fn.name))dynlib_sym(&xml_lib.lib, "xml" #name);
+	XML_FUNCTIONS(XML_RESOLVE)
+#undef XML_RESOLVE
+	if (!xml_lib.lib.status && (xml_lib.fn.MemGet(&xml_lib.fn.free, NULL, NULL, NULL) < 0 || !xml_lib.fn.free)) {
+		xml_lib.lib.status = CRATIS_ENOTFOUND;
+		snprintf(xml_lib.lib.message, sizeof(xml_lib.lib.message), "libxml2 (%s): xmlMemGet gave no deallocator",
+		         CRATIS_LIBXML2_SONAME);
+	}
+}
+
+/* libxml2's functions, loading it on the first call; NULL with *err (heap) naming the library
+ * and the package to install when it cannot be loaded. */
+static const struct xml_api *xml_api(char **err)
+{
+	int rc = pthread_once(&xml_once, xml_load);
+	if (rc) {
+		*err = xasprintf("cannot load libxml2: pthread_once failed (error %d)", rc);
+		return NULL;
+	}
+	if (xml_lib.lib.status) {
+		*err = xstrdup(xml_lib.lib.message);
+		return NULL;
+	}
+	return &xml_lib.fn;
+}
 
 void version_source_release(struct version_source *src)
 {
@@ -20,22 +83,22 @@ void version_source_release(struct version_source *src)
 	memset(src, 0, sizeof(*src));
 }
 
-static xmlNodePtr xpath_node(xmlDocPtr doc, const char *expr)
+static xmlNodePtr xpath_node(const struct xml_api *xml, xmlDocPtr doc, const char *expr)
 {
-	xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
-	xmlXPathObjectPtr res = ctx ? xmlXPathEvalExpression((const xmlChar *)expr, ctx) : NULL;
+	xmlXPathContextPtr ctx = xml->XPathNewContext(doc);
+	xmlXPathObjectPtr res = ctx ? xml->XPathEvalExpression((const xmlChar *)expr, ctx) : NULL;
 	xmlNodePtr n = NULL;
 	if (res && res->nodesetval && res->nodesetval->nodeNr > 0)
 		n = res->nodesetval->nodeTab[0];
-	xmlXPathFreeObject(res);
-	xmlXPathFreeContext(ctx);
+	xml->XPathFreeObject(res);
+	xml->XPathFreeContext(ctx);
 	return n;
 }
 
 /* The text of node, with ${name} replaced from /project/properties/name; NULL + *err on failure. */
-static char *pom_text(xmlDocPtr doc, xmlNodePtr n, const char *file, char **err)
+static char *pom_text(const struct xml_api *xml, xmlDocPtr doc, xmlNodePtr n, const char *file, char **err)
 {
-	xmlChar *raw = xmlNodeGetContent(n);
+	xmlChar *raw = xml->NodeGetContent(n);
 	struct buf b = BUF_INIT;
 	const char *s = (const char *)raw;
 	while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
@@ -48,53 +111,56 @@ static char *pom_text(xmlDocPtr doc, xmlNodePtr n, const char *file, char **err)
 			char *name = xstrndup(p + 2, (size_t)(close - p - 2));
 			char *expr = xasprintf("/*[local-name()='project']/*[local-name()='properties']/*[local-name()='%s']", name);
 			xmlNodePtr prop = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") == strlen(name)
-			                      ? xpath_node(doc, expr) : NULL;
+			                      ? xpath_node(xml, doc, expr) : NULL;
 			free(expr);
 			if (!prop) {
 				*err = xasprintf("%s:%d: version '%s' uses property '${%s}', which /project/properties does not define",
-				                 file, (int)xmlGetLineNo(n), s, name);
+				                 file, (int)xml->GetLineNo(n), s, name);
 				free(name);
-				xmlFree(raw);
+				xml->free(raw);
 				buf_release(&b);
 				return NULL;
 			}
-			xmlChar *pv = xmlNodeGetContent(prop);
+			xmlChar *pv = xml->NodeGetContent(prop);
 			buf_adds(&b, (const char *)pv);
-			xmlFree(pv);
+			xml->free(pv);
 			free(name);
 			p = close;
 		} else if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r') {
 			buf_addch(&b, *p);
 		}
 	}
-	xmlFree(raw);
+	xml->free(raw);
 	return buf_detach(&b);
 }
 
 static int read_pom(const char *path, struct version_source *src, char **err)
 {
-	xmlDocPtr doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	const struct xml_api *xml = xml_api(err);
+	if (!xml)
+		return -1;
+	xmlDocPtr doc = xml->ReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc) {
-		const xmlError *e = xmlGetLastError();
+		const xmlError *e = xml->GetLastError();
 		*err = xasprintf("%s:%d: not well-formed XML: %s", path, e ? e->line : 1,
 		                 e && e->message ? e->message : "parse error");
 		if (*err && (*err)[strlen(*err) - 1] == '\n')
 			(*err)[strlen(*err) - 1] = '\0';
 		return -1;
 	}
-	xmlNodePtr n = xpath_node(doc, "/*[local-name()='project']/*[local-name()='version']");
+	xmlNodePtr n = xpath_node(xml, doc, "/*[local-name()='project']/*[local-name()='version']");
 	if (!n)
-		n = xpath_node(doc, "/*[local-name()='project']/*[local-name()='parent']/*[local-name()='version']");
+		n = xpath_node(xml, doc, "/*[local-name()='project']/*[local-name()='parent']/*[local-name()='version']");
 	int rc = 0;
 	if (!n) {
 		*err = xasprintf("%s: no /project/version nor /project/parent/version element", path);
 		rc = -1;
 	} else {
-		src->line = (int)xmlGetLineNo(n);
-		src->text = pom_text(doc, n, path, err);
+		src->line = (int)xml->GetLineNo(n);
+		src->text = pom_text(xml, doc, n, path, err);
 		rc = src->text ? 0 : -1;
 	}
-	xmlFreeDoc(doc);
+	xml->FreeDoc(doc);
 	return rc;
 }
 

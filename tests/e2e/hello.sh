@@ -57,7 +57,9 @@ sed -i 's|command: \[python3, -m, http.server|command: [sh, -c, "sleep 2; exec p
 "$CRATIS" apply --auto-approve -f "$P" --env staging >/dev/null 2>"$T/apply5.err" &
 apid=$!
 wait_for 10 grep -q "Service/web: updating" "$T/apply5.err"
-sleep 0.3
+# kill it once the service's row is recorded pending (the plugin is starting it)
+web_pending() { "$CRATIS" state list -f "$P" --env staging 2>/dev/null | grep -q "hello/Service/web	pending"; }
+wait_for 10 web_pending
 kill -9 "$apid"
 wait "$apid" 2>/dev/null
 C state list >"$T/state5.out" 2>&1

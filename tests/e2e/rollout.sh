@@ -67,15 +67,10 @@ check "the previous release stays hot" test -n "$v1pid"
 python3 "$(dirname "$0")/load.py" "$PUB" 3 2 >"$T/load2.json" &
 lp=$!
 sleep 1
-t0=$(date +%s%N)
 C rollout rollback >/dev/null 2>"$T/rb.err"
-rbrc=$?
-until [ "$(body "$PUB")" = "<h1>shop v1</h1>" ]; do :; done
-t1=$(date +%s%N)
-expect_rc "rollout rollback" 0 "$rbrc"
-ms=$(( (t1 - t0) / 1000000 ))
-echo "rollback to first v1 response: $ms ms"
-check "public answers v1 within one second of the rollback" test "$ms" -lt 1000
+expect_rc "rollout rollback" 0 $?
+# (the time from rollback to the first v1 answer is measured by bench/rollout.sh)
+expect_rc "the first answer after rollout rollback returns is v1" "<h1>shop v1</h1>" "$(body "$PUB")"
 expect_rc "the same v1 process serves (no start)" "$v1pid" "$(pgrep -f "http[.]server $v1port" | head -n 1)"
 wait "$lp"
 expect_in "no failed request during rollback" '"failed": 0' "$T/load2.json"

@@ -79,7 +79,7 @@ static void test_loader_refuses_duplicate_kind(void **state)
 }
 
 /* Load exec plugin tests/plugins/exec/NAME and call apply once. */
-static int call_exec(const char *name, char **err, int64_t *elapsed_ms)
+static int call_exec(const char *name, char **err)
 {
 	struct registry r;
 	registry_init(&r);
@@ -94,9 +94,7 @@ static int call_exec(const char *name, char **err, int64_t *elapsed_ms)
 	struct call c;
 	call_init(&c, "Thing/t");
 	json_t *out = NULL;
-	int64_t t0 = now_ms();
 	int rc = handler_call(h, OP_APPLY, &req, &c, &out);
-	*elapsed_ms = now_ms() - t0;
 	*err = xstrdup(cratis_error_last()->message);
 	if (rc) {
 		/* a dead plugin keeps failing at once, it is not restarted mid-run */
@@ -116,8 +114,7 @@ static void test_loader_exec_plugin_answers(void **state)
 {
 	(void)state;
 	char *err;
-	int64_t ms;
-	assert_int_equal(call_exec("ok", &err, &ms), 0);
+	assert_int_equal(call_exec("ok", &err), 0);
 	free(err);
 }
 
@@ -125,8 +122,7 @@ static void test_loader_exec_plugin_crash(void **state)
 {
 	(void)state;
 	char *err;
-	int64_t ms;
-	assert_int_equal(call_exec("crash", &err, &ms), CRATIS_EPLUGIN);
+	assert_int_equal(call_exec("crash", &err), CRATIS_EPLUGIN);
 	assert_contains(err, "plugin 'exec-crash': crashed (signal 11)");
 	free(err);
 }
@@ -135,10 +131,9 @@ static void test_loader_exec_plugin_garbage(void **state)
 {
 	(void)state;
 	char *err;
-	int64_t ms;
-	assert_int_equal(call_exec("garbage", &err, &ms), CRATIS_EPLUGIN);
+	assert_int_equal(call_exec("garbage", &err), CRATIS_EPLUGIN);
 	assert_contains(err, "plugin 'exec-garbage': printed a line that is not a JSON object: 'Traceback (most recent call last): oops'");
-	assert_true(ms < 2000); /* no waiting for the timeout */
+	assert_null(strstr(err, "did not answer within")); /* the garbage ends the call, not the timeout */
 	free(err);
 }
 
@@ -146,10 +141,8 @@ static void test_loader_exec_plugin_hang(void **state)
 {
 	(void)state;
 	char *err;
-	int64_t ms;
-	assert_int_equal(call_exec("hang", &err, &ms), CRATIS_ETIMEOUT);
+	assert_int_equal(call_exec("hang", &err), CRATIS_ETIMEOUT);
 	assert_contains(err, "plugin 'exec-hang': did not answer within 2000 ms; stopped it");
-	assert_true(ms >= 2000);
 	free(err);
 }
 

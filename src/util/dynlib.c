@@ -1,0 +1,38 @@
+/* Libraries opened on first use (see dynlib.h). */
+#include "dynlib.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+
+#include "cratis/plugin.h"
+#include "banned.h"
+
+int dynlib_open(struct dynlib *lib, const char *name, const char *soname, const char *package)
+{
+	lib->name = name;
+	lib->soname = soname;
+	lib->status = CRATIS_OK;
+	lib->message[0] = '\0';
+	lib->handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+	if (!lib->handle) {
+		const char *why = dlerror();
+		lib->status = CRATIS_ENOTFOUND;
+		snprintf(lib->message, sizeof(lib->message), "cannot load %s (%s): %s; install the Debian package %s",
+		         name, soname, why ? why : "not found", package);
+	}
+	return lib->status;
+}
+
+void *dynlib_sym(struct dynlib *lib, const char *symbol)
+{
+	if (!lib->handle)
+		return NULL;
+	dlerror();
+	void *p = dlsym(lib->handle, symbol);
+	if (!p && lib->status == CRATIS_OK) {
+		lib->status = CRATIS_ENOTFOUND;
+		snprintf(lib->message, sizeof(lib->message), "%s has no function '%s' (a different version of %s?)",
+		         lib->soname, symbol, lib->name);
+	}
+	return p;
+}
