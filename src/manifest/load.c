@@ -208,10 +208,15 @@ static bool token_pos(struct fy_token *t, struct manifest_pos *out)
 	return true;
 }
 
-/* Position of a scalar or alias node's own text (false for an empty value, which has none). */
+/* Position of a scalar or alias node's own text (false for an empty value, which has none);
+ * an alias is at its '*' (libfyaml's token starts at the name). */
 static bool scalar_pos(struct fy_node *n, struct manifest_pos *out)
 {
-	return n && fy_node_is_scalar(n) && token_pos(fy_node_get_scalar_token(n), out);
+	if (!n || !fy_node_is_scalar(n) || !token_pos(fy_node_get_scalar_token(n), out))
+		return false;
+	if (fy_node_is_alias(n) && out->col > 1)
+		out->col--;
+	return true;
 }
 
 static int cmp_alias(const void *a, const void *b)
