@@ -366,7 +366,8 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		it->project = xstrdup(row->project);
 		snprintf(it->kind_buf, sizeof(it->kind_buf), "%.*s", (int)(strchr(row->id, '/') - row->id), row->id);
 		char *g2 = xstrndup(row->api_version, strcspn(row->api_version, "/"));
-		it->handler = registry_find(reg, g2, it->kind_buf);
+		const char *v2 = strchr(row->api_version, '/');
+		it->handler = registry_find(reg, g2, it->kind_buf, v2 ? v2 + 1 : "");
 		if (!it->handler)
 			diags_errorf(errors, CRATIS_EINVAL, "%s (project %s): cannot delete: no plugin handles %s %s (loaded: %s)",
 			                                  row->id, row->project, row->api_version, it->kind_buf, "see `cratis plugin list`");

@@ -1,10 +1,11 @@
-/* Load YAML manifest files into JSON documents with locations (see manifest.h). */
+/* Load YAML manifests into JSON documents with positions (see manifest.h). */
 #define _GNU_SOURCE
 #include "manifest.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <libfyaml.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,40 +13,31 @@
 
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/map.h"
 #include "util/banned.h"
+
+#define TAG_PREFIX "tag:yaml.org,2002:"
 
 void manifest_set_init(struct manifest_set *s)
 {
 	memset(s, 0, sizeof(*s));
-	pthread_mutex_init(&s->loc_lock, NULL);
 }
 
-static void loc_cache_clear(struct manifest_set *s)
+static void doc_free(struct manifest_doc *d)
 {
-	for (size_t i = 0; i < s->loc_n; i++)
-		if (s->loc_docs[i])
-			fy_parse_document_destroy(s->loc_parser, s->loc_docs[i]);
-	s->loc_n = 0;
-	if (s->loc_parser)
-		fy_parser_destroy(s->loc_parser);
-	s->loc_parser = NULL;
-	s->loc_file = NULL;
+	json_decref(d->root);
+	free(d->pos);
+	free(d);
 }
 
 void manifest_set_release(struct manifest_set *s)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		json_decref(s->docs[i]->root);
-		free(s->docs[i]);
-	}
+	for (size_t i = 0; i < s->n; i++)
+		doc_free(s->docs[i]);
 	free(s->docs);
-	loc_cache_clear(s);
-	free(s->loc_docs);
-	pthread_mutex_destroy(&s->loc_lock);
 	strv_release(&s->files);
 	diags_release(&s->errors);
-	memset(s, 0, sizeof(*s));
-	pthread_mutex_init(&s->loc_lock, NULL);
+	manifest_set_init(s);
 }
 
 const char *json_type_phrase(const json_t *v)
@@ -62,73 +54,539 @@ const char *json_type_phrase(const json_t *v)
 	}
 }
 
-/* YAML 1.2 core schema resolution of a plain scalar. */
-static json_t *plain_scalar(const char *s, size_t n)
+/* Number of nodes of v (itself and everything inside). */
+static size_t json_count(const json_t *v)
 {
-	char *t = xstrndup(s, n);
-	json_t *v = NULL;
-	if (!strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") || !strcmp(t, "NULL") || !*t)
-		v = json_null();
-	else if (!strcmp(t, "true") || !strcmp(t, "True") || !strcmp(t, "TRUE"))
-		v = json_true();
-	else if (!strcmp(t, "false") || !strcmp(t, "False") || !strcmp(t, "FALSE"))
-		v = json_false();
-	else {
-		char *end;
+	size_t n = 1;
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *c;
+		json_object_foreach((json_t *)v, k, c)
+			n += json_count(c);
+	} else if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v); i++)
+			n += json_count(json_array_get(v, i));
+	}
+	return n;
+}
+
+/* ---- YAML 1.2 core schema (YAML 1.2.2, section 10.3.2) ---- */
+
+enum sclass { SC_NULL, SC_BOOL, SC_INT, SC_FLOAT, SC_INF, SC_NAN, SC_RANGE, SC_STR };
+
+static bool all_of(const char *s, const char *set)
+{
+	return *s && strspn(s, set) == strlen(s);
+}
+
+/* [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )? */
+static bool is_float(const char *s)
+{
+	const char *p = s + (*s == '-' || *s == '+');
+	size_t d = strspn(p, "0123456789");
+	p += d;
+	if (*p == '.') {
+		p++;
+		size_t f = strspn(p, "0123456789");
+		if (!d && !f)
+			return false;
+		p += f;
+	} else if (!d) {
+		return false;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		p += (*p == '-' || *p == '+');
+		size_t e = strspn(p, "0123456789");
+		if (!e)
+			return false;
+		p += e;
+	}
+	return *p == '\0';
+}
+
+/* Classify the text t (NUL-terminated) by the core schema's regular expressions; *ll or *d get
+ * the value of an integer or a float. */
+static enum sclass classify(const char *t, long long *ll, double *d, bool *b)
+{
+	if (!*t || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") || !strcmp(t, "NULL"))
+		return SC_NULL;
+	if (!strcmp(t, "true") || !strcmp(t, "True") || !strcmp(t, "TRUE")) {
+		*b = true;
+		return SC_BOOL;
+	}
+	if (!strcmp(t, "false") || !strcmp(t, "False") || !strcmp(t, "FALSE")) {
+		*b = false;
+		return SC_BOOL;
+	}
+	const char *u = t + (*t == '-' || *t == '+');
+	if (all_of(u, "0123456789")) {
 		errno = 0;
-		long long ll = strtoll(t, &end, 0);
-		if (*end == '\0' && errno == 0 && (t[0] != '0' || t[1] == '\0' || t[1] == 'x' || t[1] == 'o')) {
-			v = json_integer(ll);
-		} else if (strspn(t, "+-0123456789.eE") == n && strpbrk(t, "0123456789")) {
-			double d = strtod(t, &end);
-			if (*end == '\0')
-				v = json_real(d);
+		*ll = strtoll(t, NULL, 10);
+		return errno == ERANGE ? SC_RANGE : SC_INT;
+	}
+	if ((t[0] == '0' && t[1] == 'o' && all_of(t + 2, "01234567")) ||
+	    (t[0] == '0' && t[1] == 'x' && all_of(t + 2, "0123456789abcdefABCDEF"))) {
+		errno = 0;
+		unsigned long long v = strtoull(t + 2, NULL, t[1] == 'o' ? 8 : 16);
+		if (errno == ERANGE || v > (unsigned long long)INT64_MAX)
+			return SC_RANGE;
+		*ll = (long long)v;
+		return SC_INT;
+	}
+	if (is_float(t)) {
+		*d = strtod(t, NULL);
+		return isinf(*d) ? SC_RANGE : SC_FLOAT;
+	}
+	if (!strcmp(u, ".inf") || !strcmp(u, ".Inf") || !strcmp(u, ".INF"))
+		return SC_INF;
+	if (!strcmp(t, ".nan") || !strcmp(t, ".NaN") || !strcmp(t, ".NAN"))
+		return SC_NAN;
+	return SC_STR;
+}
+
+/* ---- conversion of one document ---- */
+
+struct alias_ref {
+	struct fy_node *alias, *target;   /* target NULL: undefined */
+};
+
+struct posv {
+	struct manifest_pos *v;
+	size_t n, alloc;
+};
+
+struct conv {
+	struct manifest_set *s;
+	const char *file;
+	struct posv out;                  /* positions of the nodes produced, in pre-order */
+	struct alias_ref *aliases;        /* sorted by alias */
+	size_t naliases, aaliases;
+	int in_copy;                      /* > 0 while expanding an alias or a merge source */
+	size_t copied;                    /* nodes produced by expansions */
+	bool too_big;
+};
+
+static const struct manifest_pos unknown_pos = { 0, 0 };
+
+static size_t pos_push(struct conv *c, struct manifest_pos p)
+{
+	ALLOC_GROW(c->out.v, c->out.n + 1, c->out.alloc);
+	c->out.v[c->out.n] = p;
+	return c->out.n++;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void conv_error(struct conv *c, struct manifest_pos at, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	/* a node copied by several aliases reports its problem once */
+	for (size_t i = 0; i < c->s->errors.n; i++) {
+		const struct diag *o = &c->s->errors.v[i];
+		if (o->line == (int)at.line && o->column == (int)at.col && o->file && !strcmp(o->file, c->file) &&
+		    !strcmp(o->message, b.ptr)) {
+			buf_release(&b);
+			return;
 		}
 	}
-	if (!v)
-		v = json_stringn(s, n);
+	diag_locate(diags_errorf(&c->s->errors, CRATIS_EINVAL, "%s", b.ptr), c->file, at.line ? (int)at.line : 1,
+	            at.line ? (int)at.col : 1, NULL);
+	buf_release(&b);
+}
+
+static bool token_pos(struct fy_token *t, struct manifest_pos *out)
+{
+	const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
+	if (!m || m->line < 0 || m->column < 0)
+		return false;
+	out->line = (uint32_t)m->line + 1;
+	out->col = (uint32_t)m->column + 1;
+	return true;
+}
+
+/* Position of a scalar or alias node's own text (false for an empty value, which has none);
+ * an alias is at its '*' (libfyaml's token starts at the name). */
+static bool scalar_pos(struct fy_node *n, struct manifest_pos *out)
+{
+	if (!n || !fy_node_is_scalar(n) || !token_pos(fy_node_get_scalar_token(n), out))
+		return false;
+	if (fy_node_is_alias(n) && out->col > 1)
+		out->col--;
+	return true;
+}
+
+static int cmp_alias(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)((const struct alias_ref *)a)->alias, y = (uintptr_t)((const struct alias_ref *)b)->alias;
+	return x < y ? -1 : x > y;
+}
+
+/* Walk the tree in document order and bind every alias to the latest anchor of its name that
+ * was complete before it (YAML 1.2.2, 3.2.2.2): an alias inside its own anchor's node, or
+ * before the anchor, is undefined, so expansions never loop. */
+static void bind_aliases(struct conv *c, struct fy_node *n, struct map *anchors, struct strv *names)
+{
+	if (!n)
+		return;
+	if (fy_node_is_alias(n)) {
+		size_t len = 0;
+		const char *s = fy_node_get_scalar(n, &len);
+		char *name = xstrndup(s ? s : "", s ? len : 0);
+		ALLOC_GROW(c->aliases, c->naliases + 1, c->aaliases);
+		c->aliases[c->naliases].alias = n;
+		c->aliases[c->naliases++].target = map_get(anchors, name);
+		free(name);
+		return;
+	}
+	if (fy_node_is_sequence(n)) {
+		void *it = NULL;
+		struct fy_node *item;
+		while ((item = fy_node_sequence_iterate(n, &it)))
+			bind_aliases(c, item, anchors, names);
+	} else if (fy_node_is_mapping(n)) {
+		void *it = NULL;
+		struct fy_node_pair *p;
+		while ((p = fy_node_mapping_iterate(n, &it))) {
+			bind_aliases(c, fy_node_pair_key(p), anchors, names);
+			bind_aliases(c, fy_node_pair_value(p), anchors, names);
+		}
+	}
+	struct fy_anchor *a = fy_node_get_anchor(n);
+	if (a) {
+		size_t len = 0;
+		const char *t = fy_anchor_get_text(a, &len);
+		strv_push_owned(names, xstrndup(t ? t : "", t ? len : 0));
+		map_put(anchors, names->v[names->n - 1], n);
+	}
+}
+
+/* The node an alias stands for; reports an undefined alias and returns NULL. */
+static struct fy_node *alias_target(struct conv *c, struct fy_node *alias)
+{
+	struct alias_ref key = { alias, NULL };
+	struct alias_ref *r = c->naliases ? bsearch(&key, c->aliases, c->naliases, sizeof(key), cmp_alias) : NULL;
+	if (r && r->target)
+		return r->target;
+	struct manifest_pos at = unknown_pos;
+	scalar_pos(alias, &at);
+	size_t len = 0;
+	const char *name = fy_node_get_scalar(alias, &len);
+	conv_error(c, at, "undefined alias '*%.*s' (an alias names an anchor '&%.*s' defined before it)",
+	           (int)len, name ? name : "", (int)len, name ? name : "");
+	return NULL;
+}
+
+static const char *class_phrase(const char *tag)
+{
+	if (!strcmp(tag, "int"))
+		return "an integer";
+	if (!strcmp(tag, "float"))
+		return "a number";
+	if (!strcmp(tag, "bool"))
+		return "a boolean";
+	return "null";
+}
+
+/* The JSON value of a scalar's text s (len bytes) under tag: NULL (no tag: plain scalars are
+ * resolved by the core schema), or "int", "float", "bool", "null" (the text must be one). */
+static json_t *core_scalar(struct conv *c, const char *s, size_t len, const char *tag, struct manifest_pos at)
+{
+	char *t = xstrndup(s, len);
+	long long ll = 0;
+	double d = 0;
+	bool b = false;
+	enum sclass k = classify(t, &ll, &d, &b);
+	json_t *v = NULL;
+	if (k == SC_RANGE) {
+		conv_error(c, at, "number '%.40s' is out of range (integers are 64-bit); quote it for text", t);
+	} else if (k == SC_INF || k == SC_NAN) {
+		conv_error(c, at, "'%s' is a YAML float that JSON cannot represent; quote it for text", t);
+	} else if (!tag) {
+		v = k == SC_NULL ? json_null() : k == SC_BOOL ? json_boolean(b) : k == SC_INT ? json_integer(ll)
+		  : k == SC_FLOAT ? json_real(d) : json_stringn(s, len);
+	} else if (!strcmp(tag, "int") && k == SC_INT) {
+		v = json_integer(ll);
+	} else if (!strcmp(tag, "float") && (k == SC_INT || k == SC_FLOAT)) {
+		v = json_real(k == SC_INT ? (double)ll : d);
+	} else if (!strcmp(tag, "bool") && k == SC_BOOL) {
+		v = json_boolean(b);
+	} else if (!strcmp(tag, "null") && k == SC_NULL) {
+		v = json_null();
+	} else {
+		conv_error(c, at, "'%.40s' is not %s (tag !!%s)", t, class_phrase(tag), tag);
+	}
 	free(t);
 	return v;
 }
 
-static json_t *to_json(struct fy_node *n)
+static json_t *scalar_value(struct conv *c, struct fy_node *n, struct manifest_pos at)
 {
-	if (!n)
-		return json_null();
-	switch (fy_node_get_type(n)) {
-	case FYNT_SCALAR: {
-		size_t len;
-		const char *s = fy_node_get_scalar(n, &len);
-		size_t tlen = 0;
-		const char *tag = fy_node_get_tag(n, &tlen);
-		if (fy_node_get_style(n) == FYNS_PLAIN && !tag)
-			return plain_scalar(s ? s : "", s ? len : 0);
-		return json_stringn(s ? s : "", s ? len : 0);
+	size_t len = 0, tlen = 0;
+	const char *s = fy_node_get_scalar(n, &len);
+	if (!s) {
+		s = "";
+		len = 0;
 	}
-	case FYNT_SEQUENCE: {
-		json_t *a = json_array();
+	const char *tag = fy_node_get_tag(n, &tlen);
+	char *core = NULL;
+	json_t *v;
+	if (tag && tlen > strlen(TAG_PREFIX) && !strncmp(tag, TAG_PREFIX, strlen(TAG_PREFIX)))
+		core = xstrndup(tag + strlen(TAG_PREFIX), tlen - strlen(TAG_PREFIX));
+	if (core && (!strcmp(core, "int") || !strcmp(core, "float") || !strcmp(core, "bool") || !strcmp(core, "null"))) {
+		v = core_scalar(c, s, len, core, at);
+	} else if (core && (!strcmp(core, "map") || !strcmp(core, "seq"))) {
+		conv_error(c, at, "a scalar cannot have the tag !!%s", core);
+		v = NULL;
+	} else if (!tag && fy_node_get_style(n) == FYNS_PLAIN) {
+		v = core_scalar(c, s, len, NULL, at);
+	} else {
+		/* quoted and block scalars, !!str, the non-specific "!" and tags cratis does not know */
+		v = json_stringn(s, len);
+		if (!v)
+			conv_error(c, at, "a string that is not valid UTF-8");
+	}
+	free(core);
+	return v ? v : json_null();
+}
+
+/* Check a collection's !!map / !!seq tag. */
+static void check_collection_tag(struct conv *c, struct fy_node *n, struct manifest_pos at)
+{
+	size_t tlen = 0;
+	const char *tag = fy_node_get_tag(n, &tlen);
+	if (!tag || tlen <= strlen(TAG_PREFIX) || strncmp(tag, TAG_PREFIX, strlen(TAG_PREFIX)))
+		return;
+	const char *t = tag + strlen(TAG_PREFIX);
+	size_t l = tlen - strlen(TAG_PREFIX);
+	bool seq = fy_node_is_sequence(n);
+	if ((l == 3 && !strncmp(t, "map", 3) && seq) || (l == 3 && !strncmp(t, "seq", 3) && !seq) ||
+	    (l == 3 && !strncmp(t, "str", 3)) || (l == 3 && !strncmp(t, "int", 3)) ||
+	    (l == 5 && !strncmp(t, "float", 5)) || (l == 4 && !strncmp(t, "bool", 4)) ||
+	    (l == 4 && !strncmp(t, "null", 4)))
+		conv_error(c, at, "a %s cannot have the tag !!%.*s", seq ? "sequence" : "mapping", (int)l, t);
+}
+
+static json_t *convert(struct conv *c, struct fy_node *n, const struct manifest_pos *key_pos,
+                       const struct manifest_pos *parent_pos);
+
+static bool is_merge_key(struct fy_node *k)
+{
+	size_t len = 0, tlen = 0;
+	if (!k || !fy_node_is_scalar(k) || fy_node_is_alias(k) || fy_node_get_style(k) != FYNS_PLAIN ||
+	    fy_node_get_tag(k, &tlen))
+		return false;
+	const char *s = fy_node_get_scalar(k, &len);
+	return s && len == 2 && !memcmp(s, "<<", 2);
+}
+
+/* Merge the mapping src (a merge key's source) into o: keys o has already win. The members'
+ * positions are appended in the order they are inserted. */
+static void merge_from(struct conv *c, json_t *o, struct fy_node *src)
+{
+	struct posv saved = c->out;
+	memset(&c->out, 0, sizeof(c->out));
+	c->in_copy++;
+	json_t *tmp = convert(c, src, NULL, NULL);
+	c->in_copy--;
+	struct posv got = c->out;
+	c->out = saved;
+	size_t off = 1;
+	const char *k;
+	json_t *v;
+	json_object_foreach(tmp, k, v) {
+		size_t cnt = json_count(v);
+		if (!json_object_get(o, k)) {
+			json_object_set(o, k, v);
+			for (size_t i = 0; i < cnt && off + i < got.n; i++)
+				pos_push(c, got.v[off + i]);
+		}
+		off += cnt;
+	}
+	json_decref(tmp);
+	free(got.v);
+}
+
+/* The sources of a merge key's value v: a mapping, an alias of one, or a sequence of those. */
+static void merge_key(struct conv *c, json_t *o, struct fy_node *v, struct manifest_pos at)
+{
+	struct fy_node *t = v && fy_node_is_alias(v) ? alias_target(c, v) : v;
+	if (v && fy_node_is_alias(v) && !t)
+		return;
+	if (t && fy_node_is_mapping(t)) {
+		merge_from(c, o, t);
+		return;
+	}
+	if (t && fy_node_is_sequence(t)) {
 		void *it = NULL;
 		struct fy_node *item;
-		while ((item = fy_node_sequence_iterate(n, &it)))
-			json_array_append_new(a, to_json(item));
-		return a;
-	}
-	case FYNT_MAPPING: {
-		json_t *o = json_object();
-		void *it = NULL;
-		struct fy_node_pair *p;
-		while ((p = fy_node_mapping_iterate(n, &it))) {
-			struct fy_node *k = fy_node_pair_key(p);
-			size_t klen = 0;
-			const char *ks = k && fy_node_is_scalar(k) ? fy_node_get_scalar(k, &klen) : NULL;
-			char *key = ks ? xstrndup(ks, klen) : xstrdup("?");
-			json_object_set_new(o, key, to_json(fy_node_pair_value(p)));
-			free(key);
+		while ((item = fy_node_sequence_iterate(t, &it))) {
+			struct manifest_pos ip = at;
+			scalar_pos(item, &ip);
+			struct fy_node *m = fy_node_is_alias(item) ? alias_target(c, item) : item;
+			if (m && fy_node_is_mapping(m))
+				merge_from(c, o, m);
+			else if (m || !fy_node_is_alias(item))
+				conv_error(c, ip, "merge key '<<': expected a mapping or an alias of one in the sequence");
 		}
-		return o;
+		return;
 	}
+	scalar_pos(v, &at);
+	conv_error(c, at, "merge key '<<': expected a mapping, an alias of one, or a sequence of them");
+}
+
+static json_t *convert_mapping(struct conv *c, struct fy_node *n, const struct manifest_pos *self)
+{
+	json_t *o = json_object();
+	void *it = NULL;
+	struct fy_node_pair *p;
+	bool merges = false;
+	while ((p = fy_node_mapping_iterate(n, &it))) {
+		struct fy_node *k = fy_node_pair_key(p);
+		if (is_merge_key(k)) {
+			merges = true;
+			continue;
+		}
+		struct manifest_pos kp = *self;
+		scalar_pos(k, &kp);
+		struct fy_node *ks = k && fy_node_is_alias(k) ? alias_target(c, k) : k;
+		size_t klen = 0;
+		const char *kt = ks && fy_node_is_scalar(ks) && !fy_node_is_alias(ks) ? fy_node_get_scalar(ks, &klen) : NULL;
+		if (!ks)
+			continue;
+		if (!kt && !fy_node_is_scalar(ks)) {
+			conv_error(c, kp, "a mapping key must be a scalar, not a %s", fy_node_is_sequence(ks) ? "sequence" : "mapping");
+			continue;
+		}
+		char *key = xstrndup(kt ? kt : "", kt ? klen : 0);
+		size_t before = c->out.n;
+		json_t *v = convert(c, fy_node_pair_value(p), &kp, self);
+		if (json_object_get(o, key)) {
+			conv_error(c, kp, "duplicate key '%s'", key);
+			c->out.n = before;
+			json_decref(v);
+		} else if (json_object_set_new(o, key, v)) {
+			conv_error(c, kp, "a mapping key that is not valid UTF-8");
+			c->out.n = before;
+		}
+		free(key);
 	}
-	return json_null();
+	if (merges) {
+		it = NULL;
+		while ((p = fy_node_mapping_iterate(n, &it))) {
+			if (!is_merge_key(fy_node_pair_key(p)))
+				continue;
+			struct manifest_pos kp = *self;
+			scalar_pos(fy_node_pair_key(p), &kp);
+			merge_key(c, o, fy_node_pair_value(p), kp);
+		}
+	}
+	return o;
+}
+
+/* Convert n to JSON, appending the positions of the nodes produced in pre-order. key_pos: the
+ * key n is the value of (NULL for a sequence item or the root); parent_pos: the parent's
+ * position, the fallback of an empty value. */
+static json_t *convert(struct conv *c, struct fy_node *n, const struct manifest_pos *key_pos,
+                       const struct manifest_pos *parent_pos)
+{
+	struct manifest_pos fallback = key_pos ? *key_pos : parent_pos ? *parent_pos : unknown_pos;
+	if (c->in_copy && ++c->copied > MANIFEST_MAX_ALIAS_NODES) {
+		if (!c->too_big)
+			conv_error(c, fallback, "aliases expand to more than %d nodes", MANIFEST_MAX_ALIAS_NODES);
+		c->too_big = true;
+		pos_push(c, fallback);
+		return json_null();
+	}
+	if (!n) {
+		pos_push(c, fallback);
+		return json_null();
+	}
+	if (fy_node_is_alias(n)) {
+		struct manifest_pos at = fallback;
+		scalar_pos(n, &at);
+		struct fy_node *t = alias_target(c, n);
+		if (!t) {
+			pos_push(c, at);
+			return json_null();
+		}
+		size_t slot = c->out.n;
+		c->in_copy++;
+		json_t *v = convert(c, t, NULL, &at);
+		c->in_copy--;
+		/* the copy is where the alias is: under its key for a collection, else at '*name' */
+		c->out.v[slot] = !fy_node_is_scalar(t) && key_pos ? *key_pos : at;
+		return v;
+	}
+	if (fy_node_is_scalar(n)) {
+		struct manifest_pos at = fallback;
+		scalar_pos(n, &at);
+		pos_push(c, at);
+		return scalar_value(c, n, at);
+	}
+	size_t slot = pos_push(c, fallback);
+	json_t *v;
+	if (fy_node_is_sequence(n)) {
+		v = json_array();
+		void *it = NULL;
+		struct fy_node *item;
+		struct manifest_pos self = fallback;
+		bool first = true;
+		while ((item = fy_node_sequence_iterate(n, &it))) {
+			size_t at = c->out.n;
+			json_array_append_new(v, convert(c, item, NULL, &self));
+			if (first && !key_pos) {
+				/* a sequence that is not a mapping's value is at its first item */
+				c->out.v[slot] = self = c->out.v[at];
+			}
+			first = false;
+		}
+	} else {
+		struct manifest_pos self = fallback;
+		if (!key_pos) {
+			/* a mapping that is not a mapping's value is at its first key */
+			void *it = NULL;
+			struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
+			if (p && scalar_pos(fy_node_pair_key(p), &self))
+				c->out.v[slot] = self;
+		}
+		v = convert_mapping(c, n, &self);
+	}
+	check_collection_tag(c, n, c->out.v[slot]);
+	return v;
+}
+
+/* Convert one parsed document into a manifest_doc of s (NULL for an empty document). */
+static struct manifest_doc *doc_from(struct manifest_set *s, const char *file, int index, struct fy_document *fyd)
+{
+	struct fy_node *root = fy_document_root(fyd);
+	if (!root)
+		return NULL;
+	struct conv c = { .s = s, .file = file };
+	struct map anchors = MAP_INIT;
+	struct strv names = STRV_INIT;
+	bind_aliases(&c, root, &anchors, &names);
+	map_release(&anchors);
+	strv_release(&names);
+	if (c.naliases)
+		qsort(c.aliases, c.naliases, sizeof(c.aliases[0]), cmp_alias);
+	struct manifest_doc *d = xcalloc(1, sizeof(*d));
+	d->file = file;
+	d->index = index;
+	d->set = s;
+	d->root = convert(&c, root, NULL, NULL);
+	free(c.aliases);
+	if (json_count(d->root) == c.out.n) {
+		d->pos = xrealloc(c.out.v, (c.out.n ? c.out.n : 1) * sizeof(*d->pos));
+		d->npos = c.out.n;
+	} else {
+		/* cannot happen: every node pushes exactly one position; locate falls back to 1:1 */
+		free(c.out.v);
+	}
+	return d;
 }
 
 static void collect_diag(struct manifest_set *s, struct fy_diag *diag, const char *file)
@@ -147,7 +605,8 @@ static void collect_diag(struct manifest_set *s, struct fy_diag *diag, const cha
 		diag_locate(diags_errorf(&s->errors, CRATIS_EINVAL, "invalid YAML"), file, 1, 1, NULL);
 }
 
-static int load_file(struct manifest_set *s, const char *path)
+/* Parse a file (data NULL) or a buffer named name; every document goes to s. */
+static int load_stream(struct manifest_set *s, const char *name, const char *data, size_t len)
 {
 	struct fy_diag_cfg dcfg;
 	fy_diag_cfg_default(&dcfg);
@@ -164,37 +623,44 @@ static int load_file(struct manifest_set *s, const char *path)
 		rc = error_set(CRATIS_ENOMEM, "cannot create YAML parser");
 		goto out_unref;
 	}
-	strv_push(&s->files, path);
+	strv_push(&s->files, name);
 	const char *file = s->files.v[s->files.n - 1];
-	if (fy_parser_set_input_file(fyp, file)) {
-		rc = error_set(CRATIS_EIO, "cannot read '%s': %s", file, strerror(errno));
-		fy_parser_destroy(fyp);
-		goto out_unref;
+	if (data ? fy_parser_set_string(fyp, data, len) : fy_parser_set_input_file(fyp, file)) {
+		rc = data ? error_set(CRATIS_ENOMEM, "cannot read '%s'", file)
+		          : error_set(CRATIS_EIO, "cannot read '%s': %s", file, strerror(errno));
+		goto out_destroy;
 	}
+	size_t nerrors = s->errors.n;
 	struct fy_document *fyd;
 	int index = 0;
 	while ((fyd = fy_parse_load_document(fyp))) {
-		struct fy_node *root = fy_document_root(fyd);
-		if (root) {
-			struct manifest_doc *d = xcalloc(1, sizeof(*d));
-			d->file = file;
-			d->index = index;
-			d->root = to_json(root);
-			d->set = s;
+		struct manifest_doc *d = doc_from(s, file, index, fyd);
+		if (d) {
 			ALLOC_GROW(s->docs, s->n + 1, s->alloc);
 			s->docs[s->n++] = d;
 		}
 		index++;
 		fy_parse_document_destroy(fyp, fyd);
 	}
-	if (fy_parser_get_stream_error(fyp)) {
+	if (fy_parser_get_stream_error(fyp))
 		collect_diag(s, diag, file);
+	if (s->errors.n > nerrors)
 		rc = CRATIS_EINVAL;
-	}
+out_destroy:
 	fy_parser_destroy(fyp);
 out_unref:
 	fy_diag_unref(diag);
 	return rc;
+}
+
+static int load_file(struct manifest_set *s, const char *path)
+{
+	return load_stream(s, path, NULL, 0);
+}
+
+int manifest_load_buffer(struct manifest_set *s, const char *name, const char *data, size_t len)
+{
+	return load_stream(s, name, data ? data : "", data ? len : 0);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -250,100 +716,61 @@ int manifest_load_path(struct manifest_set *s, const char *path)
 	return load_file(s, path);
 }
 
-/* Mark of a node: its own token for scalars, its key in the parent mapping otherwise. */
-static bool node_mark(struct fy_node *n, struct fy_mark *m)
+/* Child of v named by the path component comp (len bytes; index: written as [i]); its
+ * pre-order index from v's index *idx. NULL when there is none. */
+static const json_t *child_of(const json_t *v, const char *comp, size_t len, bool index, size_t *idx)
 {
-	if (fy_node_is_scalar(n)) {
-		struct fy_token *t = fy_node_get_scalar_token(n);
-		if (t) {
-			*m = *fy_token_start_mark(t);
-			return true;
-		}
-	}
-	struct fy_node *parent = fy_node_get_parent(n);
-	if (parent && fy_node_is_mapping(parent)) {
-		void *it = NULL;
-		struct fy_node_pair *p;
-		while ((p = fy_node_mapping_iterate(parent, &it))) {
-			if (fy_node_pair_value(p) == n && fy_node_pair_key(p))
-				return node_mark(fy_node_pair_key(p), m);
-		}
-	}
-	if (fy_node_is_sequence(n) || fy_node_is_mapping(n)) {
-		/* first child gives a position inside the collection */
-		void *it = NULL;
-		if (fy_node_is_sequence(n)) {
-			struct fy_node *c = fy_node_sequence_iterate(n, &it);
-			if (c)
-				return node_mark(c, m);
-		} else {
-			struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
-			if (p && fy_node_pair_key(p))
-				return node_mark(fy_node_pair_key(p), m);
-		}
-	}
-	if (parent)
-		return node_mark(parent, m);
-	return false;
-}
-
-/* Under loc_lock: the YAML tree of doc, parsing its file again when it is not cached. */
-static struct fy_document *tree_of(const struct manifest_doc *doc)
-{
-	struct manifest_set *s = doc->set;
-	if (s->loc_file != doc->file) {
-		loc_cache_clear(s);
-		struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2 };
-		s->loc_parser = fy_parser_create(&cfg);
-		if (!s->loc_parser)
+	size_t at = *idx + 1;
+	if (json_is_array(v) && len && len < 20 && strspn(comp, "0123456789") >= len) {
+		size_t i = (size_t)strtoull(comp, NULL, 10);
+		if (i >= json_array_size(v))
 			return NULL;
-		s->loc_file = doc->file;
-		if (fy_parser_set_input_file(s->loc_parser, doc->file))
-			return NULL;
-		struct fy_document *fyd;
-		while ((fyd = fy_parse_load_document(s->loc_parser))) {
-			ALLOC_GROW(s->loc_docs, s->loc_n + 1, s->loc_alloc);
-			s->loc_docs[s->loc_n++] = fyd;
-		}
+		for (size_t j = 0; j < i; j++)
+			at += json_count(json_array_get(v, j));
+		*idx = at;
+		return json_array_get(v, i);
 	}
-	return doc->index >= 0 && (size_t)doc->index < s->loc_n ? s->loc_docs[doc->index] : NULL;
+	(void)index;
+	if (!json_is_object(v))
+		return NULL;
+	const char *k;
+	json_t *c;
+	json_object_foreach((json_t *)v, k, c) {
+		if (strlen(k) == len && !memcmp(k, comp, len)) {
+			*idx = at;
+			return c;
+		}
+		at += json_count(c);
+	}
+	return NULL;
 }
 
 void manifest_locate(const struct manifest_doc *doc, const char *field, struct loc *out)
 {
 	out->file = doc->file;
 	out->line = out->col = 1;
-	pthread_mutex_lock(&doc->set->loc_lock);
-	struct fy_document *fyd = tree_of(doc);
-	struct fy_node *root = fyd ? fy_document_root(fyd) : NULL;
-	if (!root) {
-		pthread_mutex_unlock(&doc->set->loc_lock);
+	if (!doc->root || !doc->npos)
 		return;
+	const json_t *v = doc->root;
+	size_t idx = 0;
+	struct manifest_pos best = doc->pos[0];
+	/* "spec.apply[0]": components "spec", "apply", "0"; stop at the first that does not exist */
+	for (const char *p = field ? field : ""; *p && v;) {
+		bool index = *p == '[';
+		if (*p == '.' || *p == '[')
+			p++;
+		size_t len = strcspn(p, ".[]");
+		v = child_of(v, p, len, index, &idx);
+		p += len;
+		if (*p == ']')
+			p++;
+		if (v && idx < doc->npos && doc->pos[idx].line)
+			best = doc->pos[idx];
 	}
-	/* "spec.apply[0]" -> "/spec/apply/0", then drop components until one exists */
-	struct buf p = BUF_INIT;
-	for (const char *c = field ? field : ""; *c; c++) {
-		if (*c == '.' || *c == '[')
-			buf_addch(&p, '/');
-		else if (*c != ']')
-			buf_addch(&p, *c);
+	if (best.line) {
+		out->line = (int)best.line;
+		out->col = (int)best.col;
 	}
-	struct fy_node *n = NULL;
-	for (;;) {
-		n = p.len ? fy_node_by_path(root, p.ptr, p.len, FYNWF_DONT_FOLLOW) : root;
-		if (n || !p.len)
-			break;
-		char *slash = strrchr(p.ptr, '/');
-		p.len = slash ? (size_t)(slash - p.ptr) : 0;
-		p.ptr[p.len] = '\0';
-	}
-	buf_release(&p);
-	struct fy_mark m;
-	if (n && node_mark(n, &m)) {
-		out->line = m.line + 1;
-		out->col = m.column + 1;
-	}
-	pthread_mutex_unlock(&doc->set->loc_lock);
 }
 
 struct diag *manifest_error(struct diags *errors, const struct manifest_doc *doc, const char *field,

@@ -1,40 +1,44 @@
-/* Manifest files: load multi-document YAML (libfyaml) into JSON values (jansson), keeping each
- * document so that any field path can be located as file:line:col for error messages. */
+/* Manifest files: load multi-document YAML (libfyaml) into JSON values (jansson), from files or
+ * from buffers, resolving plain scalars with the YAML 1.2 core schema, aliases and merge keys,
+ * and keeping the position of every node from that one parse so that any field path can be
+ * located as file:line:col for error messages (nothing is read again). */
 #ifndef CRATIS_MANIFEST_H
 #define CRATIS_MANIFEST_H
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/diag.h"
 #include "util/util.h"
 
-struct fy_document;
-struct fy_parser;
-
 struct manifest_set;
 
-/* One YAML document of a manifest file. */
+/* Where a node starts, 1-based; line 0 when unknown. */
+struct manifest_pos {
+	uint32_t line, col;
+};
+
+/* One YAML document of a manifest file or buffer. Read-only once loaded: nothing may change
+ * root (positions are matched to its nodes by their order). */
 struct manifest_doc {
-	const char *file;          /* path as given or found (owned by the set) */
+	const char *file;          /* path as given or found, or a buffer's display name (owned by the set) */
 	int index;                 /* 0-based document index within the file (empty ones count) */
 	json_t *root;              /* the document as JSON (owned) */
 	struct manifest_set *set;  /* the set it belongs to */
+	/* The position of every node of root, in pre-order (a node, then its children: an array's
+	 * items in order, an object's members in iteration order, which jansson keeps as inserted).
+	 * A scalar is at its own text, a collection under a mapping key at that key, any other
+	 * collection at its first item or key. 8 bytes per node. */
+	struct manifest_pos *pos;
+	size_t npos;
 };
 
 struct manifest_set {
 	struct manifest_doc **docs;
 	size_t n, alloc;
-	struct strv files;         /* every file loaded, in order */
-	struct diags errors;       /* YAML syntax errors collected while loading, located */
-	/* Locations are needed only for error messages: the YAML trees are not kept after loading;
-	 * manifest_locate parses the file of the document again, once, and caches it here. */
-	pthread_mutex_t loc_lock;
-	const char *loc_file;
-	struct fy_parser *loc_parser;
-	struct fy_document **loc_docs;
-	size_t loc_n, loc_alloc;
+	struct strv files;         /* every file or display name loaded, in order */
+	struct diags errors;       /* YAML errors collected while loading, located */
 };
 
 /* A source location, 1-based. */
@@ -43,19 +47,31 @@ struct loc {
 	int line, col;
 };
 
+/* Most nodes one document may gain by expanding aliases and merge keys (a "billion laughs"
+ * document is refused). */
+#define MANIFEST_MAX_ALIAS_NODES 100000
+
 void manifest_set_init(struct manifest_set *s);
+/* Free every document and error of s and leave it empty (initialised) again. */
 void manifest_set_release(struct manifest_set *s);
 
 /* Load path: a file, or a directory searched recursively for *.yaml and *.yml (sorted, hidden
  * directories and .cratis skipped). Every YAML document becomes a manifest_doc; empty documents
- * are skipped. YAML syntax errors are appended to s->errors with their file:line:col (as
- * reported by libfyaml). Returns CRATIS_OK, CRATIS_EINVAL when any error was collected, or
- * CRATIS_EIO when path cannot be read (detail in the last error). */
+ * are skipped. YAML errors (syntax, an undefined alias, a value its tag refuses, a number JSON
+ * cannot hold) are appended to s->errors with their file:line:col. Returns CRATIS_OK,
+ * CRATIS_EINVAL when any error was collected, or CRATIS_EIO when path cannot be read (detail in
+ * the last error). */
 int manifest_load_path(struct manifest_set *s, const char *path);
 
+/* Load the YAML of data (len bytes, need not be NUL-terminated; borrowed for the call only) as
+ * if it were a file called name (copied): documents and errors as manifest_load_path, every
+ * location naming name. Returns CRATIS_OK or CRATIS_EINVAL when any error was collected;
+ * CRATIS_ENOMEM when the parser cannot be created. */
+int manifest_load_buffer(struct manifest_set *s, const char *name, const char *data, size_t len);
+
 /* Locate a field of doc. field is a dotted path with [i] for sequence items ("spec.apply[0]",
- * "" for the document). When the field does not exist, the nearest existing parent is located.
- * Re-reads doc's file on first use (an error path only); thread-safe. Never fails: falls back to
+ * "" or NULL for the document). When the field does not exist, the nearest existing parent is
+ * located. Reads only the positions kept at load time; thread-safe. Never fails: falls back to
  * line 1, column 1 of the file. */
 void manifest_locate(const struct manifest_doc *doc, const char *field, struct loc *out);
 

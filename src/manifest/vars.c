@@ -53,6 +53,24 @@ static char *defined_names(const json_t *vars)
 	return buf_detach(&b);
 }
 
+/* s with every byte outside printable ASCII (and '\\', '"') written as \xHH, in double quotes,
+ * at most 64 bytes of s; caller frees. */
+static char *escaped(const char *s)
+{
+	struct buf b = BUF_INIT;
+	buf_addch(&b, '"');
+	size_t i = 0;
+	for (; s[i] && i < 64; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"')
+			buf_addch(&b, (char)c);
+		else
+			buf_addf(&b, "\\x%02x", c);
+	}
+	buf_adds(&b, s[i] ? "\"..." : "\"");
+	return buf_detach(&b);
+}
+
 /* Split "Kind/name.outputs.key" into id and key; false if not of that shape. */
 static bool split_ref(const char *expr, char **id, char **key)
 {
@@ -75,9 +93,14 @@ static int resolve(const char *expr, const struct vars_ctx *ctx, json_t **val, b
 		const char *dflt = strstr(name, ":-");
 		char *n = dflt ? xstrndup(name, (size_t)(dflt - name)) : xstrdup(name);
 		const char *e = getenv(n);
-		if (e)
+		if (e) {
 			*val = json_string(e);
-		else if (dflt)
+			if (!*val) {
+				char *x = escaped(e);
+				*err = xasprintf("environment variable '%s' is not valid UTF-8: %s", n, x);
+				free(x);
+			}
+		} else if (dflt)
 			*val = json_string(dflt + 2);
 		else
 			*err = xasprintf("environment variable '%s' is not set (use ${env:%s:-default} for a default)", n, n);
@@ -103,8 +126,13 @@ static int resolve(const char *expr, const struct vars_ctx *ctx, json_t **val, b
 		if (!v)
 			return -1;
 		*val = json_string(v);
+		if (!*val) {
+			char *x = escaped(v);
+			*err = xasprintf("'${%s}': the recorded value is not valid UTF-8: %s", expr, x);
+			free(x);
+		}
 		free(v);
-		return 0;
+		return *val ? 0 : -1;
 	}
 	if (starts_with(expr, "secret:")) {
 		*err = xasprintf("'${%s}': secret references are not supported yet", expr);

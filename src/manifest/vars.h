@@ -1,6 +1,7 @@
 /* Variable interpolation in manifest strings:
  *   ${name}                    Environment.spec.variables.name
- *   ${env:NAME}                process environment; error when unset
+ *   ${env:NAME}                process environment; error when unset or not valid UTF-8 (the
+ *                              message shows the bytes escaped as \xHH)
  *   ${env:NAME:-default}       process environment with a default
  *   ${Kind/name.outputs.key}   another resource's recorded output (adds a graph edge)
  *   ${artifact:NAME}           digest of the artifact NAME last recorded (.version: its version)

@@ -138,8 +138,10 @@ static void resource_free(struct resource *r)
 
 void model_release(struct model *m)
 {
-	for (size_t i = 0; i < m->nenvs; i++)
+	for (size_t i = 0; i < m->nenvs; i++) {
 		strv_release(&m->envs[i].systems);
+		json_decref(m->envs[i].variables);
+	}
 	for (size_t i = 0; i < m->nprojects; i++)
 		strv_release(&m->projects[i].environments);
 	for (size_t i = 0; i < m->nresources; i++)
@@ -166,13 +168,42 @@ static bool valid_name(const char *s)
 	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == strlen(s);
 }
 
-static char *names_of(const char *const *names, size_t n, size_t stride)
+/* "a, b, c" (or "none") for messages; caller frees. */
+static char *system_names(const struct model *m)
 {
 	struct buf b = BUF_INIT;
-	for (size_t i = 0; i < n; i++) {
-		const char *s = *(const char *const *)((const char *)names + i * stride);
-		buf_addf(&b, "%s%s", i ? ", " : "", s);
-	}
+	for (size_t i = 0; i < m->nsystems; i++)
+		buf_addf(&b, "%s%s", i ? ", " : "", m->systems[i].name);
+	if (!b.len)
+		buf_adds(&b, "none");
+	return buf_detach(&b);
+}
+
+static char *env_names(const struct model *m)
+{
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < m->nenvs; i++)
+		buf_addf(&b, "%s%s", i ? ", " : "", m->envs[i].name);
+	if (!b.len)
+		buf_adds(&b, "none");
+	return buf_detach(&b);
+}
+
+static char *project_names(const struct model *m)
+{
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < m->nprojects; i++)
+		buf_addf(&b, "%s%s", i ? ", " : "", m->projects[i].name);
+	if (!b.len)
+		buf_adds(&b, "none");
+	return buf_detach(&b);
+}
+
+static char *strv_names(const struct strv *v)
+{
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < v->n; i++)
+		buf_addf(&b, "%s%s", i ? ", " : "", v->v[i]);
 	if (!b.len)
 		buf_adds(&b, "none");
 	return buf_detach(&b);
@@ -195,21 +226,37 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 {
 	json_t *root = d->root;
 	const char *name = sget(root, "metadata.name");
-	struct handler *h = reg ? registry_find(reg, group, kind) : NULL;
-	if (!h) {
+	struct handler *h = reg ? registry_find(reg, group, kind, version) : NULL;
+	if (!h && !(reg && registry_find(reg, group, kind, NULL))) {
 		char *kinds = reg ? registry_kinds_list(reg) : xstrdup("none");
 		manifest_error(&m->errors, d, "kind", "unknown kind '%s' in group '%s' (core kinds: System, Environment, Project in cratis/v1; plugin kinds loaded: %s)",
 		               kind, group, kinds);
 		free(kinds);
 		return;
 	}
-	if (!handler_supports(h, version)) {
-		struct buf vs = BUF_INIT;
-		for (size_t i = 0; i < h->versions.n; i++)
-			buf_addf(&vs, "%s%s/%s", i ? ", " : "", group, h->versions.v[i]);
-		manifest_error(&m->errors, d, "apiVersion", "version '%s' of %s is not supported by plugin '%s' (supported: %s)",
-		               version, kind, h->plugin->name, vs.ptr);
+	if (!h) {
+		/* the kind is known, not this version: name every plugin serving the kind and its versions */
+		struct buf vs = BUF_INIT, ps = BUF_INIT;
+		size_t nplugins = 0;
+		for (size_t i = 0; i < reg->nhandlers; i++) {
+			const struct handler *o = reg->handlers[i];
+			if (strcmp(o->group, group) || strcmp(o->kind, kind))
+				continue;
+			for (size_t v = 0; v < o->versions.n; v++)
+				buf_addf(&vs, "%s%s/%s", vs.len ? ", " : "", group, o->versions.v[v]);
+			bool seen = false;
+			for (size_t j = 0; j < i; j++)
+				seen |= reg->handlers[j]->plugin == o->plugin && !strcmp(reg->handlers[j]->group, group) &&
+				        !strcmp(reg->handlers[j]->kind, kind);
+			if (!seen) {
+				buf_addf(&ps, "%s'%s'", ps.len ? ", " : "", o->plugin->name);
+				nplugins++;
+			}
+		}
+		manifest_error(&m->errors, d, "apiVersion", "version '%s' of %s is not supported by plugin%s %s (supported: %s)",
+		               version, kind, nplugins == 1 ? "" : "s", ps.ptr, vs.ptr);
 		buf_release(&vs);
+		buf_release(&ps);
 		return;
 	}
 	if (!check_fields(m, d, "@"))
@@ -218,7 +265,7 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 	if (!project)
 		project = default_project;
 	if (!project) {
-		char *ps = names_of(&m->projects[0].name, m->nprojects, sizeof(m->projects[0]));
+		char *ps = project_names(m);
 		manifest_error(&m->errors, d, "metadata.project", "missing field: several projects are defined (%s); name one", ps);
 		free(ps);
 		return;
@@ -228,7 +275,7 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 		if (!strcmp(m->projects[i].name, project))
 			project_known = true;
 	if (!project_known) {
-		char *ps = names_of(&m->projects[0].name, m->nprojects, sizeof(m->projects[0]));
+		char *ps = project_names(m);
 		manifest_error(&m->errors, d, "metadata.project", "unknown project '%s' (defined: %s)", project, ps);
 		free(ps);
 		return;
@@ -287,11 +334,11 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 			if (!strcmp(m->systems[i].name, r->system))
 				known = true;
 		if (!known) {
-			char *ss = names_of(&m->systems[0].name, m->nsystems, sizeof(m->systems[0]));
+			char *ss = system_names(m);
 			manifest_error(&m->errors, d, "spec.system", "unknown system '%s' (defined: %s)", r->system, ss);
 			free(ss);
 		} else if (m->env && !strv_has(&m->env->systems, r->system)) {
-			char *ss = names_of((const char *const *)m->env->systems.v, m->env->systems.n, sizeof(char *));
+			char *ss = strv_names(&m->env->systems);
 			manifest_error(&m->errors, d, "spec.system", "scope violation: system '%s' is not in environment '%s' (its systems: %s); refusing to deploy",
 			               r->system, m->env->name, ss);
 			free(ss);
@@ -323,6 +370,7 @@ static bool split_api(const char *api, char **group, char **version)
 int model_build(struct model *m, const struct manifest_set *ms, const struct registry *reg,
                 const char *env_name)
 {
+	model_release(m);   /* what an earlier build left; artifact and overrides stay */
 	/* pass 1: envelope and core kinds */
 	bool *is_core = xcalloc(ms->n + 1, sizeof(bool));
 	bool *valid = xcalloc(ms->n + 1, sizeof(bool));
@@ -369,16 +417,16 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 						memset(e, 0, sizeof(*e));
 						e->name = name;
 						fill_strv(&e->systems, get_path(d->root, "spec.systems"));
-						/* ${env:...} inside variable values resolves here, once */
+						/* ${env:...} inside variable values resolves here, in the model's
+						 * own copy: the document stays as loaded */
 						json_t *vars = get_path(d->root, "spec.variables");
 						if (vars) {
+							e->variables = json_deep_copy(vars);
 							struct vars_ctx vc = { .partial = true, .artifact = m->artifact,
 							                       .artifact_payload = m->artifact_payload };
 							struct var_err ve = { m, d };
-							vars_expand_tree(&vars, "spec.variables", &vc, on_var_error, &ve);
-							json_object_set(json_object_get(d->root, "spec"), "variables", vars);
+							vars_expand_tree(&e->variables, "spec.variables", &vc, on_var_error, &ve);
 						}
-						e->variables = vars;
 						e->doc = d;
 					} else {
 						ALLOC_GROW(m->projects, m->nprojects + 1, m->aprojects);
@@ -432,7 +480,7 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 		}
 	}
 	/* the environment to deploy */
-	char *envs = names_of(m->nenvs ? &m->envs[0].name : NULL, m->nenvs, sizeof(struct environment));
+	char *envs = env_names(m);
 	if (env_name && *env_name) {
 		for (size_t i = 0; i < m->nenvs; i++)
 			if (!strcmp(m->envs[i].name, env_name))
@@ -446,15 +494,11 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 	}
 	free(envs);
 	if (m->env && m->overrides && json_object_size(m->overrides)) {
-		/* promotion: the promoted variables take the values the source environment deployed */
-		json_t *spec = json_object_get(m->env->doc->root, "spec");
-		if (!json_is_object(spec))
-			json_object_set_new(m->env->doc->root, "spec", spec = json_object());
-		json_t *vars = json_object_get(spec, "variables");
-		if (!json_is_object(vars))
-			json_object_set_new(spec, "variables", vars = json_object());
-		json_object_update(vars, (json_t *)m->overrides);
-		m->env->variables = vars;
+		/* promotion: the promoted variables take the values the source environment deployed
+		 * (in this build's copy only) */
+		if (!m->env->variables)
+			m->env->variables = json_object();
+		json_object_update(m->env->variables, (json_t *)m->overrides);
 	}
 	if (m->env) {
 		m->env_name = m->env->name;

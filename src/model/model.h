@@ -22,7 +22,9 @@ struct system {
 struct environment {
 	const char *name;
 	struct strv systems;
-	const json_t *variables;               /* object, borrowed from the document */
+	json_t *variables;                     /* object (owned by the model): the document's
+	                                        * spec.variables with ${env:...} expanded and the
+	                                        * overrides applied; NULL when there are none */
 	const struct manifest_doc *doc;
 };
 
@@ -65,11 +67,18 @@ void model_init(struct model *m);
 void model_release(struct model *m);
 
 /* Build the model from every document of ms for environment env_name (NULL: the only
- * environment, or none when no Environment is defined). Checks, each reported with its location:
- * envelope fields and types, unknown kind (naming loaded kinds), unsupported version (naming
- * supported ones), duplicate Kind/name, unknown system/environment/dependency, variables, and
- * scope (a resource's system must be listed by the environment). Returns CRATIS_OK, or
- * CRATIS_EINVAL with every problem in m->errors. reg may be NULL only when no plugin kind occurs. */
+ * environment, or none when no Environment is defined). Pure: ms is only read (the model owns
+ * copies of what it changes: specs with variables expanded, the environment's variables with
+ * ${env:...} read now and m->overrides applied), so building again from the same ms gives an
+ * equal model, reads the process environment afresh, and keeps nothing of an earlier build's
+ * overrides. Whatever m held from an earlier build is released first (m->artifact,
+ * m->artifact_payload and m->overrides stay). Resources go to the handler registered for their
+ * group, kind and version. Checks, each reported with its location: envelope fields and types,
+ * unknown kind (naming loaded kinds), unsupported version (naming the plugins and the versions
+ * they serve), duplicate Kind/name, unknown system/environment/dependency, variables, and scope
+ * (a resource's system must be listed by the environment). Returns CRATIS_OK, or CRATIS_EINVAL
+ * with every problem in m->errors. reg may be NULL only when no plugin kind occurs. Strings of
+ * the model (names, kinds) may borrow from ms, which must outlive m. */
 int model_build(struct model *m, const struct manifest_set *ms, const struct registry *reg,
                 const char *env_name);
 

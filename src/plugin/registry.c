@@ -177,11 +177,14 @@ bool handler_supports(const struct handler *h, const char *version)
 	return strv_has(&h->versions, version);
 }
 
-struct handler *registry_find(const struct registry *r, const char *group, const char *kind)
+struct handler *registry_find(const struct registry *r, const char *group, const char *kind,
+                              const char *version)
 {
-	for (size_t i = 0; i < r->nhandlers; i++)
-		if (!strcmp(r->handlers[i]->group, group) && !strcmp(r->handlers[i]->kind, kind))
-			return r->handlers[i];
+	for (size_t i = 0; i < r->nhandlers; i++) {
+		struct handler *h = r->handlers[i];
+		if (!strcmp(h->group, group) && !strcmp(h->kind, kind) && (!version || handler_supports(h, version)))
+			return h;
+	}
 	return NULL;
 }
 

@@ -80,8 +80,11 @@ int registry_check_requirements(const struct registry *r, struct diags *errors);
 /* Load one plugin: a .so file or a directory with plugin.yaml. Errors as registry_load. */
 int registry_load_one(struct registry *r, const char *path, struct diags *errors);
 
-/* Handler for group/kind (any version), or NULL. */
-struct handler *registry_find(const struct registry *r, const char *group, const char *kind);
+/* The handler serving version ("v1") of group/kind, or NULL when no plugin serves that version.
+ * version NULL: the first handler registered for group/kind whatever its versions (to name what
+ * is supported in a message). Two plugins may serve one kind with different versions. */
+struct handler *registry_find(const struct registry *r, const char *group, const char *kind,
+                              const char *version);
 /* True when h serves version ("v1") of its kind. */
 bool handler_supports(const struct handler *h, const char *version);
 /* "exec/v1 Task, file/v1 File" for messages; caller frees. */

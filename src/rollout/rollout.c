@@ -226,7 +226,7 @@ static int run_hooks(struct rop *o, struct release *r, const char *stage)
 static int call_handler(struct rop *o, const char *group, const char *kind, enum op op, const char *name,
                         const char *dir, const char *spec, json_t **out)
 {
-	struct handler *h = registry_find(o->env->reg, group, kind);
+	struct handler *h = registry_find(o->env->reg, group, kind, "v1");
 	if (!h)
 		return error_set(CRATIS_ENOTFOUND, "rollout '%s' needs the %s plugin (%s/v1 %s), which is not loaded", o->name, group, group, kind);
 	mkdir_p(dir);

@@ -23,14 +23,14 @@ static void test_loader_loads_builtin_plugins(void **state)
 	strv_push(&r.dirs, dir);
 	assert_int_equal(registry_load(&r, &errors), 0);
 	assert_int_equal(errors.n, 0);
-	struct handler *h = registry_find(&r, "exec", "Task");
+	struct handler *h = registry_find(&r, "exec", "Task", NULL);
 	assert_non_null(h);
 	assert_true(handler_supports(h, "v1"));
 	assert_false(handler_supports(h, "v2"));
 	assert_string_equal(h->plugin->name, "exec");
 	assert_int_equal(h->plugin->form, PLUGIN_SO);
-	assert_non_null(registry_find(&r, "file", "File"));
-	assert_non_null(registry_find(&r, "service", "Service"));
+	assert_non_null(registry_find(&r, "file", "File", NULL));
+	assert_non_null(registry_find(&r, "service", "Service", NULL));
 	char *kinds = registry_kinds_list(&r);
 	assert_contains(kinds, "exec/v1 Task");
 	free(kinds);
@@ -49,7 +49,7 @@ static void test_loader_refuses_bad_abi(void **state)
 	assert_int_equal(registry_load_one(&r, so, &errors), CRATIS_EPLUGIN);
 	char *j = joined(&errors);
 	assert_contains(j, "cratis-badabi.so': built for ABI major 99, this cratis speaks 1");
-	assert_null(registry_find(&r, "future", "Thing"));
+	assert_null(registry_find(&r, "future", "Thing", NULL));
 	free(j);
 	free(so);
 	diags_release(&errors);
@@ -70,7 +70,7 @@ static void test_loader_refuses_duplicate_kind(void **state)
 	assert_contains(j, "plugin 'dupkind'");
 	assert_contains(j, "exec/v1 Task is already handled by plugin 'exec'");
 	/* the first handler stays in charge */
-	assert_string_equal(registry_find(&r, "exec", "Task")->plugin->name, "exec");
+	assert_string_equal(registry_find(&r, "exec", "Task", NULL)->plugin->name, "exec");
 	free(j);
 	free(builtin);
 	free(dup);
@@ -87,7 +87,7 @@ static int call_exec(const char *name, char **err)
 	char *rel = xasprintf("exec/%s", name);
 	char *dir = path_of("TEST_SOURCE_PLUGINS", rel);
 	assert_int_equal(registry_load_one(&r, dir, &errors), 0);
-	struct handler *h = registry_find(&r, name, "Thing");
+	struct handler *h = registry_find(&r, name, "Thing", NULL);
 	assert_non_null(h);
 	assert_int_equal(h->plugin->form, PLUGIN_EXEC);
 	struct cratis_request req = { .api_version = "x/v1", .kind = "Thing", .name = "t", .spec = "{}" };

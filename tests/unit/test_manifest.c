@@ -204,6 +204,206 @@ static void test_manifest_error_not_a_mapping(void **state)
 	release(&f);
 }
 
+/* Load text as a buffer called "buf.yaml"; the first document's root (borrowed from ms). */
+static json_t *load_buf(struct manifest_set *ms, const char *text, int *rc, char **errors)
+{
+	manifest_set_init(ms);
+	*rc = manifest_load_buffer(ms, "buf.yaml", text, strlen(text));
+	*errors = joined(&ms->errors);
+	return ms->n ? ms->docs[0]->root : NULL;
+}
+
+static void test_manifest_core_schema_scalars(void **state)
+{
+	(void)state;
+	/* YAML 1.2.2 section 10.3.2: the text of "v: TEXT" -> the JSON it must become */
+	static const struct { const char *yaml, *json; } table[] = {
+		{ "0644", "644" }, { "0o17", "15" }, { "0x1F", "31" }, { "0x1f", "31" }, { "42", "42" },
+		{ "-7", "-7" }, { "+5", "5" }, { "0", "0" }, { "00", "0" }, { "9223372036854775807", "9223372036854775807" },
+		{ "1.5", "1.5" }, { "-2.5e3", "-2500.0" }, { ".5", "0.5" }, { "5.", "5.0" }, { "1e3", "1000.0" },
+		{ "true", "true" }, { "True", "true" }, { "TRUE", "true" }, { "false", "false" }, { "False", "false" },
+		{ "FALSE", "false" }, { "null", "null" }, { "Null", "null" }, { "NULL", "null" }, { "~", "null" }, { "", "null" },
+		/* not in the core schema: text */
+		{ "yes", "\"yes\"" }, { "on", "\"on\"" }, { "tRUE", "\"tRUE\"" }, { "0b101", "\"0b101\"" }, { "1_000", "\"1_000\"" },
+		{ "-0x1F", "\"-0x1F\"" }, { "0o18", "\"0o18\"" }, { "1.2.3", "\"1.2.3\"" }, { "v1", "\"v1\"" }, { "+", "\"+\"" }, { "-x", "\"-x\"" },
+		{ ".", "\".\"" }, { "0x", "\"0x\"" }, { "1e", "\"1e\"" }, { "nULL", "\"nULL\"" },
+		/* quoted and block scalars are always strings */
+		{ "\"0644\"", "\"0644\"" }, { "'true'", "\"true\"" }, { "\"null\"", "\"null\"" }, { "'0x1F'", "\"0x1F\"" },
+		{ "|\n  42\n", "\"42\\n\"" },
+		/* tags */
+		{ "!!str 0644", "\"0644\"" }, { "!!str true", "\"true\"" }, { "!!int \"12\"", "12" }, { "!!int 0o17", "15" },
+		{ "!!float 1", "1.0" }, { "!!float \"2.5\"", "2.5" }, { "!!bool \"True\"", "true" }, { "!!null ''", "null" },
+		{ "! 12", "\"12\"" }, { "!local 12", "\"12\"" },
+	};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		char *text = xasprintf("v: %s\n", table[i].yaml);
+		struct manifest_set ms;
+		int rc;
+		char *errors;
+		json_t *root = load_buf(&ms, text, &rc, &errors);
+		if (rc || !root)
+			fail_msg("'%s': rc %d, errors: %s", table[i].yaml, rc, errors);
+		char *got = json_dumps(json_object_get(root, "v"), JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+		if (strcmp(got, table[i].json))
+			fail_msg("'%s': expected %s, got %s", table[i].yaml, table[i].json, got);
+		free(got);
+		free(errors);
+		free(text);
+		manifest_set_release(&ms);
+	}
+}
+
+static void test_manifest_core_schema_errors(void **state)
+{
+	(void)state;
+	static const struct { const char *yaml, *error; } table[] = {
+		{ "v: .inf\n", "buf.yaml:1:4: '.inf' is a YAML float that JSON cannot represent; quote it for text" },
+		{ "v: -.Inf\n", "buf.yaml:1:4: '-.Inf' is a YAML float that JSON cannot represent" },
+		{ "v: .nan\n", "buf.yaml:1:4: '.nan' is a YAML float that JSON cannot represent" },
+		{ "v: 99999999999999999999\n", "buf.yaml:1:4: number '99999999999999999999' is out of range" },
+		{ "v: 0xFFFFFFFFFFFFFFFFF\n", "buf.yaml:1:4: number '0xFFFFFFFFFFFFFFFFF' is out of range" },
+		{ "a: 1\nv: !!int twelve\n", "buf.yaml:2:10: 'twelve' is not an integer (tag !!int)" },
+		{ "v: !!bool yes\n", "buf.yaml:1:11: 'yes' is not a boolean (tag !!bool)" },
+		{ "v: !!float x\n", "buf.yaml:1:12: 'x' is not a number (tag !!float)" },
+		{ "v: !!null 0\n", "buf.yaml:1:11: '0' is not null (tag !!null)" },
+		{ "v: !!map 1\n", "buf.yaml:1:10: a scalar cannot have the tag !!map" },
+		{ "v: !!seq {a: 1}\n", "a mapping cannot have the tag !!seq" },
+	};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		struct manifest_set ms;
+		int rc;
+		char *errors;
+		load_buf(&ms, table[i].yaml, &rc, &errors);
+		assert_int_equal(rc, CRATIS_EINVAL);
+		assert_contains(errors, table[i].error);
+		free(errors);
+		manifest_set_release(&ms);
+	}
+}
+
+static void test_manifest_aliases_and_merge_keys(void **state)
+{
+	(void)state;
+	struct manifest_set ms;
+	int rc;
+	char *errors;
+	json_t *root = load_buf(&ms,
+		"base: &base {image: web, port: 80, env: {A: \"1\"}}\n"
+		"args: &args [run, --fast]\n"
+		"copy: *args\n"
+		"one: &one x\n"
+		"scalar: *one\n"
+		"merged:\n"
+		"  <<: *base\n"
+		"  port: 8080\n"
+		"multi:\n"
+		"  <<: [*base, {image: other, extra: true}]\n"
+		"inline:\n"
+		"  <<: {a: 1}\n"
+		"  b: 2\n"
+		"again: &one y\n"
+		"latest: *one\n", &rc, &errors);
+	assert_int_equal(rc, 0);
+	assert_string_equal(errors, "");
+	char *got = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(got,
+		"{\"again\":\"y\",\"args\":[\"run\",\"--fast\"],\"base\":{\"env\":{\"A\":\"1\"},\"image\":\"web\",\"port\":80},"
+		"\"copy\":[\"run\",\"--fast\"],\"inline\":{\"a\":1,\"b\":2},\"latest\":\"y\","
+		"\"merged\":{\"env\":{\"A\":\"1\"},\"image\":\"web\",\"port\":8080},"
+		"\"multi\":{\"env\":{\"A\":\"1\"},\"extra\":true,\"image\":\"web\",\"port\":80},\"one\":\"x\",\"scalar\":\"x\"}");
+	free(got);
+	/* the copies are separate values: changing one leaves the anchor alone */
+	assert_ptr_not_equal(json_object_get(root, "copy"), json_object_get(root, "args"));
+	/* positions: an alias's copy is where the alias is; merged members where they were written */
+	const struct manifest_doc *d = ms.docs[0];
+	struct loc l;
+	manifest_locate(d, "scalar", &l);
+	assert_int_equal(l.line, 5);
+	assert_int_equal(l.col, 9);
+	manifest_locate(d, "copy", &l);
+	assert_int_equal(l.line, 3);
+	assert_int_equal(l.col, 1);
+	manifest_locate(d, "copy[1]", &l);
+	assert_int_equal(l.line, 2);
+	assert_int_equal(l.col, 19);
+	manifest_locate(d, "merged.port", &l);
+	assert_int_equal(l.line, 8);
+	assert_int_equal(l.col, 9);
+	manifest_locate(d, "merged.image", &l);
+	assert_int_equal(l.line, 1);
+	assert_int_equal(l.col, 21);
+	manifest_locate(d, "merged.env.A", &l);
+	assert_int_equal(l.line, 1);
+	assert_int_equal(l.col, 46); /* inside the quotes, as libfyaml marks quoted scalars */
+	manifest_locate(d, "merged.nothing.here", &l);
+	assert_int_equal(l.line, 6);
+	assert_int_equal(l.col, 1);
+	manifest_locate(d, "inline.b", &l);
+	assert_int_equal(l.line, 13);
+	assert_int_equal(l.col, 6);
+	manifest_locate(d, "latest", &l);
+	assert_int_equal(l.line, 15);
+	free(errors);
+	manifest_set_release(&ms);
+}
+
+static void test_manifest_alias_errors(void **state)
+{
+	(void)state;
+	static const struct { const char *yaml, *error; } table[] = {
+		{ "a: 1\nb: *nope\n", "buf.yaml:2:4: undefined alias '*nope'" },
+		/* an alias names an anchor defined before it, never one inside itself or after it */
+		{ "a: &x [1, *x]\n", "buf.yaml:1:11: undefined alias '*x'" },
+		{ "a: *later\nb: &later 1\n", "buf.yaml:1:4: undefined alias '*later'" },
+		{ "a: {<<: 5}\n", "buf.yaml:1:9: merge key '<<': expected a mapping" },
+		{ "s: &s [1]\na: {<<: [*s]}\n", "merge key '<<': expected a mapping or an alias of one in the sequence" },
+		{ "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+		  "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+		  "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
+		  "aliases expand to more than 100000 nodes" },
+	};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		struct manifest_set ms;
+		int rc;
+		char *errors;
+		load_buf(&ms, table[i].yaml, &rc, &errors);
+		assert_int_equal(rc, CRATIS_EINVAL);
+		assert_contains(errors, table[i].error);
+		free(errors);
+		manifest_set_release(&ms);
+	}
+}
+
+static void test_manifest_buffer_names_its_errors(void **state)
+{
+	(void)state;
+	struct manifest_set ms;
+	manifest_set_init(&ms);
+	/* not NUL-terminated: only len bytes are read */
+	const char text[] = "apiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\nspec: {system: [1]}\nTRAILING GARBAGE: [";
+	assert_int_equal(manifest_load_buffer(&ms, "request body", text, strlen(text) - strlen("TRAILING GARBAGE: [")), 0);
+	assert_int_equal(ms.n, 1);
+	assert_string_equal(ms.docs[0]->file, "request body");
+	struct registry reg;
+	registry_init(&reg);
+	fake_register(&reg);
+	struct model m;
+	model_init(&m);
+	assert_int_equal(model_build(&m, &ms, &reg, NULL), CRATIS_EINVAL);
+	char *errors = joined(&m.errors);
+	assert_contains(errors, "request body:4:8: spec.system: expected a string (the name of a System), got a sequence");
+	free(errors);
+	model_release(&m);
+	/* a syntax error in a buffer names it too */
+	assert_int_equal(manifest_load_buffer(&ms, "inline.yaml", "a: [1,\n", 7), CRATIS_EINVAL);
+	errors = joined(&ms.errors);
+	assert_contains(errors, "inline.yaml:");
+	assert_contains(errors, "invalid YAML");
+	free(errors);
+	registry_release(&reg);
+	manifest_set_release(&ms);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +420,11 @@ int main(void)
 		cmocka_unit_test(test_manifest_error_env_variable),
 		cmocka_unit_test(test_manifest_error_environment_choice),
 		cmocka_unit_test(test_manifest_error_not_a_mapping),
+		cmocka_unit_test(test_manifest_core_schema_scalars),
+		cmocka_unit_test(test_manifest_core_schema_errors),
+		cmocka_unit_test(test_manifest_aliases_and_merge_keys),
+		cmocka_unit_test(test_manifest_alias_errors),
+		cmocka_unit_test(test_manifest_buffer_names_its_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,6 +61,10 @@ static void test_vars_env(void **state)
 	check("x-${env:CRATIS_T_NONE:-fallback}-y", "x-fallback-y");
 	check("${env:CRATIS_T_NONE:-}", "");
 	check_err("${env:CRATIS_T_NONE}", "environment variable 'CRATIS_T_NONE' is not set");
+	/* a value that is not UTF-8 is an error showing its bytes, never "(null)" */
+	setenv("CRATIS_T_BAD", "ab\xff\x01\"c", 1);
+	check_err("x ${env:CRATIS_T_BAD}", "environment variable 'CRATIS_T_BAD' is not valid UTF-8: \"ab\\xff\\x01\\x22c\"");
+	unsetenv("CRATIS_T_BAD");
 }
 
 static void test_vars_errors(void **state)
