@@ -48,7 +48,10 @@ static int record(struct session *s, struct cli_ctx *ctx)
 static int list(struct session *s, struct cli_ctx *ctx)
 {
 	struct artifacts a;
-	store_artifacts(s->store, ctx->args.n > 1 ? ctx->args.v[1] : NULL, ctx->history, &a);
+	if (store_artifacts(s->store, ctx->args.n > 1 ? ctx->args.v[1] : NULL, ctx->history, &a)) {
+		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
+		return EXIT_ERROR;
+	}
 	if (ctx->json) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < a.n; i++)

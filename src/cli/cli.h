@@ -57,6 +57,7 @@ struct session {
 	struct registry reg;
 	struct model model;
 	struct store *store;
+	struct lock_keeper *keeper;  /* renews the lease of the lock cli_lock took, or NULL */
 	struct engine_opts opts;
 	struct rollout_env rollout;  /* the built-in Rollout handler's view */
 	json_t *artifacts;           /* NAME -> {version, digest} resolved for this run */

@@ -119,6 +119,7 @@ void session_release(struct session *s)
 	model_release(&s->model);
 	manifest_set_release(&s->ms);
 	registry_release(&s->reg);
+	lock_keeper_stop(s->keeper); /* its error (the lock lost after the run) cannot change the outcome now */
 	store_close(s->store);
 	json_decref(s->artifacts);
 	free(s->project_dir);
@@ -157,6 +158,13 @@ int cli_lock(struct cli_ctx *ctx, struct session *s, struct lock_info *me)
 		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
 		return rc == CRATIS_ELOCKED ? EXIT_LOCKED : EXIT_ERROR;
 	}
+	/* renew the lease while this run lives (stopped by session_release) */
+	if (lock_keeper_start(&s->keeper, s->store, me->id, me->lease_ms)) {
+		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
+		if (store_unlock(s->store, me->id))
+			fprintf(stderr, "warning: %s\n", cratis_error_last()->message);
+		return EXIT_ERROR;
+	}
 	return EXIT_OK;
 }
 
@@ -168,7 +176,10 @@ static char *resolve_artifact(const char *name, const char *field, char **err, v
 	json_t *pin = json_object_get(s->artifact_pins, name);
 	if (!pin) {
 		struct artifacts a;
-		store_artifacts(s->store, name, false, &a);
+		if (store_artifacts(s->store, name, false, &a)) {
+			*err = xstrdup(cratis_error_last()->message);
+			return NULL;
+		}
 		if (a.n)
 			pin = json_pack("{s:s,s:s}", "version", a.v[0].version, "digest", a.v[0].digest);
 		store_artifacts_release(&a);

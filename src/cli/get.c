@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util/error.h"
 #include "banned.h"
 
 int cmd_get(int argc, char **argv, struct cli_ctx *ctx)
@@ -14,7 +15,8 @@ int cmd_get(int argc, char **argv, struct cli_ctx *ctx)
 	struct state_rows rows = { 0 };
 	if ((rc = cli_load(ctx, &s, LOAD_MANIFESTS)))
 		goto out_release;
-	if (store_list(s.store, s.model.env_name, &rows)) {
+	if (store_list(s.store, s.model.env_name, NULL, &rows)) {
+		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
 		rc = EXIT_ERROR;
 		goto out_release;
 	}

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "util/error.h"
 #include "banned.h"
 
 static const char *or_empty(const char *s)
@@ -27,7 +28,11 @@ int cmd_history(int argc, char **argv, struct cli_ctx *ctx)
 			goto out_release;
 		}
 		struct steps st;
-		store_steps(s.store, id, &st);
+		if (store_steps(s.store, id, &st)) {
+			fprintf(stderr, "error: %s\n", cratis_error_last()->message);
+			rc = EXIT_ERROR;
+			goto out_release;
+		}
 		json_t *a = json_array();
 		for (size_t i = 0; i < st.n; i++)
 			json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "resource", st.v[i].resource,
@@ -48,7 +53,11 @@ int cmd_history(int argc, char **argv, struct cli_ctx *ctx)
 		goto out_release;
 	}
 	struct deployments d;
-	store_history(s.store, ctx->env, 0, &d);
+	if (store_history(s.store, ctx->env, 0, &d)) {
+		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
+		rc = EXIT_ERROR;
+		goto out_release;
+	}
 	json_t *a = json_array();
 	for (size_t i = 0; i < d.n; i++)
 		json_array_append_new(a, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)d.v[i].id,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util/error.h"
 #include "util/buf.h"
 #include "banned.h"
 
@@ -30,7 +31,11 @@ static int collect(struct cli_ctx *ctx, json_t **overrides, json_t **pins)
 	json_t *inputs = NULL;
 	if (rc)
 		goto out_release;
-	store_history(s.store, ctx->from, 0, &d);
+	if (store_history(s.store, ctx->from, 0, &d)) {
+		fprintf(stderr, "error: refusing to promote: %s\n", cratis_error_last()->message);
+		rc = EXIT_ERROR;
+		goto out_release;
+	}
 	const struct deployment *last = NULL;
 	for (size_t i = 0; i < d.n && !last; i++)
 		if (d.v[i].result && strcmp(d.v[i].result, "running"))
@@ -52,7 +57,11 @@ static int collect(struct cli_ctx *ctx, json_t **overrides, json_t **pins)
 		rc = EXIT_ERROR;
 		goto out_release;
 	}
-	store_list(s.store, ctx->from, &rows);
+	if (store_list(s.store, ctx->from, NULL, &rows)) {
+		fprintf(stderr, "error: refusing to promote: %s\n", cratis_error_last()->message);
+		rc = EXIT_ERROR;
+		goto out_release;
+	}
 	for (size_t i = 0; i < rows.n; i++) {
 		if (strcmp(rows.v[i].status, "ready")) {
 			fprintf(stderr, "error: refusing to promote: %s in '%s' is %s%s%s\n", rows.v[i].id, ctx->from, rows.v[i].status,

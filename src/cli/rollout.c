@@ -121,7 +121,11 @@ int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx)
 	struct resource *r;
 	if ((rc = cli_load(ctx, &s, LOAD_MANIFESTS)) || (rc = pick(&s, ctx, &r)))
 		goto out_release;
-	store_list(s.store, s.model.env_name, &rows);
+	if (store_list(s.store, s.model.env_name, NULL, &rows)) {
+		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
+		rc = EXIT_ERROR;
+		goto out_release;
+	}
 	struct state_row *row = store_rows_find(&rows, r->project, r->id);
 	statedir = engine_statedir(s.state_dir, s.model.env_name, r->project, r->id);
 	struct rollout_target t = { r->project, s.model.env_name, r->name, row ? row->spec : NULL, s.project_dir, statedir };
@@ -153,8 +157,10 @@ int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx)
 		fprintf(stderr, "rollout %s done in %.3fs\n", sub, (double)(now_ms() - t0) / 1000.0);
 	}
 	struct releases rels;
-	store_releases(s.store, s.model.env_name, r->project, r->name, &rels);
-	if (!steer || !orc)
+	if (store_releases(s.store, s.model.env_name, r->project, r->name, &rels)) {
+		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
+		rc = EXIT_ERROR;
+	} else if (!steer || !orc)
 		print_releases(&rels, ctx->json, !strcmp(sub, "history"));
 	store_releases_release(&rels);
 out_release:

@@ -8,13 +8,24 @@
 
 int cmd_state(int argc, char **argv, struct cli_ctx *ctx)
 {
-	static const char usage[] = "cratis state list|show ID|unlock LOCK_ID [-f PATH] [--env NAME] [-o text|json]";
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_OUTPUT, ctx, usage);
+	static const char usage[] = "cratis state list|show ID|unlock LOCK_ID [--force] [-f PATH] [--env NAME] [-o text|json]";
+	/* --force belongs to `state unlock` alone: taken out before the common flags are parsed */
+	bool force = false;
+	char **args = xcalloc((size_t)argc + 1, sizeof(*args));
+	int nargs = 0;
+	for (int i = 0; i < argc; i++) {
+		if (i > 0 && !strcmp(argv[i], "--force"))
+			force = true;
+		else
+			args[nargs++] = argv[i];
+	}
+	int rc = cli_parse(nargs, args, CF_FILES | CF_ENV | CF_OUTPUT, ctx, usage);
+	free(args);
 	if (rc)
 		return rc;
 	const char *sub = ctx->args.n ? ctx->args.v[0] : "";
 	bool list = !strcmp(sub, "list"), show = !strcmp(sub, "show"), unlock = !strcmp(sub, "unlock");
-	if ((!list && !show && !unlock) || ((show || unlock) && ctx->args.n != 2)) {
+	if ((!list && !show && !unlock) || ((show || unlock) && ctx->args.n != 2) || (force && !unlock)) {
 		fprintf(stderr, "error: usage: %s\n", usage);
 		return EXIT_USAGE;
 	}
@@ -22,11 +33,15 @@ int cmd_state(int argc, char **argv, struct cli_ctx *ctx)
 	if ((rc = cli_load(ctx, &s, LOAD_STATE)))
 		goto out_release;
 	if (unlock) {
-		if (store_unlock(s.store, ctx->args.v[1])) {
-			fprintf(stderr, "error: %s\n", cratis_error_last()->message);
+		struct lock_info holder;
+		int urc = store_lock_break(s.store, ctx->args.v[1], force, &holder);
+		if (urc) {
+			fprintf(stderr, "error: %s%s\n", cratis_error_last()->message,
+			        urc == CRATIS_ELOCKED ? "; pass --force to release it anyway" : "");
 			rc = EXIT_ERROR;
 		} else {
-			fprintf(stderr, "lock %s released\n", ctx->args.v[1]);
+			fprintf(stderr, "lock %s released (held by %s@%s pid %ld running '%s' since %s)\n", ctx->args.v[1],
+			        holder.user, holder.host, holder.pid, holder.command, holder.since);
 		}
 		goto out_release;
 	}
@@ -36,16 +51,29 @@ int cmd_state(int argc, char **argv, struct cli_ctx *ctx)
 	if (!ctx->env) {
 		/* without --env: the environment of the latest deployment */
 		struct deployments d;
-		store_history(s.store, NULL, 1, &d);
+		if (store_history(s.store, NULL, 1, &d)) {
+			fprintf(stderr, "error: %s\n", cratis_error_last()->message);
+			rc = EXIT_ERROR;
+			goto out_release;
+		}
 		if (d.n && d.v[0].environment)
 			env = latest = xstrdup(d.v[0].environment);
 		store_deployments_release(&d);
 	}
-	store_list(s.store, env, &rows);
+	if (store_list(s.store, env, NULL, &rows)) {
+		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
+		rc = EXIT_ERROR;
+		free(latest);
+		goto out_release;
+	}
 	if (list) {
 		struct lock_info *locks;
 		size_t nlocks;
-		store_locks(s.store, &locks, &nlocks);
+		if (store_locks(s.store, &locks, &nlocks)) {
+			fprintf(stderr, "error: %s\n", cratis_error_last()->message);
+			rc = EXIT_ERROR;
+			goto out_rows;
+		}
 		if (ctx->json) {
 			json_t *a = json_array();
 			for (size_t i = 0; i < rows.n; i++)
@@ -87,6 +115,7 @@ int cmd_state(int argc, char **argv, struct cli_ctx *ctx)
 			json_decref(o);
 		}
 	}
+out_rows:
 	free(latest);
 	store_rows_release(&rows);
 out_release:
