@@ -70,8 +70,9 @@ static int raw_int(sqlite3 *db, const char *sql)
 	return v;
 }
 
-/* Overwrite the root page of every data table with garbage, or cut the file after page 1 (the
- * schema stays readable, so the store opens and each read must fail on its own). */
+/* Overwrite every page after the first (tables and their indexes) with garbage, or cut the file
+ * after page 1: the schema on page 1 stays readable, so the store opens and each read must fail
+ * on its own. */
 static void sqlite_damage(const char *url, bool truncate)
 {
 	sqlite3 *db = raw_open(url);
@@ -93,10 +94,14 @@ static void sqlite_damage(const char *url, bool truncate)
 	}
 	FILE *f = fopen(sqlite_path(url), "r+b");
 	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	long pages = ftell(f) / page;
+	for (size_t i = 0; i < n; i++)
+		assert_true(roots[i] > 1 && roots[i] <= pages);
 	char *junk = xcalloc(1, (size_t)page);
 	memset(junk, 0xa5, (size_t)page);
-	for (size_t i = 0; i < n; i++) {
-		assert_int_equal(fseek(f, (roots[i] - 1) * page, SEEK_SET), 0);
+	for (long p = 2; p <= pages; p++) {
+		assert_int_equal(fseek(f, (p - 1) * page, SEEK_SET), 0);
 		assert_int_equal(fwrite(junk, 1, (size_t)page, f), (size_t)page);
 	}
 	fclose(f);
