@@ -253,7 +253,7 @@ int store_locks(struct store *s, struct lock_info **out, size_t *n);
  * host, its lease has not expired. */
 bool store_lock_alive(const struct lock_info *holder, int64_t now);
 /* Whether another run may take holder's lock at now: on this host with its pid gone, or with its
- * lease expired. */
+ * lease expired (a lock written before leases, heartbeat 0, of a live pid on this host: never). */
 bool store_lock_takeable(const struct lock_info *holder, int64_t now);
 
 /* Renews a lease from a thread every lease/3 until stopped (for the run that holds the lock,
