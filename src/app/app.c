@@ -103,9 +103,9 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 		diags_errorf(d, rc, "cannot resolve the state directory: %s", strerror(errno));
 		goto out_fail;
 	}
-	char *db = xasprintf("%s/state.db", a->state_dir);
-	rc = store_open_sqlite(&a->store, db);
-	free(db);
+	char *url = o->state_url ? xstrdup(o->state_url) : xasprintf("sqlite:%s/state.db", a->state_dir);
+	rc = store_open(&a->store, url);
+	free(url);
 	if (rc) {
 		diag_last(d);
 		goto out_fail;
@@ -191,10 +191,19 @@ json_t *app_plan_json(const struct plan *p)
 	return plan_to_json(p);
 }
 
+/* A lock this run holds, with the keeper that renews its lease while the run lives. */
+struct run_lock {
+	struct lock_info me;
+	struct lock_keeper *keeper;
+};
+
 /* Take the lock of the open environment for this run (holder: pid, host, user, command line),
- * waiting up to o.lock_timeout_ms. CRATIS_ELOCKED names the holder in d. */
-static int take_lock(struct app *a, struct lock_info *me, struct diags *d)
+ * waiting up to o.lock_timeout_ms, and start renewing its lease. CRATIS_ELOCKED names the
+ * holder in d. */
+static int take_lock(struct app *a, struct run_lock *h, struct diags *d)
 {
+	struct lock_info *me = &h->me;
+	h->keeper = NULL;
 	struct lock_info holder;
 	memset(me, 0, sizeof(*me));
 	me->pid = (long)getpid();
@@ -204,11 +213,38 @@ static int take_lock(struct app *a, struct lock_info *me, struct diags *d)
 	snprintf(me->command, sizeof(me->command), "%s", or_empty(a->o.command_line));
 	if (store_lock(a->store, me, a->o.lock_timeout_ms, &holder))
 		return diag_last(d);
+	if (holder.id[0]) {
+		char exp[32];
+		store_format_time(holder.expires, exp);
+		struct buf w = BUF_INIT;
+		buf_addf(&w, "taking over the lock on environment '%s' left by pid %ld on %s (%s, since %s), %s", holder.environment,
+		         holder.pid, holder.host, holder.command, holder.since,
+		         !strcmp(holder.host, host_name()) && !store_lock_alive(&holder, store_now(a->store))
+		                 ? "which is no longer running" : "whose lease expired");
+		if (holder.deployment)
+			buf_addf(&w, "; its deployment %lld is closed as interrupted", (long long)holder.deployment);
+		if (a->o.observer)
+			engine_emit(a->o.observer, &(struct engine_event){ .type = EV_WARNING, .message = w.ptr });
+		else
+			diags_add(d, DIAG_WARNING, CRATIS_OK, "%s", w.ptr);
+		buf_release(&w);
+	}
+	if (lock_keeper_start(&h->keeper, a->store, me->id, me->lease_ms)) {
+		int rc = diag_last(d);
+		if (store_unlock(a->store, me->id))
+			diags_add(d, DIAG_WARNING, cratis_error_last()->status, "%s", cratis_error_last()->message);
+		return rc;
+	}
 	return CRATIS_OK;
 }
 
-static void release_lock(struct app *a, const struct lock_info *me, struct diags *d)
+static void release_lock(struct app *a, struct run_lock *h, struct diags *d)
 {
+	if (lock_keeper_stop(h->keeper))
+		diags_add(d, DIAG_WARNING, cratis_error_last()->status, "the lease of lock %s was not renewed: %s", h->me.id,
+		          cratis_error_last()->message);
+	h->keeper = NULL;
+	const struct lock_info *me = &h->me;
 	if (store_unlock(a->store, me->id)) {
 		const struct cratis_error *e = cratis_error_last();
 		diags_add(d, DIAG_WARNING, e->status, "%s", e->message);
@@ -221,7 +257,7 @@ int app_apply(struct app *a, bool destroy, app_review_fn review, void *payload, 
 	memset(run, 0, sizeof(*run));
 	memset(plan_out, 0, sizeof(*plan_out));
 	a->opts.destroy = destroy;
-	struct lock_info me;
+	struct run_lock me;
 	int rc = take_lock(a, &me, d);
 	if (rc)
 		return rc;
@@ -295,7 +331,7 @@ int app_promotion_collect(struct app *a, const char *from, struct app_promotion 
 		             (long long)last->id, last->started, last->command, last->result, or_empty(last->summary));
 		goto out_release;
 	}
-	if (store_list(a->store, from, &rows)) {
+	if (store_list(a->store, from, NULL, &rows)) {
 		rc = diag_last(d);
 		goto out_release;
 	}
@@ -347,7 +383,7 @@ int app_resources(struct app *a, json_t **out, struct diags *d)
 {
 	struct state_rows rows = { 0 };
 	*out = NULL;
-	if (store_list(a->store, a->model.env_name, &rows))
+	if (store_list(a->store, a->model.env_name, NULL, &rows))
 		return diag_last(d);
 	json_t *list = json_array();
 	for (size_t i = 0; i < a->model.nresources; i++) {
@@ -425,7 +461,7 @@ int app_state_list(struct app *a, const char *env, json_t **rows_out, json_t **l
 	struct lock_info *locks = NULL;
 	size_t nlocks = 0;
 	*rows_out = *locks_out = NULL;
-	if (store_list(a->store, env, &rows))
+	if (store_list(a->store, env, NULL, &rows))
 		return diag_last(d);
 	if (store_locks(a->store, &locks, &nlocks)) {
 		store_rows_release(&rows);
@@ -450,7 +486,7 @@ int app_state_show(struct app *a, const char *env, const char *address, json_t *
 {
 	struct state_rows rows;
 	*out = NULL;
-	if (store_list(a->store, env, &rows))
+	if (store_list(a->store, env, NULL, &rows))
 		return diag_last(d);
 	struct state_row *r = NULL;
 	for (size_t i = 0; i < rows.n && !r; i++) {
@@ -479,10 +515,19 @@ int app_state_show(struct app *a, const char *env, const char *address, json_t *
 	return rc;
 }
 
-int app_state_unlock(struct app *a, const char *lock_id, struct diags *d)
+int app_state_unlock(struct app *a, const char *lock_id, bool force, json_t **holder, struct diags *d)
 {
-	if (store_unlock(a->store, lock_id))
-		return diag_last(d);
+	struct lock_info h;
+	*holder = NULL;
+	int rc = store_lock_break(a->store, lock_id, force, &h);
+	if (rc) {
+		struct diag *dg = diags_errorf(d, rc, "%s", cratis_error_last()->message);
+		if (rc == CRATIS_ELOCKED)
+			diag_hint(dg, "pass --force to release it anyway");
+		return rc;
+	}
+	*holder = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:s}", "id", h.id, "environment", h.environment, "pid", (json_int_t)h.pid,
+	                    "host", h.host, "user", h.user, "command", h.command, "since", h.since);
 	return CRATIS_OK;
 }
 
@@ -610,7 +655,7 @@ int app_rollout(struct app *a, enum app_rollout_action action, const char *name,
 {
 	struct state_rows rows = { 0 };
 	char *statedir = NULL;
-	struct lock_info me;
+	struct run_lock me;
 	bool locked = false;
 	struct resource *r;
 	*releases = NULL;
@@ -623,7 +668,7 @@ int app_rollout(struct app *a, enum app_rollout_action action, const char *name,
 			goto out_release;
 		locked = true;
 	}
-	if (store_list(a->store, a->model.env_name, &rows)) {
+	if (store_list(a->store, a->model.env_name, NULL, &rows)) {
 		rc = diag_last(d);
 		goto out_release;
 	}

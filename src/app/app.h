@@ -27,6 +27,7 @@ struct app_options {
 	size_t npaths;
 	const char *env;              /* environment to act on; NULL: the only one, or none */
 	const char *state_dir;        /* state directory; NULL: $CRATIS_STATE_DIR, else PROJECT/.cratis */
+	const char *state_url;        /* the store (store_open); NULL: sqlite:STATE_DIR/state.db */
 	int jobs;                     /* parallel plugin calls in plan refresh and apply (>= 1) */
 	bool refresh;                 /* plan observes unchanged resources for drift */
 	int lock_timeout_ms;          /* how long apply/destroy/rollout wait for a held lock; 0 = fail */
@@ -137,8 +138,12 @@ int app_state_list(struct app *a, const char *env, json_t **rows, json_t **locks
  * environment, apiVersion, status, updated, deployment, spec, outputs, message?}.
  * CRATIS_ENOTFOUND when none is recorded, CRATIS_EIO on a read error. */
 int app_state_show(struct app *a, const char *env, const char *address, json_t **out, struct diags *d);
-/* Release lock lock_id. CRATIS_ENOTFOUND when there is no such lock. */
-int app_state_unlock(struct app *a, const char *lock_id, struct diags *d);
+/* Release lock lock_id by hand (`cratis state unlock`). A holder that is alive (on this host with
+ * a running pid, or elsewhere with an unexpired lease) is refused with CRATIS_ELOCKED naming it
+ * (hint: --force) unless force; a dead holder's deployment is closed as interrupted. *holder gets
+ * the lock as it was: {id, environment, pid, host, user, command, since}. CRATIS_ENOTFOUND when
+ * there is no such lock, CRATIS_EIO. */
+int app_state_unlock(struct app *a, const char *lock_id, bool force, json_t **holder, struct diags *d);
 
 /* Loaded plugins (APP_LOAD_PLUGINS): a JSON array of {name, version, form ("so", "exec",
  * "core"), path, kinds: ["group/version Kind", ...]}. */

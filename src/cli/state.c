@@ -20,7 +20,8 @@ int cmd_state(int argc, char **argv, struct cli_ctx *ctx)
 		return rc;
 	const char *sub = ctx->args.n ? ctx->args.v[0] : "";
 	bool list = !strcmp(sub, "list"), show = !strcmp(sub, "show"), unlock = !strcmp(sub, "unlock");
-	if ((!list && !show && !unlock) || ((show || unlock) && ctx->args.n != 2) || (list && ctx->args.n != 1)) {
+	if ((!list && !show && !unlock) || ((show || unlock) && ctx->args.n != 2) || (list && ctx->args.n != 1) ||
+	    (ctx->force && !unlock)) {
 		fprintf(stderr, "error: usage: %s\n", usage);
 		return EXIT_USAGE;
 	}
@@ -31,10 +32,12 @@ int cmd_state(int argc, char **argv, struct cli_ctx *ctx)
 	char *env = NULL;
 	json_t *rows = NULL, *locks = NULL, *one = NULL;
 	if (unlock) {
-		if (app_state_unlock(a, ctx->args.v[1], &d))
+		if (app_state_unlock(a, ctx->args.v[1], ctx->force, &one, &d))
 			rc = EXIT_ERROR;
 		else
-			fprintf(stderr, "lock %s released\n", ctx->args.v[1]);
+			fprintf(stderr, "lock %s released (held by %s@%s pid %lld running '%s' since %s)\n", ctx->args.v[1],
+			        sget(one, "user"), sget(one, "host"), (long long)json_integer_value(json_object_get(one, "pid")),
+			        sget(one, "command"), sget(one, "since"));
 		goto out_release;
 	}
 	if (app_state_env(a, ctx->env, &env, &d)) {

@@ -278,7 +278,7 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 {
 	memset(p, 0, sizeof(*p));
 	p->environment = m->env_name;
-	int rc = store_list(s, m->env_name, &p->rows);
+	int rc = store_list(s, m->env_name, NULL, &p->rows);
 	if (rc) {
 		diags_errorf(errors, cratis_error_last()->status, "%s", cratis_error_last()->message);
 		return rc;

@@ -119,7 +119,11 @@ static int hook_command(struct rop *o, json_t *h, const char *const *base_env, s
 	const char *task = sget(h, "task", NULL);
 	if (task) {
 		struct state_rows rows;
-		store_list(o->env->store, o->environment, &rows);
+		int lrc = store_list(o->env->store, o->environment, NULL, &rows);
+		if (lrc) {
+			hook_cmd_release(hc);
+			return lrc;
+		}
 		struct state_row *row = store_rows_find(&rows, o->project, task);
 		hc->spec = row && row->spec ? json_loads(row->spec, 0, NULL) : NULL;
 		store_rows_release(&rows);

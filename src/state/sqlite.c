@@ -1,21 +1,23 @@
-/* SQLite state backend (WAL). One connection per process, serialised by a mutex so the
- * executor's workers can record results concurrently. */
+/* SQLite state backend ("sqlite:PATH", WAL). One connection per handle, serialised by a mutex so
+ * the executor's workers can record results concurrently; several handles (processes) on one
+ * file are serialised by SQLite's locks (BEGIN IMMEDIATE, 10 s busy timeout). Schema changes are
+ * numbered migrations: PRAGMA user_version holds the newest applied, schema_migrations records
+ * each with the time it was applied. */
 #define _GNU_SOURCE
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cratis/plugin.h"
 #include "util/error.h"
-#include "util/log.h"
 #include "util/util.h"
 #include "banned.h"
 
@@ -25,7 +27,9 @@ struct sqlite_store {
 	pthread_mutex_t mu;
 };
 
-static const char schema[] =
+/* Migration 1: the schema of cratis 0.1, which carried no version (an existing database with
+ * these tables is taken as version 1 once the legacy fix-ups below are applied). */
+static const char schema_v1[] =
 	"CREATE TABLE IF NOT EXISTS resources ("
 	" project TEXT NOT NULL, environment TEXT NOT NULL, id TEXT NOT NULL, api_version TEXT NOT NULL,"
 	" spec TEXT, outputs TEXT, deps TEXT, status TEXT NOT NULL, pending_spec TEXT, message TEXT,"
@@ -52,6 +56,28 @@ static const char schema[] =
 	" stage TEXT, log TEXT, created TEXT, updated TEXT, retire_at INTEGER,"
 	" UNIQUE (environment, project, rollout, id));";
 
+/* Migration 2: locks become leases (owner, acquired/heartbeat/expiry in ms since the epoch, lease
+ * duration, the deployment the holder runs). Locks written before it have expires 0: expired. */
+static const char schema_v2[] =
+	"ALTER TABLE locks ADD COLUMN owner TEXT;"
+	"ALTER TABLE locks ADD COLUMN acquired INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE locks ADD COLUMN heartbeat INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE locks ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE locks ADD COLUMN lease_ms INTEGER NOT NULL DEFAULT 30000;"
+	"ALTER TABLE locks ADD COLUMN deployment INTEGER;"
+	"CREATE UNIQUE INDEX IF NOT EXISTS locks_by_id ON locks (id);";
+
+static const struct migration {
+	int version;
+	const char *name;
+	const char *sql;
+} migrations[] = {
+	{ 1, "baseline: resources, deployments, steps, locks, artifacts, releases", schema_v1 },
+	{ 2, "locks as leases", schema_v2 },
+};
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST, "one migration per schema version");
+
 #define S(st) ((struct sqlite_store *)(st))
 
 static int db_error(struct sqlite_store *s, const char *what)
@@ -59,25 +85,42 @@ static int db_error(struct sqlite_store *s, const char *what)
 	return error_set(CRATIS_EIO, "state '%s': %s: %s", s->pub.path, what, sqlite3_errmsg(s->db));
 }
 
-static int exec_sql(struct sqlite_store *s, const char *sql)
+static int exec_sql(struct sqlite_store *s, const char *sql, const char *what)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		int rc = error_set(CRATIS_EIO, "state '%s': %s", s->pub.path, msg ? msg : "error");
+		int rc = error_set(CRATIS_EIO, "state '%s': %s: %s", s->pub.path, what, msg ? msg : sqlite3_errmsg(s->db));
 		sqlite3_free(msg);
 		return rc;
 	}
 	return CRATIS_OK;
 }
 
-/* Commit when rc is CRATIS_OK (returning the commit's status), else roll back and return rc. */
+static int begin(struct sqlite_store *s)
+{
+	return exec_sql(s, "BEGIN IMMEDIATE", "begin transaction");
+}
+
+/* Commit when rc is CRATIS_OK (returning the commit's status), else roll back and return rc
+ * (the rollback's own failure cannot add anything: rc already says what went wrong). */
 static int end_tx(struct sqlite_store *s, int rc)
 {
 	if (rc) {
-		exec_sql(s, "ROLLBACK");
+		if (!sqlite3_get_autocommit(s->db))
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return rc;
 	}
-	return exec_sql(s, "COMMIT");
+	return exec_sql(s, "COMMIT", "commit");
+}
+
+static int prep(struct sqlite_store *s, sqlite3_stmt **q, const char *sql, const char *what)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, q, NULL) != SQLITE_OK) {
+		sqlite3_finalize(*q);
+		*q = NULL;
+		return db_error(s, what);
+	}
+	return CRATIS_OK;
 }
 
 static char *col(sqlite3_stmt *st, int i)
@@ -86,12 +129,32 @@ static char *col(sqlite3_stmt *st, int i)
 	return t ? xstrdup((const char *)t) : NULL;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
+/* A NOT NULL column: "" rather than NULL if a damaged row lacks it. */
+static char *colr(sqlite3_stmt *st, int i)
 {
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
+	char *t = col(st, i);
+	return t ? t : xstrdup("");
+}
+
+static void col_into(char *dst, size_t n, sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	snprintf(dst, n, "%s", t ? (const char *)t : "");
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+static int bind_i64(sqlite3_stmt *st, int i, int64_t v)
+{
+	return sqlite3_bind_int64(st, i, v);
+}
+
+static void now_text(struct sqlite_store *s, char out[32])
+{
+	store_format_time(store_now(&s->pub), out);
 }
 
 static void sq_close(struct store *st)
@@ -99,104 +162,325 @@ static void sq_close(struct store *st)
 	struct sqlite_store *s = S(st);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->mu);
-	free(s->pub.path);
+	store_base_release(&s->pub);
 	free(s);
 }
 
-/* Run one prepared statement to completion inside the caller's transaction. */
-static int run_stmt(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
+/* Run a prepared statement to completion and finalize it; binds failed when bound != 0. */
+static int run_stmt(struct sqlite_store *s, sqlite3_stmt *st, int bound, const char *what)
 {
-	int r = sqlite3_step(st);
-	int rc = (r == SQLITE_DONE || r == SQLITE_ROW) ? CRATIS_OK : db_error(s, what);
+	int rc = CRATIS_OK;
+	if (bound != SQLITE_OK) {
+		rc = db_error(s, what);
+	} else {
+		int r = sqlite3_step(st);
+		if (r != SQLITE_DONE && r != SQLITE_ROW)
+			rc = db_error(s, what);
+	}
 	sqlite3_finalize(st);
 	return rc;
 }
 
+/* ---- schema ---- */
+
+static int read_int(struct sqlite_store *s, const char *sql, int *out, const char *what)
+{
+	sqlite3_stmt *q;
+	int rc = prep(s, &q, sql, what);
+	if (rc)
+		return rc;
+	int r = sqlite3_step(q);
+	if (r == SQLITE_ROW)
+		*out = sqlite3_column_int(q, 0);
+	else
+		rc = db_error(s, what);
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static int sq_schema_version(struct store *st, int *out)
+{
+	struct sqlite_store *s = S(st);
+	pthread_mutex_lock(&s->mu);
+	int rc = read_int(s, "PRAGMA user_version", out, "read schema version");
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int has_column(struct sqlite_store *s, const char *table, const char *column, bool *out)
+{
+	sqlite3_stmt *q;
+	*out = false;
+	int rc = prep(s, &q, "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2", "read schema");
+	if (rc)
+		return rc;
+	if (bind_text(q, 1, table) || bind_text(q, 2, column)) {
+		rc = db_error(s, "read schema");
+	} else if (sqlite3_step(q) == SQLITE_ROW) {
+		*out = sqlite3_column_int(q, 0) > 0;
+	} else {
+		rc = db_error(s, "read schema");
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* Bring the schema to STORE_SCHEMA_LATEST in one transaction (caller holds no transaction). */
+static int migrate(struct sqlite_store *s)
+{
+	int version, rc = read_int(s, "PRAGMA user_version", &version, "read schema version");
+	if (rc)
+		return rc;
+	if (version > STORE_SCHEMA_LATEST)
+		return error_set(CRATIS_EINVAL, "state '%s' has schema version %d, newer than this cratis knows (%d): it was written by a newer cratis; upgrade cratis to use it",
+		                 s->pub.path, version, STORE_SCHEMA_LATEST);
+	if (version == STORE_SCHEMA_LATEST) {
+		int n;
+		if ((rc = read_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'", &n, "read schema")))
+			return rc;
+		if (!n)
+			return error_set(CRATIS_EIO, "state '%s' is a SQLite database without cratis' tables (schema version %d but no schema_migrations table)",
+			                 s->pub.path, version);
+		return CRATIS_OK;
+	}
+	if ((rc = begin(s)))
+		return rc;
+	/* again inside the transaction: another process may have migrated meanwhile */
+	if ((rc = read_int(s, "PRAGMA user_version", &version, "read schema version")))
+		goto out_end;
+	if (version == 0) {
+		int tables, ours;
+		if ((rc = read_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'", &tables, "read schema")) ||
+		    (rc = read_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('resources', 'deployments', 'steps', 'locks')", &ours, "read schema")))
+			goto out_end;
+		if (tables && ours < 4) {
+			rc = error_set(CRATIS_EIO, "state '%s' is a SQLite database without cratis' tables (%d other table%s): refusing to use it as state",
+			               s->pub.path, tables, tables == 1 ? "" : "s");
+			goto out_end;
+		}
+		if (tables) {
+			/* the unversioned schema of cratis 0.1: fix up what older copies of it lacked, then it is version 1 */
+			bool inputs;
+			if ((rc = has_column(s, "deployments", "inputs", &inputs)))
+				goto out_end;
+			if (!inputs && (rc = exec_sql(s, "ALTER TABLE deployments ADD COLUMN inputs TEXT", "migrate unversioned schema")))
+				goto out_end;
+			if ((rc = exec_sql(s, schema_v1, "migrate unversioned schema")))
+				goto out_end;
+		}
+	}
+	if ((rc = exec_sql(s, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)",
+	                   "create schema_migrations")))
+		goto out_end;
+	char now[32];
+	now_text(s, now);
+	for (int i = 0; i < NMIGRATIONS && !rc; i++) {
+		const struct migration *m = &migrations[i];
+		bool baseline = version == 0 && m->version == 1;
+		if (m->version <= version && !baseline)
+			continue;
+		if (m->version > version) {
+			char *what = xasprintf("migration %d (%s)", m->version, m->name);
+			rc = exec_sql(s, m->sql, what);
+			free(what);
+			if (rc)
+				break;
+		}
+		sqlite3_stmt *q;
+		if ((rc = prep(s, &q, "INSERT OR REPLACE INTO schema_migrations (version, name, applied) VALUES (?,?,?)", "record migration")))
+			break;
+		rc = run_stmt(s, q, sqlite3_bind_int(q, 1, m->version) | bind_text(q, 2, m->name) | bind_text(q, 3, now), "record migration");
+	}
+	if (!rc) {
+		char *sql = xasprintf("PRAGMA user_version = %d", STORE_SCHEMA_LATEST);
+		rc = exec_sql(s, sql, "record schema version");
+		free(sql);
+	}
+out_end:
+	return end_tx(s, rc);
+}
+
+/* ---- locks ---- */
+
+#define LOCK_COLS "environment, id, pid, host, user, command, since, owner, acquired, heartbeat, expires, lease_ms, deployment"
+
 static void fill_lock(struct lock_info *l, sqlite3_stmt *st)
 {
 	memset(l, 0, sizeof(*l));
-	snprintf(l->environment, sizeof(l->environment), "%s", (const char *)sqlite3_column_text(st, 0));
-	snprintf(l->id, sizeof(l->id), "%s", (const char *)sqlite3_column_text(st, 1));
+	col_into(l->environment, sizeof(l->environment), st, 0);
+	col_into(l->id, sizeof(l->id), st, 1);
 	l->pid = (long)sqlite3_column_int64(st, 2);
-	snprintf(l->host, sizeof(l->host), "%s", sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "");
-	snprintf(l->user, sizeof(l->user), "%s", sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4) : "");
-	snprintf(l->command, sizeof(l->command), "%s", sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5) : "");
-	snprintf(l->since, sizeof(l->since), "%s", sqlite3_column_text(st, 6) ? (const char *)sqlite3_column_text(st, 6) : "");
+	col_into(l->host, sizeof(l->host), st, 3);
+	col_into(l->user, sizeof(l->user), st, 4);
+	col_into(l->command, sizeof(l->command), st, 5);
+	col_into(l->since, sizeof(l->since), st, 6);
+	col_into(l->owner, sizeof(l->owner), st, 7);
+	l->acquired = sqlite3_column_int64(st, 8);
+	l->heartbeat = sqlite3_column_int64(st, 9);
+	l->expires = sqlite3_column_int64(st, 10);
+	l->lease_ms = sqlite3_column_int(st, 11);
+	l->deployment = sqlite3_column_int64(st, 12);
 }
 
-static bool holder_alive(const struct lock_info *h)
+/* The lock matching key (by environment or by id) into *l; *found says whether there is one. */
+static int find_lock(struct sqlite_store *s, bool by_id, const char *key, struct lock_info *l, bool *found)
 {
-	if (strcmp(h->host, host_name()))
-		return true; /* another host: cannot tell, assume alive */
-	return h->pid > 0 && (kill((pid_t)h->pid, 0) == 0 || errno == EPERM);
+	sqlite3_stmt *q;
+	*found = false;
+	int rc = prep(s, &q, by_id ? "SELECT " LOCK_COLS " FROM locks WHERE id = ?" : "SELECT " LOCK_COLS " FROM locks WHERE environment = ?",
+	              "read lock");
+	if (rc)
+		return rc;
+	if (bind_text(q, 1, key)) {
+		rc = db_error(s, "read lock");
+	} else {
+		int r = sqlite3_step(q);
+		if (r == SQLITE_ROW) {
+			fill_lock(l, q);
+			*found = true;
+		} else if (r != SQLITE_DONE) {
+			rc = db_error(s, "read lock");
+		}
+	}
+	sqlite3_finalize(q);
+	return rc;
 }
 
-static int sq_lock(struct store *st, struct lock_info *me, int timeout_ms, struct lock_info *holder)
+/* Close deployment id as interrupted, if it is still running (inside the caller's transaction). */
+static int close_interrupted(struct sqlite_store *s, int64_t id, const struct lock_info *h, const char *why)
+{
+	if (!id)
+		return CRATIS_OK;
+	char now[32];
+	now_text(s, now);
+	char *summary = xasprintf("interrupted: the run (%s@%s pid %ld) died; %s", h->user, h->host, h->pid, why);
+	sqlite3_stmt *q;
+	int rc = prep(s, &q, "UPDATE deployments SET result = 'interrupted', finished = ?1,"
+	                     " summary = CASE WHEN summary IS NULL OR summary = '' THEN ?2 ELSE summary END"
+	                     " WHERE id = ?3 AND (result IS NULL OR result = 'running')", "close interrupted deployment");
+	if (!rc)
+		rc = run_stmt(s, q, bind_text(q, 1, now) | bind_text(q, 2, summary) | bind_i64(q, 3, id), "close interrupted deployment");
+	free(summary);
+	return rc;
+}
+
+static int sq_try_lock(struct store *st, struct lock_info *me, struct lock_info *holder, bool *took_over)
 {
 	struct sqlite_store *s = S(st);
-	unsigned char rnd[8];
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		memset(rnd, 0x5a, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(me->id + 2 * i, 3, "%02x", rnd[i]);
-	now_rfc3339(me->since);
-	int64_t deadline = now_ms() + timeout_ms;
-	for (;;) {
-		pthread_mutex_lock(&s->mu);
-		int rc = exec_sql(s, "BEGIN IMMEDIATE");
-		if (rc) {
-			pthread_mutex_unlock(&s->mu);
-			return rc;
+	*took_over = false;
+	pthread_mutex_lock(&s->mu);
+	int rc = begin(s);
+	if (rc)
+		goto out_unlock;
+	bool held;
+	if ((rc = find_lock(s, false, me->environment, holder, &held)))
+		goto out_end;
+	if (held) {
+		if (!store_lock_takeable(holder, me->acquired)) {
+			rc = CRATIS_ELOCKED;
+			goto out_end;
 		}
-		sqlite3_stmt *q;
-		sqlite3_prepare_v2(s->db, "SELECT environment, id, pid, host, user, command, since FROM locks WHERE environment = ?", -1, &q, NULL);
-		bind_text(q, 1, me->environment);
-		bool held = false;
-		if (sqlite3_step(q) == SQLITE_ROW) {
-			fill_lock(holder, q);
-			held = true;
-		}
-		sqlite3_finalize(q);
-		if (held && !holder_alive(holder)) {
-			log_msg(CRATIS_LOG_WARN, "taking over the lock on environment '%s' left by pid %ld (%s, since %s), which is no longer running",
-			        holder->environment, holder->pid, holder->command, holder->since);
-			held = false;
-		}
-		if (!held) {
-			sqlite3_stmt *ins;
-			sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO locks (environment, id, pid, host, user, command, since) VALUES (?,?,?,?,?,?,?)", -1, &ins, NULL);
-			bind_text(ins, 1, me->environment);
-			bind_text(ins, 2, me->id);
-			sqlite3_bind_int64(ins, 3, me->pid);
-			bind_text(ins, 4, me->host);
-			bind_text(ins, 5, me->user);
-			bind_text(ins, 6, me->command);
-			bind_text(ins, 7, me->since);
-			rc = run_stmt(s, ins, "take lock");
-			rc = end_tx(s, rc);
-			pthread_mutex_unlock(&s->mu);
-			return rc;
-		}
-		exec_sql(s, "COMMIT");
-		pthread_mutex_unlock(&s->mu);
-		if (now_ms() >= deadline)
-			return error_set(CRATIS_ELOCKED, "environment '%s' is locked by %s@%s pid %ld running '%s' since %s (lock id %s; `cratis state unlock %s` if that run is gone)",
-			                 holder->environment, holder->user, holder->host, holder->pid, holder->command,
-			                 holder->since, holder->id, holder->id);
-		usleep(100000);
+		*took_over = true;
+		if ((rc = close_interrupted(s, holder->deployment, holder, "its lock was taken over by the next run")))
+			goto out_end;
 	}
+	sqlite3_stmt *q;
+	if ((rc = prep(s, &q, "INSERT OR REPLACE INTO locks (" LOCK_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL)", "take lock")))
+		goto out_end;
+	rc = run_stmt(s, q,
+	              bind_text(q, 1, me->environment) | bind_text(q, 2, me->id) | bind_i64(q, 3, me->pid) |
+	              bind_text(q, 4, me->host) | bind_text(q, 5, me->user) | bind_text(q, 6, me->command) |
+	              bind_text(q, 7, me->since) | bind_text(q, 8, me->owner) | bind_i64(q, 9, me->acquired) |
+	              bind_i64(q, 10, me->heartbeat) | bind_i64(q, 11, me->expires) | sqlite3_bind_int(q, 12, me->lease_ms),
+	              "take lock");
+out_end:
+	if (rc == CRATIS_ELOCKED) {
+		end_tx(s, rc);
+	} else {
+		rc = end_tx(s, rc);
+	}
+out_unlock:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
 }
 
-static int sq_unlock(struct store *st, const char *lock_id)
+static int changed_one(struct sqlite_store *s, const char *lock_id)
+{
+	if (sqlite3_changes(s->db) == 0)
+		return error_set(CRATIS_ENOTFOUND, "state '%s': lock '%s' is no longer held (released, or taken over by another run after its lease expired)",
+		                 s->pub.path, lock_id);
+	return CRATIS_OK;
+}
+
+static int sq_renew(struct store *st, const char *lock_id)
+{
+	struct sqlite_store *s = S(st);
+	int64_t now = store_now(st);
+	pthread_mutex_lock(&s->mu);
+	sqlite3_stmt *q;
+	int rc = prep(s, &q, "UPDATE locks SET heartbeat = ?1, expires = ?1 + lease_ms WHERE id = ?2", "renew lock");
+	if (!rc)
+		rc = run_stmt(s, q, bind_i64(q, 1, now) | bind_text(q, 2, lock_id), "renew lock");
+	if (!rc)
+		rc = changed_one(s, lock_id);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int sq_lock_set_deployment(struct store *st, const char *lock_id, int64_t deployment)
 {
 	struct sqlite_store *s = S(st);
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	sqlite3_prepare_v2(s->db, "DELETE FROM locks WHERE id = ?", -1, &q, NULL);
-	bind_text(q, 1, lock_id);
-	int rc = run_stmt(s, q, "release lock");
-	if (!rc && sqlite3_changes(s->db) == 0)
+	int rc = prep(s, &q, "UPDATE locks SET deployment = ? WHERE id = ?", "record the lock's deployment");
+	if (!rc)
+		rc = run_stmt(s, q, bind_i64(q, 1, deployment) | bind_text(q, 2, lock_id), "record the lock's deployment");
+	if (!rc)
+		rc = changed_one(s, lock_id);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int sq_unlock(struct store *st, const char *lock_id, bool force, bool close_dead, struct lock_info *holder)
+{
+	struct sqlite_store *s = S(st);
+	struct lock_info tmp;
+	if (!holder)
+		holder = &tmp;
+	memset(holder, 0, sizeof(*holder));
+	int64_t now = store_now(st);
+	pthread_mutex_lock(&s->mu);
+	int rc = begin(s);
+	if (rc)
+		goto out_unlock;
+	bool found;
+	if ((rc = find_lock(s, true, lock_id, holder, &found)))
+		goto out_end;
+	if (!found) {
 		rc = error_set(CRATIS_ENOTFOUND, "no lock with id '%s'", lock_id);
+		goto out_end;
+	}
+	bool alive = store_lock_alive(holder, now);
+	if (alive && !force) {
+		char exp[32], why[64];
+		store_format_time(holder->expires, exp);
+		if (strcmp(holder->host, host_name()))
+			snprintf(why, sizeof(why), "its lease runs until %s", exp);
+		else
+			snprintf(why, sizeof(why), "its process runs on this host");
+		rc = error_set(CRATIS_ELOCKED, "refusing to release lock %s on environment '%s': its holder %s@%s pid %ld running '%s' since %s is alive (%s)",
+		               holder->id, holder->environment, holder->user, holder->host, holder->pid, holder->command, holder->since, why);
+		goto out_end;
+	}
+	if (close_dead && !alive && (rc = close_interrupted(s, holder->deployment, holder, "its lock was released by `state unlock`")))
+		goto out_end;
+	sqlite3_stmt *q;
+	if ((rc = prep(s, &q, "DELETE FROM locks WHERE id = ?", "release lock")))
+		goto out_end;
+	rc = run_stmt(s, q, bind_text(q, 1, lock_id), "release lock");
+out_end:
+	rc = end_tx(s, rc);
+out_unlock:
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -204,79 +488,69 @@ static int sq_unlock(struct store *st, const char *lock_id)
 static int sq_locks(struct store *st, struct lock_info **out, size_t *n)
 {
 	struct sqlite_store *s = S(st);
-	pthread_mutex_lock(&s->mu);
-	sqlite3_stmt *q;
-	sqlite3_prepare_v2(s->db, "SELECT environment, id, pid, host, user, command, since FROM locks ORDER BY environment", -1, &q, NULL);
 	size_t alloc = 0;
 	*out = NULL;
 	*n = 0;
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	pthread_mutex_lock(&s->mu);
+	sqlite3_stmt *q;
+	int rc = prep(s, &q, "SELECT " LOCK_COLS " FROM locks ORDER BY environment", "list locks");
+	if (rc)
+		goto out_unlock;
+	int r;
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
 		ALLOC_GROW(*out, *n + 1, alloc);
 		fill_lock(&(*out)[(*n)++], q);
 	}
-	sqlite3_finalize(q);
-	pthread_mutex_unlock(&s->mu);
-	return CRATIS_OK;
-}
-
-static int sq_list(struct store *st, const char *environment, struct state_rows *out)
-{
-	struct sqlite_store *s = S(st);
-	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&s->mu);
-	sqlite3_stmt *q;
-	int rc = CRATIS_OK;
-	if (sqlite3_prepare_v2(s->db, "SELECT project, environment, id, api_version, spec, outputs, deps, status, pending_spec, message, updated, deployment"
-	                              " FROM resources WHERE environment = ? ORDER BY project, id", -1, &q, NULL) != SQLITE_OK) {
-		rc = db_error(s, "list resources");
-		goto out_unlock;
+	if (r != SQLITE_DONE) {
+		rc = db_error(s, "list locks");
+		free(*out);
+		*out = NULL;
+		*n = 0;
 	}
-	bind_text(q, 1, environment);
-	int r;
-	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		ALLOC_GROW(out->v, out->n + 1, out->alloc);
-		struct state_row *row = &out->v[out->n++];
-		row->project = col(q, 0);
-		row->environment = col(q, 1);
-		row->id = col(q, 2);
-		row->api_version = col(q, 3);
-		row->spec = col(q, 4);
-		row->outputs = col(q, 5);
-		row->deps = col(q, 6);
-		row->status = col(q, 7);
-		row->pending_spec = col(q, 8);
-		row->message = col(q, 9);
-		row->updated = col(q, 10);
-		row->deployment = sqlite3_column_int64(q, 11);
-	}
-	if (r != SQLITE_DONE)
-		rc = db_error(s, "list resources");
 	sqlite3_finalize(q);
 out_unlock:
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
 
-static int sq_mark_pending(struct store *st, const char *environment, const struct state_row *r)
+/* ---- resources, units of work ---- */
+
+static int sq_list(struct store *st, const char *environment, const char *project, struct state_rows *out)
 {
 	struct sqlite_store *s = S(st);
-	char now[32];
-	now_rfc3339(now);
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	sqlite3_prepare_v2(s->db, "INSERT INTO resources (project, environment, id, api_version, status, pending_spec, deps, updated, deployment)"
-	                          " VALUES (?1,?2,?3,?4,'pending',?5,?6,?7,?8)"
-	                          " ON CONFLICT (environment, project, id) DO UPDATE SET status='pending', pending_spec=?5, updated=?7, deployment=?8",
-	                   -1, &q, NULL);
-	bind_text(q, 1, r->project);
-	bind_text(q, 2, environment);
-	bind_text(q, 3, r->id);
-	bind_text(q, 4, r->api_version);
-	bind_text(q, 5, r->pending_spec);
-	bind_text(q, 6, r->deps);
-	bind_text(q, 7, now);
-	sqlite3_bind_int64(q, 8, r->deployment);
-	int rc = run_stmt(s, q, "mark pending");
+	int rc = prep(s, &q, "SELECT project, environment, id, api_version, spec, outputs, deps, status, pending_spec, message, updated, deployment"
+	                     " FROM resources WHERE environment = ?1 AND (?2 IS NULL OR project = ?2) ORDER BY project, id", "list resources");
+	if (rc)
+		goto out_unlock;
+	if (bind_text(q, 1, environment) | bind_text(q, 2, project)) {
+		rc = db_error(s, "list resources");
+		goto out_finalize;
+	}
+	int r;
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		ALLOC_GROW(out->v, out->n + 1, out->alloc);
+		struct state_row *row = &out->v[out->n++];
+		memset(row, 0, sizeof(*row));
+		row->project = colr(q, 0);
+		row->environment = colr(q, 1);
+		row->id = colr(q, 2);
+		row->api_version = colr(q, 3);
+		row->spec = col(q, 4);
+		row->outputs = col(q, 5);
+		row->deps = col(q, 6);
+		row->status = colr(q, 7);
+		row->pending_spec = col(q, 8);
+		row->message = col(q, 9);
+		row->updated = colr(q, 10);
+		row->deployment = sqlite3_column_int64(q, 11);
+	}
+	if (r != SQLITE_DONE)
+		rc = db_error(s, "list resources");
+out_finalize:
+	sqlite3_finalize(q);
+out_unlock:
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -286,96 +560,116 @@ static int insert_step(struct sqlite_store *s, const struct step *stp, int64_t d
 	if (!stp)
 		return CRATIS_OK;
 	sqlite3_stmt *q;
-	sqlite3_prepare_v2(s->db, "INSERT INTO steps (deployment, resource, action, result, message, started, finished) VALUES (?,?,?,?,?,?,?)", -1, &q, NULL);
-	sqlite3_bind_int64(q, 1, deployment);
-	bind_text(q, 2, stp->resource);
-	bind_text(q, 3, stp->action);
-	bind_text(q, 4, stp->result);
-	bind_text(q, 5, stp->message);
-	bind_text(q, 6, stp->started);
-	bind_text(q, 7, stp->finished);
-	return run_stmt(s, q, "record step");
+	int rc = prep(s, &q, "INSERT INTO steps (deployment, resource, action, result, message, started, finished) VALUES (?,?,?,?,?,?,?)", "record step");
+	if (rc)
+		return rc;
+	return run_stmt(s, q,
+	                bind_i64(q, 1, deployment) | bind_text(q, 2, stp->resource) | bind_text(q, 3, stp->action) |
+	                bind_text(q, 4, stp->result) | bind_text(q, 5, stp->message) | bind_text(q, 6, stp->started) |
+	                bind_text(q, 7, stp->finished),
+	                "record step");
 }
 
-static int sq_record(struct store *st, const char *environment, const struct state_row *r,
-                     const struct step *stp, int64_t deployment)
+static int change_resource(struct sqlite_store *s, const struct store_unit *u)
 {
-	struct sqlite_store *s = S(st);
+	const struct state_row *r = u->row;
 	char now[32];
-	now_rfc3339(now);
-	bool ok = !strcmp(r->status, "ready");
+	now_text(s, now);
+	sqlite3_stmt *q;
+	int rc;
+	switch (u->change) {
+	case STORE_CHANGE_NONE:
+		return CRATIS_OK;
+	case STORE_CHANGE_PENDING:
+		if ((rc = prep(s, &q, "INSERT INTO resources (project, environment, id, api_version, status, pending_spec, deps, updated, deployment)"
+		                      " VALUES (?1,?2,?3,?4,'pending',?5,?6,?7,?8)"
+		                      " ON CONFLICT (environment, project, id) DO UPDATE SET status='pending', pending_spec=?5, updated=?7, deployment=?8",
+		               "mark pending")))
+			return rc;
+		return run_stmt(s, q,
+		                bind_text(q, 1, r->project) | bind_text(q, 2, u->environment) | bind_text(q, 3, r->id) |
+		                bind_text(q, 4, r->api_version) | bind_text(q, 5, r->pending_spec) | bind_text(q, 6, r->deps) |
+		                bind_text(q, 7, now) | bind_i64(q, 8, u->deployment),
+		                "mark pending");
+	case STORE_CHANGE_RECORD: {
+		bool ok = !strcmp(r->status, "ready");
+		if (ok)
+			rc = prep(s, &q, "INSERT INTO resources (project, environment, id, api_version, spec, outputs, deps, status, pending_spec, message, updated, deployment)"
+			                 " VALUES (?1,?2,?3,?4,?5,?6,?7,'ready',NULL,NULL,?8,?9)"
+			                 " ON CONFLICT (environment, project, id) DO UPDATE SET api_version=?4, spec=?5, outputs=?6, deps=?7,"
+			                 " status='ready', pending_spec=NULL, message=NULL, updated=?8, deployment=?9", "record resource");
+		else
+			rc = prep(s, &q, "INSERT INTO resources (project, environment, id, api_version, deps, status, pending_spec, message, updated, deployment)"
+			                 " VALUES (?1,?2,?3,?4,?7,'failed',?5,?10,?8,?9)"
+			                 " ON CONFLICT (environment, project, id) DO UPDATE SET status='failed', pending_spec=?5, message=?10,"
+			                 " updated=?8, deployment=?9", "record resource");
+		if (rc)
+			return rc;
+		int b = bind_text(q, 1, r->project) | bind_text(q, 2, u->environment) | bind_text(q, 3, r->id) |
+		        bind_text(q, 4, r->api_version) | bind_text(q, 5, ok ? r->spec : r->pending_spec) |
+		        bind_text(q, 7, r->deps) | bind_text(q, 8, now) | bind_i64(q, 9, u->deployment);
+		if (ok)
+			b |= bind_text(q, 6, r->outputs);
+		else
+			b |= bind_text(q, 10, r->message);
+		return run_stmt(s, q, b, "record resource");
+	}
+	case STORE_CHANGE_REMOVE:
+		if ((rc = prep(s, &q, "DELETE FROM resources WHERE environment=? AND project=? AND id=?", "forget resource")))
+			return rc;
+		return run_stmt(s, q, bind_text(q, 1, u->environment) | bind_text(q, 2, r->project) | bind_text(q, 3, r->id),
+		                "forget resource");
+	}
+	return error_set(CRATIS_EINVAL, "state '%s': unknown change %d in a unit of work", s->pub.path, (int)u->change);
+}
+
+static int sq_commit(struct store *st, const struct store_unit *u)
+{
+	struct sqlite_store *s = S(st);
 	pthread_mutex_lock(&s->mu);
-	int rc = exec_sql(s, "BEGIN IMMEDIATE");
+	int rc = begin(s);
 	if (rc)
 		goto out_unlock;
-	sqlite3_stmt *q;
-	if (ok)
-		sqlite3_prepare_v2(s->db, "INSERT INTO resources (project, environment, id, api_version, spec, outputs, deps, status, pending_spec, message, updated, deployment)"
-		                          " VALUES (?1,?2,?3,?4,?5,?6,?7,'ready',NULL,NULL,?8,?9)"
-		                          " ON CONFLICT (environment, project, id) DO UPDATE SET api_version=?4, spec=?5, outputs=?6, deps=?7,"
-		                          " status='ready', pending_spec=NULL, message=NULL, updated=?8, deployment=?9", -1, &q, NULL);
-	else
-		sqlite3_prepare_v2(s->db, "INSERT INTO resources (project, environment, id, api_version, deps, status, pending_spec, message, updated, deployment)"
-		                          " VALUES (?1,?2,?3,?4,?7,'failed',?5,?10,?8,?9)"
-		                          " ON CONFLICT (environment, project, id) DO UPDATE SET status='failed', pending_spec=?5, message=?10,"
-		                          " updated=?8, deployment=?9", -1, &q, NULL);
-	bind_text(q, 1, r->project);
-	bind_text(q, 2, environment);
-	bind_text(q, 3, r->id);
-	bind_text(q, 4, r->api_version);
-	bind_text(q, 5, ok ? r->spec : r->pending_spec);
-	bind_text(q, 6, r->outputs);
-	bind_text(q, 7, r->deps);
-	bind_text(q, 8, now);
-	sqlite3_bind_int64(q, 9, deployment);
-	if (!ok)
-		bind_text(q, 10, r->message);
-	rc = run_stmt(s, q, "record resource");
+	rc = change_resource(s, u);
 	if (!rc)
-		rc = insert_step(s, stp, deployment);
+		rc = insert_step(s, u->step, u->deployment);
+	/* outbox rows go here, in the same transaction, once the events issue adds the table */
 	rc = end_tx(s, rc);
 out_unlock:
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
 
-static int sq_remove(struct store *st, const char *environment, const char *project, const char *id,
-                     const struct step *stp, int64_t deployment)
+/* ---- deployments ---- */
+
+static int sq_deployment_begin(struct store *st, struct deployment *d, const char *lock_id)
 {
 	struct sqlite_store *s = S(st);
 	pthread_mutex_lock(&s->mu);
-	int rc = exec_sql(s, "BEGIN IMMEDIATE");
+	int rc = begin(s);
 	if (rc)
 		goto out_unlock;
 	sqlite3_stmt *q;
-	sqlite3_prepare_v2(s->db, "DELETE FROM resources WHERE environment=? AND project=? AND id=?", -1, &q, NULL);
-	bind_text(q, 1, environment);
-	bind_text(q, 2, project);
-	bind_text(q, 3, id);
-	rc = run_stmt(s, q, "forget resource");
+	if ((rc = prep(s, &q, "INSERT INTO deployments (project, environment, command, user, host, started, result, inputs) VALUES (?,?,?,?,?,?,'running',?)",
+	               "start deployment")))
+		goto out_end;
+	rc = run_stmt(s, q,
+	              bind_text(q, 1, d->project) | bind_text(q, 2, d->environment) | bind_text(q, 3, d->command) |
+	              bind_text(q, 4, d->user) | bind_text(q, 5, d->host) | bind_text(q, 6, d->started) | bind_text(q, 7, d->inputs),
+	              "start deployment");
+	if (rc)
+		goto out_end;
+	int64_t id = sqlite3_last_insert_rowid(s->db);
+	if (lock_id) {
+		if ((rc = prep(s, &q, "UPDATE locks SET deployment = ? WHERE id = ?", "record the lock's deployment")))
+			goto out_end;
+		rc = run_stmt(s, q, bind_i64(q, 1, id) | bind_text(q, 2, lock_id), "record the lock's deployment");
+	}
 	if (!rc)
-		rc = insert_step(s, stp, deployment);
+		d->id = id;
+out_end:
 	rc = end_tx(s, rc);
 out_unlock:
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-static int sq_deployment_begin(struct store *st, struct deployment *d)
-{
-	struct sqlite_store *s = S(st);
-	pthread_mutex_lock(&s->mu);
-	sqlite3_stmt *q;
-	sqlite3_prepare_v2(s->db, "INSERT INTO deployments (project, environment, command, user, host, started, result, inputs) VALUES (?,?,?,?,?,?,'running',?)", -1, &q, NULL);
-	bind_text(q, 1, d->project);
-	bind_text(q, 2, d->environment);
-	bind_text(q, 3, d->command);
-	bind_text(q, 4, d->user);
-	bind_text(q, 5, d->host);
-	bind_text(q, 6, d->started);
-	bind_text(q, 7, d->inputs);
-	int rc = run_stmt(s, q, "start deployment");
-	d->id = sqlite3_last_insert_rowid(s->db);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -385,12 +679,10 @@ static int sq_deployment_finish(struct store *st, const struct deployment *d)
 	struct sqlite_store *s = S(st);
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	sqlite3_prepare_v2(s->db, "UPDATE deployments SET finished=?, result=?, summary=? WHERE id=?", -1, &q, NULL);
-	bind_text(q, 1, d->finished);
-	bind_text(q, 2, d->result);
-	bind_text(q, 3, d->summary);
-	sqlite3_bind_int64(q, 4, d->id);
-	int rc = run_stmt(s, q, "finish deployment");
+	int rc = prep(s, &q, "UPDATE deployments SET finished=?, result=?, summary=? WHERE id=?", "finish deployment");
+	if (!rc)
+		rc = run_stmt(s, q, bind_text(q, 1, d->finished) | bind_text(q, 2, d->result) | bind_text(q, 3, d->summary) | bind_i64(q, 4, d->id),
+		              "finish deployment");
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -398,19 +690,24 @@ static int sq_deployment_finish(struct store *st, const struct deployment *d)
 static int sq_history(struct store *st, const char *environment, int limit, struct deployments *out)
 {
 	struct sqlite_store *s = S(st);
-	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	sqlite3_prepare_v2(s->db, "SELECT id, project, environment, command, user, host, started, finished, result, summary, inputs FROM deployments"
-	                          " WHERE ?1 IS NULL OR environment = ?1 ORDER BY id DESC LIMIT ?2", -1, &q, NULL);
-	bind_text(q, 1, environment);
-	sqlite3_bind_int(q, 2, limit > 0 ? limit : -1);
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	int rc = prep(s, &q, "SELECT id, project, environment, command, user, host, started, finished, result, summary, inputs FROM deployments"
+	                     " WHERE ?1 IS NULL OR environment = ?1 ORDER BY id DESC LIMIT ?2", "read history");
+	if (rc)
+		goto out_unlock;
+	if (bind_text(q, 1, environment) | sqlite3_bind_int(q, 2, limit > 0 ? limit : -1)) {
+		rc = db_error(s, "read history");
+		goto out_finalize;
+	}
+	int r;
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
 		ALLOC_GROW(out->v, out->n + 1, out->alloc);
 		struct deployment *d = &out->v[out->n++];
+		memset(d, 0, sizeof(*d));
 		d->id = sqlite3_column_int64(q, 0);
 		d->project = col(q, 1);
-		d->environment = col(q, 2);
+		d->environment = colr(q, 2);
 		d->command = col(q, 3);
 		d->user = col(q, 4);
 		d->host = col(q, 5);
@@ -420,42 +717,59 @@ static int sq_history(struct store *st, const char *environment, int limit, stru
 		d->summary = col(q, 9);
 		d->inputs = col(q, 10);
 	}
+	if (r != SQLITE_DONE)
+		rc = db_error(s, "read history");
+out_finalize:
 	sqlite3_finalize(q);
+out_unlock:
 	pthread_mutex_unlock(&s->mu);
-	return CRATIS_OK;
+	return rc;
 }
 
 static int sq_steps(struct store *st, int64_t deployment, struct steps *out)
 {
 	struct sqlite_store *s = S(st);
-	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	sqlite3_prepare_v2(s->db, "SELECT resource, action, result, message, started, finished FROM steps WHERE deployment=? ORDER BY rowid", -1, &q, NULL);
-	sqlite3_bind_int64(q, 1, deployment);
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	int rc = prep(s, &q, "SELECT resource, action, result, message, started, finished FROM steps WHERE deployment=? ORDER BY rowid", "read steps");
+	if (rc)
+		goto out_unlock;
+	if (bind_i64(q, 1, deployment)) {
+		rc = db_error(s, "read steps");
+		goto out_finalize;
+	}
+	int r;
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
 		ALLOC_GROW(out->v, out->n + 1, out->alloc);
 		struct step *x = &out->v[out->n++];
-		x->resource = col(q, 0);
+		memset(x, 0, sizeof(*x));
+		x->resource = colr(q, 0);
 		x->action = col(q, 1);
 		x->result = col(q, 2);
 		x->message = col(q, 3);
 		x->started = col(q, 4);
 		x->finished = col(q, 5);
 	}
+	if (r != SQLITE_DONE)
+		rc = db_error(s, "read steps");
+out_finalize:
 	sqlite3_finalize(q);
+out_unlock:
 	pthread_mutex_unlock(&s->mu);
-	return CRATIS_OK;
+	return rc;
 }
+
+/* ---- artifacts ---- */
 
 static void fill_artifact(struct artifact *a, sqlite3_stmt *q)
 {
-	a->name = col(q, 0);
-	a->version = col(q, 1);
-	a->digest = col(q, 2);
+	memset(a, 0, sizeof(*a));
+	a->name = colr(q, 0);
+	a->version = colr(q, 1);
+	a->digest = colr(q, 2);
 	a->snapshot = sqlite3_column_int(q, 3) != 0;
 	a->current = sqlite3_column_int(q, 4) != 0;
-	a->recorded = col(q, 5);
+	a->recorded = colr(q, 5);
 	a->user = col(q, 6);
 }
 
@@ -464,50 +778,57 @@ static int sq_artifact_record(struct store *st, const struct artifact *a, enum a
 {
 	struct sqlite_store *s = S(st);
 	char now[32];
-	now_rfc3339(now);
+	now_text(s, now);
 	memset(existing, 0, sizeof(*existing));
 	pthread_mutex_lock(&s->mu);
-	int rc = exec_sql(s, "BEGIN IMMEDIATE");
+	int rc = begin(s);
 	if (rc)
 		goto out_unlock;
 	sqlite3_stmt *q;
-	sqlite3_prepare_v2(s->db, "SELECT name, version, digest, snapshot, current, recorded, user FROM artifacts"
-	                          " WHERE name = ? AND version = ? AND current = 1", -1, &q, NULL);
-	bind_text(q, 1, a->name);
-	bind_text(q, 2, a->version);
-	bool found = sqlite3_step(q) == SQLITE_ROW;
-	if (found)
-		fill_artifact(existing, q);
+	if ((rc = prep(s, &q, "SELECT name, version, digest, snapshot, current, recorded, user FROM artifacts"
+	                      " WHERE name = ? AND version = ? AND current = 1", "read artifact")))
+		goto out_end;
+	bool found = false;
+	if (bind_text(q, 1, a->name) | bind_text(q, 2, a->version)) {
+		rc = db_error(s, "read artifact");
+	} else {
+		int r = sqlite3_step(q);
+		if (r == SQLITE_ROW) {
+			fill_artifact(existing, q);
+			found = true;
+		} else if (r != SQLITE_DONE) {
+			rc = db_error(s, "read artifact");
+		}
+	}
 	sqlite3_finalize(q);
+	if (rc)
+		goto out_end;
 	if (found && !strcmp(existing->digest, a->digest)) {
 		*outcome = ARTIFACT_SAME;
-		exec_sql(s, "ROLLBACK");
-		goto out_unlock;
+		goto out_end; /* nothing written: the commit is empty */
 	}
 	if (found && !a->snapshot) {
 		rc = error_set(CRATIS_EEXISTS, "artifact '%s' %s is immutable: digest %s was recorded at %s; refusing %s (release a new version instead)",
 		               a->name, a->version, existing->digest, existing->recorded, a->digest);
-		exec_sql(s, "ROLLBACK");
-		goto out_unlock;
+		goto out_end;
 	}
 	if (found) {
-		sqlite3_prepare_v2(s->db, "UPDATE artifacts SET current = 0 WHERE name = ? AND version = ?", -1, &q, NULL);
-		bind_text(q, 1, a->name);
-		bind_text(q, 2, a->version);
-		rc = run_stmt(s, q, "supersede artifact");
+		if ((rc = prep(s, &q, "UPDATE artifacts SET current = 0 WHERE name = ? AND version = ?", "supersede artifact")))
+			goto out_end;
+		if ((rc = run_stmt(s, q, bind_text(q, 1, a->name) | bind_text(q, 2, a->version), "supersede artifact")))
+			goto out_end;
 	}
-	if (!rc) {
-		sqlite3_prepare_v2(s->db, "INSERT INTO artifacts (name, version, digest, snapshot, current, recorded, user) VALUES (?,?,?,?,1,?,?)", -1, &q, NULL);
-		bind_text(q, 1, a->name);
-		bind_text(q, 2, a->version);
-		bind_text(q, 3, a->digest);
-		sqlite3_bind_int(q, 4, a->snapshot);
-		bind_text(q, 5, now);
-		bind_text(q, 6, a->user);
-		rc = run_stmt(s, q, "record artifact");
-	}
-	rc = end_tx(s, rc);
+	if ((rc = prep(s, &q, "INSERT INTO artifacts (name, version, digest, snapshot, current, recorded, user) VALUES (?,?,?,?,1,?,?)", "record artifact")))
+		goto out_end;
+	rc = run_stmt(s, q,
+	              bind_text(q, 1, a->name) | bind_text(q, 2, a->version) | bind_text(q, 3, a->digest) |
+	              sqlite3_bind_int(q, 4, a->snapshot) | bind_text(q, 5, now) | bind_text(q, 6, a->user),
+	              "record artifact");
 	*outcome = found ? ARTIFACT_REPLACED : ARTIFACT_NEW;
+out_end:
+	rc = end_tx(s, rc);
+	if (rc && rc != CRATIS_EEXISTS)
+		artifact_release(existing);
 out_unlock:
 	pthread_mutex_unlock(&s->mu);
 	return rc;
@@ -516,46 +837,50 @@ out_unlock:
 static int sq_artifacts(struct store *st, const char *name, bool history, struct artifacts *out)
 {
 	struct sqlite_store *s = S(st);
-	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	sqlite3_prepare_v2(s->db, "SELECT name, version, digest, snapshot, current, recorded, user FROM artifacts"
-	                          " WHERE (?1 IS NULL OR name = ?1) AND (?2 OR current = 1) ORDER BY id DESC", -1, &q, NULL);
-	bind_text(q, 1, name);
-	sqlite3_bind_int(q, 2, history);
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	int rc = prep(s, &q, "SELECT name, version, digest, snapshot, current, recorded, user FROM artifacts"
+	                     " WHERE (?1 IS NULL OR name = ?1) AND (?2 OR current = 1) ORDER BY id DESC", "list artifacts");
+	if (rc)
+		goto out_unlock;
+	if (bind_text(q, 1, name) | sqlite3_bind_int(q, 2, history)) {
+		rc = db_error(s, "list artifacts");
+		goto out_finalize;
+	}
+	int r;
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
 		ALLOC_GROW(out->v, out->n + 1, out->alloc);
 		fill_artifact(&out->v[out->n++], q);
 	}
+	if (r != SQLITE_DONE)
+		rc = db_error(s, "list artifacts");
+out_finalize:
 	sqlite3_finalize(q);
+out_unlock:
 	pthread_mutex_unlock(&s->mu);
-	return CRATIS_OK;
+	return rc;
 }
+
+/* ---- releases ---- */
 
 static int sq_release_put(struct store *st, const struct release *r)
 {
 	struct sqlite_store *s = S(st);
 	char now[32];
-	now_rfc3339(now);
+	now_text(s, now);
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	sqlite3_prepare_v2(s->db, "INSERT INTO releases (environment, project, rollout, id, colour, port, spec, status, stage, log, created, updated, retire_at)"
-	                          " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,?12)"
-	                          " ON CONFLICT (environment, project, rollout, id) DO UPDATE SET colour=?5, port=?6, spec=?7, status=?8,"
-	                          " stage=?9, log=?10, updated=?11, retire_at=?12", -1, &q, NULL);
-	bind_text(q, 1, r->environment);
-	bind_text(q, 2, r->project);
-	bind_text(q, 3, r->rollout);
-	bind_text(q, 4, r->id);
-	bind_text(q, 5, r->colour);
-	sqlite3_bind_int(q, 6, r->port);
-	bind_text(q, 7, r->spec);
-	bind_text(q, 8, r->status);
-	bind_text(q, 9, r->stage);
-	bind_text(q, 10, r->log);
-	bind_text(q, 11, now);
-	sqlite3_bind_int64(q, 12, r->retire_at);
-	int rc = run_stmt(s, q, "record release");
+	int rc = prep(s, &q, "INSERT INTO releases (environment, project, rollout, id, colour, port, spec, status, stage, log, created, updated, retire_at)"
+	                     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,?12)"
+	                     " ON CONFLICT (environment, project, rollout, id) DO UPDATE SET colour=?5, port=?6, spec=?7, status=?8,"
+	                     " stage=?9, log=?10, updated=?11, retire_at=?12", "record release");
+	if (!rc)
+		rc = run_stmt(s, q,
+		              bind_text(q, 1, r->environment) | bind_text(q, 2, r->project) | bind_text(q, 3, r->rollout) |
+		              bind_text(q, 4, r->id) | bind_text(q, 5, r->colour) | sqlite3_bind_int(q, 6, r->port) |
+		              bind_text(q, 7, r->spec) | bind_text(q, 8, r->status) | bind_text(q, 9, r->stage) |
+		              bind_text(q, 10, r->log) | bind_text(q, 11, now) | bind_i64(q, 12, r->retire_at),
+		              "record release");
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -564,21 +889,25 @@ static int sq_releases(struct store *st, const char *environment, const char *pr
                        struct releases *out)
 {
 	struct sqlite_store *s = S(st);
-	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	sqlite3_prepare_v2(s->db, "SELECT environment, project, rollout, id, colour, port, spec, status, stage, log, created, updated, retire_at"
-	                          " FROM releases WHERE environment=? AND project=? AND rollout=? ORDER BY seq DESC", -1, &q, NULL);
-	bind_text(q, 1, environment);
-	bind_text(q, 2, project);
-	bind_text(q, 3, rollout);
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	int rc = prep(s, &q, "SELECT environment, project, rollout, id, colour, port, spec, status, stage, log, created, updated, retire_at"
+	                     " FROM releases WHERE environment=? AND project=? AND rollout=? ORDER BY seq DESC", "list releases");
+	if (rc)
+		goto out_unlock;
+	if (bind_text(q, 1, environment) | bind_text(q, 2, project) | bind_text(q, 3, rollout)) {
+		rc = db_error(s, "list releases");
+		goto out_finalize;
+	}
+	int x;
+	while ((x = sqlite3_step(q)) == SQLITE_ROW) {
 		ALLOC_GROW(out->v, out->n + 1, out->alloc);
 		struct release *r = &out->v[out->n++];
-		r->environment = col(q, 0);
-		r->project = col(q, 1);
-		r->rollout = col(q, 2);
-		r->id = col(q, 3);
+		memset(r, 0, sizeof(*r));
+		r->environment = colr(q, 0);
+		r->project = colr(q, 1);
+		r->rollout = colr(q, 2);
+		r->id = colr(q, 3);
 		r->colour = col(q, 4);
 		r->port = sqlite3_column_int(q, 5);
 		r->spec = col(q, 6);
@@ -589,20 +918,26 @@ static int sq_releases(struct store *st, const char *environment, const char *pr
 		r->updated = col(q, 11);
 		r->retire_at = sqlite3_column_int64(q, 12);
 	}
+	if (x != SQLITE_DONE)
+		rc = db_error(s, "list releases");
+out_finalize:
 	sqlite3_finalize(q);
+out_unlock:
 	pthread_mutex_unlock(&s->mu);
-	return CRATIS_OK;
+	return rc;
 }
 
 static const struct store_ops sqlite_ops = {
+	.version = STORE_OPS_VERSION,
+	.name = "sqlite",
 	.close = sq_close,
-	.lock = sq_lock,
+	.try_lock = sq_try_lock,
+	.renew = sq_renew,
 	.unlock = sq_unlock,
+	.lock_set_deployment = sq_lock_set_deployment,
 	.locks = sq_locks,
 	.list = sq_list,
-	.mark_pending = sq_mark_pending,
-	.record = sq_record,
-	.remove = sq_remove,
+	.commit = sq_commit,
 	.deployment_begin = sq_deployment_begin,
 	.deployment_finish = sq_deployment_finish,
 	.history = sq_history,
@@ -611,29 +946,58 @@ static const struct store_ops sqlite_ops = {
 	.artifacts = sq_artifacts,
 	.release_put = sq_release_put,
 	.releases = sq_releases,
+	.schema_version = sq_schema_version,
 };
 
-int store_open_sqlite(struct store **out, const char *path)
+/* Refuse what is not a state file; create a missing one empty with mode 0600. */
+static int check_file(const char *path)
 {
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return error_set(CRATIS_EIO, "state '%s' is a directory, not a state database", path);
+		if (st.st_size == 0)
+			return error_set(CRATIS_EIO, "state '%s' is an empty file (0 bytes), not a cratis state database: refusing to take it as empty state (restore it, or remove it to start afresh)",
+			                 path);
+		return CRATIS_OK;
+	}
+	if (errno != ENOENT)
+		return error_set(CRATIS_EIO, "cannot open state '%s': %s", path, strerror(errno));
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno != EEXIST)
+		return error_set(CRATIS_EIO, "cannot create state '%s': %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return CRATIS_OK;
+}
+
+int sqlite_backend_open(struct store **out, const char *path, const char *url);
+
+int sqlite_backend_open(struct store **out, const char *path, const char *url)
+{
+	*out = NULL;
+	if (!*path)
+		return error_set(CRATIS_EINVAL, "state URL '%s' names no file (expected sqlite:PATH)", url);
+	int rc = check_file(path);
+	if (rc)
+		return rc;
 	struct sqlite_store *s = xcalloc(1, sizeof(*s));
-	s->pub.ops = &sqlite_ops;
-	s->pub.path = xstrdup(path);
+	store_base_init(&s->pub, &sqlite_ops, path);
 	pthread_mutex_init(&s->mu, NULL);
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		int rc = error_set(CRATIS_EIO, "cannot open state '%s': %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
-		sq_close(&s->pub);
-		return rc;
+		rc = error_set(CRATIS_EIO, "cannot open state '%s': %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto out_close;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
-	int rc = exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
-	if (!rc)
-		rc = exec_sql(s, schema);
-	if (!rc) /* state written before deployments had inputs: add the column (an error says it exists) */
-		sqlite3_exec(s->db, "ALTER TABLE deployments ADD COLUMN inputs TEXT", NULL, NULL, NULL);
-	if (rc) {
-		sq_close(&s->pub);
-		return rc;
-	}
+	if ((rc = exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", "open")))
+		goto out_close;
+	if ((rc = migrate(s)))
+		goto out_close;
 	*out = &s->pub;
 	return CRATIS_OK;
+out_close:
+	if (sqlite3_errcode(s->db) == SQLITE_NOTADB)
+		rc = error_set(CRATIS_EIO, "state '%s' is not a SQLite database (%s): refusing to use it as state", path, sqlite3_errmsg(s->db));
+	sq_close(&s->pub);
+	return rc;
 }

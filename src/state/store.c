@@ -1,10 +1,105 @@
-/* Backend-independent part of the state store (see store.h). */
+/* Backend-independent part of the state store (see store.h): opening by URL, the clock, the lock
+ * wait loop and liveness rules, units of work on top of the backend's commit, and releases. */
+#define _GNU_SOURCE
 #include "store.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "cratis/plugin.h"
+#include "util/error.h"
+#include "util/util.h"
 #include "banned.h"
+
+int sqlite_backend_open(struct store **out, const char *target, const char *url);
+
+static const struct store_backend sqlite_backend = { 1, "sqlite", sqlite_backend_open };
+
+/* Every backend this build has; the PostgreSQL issue appends one. */
+static const struct store_backend *const backends[] = { &sqlite_backend };
+#define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
+
+const char *store_schemes(void)
+{
+	return "sqlite";
+}
+
+/* Length of url's scheme ("sqlite" in "sqlite:x"), or 0 when url is a plain path. */
+static size_t scheme_len(const char *url)
+{
+	if (url[0] == '/' || url[0] == '.')
+		return 0;
+	size_t i = 0;
+	if (!((url[0] >= 'a' && url[0] <= 'z') || (url[0] >= 'A' && url[0] <= 'Z')))
+		return 0;
+	while (url[i] && url[i] != ':' && url[i] != '/')
+		i++;
+	if (url[i] != ':')
+		return 0;
+	for (size_t k = 0; k < i; k++) {
+		char c = url[k];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))
+			return 0;
+	}
+	return i;
+}
+
+int store_open(struct store **out, const char *url)
+{
+	*out = NULL;
+	if (!url || !*url)
+		return error_set(CRATIS_EINVAL, "state URL is empty (expected one of the schemes: %s)", store_schemes());
+	size_t n = scheme_len(url);
+	if (!n)
+		return sqlite_backend_open(out, url, url);
+	for (size_t i = 0; i < NBACKENDS; i++)
+		if (strlen(backends[i]->scheme) == n && !strncasecmp(url, backends[i]->scheme, n)) {
+			const char *target = url + n + 1;
+			if (!strncmp(target, "//", 2) && backends[i] == &sqlite_backend)
+				target += 2;
+			return backends[i]->open(out, target, url);
+		}
+	return error_set(CRATIS_EINVAL, "state URL '%.*s:...': unknown scheme '%.*s' (this build knows: %s)",
+	                 (int)n, url, (int)n, url, store_schemes());
+}
+
+int store_open_sqlite(struct store **out, const char *path)
+{
+	*out = NULL;
+	return sqlite_backend_open(out, path, path);
+}
+
+static int64_t real_clock(void *payload)
+{
+	(void)payload;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void store_base_init(struct store *s, const struct store_ops *ops, const char *path)
+{
+	s->ops = ops;
+	s->path = xstrdup(path);
+	s->clock = real_clock;
+	s->clock_payload = NULL;
+	pthread_mutex_init(&s->held_mu, NULL);
+	s->held = NULL;
+	s->nheld = s->aheld = 0;
+}
+
+void store_base_release(struct store *s)
+{
+	free(s->path);
+	free(s->held);
+	pthread_mutex_destroy(&s->held_mu);
+}
 
 void store_close(struct store *s)
 {
@@ -12,46 +107,230 @@ void store_close(struct store *s)
 		s->ops->close(s);
 }
 
+const char *store_backend_name(const struct store *s)
+{
+	return s->ops->name;
+}
+
+int store_schema_version(struct store *s, int *out)
+{
+	return s->ops->schema_version(s, out);
+}
+
+void store_set_clock(struct store *s, store_clock_fn fn, void *payload)
+{
+	s->clock = fn ? fn : real_clock;
+	s->clock_payload = fn ? payload : NULL;
+}
+
+int64_t store_now(const struct store *s)
+{
+	return s->clock(s->clock_payload);
+}
+
+void store_format_time(int64_t ms, char out[32])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- locks ---- */
+
+static bool same_host(const struct lock_info *h)
+{
+	return !strcmp(h->host, host_name());
+}
+
+static bool pid_alive(long pid)
+{
+	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+bool store_lock_alive(const struct lock_info *h, int64_t now)
+{
+	if (same_host(h))
+		return pid_alive(h->pid);
+	return h->expires > now;
+}
+
+bool store_lock_takeable(const struct lock_info *h, int64_t now)
+{
+	if (same_host(h) && !pid_alive(h->pid))
+		return true;
+	if (same_host(h) && h->heartbeat == 0)
+		return false; /* a lock from before leases (schema 1), of a live pid on this host */
+	return h->expires <= now;
+}
+
+static void held_add(struct store *s, const struct lock_info *l)
+{
+	pthread_mutex_lock(&s->held_mu);
+	ALLOC_GROW(s->held, s->nheld + 1, s->aheld);
+	struct held_lock *h = &s->held[s->nheld++];
+	snprintf(h->id, sizeof(h->id), "%s", l->id);
+	snprintf(h->environment, sizeof(h->environment), "%s", l->environment);
+	pthread_mutex_unlock(&s->held_mu);
+}
+
+static void held_remove(struct store *s, const char *id)
+{
+	pthread_mutex_lock(&s->held_mu);
+	for (size_t i = 0; i < s->nheld; i++)
+		if (!strcmp(s->held[i].id, id)) {
+			s->held[i] = s->held[--s->nheld];
+			break;
+		}
+	pthread_mutex_unlock(&s->held_mu);
+}
+
+/* The id of the lock this handle holds on environment into id (""= none). */
+static void held_find(struct store *s, const char *environment, char id[40])
+{
+	id[0] = 0;
+	pthread_mutex_lock(&s->held_mu);
+	for (size_t i = 0; i < s->nheld && environment; i++)
+		if (!strcmp(s->held[i].environment, environment)) {
+			snprintf(id, 40, "%s", s->held[i].id);
+			break;
+		}
+	pthread_mutex_unlock(&s->held_mu);
+}
+
+static void new_lock_id(char id[40])
+{
+	unsigned char rnd[8];
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		/* no entropy: time and pid still make it unique enough for a display id */
+		uint64_t x = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32);
+		memcpy(rnd, &x, sizeof(rnd));
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+}
+
 int store_lock(struct store *s, struct lock_info *me, int timeout_ms, struct lock_info *holder)
 {
-	return s->ops->lock(s, me, timeout_ms, holder);
+	new_lock_id(me->id);
+	if (!me->owner[0])
+		snprintf(me->owner, sizeof(me->owner), "%.40s@%.60s:%ld", me->user, me->host, me->pid);
+	if (me->lease_ms <= 0)
+		me->lease_ms = STORE_LEASE_MS_DEFAULT;
+	me->deployment = 0;
+	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	for (;;) {
+		me->acquired = me->heartbeat = store_now(s);
+		me->expires = me->acquired + me->lease_ms;
+		store_format_time(me->acquired, me->since);
+		bool took_over = false;
+		memset(holder, 0, sizeof(*holder));
+		int rc = s->ops->try_lock(s, me, holder, &took_over);
+		if (!rc) {
+			held_add(s, me);
+			if (!took_over)
+				memset(holder, 0, sizeof(*holder));
+			return CRATIS_OK;
+		}
+		if (rc != CRATIS_ELOCKED)
+			return rc;
+		if (now_ms() >= deadline) {
+			char exp[32];
+			store_format_time(holder->expires, exp);
+			return error_set(CRATIS_ELOCKED, "environment '%s' is locked by %s@%s pid %ld running '%s' since %s, lease until %s (lock id %s; `cratis state unlock %s` if that run is gone)",
+			                 holder->environment, holder->user, holder->host, holder->pid, holder->command,
+			                 holder->since, exp, holder->id, holder->id);
+		}
+		usleep(100000);
+	}
+}
+
+int store_lock_renew(struct store *s, const char *lock_id)
+{
+	return s->ops->renew(s, lock_id);
+}
+
+int store_lock_set_deployment(struct store *s, const char *lock_id, int64_t deployment)
+{
+	return s->ops->lock_set_deployment(s, lock_id, deployment);
 }
 
 int store_unlock(struct store *s, const char *lock_id)
 {
-	return s->ops->unlock(s, lock_id);
+	int rc = s->ops->unlock(s, lock_id, true, false, NULL);
+	held_remove(s, lock_id);
+	return rc;
+}
+
+int store_lock_break(struct store *s, const char *lock_id, bool force, struct lock_info *holder)
+{
+	struct lock_info tmp;
+	int rc = s->ops->unlock(s, lock_id, force, true, holder ? holder : &tmp);
+	if (!rc)
+		held_remove(s, lock_id);
+	return rc;
 }
 
 int store_locks(struct store *s, struct lock_info **out, size_t *n)
 {
+	*out = NULL;
+	*n = 0;
 	return s->ops->locks(s, out, n);
 }
 
-int store_list(struct store *s, const char *environment, struct state_rows *out)
+/* ---- resources and units of work ---- */
+
+int store_list(struct store *s, const char *environment, const char *project, struct state_rows *out)
 {
-	return s->ops->list(s, environment, out);
+	memset(out, 0, sizeof(*out));
+	int rc = s->ops->list(s, environment, project, out);
+	if (rc)
+		store_rows_release(out);
+	return rc;
+}
+
+int store_commit(struct store *s, const struct store_unit *u)
+{
+	if (u->change != STORE_CHANGE_NONE && (!u->row || !u->row->project || !u->row->id))
+		return error_set(CRATIS_EINVAL, "state '%s': a unit of work changing a resource needs its project and id", s->path);
+	if (u->change == STORE_CHANGE_RECORD && !u->row->status)
+		return error_set(CRATIS_EINVAL, "state '%s': recording %s needs a status", s->path, u->row->id);
+	if (u->nevents)
+		return error_set(CRATIS_EINVAL, "state '%s': this store has no event outbox yet (%zu events in a unit of work)", s->path, u->nevents);
+	if (!u->environment)
+		return error_set(CRATIS_EINVAL, "state '%s': a unit of work needs an environment", s->path);
+	return s->ops->commit(s, u);
 }
 
 int store_mark_pending(struct store *s, const char *environment, const struct state_row *r)
 {
-	return s->ops->mark_pending(s, environment, r);
+	struct store_unit u = { .environment = environment, .change = STORE_CHANGE_PENDING, .row = r,
+	                        .deployment = r->deployment };
+	return store_commit(s, &u);
 }
 
 int store_record(struct store *s, const char *environment, const struct state_row *r,
                  const struct step *st, int64_t deployment)
 {
-	return s->ops->record(s, environment, r, st, deployment);
+	struct store_unit u = { .environment = environment, .change = STORE_CHANGE_RECORD, .row = r,
+	                        .step = st, .deployment = deployment };
+	return store_commit(s, &u);
 }
 
 int store_remove(struct store *s, const char *environment, const char *project, const char *id,
                  const struct step *st, int64_t deployment)
 {
-	return s->ops->remove(s, environment, project, id, st, deployment);
+	struct state_row r = { .project = (char *)project, .id = (char *)id };
+	struct store_unit u = { .environment = environment, .change = STORE_CHANGE_REMOVE, .row = &r,
+	                        .step = st, .deployment = deployment };
+	return store_commit(s, &u);
 }
 
 int store_deployment_begin(struct store *s, struct deployment *d)
 {
-	return s->ops->deployment_begin(s, d);
+	char lock_id[40];
+	held_find(s, d->environment, lock_id);
+	return s->ops->deployment_begin(s, d, lock_id[0] ? lock_id : NULL);
 }
 
 int store_deployment_finish(struct store *s, const struct deployment *d)
@@ -61,12 +340,20 @@ int store_deployment_finish(struct store *s, const struct deployment *d)
 
 int store_history(struct store *s, const char *environment, int limit, struct deployments *out)
 {
-	return s->ops->history(s, environment, limit, out);
+	memset(out, 0, sizeof(*out));
+	int rc = s->ops->history(s, environment, limit, out);
+	if (rc)
+		store_deployments_release(out);
+	return rc;
 }
 
 int store_steps(struct store *s, int64_t deployment, struct steps *out)
 {
-	return s->ops->steps(s, deployment, out);
+	memset(out, 0, sizeof(*out));
+	int rc = s->ops->steps(s, deployment, out);
+	if (rc)
+		store_steps_release(out);
+	return rc;
 }
 
 void store_rows_release(struct state_rows *rows)
@@ -149,7 +436,11 @@ int store_artifact_record(struct store *s, const struct artifact *a, enum artifa
 
 int store_artifacts(struct store *s, const char *name, bool history, struct artifacts *out)
 {
-	return s->ops->artifacts(s, name, history, out);
+	memset(out, 0, sizeof(*out));
+	int rc = s->ops->artifacts(s, name, history, out);
+	if (rc)
+		store_artifacts_release(out);
+	return rc;
 }
 
 void artifact_release(struct artifact *a)
@@ -178,7 +469,11 @@ int store_release_put(struct store *s, const struct release *r)
 int store_releases(struct store *s, const char *environment, const char *project, const char *rollout,
                    struct releases *out)
 {
-	return s->ops->releases(s, environment, project, rollout, out);
+	memset(out, 0, sizeof(*out));
+	int rc = s->ops->releases(s, environment, project, rollout, out);
+	if (rc)
+		store_releases_release(out);
+	return rc;
 }
 
 void store_releases_release(struct releases *r)

@@ -1,9 +1,13 @@
-/* State store interface: recorded resources, deployments and their steps, environment locks.
- * Every call is its own transaction, so a run killed at any point leaves consistent rows: at
- * worst a resource marked pending, which the next run settles. Backends: sqlite.c (default). */
+/* State store interface: recorded resources, deployments and their steps, environment locks held
+ * as leases, artifacts and releases. A store is opened by URL; each backend is an ops table chosen
+ * by the URL's scheme (sqlite.c today; PostgreSQL later). Every write is a transaction, so a run
+ * killed at any point leaves consistent rows: at worst a resource marked pending, which the next
+ * run settles. Every read error reaches the caller: a damaged store is an error, never an empty
+ * answer. A handle may be used from several threads at once. */
 #ifndef CRATIS_STORE_H
 #define CRATIS_STORE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,7 +23,7 @@ struct state_row {
 	char *status;         /* "ready", "pending" (a run was interrupted) or "failed" */
 	char *pending_spec;   /* JSON spec being applied while pending/failed, or NULL */
 	char *message;        /* last error, or NULL */
-	char *updated;        /* RFC 3339 */
+	char *updated;        /* RFC 3339, from the store's clock */
 	int64_t deployment;   /* id of the deployment that last touched it */
 };
 
@@ -28,17 +32,30 @@ struct state_rows {
 	size_t n, alloc;
 };
 
-/* Who holds (or wants) an environment lock. */
+/* Lease duration used when lock_info.lease_ms is 0 (milliseconds). */
+#define STORE_LEASE_MS_DEFAULT 30000
+
+/* An environment lock: a lease held by one run. The caller fills environment, owner (optional),
+ * pid, host, user, command and lease_ms; store_lock fills the rest. */
 struct lock_info {
-	char id[40];          /* random hex id, used by `state unlock ID` */
+	char id[40];          /* random hex id of this acquisition, used by `state unlock ID` */
 	char environment[128];
+	char owner[128];      /* owner id (a run id); "" = "user@host:pid" filled by store_lock */
 	long pid;
-	char host[128], user[64], command[256], since[32];
+	char host[128], user[64], command[256];
+	char since[32];       /* RFC 3339 of acquired */
+	int64_t acquired;     /* ms since the Unix epoch, store clock */
+	int64_t heartbeat;    /* last renewal, ms since the epoch */
+	int64_t expires;      /* heartbeat + lease_ms: after it, another run may take the lock over */
+	int lease_ms;         /* lease duration in ms; 0 = STORE_LEASE_MS_DEFAULT */
+	int64_t deployment;   /* deployment the holder is running, 0 = none (yet) */
 };
 
 struct deployment {
 	int64_t id;
-	char *project, *environment, *command, *user, *host, *started, *finished, *result, *summary;
+	char *project, *environment, *command, *user, *host, *started, *finished;
+	char *result;         /* running, succeeded, failed, interrupted (its run died) */
+	char *summary;
 	char *inputs;         /* JSON {"variables":{...},"artifacts":{NAME:{version,digest}}} it deployed */
 };
 
@@ -89,18 +106,61 @@ struct releases {
 /* What artifact_record did. */
 enum artifact_outcome { ARTIFACT_NEW, ARTIFACT_SAME, ARTIFACT_REPLACED };
 
+/* An event for the outbox, written in the same transaction as a unit's change. Reserved: the
+ * events issue gives it its fields and the outbox table; today a unit must carry none. */
+struct store_event {
+	const char *type;     /* CloudEvents type */
+	const char *subject;
+	const char *data;     /* JSON */
+};
+
+/* The resource change a unit of work commits. */
+enum store_change {
+	STORE_CHANGE_NONE,    /* only the step (and events) */
+	STORE_CHANGE_PENDING, /* mark row pending before a plugin call (keeps the recorded spec) */
+	STORE_CHANGE_RECORD,  /* record the outcome of a plugin call ("ready" or "failed") */
+	STORE_CHANGE_REMOVE,  /* forget a destroyed resource (row->project, row->id) */
+};
+
+/* One unit of work: a resource change, its history step and its outbox events, committed in one
+ * transaction. Everything is borrowed from the caller for the duration of store_commit. */
+struct store_unit {
+	const char *environment;
+	enum store_change change;
+	const struct state_row *row;   /* the resource (required unless change is NONE) */
+	const struct step *step;       /* history step, or NULL */
+	int64_t deployment;            /* deployment the change and step belong to */
+	const struct store_event *events;  /* outbox rows; must be NULL/0 until the outbox exists */
+	size_t nevents;
+};
+
+/* Clock of a store: milliseconds since the Unix epoch. Every timestamp a store writes (updated,
+ * recorded, lock acquired/heartbeat/expiry, deployments closed as interrupted) comes from it. */
+typedef int64_t (*store_clock_fn)(void *payload);
+
+/* A backend's ops table, chosen by URL scheme (like sqlite3_vfs). Fields are only appended;
+ * version says which exist. Version 1 is the set below. Backends implement these; callers use
+ * the store_* functions. Every op sets the last error when it returns non-zero. */
+#define STORE_OPS_VERSION 1
 struct store_ops {
+	int version;          /* STORE_OPS_VERSION the backend was written against */
+	const char *name;     /* "sqlite" */
 	void (*close)(struct store *s);
-	int (*lock)(struct store *s, struct lock_info *me, int timeout_ms, struct lock_info *holder);
-	int (*unlock)(struct store *s, const char *lock_id);
+	/* One attempt: take me's lock, or CRATIS_ELOCKED with *holder filled. A holder for which
+	 * store_lock_takeable() is true is replaced, and its deployment (if running) closed as
+	 * interrupted, in the same transaction; *took_over says so (holder filled). */
+	int (*try_lock)(struct store *s, struct lock_info *me, struct lock_info *holder, bool *took_over);
+	int (*renew)(struct store *s, const char *lock_id);
+	/* Delete lock lock_id; when force is false, refuse a live holder (CRATIS_ELOCKED). When
+	 * close_dead, the deployment of a holder that is not alive is closed as interrupted. */
+	int (*unlock)(struct store *s, const char *lock_id, bool force, bool close_dead, struct lock_info *holder);
+	int (*lock_set_deployment)(struct store *s, const char *lock_id, int64_t deployment);
 	int (*locks)(struct store *s, struct lock_info **out, size_t *n);
-	int (*list)(struct store *s, const char *environment, struct state_rows *out);
-	int (*mark_pending)(struct store *s, const char *environment, const struct state_row *r);
-	int (*record)(struct store *s, const char *environment, const struct state_row *r,
-	              const struct step *st, int64_t deployment);
-	int (*remove)(struct store *s, const char *environment, const char *project, const char *id,
-	              const struct step *st, int64_t deployment);
-	int (*deployment_begin)(struct store *s, struct deployment *d);
+	int (*list)(struct store *s, const char *environment, const char *project, struct state_rows *out);
+	int (*commit)(struct store *s, const struct store_unit *u);
+	/* lock_id: this handle's lock on d->environment (or NULL): it records d->id in the same
+	 * transaction. */
+	int (*deployment_begin)(struct store *s, struct deployment *d, const char *lock_id);
 	int (*deployment_finish)(struct store *s, const struct deployment *d);
 	int (*history)(struct store *s, const char *environment, int limit, struct deployments *out);
 	int (*steps)(struct store *s, int64_t deployment, struct steps *out);
@@ -110,70 +170,160 @@ struct store_ops {
 	int (*release_put)(struct store *s, const struct release *r);
 	int (*releases)(struct store *s, const char *environment, const char *project, const char *rollout,
 	                struct releases *out);
+	int (*schema_version)(struct store *s, int *out);
 };
 
+/* A backend: the scheme it serves and how to open it. */
+struct store_backend {
+	int version;          /* 1 */
+	const char *scheme;   /* "sqlite" serves "sqlite:PATH" */
+	/* Open target (the URL after "scheme:"); url is the whole URL for messages. */
+	int (*open)(struct store **out, const char *target, const char *url);
+};
+
+/* The handle every backend embeds first. Backends own it; callers treat it as opaque. */
+struct held_lock {
+	char id[40], environment[128];
+};
 struct store {
 	const struct store_ops *ops;
-	char *path;
+	char *path;           /* what messages name: the file, or the URL without credentials */
+	store_clock_fn clock;
+	void *clock_payload;
+	pthread_mutex_t held_mu;  /* guards held */
+	struct held_lock *held; /* locks taken through this handle and not yet released */
+	size_t nheld, aheld;
 };
 
-/* Open (creating it and its schema when missing) the SQLite store at path, in WAL mode.
- * Returns CRATIS_OK with *out set (free with store_close), or CRATIS_EIO. */
+/* Open the store that url names: "sqlite:PATH" (also "sqlite://PATH"), or a plain PATH taken as
+ * sqlite ("./x:y" forms need the scheme). A missing database is created (a SQLite file with mode
+ * 0600) and migrated to the newest schema; an older one is migrated in one transaction.
+ * Returns CRATIS_OK with *out set (free with store_close). Errors: CRATIS_EINVAL for an unknown
+ * scheme (the message names the schemes this build knows) or a schema newer than this binary
+ * (naming both versions); CRATIS_EIO when it cannot be opened, is empty (zero bytes), is not a
+ * database, is a database without cratis' tables, or a migration failed. */
+int store_open(struct store **out, const char *url);
+/* Same as store_open(out, path) for a plain file path (kept for existing callers). */
 int store_open_sqlite(struct store **out, const char *path);
+/* Close s and free it; NULL is a no-op. Locks still held stay in the store (their lease expires). */
 void store_close(struct store *s);
+/* Schemes this build can open, comma-separated ("sqlite"); static string. */
+const char *store_schemes(void);
+/* Name of s's backend ("sqlite"). */
+const char *store_backend_name(const struct store *s);
+/* Schema version of the open store (the newest migration applied) into *out. */
+int store_schema_version(struct store *s, int *out);
+/* Newest schema version this binary knows: every backend migrates to the same numbered schema
+ * (1 = the unversioned schema of cratis 0.1, 2 = locks as leases). */
+#define STORE_SCHEMA_LATEST 2
 
-/* Take the environment lock for me (id, since filled here). When another live run holds it,
- * wait up to timeout_ms (0 = fail at once) and then return CRATIS_ELOCKED with *holder filled.
- * A lock left by a dead process on this host is taken over (a warning is logged). */
+/* Replace s's clock (fn NULL restores the real one: CLOCK_REALTIME). Not thread-safe against
+ * calls running on s: set it before use. */
+void store_set_clock(struct store *s, store_clock_fn fn, void *payload);
+/* Now on s's clock, in ms since the Unix epoch. */
+int64_t store_now(const struct store *s);
+/* Format ms since the epoch as RFC 3339 UTC ("2026-01-01T00:00:00Z"). */
+void store_format_time(int64_t ms, char out[32]);
+
+/* Take the environment lock for me (id, owner when empty, acquired, heartbeat, expires, since
+ * filled here). A holder is taken over at once when it is on this host and its pid is gone, and
+ * otherwise only when its lease has expired; its running deployment is then closed as
+ * interrupted in the same transaction. On success *holder is zeroed, or, after a takeover, holds
+ * the lock taken over (holder->id non-empty) so that the caller can say so. While another run holds
+ * the lock, retry for up to timeout_ms of real time (0 = fail at once) and then return
+ * CRATIS_ELOCKED with *holder filled and a message naming it. CRATIS_EIO on a store error. */
 int store_lock(struct store *s, struct lock_info *me, int timeout_ms, struct lock_info *holder);
-/* Release lock lock_id. CRATIS_ENOTFOUND when no such lock exists. */
+/* Extend lock lock_id's lease: heartbeat = now, expires = now + its lease. CRATIS_ENOTFOUND when
+ * the lock is gone (released or taken over: the caller no longer holds it), CRATIS_EIO. */
+int store_lock_renew(struct store *s, const char *lock_id);
+/* Record that lock lock_id is running deployment (so that a run taking the lock over can close
+ * it as interrupted). store_deployment_begin does this itself for the lock this handle holds on
+ * the deployment's environment. CRATIS_ENOTFOUND, CRATIS_EIO. */
+int store_lock_set_deployment(struct store *s, const char *lock_id, int64_t deployment);
+/* Release lock lock_id, held through this handle (no liveness check). CRATIS_ENOTFOUND when no
+ * such lock exists, CRATIS_EIO. */
 int store_unlock(struct store *s, const char *lock_id);
-/* Every lock held; *out is heap (free()). */
+/* Release somebody else's lock lock_id (`state unlock`). A live holder (on this host with a live
+ * pid, or elsewhere with an unexpired lease) is refused with CRATIS_ELOCKED naming it, unless
+ * force. A holder that is not alive has its running deployment closed as interrupted. *holder
+ * (may be NULL) gets the lock as it was. CRATIS_ENOTFOUND, CRATIS_EIO. */
+int store_lock_break(struct store *s, const char *lock_id, bool force, struct lock_info *holder);
+/* Every lock held, ordered by environment; *out is heap (free()), NULL when *n is 0. */
 int store_locks(struct store *s, struct lock_info **out, size_t *n);
+/* Whether holder's run is alive at now (ms, store clock): on this host, its pid runs; on another
+ * host, its lease has not expired. */
+bool store_lock_alive(const struct lock_info *holder, int64_t now);
+/* Whether another run may take holder's lock at now: on this host with its pid gone, or with its
+ * lease expired (a lock written before leases, heartbeat 0, of a live pid on this host: never). */
+bool store_lock_takeable(const struct lock_info *holder, int64_t now);
 
-/* Every recorded resource of environment, ordered by project and id. */
-int store_list(struct store *s, const char *environment, struct state_rows *out);
+/* Renews a lease from a thread every lease/3 until stopped (for the run that holds the lock,
+ * during apply and destroy). */
+struct lock_keeper;
+/* Start renewing lock lock_id of s every lease_ms/3 (lease_ms 0 = the default). s must outlive
+ * the keeper. CRATIS_OK with *out set, CRATIS_ERROR when the thread cannot be created. */
+int lock_keeper_start(struct lock_keeper **out, struct store *s, const char *lock_id, int lease_ms);
+/* Stop and free k (NULL: no-op, CRATIS_OK). Returns CRATIS_OK, or the first renewal error (the
+ * last error is set: CRATIS_ENOTFOUND when the lock was lost to another run); the keeper stops
+ * renewing after an error. */
+int lock_keeper_stop(struct lock_keeper *k);
+
+/* Recorded resources of environment, of project (NULL = every project), ordered by project and
+ * id. *out is always initialised (empty on error). CRATIS_EIO when the store cannot be read. */
+int store_list(struct store *s, const char *environment, const char *project, struct state_rows *out);
 void store_rows_release(struct state_rows *rows);
 /* Row with project/id in rows, or NULL. */
 struct state_row *store_rows_find(struct state_rows *rows, const char *project, const char *id);
 
-/* Mark r (project, id, api_version, pending_spec, deps) pending before a plugin call; keeps the
- * previously recorded spec and outputs. */
+/* Commit unit u (resource change + step + events) in one transaction. CRATIS_EINVAL for a unit
+ * without a row or with events (no outbox yet); CRATIS_EIO. */
+int store_commit(struct store *s, const struct store_unit *u);
+/* Mark r (project, id, api_version, pending_spec, deps, deployment) pending before a plugin call;
+ * keeps the previously recorded spec and outputs. A unit with change PENDING and no step. */
 int store_mark_pending(struct store *s, const char *environment, const struct state_row *r);
 /* Record the outcome of a plugin call and its history step in one transaction. On success
  * (r->status "ready") spec/outputs/deps replace the recorded ones; on failure ("failed") the
- * recorded spec stays and message is kept. */
+ * recorded spec stays and message is kept. A unit with change RECORD. */
 int store_record(struct store *s, const char *environment, const struct state_row *r,
                  const struct step *st, int64_t deployment);
-/* Forget a destroyed resource and record the step, in one transaction. */
+/* Forget a destroyed resource and record the step, in one transaction (change REMOVE). */
 int store_remove(struct store *s, const char *environment, const char *project, const char *id,
                  const struct step *st, int64_t deployment);
 
-/* Start a deployment record (d->id set here) / write its result and end time. */
+/* Start a deployment record (d->id set here; result "running"); when this handle holds the lock
+ * of d->environment, the lock records d->id in the same transaction. / Write its result, summary
+ * and end time. CRATIS_EIO. */
 int store_deployment_begin(struct store *s, struct deployment *d);
 int store_deployment_finish(struct store *s, const struct deployment *d);
-/* Newest first, at most limit (0 = all); environment NULL = every environment. */
+/* Newest first, at most limit (0 = all); environment NULL = every environment. *out is always
+ * initialised (empty on error). CRATIS_EIO. */
 int store_history(struct store *s, const char *environment, int limit, struct deployments *out);
 void store_deployments_release(struct deployments *d);
+/* Steps of deployment in the order they were recorded. *out always initialised. CRATIS_EIO. */
 int store_steps(struct store *s, int64_t deployment, struct steps *out);
 void store_steps_release(struct steps *st);
 
 /* Record artifact a (name, version, digest, snapshot, user) in one transaction. A version seen
  * before with the same digest: ARTIFACT_SAME, nothing written. A snapshot with a new digest:
  * ARTIFACT_REPLACED, the previous row kept as history. A stable version with a new digest:
- * refused with CRATIS_EEXISTS and *existing filled (release with artifact_release). */
+ * refused with CRATIS_EEXISTS and *existing filled (release with artifact_release). CRATIS_EIO. */
 int store_artifact_record(struct store *s, const struct artifact *a, enum artifact_outcome *outcome,
                           struct artifact *existing);
-/* Current artifacts (history: every recorded row), of name or all when NULL, newest first. */
+/* Current artifacts (history: every recorded row), of name or all when NULL, newest first. *out
+ * always initialised. CRATIS_EIO. */
 int store_artifacts(struct store *s, const char *name, bool history, struct artifacts *out);
 void store_artifacts_release(struct artifacts *a);
 void artifact_release(struct artifact *a);
 
 /* Insert or update release r (keyed by environment, project, rollout, id) in one transaction. */
 int store_release_put(struct store *s, const struct release *r);
-/* Releases of a rollout, newest first. */
+/* Releases of a rollout, newest first. *out always initialised. CRATIS_EIO. */
 int store_releases(struct store *s, const char *environment, const char *project, const char *rollout,
                    struct releases *out);
 void store_releases_release(struct releases *r);
+
+/* For backends: initialise / release the generic part of a handle (path copied). */
+void store_base_init(struct store *s, const struct store_ops *ops, const char *path);
+void store_base_release(struct store *s);
 
 #endif

@@ -217,7 +217,7 @@ static void test_apply_failure_skips_dependents_and_records(void **state)
 	assert_int_equal(res.failed, 1);
 	assert_int_equal(res.skipped, 1);
 	struct state_rows rows;
-	store_list(w.store, "dev", &rows);
+	store_list(w.store, "dev", NULL, &rows);
 	assert_int_equal(rows.n, 2); /* a (failed) and c; b never ran */
 	struct state_row *a = store_rows_find(&rows, "default", "Thing/a");
 	assert_string_equal(a->status, "failed");

@@ -1,27 +1,257 @@
-/* Unit tests: SQLite state store transactions, locks and history. */
+/* Store conformance suite: one table of cases run against every backend (a list of factories;
+ * sqlite today, PostgreSQL to come), after Terraform's TestBackendStates / TestBackendStateLocks.
+ * Cases that need to reach under the interface (damage a file, write an old schema) use a
+ * factory hook and are skipped for a backend that has none. */
 #include "helpers.h"
 
+#include <pthread.h>
 #include <signal.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "state/store.h"
 
 struct fake_calls fake_calls;
 
-static struct store *open_store(const char *dir)
+/* ---- backend factories ---- */
+
+struct backend {
+	const char *name;
+	/* A URL naming a fresh, empty store; *ctx is handed to cleanup. */
+	char *(*fresh)(void **ctx);
+	void (*cleanup)(void *ctx);
+	/* Optional hooks (NULL: the cases that need them are skipped). */
+	void (*damage)(const char *url, bool truncate);       /* corrupt the closed store's data */
+	void (*set_schema_version)(const char *url, int v);   /* as a newer cratis would */
+	void (*make_legacy)(const char *url, bool without_inputs); /* today's unversioned schema, with rows */
+	void (*make_foreign)(const char *url, const char *kind);   /* "empty", "text", "other-sqlite" */
+};
+
+static char *sqlite_fresh(void **ctx)
 {
-	char *db = xasprintf("%s/state.db", dir);
+	char *dir = tmp_dir();
+	*ctx = dir;
+	return xasprintf("sqlite:%s/state.db", dir);
+}
+
+static void sqlite_cleanup(void *ctx)
+{
+	tmp_cleanup(ctx);
+}
+
+static const char *sqlite_path(const char *url)
+{
+	return url + strlen("sqlite:");
+}
+
+static sqlite3 *raw_open(const char *url)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(sqlite_path(url), &db), SQLITE_OK);
+	return db;
+}
+
+static void raw_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+}
+
+static int raw_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	int v = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+/* Overwrite every page after the first (tables and their indexes) with garbage, or cut the file
+ * after page 1: the schema on page 1 stays readable, so the store opens and each read must fail
+ * on its own. */
+static void sqlite_damage(const char *url, bool truncate)
+{
+	sqlite3 *db = raw_open(url);
+	int page = raw_int(db, "PRAGMA page_size");
+	long roots[16];
+	size_t n = 0;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name IN"
+	                                        " ('resources','deployments','steps','locks','artifacts','releases')", -1, &q, NULL), SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW && n < 16)
+		roots[n++] = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	assert_int_equal(n, 6);
+	raw_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	sqlite3_close(db);
+	if (truncate) {
+		assert_int_equal(truncate64(sqlite_path(url), page), 0);
+		return;
+	}
+	FILE *f = fopen(sqlite_path(url), "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	long pages = ftell(f) / page;
+	for (size_t i = 0; i < n; i++)
+		assert_true(roots[i] > 1 && roots[i] <= pages);
+	char *junk = xcalloc(1, (size_t)page);
+	memset(junk, 0xa5, (size_t)page);
+	for (long p = 2; p <= pages; p++) {
+		assert_int_equal(fseek(f, (p - 1) * page, SEEK_SET), 0);
+		assert_int_equal(fwrite(junk, 1, (size_t)page, f), (size_t)page);
+	}
+	fclose(f);
+	free(junk);
+}
+
+static void sqlite_set_schema_version(const char *url, int v)
+{
+	sqlite3 *db = raw_open(url);
+	char *sql = xasprintf("PRAGMA user_version = %d", v);
+	raw_exec(db, sql);
+	free(sql);
+	sqlite3_close(db);
+}
+
+/* The DDL of cratis 0.1 as it shipped (no version), and one row in each table. */
+static void sqlite_make_legacy(const char *url, bool without_inputs)
+{
+	sqlite3 *db = raw_open(url);
+	raw_exec(db, "PRAGMA journal_mode=WAL;"
+	             "CREATE TABLE resources ("
+	             " project TEXT NOT NULL, environment TEXT NOT NULL, id TEXT NOT NULL, api_version TEXT NOT NULL,"
+	             " spec TEXT, outputs TEXT, deps TEXT, status TEXT NOT NULL, pending_spec TEXT, message TEXT,"
+	             " updated TEXT NOT NULL, deployment INTEGER, PRIMARY KEY (environment, project, id));"
+	             "CREATE TABLE steps (deployment INTEGER NOT NULL, resource TEXT NOT NULL, action TEXT, result TEXT, message TEXT,"
+	             " started TEXT, finished TEXT);"
+	             "CREATE INDEX steps_by_deployment ON steps (deployment);"
+	             "CREATE TABLE locks (environment TEXT PRIMARY KEY, id TEXT NOT NULL, pid INTEGER, host TEXT, user TEXT,"
+	             " command TEXT, since TEXT);"
+	             "INSERT INTO resources VALUES ('p','dev','Task/a','exec/v1','{\"v\":1}','{}','[]','ready',NULL,NULL,'2025-01-01T00:00:00Z',1);"
+	             "INSERT INTO steps VALUES (1,'Task/a','create','ok',NULL,'s','f');"
+	             "INSERT INTO locks VALUES ('dev','0011223344556677',4242,'elsewhere.invalid','old','cratis apply','2025-01-01T00:00:00Z');");
+	if (without_inputs) {
+		raw_exec(db, "CREATE TABLE deployments (id INTEGER PRIMARY KEY AUTOINCREMENT, project TEXT, environment TEXT NOT NULL,"
+		             " command TEXT, user TEXT, host TEXT, started TEXT, finished TEXT, result TEXT, summary TEXT);"
+		             "INSERT INTO deployments VALUES (1,'p','dev','cratis apply','old','h','s',NULL,'running',NULL);");
+	} else {
+		raw_exec(db, "CREATE TABLE deployments (id INTEGER PRIMARY KEY AUTOINCREMENT, project TEXT, environment TEXT NOT NULL,"
+		             " command TEXT, user TEXT, host TEXT, started TEXT, finished TEXT, result TEXT, summary TEXT, inputs TEXT);"
+		             "CREATE TABLE artifacts (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, version TEXT NOT NULL,"
+		             " digest TEXT NOT NULL, snapshot INTEGER NOT NULL, current INTEGER NOT NULL, recorded TEXT NOT NULL, user TEXT);"
+		             "CREATE INDEX artifacts_by_name ON artifacts (name, version, current);"
+		             "CREATE TABLE releases (seq INTEGER PRIMARY KEY AUTOINCREMENT, environment TEXT NOT NULL, project TEXT NOT NULL,"
+		             " rollout TEXT NOT NULL, id TEXT NOT NULL, colour TEXT, port INTEGER, spec TEXT, status TEXT,"
+		             " stage TEXT, log TEXT, created TEXT, updated TEXT, retire_at INTEGER, UNIQUE (environment, project, rollout, id));"
+		             "INSERT INTO deployments VALUES (1,'p','dev','cratis apply','old','h','s',NULL,'running',NULL,'{}');");
+	}
+	sqlite3_close(db);
+}
+
+static void sqlite_make_foreign(const char *url, const char *kind)
+{
+	if (!strcmp(kind, "other-sqlite")) {
+		sqlite3 *db = raw_open(url);
+		raw_exec(db, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('mine');");
+		sqlite3_close(db);
+		return;
+	}
+	FILE *f = fopen(sqlite_path(url), "w");
+	assert_non_null(f);
+	if (!strcmp(kind, "text"))
+		for (int i = 0; i < 200; i++)
+			fputs("this is somebody's notes file, not a database\n", f);
+	fclose(f);
+}
+
+static const struct backend backends[] = {
+	{ "sqlite", sqlite_fresh, sqlite_cleanup, sqlite_damage, sqlite_set_schema_version, sqlite_make_legacy, sqlite_make_foreign },
+};
+
+/* ---- fixture ---- */
+
+struct fixture {
+	const struct backend *b;
+	void *ctx;
+	char *url;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	f->b = *state;
+	f->url = f->b->fresh(&f->ctx);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	f->b->cleanup(f->ctx);
+	free(f->url);
+	free(f);
+	return 0;
+}
+
+static struct store *open_ok(struct fixture *f)
+{
 	struct store *s;
-	assert_int_equal(store_open_sqlite(&s, db), 0);
-	free(db);
+	int rc = store_open(&s, f->url);
+	if (rc)
+		fail_msg("store_open(%s): %s", f->url, cratis_error_last()->message);
 	return s;
 }
 
+/* An injectable clock for lease tests: time moves only when the test says so. */
+struct fake_clock {
+	_Atomic int64_t now;
+	_Atomic int calls;
+};
+
+static int64_t fake_now(void *payload)
+{
+	struct fake_clock *c = payload;
+	atomic_fetch_add(&c->calls, 1);
+	return atomic_load(&c->now);
+}
+
+static void fill(struct lock_info *l, const char *env, const char *host, long pid, const char *cmd)
+{
+	memset(l, 0, sizeof(*l));
+	snprintf(l->environment, sizeof(l->environment), "%s", env);
+	snprintf(l->host, sizeof(l->host), "%s", host);
+	snprintf(l->user, sizeof(l->user), "tester");
+	snprintf(l->command, sizeof(l->command), "%s", cmd);
+	l->pid = pid;
+}
+
+static const char *deployment_result(struct store *s, int64_t id, char **finished)
+{
+	static char result[32];
+	struct deployments h;
+	assert_int_equal(store_history(s, NULL, 0, &h), 0);
+	result[0] = 0;
+	for (size_t i = 0; i < h.n; i++)
+		if (h.v[i].id == id) {
+			snprintf(result, sizeof(result), "%s", h.v[i].result ? h.v[i].result : "");
+			if (finished)
+				*finished = h.v[i].finished ? xstrdup(h.v[i].finished) : NULL;
+		}
+	store_deployments_release(&h);
+	return result;
+}
+
+/* ---- states ---- */
+
 static void test_store_pending_keeps_recorded_spec(void **state)
 {
-	(void)state;
-	char *dir = tmp_dir();
-	struct store *s = open_store(dir);
+	struct fixture *fx = *state;
+	struct store *s = open_ok(fx);
 	struct state_row r = { .project = "p", .id = "Task/a", .api_version = "exec/v1", .spec = "{\"v\":1}",
 	                       .outputs = "{\"o\":1}", .deps = "[]", .status = "ready" };
 	struct step st = { .resource = "Task/a", .action = "create", .result = "ok" };
@@ -30,9 +260,9 @@ static void test_store_pending_keeps_recorded_spec(void **state)
 	assert_int_equal(store_mark_pending(s, "dev", &pend), 0);
 	/* a run killed here: the row is pending with the old spec and the new one beside it */
 	store_close(s);
-	s = open_store(dir);
+	s = open_ok(fx);
 	struct state_rows rows;
-	assert_int_equal(store_list(s, "dev", &rows), 0);
+	assert_int_equal(store_list(s, "dev", NULL, &rows), 0);
 	assert_int_equal(rows.n, 1);
 	assert_string_equal(rows.v[0].status, "pending");
 	assert_string_equal(rows.v[0].spec, "{\"v\":1}");
@@ -43,74 +273,87 @@ static void test_store_pending_keeps_recorded_spec(void **state)
 	struct state_row f = { .project = "p", .id = "Task/a", .api_version = "exec/v1", .pending_spec = "{\"v\":2}",
 	                       .deps = "[]", .status = "failed", .message = "boom" };
 	assert_int_equal(store_record(s, "dev", &f, &st, 2), 0);
-	store_list(s, "dev", &rows);
+	assert_int_equal(store_list(s, "dev", NULL, &rows), 0);
 	assert_string_equal(rows.v[0].status, "failed");
 	assert_string_equal(rows.v[0].spec, "{\"v\":1}");
 	assert_string_equal(rows.v[0].message, "boom");
 	store_rows_release(&rows);
 	/* other environments are separate */
-	store_list(s, "prod", &rows);
+	assert_int_equal(store_list(s, "prod", NULL, &rows), 0);
 	assert_int_equal(rows.n, 0);
 	store_rows_release(&rows);
 	assert_int_equal(store_remove(s, "dev", "p", "Task/a", &st, 3), 0);
-	store_list(s, "dev", &rows);
+	assert_int_equal(store_list(s, "dev", NULL, &rows), 0);
 	assert_int_equal(rows.n, 0);
 	store_rows_release(&rows);
 	store_close(s);
-	tmp_cleanup(dir);
 }
 
-static void fill(struct lock_info *l, long pid, const char *cmd)
+static void test_store_projects_share_one_state(void **state)
 {
-	memset(l, 0, sizeof(*l));
-	snprintf(l->environment, sizeof(l->environment), "dev");
-	snprintf(l->host, sizeof(l->host), "%s", host_name());
-	snprintf(l->user, sizeof(l->user), "tester");
-	snprintf(l->command, sizeof(l->command), "%s", cmd);
-	l->pid = pid;
-}
-
-static void test_store_lock_contention_and_stale_takeover(void **state)
-{
-	(void)state;
-	char *dir = tmp_dir();
-	struct store *s = open_store(dir);
-	/* a live holder: a child process that sleeps */
-	pid_t child = fork();
-	if (child == 0) {
-		pause();
-		_exit(0);
+	struct fixture *fx = *state;
+	struct store *s = open_ok(fx);
+	const char *projects[] = { "alpha", "beta" };
+	for (size_t i = 0; i < 2; i++) {
+		struct state_row r = { .project = (char *)projects[i], .id = "File/page", .api_version = "file/v1", .spec = "{}",
+		                       .outputs = "{}", .deps = "[]", .status = "ready" };
+		assert_int_equal(store_record(s, "dev", &r, NULL, 1), 0);
 	}
-	struct lock_info a, b, holder;
-	fill(&a, child, "cratis apply (first)");
-	assert_int_equal(store_lock(s, &a, 0, &holder), 0);
-	fill(&b, getpid(), "cratis apply (second)");
-	assert_int_equal(store_lock(s, &b, 300, &holder), CRATIS_ELOCKED);
-	assert_int_equal(holder.pid, child);
-	assert_string_equal(holder.command, "cratis apply (first)");
-	assert_contains(cratis_error_last()->message, "environment 'dev' is locked by tester@");
-	assert_contains(cratis_error_last()->message, a.id);
-	/* the holder dies without unlocking: the next run takes over */
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
-	assert_int_equal(store_lock(s, &b, 0, &holder), 0);
-	struct lock_info *locks;
-	size_t n;
-	store_locks(s, &locks, &n);
-	assert_int_equal(n, 1);
-	assert_string_equal(locks[0].id, b.id);
-	free(locks);
-	assert_int_equal(store_unlock(s, b.id), 0);
-	assert_int_equal(store_unlock(s, b.id), CRATIS_ENOTFOUND);
+	struct state_rows rows;
+	assert_int_equal(store_list(s, "dev", "alpha", &rows), 0);
+	assert_int_equal(rows.n, 1);
+	assert_string_equal(rows.v[0].project, "alpha");
+	store_rows_release(&rows);
+	/* removing beta's resource leaves alpha's */
+	assert_int_equal(store_remove(s, "dev", "beta", "File/page", NULL, 2), 0);
+	assert_int_equal(store_list(s, "dev", "beta", &rows), 0);
+	assert_int_equal(rows.n, 0);
+	store_rows_release(&rows);
+	assert_int_equal(store_list(s, "dev", NULL, &rows), 0);
+	assert_int_equal(rows.n, 1);
+	assert_non_null(store_rows_find(&rows, "alpha", "File/page"));
+	assert_null(store_rows_find(&rows, "beta", "File/page"));
+	store_rows_release(&rows);
 	store_close(s);
-	tmp_cleanup(dir);
+}
+
+static void test_store_unit_of_work(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_ok(fx);
+	struct state_row r = { .project = "p", .id = "Task/a", .api_version = "exec/v1", .spec = "{}", .outputs = "{}",
+	                       .deps = "[]", .status = "ready" };
+	struct step st = { .resource = "Task/a", .action = "create", .result = "ok", .started = "s", .finished = "f" };
+	struct store_unit u = { .environment = "dev", .change = STORE_CHANGE_RECORD, .row = &r, .step = &st, .deployment = 7 };
+	assert_int_equal(store_commit(s, &u), 0);
+	struct steps steps;
+	assert_int_equal(store_steps(s, 7, &steps), 0);
+	assert_int_equal(steps.n, 1);
+	store_steps_release(&steps);
+	/* a failing unit writes neither the change nor the step */
+	struct store_event ev = { .type = "dev.cratis.resource.changed", .subject = "Task/a", .data = "{}" };
+	struct state_row gone = { .project = "p", .id = "Task/a" };
+	struct store_unit bad = { .environment = "dev", .change = STORE_CHANGE_REMOVE, .row = &gone, .step = &st,
+	                          .deployment = 7, .events = &ev, .nevents = 1 };
+	assert_int_equal(store_commit(s, &bad), CRATIS_EINVAL);
+	assert_contains(cratis_error_last()->message, "outbox");
+	struct state_rows rows;
+	assert_int_equal(store_list(s, "dev", NULL, &rows), 0);
+	assert_int_equal(rows.n, 1);
+	store_rows_release(&rows);
+	assert_int_equal(store_steps(s, 7, &steps), 0);
+	assert_int_equal(steps.n, 1);
+	store_steps_release(&steps);
+	/* a unit without a resource */
+	struct store_unit none = { .environment = "dev", .change = STORE_CHANGE_RECORD, .step = &st, .deployment = 7 };
+	assert_int_equal(store_commit(s, &none), CRATIS_EINVAL);
+	store_close(s);
 }
 
 static void test_store_history_and_steps(void **state)
 {
-	(void)state;
-	char *dir = tmp_dir();
-	struct store *s = open_store(dir);
+	struct fixture *fx = *state;
+	struct store *s = open_ok(fx);
 	struct deployment d = { .project = "p", .environment = "dev", .command = "cratis apply", .user = "u", .host = "h",
 	                        .started = "2026-01-01T00:00:00Z" };
 	assert_int_equal(store_deployment_begin(s, &d), 0);
@@ -118,33 +361,533 @@ static void test_store_history_and_steps(void **state)
 	struct state_row r = { .project = "p", .id = "Task/a", .api_version = "exec/v1", .spec = "{}", .outputs = "{}",
 	                       .deps = "[]", .status = "ready" };
 	struct step st = { .resource = "Task/a", .action = "create", .result = "ok", .started = "s", .finished = "f" };
-	store_record(s, "dev", &r, &st, d.id);
+	assert_int_equal(store_record(s, "dev", &r, &st, d.id), 0);
 	d.finished = "2026-01-01T00:00:01Z";
 	d.result = "succeeded";
 	d.summary = "1 succeeded";
 	assert_int_equal(store_deployment_finish(s, &d), 0);
 	struct deployments h;
-	store_history(s, "dev", 0, &h);
+	assert_int_equal(store_history(s, "dev", 0, &h), 0);
 	assert_int_equal(h.n, 1);
 	assert_string_equal(h.v[0].result, "succeeded");
 	assert_string_equal(h.v[0].command, "cratis apply");
 	store_deployments_release(&h);
+	assert_int_equal(store_history(s, "prod", 0, &h), 0);
+	assert_int_equal(h.n, 0);
+	store_deployments_release(&h);
 	struct steps steps;
-	store_steps(s, d.id, &steps);
+	assert_int_equal(store_steps(s, d.id, &steps), 0);
 	assert_int_equal(steps.n, 1);
 	assert_string_equal(steps.v[0].resource, "Task/a");
 	assert_string_equal(steps.v[0].result, "ok");
 	store_steps_release(&steps);
 	store_close(s);
+}
+
+static void test_store_artifacts_and_releases(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_ok(fx);
+	struct artifact a = { .name = "web", .version = "1.0.0", .digest = "sha256:aa", .user = "u" }, old;
+	enum artifact_outcome o;
+	assert_int_equal(store_artifact_record(s, &a, &o, &old), 0);
+	assert_int_equal(o, ARTIFACT_NEW);
+	artifact_release(&old);
+	a.digest = "sha256:bb";
+	assert_int_equal(store_artifact_record(s, &a, &o, &old), CRATIS_EEXISTS);
+	assert_string_equal(old.digest, "sha256:aa");
+	artifact_release(&old);
+	struct artifacts list;
+	assert_int_equal(store_artifacts(s, "web", false, &list), 0);
+	assert_int_equal(list.n, 1);
+	store_artifacts_release(&list);
+	struct release r = { .project = "p", .environment = "dev", .rollout = "web", .id = "r1", .colour = "blue", .port = 8000,
+	                     .spec = "{}", .status = "active", .stage = "afterPostProd", .log = "[]" };
+	assert_int_equal(store_release_put(s, &r), 0);
+	struct releases rels;
+	assert_int_equal(store_releases(s, "dev", "p", "web", &rels), 0);
+	assert_int_equal(rels.n, 1);
+	assert_string_equal(rels.v[0].colour, "blue");
+	store_releases_release(&rels);
+	store_close(s);
+}
+
+/* ---- locks ---- */
+
+static void test_store_lock_contention_and_stale_takeover(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_ok(fx);
+	/* a live holder: a child process that sleeps */
+	pid_t child = fork();
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	struct lock_info a, b, holder;
+	fill(&a, "dev", host_name(), child, "cratis apply (first)");
+	assert_int_equal(store_lock(s, &a, 0, &holder), 0);
+	struct deployment d = { .project = "p", .environment = "dev", .command = "cratis apply (first)", .started = "s" };
+	assert_int_equal(store_deployment_begin(s, &d), 0); /* recorded on the lock this handle holds */
+	fill(&b, "dev", host_name(), getpid(), "cratis apply (second)");
+	struct store *s2 = open_ok(fx);
+	assert_int_equal(store_lock(s2, &b, 300, &holder), CRATIS_ELOCKED);
+	assert_int_equal(holder.pid, child);
+	assert_int_equal(holder.deployment, d.id);
+	assert_string_equal(holder.command, "cratis apply (first)");
+	assert_contains(cratis_error_last()->message, "environment 'dev' is locked by tester@");
+	assert_contains(cratis_error_last()->message, a.id);
+	/* the holder dies without unlocking: the next run takes over at once, and closes its run */
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	assert_int_equal(store_lock(s2, &b, 0, &holder), 0);
+	assert_string_equal(holder.id, a.id);
+	char *finished = NULL;
+	assert_string_equal(deployment_result(s2, d.id, &finished), "interrupted");
+	assert_non_null(finished);
+	free(finished);
+	struct lock_info *locks;
+	size_t n;
+	assert_int_equal(store_locks(s2, &locks, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(locks[0].id, b.id);
+	assert_string_equal(locks[0].command, "cratis apply (second)");
+	assert_true(locks[0].expires > locks[0].acquired);
+	assert_int_equal(locks[0].lease_ms, STORE_LEASE_MS_DEFAULT);
+	assert_true(locks[0].owner[0] != 0);
+	free(locks);
+	/* the old holder's renewal finds its lock gone */
+	assert_int_equal(store_lock_renew(s, a.id), CRATIS_ENOTFOUND);
+	assert_int_equal(store_unlock(s2, b.id), 0);
+	assert_int_equal(store_unlock(s2, b.id), CRATIS_ENOTFOUND);
+	store_close(s2);
+	store_close(s);
+}
+
+struct racer {
+	struct store *s;
+	struct lock_info me, holder;
+	pthread_barrier_t *go;
+	int rc;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	pthread_barrier_wait(r->go);
+	r->rc = store_lock(r->s, &r->me, 0, &r->holder);
+	error_clear();
+	return NULL;
+}
+
+static void test_store_two_clients_race_for_one_lock(void **state)
+{
+	struct fixture *fx = *state;
+	for (int round = 0; round < 10; round++) {
+		struct racer r[2];
+		pthread_barrier_t go;
+		pthread_barrier_init(&go, NULL, 2);
+		pthread_t t[2];
+		for (int i = 0; i < 2; i++) {
+			memset(&r[i], 0, sizeof(r[i]));
+			r[i].s = open_ok(fx);
+			r[i].go = &go;
+			fill(&r[i].me, "race", host_name(), getpid(), i ? "client b" : "client a");
+			assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+		}
+		for (int i = 0; i < 2; i++)
+			assert_int_equal(pthread_join(t[i], NULL), 0);
+		pthread_barrier_destroy(&go);
+		/* exactly one wins; the other is told who holds it */
+		assert_int_equal((r[0].rc == 0) + (r[1].rc == 0), 1);
+		int w = r[0].rc == 0 ? 0 : 1, l = 1 - w;
+		assert_int_equal(r[l].rc, CRATIS_ELOCKED);
+		assert_string_equal(r[l].holder.id, r[w].me.id);
+		assert_string_equal(r[l].holder.command, r[w].me.command);
+		struct lock_info *locks;
+		size_t n;
+		assert_int_equal(store_locks(r[l].s, &locks, &n), 0);
+		assert_int_equal(n, 1);
+		assert_string_equal(locks[0].id, r[w].me.id);
+		free(locks);
+		assert_int_equal(store_unlock(r[w].s, r[w].me.id), 0);
+		store_close(r[0].s);
+		store_close(r[1].s);
+	}
+}
+
+static void test_store_lease_expiry_on_injected_clock(void **state)
+{
+	struct fixture *fx = *state;
+	struct fake_clock clk = { 1767225600000, 0 }; /* 2026-01-01T00:00:00Z */
+	struct store *s1 = open_ok(fx), *s2 = open_ok(fx);
+	store_set_clock(s1, fake_now, &clk);
+	store_set_clock(s2, fake_now, &clk);
+	/* a holder on another host: judged by its lease alone */
+	struct lock_info a, b, holder;
+	fill(&a, "prod", "elsewhere.invalid", 1, "cratis apply (remote)");
+	a.lease_ms = 30000;
+	assert_int_equal(store_lock(s1, &a, 0, &holder), 0);
+	assert_int_equal(a.acquired, clk.now);
+	assert_int_equal(a.expires, clk.now + 30000);
+	assert_string_equal(a.since, "2026-01-01T00:00:00Z");
+	struct deployment d = { .project = "p", .environment = "prod", .command = "cratis apply (remote)", .started = "s" };
+	assert_int_equal(store_deployment_begin(s1, &d), 0);
+	fill(&b, "prod", host_name(), getpid(), "cratis apply (local)");
+	atomic_store(&clk.now, clk.now + 20000);
+	assert_int_equal(store_lock(s2, &b, 0, &holder), CRATIS_ELOCKED);
+	assert_contains(cratis_error_last()->message, "lease until 2026-01-01T00:00:30Z");
+	/* renewed at +20 s: the lease now runs to +50 s */
+	assert_int_equal(store_lock_renew(s1, a.id), 0);
+	atomic_store(&clk.now, clk.now + 29999);
+	assert_int_equal(store_lock(s2, &b, 0, &holder), CRATIS_ELOCKED);
+	assert_int_equal(holder.heartbeat, 1767225600000 + 20000);
+	assert_int_equal(holder.expires, 1767225600000 + 50000);
+	/* state unlock refuses a live holder unless forced */
+	assert_int_equal(store_lock_break(s2, a.id, false, &holder), CRATIS_ELOCKED);
+	assert_contains(cratis_error_last()->message, "tester@elsewhere.invalid");
+	assert_contains(cratis_error_last()->message, "is alive");
+	/* expired: taken over, and its deployment closed as interrupted at the store's time */
+	atomic_store(&clk.now, 1767225600000 + 50000);
+	assert_int_equal(store_lock(s2, &b, 0, &holder), 0);
+	assert_string_equal(holder.id, a.id);
+	char *finished = NULL;
+	assert_string_equal(deployment_result(s2, d.id, &finished), "interrupted");
+	assert_string_equal(finished, "2026-01-01T00:00:50Z");
+	free(finished);
+	assert_int_equal(store_lock_renew(s1, a.id), CRATIS_ENOTFOUND);
+	assert_contains(cratis_error_last()->message, "no longer held");
+	assert_int_equal(store_unlock(s2, b.id), 0);
+	store_close(s1);
+	store_close(s2);
+}
+
+static void test_store_unlock_refuses_live_holder_unless_forced(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_ok(fx);
+	struct lock_info me, holder;
+	/* this process: a live pid on this host */
+	fill(&me, "dev", host_name(), getpid(), "cratis apply");
+	assert_int_equal(store_lock(s, &me, 0, &holder), 0);
+	assert_int_equal(store_lock_break(s, me.id, false, &holder), CRATIS_ELOCKED);
+	assert_contains(cratis_error_last()->message, "refusing to release lock");
+	assert_contains(cratis_error_last()->message, "'cratis apply'");
+	assert_int_equal(store_lock_break(s, me.id, true, &holder), 0);
+	assert_string_equal(holder.command, "cratis apply");
+	assert_int_equal(store_lock_break(s, me.id, true, &holder), CRATIS_ENOTFOUND);
+	/* a dead holder: released without force, its deployment closed as interrupted */
+	pid_t child = fork();
+	if (child == 0)
+		_exit(0);
+	waitpid(child, NULL, 0);
+	fill(&me, "dev", host_name(), child, "cratis apply (dead)");
+	assert_int_equal(store_lock(s, &me, 0, &holder), 0);
+	struct deployment d = { .project = "p", .environment = "dev", .command = "cratis apply (dead)", .started = "s" };
+	assert_int_equal(store_deployment_begin(s, &d), 0);
+	assert_int_equal(store_lock_break(s, me.id, false, &holder), 0);
+	assert_string_equal(deployment_result(s, d.id, NULL), "interrupted");
+	store_close(s);
+}
+
+static void test_store_lease_keeper_renews_until_stopped(void **state)
+{
+	struct fixture *fx = *state;
+	struct fake_clock clk = { 1767225600000, 0 };
+	struct store *s = open_ok(fx);
+	store_set_clock(s, fake_now, &clk);
+	struct lock_info me, holder;
+	fill(&me, "dev", host_name(), getpid(), "cratis apply");
+	me.lease_ms = 30; /* renewed every 10 ms of real time */
+	assert_int_equal(store_lock(s, &me, 0, &holder), 0);
+	struct lock_keeper *k;
+	assert_int_equal(lock_keeper_start(&k, s, me.id, me.lease_ms), 0);
+	atomic_store(&clk.now, clk.now + 5000);
+	/* bounded wait for the keeper's renewal to show the clock's new time */
+	int64_t hb = 0;
+	for (int i = 0; i < 500 && hb != clk.now; i++) {
+		struct lock_info *locks;
+		size_t n;
+		assert_int_equal(store_locks(s, &locks, &n), 0);
+		assert_int_equal(n, 1);
+		hb = locks[0].heartbeat;
+		free(locks);
+		if (hb != clk.now)
+			usleep(10000);
+	}
+	assert_int_equal(hb, clk.now);
+	assert_int_equal(lock_keeper_stop(k), 0);
+	/* the lock lost to another run: the keeper's renewal fails and stop reports it */
+	assert_int_equal(lock_keeper_start(&k, s, me.id, me.lease_ms), 0);
+	assert_int_equal(store_lock_break(s, me.id, true, &holder), 0);
+	int calls = atomic_load(&clk.calls);
+	for (int i = 0; i < 500 && atomic_load(&clk.calls) == calls; i++)
+		usleep(10000);
+	assert_true(atomic_load(&clk.calls) > calls);
+	assert_int_equal(lock_keeper_stop(k), CRATIS_ENOTFOUND);
+	assert_contains(cratis_error_last()->message, me.id);
+	assert_int_equal(lock_keeper_stop(NULL), 0);
+	store_close(s);
+}
+
+/* ---- opening, schema, damage ---- */
+
+static void test_store_open_by_url(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s;
+	assert_int_equal(store_open(&s, "nosuch://somewhere/state"), CRATIS_EINVAL);
+	assert_null(s);
+	assert_contains(cratis_error_last()->message, "unknown scheme 'nosuch'");
+	assert_contains(cratis_error_last()->message, store_schemes());
+	s = open_ok(fx);
+	assert_string_equal(store_backend_name(s), fx->b->name);
+	int v = 0;
+	assert_int_equal(store_schema_version(s, &v), 0);
+	assert_int_equal(v, STORE_SCHEMA_LATEST);
+	store_close(s);
+}
+
+static void test_store_sqlite_paths(void **state)
+{
+	(void)state;
+	char *dir = tmp_dir();
+	char *plain = xasprintf("%s/plain.db", dir), *slashes = xasprintf("sqlite://%s/slashes.db", dir);
+	struct store *s;
+	assert_int_equal(store_open(&s, plain), 0);
+	store_close(s);
+	assert_int_equal(store_open(&s, slashes), 0);
+	store_close(s);
+	char *p = xasprintf("%s/slashes.db", dir);
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(plain, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	free(p);
+	free(plain);
+	free(slashes);
 	tmp_cleanup(dir);
 }
 
+static void test_store_newer_schema_is_refused(void **state)
+{
+	struct fixture *fx = *state;
+	if (!fx->b->set_schema_version)
+		skip();
+	store_close(open_ok(fx));
+	fx->b->set_schema_version(fx->url, STORE_SCHEMA_LATEST + 7);
+	struct store *s;
+	assert_int_equal(store_open(&s, fx->url), CRATIS_EINVAL);
+	char *want = xasprintf("schema version %d, newer than this cratis knows (%d)", STORE_SCHEMA_LATEST + 7, STORE_SCHEMA_LATEST);
+	assert_contains(cratis_error_last()->message, want);
+	free(want);
+}
+
+static void check_legacy_migrated(struct fixture *fx)
+{
+	struct store *s = open_ok(fx);
+	int v = 0;
+	assert_int_equal(store_schema_version(s, &v), 0);
+	assert_int_equal(v, STORE_SCHEMA_LATEST);
+	struct state_rows rows;
+	assert_int_equal(store_list(s, "dev", NULL, &rows), 0);
+	assert_int_equal(rows.n, 1);
+	assert_string_equal(rows.v[0].spec, "{\"v\":1}");
+	store_rows_release(&rows);
+	struct steps st;
+	assert_int_equal(store_steps(s, 1, &st), 0);
+	assert_int_equal(st.n, 1);
+	store_steps_release(&st);
+	/* the old lock (another host, no lease) is expired: taken over, its run closed */
+	struct lock_info *locks, me, holder;
+	size_t n;
+	assert_int_equal(store_locks(s, &locks, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(locks[0].id, "0011223344556677");
+	assert_int_equal(locks[0].expires, 0);
+	free(locks);
+	fill(&me, "dev", host_name(), getpid(), "cratis apply");
+	assert_int_equal(store_lock(s, &me, 0, &holder), 0);
+	/* the old lock had no deployment: the running one stays as it was */
+	assert_string_equal(deployment_result(s, 1, NULL), "running");
+	struct deployment d = { .project = "p", .environment = "dev", .command = "cratis apply", .started = "s", .inputs = "{}" };
+	assert_int_equal(store_deployment_begin(s, &d), 0);
+	assert_true(d.id > 1);
+	struct artifacts a;
+	assert_int_equal(store_artifacts(s, NULL, true, &a), 0);
+	store_artifacts_release(&a);
+	store_close(s);
+	/* opened again: nothing to migrate, same data */
+	s = open_ok(fx);
+	assert_int_equal(store_list(s, "dev", NULL, &rows), 0);
+	assert_int_equal(rows.n, 1);
+	store_rows_release(&rows);
+	store_close(s);
+}
+
+static void test_store_migrates_unversioned_schema(void **state)
+{
+	struct fixture *fx = *state;
+	if (!fx->b->make_legacy)
+		skip();
+	fx->b->make_legacy(fx->url, false);
+	check_legacy_migrated(fx);
+	if (!strcmp(fx->b->name, "sqlite")) {
+		sqlite3 *db = raw_open(fx->url);
+		assert_int_equal(raw_int(db, "SELECT count(*) FROM schema_migrations"), STORE_SCHEMA_LATEST);
+		assert_int_equal(raw_int(db, "SELECT count(*) FROM schema_migrations WHERE applied LIKE '____-__-__T__:__:__Z'"), STORE_SCHEMA_LATEST);
+		sqlite3_close(db);
+	}
+}
+
+static void test_store_migrates_schema_without_inputs(void **state)
+{
+	struct fixture *fx = *state;
+	if (!fx->b->make_legacy)
+		skip();
+	fx->b->make_legacy(fx->url, true);
+	check_legacy_migrated(fx);
+}
+
+static void test_store_empty_and_foreign_files_are_errors(void **state)
+{
+	struct fixture *fx = *state;
+	if (!fx->b->make_foreign)
+		skip();
+	static const struct {
+		const char *kind, *message;
+	} cases[] = {
+		{ "empty", "is an empty file (0 bytes)" },
+		{ "text", "is not a SQLite database" },
+		{ "other-sqlite", "without cratis' tables" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (!strcmp(fx->b->name, "sqlite"))
+			unlink(sqlite_path(fx->url));
+		fx->b->make_foreign(fx->url, cases[i].kind);
+		struct store *s;
+		int rc = store_open(&s, fx->url);
+		if (!rc)
+			fail_msg("%s: opened as state", cases[i].kind);
+		assert_int_equal(rc, CRATIS_EIO);
+		assert_contains(cratis_error_last()->message, cases[i].message);
+	}
+}
+
+/* Every read op on a damaged store returns an error with a message, and an empty answer. */
+static void check_reads_fail(struct store *s)
+{
+	struct state_rows rows;
+	assert_int_not_equal(store_list(s, "dev", NULL, &rows), 0);
+	assert_contains(cratis_error_last()->message, "list resources");
+	assert_int_equal(rows.n, 0);
+	struct deployments h;
+	assert_int_not_equal(store_history(s, NULL, 0, &h), 0);
+	assert_contains(cratis_error_last()->message, "read history");
+	assert_int_equal(h.n, 0);
+	struct steps st;
+	assert_int_not_equal(store_steps(s, 1, &st), 0);
+	assert_contains(cratis_error_last()->message, "read steps");
+	assert_int_equal(st.n, 0);
+	struct lock_info *locks;
+	size_t n;
+	assert_int_not_equal(store_locks(s, &locks, &n), 0);
+	assert_contains(cratis_error_last()->message, "list locks");
+	assert_int_equal(n, 0);
+	assert_null(locks);
+	struct artifacts a;
+	assert_int_not_equal(store_artifacts(s, NULL, true, &a), 0);
+	assert_contains(cratis_error_last()->message, "list artifacts");
+	assert_int_equal(a.n, 0);
+	struct releases r;
+	assert_int_not_equal(store_releases(s, "dev", "p", "web", &r), 0);
+	assert_contains(cratis_error_last()->message, "list releases");
+	assert_int_equal(r.n, 0);
+	/* and taking a lock reads the locks table: an error too, not "free" */
+	struct lock_info me, holder;
+	fill(&me, "dev", host_name(), getpid(), "cratis apply");
+	int rc = store_lock(s, &me, 0, &holder);
+	assert_int_not_equal(rc, 0);
+	assert_int_not_equal(rc, CRATIS_ELOCKED);
+}
+
+static void damaged(struct fixture *fx, bool truncate)
+{
+	if (!fx->b->damage)
+		skip();
+	struct store *s = open_ok(fx);
+	struct deployment d = { .project = "p", .environment = "dev", .command = "cratis apply", .started = "s" };
+	struct lock_info me, holder;
+	fill(&me, "dev", host_name(), getpid(), "cratis apply");
+	assert_int_equal(store_lock(s, &me, 0, &holder), 0);
+	assert_int_equal(store_deployment_begin(s, &d), 0);
+	struct state_row r = { .project = "p", .id = "Task/a", .api_version = "exec/v1", .spec = "{}", .outputs = "{}",
+	                       .deps = "[]", .status = "ready" };
+	struct step st = { .resource = "Task/a", .action = "create", .result = "ok" };
+	assert_int_equal(store_record(s, "dev", &r, &st, d.id), 0);
+	struct artifact a = { .name = "web", .version = "1.0.0", .digest = "sha256:aa" }, old;
+	enum artifact_outcome o;
+	assert_int_equal(store_artifact_record(s, &a, &o, &old), 0);
+	artifact_release(&old);
+	struct release rel = { .project = "p", .environment = "dev", .rollout = "web", .id = "r1", .status = "active" };
+	assert_int_equal(store_release_put(s, &rel), 0);
+	store_close(s);
+	fx->b->damage(fx->url, truncate);
+	int rc = store_open(&s, fx->url);
+	if (rc && truncate) {
+		/* a cut file may already fail at open: an error naming the state, never empty state */
+		assert_contains(cratis_error_last()->message, "malformed");
+		assert_contains(cratis_error_last()->message, sqlite_path(fx->url));
+		return;
+	}
+	if (rc)
+		fail_msg("a damaged store whose schema is intact should open (and fail on read): %s", cratis_error_last()->message);
+	check_reads_fail(s);
+	store_close(s);
+}
+
+static void test_store_damaged_pages_fail_every_read(void **state)
+{
+	damaged(*state, false);
+}
+
+static void test_store_truncated_file_fails_every_read(void **state)
+{
+	damaged(*state, true);
+}
+
+#define CASE(f, b) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)(b))
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_store_pending_keeps_recorded_spec),
-		cmocka_unit_test(test_store_lock_contention_and_stale_takeover),
-		cmocka_unit_test(test_store_history_and_steps),
+	int failed = 0;
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		const struct backend *b = &backends[i];
+		const struct CMUnitTest tests[] = {
+			CASE(test_store_pending_keeps_recorded_spec, b),
+			CASE(test_store_projects_share_one_state, b),
+			CASE(test_store_unit_of_work, b),
+			CASE(test_store_history_and_steps, b),
+			CASE(test_store_artifacts_and_releases, b),
+			CASE(test_store_lock_contention_and_stale_takeover, b),
+			CASE(test_store_two_clients_race_for_one_lock, b),
+			CASE(test_store_lease_expiry_on_injected_clock, b),
+			CASE(test_store_unlock_refuses_live_holder_unless_forced, b),
+			CASE(test_store_lease_keeper_renews_until_stopped, b),
+			CASE(test_store_open_by_url, b),
+			CASE(test_store_newer_schema_is_refused, b),
+			CASE(test_store_migrates_unversioned_schema, b),
+			CASE(test_store_migrates_schema_without_inputs, b),
+			CASE(test_store_empty_and_foreign_files_are_errors, b),
+			CASE(test_store_damaged_pages_fail_every_read, b),
+			CASE(test_store_truncated_file_fails_every_read, b),
+		};
+		failed += _cmocka_run_group_tests(b->name, tests, sizeof(tests) / sizeof(tests[0]), NULL, NULL);
+	}
+	const struct CMUnitTest sqlite_only[] = {
+		cmocka_unit_test(test_store_sqlite_paths),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name("sqlite-urls", sqlite_only, NULL, NULL);
+	return failed;
 }
