@@ -25,6 +25,9 @@ void plan_release(struct plan *p)
 		strv_release(&it->changes);
 		free(it->reason);
 		free(it->deps);
+		free(it->system);
+		free(it->system_type);
+		free(it->system_spec);
 	}
 	free(p->items);
 	store_rows_release(&p->rows);
@@ -86,7 +89,25 @@ void item_request(struct cratis_request *req, const struct plan_item *it, const 
 	req->project = it->project;
 	req->environment = env;
 	req->workdir = o->workdir;
-	req->timeout_ms = o->timeout_ms;
+	req->system = it->system;
+	req->system_type = it->system_type;
+	req->system_spec = it->system_spec;
+	req->deadline_ms = o->timeout_ms > 0 ? request_clock_ms() + o->timeout_ms : 0;
+}
+
+/* Record on it the System it deploys to: name (NULL = the only System of the model, if any). */
+static void item_system(struct plan_item *it, const struct model *m, const char *name)
+{
+	for (size_t i = 0; i < m->nsystems; i++) {
+		const struct system *sys = &m->systems[i];
+		if (name ? strcmp(sys->name, name) != 0 : m->nsystems != 1)
+			continue;
+		it->system = xstrdup(sys->name);
+		it->system_type = xstrdup(sys->type ? sys->type : "");
+		json_t *spec = json_object_get(sys->doc->root, "spec");
+		it->system_spec = json_is_object(spec) ? json_text(spec) : xstrdup("{}");
+		return;
+	}
 }
 
 static void diff_paths(const json_t *a, const json_t *b, struct buf *path, struct strv *out)
@@ -221,6 +242,7 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 		return CRATIS_OK;
 	struct cratis_request req;
 	item_request(&req, it, p->environment, o);
+	req.dry_run = 1;
 	char *spec = json_text(it->desired), *pr = prior_text(row), *sd = item_statedir(o, p->environment, it->project, it->id);
 	req.spec = ask_plan ? spec : row->spec;
 	req.prior = pr;
@@ -320,6 +342,7 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		it->project = xstrdup(r->project);
 		it->handler = r->handler;
 		it->row = store_rows_find(&p->rows, r->project, r->id);
+		item_system(it, m, r->system);
 		for (size_t d = 0; d < g.ndeps[i]; d++)
 			add_dep(it, pos[g.deps[i][d]]);
 		if (it->row && it->row->outputs)
@@ -337,6 +360,7 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 			continue;
 		struct cratis_request req;
 		item_request(&req, it, p->environment, o);
+		req.dry_run = 1;
 		char *spec = json_text(it->res->spec);
 		req.spec = spec;
 		struct call c;
@@ -374,6 +398,9 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		free(g2);
 		if (row->outputs)
 			it->outputs = json_loads(row->outputs, 0, NULL);
+		json_t *rs = row->spec ? json_loads(row->spec, 0, NULL) : NULL;
+		item_system(it, m, json_string_value(json_object_get(rs, "system")));
+		json_decref(rs);
 	}
 	for (size_t i = first_delete; i < p->n; i++) {
 		/* a deleted resource waits for the deletion of every deleted resource that depended on it */
