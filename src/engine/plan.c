@@ -286,6 +286,41 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 	return rc;
 }
 
+/* True for a credential reference: {"fromEnv":"NAME"}, {"fromFile":"PATH"} or {"secret":"NAME"}. */
+static bool is_auth_ref(const json_t *v)
+{
+	static const char *const keys[] = { "fromEnv", "fromFile", "secret" };
+	if (!json_is_object(v) || json_object_size(v) != 1)
+		return false;
+	for (size_t i = 0; i < 3; i++) {
+		const json_t *k = json_object_get(v, keys[i]);
+		if (json_is_string(k) && *json_string_value(k))
+			return true;
+	}
+	return false;
+}
+
+/* Every leaf of a System's spec.auth must be a reference: a literal would reach plugins and
+ * could end up in state or logs. path is the field path so far ("spec.auth"). */
+static void check_auth(const struct system *sys, const json_t *v, struct buf *path, struct strv *errors)
+{
+	if (is_auth_ref(v))
+		return;
+	if (!json_is_object(v)) {
+		manifest_error(errors, sys->doc, path->ptr, "expected a reference ({fromEnv: NAME}, {fromFile: PATH} or {secret: NAME}), never a literal credential");
+		return;
+	}
+	const char *k;
+	json_t *e;
+	json_object_foreach((json_t *)v, k, e) {
+		size_t mark = path->len;
+		buf_addf(path, ".%s", k);
+		check_auth(sys, e, path, errors);
+		path->len = mark;
+		path->ptr[mark] = '\0';
+	}
+}
+
 static void cycle_error(struct model *m, const size_t *cycle, size_t n, struct strv *errors)
 {
 	struct buf b = BUF_INIT;
@@ -352,6 +387,16 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 	free(order);
 	graph_release(&g);
 	map_release(&index);
+
+	/* credentials of Systems are references only (resolved by plugins through host->secret) */
+	for (size_t i = 0; i < m->nsystems; i++) {
+		const json_t *auth = json_object_get(json_object_get(m->systems[i].doc->root, "spec"), "auth");
+		struct buf path = BUF_INIT;
+		buf_adds(&path, "spec.auth");
+		if (auth)
+			check_auth(&m->systems[i], auth, &path, errors);
+		buf_release(&path);
+	}
 
 	/* validate every desired resource before deciding anything */
 	for (size_t i = 0; i < p->n; i++) {

@@ -59,4 +59,11 @@ check "observe is a dry run with the System" sh -c "grep '\"op\":\"observe\"' '$
 "$CRATIS" destroy -f "$P" --env staging --auto-approve >"$T/destroy.out" 2>&1
 expect_rc "destroy" 0 $?
 check "destroy is not a dry run and knows the System" sh -c "grep '\"op\":\"destroy\"' '$T/requests.jsonl' | grep '\"dryRun\":0' | grep -q '\"system\":\"box\"'"
+# a literal credential in a System is refused with its location
+sed 's/auth: {token: {fromEnv: PROBE_TOKEN}}/auth: {token: tok-literal, nested: {key: {fromFile: k}}}/' "$P/cratis.yaml" >"$T/lit.yaml"
+mkdir -p "$T/lit" && mv "$T/lit.yaml" "$T/lit/cratis.yaml"
+"$CRATIS" plan -f "$T/lit" --env staging >"$T/lit.out" 2>&1
+expect_rc "plan with a literal credential" 1 $?
+expect_in "it names the field" "cratis.yaml:6:17: spec.auth.token: expected a reference ({fromEnv: NAME}, {fromFile: PATH} or {secret: NAME}), never a literal credential" "$T/lit.out"
+expect_not_in "a nested reference is fine" "spec.auth.nested" "$T/lit.out"
 finish
