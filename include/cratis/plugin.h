@@ -13,7 +13,7 @@ extern "C" {
 /* Major ABI: bumped only for incompatible changes. Both sides refuse a major they do not know.
  * Minor ABI: bumped when fields are appended to a struct below; never breaks older plugins. */
 #define CRATIS_ABI_MAJOR 1
-#define CRATIS_ABI_MINOR 1
+#define CRATIS_ABI_MINOR 2
 
 /* Status codes shared by host and plugins. Fixed numbers, never renumbered; 0 is success. */
 enum cratis_status {
@@ -39,6 +39,21 @@ enum cratis_log_level { CRATIS_LOG_DEBUG = 0, CRATIS_LOG_INFO = 1, CRATIS_LOG_WA
 #define CRATIS_HAS(p, f) ((p)->size >= offsetof(__typeof__(*(p)), f) + sizeof((p)->f))
 #define CRATIS_HOST_HAS(host, f) CRATIS_HAS(host, f)
 
+/* Threads (ABI 1.2). The host may call the ops of one handler concurrently from several threads,
+ * each call with its own request (different resources of one run, or of several runs in a
+ * long-lived cratis); it never calls two ops for the same resource at once. A plugin therefore
+ * guards whatever its ops share (handler data, statics, library state that is not thread-safe)
+ * and keeps per-request state on the stack. cratis_plugin_init and the fini hook run alone.
+ *
+ * Which host functions are safe from which thread:
+ *  - alloc, free: any thread, at any time while the plugin is loaded.
+ *  - log with call == NULL: any thread, at any time.
+ *  - log, error, secret, emit, run, run_with, spawn_detached with a request's call: from the
+ *    thread running that op, or from a thread the plugin starts for it, only while the op runs
+ *    (the call dies when the op returns) and not from two threads at once for the same call.
+ *    Calls for different requests never need a lock. run and run_with block only the calling
+ *    thread; their line callback runs on that thread. */
+
 /* One call of a handler op. All strings are UTF-8, owned by the host, valid for the call only.
  * JSON documents are serialized text (RFC 8259). */
 struct cratis_request {
@@ -54,7 +69,21 @@ struct cratis_request {
 	const char *workdir;      /* absolute project directory (manifest root) */
 	const char *statedir;     /* absolute directory of this resource's own for files the plugin
 	                           * keeps (pidfiles, logs); the plugin creates it when needed */
-	int timeout_ms;           /* deadline for this call; 0 = none */
+	int timeout_ms;           /* milliseconds left until deadline_ms when the request was made
+	                           * (ABI 1.0 had it always 0); 0 = no deadline */
+	/* ABI 1.2. A host older than 1.2 passes a smaller struct: test CRATIS_HAS(req, system). */
+	const char *system;       /* name of the target System ("" when the manifests define none) */
+	const char *system_type;  /* its spec.type ("" when none) */
+	const char *system_spec;  /* its spec as a JSON object ("{}" when none). Credentials under
+	                           * spec.auth are references, never values: {"fromEnv":"NAME"},
+	                           * {"fromFile":"path"} or {"secret":"NAME"}; resolve them with
+	                           * host->secret at the moment they are needed and never store or
+	                           * log the result. */
+	int64_t deadline_ms;      /* absolute deadline in milliseconds since the Unix epoch
+	                           * (CLOCK_REALTIME, comparable across processes and hosts); 0 = none.
+	                           * Measure waits with timeout_ms and a monotonic clock. */
+	int dry_run;              /* 1 while planning (validate, plan, observe): read, never change
+	                           * anything; 0 during apply and destroy */
 };
 
 /* Result of subprocess run by cratis_host.run. Buffers are allocated with host->alloc
@@ -65,6 +94,30 @@ struct cratis_run_result {
 	int timed_out;            /* 1 when the deadline killed the process group */
 	char *out;                /* captured stdout, NUL-terminated, capped at 1 MiB */
 	char *err;                /* captured stderr, NUL-terminated, capped at 64 KiB (tail) */
+	/* ABI 1.2: written only when the caller's size covers them. */
+	int out_truncated;        /* 1 when stdout went past the cap and was cut */
+};
+
+/* ABI 1.2: what cratis_host.run_with runs. Set size = sizeof(struct cratis_run_opts); the host
+ * reads only the fields the size covers, zero for the rest. All pointers are borrowed for the
+ * duration of the call. */
+struct cratis_run_opts {
+	uint32_t size;
+	const char *const *argv;  /* argv[0] looked up in PATH; no shell */
+	const char *const *envp;  /* "K=V" added to the host environment, NULL-terminated, or NULL */
+	const char *workdir;      /* NULL = inherit */
+	int timeout_ms;           /* the process group is killed (SIGKILL) past it; 0 = none */
+	const char *stdin_data;   /* bytes fed to its stdin, then end of file; NULL = /dev/null */
+	size_t stdin_len;         /* length of stdin_data */
+	size_t out_cap;           /* bytes of stdout kept in out->out (the head); 0 = 1 MiB */
+	size_t err_cap;           /* bytes of stderr kept in out->err (the tail); 0 = 64 KiB */
+	/* Called for every line of output as it arrives, before the process ends, whatever the caps:
+	 * stream 1 = stdout, 2 = stderr; line without its newline, NUL-terminated, valid for the
+	 * call only (a line longer than 64 KiB arrives in pieces; a last line without a newline
+	 * arrives at the end). Runs on the thread that called run_with. A non-zero return stops the
+	 * process (SIGKILL to its group) and becomes run_with's return value. NULL = no streaming. */
+	int (*on_line)(void *payload, int stream, const char *line, size_t len);
+	void *payload;            /* passed to on_line */
 };
 
 /* Services the host offers to plugins. Check CRATIS_HOST_HAS before using fields newer than
@@ -86,6 +139,45 @@ struct cratis_host {
 	 * when the process ran (whatever its exit code), CRATIS_EIO when it could not start. */
 	int (*run)(void *call, const char *const *argv, const char *const *envp, const char *workdir,
 	           int timeout_ms, struct cratis_run_result *out);
+
+	/* ---- ABI 1.2: test each with CRATIS_HOST_HAS(host, name) before use ---- */
+
+	/* Resolve a credential reference into *out (NUL-terminated, allocated with host->alloc; the
+	 * caller frees it with host->free, ideally after zeroing it). ref is "env:NAME" (a variable
+	 * of cratis' environment), "file:PATH" (the file's content, one trailing newline removed,
+	 * at most 64 KiB; a relative PATH is taken from the request's workdir), or the JSON text of
+	 * a reference as found in a System's spec.auth: {"fromEnv":"NAME"}, {"fromFile":"PATH"},
+	 * {"secret":"NAME"}. The value is never logged nor put in an error message.
+	 * Returns CRATIS_OK; CRATIS_ENOTFOUND when the variable or file does not exist or the
+	 * provider is unknown ({"secret":...} until a secret store is configured), CRATIS_EINVAL
+	 * for a malformed reference, CRATIS_EIO when the file cannot be read; the op's error detail
+	 * is set (naming the reference, not the value). */
+	int (*secret)(void *call, const char *ref, char **out);
+	/* Report an event about the current resource to cratis' observer: type is a short dotted
+	 * name ("service.started", "health.passed"), data_json a JSON document (object, or NULL).
+	 * Both are copied. Returns CRATIS_OK, or CRATIS_EINVAL when type is empty or data_json is
+	 * not JSON. */
+	int (*emit)(void *call, const char *type, const char *data_json);
+	/* Like run, with stdin data, output streamed line by line and caller-set caps (see struct
+	 * cratis_run_opts). *out as for run (out->size set by the caller), filled also when the
+	 * callback stopped the process. Returns CRATIS_OK when the process ran (whatever its exit
+	 * code), CRATIS_EIO when it could not start, CRATIS_EINVAL for empty argv, or the
+	 * callback's non-zero value. */
+	int (*run_with)(void *call, const struct cratis_run_opts *opts, struct cratis_run_result *out);
+	/* Start argv detached from cratis: double fork, the process gets its own session and process
+	 * group (setsid) and is never cratis' child (it is re-parented to init, so a long-lived
+	 * cratis collects no zombies and its exit does not touch it). argv[0] looked up in PATH, no
+	 * shell; envp added to the host environment as for run; workdir NULL = inherit; stdin from
+	 * /dev/null; stdout and stderr appended to stdout_path (created 0644; NULL = /dev/null); no
+	 * other descriptor of cratis inherited; signals at their defaults. *pid gets its pid (also
+	 * its process group id: stop it with kill(-pid, SIGTERM)) and *start_time its start time in
+	 * clock ticks since boot (field 22 of /proc/PID/stat), which tells it apart from a later
+	 * process that reuses the pid. Returns CRATIS_OK once the program was executed; CRATIS_EIO
+	 * (detail set) when it could not be started (fork, stdout_path, workdir or exec failed),
+	 * CRATIS_EINVAL for empty argv. */
+	int (*spawn_detached)(void *call, const char *const *argv, const char *const *envp,
+	                      const char *workdir, const char *stdout_path, int64_t *pid,
+	                      uint64_t *start_time);
 };
 
 /* A handler op. Returns CRATIS_OK or a negative status with detail set through host->error.

@@ -1,5 +1,6 @@
 /* Built-in plugin `service`: kind Service (service/v1). Starts a long-running local process
- * detached from cratis (own session, stdin /dev/null, output to a log file, pidfile), waits for
+ * detached from cratis (host->spawn_detached: double fork, own session, never cratis' child;
+ * stdin /dev/null, output to a log file, pidfile), waits for
  * an HTTP (libcurl) or TCP health check, restarts it on spec change, stops it on destroy, and
  * reports a dead process as drift. Fields: docs/manifests.md#service. */
 #define _GNU_SOURCE
@@ -120,18 +121,43 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 
 	char **owned;
 	const char **argv = spec_argv(json_object_get(s, "command"), false, &owned);
-	char **env = merged_env(json_object_get(s, "env"));
+	char **env = NULL;
 	const char *wd = spec_str(s, "workdir", NULL);
 	char *workdir = wd ? spec_path(req, wd) : strdup(req->workdir && *req->workdir ? req->workdir : ".");
 	pid_t pid;
-	int sr = proc_spawn_detached(&pid, argv, env, workdir, logfile);
-	if (sr) {
-		host->error(req->call, "spec.command", "cannot start '%s': %s", argv[0], strerror(sr));
-		rc = CRATIS_ERROR;
-		goto out_free;
+	if (CRATIS_HOST_HAS(host, spawn_detached)) {
+		/* ABI 1.2: a double fork, so the service is never cratis' child (no zombie in a
+		 * long-lived cratis, nothing tied to its exit) */
+		env = spec_env(json_object_get(s, "env"));
+		int64_t dpid = 0;
+		uint64_t st = 0;
+		int sr = host->spawn_detached(req->call, argv, (const char *const *)env, workdir, logfile, &dpid, &st);
+		if (sr) {
+			rc = CRATIS_ERROR;
+			goto out_free;
+		}
+		pid = (pid_t)dpid;
+		/* record it at once, so that a killed cratis leaves a pidfile the next run can act on */
+		FILE *pf = fopen(pidfile, "w");
+		if (pf) {
+			fprintf(pf, "%ld %llu\n", (long)pid, (unsigned long long)st);
+			fclose(pf);
+		}
+	} else {
+		env = merged_env(json_object_get(s, "env"));
+		int sr = proc_spawn_detached(&pid, argv, env, workdir, logfile);
+		if (sr) {
+			host->error(req->call, "spec.command", "cannot start '%s': %s", argv[0], strerror(sr));
+			rc = CRATIS_ERROR;
+			goto out_free;
+		}
+		write_pidfile(pidfile, pid);
 	}
-	/* record it at once, so that a killed cratis leaves a pidfile the next run can act on */
-	write_pidfile(pidfile, pid);
+	if (CRATIS_HOST_HAS(host, emit)) {
+		char data[64];
+		snprintf(data, sizeof(data), "{\"pid\":%ld}", (long)pid);
+		host->emit(req->call, "service.started", data);
+	}
 	json_t *health = json_object_get(s, "health");
 	const char *url = spec_str(health, "http", NULL), *tcp = spec_str(health, "tcp", NULL);
 	json_t *to = json_object_get(health, "timeoutSeconds");
@@ -139,7 +165,7 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 	bool healthy = !health;
 	while (!healthy) {
 		if (!running_pid(pidfile)) {
-			waitpid(pid, NULL, WNOHANG);
+			waitpid(pid, NULL, WNOHANG); /* our child only under a host older than ABI 1.2 */
 			char *t = tail_of(logfile, 2000);
 			host->error(req->call, "spec.command", "process %ld exited during start-up; log tail (%s):\n%s", (long)pid, logfile, t);
 			free(t);
@@ -170,9 +196,7 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 	}
 out_free:
 	free(workdir);
-	for (size_t i = 0; env[i]; i++)
-		free(env[i]);
-	free(env);
+	spec_env_free(env);
 	spec_argv_free(argv, owned);
 	free(pidfile);
 	free(logfile);

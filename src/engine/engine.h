@@ -29,6 +29,8 @@ struct plan_item {
 	json_t *outputs;            /* outputs known so far: recorded, then those of this apply */
 	char kind_buf[128];         /* kind of a delete item (from its id) */
 	size_t *deps, ndeps, adeps; /* plan items to finish first */
+	char *system, *system_type; /* the target System's name and type (NULL when none) */
+	char *system_spec;          /* its spec as JSON text (NULL when none) */
 };
 
 struct plan {

@@ -11,7 +11,9 @@ char *prior_text(const struct state_row *row);
 /* Per-resource directory for plugin files (pidfiles, logs); not created here, a plugin that
  * keeps files creates it. Caller frees. */
 char *item_statedir(const struct engine_opts *o, const char *env, const char *project, const char *id);
-/* Fill the identity and context fields of a request for it. */
+/* Fill the identity and context fields of a request for it: identity, project, environment,
+ * the target System, and a deadline of now + o->timeout_ms (none when 0). dry_run stays 0: the
+ * plan's callers set it. */
 void item_request(struct cratis_request *req, const struct plan_item *it, const char *env,
                   const struct engine_opts *o);
 /* Resolve it's output references into it->desired: at plan time from unchanged dependencies

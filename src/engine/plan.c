@@ -24,6 +24,9 @@ void plan_release(struct plan *p)
 		strv_release(&it->changes);
 		free(it->reason);
 		free(it->deps);
+		free(it->system);
+		free(it->system_type);
+		free(it->system_spec);
 	}
 	free(p->items);
 	store_rows_release(&p->rows);
@@ -85,7 +88,25 @@ void item_request(struct cratis_request *req, const struct plan_item *it, const 
 	req->project = it->project;
 	req->environment = env;
 	req->workdir = o->workdir;
-	req->timeout_ms = o->timeout_ms;
+	req->system = it->system;
+	req->system_type = it->system_type;
+	req->system_spec = it->system_spec;
+	req->deadline_ms = o->timeout_ms > 0 ? request_clock_ms() + o->timeout_ms : 0;
+}
+
+/* Record on it the System it deploys to: name (NULL = the only System of the model, if any). */
+static void item_system(struct plan_item *it, const struct model *m, const char *name)
+{
+	for (size_t i = 0; i < m->nsystems; i++) {
+		const struct system *sys = &m->systems[i];
+		if (name ? strcmp(sys->name, name) != 0 : m->nsystems != 1)
+			continue;
+		it->system = xstrdup(sys->name);
+		it->system_type = xstrdup(sys->type ? sys->type : "");
+		json_t *spec = json_object_get(sys->doc->root, "spec");
+		it->system_spec = json_is_object(spec) ? json_text(spec) : xstrdup("{}");
+		return;
+	}
 }
 
 static void diff_paths(const json_t *a, const json_t *b, struct buf *path, struct strv *out)
@@ -220,6 +241,7 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 		return CRATIS_OK;
 	struct cratis_request req;
 	item_request(&req, it, p->environment, o);
+	req.dry_run = 1;
 	char *spec = json_text(it->desired), *pr = prior_text(row), *sd = item_statedir(o, p->environment, it->project, it->id);
 	req.spec = ask_plan ? spec : row->spec;
 	req.prior = pr;
@@ -261,6 +283,41 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 	free(pr);
 	free(sd);
 	return rc;
+}
+
+/* True for a credential reference: {"fromEnv":"NAME"}, {"fromFile":"PATH"} or {"secret":"NAME"}. */
+static bool is_auth_ref(const json_t *v)
+{
+	static const char *const keys[] = { "fromEnv", "fromFile", "secret" };
+	if (!json_is_object(v) || json_object_size(v) != 1)
+		return false;
+	for (size_t i = 0; i < 3; i++) {
+		const json_t *k = json_object_get(v, keys[i]);
+		if (json_is_string(k) && *json_string_value(k))
+			return true;
+	}
+	return false;
+}
+
+/* Every leaf of a System's spec.auth must be a reference: a literal would reach plugins and
+ * could end up in state or logs. path is the field path so far ("spec.auth"). */
+static void check_auth(const struct system *sys, const json_t *v, struct buf *path, struct diags *errors)
+{
+	if (is_auth_ref(v))
+		return;
+	if (!json_is_object(v)) {
+		manifest_error(errors, sys->doc, path->ptr, "expected a reference ({fromEnv: NAME}, {fromFile: PATH} or {secret: NAME}), never a literal credential");
+		return;
+	}
+	const char *k;
+	json_t *e;
+	json_object_foreach((json_t *)v, k, e) {
+		size_t mark = path->len;
+		buf_addf(path, ".%s", k);
+		check_auth(sys, e, path, errors);
+		path->len = mark;
+		path->ptr[mark] = '\0';
+	}
 }
 
 static void cycle_error(struct model *m, const size_t *cycle, size_t n, struct diags *errors)
@@ -319,6 +376,7 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		it->project = xstrdup(r->project);
 		it->handler = r->handler;
 		it->row = store_rows_find(&p->rows, r->project, r->id);
+		item_system(it, m, r->system);
 		for (size_t d = 0; d < g.ndeps[i]; d++)
 			add_dep(it, pos[g.deps[i][d]]);
 		if (it->row && it->row->outputs)
@@ -329,6 +387,16 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 	graph_release(&g);
 	map_release(&index);
 
+	/* credentials of Systems are references only (resolved by plugins through host->secret) */
+	for (size_t i = 0; i < m->nsystems; i++) {
+		const json_t *auth = json_object_get(json_object_get(m->systems[i].doc->root, "spec"), "auth");
+		struct buf path = BUF_INIT;
+		buf_adds(&path, "spec.auth");
+		if (auth)
+			check_auth(&m->systems[i], auth, &path, errors);
+		buf_release(&path);
+	}
+
 	/* validate every desired resource before deciding anything */
 	for (size_t i = 0; i < p->n; i++) {
 		struct plan_item *it = &p->items[i];
@@ -336,6 +404,7 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 			continue;
 		struct cratis_request req;
 		item_request(&req, it, p->environment, o);
+		req.dry_run = 1;
 		char *spec = json_text(it->res->spec);
 		req.spec = spec;
 		struct call c;
@@ -374,6 +443,9 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		free(g2);
 		if (row->outputs)
 			it->outputs = json_loads(row->outputs, 0, NULL);
+		json_t *rs = row->spec ? json_loads(row->spec, 0, NULL) : NULL;
+		item_system(it, m, json_string_value(json_object_get(rs, "system")));
+		json_decref(rs);
 	}
 	for (size_t i = first_delete; i < p->n; i++) {
 		/* a deleted resource waits for the deletion of every deleted resource that depended on it */

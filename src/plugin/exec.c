@@ -292,6 +292,32 @@ static json_t *parse_or_null(const char *s)
 	return s ? json_loads(s, 0, NULL) : NULL;
 }
 
+json_t *exec_request_json(const struct cratis_request *req)
+{
+	json_t *r = json_object();
+	json_object_set_new(r, "apiVersion", json_string(req->api_version));
+	json_object_set_new(r, "kind", json_string(req->kind));
+	json_object_set_new(r, "name", json_string(req->name));
+	json_object_set_new(r, "project", json_string(req->project ? req->project : ""));
+	json_object_set_new(r, "environment", json_string(req->environment ? req->environment : ""));
+	json_object_set_new(r, "spec", req->spec ? parse_or_null(req->spec) : json_null());
+	json_object_set_new(r, "prior", req->prior ? parse_or_null(req->prior) : json_null());
+	json_object_set_new(r, "workdir", json_string(req->workdir ? req->workdir : ""));
+	json_object_set_new(r, "statedir", json_string(req->statedir ? req->statedir : ""));
+	/* ABI 1.2 */
+	json_t *sys = json_null();
+	if (req->system && *req->system) {
+		json_t *spec = req->system_spec ? parse_or_null(req->system_spec) : NULL;
+		sys = json_pack("{s:s,s:s,s:o}", "name", req->system, "type", req->system_type ? req->system_type : "",
+		                "spec", spec ? spec : json_object());
+	}
+	json_object_set_new(r, "system", sys);
+	json_object_set_new(r, "deadlineMs", json_integer(req->deadline_ms));
+	json_object_set_new(r, "timeoutMs", json_integer(req->timeout_ms));
+	json_object_set_new(r, "dryRun", json_boolean(req->dry_run));
+	return r;
+}
+
 static int exchange(struct exec_plugin *e, json_t *msg, struct call *call, json_t **result)
 {
 	long id = e->next_id++;
@@ -385,17 +411,7 @@ int exec_plugin_call(struct exec_plugin *e, const char *op, const struct cratis_
 		if (rc)
 			goto out_unlock;
 	}
-	json_t *r = json_object();
-	json_object_set_new(r, "apiVersion", json_string(req->api_version));
-	json_object_set_new(r, "kind", json_string(req->kind));
-	json_object_set_new(r, "name", json_string(req->name));
-	json_object_set_new(r, "project", json_string(req->project ? req->project : ""));
-	json_object_set_new(r, "environment", json_string(req->environment ? req->environment : ""));
-	json_object_set_new(r, "spec", req->spec ? parse_or_null(req->spec) : json_null());
-	json_object_set_new(r, "prior", req->prior ? parse_or_null(req->prior) : json_null());
-	json_object_set_new(r, "workdir", json_string(req->workdir ? req->workdir : ""));
-	json_object_set_new(r, "statedir", json_string(req->statedir ? req->statedir : ""));
-	json_t *msg = json_pack("{s:s,s:o}", "op", op, "request", r);
+	json_t *msg = json_pack("{s:s,s:o}", "op", op, "request", exec_request_json(req));
 	rc = exchange(e, msg, call, out);
 	json_decref(msg);
 out_unlock:

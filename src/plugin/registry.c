@@ -5,6 +5,9 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +30,22 @@ void call_init(struct call *c, const char *resource)
 	c->resource = resource;
 	buf_init(&c->err);
 	buf_init(&c->field);
+	c->events = json_array();
 }
 
 void call_release(struct call *c)
 {
 	buf_release(&c->err);
 	buf_release(&c->field);
+	json_decref(c->events);
+	c->events = NULL;
+}
+
+int64_t request_clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- host services ---- */
@@ -76,6 +89,17 @@ static void host_error(void *callp, const char *field, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Copy r into the caller's result, as far as its size says it reaches. */
+static void run_result_fill(struct cratis_run_result *out, struct proc_result *r)
+{
+	out->exit_code = r->exit_code;
+	out->timed_out = r->timed_out;
+	out->out = buf_detach(&r->out);
+	out->err = buf_detach(&r->err);
+	if (CRATIS_HAS(out, out_truncated))
+		out->out_truncated = r->out_truncated;
+}
+
 static int host_run(void *callp, const char *const *argv, const char *const *envp,
                     const char *workdir, int timeout_ms, struct cratis_run_result *out)
 {
@@ -86,18 +110,202 @@ static int host_run(void *callp, const char *const *argv, const char *const *env
 	int rc = proc_run(&spec, &r);
 	if (rc) {
 		host_error(callp, NULL, "%s", cratis_error_last()->message);
+		proc_result_release(&r);
 		return rc;
 	}
-	if (out) {
-		uint32_t size = out->size;
-		out->exit_code = r.exit_code;
-		out->timed_out = r.timed_out;
-		out->out = buf_detach(&r.out);
-		out->err = buf_detach(&r.err);
-		out->size = size;
-	}
+	if (out)
+		run_result_fill(out, &r);
 	proc_result_release(&r);
 	return CRATIS_OK;
+}
+
+/* Hands lines on to the plugin's callback, remembering whether it stopped the process. */
+struct line_bridge {
+	int (*fn)(void *payload, int stream, const char *line, size_t len);
+	void *payload;
+	int stopped;
+};
+
+static int bridge_line(void *payload, int stream, const char *line, size_t len)
+{
+	struct line_bridge *b = payload;
+	b->stopped = b->fn(b->payload, stream, line, len);
+	return b->stopped;
+}
+
+static int host_run_with(void *callp, const struct cratis_run_opts *opts, struct cratis_run_result *out)
+{
+	struct cratis_run_opts o;
+	memset(&o, 0, sizeof(o));
+	if (!opts) {
+		host_error(callp, NULL, "run_with: no options");
+		return CRATIS_EINVAL;
+	}
+	memcpy(&o, opts, opts->size < sizeof(o) ? opts->size : sizeof(o));
+	struct line_bridge b = { o.on_line, o.payload, 0 };
+	struct proc_spec spec = { .argv = o.argv, .env = o.envp, .workdir = o.workdir, .timeout_ms = o.timeout_ms,
+	                          .out_cap = o.out_cap, .err_cap = o.err_cap,
+	                          .stdin_data = o.stdin_data, .stdin_len = o.stdin_data ? o.stdin_len : 0,
+	                          .on_line = o.on_line ? bridge_line : NULL, .payload = &b };
+	struct proc_result r;
+	int rc = proc_run(&spec, &r);
+	if (rc && !b.stopped) {
+		/* it could not start: nothing ran */
+		host_error(callp, NULL, "%s", cratis_error_last()->message);
+		proc_result_release(&r);
+		return rc;
+	}
+	if (out)
+		run_result_fill(out, &r);
+	proc_result_release(&r);
+	return rc;
+}
+
+static int host_spawn_detached(void *callp, const char *const *argv, const char *const *envp,
+                               const char *workdir, const char *stdout_path, int64_t *pid,
+                               uint64_t *start_time)
+{
+	char **env = envp ? env_merge(envp) : NULL;
+	pid_t p = 0;
+	unsigned long long st = 0;
+	int rc = proc_spawn_detached(argv, env, workdir, stdout_path, &p, &st);
+	env_free(env);
+	if (rc) {
+		host_error(callp, NULL, "%s", cratis_error_last()->message);
+		return rc;
+	}
+	struct call *c = callp;
+	engine_logf(c ? c->observer : NULL, CRATIS_LOG_DEBUG, c && c->resource ? c->resource : "plugin",
+	            "started '%s' detached as pid %ld", argv[0], (long)p);
+	if (pid)
+		*pid = p;
+	if (start_time)
+		*start_time = st;
+	return CRATIS_OK;
+}
+
+#define SECRET_FILE_CAP (64u << 10)
+
+/* The content of a secret file into *out (host memory), one trailing newline removed. */
+static int secret_file(struct call *c, const char *ref, const char *path, char **out)
+{
+	char *full = NULL;
+	if (path[0] != '/' && c && c->req && c->req->workdir && *c->req->workdir)
+		full = xasprintf("%s/%s", c->req->workdir, path);
+	FILE *f = fopen(full ? full : path, "re");
+	int rc = CRATIS_OK;
+	if (!f) {
+		int e = errno;
+		rc = e == ENOENT ? CRATIS_ENOTFOUND : CRATIS_EIO;
+		host_error(c, NULL, "secret '%s': cannot read '%s': %s", ref, full ? full : path, strerror(e));
+		goto out_free;
+	}
+	char *v = malloc(SECRET_FILE_CAP + 2);
+	size_t n = v ? fread(v, 1, SECRET_FILE_CAP + 1, f) : 0;
+	if (!v || ferror(f)) {
+		rc = CRATIS_EIO;
+		host_error(c, NULL, "secret '%s': cannot read '%s'", ref, full ? full : path);
+	} else if (n > SECRET_FILE_CAP) {
+		rc = CRATIS_EINVAL;
+		host_error(c, NULL, "secret '%s': '%s' is larger than %u bytes", ref, full ? full : path, SECRET_FILE_CAP);
+	} else {
+		if (n && v[n - 1] == '\n')
+			n--;
+		if (n && v[n - 1] == '\r')
+			n--;
+		v[n] = '\0';
+		*out = v;
+		v = NULL;
+	}
+	if (v) {
+		explicit_bzero(v, SECRET_FILE_CAP + 2);
+		free(v);
+	}
+	fclose(f);
+out_free:
+	free(full);
+	return rc;
+}
+
+static int host_secret(void *callp, const char *ref, char **out)
+{
+	struct call *c = callp;
+	*out = NULL;
+	if (!ref || !*ref) {
+		host_error(c, NULL, "secret: empty reference");
+		return CRATIS_EINVAL;
+	}
+	char *provider = NULL;
+	const char *rest = NULL;
+	json_t *j = NULL;
+	int rc;
+	if (ref[0] == '{') {
+		/* a reference object from a System's spec.auth */
+		static const char *const keys[][2] = { { "fromEnv", "env" }, { "fromFile", "file" }, { "secret", "secret" } };
+		j = json_loads(ref, 0, NULL);
+		for (size_t i = 0; json_is_object(j) && json_object_size(j) == 1 && i < 3; i++) {
+			json_t *v = json_object_get(j, keys[i][0]);
+			if (json_is_string(v) && *json_string_value(v)) {
+				provider = xstrdup(keys[i][1]);
+				rest = json_string_value(v);
+			}
+		}
+	} else {
+		const char *colon = strchr(ref, ':');
+		if (colon && colon > ref && colon[1]) {
+			provider = xstrndup(ref, (size_t)(colon - ref));
+			rest = colon + 1;
+		}
+	}
+	if (!provider) {
+		host_error(c, NULL, "secret '%s': expected env:NAME, file:PATH, {\"fromEnv\":\"NAME\"}, {\"fromFile\":\"PATH\"} or {\"secret\":\"NAME\"}", ref);
+		rc = CRATIS_EINVAL;
+	} else if (!strcmp(provider, "env")) {
+		const char *v = getenv(rest);
+		if (v) {
+			*out = xstrdup(v);
+			rc = CRATIS_OK;
+		} else {
+			host_error(c, NULL, "secret '%s': environment variable '%s' is not set", ref, rest);
+			rc = CRATIS_ENOTFOUND;
+		}
+	} else if (!strcmp(provider, "file")) {
+		rc = secret_file(c, ref, rest, out);
+	} else {
+		host_error(c, NULL, "secret '%s': no secret provider '%s' (known: env, file)", ref, provider);
+		rc = CRATIS_ENOTFOUND;
+	}
+	free(provider);
+	json_decref(j);
+	return rc;
+}
+
+static int host_emit(void *callp, const char *type, const char *data_json)
+{
+	struct call *c = callp;
+	if (!type || !*type) {
+		host_error(c, NULL, "emit: empty event type");
+		return CRATIS_EINVAL;
+	}
+	json_t *data = NULL;
+	if (data_json) {
+		json_error_t jerr;
+		data = json_loads(data_json, JSON_DECODE_ANY, &jerr);
+		if (!data) {
+			host_error(c, NULL, "emit '%s': data is not JSON: %s", type, jerr.text);
+			return CRATIS_EINVAL;
+		}
+	}
+	const char *res = c && c->resource ? c->resource : "plugin";
+	engine_logf(c ? c->observer : NULL, CRATIS_LOG_DEBUG, res, "event %s %s", type, data_json ? data_json : "null");
+	int rc = CRATIS_OK;
+	if (c && c->on_event)
+		rc = c->on_event(c->event_payload, res, type, data);
+	if (c && c->events)
+		json_array_append_new(c->events, json_pack("{s:s,s:o}", "type", type, "data", data ? data : json_null()));
+	else
+		json_decref(data);
+	return rc;
 }
 
 const struct cratis_host host_services = {
@@ -108,6 +316,10 @@ const struct cratis_host host_services = {
 	.log = host_log,
 	.error = host_error,
 	.run = host_run,
+	.secret = host_secret,
+	.emit = host_emit,
+	.run_with = host_run_with,
+	.spawn_detached = host_spawn_detached,
 };
 
 /* ---- registry ---- */
@@ -512,10 +724,30 @@ int handler_call(struct handler *h, enum op op, struct cratis_request *req, stru
 		return CRATIS_OK;
 	req->size = sizeof(*req);
 	req->call = call;
+	call->req = req;
+	if (!req->project)
+		req->project = "";
+	if (!req->environment)
+		req->environment = "";
+	if (!req->system)
+		req->system = "";
+	if (!req->system_type)
+		req->system_type = "";
+	if (!req->system_spec)
+		req->system_spec = "{}";
+	if (!req->deadline_ms && req->timeout_ms > 0)
+		req->deadline_ms = request_clock_ms() + req->timeout_ms;   /* a caller that set only a timeout */
+	req->timeout_ms = 0;
 	buf_clear(&call->err);
 	buf_clear(&call->field);
 	int rc;
-	if (h->plugin->form == PLUGIN_EXEC) {
+	int64_t left = req->deadline_ms > 0 ? req->deadline_ms - request_clock_ms() : 0;
+	if (req->deadline_ms > 0)
+		req->timeout_ms = left > INT_MAX ? INT_MAX : (int)left;
+	if (req->deadline_ms > 0 && left <= 0) {
+		buf_addf(&call->err, "%s not called: the deadline passed", op_names[op]);
+		rc = CRATIS_ETIMEOUT;
+	} else if (h->plugin->form == PLUGIN_EXEC) {
 		rc = exec_plugin_call(h->plugin->exec, op_names[op], req, call, out);
 	} else {
 		char *res = NULL;

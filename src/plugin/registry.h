@@ -47,6 +47,10 @@ struct registry {
 enum op { OP_VALIDATE, OP_PLAN, OP_APPLY, OP_DESTROY, OP_OBSERVE };
 extern const char *const op_names[];
 
+/* Where host->emit sends an event: resource "Kind/name", type, data (borrowed JSON, may be
+ * NULL). Returns CRATIS_OK or a status handed back to the plugin. */
+typedef int (*call_event_fn)(void *payload, const char *resource, const char *type, const json_t *data);
+
 /* Per-call context handed to plugins as cratis_request.call. */
 struct call {
 	const char *resource;           /* "Kind/name", for log lines */
@@ -55,6 +59,10 @@ struct call {
 	const struct engine_observer *observer; /* where the plugin's log lines go, or NULL */
 	const volatile sig_atomic_t *cancel;     /* non-zero: subprocesses of the call are stopped, or NULL */
 	int grace_ms;                   /* how long a cancelled subprocess gets before SIGKILL */
+	const struct cratis_request *req; /* the request being served (set by handler_call) */
+	json_t *events;                 /* events emitted during the call: [{"type","data"}] */
+	call_event_fn on_event;         /* also hands each event here when set (the observer) */
+	void *event_payload;
 };
 
 void registry_init(struct registry *r);
@@ -90,7 +98,10 @@ bool handler_supports(const struct handler *h, const char *version);
 /* "exec/v1 Task, file/v1 File" for messages; caller frees. */
 char *registry_kinds_list(const struct registry *r);
 
-/* Call op of h. req is filled by the caller except size and call, which are set here. On success
+/* Call op of h. req is filled by the caller except size and call, which are set here, and
+ * timeout_ms, computed here from deadline_ms (a request with only timeout_ms gets the deadline
+ * now + timeout_ms); NULL strings become "" and system_spec "{}". A request whose deadline has
+ * passed fails with CRATIS_ETIMEOUT without calling. On success
  * *out is the op's JSON result (new reference) or NULL when it returned none. On failure the
  * status is returned, call->err holds the plugin's message, and the last error is set to
  * "plugin 'NAME': message". An op the handler lacks returns CRATIS_OK with *out NULL. */
@@ -99,9 +110,13 @@ int handler_call(struct handler *h, enum op op, struct cratis_request *req, stru
 /* True when h implements op (validate, plan and observe are optional). */
 bool handler_has_op(const struct handler *h, enum op op);
 
-/* Prepare / free a call context for resource ("Kind/name", borrowed). */
+/* Prepare / free a call context for resource ("Kind/name", borrowed). Events emitted during
+ * the call are kept in c->events until call_release; set c->on_event to route them on. */
 void call_init(struct call *c, const char *resource);
 void call_release(struct call *c);
+
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME): the clock of cratis_request.deadline_ms. */
+int64_t request_clock_ms(void);
 
 /* The host services table handed to plugins. */
 extern const struct cratis_host host_services;
@@ -117,6 +132,9 @@ int exec_plugin_load(struct registry *r, const char *dir, struct diags *errors);
  * handshake mismatch: in those cases the plugin is stopped and every later call fails at once. */
 int exec_plugin_call(struct exec_plugin *e, const char *op, const struct cratis_request *req,
                      struct call *call, json_t **out);
+/* The "request" member of an exec plugin's message for req (protocol: docs/plugins.md): its
+ * fields in camelCase, spec and prior parsed, "system" {name,type,spec} or null. New reference. */
+json_t *exec_request_json(const struct cratis_request *req);
 /* Close the plugin's stdin, wait up to 2 s for it to exit, then kill it; free e. */
 void exec_plugin_free(struct exec_plugin *e);
 /* Register handler h of plugin p (copied). Appends an error naming both plugins and returns

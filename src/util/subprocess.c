@@ -9,6 +9,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -112,6 +113,74 @@ static void keep_tail(struct buf *b, size_t cap)
 	b->ptr[cap] = '\0';
 }
 
+/* Hand every complete line of lb to on_line (and a piece when a line outgrows PROC_LINE_MAX;
+ * everything left when at_end). Returns on_line's first non-zero value, or 0. */
+static int stream_lines(const struct proc_spec *spec, int stream, struct buf *lb, bool at_end)
+{
+	size_t from = 0;
+	int rc = 0;
+	while (!rc && from < lb->len) {
+		char *nl = memchr(lb->ptr + from, '\n', lb->len - from);
+		size_t n;
+		if (nl)
+			n = (size_t)(nl - (lb->ptr + from));
+		else if (lb->len - from >= PROC_LINE_MAX)
+			n = PROC_LINE_MAX;
+		else if (at_end)
+			n = lb->len - from;
+		else
+			break;
+		char keep = lb->ptr[from + n];
+		lb->ptr[from + n] = '\0';
+		rc = spec->on_line(spec->payload, stream, lb->ptr + from, n);
+		lb->ptr[from + n] = keep;
+		from += n + (nl ? 1 : 0);
+	}
+	if (from) {
+		memmove(lb->ptr, lb->ptr + from, lb->len - from);
+		lb->len -= from;
+		lb->ptr[lb->len] = '\0';
+	}
+	return rc;
+}
+
+/* A descriptor reading back data: a sealed in-memory file (no pipe to feed, so no deadlock with
+ * a child that writes before it reads, and no SIGPIPE when it never reads), or /dev/null. */
+static int stdin_fd(const struct proc_spec *spec)
+{
+	if (!spec->stdin_data) {
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			error_set(CRATIS_EIO, "cannot open /dev/null: %s", strerror(errno));
+		return fd;
+	}
+	int fd = memfd_create("cratis-stdin", MFD_CLOEXEC);
+	if (fd < 0) {
+		error_set(CRATIS_EIO, "cannot hold stdin data: %s", strerror(errno));
+		return -1;
+	}
+	const char *p = spec->stdin_data;
+	size_t left = spec->stdin_len;
+	while (left) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			error_set(CRATIS_EIO, "cannot hold stdin data: %s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		error_set(CRATIS_EIO, "cannot hold stdin data: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int proc_run(const struct proc_spec *spec, struct proc_result *out)
 {
 	int op[2], ep[2], rc;
@@ -122,12 +191,12 @@ int proc_run(const struct proc_spec *spec, struct proc_result *out)
 	buf_init(&out->err);
 	if (!spec->argv || !spec->argv[0])
 		return error_set(CRATIS_EINVAL, "empty command");
-	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (devnull < 0)
-		return error_set(CRATIS_EIO, "cannot open /dev/null: %s", strerror(errno));
+	int in = stdin_fd(spec);
+	if (in < 0)
+		return CRATIS_EIO;
 	if (pipe2(op, O_CLOEXEC) < 0) {
 		rc = error_set(CRATIS_EIO, "pipe: %s", strerror(errno));
-		goto out_close_null;
+		goto out_close_in;
 	}
 	if (pipe2(ep, O_CLOEXEC) < 0) {
 		rc = error_set(CRATIS_EIO, "pipe: %s", strerror(errno));
@@ -135,7 +204,7 @@ int proc_run(const struct proc_spec *spec, struct proc_result *out)
 	}
 	char **env = spec->env ? env_merge(spec->env) : NULL;
 	pid_t pid;
-	rc = spawn(&pid, spec->argv, env, spec->workdir, devnull, op[1], ep[1], true);
+	rc = spawn(&pid, spec->argv, env, spec->workdir, in, op[1], ep[1], true);
 	env_free(env);
 	close(op[1]);
 	close(ep[1]);
@@ -145,10 +214,11 @@ int proc_run(const struct proc_spec *spec, struct proc_result *out)
 
 	int64_t deadline = spec->timeout_ms > 0 ? now_ms() + spec->timeout_ms : 0;
 	struct pollfd pf[2] = { { op[0], POLLIN, 0 }, { ep[0], POLLIN, 0 } };
-	int open_fds = 2;
+	struct buf lines[2] = { BUF_INIT, BUF_INIT };
+	int open_fds = 2, stopped = 0;
 	char tmp[16384];
 	int64_t kill_at = 0;               /* cancelled: when SIGKILL follows the SIGTERM */
-	while (open_fds > 0) {
+	while (open_fds > 0 && !stopped) {
 		int wait = -1;
 		if (spec->cancel && *spec->cancel && !out->cancelled) {
 			out->cancelled = true;
@@ -173,7 +243,7 @@ int proc_run(const struct proc_spec *spec, struct proc_result *out)
 		int n = poll(pf, 2, wait);
 		if (n < 0 && errno == EINTR)
 			continue;
-		for (int i = 0; i < 2; i++) {
+		for (int i = 0; i < 2 && !stopped; i++) {
 			if (pf[i].fd < 0 || !pf[i].revents)
 				continue;
 			ssize_t r = read(pf[i].fd, tmp, sizeof(tmp));
@@ -182,24 +252,36 @@ int proc_run(const struct proc_spec *spec, struct proc_result *out)
 					continue;
 				pf[i].fd = -1;
 				open_fds--;
+				if (spec->on_line)
+					stopped = stream_lines(spec, i + 1, &lines[i], true);
 				continue;
 			}
 			if (i == 0) {
 				size_t room = out->out.len < out_cap ? out_cap - out->out.len : 0;
+				if ((size_t)r > room)
+					out->out_truncated = true;
 				buf_add(&out->out, tmp, (size_t)r < room ? (size_t)r : room);
 			} else {
 				buf_add(&out->err, tmp, (size_t)r);
 				if (out->err.len > 2 * err_cap)
 					keep_tail(&out->err, err_cap);
 			}
+			if (spec->on_line) {
+				buf_add(&lines[i], tmp, (size_t)r);
+				stopped = stream_lines(spec, i + 1, &lines[i], false);
+			}
 		}
 	}
+	if (stopped)
+		kill(-pid, SIGKILL);
+	buf_release(&lines[0]);
+	buf_release(&lines[1]);
 	keep_tail(&out->err, err_cap);
 	int st;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	out->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	rc = CRATIS_OK;
+	rc = stopped ? stopped : CRATIS_OK;
 out_close_ep:
 	close(ep[0]);
 	if (ep[1] >= 0)
@@ -208,8 +290,8 @@ out_close_op:
 	close(op[0]);
 	if (op[1] >= 0)
 		close(op[1]);
-out_close_null:
-	close(devnull);
+out_close_in:
+	close(in);
 	return rc;
 }
 
@@ -241,4 +323,183 @@ int proc_spawn_pipes(const char *const *argv, const char *workdir, pid_t *pid, i
 	*to_child = in[1];
 	*from_child = outp[0];
 	return CRATIS_OK;
+}
+
+/* argv0 as an executable path: itself when it holds a '/', else the first match in $PATH.
+ * Caller frees; NULL when nothing matches. */
+static char *path_lookup(const char *argv0)
+{
+	if (strchr(argv0, '/'))
+		return xstrdup(argv0);
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		char *cand = n ? xasprintf("%.*s/%s", (int)n, path, argv0) : xasprintf("./%s", argv0);
+		if (access(cand, X_OK) == 0)
+			return cand;
+		free(cand);
+		path += n + (path[n] == ':');
+	}
+	return NULL;
+}
+
+/* What the grandchild reports: first its pid and start time, then an error record (pid -1,
+ * which step, errno) when a later step failed. */
+struct detach_msg {
+	int64_t pid;
+	uint64_t start_time;
+	int32_t step, err;
+};
+
+enum { DETACH_OK, DETACH_FORK, DETACH_SETSID, DETACH_STDOUT, DETACH_CHDIR, DETACH_EXEC };
+
+/* Async-signal-safe: start time (field 22 of /proc/self/stat), 0 when unreadable. */
+static uint64_t self_start_time(void)
+{
+	char b[1024];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	b[n] = '\0';
+	char *p = NULL;
+	for (char *c = b; *c; c++)
+		if (*c == ')')
+			p = c;
+	if (!p)
+		return 0;
+	int field = 2;
+	for (char *c = p + 1; *c; c++) {
+		if (*c != ' ')
+			continue;
+		if (++field == 22) {
+			uint64_t v = 0;
+			for (c++; *c >= '0' && *c <= '9'; c++)
+				v = v * 10 + (uint64_t)(*c - '0');
+			return v;
+		}
+	}
+	return 0;
+}
+
+static void detach_report(int fd, int64_t pid, uint64_t st, int step, int err)
+{
+	struct detach_msg m = { pid, st, step, err };
+	ssize_t w = write(fd, &m, sizeof(m));
+	(void)w;
+}
+
+/* The grandchild: only async-signal-safe calls until exec. */
+static void detached_child(int rep, const char *exe, const char *const *argv, char *const *env,
+                           const char *workdir, const char *stdout_path)
+{
+	if (setsid() < 0) {
+		detach_report(rep, -1, 0, DETACH_SETSID, errno);
+		_exit(127);
+	}
+	detach_report(rep, (int64_t)getpid(), self_start_time(), DETACH_OK, 0);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	int fd = open("/dev/null", O_RDONLY);
+	if (fd >= 0 && fd != 0) {
+		dup2(fd, 0);
+		close(fd);
+	}
+	fd = open(stdout_path ? stdout_path : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd < 0) {
+		detach_report(rep, -1, 0, DETACH_STDOUT, errno);
+		_exit(127);
+	}
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+	if (workdir && chdir(workdir) < 0) {
+		detach_report(rep, -1, 0, DETACH_CHDIR, errno);
+		_exit(127);
+	}
+	/* nothing of the caller's survives the exec but 0, 1 and 2 */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		for (int d = 3; d < 65536; d++)
+			if (d != rep)
+				close(d);
+	execve(exe, (char *const *)argv, env);
+	detach_report(rep, -1, 0, DETACH_EXEC, errno);
+	_exit(127);
+}
+
+int proc_spawn_detached(const char *const *argv, char *const *env, const char *workdir,
+                        const char *stdout_path, pid_t *pid, unsigned long long *start_time)
+{
+	static const char *const steps[] = { "", "fork", "setsid", "open stdout", "chdir to the working directory", "exec" };
+	if (!argv || !argv[0] || !*argv[0])
+		return error_set(CRATIS_EINVAL, "empty command");
+	char *exe = path_lookup(argv[0]);
+	if (!exe)
+		return error_set(CRATIS_EIO, "cannot run '%s': not found in PATH", argv[0]);
+	int rep[2];
+	if (pipe2(rep, O_CLOEXEC) < 0) {
+		free(exe);
+		return error_set(CRATIS_EIO, "pipe: %s", strerror(errno));
+	}
+	char *const *envp = env ? env : environ;
+	pid_t mid = fork();
+	if (mid < 0) {
+		int e = errno;
+		close(rep[0]);
+		close(rep[1]);
+		free(exe);
+		return error_set(CRATIS_EIO, "cannot run '%s': fork: %s", argv[0], strerror(e));
+	}
+	if (mid == 0) {
+		close(rep[0]);
+		pid_t g = fork();
+		if (g < 0) {
+			detach_report(rep[1], -1, 0, DETACH_FORK, errno);
+			_exit(127);
+		}
+		if (g == 0)
+			detached_child(rep[1], exe, argv, envp, workdir, stdout_path);
+		_exit(0);
+	}
+	close(rep[1]);
+	free(exe);
+	int st;
+	while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
+		;
+	struct detach_msg m, first = { -1, 0, DETACH_FORK, EIO };
+	int rc = CRATIS_OK, got = 0;
+	for (;;) {
+		ssize_t r = read(rep[0], &m, sizeof(m));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != (ssize_t)sizeof(m))
+			break;
+		if (!got++)
+			first = m;
+		if (m.pid < 0) {
+			const char *what = m.step > 0 && m.step <= DETACH_EXEC ? steps[m.step] : "start";
+			rc = error_set(CRATIS_EIO, "cannot run '%s': %s%s%s: %s", argv[0], what,
+			               m.step == DETACH_STDOUT && stdout_path ? " " : "",
+			               m.step == DETACH_STDOUT && stdout_path ? stdout_path : "", strerror(m.err));
+			break;
+		}
+	}
+	close(rep[0]);
+	if (!rc && (!got || first.pid <= 0))
+		rc = error_set(CRATIS_EIO, "cannot run '%s': the detached process did not report", argv[0]);
+	if (!rc) {
+		*pid = (pid_t)first.pid;
+		*start_time = first.start_time;
+	}
+	return rc;
 }

@@ -1,6 +1,8 @@
 /* Unit tests: plugin loader (shared objects and executables) and its failure modes. */
 #include "helpers.h"
 
+#include <signal.h>
+
 #include "plugin/registry.h"
 
 struct fake_calls fake_calls;
@@ -209,6 +211,280 @@ static void test_loader_plugin_requirements(void **state)
 	free(j);
 }
 
+/* Load the test plugin TEST_PLUGINS/rel alone; returns its handler for group/kind. */
+static struct handler *load_test_so(struct registry *r, const char *rel, const char *group, const char *kind)
+{
+	registry_init(r);
+	struct diags errors = DIAGS_INIT;
+	char *so = path_of("TEST_PLUGINS", rel);
+	int rc = registry_load_one(r, so, &errors);
+	char *j = joined(&errors);
+	if (rc)
+		fail_msg("cannot load %s: %s", so, j);
+	free(j);
+	free(so);
+	diags_release(&errors);
+	struct handler *h = registry_find(r, group, kind, NULL);
+	assert_non_null(h);
+	return h;
+}
+
+static json_int_t out_int(json_t *out, const char *k)
+{
+	json_t *v = json_object_get(json_object_get(out, "outputs"), k);
+	if (!json_is_integer(v))
+		fail_msg("output '%s' is not an integer", k);
+	return json_integer_value(v);
+}
+
+static const char *out_str(json_t *out, const char *k)
+{
+	json_t *v = json_object_get(json_object_get(out, "outputs"), k);
+	if (!json_is_string(v))
+		fail_msg("output '%s' is not a string", k);
+	return json_string_value(v);
+}
+
+/* A plugin compiled against the frozen ABI 1.1 header (smaller structs) loads and works. */
+static void test_loader_abi11_plugin_keeps_working(void **state)
+{
+	(void)state;
+	struct registry r;
+	struct handler *h = load_test_so(&r, "abi11/cratis-abi11.so", "abi11", "Old");
+	assert_string_equal(h->plugin->version, "1.1.0");
+	struct cratis_request req = { .api_version = "abi11/v1", .kind = "Old", .name = "o", .project = "p",
+	                              .environment = "staging", .spec = "{\"bad\":true}", .system = "local",
+	                              .system_type = "local", .system_spec = "{\"type\":\"local\"}", .dry_run = 1 };
+	struct call c;
+	call_init(&c, "Old/o");
+	json_t *out = NULL;
+	assert_int_equal(handler_call(h, OP_VALIDATE, &req, &c, &out), CRATIS_EINVAL);
+	assert_string_equal(c.field.ptr, "spec.bad");
+	assert_contains(cratis_error_last()->message, "plugin 'abi11': bad is not allowed (1.1 plugin)");
+	req.spec = "{}";
+	req.dry_run = 0;
+	req.deadline_ms = request_clock_ms() + 60000;
+	assert_int_equal(handler_call(h, OP_APPLY, &req, &c, &out), CRATIS_OK);
+	assert_string_equal(out_str(out, "echo"), "hello from 1.1");
+	assert_int_equal(out_int(out, "exit"), 0);
+	/* it was built with the 1.1 sizes and got the 1.2 ones */
+	assert_int_equal(out_int(out, "hostRequestSize"), sizeof(struct cratis_request));
+	assert_true(out_int(out, "builtRequestSize") < (json_int_t)sizeof(struct cratis_request));
+	assert_int_equal(out_int(out, "builtRequestSize"), offsetof(struct cratis_request, system));
+	assert_int_equal(out_int(out, "hostSize"), sizeof(struct cratis_host));
+	assert_int_equal(out_int(out, "builtHostSize"), offsetof(struct cratis_host, secret));
+	assert_int_equal(out_int(out, "hostMinor"), 2);
+	assert_string_equal(out_str(out, "project"), "p");
+	assert_string_equal(out_str(out, "environment"), "staging");
+	/* timeout_ms comes from the deadline */
+	assert_true(out_int(out, "timeoutMs") > 0 && out_int(out, "timeoutMs") <= 60000);
+	json_decref(out);
+	call_release(&c);
+	registry_release(&r);
+}
+
+/* A request whose deadline has passed is refused without calling the plugin. */
+static void test_loader_deadline_passed_is_not_called(void **state)
+{
+	(void)state;
+	struct registry r;
+	struct handler *h = load_test_so(&r, "abi11/cratis-abi11.so", "abi11", "Old");
+	struct cratis_request req = { .api_version = "abi11/v1", .kind = "Old", .name = "o", .spec = "{}",
+	                              .deadline_ms = request_clock_ms() - 1 };
+	struct call c;
+	call_init(&c, "Old/o");
+	json_t *out = NULL;
+	assert_int_equal(handler_call(h, OP_APPLY, &req, &c, &out), CRATIS_ETIMEOUT);
+	assert_null(out);
+	assert_string_equal(cratis_error_last()->message, "plugin 'abi11': apply not called: the deadline passed");
+	/* NULL strings are filled for the plugin */
+	assert_string_equal(req.project, "");
+	assert_string_equal(req.environment, "");
+	assert_string_equal(req.system, "");
+	assert_string_equal(req.system_spec, "{}");
+	call_release(&c);
+	registry_release(&r);
+}
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return xstrdup("");
+	struct buf b = BUF_INIT;
+	char tmp[4096];
+	size_t n;
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		buf_add(&b, tmp, n);
+	fclose(f);
+	return buf_detach(&b);
+}
+
+/* Field n (1-based) of /proc/PID/stat, as a number. */
+static long long proc_stat_field(long pid, int n)
+{
+	char *path = xasprintf("/proc/%ld/stat", pid);
+	char *s = read_all(path);
+	free(path);
+	char *p = strrchr(s, ')');
+	long long v = -1;
+	int field = 2;
+	for (char *c = p; c && *c; c++)
+		if (*c == ' ' && ++field == n) {
+			v = strtoll(c + 1, NULL, 10);
+			break;
+		}
+	free(s);
+	return v;
+}
+
+/* The 1.2 host services, through a plugin built against 1.2: secret, emit, run_with, spawn_detached. */
+static void test_loader_abi12_host_services(void **state)
+{
+	(void)state;
+	struct registry r;
+	struct handler *h = load_test_so(&r, "abi12/cratis-probe.so", "probe", "Probe");
+	char *dir = tmp_dir();
+	free(write_file(dir, "token.txt", "s3cr3t-token\n"));
+	setenv("CRATIS_TEST_SECRET", "hunter2", 1);
+	char *rec = xasprintf("%s/requests.jsonl", dir);
+	char *spec = xasprintf("{\"record\":\"%s\",\"secret\":\"env:CRATIS_TEST_SECRET\",\"stdin\":\"one\\ntwo\\nthree\","
+	                       "\"stopEarly\":true,\"detach\":true}", rec);
+	struct cratis_request req = { .api_version = "probe/v1", .kind = "Probe", .name = "x", .project = "p",
+	                              .environment = "staging", .spec = spec, .workdir = dir, .system = "box",
+	                              .system_type = "ssh",
+	                              .system_spec = "{\"type\":\"ssh\",\"auth\":{\"token\":{\"fromFile\":\"token.txt\"}}}" };
+	struct call c;
+	call_init(&c, "Probe/x");
+	json_t *out = NULL;
+	assert_int_equal(handler_call(h, OP_APPLY, &req, &c, &out), CRATIS_OK);
+	/* secret */
+	assert_int_equal(out_int(out, "secretStatus"), 0);
+	assert_int_equal(out_int(out, "secretLength"), 7);
+	assert_string_equal(out_str(out, "secretPrefix"), "hun");
+	assert_int_equal(out_int(out, "authTokenLength"), 12);   /* file, trailing newline removed */
+	/* emit: collected per call */
+	assert_int_equal(out_int(out, "emitStatus"), 0);
+	assert_int_equal(out_int(out, "emitBadStatus"), CRATIS_EINVAL);
+	assert_int_equal(json_array_size(c.events), 1);
+	json_t *ev = json_array_get(c.events, 0);
+	assert_string_equal(json_string_value(json_object_get(ev, "type")), "probe.applied");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(ev, "data"), "name")), "x");
+	/* run_with: stdin fed, every line streamed, stdout capped at 4 bytes */
+	assert_int_equal(out_int(out, "runStatus"), 0);
+	assert_int_equal(out_int(out, "runExit"), 0);
+	assert_string_equal(out_str(out, "runCaptured"), "one\n");
+	assert_true(json_is_true(json_object_get(json_object_get(out, "outputs"), "runTruncated")));
+	json_t *lines = json_object_get(json_object_get(out, "outputs"), "runLines");
+	assert_int_equal(json_array_size(lines), 3);
+	const char *want[] = { "one", "two", "three" };
+	for (size_t i = 0; i < 3; i++) {
+		assert_string_equal(json_string_value(json_object_get(json_array_get(lines, i), "line")), want[i]);
+		assert_int_equal(json_integer_value(json_object_get(json_array_get(lines, i), "stream")), 1);
+	}
+	/* a callback's non-zero return stops the process and is returned */
+	assert_int_equal(out_int(out, "stopStatus"), -42);
+	assert_int_equal(out_int(out, "stopExit"), 128 + 9);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(out, "outputs"), "stopLines")), 1);
+	/* spawn_detached: not our child, its own session and group, start time as in /proc */
+	assert_int_equal(out_int(out, "detachStatus"), 0);
+	long pid = (long)out_int(out, "pid");
+	assert_true(pid > 1);
+	assert_true(proc_stat_field(pid, 4) != (long long)getpid());
+	assert_int_equal(getpgid((pid_t)pid), pid);
+	assert_int_equal(getsid((pid_t)pid), pid);
+	assert_int_equal(out_int(out, "startTime"), proc_stat_field(pid, 22));
+	char *logtext = NULL;
+	for (int i = 0; i < 200; i++) {
+		free(logtext);
+		logtext = read_all(out_str(out, "log"));
+		if (strstr(logtext, "detached 42"))
+			break;
+		usleep(20000);
+	}
+	assert_contains(logtext, "detached 42");
+	free(logtext);
+	assert_int_equal(kill(-(pid_t)pid, SIGKILL), 0);
+	assert_int_equal(out_int(out, "detachBadStatus"), CRATIS_EIO);
+	/* what the plugin received */
+	char *recorded = read_all(rec);
+	assert_contains(recorded, "\"op\":\"apply\"");
+	assert_contains(recorded, "\"system\":\"box\"");
+	assert_contains(recorded, "\"systemType\":\"ssh\"");
+	assert_contains(recorded, "\"systemSpec\":{\"auth\":{\"token\":{\"fromFile\":\"token.txt\"}},\"type\":\"ssh\"}");
+	assert_contains(recorded, "\"dryRun\":0");
+	assert_contains(recorded, "\"deadlineMs\":0");
+	free(recorded);
+	json_decref(out);
+	call_release(&c);
+	free(spec);
+	free(rec);
+	unsetenv("CRATIS_TEST_SECRET");
+	tmp_cleanup(dir);
+	registry_release(&r);
+}
+
+/* host->secret: providers, reference objects, and errors that never show the value. */
+static void test_loader_secret_references(void **state)
+{
+	(void)state;
+	char *dir = tmp_dir();
+	free(write_file(dir, "pw", "from-file\r\n"));
+	struct cratis_request req = { .workdir = dir };
+	struct call c;
+	call_init(&c, "Thing/t");
+	c.req = &req;
+	char *v = NULL;
+	setenv("CRATIS_TEST_SECRET", "hunter2", 1);
+	assert_int_equal(host_services.secret(&c, "env:CRATIS_TEST_SECRET", &v), CRATIS_OK);
+	assert_string_equal(v, "hunter2");
+	host_services.free(v);
+	assert_int_equal(host_services.secret(&c, "{\"fromEnv\":\"CRATIS_TEST_SECRET\"}", &v), CRATIS_OK);
+	assert_string_equal(v, "hunter2");
+	host_services.free(v);
+	assert_int_equal(host_services.secret(&c, "file:pw", &v), CRATIS_OK);
+	assert_string_equal(v, "from-file");
+	host_services.free(v);
+	assert_int_equal(host_services.secret(&c, "{\"fromFile\":\"pw\"}", &v), CRATIS_OK);
+	assert_string_equal(v, "from-file");
+	host_services.free(v);
+	assert_int_equal(host_services.secret(&c, "env:CRATIS_TEST_NO_SUCH_VAR", &v), CRATIS_ENOTFOUND);
+	assert_null(v);
+	assert_string_equal(c.err.ptr, "secret 'env:CRATIS_TEST_NO_SUCH_VAR': environment variable 'CRATIS_TEST_NO_SUCH_VAR' is not set");
+	assert_int_equal(host_services.secret(&c, "file:missing", &v), CRATIS_ENOTFOUND);
+	assert_contains(c.err.ptr, "secret 'file:missing': cannot read '");
+	assert_int_equal(host_services.secret(&c, "{\"secret\":\"db\"}", &v), CRATIS_ENOTFOUND);
+	assert_string_equal(c.err.ptr, "secret '{\"secret\":\"db\"}': no secret provider 'secret' (known: env, file)");
+	assert_int_equal(host_services.secret(&c, "vault", &v), CRATIS_EINVAL);
+	assert_contains(c.err.ptr, "secret 'vault': expected env:NAME, file:PATH");
+	assert_int_equal(host_services.secret(&c, "{\"fromEnv\":\"A\",\"fromFile\":\"B\"}", &v), CRATIS_EINVAL);
+	unsetenv("CRATIS_TEST_SECRET");
+	call_release(&c);
+	tmp_cleanup(dir);
+}
+
+/* The exec form carries the same 1.2 fields in its JSON request. */
+static void test_loader_exec_request_json(void **state)
+{
+	(void)state;
+	struct cratis_request req = { .api_version = "x/v1", .kind = "Thing", .name = "t", .project = "p",
+	                              .environment = "e", .spec = "{\"a\":1}", .system = "local", .system_type = "local",
+	                              .system_spec = "{\"type\":\"local\",\"auth\":{\"token\":{\"fromEnv\":\"TOKEN\"}}}",
+	                              .deadline_ms = 1700000000000, .timeout_ms = 5000, .dry_run = 1 };
+	json_t *j = exec_request_json(&req);
+	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_contains(text, "\"system\":{\"name\":\"local\",\"spec\":{\"auth\":{\"token\":{\"fromEnv\":\"TOKEN\"}},\"type\":\"local\"},\"type\":\"local\"}");
+	assert_contains(text, "\"deadlineMs\":1700000000000");
+	assert_contains(text, "\"timeoutMs\":5000");
+	assert_contains(text, "\"dryRun\":true");
+	free(text);
+	json_decref(j);
+	req.system = "";
+	j = exec_request_json(&req);
+	assert_true(json_is_null(json_object_get(j, "system")));
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +497,11 @@ int main(void)
 		cmocka_unit_test(test_loader_exec_plugin_hang),
 		cmocka_unit_test(test_loader_exec_plugin_bad_manifest),
 		cmocka_unit_test(test_loader_plugin_requirements),
+		cmocka_unit_test(test_loader_abi11_plugin_keeps_working),
+		cmocka_unit_test(test_loader_deadline_passed_is_not_called),
+		cmocka_unit_test(test_loader_abi12_host_services),
+		cmocka_unit_test(test_loader_secret_references),
+		cmocka_unit_test(test_loader_exec_request_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
