@@ -68,8 +68,8 @@ static void print_markdown(const struct plan *p, FILE *f)
 
 int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 {
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_OUTPUT | CF_DETAILED | CF_REFRESH, ctx,
-	                   "cratis plan [-f PATH]... [--env NAME] [-o text|json|markdown] [--detailed-exitcode] [--refresh=false]");
+	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_JOBS | CF_OUTPUT | CF_DETAILED | CF_REFRESH, ctx,
+	                   "cratis plan [-f PATH]... [--env NAME] [-j N] [-o text|json|markdown] [--detailed-exitcode] [--refresh=false]");
 	if (rc)
 		return rc;
 	struct session s;
