@@ -15,7 +15,7 @@ static const struct cmd {
 	cmd_fn fn;
 	const char *usage;
 } commands[] = {
-	{ "plan", cmd_plan, "plan [-f PATH]... [--env NAME] [-o text|json|markdown] [--detailed-exitcode] [--refresh=false]" },
+	{ "plan", cmd_plan, "plan [-f PATH]... [--env NAME] [-j N] [-o text|json|markdown] [--detailed-exitcode] [--refresh=false]" },
 	{ "apply", cmd_apply, "apply [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS]" },
 	{ "destroy", cmd_destroy, "destroy [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS]" },
 	{ "get", cmd_get, "get [-f PATH]... [--env NAME] [-o text|json]" },
@@ -38,7 +38,8 @@ static void help(FILE *f)
 	      "  -f, --file PATH      manifest file or directory (repeatable; default .); the first one's\n"
 	      "                       directory is the project directory holding .cratis/\n"
 	      "  --env NAME           environment to deploy (required when several are defined)\n"
-	      "  -j N                 parallel resource operations during apply/destroy (default 4)\n"
+	      "  -j N                 parallel resource operations during plan (refresh), apply and destroy\n"
+	      "                       (default 4)\n"
 	      "  -o text|json         output format\n"
 	      "  --state-dir DIR      state directory (default PROJECT/.cratis, or $CRATIS_STATE_DIR)\n"
 	      "  -v                   debug output\n"
