@@ -46,7 +46,7 @@ struct engine_opts {
 	const char *statedir;       /* absolute .cratis directory */
 	bool refresh;               /* observe unchanged resources for drift (default true) */
 	bool destroy;               /* plan the removal of everything recorded */
-	int jobs;                   /* apply parallelism (>= 1) */
+	int jobs;                   /* parallel plugin calls of plan and apply (>= 1) */
 	int timeout_ms;             /* per plugin call; 0 = none */
 	const struct engine_observer *observer; /* progress, or NULL */
 	const volatile sig_atomic_t *cancel; /* when it becomes non-zero: start nothing new, stop running
@@ -62,7 +62,10 @@ char *engine_statedir(const char *statedir, const char *env, const char *project
 
 /* Build the plan for model m (its selected environment) against store s. Calls each handler's
  * validate, then plan or a generic spec diff, then observe for unchanged resources when
- * opts->refresh. Errors (cycles, validation, plugin failures) are appended to errors with their
+ * opts->refresh; the plugin calls run on up to opts->jobs threads, each resource decided after
+ * the ones it depends on (the result does not depend on opts->jobs). Caps the process pool of
+ * every exec plugin of reg at opts->jobs (registry_set_exec_procs) for this plan and the apply
+ * that follows. Errors (cycles, validation, plugin failures) are appended to errors with their
  * file:line:col; returns CRATIS_OK or the first error's status. */
 int plan_build(struct plan *p, struct model *m, struct store *s, struct registry *reg,
                const struct engine_opts *opts, struct diags *errors);

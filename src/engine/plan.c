@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "engine.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -320,6 +321,138 @@ static void check_auth(const struct system *sys, const json_t *v, struct buf *pa
 	}
 }
 
+/* ---- running per-item work on up to -j threads ---- */
+
+/* fn(p, i, errors of item i, payload) for every item i of p, on up to jobs threads; with
+ * ordered, an item only after every item it depends on (it->deps) has finished. */
+typedef void item_fn(struct plan *p, size_t i, struct diags *errors, const void *payload);
+
+struct par {
+	struct plan *p;
+	item_fn *fn;
+	const void *payload;
+	struct diags *errs;          /* per item, merged in item order afterwards */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t *remaining;          /* unfinished dependencies */
+	size_t **dependents, *ndependents, *adependents;
+	size_t *queue, qhead, qtail, done;
+};
+
+static void *par_worker(void *arg)
+{
+	struct par *x = arg;
+	pthread_mutex_lock(&x->mu);
+	for (;;) {
+		while (x->qhead == x->qtail && x->done < x->p->n)
+			pthread_cond_wait(&x->cv, &x->mu);
+		if (x->qhead == x->qtail)
+			break;
+		size_t i = x->queue[x->qhead++];
+		pthread_mutex_unlock(&x->mu);
+		x->fn(x->p, i, &x->errs[i], x->payload);
+		pthread_mutex_lock(&x->mu);
+		x->done++;
+		for (size_t k = 0; k < x->ndependents[i]; k++) {
+			size_t d = x->dependents[i][k];
+			if (--x->remaining[d] == 0)
+				x->queue[x->qtail++] = d;
+		}
+		pthread_cond_broadcast(&x->cv);
+	}
+	pthread_mutex_unlock(&x->mu);
+	error_clear(); /* the thread's last-error buffer dies with the thread */
+	return NULL;
+}
+
+static void run_items(struct plan *p, size_t n, int jobs, bool ordered, item_fn *fn, const void *payload,
+                      struct diags *errors)
+{
+	struct par x = { .p = p, .fn = fn, .payload = payload };
+	x.errs = xcalloc(n + 1, sizeof(*x.errs));
+	size_t nth = jobs > 1 ? (size_t)jobs : 1;
+	if (nth > n)
+		nth = n;
+	if (nth <= 1) {
+		/* in order, on this thread */
+		for (size_t i = 0; i < n; i++)
+			fn(p, i, &x.errs[i], payload);
+		goto out_merge;
+	}
+	x.remaining = xcalloc(n, sizeof(size_t));
+	x.dependents = xcalloc(n, sizeof(size_t *));
+	x.ndependents = xcalloc(n, sizeof(size_t));
+	x.adependents = xcalloc(n, sizeof(size_t));
+	x.queue = xcalloc(n, sizeof(size_t));
+	for (size_t i = 0; ordered && i < n; i++) {
+		struct plan_item *it = &p->items[i];
+		x.remaining[i] = it->ndeps;
+		for (size_t k = 0; k < it->ndeps; k++) {
+			size_t d = it->deps[k];
+			ALLOC_GROW(x.dependents[d], x.ndependents[d] + 1, x.adependents[d]);
+			x.dependents[d][x.ndependents[d]++] = i;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!x.remaining[i])
+			x.queue[x.qtail++] = i;
+	pthread_mutex_init(&x.mu, NULL);
+	pthread_cond_init(&x.cv, NULL);
+	pthread_t *th = xcalloc(nth, sizeof(*th));
+	size_t started = 0;
+	while (started < nth && pthread_create(&th[started], NULL, par_worker, &x) == 0)
+		started++;
+	if (!started) {
+		/* no thread to be had: do it all here (dependencies come first in item order) */
+		for (size_t i = 0; i < n; i++)
+			fn(p, i, &x.errs[i], payload);
+	}
+	/* fewer threads than asked still do all the work */
+	for (size_t t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+	free(th);
+	pthread_cond_destroy(&x.cv);
+	pthread_mutex_destroy(&x.mu);
+	for (size_t i = 0; i < n; i++)
+		free(x.dependents[i]);
+	free(x.dependents);
+	free(x.ndependents);
+	free(x.adependents);
+	free(x.remaining);
+	free(x.queue);
+out_merge:
+	for (size_t i = 0; i < n; i++) {
+		diags_move(errors, &x.errs[i]);
+	}
+	free(x.errs);
+}
+
+static void validate_item(struct plan *p, size_t i, struct diags *errors, const void *payload)
+{
+	const struct engine_opts *o = payload;
+	struct plan_item *it = &p->items[i];
+	if (!handler_has_op(it->handler, OP_VALIDATE))
+		return;
+	struct cratis_request req;
+	item_request(&req, it, p->environment, o);
+	req.dry_run = 1;
+	char *spec = json_text(it->res->spec);
+	req.spec = spec;
+	struct call c;
+	call_init(&c, it->id);
+	json_t *out;
+	if (handler_call(it->handler, OP_VALIDATE, &req, &c, &out))
+		plugin_error(errors, it, &c);
+	json_decref(out);
+	call_release(&c);
+	free(spec);
+}
+
+static void decide_item(struct plan *p, size_t i, struct diags *errors, const void *payload)
+{
+	decide(p, &p->items[i], payload, errors);
+}
+
 static void cycle_error(struct model *m, const size_t *cycle, size_t n, struct diags *errors)
 {
 	struct buf b = BUF_INIT;
@@ -335,6 +468,7 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 {
 	memset(p, 0, sizeof(*p));
 	p->environment = m->env_name;
+	registry_set_exec_procs(reg, o->jobs > 0 ? o->jobs : 1);
 	int rc = store_list(s, m->env_name, NULL, &p->rows);
 	if (rc) {
 		diags_errorf(errors, cratis_error_last()->status, "%s", cratis_error_last()->message);
@@ -397,30 +531,12 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		buf_release(&path);
 	}
 
-	/* validate every desired resource before deciding anything */
-	for (size_t i = 0; i < p->n; i++) {
-		struct plan_item *it = &p->items[i];
-		if (!handler_has_op(it->handler, OP_VALIDATE))
-			continue;
-		struct cratis_request req;
-		item_request(&req, it, p->environment, o);
-		req.dry_run = 1;
-		char *spec = json_text(it->res->spec);
-		req.spec = spec;
-		struct call c;
-		call_init(&c, it->id);
-		json_t *out;
-		if (handler_call(it->handler, OP_VALIDATE, &req, &c, &out))
-			plugin_error(errors, it, &c);
-		json_decref(out);
-		call_release(&c);
-		free(spec);
-	}
+	/* validate every desired resource before deciding anything; then decide each one after the
+	 * ones it depends on (their outputs and drift shape its spec), both on up to -j threads */
+	run_items(p, p->n, o->jobs, false, validate_item, o, errors);
 	if (errors->n)
 		return error_set(CRATIS_EINVAL, "validation failed");
-
-	for (size_t i = 0; i < p->n; i++)
-		decide(p, &p->items[i], o, errors);
+	run_items(p, p->n, o->jobs, true, decide_item, o, errors);
 
 	/* recorded resources no longer desired: delete, dependents first */
 	size_t first_delete = p->n;

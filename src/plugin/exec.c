@@ -1,16 +1,33 @@
 /* Executable plugins: a folder with plugin.yaml and a program speaking newline-delimited JSON on
- * stdin/stdout. Started on first use, then serves every request of the run, one at a time.
- * Protocol: docs/plugins.md, "Executable plugins". */
+ * stdin/stdout. Protocol: docs/plugins.md, "Executable plugins".
+ *
+ * Concurrency: by default a plugin is a pool of processes, each serving one request at a time; a
+ * process is started (and shaken hands with) only when every existing one is busy, so a run never
+ * has more of them than requests in flight (at most the run's -j), and never more than
+ * max_procs when set. A plugin whose plugin.yaml says `concurrency: N` runs as one process that
+ * gets up to N requests at once and may answer them in any order, matched by id.
+ *
+ * One mutex per plugin guards everything below; the pipes are read and written outside it by at
+ * most one reader and one writer per process at a time (flags `reading`, `writing`). Callers wait
+ * on one condition variable for their answer; whichever waiting caller finds nobody reading reads
+ * for everybody and hands each answer to the caller waiting for its id.
+ *
+ * A process that dies (crash, exit, garbage, wrong id) fails the requests it held and is
+ * restarted for the next request, once per plugin; a second death, a timeout or a handshake
+ * failure marks the plugin failed: later calls fail at once with the same message. */
 #define _GNU_SOURCE
 #include "registry.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "manifest/manifest.h"
@@ -19,16 +36,46 @@
 #include "banned.h"
 
 #define LINE_CAP (4u << 20)
+#define CONCURRENCY_MAX 1024
+
+enum proc_state { PROC_OFF, PROC_STARTING, PROC_READY, PROC_DYING };
+
+/* A request written (or about to be) to a process, waiting for its answer. */
+struct waiter {
+	long id;
+	struct call *call;
+	bool done;
+	int rc;                     /* when done: CRATIS_OK, or the status of the failure */
+	json_t *resp;               /* when done and rc == 0: the answer line */
+	char *why;                  /* when done and rc != 0: the process' failure */
+	struct waiter *next;
+};
+
+struct proc {
+	enum proc_state state;
+	pid_t pid;
+	int to, from;
+	int inflight;               /* callers holding this process */
+	bool reading, writing;      /* a caller is in read() / write() on its pipes */
+	bool reaped;
+	struct buf in;              /* bytes read, not yet a full line */
+	struct waiter *waiting;
+	int kill_status;            /* set when cratis killed it: why */
+	char *kill_reason;
+};
 
 struct exec_plugin {
 	char *name, *dir, *program;
 	int timeout_ms;
+	int concurrency;            /* 0: a pool of one-request processes; N: one process, N in flight */
+	int max_procs;              /* cap of the pool; 0: as many as requests in flight */
 	pthread_mutex_t lock;
-	pid_t pid;
-	int to, from;
-	bool started;
-	char *dead;          /* why the plugin can no longer serve, or NULL */
-	struct buf in;       /* bytes read, not yet consumed */
+	pthread_cond_t cv;          /* any change of a process, a waiter or the plugin */
+	struct proc **procs;
+	size_t nprocs, aprocs;
+	int deaths;
+	int dead_status;
+	char *dead;                 /* why the plugin can no longer serve, or NULL */
 	long next_id;
 };
 
@@ -42,28 +89,52 @@ static int dummy_op(void *data, const struct cratis_request *req, char **out)
 
 void exec_plugin_free(struct exec_plugin *e)
 {
-	if (e->started && !e->dead) {
-		close(e->to);
-		/* closing stdin asks it to exit; give it a moment, then insist */
-		int64_t until = now_ms() + 2000;
-		int st;
-		while (waitpid(e->pid, &st, WNOHANG) == 0) {
-			if (now_ms() > until) {
-				kill(-e->pid, SIGKILL);
-				waitpid(e->pid, &st, 0);
-				break;
+	/* closing stdin asks each process to exit; give them 2 s together, then insist */
+	for (size_t i = 0; i < e->nprocs; i++)
+		if (e->procs[i]->state != PROC_OFF)
+			close(e->procs[i]->to);
+	int64_t until = now_ms() + 2000;
+	for (size_t i = 0; i < e->nprocs; i++) {
+		struct proc *p = e->procs[i];
+		if (p->state != PROC_OFF) {
+			int st;
+			while (waitpid(p->pid, &st, WNOHANG) == 0) {
+				if (now_ms() > until) {
+					kill(-p->pid, SIGKILL);
+					waitpid(p->pid, &st, 0);
+					break;
+				}
+				usleep(5000);
 			}
-			usleep(5000);
+			close(p->from);
 		}
-		close(e->from);
+		buf_release(&p->in);
+		free(p->kill_reason);
+		free(p);
 	}
+	free(e->procs);
+	pthread_cond_destroy(&e->cv);
 	pthread_mutex_destroy(&e->lock);
-	buf_release(&e->in);
 	free(e->name);
 	free(e->dir);
 	free(e->program);
 	free(e->dead);
 	free(e);
+}
+
+void exec_plugin_set_max_procs(struct exec_plugin *e, int n)
+{
+	pthread_mutex_lock(&e->lock);
+	e->max_procs = n > 0 ? n : 0;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->lock);
+}
+
+void registry_set_exec_procs(struct registry *r, int n)
+{
+	for (size_t i = 0; i < r->nplugins; i++)
+		if (r->plugins[i]->exec)
+			exec_plugin_set_max_procs(r->plugins[i]->exec, n);
 }
 
 static const char *str_field(json_t *o, const char *k)
@@ -83,8 +154,9 @@ int exec_plugin_load(struct registry *r, const char *dir, struct diags *errors)
 			for (size_t i = 0; i < ms.errors.n; i++)  /* located in plugin.yaml */
 				ms.errors.v[i].status = CRATIS_EPLUGIN;
 			diags_move(errors, &ms.errors);
-		} else
+		} else {
 			diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s': plugin.yaml must hold one mapping", dir);
+		}
 		rc = CRATIS_EPLUGIN;
 		goto out_release;
 	}
@@ -101,6 +173,10 @@ int exec_plugin_load(struct registry *r, const char *dir, struct diags *errors)
 		manifest_error(&errs, d, "executable", "expected a string (program path relative to the plugin folder)");
 	if (!json_is_array(handlers) || !json_array_size(handlers))
 		manifest_error(&errs, d, "handlers", "expected a non-empty sequence of {group, kind, versions}");
+	json_t *conc = json_object_get(root, "concurrency");
+	if (conc && (!json_is_integer(conc) || json_integer_value(conc) < 1 || json_integer_value(conc) > CONCURRENCY_MAX))
+		manifest_error(&errs, d, "concurrency", "expected an integer from 1 to %d (requests one process may have in flight)",
+		               CONCURRENCY_MAX);
 	if (abi && (!json_is_integer(abi) || json_integer_value(abi) != CRATIS_ABI_MAJOR))
 		manifest_error(&errs, d, "abi", "plugin speaks ABI major %s, this cratis speaks %d",
 		               json_is_integer(abi) ? "another" : "an invalid", CRATIS_ABI_MAJOR);
@@ -125,8 +201,14 @@ int exec_plugin_load(struct registry *r, const char *dir, struct diags *errors)
 	e->program = program[0] == '/' ? xstrdup(program) : xasprintf("%s/%s", e->dir, program);
 	json_t *t = json_object_get(root, "timeoutSeconds");
 	e->timeout_ms = json_is_number(t) ? (int)(json_number_value(t) * 1000) : 60000;
+	e->concurrency = conc ? (int)json_integer_value(conc) : 0;
+	e->next_id = 1; /* 0 is every process' handshake */
 	pthread_mutex_init(&e->lock, NULL);
-	buf_init(&e->in);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* now_ms()'s clock */
+	pthread_cond_init(&e->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	struct plugin *p = xcalloc(1, sizeof(*p));
 	p->name = xstrdup(name);
 	p->version = xstrdup(version ? version : "0.0.0");
@@ -184,109 +266,6 @@ out_release:
 	return rc;
 }
 
-static int die(struct exec_plugin *e, struct call *call, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int die(struct exec_plugin *e, struct call *call, int status, const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	if (e->started && !e->dead) {
-		kill(-e->pid, SIGKILL);
-		int st;
-		waitpid(e->pid, &st, 0);
-		close(e->to);
-		close(e->from);
-	}
-	free(e->dead);
-	e->dead = buf_detach(&b);
-	buf_clear(&call->err);
-	buf_adds(&call->err, e->dead);
-	return status;
-}
-
-static int start(struct exec_plugin *e, struct call *call)
-{
-	const char *argv[] = { e->program, NULL };
-	if (!is_executable(e->program))
-		return die(e, call, CRATIS_EPLUGIN, "'%s' is not an executable file", e->program);
-	if (proc_spawn_pipes(argv, e->dir, &e->pid, &e->to, &e->from))
-		return die(e, call, CRATIS_EPLUGIN, "cannot start: %s", cratis_error_last()->message);
-	e->started = true;
-	return CRATIS_OK;
-}
-
-static char *exit_reason(struct exec_plugin *e)
-{
-	int st;
-	int64_t until = now_ms() + 1000;
-	pid_t w;
-	while ((w = waitpid(e->pid, &st, WNOHANG)) == 0 && now_ms() < until)
-		usleep(2000);
-	if (w != e->pid)
-		return xstrdup("closed its output");
-	e->started = false; /* reaped: nothing left to kill */
-	close(e->to);
-	close(e->from);
-	if (WIFSIGNALED(st))
-		return xasprintf("crashed (signal %d)", WTERMSIG(st));
-	return xasprintf("exited with status %d", WEXITSTATUS(st));
-}
-
-/* Read one line into *line (caller frees) before deadline. 0, or a status with call->err set. */
-static int read_line(struct exec_plugin *e, struct call *call, int64_t deadline, char **line)
-{
-	for (;;) {
-		char *nl = memchr(e->in.ptr, '\n', e->in.len);
-		if (nl) {
-			size_t n = (size_t)(nl - e->in.ptr);
-			*line = xstrndup(e->in.ptr, n);
-			memmove(e->in.ptr, nl + 1, e->in.len - n - 1);
-			e->in.len -= n + 1;
-			e->in.ptr[e->in.len] = '\0';
-			return CRATIS_OK;
-		}
-		if (e->in.len > LINE_CAP)
-			return die(e, call, CRATIS_EPLUGIN, "sent a line longer than %u bytes", LINE_CAP);
-		int64_t left = deadline - now_ms();
-		if (left <= 0)
-			return die(e, call, CRATIS_ETIMEOUT, "did not answer within %d ms; stopped it", e->timeout_ms);
-		struct pollfd pf = { e->from, POLLIN, 0 };
-		int pr = poll(&pf, 1, (int)left);
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr <= 0)
-			continue;
-		char tmp[65536];
-		ssize_t r = read(e->from, tmp, sizeof(tmp));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			char *why = exit_reason(e);
-			int rc = die(e, call, CRATIS_EPLUGIN, "%s", why);
-			free(why);
-			return rc;
-		}
-		buf_add(&e->in, tmp, (size_t)r);
-	}
-}
-
-static int write_all(int fd, const char *s, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static json_t *parse_or_null(const char *s)
 {
 	return s ? json_loads(s, 0, NULL) : NULL;
@@ -318,103 +297,448 @@ json_t *exec_request_json(const struct cratis_request *req)
 	return r;
 }
 
-static int exchange(struct exec_plugin *e, json_t *msg, struct call *call, json_t **result)
+/* ---- processes: everything below runs under e->lock unless it says otherwise ---- */
+
+/* Wait for a change; deadline is a now_ms() time, 0 for none. */
+static void wait_change(struct exec_plugin *e, int64_t deadline)
 {
-	long id = e->next_id++;
+	if (!deadline) {
+		pthread_cond_wait(&e->cv, &e->lock);
+		return;
+	}
+	struct timespec ts = { (time_t)(deadline / 1000), (long)(deadline % 1000) * 1000000L };
+	pthread_cond_timedwait(&e->cv, &e->lock, &ts);
+}
+
+static int fail_dead(struct exec_plugin *e, struct call *call)
+{
+	buf_clear(&call->err);
+	buf_adds(&call->err, e->dead);
+	return CRATIS_EPLUGIN;
+}
+
+static void mark_failed(struct exec_plugin *e, const char *why)
+{
+	if (!e->dead)
+		e->dead = xstrdup(why);
+	pthread_cond_broadcast(&e->cv);
+}
+
+/* The exit of a process whose output closed: its status if it ends within 1 s. The caller owns
+ * p->reading. Caller frees. */
+static char *exit_reason(struct exec_plugin *e, struct proc *p)
+{
+	int st = 0;
+	pid_t w;
+	int64_t until = now_ms() + 1000;
+	while ((w = waitpid(p->pid, &st, WNOHANG)) == 0 && now_ms() < until) {
+		pthread_mutex_unlock(&e->lock);
+		usleep(2000);
+		pthread_mutex_lock(&e->lock);
+	}
+	if (w != p->pid)
+		return xstrdup("closed its output");
+	p->reaped = true;
+	if (WIFSIGNALED(st))
+		return xasprintf("crashed (signal %d)", WTERMSIG(st));
+	return xasprintf("exited with status %d", WEXITSTATUS(st));
+}
+
+/* p no longer serves: stop and reap it, fail every request it held with why (or with the reason
+ * cratis killed it for), count the death. The caller owns p->reading. */
+static void proc_died(struct exec_plugin *e, struct proc *p, const char *why)
+{
+	p->state = PROC_DYING;
+	int status = p->kill_reason ? p->kill_status : CRATIS_EPLUGIN;
+	bool terminal = p->kill_reason && p->kill_status != CRATIS_EPLUGIN;
+	char *reason = xstrdup(p->kill_reason ? p->kill_reason : why);
+	if (!p->reaped) {
+		int st;
+		kill(-p->pid, SIGKILL);
+		waitpid(p->pid, &st, 0);
+		p->reaped = true;
+	}
+	while (p->writing) /* killed: its write ends at once */
+		pthread_cond_wait(&e->cv, &e->lock);
+	close(p->to);
+	close(p->from);
+	buf_clear(&p->in);
+	for (struct waiter *w = p->waiting, *next; w; w = next) {
+		next = w->next;
+		w->next = NULL;
+		w->rc = status;
+		w->why = xstrdup(reason);
+		w->done = true;
+	}
+	p->waiting = NULL;
+	free(p->kill_reason);
+	p->kill_reason = NULL;
+	p->kill_status = 0;
+	p->state = PROC_OFF;
+	/* one death is forgiven: the next request starts a new process; a second one, a timeout or
+	 * a failed handshake is the end of the plugin for this run */
+	if (terminal || ++e->deaths > 1)
+		mark_failed(e, reason);
+	free(reason);
+	pthread_cond_broadcast(&e->cv);
+}
+
+/* cratis gives up on p (timeout, garbage, wrong id): kill it with this reason. terminal (a timeout,
+ * a failed handshake) marks the plugin failed. When someone is reading p, that reader sees the
+ * pipe close and finishes the job; otherwise it is done here. */
+static void proc_kill(struct exec_plugin *e, struct proc *p, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void proc_kill(struct exec_plugin *e, struct proc *p, int status, const char *fmt, ...)
+{
+	if ((p->state != PROC_READY && p->state != PROC_STARTING) || p->kill_reason)
+		return;
+	struct buf b = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	p->kill_reason = buf_detach(&b);
+	p->kill_status = status;
+	if (!p->reaped)
+		kill(-p->pid, SIGKILL);
+	if (!p->reading) {
+		p->reading = true;
+		proc_died(e, p, NULL);
+		p->reading = false;
+	}
+	pthread_cond_broadcast(&e->cv);
+}
+
+/* Hand every complete line read from p to the request waiting for its id (log lines to the log).
+ * The caller owns p->reading. */
+static void dispatch(struct exec_plugin *e, struct proc *p)
+{
+	char *nl;
+	while (!p->kill_reason && (nl = memchr(p->in.ptr, '\n', p->in.len))) {
+		size_t n = (size_t)(nl - p->in.ptr);
+		char *l = xstrndup(p->in.ptr, n);
+		memmove(p->in.ptr, nl + 1, p->in.len - n - 1);
+		p->in.len -= n + 1;
+		p->in.ptr[p->in.len] = '\0';
+		json_t *resp = json_loads(l, 0, NULL);
+		if (!json_is_object(resp)) {
+			char shown[81];
+			snprintf(shown, sizeof(shown), "%s", l);
+			proc_kill(e, p, CRATIS_EPLUGIN, "printed a line that is not a JSON object: '%s'", shown);
+			free(l);
+			json_decref(resp);
+			break;
+		}
+		free(l);
+		json_t *rid = json_object_get(resp, "id");
+		struct waiter *w = NULL, **link = &p->waiting;
+		for (; json_is_integer(rid) && *link; link = &(*link)->next)
+			if ((*link)->id == json_integer_value(rid)) {
+				w = *link;
+				break;
+			}
+		json_t *log = json_object_get(resp, "log");
+		if (json_is_string(log)) {
+			const char *lv = json_string_value(json_object_get(resp, "level"));
+			int level = lv && !strcmp(lv, "warn") ? CRATIS_LOG_WARN : lv && !strcmp(lv, "error") ? CRATIS_LOG_ERROR : lv && !strcmp(lv, "debug") ? CRATIS_LOG_DEBUG : CRATIS_LOG_INFO;
+			/* attributed to the request it names, else to the only one in flight, else the plugin */
+			struct call anon = { .resource = e->name };
+			struct call *c = w ? w->call : p->waiting && !p->waiting->next ? p->waiting->call : &anon;
+			host_services.log(c, level, "%s", json_string_value(log));
+			json_decref(resp);
+			continue;
+		}
+		if (!w) {
+			if (p->waiting && !p->waiting->next)
+				proc_kill(e, p, CRATIS_EPLUGIN, "answered with a wrong or missing id (expected %ld)", p->waiting->id);
+			else
+				proc_kill(e, p, CRATIS_EPLUGIN, "answered with an id that no request is waiting for");
+			json_decref(resp);
+			break;
+		}
+		*link = w->next;
+		w->next = NULL;
+		w->resp = resp;
+		w->rc = CRATIS_OK;
+		w->done = true;
+	}
+	if (!p->kill_reason && p->in.len > LINE_CAP)
+		proc_kill(e, p, CRATIS_EPLUGIN, "sent a line longer than %u bytes", LINE_CAP);
+	pthread_cond_broadcast(&e->cv);
+}
+
+/* Read what p has (up to deadline) and dispatch it; on end of output or a kill, finish p. The
+ * caller owns p->reading. */
+static void read_step(struct exec_plugin *e, struct proc *p, int64_t deadline)
+{
+	int fd = p->from;
+	char *tmp = xmalloc(65536);
+	ssize_t r = -1;
+	int err = EAGAIN;
+	pthread_mutex_unlock(&e->lock);
+	int64_t left = deadline - now_ms();
+	if (left > 0) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		int pr = poll(&pf, 1, left > 1000000 ? 1000000 : (int)left);
+		if (pr > 0) {
+			r = read(fd, tmp, 65536);
+			err = r < 0 ? errno : 0;
+		} else if (pr < 0) {
+			err = errno;
+		}
+	}
+	pthread_mutex_lock(&e->lock);
+	if (r > 0) {
+		buf_add(&p->in, tmp, (size_t)r);
+		dispatch(e, p);
+	} else if (r == 0 || (err != EAGAIN && err != EINTR)) {
+		p->state = PROC_DYING;
+		char *why = exit_reason(e, p);
+		proc_died(e, p, why);
+		free(why);
+	} else if (now_ms() >= deadline) {
+		proc_kill(e, p, CRATIS_ETIMEOUT, "did not answer within %d ms; stopped it", e->timeout_ms);
+	}
+	if (p->kill_reason)
+		proc_died(e, p, NULL);
+	free(tmp);
+}
+
+/* Write all of s to fd (non-blocking) before deadline, without SIGPIPE. 0, ETIMEDOUT or errno. */
+static int write_within(int fd, const char *s, size_t n, int64_t deadline)
+{
+	sigset_t pipe_set, old;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	int err = 0;
+	while (n) {
+		ssize_t w = write(fd, s, n);
+		if (w > 0) {
+			s += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			int64_t left = deadline - now_ms();
+			if (left <= 0) {
+				err = ETIMEDOUT;
+				break;
+			}
+			struct pollfd pf = { fd, POLLOUT, 0 };
+			poll(&pf, 1, left > 1000000 ? 1000000 : (int)left);
+			continue;
+		}
+		err = w < 0 ? errno : EIO;
+		break;
+	}
+	if (err == EPIPE) {
+		/* take back the SIGPIPE that write raised for this thread, unless it is ignored */
+		struct timespec zero = { 0, 0 };
+		sigtimedwait(&pipe_set, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
+}
+
+/* Write one request line to p, whose waiter w is registered, under deadline. */
+static void send_line(struct exec_plugin *e, struct proc *p, struct waiter *w, const struct buf *line,
+                      int64_t deadline)
+{
+	while (p->writing && !w->done && now_ms() < deadline)
+		wait_change(e, deadline);
+	if (w->done)
+		return; /* the process ended meanwhile */
+	if (p->writing) {
+		proc_kill(e, p, CRATIS_ETIMEOUT, "did not read its requests within %d ms; stopped it", e->timeout_ms);
+		return;
+	}
+	p->writing = true;
+	int fd = p->to;
+	pthread_mutex_unlock(&e->lock);
+	int err = write_within(fd, line->ptr, line->len, deadline);
+	pthread_mutex_lock(&e->lock);
+	p->writing = false;
+	pthread_cond_broadcast(&e->cv);
+	if (err == ETIMEDOUT)
+		proc_kill(e, p, CRATIS_ETIMEOUT, "did not read its request within %d ms; stopped it", e->timeout_ms);
+	else if (err && !p->reaped && p->state != PROC_DYING)
+		kill(-p->pid, SIGKILL); /* it closed its input: reading tells how it ended */
+}
+
+/* Wait until w is answered or failed; read for everybody while nobody else does. */
+static void await(struct exec_plugin *e, struct proc *p, struct waiter *w, int64_t deadline)
+{
+	while (!w->done) {
+		if (!p->reading) {
+			p->reading = true;
+			read_step(e, p, deadline);
+			p->reading = false;
+			pthread_cond_broadcast(&e->cv);
+			continue;
+		}
+		int64_t now = now_ms();
+		if (now >= deadline)
+			proc_kill(e, p, CRATIS_ETIMEOUT, "did not answer within %d ms; stopped it", e->timeout_ms);
+		wait_change(e, now >= deadline ? now + 100 : deadline);
+	}
+}
+
+/* Send msg as request id to p (reserved by the caller) and wait for the answer. Returns CRATIS_OK
+ * with *result (new reference or NULL); CRATIS_ERROR when the plugin answered with an error
+ * (call->err, call->field); the status of the process' failure otherwise (call->err). */
+static int roundtrip(struct exec_plugin *e, struct proc *p, json_t *msg, long id, struct call *call,
+                     json_t **result)
+{
+	*result = NULL;
 	json_object_set_new(msg, "id", json_integer(id));
 	char *text = json_dumps(msg, JSON_COMPACT);
 	struct buf line = BUF_INIT;
 	buf_adds(&line, text);
 	buf_addch(&line, '\n');
 	free(text);
-	int wr = write_all(e->to, line.ptr, line.len);
-	buf_release(&line);
-	if (wr) {
-		char *why = exit_reason(e);
-		int rc = die(e, call, CRATIS_EPLUGIN, "%s", why);
-		free(why);
-		return rc;
-	}
+	struct waiter w = { .id = id, .call = call, .next = p->waiting };
+	p->waiting = &w;
 	int64_t deadline = now_ms() + e->timeout_ms;
+	send_line(e, p, &w, &line, deadline);
+	await(e, p, &w, deadline);
+	buf_release(&line);
+	if (w.rc) {
+		buf_clear(&call->err);
+		buf_adds(&call->err, w.why);
+		free(w.why);
+		return w.rc;
+	}
+	json_t *resp = w.resp;
+	json_t *ok = json_object_get(resp, "ok");
+	if (json_is_true(ok)) {
+		json_t *res = json_object_get(resp, "result");
+		*result = res && !json_is_null(res) ? json_incref(res) : NULL;
+		json_decref(resp);
+		return CRATIS_OK;
+	}
+	json_t *err = json_object_get(resp, "error");
+	const char *m = json_is_string(err) ? json_string_value(err) : str_field(err, "message");
+	const char *f = json_is_object(err) ? str_field(err, "field") : NULL;
+	buf_clear(&call->err);
+	buf_adds(&call->err, m ? m : "failed without a message");
+	if (f)
+		buf_adds(&call->field, f);
+	json_decref(resp);
+	return CRATIS_ERROR;
+}
+
+/* Start p (reserved by the caller, off) and shake hands with it. */
+static int start(struct exec_plugin *e, struct proc *p, struct call *call)
+{
+	const char *argv[] = { e->program, NULL };
+	if (!is_executable(e->program)) {
+		char *why = xasprintf("'%s' is not an executable file", e->program);
+		mark_failed(e, why);
+		free(why);
+		return fail_dead(e, call);
+	}
+	p->state = PROC_STARTING;
+	p->reaped = false;
+	if (proc_spawn_pipes(argv, e->dir, &p->pid, &p->to, &p->from)) {
+		p->state = PROC_OFF;
+		char *why = xasprintf("cannot start: %s", cratis_error_last()->message);
+		mark_failed(e, why);
+		free(why);
+		return fail_dead(e, call);
+	}
+	int fl = fcntl(p->to, F_GETFL);
+	if (fl < 0 || fcntl(p->to, F_SETFL, fl | O_NONBLOCK) < 0)
+		engine_logf(call ? call->observer : NULL, CRATIS_LOG_DEBUG, NULL, "plugin '%s': cannot make its input non-blocking: %s",
+		            e->name, strerror(errno));
+	json_t *hs = json_pack("{s:s,s:i}", "op", "handshake", "abi", CRATIS_ABI_MAJOR);
+	json_t *res = NULL;
+	int rc = roundtrip(e, p, hs, 0, call, &res);
+	json_decref(hs);
+	json_t *abi = json_object_get(res, "abi");
+	if (!rc && (!json_is_integer(abi) || json_integer_value(abi) != CRATIS_ABI_MAJOR)) {
+		proc_kill(e, p, CRATIS_EABI, "handshake: plugin speaks ABI %s, this cratis speaks %d",
+		          json_is_integer(abi) ? "another major" : "nothing recognisable", CRATIS_ABI_MAJOR);
+		fail_dead(e, call);
+		rc = CRATIS_EABI;
+	} else if (rc == CRATIS_ERROR) {
+		char *m = xstrdup(call->err.ptr);
+		buf_clear(&call->field);
+		proc_kill(e, p, CRATIS_EABI, "refused the handshake: %s", m);
+		free(m);
+		rc = fail_dead(e, call);
+	}
+	json_decref(res);
+	if (!rc)
+		p->state = PROC_READY;
+	pthread_cond_broadcast(&e->cv);
+	return rc;
+}
+
+/* A process with room for one more request, started when every other one is busy; reserved for
+ * the caller (inflight) in *out. Fails at once when the plugin has failed. */
+static int acquire(struct exec_plugin *e, struct call *call, struct proc **out)
+{
+	int cap = e->concurrency ? e->concurrency : 1;
 	for (;;) {
-		char *l;
-		int rc = read_line(e, call, deadline, &l);
-		if (rc)
-			return rc;
-		json_error_t jerr;
-		json_t *resp = json_loads(l, 0, &jerr);
-		if (!json_is_object(resp)) {
-			char shown[81];
-			snprintf(shown, sizeof(shown), "%s", l);
-			free(l);
-			json_decref(resp);
-			return die(e, call, CRATIS_EPLUGIN, "printed a line that is not a JSON object: '%s'", shown);
+		if (e->dead)
+			return fail_dead(e, call);
+		struct proc *off = NULL;
+		for (size_t i = 0; i < e->nprocs; i++) {
+			struct proc *p = e->procs[i];
+			if (p->state == PROC_READY && !p->kill_reason && p->inflight < cap) {
+				p->inflight++;
+				*out = p;
+				return CRATIS_OK;
+			}
+			if (p->state == PROC_OFF && !p->inflight && !off)
+				off = p;
 		}
-		free(l);
-		json_t *log = json_object_get(resp, "log");
-		if (json_is_string(log)) {
-			const char *lv = str_field(resp, "level");
-			int level = lv && !strcmp(lv, "warn") ? CRATIS_LOG_WARN : lv && !strcmp(lv, "error") ? CRATIS_LOG_ERROR : lv && !strcmp(lv, "debug") ? CRATIS_LOG_DEBUG : CRATIS_LOG_INFO;
-			host_services.log(call, level, "%s", json_string_value(log));
-			json_decref(resp);
-			continue;
+		size_t max = e->concurrency ? 1 : e->max_procs ? (size_t)e->max_procs : SIZE_MAX;
+		if (!off && e->nprocs < max) {
+			off = xcalloc(1, sizeof(*off));
+			buf_init(&off->in);
+			ALLOC_GROW(e->procs, e->nprocs + 1, e->aprocs);
+			e->procs[e->nprocs++] = off;
 		}
-		json_t *rid = json_object_get(resp, "id");
-		if (!json_is_integer(rid) || json_integer_value(rid) != id) {
-			json_decref(resp);
-			return die(e, call, CRATIS_EPLUGIN, "answered with a wrong or missing id (expected %ld)", id);
-		}
-		json_t *ok = json_object_get(resp, "ok");
-		if (json_is_true(ok)) {
-			json_t *res = json_object_get(resp, "result");
-			*result = res && !json_is_null(res) ? json_incref(res) : NULL;
-			json_decref(resp);
+		if (off) {
+			off->inflight++;
+			int rc = start(e, off, call);
+			if (rc) {
+				off->inflight--;
+				pthread_cond_broadcast(&e->cv);
+				return rc;
+			}
+			*out = off;
 			return CRATIS_OK;
 		}
-		json_t *err = json_object_get(resp, "error");
-		const char *m = json_is_string(err) ? json_string_value(err) : str_field(err, "message");
-		const char *f = json_is_object(err) ? str_field(err, "field") : NULL;
-		buf_clear(&call->err);
-		buf_adds(&call->err, m ? m : "failed without a message");
-		if (f)
-			buf_adds(&call->field, f);
-		json_decref(resp);
-		return CRATIS_ERROR;
+		wait_change(e, 0);
 	}
+}
+
+/* Send one request to a process of e and wait for the answer (see roundtrip). */
+static int exchange(struct exec_plugin *e, json_t *msg, struct call *call, json_t **result)
+{
+	struct proc *p;
+	pthread_mutex_lock(&e->lock);
+	int rc = acquire(e, call, &p);
+	if (!rc) {
+		rc = roundtrip(e, p, msg, e->next_id++, call, result);
+		p->inflight--;
+		pthread_cond_broadcast(&e->cv);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return rc;
 }
 
 int exec_plugin_call(struct exec_plugin *e, const char *op, const struct cratis_request *req,
                      struct call *call, json_t **out)
 {
 	int rc;
-	pthread_mutex_lock(&e->lock);
-	if (e->dead) {
-		buf_clear(&call->err);
-		buf_adds(&call->err, e->dead);
-		rc = CRATIS_EPLUGIN;
-		goto out_unlock;
-	}
-	if (!e->started) {
-		if ((rc = start(e, call)))
-			goto out_unlock;
-		json_t *hs = json_pack("{s:s,s:i}", "op", "handshake", "abi", CRATIS_ABI_MAJOR);
-		json_t *res = NULL;
-		rc = exchange(e, hs, call, &res);
-		json_decref(hs);
-		json_t *abi = json_object_get(res, "abi");
-		if (!rc && (!json_is_integer(abi) || json_integer_value(abi) != CRATIS_ABI_MAJOR))
-			rc = die(e, call, CRATIS_EABI, "handshake: plugin speaks ABI %s, this cratis speaks %d",
-			         json_is_integer(abi) ? "another major" : "nothing recognisable", CRATIS_ABI_MAJOR);
-		else if (rc == CRATIS_ERROR)
-			rc = die(e, call, CRATIS_EPLUGIN, "refused the handshake: %s", call->err.ptr);
-		json_decref(res);
-		if (rc)
-			goto out_unlock;
-	}
 	json_t *msg = json_pack("{s:s,s:o}", "op", op, "request", exec_request_json(req));
 	rc = exchange(e, msg, call, out);
 	json_decref(msg);
-out_unlock:
-	pthread_mutex_unlock(&e->lock);
 	return rc;
 }

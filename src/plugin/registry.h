@@ -125,17 +125,30 @@ extern const struct cratis_host host_services;
  * exec_plugin_load reads dir/plugin.yaml and registers its handlers (the program is not started);
  * errors as registry_load. */
 int exec_plugin_load(struct registry *r, const char *dir, struct diags *errors);
-/* Send one request (op "apply", ...) to e, starting it and shaking hands on first use; requests
- * are serialised. *out gets the result (new reference) or NULL. Returns CRATIS_OK; CRATIS_ERROR
- * when the plugin answered with an error (call->err, call->field set); CRATIS_EPLUGIN when it
- * crashed, exited or printed garbage, CRATIS_ETIMEOUT past its timeout, CRATIS_EABI on a
- * handshake mismatch: in those cases the plugin is stopped and every later call fails at once. */
+/* Send one request (op "apply", ...) to e and wait for its answer; *out gets the result (new
+ * reference) or NULL. Safe to call from several threads at once: by default each request goes to
+ * a process of e's pool that is idle, a new one being started (and shaken hands with) when all are
+ * busy, up to the cap set by exec_plugin_set_max_procs; with `concurrency: N` in plugin.yaml, to
+ * its one process, up to N requests in flight, answers matched by id. The request is written and
+ * answered within the plugin's timeoutSeconds (writes never block past it).
+ * Returns CRATIS_OK; CRATIS_ERROR when the plugin answered with an error (call->err, call->field
+ * set); otherwise call->err says what happened: CRATIS_EPLUGIN when the process crashed, exited,
+ * printed garbage or a wrong id (every request it held fails; the next request starts a new
+ * process, once per plugin: after a second death the plugin is failed), CRATIS_ETIMEOUT past its
+ * timeout and CRATIS_EABI on a handshake mismatch (the plugin is failed at once). Once failed,
+ * every later call returns CRATIS_EPLUGIN at once with the same message. */
 int exec_plugin_call(struct exec_plugin *e, const char *op, const struct cratis_request *req,
                      struct call *call, json_t **out);
+/* Cap e's pool at n processes (n >= 1; 0 for no cap other than the number of requests in flight,
+ * the default). Ignored with `concurrency: N` (always one process). Thread-safe. */
+void exec_plugin_set_max_procs(struct exec_plugin *e, int n);
+/* exec_plugin_set_max_procs(n) on every exec plugin of r: the run's parallelism (-j). */
+void registry_set_exec_procs(struct registry *r, int n);
+/* Close the stdin of every process of e, wait up to 2 s for them to exit, then kill them; free e.
+ * No call may be in flight. */
 /* The "request" member of an exec plugin's message for req (protocol: docs/plugins.md): its
  * fields in camelCase, spec and prior parsed, "system" {name,type,spec} or null. New reference. */
 json_t *exec_request_json(const struct cratis_request *req);
-/* Close the plugin's stdin, wait up to 2 s for it to exit, then kill it; free e. */
 void exec_plugin_free(struct exec_plugin *e);
 /* Register handler h of plugin p (copied). Appends an error naming both plugins and returns
  * CRATIS_EEXISTS when a group/kind/version is already handled, CRATIS_EINVAL when malformed. */

@@ -2,6 +2,7 @@
 #include "helpers.h"
 
 #include <signal.h>
+#include <pthread.h>
 
 #include "plugin/registry.h"
 
@@ -99,7 +100,8 @@ static int call_exec(const char *name, char **err)
 	int rc = handler_call(h, OP_APPLY, &req, &c, &out);
 	*err = xstrdup(cratis_error_last()->message);
 	if (rc) {
-		/* a dead plugin keeps failing at once, it is not restarted mid-run */
+		/* a crashed plugin is restarted once (and fails the same way again); a timed-out one is
+		 * not; either way it then keeps failing at once */
 		int rc2 = handler_call(h, OP_APPLY, &req, &c, &out);
 		assert_int_equal(rc2, CRATIS_EPLUGIN);
 	}
@@ -164,6 +166,155 @@ static void test_loader_exec_plugin_bad_manifest(void **state)
 	diags_release(&errors);
 	registry_release(&r);
 	tmp_cleanup(dir);
+}
+
+/* Registry with tests/plugins/exec/NAME loaded; *h its handler of Thing. */
+static void load_exec(struct registry *r, const char *name, struct handler **h)
+{
+	registry_init(r);
+	struct diags errors = DIAGS_INIT;
+	char *rel = xasprintf("exec/%s", name);
+	char *dir = path_of("TEST_SOURCE_PLUGINS", rel);
+	assert_int_equal(registry_load_one(r, dir, &errors), 0);
+	*h = registry_find(r, name, "Thing", NULL);
+	assert_non_null(*h);
+	free(rel);
+	free(dir);
+	diags_release(&errors);
+}
+
+static int apply_once(struct handler *h, const char *name, const char *spec, json_t **out)
+{
+	struct cratis_request req = { .api_version = "x/v1", .kind = "Thing", .name = name, .spec = spec };
+	struct call c;
+	call_init(&c, name);
+	int rc = handler_call(h, OP_APPLY, &req, &c, out);
+	call_release(&c);
+	return rc;
+}
+
+/* A plugin that stops reading its stdin: a request larger than the pipe cannot block cratis past
+ * the plugin's timeout. */
+static void test_loader_exec_plugin_never_reads(void **state)
+{
+	(void)state;
+	struct registry r;
+	struct handler *h;
+	load_exec(&r, "hang", &h);
+	struct buf spec = BUF_INIT;
+	buf_adds(&spec, "{\"blob\":\"");
+	for (int i = 0; i < 1 << 20; i++)
+		buf_addch(&spec, 'x');
+	buf_adds(&spec, "\"}");
+	json_t *out = NULL;
+	assert_int_equal(apply_once(h, "big", spec.ptr, &out), CRATIS_ETIMEOUT);
+	assert_contains(cratis_error_last()->message, "plugin 'exec-hang': did not read its request within 2000 ms; stopped it");
+	assert_null(out);
+	/* a timeout is not forgiven: the plugin is failed for the rest of the run */
+	assert_int_equal(apply_once(h, "small", "{}", &out), CRATIS_EPLUGIN);
+	assert_contains(cratis_error_last()->message, "did not read its request within 2000 ms");
+	buf_release(&spec);
+	registry_release(&r);
+}
+
+/* A process that dies fails the request it held and is restarted for the next one, once. */
+static void test_loader_exec_plugin_restarts_once(void **state)
+{
+	(void)state;
+	char *dir = tmp_dir();
+	char *mark = xasprintf("%s/crashed", dir);
+	assert_int_equal(setenv("FLAKY_MARK", mark, 1), 0);
+	struct registry r;
+	struct handler *h;
+	load_exec(&r, "flaky", &h);
+	json_t *out = NULL;
+	assert_int_equal(apply_once(h, "first", "{}", &out), CRATIS_EPLUGIN);
+	assert_contains(cratis_error_last()->message, "plugin 'exec-flaky': crashed (signal 11)");
+	assert_int_equal(apply_once(h, "second", "{}", &out), CRATIS_OK);
+	assert_true(json_integer_value(json_object_get(out, "pid")) > 0);
+	json_decref(out);
+	registry_release(&r);
+
+	/* dies every time: the first death is forgiven, the second is final */
+	load_exec(&r, "crash", &h);
+	assert_int_equal(apply_once(h, "a", "{}", &out), CRATIS_EPLUGIN);
+	assert_int_equal(apply_once(h, "b", "{}", &out), CRATIS_EPLUGIN);
+	assert_contains(cratis_error_last()->message, "plugin 'exec-crash': crashed (signal 11)");
+	assert_int_equal(apply_once(h, "c", "{}", &out), CRATIS_EPLUGIN);
+	assert_contains(cratis_error_last()->message, "plugin 'exec-crash': crashed (signal 11)");
+	registry_release(&r);
+	unsetenv("FLAKY_MARK");
+	free(mark);
+	tmp_cleanup(dir);
+}
+
+struct caller {
+	struct handler *h;
+	char name[16];
+	int rc;
+	char *got;
+};
+
+static void *call_in_thread(void *arg)
+{
+	struct caller *c = arg;
+	json_t *out = NULL;
+	c->rc = apply_once(c->h, c->name, "{}", &out);
+	const char *n = json_string_value(json_object_get(out, "name"));
+	c->got = n ? xstrdup(n) : xstrdup(cratis_error_last()->message);
+	json_decref(out);
+	error_clear();
+	return NULL;
+}
+
+/* concurrency: 4 sends four requests to one process, which answers them in reverse order: each
+ * caller gets the answer to its own request. */
+static void test_loader_exec_plugin_multiplexes(void **state)
+{
+	(void)state;
+	struct registry r;
+	struct handler *h;
+	load_exec(&r, "reverse", &h);
+	struct caller cs[4];
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) {
+		cs[i] = (struct caller){ .h = h };
+		snprintf(cs[i].name, sizeof(cs[i].name), "t%d", i);
+		assert_int_equal(pthread_create(&th[i], NULL, call_in_thread, &cs[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(cs[i].rc, CRATIS_OK);
+		assert_string_equal(cs[i].got, cs[i].name);
+		free(cs[i].got);
+	}
+	registry_release(&r);
+}
+
+/* concurrency must be an integer from 1 to 1024, with plugin.yaml's file:line:col. */
+static void test_loader_exec_plugin_bad_concurrency(void **state)
+{
+	(void)state;
+	const char *bad[] = { "0", "1025", "two", "[1]", "1.5" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *dir = tmp_dir();
+		char *yaml = xasprintf("name: conc\nversion: 1.0.0\nexecutable: run.sh\nconcurrency: %s\n"
+		                       "handlers:\n  - {group: conc, kind: Thing, versions: [v1]}\n", bad[i]);
+		free(write_file(dir, "plugin.yaml", yaml));
+		struct registry r;
+		registry_init(&r);
+		struct diags errors = DIAGS_INIT;
+		assert_int_equal(registry_load_one(&r, dir, &errors), CRATIS_EPLUGIN);
+		char *j = joined(&errors);
+		assert_contains(j, "plugin.yaml:4:");
+		assert_contains(j, ": concurrency: expected an integer from 1 to 1024");
+		assert_null(registry_find(&r, "conc", "Thing", NULL));
+		free(j);
+		free(yaml);
+		diags_release(&errors);
+		registry_release(&r);
+		tmp_cleanup(dir);
+	}
 }
 
 /* A tmp exec plugin requiring `requires`; load it beside the built-in plugins. */
@@ -496,6 +647,10 @@ int main(void)
 		cmocka_unit_test(test_loader_exec_plugin_garbage),
 		cmocka_unit_test(test_loader_exec_plugin_hang),
 		cmocka_unit_test(test_loader_exec_plugin_bad_manifest),
+		cmocka_unit_test(test_loader_exec_plugin_never_reads),
+		cmocka_unit_test(test_loader_exec_plugin_restarts_once),
+		cmocka_unit_test(test_loader_exec_plugin_multiplexes),
+		cmocka_unit_test(test_loader_exec_plugin_bad_concurrency),
 		cmocka_unit_test(test_loader_plugin_requirements),
 		cmocka_unit_test(test_loader_abi11_plugin_keeps_working),
 		cmocka_unit_test(test_loader_deadline_passed_is_not_called),
