@@ -268,6 +268,12 @@ int app_apply(struct app *a, bool destroy, app_review_fn review, void *payload, 
 	run->approved = review ? review(plan_out, run->changes, payload) : true;
 	if (!run->changes || !run->approved)
 		goto out_unlock;
+	if (a->o.cancel && *a->o.cancel) {
+		/* interrupted while planning or asking: nothing has started */
+		run->cancelled = true;
+		rc = CRATIS_ERROR;
+		goto out_unlock;
+	}
 	const char *project = a->model.nprojects ? a->model.projects[0].name : "default";
 	/* what this deployment took from outside the manifests, so that it can be promoted */
 	json_t *vars = a->model.env && a->model.env->variables ? json_incref((json_t *)a->model.env->variables) : json_object();
