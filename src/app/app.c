@@ -123,6 +123,9 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 		for (size_t i = 0; i < o->npaths; i++)
 			if (manifest_load_path(&a->ms, o->paths[i]) == CRATIS_EIO)
 				diags_errorf(&errors, CRATIS_EIO, "%s", cratis_error_last()->message);
+		for (size_t i = 0; i < o->nbuffers; i++)
+			if (manifest_load_buffer(&a->ms, o->buffers[i].name, o->buffers[i].data, o->buffers[i].len) == CRATIS_ENOMEM)
+				diags_errorf(&errors, CRATIS_ENOMEM, "%s", cratis_error_last()->message);
 		diags_move(&errors, &a->ms.errors);
 		if (!errors.n && !a->ms.n)
 			diags_errorf(&errors, CRATIS_EINVAL, "no manifests found in %s (expected *.yaml or *.yml files)", first);

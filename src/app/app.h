@@ -20,11 +20,20 @@
 #include "state/store.h"
 #include "util/diag.h"
 
+/* Manifests given as text (a request body) instead of files. */
+struct app_buffer {
+	const char *name;             /* display name used in locations ("request.yaml") */
+	const char *data;             /* YAML text, not necessarily NUL-terminated */
+	size_t len;                   /* bytes of data */
+};
+
 /* How a project is opened. Every pointer is borrowed for the life of the struct app. */
 struct app_options {
-	const char *const *paths;     /* manifest files or directories (at least one); the first one's
-	                               * directory (or itself) is the project directory */
+	const char *const *paths;     /* manifest files or directories; the first one's directory (or
+	                               * itself) is the project directory (none: the current one) */
 	size_t npaths;
+	const struct app_buffer *buffers; /* manifests as text, loaded after the paths */
+	size_t nbuffers;
 	const char *env;              /* environment to act on; NULL: the only one, or none */
 	const char *state_dir;        /* state directory; NULL: $CRATIS_STATE_DIR, else PROJECT/.cratis */
 	const char *state_url;        /* the store (store_open); NULL: sqlite:STATE_DIR/state.db */
