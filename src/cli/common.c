@@ -184,6 +184,7 @@ static void observe(const struct engine_event *ev, void *payload)
 		fprintf(stderr, "warning: %s\n", msg);
 		break;
 	case EV_STAGE:
+	case EV_EMIT:
 	case EV_DEPLOYMENT_STARTED:
 	case EV_DEPLOYMENT_FINISHED:
 		break;

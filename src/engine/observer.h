@@ -29,6 +29,7 @@ enum engine_event_type {
 	EV_LOG,                     /* resource (or NULL), level, message: a plugin's or controller's line */
 	EV_STAGE,                   /* resource (a Rollout's name), message: a release stage reached */
 	EV_WARNING,                 /* message: something the user should know (lock taken over, ...) */
+	EV_EMIT,                    /* resource, message: the type a plugin emitted (host->emit), data */
 };
 
 /* One event. Every pointer is valid for the duration of the observer call only. */
@@ -41,6 +42,7 @@ struct engine_event {
 	int64_t deployment;
 	const char *message;        /* or NULL */
 	const struct apply_result *counts; /* EV_DEPLOYMENT_FINISHED */
+	const char *data;           /* EV_EMIT: the event's data as JSON text, or NULL */
 };
 
 /* Receives events; called from worker threads concurrently (the observer serialises what it

@@ -298,6 +298,8 @@ static int host_emit(void *callp, const char *type, const char *data_json)
 	}
 	const char *res = c && c->resource ? c->resource : "plugin";
 	engine_logf(c ? c->observer : NULL, CRATIS_LOG_DEBUG, res, "event %s %s", type, data_json ? data_json : "null");
+	engine_emit(c ? c->observer : NULL, &(struct engine_event){ .type = EV_EMIT, .resource = res, .message = type,
+	                                                             .data = data_json });
 	int rc = CRATIS_OK;
 	if (c && c->on_event)
 		rc = c->on_event(c->event_payload, res, type, data);

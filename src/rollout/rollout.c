@@ -23,6 +23,8 @@ struct rop {
 	const char *project, *environment, *name, *workdir, *statedir;
 	json_t *spec;              /* the Rollout spec */
 	struct releases rels;      /* newest first */
+	const struct cratis_request *parent; /* the Rollout's own request (its System, deadline), or
+	                                      * NULL for `cratis rollout` actions */
 };
 
 static const char *sget(json_t *o, const char *k, const char *def)
@@ -237,6 +239,14 @@ static int call_handler(struct rop *o, const char *group, const char *kind, enum
 	char *api = xasprintf("%s/v1", group);
 	struct cratis_request req = { .api_version = api, .kind = kind, .name = name, .project = o->project,
 	                              .environment = o->environment, .spec = spec, .workdir = o->workdir, .statedir = dir };
+	if (o->parent) {
+		/* the releases and the Route run on the Rollout's System, under its deadline */
+		req.system = o->parent->system;
+		req.system_type = o->parent->system_type;
+		req.system_spec = o->parent->system_spec;
+		req.deadline_ms = o->parent->deadline_ms;
+		req.dry_run = o->parent->dry_run && op != OP_APPLY && op != OP_DESTROY;
+	}
 	struct call c;
 	char *id = xasprintf("%s/%s", kind, name);
 	call_init(&c, id);
@@ -559,6 +569,7 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 	target_of(req, false, &t);
 	struct rop o;
 	int rc = op_load(&o, data, &t);
+	o.parent = req;
 	if (rc)
 		goto out_release;
 	scale_down(&o);
@@ -672,6 +683,7 @@ static int destroy(void *data, const struct cratis_request *req, char **out)
 	char *spec = target_of(req, true, &t);
 	struct rop o;
 	int rc = op_load(&o, data, &t);
+	o.parent = req;
 	if (!rc) {
 		for (size_t i = 0; i < o.rels.n; i++) {
 			struct release *r = &o.rels.v[i];
@@ -692,6 +704,7 @@ static int observe(void *data, const struct cratis_request *req, char **out)
 	struct rop o;
 	json_t *doc = NULL;
 	if (!op_load(&o, data, &t)) {
+		o.parent = req;
 		struct release *a = find(&o, "active");
 		if (a && !rollout_release_healthy(a)) {
 			char *why = xasprintf("active release %s does not answer on port %d", a->id, a->port);
