@@ -78,6 +78,7 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 	*out = NULL;
 	struct app *a = xcalloc(1, sizeof(*a));
 	a->o = *o;
+	a->cancel = o->cancel ? o->cancel : &a->own_cancel;
 	manifest_set_init(&a->ms);
 	registry_init(&a->reg);
 	model_init(&a->model);
@@ -117,6 +118,8 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 		a->rollout.reg = &a->reg;
 		a->rollout.store = a->store;
 		a->rollout.observer = o->observer;
+		a->rollout.cancel = a->cancel;
+		a->rollout.grace_ms = o->grace_ms;
 		rollout_register(&a->reg, &a->rollout, &errors);
 	}
 	if (what == APP_LOAD_MANIFESTS && !errors.n) {
@@ -146,7 +149,7 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 	a->opts.refresh = o->refresh;
 	a->opts.jobs = o->jobs > 0 ? o->jobs : 1;
 	a->opts.observer = o->observer;
-	a->opts.cancel = o->cancel;
+	a->opts.cancel = a->cancel;
 	a->opts.grace_ms = o->grace_ms;
 	*out = a;
 	return CRATIS_OK;
@@ -214,7 +217,16 @@ static int take_lock(struct app *a, struct run_lock *h, struct diags *d)
 	snprintf(me->host, sizeof(me->host), "%s", host_name());
 	snprintf(me->user, sizeof(me->user), "%s", user_name());
 	snprintf(me->command, sizeof(me->command), "%s", or_empty(a->o.command_line));
-	if (store_lock(a->store, me, a->o.lock_timeout_ms, &holder))
+	/* wait for a held lock here rather than in the store, so that Ctrl-C ends the wait */
+	int64_t deadline = now_ms() + (a->o.lock_timeout_ms > 0 ? a->o.lock_timeout_ms : 0);
+	int rc;
+	while ((rc = store_lock(a->store, me, 0, &holder)) == CRATIS_ELOCKED && !*a->cancel && now_ms() < deadline)
+		usleep(100000);
+	if (rc == CRATIS_ELOCKED && *a->cancel) {
+		diags_errorf(d, CRATIS_ERROR, "interrupted while waiting for the lock of environment '%s'", me->environment);
+		return CRATIS_ERROR;
+	}
+	if (rc)
 		return diag_last(d);
 	if (holder.id[0]) {
 		char exp[32];
@@ -232,8 +244,8 @@ static int take_lock(struct app *a, struct run_lock *h, struct diags *d)
 			diags_add(d, DIAG_WARNING, CRATIS_OK, "%s", w.ptr);
 		buf_release(&w);
 	}
-	if (lock_keeper_start(&h->keeper, a->store, me->id, me->lease_ms)) {
-		int rc = diag_last(d);
+	if (lock_keeper_start(&h->keeper, a->store, me->id, me->lease_ms, a->cancel)) {
+		rc = diag_last(d);
 		if (store_unlock(a->store, me->id))
 			diags_add(d, DIAG_WARNING, cratis_error_last()->status, "%s", cratis_error_last()->message);
 		return rc;
@@ -241,17 +253,23 @@ static int take_lock(struct app *a, struct run_lock *h, struct diags *d)
 	return CRATIS_OK;
 }
 
-static void release_lock(struct app *a, struct run_lock *h, struct diags *d)
+/* Stop renewing and release the lock. Returns CRATIS_ERROR when its lease was lost while the run
+ * held it (another run may have taken it over: the run did not have the environment to itself). */
+static int release_lock(struct app *a, struct run_lock *h, struct diags *d)
 {
-	if (lock_keeper_stop(h->keeper))
-		diags_add(d, DIAG_WARNING, cratis_error_last()->status, "the lease of lock %s was not renewed: %s", h->me.id,
-		          cratis_error_last()->message);
+	int rc = CRATIS_OK;
+	if (lock_keeper_stop(h->keeper)) {
+		rc = CRATIS_ERROR;
+		diags_errorf(d, rc, "the lease of lock %s on environment '%s' could not be renewed: %s; another run may have taken the environment over, so this run stopped starting new work",
+		             h->me.id, h->me.environment, cratis_error_last()->message);
+	}
 	h->keeper = NULL;
 	const struct lock_info *me = &h->me;
 	if (store_unlock(a->store, me->id)) {
 		const struct cratis_error *e = cratis_error_last();
 		diags_add(d, DIAG_WARNING, e->status, "%s", e->message);
 	}
+	return rc;
 }
 
 int app_apply(struct app *a, bool destroy, app_review_fn review, void *payload, struct plan *plan_out,
@@ -271,7 +289,7 @@ int app_apply(struct app *a, bool destroy, app_review_fn review, void *payload, 
 	run->approved = review ? review(plan_out, run->changes, payload) : true;
 	if (!run->changes || !run->approved)
 		goto out_unlock;
-	if (a->o.cancel && *a->o.cancel) {
+	if (*a->cancel) {
 		/* interrupted while planning or asking: nothing has started */
 		run->cancelled = true;
 		rc = CRATIS_ERROR;
@@ -284,11 +302,12 @@ int app_apply(struct app *a, bool destroy, app_review_fn review, void *payload, 
 	inputs = json_dumps(in, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(in);
 	rc = plan_apply(plan_out, a->store, &a->opts, a->o.command_line, project, destroy ? NULL : inputs, &run->counts);
-	run->cancelled = a->o.cancel && *a->o.cancel;
+	run->cancelled = *a->cancel != 0;
 	if (rc && rc != CRATIS_ERROR)
 		diag_last(d);
 out_unlock:
-	release_lock(a, &me, d);
+	if (release_lock(a, &me, d) && !rc)
+		rc = CRATIS_ERROR;
 	free(inputs);
 	return rc;
 }
@@ -712,8 +731,8 @@ int app_rollout(struct app *a, enum app_rollout_action action, const char *name,
 	*releases = releases_json(&rels);
 	store_releases_release(&rels);
 out_release:
-	if (locked)
-		release_lock(a, &me, d);
+	if (locked && release_lock(a, &me, d) && !rc)
+		rc = CRATIS_ERROR;
 	free(statedir);
 	store_rows_release(&rows);
 	return rc;

@@ -40,12 +40,16 @@ struct app_options {
 	int jobs;                     /* parallel plugin calls in plan refresh and apply (>= 1) */
 	bool refresh;                 /* plan observes unchanged resources for drift */
 	int lock_timeout_ms;          /* how long apply/destroy/rollout wait for a held lock; 0 = fail */
-	int grace_ms;                 /* how long cancelled subprocesses get before SIGKILL; 0 = 10 s */
+	int grace_ms;                 /* how long cancelled subprocesses get before SIGKILL; 0 = 10 s,
+	                               * negative = at once */
 	const char *command_line;     /* recorded with locks and deployments ("cratis apply -f x") */
 	const json_t *overrides;      /* variables replacing the environment's (promotion), or NULL */
 	const json_t *artifact_pins;  /* NAME -> {version, digest} used for ${artifact:NAME}, or NULL */
 	const struct engine_observer *observer; /* progress of apply/destroy/rollouts, or NULL */
-	const volatile sig_atomic_t *cancel;   /* non-zero: start nothing new (a signal handler sets it); NULL */
+	volatile sig_atomic_t *cancel; /* the run's cancellation word (src/util/subprocess.h: a signal,
+	                               * CANCEL_HARD, CANCEL_LEASE_LOST): non-zero = start nothing new,
+	                               * stop what runs. A signal handler sets it; the lease keeper sets
+	                               * CANCEL_LEASE_LOST. NULL: the app keeps its own */
 };
 
 /* What app_open loads besides the state store. */
@@ -67,6 +71,8 @@ struct app {
 	struct engine_opts opts;
 	struct rollout_env rollout;   /* the built-in Rollout handler's view */
 	json_t *artifacts;            /* NAME -> {version, digest} resolved for this run */
+	volatile sig_atomic_t own_cancel; /* the cancellation word when o.cancel is NULL */
+	volatile sig_atomic_t *cancel;    /* o.cancel or &own_cancel */
 };
 
 /* Open the project that o describes, loading what `what` names. On success *out is the project

@@ -35,6 +35,8 @@ struct review_ctx {
 static bool review(const struct plan *p, bool changes, void *payload)
 {
 	struct review_ctx *r = payload;
+	if (*r->ctx->cancel)
+		return false; /* interrupted while planning: no question to ask */
 	print_plan(p, stderr);
 	if (!changes) {
 		if (*p->environment)
@@ -80,8 +82,7 @@ int cli_apply(struct cli_ctx *ctx, bool destroy)
 			        (long long)c->deployment);
 		rc = arc ? EXIT_ERROR : EXIT_OK;
 	}
-	if (ctx->cancel && *ctx->cancel)
-		rc = *ctx->cancel == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
+	rc = exit_code_cancelled(ctx, rc);
 	diags_release(&d);
 	app_plan_release(&p);
 	app_close(a);

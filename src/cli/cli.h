@@ -48,7 +48,7 @@ struct cli_ctx {
 	json_t *artifact_pins;    /* promote: artifacts as the source environment deployed them */
 	struct strv args;         /* positional arguments left after flags */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
-	const volatile sig_atomic_t *cancel; /* the signal that interrupted the run (0: none) */
+	volatile sig_atomic_t *cancel; /* the run's cancellation word (the signal that interrupted it) */
 	struct engine_observer observer;     /* progress lines (cli_open sets it) */
 };
 
@@ -69,6 +69,8 @@ void print_errors(const struct cli_ctx *ctx, const struct diags *d);
 
 /* The exit code for a failed status: EXIT_LOCKED for CRATIS_ELOCKED, else EXIT_ERROR. */
 int exit_code_of(int status);
+/* rc, or EXIT_SIGINT / EXIT_SIGTERM when a signal interrupted the run. */
+int exit_code_cancelled(const struct cli_ctx *ctx, int rc);
 
 /* Print a JSON document on stdout, indented, with a newline. */
 void print_json(const json_t *j);

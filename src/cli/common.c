@@ -31,6 +31,12 @@ int exit_code_of(int status)
 	return status == CRATIS_ELOCKED ? EXIT_LOCKED : EXIT_ERROR;
 }
 
+int exit_code_cancelled(const struct cli_ctx *ctx, int rc)
+{
+	int sig = ctx->cancel ? *ctx->cancel & 0xff : 0;
+	return sig == SIGTERM ? EXIT_SIGTERM : sig == SIGINT ? EXIT_SIGINT : rc;
+}
+
 void print_json(const json_t *j)
 {
 	json_dumpf(j, stdout, JSON_INDENT(2));
@@ -121,7 +127,7 @@ int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const c
 				fprintf(stderr, "error: --grace: expected seconds from 0 to 86400 (e.g. 10)\n");
 				return EXIT_USAGE;
 			}
-			ctx->grace_ms = (int)(g * 1000);
+			ctx->grace_ms = g > 0 ? (int)(g * 1000) : -1; /* 0: SIGKILL at once */
 		} else if ((mask & CF_FORCE) && !strcmp(a, "--force")) {
 			ctx->force = true;
 		} else if ((mask & CF_DRYRUN) && !strcmp(a, "--dry-run")) {

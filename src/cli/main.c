@@ -34,16 +34,20 @@ static const struct cmd {
  * signal handler has nowhere else to write. */
 static volatile sig_atomic_t stop_signal;
 
-/* First SIGINT/SIGTERM: ask the run to stop (start nothing new, stop running children, record,
- * unlock). A second one: stop at once with the default action; the next run settles the rest. */
+/* First SIGINT/SIGTERM: ask the run to stop (start nothing new, SIGTERM to running children,
+ * SIGKILL after --grace, record, unlock). A second one: the same at once (running children get
+ * SIGKILL now, so none is left behind). A third: the default action; the next run settles the
+ * rest. */
 static void on_signal(int sig)
 {
-	if (stop_signal) {
+	if (!(stop_signal & 0xff)) {
+		stop_signal = sig;
+	} else if (!(stop_signal & CANCEL_HARD)) {
+		stop_signal |= CANCEL_HARD;
+	} else {
 		signal(sig, SIG_DFL);
 		raise(sig);
-		return;
 	}
-	stop_signal = sig;
 }
 
 /* Process-wide set-up, once, before any thread starts: writes to a closed pipe return EPIPE

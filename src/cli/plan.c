@@ -85,7 +85,7 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 		}
 		print_errors(ctx, &d);
 		fprintf(stderr, "%zu error%s; nothing was changed\n", diags_errors(&d), diags_errors(&d) == 1 ? "" : "s");
-		rc = EXIT_ERROR;
+		rc = exit_code_cancelled(ctx, EXIT_ERROR);
 	} else {
 		print_errors(ctx, &d);
 		if (ctx->markdown) {

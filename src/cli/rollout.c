@@ -97,6 +97,7 @@ int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx)
 		rc = arc == CRATIS_EINVAL && ctx->args.n < 2 ? EXIT_USAGE : exit_code_of(arc);
 		if (rc == EXIT_USAGE)
 			fprintf(stderr, "usage: %s\n", usage);
+		rc = exit_code_cancelled(ctx, rc);
 	} else {
 		if (steer)
 			fprintf(stderr, "rollout %s done in %.3fs\n", sub, (double)(now_ms() - t0) / 1000.0);

@@ -249,6 +249,9 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 	req.statedir = sd;
 	struct call c;
 	call_init(&c, it->id);
+	c.observer = o->observer;
+	c.cancel = o->cancel;
+	c.grace_ms = o->grace_ms;
 	json_t *out = NULL;
 	int rc;
 	if (ask_plan) {
@@ -431,7 +434,7 @@ static void validate_item(struct plan *p, size_t i, struct diags *errors, const 
 {
 	const struct engine_opts *o = payload;
 	struct plan_item *it = &p->items[i];
-	if (!handler_has_op(it->handler, OP_VALIDATE))
+	if (!handler_has_op(it->handler, OP_VALIDATE) || (o->cancel && *o->cancel))
 		return;
 	struct cratis_request req;
 	item_request(&req, it, p->environment, o);
@@ -440,6 +443,9 @@ static void validate_item(struct plan *p, size_t i, struct diags *errors, const 
 	req.spec = spec;
 	struct call c;
 	call_init(&c, it->id);
+	c.observer = o->observer;
+	c.cancel = o->cancel;
+	c.grace_ms = o->grace_ms;
 	json_t *out;
 	if (handler_call(it->handler, OP_VALIDATE, &req, &c, &out))
 		plugin_error(errors, it, &c);
@@ -450,6 +456,9 @@ static void validate_item(struct plan *p, size_t i, struct diags *errors, const 
 
 static void decide_item(struct plan *p, size_t i, struct diags *errors, const void *payload)
 {
+	const struct engine_opts *o = payload;
+	if (o->cancel && *o->cancel)
+		return; /* interrupted: decide nothing more */
 	decide(p, &p->items[i], payload, errors);
 }
 
@@ -576,6 +585,8 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 	}
 	for (size_t i = 0; i < p->n; i++)
 		p->count[p->items[i].action]++;
+	if (o->cancel && *o->cancel)
+		return error_set(CRATIS_ERROR, "interrupted while planning");
 	return errors->n ? error_set(CRATIS_EINVAL, "plan failed") : CRATIS_OK;
 }
 

@@ -135,6 +135,7 @@ static int bridge_line(void *payload, int stream, const char *line, size_t len)
 
 static int host_run_with(void *callp, const struct cratis_run_opts *opts, struct cratis_run_result *out)
 {
+	struct call *c = callp;
 	struct cratis_run_opts o;
 	memset(&o, 0, sizeof(o));
 	if (!opts) {
@@ -146,7 +147,8 @@ static int host_run_with(void *callp, const struct cratis_run_opts *opts, struct
 	struct proc_spec spec = { .argv = o.argv, .env = o.envp, .workdir = o.workdir, .timeout_ms = o.timeout_ms,
 	                          .out_cap = o.out_cap, .err_cap = o.err_cap,
 	                          .stdin_data = o.stdin_data, .stdin_len = o.stdin_data ? o.stdin_len : 0,
-	                          .on_line = o.on_line ? bridge_line : NULL, .payload = &b };
+	                          .on_line = o.on_line ? bridge_line : NULL, .payload = &b,
+	                          .cancel = c ? c->cancel : NULL, .grace_ms = c ? c->grace_ms : 0 };
 	struct proc_result r;
 	int rc = proc_run(&spec, &r);
 	if (rc && !b.stopped) {

@@ -45,6 +45,14 @@ static int iget(json_t *o, const char *k, int def)
 	return def;
 }
 
+/* Seconds as milliseconds for an int deadline, computed in 64 bits and kept in 1 s .. 24 h
+ * (a value outside is clamped: 0 or less would mean no deadline, more would overflow). */
+static int seconds_ms(int seconds)
+{
+	int64_t ms = (int64_t)seconds * 1000;
+	return ms < 1000 ? 1000 : ms > 86400000 ? 86400000 : (int)ms;
+}
+
 static struct release *find(struct rop *o, const char *status)
 {
 	for (size_t i = 0; i < o->rels.n; i++)
@@ -149,10 +157,10 @@ static int hook_command(struct rop *o, json_t *h, const char *const *base_env, s
 				strv_push_owned(&hc->env, xasprintf("%s=%s", k, json_string_value(v)));
 		const char *wd = sget(hc->spec, "workdir", NULL);
 		hc->workdir = wd ? (wd[0] == '/' ? xstrdup(wd) : xasprintf("%s/%s", o->workdir, wd)) : xstrdup(o->workdir);
-		hc->timeout_ms = 1000 * iget(h, "timeoutSeconds", iget(hc->spec, "timeoutSeconds", 300));
+		hc->timeout_ms = seconds_ms(iget(h, "timeoutSeconds", iget(hc->spec, "timeoutSeconds", 300)));
 	} else {
 		hc->workdir = xstrdup(o->workdir);
-		hc->timeout_ms = 1000 * iget(h, "timeoutSeconds", 60);
+		hc->timeout_ms = seconds_ms(iget(h, "timeoutSeconds", 60));
 	}
 	if (!hc->argv) {
 		hc->argv = xcalloc(json_array_size(run) + 1, sizeof(char *));
@@ -168,6 +176,8 @@ static int hook_command(struct rop *o, json_t *h, const char *const *base_env, s
 
 static int run_hooks(struct rop *o, struct release *r, const char *stage)
 {
+	if (o->env->cancel && *o->env->cancel)
+		return error_set(CRATIS_ERROR, "interrupted before the %s hooks", stage);
 	json_t *hooks = json_object_get(json_object_get(o->spec, "hooks"), stage);
 	size_t i;
 	json_t *h;
@@ -188,7 +198,7 @@ static int run_hooks(struct rop *o, struct release *r, const char *stage)
 		int tries = 1 + iget(h, "retries", 0);
 		struct proc_result res;
 		struct proc_spec ps = { .argv = argv, .env = (const char *const *)hc.env.v, .workdir = hc.workdir,
-		                        .timeout_ms = hc.timeout_ms };
+		                        .timeout_ms = hc.timeout_ms, .cancel = o->env->cancel, .grace_ms = o->env->grace_ms };
 		bool ok = false;
 		for (int t = 0; t < tries && !ok; t++) {
 			if (t)

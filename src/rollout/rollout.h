@@ -17,6 +17,8 @@ struct rollout_env {
 	struct registry *reg;
 	struct store *store;
 	const struct engine_observer *observer; /* stages and log lines, or NULL */
+	const volatile sig_atomic_t *cancel;    /* the run's cancellation word: stops hooks, or NULL */
+	int grace_ms;                           /* how long a cancelled hook gets before SIGKILL */
 };
 
 /* Register the built-in handler for cratis/v1 Rollout in reg (a pseudo plugin "cratis").

@@ -12,6 +12,7 @@
 
 #include "cratis/plugin.h"
 #include "util/error.h"
+#include "util/subprocess.h"
 #include "util/util.h"
 #include "banned.h"
 
@@ -25,6 +26,7 @@ struct lock_keeper {
 	bool stop;
 	int status;           /* first renewal error, CRATIS_OK while none */
 	char *message;        /* its message (heap) */
+	volatile sig_atomic_t *lost; /* set to CANCEL_LEASE_LOST on a failed renewal, or NULL */
 };
 
 static void deadline_after(struct timespec *ts, int ms)
@@ -56,6 +58,8 @@ static void *keeper_main(void *arg)
 		if (rc) {
 			k->status = rc;
 			k->message = xstrdup(cratis_error_last()->message);
+			if (k->lost && !*k->lost)
+				*k->lost = CANCEL_LEASE_LOST;
 			break; /* the lock is lost or the store fails: renewing again cannot help */
 		}
 	}
@@ -64,11 +68,13 @@ static void *keeper_main(void *arg)
 	return NULL;
 }
 
-int lock_keeper_start(struct lock_keeper **out, struct store *s, const char *lock_id, int lease_ms)
+int lock_keeper_start(struct lock_keeper **out, struct store *s, const char *lock_id, int lease_ms,
+                      volatile sig_atomic_t *lost)
 {
 	*out = NULL;
 	struct lock_keeper *k = xcalloc(1, sizeof(*k));
 	k->s = s;
+	k->lost = lost;
 	snprintf(k->lock_id, sizeof(k->lock_id), "%s", lock_id);
 	k->interval_ms = (lease_ms > 0 ? lease_ms : STORE_LEASE_MS_DEFAULT) / 3;
 	if (k->interval_ms < 1)

@@ -353,7 +353,7 @@ static int close_interrupted(struct sqlite_store *s, int64_t id, const struct lo
 		return CRATIS_OK;
 	char now[32];
 	now_text(s, now);
-	char *summary = xasprintf("interrupted: the run (%s@%s pid %ld) died; %s", h->user, h->host, h->pid, why);
+	char *summary = xasprintf("interrupted: the run (%s@%s pid %ld) is gone or stopped renewing its lease; %s", h->user, h->host, h->pid, why);
 	sqlite3_stmt *q;
 	int rc = prep(s, &q, "UPDATE deployments SET result = 'interrupted', finished = ?1,"
 	                     " summary = CASE WHEN summary IS NULL OR summary = '' THEN ?2 ELSE summary END"
@@ -679,7 +679,9 @@ static int sq_deployment_finish(struct store *st, const struct deployment *d)
 	struct sqlite_store *s = S(st);
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	int rc = prep(s, &q, "UPDATE deployments SET finished=?, result=?, summary=? WHERE id=?", "finish deployment");
+	/* a deployment another run closed as interrupted (its lease was lost) stays closed */
+	int rc = prep(s, &q, "UPDATE deployments SET finished=?, result=?, summary=? WHERE id=? AND (result IS NULL OR result = 'running')",
+	              "finish deployment");
 	if (!rc)
 		rc = run_stmt(s, q, bind_text(q, 1, d->finished) | bind_text(q, 2, d->result) | bind_text(q, 3, d->summary) | bind_i64(q, 4, d->id),
 		              "finish deployment");
@@ -949,26 +951,53 @@ static const struct store_ops sqlite_ops = {
 	.schema_version = sq_schema_version,
 };
 
-/* Refuse what is not a state file; create a missing one empty with mode 0600. */
-static int check_file(const char *path)
+/* Refuse what is not a state file (fresh: a file just created empty by create_fresh). */
+static int check_file(const char *path, bool fresh)
 {
 	struct stat st;
-	if (stat(path, &st) == 0) {
-		if (S_ISDIR(st.st_mode))
-			return error_set(CRATIS_EIO, "state '%s' is a directory, not a state database", path);
-		if (st.st_size == 0)
-			return error_set(CRATIS_EIO, "state '%s' is an empty file (0 bytes), not a cratis state database: refusing to take it as empty state (restore it, or remove it to start afresh)",
-			                 path);
-		return CRATIS_OK;
-	}
-	if (errno != ENOENT)
+	if (stat(path, &st) != 0)
 		return error_set(CRATIS_EIO, "cannot open state '%s': %s", path, strerror(errno));
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 && errno != EEXIST)
-		return error_set(CRATIS_EIO, "cannot create state '%s': %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	if (S_ISDIR(st.st_mode))
+		return error_set(CRATIS_EIO, "state '%s' is a directory, not a state database", path);
+	if (st.st_size == 0 && !fresh)
+		return error_set(CRATIS_EIO, "state '%s' is an empty file (0 bytes), not a cratis state database: refusing to take it as empty state (restore it, or remove it to start afresh)",
+		                 path);
 	return CRATIS_OK;
+}
+
+static int open_file(struct store **out, const char *path, const char *url, bool fresh);
+
+/* Make the missing state database at path whole or not at all: build it (mode 0600, WAL, every
+ * migration) under a temporary name beside it and link it into place, so that a concurrent
+ * opener never sees a half-made file and a crash leaves no empty state.db (a leftover
+ * temporary file is harmless). Another process that links first wins; its file is used. */
+static int create_fresh(const char *path, const char *url)
+{
+	char *tmp = xasprintf("%s.new-%ld-%lx", path, (long)getpid(), (unsigned long)pthread_self());
+	int rc = CRATIS_OK;
+	unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = error_set(CRATIS_EIO, "cannot create state '%s': %s", path, strerror(errno));
+		goto out_free;
+	}
+	close(fd);
+	struct store *s;
+	if ((rc = open_file(&s, tmp, url, true)))
+		goto out_unlink;
+	store_close(s); /* checkpoints the WAL into the file */
+	if (link(tmp, path) < 0 && errno != EEXIST)
+		rc = error_set(CRATIS_EIO, "cannot create state '%s': %s", path, strerror(errno));
+out_unlink:
+	unlink(tmp);
+	for (size_t i = 0; i < 2; i++) {
+		char *side = xasprintf("%s%s", tmp, i ? "-shm" : "-wal");
+		unlink(side);
+		free(side);
+	}
+out_free:
+	free(tmp);
+	return rc;
 }
 
 int sqlite_backend_open(struct store **out, const char *path, const char *url);
@@ -978,7 +1007,20 @@ int sqlite_backend_open(struct store **out, const char *path, const char *url)
 	*out = NULL;
 	if (!*path)
 		return error_set(CRATIS_EINVAL, "state URL '%s' names no file (expected sqlite:PATH)", url);
-	int rc = check_file(path);
+	struct stat st;
+	if (stat(path, &st) != 0 && errno == ENOENT) {
+		int rc = create_fresh(path, url);
+		if (rc)
+			return rc;
+	}
+	return open_file(out, path, url, false);
+}
+
+static int open_file(struct store **out, const char *path, const char *url, bool fresh)
+{
+	*out = NULL;
+	(void)url;
+	int rc = check_file(path, fresh);
 	if (rc)
 		return rc;
 	struct sqlite_store *s = xcalloc(1, sizeof(*s));

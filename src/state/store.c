@@ -157,10 +157,8 @@ bool store_lock_alive(const struct lock_info *h, int64_t now)
 
 bool store_lock_takeable(const struct lock_info *h, int64_t now)
 {
-	if (same_host(h) && !pid_alive(h->pid))
-		return true;
-	if (same_host(h) && h->heartbeat == 0)
-		return false; /* a lock from before leases (schema 1), of a live pid on this host */
+	if (same_host(h))
+		return !pid_alive(h->pid); /* a live run on this host keeps its lock (stopped, asleep) */
 	return h->expires <= now;
 }
 

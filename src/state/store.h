@@ -8,6 +8,7 @@
 #define CRATIS_STORE_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -253,16 +254,21 @@ int store_locks(struct store *s, struct lock_info **out, size_t *n);
 /* Whether holder's run is alive at now (ms, store clock): on this host, its pid runs; on another
  * host, its lease has not expired. */
 bool store_lock_alive(const struct lock_info *holder, int64_t now);
-/* Whether another run may take holder's lock at now: on this host with its pid gone, or with its
- * lease expired (a lock written before leases, heartbeat 0, of a live pid on this host: never). */
+/* Whether another run may take holder's lock at now: on this host when its pid is gone (a live
+ * run on this host keeps its lock even when stopped or asleep: takeover and `state unlock` agree);
+ * on another host when its lease has expired. */
 bool store_lock_takeable(const struct lock_info *holder, int64_t now);
 
 /* Renews a lease from a thread every lease/3 until stopped (for the run that holds the lock,
  * during apply and destroy). */
 struct lock_keeper;
 /* Start renewing lock lock_id of s every lease_ms/3 (lease_ms 0 = the default). s must outlive
- * the keeper. CRATIS_OK with *out set, CRATIS_ERROR when the thread cannot be created. */
-int lock_keeper_start(struct lock_keeper **out, struct store *s, const char *lock_id, int lease_ms);
+ * the keeper. When a renewal fails (the lock was lost, the store fails) and lost is not NULL,
+ * the keeper sets *lost to CANCEL_LEASE_LOST if it is 0, so that the run it guards starts
+ * nothing new (src/util/subprocess.h). CRATIS_OK with *out set, CRATIS_ERROR when the thread
+ * cannot be created. */
+int lock_keeper_start(struct lock_keeper **out, struct store *s, const char *lock_id, int lease_ms,
+                      volatile sig_atomic_t *lost);
 /* Stop and free k (NULL: no-op, CRATIS_OK). Returns CRATIS_OK, or the first renewal error (the
  * last error is set: CRATIS_ENOTFOUND when the lock was lost to another run); the keeper stops
  * renewing after an error. */

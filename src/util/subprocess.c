@@ -223,8 +223,10 @@ int proc_run(const struct proc_spec *spec, struct proc_result *out)
 		if (spec->cancel && *spec->cancel && !out->cancelled) {
 			out->cancelled = true;
 			kill(-pid, SIGTERM);
-			kill_at = now_ms() + (spec->grace_ms > 0 ? spec->grace_ms : 10000);
+			kill_at = now_ms() + (spec->grace_ms > 0 ? spec->grace_ms : spec->grace_ms < 0 ? 0 : 10000);
 		}
+		if (out->cancelled && (*spec->cancel & CANCEL_HARD))
+			kill_at = now_ms();
 		if (kill_at && now_ms() >= kill_at) {
 			kill(-pid, SIGKILL);
 			break;

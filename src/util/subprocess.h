@@ -9,6 +9,11 @@
 
 #include "buf.h"
 
+/* A cancellation word (volatile sig_atomic_t) is 0 while a run goes on; otherwise the signal that
+ * asked it to stop (SIGINT, SIGTERM), possibly with these bits: */
+#define CANCEL_HARD 0x100        /* stop now: running process groups get SIGKILL at once */
+#define CANCEL_LEASE_LOST 0x200  /* the run's lock lease was lost to another run */
+
 struct proc_spec {
 	const char *const *argv;       /* argv[0] is looked up in PATH */
 	const char *const *env;        /* extra "K=V" entries overriding the environment, or NULL */
@@ -16,7 +21,8 @@ struct proc_spec {
 	int timeout_ms;                /* 0 = no deadline */
 	size_t out_cap, err_cap;       /* capture caps in bytes (0 = 1 MiB / 64 KiB) */
 	const volatile sig_atomic_t *cancel;    /* when non-zero: SIGTERM to the process group, SIGKILL after
-	                                * grace_ms (0 = 10 s); NULL = not cancellable */
+	                                * grace_ms (0 = 10 s, negative = at once; CANCEL_HARD: at
+	                                * once); NULL = not cancellable */
 	int grace_ms;
 	const char *stdin_data;        /* fed to stdin, then end of file; NULL = /dev/null */
 	size_t stdin_len;              /* bytes of stdin_data */

@@ -601,7 +601,7 @@ static void test_store_lease_keeper_renews_until_stopped(void **state)
 	me.lease_ms = 30; /* renewed every 10 ms of real time */
 	assert_int_equal(store_lock(s, &me, 0, &holder), 0);
 	struct lock_keeper *k;
-	assert_int_equal(lock_keeper_start(&k, s, me.id, me.lease_ms), 0);
+	assert_int_equal(lock_keeper_start(&k, s, me.id, me.lease_ms, NULL), 0);
 	atomic_store(&clk.now, clk.now + 5000);
 	/* bounded wait for the keeper's renewal to show the clock's new time */
 	int64_t hb = 0;
@@ -618,7 +618,7 @@ static void test_store_lease_keeper_renews_until_stopped(void **state)
 	assert_int_equal(hb, clk.now);
 	assert_int_equal(lock_keeper_stop(k), 0);
 	/* the lock lost to another run: the keeper's renewal fails and stop reports it */
-	assert_int_equal(lock_keeper_start(&k, s, me.id, me.lease_ms), 0);
+	assert_int_equal(lock_keeper_start(&k, s, me.id, me.lease_ms, NULL), 0);
 	assert_int_equal(store_lock_break(s, me.id, true, &holder), 0);
 	int calls = atomic_load(&clk.calls);
 	for (int i = 0; i < 500 && atomic_load(&clk.calls) == calls; i++)
