@@ -469,7 +469,7 @@ static void dispatch(struct exec_plugin *e, struct proc *p)
 
 /* Read what p has (up to deadline) and dispatch it; on end of output or a kill, finish p. The
  * caller owns p->reading. */
-static void read_step(struct exec_plugin *e, struct proc *p, int64_t deadline)
+static void read_step(struct exec_plugin *e, struct proc *p, int64_t deadline, bool cancellable, bool cancelled)
 {
 	int fd = p->from;
 	char *tmp = xmalloc(65536);
@@ -479,7 +479,9 @@ static void read_step(struct exec_plugin *e, struct proc *p, int64_t deadline)
 	int64_t left = deadline - now_ms();
 	if (left > 0) {
 		struct pollfd pf = { fd, POLLIN, 0 };
-		int pr = poll(&pf, 1, left > 1000000 ? 1000000 : (int)left);
+		/* with a cancellation word, look at it ten times a second */
+		int cap = cancellable ? 100 : 1000000;
+		int pr = poll(&pf, 1, left > cap ? cap : (int)left);
 		if (pr > 0) {
 			r = read(fd, tmp, 65536);
 			err = r < 0 ? errno : 0;
@@ -497,7 +499,10 @@ static void read_step(struct exec_plugin *e, struct proc *p, int64_t deadline)
 		proc_died(e, p, why);
 		free(why);
 	} else if (now_ms() >= deadline) {
-		proc_kill(e, p, CRATIS_ETIMEOUT, "did not answer within %d ms; stopped it", e->timeout_ms);
+		if (cancelled)
+			proc_kill(e, p, CRATIS_ERROR, "interrupted: stopped it");
+		else
+			proc_kill(e, p, CRATIS_ETIMEOUT, "did not answer within %d ms; stopped it", e->timeout_ms);
 	}
 	if (p->kill_reason)
 		proc_died(e, p, NULL);
@@ -571,18 +576,38 @@ static void send_line(struct exec_plugin *e, struct proc *p, struct waiter *w, c
 /* Wait until w is answered or failed; read for everybody while nobody else does. */
 static void await(struct exec_plugin *e, struct proc *p, struct waiter *w, int64_t deadline)
 {
+	const volatile sig_atomic_t *cancel = w->call ? w->call->cancel : NULL;
+	bool cancelled = false;
 	while (!w->done) {
+		if (cancel && *cancel && !cancelled) {
+			/* the run is interrupted: SIGTERM to the plugin's process group, and the answer is
+			 * waited for only as long as the grace period (CANCEL_HARD: not at all) */
+			cancelled = true;
+			if (!p->reaped)
+				kill(-p->pid, SIGTERM);
+			int g = w->call->grace_ms;
+			int64_t cap = now_ms() + ((*cancel & CANCEL_HARD) || g < 0 ? 0 : g > 0 ? g : 10000);
+			if (cap < deadline)
+				deadline = cap;
+		}
 		if (!p->reading) {
 			p->reading = true;
-			read_step(e, p, deadline);
+			read_step(e, p, deadline, cancel != NULL, cancelled);
 			p->reading = false;
 			pthread_cond_broadcast(&e->cv);
 			continue;
 		}
 		int64_t now = now_ms();
-		if (now >= deadline)
-			proc_kill(e, p, CRATIS_ETIMEOUT, "did not answer within %d ms; stopped it", e->timeout_ms);
-		wait_change(e, now >= deadline ? now + 100 : deadline);
+		if (now >= deadline) {
+			if (cancelled)
+				proc_kill(e, p, CRATIS_ERROR, "interrupted: stopped it");
+			else
+				proc_kill(e, p, CRATIS_ETIMEOUT, "did not answer within %d ms; stopped it", e->timeout_ms);
+		}
+		int64_t until = now >= deadline ? now + 100 : deadline;
+		if (cancel && until > now + 100)
+			until = now + 100;
+		wait_change(e, until);
 	}
 }
 

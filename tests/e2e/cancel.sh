@@ -93,4 +93,27 @@ leftover=$(pgrep -f "sleep 60" -s "$SLOW" 2>/dev/null | wc -l)
 expect_rc "nothing of its process group is left" 0 "$leftover"
 C state list >"$T/state3" 2>&1
 expect_not_in "the lock is released after SIGTERM" "lock " "$T/state3"
+
+# 4. an exec plugin's request in flight: the plugin's process group gets SIGTERM, the answer is
+# not waited for past the grace period (the plugin would take 60 s)
+X="$T/x"
+mkdir -p "$X"
+printf 'apiVersion: par/v1\nkind: Item\nmetadata: {name: a}\nspec: {x: 1}\n' >"$X/m.yaml"
+started() { [ -s "$X/pids" ]; }
+CRATIS_PLUGIN_PATH="$SRC/tests/plugins/exec" PAR_TARGET=0 PAR_SLEEP_MS=60000 PAR_DIR="$X" \
+	"$CRATIS" apply -f "$X" --auto-approve --grace 1 >"$T/xout" 2>"$T/xerr" &
+apid=$!
+if wait_for 30 started; then
+	sleep 0.5 # the request is in flight once the handshake is done
+	kill -INT "$apid"
+	wait "$apid"
+	expect_rc "Ctrl-C during an exec plugin's request exits 130" 130 $?
+	expect_in "the request is interrupted" "Item/a: create interrupted" "$T/xerr"
+	left=0
+	for pid in $(cat "$X/pids"); do kill -0 "$pid" 2>/dev/null && left=$((left + 1)); done
+	expect_rc "no plugin process is left" 0 "$left"
+else
+	fail "the exec plugin started"
+	kill -9 "$apid" 2>/dev/null
+fi
 finish
