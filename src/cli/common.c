@@ -103,8 +103,8 @@ int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const c
 		} else if ((mask & CF_LOCK) && take_value(argc, argv, &i, "--lock-timeout", &v)) {
 			char *end;
 			double s = v ? strtod(v, &end) : -1;
-			if (!v || *end || s < 0) {
-				fprintf(stderr, "error: --lock-timeout: expected seconds (e.g. 30)\n");
+			if (!v || *end || s < 0 || s > 86400) {
+				fprintf(stderr, "error: --lock-timeout: expected seconds from 0 to 86400 (e.g. 30)\n");
 				return EXIT_USAGE;
 			}
 			ctx->lock_timeout_ms = (int)(s * 1000);

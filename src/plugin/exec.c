@@ -173,6 +173,9 @@ int exec_plugin_load(struct registry *r, const char *dir, struct diags *errors)
 		manifest_error(&errs, d, "executable", "expected a string (program path relative to the plugin folder)");
 	if (!json_is_array(handlers) || !json_array_size(handlers))
 		manifest_error(&errs, d, "handlers", "expected a non-empty sequence of {group, kind, versions}");
+	json_t *tmo = json_object_get(root, "timeoutSeconds");
+	if (tmo && (!json_is_number(tmo) || json_number_value(tmo) < 0.001 || json_number_value(tmo) > 86400))
+		manifest_error(&errs, d, "timeoutSeconds", "expected a number of seconds from 0.001 to 86400 (one day)");
 	json_t *conc = json_object_get(root, "concurrency");
 	if (conc && (!json_is_integer(conc) || json_integer_value(conc) < 1 || json_integer_value(conc) > CONCURRENCY_MAX))
 		manifest_error(&errs, d, "concurrency", "expected an integer from 1 to %d (requests one process may have in flight)",
@@ -200,7 +203,9 @@ int exec_plugin_load(struct registry *r, const char *dir, struct diags *errors)
 		e->dir = xstrdup(dir);
 	e->program = program[0] == '/' ? xstrdup(program) : xasprintf("%s/%s", e->dir, program);
 	json_t *t = json_object_get(root, "timeoutSeconds");
-	e->timeout_ms = json_is_number(t) ? (int)(json_number_value(t) * 1000) : 60000;
+	e->timeout_ms = json_is_number(t) ? (int)(json_number_value(t) * 1000) : 60000; /* range checked above */
+	if (e->timeout_ms < 1)
+		e->timeout_ms = 1;
 	e->concurrency = conc ? (int)json_integer_value(conc) : 0;
 	e->next_id = 1; /* 0 is every process' handshake */
 	pthread_mutex_init(&e->lock, NULL);

@@ -317,6 +317,31 @@ static void test_loader_exec_plugin_bad_concurrency(void **state)
 	}
 }
 
+/* timeoutSeconds must be 0.001 .. 86400: 4294968 s used to overflow into a negative timeout. */
+static void test_loader_exec_plugin_bad_timeout(void **state)
+{
+	(void)state;
+	const char *bad[] = { "0", "-5", "4294968", "86401", "soon" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *dir = tmp_dir();
+		char *yaml = xasprintf("name: tmo\nversion: 1.0.0\nexecutable: run.sh\ntimeoutSeconds: %s\n"
+		                       "handlers:\n  - {group: tmo, kind: Thing, versions: [v1]}\n", bad[i]);
+		free(write_file(dir, "plugin.yaml", yaml));
+		struct registry r;
+		registry_init(&r);
+		struct diags errors = DIAGS_INIT;
+		assert_int_equal(registry_load_one(&r, dir, &errors), CRATIS_EPLUGIN);
+		char *j = joined(&errors);
+		assert_contains(j, "plugin.yaml:4:");
+		assert_contains(j, ": timeoutSeconds: expected a number of seconds from 0.001 to 86400");
+		free(j);
+		free(yaml);
+		diags_release(&errors);
+		registry_release(&r);
+		tmp_cleanup(dir);
+	}
+}
+
 /* A tmp exec plugin requiring `requires`; load it beside the built-in plugins. */
 static char *load_with_requirement(const char *requires)
 {
@@ -651,6 +676,7 @@ int main(void)
 		cmocka_unit_test(test_loader_exec_plugin_restarts_once),
 		cmocka_unit_test(test_loader_exec_plugin_multiplexes),
 		cmocka_unit_test(test_loader_exec_plugin_bad_concurrency),
+		cmocka_unit_test(test_loader_exec_plugin_bad_timeout),
 		cmocka_unit_test(test_loader_plugin_requirements),
 		cmocka_unit_test(test_loader_abi11_plugin_keeps_working),
 		cmocka_unit_test(test_loader_deadline_passed_is_not_called),
