@@ -2,7 +2,7 @@
  * detached from cratis (host->spawn_detached: double fork, own session, never cratis' child;
  * stdin /dev/null, output to a log file, pidfile), waits for
  * an HTTP (libcurl) or TCP health check, restarts it on spec change, stops it on destroy, and
- * reports a dead process as drift. Fields: docs/manifests.md#service. libcurl (and the thirty-odd
+ * reports a dead process as drift. Fields: docs/manifests.md#service. libcurl (and the 29
  * shared objects it links) is opened on first use (../common/lazylib.h), by an apply with an
  * HTTP health check, so loading this plugin costs a command nothing for it. */
 #define _GNU_SOURCE
