@@ -2,7 +2,11 @@
 # Cold start (issue 8): `cratis version` and `cratis get` on a tiny applied project (one exec
 # Task), each as a ratio against `true` measured in the same run (target <= 2), and the shared
 # libraries each run maps (the dynamic loader's trace): libgit2 and libxml2 are opened only by the
-# commands that read git or a pom.xml, so neither appears here.
+# commands that read git or a pom.xml, libcurl only by a Service's HTTP health check and libcrypto
+# only by a File's apply or refresh, so none of them appears here. Then what `get` spends its time
+# on: each phase (state open and list, loading the plugins, parsing the manifests, building the
+# model) in a process of its own (bench/coldstart_phases.c), as its median minus that of a run of
+# the same helper that does nothing.
 # Usage: sh bench/coldstart.sh [BUILD_DIR] [RUNS]   (default: build-release, 200 runs)
 set -eu
 cd "$(dirname "$0")/.."
@@ -27,10 +31,20 @@ for cmd in version get; do
 	rm -f "$W"/ld.*
 	echo "cratis $cmd maps $(echo "$libs" | grep -c .) shared objects:" $libs
 done
+PH="$PWD/$B/bench/coldstart_phases"
+PLUG="$PWD/$B/plugins"
+mkdir -p "$W/exec-only"
+ln -s "$PLUG/cratis-exec.so" "$W/exec-only/"
 hyperfine -N --warmup 10 --runs "$RUNS" --export-json "$W/cold.json" \
 	-n "true" "$TRUE" \
 	-n "cratis version" "$C version" \
-	-n "cratis get" "$C get -f $W" >"$W/hyperfine.out" 2>&1 || { cat "$W/hyperfine.out"; exit 1; }
+	-n "cratis get" "$C get -f $W" \
+	-n "phase: nothing" "$PH none $W $PLUG" \
+	-n "phase: state open + list" "$PH s $W $PLUG" \
+	-n "phase: load 4 built-in plugins" "$PH p $W $PLUG" \
+	-n "phase: load the exec plugin alone" "$PH p $W $W/exec-only" \
+	-n "phase: parse manifests" "$PH m $W $PLUG" \
+	-n "phase: all (state, plugins, manifests, model)" "$PH spmb $W $PLUG" >"$W/hyperfine.out" 2>&1 || { cat "$W/hyperfine.out"; exit 1; }
 python3 - "$W/cold.json" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
@@ -39,4 +53,10 @@ print(f"true (reference): median {ref * 1000:.2f} ms")
 for name in ("cratis version", "cratis get"):
     m = r[name]["median"]
     print(f"{name}: median {m * 1000:.2f} ms, ratio {m / ref:.2f} against true (target <= 2)")
+print(f"cratis get - cratis version: {(r['cratis get']['median'] - r['cratis version']['median']) * 1000:+.2f} ms")
+base = r["phase: nothing"]["median"]
+print(f"phases of get (median minus an empty run of the helper, {base * 1000:.2f} ms):")
+for name in r:
+    if name.startswith("phase: ") and name != "phase: nothing":
+        print(f"  {name[7:]}: {(r[name]['median'] - base) * 1000:+.2f} ms")
 PY

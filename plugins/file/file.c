@@ -1,6 +1,7 @@
 /* Built-in plugin `file`: kind File (file/v1). Writes content to a path with a mode, atomically
  * (temporary file + rename); drift is detected by SHA-256 of the content and by mode.
- * Fields: docs/manifests.md#file. */
+ * Fields: docs/manifests.md#file. libcrypto (SHA-256) is opened on first use (../common/lazylib.h),
+ * by an apply or an observe, so loading this plugin costs a command nothing for it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -11,17 +12,60 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/lazylib.h"
 #include "../common/spec.h"
 
 static const struct cratis_host *host;
 
-static void sha256_hex(const void *data, size_t n, char out[65])
+/* libcrypto, opened on first use: the functions called, then the table filled once per process */
+#define CRYPTO_FUNCTIONS(X)        \
+	X(digest, EVP_Digest)      \
+	X(sha256, EVP_sha256)
+
+struct crypto_table {
+	struct lazylib lib;
+	CRYPTO_FUNCTIONS(LAZYLIB_FIELD)
+};
+static struct crypto_table crypto_table; /* written only by crypto_load, under crypto_once */
+static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
+
+static void crypto_load(void)
+{
+	struct crypto_table *t = &crypto_table;
+	if (lazylib_open(&t->lib, "libcrypto", CRATIS_LIBCRYPTO_SONAME, CRATIS_LIBCRYPTO_PACKAGE) == CRATIS_OK) {
+		CRYPTO_FUNCTIONS(LAZYLIB_RESOLVE)
+	}
+}
+
+/* libcrypto's functions into *out, the library opened by the first call in the process. Returns
+ * CRATIS_OK, or CRATIS_ENOTFOUND (not installed, or a function missing) with the reason reported
+ * on call. */
+static int crypto_get(const struct crypto_table **out, void *call)
+{
+	*out = NULL;
+	if (pthread_once(&crypto_once, crypto_load) != 0) {
+		host->error(call, NULL, "cannot load libcrypto: pthread_once failed");
+		return CRATIS_ERROR;
+	}
+	if (crypto_table.lib.status != CRATIS_OK) {
+		host->error(call, NULL, "%s", crypto_table.lib.message);
+		return crypto_table.lib.status;
+	}
+	*out = &crypto_table;
+	return CRATIS_OK;
+}
+
+/* SHA-256 of data[0..n) as 64 lowercase hex digits; false (out "") when libcrypto fails it. */
+static bool sha256_hex(const struct crypto_table *t, const void *data, size_t n, char out[65])
 {
 	unsigned char md[32];
 	unsigned int len = 0;
-	EVP_Digest(data, n, md, &len, EVP_sha256(), NULL);
+	out[0] = '\0';
+	if (t->digest(data, n, md, &len, t->sha256(), NULL) != 1 || len != sizeof(md))
+		return false;
 	for (unsigned i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return true;
 }
 
 static bool parse_mode(const char *s, mode_t *m)
@@ -110,15 +154,23 @@ static int write_file(const struct cratis_request *req, const char *path, const 
 static int apply(void *data, const struct cratis_request *req, char **out)
 {
 	(void)data;
+	/* before anything is written: the outputs carry the content's SHA-256 */
+	const struct crypto_table *crypto;
+	int rc = crypto_get(&crypto, req->call);
+	if (rc)
+		return rc;
 	json_t *s = spec_parse(req, 0);
 	char *path = spec_path(req, spec_str(s, "path", ""));
 	json_t *c = json_object_get(s, "content");
 	mode_t mode = 0644;
 	parse_mode(spec_str(s, "mode", "0644"), &mode);
-	int rc = write_file(req, path, json_string_value(c), json_string_length(c), mode);
+	rc = write_file(req, path, json_string_value(c), json_string_length(c), mode);
+	char hex[65];
+	if (!rc && !sha256_hex(crypto, json_string_value(c), json_string_length(c), hex)) {
+		host->error(req->call, "spec.content", "cannot compute the SHA-256 of the content of '%s' (libcrypto failed)", path);
+		rc = CRATIS_ERROR;
+	}
 	if (!rc) {
-		char hex[65];
-		sha256_hex(json_string_value(c), json_string_length(c), hex);
 		json_t *doc = json_pack("{s:{s:s,s:s}}", "outputs", "path", path, "sha256", hex);
 		*out = spec_out(host, doc);
 		json_decref(doc);
@@ -147,6 +199,10 @@ static int destroy(void *data, const struct cratis_request *req, char **out)
 static int observe(void *data, const struct cratis_request *req, char **out)
 {
 	(void)data;
+	const struct crypto_table *crypto;
+	int rc = crypto_get(&crypto, req->call);
+	if (rc)
+		return rc;
 	json_t *s = spec_parse(req, 1);
 	char *path = spec_path(req, spec_str(s, "path", ""));
 	json_t *c = json_object_get(s, "content");
@@ -161,10 +217,14 @@ static int observe(void *data, const struct cratis_request *req, char **out)
 		char *buf = malloc((size_t)st.st_size + 1);
 		size_t n = fread(buf, 1, (size_t)st.st_size, f);
 		char have[65], expect[65];
-		sha256_hex(buf, n, have);
-		sha256_hex(json_string_value(c), json_string_length(c), expect);
+		bool hashed = sha256_hex(crypto, buf, n, have) &&
+		              sha256_hex(crypto, json_string_value(c), json_string_length(c), expect);
 		free(buf);
-		if (strcmp(have, expect)) {
+		if (!hashed) {
+			host->error(req->call, NULL, "cannot compute the SHA-256 of '%s' (libcrypto failed)", path);
+			rc = CRATIS_ERROR;
+			doc = NULL;
+		} else if (strcmp(have, expect)) {
 			char why[200];
 			snprintf(why, sizeof(why), "content of '%s' changed (sha256 %.12s..., expected %.12s...)", path, have, expect);
 			doc = json_pack("{s:b,s:b,s:s}", "exists", 1, "drift", 1, "reason", why);
@@ -178,11 +238,12 @@ static int observe(void *data, const struct cratis_request *req, char **out)
 	}
 	if (f)
 		fclose(f);
-	*out = spec_out(host, doc);
+	if (doc)
+		*out = spec_out(host, doc);
 	json_decref(doc);
 	free(path);
 	json_decref(s);
-	return CRATIS_OK;
+	return rc;
 }
 
 static const struct cratis_ops ops = {

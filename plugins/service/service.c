@@ -2,7 +2,9 @@
  * detached from cratis (host->spawn_detached: double fork, own session, never cratis' child;
  * stdin /dev/null, output to a log file, pidfile), waits for
  * an HTTP (libcurl) or TCP health check, restarts it on spec change, stops it on destroy, and
- * reports a dead process as drift. Fields: docs/manifests.md#service. */
+ * reports a dead process as drift. Fields: docs/manifests.md#service. libcurl (and the 29
+ * shared objects it links) is opened on first use (../common/lazylib.h), by an apply with an
+ * HTTP health check, so loading this plugin costs a command nothing for it. */
 #define _GNU_SOURCE
 #include <curl/curl.h>
 #include <errno.h>
@@ -14,9 +16,59 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/lazylib.h"
 #include "../common/proc.h"
 
 static const struct cratis_host *host;
+
+/* libcurl, opened on first use: the functions called, then the table filled once per process */
+#define CURL_FUNCTIONS(X)                          \
+	X(global_init, curl_global_init)           \
+	X(easy_init, curl_easy_init)               \
+	X(easy_setopt, curl_easy_setopt)           \
+	X(easy_perform, curl_easy_perform)         \
+	X(easy_getinfo, curl_easy_getinfo)         \
+	X(easy_cleanup, curl_easy_cleanup)
+
+struct curl_table {
+	struct lazylib lib;
+	CURL_FUNCTIONS(LAZYLIB_FIELD)
+};
+static struct curl_table curl_table; /* written only by curl_load, under curl_once */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_load(void)
+{
+	struct curl_table *t = &curl_table;
+	if (lazylib_open(&t->lib, "libcurl", CRATIS_LIBCURL_SONAME, CRATIS_LIBCURL_PACKAGE) == CRATIS_OK) {
+		CURL_FUNCTIONS(LAZYLIB_RESOLVE)
+	}
+	/* once, here, since curl_global_init is not thread-safe everywhere; never cleaned up: the
+	 * library stays loaded for the life of the process, and a later registry may use it again */
+	if (t->lib.status == CRATIS_OK && t->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		t->lib.status = CRATIS_ERROR;
+		snprintf(t->lib.message, sizeof(t->lib.message), "cannot initialise libcurl (%s): curl_global_init failed",
+		         CRATIS_LIBCURL_SONAME);
+	}
+}
+
+/* libcurl's functions into *out, the library opened by the first call in the process. Returns
+ * CRATIS_OK, or the status of the failure (CRATIS_ENOTFOUND: not installed or a function missing;
+ * CRATIS_ERROR: it would not initialise) with the reason reported on call at field. */
+static int curl_get(const struct curl_table **out, void *call, const char *field)
+{
+	*out = NULL;
+	if (pthread_once(&curl_once, curl_load) != 0) {
+		host->error(call, field, "cannot load libcurl: pthread_once failed");
+		return CRATIS_ERROR;
+	}
+	if (curl_table.lib.status != CRATIS_OK) {
+		host->error(call, field, "%s", curl_table.lib.message);
+		return curl_table.lib.status;
+	}
+	*out = &curl_table;
+	return CRATIS_OK;
+}
 
 static size_t discard(char *p, size_t s, size_t n, void *u)
 {
@@ -25,21 +77,21 @@ static size_t discard(char *p, size_t s, size_t n, void *u)
 	return s * n;
 }
 
-static bool http_ok(const char *url)
+static bool http_ok(const struct curl_table *t, const char *url)
 {
-	CURL *c = curl_easy_init();
+	CURL *c = t->easy_init();
 	if (!c)
 		return false;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	t->easy_setopt(c, CURLOPT_URL, url);
+	t->easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+	t->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	t->easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	t->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	t->easy_setopt(c, CURLOPT_NOPROXY, "*");
 	long code = 0;
-	bool ok = curl_easy_perform(c) == CURLE_OK && curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
+	bool ok = t->easy_perform(c) == CURLE_OK && t->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
 	          code >= 200 && code < 400;
-	curl_easy_cleanup(c);
+	t->easy_cleanup(c);
 	return ok;
 }
 
@@ -109,11 +161,21 @@ static int destroy(void *data, const struct cratis_request *req, char **out)
 static int apply(void *data, const struct cratis_request *req, char **out)
 {
 	(void)data;
+	json_t *s = spec_parse(req, 0);
+	json_t *health = json_object_get(s, "health");
+	const char *url = spec_str(health, "http", NULL), *tcp = spec_str(health, "tcp", NULL);
+	/* an HTTP health check needs libcurl: open it before anything is stopped or started */
+	const struct curl_table *curl = NULL;
+	int lr = url ? curl_get(&curl, req->call, "spec.health.http") : CRATIS_OK;
+	if (lr) {
+		json_decref(s);
+		return lr;
+	}
 	if (make_dirs(req->statedir) < 0) {
 		host->error(req->call, NULL, "cannot create '%s': %s", req->statedir, strerror(errno));
+		json_decref(s);
 		return CRATIS_EIO;
 	}
-	json_t *s = spec_parse(req, 0);
 	char *pidfile = join(req->statedir, "pid"), *logfile = join(req->statedir, "log");
 	int rc = CRATIS_OK;
 	/* a restart: stop whatever runs now (spec change, or an interrupted earlier run) */
@@ -158,8 +220,6 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 		snprintf(data, sizeof(data), "{\"pid\":%ld}", (long)pid);
 		host->emit(req->call, "service.started", data);
 	}
-	json_t *health = json_object_get(s, "health");
-	const char *url = spec_str(health, "http", NULL), *tcp = spec_str(health, "tcp", NULL);
 	json_t *to = json_object_get(health, "timeoutSeconds");
 	long long deadline = now_ms() + (json_is_number(to) ? (long long)(json_number_value(to) * 1000) : 30000);
 	bool healthy = !health;
@@ -172,7 +232,7 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 			rc = CRATIS_ERROR;
 			break;
 		}
-		healthy = url ? http_ok(url) : tcp_ok(tcp);
+		healthy = url ? http_ok(curl, url) : tcp_ok(tcp);
 		if (healthy)
 			break;
 		if (now_ms() > deadline) {
@@ -217,12 +277,6 @@ static int observe(void *data, const struct cratis_request *req, char **out)
 	return CRATIS_OK;
 }
 
-static void fini(void *data)
-{
-	(void)data;
-	curl_global_cleanup();
-}
-
 static const struct cratis_ops ops = {
 	.size = sizeof(struct cratis_ops),
 	.validate = validate,
@@ -241,8 +295,7 @@ CRATIS_PLUGIN_EXPORT int cratis_plugin_init(uint32_t abi_major, const struct cra
 	if (abi_major != CRATIS_ABI_MAJOR)
 		return CRATIS_EABI;
 	host = h;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	int rc = ctx->set_info(ctx, CRATIS_ABI_MAJOR, "service", "0.1.0", fini, NULL);
+	int rc = ctx->set_info(ctx, CRATIS_ABI_MAJOR, "service", "0.1.0", NULL, NULL);
 	if (!rc)
 		rc = ctx->register_handler(ctx, &service);
 	return rc;
