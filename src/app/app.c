@@ -407,12 +407,18 @@ out_release:
 	return rc;
 }
 
+static bool own_project(const struct state_row *r, void *payload)
+{
+	return model_owns_project(payload, r->project);
+}
+
 int app_resources(struct app *a, json_t **out, struct diags *d)
 {
 	struct state_rows rows = { 0 };
 	*out = NULL;
 	if (store_list(a->store, a->model.env_name, NULL, &rows))
 		return diag_last(d);
+	store_rows_keep(&rows, own_project, &a->model);
 	json_t *list = json_array();
 	for (size_t i = 0; i < a->model.nresources; i++) {
 		struct resource *r = a->model.resources[i];

@@ -472,6 +472,11 @@ static void cycle_error(struct model *m, const size_t *cycle, size_t n, struct d
 	buf_release(&b);
 }
 
+static bool model_has_project(const struct state_row *r, void *payload)
+{
+	return model_owns_project(payload, r->project);
+}
+
 int plan_build(struct plan *p, struct model *m, struct store *s, struct registry *reg,
                const struct engine_opts *o, struct diags *errors)
 {
@@ -479,6 +484,8 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 	p->environment = m->env_name;
 	registry_set_exec_procs(reg, o->jobs > 0 ? o->jobs : 1);
 	int rc = store_list(s, m->env_name, NULL, &p->rows);
+	/* one state may hold several projects: this plan sees only the model's own */
+	store_rows_keep(&p->rows, model_has_project, m);
 	if (rc) {
 		diags_errorf(errors, cratis_error_last()->status, "%s", cratis_error_last()->message);
 		return rc;

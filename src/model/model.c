@@ -544,3 +544,13 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 	return m->errors.n ? error_set(CRATIS_EINVAL, "%zu error%s in manifests", m->errors.n, m->errors.n == 1 ? "" : "s")
 	                   : CRATIS_OK;
 }
+
+bool model_owns_project(const struct model *m, const char *project)
+{
+	if (!m->nprojects)
+		return !strcmp(project, "default");
+	for (size_t i = 0; i < m->nprojects; i++)
+		if (!strcmp(m->projects[i].name, project))
+			return true;
+	return false;
+}

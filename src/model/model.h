@@ -82,6 +82,9 @@ void model_release(struct model *m);
 int model_build(struct model *m, const struct manifest_set *ms, const struct registry *reg,
                 const char *env_name);
 
+/* True when project is one of m's projects ("default" when the manifests define none). */
+bool model_owns_project(const struct model *m, const char *project);
+
 /* Resource with id "Kind/name" in project, or NULL. */
 struct resource *model_find(const struct model *m, const char *project, const char *id);
 

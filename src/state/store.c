@@ -354,22 +354,37 @@ int store_steps(struct store *s, int64_t deployment, struct steps *out)
 	return rc;
 }
 
+static void row_release(struct state_row *r)
+{
+	free(r->project);
+	free(r->environment);
+	free(r->id);
+	free(r->api_version);
+	free(r->spec);
+	free(r->outputs);
+	free(r->deps);
+	free(r->status);
+	free(r->pending_spec);
+	free(r->message);
+	free(r->updated);
+}
+
+void store_rows_keep(struct state_rows *rows, bool (*keep)(const struct state_row *r, void *payload), void *payload)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < rows->n; i++) {
+		if (keep(&rows->v[i], payload))
+			rows->v[n++] = rows->v[i];
+		else
+			row_release(&rows->v[i]);
+	}
+	rows->n = n;
+}
+
 void store_rows_release(struct state_rows *rows)
 {
-	for (size_t i = 0; i < rows->n; i++) {
-		struct state_row *r = &rows->v[i];
-		free(r->project);
-		free(r->environment);
-		free(r->id);
-		free(r->api_version);
-		free(r->spec);
-		free(r->outputs);
-		free(r->deps);
-		free(r->status);
-		free(r->pending_spec);
-		free(r->message);
-		free(r->updated);
-	}
+	for (size_t i = 0; i < rows->n; i++)
+		row_release(&rows->v[i]);
 	free(rows->v);
 	memset(rows, 0, sizeof(*rows));
 }

@@ -278,6 +278,8 @@ int lock_keeper_stop(struct lock_keeper *k);
  * id. *out is always initialised (empty on error). CRATIS_EIO when the store cannot be read. */
 int store_list(struct store *s, const char *environment, const char *project, struct state_rows *out);
 void store_rows_release(struct state_rows *rows);
+/* Keep the rows for which keep(row, payload) is true (in order), free the others. */
+void store_rows_keep(struct state_rows *rows, bool (*keep)(const struct state_row *r, void *payload), void *payload);
 /* Row with project/id in rows, or NULL. */
 struct state_row *store_rows_find(struct state_rows *rows, const char *project, const char *id);
 
