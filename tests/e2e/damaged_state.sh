@@ -144,8 +144,11 @@ while [ "$pg" -le "$pages" ]; do
 	while [ $n -le $ncmds ]; do
 		cp "$GOOD" "$DB"
 		yes 'garbage page' | head -c 4096 | dd of="$DB" bs=4096 seek=$((pg - 1)) conv=notrunc status=none
+		cp "$DB" "$T/before.db"
 		run_cmd $n "$T/out" "$T/err"
 		rc=$?
+		cmp -s "$DB" "$T/before.db" || fail "page $pg damaged: cratis $last_cmd changed the state file"
+		[ ! -s "$DB-wal" ] || fail "page $pg damaged: cratis $last_cmd left a write-ahead log behind"
 		if [ $rc = 1 ] && grep -qF -- "$named" "$T/err" && [ ! -s "$T/out" ]; then
 			echo x >>"$T/page.errors"
 		elif [ $rc = "$(cat "$T/good.$n.rc")" ] && cmp -s "$T/out" "$T/good.$n.out" && cmp -s "$T/err" "$T/good.$n.err"; then

@@ -8,9 +8,9 @@
 cases=$(cd "$(dirname "$0")" && pwd)/cases
 unset CRATIS_E2E_UNSET
 
-# check_json FILE EXPECT-LINE: FILE holds a JSON list of well-formed diagnostics, one of which is
-# EXPECT-LINE once rendered as text ("file:line:col: field: message", absent parts left out, as
-# stderr shows it, contains EXPECT-LINE as cases.sh greps it); prints what is wrong and exits 1 otherwise
+# check_json FILE EXPECT-LINE: FILE holds a JSON list of well-formed diagnostics, one of which,
+# rendered as stderr shows it ("file:line:col: field: message", absent parts left out), contains
+# EXPECT-LINE (as cases.sh greps stderr for it); prints what is wrong and exits 1 otherwise
 check_json() {
 	python3 - "$1" "$2" <<'PY'
 import json, re, sys
