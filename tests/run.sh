@@ -39,7 +39,7 @@ unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 # Every process writes its reports to build-tsan/tsan/report.PID (plugins and background runs
 # too, whose exit status no test sees); halt_on_error makes a racing process fail its test.
 # tests/tsan.supp lists what is suppressed, and why.
-tsan_e2e="e2e_exec_parallel e2e_hello e2e_plugins e2e_exec_plugin e2e_abi e2e_cancel e2e_locks e2e_damaged_state"
+tsan_e2e="e2e_exec_parallel e2e_hello e2e_plugins e2e_exec_plugin e2e_abi e2e_locks e2e_damaged_state e2e_first_open"
 tsan_logs="$(pwd)/build-tsan/tsan"
 rm -rf "$tsan_logs" && mkdir -p "$tsan_logs"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$tsan_logs/report:suppressions=$(pwd)/tests/tsan.supp"
@@ -48,9 +48,10 @@ if [ -f build-tsan/build.ninja ] || meson setup build-tsan -Db_sanitize=thread -
 	only=""
 	for t in $known; do
 		case " $tsan_e2e " in *" $t "*) only="$only $t" ;; esac
-		case $t in unit_*) only="$only $t" ;; esac
+		case $t in unit_* | e2e_cancel* | e2e_interrupt* | e2e_signal*) only="$only $t" ;; esac
 	done
 fi
+[ -n "$only" ] || only="--suite unit"
 run_suite build-tsan -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug
 unset TSAN_OPTIONS
 only=""

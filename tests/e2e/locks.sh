@@ -51,6 +51,11 @@ start_blocked_apply() {
 # deployment_result ID: the RESULT column of `cratis history` for deployment ID
 deployment_result() { C history | awk -v id="$1" '$1 == id { print $3 }'; }
 
+# the state exists before the first background apply, so the polling `state list` never races
+# the apply that creates it (that race is tests/e2e/first_open.sh)
+C state list >/dev/null 2>&1
+expect_rc "the state is created" 0 $?
+
 # 1. a live holder: unlock refused without --force, done with it; the holder still finishes
 start_blocked_apply live
 id=$(lock_id)
