@@ -265,7 +265,13 @@ static int release_lock(struct app *a, struct run_lock *h, struct diags *d)
 	}
 	h->keeper = NULL;
 	const struct lock_info *me = &h->me;
-	if (store_unlock(a->store, me->id)) {
+	int urc = store_unlock(a->store, me->id);
+	if (urc == CRATIS_ENOTFOUND && !rc) {
+		/* `state unlock --force` (or a takeover) while this run held it */
+		rc = CRATIS_ERROR;
+		diags_errorf(d, rc, "lock %s on environment '%s' was released by another command while this run held it; this run's deployment is recorded as interrupted",
+		             me->id, me->environment);
+	} else if (urc && urc != CRATIS_ENOTFOUND) {
 		const struct cratis_error *e = cratis_error_last();
 		diags_add(d, DIAG_WARNING, e->status, "%s", e->message);
 	}

@@ -7,6 +7,7 @@
 #ifndef CRATIS_APP_H
 #define CRATIS_APP_H
 
+#include <stdatomic.h>
 #include <signal.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -46,7 +47,7 @@ struct app_options {
 	const json_t *overrides;      /* variables replacing the environment's (promotion), or NULL */
 	const json_t *artifact_pins;  /* NAME -> {version, digest} used for ${artifact:NAME}, or NULL */
 	const struct engine_observer *observer; /* progress of apply/destroy/rollouts, or NULL */
-	volatile sig_atomic_t *cancel; /* the run's cancellation word (src/util/subprocess.h: a signal,
+	atomic_int *cancel; /* the run's cancellation word (src/util/subprocess.h: a signal,
 	                               * CANCEL_HARD, CANCEL_LEASE_LOST): non-zero = start nothing new,
 	                               * stop what runs. A signal handler sets it; the lease keeper sets
 	                               * CANCEL_LEASE_LOST. NULL: the app keeps its own */
@@ -71,8 +72,8 @@ struct app {
 	struct engine_opts opts;
 	struct rollout_env rollout;   /* the built-in Rollout handler's view */
 	json_t *artifacts;            /* NAME -> {version, digest} resolved for this run */
-	volatile sig_atomic_t own_cancel; /* the cancellation word when o.cancel is NULL */
-	volatile sig_atomic_t *cancel;    /* o.cancel or &own_cancel */
+	atomic_int own_cancel; /* the cancellation word when o.cancel is NULL */
+	atomic_int *cancel;    /* o.cancel or &own_cancel */
 };
 
 /* Open the project that o describes, loading what `what` names. On success *out is the project

@@ -3,6 +3,7 @@
 #ifndef CRATIS_CLI_H
 #define CRATIS_CLI_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -48,7 +49,7 @@ struct cli_ctx {
 	json_t *artifact_pins;    /* promote: artifacts as the source environment deployed them */
 	struct strv args;         /* positional arguments left after flags */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
-	volatile sig_atomic_t *cancel; /* the run's cancellation word (the signal that interrupted it) */
+	atomic_int *cancel; /* the run's cancellation word (the signal that interrupted it) */
 	struct engine_observer observer;     /* progress lines (cli_open sets it) */
 };
 

@@ -1,5 +1,6 @@
 /* cratis: entry point and command table. */
 #define _GNU_SOURCE
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +30,13 @@ static const struct cmd {
 	{ "artifact", cmd_artifact, "artifact record NAME VERSION DIGEST | artifact list [NAME] [--history]" },
 };
 
-/* The signal that asked this run to stop (SIGINT or SIGTERM), 0 while none did. Written only by
- * on_signal; the engine reads it through cli_ctx.cancel. The one mutable global of cratis: a
- * signal handler has nowhere else to write. */
-static volatile sig_atomic_t stop_signal;
+/* The signal that asked this run to stop (SIGINT or SIGTERM, with CANCEL_HARD after a second
+ * one), 0 while none did. Written by on_signal (and by the lease keeper: CANCEL_LEASE_LOST); the
+ * engine's threads read it through cli_ctx.cancel. A lock-free atomic, which a signal handler
+ * may use and other threads may read without a race (C11 7.14.1.1, 7.17.5). The one mutable
+ * global of cratis: a signal handler has nowhere else to write. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the cancellation word must be a lock-free atomic");
+static atomic_int stop_signal;
 
 /* First SIGINT/SIGTERM: ask the run to stop (start nothing new, SIGTERM to running children,
  * SIGKILL after --grace, record, unlock). A second one: the same at once (running children get

@@ -3,6 +3,7 @@
 #ifndef CRATIS_ENGINE_H
 #define CRATIS_ENGINE_H
 
+#include <stdatomic.h>
 #include <signal.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -49,7 +50,7 @@ struct engine_opts {
 	int jobs;                   /* parallel plugin calls of plan and apply (>= 1) */
 	int timeout_ms;             /* per plugin call; 0 = none */
 	const struct engine_observer *observer; /* progress, or NULL */
-	const volatile sig_atomic_t *cancel; /* when it becomes non-zero: start nothing new, stop running
+	const atomic_int *cancel; /* when it becomes non-zero: start nothing new, stop running
 	                             * subprocesses (SIGTERM, then SIGKILL after grace_ms) */
 	int grace_ms;               /* how long cancelled subprocesses get to exit (default 10 s) */
 };

@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include "registry.h"
 
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -581,7 +582,7 @@ static void send_line(struct exec_plugin *e, struct proc *p, struct waiter *w, c
 /* Wait until w is answered or failed; read for everybody while nobody else does. */
 static void await(struct exec_plugin *e, struct proc *p, struct waiter *w, int64_t deadline)
 {
-	const volatile sig_atomic_t *cancel = w->call ? w->call->cancel : NULL;
+	const atomic_int *cancel = w->call ? w->call->cancel : NULL;
 	bool cancelled = false;
 	while (!w->done) {
 		if (cancel && *cancel && !cancelled) {

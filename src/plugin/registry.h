@@ -3,6 +3,7 @@
 #ifndef CRATIS_REGISTRY_H
 #define CRATIS_REGISTRY_H
 
+#include <stdatomic.h>
 #include <signal.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -57,7 +58,7 @@ struct call {
 	struct buf err;                 /* error detail set by the plugin */
 	struct buf field;               /* field path the error concerns ("" if none) */
 	const struct engine_observer *observer; /* where the plugin's log lines go, or NULL */
-	const volatile sig_atomic_t *cancel;     /* non-zero: subprocesses of the call are stopped, or NULL */
+	const atomic_int *cancel;     /* non-zero: subprocesses of the call are stopped, or NULL */
 	int grace_ms;                   /* how long a cancelled subprocess gets before SIGKILL */
 	const struct cratis_request *req; /* the request being served (set by handler_call) */
 	json_t *events;                 /* events emitted during the call: [{"type","data"}] */

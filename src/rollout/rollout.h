@@ -6,6 +6,7 @@
 #ifndef CRATIS_ROLLOUT_H
 #define CRATIS_ROLLOUT_H
 
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "engine/observer.h"
@@ -17,7 +18,7 @@ struct rollout_env {
 	struct registry *reg;
 	struct store *store;
 	const struct engine_observer *observer; /* stages and log lines, or NULL */
-	const volatile sig_atomic_t *cancel;    /* the run's cancellation word: stops hooks, or NULL */
+	const atomic_int *cancel;    /* the run's cancellation word: stops hooks, or NULL */
 	int grace_ms;                           /* how long a cancelled hook gets before SIGKILL */
 };
 

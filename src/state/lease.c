@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "store.h"
 
+#include <stdatomic.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@ struct lock_keeper {
 	bool stop;
 	int status;           /* first renewal error, CRATIS_OK while none */
 	char *message;        /* its message (heap) */
-	volatile sig_atomic_t *lost; /* set to CANCEL_LEASE_LOST on a failed renewal, or NULL */
+	atomic_int *lost; /* set to CANCEL_LEASE_LOST on a failed renewal, or NULL */
 };
 
 static void deadline_after(struct timespec *ts, int ms)
@@ -69,7 +70,7 @@ static void *keeper_main(void *arg)
 }
 
 int lock_keeper_start(struct lock_keeper **out, struct store *s, const char *lock_id, int lease_ms,
-                      volatile sig_atomic_t *lost)
+                      atomic_int *lost)
 {
 	*out = NULL;
 	struct lock_keeper *k = xcalloc(1, sizeof(*k));

@@ -472,7 +472,11 @@ static int sq_unlock(struct store *st, const char *lock_id, bool force, bool clo
 		               holder->id, holder->environment, holder->user, holder->host, holder->pid, holder->command, holder->since, why);
 		goto out_end;
 	}
-	if (close_dead && !alive && (rc = close_interrupted(s, holder->deployment, holder, "its lock was released by `state unlock`")))
+	/* a forced release interrupts a live run too: its keeper finds the lock gone and stops it,
+	 * and a deployment closed here is not reopened by its finish */
+	if (close_dead && (rc = close_interrupted(s, holder->deployment, holder,
+	                                         alive ? "its lock was released by `state unlock --force`"
+	                                               : "its lock was released by `state unlock`")))
 		goto out_end;
 	sqlite3_stmt *q;
 	if ((rc = prep(s, &q, "DELETE FROM locks WHERE id = ?", "release lock")))

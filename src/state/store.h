@@ -7,6 +7,7 @@
 #ifndef CRATIS_STORE_H
 #define CRATIS_STORE_H
 
+#include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -246,7 +247,8 @@ int store_lock_set_deployment(struct store *s, const char *lock_id, int64_t depl
 int store_unlock(struct store *s, const char *lock_id);
 /* Release somebody else's lock lock_id (`state unlock`). A live holder (on this host with a live
  * pid, or elsewhere with an unexpired lease) is refused with CRATIS_ELOCKED naming it, unless
- * force. A holder that is not alive has its running deployment closed as interrupted. *holder
+ * force. The holder's running deployment is closed as interrupted (a live one forced open finds
+ * its lock gone and stops). *holder
  * (may be NULL) gets the lock as it was. CRATIS_ENOTFOUND, CRATIS_EIO. */
 int store_lock_break(struct store *s, const char *lock_id, bool force, struct lock_info *holder);
 /* Every lock held, ordered by environment; *out is heap (free()), NULL when *n is 0. */
@@ -268,7 +270,7 @@ struct lock_keeper;
  * nothing new (src/util/subprocess.h). CRATIS_OK with *out set, CRATIS_ERROR when the thread
  * cannot be created. */
 int lock_keeper_start(struct lock_keeper **out, struct store *s, const char *lock_id, int lease_ms,
-                      volatile sig_atomic_t *lost);
+                      atomic_int *lost);
 /* Stop and free k (NULL: no-op, CRATIS_OK). Returns CRATIS_OK, or the first renewal error (the
  * last error is set: CRATIS_ENOTFOUND when the lock was lost to another run); the keeper stops
  * renewing after an error. */

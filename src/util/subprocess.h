@@ -3,13 +3,14 @@
 #ifndef CRATIS_SUBPROCESS_H
 #define CRATIS_SUBPROCESS_H
 
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
 #include "buf.h"
 
-/* A cancellation word (volatile sig_atomic_t) is 0 while a run goes on; otherwise the signal that
+/* A cancellation word (a lock-free atomic_int, written by signal handlers) is 0 while a run goes on; otherwise the signal that
  * asked it to stop (SIGINT, SIGTERM), possibly with these bits: */
 #define CANCEL_HARD 0x100        /* stop now: running process groups get SIGKILL at once */
 #define CANCEL_LEASE_LOST 0x200  /* the run's lock lease was lost to another run */
@@ -20,7 +21,7 @@ struct proc_spec {
 	const char *workdir;           /* NULL = inherit */
 	int timeout_ms;                /* 0 = no deadline */
 	size_t out_cap, err_cap;       /* capture caps in bytes (0 = 1 MiB / 64 KiB) */
-	const volatile sig_atomic_t *cancel;    /* when non-zero: SIGTERM to the process group, SIGKILL after
+	const atomic_int *cancel;    /* when non-zero: SIGTERM to the process group, SIGKILL after
 	                                * grace_ms (0 = 10 s, negative = at once; CANCEL_HARD: at
 	                                * once); NULL = not cancellable */
 	int grace_ms;

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Locks are leases: `cratis state unlock ID` of a live holder is refused (exit 1, naming the
-# holder, pointing at --force) and works with --force, leaving the holder to finish; a lock left
+# holder, pointing at --force) and works with --force, which interrupts the holder (its
+# deployment is closed as interrupted; the holder fails when it finds its lock gone); a lock left
 # by a run killed with -9 is taken over by the next apply, which warns, and history then shows
 # the killed run's deployment as interrupted (not running); a dead holder's lock is released by
 # `state unlock` without --force, closing its deployment as interrupted too.
@@ -56,7 +57,7 @@ deployment_result() { C history | awk -v id="$1" '$1 == id { print $3 }'; }
 C state list >/dev/null 2>&1
 expect_rc "the state is created" 0 $?
 
-# 1. a live holder: unlock refused without --force, done with it; the holder still finishes
+# 1. a live holder: unlock refused without --force, done with it; the holder is interrupted
 start_blocked_apply live
 id=$(lock_id)
 C state unlock "$id" >"$T/unlock1.out" 2>"$T/unlock1.err"
@@ -71,10 +72,12 @@ expect_rc "unlock --force of a live holder" 0 $?
 cat "$T/unlock2.out" "$T/unlock2.err" >"$T/unlock2.all"
 expect_in "unlock --force names what it released" "lock $id released" "$T/unlock2.all"
 check "no lock after unlock --force" no_lock
+expect_rc "its deployment is closed as interrupted at once" interrupted "$(deployment_result 1)"
 open_gate
 wait "$apid"
-expect_rc "the holder whose lock was forced open still finishes" 0 $?
-expect_rc "its deployment succeeded" succeeded "$(deployment_result 1)"
+expect_rc "the holder whose lock was forced open fails" 1 $?
+expect_in "the holder says its lock was released" "was released by another command" "$T/live.err"
+expect_rc "its deployment stays interrupted" interrupted "$(deployment_result 1)"
 
 # 2. a run killed with -9 while holding the lock: the next apply takes it over, with a warning
 start_blocked_apply killed
