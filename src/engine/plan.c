@@ -595,6 +595,21 @@ static void cycle_error(struct model *m, const size_t *cycle, size_t n, struct d
 	buf_release(&b);
 }
 
+/* 1 + the index that index (key "project:id" -> 1 + position) holds for project and id, or 0. */
+static size_t index_of(const struct map *index, const char *project, const char *id)
+{
+	char stack[256];
+	size_t lp = strlen(project), li = strlen(id);
+	char *key = lp + li + 2 <= sizeof(stack) ? stack : xmalloc(lp + li + 2);
+	memcpy(key, project, lp);
+	key[lp] = ':';
+	memcpy(key + lp + 1, id, li + 1);
+	size_t i = (size_t)map_get(index, key);
+	if (key != stack)
+		free(key);
+	return i;
+}
+
 int plan_build(struct plan *p, struct model *m, struct store *s, struct registry *reg,
                const struct engine_opts *o, struct diags *errors)
 {
@@ -616,9 +631,9 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 	for (size_t i = 0; i < m->nresources; i++) {
 		struct resource *r = m->resources[i];
 		for (size_t k = 0; k < r->deps.n; k++) {
-			struct resource *d = model_find(m, r->project, r->deps.v[k]);
+			size_t d = index_of(&index, r->project, r->deps.v[k]);
 			if (d)
-				graph_add_edge(&g, i, (size_t)map_get(&index, d->key) - 1);
+				graph_add_edge(&g, i, d - 1);
 		}
 	}
 	size_t *order = NULL, *cycle = NULL, ncycle = 0;
@@ -628,6 +643,18 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		graph_release(&g);
 		map_release(&index);
 		return error_set(CRATIS_ECYCLE, "dependency cycle");
+	}
+	/* each recorded row to its resource, by one look-up per row instead of a search per
+	 * resource: row_of[i] is the row of resource i (project and id equal); row_desired[j] says
+	 * that row j has a resource under its key (not deleted) */
+	struct state_row **row_of = xcalloc(m->nresources + 1, sizeof(*row_of));
+	bool *row_desired = xcalloc(p->rows.n + 1, sizeof(bool));
+	for (size_t j = 0; j < p->rows.n; j++) {
+		struct state_row *row = &p->rows.v[j];
+		size_t i = index_of(&index, row->project, row->id);
+		row_desired[j] = i != 0;
+		if (i && !strcmp(m->resources[i - 1]->project, row->project) && !strcmp(m->resources[i - 1]->id, row->id))
+			row_of[i - 1] = row;
 	}
 	p->items = xcalloc(nres + p->rows.n + 1, sizeof(*p->items));
 	/* items in dependency order: deps always have smaller indices */
@@ -641,7 +668,7 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		it->id = xstrdup(r->id);
 		it->project = xstrdup(r->project);
 		it->handler = r->handler;
-		it->row = store_rows_find(&p->rows, r->project, r->id);
+		it->row = row_of[i];
 		item_system(it, m, r->system);
 		for (size_t d = 0; d < g.ndeps[i]; d++)
 			add_dep(it, pos[g.deps[i][d]]);
@@ -655,6 +682,7 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 	}
 	free(pos);
 	free(order);
+	free(row_of);
 	graph_release(&g);
 	map_release(&index);
 
@@ -671,15 +699,17 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 	/* validate every desired resource before deciding anything; then decide each one after the
 	 * ones it depends on (their outputs and drift shape its spec), both on up to -j threads */
 	run_items(p, p->n, o->jobs, false, validate_item, o, errors);
-	if (errors->n)
+	if (errors->n) {
+		free(row_desired);
 		return error_set(CRATIS_EINVAL, "validation failed");
+	}
 	run_items(p, p->n, o->jobs, true, decide_item, o, errors);
 
 	/* recorded resources no longer desired: delete, dependents first */
 	size_t first_delete = p->n;
 	for (size_t i = 0; i < p->rows.n; i++) {
 		struct state_row *row = &p->rows.v[i];
-		if (!o->destroy && model_find(m, row->project, row->id))
+		if (!o->destroy && row_desired[i])
 			continue;
 		struct plan_item *it = &p->items[p->n++];
 		it->action = ACT_DELETE;
@@ -700,6 +730,7 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		item_system(it, m, json_string_value(json_object_get(rs, "system")));
 		json_decref(rs);
 	}
+	free(row_desired);
 	for (size_t i = first_delete; i < p->n; i++) {
 		/* a deleted resource waits for the deletion of every deleted resource that depended on it */
 		for (size_t j = first_delete; j < p->n; j++) {

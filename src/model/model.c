@@ -58,6 +58,28 @@ static json_t *get_path(json_t *root, const char *path)
 	return v;
 }
 
+/* One document's metadata and spec, looked up once for the many fields read under them. */
+struct view {
+	json_t *root, *metadata, *spec;
+};
+
+static void view_init(struct view *v, json_t *root)
+{
+	v->root = root;
+	v->metadata = json_is_object(root) ? json_object_get(root, "metadata") : NULL;
+	v->spec = json_is_object(root) ? json_object_get(root, "spec") : NULL;
+}
+
+/* get_path(v->root, path), starting from the looked-up metadata or spec when path is under one. */
+static json_t *view_get(const struct view *v, const char *path)
+{
+	if (!strncmp(path, "metadata", 8) && (path[8] == '.' || !path[8]))
+		return path[8] ? get_path(v->metadata, path + 9) : v->metadata;
+	if (!strncmp(path, "spec", 4) && (path[4] == '.' || !path[4]))
+		return path[4] ? get_path(v->spec, path + 5) : v->spec;
+	return get_path(v->root, path);
+}
+
 /* True when some string inside v contains '$': only then can variable expansion change v. */
 static bool has_dollar(const json_t *v)
 {
@@ -109,14 +131,14 @@ static bool check_type(const json_t *v, enum ftype t)
 }
 
 /* Check the table rows for kind; false if any error was added. */
-static bool check_fields(struct model *m, const struct manifest_doc *d, const char *kind)
+static bool check_fields(struct model *m, const struct manifest_doc *d, const struct view *dv, const char *kind)
 {
 	bool ok = true;
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		const struct field_def *f = &fields[i];
 		if (strcmp(f->kind, "*") && strcmp(f->kind, kind))
 			continue;
-		json_t *v = get_path(d->root, f->path);
+		json_t *v = view_get(dv, f->path);
 		if (!v || json_is_null(v)) {
 			if (f->required) {
 				manifest_error(&m->errors, d, f->path, "missing field, expected %s (%s)",
@@ -137,6 +159,12 @@ static bool check_fields(struct model *m, const struct manifest_doc *d, const ch
 static const char *sget(json_t *o, const char *path)
 {
 	json_t *v = get_path(o, path);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static const char *vget(const struct view *dv, const char *path)
+{
+	json_t *v = view_get(dv, path);
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
@@ -303,12 +331,11 @@ static void on_var_error(const char *field, const char *msg, void *payload)
 	manifest_error(&ve->m->errors, ve->doc, field, "%s", msg);
 }
 
-static void add_resource(struct model *m, const struct manifest_doc *d, const struct registry *reg,
+static void add_resource(struct model *m, const struct manifest_doc *d, const struct view *dv, const struct registry *reg,
                          const char *group, const char *version, const char *kind,
                          const char *default_project, const char *default_system)
 {
-	json_t *root = d->root;
-	const char *name = sget(root, "metadata.name");
+	const char *name = vget(dv, "metadata.name");
 	struct handler *h = reg ? registry_find(reg, group, kind, version) : NULL;
 	if (!h && !(reg && registry_find(reg, group, kind, NULL))) {
 		char *kinds = reg ? registry_kinds_list(reg) : xstrdup("none");
@@ -342,9 +369,9 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 		buf_release(&ps);
 		return;
 	}
-	if (!check_fields(m, d, "@"))
+	if (!check_fields(m, d, dv, "@"))
 		return;
-	const char *project = sget(root, "metadata.project");
+	const char *project = vget(dv, "metadata.project");
 	if (!project)
 		project = default_project;
 	if (!project) {
@@ -363,7 +390,7 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 		free(ps);
 		return;
 	}
-	json_t *spec = json_object_get(root, "spec");
+	json_t *spec = dv->spec;
 	bool dollar = spec && has_dollar(spec);
 	spec = spec ? spec_copy(spec) : json_object();
 	const char *system = sget(spec, "system");
@@ -459,10 +486,12 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 			               json_type_phrase(d->root));
 			continue;
 		}
-		if (!check_fields(m, d, "*"))
+		struct view dv;
+		view_init(&dv, d->root);
+		if (!check_fields(m, d, &dv, "*"))
 			continue;
-		const char *api = sget(d->root, "apiVersion"), *kind = sget(d->root, "kind");
-		const char *name = sget(d->root, "metadata.name");
+		const char *api = vget(&dv, "apiVersion"), *kind = vget(&dv, "kind");
+		const char *name = vget(&dv, "metadata.name");
 		char *g = NULL, *v = NULL;
 		if (!split_api(api, &g, &v)) {
 			manifest_error(&m->errors, d, "apiVersion", "expected GROUP/VERSION (e.g. cratis/v1), got '%s'", api);
@@ -482,7 +511,7 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 			if (strcmp(v, CORE_VERSION)) {
 				manifest_error(&m->errors, d, "apiVersion", "version '%s' of core kind %s is not supported (supported: cratis/v1)", v, kind);
 			} else if (!strcmp(kind, "System") || !strcmp(kind, "Environment") || !strcmp(kind, "Project")) {
-				if (check_fields(m, d, kind)) {
+				if (check_fields(m, d, &dv, kind)) {
 					if (!strcmp(kind, "System")) {
 						ALLOC_GROW(m->systems, m->nsystems + 1, m->asystems);
 						struct system *s = &m->systems[m->nsystems++];
@@ -595,8 +624,10 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 			continue;
 		const struct manifest_doc *d = ms->docs[i];
 		char *g = NULL, *v = NULL;
-		split_api(sget(d->root, "apiVersion"), &g, &v);
-		add_resource(m, d, reg, g, v, sget(d->root, "kind"), default_project, default_system);
+		struct view dv;
+		view_init(&dv, d->root);
+		split_api(vget(&dv, "apiVersion"), &g, &v);
+		add_resource(m, d, &dv, reg, g, v, vget(&dv, "kind"), default_project, default_system);
 		free(g);
 		free(v);
 	}
