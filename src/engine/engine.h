@@ -27,7 +27,8 @@ struct plan_item {
 	json_t *desired;            /* spec with outputs resolved as far as known (NULL for delete) */
 	struct strv changes;        /* changed field paths ("spec.content") */
 	char *reason;               /* why, when not a spec change ("drift: ...", "interrupted") */
-	json_t *outputs;            /* outputs known so far: recorded, then those of this apply */
+	json_t *outputs;            /* outputs known so far: recorded (parsed only when a resource
+	                             * with references depends on it), then those of this apply */
 	char kind_buf[128];         /* kind of a delete item (from its id) */
 	size_t *deps, ndeps, adeps; /* plan items to finish first */
 	char *system, *system_type; /* the target System's name and type (NULL when none) */

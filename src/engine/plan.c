@@ -210,6 +210,134 @@ static void plugin_error(struct diags *errors, const struct plan_item *it, const
 	dg->status = cratis_error_last()->status ? cratis_error_last()->status : CRATIS_EPLUGIN;
 }
 
+/* ---- comparing a desired spec with its recorded text without parsing the text ---- */
+
+/* Whether the canonical text at *t (compact JSON, as json_text writes it) is a value equal to v,
+ * advancing *t past it. Conservative: true only when json_loads would give back a value that
+ * json_equal finds equal to v; anything it does not handle simply (escapes in strings, reals,
+ * integers out of range, whitespace, keys out of order, deep nesting) gives false, and the
+ * caller compares the parsed text as before. */
+static bool text_is(const json_t *v, const char **t, int depth)
+{
+	const char *p = *t;
+	if (depth > 64)
+		return false;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		if (*p++ != '{')
+			return false;
+		size_t n = 0;
+		const char *prev = NULL;
+		size_t prevlen = 0;
+		while (*p != '}') {
+			if (n && *p++ != ',')
+				return false;
+			if (*p++ != '"')
+				return false;
+			const char *k = p;
+			while ((unsigned char)*p >= 0x20 && *p != '"' && *p != '\\')
+				p++;
+			if (*p != '"')
+				return false;
+			size_t klen = (size_t)(p - k);
+			/* keys strictly ascending: no duplicate (which json_loads would fold into one) */
+			if (prev) {
+				int c = memcmp(prev, k, prevlen < klen ? prevlen : klen);
+				if (c > 0 || (c == 0 && prevlen >= klen))
+					return false;
+			}
+			prev = k;
+			prevlen = klen;
+			p++;
+			if (*p++ != ':')
+				return false;
+			json_t *c = json_object_getn(v, k, klen);
+			if (!c || !text_is(c, &p, depth + 1))
+				return false;
+			n++;
+		}
+		if (n != json_object_size(v))
+			return false;
+		*t = p + 1;
+		return true;
+	}
+	case JSON_ARRAY: {
+		if (*p++ != '[')
+			return false;
+		size_t n = 0;
+		while (*p != ']') {
+			if (n && *p++ != ',')
+				return false;
+			if (n >= json_array_size(v) || !text_is(json_array_get(v, n), &p, depth + 1))
+				return false;
+			n++;
+		}
+		if (n != json_array_size(v))
+			return false;
+		*t = p + 1;
+		return true;
+	}
+	case JSON_STRING: {
+		/* the same bytes, none of which needs an escape (a control character, '"' or '\\') */
+		const char *sv = json_string_value(v);
+		size_t len = json_string_length(v);
+		if (*p++ != '"')
+			return false;
+		for (size_t i = 0; i < len; i++) {
+			unsigned char c = (unsigned char)p[i];
+			if (c != (unsigned char)sv[i] || c < 0x20 || c == '"' || c == '\\')
+				return false;
+		}
+		if (p[len] != '"')
+			return false;
+		*t = p + len + 1;
+		return true;
+	}
+	case JSON_INTEGER: {
+		/* -?(0|[1-9][0-9]*), not followed by a fraction or an exponent, within json_int_t */
+		bool neg = *p == '-';
+		const char *d = p + neg;
+		size_t nd = strspn(d, "0123456789");
+		if (!nd || nd > 18 || (nd > 1 && *d == '0') || d[nd] == '.' || d[nd] == 'e' || d[nd] == 'E')
+			return false;
+		json_int_t x = 0;
+		for (size_t i = 0; i < nd; i++)
+			x = x * 10 + (d[i] - '0');
+		if ((neg ? -x : x) != json_integer_value(v))
+			return false;
+		*t = d + nd;
+		return true;
+	}
+	case JSON_TRUE:
+		if (strncmp(p, "true", 4))
+			return false;
+		*t = p + 4;
+		return true;
+	case JSON_FALSE:
+		if (strncmp(p, "false", 5))
+			return false;
+		*t = p + 5;
+		return true;
+	case JSON_NULL:
+		if (strncmp(p, "null", 4))
+			return false;
+		*t = p + 4;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* True when the recorded spec text is known to equal desired without parsing it (see text_is).
+ * json_loads takes only an object or an array at the top. */
+static bool recorded_equal(const char *text, const json_t *desired)
+{
+	if (!json_is_object(desired) && !json_is_array(desired))
+		return false;
+	const char *t = text;
+	return text_is(desired, &t, 0) && *t == '\0';
+}
+
 static int decide(struct plan *p, struct plan_item *it, const struct engine_opts *o, struct diags *errors)
 {
 	struct state_row *row = it->row;
@@ -221,15 +349,19 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 			it->reason = xstrdup("a previous run was interrupted before it finished");
 		return CRATIS_OK;
 	}
-	json_t *prior = json_loads(row->spec, 0, NULL);
-	if (!json_equal(prior, it->desired)) {
-		struct buf path = BUF_INIT;
-		buf_adds(&path, "spec");
-		diff_paths(prior, it->desired, &path, &it->changes);
-		buf_release(&path);
-		it->action = ACT_UPDATE;
+	/* the recorded spec is the canonical text of what was applied (json_text): when it reads as
+	 * the desired spec, it need not be parsed */
+	if (!recorded_equal(row->spec, it->desired)) {
+		json_t *prior = json_loads(row->spec, 0, NULL);
+		if (!json_equal(prior, it->desired)) {
+			struct buf path = BUF_INIT;
+			buf_adds(&path, "spec");
+			diff_paths(prior, it->desired, &path, &it->changes);
+			buf_release(&path);
+			it->action = ACT_UPDATE;
+		}
+		json_decref(prior);
 	}
-	json_decref(prior);
 	if (strcmp(row->status, "ready")) {
 		if (it->action == ACT_NOOP)
 			it->action = ACT_UPDATE;
@@ -477,6 +609,21 @@ static bool model_has_project(const struct state_row *r, void *payload)
 	return model_owns_project(payload, r->project);
 }
 
+/* 1 + the index that index (key "project:id" -> 1 + position) holds for project and id, or 0. */
+static size_t index_of(const struct map *index, const char *project, const char *id)
+{
+	char stack[256];
+	size_t lp = strlen(project), li = strlen(id);
+	char *key = lp + li + 2 <= sizeof(stack) ? stack : xmalloc(lp + li + 2);
+	memcpy(key, project, lp);
+	key[lp] = ':';
+	memcpy(key + lp + 1, id, li + 1);
+	size_t i = (size_t)map_get(index, key);
+	if (key != stack)
+		free(key);
+	return i;
+}
+
 int plan_build(struct plan *p, struct model *m, struct store *s, struct registry *reg,
                const struct engine_opts *o, struct diags *errors)
 {
@@ -500,9 +647,9 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 	for (size_t i = 0; i < m->nresources; i++) {
 		struct resource *r = m->resources[i];
 		for (size_t k = 0; k < r->deps.n; k++) {
-			struct resource *d = model_find(m, r->project, r->deps.v[k]);
+			size_t d = index_of(&index, r->project, r->deps.v[k]);
 			if (d)
-				graph_add_edge(&g, i, (size_t)map_get(&index, d->key) - 1);
+				graph_add_edge(&g, i, d - 1);
 		}
 	}
 	size_t *order = NULL, *cycle = NULL, ncycle = 0;
@@ -512,6 +659,18 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		graph_release(&g);
 		map_release(&index);
 		return error_set(CRATIS_ECYCLE, "dependency cycle");
+	}
+	/* each recorded row to its resource, by one look-up per row instead of a search per
+	 * resource: row_of[i] is the row of resource i (project and id equal); row_desired[j] says
+	 * that row j has a resource under its key (not deleted) */
+	struct state_row **row_of = xcalloc(m->nresources + 1, sizeof(*row_of));
+	bool *row_desired = xcalloc(p->rows.n + 1, sizeof(bool));
+	for (size_t j = 0; j < p->rows.n; j++) {
+		struct state_row *row = &p->rows.v[j];
+		size_t i = index_of(&index, row->project, row->id);
+		row_desired[j] = i != 0;
+		if (i && !strcmp(m->resources[i - 1]->project, row->project) && !strcmp(m->resources[i - 1]->id, row->id))
+			row_of[i - 1] = row;
 	}
 	p->items = xcalloc(nres + p->rows.n + 1, sizeof(*p->items));
 	/* items in dependency order: deps always have smaller indices */
@@ -525,15 +684,21 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		it->id = xstrdup(r->id);
 		it->project = xstrdup(r->project);
 		it->handler = r->handler;
-		it->row = store_rows_find(&p->rows, r->project, r->id);
+		it->row = row_of[i];
 		item_system(it, m, r->system);
 		for (size_t d = 0; d < g.ndeps[i]; d++)
 			add_dep(it, pos[g.deps[i][d]]);
-		if (it->row && it->row->outputs)
-			it->outputs = json_loads(it->row->outputs, 0, NULL);
+		/* recorded outputs are read only by references (resolve_ref), which only a resource
+		 * with pending variables has, to the items it depends on: parse just those */
+		for (size_t d = 0; r->pending_vars && d < it->ndeps; d++) {
+			struct plan_item *dep = &p->items[it->deps[d]];
+			if (!dep->outputs && dep->row && dep->row->outputs)
+				dep->outputs = json_loads(dep->row->outputs, 0, NULL);
+		}
 	}
 	free(pos);
 	free(order);
+	free(row_of);
 	graph_release(&g);
 	map_release(&index);
 
@@ -550,15 +715,17 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 	/* validate every desired resource before deciding anything; then decide each one after the
 	 * ones it depends on (their outputs and drift shape its spec), both on up to -j threads */
 	run_items(p, p->n, o->jobs, false, validate_item, o, errors);
-	if (errors->n)
+	if (errors->n) {
+		free(row_desired);
 		return error_set(CRATIS_EINVAL, "validation failed");
+	}
 	run_items(p, p->n, o->jobs, true, decide_item, o, errors);
 
 	/* recorded resources no longer desired: delete, dependents first */
 	size_t first_delete = p->n;
 	for (size_t i = 0; i < p->rows.n; i++) {
 		struct state_row *row = &p->rows.v[i];
-		if (!o->destroy && model_find(m, row->project, row->id))
+		if (!o->destroy && row_desired[i])
 			continue;
 		struct plan_item *it = &p->items[p->n++];
 		it->action = ACT_DELETE;
@@ -579,6 +746,7 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		item_system(it, m, json_string_value(json_object_get(rs, "system")));
 		json_decref(rs);
 	}
+	free(row_desired);
 	for (size_t i = first_delete; i < p->n; i++) {
 		/* a deleted resource waits for the deletion of every deleted resource that depended on it */
 		for (size_t j = first_delete; j < p->n; j++) {

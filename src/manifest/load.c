@@ -295,7 +295,13 @@ static const char *class_phrase(const char *tag)
  * resolved by the core schema), or "int", "float", "bool", "null" (the text must be one). */
 static json_t *core_scalar(struct conv *c, const char *s, size_t len, const char *tag, struct manifest_pos at)
 {
-	char *t = xstrndup(s, len);
+	if (!tag && len && s[0] && !memchr("~nNtTfF0123456789+-.", s[0], 21))
+		return json_stringn(s, len);   /* no core-schema form starts with this byte: a string */
+	/* a NUL-terminated copy, on the stack when it is short */
+	char stack[64];
+	char *t = len < sizeof(stack) ? stack : xmalloc(len + 1);
+	memcpy(t, s, len);
+	t[len] = '\0';
 	long long ll = 0;
 	double d = 0;
 	bool b = false;
@@ -319,7 +325,8 @@ static json_t *core_scalar(struct conv *c, const char *s, size_t len, const char
 	} else {
 		conv_error(c, at, "'%.40s' is not %s (tag !!%s)", t, class_phrase(tag), tag);
 	}
-	free(t);
+	if (t != stack)
+		free(t);
 	return v;
 }
 
@@ -461,18 +468,26 @@ static json_t *convert_mapping(struct conv *c, struct fy_node *n, const struct m
 			conv_error(c, kp, "a mapping key must be a scalar, not a %s", fy_node_is_sequence(ks) ? "sequence" : "mapping");
 			continue;
 		}
-		char *key = xstrndup(kt ? kt : "", kt ? klen : 0);
+		/* the key, NUL-terminated (on the stack when short): jansson keys end at a NUL */
+		char stack[64];
+		size_t kl = kt ? klen : 0;
+		char *key = kl < sizeof(stack) ? stack : xmalloc(kl + 1);
+		if (kl)
+			memcpy(key, kt, kl);
+		key[kl] = '\0';
+		kl = strlen(key);
 		size_t before = c->out.n;
 		json_t *v = convert(c, fy_node_pair_value(p), &kp, self);
-		if (json_object_get(o, key)) {
+		if (json_object_getn(o, key, kl)) {
 			conv_error(c, kp, "duplicate key '%s'", key);
 			c->out.n = before;
 			json_decref(v);
-		} else if (json_object_set_new(o, key, v)) {
+		} else if (json_object_setn_new(o, key, kl, v)) {
 			conv_error(c, kp, "a mapping key that is not valid UTF-8");
 			c->out.n = before;
 		}
-		free(key);
+		if (key != stack)
+			free(key);
 	}
 	if (merges) {
 		it = NULL;
@@ -568,7 +583,11 @@ static struct manifest_doc *doc_from(struct manifest_set *s, const char *file, i
 	struct conv c = { .s = s, .file = file };
 	struct map anchors = MAP_INIT;
 	struct strv names = STRV_INIT;
-	bind_aliases(&c, root, &anchors, &names);
+	void *ait = NULL;
+	if (fy_document_anchor_iterate(fyd, &ait)) {
+		/* without an anchor every alias is undefined, which alias_target reports unbound */
+		bind_aliases(&c, root, &anchors, &names);
+	}
 	map_release(&anchors);
 	strv_release(&names);
 	if (c.naliases)

@@ -41,14 +41,79 @@ static const char *type_phrase(enum ftype t)
 	return t == FT_STRING ? "a string" : t == FT_MAPPING ? "a mapping" : "a sequence of strings";
 }
 
+/* The value at a dotted path ("metadata.name") under root, or NULL. Walks the path in place:
+ * no copy, no allocation (it runs for every field of every document). */
 static json_t *get_path(json_t *root, const char *path)
 {
-	char *copy = xstrdup(path), *save = NULL;
 	json_t *v = root;
-	for (char *c = strtok_r(copy, ".", &save); c && v; c = strtok_r(NULL, ".", &save))
-		v = json_is_object(v) ? json_object_get(v, c) : NULL;
-	free(copy);
+	for (const char *p = path; v;) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+		if (len)
+			v = json_is_object(v) ? json_object_getn(v, p, len) : NULL;
+		if (!dot)
+			break;
+		p = dot + 1;
+	}
 	return v;
+}
+
+/* One document's metadata and spec, looked up once for the many fields read under them. */
+struct view {
+	json_t *root, *metadata, *spec;
+};
+
+static void view_init(struct view *v, json_t *root)
+{
+	v->root = root;
+	v->metadata = json_is_object(root) ? json_object_get(root, "metadata") : NULL;
+	v->spec = json_is_object(root) ? json_object_get(root, "spec") : NULL;
+}
+
+/* get_path(v->root, path), starting from the looked-up metadata or spec when path is under one. */
+static json_t *view_get(const struct view *v, const char *path)
+{
+	if (!strncmp(path, "metadata", 8) && (path[8] == '.' || !path[8]))
+		return path[8] ? get_path(v->metadata, path + 9) : v->metadata;
+	if (!strncmp(path, "spec", 4) && (path[4] == '.' || !path[4]))
+		return path[4] ? get_path(v->spec, path + 5) : v->spec;
+	return get_path(v->root, path);
+}
+
+/* True when some string inside v contains '$': only then can variable expansion change v. */
+static bool has_dollar(const json_t *v)
+{
+	if (json_is_string(v))
+		return memchr(json_string_value(v), '$', json_string_length(v)) != NULL;
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *c;
+		json_object_foreach((json_t *)v, k, c)
+			if (has_dollar(c))
+				return true;
+	} else if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v); i++)
+			if (has_dollar(json_array_get(v, i)))
+				return true;
+	}
+	return false;
+}
+
+/* The model's own copy of a document's spec, which the model may change (dependsOn removed,
+ * variables expanded) while the document stays as loaded. Copy on write: a new top-level
+ * object whose members without '$' are shared with the document (expansion never writes
+ * them, and nothing writes a model's spec after the build), and deep copies of the others. */
+static json_t *spec_copy(json_t *src)
+{
+	if (!json_is_object(src))
+		return json_deep_copy(src);
+	json_t *o = json_object();
+	const char *k;
+	size_t klen;
+	json_t *v;
+	json_object_keylen_foreach(src, k, klen, v)
+		json_object_setn_new_nocheck(o, k, klen, has_dollar(v) ? json_deep_copy(v) : json_incref(v));
+	return o;
 }
 
 static bool check_type(const json_t *v, enum ftype t)
@@ -66,14 +131,14 @@ static bool check_type(const json_t *v, enum ftype t)
 }
 
 /* Check the table rows for kind; false if any error was added. */
-static bool check_fields(struct model *m, const struct manifest_doc *d, const char *kind)
+static bool check_fields(struct model *m, const struct manifest_doc *d, const struct view *dv, const char *kind)
 {
 	bool ok = true;
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		const struct field_def *f = &fields[i];
 		if (strcmp(f->kind, "*") && strcmp(f->kind, kind))
 			continue;
-		json_t *v = get_path(d->root, f->path);
+		json_t *v = view_get(dv, f->path);
 		if (!v || json_is_null(v)) {
 			if (f->required) {
 				manifest_error(&m->errors, d, f->path, "missing field, expected %s (%s)",
@@ -94,6 +159,12 @@ static bool check_fields(struct model *m, const struct manifest_doc *d, const ch
 static const char *sget(json_t *o, const char *path)
 {
 	json_t *v = get_path(o, path);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static const char *vget(const struct view *dv, const char *path)
+{
+	json_t *v = view_get(dv, path);
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
@@ -120,17 +191,50 @@ static void model_reset(struct model *m)
 	m->overrides = ov;
 }
 
+/* Copy the n bytes of s and a NUL to *at; returns the copy and advances *at. */
+static char *put_str(char **at, const char *s, size_t n)
+{
+	char *p = *at;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	*at = p + n + 1;
+	return p;
+}
+
+/* A zeroed resource with its strings (id, key, api_version, group, version, kind, name,
+ * project, system) in the same allocation, after the struct: one malloc and one free per
+ * resource instead of ten. */
+static struct resource *resource_new(const char *group, const char *version, const char *kind,
+                                     const char *name, const char *project, const char *system)
+{
+	size_t lg = strlen(group), lv = strlen(version), lk = strlen(kind), ln = strlen(name);
+	size_t lp = strlen(project), ls = system ? strlen(system) : 0;
+	size_t lid = lk + 1 + ln;
+	size_t total = (lid + 1) + (lp + 1 + lid + 1) + (lg + 1 + lv + 1) + (lg + 1) + (lv + 1) + (lk + 1) +
+	               (ln + 1) + (lp + 1) + (system ? ls + 1 : 0);
+	struct resource *r = xcalloc(1, sizeof(*r) + total);
+	char *at = (char *)(r + 1);
+	r->id = put_str(&at, kind, lk);
+	r->id[lk] = '/';
+	put_str(&at, name, ln);
+	r->key = put_str(&at, project, lp);
+	r->key[lp] = ':';
+	put_str(&at, r->id, lid);
+	r->api_version = put_str(&at, group, lg);
+	r->api_version[lg] = '/';
+	put_str(&at, version, lv);
+	r->group = put_str(&at, group, lg);
+	r->version = put_str(&at, version, lv);
+	r->kind = put_str(&at, kind, lk);
+	r->name = put_str(&at, name, ln);
+	r->project = put_str(&at, project, lp);
+	r->system = system ? put_str(&at, system, ls) : NULL;
+	return r;
+}
+
 static void resource_free(struct resource *r)
 {
-	free(r->key);
-	free(r->id);
-	free(r->api_version);
-	free(r->group);
-	free(r->version);
-	free(r->kind);
-	free(r->name);
-	free(r->project);
-	free(r->system);
+	/* the strings live in r's allocation (resource_new) */
 	json_decref(r->spec);
 	strv_release(&r->deps);
 	free(r);
@@ -157,9 +261,16 @@ void model_release(struct model *m)
 
 struct resource *model_find(const struct model *m, const char *project, const char *id)
 {
-	char *key = xasprintf("%s:%s", project, id);
+	/* the key "project:id" on the stack when it fits */
+	char stack[256];
+	size_t lp = strlen(project), li = strlen(id);
+	char *key = lp + li + 2 <= sizeof(stack) ? stack : xmalloc(lp + li + 2);
+	memcpy(key, project, lp);
+	key[lp] = ':';
+	memcpy(key + lp + 1, id, li + 1);
 	struct resource *r = map_get(&m->by_key, key);
-	free(key);
+	if (key != stack)
+		free(key);
 	return r;
 }
 
@@ -220,12 +331,11 @@ static void on_var_error(const char *field, const char *msg, void *payload)
 	manifest_error(&ve->m->errors, ve->doc, field, "%s", msg);
 }
 
-static void add_resource(struct model *m, const struct manifest_doc *d, const struct registry *reg,
+static void add_resource(struct model *m, const struct manifest_doc *d, const struct view *dv, const struct registry *reg,
                          const char *group, const char *version, const char *kind,
                          const char *default_project, const char *default_system)
 {
-	json_t *root = d->root;
-	const char *name = sget(root, "metadata.name");
+	const char *name = vget(dv, "metadata.name");
 	struct handler *h = reg ? registry_find(reg, group, kind, version) : NULL;
 	if (!h && !(reg && registry_find(reg, group, kind, NULL))) {
 		char *kinds = reg ? registry_kinds_list(reg) : xstrdup("none");
@@ -259,9 +369,9 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 		buf_release(&ps);
 		return;
 	}
-	if (!check_fields(m, d, "@"))
+	if (!check_fields(m, d, dv, "@"))
 		return;
-	const char *project = sget(root, "metadata.project");
+	const char *project = vget(dv, "metadata.project");
 	if (!project)
 		project = default_project;
 	if (!project) {
@@ -280,22 +390,14 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 		free(ps);
 		return;
 	}
-	json_t *spec = json_object_get(root, "spec");
-	spec = spec ? json_deep_copy(spec) : json_object();
+	json_t *spec = dv->spec;
+	bool dollar = spec && has_dollar(spec);
+	spec = spec ? spec_copy(spec) : json_object();
 	const char *system = sget(spec, "system");
 	if (!system)
 		system = default_system;
 
-	struct resource *r = xcalloc(1, sizeof(*r));
-	r->id = xasprintf("%s/%s", kind, name);
-	r->key = xasprintf("%s:%s", project, r->id);
-	r->api_version = xasprintf("%s/%s", group, version);
-	r->group = xstrdup(group);
-	r->version = xstrdup(version);
-	r->kind = xstrdup(kind);
-	r->name = xstrdup(name);
-	r->project = xstrdup(project);
-	r->system = system ? xstrdup(system) : NULL;
+	struct resource *r = resource_new(group, version, kind, name, project, system);
 	r->doc = d;
 	r->handler = h;
 	fill_strv(&r->deps, json_object_get(spec, "dependsOn"));
@@ -345,13 +447,16 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 		}
 	}
 	/* variables: expand now; output references stay for the engine */
-	struct vars_ctx vc = { .variables = m->env ? m->env->variables : NULL, .partial = true,
-	                       .artifact = m->artifact, .artifact_payload = m->artifact_payload };
-	struct var_err ve = { m, d };
-	vars_expand_tree(&spec, "spec", &vc, on_var_error, &ve);
+	if (dollar) {
+		/* without a '$' there is nothing to expand, reference or keep pending */
+		struct vars_ctx vc = { .variables = m->env ? m->env->variables : NULL, .partial = true,
+		                       .artifact = m->artifact, .artifact_payload = m->artifact_payload };
+		struct var_err ve = { m, d };
+		vars_expand_tree(&spec, "spec", &vc, on_var_error, &ve);
+		vars_collect_refs(spec, &r->deps);
+		r->pending_vars = vars_pending(spec);
+	}
 	r->spec = spec;
-	vars_collect_refs(spec, &r->deps);
-	r->pending_vars = vars_pending(spec);
 	map_put(&m->by_key, r->key, r);
 	ALLOC_GROW(m->resources, m->nresources + 1, m->aresources);
 	m->resources[m->nresources++] = r;
@@ -381,10 +486,12 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 			               json_type_phrase(d->root));
 			continue;
 		}
-		if (!check_fields(m, d, "*"))
+		struct view dv;
+		view_init(&dv, d->root);
+		if (!check_fields(m, d, &dv, "*"))
 			continue;
-		const char *api = sget(d->root, "apiVersion"), *kind = sget(d->root, "kind");
-		const char *name = sget(d->root, "metadata.name");
+		const char *api = vget(&dv, "apiVersion"), *kind = vget(&dv, "kind");
+		const char *name = vget(&dv, "metadata.name");
 		char *g = NULL, *v = NULL;
 		if (!split_api(api, &g, &v)) {
 			manifest_error(&m->errors, d, "apiVersion", "expected GROUP/VERSION (e.g. cratis/v1), got '%s'", api);
@@ -404,7 +511,7 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 			if (strcmp(v, CORE_VERSION)) {
 				manifest_error(&m->errors, d, "apiVersion", "version '%s' of core kind %s is not supported (supported: cratis/v1)", v, kind);
 			} else if (!strcmp(kind, "System") || !strcmp(kind, "Environment") || !strcmp(kind, "Project")) {
-				if (check_fields(m, d, kind)) {
+				if (check_fields(m, d, &dv, kind)) {
 					if (!strcmp(kind, "System")) {
 						ALLOC_GROW(m->systems, m->nsystems + 1, m->asystems);
 						struct system *s = &m->systems[m->nsystems++];
@@ -517,8 +624,10 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 			continue;
 		const struct manifest_doc *d = ms->docs[i];
 		char *g = NULL, *v = NULL;
-		split_api(sget(d->root, "apiVersion"), &g, &v);
-		add_resource(m, d, reg, g, v, sget(d->root, "kind"), default_project, default_system);
+		struct view dv;
+		view_init(&dv, d->root);
+		split_api(vget(&dv, "apiVersion"), &g, &v);
+		add_resource(m, d, &dv, reg, g, v, vget(&dv, "kind"), default_project, default_system);
 		free(g);
 		free(v);
 	}

@@ -34,6 +34,8 @@ struct project {
 	const struct manifest_doc *doc;
 };
 
+/* Built by model_build only; its strings share the resource's one allocation (never free or
+ * replace them), and its spec may share unchanged members with the document (never write it). */
 struct resource {
 	char *key;            /* "project:Kind/name", unique in the model */
 	char *id;             /* "Kind/name" */

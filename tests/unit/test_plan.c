@@ -133,6 +133,61 @@ static void test_plan_update_with_changed_fields(void **state)
 	world_close(&w);
 }
 
+/* Re-record a's spec as text (same row otherwise) and plan one again. */
+static enum action replan_with_recorded(struct world *w, const char *one, const char *spec_text)
+{
+	struct state_row r = { .project = "default", .id = "Thing/a", .api_version = "fake/v1", .spec = (char *)spec_text,
+	                       .outputs = "{}", .deps = "[]", .status = "ready" };
+	assert_int_equal(store_record(w->store, "dev", &r, NULL, 1), 0);
+	assert_int_equal(world_plan(w, one), 0);
+	return item(w, "Thing/a")->action;
+}
+
+static void test_plan_recorded_spec_compared_by_value(void **state)
+{
+	(void)state;
+	struct world w;
+	world_open(&w);
+	/* strings that need escapes, non-ASCII, a real, nesting, booleans and null */
+	const char *one = "apiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\n"
+	                  "spec: {s: \"say \\\"hi\\\"\\tq\\\\\", u: \"h\\u00e9llo\", r: 1.5, i: -7, b: true, n: null,"
+	                  " l: [1, [], {}], o: {z: 1, a: [x]}}\n";
+	assert_int_equal(world_plan(&w, one), 0);
+	struct apply_result res;
+	assert_int_equal(plan_apply(&w.p, w.store, &w.o, "test", "default", NULL, &res), 0);
+	assert_int_equal(world_plan(&w, one), 0);
+	assert_int_equal(item(&w, "Thing/a")->action, ACT_NOOP);
+	/* the same value written another way (spaces, key order, escapes, a real's digits) */
+	assert_int_equal(replan_with_recorded(&w, one,
+	                 "{ \"u\": \"h\\u00e9llo\", \"s\": \"say \\\"hi\\\"\\tq\\\\\", \"r\": 1.50, \"i\": -7,"
+	                 " \"n\": null, \"b\": true, \"o\": {\"z\": 1, \"a\": [\"x\"]}, \"l\": [1, [], {}] }"), ACT_NOOP);
+	/* an integer recorded as a real is a change */
+	assert_int_equal(replan_with_recorded(&w, one,
+	                 "{\"b\":true,\"i\":-7.0,\"l\":[1,[],{}],\"n\":null,\"o\":{\"a\":[\"x\"],\"z\":1},\"r\":1.5,"
+	                 "\"s\":\"say \\\"hi\\\"\\tq\\\\\",\"u\":\"h\\u00e9llo\"}"), ACT_UPDATE);
+	assert_int_equal(item(&w, "Thing/a")->changes.n, 1);
+	assert_string_equal(item(&w, "Thing/a")->changes.v[0], "spec.i");
+	/* a key recorded twice (the last one counts when parsed), a missing key, an extra key */
+	assert_int_equal(replan_with_recorded(&w, one,
+	                 "{\"b\":true,\"i\":-7,\"i\":8,\"l\":[1,[],{}],\"n\":null,\"o\":{\"a\":[\"x\"],\"z\":1},\"r\":1.5,"
+	                 "\"s\":\"say \\\"hi\\\"\\tq\\\\\",\"u\":\"h\\u00e9llo\"}"), ACT_UPDATE);
+	assert_string_equal(item(&w, "Thing/a")->changes.v[0], "spec.i");
+	assert_int_equal(replan_with_recorded(&w, one,
+	                 "{\"b\":true,\"l\":[1,[],{}],\"n\":null,\"o\":{\"a\":[\"x\"],\"z\":1},\"r\":1.5,"
+	                 "\"s\":\"say \\\"hi\\\"\\tq\\\\\",\"u\":\"h\\u00e9llo\"}"), ACT_UPDATE);
+	assert_int_equal(replan_with_recorded(&w, one,
+	                 "{\"b\":true,\"i\":-7,\"l\":[1,[],{}],\"n\":null,\"o\":{\"a\":[\"x\"],\"z\":1},\"r\":1.5,"
+	                 "\"s\":\"say \\\"hi\\\"\\tq\\\\\",\"u\":\"h\\u00e9llo\",\"x\":0}"), ACT_UPDATE);
+	assert_string_equal(item(&w, "Thing/a")->changes.v[0], "spec.x");
+	/* a longer array, and text that is not JSON */
+	assert_int_equal(replan_with_recorded(&w, one,
+	                 "{\"b\":true,\"i\":-7,\"l\":[1,[],{},2],\"n\":null,\"o\":{\"a\":[\"x\"],\"z\":1},\"r\":1.5,"
+	                 "\"s\":\"say \\\"hi\\\"\\tq\\\\\",\"u\":\"h\\u00e9llo\"}"), ACT_UPDATE);
+	assert_string_equal(item(&w, "Thing/a")->changes.v[0], "spec.l");
+	assert_int_equal(replan_with_recorded(&w, one, "{\"b\":true,"), ACT_UPDATE);
+	world_close(&w);
+}
+
 static void test_plan_drift_is_an_update(void **state)
 {
 	(void)state;
@@ -243,6 +298,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plan_create_then_noop),
 		cmocka_unit_test(test_plan_update_with_changed_fields),
+		cmocka_unit_test(test_plan_recorded_spec_compared_by_value),
 		cmocka_unit_test(test_plan_drift_is_an_update),
 		cmocka_unit_test(test_plan_removed_resource_is_deleted),
 		cmocka_unit_test(test_plan_cycle_is_reported_with_location),
