@@ -5,6 +5,7 @@
 
 #define _GNU_SOURCE
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,12 +73,12 @@ static inline char *joined(const struct diags *errors)
 
 /* A fake plugin "fake" handling fake/v1 Thing and fake/v2 Thing, in-process. */
 struct fake_calls {
-	int validate, plan, apply, destroy, observe;
+	atomic_int validate, plan, apply, destroy, observe; /* ops run on the engine's worker threads */
 	int drift;   /* observe reports drift when set */
 };
 extern struct fake_calls fake_calls;
 
-static inline int fake_op(int *counter, const struct cratis_request *req, char **out)
+static inline int fake_op(atomic_int *counter, const struct cratis_request *req, char **out)
 {
 	(*counter)++;
 	if (req->spec && strstr(req->spec, "\"bad\":true")) {
