@@ -4,6 +4,7 @@
 #ifndef CRATIS_PLUGIN_PROC_H
 #define CRATIS_PLUGIN_PROC_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -78,9 +79,92 @@ static inline long running_pid(const char *pidfile)
 	unsigned long long st = 0;
 	int n = fscanf(f, "%ld %llu", &pid, &st);
 	fclose(f);
-	if (n != 2 || pid <= 0)
-		return 0;
+	if (n != 2 || pid <= 0 || !st)
+		return 0; /* no start time recorded: nothing to tell the process from a reused pid */
 	return start_time(pid) == st ? pid : 0;
+}
+
+/* The name of the environment variable every process of a resource carries ("NAME=statedir"),
+ * so that a process whose pidfile was never written (cratis killed between the spawn and the
+ * write) is still found and stopped. */
+#define CRATIS_MARKER_VAR "CRATIS_RESOURCE_DIR"
+
+/* "CRATIS_RESOURCE_DIR=dir" (caller frees). */
+static inline char *marker_of(const char *dir)
+{
+	size_t n = sizeof(CRATIS_MARKER_VAR "=") + strlen(dir);
+	char *p = malloc(n);
+	snprintf(p, n, "%s=%s", CRATIS_MARKER_VAR, dir);
+	return p;
+}
+
+/* env (a NULL-terminated heap list, freed here) with marker appended; caller frees with
+ * spec_env_free. */
+static inline char **env_with_marker(char **env, const char *marker)
+{
+	size_t n = 0;
+	while (env && env[n])
+		n++;
+	char **e = realloc(env, (n + 2) * sizeof(char *));
+	if (!e)
+		return env;
+	e[n] = strdup(marker);
+	e[n + 1] = NULL;
+	return e;
+}
+
+/* True when /proc/pid/environ holds exactly the entry marker. */
+static inline bool proc_has_marker(long pid, const char *marker)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap + 1);
+	if (buf)
+		len = fread(buf, 1, cap, f);
+	fclose(f);
+	bool found = false;
+	size_t ml = strlen(marker);
+	for (size_t i = 0; buf && i < len && !found;) {
+		size_t e = strnlen(buf + i, len - i);
+		found = e == ml && !memcmp(buf + i, marker, ml);
+		i += e + 1;
+	}
+	free(buf);
+	return found;
+}
+
+/* Stop every process that carries marker (and its process group): SIGTERM, SIGKILL after
+ * grace_ms. Catches a process that no pidfile names. */
+static inline void stop_marked(const char *marker, int grace_ms)
+{
+	long long until = now_ms() + grace_ms;
+	for (int sig = SIGTERM;;) {
+		bool any = false;
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			char *end;
+			long pid = strtol(de->d_name, &end, 10);
+			if (*end || pid <= 1 || pid == (long)getpid() || !proc_has_marker(pid, marker))
+				continue;
+			any = true;
+			if (getpgid((pid_t)pid) == (pid_t)pid)
+				kill(-(pid_t)pid, sig);
+			kill((pid_t)pid, sig);
+			waitpid((pid_t)pid, NULL, WNOHANG);
+		}
+		if (d)
+			closedir(d);
+		if (!any || (sig == SIGKILL && now_ms() > until + 5000))
+			return;
+		if (now_ms() > until)
+			sig = SIGKILL;
+		usleep(20000);
+	}
 }
 
 static inline void stop(const char *pidfile, int grace_ms)

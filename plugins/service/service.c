@@ -152,9 +152,11 @@ static int destroy(void *data, const struct cratis_request *req, char **out)
 {
 	(void)data;
 	(void)out;
-	char *pidfile = join(req->statedir, "pid");
+	char *pidfile = join(req->statedir, "pid"), *marker = marker_of(req->statedir);
 	stop(pidfile, 10000);
+	stop_marked(marker, 10000); /* one a killed cratis started but never recorded */
 	free(pidfile);
+	free(marker);
 	return CRATIS_OK;
 }
 
@@ -178,8 +180,11 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 	}
 	char *pidfile = join(req->statedir, "pid"), *logfile = join(req->statedir, "log");
 	int rc = CRATIS_OK;
-	/* a restart: stop whatever runs now (spec change, or an interrupted earlier run) */
+	/* a restart: stop whatever runs now (spec change, or an interrupted earlier run, also one
+	 * whose pidfile was never written) */
+	char *marker = marker_of(req->statedir);
 	stop(pidfile, 10000);
+	stop_marked(marker, 10000);
 
 	char **owned;
 	const char **argv = spec_argv(json_object_get(s, "command"), false, &owned);
@@ -190,7 +195,7 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 	if (CRATIS_HOST_HAS(host, spawn_detached)) {
 		/* ABI 1.2: a double fork, so the service is never cratis' child (no zombie in a
 		 * long-lived cratis, nothing tied to its exit) */
-		env = spec_env(json_object_get(s, "env"));
+		env = env_with_marker(spec_env(json_object_get(s, "env")), marker);
 		int64_t dpid = 0;
 		uint64_t st = 0;
 		int sr = host->spawn_detached(req->call, argv, (const char *const *)env, workdir, logfile, &dpid, &st);
@@ -206,7 +211,7 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 			fclose(pf);
 		}
 	} else {
-		env = merged_env(json_object_get(s, "env"));
+		env = env_with_marker(merged_env(json_object_get(s, "env")), marker);
 		int sr = proc_spawn_detached(&pid, argv, env, workdir, logfile);
 		if (sr) {
 			host->error(req->call, "spec.command", "cannot start '%s': %s", argv[0], strerror(sr));
@@ -255,6 +260,7 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 		json_decref(doc);
 	}
 out_free:
+	free(marker);
 	free(workdir);
 	spec_env_free(env);
 	spec_argv_free(argv, owned);

@@ -1,0 +1,62 @@
+#!/bin/sh
+# A Service process that no pidfile names (cratis killed between starting it and writing its
+# pidfile; simulated by removing the pidfile) is still found, by the marker variable every
+# process of the resource carries, and stopped by the next apply and by destroy: never a second
+# server beside it, never one left running. A pidfile without a start time names no process.
+. "$(dirname "$0")/lib.sh"
+P="$T/p"
+mkdir -p "$P"
+PORT=$(free_port)
+cat >"$P/m.yaml" <<YAML
+apiVersion: cratis/v1
+kind: System
+metadata: {name: local}
+---
+apiVersion: service/v1
+kind: Service
+metadata: {name: web}
+spec:
+  system: local
+  command: [python3, -m, http.server, "$PORT", --bind, 127.0.0.1]
+  env: {ROUND: "1"}
+  health: {tcp: "127.0.0.1:$PORT", timeoutSeconds: 20}
+YAML
+C() { "$CRATIS" "$@" -f "$P"; }
+servers() { pgrep -f "http.server $PORT" | wc -l; }
+stop_servers() { pkill -f "http.server $PORT" 2>/dev/null; return 0; }
+cleanup_hooks="stop_servers"
+C apply --auto-approve >/dev/null 2>"$T/a1"
+expect_rc "the service starts" 0 $?
+PIDFILE=$(find "$P/.cratis/run" -name pid)
+check "its pidfile is written" test -s "$PIDFILE"
+first=$(pgrep -f "http.server $PORT")
+
+# the pidfile is lost, as when cratis dies between the spawn and the write
+rm -f "$PIDFILE"
+sed -i 's/ROUND: "1"/ROUND: "2"/' "$P/m.yaml"
+C apply --auto-approve >/dev/null 2>"$T/a2"
+expect_rc "the restart succeeds" 0 $?
+expect_rc "exactly one server: the unrecorded one was stopped" 1 "$(servers)"
+# (a stopped detached process may stay a zombie until this machine's init reaps it)
+running() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
+if running "$first"; then fail "the first process was stopped"; else ok "the first process was stopped"; fi
+C plan --detailed-exitcode >/dev/null 2>&1
+expect_rc "converged" 0 $?
+
+# destroy finds it too
+PIDFILE=$(find "$P/.cratis/run" -name pid)
+rm -f "$PIDFILE"
+C destroy --auto-approve >/dev/null 2>"$T/d"
+expect_rc "destroy" 0 $?
+expect_rc "no server left after destroy" 0 "$(servers)"
+
+# a pidfile whose start time is 0 names no process (pid 0 == start time 0 was taken as running)
+C apply --auto-approve >/dev/null 2>"$T/a3"
+PIDFILE=$(find "$P/.cratis/run" -name pid)
+pkill -f "http.server $PORT"
+wait_for 10 sh -c "[ \$(pgrep -f 'http[.]server $PORT' | wc -l) -eq 0 ]"
+echo "$(cut -d' ' -f1 "$PIDFILE") 0" >"$PIDFILE"
+C plan >"$T/p4" 2>&1
+expect_in "a dead process with no start time is drift" "drift: process is not running" "$T/p4"
+C destroy --auto-approve >/dev/null 2>&1
+finish
