@@ -27,9 +27,7 @@ static const char *or_empty(const char *s)
 	return s ? s : "";
 }
 
-/* The project directory of path: the directory itself, or a file's directory. NULL with errno
- * when path cannot be resolved. Caller frees. */
-static char *project_dir_of(const char *path)
+char *app_project_dir(const char *path)
 {
 	char *abs = abs_path(path);
 	if (!abs)
@@ -84,7 +82,7 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 	model_init(&a->model);
 	int rc = CRATIS_OK;
 	const char *first = o->npaths ? o->paths[0] : ".";
-	if (!(a->project_dir = project_dir_of(first))) {
+	if (!(a->project_dir = app_project_dir(first))) {
 		rc = CRATIS_EIO;
 		diags_errorf(d, rc, "cannot read '%s': %s", first, strerror(errno));
 		goto out_fail;

@@ -17,6 +17,9 @@
 #include "manifest/manifest.h"
 #include "model/model.h"
 #include "plugin/registry.h"
+#include "release/git.h"
+#include "release/policy.h"
+#include "release/source.h"
 #include "rollout/rollout.h"
 #include "state/store.h"
 #include "util/diag.h"
@@ -75,6 +78,10 @@ struct app {
 	atomic_int own_cancel; /* the cancellation word when o.cancel is NULL */
 	atomic_int *cancel;    /* o.cancel or &own_cancel */
 };
+
+/* The project directory of path: the directory itself, or a file's directory, absolute. NULL
+ * with errno when path cannot be resolved. Caller frees. */
+char *app_project_dir(const char *path);
 
 /* Open the project that o describes, loading what `what` names. On success *out is the project
  * (free with app_close). On failure *out is NULL, the problems are appended to d (each located
@@ -186,5 +193,28 @@ enum app_rollout_action { APP_ROLLOUT_STATUS, APP_ROLLOUT_PROMOTE, APP_ROLLOUT_A
  * (several Rollouts and no name), CRATIS_ELOCKED, or the action's status, each in d. */
 int app_rollout(struct app *a, enum app_rollout_action action, const char *name, const char *to,
                 json_t **releases, struct diags *d);
+
+/* What versioning commands (`version show|check`, `release`) work on: the project's policy
+ * (Project.spec.versioning of the manifests under path, defaults otherwise), its version and
+ * where it comes from, the git branch, the rule for it and the highest released version. */
+struct app_versioning {
+	char *dir;                    /* the project directory */
+	struct policy policy;
+	struct version_source src;
+	struct semver version;
+	struct repo *repo;
+	char *branch;
+	const struct branch_rule *rule;
+	bool released;
+	struct semver latest;
+	char *latest_tag;
+	struct verdict verdict;
+};
+/* Load *vi for the project of paths (the first one's directory is the project's). Returns
+ * CRATIS_OK, or a status with the problems in d: CRATIS_EIO (unreadable path), CRATIS_EINVAL
+ * (invalid manifests or versioning policy, located), or the version source's and git's errors.
+ * Release *vi with app_versioning_release in every case. */
+int app_versioning_open(struct app_versioning *vi, const char *const *paths, size_t npaths, struct diags *d);
+void app_versioning_release(struct app_versioning *vi);
 
 #endif

@@ -8,9 +8,6 @@
 #include <stdio.h>
 
 #include "app/app.h"
-#include "release/git.h"
-#include "release/policy.h"
-#include "release/source.h"
 #include "util/util.h"
 
 /* Exit codes (documented in `cratis --help` and README.md). */
@@ -94,24 +91,8 @@ int cmd_promote(int argc, char **argv, struct cli_ctx *ctx);
 /* apply (destroy false) or destroy once flags are parsed; the body of both commands and promote. */
 int cli_apply(struct cli_ctx *ctx, bool destroy);
 
-/* What versioning commands work on: the project's policy (Project.spec.versioning in the
- * manifests under the first -f, defaults otherwise), its version and source, the git branch,
- * the rule for it and the highest released version. */
-struct vinfo {
-	char *dir;
-	struct policy policy;
-	struct version_source src;
-	struct semver version;
-	struct repo *repo;
-	char *branch;
-	const struct branch_rule *rule;
-	bool released;
-	struct semver latest;
-	char *latest_tag;
-	struct verdict verdict;
-};
-/* Load *vi for ctx; prints the error and returns EXIT_ERROR on failure. */
-int cli_versioning(struct cli_ctx *ctx, struct vinfo *vi);
-void vinfo_release(struct vinfo *vi);
+/* Load the versioning view of the first -f (app_versioning_open); prints its diagnostics and
+ * returns EXIT_OK or EXIT_ERROR. */
+int cli_versioning(struct cli_ctx *ctx, struct app_versioning *vi);
 
 #endif

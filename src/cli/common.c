@@ -228,92 +228,11 @@ int cli_open(struct cli_ctx *ctx, enum app_load what, struct app **out)
 	return rc ? EXIT_ERROR : EXIT_OK;
 }
 
-/* The project directory of the first -f: the directory itself, or a file's directory. Prints the
- * error and returns NULL when path cannot be read. Caller frees. */
-static char *project_dir(const char *path)
+int cli_versioning(struct cli_ctx *ctx, struct app_versioning *vi)
 {
-	char *abs = abs_path(path);
-	if (!abs) {
-		fprintf(stderr, "error: cannot read '%s': %s\n", path, strerror(errno));
-		return NULL;
-	}
-	if (is_dir(abs))
-		return abs;
-	char *slash = strrchr(abs, '/');
-	char *dir = slash && slash != abs ? xstrndup(abs, (size_t)(slash - abs)) : xstrdup("/");
-	free(abs);
-	return dir;
-}
-
-void vinfo_release(struct vinfo *vi)
-{
-	free(vi->dir);
-	policy_release(&vi->policy);
-	version_source_release(&vi->src);
-	semver_release(&vi->version);
-	repo_close(vi->repo);
-	free(vi->branch);
-	if (vi->released)
-		semver_release(&vi->latest);
-	free(vi->latest_tag);
-	verdict_release(&vi->verdict);
-	memset(vi, 0, sizeof(*vi));
-}
-
-int cli_versioning(struct cli_ctx *ctx, struct vinfo *vi)
-{
-	memset(vi, 0, sizeof(*vi));
-	if (!(vi->dir = project_dir(ctx->files.v[0])))
-		return EXIT_ERROR;
-	/* the policy: Project.spec.versioning of the manifests, when there are any */
-	struct manifest_set ms;
-	manifest_set_init(&ms);
-	const json_t *versioning = NULL;
-	const struct manifest_doc *pdoc = NULL;
-	int rc = EXIT_OK;
-	for (size_t i = 0; i < ctx->files.n; i++)
-		manifest_load_path(&ms, ctx->files.v[i]);
-	if (ms.errors.n) {
-		print_errors(ctx, &ms.errors);
-		rc = EXIT_ERROR;
-		goto out_release;
-	}
-	for (size_t i = 0; i < ms.n && !pdoc; i++) {
-		json_t *r = ms.docs[i]->root;
-		if (json_is_string(json_object_get(r, "kind")) && !strcmp(json_string_value(json_object_get(r, "kind")), "Project") &&
-		    json_is_string(json_object_get(r, "apiVersion")) && !strcmp(json_string_value(json_object_get(r, "apiVersion")), "cratis/v1")) {
-			pdoc = ms.docs[i];
-			versioning = json_object_get(json_object_get(r, "spec"), "versioning");
-		}
-	}
-	const char *field = NULL;
-	char *err = NULL;
-	if (policy_build(&vi->policy, versioning, &field, &err)) {
-		struct diags e = DIAGS_INIT;
-		manifest_error(&e, pdoc, field, "%s", err);
-		print_errors(ctx, &e);
-		diags_release(&e);
-		free(err);
-		rc = EXIT_ERROR;
-		goto out_release;
-	}
-	if (version_read(vi->dir, vi->policy.source, &vi->src, &vi->version, &err) ||
-	    repo_open(&vi->repo, vi->dir, &err) || repo_branch(vi->repo, &vi->branch, &err)) {
-		fprintf(stderr, "error: %s\n", err);
-		free(err);
-		rc = EXIT_ERROR;
-		goto out_release;
-	}
-	vi->rule = policy_match(&vi->policy, vi->branch);
-	const char *format = vi->rule ? vi->rule->tag : "v${version}";
-	if (repo_latest_release(vi->repo, format, &vi->released, &vi->latest, &vi->latest_tag, &err)) {
-		fprintf(stderr, "error: %s\n", err);
-		free(err);
-		rc = EXIT_ERROR;
-		goto out_release;
-	}
-	policy_check(&vi->policy, vi->branch, &vi->version, vi->released ? &vi->latest : NULL, &vi->verdict);
-out_release:
-	manifest_set_release(&ms);
-	return rc;
+	struct diags d = DIAGS_INIT;
+	int rc = app_versioning_open(vi, (const char *const *)ctx->files.v, ctx->files.n, &d);
+	print_errors(ctx, &d);
+	diags_release(&d);
+	return rc ? EXIT_ERROR : EXIT_OK;
 }

@@ -12,7 +12,7 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx)
 	int rc = cli_parse(argc, argv, CF_FILES | CF_DRYRUN, ctx, "cratis release [-f PATH] [--dry-run]");
 	if (rc)
 		return rc;
-	struct vinfo vi;
+	struct app_versioning vi;
 	if ((rc = cli_versioning(ctx, &vi)))
 		goto out_release;
 	char *version = semver_format(&vi.version), *tag = NULL, *commit = NULL, *err = NULL;
@@ -59,6 +59,6 @@ out_free:
 	free(commit);
 	free(err);
 out_release:
-	vinfo_release(&vi);
+	app_versioning_release(&vi);
 	return rc;
 }

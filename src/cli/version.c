@@ -26,9 +26,9 @@ int cmd_version(int argc, char **argv, struct cli_ctx *ctx)
 		fprintf(stderr, "error: usage: %s\n", usage);
 		return EXIT_USAGE;
 	}
-	struct vinfo vi;
+	struct app_versioning vi;
 	if ((rc = cli_versioning(ctx, &vi))) {
-		vinfo_release(&vi);
+		app_versioning_release(&vi);
 		return rc;
 	}
 	char *version = semver_format(&vi.version);
@@ -61,6 +61,6 @@ int cmd_version(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	free(version);
 	free(latest);
-	vinfo_release(&vi);
+	app_versioning_release(&vi);
 	return rc;
 }

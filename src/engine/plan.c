@@ -612,16 +612,7 @@ static bool model_has_project(const struct state_row *r, void *payload)
 /* 1 + the index that index (key "project:id" -> 1 + position) holds for project and id, or 0. */
 static size_t index_of(const struct map *index, const char *project, const char *id)
 {
-	char stack[256];
-	size_t lp = strlen(project), li = strlen(id);
-	char *key = lp + li + 2 <= sizeof(stack) ? stack : xmalloc(lp + li + 2);
-	memcpy(key, project, lp);
-	key[lp] = ':';
-	memcpy(key + lp + 1, id, li + 1);
-	size_t i = (size_t)map_get(index, key);
-	if (key != stack)
-		free(key);
-	return i;
+	return (size_t)map_get_pair(index, project, id);
 }
 
 int plan_build(struct plan *p, struct model *m, struct store *s, struct registry *reg,

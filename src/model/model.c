@@ -261,17 +261,7 @@ void model_release(struct model *m)
 
 struct resource *model_find(const struct model *m, const char *project, const char *id)
 {
-	/* the key "project:id" on the stack when it fits */
-	char stack[256];
-	size_t lp = strlen(project), li = strlen(id);
-	char *key = lp + li + 2 <= sizeof(stack) ? stack : xmalloc(lp + li + 2);
-	memcpy(key, project, lp);
-	key[lp] = ':';
-	memcpy(key + lp + 1, id, li + 1);
-	struct resource *r = map_get(&m->by_key, key);
-	if (key != stack)
-		free(key);
-	return r;
+	return map_get_pair(&m->by_key, project, id);
 }
 
 static bool valid_name(const char *s)

@@ -58,3 +58,17 @@ void map_release(struct map *m)
 	m->slots = NULL;
 	m->n = m->cap = 0;
 }
+
+void *map_get_pair(const struct map *m, const char *a, const char *b)
+{
+	char stack[256];
+	size_t la = strlen(a), lb = strlen(b);
+	char *key = la + lb + 2 <= sizeof(stack) ? stack : xmalloc(la + lb + 2);
+	memcpy(key, a, la);
+	key[la] = ':';
+	memcpy(key + la + 1, b, lb + 1);
+	void *v = map_get(m, key);
+	if (key != stack)
+		free(key);
+	return v;
+}

@@ -17,6 +17,9 @@ struct map {
 
 /* Value stored under key, or NULL. */
 void *map_get(const struct map *m, const char *key);
+/* Value stored under the key "a:b" (built on the stack when it is short), or NULL: the lookup
+ * of a resource by project and id without an allocation. */
+void *map_get_pair(const struct map *m, const char *a, const char *b);
 /* Store value under key (key borrowed); returns the previous value or NULL. */
 void *map_put(struct map *m, const char *key, void *value);
 /* Free the table (not keys or values). */
