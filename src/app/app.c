@@ -284,8 +284,10 @@ int app_apply(struct app *a, bool destroy, app_review_fn review, void *payload, 
 	a->opts.destroy = destroy;
 	struct run_lock me;
 	int rc = take_lock(a, &me, d);
-	if (rc)
+	if (rc) {
+		run->cancelled = *a->cancel != 0;
 		return rc;
+	}
 	char *inputs = NULL;
 	if ((rc = app_plan(a, plan_out, d)))
 		goto out_unlock;
@@ -312,6 +314,7 @@ int app_apply(struct app *a, bool destroy, app_review_fn review, void *payload, 
 out_unlock:
 	if (release_lock(a, &me, d) && !rc)
 		rc = CRATIS_ERROR;
+	run->cancelled = *a->cancel != 0;
 	free(inputs);
 	return rc;
 }

@@ -27,7 +27,7 @@ enum engine_event_type {
 	EV_RESOURCE_SKIPPED,        /* resource; message: why (a dependency failed, cancelled) */
 	EV_RESOURCE_INTERRUPTED,    /* resource, action, elapsed_ms: cancelled while running */
 	EV_LOG,                     /* resource (or NULL), level, message: a plugin's or controller's line */
-	EV_STAGE,                   /* resource (a Rollout's name), message: a release stage reached */
+	EV_STAGE,                   /* resource ("Rollout/NAME"), message: "release ID STAGE: RESULT[: output]" */
 	EV_WARNING,                 /* message: something the user should know (lock taken over, ...) */
 	EV_EMIT,                    /* resource, message: the type a plugin emitted (host->emit), data */
 };

@@ -92,6 +92,12 @@ static void record(struct rop *o, struct release *r, const char *stage, const ch
 	free(t);
 	json_decref(log);
 	set_str(&r->stage, stage);
+	/* a typed event for the observer (the server streams it; the outbox will record it) */
+	char *what = xasprintf("release %s %s: %s%s%s", r->id, stage, result, output && *output ? ": " : "", output ? output : "");
+	char *who = xasprintf("Rollout/%s", o->name);
+	engine_emit(o->env->observer, &(struct engine_event){ .type = EV_STAGE, .resource = who, .message = what });
+	free(what);
+	free(who);
 	if (store_release_put(o->env->store, r))
 		engine_logf(o->env->observer, CRATIS_LOG_WARN, NULL, "%s: cannot record release %s: %s", o->name, r->id, cratis_error_last()->message);
 }

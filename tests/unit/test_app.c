@@ -2,6 +2,10 @@
  * buffer, plan, apply, queries as JSON, located diagnostics, the review callback, the lock. */
 #include "helpers.h"
 
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+
 #include "app/app.h"
 
 static const char project[] =
@@ -162,6 +166,98 @@ static void test_app_apply_locked(void **state)
 	tmp_cleanup(f.dir);
 }
 
+/* Records the types of the events it gets (called from worker threads). */
+struct seen {
+	pthread_mutex_t mu;
+	int types[64];
+	size_t n;
+	char failed[256];
+};
+
+static void record_event(const struct engine_event *ev, void *payload)
+{
+	struct seen *s = payload;
+	pthread_mutex_lock(&s->mu);
+	if (s->n < 64)
+		s->types[s->n++] = ev->type;
+	if (ev->type == EV_RESOURCE_FAILED)
+		snprintf(s->failed, sizeof(s->failed), "%s: %s", ev->resource, ev->message ? ev->message : "");
+	pthread_mutex_unlock(&s->mu);
+}
+
+static size_t count_of(const struct seen *s, int type)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		n += s->types[i] == type;
+	return n;
+}
+
+static void test_app_observer_sees_the_lifecycle(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fixture_init(&f, "apiVersion: cratis/v1\nkind: System\nmetadata: {name: local}\n---\n"
+	                 "apiVersion: exec/v1\nkind: Task\nmetadata: {name: ok}\nspec:\n  system: local\n  apply: [\"true\"]\n---\n"
+	                 "apiVersion: exec/v1\nkind: Task\nmetadata: {name: bad}\nspec:\n  system: local\n  apply: [\"false\"]\n---\n"
+	                 "apiVersion: exec/v1\nkind: Task\nmetadata: {name: after}\nspec:\n  system: local\n  apply: [\"true\"]\n"
+	                 "  dependsOn: [Task/bad]\n");
+	struct seen s = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct engine_observer obs = { record_event, &s };
+	f.o.observer = &obs;
+	struct app *a;
+	struct diags d = DIAGS_INIT;
+	assert_int_equal(app_open(&a, &f.o, APP_LOAD_MANIFESTS, &d), CRATIS_OK);
+	struct plan p;
+	struct app_run run;
+	assert_int_equal(app_apply(a, false, NULL, NULL, &p, &run, &d), CRATIS_ERROR);
+	app_plan_release(&p);
+	assert_int_equal(run.counts.ok, 1);
+	assert_int_equal(run.counts.failed, 1);
+	assert_int_equal(run.counts.skipped, 1);
+	assert_int_equal(s.types[0], EV_DEPLOYMENT_STARTED);
+	assert_int_equal(s.types[s.n - 1], EV_DEPLOYMENT_FINISHED);
+	assert_int_equal(count_of(&s, EV_RESOURCE_STARTED), 2);
+	assert_int_equal(count_of(&s, EV_RESOURCE_FINISHED), 1);
+	assert_int_equal(count_of(&s, EV_RESOURCE_FAILED), 1);
+	assert_int_equal(count_of(&s, EV_RESOURCE_SKIPPED), 1);
+	assert_contains(s.failed, "Task/bad: ");
+	assert_contains(s.failed, "exited with status 1");
+	app_close(a);
+	diags_release(&d);
+	tmp_cleanup(f.dir);
+}
+
+/* A library caller cancels through its own word: nothing starts, no deployment is recorded. */
+static void test_app_cancelled_before_apply(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fixture_init(&f, project);
+	atomic_int cancel = SIGINT;
+	f.o.cancel = &cancel;
+	struct app *a;
+	struct diags d = DIAGS_INIT;
+	assert_int_equal(app_open(&a, &f.o, APP_LOAD_MANIFESTS, &d), CRATIS_OK);
+	struct plan p;
+	struct app_run run;
+	assert_int_not_equal(app_apply(a, false, NULL, NULL, &p, &run, &d), CRATIS_OK);
+	assert_true(run.cancelled);
+	assert_int_equal(run.counts.deployment, 0);
+	app_plan_release(&p);
+	char *marker = xasprintf("%s/hello.marker", f.dir);
+	assert_int_not_equal(access(marker, F_OK), 0);
+	free(marker);
+	json_t *rows, *locks;
+	assert_int_equal(app_state_list(a, "", &rows, &locks, &d), CRATIS_OK);
+	assert_int_equal(json_array_size(locks), 0); /* released */
+	json_decref(rows);
+	json_decref(locks);
+	app_close(a);
+	diags_release(&d);
+	tmp_cleanup(f.dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +265,8 @@ int main(void)
 		cmocka_unit_test(test_app_review_declines),
 		cmocka_unit_test(test_app_buffer_errors_are_located),
 		cmocka_unit_test(test_app_apply_locked),
+		cmocka_unit_test(test_app_observer_sees_the_lifecycle),
+		cmocka_unit_test(test_app_cancelled_before_apply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
