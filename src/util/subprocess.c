@@ -218,8 +218,12 @@ int proc_run(const struct proc_spec *spec, struct proc_result *out)
 	int open_fds = 2, stopped = 0;
 	char tmp[16384];
 	int64_t kill_at = 0;               /* cancelled: when SIGKILL follows the SIGTERM */
+	int st = 0;
+	bool exited = false;               /* the command itself has exited (and is reaped) */
 	while (open_fds > 0 && !stopped) {
 		int wait = -1;
+		if (!exited && waitpid(pid, &st, WNOHANG) == pid)
+			exited = true;
 		if (spec->cancel && *spec->cancel && !out->cancelled) {
 			out->cancelled = true;
 			kill(-pid, SIGTERM);
@@ -240,11 +244,15 @@ int proc_run(const struct proc_spec *spec, struct proc_result *out)
 			}
 			wait = (int)left;
 		}
-		if (spec->cancel && (wait < 0 || wait > 100))
-			wait = 100; /* look at the cancellation flag ten times a second */
+		if (exited)
+			wait = 0; /* the command is done: take what is already written, then stop */
+		else if (wait < 0 || wait > 100)
+			wait = 100; /* look at the command (and the cancellation flag) ten times a second */
 		int n = poll(pf, 2, wait);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n == 0 && exited)
+			break; /* a background child may hold the pipes open: the output ends with the command */
 		for (int i = 0; i < 2 && !stopped; i++) {
 			if (pf[i].fd < 0 || !pf[i].revents)
 				continue;
@@ -274,13 +282,15 @@ int proc_run(const struct proc_spec *spec, struct proc_result *out)
 			}
 		}
 	}
-	if (stopped)
+	for (int i = 0; i < 2 && exited && spec->on_line && !stopped; i++)
+		if (pf[i].fd >= 0) /* a last line without its newline, when the loop stopped at the exit */
+			stopped = stream_lines(spec, i + 1, &lines[i], true);
+	if (stopped && !exited)
 		kill(-pid, SIGKILL);
 	buf_release(&lines[0]);
 	buf_release(&lines[1]);
 	keep_tail(&out->err, err_cap);
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	while (!exited && waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	out->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	rc = stopped ? stopped : CRATIS_OK;

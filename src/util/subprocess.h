@@ -49,7 +49,10 @@ struct proc_result {
 /* Run spec->argv with stdin from spec->stdin_data (or /dev/null), capturing stdout and stderr
  * and streaming their lines to spec->on_line, in its own process group (the whole group is
  * killed with SIGKILL at the deadline; on cancellation it gets SIGTERM, then SIGKILL after the
- * grace period). out is initialised here, and filled even when on_line stopped the process;
+ * grace period). The result is the command's own exit status: collecting its output ends when it
+ * exits, so a background child it left holding stdout or stderr neither delays nor times out the
+ * run (that child keeps running, unread, like one a shell leaves behind). out is initialised
+ * here, and filled even when on_line stopped the process;
  * release it with proc_result_release. Returns CRATIS_OK when the process ran whatever its exit
  * status, CRATIS_EINVAL for an empty argv, CRATIS_EIO (detail in the last error) when it could
  * not be started, or on_line's non-zero return. */
