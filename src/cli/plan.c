@@ -1,8 +1,10 @@
 /* cratis plan: show what apply would change. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "util/buf.h"
 #include "util/error.h"
 #include "banned.h"
 
@@ -29,12 +31,110 @@ void print_plan(const struct plan *p, FILE *f)
 	        p->count[ACT_NOOP]);
 }
 
+/* Escaping for the Markdown plan (CommonMark 0.31 and GitHub Flavored Markdown 0.29): values
+ * (a failed command's stderr, field names, resource names) must not rewrite the comment. */
+
+/* s as text inside a table row: the punctuation that starts inline markup or ends a cell
+ * backslash-escaped (CommonMark section 2.4; '|' per GFM section 4.10), '<', '>' and '&' as
+ * entities, line breaks as spaces (a row is one line, so nothing can start a block). */
+static void md_text(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\n' || c == '\r' || c == '\t')
+			buf_addch(b, ' ');
+		else if (c == '<')
+			buf_adds(b, "&lt;");
+		else if (c == '>')
+			buf_adds(b, "&gt;");
+		else if (c == '&')
+			buf_adds(b, "&amp;");
+		else if (strchr("\\`*_[]|#~", c))
+			buf_addf(b, "\\%c", c);
+		else
+			buf_addch(b, (char)c);
+	}
+}
+
+/* s as a code span: delimited by one backtick more than its longest run of backticks, padded
+ * with a space when it starts or ends with a backtick (CommonMark section 6.1); in a table cell
+ * '|' is escaped as GFM requires (section 4.10). */
+static void md_code(struct buf *b, const char *s, bool in_table)
+{
+	size_t run = 0, longest = 0;
+	for (const char *c = s; *c; c++) {
+		run = *c == '`' ? run + 1 : 0;
+		if (run > longest)
+			longest = run;
+	}
+	size_t len = strlen(s);
+	bool pad = len && (s[0] == '`' || s[len - 1] == '`');
+	for (size_t i = 0; i <= longest; i++)
+		buf_addch(b, '`');
+	if (pad)
+		buf_addch(b, ' ');
+	for (const char *c = s; *c; c++) {
+		if (*c == '\n' || *c == '\r')
+			buf_addch(b, ' ');
+		else if (*c == '|' && in_table)
+			buf_adds(b, "\\|");
+		else
+			buf_addch(b, *c);
+	}
+	if (pad)
+		buf_addch(b, ' ');
+	for (size_t i = 0; i <= longest; i++)
+		buf_addch(b, '`');
+}
+
+/* s inside HTML (<summary>, <code>): entities for what HTML would read as markup. */
+static void html_text(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '<')
+			buf_adds(b, "&lt;");
+		else if (*s == '>')
+			buf_adds(b, "&gt;");
+		else if (*s == '&')
+			buf_adds(b, "&amp;");
+		else if (*s == '"')
+			buf_adds(b, "&quot;");
+		else
+			buf_addch(b, *s);
+	}
+}
+
+/* A fenced code block around text: a fence of backticks longer than any run of backticks in it
+ * (CommonMark section 4.5). */
+static void md_fenced(struct buf *b, const char *info, const char *text)
+{
+	size_t run = 0, longest = 0;
+	for (const char *c = text; *c; c++) {
+		run = *c == '`' ? run + 1 : 0;
+		if (run > longest)
+			longest = run;
+	}
+	size_t n = longest < 3 ? 3 : longest + 1;
+	for (size_t i = 0; i < n; i++)
+		buf_addch(b, '`');
+	buf_addf(b, "%s\n%s\n", info, text);
+	for (size_t i = 0; i < n; i++)
+		buf_addch(b, '`');
+	buf_addch(b, '\n');
+}
+
 /* A plan for a pull-request comment (GitHub-flavoured Markdown): a summary table and a
- * collapsible block per changed resource with its desired spec. */
+ * collapsible block per changed resource with its desired spec. Every value is escaped. */
 static void print_markdown(const struct plan *p, FILE *f)
 {
 	static const char *const sym[] = { "", "+", "~", "-/+", "-" };
-	fprintf(f, "### cratis plan%s%s%s\n\n", *p->environment ? ": `" : "", p->environment, *p->environment ? "`" : "");
+	struct buf b = BUF_INIT;
+	if (*p->environment) {
+		buf_adds(&b, ": ");
+		md_code(&b, p->environment, false);
+	}
+	fprintf(f, "### cratis plan%s\n\n", b.ptr);
+	buf_release(&b);
 	fprintf(f, "**%zu to create, %zu to update, %zu to replace, %zu to delete**, %zu unchanged\n\n",
 	        p->count[ACT_CREATE], p->count[ACT_UPDATE], p->count[ACT_REPLACE], p->count[ACT_DELETE], p->count[ACT_NOOP]);
 	if (!app_plan_has_changes(p)) {
@@ -46,24 +146,39 @@ static void print_markdown(const struct plan *p, FILE *f)
 		const struct plan_item *it = &p->items[i];
 		if (it->action == ACT_NOOP)
 			continue;
-		fprintf(f, "| `%s` | `%s` | %s | ", sym[it->action], it->id, action_names[it->action]);
-		for (size_t k = 0; k < it->changes.n; k++)
-			fprintf(f, "%s`%s`", k ? ", " : "", it->changes.v[k]);
-		fprintf(f, " | %s |\n", it->reason ? it->reason : "");
+		buf_clear(&b);
+		buf_addf(&b, "| `%s` | ", sym[it->action]);
+		md_code(&b, it->id, true);
+		buf_addf(&b, " | %s | ", action_names[it->action]);
+		for (size_t k = 0; k < it->changes.n; k++) {
+			if (k)
+				buf_adds(&b, ", ");
+			md_code(&b, it->changes.v[k], true);
+		}
+		buf_adds(&b, " | ");
+		md_text(&b, it->reason ? it->reason : "");
+		buf_adds(&b, " |\n");
+		fputs(b.ptr, f);
 	}
 	fputc('\n', f);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct plan_item *it = &p->items[i];
 		if (it->action == ACT_NOOP)
 			continue;
-		fprintf(f, "<details><summary><code>%s</code> %s</summary>\n\n", it->id, action_names[it->action]);
+		buf_clear(&b);
+		buf_adds(&b, "<details><summary><code>");
+		html_text(&b, it->id);
+		buf_addf(&b, "</code> %s</summary>\n\n", action_names[it->action]);
 		const json_t *shown = it->desired;
 		json_t *recorded = !shown && it->row && it->row->spec ? json_loads(it->row->spec, 0, NULL) : NULL;
 		char *text = json_dumps(shown ? shown : recorded, JSON_INDENT(2) | JSON_SORT_KEYS);
-		fprintf(f, "```json\n%s\n```\n\n</details>\n\n", text ? text : "{}");
+		md_fenced(&b, "json", text ? text : "{}");
+		buf_adds(&b, "\n</details>\n\n");
+		fputs(b.ptr, f);
 		free(text);
 		json_decref(recorded);
 	}
+	buf_release(&b);
 }
 
 int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
