@@ -94,6 +94,9 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 	} else if (json_object_get(s, "mode") && (!json_is_string(json_object_get(s, "mode")) || !parse_mode(spec_str(s, "mode", ""), &m))) {
 		host->error(req->call, "spec.mode", "expected an octal mode as a quoted string, e.g. \"0644\"");
 		rc = CRATIS_EINVAL;
+	} else if (json_object_get(s, "followSymlinks") && !json_is_boolean(json_object_get(s, "followSymlinks"))) {
+		host->error(req->call, "spec.followSymlinks", "expected true or false");
+		rc = CRATIS_EINVAL;
 	}
 	json_decref(s);
 	return rc;
@@ -112,17 +115,43 @@ static int plan(void *data, const struct cratis_request *req, char **out)
 	return CRATIS_OK;
 }
 
-static int write_file(const struct cratis_request *req, const char *path, const char *content, size_t n, mode_t mode)
+/* Write content to path with mode, whole or not at all: into a fresh temporary file beside it
+ * (mkstemp: O_EXCL with a random name, so nothing planted in the directory is followed or
+ * reused), fsync'ed, given its mode, then renamed over the target, and the directory fsync'ed.
+ * A target that is a symbolic link is refused unless follow: then the file it points to is
+ * written (renaming over the link itself would replace the link). */
+static int write_file(const struct cratis_request *req, const char *path, const char *content, size_t n, mode_t mode,
+                      bool follow)
 {
-	size_t tl = strlen(path) + 16;
-	char *tmp = malloc(tl);
-	snprintf(tmp, tl, "%s.cratis-tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	struct stat lst;
+	char *target = NULL;
+	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+		if (!follow) {
+			host->error(req->call, "spec.path", "'%s' is a symbolic link: refusing to write through it (set followSymlinks: true to write the file it points to)",
+			            path);
+			return CRATIS_EINVAL;
+		}
+		if (!(target = realpath(path, NULL))) {
+			host->error(req->call, "spec.path", "cannot resolve the symbolic link '%s': %s", path, strerror(errno));
+			return CRATIS_EIO;
+		}
+		path = target;
+	}
+	const char *slash = strrchr(path, '/');
+	size_t dl = slash ? (size_t)(slash - path) : 0;
+	const char *base = slash ? slash + 1 : path;
+	size_t tl = dl + strlen(base) + 32;
+	char *tmp = malloc(tl), *dir = malloc(dl + 2);
+	snprintf(dir, dl + 2, "%.*s", (int)(slash ? (dl ? dl : 1) : 1), slash ? path : ".");
+	snprintf(tmp, tl, "%.*s%s.%s.cratis-XXXXXX", (int)dl, path, slash ? "/" : "", base);
 	int rc = CRATIS_OK;
+	int fd = mkstemp(tmp);
+	if (fd >= 0)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (fd < 0) {
 		host->error(req->call, "spec.path", "cannot write '%s': %s", path, strerror(errno));
-		free(tmp);
-		return CRATIS_EIO;
+		rc = CRATIS_EIO;
+		goto out_free;
 	}
 	size_t off = 0;
 	while (off < n) {
@@ -145,9 +174,19 @@ static int write_file(const struct cratis_request *req, const char *path, const 
 		host->error(req->call, "spec.path", "cannot rename into '%s': %s", path, strerror(errno));
 		rc = CRATIS_EIO;
 	}
-	if (rc)
+	if (rc) {
 		unlink(tmp);
+	} else {
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd); /* the rename itself survives a crash */
+			close(dfd);
+		}
+	}
+out_free:
 	free(tmp);
+	free(dir);
+	free(target);
 	return rc;
 }
 
@@ -164,7 +203,8 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 	json_t *c = json_object_get(s, "content");
 	mode_t mode = 0644;
 	parse_mode(spec_str(s, "mode", "0644"), &mode);
-	rc = write_file(req, path, json_string_value(c), json_string_length(c), mode);
+	rc = write_file(req, path, json_string_value(c), json_string_length(c), mode,
+	                json_is_true(json_object_get(s, "followSymlinks")));
 	char hex[65];
 	if (!rc && !sha256_hex(crypto, json_string_value(c), json_string_length(c), hex)) {
 		host->error(req->call, "spec.content", "cannot compute the SHA-256 of the content of '%s' (libcrypto failed)", path);
