@@ -89,7 +89,8 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 	}
 	const char *sd = o->state_dir ? o->state_dir : getenv("CRATIS_STATE_DIR");
 	char *want = sd && *sd ? xstrdup(sd) : xasprintf("%s/.cratis", a->project_dir);
-	if (mkdir_p(want) < 0) {
+	bool fresh = !is_dir(want);
+	if (mkdir_p(want) < 0 || (fresh && chmod(want, 0700) < 0)) { /* state is for its owner only */
 		rc = CRATIS_EIO;
 		diags_errorf(d, rc, "cannot create state directory '%s': %s", want, strerror(errno));
 		free(want);

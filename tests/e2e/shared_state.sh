@@ -26,6 +26,8 @@ done
 C() { dir=$1; shift; "$CRATIS" "$@" -f "$T/$dir" --state-dir "$S"; }
 C alpha apply --auto-approve >/dev/null 2>"$T/a1"
 expect_rc "alpha applies" 0 $?
+expect_rc "a state directory cratis creates is its owner's only" 700 "$(stat -c %a "$S")"
+expect_rc "and so is state.db" 600 "$(stat -c %a "$S/state.db")"
 C beta plan >"$T/p1" 2>&1
 expect_in "beta's plan creates its own Task only" "Plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged." "$T/p1"
 C beta apply --auto-approve >/dev/null 2>"$T/b1"
