@@ -167,6 +167,140 @@ static inline void stop_marked(const char *marker, int grace_ms)
 	}
 }
 
+/* The port of "HOST:PORT", "[V6]:PORT" or "http://HOST[:PORT]/..." (80 when an http URL names
+ * none), and whether HOST is this machine's loopback or any-address; 0 when there is no port. */
+static inline int local_port(const char *s, bool *local)
+{
+	*local = false;
+	const char *h = strstr(s, "://");
+	bool url = h != NULL;
+	h = h ? h + 3 : s;
+	size_t hl = strcspn(h, "/?#");
+	char hostport[300];
+	if (hl >= sizeof(hostport))
+		return 0;
+	memcpy(hostport, h, hl);
+	hostport[hl] = '\0';
+	char *colon = strrchr(hostport, ':');
+	int port = url && (!colon || strchr(colon, ']')) ? 80 : 0;
+	if (colon && !strchr(colon, ']')) {
+		port = atoi(colon + 1);
+		*colon = '\0';
+	}
+	const char *host = hostport;
+	*local = !strncmp(host, "127.", 4) || !strcmp(host, "localhost") || !strcmp(host, "[::1]") || !strcmp(host, "0.0.0.0") ||
+	         !strcmp(host, "[::]") || !*host;
+	return port > 0 && port < 65536 ? port : 0;
+}
+
+/* A process holding a TCP socket that listens on port (IPv4 or IPv6, any address): its pid, 0
+ * when no listening socket is seen, -1 when one is seen but its process is not (another user's,
+ * or gone meanwhile). From /proc/net/tcp{,6} (state 0A is LISTEN) and /proc/PID/fd. */
+static inline long port_listener(int port)
+{
+	unsigned long inodes[16];
+	size_t n = 0;
+	const char *tables[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+	for (int t = 0; t < 2; t++) {
+		FILE *f = fopen(tables[t], "r");
+		char line[512];
+		while (f && fgets(line, sizeof(line), f)) {
+			char local[80], remote[80], st[8];
+			unsigned long inode;
+			if (sscanf(line, "%*s %79s %79s %7s %*s %*s %*s %*s %*s %lu", local, remote, st, &inode) != 4)
+				continue;
+			const char *pc = strrchr(local, ':');
+			if (!pc || strcmp(st, "0A") || strtol(pc + 1, NULL, 16) != port || n >= 16)
+				continue;
+			inodes[n++] = inode;
+		}
+		if (f)
+			fclose(f);
+	}
+	if (!n)
+		return 0;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	long found = -1;
+	while (d && found < 0 && (de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+		DIR *fd = opendir(path);
+		struct dirent *fe;
+		while (fd && found < 0 && (fe = readdir(fd))) {
+			char link[600], target[64];
+			snprintf(link, sizeof(link), "%s/%s", path, fe->d_name);
+			ssize_t l = readlink(link, target, sizeof(target) - 1);
+			if (l <= 0)
+				continue;
+			target[l] = '\0';
+			unsigned long ino;
+			if (sscanf(target, "socket:[%lu]", &ino) != 1)
+				continue;
+			for (size_t i = 0; i < n; i++)
+				if (inodes[i] == ino)
+					found = pid;
+		}
+		if (fd)
+			closedir(fd);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* Parent pid of pid (/proc/PID/stat field 4), 0 when unknown. */
+static inline long parent_of(long pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *rp = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+	long ppid = 0;
+	if (rp)
+		sscanf(rp + 1, " %*c %ld", &ppid);
+	return ppid;
+}
+
+/* True when pid is root or descends from it, or runs in the session root leads. */
+static inline bool in_tree(long pid, long root)
+{
+	if (pid <= 0 || root <= 0)
+		return false;
+	if (getsid((pid_t)pid) == (pid_t)root)
+		return true;
+	for (int depth = 0; pid > 1 && depth < 64; depth++, pid = parent_of(pid))
+		if (pid == root)
+			return true;
+	return false;
+}
+
+/* Its command line for messages ("python3 -m http.server 8080"), at most cap bytes, into out. */
+static inline void cmdline_of(long pid, char *out, size_t cap)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(out, 1, cap - 1, f) : 0;
+	if (f)
+		fclose(f);
+	for (size_t i = 0; i + 1 < n; i++)
+		if (!out[i])
+			out[i] = ' ';
+	out[n] = '\0';
+	if (!n)
+		snprintf(out, cap, "?");
+}
+
 static inline void stop(const char *pidfile, int grace_ms)
 {
 	long pid = running_pid(pidfile);

@@ -274,6 +274,36 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 			goto out_free;
 		pid = np;
 	}
+	/* nginx answers on every address only when it is its own: a port another program holds makes
+	 * a reload keep the old configuration (and a first start fail) with no exit status to see */
+	json_t *pv0 = json_object_get(s, "preview");
+	const char *which[] = { "spec.listen", "spec.preview.listen" };
+	json_t *addrs[] = { json_object_get(s, "listen"), pv0 ? json_object_get(pv0, "listen") : NULL };
+	for (int i = 0; i < 2 && !rc; i++) {
+		char *a = addrs[i] ? address(addrs[i]) : NULL;
+		bool local = false;
+		int port = a ? local_port(a, &local) : 0;
+		long owner = port && local ? port_listener(port) : 0;
+		if (port && local && !in_tree(owner, pid)) {
+			char cmd[200], holder[260];
+			if (owner > 0) {
+				cmdline_of(owner, cmd, sizeof(cmd));
+				snprintf(holder, sizeof(holder), "it is held by process %ld (%s)", owner, cmd);
+			} else {
+				snprintf(holder, sizeof(holder), owner < 0 ? "it is held by a process this user cannot see" : "nothing listens there");
+			}
+			char *errlog = join(req->statedir, "error.log");
+			char *t = tail_of(errlog, 1500);
+			host->error(req->call, which[i], "cratis' nginx (pid %ld) does not listen on %s: %s; error log tail:\n%s", pid, a,
+			            holder, t);
+			free(t);
+			free(errlog);
+			rc = CRATIS_ERROR;
+		}
+		free(a);
+	}
+	if (rc)
+		goto out_free;
 	json_t *o = json_pack("{s:s,s:I}", "url", "", "pid", (json_int_t)pid);
 	char url[300];
 	snprintf(url, sizeof(url), "http://%s/", listen);

@@ -238,6 +238,23 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 			break;
 		}
 		healthy = url ? http_ok(curl, url) : tcp_ok(tcp);
+		bool local = false;
+		int port = healthy ? local_port(url ? url : tcp, &local) : 0;
+		long owner = port && local ? port_listener(port) : 0;
+		if (healthy && owner && !in_tree(owner, pid)) {
+			/* the answer came from somebody else's server: this Service is not what listens */
+			char cmd[200] = "a process this user cannot see";
+			if (owner > 0)
+				cmdline_of(owner, cmd, sizeof(cmd));
+			stop(pidfile, 5000);
+			stop_marked(marker, 5000);
+			char *t = tail_of(logfile, 2000);
+			host->error(req->call, "spec.health", "port %d is held by process %ld (%s), not by this Service's process %ld; it was stopped; log tail (%s):\n%s",
+			            port, owner, cmd, (long)pid, logfile, t);
+			free(t);
+			rc = CRATIS_ERROR;
+			break;
+		}
 		if (healthy)
 			break;
 		if (now_ms() > deadline) {

@@ -79,6 +79,22 @@ expect_in "dead nginx is drift" "Route/web                        update [drift:
 "$CRATIS" apply -f "$P" --auto-approve >/dev/null 2>&1
 expect_rc "apply restarts it" v1 "$(curl -s "http://127.0.0.1:$PUB/")"
 
+# a listen port another program holds: nginx keeps its old configuration on the reload, and the
+# apply fails naming the holder instead of reporting success (issue 9, item 18)
+HOLD=$(free_port)
+python3 -m http.server "$HOLD" --bind 127.0.0.1 >/dev/null 2>&1 &
+hold=$!
+wait_for 20 curl -s -o /dev/null "http://127.0.0.1:$HOLD/"
+sed -i "s/preview: {listen: $PRE,/preview: {listen: $HOLD,/" "$P/route.yaml"
+"$CRATIS" apply -f "$P" --auto-approve >/dev/null 2>"$T/held.err"
+expect_rc "a preview port held by another program fails the apply" 1 $?
+expect_in "the holder is named" "does not listen on 127.0.0.1:$HOLD: it is held by process $hold (" "$T/held.err"
+expect_rc "public still answers" v1 "$(curl -s "http://127.0.0.1:$PUB/")"
+kill "$hold"
+route "$B1" "$B2"
+"$CRATIS" apply -f "$P" --auto-approve >/dev/null 2>&1
+expect_rc "back on its own ports" v2 "$(curl -s "http://127.0.0.1:$PRE/")"
+
 "$CRATIS" destroy -f "$P" --auto-approve >/dev/null 2>&1
 expect_rc "destroy" 0 $?
 check "nginx stopped" sh -c "! curl -s http://127.0.0.1:$PUB/ >/dev/null"

@@ -2,7 +2,9 @@
 # A Service process that no pidfile names (cratis killed between starting it and writing its
 # pidfile; simulated by removing the pidfile) is still found, by the marker variable every
 # process of the resource carries, and stopped by the next apply and by destroy: never a second
-# server beside it, never one left running. A pidfile without a start time names no process.
+# server beside it, never one left running. A pidfile without a start time names no process. A
+# port held by another program fails the apply naming that program (issue 9, item 13), even
+# though something answers the health check.
 . "$(dirname "$0")/lib.sh"
 P="$T/p"
 mkdir -p "$P"
@@ -59,4 +61,26 @@ echo "$(cut -d' ' -f1 "$PIDFILE") 0" >"$PIDFILE"
 C plan >"$T/p4" 2>&1
 expect_in "a dead process with no start time is drift" "drift: process is not running" "$T/p4"
 C destroy --auto-approve >/dev/null 2>&1
+
+# a port already held by another program: the health check is answered, but not by this Service
+OTHER=$(free_port)
+python3 -m http.server "$OTHER" --bind 127.0.0.1 >/dev/null 2>&1 &
+other=$!
+stop_other() { kill "$other" 2>/dev/null; stop_servers; }
+cleanup_hooks="stop_other"
+wait_for 20 sh -c "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", $OTHER), 1)'"
+for field in tcp http; do
+	target="127.0.0.1:$OTHER"
+	[ "$field" = http ] && target="http://127.0.0.1:$OTHER/"
+	sed -i "s/ROUND: \"[0-9a-z]*\"/ROUND: \"$field\"/; s|http.server, \"[0-9]*\"|http.server, \"$OTHER\"|; s|health: .*|health: {$field: \"$target\", timeoutSeconds: 20}|" "$P/m.yaml"
+	C apply --auto-approve >/dev/null 2>"$T/held-$field"
+	expect_rc "$field: a port held by another program fails the apply" 1 $?
+	expect_in "$field: the holder is named" "port $OTHER is held by process $other (" "$T/held-$field"
+	expect_in "$field: with its command line" "http.server $OTHER" "$T/held-$field"
+	C get >"$T/get-$field" 2>&1
+	expect_in "$field: get does not say ready" "failed" "$T/get-$field"
+	check "$field: the other program still runs" kill -0 "$other"
+	ours=$(pgrep -f "http.server $OTHER" | grep -v "^$other\$" | wc -l)
+	expect_rc "$field: no process of the Service is left" 0 "$ours"
+done
 finish
