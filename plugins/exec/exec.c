@@ -40,8 +40,8 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 			spec_argv_free(argv, owned);
 	}
 	json_t *t = json_object_get(s, "timeoutSeconds");
-	if (!rc && t && (!json_is_integer(t) || json_integer_value(t) <= 0)) {
-		host->error(req->call, "spec.timeoutSeconds", "expected a positive integer number of seconds");
+	if (!rc && t && (!json_is_integer(t) || json_integer_value(t) <= 0 || json_integer_value(t) > 86400)) {
+		host->error(req->call, "spec.timeoutSeconds", "expected a whole number of seconds from 1 to 86400 (one day)");
 		rc = CRATIS_EINVAL;
 	}
 	json_t *o = json_object_get(s, "outputs");

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -37,8 +38,10 @@ static const char *sget(json_t *o, const char *k, const char *def)
 static int iget(json_t *o, const char *k, int def)
 {
 	json_t *v = json_object_get(o, k);
-	if (json_is_integer(v))
-		return (int)json_integer_value(v);
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v); /* clamped: a huge value must not wrap into range */
+		return i > INT_MAX ? INT_MAX : i < INT_MIN ? INT_MIN : (int)i;
+	}
 	const char *s = json_string_value(v);
 	if (s && *s && strlen(s) < 10 && strspn(s, "0123456789") == strlen(s))
 		return atoi(s);
@@ -530,7 +533,8 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 	} else if (json_object_get(s, "autoPromotion") && !json_is_boolean(json_object_get(s, "autoPromotion"))) {
 		host_services.error(c, "spec.autoPromotion", "expected true or false");
 		rc = CRATIS_EINVAL;
-	} else if (json_object_get(s, "scaleDownDelaySeconds") && iget(s, "scaleDownDelaySeconds", -1) < 0) {
+	} else if (json_object_get(s, "scaleDownDelaySeconds") &&
+	           (iget(s, "scaleDownDelaySeconds", -1) < 0 || iget(s, "scaleDownDelaySeconds", -1) > 86400 * 30)) {
 		host_services.error(c, "spec.scaleDownDelaySeconds", "expected a number of seconds, 0 to keep the previous release until the next one");
 		rc = CRATIS_EINVAL;
 	}
@@ -556,6 +560,20 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 			if (!ok && !rc) {
 				char *f = xasprintf("spec.hooks.%s[%zu]%s", stages[k], i, task ? ".task" : ".run");
 				host_services.error(c, f, task ? "expected Task/NAME, a Task of this project" : "expected run: a command as a sequence of strings, or task: Task/NAME");
+				free(f);
+				rc = CRATIS_EINVAL;
+			}
+			/* durations and counts in range: 0 or -5 used to mean "no deadline" */
+			json_t *to = json_object_get(h, "timeoutSeconds"), *re = json_object_get(h, "retries");
+			int tv = iget(h, "timeoutSeconds", -1), rv = iget(h, "retries", -1);
+			if (!rc && to && (tv < 1 || tv > 86400)) {
+				char *f = xasprintf("spec.hooks.%s[%zu].timeoutSeconds", stages[k], i);
+				host_services.error(c, f, "expected a whole number of seconds from 1 to 86400 (one day)");
+				free(f);
+				rc = CRATIS_EINVAL;
+			} else if (!rc && re && (rv < 0 || rv > 100)) {
+				char *f = xasprintf("spec.hooks.%s[%zu].retries", stages[k], i);
+				host_services.error(c, f, "expected a number of retries from 0 to 100");
 				free(f);
 				rc = CRATIS_EINVAL;
 			}
