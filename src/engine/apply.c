@@ -63,7 +63,9 @@ static int run_item(struct exec *x, struct plan_item *it)
 	struct cratis_request req;
 	item_request(&req, it, env, x->o);
 	char *statedir = item_statedir(x->o, env, it->project, it->id);
-	char *prior = prior_text(it->row);
+	/* a delete settles an interrupted first apply through the plugin too: what it started (a
+	 * process, a file) is removed, not just forgotten */
+	char *prior = prior_text(it->row, it->action == ACT_DELETE);
 	char *spec = NULL, *deps = NULL;
 	json_t *out = NULL;
 	struct call c;

@@ -6,8 +6,9 @@
 
 /* Canonical JSON text (compact, sorted keys); caller frees. NULL for NULL. */
 char *json_text(const json_t *v);
-/* {"spec":...,"outputs":...} of a recorded row, or NULL when it was never applied; caller frees. */
-char *prior_text(const struct state_row *row);
+/* {"spec":...,"outputs":...} of a recorded row, or NULL when it was never applied (pending_too:
+ * then the spec an interrupted first apply was applying, if any); caller frees. */
+char *prior_text(const struct state_row *row, bool pending_too);
 /* Per-resource directory for plugin files (pidfiles, logs); not created here, a plugin that
  * keeps files creates it. Caller frees. */
 char *item_statedir(const struct engine_opts *o, const char *env, const char *project, const char *id);

@@ -45,11 +45,14 @@ char *json_text(const json_t *v)
 	return v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
 }
 
-char *prior_text(const struct state_row *row)
+char *prior_text(const struct state_row *row, bool pending_too)
 {
-	if (!row || !row->spec)
+	const char *text = row ? row->spec : NULL;
+	if (!text && row && pending_too)
+		text = row->pending_spec; /* a first apply that was interrupted: what it was applying */
+	if (!text)
 		return NULL;
-	json_t *spec = json_loads(row->spec, 0, NULL);
+	json_t *spec = json_loads(text, 0, NULL);
 	json_t *out = row->outputs ? json_loads(row->outputs, 0, NULL) : NULL;
 	json_t *p = json_pack("{s:o,s:o}", "spec", spec ? spec : json_object(), "outputs", out ? out : json_object());
 	char *t = json_text(p);
@@ -375,7 +378,7 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 	struct cratis_request req;
 	item_request(&req, it, p->environment, o);
 	req.dry_run = 1;
-	char *spec = json_text(it->desired), *pr = prior_text(row), *sd = item_statedir(o, p->environment, it->project, it->id);
+	char *spec = json_text(it->desired), *pr = prior_text(row, false), *sd = item_statedir(o, p->environment, it->project, it->id);
 	req.spec = ask_plan ? spec : row->spec;
 	req.prior = pr;
 	req.statedir = sd;

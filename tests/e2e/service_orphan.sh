@@ -62,6 +62,26 @@ C plan >"$T/p4" 2>&1
 expect_in "a dead process with no start time is drift" "drift: process is not running" "$T/p4"
 C destroy --auto-approve >/dev/null 2>&1
 
+# destroy after a first apply killed mid-way (the row pending, nothing recorded as applied): the
+# plugin's destroy runs with the spec that was being applied, so the started process goes too
+# (issue 9, item 15)
+NEVER=$(free_port)
+sed -i "s/ROUND: \"[0-9a-z]*\"/ROUND: \"first\"/; s|health: .*|health: {tcp: \"127.0.0.1:$NEVER\", timeoutSeconds: 120}|" "$P/m.yaml"
+rm -rf "$P/.cratis"
+"$CRATIS" apply -f "$P" --auto-approve >/dev/null 2>&1 &
+apid=$!
+started() { [ "$(servers)" -ge 1 ] && "$CRATIS" state list -f "$P" 2>/dev/null | grep -q "Service/web	pending"; }
+wait_for 30 started
+kill -9 "$apid"
+wait "$apid" 2>/dev/null
+expect_rc "the killed first apply left its server running" 1 "$(servers)"
+C destroy --auto-approve >/dev/null 2>"$T/d2"
+expect_rc "destroy after an interrupted first apply" 0 $?
+wait_for 10 sh -c "[ \$(pgrep -f 'http[.]server $PORT' | wc -l) -eq 0 ]"
+expect_rc "the server it started is stopped" 0 "$(servers)"
+C state list >"$T/s2" 2>&1
+expect_not_in "nothing is recorded" "Service/web" "$T/s2"
+
 # a port already held by another program: the health check is answered, but not by this Service
 OTHER=$(free_port)
 python3 -m http.server "$OTHER" --bind 127.0.0.1 >/dev/null 2>&1 &
