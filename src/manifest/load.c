@@ -687,8 +687,35 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int load_dir(struct manifest_set *s, const char *dir)
+/* The real files and directories a walk has visited (device, inode): through symbolic links a
+ * directory can contain itself, and a file can be reached twice. */
+struct walk {
+	struct walk_id {
+		dev_t dev;
+		ino_t ino;
+	} *v;
+	size_t n, alloc;
+};
+
+/* True when path's real file was seen before by w; else remembers it. A path that cannot be
+ * stat'ed is not "seen" (reading it reports the error). */
+static bool walk_seen(struct walk *w, const char *path)
 {
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return false;
+	for (size_t i = 0; i < w->n; i++)
+		if (w->v[i].dev == st.st_dev && w->v[i].ino == st.st_ino)
+			return true;
+	ALLOC_GROW(w->v, w->n + 1, w->alloc);
+	w->v[w->n++] = (struct walk_id){ st.st_dev, st.st_ino };
+	return false;
+}
+
+static int load_dir(struct manifest_set *s, const char *dir, struct walk *w)
+{
+	if (walk_seen(w, dir))
+		return CRATIS_OK; /* each real directory once: a link back to an ancestor ends here */
 	DIR *d = opendir(dir);
 	if (!d)
 		return error_set(CRATIS_EIO, "cannot read directory '%s': %s", dir, strerror(errno));
@@ -705,8 +732,8 @@ static int load_dir(struct manifest_set *s, const char *dir)
 		char *p = xasprintf("%s/%s", dir, names.v[i]);
 		int r = CRATIS_OK;
 		if (is_dir(p))
-			r = load_dir(s, p);
-		else if (ends_with(p, ".yaml") || ends_with(p, ".yml"))
+			r = load_dir(s, p, w);
+		else if ((ends_with(p, ".yaml") || ends_with(p, ".yml")) && !walk_seen(w, p))
 			r = load_file(s, p);
 		free(p);
 		if (r == CRATIS_EINVAL && rc == CRATIS_OK)
@@ -728,7 +755,9 @@ int manifest_load_path(struct manifest_set *s, const char *path)
 	if (S_ISDIR(st.st_mode)) {
 		size_t len = strlen(path);
 		char *p = xstrndup(path, len > 1 && path[len - 1] == '/' ? len - 1 : len);
-		int rc = load_dir(s, p);
+		struct walk w = { NULL, 0, 0 };
+		int rc = load_dir(s, p, &w);
+		free(w.v);
 		free(p);
 		return rc;
 	}

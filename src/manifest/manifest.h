@@ -56,7 +56,8 @@ void manifest_set_init(struct manifest_set *s);
 void manifest_set_release(struct manifest_set *s);
 
 /* Load path: a file, or a directory searched recursively for *.yaml and *.yml (sorted, hidden
- * directories and .cratis skipped). Every YAML document becomes a manifest_doc; empty documents
+ * directories and .cratis skipped; symbolic links followed, each real directory and file read
+ * once, so a link to an ancestor ends the walk there). Every YAML document becomes a manifest_doc; empty documents
  * are skipped. YAML errors (syntax, an undefined alias, a value its tag refuses, a number JSON
  * cannot hold) are appended to s->errors with their file:line:col. Returns CRATIS_OK,
  * CRATIS_EINVAL when any error was collected, or CRATIS_EIO when path cannot be read (detail in

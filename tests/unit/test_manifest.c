@@ -2,6 +2,8 @@
  * location and message. */
 #include "helpers.h"
 
+#include <sys/stat.h>
+
 #include "manifest/manifest.h"
 #include "model/model.h"
 
@@ -404,9 +406,39 @@ static void test_manifest_buffer_names_its_errors(void **state)
 	manifest_set_release(&ms);
 }
 
+/* -f DIR with symbolic links back to itself: every real directory is walked once, so the
+ * documents load once, with no duplicate errors and no endless walk (issue 9, item 9). */
+static void test_manifest_dir_symlink_loop(void **state)
+{
+	(void)state;
+	char *dir = tmp_dir();
+	free(write_file(dir, "m.yaml", "apiVersion: cratis/v1\nkind: System\nmetadata: {name: local}\n"));
+	char *sub = xasprintf("%s/sub", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	free(write_file(sub, "n.yaml", "apiVersion: cratis/v1\nkind: System\nmetadata: {name: other}\n"));
+	char *l1 = xasprintf("%s/loop", dir), *l2 = xasprintf("%s/back", sub), *l3 = xasprintf("%s/again.yaml", dir);
+	assert_int_equal(symlink(".", l1), 0);  /* dir/loop -> dir */
+	assert_int_equal(symlink("..", l2), 0); /* dir/sub/back -> dir */
+	char *target = xasprintf("%s/m.yaml", dir);
+	assert_int_equal(symlink(target, l3), 0); /* the same file under a second name */
+	struct manifest_set ms;
+	manifest_set_init(&ms);
+	assert_int_equal(manifest_load_path(&ms, dir), CRATIS_OK);
+	assert_int_equal(ms.errors.n, 0);
+	assert_int_equal(ms.n, 2);
+	manifest_set_release(&ms);
+	free(target);
+	free(l1);
+	free(l2);
+	free(l3);
+	free(sub);
+	tmp_cleanup(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_manifest_dir_symlink_loop),
 		cmocka_unit_test(test_manifest_loads_resources_and_variables),
 		cmocka_unit_test(test_manifest_error_invalid_yaml),
 		cmocka_unit_test(test_manifest_error_unknown_kind),
