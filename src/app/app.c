@@ -42,33 +42,32 @@ char *app_project_dir(const char *path)
 
 /* ${artifact:NAME}: the artifact pinned by a promotion, else the newest current digest (or
  * version) recorded for NAME; remembered in a->artifacts for the deployment record. */
-static char *resolve_artifact(const char *name, const char *field, char **err, void *payload)
+static int resolve_artifact(char **out, const char *name, const char *field, void *payload)
 {
 	struct app *a = payload;
 	json_t *pin = json_object_get(a->o.artifact_pins, name);
 	if (!pin) {
 		struct artifacts arts;
-		if (store_artifacts(a->store, name, false, &arts)) {
-			*err = xasprintf("cannot read artifact '%s': %s", name, cratis_error_last()->message);
-			return NULL;
+		int rc = store_artifacts(a->store, name, false, &arts);
+		if (rc) {
+			error_prefix("cannot read artifact '%s'", name);
+			return rc;
 		}
 		if (arts.n)
 			pin = json_pack("{s:s,s:s}", "version", arts.v[0].version, "digest", arts.v[0].digest);
 		store_artifacts_release(&arts);
-		if (!pin) {
-			*err = xasprintf("no artifact '%s' is recorded (`cratis artifact record %s VERSION DIGEST` after a build)", name, name);
-			return NULL;
-		}
+		if (!pin)
+			return error_set(CRATIS_ENOTFOUND, "no artifact '%s' is recorded (`cratis artifact record %s VERSION DIGEST` after a build)",
+			                 name, name);
 		json_object_set_new(a->artifacts, name, pin);
 	} else {
 		json_object_set(a->artifacts, name, pin);
 	}
 	const char *v = json_string_value(json_object_get(pin, !strcmp(field, "version") ? "version" : "digest"));
-	if (!v) {
-		*err = xasprintf("artifact '%s' has no %s", name, field);
-		return NULL;
-	}
-	return xstrdup(v);
+	if (!v)
+		return error_set(CRATIS_EINVAL, "artifact '%s' has no %s", name, field);
+	*out = xstrdup(v);
+	return CRATIS_OK;
 }
 
 int app_open(struct app **out, const struct app_options *o, enum app_load what, struct diags *d)
@@ -601,10 +600,8 @@ int app_artifact_record(struct app *a, const char *name, const char *version, co
 {
 	*out = NULL;
 	struct semver v;
-	char *err;
-	if (semver_parse(&v, version, &err)) {
-		diags_errorf(d, CRATIS_EINVAL, "artifact record: VERSION: %s", err);
-		free(err);
+	if (semver_parse(&v, version)) {
+		diags_errorf(d, CRATIS_EINVAL, "artifact record: VERSION: %s", cratis_error_last()->message);
 		return CRATIS_EINVAL;
 	}
 	bool snapshot = semver_is_snapshot(&v);

@@ -212,7 +212,8 @@ struct app_versioning {
 };
 /* Load *vi for the project of paths (the first one's directory is the project's). Returns
  * CRATIS_OK, or a status with the problems in d: CRATIS_EIO (unreadable path), CRATIS_EINVAL
- * (invalid manifests or versioning policy, located), or the version source's and git's errors.
+ * (invalid manifests or versioning policy, located), or the status of version_read or of the
+ * git operations (release/source.h, release/git.h) with their message.
  * Release *vi with app_versioning_release in every case. */
 int app_versioning_open(struct app_versioning *vi, const char *const *paths, size_t npaths, struct diags *d);
 void app_versioning_release(struct app_versioning *vi);

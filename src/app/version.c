@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/error.h"
 #include "banned.h"
 
 void app_versioning_release(struct app_versioning *vi)
@@ -22,12 +23,13 @@ void app_versioning_release(struct app_versioning *vi)
 	memset(vi, 0, sizeof(*vi));
 }
 
-/* A problem reported as "char **err" by the release code, as a diagnostic (err freed). */
-static int from_err(struct diags *d, char *err)
+/* The calling thread's last error (set by the release code) as a diagnostic; its status. */
+static int from_last(struct diags *d)
 {
-	diags_errorf(d, CRATIS_ERROR, "%s", err ? err : "failed");
-	free(err);
-	return CRATIS_ERROR;
+	const struct cratis_error *e = cratis_error_last();
+	int status = e->status ? e->status : CRATIS_ERROR;
+	diags_errorf(d, status, "%s", *e->message ? e->message : "failed");
+	return status;
 }
 
 int app_versioning_open(struct app_versioning *vi, const char *const *paths, size_t npaths, struct diags *d)
@@ -59,23 +61,17 @@ int app_versioning_open(struct app_versioning *vi, const char *const *paths, siz
 			versioning = json_object_get(json_object_get(r, "spec"), "versioning");
 		}
 	}
-	const char *field = NULL;
-	char *err = NULL;
-	if (policy_build(&vi->policy, versioning, &field, &err)) {
-		manifest_error(d, pdoc, field, "%s", err);
-		free(err);
-		rc = CRATIS_EINVAL;
+	if ((rc = policy_build(&vi->policy, versioning, pdoc, d)))
 		goto out_release;
-	}
-	if (version_read(vi->dir, vi->policy.source, &vi->src, &vi->version, &err) ||
-	    repo_open(&vi->repo, vi->dir, &err) || repo_branch(vi->repo, &vi->branch, &err)) {
-		rc = from_err(d, err);
+	if (version_read(vi->dir, vi->policy.source, &vi->src, &vi->version) ||
+	    repo_open(&vi->repo, vi->dir) || repo_branch(vi->repo, &vi->branch)) {
+		rc = from_last(d);
 		goto out_release;
 	}
 	vi->rule = policy_match(&vi->policy, vi->branch);
 	const char *format = vi->rule ? vi->rule->tag : "v${version}";
-	if (repo_latest_release(vi->repo, format, &vi->released, &vi->latest, &vi->latest_tag, &err)) {
-		rc = from_err(d, err);
+	if (repo_latest_release(vi->repo, format, &vi->released, &vi->latest, &vi->latest_tag)) {
+		rc = from_last(d);
 		goto out_release;
 	}
 	policy_check(&vi->policy, vi->branch, &vi->version, vi->released ? &vi->latest : NULL, &vi->verdict);

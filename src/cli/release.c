@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util/error.h"
 #include "banned.h"
 
 int cmd_release(int argc, char **argv, struct cli_ctx *ctx)
@@ -15,7 +16,7 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx)
 	struct app_versioning vi;
 	if ((rc = cli_versioning(ctx, &vi)))
 		goto out_release;
-	char *version = semver_format(&vi.version), *tag = NULL, *commit = NULL, *err = NULL;
+	char *version = semver_format(&vi.version), *tag = NULL, *commit = NULL;
 	if (!vi.verdict.ok) {
 		fprintf(stderr, "error: not releasing: %s (%s:%d)\n", vi.verdict.message, vi.src.file, vi.src.line);
 		rc = EXIT_ERROR;
@@ -28,8 +29,8 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	tag = policy_tag_name(vi.rule->tag, version);
 	enum tag_state state;
-	if (repo_tag_state(vi.repo, tag, &state, &commit, &err)) {
-		fprintf(stderr, "error: %s\n", err);
+	if (repo_tag_state(vi.repo, tag, &state, &commit)) {
+		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
 		rc = EXIT_ERROR;
 		goto out_free;
 	}
@@ -45,8 +46,8 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx)
 		printf("would create annotated tag %s on HEAD for %s (from %s:%d)\n", tag, version, vi.src.file, vi.src.line);
 	} else {
 		char *msg = xasprintf("Release %s\n\nTagged by cratis from %s:%d on branch %s.\n", version, vi.src.file, vi.src.line, vi.branch);
-		if (repo_tag(vi.repo, tag, msg, &err)) {
-			fprintf(stderr, "error: %s\n", err);
+		if (repo_tag(vi.repo, tag, msg)) {
+			fprintf(stderr, "error: %s\n", cratis_error_last()->message);
 			rc = EXIT_ERROR;
 		} else {
 			printf("created annotated tag %s on HEAD for %s\n", tag, version);
@@ -57,7 +58,6 @@ out_free:
 	free(version);
 	free(tag);
 	free(commit);
-	free(err);
 out_release:
 	app_versioning_release(&vi);
 	return rc;

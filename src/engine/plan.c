@@ -147,7 +147,7 @@ struct ref_ctx {
 };
 
 /* ${Kind/name.outputs.key}: outputs known now (unchanged dependency, or applied in this run). */
-static int resolve_ref(const char *id, const char *key, json_t **out, char **err, void *payload)
+static int resolve_ref(const char *id, const char *key, json_t **out, void *payload)
 {
 	struct ref_ctx *rc = payload;
 	struct plan_item *dep = NULL;
@@ -165,12 +165,12 @@ static int resolve_ref(const char *id, const char *key, json_t **out, char **err
 		json_t *x;
 		json_object_foreach(dep->outputs, k, x)
 			buf_addf(&names, "%s%s", names.len ? ", " : "", k);
-		*err = xasprintf("%s has no output '%s' (outputs: %s)", id, key, names.len ? names.ptr : "none");
+		error_set(CRATIS_ENOTFOUND, "%s has no output '%s' (outputs: %s)", id, key, names.len ? names.ptr : "none");
 		buf_release(&names);
-		return -1;
+		return CRATIS_ENOTFOUND;
 	}
 	*out = json_incref(v);
-	return 0;
+	return CRATIS_OK;
 }
 
 struct err_ctx {

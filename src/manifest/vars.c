@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/error.h"
 #include "banned.h"
 
 static void append_value(struct buf *b, const json_t *v)
@@ -83,8 +84,9 @@ static bool split_ref(const char *expr, char **id, char **key)
 	return true;
 }
 
-/* Resolve one ${expr}; *val is a new reference (NULL for "unknown yet"). */
-static int resolve(const char *expr, const struct vars_ctx *ctx, json_t **val, bool *keep, char **err)
+/* Resolve one ${expr}; *val is a new reference (NULL for "unknown yet"). Returns CRATIS_OK or a
+ * status with the last error set (see vars_expand_string). */
+static int resolve(const char *expr, const struct vars_ctx *ctx, json_t **val, bool *keep)
 {
 	*val = NULL;
 	*keep = false;
@@ -93,19 +95,23 @@ static int resolve(const char *expr, const struct vars_ctx *ctx, json_t **val, b
 		const char *dflt = strstr(name, ":-");
 		char *n = dflt ? xstrndup(name, (size_t)(dflt - name)) : xstrdup(name);
 		const char *e = getenv(n);
+		int rc = CRATIS_OK;
 		if (e) {
 			*val = json_string(e);
 			if (!*val) {
 				char *x = escaped(e);
-				*err = xasprintf("environment variable '%s' is not valid UTF-8: %s", n, x);
+				rc = error_set(CRATIS_EINVAL, "environment variable '%s' is not valid UTF-8: %s", n, x);
 				free(x);
 			}
-		} else if (dflt)
+		} else if (dflt) {
 			*val = json_string(dflt + 2);
-		else
-			*err = xasprintf("environment variable '%s' is not set (use ${env:%s:-default} for a default)", n, n);
+			if (!*val)   /* the default is manifest text, already UTF-8 */
+				rc = error_set(CRATIS_EINVAL, "'${%s}': the default is not valid UTF-8", expr);
+		} else {
+			rc = error_set(CRATIS_ENOTFOUND, "environment variable '%s' is not set (use ${env:%s:-default} for a default)", n, n);
+		}
 		free(n);
-		return *val ? 0 : -1;
+		return rc;
 	}
 	if (starts_with(expr, "artifact:")) {
 		char *name = xstrdup(expr + 9);
@@ -116,39 +122,36 @@ static int resolve(const char *expr, const struct vars_ctx *ctx, json_t **val, b
 			field = dot + 1;
 		}
 		char *v = NULL;
+		int rc;
 		if (!*name)
-			*err = xstrdup("'${artifact:}': expected ${artifact:NAME} or ${artifact:NAME.version}");
+			rc = error_set(CRATIS_EINVAL, "'${artifact:}': expected ${artifact:NAME} or ${artifact:NAME.version}");
 		else if (!ctx->artifact)
-			*err = xasprintf("'${%s}': artifact references need the project's state", expr);
-		else
-			v = ctx->artifact(name, field, err, ctx->artifact_payload);
+			rc = error_set(CRATIS_EINVAL, "'${%s}': artifact references need the project's state", expr);
+		else if ((rc = ctx->artifact(&v, name, field, ctx->artifact_payload)) == CRATIS_OK && !v)
+			rc = error_set(CRATIS_ERROR, "'${%s}': the artifact resolver gave no value", expr);
 		free(name);
-		if (!v)
-			return -1;
+		if (rc)
+			return rc;
 		*val = json_string(v);
 		if (!*val) {
 			char *x = escaped(v);
-			*err = xasprintf("'${%s}': the recorded value is not valid UTF-8: %s", expr, x);
+			rc = error_set(CRATIS_EINVAL, "'${%s}': the recorded value is not valid UTF-8: %s", expr, x);
 			free(x);
 		}
 		free(v);
-		return *val ? 0 : -1;
+		return rc;
 	}
-	if (starts_with(expr, "secret:")) {
-		*err = xasprintf("'${%s}': secret references are not supported yet", expr);
-		return -1;
-	}
+	if (starts_with(expr, "secret:"))
+		return error_set(CRATIS_EINVAL, "'${%s}': secret references are not supported yet", expr);
 	if (strchr(expr, '/')) {
 		char *id, *key;
-		if (!split_ref(expr, &id, &key)) {
-			*err = xasprintf("'${%s}': expected ${Kind/name.outputs.key}", expr);
-			return -1;
-		}
-		int rc = 0;
+		if (!split_ref(expr, &id, &key))
+			return error_set(CRATIS_EINVAL, "'${%s}': expected ${Kind/name.outputs.key}", expr);
+		int rc = CRATIS_OK;
 		if (ctx->partial)
 			*keep = true;
 		else if (ctx->ref)
-			rc = ctx->ref(id, key, val, err, ctx->payload);
+			rc = ctx->ref(id, key, val, ctx->payload);
 		free(id);
 		free(key);
 		if (rc == 0 && !*val && !*keep && ctx->unknown)
@@ -157,26 +160,24 @@ static int resolve(const char *expr, const struct vars_ctx *ctx, json_t **val, b
 			*keep = true;
 		return rc;
 	}
-	if (!*expr) {
-		*err = xstrdup("empty reference '${}'");
-		return -1;
-	}
+	if (!*expr)
+		return error_set(CRATIS_EINVAL, "empty reference '${}'");
 	json_t *v = ctx->variables ? json_object_get(ctx->variables, expr) : NULL;
 	if (!v) {
 		char *names = defined_names(ctx->variables);
-		*err = xasprintf("unknown variable '%s' (defined: %s)", expr, names);
+		error_set(CRATIS_EINVAL, "unknown variable '%s' (defined: %s)", expr, names);
 		free(names);
-		return -1;
+		return CRATIS_EINVAL;
 	}
 	*val = json_incref(v);
-	return 0;
+	return CRATIS_OK;
 }
 
-int vars_expand_string(const char *s, const struct vars_ctx *ctx, json_t **out, char **err)
+int vars_expand_string(const char *s, const struct vars_ctx *ctx, json_t **out)
 {
 	struct buf b = BUF_INIT;
+	int rc = CRATIS_OK;
 	*out = NULL;
-	*err = NULL;
 	size_t slen = strlen(s);
 	for (const char *p = s; *p;) {
 		if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
@@ -190,13 +191,13 @@ int vars_expand_string(const char *s, const struct vars_ctx *ctx, json_t **out, 
 		}
 		const char *close = strchr(p + 2, '}');
 		if (!close) {
-			*err = xasprintf("unterminated '${' in '%s'", s);
+			rc = error_set(CRATIS_EINVAL, "unterminated '${' in '%s'", s);
 			goto out_err;
 		}
 		char *expr = xstrndup(p + 2, (size_t)(close - p - 2));
 		json_t *val;
 		bool keep;
-		int rc = resolve(expr, ctx, &val, &keep, err);
+		rc = resolve(expr, ctx, &val, &keep);
 		free(expr);
 		if (rc)
 			goto out_err;
@@ -215,10 +216,10 @@ int vars_expand_string(const char *s, const struct vars_ctx *ctx, json_t **out, 
 	}
 	*out = json_stringn(b.ptr, b.len);
 	buf_release(&b);
-	return 0;
+	return CRATIS_OK;
 out_err:
 	buf_release(&b);
-	return -1;
+	return rc;
 }
 
 struct walk {
@@ -236,10 +237,8 @@ static void walk(json_t **v, struct buf *field, struct walk *w)
 		if (!strchr(s, '$'))
 			return;
 		json_t *nv;
-		char *err;
-		if (vars_expand_string(s, w->ctx, &nv, &err)) {
-			w->on_error(field->ptr, err, w->payload);
-			free(err);
+		if (vars_expand_string(s, w->ctx, &nv)) {
+			w->on_error(field->ptr, cratis_error_last()->message, w->payload);
 			w->errors++;
 			return;
 		}

@@ -15,13 +15,17 @@
 
 #include "util/util.h"
 
-/* Resolves ${Kind/name.outputs.key}: return a new reference in *out, or leave *out NULL when
- * the value is not known yet. Return 0, or -1 with a message in *err (heap, caller frees). */
-typedef int (*vars_ref_fn)(const char *id, const char *key, json_t **out, char **err, void *payload);
+/* Resolves ${Kind/name.outputs.key}: set *out to a new reference, or leave it NULL when the
+ * value is not known yet, and return CRATIS_OK; or return a negative enum cratis_status with
+ * the message in the calling thread's last error (error_set, util/error.h), e.g.
+ * CRATIS_ENOTFOUND "Task/a has no output 'x' (outputs: dir)". */
+typedef int (*vars_ref_fn)(const char *id, const char *key, json_t **out, void *payload);
 
 /* Resolves ${artifact:NAME} (field "digest") and ${artifact:NAME.version} (field "version"):
- * return a heap string, or NULL with *err set (heap). */
-typedef char *(*vars_artifact_fn)(const char *name, const char *field, char **err, void *payload);
+ * set *out to a heap string (the caller frees it) and return CRATIS_OK; or return a negative
+ * status with the message in the last error (*out untouched), e.g. CRATIS_ENOTFOUND when no
+ * artifact NAME is recorded. */
+typedef int (*vars_artifact_fn)(char **out, const char *name, const char *field, void *payload);
 
 struct vars_ctx {
 	const json_t *variables;   /* object of variables, or NULL */
@@ -34,11 +38,19 @@ struct vars_ctx {
 	void *artifact_payload;
 };
 
-/* Expand s. On success *out is a new JSON value (caller decrefs) and 0 is returned; on error -1
- * with a heap message in *err ("unknown variable 'x' (defined: a, b)"). */
-int vars_expand_string(const char *s, const struct vars_ctx *ctx, json_t **out, char **err);
+/* Expand s. Returns CRATIS_OK (0) with *out a new JSON value (caller decrefs), or a negative
+ * status with *out NULL and the message in the calling thread's last error (util/error.h):
+ *   CRATIS_EINVAL     malformed or unsupported reference ("unterminated '${' in '...'",
+ *                     "empty reference '${}'", "'${secret:x}': secret references are not
+ *                     supported yet"), a variable that is not defined ("unknown variable 'x'
+ *                     (defined: a, b)"), a value that is not valid UTF-8, or an artifact
+ *                     reference without ctx->artifact;
+ *   CRATIS_ENOTFOUND  an environment variable that is not set and has no default;
+ *   or whatever status ctx->ref or ctx->artifact returned, with their message. */
+int vars_expand_string(const char *s, const struct vars_ctx *ctx, json_t **out);
 
-/* Called for each error found by vars_expand_tree: field is the dotted path of the string. */
+/* Called for each error found by vars_expand_tree: field is the dotted path of the string, msg
+ * the message vars_expand_string left in the last error (borrowed for the call). */
 typedef void (*vars_error_fn)(const char *field, const char *msg, void *payload);
 
 /* Expand every string inside *v (objects and arrays recursively), replacing values in place.

@@ -529,17 +529,17 @@ int registry_check_requirements(const struct registry *r, struct diags *errors)
 			const struct plugin *dep = plugin_named(r, name);
 			struct semver_range *sr = NULL;
 			struct semver v;
-			char *err = NULL;
-			if (semver_range_parse(&sr, range, &err)) {
-				diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s' (%s): requires plugin '%s': %s", p->name, p->path, name, err);
+			if (semver_range_parse(&sr, range)) {
+				diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s' (%s): requires plugin '%s': %s", p->name, p->path, name,
+				             cratis_error_last()->message);
 				rc = CRATIS_EPLUGIN;
 			} else if (!dep) {
 				diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s' (%s) requires plugin '%s' %s, which is not loaded (see `cratis plugin list`)",
 				                                  p->name, p->path, name, range);
 				rc = CRATIS_EPLUGIN;
-			} else if (semver_parse(&v, dep->version ? dep->version : "", &err)) {
+			} else if (semver_parse(&v, dep->version ? dep->version : "")) {
 				diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s' (%s) requires plugin '%s' %s, whose version is not a semantic version: %s",
-				                                  p->name, p->path, name, range, err);
+				                                  p->name, p->path, name, range, cratis_error_last()->message);
 				rc = CRATIS_EPLUGIN;
 			} else {
 				if (!semver_range_satisfies(sr, &v)) {
@@ -549,7 +549,6 @@ int registry_check_requirements(const struct registry *r, struct diags *errors)
 				}
 				semver_release(&v);
 			}
-			free(err);
 			semver_range_free(sr);
 		}
 	}

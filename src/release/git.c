@@ -10,6 +10,7 @@
 
 #include "release/policy.h"
 #include "util/dynlib.h"
+#include "util/error.h"
 #include "util/util.h"
 #include "banned.h"
 
@@ -49,17 +50,17 @@ static void git_load(void)
 #undef GIT_RESOLVE
 }
 
-/* libgit2's functions, loading it on the first call; NULL with *err (heap) naming the library
- * and the package to install when it cannot be loaded. */
-static const struct git_api *git_api(char **err)
+/* libgit2's functions, loading it on the first call; NULL with the last error (CRATIS_ENOTFOUND
+ * naming the library and the package to install, or CRATIS_ERROR) when it cannot be loaded. */
+static const struct git_api *git_api(void)
 {
 	int rc = pthread_once(&git_once, git_load);
 	if (rc) {
-		*err = xasprintf("cannot load libgit2: pthread_once failed (error %d)", rc);
+		error_set(CRATIS_ERROR, "cannot load libgit2: pthread_once failed (error %d)", rc);
 		return NULL;
 	}
 	if (git_lib.lib.status) {
-		*err = xstrdup(git_lib.lib.message);
+		error_set(git_lib.lib.status, "%s", git_lib.lib.message);
 		return NULL;
 	}
 	return &git_lib.fn;
@@ -70,30 +71,31 @@ struct repo {
 	git_repository *repo;
 };
 
-static char *git_err(const struct git_api *git, const char *what)
+/* Set the last error to status and "what: <libgit2's last error>"; returns status. */
+static int git_err(const struct git_api *git, int status, const char *what)
 {
 	const git_error *e = git->error_last();
-	return xasprintf("%s: %s", what, e && e->message ? e->message : "unknown git error");
+	return error_set(status, "%s: %s", what, e && e->message ? e->message : "unknown git error");
 }
 
-int repo_open(struct repo **out, const char *dir, char **err)
+int repo_open(struct repo **out, const char *dir)
 {
-	const struct git_api *git = git_api(err);
+	const struct git_api *git = git_api();
 	if (!git)
-		return -1;
+		return cratis_error_last()->status;
 	git->libgit2_init();
 	struct repo *r = xcalloc(1, sizeof(*r));
 	r->git = git;
 	if (git->repository_open_ext(&r->repo, dir, 0, NULL) < 0) {
 		char *what = xasprintf("'%s' is not inside a git repository", dir);
-		*err = git_err(git, what);
+		git_err(git, CRATIS_ENOTFOUND, what);
 		free(what);
 		free(r);
 		git->libgit2_shutdown();
-		return -1;
+		return CRATIS_ENOTFOUND;
 	}
 	*out = r;
-	return 0;
+	return CRATIS_OK;
 }
 
 void repo_close(struct repo *r)
@@ -106,7 +108,7 @@ void repo_close(struct repo *r)
 	git->libgit2_shutdown();
 }
 
-int repo_branch(struct repo *r, char **out, char **err)
+int repo_branch(struct repo *r, char **out)
 {
 	const char *env = getenv("CRATIS_BRANCH");
 	if (env && *env) {
@@ -140,24 +142,21 @@ int repo_branch(struct repo *r, char **out, char **err)
 			return 0;
 		}
 	}
-	*err = xstrdup("HEAD is detached and no branch is named: set CRATIS_BRANCH (or run in CI, which sets GITHUB_REF_NAME, CIRCLE_BRANCH, ...)");
-	return -1;
+	return error_set(CRATIS_ENOTFOUND, "HEAD is detached and no branch is named: set CRATIS_BRANCH (or run in CI, which sets GITHUB_REF_NAME, CIRCLE_BRANCH, ...)");
 }
 
 int repo_latest_release(struct repo *r, const char *format, bool *found, struct semver *out,
-                        char **tag, char **err)
+                        char **tag)
 {
 	git_strarray names = { 0 };
 	*found = false;
-	if (r->git->tag_list(&names, r->repo) < 0) {
-		*err = git_err(r->git, "cannot list tags");
-		return -1;
-	}
+	if (r->git->tag_list(&names, r->repo) < 0)
+		return git_err(r->git, CRATIS_EIO, "cannot list tags");
 	for (size_t i = 0; i < names.count; i++) {
 		char *text = policy_tag_version(format, names.strings[i]);
 		struct semver v;
-		char *e = NULL;
-		if (text && semver_parse(&v, text, &e) == 0) {
+		/* a tag that fits the format but holds no semantic version is not a release */
+		if (text && semver_parse(&v, text) == 0) {
 			if (!v.prerelease && (!*found || semver_compare(&v, out) > 0)) {
 				if (*found) {
 					semver_release(out);
@@ -170,23 +169,20 @@ int repo_latest_release(struct repo *r, const char *format, bool *found, struct 
 				semver_release(&v);
 			}
 		}
-		free(e);
 		free(text);
 	}
 	r->git->strarray_dispose(&names);
 	return 0;
 }
 
-static int head_commit(struct repo *r, git_object **out, char **err)
+static int head_commit(struct repo *r, git_object **out)
 {
-	if (r->git->revparse_single(out, r->repo, "HEAD^{commit}") < 0) {
-		*err = git_err(r->git, "HEAD has no commit");
-		return -1;
-	}
-	return 0;
+	if (r->git->revparse_single(out, r->repo, "HEAD^{commit}") < 0)
+		return git_err(r->git, CRATIS_ENOTFOUND, "HEAD has no commit");
+	return CRATIS_OK;
 }
 
-int repo_tag_state(struct repo *r, const char *name, enum tag_state *state, char **commit, char **err)
+int repo_tag_state(struct repo *r, const char *name, enum tag_state *state, char **commit)
 {
 	*state = TAG_ABSENT;
 	*commit = NULL;
@@ -195,14 +191,12 @@ int repo_tag_state(struct repo *r, const char *name, enum tag_state *state, char
 	int rc = r->git->revparse_single(&obj, r->repo, spec);
 	free(spec);
 	if (rc == GIT_ENOTFOUND)
-		return 0;
-	if (rc < 0) {
-		*err = git_err(r->git, "cannot read tag");
-		return -1;
-	}
-	if (head_commit(r, &head, err)) {
+		return CRATIS_OK;
+	if (rc < 0)
+		return git_err(r->git, CRATIS_EIO, "cannot read tag");
+	if ((rc = head_commit(r, &head))) {
 		r->git->object_free(obj);
-		return -1;
+		return rc;
 	}
 	char id[GIT_OID_HEXSZ + 1];
 	r->git->oid_tostr(id, 8, r->git->object_id(obj));
@@ -210,27 +204,27 @@ int repo_tag_state(struct repo *r, const char *name, enum tag_state *state, char
 	*state = r->git->oid_equal(r->git->object_id(obj), r->git->object_id(head)) ? TAG_ON_HEAD : TAG_ELSEWHERE;
 	r->git->object_free(obj);
 	r->git->object_free(head);
-	return 0;
+	return CRATIS_OK;
 }
 
-int repo_tag(struct repo *r, const char *name, const char *message, char **err)
+int repo_tag(struct repo *r, const char *name, const char *message)
 {
 	git_object *head = NULL;
 	git_signature *sig = NULL;
 	git_oid oid;
-	if (head_commit(r, &head, err))
-		return -1;
+	int rc = head_commit(r, &head);
+	if (rc)
+		return rc;
 	if (r->git->signature_default(&sig, r->repo) < 0 && r->git->signature_now(&sig, "cratis", "cratis@localhost") < 0) {
-		*err = git_err(r->git, "cannot make a tag signature");
+		rc = git_err(r->git, CRATIS_ERROR, "cannot make a tag signature");
 		r->git->object_free(head);
-		return -1;
+		return rc;
 	}
-	int rc = 0;
-	if (r->git->tag_create(&oid, r->repo, name, head, sig, message, 0) < 0) {
+	int created = r->git->tag_create(&oid, r->repo, name, head, sig, message, 0);
+	if (created < 0) {
 		char *what = xasprintf("cannot create tag '%s'", name);
-		*err = git_err(r->git, what);
+		rc = git_err(r->git, created == GIT_EEXISTS ? CRATIS_EEXISTS : CRATIS_EIO, what);
 		free(what);
-		rc = -1;
 	}
 	r->git->signature_free(sig);
 	r->git->object_free(head);

@@ -9,27 +9,39 @@
 
 struct repo;
 
-/* Open the repository containing dir. Returns 0 with *out (close with repo_close), or -1 with
- * *err (heap). */
-int repo_open(struct repo **out, const char *dir, char **err);
+/* Every function below returns CRATIS_OK (0) or a negative enum cratis_status with the detail in
+ * the calling thread's last error (util/error.h, cratis_error_last()); messages name the
+ * operation and end with libgit2's own explanation ("cannot list tags: <libgit2 message>"). */
+
+/* Open the repository containing dir. Returns CRATIS_OK with *out (close with repo_close);
+ * CRATIS_ENOTFOUND when libgit2 cannot be loaded (the message names the package to install)
+ * or dir is not inside a git repository ("'DIR' is not inside a git repository: ..."),
+ * CRATIS_ERROR when loading failed otherwise. *out is untouched on error. */
+int repo_open(struct repo **out, const char *dir);
 void repo_close(struct repo *r);
 
 /* The branch being built: $CRATIS_BRANCH, else HEAD's branch, else (detached HEAD in CI)
- * $GITHUB_HEAD_REF, $GITHUB_REF_NAME, $CIRCLE_BRANCH or $CI_COMMIT_REF_NAME. Returns 0 with *out
- * (heap), or -1 with *err. */
-int repo_branch(struct repo *r, char **out, char **err);
+ * $GITHUB_HEAD_REF, $GITHUB_REF_NAME, $CIRCLE_BRANCH or $CI_COMMIT_REF_NAME. Returns CRATIS_OK
+ * with *out (heap, caller frees), or CRATIS_ENOTFOUND when HEAD is detached and no variable
+ * names a branch. */
+int repo_branch(struct repo *r, char **out);
 
-/* Highest stable (no pre-release) version among tags named by format ("v${version}"). *found is
- * false when there is none; otherwise *out (release with semver_release) and *tag (heap) are set.
- * Returns 0, or -1 with *err. */
+/* Highest stable (no pre-release) version among tags named by format ("v${version}"); tags
+ * that fit the format without holding a semantic version are skipped. *found is false when
+ * there is none; otherwise *out (release with semver_release) and *tag (heap) are set.
+ * Returns CRATIS_OK, or CRATIS_EIO when the tags cannot be listed. */
 int repo_latest_release(struct repo *r, const char *format, bool *found, struct semver *out,
-                        char **tag, char **err);
+                        char **tag);
 
 enum tag_state { TAG_ABSENT, TAG_ON_HEAD, TAG_ELSEWHERE };
-/* Where tag name points. *commit (heap, may be NULL) is the short id of its commit. */
-int repo_tag_state(struct repo *r, const char *name, enum tag_state *state, char **commit, char **err);
+/* Where tag name points: *state, and *commit (heap, NULL when absent) the short id of its
+ * commit. Returns CRATIS_OK (also for an absent tag); CRATIS_EIO when the tag cannot be read,
+ * CRATIS_ENOTFOUND when HEAD has no commit. */
+int repo_tag_state(struct repo *r, const char *name, enum tag_state *state, char **commit);
 /* Create annotated tag name with message on HEAD (signature from git config user.name and
- * user.email, else "cratis <cratis@localhost>"). Never moves an existing tag. Returns 0 or -1. */
-int repo_tag(struct repo *r, const char *name, const char *message, char **err);
+ * user.email, else "cratis <cratis@localhost>"). Never moves an existing tag. Returns CRATIS_OK;
+ * CRATIS_ENOTFOUND when HEAD has no commit, CRATIS_EEXISTS when the tag exists, CRATIS_EIO when
+ * libgit2 cannot write it, CRATIS_ERROR when no signature can be made. */
+int repo_tag(struct repo *r, const char *name, const char *message);
 
 #endif

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cratis/plugin.h"
+#include "manifest/manifest.h"
 #include "util/util.h"
 #include "banned.h"
 
@@ -22,70 +24,69 @@ static void add_rule(struct policy *p, size_t *alloc, const char *pattern, enum 
 	r->artifacts = artifacts;
 }
 
-int policy_build(struct policy *p, const json_t *versioning, const char **field, char **err)
+/* Append the error msg about field (located in doc when there is one) to d; CRATIS_EINVAL. */
+static int invalid(struct diags *d, const struct manifest_doc *doc, const char *field, const char *msg)
+{
+	manifest_error(d, doc, field, "%s", msg);
+	return CRATIS_EINVAL;
+}
+
+/* The same about field "spec.versioning.branches[i].name". */
+static int invalid_branch(struct diags *d, const struct manifest_doc *doc, size_t i, const char *name,
+                          const char *msg)
+{
+	char *field = xasprintf("spec.versioning.branches[%zu].%s", i, name);
+	invalid(d, doc, field, msg);
+	free(field);
+	return CRATIS_EINVAL;
+}
+
+int policy_build(struct policy *p, const json_t *versioning, const struct manifest_doc *doc, struct diags *d)
 {
 	memset(p, 0, sizeof(*p));
 	size_t alloc = 0;
-	*err = NULL;
 	const char *model = "gitflow";
-	if (versioning && !json_is_object(versioning)) {
-		*field = "spec.versioning";
-		*err = xstrdup("expected a mapping with model, source and branches");
-		return -1;
-	}
+	if (versioning && !json_is_object(versioning))
+		return invalid(d, doc, "spec.versioning", "expected a mapping with model, source and branches");
 	json_t *m = json_object_get(versioning, "model");
 	if (m) {
 		model = json_string_value(m);
-		if (!model || (strcmp(model, "gitflow") && strcmp(model, "trunk"))) {
-			*field = "spec.versioning.model";
-			*err = xstrdup("expected gitflow or trunk");
-			return -1;
-		}
+		if (!model || (strcmp(model, "gitflow") && strcmp(model, "trunk")))
+			return invalid(d, doc, "spec.versioning.model", "expected gitflow or trunk");
 	}
 	p->model = xstrdup(model);
 	json_t *src = json_object_get(versioning, "source");
 	if (src && !json_is_string(src)) {
-		*field = "spec.versioning.source";
-		*err = xstrdup("expected a file name (pom.xml, package.json, VERSION, ...)");
+		invalid(d, doc, "spec.versioning.source", "expected a file name (pom.xml, package.json, VERSION, ...)");
 		goto out_err;
 	}
 	p->source = src ? xstrdup(json_string_value(src)) : NULL;
 	json_t *branches = json_object_get(versioning, "branches");
 	if (branches && !json_is_array(branches)) {
-		*field = "spec.versioning.branches";
-		*err = xstrdup("expected a sequence of {pattern, form, tag, artifacts}");
+		invalid(d, doc, "spec.versioning.branches", "expected a sequence of {pattern, form, tag, artifacts}");
 		goto out_err;
 	}
 	size_t i;
 	json_t *b;
 	json_array_foreach(branches, i, b) {
-		static char fbuf[64];
 		const char *pat = json_string_value(json_object_get(b, "pattern"));
 		const char *form = json_string_value(json_object_get(b, "form"));
 		const char *tag = json_string_value(json_object_get(b, "tag"));
 		const char *art = json_string_value(json_object_get(b, "artifacts"));
 		if (!pat) {
-			snprintf(fbuf, sizeof(fbuf), "spec.versioning.branches[%zu].pattern", i);
-			*field = fbuf;
-			*err = xstrdup("expected a branch name pattern such as main or feature/*");
+			invalid_branch(d, doc, i, "pattern", "expected a branch name pattern such as main or feature/*");
 			goto out_err;
 		}
 		if (!form || (strcmp(form, "stable") && strcmp(form, "snapshot"))) {
-			snprintf(fbuf, sizeof(fbuf), "spec.versioning.branches[%zu].form", i);
-			*field = fbuf;
-			*err = xstrdup("expected stable or snapshot");
+			invalid_branch(d, doc, i, "form", "expected stable or snapshot");
 			goto out_err;
 		}
 		if (art && strcmp(art, "immutable") && strcmp(art, "overridable")) {
-			snprintf(fbuf, sizeof(fbuf), "spec.versioning.branches[%zu].artifacts", i);
-			*field = fbuf;
-			*err = xstrdup("expected immutable or overridable");
+			invalid_branch(d, doc, i, "artifacts", "expected immutable or overridable");
 			goto out_err;
 		}
 		if (tag && !strstr(tag, "${version}")) {
-			snprintf(fbuf, sizeof(fbuf), "spec.versioning.branches[%zu].tag", i);
-			*field = fbuf;
-			*err = xstrdup("expected a format containing ${version}, e.g. v${version}");
+			invalid_branch(d, doc, i, "tag", "expected a format containing ${version}, e.g. v${version}");
 			goto out_err;
 		}
 		enum version_form f = !strcmp(form, "stable") ? FORM_STABLE : FORM_SNAPSHOT;
@@ -103,10 +104,10 @@ int policy_build(struct policy *p, const json_t *versioning, const char **field,
 	} else {
 		add_rule(p, &alloc, "*", FORM_SNAPSHOT, NULL, ARTIFACT_OVERRIDABLE);
 	}
-	return 0;
+	return CRATIS_OK;
 out_err:
 	policy_release(p);
-	return -1;
+	return CRATIS_EINVAL;
 }
 
 void policy_release(struct policy *p)

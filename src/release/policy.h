@@ -8,6 +8,9 @@
 #include <stdbool.h>
 
 #include "release/semver.h"
+#include "util/diag.h"
+
+struct manifest_doc;
 
 enum version_form { FORM_STABLE, FORM_SNAPSHOT };
 enum artifact_mode { ARTIFACT_IMMUTABLE, ARTIFACT_OVERRIDABLE };
@@ -28,9 +31,12 @@ struct policy {
 
 /* Build the policy from Project.spec.versioning (a mapping, or NULL for the defaults). Fields:
  * model (gitflow | trunk), source, branches: [{pattern, form, tag, artifacts}] (these come before
- * the model's defaults). Returns 0, or -1 with *field (static) and *err (heap) describing the
- * first invalid field. */
-int policy_build(struct policy *p, const json_t *versioning, const char **field, char **err);
+ * the model's defaults). doc is the Project document versioning comes from (borrowed; NULL when
+ * there is none). Returns CRATIS_OK with *p filled (release with policy_release), or
+ * CRATIS_EINVAL with *p left empty and one error diagnostic appended to d for the first invalid
+ * field: status CRATIS_EINVAL, its field path ("spec.versioning.branches[0].form"), its message
+ * ("expected stable or snapshot") and, when doc is given, its file:line:col in doc. */
+int policy_build(struct policy *p, const json_t *versioning, const struct manifest_doc *doc, struct diags *d);
 void policy_release(struct policy *p);
 /* The first rule whose pattern matches branch, or NULL. */
 const struct branch_rule *policy_match(const struct policy *p, const char *branch);

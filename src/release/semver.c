@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "util/buf.h"
+#include "util/error.h"
 #include "util/util.h"
 #include "banned.h"
 
@@ -28,85 +29,66 @@ static bool all_digits(const char *s, size_t n)
 }
 
 /* Numeric component at *p: digits, no leading zero. */
-static int parse_num(const char **p, uint64_t *out, const char *what, const char *s, char **err)
+static int parse_num(const char **p, uint64_t *out, const char *what, const char *s)
 {
 	const char *q = *p;
-	if (!isdigit((unsigned char)*q)) {
-		*err = xasprintf("'%s': expected a number for the %s version", s, what);
-		return -1;
-	}
-	if (q[0] == '0' && isdigit((unsigned char)q[1])) {
-		*err = xasprintf("'%s': %s version has a leading zero", s, what);
-		return -1;
-	}
+	if (!isdigit((unsigned char)*q))
+		return error_set(CRATIS_EINVAL, "'%s': expected a number for the %s version", s, what);
+	if (q[0] == '0' && isdigit((unsigned char)q[1]))
+		return error_set(CRATIS_EINVAL, "'%s': %s version has a leading zero", s, what);
 	errno = 0;
 	char *end;
 	unsigned long long v = strtoull(q, &end, 10);
-	if (errno) {
-		*err = xasprintf("'%s': %s version is too large", s, what);
-		return -1;
-	}
+	if (errno)
+		return error_set(CRATIS_EINVAL, "'%s': %s version is too large", s, what);
 	*out = v;
 	*p = end;
 	return 0;
 }
 
 /* Dot-separated identifiers [0-9A-Za-z-]+; numeric ones without leading zeros when strict_num. */
-static int check_idents(const char *s, size_t n, bool strict_num, const char *what, const char *full, char **err)
+static int check_idents(const char *s, size_t n, bool strict_num, const char *what, const char *full)
 {
-	if (!n) {
-		*err = xasprintf("'%s': empty %s", full, what);
-		return -1;
-	}
+	if (!n)
+		return error_set(CRATIS_EINVAL, "'%s': empty %s", full, what);
 	size_t start = 0;
 	for (size_t i = 0; i <= n; i++) {
 		if (i < n && s[i] != '.') {
-			if (!is_ident_char(s[i])) {
-				*err = xasprintf("'%s': %s may only hold [0-9A-Za-z-] and dots", full, what);
-				return -1;
-			}
+			if (!is_ident_char(s[i]))
+				return error_set(CRATIS_EINVAL, "'%s': %s may only hold [0-9A-Za-z-] and dots", full, what);
 			continue;
 		}
 		size_t len = i - start;
-		if (!len) {
-			*err = xasprintf("'%s': empty identifier in %s", full, what);
-			return -1;
-		}
-		if (strict_num && len > 1 && s[start] == '0' && all_digits(s + start, len)) {
-			*err = xasprintf("'%s': numeric %s identifier has a leading zero", full, what);
-			return -1;
-		}
+		if (!len)
+			return error_set(CRATIS_EINVAL, "'%s': empty identifier in %s", full, what);
+		if (strict_num && len > 1 && s[start] == '0' && all_digits(s + start, len))
+			return error_set(CRATIS_EINVAL, "'%s': numeric %s identifier has a leading zero", full, what);
 		start = i + 1;
 	}
 	return 0;
 }
 
-int semver_parse(struct semver *out, const char *s, char **err)
+int semver_parse(struct semver *out, const char *s)
 {
 	memset(out, 0, sizeof(*out));
-	*err = NULL;
 	const char *p = s;
-	if (parse_num(&p, &out->major, "major", s, err))
-		return -1;
-	if (*p != '.') {
-		*err = xasprintf("'%s': expected MAJOR.MINOR.PATCH", s);
-		return -1;
-	}
+	if (parse_num(&p, &out->major, "major", s))
+		return CRATIS_EINVAL;
+	if (*p != '.')
+		return error_set(CRATIS_EINVAL, "'%s': expected MAJOR.MINOR.PATCH", s);
 	p++;
-	if (parse_num(&p, &out->minor, "minor", s, err))
-		return -1;
-	if (*p != '.') {
-		*err = xasprintf("'%s': expected MAJOR.MINOR.PATCH", s);
-		return -1;
-	}
+	if (parse_num(&p, &out->minor, "minor", s))
+		return CRATIS_EINVAL;
+	if (*p != '.')
+		return error_set(CRATIS_EINVAL, "'%s': expected MAJOR.MINOR.PATCH", s);
 	p++;
-	if (parse_num(&p, &out->patch, "patch", s, err))
-		return -1;
+	if (parse_num(&p, &out->patch, "patch", s))
+		return CRATIS_EINVAL;
 	if (*p == '-') {
 		p++;
 		size_t n = strcspn(p, "+");
-		if (check_idents(p, n, true, "pre-release", s, err))
-			return -1;
+		if (check_idents(p, n, true, "pre-release", s))
+			return CRATIS_EINVAL;
 		out->prerelease = xstrndup(p, n);
 		p += n;
 		/* Maven and Nexus only know the uppercase label */
@@ -114,9 +96,9 @@ int semver_parse(struct semver *out, const char *s, char **err)
 		while (id && *id) {
 			size_t len = strcspn(id, ".");
 			if (len == 8 && !strncasecmp(id, "snapshot", 8) && strncmp(id, "SNAPSHOT", 8)) {
-				*err = xasprintf("'%s': write SNAPSHOT in uppercase (Maven and Nexus reject '%.*s')", s, (int)len, id);
+				error_set(CRATIS_EINVAL, "'%s': write SNAPSHOT in uppercase (Maven and Nexus reject '%.*s')", s, (int)len, id);
 				semver_release(out);
-				return -1;
+				return CRATIS_EINVAL;
 			}
 			id += len + (id[len] == '.');
 		}
@@ -124,17 +106,17 @@ int semver_parse(struct semver *out, const char *s, char **err)
 	if (*p == '+') {
 		p++;
 		size_t n = strlen(p);
-		if (check_idents(p, n, false, "build metadata", s, err)) {
+		if (check_idents(p, n, false, "build metadata", s)) {
 			semver_release(out);
-			return -1;
+			return CRATIS_EINVAL;
 		}
 		out->build = xstrdup(p);
 		p += n;
 	}
 	if (*p) {
-		*err = xasprintf("'%s': unexpected '%c' after the version", s, *p);
+		error_set(CRATIS_EINVAL, "'%s': unexpected '%c' after the version", s, *p);
 		semver_release(out);
-		return -1;
+		return CRATIS_EINVAL;
 	}
 	return 0;
 }
@@ -239,7 +221,7 @@ static bool is_x(const char *s, size_t n)
 	return n == 1 && (*s == 'x' || *s == 'X' || *s == '*');
 }
 
-static int parse_partial(const char *s, size_t n, struct partial *pt, char **err)
+static int parse_partial(const char *s, size_t n, struct partial *pt)
 {
 	memset(pt, 0, sizeof(*pt));
 	char *t = xstrndup(s, n);
@@ -263,8 +245,8 @@ static int parse_partial(const char *s, size_t n, struct partial *pt, char **err
 			goto out_rest;
 		}
 		if (!all_digits(p, len) || (len > 1 && p[0] == '0')) {
-			*err = xasprintf("'%.*s': expected a version number, 'x' or '*'", (int)n, s);
-			rc = -1;
+			error_set(CRATIS_EINVAL, "'%.*s': expected a version number, 'x' or '*'", (int)n, s);
+			rc = CRATIS_EINVAL;
 			goto out_free;
 		}
 		pt->num[i] = strtoull(p, NULL, 10);
@@ -278,12 +260,11 @@ static int parse_partial(const char *s, size_t n, struct partial *pt, char **err
 out_rest:
 	if (*p == '-' && pt->given == 3) {
 		struct semver tmp;
-		char *vs = xasprintf("0.0.0%s", p), *e2 = NULL;
-		if (semver_parse(&tmp, vs, &e2)) {
-			*err = xasprintf("'%.*s': invalid pre-release", (int)n, s);
-			free(e2);
+		char *vs = xasprintf("0.0.0%s", p);
+		if (semver_parse(&tmp, vs)) {
+			error_set(CRATIS_EINVAL, "'%.*s': invalid pre-release", (int)n, s);
 			free(vs);
-			rc = -1;
+			rc = CRATIS_EINVAL;
 			goto out_free;
 		}
 		pt->prerelease = tmp.prerelease;
@@ -295,12 +276,12 @@ out_rest:
 		while (*p == '.' && is_x(p + 1, strcspn(p + 1, ".")))
 			p += 2;
 		if (*p) {
-			*err = xasprintf("'%.*s': unexpected '%s'", (int)n, s, p);
-			rc = -1;
+			error_set(CRATIS_EINVAL, "'%.*s': unexpected '%s'", (int)n, s, p);
+			rc = CRATIS_EINVAL;
 		}
 	} else if (*p) {
-		*err = xasprintf("'%.*s': unexpected '%s'", (int)n, s, p);
-		rc = -1;
+		error_set(CRATIS_EINVAL, "'%.*s': unexpected '%s'", (int)n, s, p);
+		rc = CRATIS_EINVAL;
 	}
 out_free:
 	free(t);
@@ -401,7 +382,7 @@ void semver_range_free(struct semver_range *r)
 	free(r);
 }
 
-static int parse_set(struct cset *set, const char *s, size_t n, char **err)
+static int parse_set(struct cset *set, const char *s, size_t n)
 {
 	char *t = xstrndup(s, n);
 	int rc = 0;
@@ -416,13 +397,13 @@ static int parse_set(struct cset *set, const char *s, size_t n, char **err)
 			b++;
 		size_t la = strcspn(a, " \t"), lb = strcspn(b, " \t");
 		struct partial pa, pb;
-		if (parse_partial(a, la, &pa, err)) {
-			rc = -1;
+		if (parse_partial(a, la, &pa)) {
+			rc = CRATIS_EINVAL;
 			goto out_free;
 		}
-		if (parse_partial(b, lb, &pb, err)) {
+		if (parse_partial(b, lb, &pb)) {
 			free(pa.prerelease);
-			rc = -1;
+			rc = CRATIS_EINVAL;
 			goto out_free;
 		}
 		add_lower(set, &pa);
@@ -448,8 +429,8 @@ static int parse_set(struct cset *set, const char *s, size_t n, char **err)
 			p++; /* "~>" is "~" */
 		if (strcmp(op, "") && strcmp(op, "=") && strcmp(op, "<") && strcmp(op, "<=") && strcmp(op, ">") &&
 		    strcmp(op, ">=") && strcmp(op, "~") && strcmp(op, "^") && strcmp(op, "~>")) {
-			*err = xasprintf("'%s': unknown operator '%s'", t, op);
-			rc = -1;
+			error_set(CRATIS_EINVAL, "'%s': unknown operator '%s'", t, op);
+			rc = CRATIS_EINVAL;
 			break;
 		}
 		if (!strcmp(op, "~>"))
@@ -458,8 +439,8 @@ static int parse_set(struct cset *set, const char *s, size_t n, char **err)
 			p++;
 		size_t len = strcspn(p, " \t,");
 		struct partial pt;
-		if (parse_partial(p, len, &pt, err)) {
-			rc = -1;
+		if (parse_partial(p, len, &pt)) {
+			rc = CRATIS_EINVAL;
 			break;
 		}
 		add_comparator(set, op, &pt);
@@ -471,10 +452,9 @@ out_free:
 	return rc;
 }
 
-int semver_range_parse(struct semver_range **out, const char *s, char **err)
+int semver_range_parse(struct semver_range **out, const char *s)
 {
 	struct semver_range *r = xcalloc(1, sizeof(*r));
-	*err = NULL;
 	const char *p = s;
 	for (;;) {
 		const char *bar = strstr(p, "||");
@@ -482,12 +462,10 @@ int semver_range_parse(struct semver_range **out, const char *s, char **err)
 		ALLOC_GROW(r->sets, r->n + 1, r->alloc);
 		struct cset *set = &r->sets[r->n++];
 		memset(set, 0, sizeof(*set));
-		if (parse_set(set, p, n, err)) {
-			char *inner = *err;
-			*err = xasprintf("invalid range '%s': %s", s, inner);
-			free(inner);
+		if (parse_set(set, p, n)) {
+			error_prefix("invalid range '%s'", s);
 			semver_range_free(r);
-			return -1;
+			return CRATIS_EINVAL;
 		}
 		if (!set->n)
 			add(set, OP_ANY, 0, 0, 0, NULL);

@@ -15,9 +15,10 @@ struct semver {
 };
 
 /* Parse s strictly (no "v" prefix, no surrounding space). On success fills *out (release with
- * semver_release) and returns 0; on error returns -1 with *err a heap message naming the
- * problem ("'1.02.3': minor version has a leading zero"). */
-int semver_parse(struct semver *out, const char *s, char **err);
+ * semver_release) and returns CRATIS_OK (0); otherwise returns CRATIS_EINVAL with *out left
+ * empty and the last error (util/error.h) naming the problem ("'1.02.3': minor version has a
+ * leading zero"). */
+int semver_parse(struct semver *out, const char *s);
 void semver_release(struct semver *v);
 /* Precedence: <0, 0, >0 as a is lower than, equal to (build metadata ignored), higher than b. */
 int semver_compare(const struct semver *a, const struct semver *b);
@@ -28,9 +29,10 @@ bool semver_is_snapshot(const struct semver *v);
 
 struct semver_range;
 
-/* Parse a range ("^1.2", ">=1.2.0, <2", "1.x || >=2.5.0", "1.2 - 2.3.4", "" = any). Returns 0
- * with *out (free with semver_range_free), or -1 with *err a heap message. */
-int semver_range_parse(struct semver_range **out, const char *s, char **err);
+/* Parse a range ("^1.2", ">=1.2.0, <2", "1.x || >=2.5.0", "1.2 - 2.3.4", "" = any). Returns
+ * CRATIS_OK (0) with *out (free with semver_range_free), or CRATIS_EINVAL with *out untouched
+ * and the last error "invalid range 'S': <problem>" (util/error.h). */
+int semver_range_parse(struct semver_range **out, const char *s);
 /* True when v satisfies r. A pre-release version satisfies only a comparator set that names a
  * pre-release of the same MAJOR.MINOR.PATCH (node-semver's rule). */
 bool semver_range_satisfies(const struct semver_range *r, const struct semver *v);

@@ -17,6 +17,7 @@
 #include "cratis/plugin.h"
 #include "util/buf.h"
 #include "util/dynlib.h"
+#include "util/error.h"
 #include "util/util.h"
 #include "banned.h"
 
@@ -60,17 +61,17 @@ static void xml_load(void)
 	}
 }
 
-/* libxml2's functions, loading it on the first call; NULL with *err (heap) naming the library
- * and the package to install when it cannot be loaded. */
-static const struct xml_api *xml_api(char **err)
+/* libxml2's functions, loading it on the first call; NULL with the last error (CRATIS_ENOTFOUND
+ * naming the library and the package to install, or CRATIS_ERROR) when it cannot be loaded. */
+static const struct xml_api *xml_api(void)
 {
 	int rc = pthread_once(&xml_once, xml_load);
 	if (rc) {
-		*err = xasprintf("cannot load libxml2: pthread_once failed (error %d)", rc);
+		error_set(CRATIS_ERROR, "cannot load libxml2: pthread_once failed (error %d)", rc);
 		return NULL;
 	}
 	if (xml_lib.lib.status) {
-		*err = xstrdup(xml_lib.lib.message);
+		error_set(xml_lib.lib.status, "%s", xml_lib.lib.message);
 		return NULL;
 	}
 	return &xml_lib.fn;
@@ -95,8 +96,9 @@ static xmlNodePtr xpath_node(const struct xml_api *xml, xmlDocPtr doc, const cha
 	return n;
 }
 
-/* The text of node, with ${name} replaced from /project/properties/name; NULL + *err on failure. */
-static char *pom_text(const struct xml_api *xml, xmlDocPtr doc, xmlNodePtr n, const char *file, char **err)
+/* The text of node, with ${name} replaced from /project/properties/name; NULL with the last
+ * error (CRATIS_EINVAL) when a property is not defined. */
+static char *pom_text(const struct xml_api *xml, xmlDocPtr doc, xmlNodePtr n, const char *file)
 {
 	xmlChar *raw = xml->NodeGetContent(n);
 	struct buf b = BUF_INIT;
@@ -114,8 +116,8 @@ static char *pom_text(const struct xml_api *xml, xmlDocPtr doc, xmlNodePtr n, co
 			                      ? xpath_node(xml, doc, expr) : NULL;
 			free(expr);
 			if (!prop) {
-				*err = xasprintf("%s:%d: version '%s' uses property '${%s}', which /project/properties does not define",
-				                 file, (int)xml->GetLineNo(n), s, name);
+				error_set(CRATIS_EINVAL, "%s:%d: version '%s' uses property '${%s}', which /project/properties does not define",
+				          file, (int)xml->GetLineNo(n), s, name);
 				free(name);
 				xml->free(raw);
 				buf_release(&b);
@@ -134,31 +136,30 @@ static char *pom_text(const struct xml_api *xml, xmlDocPtr doc, xmlNodePtr n, co
 	return buf_detach(&b);
 }
 
-static int read_pom(const char *path, struct version_source *src, char **err)
+static int read_pom(const char *path, struct version_source *src)
 {
-	const struct xml_api *xml = xml_api(err);
+	const struct xml_api *xml = xml_api();
 	if (!xml)
-		return -1;
+		return cratis_error_last()->status;
 	xmlDocPtr doc = xml->ReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc) {
 		const xmlError *e = xml->GetLastError();
-		*err = xasprintf("%s:%d: not well-formed XML: %s", path, e ? e->line : 1,
-		                 e && e->message ? e->message : "parse error");
-		if (*err && (*err)[strlen(*err) - 1] == '\n')
-			(*err)[strlen(*err) - 1] = '\0';
-		return -1;
+		const char *m = e && e->message ? e->message : "parse error";
+		size_t mlen = strlen(m);
+		if (mlen && m[mlen - 1] == '\n')
+			mlen--;   /* libxml2 ends its messages with a newline */
+		return error_set(CRATIS_EINVAL, "%s:%d: not well-formed XML: %.*s", path, e ? e->line : 1, (int)mlen, m);
 	}
 	xmlNodePtr n = xpath_node(xml, doc, "/*[local-name()='project']/*[local-name()='version']");
 	if (!n)
 		n = xpath_node(xml, doc, "/*[local-name()='project']/*[local-name()='parent']/*[local-name()='version']");
-	int rc = 0;
+	int rc = CRATIS_OK;
 	if (!n) {
-		*err = xasprintf("%s: no /project/version nor /project/parent/version element", path);
-		rc = -1;
+		rc = error_set(CRATIS_ENOTFOUND, "%s: no /project/version nor /project/parent/version element", path);
 	} else {
 		src->line = (int)xml->GetLineNo(n);
-		src->text = pom_text(xml, doc, n, path, err);
-		rc = src->text ? 0 : -1;
+		src->text = pom_text(xml, doc, n, path);
+		rc = src->text ? CRATIS_OK : CRATIS_EINVAL;
 	}
 	xml->FreeDoc(doc);
 	return rc;
@@ -195,22 +196,20 @@ static int json_key_line(const char *text, const char *key)
 	return 1;
 }
 
-static int read_package_json(const char *path, struct version_source *src, char **err)
+static int read_package_json(const char *path, struct version_source *src)
 {
 	struct buf text = BUF_INIT;
 	if (buf_read_file(&text, path, 16u << 20) < 0) {
-		*err = xasprintf("%s: cannot read", path);
-		return -1;
+		buf_release(&text);
+		return error_set(CRATIS_EIO, "%s: cannot read", path);
 	}
 	json_error_t je;
 	json_t *root = json_loadb(text.ptr, text.len, 0, &je);
-	int rc = 0;
+	int rc = CRATIS_OK;
 	if (!root) {
-		*err = xasprintf("%s:%d:%d: invalid JSON: %s", path, je.line, je.column, je.text);
-		rc = -1;
+		rc = error_set(CRATIS_EINVAL, "%s:%d:%d: invalid JSON: %s", path, je.line, je.column, je.text);
 	} else if (!json_is_string(json_object_get(root, "version"))) {
-		*err = xasprintf("%s: no top-level \"version\" string", path);
-		rc = -1;
+		rc = error_set(CRATIS_ENOTFOUND, "%s: no top-level \"version\" string", path);
 	} else {
 		src->text = xstrdup(json_string_value(json_object_get(root, "version")));
 		src->line = json_key_line(text.ptr, "version");
@@ -220,12 +219,12 @@ static int read_package_json(const char *path, struct version_source *src, char 
 	return rc;
 }
 
-static int read_plain(const char *path, struct version_source *src, char **err)
+static int read_plain(const char *path, struct version_source *src)
 {
 	struct buf text = BUF_INIT;
 	if (buf_read_file(&text, path, 4096) < 0) {
-		*err = xasprintf("%s: cannot read (a VERSION file holds one line, at most 4 KiB)", path);
-		return -1;
+		buf_release(&text);
+		return error_set(CRATIS_EIO, "%s: cannot read (a VERSION file holds one line, at most 4 KiB)", path);
 	}
 	/* first non-empty line, trimmed */
 	int line = 1;
@@ -241,27 +240,23 @@ static int read_plain(const char *path, struct version_source *src, char **err)
 	src->text = xstrndup(p, n);
 	src->line = line;
 	buf_release(&text);
-	if (!n) {
-		*err = xasprintf("%s: empty", path);
-		return -1;
-	}
-	return 0;
+	if (!n)
+		return error_set(CRATIS_EINVAL, "%s: empty", path);
+	return CRATIS_OK;
 }
 
-int version_read(const char *dir, const char *file, struct version_source *src, struct semver *v,
-                 char **err)
+int version_read(const char *dir, const char *file, struct version_source *src, struct semver *v)
 {
 	static const char *const names[] = { "pom.xml", "package.json", "VERSION" };
 	memset(src, 0, sizeof(*src));
 	memset(v, 0, sizeof(*v));
-	*err = NULL;
 	char *path = NULL;
 	if (file) {
 		path = file[0] == '/' ? xstrdup(file) : xasprintf("%s/%s", dir, file);
 		if (access(path, R_OK) < 0) {
-			*err = xasprintf("%s: version source not found", path);
+			error_set(CRATIS_ENOTFOUND, "%s: version source not found", path);
 			free(path);
-			return -1;
+			return CRATIS_ENOTFOUND;
 		}
 	} else {
 		for (size_t i = 0; i < 3 && !path; i++) {
@@ -271,27 +266,19 @@ int version_read(const char *dir, const char *file, struct version_source *src, 
 			else
 				free(p);
 		}
-		if (!path) {
-			*err = xasprintf("no version source in '%s' (looked for pom.xml, package.json, VERSION)", dir);
-			return -1;
-		}
+		if (!path)
+			return error_set(CRATIS_ENOTFOUND, "no version source in '%s' (looked for pom.xml, package.json, VERSION)", dir);
 	}
 	src->file = path;
 	int rc;
 	if (ends_with(path, ".xml"))
-		rc = read_pom(path, src, err);
+		rc = read_pom(path, src);
 	else if (ends_with(path, ".json"))
-		rc = read_package_json(path, src, err);
+		rc = read_package_json(path, src);
 	else
-		rc = read_plain(path, src, err);
-	if (!rc) {
-		char *verr;
-		if (semver_parse(v, src->text, &verr)) {
-			*err = xasprintf("%s:%d: version is not a semantic version: %s", path, src->line, verr);
-			free(verr);
-			rc = -1;
-		}
-	}
+		rc = read_plain(path, src);
+	if (!rc && (rc = semver_parse(v, src->text)))
+		error_prefix("%s:%d: version is not a semantic version", path, src->line);
 	if (rc)
 		version_source_release(src);
 	return rc;

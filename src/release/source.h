@@ -14,11 +14,15 @@ struct version_source {
 
 /* Read the version of the project in dir: from file when given (relative to dir), else the first
  * of pom.xml, package.json, VERSION that exists. Fills *src and *v (release both with
- * version_source_release and semver_release). Returns 0, or -1 with *err a heap message naming
- * the file and line: missing source, unreadable file, no version element, or a version that is
- * not a semantic version. */
-int version_read(const char *dir, const char *file, struct version_source *src, struct semver *v,
-                 char **err);
+ * version_source_release and semver_release). Returns CRATIS_OK (0), or a negative status with
+ * *src and *v left empty and the last error (util/error.h) naming the file and, where known,
+ * the line:
+ *   CRATIS_ENOTFOUND  no version source, the named file is missing, no version element or key,
+ *                     or libxml2 cannot be loaded (the message names the package to install);
+ *   CRATIS_EIO        the file cannot be read (or a VERSION file is over 4 KiB);
+ *   CRATIS_EINVAL     not well-formed XML or JSON, an undefined ${property}, an empty VERSION
+ *                     file, or "FILE:LINE: version is not a semantic version: <semver problem>". */
+int version_read(const char *dir, const char *file, struct version_source *src, struct semver *v);
 void version_source_release(struct version_source *src);
 
 #endif

@@ -11,11 +11,12 @@
 #include "util.h"
 #include "banned.h"
 
-char buf_empty[1];
+/* Initialised, so that it lives in .rodata: a stray write through an empty buffer faults. */
+const char buf_empty[1] = "";
 
 void buf_init(struct buf *b)
 {
-	b->ptr = buf_empty;
+	b->ptr = (char *)buf_empty;
 	b->len = b->alloc = 0;
 }
 

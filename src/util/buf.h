@@ -1,5 +1,8 @@
 /* Growable byte buffer: the one string builder of cratis. ptr is never NULL and always
- * NUL-terminated; ownership leaves only through buf_detach(). */
+ * NUL-terminated; ownership leaves only through buf_detach(). An empty buffer that never held
+ * memory (alloc == 0) points at buf_empty, one "" shared by all of them and kept in read-only
+ * memory: writing through ptr is allowed only once alloc > 0 (after an append or buf_grow);
+ * a write through an empty buffer's ptr faults instead of changing every other empty buffer. */
 #ifndef CRATIS_BUF_H
 #define CRATIS_BUF_H
 
@@ -11,8 +14,10 @@ struct buf {
 	size_t len, alloc;
 };
 
-extern char buf_empty[];
-#define BUF_INIT { buf_empty, 0, 0 }
+/* The "" of every buffer with alloc == 0 (const: read-only memory; ptr is char * only because
+ * a buffer with memory is written through it). */
+extern const char buf_empty[1];
+#define BUF_INIT { (char *)buf_empty, 0, 0 }
 
 /* Initialise an empty buffer (no allocation). */
 void buf_init(struct buf *b);

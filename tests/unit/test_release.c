@@ -1,6 +1,7 @@
 /* Unit tests: version sources and branch policies. */
 #include "helpers.h"
 
+#include "manifest/manifest.h"
 #include "release/policy.h"
 #include "release/source.h"
 
@@ -12,8 +13,12 @@ static char *read_in(const char *files[][2], size_t n, const char *explicit_file
 	char *dir = tmp_dir();
 	for (size_t i = 0; i < n; i++)
 		free(write_file(dir, files[i][0], files[i][1]));
-	char *err = NULL;
-	*rc = version_read(dir, explicit_file, src, v, &err);
+	error_clear();
+	*rc = version_read(dir, explicit_file, src, v);
+	/* the message is copied before the clean-up can set another */
+	char *err = *rc ? xstrdup(cratis_error_last()->message) : NULL;
+	if (*rc)
+		assert_int_equal(cratis_error_last()->status, *rc);
 	tmp_cleanup(dir);
 	return err;
 }
@@ -69,12 +74,12 @@ static void test_release_pom_parent_and_properties(void **state)
 	version_source_release(&src);
 	const char *missing[][2] = { { "pom.xml", "<project>\n<version>${revision}</version></project>" } };
 	err = read_in(missing, 1, NULL, &v, &src, &rc);
-	assert_int_equal(rc, -1);
+	assert_int_equal(rc, CRATIS_EINVAL);
 	assert_contains(err, "/pom.xml:2: version '${revision}' uses property '${revision}', which /project/properties does not define");
 	free(err);
 	const char *broken[][2] = { { "pom.xml", "<project>\n<version>1.0.0</version>\n" } };
 	err = read_in(broken, 1, NULL, &v, &src, &rc);
-	assert_int_equal(rc, -1);
+	assert_int_equal(rc, CRATIS_EINVAL);
 	assert_contains(err, "/pom.xml:3: not well-formed XML");
 	free(err);
 }
@@ -101,12 +106,12 @@ static void test_release_package_json_and_version_file(void **state)
 	version_source_release(&src);
 	const char *bad[][2] = { { "package.json", "{\"version\": \"1.2\"}" } };
 	err = read_in(bad, 1, NULL, &v, &src, &rc);
-	assert_int_equal(rc, -1);
+	assert_int_equal(rc, CRATIS_EINVAL);
 	assert_contains(err, "/package.json:1: version is not a semantic version: '1.2': expected MAJOR.MINOR.PATCH");
 	free(err);
 	const char *none[][2] = { { "README", "hi" } };
 	err = read_in(none, 1, NULL, &v, &src, &rc);
-	assert_int_equal(rc, -1);
+	assert_int_equal(rc, CRATIS_ENOTFOUND);
 	assert_contains(err, "no version source in");
 	assert_contains(err, "(looked for pom.xml, package.json, VERSION)");
 	free(err);
@@ -123,10 +128,9 @@ static void verdict_of(const struct policy *p, const char *branch, const char *v
                        struct verdict *out)
 {
 	struct semver v, l;
-	char *err;
-	assert_int_equal(semver_parse(&v, version, &err), 0);
+	assert_int_equal(semver_parse(&v, version), 0);
 	if (latest)
-		assert_int_equal(semver_parse(&l, latest, &err), 0);
+		assert_int_equal(semver_parse(&l, latest), 0);
 	policy_check(p, branch, &v, latest ? &l : NULL, out);
 	semver_release(&v);
 	if (latest)
@@ -137,9 +141,9 @@ static void test_release_gitflow_verdicts(void **state)
 {
 	(void)state;
 	struct policy p;
-	const char *field;
-	char *err;
-	assert_int_equal(policy_build(&p, NULL, &field, &err), 0);
+	struct diags d = DIAGS_INIT;
+	assert_int_equal(policy_build(&p, NULL, NULL, &d), 0);
+	assert_int_equal(d.n, 0);
 	assert_string_equal(p.model, "gitflow");
 	struct verdict v;
 	verdict_of(&p, "main", "1.2.3", "1.2.2", &v);
@@ -177,9 +181,9 @@ static void test_release_trunk_and_custom_rules(void **state)
 	json_t *cfg = json_pack("{s:s,s:[{s:s,s:s,s:s}]}", "model", "trunk", "branches", "pattern", "release/*", "form", "stable",
 	                        "tag", "release-${version}");
 	struct policy p;
-	const char *field;
-	char *err;
-	assert_int_equal(policy_build(&p, cfg, &field, &err), 0);
+	struct diags d = DIAGS_INIT;
+	assert_int_equal(policy_build(&p, cfg, NULL, &d), 0);
+	assert_int_equal(d.n, 0);
 	struct verdict v;
 	verdict_of(&p, "release/2.0", "2.0.0", NULL, &v);
 	assert_true(v.ok);
@@ -192,16 +196,61 @@ static void test_release_trunk_and_custom_rules(void **state)
 	policy_release(&p);
 	json_decref(cfg);
 	cfg = json_pack("{s:[{s:s,s:s}]}", "branches", "pattern", "main", "form", "gold");
-	assert_int_equal(policy_build(&p, cfg, &field, &err), -1);
-	assert_string_equal(field, "spec.versioning.branches[0].form");
-	assert_string_equal(err, "expected stable or snapshot");
-	free(err);
+	assert_int_equal(policy_build(&p, cfg, NULL, &d), CRATIS_EINVAL);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.v[0].status, CRATIS_EINVAL);
+	assert_null(d.v[0].file);
+	assert_string_equal(d.v[0].field, "spec.versioning.branches[0].form");
+	assert_string_equal(d.v[0].message, "expected stable or snapshot");
+	diags_release(&d);
 	json_decref(cfg);
 	cfg = json_pack("{s:s}", "model", "waterfall");
-	assert_int_equal(policy_build(&p, cfg, &field, &err), -1);
-	assert_string_equal(field, "spec.versioning.model");
-	free(err);
+	assert_int_equal(policy_build(&p, cfg, NULL, &d), CRATIS_EINVAL);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].field, "spec.versioning.model");
+	diags_release(&d);
 	json_decref(cfg);
+}
+
+/* An invalid versioning field is reported as one diagnostic located in the Project document;
+ * the field path of a second failure does not overwrite the first's (no shared buffer). */
+static void test_release_policy_error_is_located(void **state)
+{
+	(void)state;
+	static const char yaml[] =
+		"apiVersion: cratis/v1\n"
+		"kind: Project\n"
+		"metadata: {name: p}\n"
+		"spec:\n"
+		"  versioning:\n"
+		"    branches:\n"
+		"      - {pattern: main, form: stable}\n"
+		"      - pattern: develop\n"
+		"        form: gold\n";
+	struct manifest_set ms;
+	manifest_set_init(&ms);
+	assert_int_equal(manifest_load_buffer(&ms, "project.yaml", yaml, sizeof(yaml) - 1), CRATIS_OK);
+	assert_int_equal(ms.n, 1);
+	const json_t *versioning = json_object_get(json_object_get(ms.docs[0]->root, "spec"), "versioning");
+	struct policy p;
+	struct diags d = DIAGS_INIT;
+	assert_int_equal(policy_build(&p, versioning, ms.docs[0], &d), CRATIS_EINVAL);
+	assert_null(p.rules);
+	json_t *other = json_pack("{s:[{s:s}]}", "branches", "form", "stable");
+	assert_int_equal(policy_build(&p, other, NULL, &d), CRATIS_EINVAL);
+	json_decref(other);
+	assert_int_equal(d.n, 2);
+	assert_int_equal(d.v[0].severity, DIAG_ERROR);
+	assert_int_equal(d.v[0].status, CRATIS_EINVAL);
+	assert_string_equal(d.v[0].file, "project.yaml");
+	assert_int_equal(d.v[0].line, 9);
+	assert_int_equal(d.v[0].column, 15);
+	assert_string_equal(d.v[0].field, "spec.versioning.branches[1].form");
+	assert_string_equal(d.v[0].message, "expected stable or snapshot");
+	assert_string_equal(d.v[1].field, "spec.versioning.branches[0].pattern");
+	assert_string_equal(d.v[1].message, "expected a branch name pattern such as main or feature/*");
+	diags_release(&d);
+	manifest_set_release(&ms);
 }
 
 static void test_release_tag_names(void **state)
@@ -227,6 +276,7 @@ int main(void)
 		cmocka_unit_test(test_release_package_json_and_version_file),
 		cmocka_unit_test(test_release_gitflow_verdicts),
 		cmocka_unit_test(test_release_trunk_and_custom_rules),
+		cmocka_unit_test(test_release_policy_error_is_located),
 		cmocka_unit_test(test_release_tag_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,15 +10,20 @@ static json_t *vars(void)
 	return json_pack("{s:i,s:s,s:b}", "port", 8080, "host", "example", "on", 1);
 }
 
-static char *expand(const char *in, int partial, char **err)
+/* Expand in; the text (or the JSON of a non-string value), or NULL with *status the error
+ * (its message in cratis_error_last()). */
+static char *expand(const char *in, int partial, int *status)
 {
 	json_t *v = vars(), *out = NULL;
 	struct vars_ctx c = { .variables = v, .partial = partial };
-	*err = NULL;
 	char *res = NULL;
-	if (vars_expand_string(in, &c, &out, err) == 0) {
+	error_clear();
+	*status = vars_expand_string(in, &c, &out);
+	if (*status == CRATIS_OK) {
 		res = json_is_string(out) ? xstrdup(json_string_value(out)) : json_dumps(out, JSON_ENCODE_ANY);
 		json_decref(out);
+	} else {
+		assert_null(out);
 	}
 	json_decref(v);
 	return res;
@@ -26,19 +31,28 @@ static char *expand(const char *in, int partial, char **err)
 
 static void check(const char *in, const char *want)
 {
-	char *err, *got = expand(in, 0, &err);
+	int status;
+	char *got = expand(in, 0, &status);
 	if (!got)
-		fail_msg("'%s': unexpected error %s", in, err);
+		fail_msg("'%s': unexpected error %s", in, cratis_error_last()->message);
 	assert_string_equal(got, want);
 	free(got);
 }
 
+/* in fails with status, the message containing want (also in the last error's status). */
+static void check_err_status(const char *in, int status, const char *want)
+{
+	int got_status;
+	char *got = expand(in, 0, &got_status);
+	assert_null(got);
+	assert_int_equal(got_status, status);
+	assert_int_equal(cratis_error_last()->status, status);
+	assert_contains(cratis_error_last()->message, want);
+}
+
 static void check_err(const char *in, const char *want)
 {
-	char *err, *got = expand(in, 0, &err);
-	assert_null(got);
-	assert_contains(err, want);
-	free(err);
+	check_err_status(in, CRATIS_EINVAL, want);
 }
 
 static void test_vars_plain_and_embedded(void **state)
@@ -60,7 +74,7 @@ static void test_vars_env(void **state)
 	check("${env:CRATIS_T_A}", "alpha");
 	check("x-${env:CRATIS_T_NONE:-fallback}-y", "x-fallback-y");
 	check("${env:CRATIS_T_NONE:-}", "");
-	check_err("${env:CRATIS_T_NONE}", "environment variable 'CRATIS_T_NONE' is not set");
+	check_err_status("${env:CRATIS_T_NONE}", CRATIS_ENOTFOUND, "environment variable 'CRATIS_T_NONE' is not set");
 	/* a value that is not UTF-8 is an error showing its bytes, never "(null)" */
 	setenv("CRATIS_T_BAD", "ab\xff\x01\"c", 1);
 	check_err("x ${env:CRATIS_T_BAD}", "environment variable 'CRATIS_T_BAD' is not valid UTF-8: \"ab\\xff\\x01\\x22c\"");
@@ -80,18 +94,21 @@ static void test_vars_errors(void **state)
 static void test_vars_partial_keeps_outputs_and_escapes(void **state)
 {
 	(void)state;
-	char *err, *got = expand("${host} ${Task/a.outputs.dir} $${x}", 1, &err);
+	int status;
+	char *got = expand("${host} ${Task/a.outputs.dir} $${x}", 1, &status);
+	assert_int_equal(status, CRATIS_OK);
 	assert_string_equal(got, "example ${Task/a.outputs.dir} $${x}");
 	free(got);
 }
 
-static int ref(const char *id, const char *key, json_t **out, char **err, void *payload)
+static int ref(const char *id, const char *key, json_t **out, void *payload)
 {
 	(void)payload;
-	(void)err;
 	if (!strcmp(id, "Task/a") && !strcmp(key, "dir"))
 		*out = json_string("/srv/a");
-	return 0;
+	else if (!strcmp(id, "Task/a"))
+		return error_set(CRATIS_ENOTFOUND, "%s has no output '%s' (outputs: dir)", id, key);
+	return CRATIS_OK;
 }
 
 static void test_vars_output_references(void **state)
@@ -99,8 +116,7 @@ static void test_vars_output_references(void **state)
 	(void)state;
 	struct vars_ctx c = { .ref = ref, .unknown = "(known after apply)" };
 	json_t *out;
-	char *err;
-	assert_int_equal(vars_expand_string("${Task/a.outputs.dir}/x ${Task/b.outputs.y}", &c, &out, &err), 0);
+	assert_int_equal(vars_expand_string("${Task/a.outputs.dir}/x ${Task/b.outputs.y}", &c, &out), 0);
 	assert_string_equal(json_string_value(out), "/srv/a/x (known after apply)");
 	json_decref(out);
 	json_t *tree = json_pack("{s:[s,s],s:{s:s}}", "argv", "ls", "${Task/a.outputs.dir}", "nested", "d", "${Task/c.outputs.z}");
@@ -113,14 +129,56 @@ static void test_vars_output_references(void **state)
 	json_decref(tree);
 }
 
+/* A resolver's status and message reach the caller unchanged. */
+static void test_vars_output_reference_error_keeps_status(void **state)
+{
+	(void)state;
+	struct vars_ctx c = { .ref = ref, .unknown = "(known after apply)" };
+	json_t *out = json_true();
+	error_clear();
+	assert_int_equal(vars_expand_string("x ${Task/a.outputs.nope}", &c, &out), CRATIS_ENOTFOUND);
+	assert_null(out);
+	assert_int_equal(cratis_error_last()->status, CRATIS_ENOTFOUND);
+	assert_string_equal(cratis_error_last()->message, "Task/a has no output 'nope' (outputs: dir)");
+}
+
+static int artifact(char **out, const char *name, const char *field, void *payload)
+{
+	(void)payload;
+	if (!strcmp(name, "web")) {
+		*out = xstrdup(!strcmp(field, "version") ? "1.2.3" : "sha256:ab");
+		return CRATIS_OK;
+	}
+	return error_set(CRATIS_ENOTFOUND, "no artifact '%s' is recorded", name);
+}
+
+static void test_vars_artifact_references(void **state)
+{
+	(void)state;
+	struct vars_ctx c = { .artifact = artifact };
+	json_t *out = NULL;
+	assert_int_equal(vars_expand_string("${artifact:web}@${artifact:web.version}", &c, &out), CRATIS_OK);
+	assert_string_equal(json_string_value(out), "sha256:ab@1.2.3");
+	json_decref(out);
+	error_clear();
+	assert_int_equal(vars_expand_string("${artifact:db}", &c, &out), CRATIS_ENOTFOUND);
+	assert_null(out);
+	assert_string_equal(cratis_error_last()->message, "no artifact 'db' is recorded");
+	/* without a resolver the reference is refused */
+	struct vars_ctx none = { .variables = NULL };
+	assert_int_equal(vars_expand_string("${artifact:web}", &none, &out), CRATIS_EINVAL);
+	assert_contains(cratis_error_last()->message, "artifact references need the project's state");
+}
+
 static int errors_seen;
+static char last_msg[128];
 static char last_field[64];
 static void on_err(const char *field, const char *msg, void *p)
 {
-	(void)msg;
 	(void)p;
 	errors_seen++;
 	snprintf(last_field, sizeof(last_field), "%s", field);
+	snprintf(last_msg, sizeof(last_msg), "%s", msg);
 }
 
 static void test_vars_tree_reports_field_paths(void **state)
@@ -132,6 +190,7 @@ static void test_vars_tree_reports_field_paths(void **state)
 	errors_seen = 0;
 	assert_int_equal(vars_expand_tree(&tree, "spec", &c, on_err, NULL), 1);
 	assert_string_equal(last_field, "spec.health.http");
+	assert_string_equal(last_msg, "unknown variable 'nope' (defined: port, host, on)");
 	assert_int_equal(json_integer_value(json_array_get(json_object_get(tree, "argv"), 1)), 8080);
 	json_decref(tree);
 	json_decref(v);
@@ -145,6 +204,8 @@ int main(void)
 		cmocka_unit_test(test_vars_errors),
 		cmocka_unit_test(test_vars_partial_keeps_outputs_and_escapes),
 		cmocka_unit_test(test_vars_output_references),
+		cmocka_unit_test(test_vars_output_reference_error_keeps_status),
+		cmocka_unit_test(test_vars_artifact_references),
 		cmocka_unit_test(test_vars_tree_reports_field_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
