@@ -95,6 +95,7 @@ static void record(struct rop *o, struct release *r, const char *stage, const ch
 	free(t);
 	json_decref(log);
 	set_str(&r->stage, stage);
+	stage = r->stage; /* stage may have been r->stage itself, which set_str freed */
 	/* a typed event for the observer (the server streams it; the outbox will record it) */
 	char *what = xasprintf("release %s %s: %s%s%s", r->id, stage, result, output && *output ? ": " : "", output ? output : "");
 	char *who = xasprintf("Rollout/%s", o->name);
