@@ -1,7 +1,8 @@
 #!/bin/sh
 # README command 2: install what is missing, build, and run every test twice, in a normal build
 # and in an AddressSanitizer + UndefinedBehaviorSanitizer build, then the unit tests and the
-# parallel end-to-end cases a third time in a ThreadSanitizer build. Ends with "N passed,
+# parallel end-to-end cases a third time in a ThreadSanitizer build, then each libFuzzer target for
+# a bounded time (FUZZ_SECONDS, default 20) in a clang build. Ends with "N passed,
 # N failed" (counting test programs; each program prints its own checks; a ThreadSanitizer report
 # from any process counts as one more failure).
 set -u
@@ -61,5 +62,32 @@ for r in "$tsan_logs"/report.*; do
 	cat "$r"
 	total_fail=$((total_fail + 1))
 done
+# libFuzzer (issue 9): each target of tests/fuzz runs FUZZ_SECONDS (default 20) from its
+# checked-in corpus in a clang ASan + UBSan build (build-fuzz; only the targets are built); a
+# crash, leak, hang or out-of-memory input fails its test (tests/fuzz/run.sh keeps it in
+# build-fuzz/tests/fuzz/work/TARGET/artifacts). Each prints its execs, coverage and corpus.
+fuzz_secs=${FUZZ_SECONDS:-20}
+if { [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
+	-Db_lundef=false -Dbuildtype=debug >/dev/null; } && meson configure build-fuzz -Dfuzz_seconds="$fuzz_secs" >/dev/null; then
+	fuzz_targets=$(meson test -C build-fuzz --no-rebuild --list --suite fuzz 2>/dev/null | sed -n 's|^cratis:fuzz / ||p')
+	# shellcheck disable=SC2046
+	if [ -n "$fuzz_targets" ] && ninja -C build-fuzz $(for t in $fuzz_targets; do echo "tests/fuzz/$t"; done); then
+		# shellcheck disable=SC2086
+		meson test -C build-fuzz --no-rebuild --print-errorlogs --num-processes 2 $fuzz_targets
+		log=build-fuzz/meson-logs/testlog.json
+		ok=$(grep -c '"result": "OK"' "$log")
+		all=$(grep -c '"result": ' "$log")
+		cat build-fuzz/tests/fuzz/work/*/summary 2>/dev/null
+		echo "build-fuzz: $ok of $all fuzz targets passed"
+		total_ok=$((total_ok + ok))
+		total_fail=$((total_fail + all - ok))
+	else
+		echo "build of the fuzz targets in build-fuzz failed"
+		total_fail=$((total_fail + 1))
+	fi
+else
+	echo "meson setup build-fuzz failed (clang: sh scripts/setup.sh)"
+	total_fail=$((total_fail + 1))
+fi
 echo "$total_ok passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -620,6 +620,8 @@ static void await(struct exec_plugin *e, struct proc *p, struct waiter *w, int64
 /* Send msg as request id to p (reserved by the caller) and wait for the answer. Returns CRATIS_OK
  * with *result (new reference or NULL); CRATIS_ERROR when the plugin answered with an error
  * (call->err, call->field); the status of the process' failure otherwise (call->err). */
+static int answer_of(json_t *resp, struct call *call, json_t **result);
+
 static int roundtrip(struct exec_plugin *e, struct proc *p, json_t *msg, long id, struct call *call,
                      json_t **result)
 {
@@ -642,7 +644,13 @@ static int roundtrip(struct exec_plugin *e, struct proc *p, json_t *msg, long id
 		free(w.why);
 		return w.rc;
 	}
-	json_t *resp = w.resp;
+	return answer_of(w.resp, call, result);
+}
+
+/* The outcome of the answer line resp (consumed): CRATIS_OK with *result (new reference or
+ * NULL), or CRATIS_ERROR with call->err and call->field from its "error". */
+static int answer_of(json_t *resp, struct call *call, json_t **result)
+{
 	json_t *ok = json_object_get(resp, "ok");
 	if (json_is_true(ok)) {
 		json_t *res = json_object_get(resp, "result");
@@ -772,4 +780,57 @@ int exec_plugin_call(struct exec_plugin *e, const char *op, const struct cratis_
 	rc = exchange(e, msg, call, out);
 	json_decref(msg);
 	return rc;
+}
+
+int exec_protocol_feed(const char *data, size_t len)
+{
+	struct exec_plugin *e = xcalloc(1, sizeof(*e));
+	e->name = xstrdup("fuzz");
+	e->timeout_ms = 1000;
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->cv, NULL);
+	/* a process with no pid nor pipes (reaped: nothing to kill or wait for), requests 0 and 1
+	 * waiting for their answers */
+	struct proc p = { .state = PROC_READY, .to = -1, .from = -1, .reaped = true };
+	buf_init(&p.in);
+	struct call calls[2] = { { .resource = "Fuzz/a" }, { .resource = "Fuzz/b" } };
+	for (int i = 0; i < 2; i++) {
+		buf_init(&calls[i].err);
+		buf_init(&calls[i].field);
+	}
+	struct waiter w[2] = { { .id = 0, .call = &calls[0] }, { .id = 1, .call = &calls[1] } };
+	w[0].next = &w[1];
+	p.waiting = &w[0];
+	int answered = 0;
+	pthread_mutex_lock(&e->lock);
+	/* as read_step: what one read gave, then what the next gave */
+	size_t half = len / 2;
+	buf_add(&p.in, data, half);
+	dispatch(e, &p);
+	if (!p.kill_reason && p.state == PROC_READY) {
+		buf_add(&p.in, data + half, len - half);
+		dispatch(e, &p);
+	}
+	if (p.kill_reason)
+		proc_died(e, &p, NULL);
+	for (int i = 0; i < 2; i++) {
+		if (w[i].done && !w[i].rc) {
+			json_t *res = NULL;
+			if (answer_of(w[i].resp, &calls[i], &res) == CRATIS_OK)
+				answered++;
+			json_decref(res);
+		}
+		free(w[i].why);
+		buf_release(&calls[i].err);
+		buf_release(&calls[i].field);
+	}
+	pthread_mutex_unlock(&e->lock);
+	buf_release(&p.in);
+	free(p.kill_reason);
+	pthread_cond_destroy(&e->cv);
+	pthread_mutex_destroy(&e->lock);
+	free(e->name);
+	free(e->dead);
+	free(e);
+	return answered;
 }

@@ -151,6 +151,11 @@ void registry_set_exec_procs(struct registry *r, int n);
  * fields in camelCase, spec and prior parsed, "system" {name,type,spec} or null. New reference. */
 json_t *exec_request_json(const struct cratis_request *req);
 void exec_plugin_free(struct exec_plugin *e);
+/* Testing seam (tests/fuzz): run data through the exec protocol's reading side as if a ready
+ * plugin process had printed it while requests 0 and 1 waited (two reads: its halves): lines are
+ * split, parsed, logged or matched to a request by id, and each answer interpreted as
+ * exec_plugin_call does. No process is involved. Returns the number of requests answered "ok". */
+int exec_protocol_feed(const char *data, size_t len);
 /* Register handler h of plugin p (copied). Appends an error naming both plugins and returns
  * CRATIS_EEXISTS when a group/kind/version is already handled, CRATIS_EINVAL when malformed. */
 int registry_add_handler(struct registry *r, struct plugin *p, const struct cratis_handler *h,

@@ -435,6 +435,200 @@ static void test_manifest_dir_symlink_loop(void **state)
 	tmp_cleanup(dir);
 }
 
+/* ---- issue 9 item 2: no input crashes, hangs or takes more than linear time ---- */
+
+/* Load text (len bytes) as one manifest file and build the model, locating every error: what
+ * `cratis plan -f FILE` does with it. Returns the errors (caller frees); *rc the first failure. */
+static char *plan_file(const char *text, size_t len, int *rc)
+{
+	char *dir = tmp_dir();
+	char *path = xasprintf("%s/m.yaml", dir);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	struct manifest_set ms;
+	struct registry reg;
+	struct model m;
+	manifest_set_init(&ms);
+	registry_init(&reg);
+	fake_register(&reg);
+	model_init(&m);
+	*rc = manifest_load_path(&ms, path);
+	if (!*rc)
+		*rc = model_build(&m, &ms, &reg, NULL);
+	char *errors = joined(ms.errors.n ? &ms.errors : &m.errors);
+	model_release(&m);
+	registry_release(&reg);
+	manifest_set_release(&ms);
+	free(path);
+	tmp_cleanup(dir);
+	return errors;
+}
+
+static void test_manifest_five_byte_crash(void **state)
+{
+	(void)state;
+	/* empty nodes where a position is looked for: the first item of a sequence, the key of a
+	 * mapping; locating the error used to recurse between a node and its parent for ever */
+	static const char *const inputs[] = { "-\n- a", "- \n-\n", ": a\n\n", "? \n: a", "-\n-\n-" };
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		int rc;
+		char *errors = plan_file(inputs[i], 5, &rc);
+		assert_int_equal(rc, CRATIS_EINVAL);
+		assert_contains(errors, "m.yaml:1:");
+		free(errors);
+	}
+}
+
+static void test_manifest_empty_and_anchored_empty_nodes(void **state)
+{
+	(void)state;
+	/* valid YAML: a sequence whose last entry is empty, a tag with no value, an anchor on an
+	 * empty node (and its alias), each the value of v */
+	static const struct { const char *yaml, *json; } table[] = {
+		{ "v:\n  - a\n  -\n", "[\"a\", null]" },
+		{ "- a\n-\n", NULL },
+		/* libfyaml 0.7.12 refuses a non-indented sequence with an empty entry under a key
+		 * ("did not find expected node content"): an error, never a crash */
+		{ "v:\n- a\n-\n", "" },
+		{ "v:\n- !!str\n", "[\"\"]" },
+		{ "v: !!str\n", "\"\"" },
+		{ "v: &a\nw: *a\n", "null" },
+		{ "v:\n- &a\n- *a\n", "[null, null]" },
+		{ "v: [&a , *a]\n", "[null, null]" },
+		{ "v: {&a : x}\n", "{\"\": \"x\"}" },
+		{ "v: !!null\n", "null" },
+	};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		struct manifest_set ms;
+		int rc;
+		char *errors;
+		json_t *root = load_buf(&ms, table[i].yaml, &rc, &errors);
+		if (table[i].json && !*table[i].json) {
+			assert_int_equal(rc, CRATIS_EINVAL);
+			assert_contains(errors, "buf.yaml:");
+			free(errors);
+			manifest_set_release(&ms);
+			continue;
+		}
+		if (rc || !root)
+			fail_msg("'%s': rc %d, errors: %s", table[i].yaml, rc, errors);
+		json_t *v = table[i].json ? json_object_get(root, "v") : root;
+		char *got = json_dumps(v, JSON_ENCODE_ANY);
+		const char *want = table[i].json ? table[i].json : "[\"a\", null]";
+		if (!got || strcmp(got, want))
+			fail_msg("'%s': got %s, want %s", table[i].yaml, got ? got : "(none)", want);
+		/* every node has a position: locating any field of the document works */
+		struct loc l;
+		manifest_locate(ms.docs[0], "v[1]", &l);
+		assert_true(l.line >= 1);
+		free(got);
+		free(errors);
+		manifest_set_release(&ms);
+		/* and as a manifest: an error, not a crash */
+		char *perr = plan_file(table[i].yaml, strlen(table[i].yaml), &rc);
+		assert_int_equal(rc, CRATIS_EINVAL);
+		free(perr);
+	}
+}
+
+static void test_manifest_directive_invalid_utf8_no_hang(void **state)
+{
+	(void)state;
+	/* libfyaml 0.7.12's directive scanner loops for ever on these; they never reach it */
+	int rc;
+	char *errors = plan_file("%\xff", 2, &rc);
+	assert_int_equal(rc, CRATIS_EINVAL);
+	assert_contains(errors, "m.yaml:1:2: invalid YAML: byte 0xff is not valid UTF-8");
+	free(errors);
+	struct manifest_set ms;
+	manifest_set_init(&ms);
+	assert_int_equal(manifest_load_buffer(&ms, "b.yaml", "a: 1\n%TAG ! \xc3(\n", 14), CRATIS_EINVAL);
+	errors = joined(&ms.errors);
+	assert_contains(errors, "b.yaml:2:8: invalid YAML: byte 0xc3 is not valid UTF-8");
+	free(errors);
+	manifest_set_release(&ms);
+	/* every malformed UTF-8 form is refused: overlong, surrogate, above U+10FFFF, truncated */
+	static const char *const bad[] = { "a: \xc0\xaf\n", "a: \xed\xa0\x80\n", "a: \xf4\x90\x80\x80\n", "a: \xe2\x82" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		manifest_set_init(&ms);
+		assert_int_equal(manifest_load_buffer(&ms, "b.yaml", bad[i], strlen(bad[i])), CRATIS_EINVAL);
+		errors = joined(&ms.errors);
+		assert_contains(errors, "b.yaml:1:4: invalid YAML: byte 0x");
+		free(errors);
+		manifest_set_release(&ms);
+	}
+	/* valid UTF-8 of every length, a byte order mark included, still loads */
+	manifest_set_init(&ms);
+	const char ok[] = "\xef\xbb\xbf" "a: \"\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"\n";
+	assert_int_equal(manifest_load_buffer(&ms, "b.yaml", ok, strlen(ok)), CRATIS_OK);
+	assert_string_equal(json_string_value(json_object_get(ms.docs[0]->root, "a")), "\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	manifest_set_release(&ms);
+}
+
+static void test_manifest_directive_long_line_refused(void **state)
+{
+	(void)state;
+	/* a '%' line costs libfyaml time quadratic in its length: longer than 1024 bytes, refused
+	 * before it is scanned */
+	size_t n = 80 * 1024;
+	char *text = xmalloc(n + 1);
+	text[0] = '%';
+	memset(text + 1, 'a', n - 1);
+	text[n] = '\0';
+	int rc;
+	char *errors = plan_file(text, n, &rc);
+	assert_int_equal(rc, CRATIS_EINVAL);
+	assert_contains(errors, "m.yaml:1:1: invalid YAML: a directive line longer than 1024 bytes");
+	free(errors);
+	/* a comment makes a well-formed directive just as long */
+	memcpy(text, "%YAML 1.2 #", 11);
+	errors = plan_file(text, n, &rc);
+	assert_contains(errors, "m.yaml:1:1: invalid YAML: a directive line longer than 1024 bytes");
+	free(errors);
+	free(text);
+}
+
+static void test_manifest_directives(void **state)
+{
+	(void)state;
+	/* YAML 1.2.2, 6.8: %YAML 1.1 or 1.2 and %TAG are read; any other '%' line is refused */
+	static const struct { const char *yaml, *error; } table[] = {
+		{ "%YAML 1.2\n---\nv: 1\n", NULL },
+		{ "%YAML 1.1 # old\r\n%TAG !e! tag:example.com,2000:app/\r\n---\nv: !e!x 1\n", NULL },
+		{ "\xef\xbb\xbf%TAG ! tag:x.org,2000:\n--- \nv: 1\n", NULL },
+		{ "%FOO bar\n---\nv: 1\n", "buf.yaml:1:1: invalid YAML: unknown directive '%FOO'" },
+		{ "%\n---\nv: 1\n", "buf.yaml:1:1: invalid YAML: unknown directive '%'" },
+		{ "v: 1\n%RESERVED\n", "buf.yaml:2:1: invalid YAML: unknown directive '%RESERVED'" },
+		{ "\xef\xbb\xbf%x\n", "buf.yaml:1:1: invalid YAML: unknown directive '%x'" },
+		{ "%YAML 2.0\n---\nv: 1\n", "buf.yaml:1:7: invalid YAML: unsupported YAML version" },
+		{ "%YAML 1.2.3\n", "buf.yaml:1:10: invalid YAML: unsupported YAML version" },
+		{ "%YAML\n", "buf.yaml:1:6: invalid YAML: %YAML needs a version" },
+		{ "%TAG !e tag:x\n", "buf.yaml:1:6: invalid YAML: a tag handle is !, !! or !name!" },
+		{ "%TAG !e!\n", "invalid YAML: %TAG needs a handle and a prefix" },
+		{ "%TAG !e! {x}\n", "buf.yaml:1:10: invalid YAML: a tag prefix cannot start with a flow indicator" },
+		{ "%TAG !e! tag:x%zz\n", "buf.yaml:1:15: invalid YAML: a tag prefix holds only URI characters" },
+		{ "%YAML 1.2 junk\n", "buf.yaml:1:11: invalid YAML: unexpected text after the directive's parameters" },
+	};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		struct manifest_set ms;
+		int rc;
+		char *errors;
+		load_buf(&ms, table[i].yaml, &rc, &errors);
+		if (!table[i].error) {
+			if (rc || ms.n != 1)
+				fail_msg("'%s': rc %d, errors: %s", table[i].yaml, rc, errors);
+		} else {
+			assert_int_equal(rc, CRATIS_EINVAL);
+			assert_int_equal(ms.errors.n, 1);
+			assert_contains(errors, table[i].error);
+		}
+		free(errors);
+		manifest_set_release(&ms);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +651,11 @@ int main(void)
 		cmocka_unit_test(test_manifest_aliases_and_merge_keys),
 		cmocka_unit_test(test_manifest_alias_errors),
 		cmocka_unit_test(test_manifest_buffer_names_its_errors),
+		cmocka_unit_test(test_manifest_five_byte_crash),
+		cmocka_unit_test(test_manifest_empty_and_anchored_empty_nodes),
+		cmocka_unit_test(test_manifest_directive_invalid_utf8_no_hang),
+		cmocka_unit_test(test_manifest_directive_long_line_refused),
+		cmocka_unit_test(test_manifest_directives),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
