@@ -799,8 +799,8 @@ static void collect_diag(struct manifest_set *s, struct fy_diag *diag, const cha
 	while ((e = fy_diag_errors_iterate(diag, &it))) {
 		if (e->type < FYET_ERROR)
 			continue;
-		diag_locate(diags_errorf(&s->errors, CRATIS_EINVAL, "invalid YAML: %s", e->msg), file, e->line + 1,
-		            e->column + 1, NULL);
+		/* fy_diag_error's line and column are 1-based already (libfyaml 0.7) */
+		diag_locate(diags_errorf(&s->errors, CRATIS_EINVAL, "invalid YAML: %s", e->msg), file, e->line, e->column, NULL);
 		any = true;
 	}
 	if (!any)

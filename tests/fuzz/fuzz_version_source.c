@@ -41,11 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	struct version_source src;
 	struct semver v;
-	char *err = NULL;
-	if (!version_read(dir, name, &src, &v, &err)) {
+	if (!version_read(dir, name, &src, &v)) {
 		version_source_release(&src);
 		semver_release(&v);
 	}
-	free(err);
 	return 0;
 }
