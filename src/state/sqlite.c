@@ -1020,6 +1020,20 @@ int sqlite_backend_open(struct store **out, const char *path, const char *url)
 	return open_file(out, path, url, false);
 }
 
+/* Whether the database header (https://www.sqlite.org/fileformat.html, 1.3) says WAL: the magic
+ * string, then the file format write and read versions (bytes 18 and 19) both 2. Read through
+ * SQLite's own descriptor without a lock: a hint only, as nothing but this open sets the mode. */
+static bool header_says_wal(struct sqlite_store *s)
+{
+	static const char magic[16] = "SQLite format 3";
+	sqlite3_file *f = NULL;
+	unsigned char h[20];
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || !f || !f->pMethods ||
+	    f->pMethods->xRead(f, h, (int)sizeof(h), 0) != SQLITE_OK)
+		return false;
+	return !memcmp(h, magic, sizeof(magic)) && h[18] == 2 && h[19] == 2;
+}
+
 static int open_file(struct store **out, const char *path, const char *url, bool fresh)
 {
 	*out = NULL;
@@ -1035,7 +1049,17 @@ static int open_file(struct store **out, const char *path, const char *url, bool
 		goto out_close;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
-	if ((rc = exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", "open")))
+	/* The -wal and -shm files stay beside the database when the last connection closes, the WAL
+	 * truncated to 0 bytes once checkpointed (journal_size_limit >= 0): creating and unlinking
+	 * both on every open was most of what opening cost (https://www.sqlite.org/c3ref/c_fcntl_begin_atomic_write.html,
+	 * SQLITE_FCNTL_PERSIST_WAL). A WAL that could not be checkpointed is kept either way. */
+	int persist = 1;
+	sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	/* journal_mode=WAL is persistent: set it only when the header does not already say WAL (it
+	 * costs a read transaction per open; what fails on a file that is no database fails here) */
+	if (!header_says_wal(s) && (rc = exec_sql(s, "PRAGMA journal_mode=WAL", "open")))
+		goto out_close;
+	if ((rc = exec_sql(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;", "open")))
 		goto out_close;
 	if ((rc = migrate(s)))
 		goto out_close;
