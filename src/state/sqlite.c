@@ -1049,14 +1049,16 @@ static int open_file(struct store **out, const char *path, const char *url, bool
 		goto out_close;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
-	/* The -wal and -shm files stay beside the database when the last connection closes, the WAL
-	 * truncated to 0 bytes once checkpointed (journal_size_limit >= 0): creating and unlinking
-	 * both on every open was most of what opening cost (https://www.sqlite.org/c3ref/c_fcntl_begin_atomic_write.html,
-	 * SQLITE_FCNTL_PERSIST_WAL). A WAL that could not be checkpointed is kept either way. */
+	/* Keep the -wal and -shm files beside the database when the last handle closes
+	 * (SQLITE_FCNTL_PERSIST_WAL, https://www.sqlite.org/c3ref/c_fcntl_begin_atomic_write.html):
+	 * creating and unlinking both was most of what an open cost. With a journal_size_limit
+	 * (>= 0; 64 MiB also caps the WAL when it is reset) the close that checkpoints truncates the
+	 * WAL to 0 bytes, so no checkpointed frame outlives it, as none did when it was unlinked. A
+	 * VFS that refuses the hint deletes them at close as before, which is no error. */
 	int persist = 1;
-	sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-	/* journal_mode=WAL is persistent: set it only when the header does not already say WAL (it
-	 * costs a read transaction per open; what fails on a file that is no database fails here) */
+	(void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	/* journal_mode=WAL is persistent: set it only when the header does not already say WAL (one
+	 * read transaction less per open; a file that is no database still fails here) */
 	if (!header_says_wal(s) && (rc = exec_sql(s, "PRAGMA journal_mode=WAL", "open")))
 		goto out_close;
 	if ((rc = exec_sql(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;", "open")))
