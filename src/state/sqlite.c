@@ -1020,6 +1020,20 @@ int sqlite_backend_open(struct store **out, const char *path, const char *url)
 	return open_file(out, path, url, false);
 }
 
+/* Whether the database header (https://www.sqlite.org/fileformat.html, 1.3) says WAL: the magic
+ * string, then the file format write and read versions (bytes 18 and 19) both 2. Read through
+ * SQLite's own descriptor without a lock: a hint only, as nothing but this open sets the mode. */
+static bool header_says_wal(struct sqlite_store *s)
+{
+	static const char magic[16] = "SQLite format 3";
+	sqlite3_file *f = NULL;
+	unsigned char h[20];
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || !f || !f->pMethods ||
+	    f->pMethods->xRead(f, h, (int)sizeof(h), 0) != SQLITE_OK)
+		return false;
+	return !memcmp(h, magic, sizeof(magic)) && h[18] == 2 && h[19] == 2;
+}
+
 static int open_file(struct store **out, const char *path, const char *url, bool fresh)
 {
 	*out = NULL;
@@ -1035,7 +1049,19 @@ static int open_file(struct store **out, const char *path, const char *url, bool
 		goto out_close;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
-	if ((rc = exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", "open")))
+	/* Keep the -wal and -shm files beside the database when the last handle closes
+	 * (SQLITE_FCNTL_PERSIST_WAL, https://www.sqlite.org/c3ref/c_fcntl_begin_atomic_write.html):
+	 * creating and unlinking both was most of what an open cost. With a journal_size_limit
+	 * (>= 0; 64 MiB also caps the WAL when it is reset) the close that checkpoints truncates the
+	 * WAL to 0 bytes, so no checkpointed frame outlives it, as none did when it was unlinked. A
+	 * VFS that refuses the hint deletes them at close as before, which is no error. */
+	int persist = 1;
+	(void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	/* journal_mode=WAL is persistent: set it only when the header does not already say WAL (one
+	 * read transaction less per open; a file that is no database still fails here) */
+	if (!header_says_wal(s) && (rc = exec_sql(s, "PRAGMA journal_mode=WAL", "open")))
+		goto out_close;
+	if ((rc = exec_sql(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;", "open")))
 		goto out_close;
 	if ((rc = migrate(s)))
 		goto out_close;
