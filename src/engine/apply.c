@@ -81,8 +81,17 @@ static int run_item(struct exec *x, struct plan_item *it)
 	}
 	if (it->action == ACT_DELETE) {
 		req.prior = prior;
-		if (prior)
+		if (prior) {
+			/* pending before the plugin destroys anything: a run killed between the destroy and
+			 * its record leaves a row the next plan re-applies, not one that says "ready" for
+			 * something that is gone */
+			struct state_row pending = { .project = it->project, .id = it->id, .api_version = it->row->api_version,
+			                             .pending_spec = it->row->spec ? it->row->spec : it->row->pending_spec,
+			                             .deps = it->row->deps, .deployment = x->deployment };
+			if ((rc = store_mark_pending(x->s, env, &pending)))
+				goto out_record;
 			rc = handler_call(it->handler, OP_DESTROY, &req, &c, &out);
+		}
 		goto out_record;
 	}
 	struct diags errs = DIAGS_INIT;
