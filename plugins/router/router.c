@@ -98,25 +98,90 @@ static void add_server(FILE *f, const char *name, json_t *pair)
 	free(listen);
 }
 
-/* The whole configuration for spec s; caller frees. */
-static char *render(const struct cratis_request *req, json_t *s)
+/* Write s to f as one double-quoted nginx configuration token: '"' and '\' escaped with a
+ * backslash, the only escapes nginx's parser gives meaning to besides \t, \r and \n
+ * (src/core/ngx_conf_file.c, ngx_conf_read_token). A value with a control character is refused:
+ * false, nothing written. Spaces, ';', '{', '}', '#' and '$' are literal inside the quotes for
+ * the directives this plugin writes (pid, error_log, *_temp_path: no variables). */
+static bool put_quoted(FILE *f, const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	fputc('"', f);
+	for (const char *p = s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fputc('\\', f);
+		fputc(*p, f);
+	}
+	fputc('"', f);
+	return true;
+}
+
+/* Write s into a comment line: control characters (which would end the comment) become '?'. */
+static void put_comment_text(FILE *f, const char *s)
+{
+	for (const char *p = s; *p; p++)
+		fputc((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p, f);
+}
+
+/* "DIRECTIVE "STATEDIR/SUFFIX"[ REST];\n" with the path quoted; false when the statedir is refused. */
+static bool put_path_directive(FILE *f, const char *indent, const char *directive, const char *statedir,
+                               const char *suffix, const char *rest)
+{
+	char *path = join(statedir, suffix);
+	fprintf(f, "%s%s ", indent, directive);
+	bool ok = put_quoted(f, path);
+	fprintf(f, "%s;\n", rest);
+	free(path);
+	return ok;
+}
+
+/* The whole configuration for spec s into *out (caller frees). Every value from outside the
+ * plugin is quoted per nginx's syntax or already restricted to safe characters (addresses, see
+ * address()). Returns 0, or CRATIS_EINVAL (error set) when the statedir holds a control
+ * character, CRATIS_ENOMEM when memory runs out. */
+static int render(char **out, const struct cratis_request *req, json_t *s)
 {
 	char *text = NULL;
 	size_t len = 0;
+	*out = NULL;
 	FILE *f = open_memstream(&text, &len);
-	fprintf(f, "# rendered by cratis (router plugin) for %s/%s; changes are overwritten\n", req->kind, req->name);
-	fprintf(f, "daemon off;\nworker_processes 1;\npid %s/nginx.pid;\nerror_log %s/error.log warn;\n", req->statedir, req->statedir);
+	if (!f) {
+		host->error(req->call, NULL, "cannot render nginx.conf: %s", strerror(errno));
+		return CRATIS_ENOMEM;
+	}
+	bool ok = true;
+	fprintf(f, "# rendered by cratis (router plugin) for ");
+	put_comment_text(f, req->kind);
+	fputc('/', f);
+	put_comment_text(f, req->name);
+	fprintf(f, "; changes are overwritten\ndaemon off;\nworker_processes 1;\n");
+	ok &= put_path_directive(f, "", "pid", req->statedir, "nginx.pid", "");
+	ok &= put_path_directive(f, "", "error_log", req->statedir, "error.log", " warn");
 	fprintf(f, "events {\n    worker_connections 1024;\n}\nhttp {\n    access_log off;\n    proxy_http_version 1.1;\n");
-	fprintf(f, "    client_body_temp_path %s/tmp/body;\n    proxy_temp_path %s/tmp/proxy;\n", req->statedir, req->statedir);
-	fprintf(f, "    fastcgi_temp_path %s/tmp/fastcgi;\n    uwsgi_temp_path %s/tmp/uwsgi;\n    scgi_temp_path %s/tmp/scgi;\n",
-	        req->statedir, req->statedir, req->statedir);
+	static const char *const temps[][2] = { { "client_body_temp_path", "tmp/body" }, { "proxy_temp_path", "tmp/proxy" },
+	                                        { "fastcgi_temp_path", "tmp/fastcgi" }, { "uwsgi_temp_path", "tmp/uwsgi" },
+	                                        { "scgi_temp_path", "tmp/scgi" } };
+	for (size_t i = 0; i < sizeof(temps) / sizeof(temps[0]); i++)
+		ok &= put_path_directive(f, "    ", temps[i][0], req->statedir, temps[i][1], "");
 	add_server(f, "active", s);
 	json_t *pv = json_object_get(s, "preview");
 	if (pv)
 		add_server(f, "preview", pv);
 	fprintf(f, "}\n");
-	fclose(f);
-	return text;
+	if (fclose(f) != 0) {
+		free(text);
+		host->error(req->call, NULL, "cannot render nginx.conf: %s", strerror(errno));
+		return CRATIS_ENOMEM;
+	}
+	if (!ok) {
+		free(text);
+		host->error(req->call, NULL, "cannot write the state directory '%s' into nginx.conf: it holds a control character", req->statedir);
+		return CRATIS_EINVAL;
+	}
+	*out = text;
+	return CRATIS_OK;
 }
 
 static const char *nginx_bin(json_t *s)
@@ -221,7 +286,8 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 		rc = CRATIS_EIO;
 		goto out_free;
 	}
-	text = render(req, s);
+	if ((rc = render(&text, req, s)))
+		goto out_free;
 	FILE *f = fopen(next, "w");
 	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
 		host->error(req->call, NULL, "cannot write '%s': %s", next, strerror(errno));
@@ -351,7 +417,13 @@ static int observe(void *data, const struct cratis_request *req, char **out)
 	if (!running_pid(pidfile)) {
 		doc = json_pack("{s:b,s:b,s:s}", "exists", 1, "drift", 1, "reason", "nginx is not running");
 	} else {
-		char *want = render(req, s);
+		char *want = NULL;
+		if (render(&want, req, s)) {
+			json_decref(s);
+			free(pidfile);
+			free(conf);
+			return CRATIS_EINVAL;
+		}
 		FILE *f = fopen(conf, "r");
 		char have[65536];
 		size_t n = f ? fread(have, 1, sizeof(have) - 1, f) : 0;

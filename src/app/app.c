@@ -717,7 +717,10 @@ int app_rollout(struct app *a, enum app_rollout_action action, const char *name,
 		diags_errorf(d, rc, "rollout '%s' has not been applied in environment '%s'", r->name, a->model.env_name);
 		goto out_release;
 	}
-	statedir = engine_statedir(a->state_dir, a->model.env_name, r->project, r->id);
+	if ((rc = engine_statedir(&statedir, a->state_dir, a->model.env_name, r->project, r->id))) {
+		rc = diag_last(d);
+		goto out_release;
+	}
 	struct rollout_target t = { r->project, a->model.env_name, r->name, row->spec, a->project_dir, statedir };
 	static const char *const verbs[] = { "status", "promote", "abort", "rollback", "history" };
 	if (action == APP_ROLLOUT_PROMOTE)

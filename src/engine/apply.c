@@ -62,7 +62,8 @@ static int run_item(struct exec *x, struct plan_item *it)
 	                                                     .action = it->action, .deployment = x->deployment });
 	struct cratis_request req;
 	item_request(&req, it, env, x->o);
-	char *statedir = item_statedir(x->o, env, it->project, it->id);
+	char *statedir = NULL;
+	int src_dir = item_statedir(&statedir, x->o, env, it->project, it->id);
 	/* a delete settles an interrupted first apply through the plugin too: what it started (a
 	 * process, a file) is removed, not just forgotten */
 	char *prior = prior_text(it->row, it->action == ACT_DELETE);
@@ -74,7 +75,9 @@ static int run_item(struct exec *x, struct plan_item *it)
 	c.cancel = x->o->cancel;
 	c.grace_ms = x->o->grace_ms;
 	req.statedir = statedir;
-	int rc = CRATIS_OK;
+	int rc = src_dir;
+	if (rc)
+		goto out_record;
 	if (!it->handler) {
 		rc = error_set(CRATIS_ENOTFOUND, "no plugin handles %s", it->row ? it->row->api_version : it->id);
 		goto out_record;

@@ -58,9 +58,13 @@ struct engine_opts {
 
 void plan_release(struct plan *p);
 
-/* The directory a resource's plugin keeps its files in: STATEDIR/run/ENV/PROJECT/KIND-NAME
- * (ENV "_" when none); not created. Caller frees. */
-char *engine_statedir(const char *statedir, const char *env, const char *project, const char *id);
+/* The directory a resource's plugin keeps its files in, into *out: STATEDIR/run/ENV/PROJECT/KIND-NAME
+ * (ENV "_" when none; id is KIND/NAME); not created. Every name must be one path segment, so the
+ * path stays under STATEDIR/run (the model's name rule already ensures it; this also covers
+ * names read back from the state store). Caller frees *out.
+ * Returns CRATIS_OK, or CRATIS_EINVAL (*out NULL, last error naming the name) when env, project
+ * or the KIND-NAME segment is empty, ".", ".." or contains '/'. */
+int engine_statedir(char **out, const char *statedir, const char *env, const char *project, const char *id);
 
 /* Build the plan for model m (its selected environment) against store s. Calls each handler's
  * validate, then plan or a generic spec diff, then observe for unchanged resources when

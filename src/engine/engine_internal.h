@@ -9,9 +9,9 @@ char *json_text(const json_t *v);
 /* {"spec":...,"outputs":...} of a recorded row, or NULL when it was never applied (pending_too:
  * then the spec an interrupted first apply was applying, if any); caller frees. */
 char *prior_text(const struct state_row *row, bool pending_too);
-/* Per-resource directory for plugin files (pidfiles, logs); not created here, a plugin that
- * keeps files creates it. Caller frees. */
-char *item_statedir(const struct engine_opts *o, const char *env, const char *project, const char *id);
+/* Per-resource directory for plugin files (pidfiles, logs) into *out; not created here, a plugin
+ * that keeps files creates it. Caller frees *out. Errors as engine_statedir. */
+int item_statedir(char **out, const struct engine_opts *o, const char *env, const char *project, const char *id);
 /* Fill the identity and context fields of a request for it: identity, project, environment,
  * the target System, and a deadline of now + o->timeout_ms (none when 0). dry_run stays 0: the
  * plan's callers set it. */

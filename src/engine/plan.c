@@ -60,20 +60,36 @@ char *prior_text(const struct state_row *row, bool pending_too)
 	return t;
 }
 
-char *engine_statedir(const char *statedir, const char *env, const char *project, const char *id)
+/* Whether s can be one path segment under a root: not empty, not "." or "..", no '/'. */
+static bool safe_segment(const char *s)
 {
+	return *s && strcmp(s, ".") && strcmp(s, "..") && !strchr(s, '/');
+}
+
+int engine_statedir(char **out, const char *statedir, const char *env, const char *project, const char *id)
+{
+	*out = NULL;
 	char *kind = xstrdup(id);
 	char *slash = strchr(kind, '/');
 	if (slash)
 		*slash = '-';
-	char *d = xasprintf("%s/run/%s/%s/%s", statedir, *env ? env : "_", project, kind);
+	const char *e = *env ? env : "_";
+	int rc = CRATIS_OK;
+	if (!safe_segment(e))
+		rc = error_set(CRATIS_EINVAL, "environment name '%s' cannot name a state directory: the path would leave %s/run", e, statedir);
+	else if (!safe_segment(project))
+		rc = error_set(CRATIS_EINVAL, "project name '%s' cannot name a state directory: the path would leave %s/run", project, statedir);
+	else if (!safe_segment(kind))
+		rc = error_set(CRATIS_EINVAL, "resource '%s' cannot name a state directory: the path would leave %s/run", id, statedir);
+	else
+		*out = xasprintf("%s/run/%s/%s/%s", statedir, e, project, kind);
 	free(kind);
-	return d;
+	return rc;
 }
 
-char *item_statedir(const struct engine_opts *o, const char *env, const char *project, const char *id)
+int item_statedir(char **out, const struct engine_opts *o, const char *env, const char *project, const char *id)
 {
-	return engine_statedir(o->statedir, env, project, id);
+	return engine_statedir(out, o->statedir, env, project, id);
 }
 
 void item_request(struct cratis_request *req, const struct plan_item *it, const char *env,
@@ -378,7 +394,12 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 	struct cratis_request req;
 	item_request(&req, it, p->environment, o);
 	req.dry_run = 1;
-	char *spec = json_text(it->desired), *pr = prior_text(row, false), *sd = item_statedir(o, p->environment, it->project, it->id);
+	char *sd;
+	if (item_statedir(&sd, o, p->environment, it->project, it->id)) {
+		diags_errorf(errors, CRATIS_EINVAL, "%s: %s", it->id, cratis_error_last()->message);
+		return CRATIS_EINVAL;
+	}
+	char *spec = json_text(it->desired), *pr = prior_text(row, false);
 	req.spec = ask_plan ? spec : row->spec;
 	req.prior = pr;
 	req.statedir = sd;

@@ -26,7 +26,7 @@ static const struct field_def {
 	{ "*", "metadata.name", FT_STRING, 1, "the resource name" },
 	{ "*", "metadata.project", FT_STRING, 0, "the project this document belongs to" },
 	{ "*", "spec", FT_MAPPING, 0, "the kind's fields" },
-	{ "System", "spec.type", FT_STRING, 0, "local, ssh, kubernetes, ..." },
+	{ "System", "spec.type", FT_STRING, 0, "the kind of machine: local (default; the only type available)" },
 	{ "System", "spec.auth", FT_MAPPING, 0, "references to credentials" },
 	{ "Environment", "spec.systems", FT_STRINGS, 0, "names of System documents" },
 	{ "Environment", "spec.variables", FT_MAPPING, 0, "name: value pairs for ${name}" },
@@ -264,9 +264,64 @@ struct resource *model_find(const struct model *m, const char *project, const ch
 	return map_get_pair(&m->by_key, project, id);
 }
 
+/* A Kubernetes DNS-1123 label (RFC 1123 §2.1 host name label, lowercase): 1 to 63 of [a-z0-9-],
+ * starting and ending with [a-z0-9]. Names become path segments (STATEDIR/run/ENV/PROJECT/...)
+ * and configuration values (nginx.conf), so nothing else is accepted. */
+#define NAME_MAX_LEN 63
+#define NAME_RULE "a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
+
 static bool valid_name(const char *s)
 {
-	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == strlen(s);
+	size_t n = strlen(s);
+	if (!n || n > NAME_MAX_LEN)
+		return false;
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
+		return false;
+	return s[0] != '-' && s[n - 1] != '-';
+}
+
+/* s for an error message: control and non-ASCII bytes as \n, \t or \xNN, at most 80 bytes of s
+ * shown; caller frees. */
+static char *quote_name(const char *s)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+	for (i = 0; s[i] && i < 80; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\n')
+			buf_adds(&b, "\\n");
+		else if (c == '\t')
+			buf_adds(&b, "\\t");
+		else if (c < 0x20 || c >= 0x7f || c == '\\')
+			buf_addf(&b, "\\x%02x", c);
+		else
+			buf_addch(&b, (char)c);
+	}
+	if (s[i])
+		buf_addf(&b, "... (%zu bytes)", strlen(s));
+	return buf_detach(&b);
+}
+
+/* Check name (at field of d) against the name rule; false after recording the error. */
+static bool check_name(struct model *m, const struct manifest_doc *d, const char *field, const char *name)
+{
+	if (valid_name(name))
+		return true;
+	char *q = quote_name(name);
+	manifest_error(&m->errors, d, field, "invalid name '%s': expected %s", q, NAME_RULE);
+	free(q);
+	return false;
+}
+
+/* System types this build implements (absent spec.type is local). No plugin provides one yet. */
+static const char *const system_types[] = { "local" };
+
+static bool system_type_known(const char *type)
+{
+	for (size_t i = 0; i < sizeof(system_types) / sizeof(system_types[0]); i++)
+		if (!strcmp(system_types[i], type))
+			return true;
+	return false;
 }
 
 /* "a, b, c" (or "none") for messages; caller frees. */
@@ -362,6 +417,8 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 	if (!check_fields(m, d, dv, "@"))
 		return;
 	const char *project = vget(dv, "metadata.project");
+	if (project && !check_name(m, d, "metadata.project", project))
+		return;
 	if (!project)
 		project = default_project;
 	if (!project) {
@@ -487,8 +544,7 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 			manifest_error(&m->errors, d, "apiVersion", "expected GROUP/VERSION (e.g. cratis/v1), got '%s'", api);
 			continue;
 		}
-		if (!valid_name(name)) {
-			manifest_error(&m->errors, d, "metadata.name", "expected a name of letters, digits, '-', '_' and '.', got '%s'", name);
+		if (!check_name(m, d, "metadata.name", name)) {
 			free(g);
 			free(v);
 			continue;
@@ -604,6 +660,24 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 			if (p->environments.n && !strv_has(&p->environments, m->env->name))
 				manifest_error(&m->errors, p->doc, "spec.environments", "scope violation: project '%s' is not deployed to environment '%s'",
 				               p->name, m->env->name);
+		}
+	}
+	/* System types: only the Systems the selected environment can deploy to (every System when
+	 * no Environment is defined) must be implemented; another environment's System may need a
+	 * plugin this machine does not have */
+	if (m->env || !m->nenvs) {
+		for (size_t i = 0; i < m->nsystems; i++) {
+			const struct system *s = &m->systems[i];
+			if ((m->env && !strv_has(&m->env->systems, s->name)) || system_type_known(s->type))
+				continue;
+			struct buf avail = BUF_INIT;
+			for (size_t t = 0; t < sizeof(system_types) / sizeof(system_types[0]); t++)
+				buf_addf(&avail, "%s%s", t ? ", " : "", system_types[t]);
+			char *q = quote_name(s->type);
+			manifest_error(&m->errors, s->doc, "spec.type", "unknown system type '%s' of System/%s: no plugin implements it (available: %s)",
+			               q, s->name, avail.ptr);
+			free(q);
+			buf_release(&avail);
 		}
 	}
 	/* pass 2: plugin resources */

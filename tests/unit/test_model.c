@@ -299,6 +299,99 @@ static void test_model_env_value_not_utf8(void **state)
 	setenv("CRATIS_TEST_GREETING", "hi", 1);
 }
 
+/* Build text (with the fake and exec plugins) for env; the joined errors into *errs (caller frees). */
+static int build_text(const char *text, const char *env, char **errs)
+{
+	struct world w;
+	world_init(&w, text);
+	struct model m;
+	model_init(&m);
+	int rc = model_build(&m, &w.ms, &w.reg, env);
+	*errs = joined(&m.errors);
+	model_release(&m);
+	world_release(&w);
+	return rc;
+}
+
+/* Names are DNS-1123 labels (issue 9, item 5): metadata.name of every kind and metadata.project,
+ * checked even when no Project document exists. */
+static void test_model_names_dns1123(void **state)
+{
+	(void)state;
+	static const char *const bad[] = { "..", ".", "Web", "a_b", "a.b", "-a", "a-", "a/b", "a;b", "x\\ny",
+	                                   "a123456789a123456789a123456789a123456789a123456789a123456789abcd" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *want = xasprintf("invalid name '%s': expected a DNS-1123 label", bad[i]);   /* "x\\ny" shows as typed */
+		/* a resource name */
+		char *text = xasprintf("apiVersion: fake/v1\nkind: Thing\nmetadata: {name: \"%s\"}\n", bad[i]);
+		char *e;
+		assert_int_equal(build_text(text, NULL, &e), CRATIS_EINVAL);
+		assert_contains(e, "m.yaml:3:19: metadata.name: ");
+		assert_contains(e, want);
+		free(e);
+		free(text);
+		/* metadata.project with no Project document */
+		text = xasprintf("apiVersion: fake/v1\nkind: Thing\nmetadata: {name: a, project: \"%s\"}\n", bad[i]);
+		assert_int_equal(build_text(text, NULL, &e), CRATIS_EINVAL);
+		assert_contains(e, "metadata.project: ");
+		assert_contains(e, want);
+		free(e);
+		free(text);
+		/* an Environment and a Project */
+		text = xasprintf("apiVersion: cratis/v1\nkind: Environment\nmetadata: {name: \"%s\"}\n---\n"
+		                 "apiVersion: cratis/v1\nkind: Project\nmetadata: {name: \"%s\"}\n", bad[i], bad[i]);
+		assert_int_equal(build_text(text, NULL, &e), CRATIS_EINVAL);
+		assert_contains(e, "m.yaml:3:19: metadata.name: ");
+		assert_contains(e, "m.yaml:7:19: metadata.name: ");
+		free(e);
+		free(text);
+		free(want);
+	}
+	static const char *const good[] = { "a", "0", "web-1", "0-x", "a123456789a123456789a123456789a123456789a123456789a123456789abc" };
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char *text = xasprintf("apiVersion: cratis/v1\nkind: Project\nmetadata: {name: \"%s\"}\n---\n"
+		                       "apiVersion: fake/v1\nkind: Thing\nmetadata: {name: \"%s\", project: \"%s\"}\n", good[i], good[i], good[i]);
+		char *e;
+		int rc = build_text(text, NULL, &e);
+		if (rc)
+			fail_msg("'%s' refused: %s", good[i], e);
+		free(e);
+		free(text);
+	}
+}
+
+static const char two_envs[] =
+	"apiVersion: cratis/v1\nkind: System\nmetadata: {name: local}\n"
+	"---\napiVersion: cratis/v1\nkind: System\nmetadata: {name: remote}\nspec: {type: ssh}\n"
+	"---\napiVersion: cratis/v1\nkind: Environment\nmetadata: {name: staging}\nspec: {systems: [local]}\n"
+	"---\napiVersion: cratis/v1\nkind: Environment\nmetadata: {name: production}\nspec: {systems: [remote]}\n"
+	"---\napiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\nspec: {system: local}\n";
+
+/* A System type nothing implements is an error naming the available types (issue 9, item 7),
+ * for the Systems the selected environment reaches only. */
+static void test_model_system_type(void **state)
+{
+	(void)state;
+	char *e;
+	int rc = build_text(two_envs, "staging", &e);
+	if (rc)
+		fail_msg("staging refused for production's System: %s", e);
+	free(e);
+	assert_int_equal(build_text(two_envs, "production", &e), CRATIS_EINVAL);
+	assert_contains(e, "m.yaml:8:14: spec.type: unknown system type 'ssh' of System/remote: no plugin implements it (available: local)");
+	free(e);
+	/* no Environment: every System is reachable */
+	const char *lone = "apiVersion: cratis/v1\nkind: System\nmetadata: {name: box}\nspec: {type: kubernetes}\n"
+	                   "---\napiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\n";
+	assert_int_equal(build_text(lone, NULL, &e), CRATIS_EINVAL);
+	assert_contains(e, "m.yaml:4:14: spec.type: unknown system type 'kubernetes' of System/box: no plugin implements it (available: local)");
+	free(e);
+	const char *local = "apiVersion: cratis/v1\nkind: System\nmetadata: {name: box}\nspec: {type: local}\n"
+	                    "---\napiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\n";
+	assert_int_equal(build_text(local, NULL, &e), 0);
+	free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +402,8 @@ int main(void)
 		cmocka_unit_test(test_model_registry_routes_by_version),
 		cmocka_unit_test(test_model_system_when_none_defined),
 		cmocka_unit_test(test_model_env_value_not_utf8),
+		cmocka_unit_test(test_model_names_dns1123),
+		cmocka_unit_test(test_model_system_type),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -293,10 +293,35 @@ static void test_apply_failure_skips_dependents_and_records(void **state)
 	world_close(&w);
 }
 
+/* Every state directory stays under STATEDIR/run: a name that would leave it is an error
+ * (issue 9, item 5; names read back from the state store are not checked by the model). */
+static void test_engine_statedir_stays_under_run(void **state)
+{
+	(void)state;
+	char *d = NULL;
+	assert_int_equal(engine_statedir(&d, "/s/.cratis", "", "demo", "Service/web"), CRATIS_OK);
+	assert_string_equal(d, "/s/.cratis/run/_/demo/Service-web");
+	free(d);
+	assert_int_equal(engine_statedir(&d, "/s/.cratis", "staging", "demo", "Service/web"), CRATIS_OK);
+	assert_string_equal(d, "/s/.cratis/run/staging/demo/Service-web");
+	free(d);
+	static const char *const bad[][3] = { { "..", "demo", "Service/web" }, { ".", "demo", "Service/web" },
+	                                      { "staging", "..", "Service/web" }, { "staging", "a/b", "Service/web" },
+	                                      { "staging", "", "Service/web" }, { "staging", "demo", "Service/../../x" },
+	                                      { "a/../..", "demo", "Service/web" } };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		d = (char *)"unset";
+		assert_int_equal(engine_statedir(&d, "/s/.cratis", bad[i][0], bad[i][1], bad[i][2]), CRATIS_EINVAL);
+		assert_null(d);
+		assert_contains(cratis_error_last()->message, "cannot name a state directory: the path would leave /s/.cratis/run");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plan_create_then_noop),
+		cmocka_unit_test(test_engine_statedir_stays_under_run),
 		cmocka_unit_test(test_plan_update_with_changed_fields),
 		cmocka_unit_test(test_plan_recorded_spec_compared_by_value),
 		cmocka_unit_test(test_plan_drift_is_an_update),
