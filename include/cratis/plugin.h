@@ -13,7 +13,7 @@ extern "C" {
 /* Major ABI: bumped only for incompatible changes. Both sides refuse a major they do not know.
  * Minor ABI: bumped when fields are appended to a struct below; never breaks older plugins. */
 #define CRATIS_ABI_MAJOR 1
-#define CRATIS_ABI_MINOR 2
+#define CRATIS_ABI_MINOR 3
 
 /* Status codes shared by host and plugins. Fixed numbers, never renumbered; 0 is success. */
 enum cratis_status {
@@ -199,6 +199,28 @@ struct cratis_ops {
 	cratis_op_fn observe;
 };
 
+/* ABI 1.3: one field of a kind's schema (docs/plugins.md, "Declaring fields"). A table of these,
+ * ended by an entry whose path is NULL, lists every field a manifest of the kind may carry; the
+ * host refuses any other field at its location, with a "did you mean" hint, before any op runs.
+ *  - path: dotted from the document root, "spec.health.http". "*" as a segment stands for any key
+ *    ("spec.env.*"). Items of a sequence have the sequence's path: the fields of each item of
+ *    spec.hooks.exitTests are "spec.hooks.exitTests.run", ... Parents are implied: declaring
+ *    "spec.health.http" declares "spec.health". A mapping whose keys the table does not
+ *    describe (no path below it) is free-form: its keys are not checked.
+ *  - type: "string", "integer", "number", "boolean", "object", "array", "argv" (a sequence of
+ *    arguments, or a string with shell: true) or "any": documentation for `cratis explain` and
+ *    messages; the plugin's validate op still checks values.
+ *  - help: one line for messages and `cratis explain`, or NULL.
+ * The envelope (apiVersion, kind, metadata.name, metadata.project, metadata.labels, spec) and
+ * the fields cratis itself reads (spec.system, spec.dependsOn) are always allowed and need not be
+ * listed. All strings are static (valid until the plugin is unloaded); the host copies them. */
+struct cratis_field {
+	uint32_t size;                   /* sizeof(struct cratis_field) as built by the plugin */
+	const char *path;
+	const char *type;
+	const char *help;
+};
+
 /* What a plugin registers: one kind of one group, the versions it serves, and its ops. */
 struct cratis_handler {
 	uint32_t size;
@@ -207,6 +229,10 @@ struct cratis_handler {
 	const char *const *versions;     /* NULL-terminated, e.g. {"v1", NULL} */
 	const struct cratis_ops *ops;
 	void *data;                      /* passed to every op */
+	/* ABI 1.3. The kind's schema, ended by an entry with path NULL, or NULL for none: without
+	 * one the host checks only the envelope and passes any spec field to the plugin (as before
+	 * 1.3; `cratis plugin list` says "no schema"). Every row must have the same size. */
+	const struct cratis_field *fields;
 };
 
 /* Handed to cratis_plugin_init. The host copies what it is given; pointers must stay valid

@@ -295,8 +295,16 @@ static const struct cratis_ops ops = {
 	.observe = observe,
 };
 static const char *const versions[] = { "v1", NULL };
+/* The kind's fields (ABI 1.3): any other field is refused at its location (docs/manifests.md). */
+static const struct cratis_field fields[] = {
+	{ sizeof(struct cratis_field), "spec.path", "string", "the file, relative to the project or absolute" },
+	{ sizeof(struct cratis_field), "spec.content", "string", "the content, variables expanded" },
+	{ sizeof(struct cratis_field), "spec.mode", "string", "octal mode, quoted: \"0644\"" },
+	{ sizeof(struct cratis_field), "spec.followSymlinks", "boolean", "write through a symbolic link at path" },
+	{ 0 },
+};
 static const struct cratis_handler file = {
-	sizeof(struct cratis_handler), "file", "File", versions, &ops, NULL,
+	sizeof(struct cratis_handler), "file", "File", versions, &ops, NULL, fields,
 };
 
 CRATIS_PLUGIN_EXPORT int cratis_plugin_init(uint32_t abi_major, const struct cratis_host *h,

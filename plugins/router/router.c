@@ -450,8 +450,17 @@ static const struct cratis_ops ops = {
 	.observe = observe,
 };
 static const char *const versions[] = { "v1", NULL };
+/* The kind's fields (ABI 1.3): any other field is refused at its location (docs/manifests.md). */
+static const struct cratis_field fields[] = {
+	{ sizeof(struct cratis_field), "spec.listen", "any", "public HOST:PORT or port" },
+	{ sizeof(struct cratis_field), "spec.upstream", "any", "active backend(s): HOST:PORT, port or a sequence" },
+	{ sizeof(struct cratis_field), "spec.preview.listen", "any", "preview HOST:PORT or port" },
+	{ sizeof(struct cratis_field), "spec.preview.upstream", "any", "preview backend(s)" },
+	{ sizeof(struct cratis_field), "spec.nginx", "string", "the nginx binary" },
+	{ 0 },
+};
 static const struct cratis_handler route = {
-	sizeof(struct cratis_handler), "router", "Route", versions, &ops, NULL,
+	sizeof(struct cratis_handler), "router", "Route", versions, &ops, NULL, fields,
 };
 
 CRATIS_PLUGIN_EXPORT int cratis_plugin_init(uint32_t abi_major, const struct cratis_host *h,

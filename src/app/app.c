@@ -578,19 +578,21 @@ json_t *app_plugins(const struct app *a)
 	for (size_t i = 0; i < a->reg.nplugins; i++) {
 		const struct plugin *p = a->reg.plugins[i];
 		json_t *kinds = json_array();
+		bool schema = true;  /* every kind declares its fields (the core's are built in) */
 		for (size_t k = 0; k < a->reg.nhandlers; k++) {
 			const struct handler *h = a->reg.handlers[k];
 			if (h->plugin != p)
 				continue;
+			schema &= h->has_schema || p->form == PLUGIN_CORE;
 			for (size_t v = 0; v < h->versions.n; v++) {
 				char *kv = xasprintf("%s/%s %s", h->group, h->versions.v[v], h->kind);
 				json_array_append_new(kinds, json_string(kv));
 				free(kv);
 			}
 		}
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", p->name, "version", or_empty(p->version),
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:o,s:b}", "name", p->name, "version", or_empty(p->version),
 		                                     "form", p->form == PLUGIN_SO ? "so" : p->form == PLUGIN_EXEC ? "exec" : "core",
-		                                     "path", p->path, "kinds", kinds));
+		                                     "path", p->path, "kinds", kinds, "schema", schema));
 	}
 	return arr;
 }

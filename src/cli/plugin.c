@@ -22,18 +22,22 @@ int cmd_plugin(int argc, char **argv, struct cli_ctx *ctx)
 	if (ctx->json) {
 		print_json(list);
 	} else {
-		printf("%-12s %-9s %-5s %-40s %s\n", "NAME", "VERSION", "FORM", "KINDS", "PATH");
-		size_t i, k;
+		printf("%-12s %-9s %-5s %-6s %-40s %s\n", "NAME", "VERSION", "FORM", "FIELDS", "KINDS", "PATH");
+		size_t i, k, loose = 0;
 		json_t *p, *kind;
 		json_array_foreach(list, i, p) {
 			struct buf text = BUF_INIT;
 			json_array_foreach(json_object_get(p, "kinds"), k, kind)
 				buf_addf(&text, "%s%s", text.len ? ", " : "", json_string_value(kind));
-			printf("%-12s %-9s %-5s %-40s %s\n", json_string_value(json_object_get(p, "name")),
-			       json_string_value(json_object_get(p, "version")), json_string_value(json_object_get(p, "form")), text.ptr,
-			       json_string_value(json_object_get(p, "path")));
+			bool schema = json_is_true(json_object_get(p, "schema"));
+			loose += !schema;
+			printf("%-12s %-9s %-5s %-6s %-40s %s\n", json_string_value(json_object_get(p, "name")),
+			       json_string_value(json_object_get(p, "version")), json_string_value(json_object_get(p, "form")),
+			       schema ? "strict" : "any", text.ptr, json_string_value(json_object_get(p, "path")));
 			buf_release(&text);
 		}
+		if (loose)
+			printf("\nFIELDS any: the plugin declares no schema; its kinds' spec fields are not checked (docs/plugins.md)\n");
 	}
 	json_decref(list);
 	app_close(a);

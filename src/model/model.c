@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "manifest/vars.h"
+#include "model/schema.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "banned.h"
@@ -550,6 +551,7 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 			continue;
 		}
 		valid[i] = true;
+		schema_check(&m->errors, d, reg);  /* unknown fields (strict fields, schema.h) */
 		if (!strcmp(g, CORE_GROUP) && !strcmp(kind, "Rollout")) {
 			/* a core kind served by the built-in rollout handler: a resource like any other */
 		} else if (!strcmp(g, CORE_GROUP)) {

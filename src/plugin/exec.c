@@ -262,9 +262,42 @@ int exec_plugin_load(struct registry *r, const char *dir, struct diags *errors)
 		for (size_t j = 0; json_is_array(vs) && j < json_array_size(vs) && nv < 15; j++)
 			if (json_is_string(json_array_get(vs, j)))
 				vv[nv++] = json_string_value(json_array_get(vs, j));
-		struct cratis_handler ch = { sizeof(ch), g, k, nv ? vv : NULL, &o, e };
+		/* fields: the kind's schema, the rows of a C plugin's struct cratis_field table */
+		json_t *fs = json_object_get(h, "fields");
+		struct cratis_field *ft = NULL;
+		if (fs && !json_is_array(fs)) {
+			char *f = xasprintf("handlers[%zu].fields", idx);
+			manifest_error(errors, d, f, "expected a sequence of {path, type, help}");
+			free(f);
+			rc = CRATIS_EPLUGIN;
+			continue;
+		}
+		if (fs) {
+			bool bad = false;
+			ft = xcalloc(json_array_size(fs) + 1, sizeof(*ft));
+			for (size_t j = 0; j < json_array_size(fs); j++) {
+				json_t *row = json_array_get(fs, j);
+				const char *fp = str_field(row, "path"), *fty = str_field(row, "type");
+				json_t *help = json_object_get(row, "help");
+				if (!fp || !*fp || !fty || (help && !json_is_string(help))) {
+					char *f = xasprintf("handlers[%zu].fields[%zu]", idx, j);
+					manifest_error(errors, d, f, "expected {path: spec.NAME, type: string|integer|number|boolean|object|array|argv|any, help: TEXT}");
+					free(f);
+					bad = true;
+					continue;
+				}
+				ft[j] = (struct cratis_field){ sizeof(ft[j]), fp, fty, json_string_value(help) };
+			}
+			if (bad) {
+				free(ft);
+				rc = CRATIS_EPLUGIN;
+				continue;
+			}
+		}
+		struct cratis_handler ch = { sizeof(ch), g, k, nv ? vv : NULL, &o, e, ft };
 		if (registry_add_handler(r, p, &ch, errors))
 			rc = CRATIS_EPLUGIN;
+		free(ft);  /* registry_add_handler copied the rows */
 	}
 out_release:
 	free(yaml);

@@ -335,13 +335,8 @@ void registry_init(struct registry *r)
 
 void registry_release(struct registry *r)
 {
-	for (size_t i = 0; i < r->nhandlers; i++) {
-		struct handler *h = r->handlers[i];
-		free(h->group);
-		free(h->kind);
-		strv_release(&h->versions);
-		free(h);
-	}
+	for (size_t i = 0; i < r->nhandlers; i++)
+		handler_free(r->handlers[i]);
 	free(r->handlers);
 	for (size_t i = 0; i < r->nplugins; i++) {
 		struct plugin *p = r->plugins[i];
@@ -417,6 +412,35 @@ char *registry_kinds_list(const struct registry *r)
 	return buf_detach(&b);
 }
 
+void handler_free(struct handler *h)
+{
+	free(h->group);
+	free(h->kind);
+	strv_release(&h->versions);
+	for (size_t i = 0; i < h->nfields; i++) {
+		free(h->fields[i].path);
+		free(h->fields[i].type);
+		free(h->fields[i].help);
+	}
+	free(h->fields);
+	free(h);
+}
+
+static bool field_type_known(const char *t)
+{
+	static const char *const types[] = { "string", "integer", "number", "boolean", "object", "array", "argv", "any" };
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcmp(t, types[i]))
+			return true;
+	return false;
+}
+
+/* The field table of h when its size covers one (ABI 1.3), else NULL. */
+static const struct cratis_field *handler_fields(const struct cratis_handler *h)
+{
+	return h->size >= offsetof(struct cratis_handler, fields) + sizeof(h->fields) ? h->fields : NULL;
+}
+
 int registry_add_handler(struct registry *r, struct plugin *p, const struct cratis_handler *h,
                          struct diags *errors)
 {
@@ -424,6 +448,24 @@ int registry_add_handler(struct registry *r, struct plugin *p, const struct crat
 		diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s' (%s): malformed handler (group, kind, versions and ops are required)",
 		                                  p->name, p->path);
 		return CRATIS_EINVAL;
+	}
+	/* rows are read with the plugin's stride (fields[0].size): a newer plugin's longer rows
+	 * still load, their later members unread */
+	const struct cratis_field *fields = handler_fields(h);
+	size_t nfields = 0, stride = fields ? fields[0].size : 0;
+	if (fields && fields[0].path && stride < sizeof(struct cratis_field)) {
+		diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s' (%s): %s: field rows must start with their size (sizeof(struct cratis_field))",
+		             p->name, p->path, h->kind);
+		return CRATIS_EINVAL;
+	}
+#define FIELD_ROW(i) ((const struct cratis_field *)(const void *)((const char *)fields + (i) * stride))
+	for (; fields && FIELD_ROW(nfields)->path; nfields++) {
+		const struct cratis_field *f = FIELD_ROW(nfields);
+		if (!*f->path || !f->type || !field_type_known(f->type)) {
+			diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s' (%s): %s: malformed field '%s' (expected a path and a type: string, integer, number, boolean, object, array, argv or any)",
+			             p->name, p->path, h->kind, f->path);
+			return CRATIS_EINVAL;
+		}
 	}
 	for (size_t i = 0; i < r->nhandlers; i++) {
 		struct handler *o = r->handlers[i];
@@ -448,6 +490,15 @@ int registry_add_handler(struct registry *r, struct plugin *p, const struct crat
 	n->ops.size = sizeof(n->ops);
 	n->data = h->data;
 	n->plugin = p;
+	n->has_schema = fields != NULL;
+	n->nfields = nfields;
+	n->fields = nfields ? xcalloc(nfields, sizeof(*n->fields)) : NULL;
+	for (size_t i = 0; i < nfields; i++) {
+		n->fields[i].path = xstrdup(FIELD_ROW(i)->path);
+		n->fields[i].type = xstrdup(FIELD_ROW(i)->type);
+		n->fields[i].help = FIELD_ROW(i)->help ? xstrdup(FIELD_ROW(i)->help) : NULL;
+	}
+#undef FIELD_ROW
 	ALLOC_GROW(r->handlers, r->nhandlers + 1, r->ahandlers);
 	r->handlers[r->nhandlers++] = n;
 	return CRATIS_OK;
@@ -625,12 +676,8 @@ static int load_so(struct registry *r, const char *path, struct diags *errors)
 	}
 	if (rc || lc.failed) {
 		/* drop what it registered: a half-loaded plugin must not serve */
-		for (size_t i = first_handler; i < r->nhandlers; i++) {
-			free(r->handlers[i]->group);
-			free(r->handlers[i]->kind);
-			strv_release(&r->handlers[i]->versions);
-			free(r->handlers[i]);
-		}
+		for (size_t i = first_handler; i < r->nhandlers; i++)
+			handler_free(r->handlers[i]);
 		r->nhandlers = first_handler;
 		if (p->fini)
 			p->fini(p->fini_data);

@@ -34,6 +34,16 @@ struct handler {
 	struct cratis_ops ops;          /* copied from the plugin, zero-filled past its size */
 	void *data;
 	struct plugin *plugin;
+	/* The kind's schema (ABI 1.3 cratis_handler.fields, or fields: in plugin.yaml), copied;
+	 * has_schema false when the plugin declared none (its spec fields are not checked). */
+	struct handler_field *fields;
+	size_t nfields;
+	bool has_schema;
+};
+
+/* One row of a handler's schema (see struct cratis_field): strings owned by the handler. */
+struct handler_field {
+	char *path, *type, *help;
 };
 
 struct registry {
@@ -156,9 +166,13 @@ void exec_plugin_free(struct exec_plugin *e);
  * split, parsed, logged or matched to a request by id, and each answer interpreted as
  * exec_plugin_call does. No process is involved. Returns the number of requests answered "ok". */
 int exec_protocol_feed(const char *data, size_t len);
-/* Register handler h of plugin p (copied). Appends an error naming both plugins and returns
- * CRATIS_EEXISTS when a group/kind/version is already handled, CRATIS_EINVAL when malformed. */
+/* Register handler h of plugin p (copied, with its field table when h->size covers fields).
+ * Appends an error naming both plugins and returns CRATIS_EEXISTS when a group/kind/version is
+ * already handled, CRATIS_EINVAL when malformed (including a field row without a path or with a
+ * type other than those of struct cratis_field). */
 int registry_add_handler(struct registry *r, struct plugin *p, const struct cratis_handler *h,
                          struct diags *errors);
+/* Free what registry_add_handler allocated for h, and h itself. */
+void handler_free(struct handler *h);
 
 #endif

@@ -846,7 +846,7 @@ int rollout_register(struct registry *reg, struct rollout_env *env, struct diags
 {
 	static const struct cratis_ops ops = { sizeof(struct cratis_ops), validate, NULL, apply, destroy, observe };
 	static const char *const versions[] = { "v1", NULL };
-	struct cratis_handler h = { sizeof(h), "cratis", "Rollout", versions, &ops, env };
+	struct cratis_handler h = { sizeof(h), "cratis", "Rollout", versions, &ops, env, NULL }; /* fields: src/model/schema.c */
 	struct plugin *p = xcalloc(1, sizeof(*p));
 	p->name = xstrdup("cratis");
 	p->version = xstrdup(CRATIS_CORE_VERSION);

@@ -27,4 +27,8 @@ expect_rc "apply with the C plugin" 0 $?
 expect_in "the plugin logged through the host" "Echo/greeting: echo Echo/greeting in '': {\"message\":\"hello from a C plugin\"}" "$T/apply.err"
 "$CRATIS" state show Echo/greeting -f "$P" >"$T/show.out" 2>&1
 expect_in "its output is recorded" "\"bytes\": 35" "$T/show.out"
+sed 's/message:/mesage:/' "$SRC/examples/echo/echo.yaml" >"$P/echo.yaml"
+"$CRATIS" plan -f "$P" >/dev/null 2>"$T/typo.err"
+expect_rc "a field the plugin's table does not declare is refused" 1 $?
+expect_in "with the hint from the table" "hint: did you mean 'message'?" "$T/typo.err"
 finish

@@ -52,7 +52,7 @@ C apply --auto-approve >/dev/null 2>&1
 expect_rc "apply repairs drift" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$URL")"
 
 # 5. kill -9 during an apply, then apply again: converges, one server, no orphan
-sed -i 's|command: \[python3, -m, http.server|command: [sh, -c, "sleep 2; exec python3 -m http.server \\"$0\\" --bind 127.0.0.1 --directory \\"$1\\"", "${port}", "${root}"]\n  oldcommand: [python3, -m, http.server|' "$P/hello.yaml"
+sed -i 's|command: \[python3, -m, http.server|command: [sh, -c, "sleep 2; exec python3 -m http.server \\"$0\\" --bind 127.0.0.1 --directory \\"$1\\"", "${port}", "${root}"]\n  # was: [python3, -m, http.server|' "$P/hello.yaml"
 # (cratis itself in the background, not a shell function: $! must be cratis' pid)
 "$CRATIS" apply --auto-approve -f "$P" --env staging >/dev/null 2>"$T/apply5.err" &
 apid=$!

@@ -118,7 +118,7 @@ static inline void fake_register(struct registry *r)
 {
 	static const struct cratis_ops ops = { sizeof(struct cratis_ops), fake_validate, NULL, fake_apply, fake_destroy, fake_observe };
 	static const char *const versions[] = { "v1", "v2", NULL };
-	static const struct cratis_handler h = { sizeof(struct cratis_handler), "fake", "Thing", versions, &ops, NULL };
+	static const struct cratis_handler h = { sizeof(struct cratis_handler), "fake", "Thing", versions, &ops, NULL, NULL };
 	struct plugin *p = xcalloc(1, sizeof(*p));
 	p->name = xstrdup("fake");
 	p->version = xstrdup("1.0.0");

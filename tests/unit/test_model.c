@@ -24,7 +24,7 @@ static void add_plugin(struct registry *r, const char *name, const char *group, 
                        const char *const *versions)
 {
 	static const struct cratis_ops ops = { sizeof(struct cratis_ops), fake_validate, NULL, fake_apply, fake_destroy, fake_observe };
-	const struct cratis_handler h = { sizeof(struct cratis_handler), group, kind, versions, &ops, NULL };
+	const struct cratis_handler h = { sizeof(struct cratis_handler), group, kind, versions, &ops, NULL, NULL };
 	struct plugin *p = xcalloc(1, sizeof(*p));
 	p->name = xstrdup(name);
 	p->version = xstrdup("1.0.0");

@@ -41,12 +41,20 @@ static const struct cratis_ops ops = {
 	.destroy = echo_destroy,
 };
 static const char *const versions[] = { "v1", NULL };
+/* The fields an Echo may have (ABI 1.3): cratis refuses any other with a "did you mean" hint
+ * before an op runs. Paths start at the document root; "spec.labels.*" would allow any key under
+ * spec.labels. Ended by an entry whose path is NULL. Leave .fields out to accept any field. */
+static const struct cratis_field fields[] = {
+	{ sizeof(struct cratis_field), "spec.message", "string", "the text apply logs" },
+	{ 0 },
+};
 static const struct cratis_handler echo = {
 	.size = sizeof(struct cratis_handler),
 	.group = "echo",
 	.kind = "Echo",
 	.versions = versions,
 	.ops = &ops,
+	.fields = fields,
 };
 
 CRATIS_PLUGIN_EXPORT int cratis_plugin_init(uint32_t abi_major, const struct cratis_host *h,

@@ -218,7 +218,7 @@ static int destroy(void *data, const struct cratis_request *req, char **out)
 
 static const struct cratis_ops ops = { sizeof(struct cratis_ops), validate, NULL, apply, destroy, observe };
 static const char *const versions[] = { "v1", NULL };
-static const struct cratis_handler probe = { sizeof(struct cratis_handler), "probe", "Probe", versions, &ops, NULL };
+static const struct cratis_handler probe = { sizeof(struct cratis_handler), "probe", "Probe", versions, &ops, NULL, NULL };
 
 CRATIS_PLUGIN_EXPORT int cratis_plugin_init(uint32_t abi_major, const struct cratis_host *h,
                                             struct cratis_plugin_ctx *ctx)

@@ -3,7 +3,7 @@
 
 static const struct cratis_ops ops = { sizeof(struct cratis_ops), 0, 0, 0, 0, 0 };
 static const char *const versions[] = { "v1", NULL };
-static const struct cratis_handler h = { sizeof(struct cratis_handler), "future", "Thing", versions, &ops, 0 };
+static const struct cratis_handler h = { sizeof(struct cratis_handler), "future", "Thing", versions, &ops, 0, NULL };
 
 CRATIS_PLUGIN_EXPORT int cratis_plugin_init(uint32_t abi_major, const struct cratis_host *host,
                                             struct cratis_plugin_ctx *ctx)

@@ -44,7 +44,7 @@ static int nothing(void *data, const struct cratis_request *req, char **out)
 
 static const struct cratis_ops ops = { sizeof(struct cratis_ops), NULL, NULL, apply, nothing, NULL };
 static const char *const versions[] = { "v1", NULL };
-static const struct cratis_handler noop = { sizeof(struct cratis_handler), "noop", "Noop", versions, &ops, NULL };
+static const struct cratis_handler noop = { sizeof(struct cratis_handler), "noop", "Noop", versions, &ops, NULL, NULL };
 
 CRATIS_PLUGIN_EXPORT int cratis_plugin_init(uint32_t abi_major, const struct cratis_host *h,
                                             struct cratis_plugin_ctx *ctx)
