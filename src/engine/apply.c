@@ -115,8 +115,14 @@ static int run_item(struct exec *x, struct plan_item *it)
 	} else {
 		req.prior = prior;
 	}
-	req.spec = spec;
+	/* the plugin alone gets secret and sensitive values; state keeps their redacted form */
+	char *sent = it->request ? json_text(it->request) : NULL;
+	req.spec = sent ? sent : spec;
 	rc = handler_call(it->handler, OP_APPLY, &req, &c, &out);
+	if (sent) {
+		explicit_bzero(sent, strlen(sent));
+		free(sent);
+	}
 out_record:
 	now_rfc3339(finished);
 	{
