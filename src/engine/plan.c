@@ -667,6 +667,16 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 	p->environment = m->env_name;
 	p->model = m;
 	p->secrets = secret_store_new(o->statedir, o->workdir, o->timeout_ms);
+	/* the values of sensitive variables, for scrubbing what plugins say back */
+	for (size_t i = 0; m->env && i < m->env->sensitive.n; i++) {
+		const json_t *v = json_object_get(m->env->variables, m->env->sensitive.v[i]);
+		struct vars_ctx vc = { .unknown = "" };
+		json_t *val = NULL;
+		if (json_is_string(v) && vars_expand_string(json_string_value(v), &vc, &val) == CRATIS_OK)
+			secret_store_remember(p->secrets, json_string_value(val));
+		json_decref(val);
+	}
+	error_clear();
 	registry_set_exec_procs(reg, o->jobs > 0 ? o->jobs : 1);
 	int rc = store_list(s, m->env_name, NULL, &p->rows);
 	/* one state may hold several projects: this plan sees only the model's own */

@@ -282,3 +282,46 @@ int secret_store_redact(struct secret_store *s, char **out, const char *value, s
 	*out = buf_detach(&b);
 	return CRATIS_OK;
 }
+
+void secret_store_remember(struct secret_store *s, const char *value)
+{
+	if (!value || strlen(value) < SECRET_SCRUB_MIN)
+		return;
+	pthread_mutex_lock(&s->mu);
+	if (!strv_has(&s->values, value)) {
+		strv_push(&s->names, "");  /* found by value only */
+		strv_push(&s->values, value);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+char *secret_store_scrub(struct secret_store *s, const char *text)
+{
+	if (!text)
+		return NULL;
+	char *cur = NULL;
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->values.n; i++) {
+		const char *v = s->values.v[i];
+		size_t vl = strlen(v);
+		const char *src = cur ? cur : text;
+		if (vl < SECRET_SCRUB_MIN || !strstr(src, v))
+			continue;
+		struct buf b = BUF_INIT;
+		for (const char *p = src, *hit; *p; p = hit + vl) {
+			hit = strstr(p, v);
+			if (!hit) {
+				buf_adds(&b, p);
+				break;
+			}
+			buf_add(&b, p, (size_t)(hit - p));
+			buf_adds(&b, SECRET_REDACTED);
+		}
+		if (cur)
+			explicit_bzero(cur, strlen(cur));
+		free(cur);
+		cur = buf_detach(&b);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return cur;
+}

@@ -40,4 +40,15 @@ int secret_store_get(struct secret_store *s, char **out, const json_t *defs, con
  * or CRATIS_EIO with the last error set when the key cannot be read or created. */
 int secret_store_redact(struct secret_store *s, char **out, const char *value, size_t len);
 
+/* Add value (a sensitive value read elsewhere, e.g. a sensitive variable's) to the values that
+ * secret_store_scrub hides. Thread-safe; value is copied. */
+void secret_store_remember(struct secret_store *s, const char *value);
+
+/* A copy of text with every value this store has read or remembered that is at least
+ * SECRET_SCRUB_MIN bytes long replaced by SECRET_REDACTED, or NULL when none occurs (text
+ * stays). For what a plugin says back (errors, log lines, events), which may quote a value it
+ * was given. Thread-safe; the caller frees the copy. */
+#define SECRET_SCRUB_MIN 4
+char *secret_store_scrub(struct secret_store *s, const char *text);
+
 #endif

@@ -52,6 +52,8 @@ expect_in "the plugin got every value" "$V1 u:$V2@h $V3 $V4" "$T/got"
 C state show Task/use >"$T/show" 2>&1
 C history >"$T/history" 2>&1
 for f in plan.txt plan.json plan.md apply.out dump show history; do never "$f" "$T/$f"; done
+grep -rl -e "$V1" -e "$V2" -e "$V3" -e "$V4" "$P/.cratis" >"$T/anyfile" 2>&1
+check "no file under .cratis holds a value" test ! -s "$T/anyfile"
 expect_in "state keeps the redacted form" "(sensitive) hmac-sha256:" "$T/dump"
 expect_rc "the hash key is private" 600 "$(stat -c %a "$P/.cratis/secret.key")"
 C plan --detailed-exitcode >/dev/null 2>&1; expect_rc "nothing to do after apply" 0 $?
@@ -71,6 +73,27 @@ export CRATIS_T_DB="$V1"
 C plan >"$T/plan4" 2>&1; expect_rc "an undeclared secret fails" 1 $?
 expect_in "undeclared named" "unknown secret 'nope'" "$T/plan4"
 never plan4 "$T/plan4"
+
+# a plugin that repeats a value in its error: scrubbed from the output, state and history
+R="$T/r"; mkdir -p "$R"
+cat >"$R/m.yaml" <<YAML
+apiVersion: cratis/v1
+kind: Project
+metadata: {name: r}
+spec: {secrets: {a: {env: CRATIS_T_DB}}}
+---
+apiVersion: exec/v1
+kind: Task
+metadata: {name: fails, project: r}
+spec:
+  apply: [sh, -c, 'echo "bad password \$1" >&2; exit 3', x, "\${secret:a}"]
+YAML
+"$CRATIS" apply --auto-approve -v -f "$R" >"$T/fail.out" 2>&1; expect_rc "a failing Task" 1 $?
+expect_in "its error is shown" "bad password (sensitive)" "$T/fail.out"
+(cd "$R" && sqlite3 .cratis/state.db .dump) >"$T/fail.dump"
+"$CRATIS" history -f "$R" >>"$T/fail.dump" 2>&1
+never fail.out "$T/fail.out"
+never fail.dump "$T/fail.dump"
 
 # item 4: a value from the environment is data, never template text
 Q="$T/q"; mkdir -p "$Q"
