@@ -95,6 +95,45 @@ expect_in "its error is shown" "bad password (sensitive)" "$T/fail.out"
 never fail.out "$T/fail.out"
 never fail.dump "$T/fail.dump"
 
+# a sensitive variable is recorded redacted in the deployment's inputs, so it is not promoted
+S="$T/s"; mkdir -p "$S"
+cat >"$S/m.yaml" <<YAML
+apiVersion: cratis/v1
+kind: System
+metadata: {name: local}
+---
+apiVersion: cratis/v1
+kind: Environment
+metadata: {name: staging}
+spec:
+  systems: [local]
+  variables: {token: {value: "\${env:CRATIS_T_VAR}", sensitive: true}}
+---
+apiVersion: cratis/v1
+kind: Environment
+metadata: {name: production}
+spec:
+  systems: [local]
+  variables: {token: other}
+---
+apiVersion: cratis/v1
+kind: Project
+metadata: {name: s}
+spec: {promotion: {variables: [token]}}
+---
+apiVersion: exec/v1
+kind: Task
+metadata: {name: t}
+spec:
+  apply: [sh, -c, 'test -n "\$1"', x, "\${token}"]
+YAML
+"$CRATIS" apply --auto-approve --env staging -f "$S" >/dev/null 2>&1; expect_rc "apply to staging" 0 $?
+"$CRATIS" promote --from staging --to production --auto-approve -f "$S" >"$T/promote" 2>&1; expect_rc "promoting a sensitive variable is refused" 1 $?
+expect_in "and says why" "'token' is sensitive" "$T/promote"
+(cd "$S" && sqlite3 .cratis/state.db .dump) >"$T/s.dump"
+never "staging state" "$T/s.dump"
+never promote "$T/promote"
+
 # item 4: a value from the environment is data, never template text
 Q="$T/q"; mkdir -p "$Q"
 cat >"$Q/m.yaml" <<YAML
