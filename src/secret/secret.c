@@ -4,9 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/hmac.h>
-#include <openssl/evp.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -20,6 +19,120 @@
 #include "banned.h"
 
 #define KEY_LEN 32
+
+/* ---- SHA-256 (FIPS 180-4) and HMAC (RFC 2104): here rather than libcrypto, which the core
+ * does not link (commands that never hash start without it) ---- */
+
+struct sha256 {
+	uint32_t h[8];
+	uint64_t len;          /* bytes fed */
+	unsigned char blk[64];
+	size_t n;              /* bytes in blk */
+};
+
+static const uint32_t K256[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha256_block(struct sha256 *c, const unsigned char *p)
+{
+	uint32_t w[64], a, b, cc, d, e, f, g, h;
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+	for (int i = 16; i < 64; i++) {
+		uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+		uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+	}
+	a = c->h[0]; b = c->h[1]; cc = c->h[2]; d = c->h[3];
+	e = c->h[4]; f = c->h[5]; g = c->h[6]; h = c->h[7];
+	for (int i = 0; i < 64; i++) {
+		uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K256[i] + w[i];
+		uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & cc) ^ (b & cc));
+		h = g; g = f; f = e; e = d + t1;
+		d = cc; cc = b; b = a; a = t1 + t2;
+	}
+	c->h[0] += a; c->h[1] += b; c->h[2] += cc; c->h[3] += d;
+	c->h[4] += e; c->h[5] += f; c->h[6] += g; c->h[7] += h;
+	explicit_bzero(w, sizeof(w));
+}
+
+static void sha256_init(struct sha256 *c)
+{
+	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+	                                0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+	memset(c, 0, sizeof(*c));
+	memcpy(c->h, iv, sizeof(iv));
+}
+
+static void sha256_add(struct sha256 *c, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	c->len += len;
+	while (len) {
+		size_t k = 64 - c->n < len ? 64 - c->n : len;
+		memcpy(c->blk + c->n, p, k);
+		c->n += k;
+		p += k;
+		len -= k;
+		if (c->n == 64) {
+			sha256_block(c, c->blk);
+			c->n = 0;
+		}
+	}
+}
+
+static void sha256_done(struct sha256 *c, unsigned char out[32])
+{
+	uint64_t bits = c->len * 8;
+	unsigned char pad = 0x80, zero = 0, l[8];
+	sha256_add(c, &pad, 1);
+	while (c->n != 56)
+		sha256_add(c, &zero, 1);
+	for (int i = 0; i < 8; i++)
+		l[i] = (unsigned char)(bits >> (56 - 8 * i));
+	sha256_add(c, l, 8);
+	for (int i = 0; i < 8; i++) {
+		out[4 * i] = (unsigned char)(c->h[i] >> 24);
+		out[4 * i + 1] = (unsigned char)(c->h[i] >> 16);
+		out[4 * i + 2] = (unsigned char)(c->h[i] >> 8);
+		out[4 * i + 3] = (unsigned char)c->h[i];
+	}
+	explicit_bzero(c, sizeof(*c));
+}
+
+/* HMAC-SHA256 of data under a key of at most 64 bytes. */
+static void hmac_sha256(unsigned char out[32], const unsigned char *key, size_t klen, const void *data, size_t len)
+{
+	unsigned char k[64] = { 0 }, ipad[64], opad[64], inner[32];
+	memcpy(k, key, klen <= 64 ? klen : 64);
+	for (int i = 0; i < 64; i++) {
+		ipad[i] = k[i] ^ 0x36;
+		opad[i] = k[i] ^ 0x5c;
+	}
+	struct sha256 c;
+	sha256_init(&c);
+	sha256_add(&c, ipad, 64);
+	sha256_add(&c, data, len);
+	sha256_done(&c, inner);
+	sha256_init(&c);
+	sha256_add(&c, opad, 64);
+	sha256_add(&c, inner, 32);
+	sha256_done(&c, out);
+	explicit_bzero(k, sizeof(k));
+	explicit_bzero(ipad, sizeof(ipad));
+	explicit_bzero(opad, sizeof(opad));
+	explicit_bzero(inner, sizeof(inner));
+}
 #define VALUE_CAP (64u << 10)
 
 struct secret_store {
@@ -268,10 +381,10 @@ int secret_store_redact(struct secret_store *s, char **out, const char *value, s
 	*out = NULL;
 	pthread_mutex_lock(&s->mu);
 	int rc = load_key(s);
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
-	if (!rc && !HMAC(EVP_sha256(), s->key, KEY_LEN, (const unsigned char *)value, len, mac, &maclen))
-		rc = error_set(CRATIS_ERROR, "cannot compute HMAC-SHA256");
+	unsigned char mac[32];
+	unsigned int maclen = sizeof(mac);
+	if (!rc)
+		hmac_sha256(mac, s->key, KEY_LEN, value, len);
 	pthread_mutex_unlock(&s->mu);
 	if (rc)
 		return rc;

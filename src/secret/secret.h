@@ -34,7 +34,8 @@ int secret_store_get(struct secret_store *s, char **out, const json_t *defs, con
                      const char *name);
 
 /* The redacted form of value (len bytes): SECRET_REDACTED " hmac-sha256:" + HMAC-SHA256 of the
- * value under the state's key, so that a changed value still changes the recorded spec. The
+ * value under the state's key (SHA-256 and HMAC implemented here: the core does not link
+ * libcrypto), so that a changed value still changes the recorded spec. The
  * key is 32 random bytes in statedir/secret.key (created 0600 on first use; a state directory
  * copied elsewhere keeps its hashes). Thread-safe. Sets *out (caller frees), returns CRATIS_OK,
  * or CRATIS_EIO with the last error set when the key cannot be read or created. */

@@ -107,11 +107,39 @@ static void test_secret_redact_and_scrub(void **state)
 	tmp_cleanup(dir);
 }
 
+/* The hash is HMAC-SHA256 (RFC 2104, FIPS 180-4) under the key file's 32 bytes: values from
+ * Python's hmac module for the key 0x0b * 32 */
+static void test_secret_hmac_known_answers(void **state)
+{
+	(void)state;
+	char *dir = tmp_dir();
+	char *key = xasprintf("%s/secret.key", dir);
+	FILE *f = fopen(key, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 32; i++)
+		fputc(0x0b, f);
+	fclose(f);
+	struct secret_store *s = secret_store_new(dir, dir, 0);
+	char *a = NULL, *b = NULL, long_value[201];
+	memset(long_value, 'x', 200);
+	long_value[200] = '\0';
+	assert_int_equal(secret_store_redact(s, &a, "Hi There", 8), CRATIS_OK);
+	assert_string_equal(a, "(sensitive) hmac-sha256:198a607eb44bfbc69903a0f1cf2bbdc5ba0aa3f3d9ae3c1c7a3b1696a0b68cf7");
+	assert_int_equal(secret_store_redact(s, &b, long_value, 200), CRATIS_OK);
+	assert_string_equal(b, "(sensitive) hmac-sha256:9d5064b39db82c9594c986ee5758fa1d61fc393770d76ced3dc686ef83e05868");
+	secret_store_free(s);
+	free(a);
+	free(b);
+	free(key);
+	tmp_cleanup(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_secret_providers),
 		cmocka_unit_test(test_secret_redact_and_scrub),
+		cmocka_unit_test(test_secret_hmac_known_answers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
