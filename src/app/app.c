@@ -1,5 +1,6 @@
 /* Application layer: opening a project, plan/apply/destroy, promotion and queries (see app.h). */
 #define _GNU_SOURCE
+#include "secret/secret.h"
 #include "app.h"
 
 #include <errno.h>
@@ -303,7 +304,20 @@ int app_apply(struct app *a, bool destroy, app_review_fn review, void *payload, 
 	}
 	const char *project = a->model.nprojects ? a->model.projects[0].name : "default";
 	/* what this deployment took from outside the manifests, so that it can be promoted */
-	json_t *vars = a->model.env && a->model.env->variables ? json_incref((json_t *)a->model.env->variables) : json_object();
+	json_t *vars = a->model.env && a->model.env->variables ? json_deep_copy(a->model.env->variables) : json_object();
+	/* sensitive variables are recorded redacted (not promotable): their names and hashes */
+	for (size_t i = 0; a->model.env && i < a->model.env->sensitive.n; i++) {
+		const char *name = a->model.env->sensitive.v[i];
+		char *text = json_dumps(json_object_get(vars, name), JSON_COMPACT | JSON_ENCODE_ANY), *red = NULL;
+		if (text && !secret_store_redact(plan_out->secrets, &red, text, strlen(text)))
+			json_object_set_new(vars, name, json_string(red));
+		else
+			json_object_set_new(vars, name, json_string(SECRET_REDACTED));
+		if (text)
+			explicit_bzero(text, strlen(text));
+		free(text);
+		free(red);
+	}
 	json_t *in = json_pack("{s:o,s:O}", "variables", vars, "artifacts", a->artifacts);
 	inputs = json_dumps(in, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(in);
@@ -389,6 +403,13 @@ int app_promotion_collect(struct app *a, const char *from, struct app_promotion 
 		if (!json_is_string(n) || !v) {
 			diags_errorf(d, rc, "refusing to promote: spec.promotion.variables[%zu]: '%s' was not a variable of '%s' in deployment %lld",
 			             i, json_is_string(n) ? json_string_value(n) : "?", from, (long long)last->id);
+			buf_release(&what);
+			app_promotion_release(out);
+			goto out_release;
+		}
+		if (json_is_string(v) && starts_with(json_string_value(v), SECRET_REDACTED)) {
+			diags_errorf(d, rc, "refusing to promote: spec.promotion.variables[%zu]: '%s' is sensitive; its value is not recorded",
+			             i, json_string_value(n));
 			buf_release(&what);
 			app_promotion_release(out);
 			goto out_release;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine_internal.h"
+#include "secret/secret.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "banned.h"
@@ -48,6 +49,36 @@ static json_t *deps_json(const struct plan_item *it)
 		for (size_t i = 0; i < it->res->deps.n; i++)
 			json_array_append_new(a, json_string(it->res->deps.v[i]));
 	return a;
+}
+
+/* An observer in front of another that hides sensitive values in what a plugin says. */
+struct scrubbing {
+	struct engine_observer self;
+	const struct engine_observer *next;
+	struct secret_store *secrets;
+};
+
+static void scrub_event(const struct engine_event *ev, void *payload)
+{
+	struct scrubbing *sc = payload;
+	struct engine_event e = *ev;
+	char *m = secret_store_scrub(sc->secrets, ev->message), *d = secret_store_scrub(sc->secrets, ev->data);
+	if (m)
+		e.message = m;
+	if (d)
+		e.data = d;
+	engine_emit(sc->next, &e);
+	free(m);
+	free(d);
+}
+
+/* Hide sensitive values in the calling thread's last error (what a failed plugin said). */
+static void scrub_error(struct secret_store *secrets)
+{
+	char *m = secret_store_scrub(secrets, cratis_error_last()->message);
+	if (m)
+		error_set(cratis_error_last()->status, "%s", m);
+	free(m);
 }
 
 /* Run one item's plugin calls and record the outcome. Returns CRATIS_OK or a status. */
@@ -127,8 +158,21 @@ static int run_item(struct exec *x, struct plan_item *it)
 	} else {
 		req.prior = prior;
 	}
-	req.spec = spec;
+	/* the plugin alone gets secret and sensitive values; state keeps their redacted form, and
+	 * what the plugin says back (lines, events, errors) is scrubbed of them */
+	char *sent = it->request ? json_text(it->request) : NULL;
+	struct scrubbing scr = { { scrub_event, &scr }, x->o->observer, p->secrets };
+	if (sent && p->secrets)
+		c.observer = &scr.self;
+	req.spec = sent ? sent : spec;
 	rc = handler_call(it->handler, OP_APPLY, &req, &c, &out);
+	c.observer = x->o->observer;
+	if (sent) {
+		if (rc && p->secrets)
+			scrub_error(p->secrets);
+		explicit_bzero(sent, strlen(sent));
+		free(sent);
+	}
 out_record:
 	now_rfc3339(finished);
 	{

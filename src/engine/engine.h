@@ -24,7 +24,11 @@ struct plan_item {
 	struct state_row *row;      /* recorded row, or NULL */
 	struct handler *handler;
 	char *id, *project;         /* "Kind/name" and its project */
-	json_t *desired;            /* spec with outputs resolved as far as known (NULL for delete) */
+	json_t *desired;            /* spec with outputs resolved as far as known (NULL for delete);
+	                             * a string that took a secret or sensitive value is redacted
+	                             * ("(sensitive) hmac-sha256:..."): what is recorded and shown */
+	json_t *request;            /* at apply: desired with those values, sent to the plugin
+	                             * only; NULL when it has none */
 	struct strv changes;        /* changed field paths ("spec.content") */
 	char *reason;               /* why, when not a spec change ("drift: ...", "interrupted") */
 	json_t *outputs;            /* outputs known so far: recorded (parsed only when a resource
@@ -41,6 +45,8 @@ struct plan {
 	struct state_rows rows;
 	size_t count[5];            /* per enum action */
 	const char *environment;
+	const struct model *model;  /* what was planned (secrets, sensitive variables) */
+	struct secret_store *secrets; /* values read for this plan and its apply (owned) */
 };
 
 struct engine_opts {

@@ -8,6 +8,7 @@
 
 #include "engine_internal.h"
 #include "manifest/vars.h"
+#include "secret/secret.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "banned.h"
@@ -21,6 +22,7 @@ void plan_release(struct plan *p)
 		free(it->id);
 		free(it->project);
 		json_decref(it->desired);
+		json_decref(it->request);
 		json_decref(it->outputs);
 		strv_release(&it->changes);
 		free(it->reason);
@@ -30,6 +32,7 @@ void plan_release(struct plan *p)
 		free(it->system_spec);
 	}
 	free(p->items);
+	secret_store_free(p->secrets);
 	store_rows_release(&p->rows);
 	memset(p, 0, sizeof(*p));
 }
@@ -200,8 +203,33 @@ static void on_ref_error(const char *field, const char *msg, void *payload)
 	manifest_error(e->errors, e->doc, field, "%s", msg);
 }
 
+struct secret_ctx {
+	struct plan *p;
+	struct plan_item *it;
+};
+
+/* ${secret:NAME} of the item's project, from the Project's spec.secrets */
+static int resolve_secret(char **out, const char *name, void *payload)
+{
+	struct secret_ctx *sc = payload;
+	const json_t *defs = NULL;
+	const struct model *m = sc->p->model;
+	for (size_t i = 0; m && i < m->nprojects; i++)
+		if (!strcmp(m->projects[i].name, sc->it->project))
+			defs = json_object_get(json_object_get(m->projects[i].doc->root, "spec"), "secrets");
+	return secret_store_get(sc->p->secrets, out, defs, sc->it->project, name);
+}
+
+static int redact_value(char **out, const char *value, size_t len, void *payload)
+{
+	struct secret_ctx *sc = payload;
+	return secret_store_redact(sc->p->secrets, out, value, len);
+}
+
 int item_resolve(struct plan *p, struct plan_item *it, bool at_apply, struct diags *errors)
 {
+	json_decref(it->request);
+	it->request = NULL;
 	if (!it->res->pending_vars) {
 		/* nothing left to expand: share the model's spec */
 		json_decref(it->desired);
@@ -209,12 +237,26 @@ int item_resolve(struct plan *p, struct plan_item *it, bool at_apply, struct dia
 		return CRATIS_OK;
 	}
 	struct ref_ctx rc = { p, it, at_apply };
-	struct vars_ctx vc = { .ref = resolve_ref, .payload = &rc, .unknown = at_apply ? NULL : KNOWN_AFTER_APPLY };
+	struct secret_ctx sc = { p, it };
+	const struct environment *env = p->model ? p->model->env : NULL;
+	/* the spec recorded and shown: secrets and sensitive variables redacted */
+	struct vars_ctx vc = { .ref = resolve_ref, .payload = &rc, .unknown = at_apply ? NULL : KNOWN_AFTER_APPLY,
+	                       .variables = env ? env->variables : NULL, .sensitive = env ? &env->sensitive : NULL,
+	                       .secret = resolve_secret, .secret_payload = &sc, .redact = redact_value };
 	struct err_ctx ec = { errors, it->res->doc };
 	json_t *spec = json_deep_copy(it->res->spec);
 	int n = vars_expand_tree(&spec, "spec", &vc, on_ref_error, &ec);
 	json_decref(it->desired);
 	it->desired = spec;
+	if (!n && at_apply) {
+		/* the spec sent to the plugin: the same, with the values */
+		vc.redact = NULL;
+		json_t *req = json_deep_copy(it->res->spec);
+		n = vars_expand_tree(&req, "spec", &vc, on_ref_error, &ec);
+		if (!n && !json_equal(req, spec))
+			it->request = json_incref(req);
+		json_decref(req);
+	}
 	return n ? CRATIS_EINVAL : CRATIS_OK;
 }
 
@@ -644,6 +686,18 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 {
 	memset(p, 0, sizeof(*p));
 	p->environment = m->env_name;
+	p->model = m;
+	p->secrets = secret_store_new(o->statedir, o->workdir, o->timeout_ms);
+	/* the values of sensitive variables, for scrubbing what plugins say back */
+	for (size_t i = 0; m->env && i < m->env->sensitive.n; i++) {
+		const json_t *v = json_object_get(m->env->variables, m->env->sensitive.v[i]);
+		struct vars_ctx vc = { .unknown = "" };
+		json_t *val = NULL;
+		if (json_is_string(v) && vars_expand_string(json_string_value(v), &vc, &val) == CRATIS_OK)
+			secret_store_remember(p->secrets, json_string_value(val));
+		json_decref(val);
+	}
+	error_clear();
 	registry_set_exec_procs(reg, o->jobs > 0 ? o->jobs : 1);
 	int rc = store_list(s, m->env_name, NULL, &p->rows);
 	/* one state may hold several projects: this plan sees only the model's own */

@@ -37,6 +37,24 @@ static void append_value(struct buf *b, const json_t *v)
 	}
 }
 
+/* Append the string value v as data for a later pass: every '$' written as "${$}", which only
+ * the last (non-partial) pass turns back into '$', so no part of v is ever read as a
+ * reference, and no '$' of v can join the text around it into one. */
+static void append_data(struct buf *b, const char *v, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] == '$')
+			buf_adds(b, "${$}");
+		else
+			buf_addch(b, v[i]);
+	}
+}
+
+static bool is_sensitive(const struct vars_ctx *ctx, const char *name)
+{
+	return ctx->sensitive && strv_has(ctx->sensitive, name);
+}
+
 static char *defined_names(const json_t *vars)
 {
 	struct buf b = BUF_INIT;
@@ -86,10 +104,20 @@ static bool split_ref(const char *expr, char **id, char **key)
 
 /* Resolve one ${expr}; *val is a new reference (NULL for "unknown yet"). Returns CRATIS_OK or a
  * status with the last error set (see vars_expand_string). */
-static int resolve(const char *expr, const struct vars_ctx *ctx, json_t **val, bool *keep)
+static int resolve(const char *expr, const struct vars_ctx *ctx, json_t **val, bool *keep, bool *data,
+                   bool *sensitive)
 {
 	*val = NULL;
 	*keep = false;
+	*data = true;   /* a value from outside the template: never template text */
+	if (!strcmp(expr, "$")) {
+		/* "${$}": a literal '$' (how a partial pass writes the '$' of a value) */
+		if (ctx->partial)
+			*keep = true;
+		else
+			*val = json_string("$");
+		return CRATIS_OK;
+	}
 	if (starts_with(expr, "env:")) {
 		const char *name = expr + 4;
 		const char *dflt = strstr(name, ":-");
@@ -141,8 +169,31 @@ static int resolve(const char *expr, const struct vars_ctx *ctx, json_t **val, b
 		free(v);
 		return rc;
 	}
-	if (starts_with(expr, "secret:"))
-		return error_set(CRATIS_EINVAL, "'${%s}': secret references are not supported yet", expr);
+	if (starts_with(expr, "secret:")) {
+		const char *name = expr + 7;
+		if (!*name)
+			return error_set(CRATIS_EINVAL, "'${secret:}': expected ${secret:NAME}");
+		if (ctx->partial) {
+			*keep = true;
+			return CRATIS_OK;
+		}
+		if (!ctx->secret)
+			return error_set(CRATIS_EINVAL, "'${%s}': secret references need the project's secrets (Project spec.secrets)", expr);
+		char *v = NULL;
+		int rc = ctx->secret(&v, name, ctx->secret_payload);
+		if (rc)
+			return rc;
+		if (!v)
+			return error_set(CRATIS_ERROR, "'${%s}': the secret provider gave no value", expr);
+		*val = json_string(v);
+		/* never show the value, not even escaped */
+		explicit_bzero(v, strlen(v));
+		free(v);
+		if (!*val)
+			return error_set(CRATIS_EINVAL, "'${%s}': the secret's value is not valid UTF-8", expr);
+		*sensitive = true;
+		return CRATIS_OK;
+	}
 	if (strchr(expr, '/')) {
 		char *id, *key;
 		if (!split_ref(expr, &id, &key))
@@ -169,6 +220,24 @@ static int resolve(const char *expr, const struct vars_ctx *ctx, json_t **val, b
 		free(names);
 		return CRATIS_EINVAL;
 	}
+	/* a variable's value is what the load-time pass made of the Environment's text (values
+	 * from outside already written as data): copied as it is */
+	*data = false;
+	if (is_sensitive(ctx, expr)) {
+		if (ctx->partial) {
+			/* kept for the last pass, which redacts what it lands in */
+			*keep = true;
+			return CRATIS_OK;
+		}
+		*sensitive = true;
+		if (json_is_string(v)) {
+			/* finish what the load-time pass left in it, in one pass of its own text */
+			struct vars_ctx inner = *ctx;
+			inner.variables = NULL;
+			inner.redact = NULL;
+			return vars_expand_string(json_string_value(v), &inner, val);
+		}
+	}
 	*val = json_incref(v);
 	return CRATIS_OK;
 }
@@ -177,6 +246,7 @@ int vars_expand_string(const char *s, const struct vars_ctx *ctx, json_t **out)
 {
 	struct buf b = BUF_INIT;
 	int rc = CRATIS_OK;
+	bool sensitive = false;
 	*out = NULL;
 	size_t slen = strlen(s);
 	for (const char *p = s; *p;) {
@@ -196,28 +266,45 @@ int vars_expand_string(const char *s, const struct vars_ctx *ctx, json_t **out)
 		}
 		char *expr = xstrndup(p + 2, (size_t)(close - p - 2));
 		json_t *val;
-		bool keep;
-		rc = resolve(expr, ctx, &val, &keep);
+		bool keep, data;
+		rc = resolve(expr, ctx, &val, &keep, &data, &sensitive);
 		free(expr);
 		if (rc)
 			goto out_err;
 		if (keep) {
 			buf_add(&b, p, (size_t)(close - p + 1));
-		} else if (p == s && close == s + slen - 1 && !json_is_string(val)) {
+		} else if (p == s && close == s + slen - 1 && !json_is_string(val) && !sensitive) {
 			/* the whole string is one reference: keep the value's type */
 			buf_release(&b);
 			*out = val;
 			return 0;
+		} else if (ctx->partial && data && json_is_string(val)) {
+			append_data(&b, json_string_value(val), json_string_length(val));
 		} else {
 			append_value(&b, val);
 		}
 		json_decref(val);
 		p = close + 1;
 	}
+	if (sensitive && ctx->redact) {
+		char *r = NULL;
+		rc = ctx->redact(&r, b.ptr, b.len, ctx->secret_payload);
+		explicit_bzero(b.ptr, b.len);
+		buf_release(&b);
+		if (rc)
+			return rc;
+		*out = json_string(r);
+		free(r);
+		return *out ? CRATIS_OK : error_set(CRATIS_ERROR, "the redacted form is not valid UTF-8");
+	}
 	*out = json_stringn(b.ptr, b.len);
+	if (sensitive)
+		explicit_bzero(b.ptr, b.len);
 	buf_release(&b);
 	return CRATIS_OK;
 out_err:
+	if (sensitive)
+		explicit_bzero(b.ptr, b.len);
 	buf_release(&b);
 	return rc;
 }
@@ -286,16 +373,23 @@ int vars_expand_tree(json_t **v, const char *field, const struct vars_ctx *ctx,
 static void collect(const json_t *v, struct strv *ids)
 {
 	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-		for (const char *p = s; (p = strstr(p, "${")); p += 2) {
-			if (p > s && p[-1] == '$')
+		/* the expander's own scan: "$${" is text, a reference ends at its '}' */
+		for (const char *p = json_string_value(v); *p;) {
+			if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
+				p += 3;
 				continue;
-			const char *close = strchr(p, '}');
+			}
+			if (p[0] != '$' || p[1] != '{') {
+				p++;
+				continue;
+			}
+			const char *close = strchr(p + 2, '}');
 			if (!close)
 				return;
 			char *expr = xstrndup(p + 2, (size_t)(close - p - 2));
 			char *id, *key;
-			if (strchr(expr, '/') && !starts_with(expr, "env:") && split_ref(expr, &id, &key)) {
+			if (strchr(expr, '/') && !starts_with(expr, "env:") && !starts_with(expr, "secret:") &&
+			    !starts_with(expr, "artifact:") && split_ref(expr, &id, &key)) {
 				if (!strv_has(ids, id))
 					strv_push_owned(ids, id);
 				else
@@ -303,6 +397,7 @@ static void collect(const json_t *v, struct strv *ids)
 				free(key);
 			}
 			free(expr);
+			p = close + 1;
 		}
 	} else if (json_is_object(v)) {
 		const char *k;

@@ -33,6 +33,7 @@ static const struct field_def {
 	{ "Environment", "spec.variables", FT_MAPPING, 0, "name: value pairs for ${name}" },
 	{ "Project", "spec.environments", FT_STRINGS, 0, "names of Environment documents" },
 	{ "Project", "spec.promotion", FT_MAPPING, 0, "variables: names whose values `cratis promote` carries over" },
+	{ "Project", "spec.secrets", FT_MAPPING, 0, "NAME: {env: VAR} | {file: PATH} | {command: [argv]} for ${secret:NAME}" },
 	{ "@", "spec.system", FT_STRING, 0, "the name of a System" },
 	{ "@", "spec.dependsOn", FT_STRINGS, 0, "Kind/name references" },
 };
@@ -245,6 +246,7 @@ void model_release(struct model *m)
 {
 	for (size_t i = 0; i < m->nenvs; i++) {
 		strv_release(&m->envs[i].systems);
+		strv_release(&m->envs[i].sensitive);
 		json_decref(m->envs[i].variables);
 	}
 	for (size_t i = 0; i < m->nprojects; i++)
@@ -498,7 +500,7 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 	if (dollar) {
 		/* without a '$' there is nothing to expand, reference or keep pending */
 		struct vars_ctx vc = { .variables = m->env ? m->env->variables : NULL, .partial = true,
-		                       .artifact = m->artifact, .artifact_payload = m->artifact_payload };
+		                       .sensitive = m->env ? &m->env->sensitive : NULL, .artifact = m->artifact, .artifact_payload = m->artifact_payload };
 		struct var_err ve = { m, d };
 		vars_expand_tree(&spec, "spec", &vc, on_var_error, &ve);
 		vars_collect_refs(spec, &r->deps);
@@ -577,6 +579,16 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 						json_t *vars = get_path(d->root, "spec.variables");
 						if (vars) {
 							e->variables = json_deep_copy(vars);
+							/* {value: V, sensitive: true}: V, its name remembered */
+							const char *vk;
+							json_t *vv;
+							json_object_foreach(e->variables, vk, vv) {
+								json_t *val = json_object_get(vv, "value");
+								if (json_is_object(vv) && val && json_is_true(json_object_get(vv, "sensitive"))) {
+									strv_push(&e->sensitive, vk);
+									json_object_set(e->variables, vk, val);
+								}
+							}
 							struct vars_ctx vc = { .partial = true, .artifact = m->artifact,
 							                       .artifact_payload = m->artifact_payload };
 							struct var_err ve = { m, d };

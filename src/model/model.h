@@ -25,6 +25,8 @@ struct environment {
 	json_t *variables;                     /* object (owned by the model): the document's
 	                                        * spec.variables with ${env:...} expanded and the
 	                                        * overrides applied; NULL when there are none */
+	struct strv sensitive;                 /* names of variables written {value: V,
+	                                        * sensitive: true}: redacted wherever recorded */
 	const struct manifest_doc *doc;
 };
 

@@ -50,6 +50,7 @@ static const struct row project_rows[] = {
 	{ "spec.versioning.branches.tag", "string", "tag template, default v${version}" },
 	{ "spec.versioning.branches.artifacts", "string", "immutable or overridable" },
 	{ "spec.promotion.variables", "array", "names of variables `cratis promote` carries over" },
+	{ "spec.secrets", "object", "NAME: {env: VAR} | {file: PATH} | {command: [argv]}: where ${secret:NAME} comes from" },
 };
 
 #define HOOK_ROWS(stage)                                                                     \

@@ -88,7 +88,8 @@ static void test_vars_errors(void **state)
 	check_err("open ${host", "unterminated '${'");
 	check_err("${}", "empty reference");
 	check_err("${Kind/name.key}", "expected ${Kind/name.outputs.key}");
-	check_err("${secret:db}", "secret references are not supported yet");
+	check_err("${secret:db}", "secret references need the project's secrets");
+	check_err("${secret:}", "expected ${secret:NAME}");
 }
 
 static void test_vars_partial_keeps_outputs_and_escapes(void **state)
@@ -99,6 +100,106 @@ static void test_vars_partial_keeps_outputs_and_escapes(void **state)
 	assert_int_equal(status, CRATIS_OK);
 	assert_string_equal(got, "example ${Task/a.outputs.dir} $${x}");
 	free(got);
+}
+
+/* The two passes of model and engine: partial (load time, environment and variables), then the
+ * last (apply time, outputs), each on what the one before made. Returns the final text. */
+static char *two_passes(const char *in, struct strv *ids)
+{
+	json_t *v = vars(), *mid = NULL, *out = NULL;
+	struct vars_ctx load = { .variables = v, .partial = true };
+	assert_int_equal(vars_expand_string(in, &load, &mid), CRATIS_OK);
+	vars_collect_refs(mid, ids);
+	struct vars_ctx last = { .unknown = "(unknown)" };
+	assert_int_equal(vars_expand_string(json_string_value(mid), &last, &out), CRATIS_OK);
+	char *res = xstrdup(json_string_value(out));
+	json_decref(out);
+	json_decref(mid);
+	json_decref(v);
+	return res;
+}
+
+/* issue 9 item 4: a value that came from the environment is data, never template text */
+static void test_vars_values_are_interpolated_once(void **state)
+{
+	(void)state;
+	struct strv ids = STRV_INIT;
+	setenv("CRATIS_T_SECRET_TOKEN", "s3cr3t", 1);
+	setenv("CRATIS_T_INJ", "${env:CRATIS_T_SECRET_TOKEN}", 1);
+	char *got = two_passes("x ${env:CRATIS_T_INJ}", &ids);
+	assert_string_equal(got, "x ${env:CRATIS_T_SECRET_TOKEN}");
+	free(got);
+	setenv("CRATIS_T_INJ", "${Task/t.outputs.x}", 1);
+	got = two_passes("${env:CRATIS_T_INJ}", &ids);
+	assert_string_equal(got, "${Task/t.outputs.x}");
+	assert_int_equal(ids.n, 0);   /* no graph edge either */
+	free(got);
+	/* '$' at the edge of a value never joins the template around it */
+	setenv("CRATIS_T_INJ", "$", 1);
+	got = two_passes("${env:CRATIS_T_INJ}{host} ${env:CRATIS_T_INJ}${host} $${x}", &ids);
+	assert_string_equal(got, "${host} $example ${x}");
+	free(got);
+	setenv("CRATIS_T_INJ", "a$${b}$$", 1);
+	got = two_passes("${env:CRATIS_T_INJ}${Task/t.outputs.x}", &ids);
+	assert_string_equal(got, "a$${b}$$(unknown)");
+	assert_int_equal(ids.n, 1);   /* the template's own reference still counts */
+	free(got);
+	/* a literal '$' written in the template */
+	got = two_passes("${$}{host}", &ids);
+	assert_string_equal(got, "${host}");
+	free(got);
+	strv_release(&ids);
+	unsetenv("CRATIS_T_INJ");
+	unsetenv("CRATIS_T_SECRET_TOKEN");
+}
+
+static int fake_secret(char **out, const char *name, void *payload)
+{
+	(void)payload;
+	if (strcmp(name, "db"))
+		return error_set(CRATIS_ENOTFOUND, "unknown secret '%s'", name);
+	*out = xstrdup("hunter2$${env:HOME}");
+	return CRATIS_OK;
+}
+
+static int fake_redact(char **out, const char *value, size_t len, void *payload)
+{
+	(void)payload;
+	*out = xasprintf("(sensitive) %zu", len);
+	(void)value;
+	return CRATIS_OK;
+}
+
+/* ${secret:NAME} stays for the last pass, which gives the value (the spec sent to a plugin) or
+ * the redacted form of the whole string (the spec recorded); sensitive variables the same */
+static void test_vars_secrets_and_sensitive_variables(void **state)
+{
+	(void)state;
+	json_t *v = json_pack("{s:s,s:s}", "token", "t${$}k", "host", "example");
+	struct strv sens = STRV_INIT;
+	strv_push(&sens, "token");
+	struct vars_ctx load = { .variables = v, .partial = true, .sensitive = &sens };
+	json_t *mid, *out;
+	assert_int_equal(vars_expand_string("pw=${secret:db} ${token} ${host}", &load, &mid), CRATIS_OK);
+	assert_string_equal(json_string_value(mid), "pw=${secret:db} ${token} example");
+	struct vars_ctx reveal = { .variables = v, .sensitive = &sens, .secret = fake_secret };
+	assert_int_equal(vars_expand_string(json_string_value(mid), &reveal, &out), CRATIS_OK);
+	assert_string_equal(json_string_value(out), "pw=hunter2$${env:HOME} t$k example");
+	json_decref(out);
+	struct vars_ctx redact = reveal;
+	redact.redact = fake_redact;
+	assert_int_equal(vars_expand_string(json_string_value(mid), &redact, &out), CRATIS_OK);
+	assert_string_equal(json_string_value(out), "(sensitive) 34");
+	json_decref(out);
+	assert_int_equal(vars_expand_string("plain ${host}", &redact, &out), CRATIS_OK);
+	assert_string_equal(json_string_value(out), "plain example");
+	json_decref(out);
+	error_clear();
+	assert_int_equal(vars_expand_string("${secret:nope}", &redact, &out), CRATIS_ENOTFOUND);
+	assert_null(out);
+	json_decref(mid);
+	json_decref(v);
+	strv_release(&sens);
 }
 
 static int ref(const char *id, const char *key, json_t **out, void *payload)
@@ -204,6 +305,8 @@ int main(void)
 		cmocka_unit_test(test_vars_errors),
 		cmocka_unit_test(test_vars_partial_keeps_outputs_and_escapes),
 		cmocka_unit_test(test_vars_output_references),
+		cmocka_unit_test(test_vars_values_are_interpolated_once),
+		cmocka_unit_test(test_vars_secrets_and_sensitive_variables),
 		cmocka_unit_test(test_vars_output_reference_error_keeps_status),
 		cmocka_unit_test(test_vars_artifact_references),
 		cmocka_unit_test(test_vars_tree_reports_field_paths),
