@@ -14,15 +14,6 @@
 #include "util/error.h"
 #include "banned.h"
 
-/* The last error of the calling thread as a diagnostic (its status and message). */
-static int diag_last(struct diags *d)
-{
-	const struct cratis_error *e = cratis_error_last();
-	int status = e->status ? e->status : CRATIS_ERROR;
-	diags_errorf(d, status, "%s", *e->message ? e->message : status_name(status));
-	return status;
-}
-
 static const char *or_empty(const char *s)
 {
 	return s ? s : "";
@@ -107,7 +98,7 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 	rc = store_open(&a->store, url);
 	free(url);
 	if (rc) {
-		diag_last(d);
+		diags_add_last_error(d);
 		goto out_fail;
 	}
 	struct diags errors = DIAGS_INIT;
@@ -176,7 +167,7 @@ int app_plan(struct app *a, struct plan *out, struct diags *d)
 	struct diags errors = DIAGS_INIT;
 	int rc = plan_build(out, &a->model, a->store, &a->reg, &a->opts, &errors);
 	if (rc && !errors.n)
-		diag_last(&errors);
+		diags_add_last_error(&errors);
 	diags_move(d, &errors);
 	return rc;
 }
@@ -226,7 +217,7 @@ static int take_lock(struct app *a, struct run_lock *h, struct diags *d)
 		return CRATIS_ERROR;
 	}
 	if (rc)
-		return diag_last(d);
+		return diags_add_last_error(d);
 	if (holder.id[0]) {
 		char exp[32];
 		store_format_time(holder.expires, exp);
@@ -244,7 +235,7 @@ static int take_lock(struct app *a, struct run_lock *h, struct diags *d)
 		buf_release(&w);
 	}
 	if (lock_keeper_start(&h->keeper, a->store, me->id, me->lease_ms, a->cancel)) {
-		rc = diag_last(d);
+		rc = diags_add_last_error(d);
 		if (store_unlock(a->store, me->id))
 			diags_add(d, DIAG_WARNING, cratis_error_last()->status, "%s", cratis_error_last()->message);
 		return rc;
@@ -324,7 +315,7 @@ int app_apply(struct app *a, bool destroy, app_review_fn review, void *payload, 
 	rc = plan_apply(plan_out, a->store, &a->opts, a->o.command_line, project, destroy ? NULL : inputs, &run->counts);
 	run->cancelled = *a->cancel != 0;
 	if (rc && rc != CRATIS_ERROR)
-		diag_last(d);
+		diags_add_last_error(d);
 out_unlock:
 	if (release_lock(a, &me, d) && !rc)
 		rc = CRATIS_ERROR;
@@ -359,7 +350,7 @@ int app_promotion_collect(struct app *a, const char *from, struct app_promotion 
 	json_t *inputs = NULL;
 	int rc = CRATIS_EINVAL;
 	if (store_history(a->store, from, 0, &dep)) {
-		rc = diag_last(d);
+		rc = diags_add_last_error(d);
 		goto out_release;
 	}
 	const struct deployment *last = NULL;
@@ -381,7 +372,7 @@ int app_promotion_collect(struct app *a, const char *from, struct app_promotion 
 		goto out_release;
 	}
 	if (store_list(a->store, from, NULL, &rows)) {
-		rc = diag_last(d);
+		rc = diags_add_last_error(d);
 		goto out_release;
 	}
 	for (size_t i = 0; i < rows.n; i++) {
@@ -445,7 +436,7 @@ int app_resources(struct app *a, json_t **out, struct diags *d)
 	struct state_rows rows = { 0 };
 	*out = NULL;
 	if (store_list(a->store, a->model.env_name, NULL, &rows))
-		return diag_last(d);
+		return diags_add_last_error(d);
 	store_rows_keep(&rows, own_project, &a->model);
 	json_t *list = json_array();
 	for (size_t i = 0; i < a->model.nresources; i++) {
@@ -472,7 +463,7 @@ int app_history(struct app *a, const char *env, json_t **out, struct diags *d)
 	struct deployments dep;
 	*out = NULL;
 	if (store_history(a->store, env, 0, &dep))
-		return diag_last(d);
+		return diags_add_last_error(d);
 	json_t *arr = json_array();
 	for (size_t i = 0; i < dep.n; i++)
 		json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)dep.v[i].id,
@@ -490,7 +481,7 @@ int app_deployment_steps(struct app *a, int64_t id, json_t **out, struct diags *
 	struct steps st;
 	*out = NULL;
 	if (store_steps(a->store, id, &st))
-		return diag_last(d);
+		return diags_add_last_error(d);
 	json_t *arr = json_array();
 	for (size_t i = 0; i < st.n; i++)
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "resource", st.v[i].resource,
@@ -511,7 +502,7 @@ int app_state_env(struct app *a, const char *env, char **out, struct diags *d)
 	}
 	struct deployments dep;
 	if (store_history(a->store, NULL, 1, &dep))
-		return diag_last(d);
+		return diags_add_last_error(d);
 	*out = xstrdup(dep.n && dep.v[0].environment ? dep.v[0].environment : "");
 	store_deployments_release(&dep);
 	return CRATIS_OK;
@@ -524,10 +515,10 @@ int app_state_list(struct app *a, const char *env, json_t **rows_out, json_t **l
 	size_t nlocks = 0;
 	*rows_out = *locks_out = NULL;
 	if (store_list(a->store, env, NULL, &rows))
-		return diag_last(d);
+		return diags_add_last_error(d);
 	if (store_locks(a->store, &locks, &nlocks)) {
 		store_rows_release(&rows);
-		return diag_last(d);
+		return diags_add_last_error(d);
 	}
 	json_t *r = json_array(), *l = json_array();
 	for (size_t i = 0; i < rows.n; i++)
@@ -549,7 +540,7 @@ int app_state_show(struct app *a, const char *env, const char *address, json_t *
 	struct state_rows rows;
 	*out = NULL;
 	if (store_list(a->store, env, NULL, &rows))
-		return diag_last(d);
+		return diags_add_last_error(d);
 	struct state_row *r = NULL;
 	for (size_t i = 0; i < rows.n && !r; i++) {
 		char *full = xasprintf("%s/%s", rows.v[i].project, rows.v[i].id);
@@ -640,7 +631,7 @@ int app_artifact_record(struct app *a, const char *name, const char *version, co
 	memset(&old, 0, sizeof(old));
 	int rc = store_artifact_record(a->store, &art, &outcome, &old);
 	if (rc) {
-		diag_last(d);
+		diags_add_last_error(d);
 	} else {
 		static const char *const names[] = { "new", "same", "replaced" };
 		*out = json_pack("{s:s,s:b}", "outcome", names[outcome], "snapshot", snapshot);
@@ -656,7 +647,7 @@ int app_artifacts(struct app *a, const char *name, bool history, json_t **out, s
 	struct artifacts arts;
 	*out = NULL;
 	if (store_artifacts(a->store, name, history, &arts))
-		return diag_last(d);
+		return diags_add_last_error(d);
 	json_t *arr = json_array();
 	for (size_t i = 0; i < arts.n; i++)
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:b,s:s,s:s}", "name", arts.v[i].name, "version",
@@ -731,7 +722,7 @@ int app_rollout(struct app *a, enum app_rollout_action action, const char *name,
 		locked = true;
 	}
 	if (store_list(a->store, a->model.env_name, NULL, &rows)) {
-		rc = diag_last(d);
+		rc = diags_add_last_error(d);
 		goto out_release;
 	}
 	struct state_row *row = store_rows_find(&rows, r->project, r->id);
@@ -741,7 +732,7 @@ int app_rollout(struct app *a, enum app_rollout_action action, const char *name,
 		goto out_release;
 	}
 	if ((rc = engine_statedir(&statedir, a->state_dir, a->model.env_name, r->project, r->id))) {
-		rc = diag_last(d);
+		rc = diags_add_last_error(d);
 		goto out_release;
 	}
 	struct rollout_target t = { r->project, a->model.env_name, r->name, row->spec, a->project_dir, statedir };
@@ -762,7 +753,7 @@ int app_rollout(struct app *a, enum app_rollout_action action, const char *name,
 	}
 	struct releases rels;
 	if (store_releases(a->store, a->model.env_name, r->project, r->name, &rels)) {
-		rc = diag_last(d);
+		rc = diags_add_last_error(d);
 		goto out_release;
 	}
 	*releases = releases_json(&rels);

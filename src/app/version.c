@@ -23,15 +23,6 @@ void app_versioning_release(struct app_versioning *vi)
 	memset(vi, 0, sizeof(*vi));
 }
 
-/* The calling thread's last error (set by the release code) as a diagnostic; its status. */
-static int from_last(struct diags *d)
-{
-	const struct cratis_error *e = cratis_error_last();
-	int status = e->status ? e->status : CRATIS_ERROR;
-	diags_errorf(d, status, "%s", *e->message ? e->message : "failed");
-	return status;
-}
-
 int app_versioning_open(struct app_versioning *vi, const char *const *paths, size_t npaths, struct diags *d)
 {
 	memset(vi, 0, sizeof(*vi));
@@ -65,13 +56,13 @@ int app_versioning_open(struct app_versioning *vi, const char *const *paths, siz
 		goto out_release;
 	if (version_read(vi->dir, vi->policy.source, &vi->src, &vi->version) ||
 	    repo_open(&vi->repo, vi->dir) || repo_branch(vi->repo, &vi->branch)) {
-		rc = from_last(d);
+		rc = diags_add_last_error(d);
 		goto out_release;
 	}
 	vi->rule = policy_match(&vi->policy, vi->branch);
 	const char *format = vi->rule ? vi->rule->tag : "v${version}";
 	if (repo_latest_release(vi->repo, format, &vi->released, &vi->latest, &vi->latest_tag)) {
-		rc = from_last(d);
+		rc = diags_add_last_error(d);
 		goto out_release;
 	}
 	policy_check(&vi->policy, vi->branch, &vi->version, vi->released ? &vi->latest : NULL, &vi->verdict);

@@ -57,6 +57,14 @@ struct diag *diags_errorf(struct diags *d, int status, const char *fmt, ...)
 	return dg;
 }
 
+int diags_add_last_error(struct diags *d)
+{
+	const struct cratis_error *e = cratis_error_last();
+	int status = e->status ? e->status : CRATIS_ERROR;
+	diags_errorf(d, status, "%s", *e->message ? e->message : status_name(status));
+	return status;
+}
+
 void diag_locate(struct diag *dg, const char *file, int line, int column, const char *field)
 {
 	free(dg->file);

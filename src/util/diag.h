@@ -45,6 +45,11 @@ struct diag *diags_vadd(struct diags *d, enum diag_severity severity, int status
 struct diag *diags_errorf(struct diags *d, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Append the calling thread's last error (cratis_error_last) as an error diagnostic: its status
+ * (CRATIS_ERROR when none was set) and message (the status' name when empty). Returns that
+ * status, so that callers can `return diags_add_last_error(d);`. */
+int diags_add_last_error(struct diags *d);
+
 /* Set where dg points: file (copied; NULL keeps none), 1-based line and column (0 = unknown),
  * field path (copied; NULL or "" = none). */
 void diag_locate(struct diag *dg, const char *file, int line, int column, const char *field);
