@@ -8,20 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 P="$T/p"
 mkdir -p "$P"
-cat >"$P/m.yaml" <<'YAML'
-apiVersion: cratis/v1
-kind: System
-metadata: {name: local}
----
-apiVersion: cratis/v1
-kind: Environment
-metadata: {name: staging}
-spec:
-  systems: [local]
----
-apiVersion: cratis/v1
-kind: Project
-metadata: {name: demo}
+demo_core "$P/m.yaml"
+cat >>"$P/m.yaml" <<'YAML'
 ---
 apiVersion: exec/v1
 kind: Task

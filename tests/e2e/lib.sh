@@ -54,6 +54,26 @@ wait_for() {
 	return 1
 }
 
+# demo_core FILE: write the core documents most tests start from (System local, Environment
+# staging listing it, Project demo); append the resources with `cat >>FILE` from a `---` on.
+demo_core() {
+	cat >"$1" <<'YAML'
+apiVersion: cratis/v1
+kind: System
+metadata: {name: local}
+---
+apiVersion: cratis/v1
+kind: Environment
+metadata: {name: staging}
+spec:
+  systems: [local]
+---
+apiVersion: cratis/v1
+kind: Project
+metadata: {name: demo}
+YAML
+}
+
 finish() {
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]

@@ -11,20 +11,8 @@ P="$T/p"
 mkdir -p "$P"
 GATE="$T/gate"
 export GATE
-cat >"$P/m.yaml" <<'YAML'
-apiVersion: cratis/v1
-kind: System
-metadata: {name: local}
----
-apiVersion: cratis/v1
-kind: Environment
-metadata: {name: staging}
-spec:
-  systems: [local]
----
-apiVersion: cratis/v1
-kind: Project
-metadata: {name: demo}
+demo_core "$P/m.yaml"
+cat >>"$P/m.yaml" <<'YAML'
 ---
 apiVersion: exec/v1
 kind: Task

@@ -291,15 +291,15 @@ static void test_loader_exec_plugin_multiplexes(void **state)
 	registry_release(&r);
 }
 
-/* concurrency must be an integer from 1 to 1024, with plugin.yaml's file:line:col. */
-static void test_loader_exec_plugin_bad_concurrency(void **state)
+/* For each value: a plugin.yaml (plugin `name`, kind Thing) with `field: value` on line 4 is
+ * refused at plugin.yaml:4 with message, and registers nothing. */
+static void expect_plugin_yaml_refused(const char *name, const char *field, const char *const *values, size_t n,
+                                       const char *message)
 {
-	(void)state;
-	const char *bad[] = { "0", "1025", "two", "[1]", "1.5" };
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < n; i++) {
 		char *dir = tmp_dir();
-		char *yaml = xasprintf("name: conc\nversion: 1.0.0\nexecutable: run.sh\nconcurrency: %s\n"
-		                       "handlers:\n  - {group: conc, kind: Thing, versions: [v1]}\n", bad[i]);
+		char *yaml = xasprintf("name: %s\nversion: 1.0.0\nexecutable: run.sh\n%s: %s\n"
+		                       "handlers:\n  - {group: %s, kind: Thing, versions: [v1]}\n", name, field, values[i], name);
 		free(write_file(dir, "plugin.yaml", yaml));
 		struct registry r;
 		registry_init(&r);
@@ -307,8 +307,8 @@ static void test_loader_exec_plugin_bad_concurrency(void **state)
 		assert_int_equal(registry_load_one(&r, dir, &errors), CRATIS_EPLUGIN);
 		char *j = joined(&errors);
 		assert_contains(j, "plugin.yaml:4:");
-		assert_contains(j, ": concurrency: expected an integer from 1 to 1024");
-		assert_null(registry_find(&r, "conc", "Thing", NULL));
+		assert_contains(j, message);
+		assert_null(registry_find(&r, name, "Thing", NULL));
 		free(j);
 		free(yaml);
 		diags_release(&errors);
@@ -317,29 +317,22 @@ static void test_loader_exec_plugin_bad_concurrency(void **state)
 	}
 }
 
+/* concurrency must be an integer from 1 to 1024, with plugin.yaml's file:line:col. */
+static void test_loader_exec_plugin_bad_concurrency(void **state)
+{
+	(void)state;
+	const char *bad[] = { "0", "1025", "two", "[1]", "1.5" };
+	expect_plugin_yaml_refused("conc", "concurrency", bad, sizeof(bad) / sizeof(bad[0]),
+	                           ": concurrency: expected an integer from 1 to 1024");
+}
+
 /* timeoutSeconds must be 0.001 .. 86400: 4294968 s used to overflow into a negative timeout. */
 static void test_loader_exec_plugin_bad_timeout(void **state)
 {
 	(void)state;
 	const char *bad[] = { "0", "-5", "4294968", "86401", "soon" };
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *dir = tmp_dir();
-		char *yaml = xasprintf("name: tmo\nversion: 1.0.0\nexecutable: run.sh\ntimeoutSeconds: %s\n"
-		                       "handlers:\n  - {group: tmo, kind: Thing, versions: [v1]}\n", bad[i]);
-		free(write_file(dir, "plugin.yaml", yaml));
-		struct registry r;
-		registry_init(&r);
-		struct diags errors = DIAGS_INIT;
-		assert_int_equal(registry_load_one(&r, dir, &errors), CRATIS_EPLUGIN);
-		char *j = joined(&errors);
-		assert_contains(j, "plugin.yaml:4:");
-		assert_contains(j, ": timeoutSeconds: expected a number of seconds from 0.001 to 86400");
-		free(j);
-		free(yaml);
-		diags_release(&errors);
-		registry_release(&r);
-		tmp_cleanup(dir);
-	}
+	expect_plugin_yaml_refused("tmo", "timeoutSeconds", bad, sizeof(bad) / sizeof(bad[0]),
+	                           ": timeoutSeconds: expected a number of seconds from 0.001 to 86400");
 }
 
 /* A tmp exec plugin requiring `requires`; load it beside the built-in plugins. */
