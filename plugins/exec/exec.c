@@ -49,6 +49,32 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 		host->error(req->call, "spec.outputs", "expected a sequence of output names");
 		rc = CRATIS_EINVAL;
 	}
+	size_t oi;
+	json_t *ov;
+	json_array_foreach(rc ? NULL : o, oi, ov) {
+		const char *bad = NULL;
+		if (json_is_object(ov)) {
+			const char *k;
+			json_t *x;
+			if (!json_is_string(json_object_get(ov, "name")))
+				bad = "expected name: NAME";
+			json_object_foreach(ov, k, x)
+				if (!bad && strcmp(k, "name") && strcmp(k, "sensitive"))
+					bad = "unknown field (expected name and sensitive)";
+			x = json_object_get(ov, "sensitive");
+			if (!bad && x && !json_is_boolean(x))
+				bad = "sensitive: expected true or false";
+		} else if (!json_is_string(ov)) {
+			bad = "expected an output name or {name: NAME, sensitive: true}";
+		}
+		if (bad) {
+			char field[64];
+			snprintf(field, sizeof(field), "spec.outputs[%zu]", oi);
+			host->error(req->call, field, "%s", bad);
+			rc = CRATIS_EINVAL;
+			break;
+		}
+	}
 	json_t *e = json_object_get(s, "env");
 	if (!rc && e && !json_is_object(e)) {
 		host->error(req->call, "spec.env", "expected a mapping of NAME: value");
@@ -101,16 +127,20 @@ static int run_cmd(const struct cratis_request *req, json_t *s, const char *whic
 	return rc;
 }
 
-/* Declared outputs from key=value lines of stdout. */
-static int outputs(const struct cratis_request *req, json_t *s, const char *stdout_text, json_t *into)
+/* Declared outputs from key=value lines of stdout; the names of those declared
+ * {name, sensitive: true} are appended to sensitive (the reply's "sensitive", docs/plugins.md). */
+static int outputs(const struct cratis_request *req, json_t *s, const char *stdout_text, json_t *into, json_t *sensitive)
 {
 	json_t *decl = json_object_get(s, "outputs");
 	size_t i;
-	json_t *name;
-	json_array_foreach(decl, i, name) {
+	json_t *entry;
+	json_array_foreach(decl, i, entry) {
+		json_t *name = json_is_object(entry) ? json_object_get(entry, "name") : entry;
 		if (!json_is_string(name))
 			continue;
 		const char *k = json_string_value(name);
+		if (json_is_true(json_object_get(entry, "sensitive")))
+			json_array_append_new(sensitive, json_string(k));
 		size_t kl = strlen(k);
 		const char *found = NULL;
 		for (const char *line = stdout_text; line && *line;) {
@@ -137,14 +167,15 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 	struct cratis_run_result res;
 	int rc = run_cmd(req, s, "apply", &res);
 	if (rc == 0) {
-		json_t *o = json_object();
-		rc = outputs(req, s, res.out, o);
+		json_t *o = json_object(), *sens = json_array();
+		rc = outputs(req, s, res.out, o, sens);
 		if (!rc) {
-			json_t *doc = json_pack("{s:o}", "outputs", o);
+			json_t *doc = json_pack("{s:o,s:o}", "outputs", o, "sensitive", sens);
 			*out = spec_out(host, doc);
 			json_decref(doc);
 		} else {
 			json_decref(o);
+			json_decref(sens);
 		}
 		host->free(res.out);
 		host->free(res.err);
@@ -209,7 +240,7 @@ static const struct cratis_field fields[] = {
 	{ sizeof(struct cratis_field), "spec.env.*", "string", "variables added to the process environment" },
 	{ sizeof(struct cratis_field), "spec.workdir", "string", "working directory, relative to the project" },
 	{ sizeof(struct cratis_field), "spec.timeoutSeconds", "integer", "the command is killed after this" },
-	{ sizeof(struct cratis_field), "spec.outputs", "array", "names of NAME=VALUE lines read from apply's stdout" },
+	{ sizeof(struct cratis_field), "spec.outputs", "array", "names of NAME=VALUE lines read from apply's stdout, or {name, sensitive: true}" },
 	{ 0 },
 };
 static const struct cratis_handler task = {

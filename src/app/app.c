@@ -1,6 +1,5 @@
 /* Application layer: opening a project, plan/apply/destroy, promotion and queries (see app.h). */
 #define _GNU_SOURCE
-#include "secret/secret.h"
 #include "app.h"
 
 #include <errno.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "release/semver.h"
+#include "secret/secret.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "banned.h"
@@ -443,6 +443,12 @@ int app_resources(struct app *a, json_t **out, struct diags *d)
 		struct resource *r = a->model.resources[i];
 		struct state_row *row = store_rows_find(&rows, r->project, r->id);
 		json_t *outputs = row && row->outputs ? json_loads(row->outputs, 0, NULL) : NULL;
+		if (outputs) {
+			/* sealed sensitive outputs show as their redacted form */
+			json_t *pub = secret_public(outputs);
+			json_decref(outputs);
+			outputs = pub;
+		}
 		json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "id", r->id, "project", r->project,
 		                                      "apiVersion", r->api_version, "status", row ? row->status : "absent",
 		                                      "updated", row && row->updated ? row->updated : "",
@@ -558,6 +564,11 @@ int app_state_show(struct app *a, const char *env, const char *address, json_t *
 		                      "updated", or_empty(r->updated), "deployment", (json_int_t)r->deployment);
 		json_t *spec = r->spec ? json_loads(r->spec, 0, NULL) : NULL;
 		json_t *outputs = r->outputs ? json_loads(r->outputs, 0, NULL) : NULL;
+		if (outputs) {
+			json_t *pub = secret_public(outputs);
+			json_decref(outputs);
+			outputs = pub;
+		}
 		json_object_set_new(o, "spec", spec ? spec : json_null());
 		json_object_set_new(o, "outputs", outputs ? outputs : json_null());
 		if (r->message)

@@ -81,6 +81,39 @@ static void scrub_error(struct secret_store *secrets)
 	free(m);
 }
 
+/* Seal the outputs that out (a plugin's apply reply) names in "sensitive" (an array of output
+ * names, docs/plugins.md) in place: state and every later reader get secret_store_seal's form,
+ * and references open it (plan.c resolve_ref). A name that is not an output is an error. */
+static int seal_outputs(struct plan *p, const struct plan_item *it, json_t *out)
+{
+	json_t *names = json_object_get(out, "sensitive"), *outs = json_object_get(out, "outputs");
+	if (!names)
+		return CRATIS_OK;
+	if (!json_is_array(names))
+		return error_set(CRATIS_EPLUGIN, "%s: the plugin's reply: \"sensitive\" must be an array of output names", it->id);
+	size_t i;
+	json_t *n;
+	json_array_foreach(names, i, n) {
+		json_t *v = json_object_get(outs, json_string_value(n) ? json_string_value(n) : "");
+		if (!v)
+			return error_set(CRATIS_EPLUGIN, "%s: the plugin's reply marks '%s' sensitive, which is not one of its outputs",
+			                 it->id, json_string_value(n) ? json_string_value(n) : "(not a string)");
+		if (json_is_string(v) && secret_is_sealed(json_string_value(v)))
+			continue;
+		if (!p->secrets)
+			return error_set(CRATIS_ERROR, "%s: no secret store to seal output '%s'", it->id, json_string_value(n));
+		if (json_is_string(v))
+			secret_store_remember(p->secrets, json_string_value(v));
+		char *sealed = NULL;
+		int rc = secret_store_seal(p->secrets, &sealed, v);
+		if (rc)
+			return error_set(rc, "%s: output '%s': %s", it->id, json_string_value(n), cratis_error_last()->message);
+		json_object_set_new(outs, json_string_value(n), json_string(sealed));
+		free(sealed);
+	}
+	return CRATIS_OK;
+}
+
 /* Run one item's plugin calls and record the outcome. Returns CRATIS_OK or a status. */
 static int run_item(struct exec *x, struct plan_item *it)
 {
@@ -97,12 +130,16 @@ static int run_item(struct exec *x, struct plan_item *it)
 	int src_dir = item_statedir(&statedir, x->o, env, it->project, it->id);
 	/* a delete settles an interrupted first apply through the plugin too: what it started (a
 	 * process, a file) is removed, not just forgotten */
-	char *prior = prior_text(it->row, it->action == ACT_DELETE);
+	char *prior = NULL;
+	plugin_prior(p, it, it->action == ACT_DELETE, &prior, NULL);
 	char *spec = NULL, *deps = NULL;
 	json_t *out = NULL;
 	struct call c;
 	call_init(&c, it->id);
-	c.observer = x->o->observer;
+	/* the plugin alone gets secret and sensitive values; state keeps their redacted form, and
+	 * what the plugin says back (lines, events, errors) is scrubbed of them */
+	struct scrubbing scr = { { scrub_event, &scr }, x->o->observer, p->secrets };
+	c.observer = p->secrets ? &scr.self : x->o->observer;
 	c.cancel = x->o->cancel;
 	c.grace_ms = x->o->grace_ms;
 	req.statedir = statedir;
@@ -158,22 +195,19 @@ static int run_item(struct exec *x, struct plan_item *it)
 	} else {
 		req.prior = prior;
 	}
-	/* the plugin alone gets secret and sensitive values; state keeps their redacted form, and
-	 * what the plugin says back (lines, events, errors) is scrubbed of them */
 	char *sent = it->request ? json_text(it->request) : NULL;
-	struct scrubbing scr = { { scrub_event, &scr }, x->o->observer, p->secrets };
-	if (sent && p->secrets)
-		c.observer = &scr.self;
 	req.spec = sent ? sent : spec;
 	rc = handler_call(it->handler, OP_APPLY, &req, &c, &out);
-	c.observer = x->o->observer;
 	if (sent) {
-		if (rc && p->secrets)
-			scrub_error(p->secrets);
 		explicit_bzero(sent, strlen(sent));
 		free(sent);
 	}
+	if (!rc)
+		rc = seal_outputs(p, it, out);
 out_record:
+	if (rc && p->secrets)
+		scrub_error(p->secrets);
+	c.observer = x->o->observer;
 	now_rfc3339(finished);
 	{
 		struct step stp = { .resource = it->id, .action = (char *)action_names[it->action],
@@ -218,6 +252,8 @@ out_free:
 	json_decref(out);
 	call_release(&c);
 	free(statedir);
+	if (prior)
+		explicit_bzero(prior, strlen(prior));
 	free(prior);
 	free(spec);
 	free(deps);

@@ -27,8 +27,8 @@ struct plan_item {
 	json_t *desired;            /* spec with outputs resolved as far as known (NULL for delete);
 	                             * a string that took a secret or sensitive value is redacted
 	                             * ("(sensitive) hmac-sha256:..."): what is recorded and shown */
-	json_t *request;            /* at apply: desired with those values, sent to the plugin
-	                             * only; NULL when it has none */
+	json_t *request;            /* desired with those values, sent to the plugin only; NULL
+	                             * when it has none */
 	struct strv changes;        /* changed field paths ("spec.content") */
 	char *reason;               /* why, when not a spec change ("drift: ...", "interrupted") */
 	json_t *outputs;            /* outputs known so far: recorded (parsed only when a resource

@@ -17,8 +17,16 @@ int item_statedir(char **out, const struct engine_opts *o, const char *env, cons
  * plan's callers set it. */
 void item_request(struct cratis_request *req, const struct plan_item *it, const char *env,
                   const struct engine_opts *o);
+/* The prior document a plugin gets for it's recorded row (prior_text's {"spec","outputs"}) into
+ * *prior, and when spec is not NULL the recorded spec alone into *spec (NULL when nothing was
+ * revealed: use the row's text): secret and sensitive strings that the manifest still names
+ * unchanged carry their values, sealed outputs are opened (and remembered for scrubbing).
+ * Values that cannot be revealed (the resource left the manifests, the secret changed) stay
+ * redacted. The caller wipes (explicit_bzero) and frees both. Returns CRATIS_OK. */
+int plugin_prior(struct plan *p, struct plan_item *it, bool pending_too, char **prior, char **spec);
 /* Resolve it's output references into it->desired: at plan time from unchanged dependencies
- * (others become KNOWN_AFTER_APPLY), at apply time from what dependencies produced. */
+ * (others become KNOWN_AFTER_APPLY), at apply time from what dependencies produced; it->request
+ * gets the same with secret and sensitive values when the spec has any (else NULL). */
 int item_resolve(struct plan *p, struct plan_item *it, bool at_apply, struct diags *errors);
 
 #endif

@@ -165,8 +165,9 @@ struct ref_ctx {
 	bool at_apply;
 };
 
-/* ${Kind/name.outputs.key}: outputs known now (unchanged dependency, or applied in this run). */
-static int resolve_ref(const char *id, const char *key, json_t **out, void *payload)
+/* ${Kind/name.outputs.key}: outputs known now (unchanged dependency, or applied in this run). A
+ * sensitive output is recorded sealed (secret_store_seal): opened here, and marked sensitive. */
+static int resolve_ref(const char *id, const char *key, json_t **out, bool *sensitive, void *payload)
 {
 	struct ref_ctx *rc = payload;
 	struct plan_item *dep = NULL;
@@ -175,6 +176,11 @@ static int resolve_ref(const char *id, const char *key, json_t **out, void *payl
 		if (!strcmp(d->id, id))
 			dep = d;
 	}
+	/* a delete item revealing its recorded spec (item_reveal): the referenced resource's
+	 * recorded outputs (a destroy deletes dependents first, so it is still recorded) */
+	for (size_t i = 0; !dep && !rc->it->res && i < rc->p->n; i++)
+		if (!strcmp(rc->p->items[i].id, id) && !strcmp(rc->p->items[i].project, rc->it->project))
+			dep = &rc->p->items[i];
 	if (!dep || (!rc->at_apply && dep->action != ACT_NOOP) || !dep->outputs)
 		return 0;
 	json_t *v = json_object_get(dep->outputs, key);
@@ -187,6 +193,15 @@ static int resolve_ref(const char *id, const char *key, json_t **out, void *payl
 		error_set(CRATIS_ENOTFOUND, "%s has no output '%s' (outputs: %s)", id, key, names.len ? names.ptr : "none");
 		buf_release(&names);
 		return CRATIS_ENOTFOUND;
+	}
+	if (json_is_string(v) && secret_is_sealed(json_string_value(v))) {
+		int st = secret_store_unseal(rc->p->secrets, out, json_string_value(v));
+		if (st)
+			return error_set(st, "%s output '%s' is sensitive: %s", id, key, cratis_error_last()->message);
+		if (json_is_string(*out))
+			secret_store_remember(rc->p->secrets, json_string_value(*out));
+		*sensitive = true;
+		return CRATIS_OK;
 	}
 	*out = json_incref(v);
 	return CRATIS_OK;
@@ -206,6 +221,7 @@ static void on_ref_error(const char *field, const char *msg, void *payload)
 struct secret_ctx {
 	struct plan *p;
 	struct plan_item *it;
+	bool redacted;      /* some string took a secret or sensitive value */
 };
 
 /* ${secret:NAME} of the item's project, from the Project's spec.secrets */
@@ -223,7 +239,37 @@ static int resolve_secret(char **out, const char *name, void *payload)
 static int redact_value(char **out, const char *value, size_t len, void *payload)
 {
 	struct secret_ctx *sc = payload;
+	sc->redacted = true;
 	return secret_store_redact(sc->p->secrets, out, value, len);
+}
+
+/* Expand res's spec for it into *desired (secret and sensitive strings redacted: what is
+ * recorded and shown) and, when some string was redacted, *request (the same with the values:
+ * what only the plugin gets; else NULL). Errors go to errors; returns CRATIS_OK or CRATIS_EINVAL. */
+static int expand(struct plan *p, struct plan_item *it, const struct resource *res, bool at_apply,
+                  struct diags *errors, json_t **desired, json_t **request)
+{
+	struct ref_ctx rc = { p, it, at_apply };
+	struct secret_ctx sc = { p, it, false };
+	const struct environment *env = p->model ? p->model->env : NULL;
+	struct vars_ctx vc = { .ref = resolve_ref, .payload = &rc, .unknown = at_apply ? NULL : KNOWN_AFTER_APPLY,
+	                       .variables = env ? env->variables : NULL, .sensitive = env ? &env->sensitive : NULL,
+	                       .secret = resolve_secret, .secret_payload = &sc, .redact = redact_value };
+	struct err_ctx ec = { errors, res->doc };
+	json_t *spec = json_deep_copy(res->spec);
+	int n = vars_expand_tree(&spec, "spec", &vc, on_ref_error, &ec);
+	*desired = spec;
+	*request = NULL;
+	if (!n && sc.redacted) {
+		vc.redact = NULL;
+		json_t *req = json_deep_copy(res->spec);
+		n = vars_expand_tree(&req, "spec", &vc, on_ref_error, &ec);
+		if (!n)
+			*request = req;
+		else
+			json_decref(req);
+	}
+	return n ? CRATIS_EINVAL : CRATIS_OK;
 }
 
 int item_resolve(struct plan *p, struct plan_item *it, bool at_apply, struct diags *errors)
@@ -236,28 +282,105 @@ int item_resolve(struct plan *p, struct plan_item *it, bool at_apply, struct dia
 		it->desired = json_incref(it->res->spec);
 		return CRATIS_OK;
 	}
-	struct ref_ctx rc = { p, it, at_apply };
-	struct secret_ctx sc = { p, it };
-	const struct environment *env = p->model ? p->model->env : NULL;
-	/* the spec recorded and shown: secrets and sensitive variables redacted */
-	struct vars_ctx vc = { .ref = resolve_ref, .payload = &rc, .unknown = at_apply ? NULL : KNOWN_AFTER_APPLY,
-	                       .variables = env ? env->variables : NULL, .sensitive = env ? &env->sensitive : NULL,
-	                       .secret = resolve_secret, .secret_payload = &sc, .redact = redact_value };
-	struct err_ctx ec = { errors, it->res->doc };
-	json_t *spec = json_deep_copy(it->res->spec);
-	int n = vars_expand_tree(&spec, "spec", &vc, on_ref_error, &ec);
+	json_t *spec, *req;
+	int rc = expand(p, it, it->res, at_apply, errors, &spec, &req);
 	json_decref(it->desired);
 	it->desired = spec;
-	if (!n && at_apply) {
-		/* the spec sent to the plugin: the same, with the values */
-		vc.redact = NULL;
-		json_t *req = json_deep_copy(it->res->spec);
-		n = vars_expand_tree(&req, "spec", &vc, on_ref_error, &ec);
-		if (!n && !json_equal(req, spec))
-			it->request = json_incref(req);
-		json_decref(req);
+	it->request = req;
+	return rc;
+}
+
+/* rec with each redacted string that red (the current redacted spec) holds unchanged at the same
+ * place replaced by what real (the current spec with values) holds there. */
+static json_t *reveal_walk(const json_t *rec, const json_t *red, const json_t *real)
+{
+	if (json_is_string(rec)) {
+		const char *t = json_string_value(rec);
+		if (real && json_is_string(red) && !strncmp(t, SECRET_REDACTED, strlen(SECRET_REDACTED)) &&
+		    !strcmp(t, json_string_value(red)))
+			return json_incref((json_t *)real);
+		return json_incref((json_t *)rec);
 	}
-	return n ? CRATIS_EINVAL : CRATIS_OK;
+	if (json_is_object(rec)) {
+		json_t *o = json_object();
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)rec, k, v)
+			json_object_set_new(o, k, reveal_walk(v, json_object_get(red, k), json_object_get(real, k)));
+		return o;
+	}
+	if (json_is_array(rec)) {
+		json_t *a = json_array();
+		size_t i;
+		json_t *v;
+		json_array_foreach(rec, i, v)
+			json_array_append_new(a, reveal_walk(v, json_array_get(red, i), json_array_get(real, i)));
+		return a;
+	}
+	return json_incref((json_t *)rec);
+}
+
+/* The recorded spec rec with its secret and sensitive strings revealed where the manifest still
+ * names the same value (the redacted forms are equal); NULL when the resource is no longer in
+ * the manifests or nothing could be resolved. */
+static json_t *item_reveal(struct plan *p, struct plan_item *it, const json_t *rec)
+{
+	const struct resource *res = it->res ? it->res : p->model ? model_find(p->model, it->project, it->id) : NULL;
+	if (!res || !res->pending_vars)
+		return NULL;
+	json_t *red = NULL, *real = NULL;
+	if (it->res && it->request) {
+		red = json_incref(it->desired);
+		real = json_incref(it->request);
+	} else {
+		struct diags errs = DIAGS_INIT;
+		expand(p, it, res, true, &errs, &red, &real);
+		diags_release(&errs);
+	}
+	json_t *out = real ? reveal_walk(rec, red, real) : NULL;
+	json_decref(red);
+	json_decref(real);
+	return out;
+}
+
+/* Overwrite and free a heap string that may hold secret values. */
+static void wipe_free(char *t)
+{
+	if (t) {
+		explicit_bzero(t, strlen(t));
+		free(t);
+	}
+}
+
+int plugin_prior(struct plan *p, struct plan_item *it, bool pending_too, char **prior, char **spec)
+{
+	*prior = prior_text(it->row, pending_too);
+	if (spec)
+		*spec = NULL;
+	if (!*prior || !p->secrets || !strstr(*prior, SECRET_REDACTED))
+		return CRATIS_OK;
+	json_t *doc = json_loads(*prior, 0, NULL);
+	json_t *rec = json_object_get(doc, "spec"), *outs = json_object_get(doc, "outputs");
+	json_t *rev = rec ? item_reveal(p, it, rec) : NULL;
+	if (rev)
+		json_object_set_new(doc, "spec", rev);
+	const char *k;
+	json_t *v;
+	json_object_foreach(outs, k, v) {
+		json_t *val = NULL;
+		if (json_is_string(v) && secret_is_sealed(json_string_value(v)) &&
+		    !secret_store_unseal(p->secrets, &val, json_string_value(v))) {
+			if (json_is_string(val))
+				secret_store_remember(p->secrets, json_string_value(val));
+			json_object_set_new(outs, k, val);
+		}
+	}
+	wipe_free(*prior);
+	*prior = json_text(doc);
+	if (spec && rev)
+		*spec = json_text(rev);
+	json_decref(doc);
+	return CRATIS_OK;
 }
 
 static void plugin_error(struct diags *errors, const struct plan_item *it, const struct call *c)
@@ -441,8 +564,10 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 		diags_errorf(errors, CRATIS_EINVAL, "%s: %s", it->id, cratis_error_last()->message);
 		return CRATIS_EINVAL;
 	}
-	char *spec = json_text(it->desired), *pr = prior_text(row, false);
-	req.spec = ask_plan ? spec : row->spec;
+	/* the plugin gets the values of secrets the manifest still names (its replies are scrubbed) */
+	char *spec = json_text(it->request && ask_plan ? it->request : it->desired), *pr = NULL, *rspec = NULL;
+	plugin_prior(p, it, false, &pr, ask_plan ? NULL : &rspec);
+	req.spec = ask_plan ? spec : rspec ? rspec : row->spec;
 	req.prior = pr;
 	req.statedir = sd;
 	struct call c;
@@ -481,8 +606,9 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 		plugin_error(errors, it, &c);
 	json_decref(out);
 	call_release(&c);
-	free(spec);
-	free(pr);
+	wipe_free(spec);
+	wipe_free(pr);
+	wipe_free(rspec);
 	free(sd);
 	return rc;
 }

@@ -201,8 +201,12 @@ static int resolve(const char *expr, const struct vars_ctx *ctx, json_t **val, b
 		int rc = CRATIS_OK;
 		if (ctx->partial)
 			*keep = true;
-		else if (ctx->ref)
-			rc = ctx->ref(id, key, val, ctx->payload);
+		else if (ctx->ref) {
+			bool sens = false;
+			rc = ctx->ref(id, key, val, &sens, ctx->payload);
+			if (sens)
+				*sensitive = true;
+		}
 		free(id);
 		free(key);
 		if (rc == 0 && !*val && !*keep && ctx->unknown)

@@ -3,7 +3,8 @@
  *   ${env:NAME}                process environment; error when unset or not valid UTF-8 (the
  *                              message shows the bytes escaped as \xHH)
  *   ${env:NAME:-default}       process environment with a default
- *   ${Kind/name.outputs.key}   another resource's recorded output (adds a graph edge)
+ *   ${Kind/name.outputs.key}   another resource's recorded output (adds a graph edge); a
+ *                              sensitive output makes the string sensitive, like a secret
  *   ${artifact:NAME}           digest of the artifact NAME last recorded (.version: its version)
  *   ${secret:NAME}             the project's secret NAME (resolved by the last pass only)
  *   $${                        a literal "${"
@@ -23,10 +24,11 @@
 #include "util/util.h"
 
 /* Resolves ${Kind/name.outputs.key}: set *out to a new reference, or leave it NULL when the
- * value is not known yet, and return CRATIS_OK; or return a negative enum cratis_status with
+ * value is not known yet, and return CRATIS_OK; set *sensitive (false on entry) when the output
+ * is sensitive, so that the string it lands in is redacted like one that took a secret; or return a negative enum cratis_status with
  * the message in the calling thread's last error (error_set, util/error.h), e.g.
  * CRATIS_ENOTFOUND "Task/a has no output 'x' (outputs: dir)". */
-typedef int (*vars_ref_fn)(const char *id, const char *key, json_t **out, void *payload);
+typedef int (*vars_ref_fn)(const char *id, const char *key, json_t **out, bool *sensitive, void *payload);
 
 /* Resolves ${artifact:NAME} (field "digest") and ${artifact:NAME.version} (field "version"):
  * set *out to a heap string (the caller frees it) and return CRATIS_OK; or return a negative

@@ -12,7 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "util/buf.h"
+#include "util/dynlib.h"
 #include "util/error.h"
 #include "util/subprocess.h"
 #include "util/util.h"
@@ -20,119 +24,67 @@
 
 #define KEY_LEN 32
 
-/* ---- SHA-256 (FIPS 180-4) and HMAC (RFC 2104): here rather than libcrypto, which the core
- * does not link (commands that never hash start without it) ---- */
+/* ---- libcrypto, opened on first use (src/util/dynlib.h): HMAC-SHA256 for the keyed hash,
+ * AES-256-GCM for sealed outputs, base64 for their text form ---- */
 
-struct sha256 {
-	uint32_t h[8];
-	uint64_t len;          /* bytes fed */
-	unsigned char blk[64];
-	size_t n;              /* bytes in blk */
+#define CRYPTO_FUNCTIONS(X) \
+	X(HMAC) X(EVP_sha256) X(EVP_aes_256_gcm) X(EVP_CIPHER_CTX_new) X(EVP_CIPHER_CTX_free) \
+	X(EVP_CIPHER_CTX_ctrl) X(EVP_EncryptInit_ex) X(EVP_EncryptUpdate) X(EVP_EncryptFinal_ex) \
+	X(EVP_DecryptInit_ex) X(EVP_DecryptUpdate) X(EVP_DecryptFinal_ex) X(EVP_EncodeBlock) \
+	X(EVP_DecodeBlock)
+
+/* Pointers typed from the OpenSSL headers (crypto->HMAC is HMAC). */
+struct crypto_api {
+#define CRYPTO_MEMBER(name) __typeof__(name) *name;
+	CRYPTO_FUNCTIONS(CRYPTO_MEMBER)
+#undef CRYPTO_MEMBER
 };
 
-static const uint32_t K256[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
+/* Filled once by crypto_load (under crypto_once) and only read after. */
+static struct {
+	struct dynlib lib;
+	struct crypto_api fn;
+} crypto_lib;
+static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
 
-#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
-
-static void sha256_block(struct sha256 *c, const unsigned char *p)
+static void crypto_load(void)
 {
-	uint32_t w[64], a, b, cc, d, e, f, g, h;
-	for (int i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-	for (int i = 16; i < 64; i++) {
-		uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
-		uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
-		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-	}
-	a = c->h[0]; b = c->h[1]; cc = c->h[2]; d = c->h[3];
-	e = c->h[4]; f = c->h[5]; g = c->h[6]; h = c->h[7];
-	for (int i = 0; i < 64; i++) {
-		uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K256[i] + w[i];
-		uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & cc) ^ (b & cc));
-		h = g; g = f; f = e; e = d + t1;
-		d = cc; cc = b; b = a; a = t1 + t2;
-	}
-	c->h[0] += a; c->h[1] += b; c->h[2] += cc; c->h[3] += d;
-	c->h[4] += e; c->h[5] += f; c->h[6] += g; c->h[7] += h;
-	explicit_bzero(w, sizeof(w));
+	if (dynlib_open(&crypto_lib.lib, "libcrypto", CRATIS_LIBCRYPTO_SONAME, CRATIS_LIBCRYPTO_PACKAGE))
+		return;
+#define CRYPTO_RESOLVE(name) crypto_lib.fn.name = (__typeof__(crypto_lib.fn.name))dynlib_sym(&crypto_lib.lib, #name);
+	CRYPTO_FUNCTIONS(CRYPTO_RESOLVE)
+#undef CRYPTO_RESOLVE
 }
 
-static void sha256_init(struct sha256 *c)
+/* libcrypto's functions, loading it on the first call; NULL with the last error set
+ * (CRATIS_ENOTFOUND naming the library and its Debian package) when it cannot be loaded. */
+static const struct crypto_api *crypto_api(void)
 {
-	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-	                                0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
-	memset(c, 0, sizeof(*c));
-	memcpy(c->h, iv, sizeof(iv));
+	int rc = pthread_once(&crypto_once, crypto_load);
+	if (rc) {
+		error_set(CRATIS_ERROR, "cannot load libcrypto: pthread_once failed (error %d)", rc);
+		return NULL;
+	}
+	if (crypto_lib.lib.status) {
+		error_set(crypto_lib.lib.status, "%s", crypto_lib.lib.message);
+		return NULL;
+	}
+	return &crypto_lib.fn;
 }
 
-static void sha256_add(struct sha256 *c, const void *data, size_t len)
+/* HMAC-SHA256 of data under key (RFC 2104). Returns CRATIS_OK or the last error's status. */
+static int hmac_sha256(unsigned char out[32], const unsigned char *key, size_t klen, const void *data, size_t len)
 {
-	const unsigned char *p = data;
-	c->len += len;
-	while (len) {
-		size_t k = 64 - c->n < len ? 64 - c->n : len;
-		memcpy(c->blk + c->n, p, k);
-		c->n += k;
-		p += k;
-		len -= k;
-		if (c->n == 64) {
-			sha256_block(c, c->blk);
-			c->n = 0;
-		}
-	}
+	const struct crypto_api *c = crypto_api();
+	if (!c)
+		return cratis_error_last()->status;
+	unsigned int n = 32;
+	static const unsigned char empty[1];
+	if (!c->HMAC(c->EVP_sha256(), key, (int)klen, len ? data : empty, len, out, &n) || n != 32)
+		return error_set(CRATIS_ERROR, "libcrypto: HMAC-SHA256 failed");
+	return CRATIS_OK;
 }
 
-static void sha256_done(struct sha256 *c, unsigned char out[32])
-{
-	uint64_t bits = c->len * 8;
-	unsigned char pad = 0x80, zero = 0, l[8];
-	sha256_add(c, &pad, 1);
-	while (c->n != 56)
-		sha256_add(c, &zero, 1);
-	for (int i = 0; i < 8; i++)
-		l[i] = (unsigned char)(bits >> (56 - 8 * i));
-	sha256_add(c, l, 8);
-	for (int i = 0; i < 8; i++) {
-		out[4 * i] = (unsigned char)(c->h[i] >> 24);
-		out[4 * i + 1] = (unsigned char)(c->h[i] >> 16);
-		out[4 * i + 2] = (unsigned char)(c->h[i] >> 8);
-		out[4 * i + 3] = (unsigned char)c->h[i];
-	}
-	explicit_bzero(c, sizeof(*c));
-}
-
-/* HMAC-SHA256 of data under a key of at most 64 bytes. */
-static void hmac_sha256(unsigned char out[32], const unsigned char *key, size_t klen, const void *data, size_t len)
-{
-	unsigned char k[64] = { 0 }, ipad[64], opad[64], inner[32];
-	memcpy(k, key, klen <= 64 ? klen : 64);
-	for (int i = 0; i < 64; i++) {
-		ipad[i] = k[i] ^ 0x36;
-		opad[i] = k[i] ^ 0x5c;
-	}
-	struct sha256 c;
-	sha256_init(&c);
-	sha256_add(&c, ipad, 64);
-	sha256_add(&c, data, len);
-	sha256_done(&c, inner);
-	sha256_init(&c);
-	sha256_add(&c, opad, 64);
-	sha256_add(&c, inner, 32);
-	sha256_done(&c, out);
-	explicit_bzero(k, sizeof(k));
-	explicit_bzero(ipad, sizeof(ipad));
-	explicit_bzero(opad, sizeof(opad));
-	explicit_bzero(inner, sizeof(inner));
-}
 #define VALUE_CAP (64u << 10)
 
 struct secret_store {
@@ -382,18 +334,168 @@ int secret_store_redact(struct secret_store *s, char **out, const char *value, s
 	pthread_mutex_lock(&s->mu);
 	int rc = load_key(s);
 	unsigned char mac[32];
-	unsigned int maclen = sizeof(mac);
 	if (!rc)
-		hmac_sha256(mac, s->key, KEY_LEN, value, len);
+		rc = hmac_sha256(mac, s->key, KEY_LEN, value, len);
 	pthread_mutex_unlock(&s->mu);
 	if (rc)
 		return rc;
 	struct buf b = BUF_INIT;
 	buf_adds(&b, SECRET_REDACTED " hmac-sha256:");
-	for (unsigned int i = 0; i < maclen; i++)
+	for (size_t i = 0; i < sizeof(mac); i++)
 		buf_addf(&b, "%02x", mac[i]);
 	*out = buf_detach(&b);
 	return CRATIS_OK;
+}
+
+/* ---- sealed values: AES-256-GCM (NIST SP 800-38D) under a key derived from the state's key,
+ * 12-byte random nonce, 16-byte tag; text form base64(nonce || ciphertext || tag) ---- */
+
+#define NONCE_LEN 12
+#define TAG_LEN 16
+
+/* Under s->mu with the key loaded: the sealing key, HMAC-SHA256(key, "cratis seal v1"). */
+static int seal_key(struct secret_store *s, unsigned char out[32])
+{
+	static const char label[] = "cratis seal v1";
+	return hmac_sha256(out, s->key, KEY_LEN, label, sizeof(label) - 1);
+}
+
+int secret_store_seal(struct secret_store *s, char **out, const json_t *value)
+{
+	*out = NULL;
+	char *plain = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	if (!plain)
+		return error_set(CRATIS_EINVAL, "a sensitive value cannot be encoded as JSON");
+	size_t len = strlen(plain);
+	char *hash = NULL;
+	int rc = secret_store_redact(s, &hash, plain, len);
+	const struct crypto_api *c = rc ? NULL : crypto_api();
+	if (!rc && !c)
+		rc = cratis_error_last()->status;
+	unsigned char key[32], *raw = NULL;
+	if (!rc) {
+		pthread_mutex_lock(&s->mu);
+		rc = seal_key(s, key);
+		pthread_mutex_unlock(&s->mu);
+	}
+	if (!rc && len > INT32_MAX - NONCE_LEN - TAG_LEN)
+		rc = error_set(CRATIS_EINVAL, "a sensitive value is too large to seal (%zu bytes)", len);
+	EVP_CIPHER_CTX *x = NULL;
+	if (!rc) {
+		raw = xmalloc(NONCE_LEN + len + TAG_LEN);
+		int n = 0, fin = 0;
+		x = c->EVP_CIPHER_CTX_new();
+		if (getrandom(raw, NONCE_LEN, 0) != NONCE_LEN)
+			rc = error_set(CRATIS_EIO, "cannot seal a sensitive value: no random bytes: %s", strerror(errno));
+		else if (!x || c->EVP_EncryptInit_ex(x, c->EVP_aes_256_gcm(), NULL, key, raw) != 1 ||
+		         c->EVP_EncryptUpdate(x, raw + NONCE_LEN, &n, (const unsigned char *)plain, (int)len) != 1 ||
+		         c->EVP_EncryptFinal_ex(x, raw + NONCE_LEN + n, &fin) != 1 || (size_t)(n + fin) != len ||
+		         c->EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, TAG_LEN, raw + NONCE_LEN + len) != 1)
+			rc = error_set(CRATIS_ERROR, "libcrypto: AES-256-GCM encryption failed");
+	}
+	if (!rc) {
+		size_t rl = NONCE_LEN + len + TAG_LEN;
+		unsigned char *b64 = xmalloc(4 * ((rl + 2) / 3) + 1);
+		c->EVP_EncodeBlock(b64, raw, (int)rl);
+		*out = xasprintf("%s" SECRET_SEALED "%s", hash, (const char *)b64);
+		free(b64);
+	}
+	if (x)
+		c->EVP_CIPHER_CTX_free(x);
+	explicit_bzero(key, sizeof(key));
+	explicit_bzero(plain, len);
+	free(plain);
+	free(raw);
+	free(hash);
+	return rc;
+}
+
+bool secret_is_sealed(const char *text)
+{
+	return text && !strncmp(text, SECRET_REDACTED, strlen(SECRET_REDACTED)) && strstr(text, SECRET_SEALED);
+}
+
+int secret_store_unseal(struct secret_store *s, json_t **out, const char *text)
+{
+	*out = NULL;
+	const char *b64 = secret_is_sealed(text) ? strstr(text, SECRET_SEALED) + strlen(SECRET_SEALED) : NULL;
+	size_t bl = b64 ? strlen(b64) : 0;
+	if (!b64 || bl % 4 || bl > INT32_MAX)
+		return error_set(CRATIS_EINVAL, "not a sealed value");
+	const struct crypto_api *c = crypto_api();
+	if (!c)
+		return cratis_error_last()->status;
+	unsigned char key[32];
+	pthread_mutex_lock(&s->mu);
+	int rc = load_key(s);
+	if (!rc)
+		rc = seal_key(s, key);
+	pthread_mutex_unlock(&s->mu);
+	if (rc)
+		return rc;
+	unsigned char *raw = xmalloc(bl / 4 * 3 + 1);
+	int rl = c->EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)bl);
+	/* EVP_DecodeBlock counts the bytes that '=' padding stands for */
+	if (rl >= 0 && bl >= 1 && b64[bl - 1] == '=')
+		rl--;
+	if (rl >= 0 && bl >= 2 && b64[bl - 2] == '=')
+		rl--;
+	char *plain = NULL;
+	size_t len = rl >= NONCE_LEN + TAG_LEN ? (size_t)rl - NONCE_LEN - TAG_LEN : 0;
+	EVP_CIPHER_CTX *x = NULL;
+	if (rl < NONCE_LEN + TAG_LEN) {
+		rc = error_set(CRATIS_EINVAL, "a sealed value is malformed (bad base64 or too short)");
+	} else {
+		plain = xmalloc(len + 1);
+		int n = 0, fin = 0;
+		x = c->EVP_CIPHER_CTX_new();
+		if (!x || c->EVP_DecryptInit_ex(x, c->EVP_aes_256_gcm(), NULL, key, raw) != 1 ||
+		    c->EVP_DecryptUpdate(x, (unsigned char *)plain, &n, raw + NONCE_LEN, (int)len) != 1 ||
+		    c->EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, TAG_LEN, raw + NONCE_LEN + len) != 1 ||
+		    c->EVP_DecryptFinal_ex(x, (unsigned char *)plain + n, &fin) != 1 || (size_t)(n + fin) != len)
+			rc = error_set(CRATIS_EINVAL, "a sealed value does not open with this state's key (%s/secret.key is not "
+			               "the key that sealed it, or the value was altered)", s->statedir);
+	}
+	if (!rc) {
+		plain[len] = '\0';
+		*out = json_loads(plain, JSON_DECODE_ANY, NULL);
+		if (!*out)
+			rc = error_set(CRATIS_EINVAL, "a sealed value does not hold JSON");
+	}
+	if (x)
+		c->EVP_CIPHER_CTX_free(x);
+	explicit_bzero(key, sizeof(key));
+	if (plain) {
+		explicit_bzero(plain, len);
+		free(plain);
+	}
+	free(raw);
+	return rc;
+}
+
+json_t *secret_public(const json_t *v)
+{
+	if (json_is_string(v) && secret_is_sealed(json_string_value(v))) {
+		const char *t = json_string_value(v);
+		return json_stringn(t, (size_t)(strstr(t, SECRET_SEALED) - t));
+	}
+	if (json_is_object(v)) {
+		json_t *o = json_object();
+		const char *k;
+		json_t *x;
+		json_object_foreach((json_t *)v, k, x)
+			json_object_set_new(o, k, secret_public(x));
+		return o;
+	}
+	if (json_is_array(v)) {
+		json_t *a = json_array();
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x)
+			json_array_append_new(a, secret_public(x));
+		return a;
+	}
+	return json_incref((json_t *)v);
 }
 
 void secret_store_remember(struct secret_store *s, const char *value)

@@ -4,6 +4,7 @@
 #define CRATIS_SECRET_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Prefix of the redacted form of a string that took a secret or a sensitive value:
@@ -33,13 +34,42 @@ void secret_store_free(struct secret_store *s);
 int secret_store_get(struct secret_store *s, char **out, const json_t *defs, const char *project,
                      const char *name);
 
-/* The redacted form of value (len bytes): SECRET_REDACTED " hmac-sha256:" + HMAC-SHA256 of the
- * value under the state's key (SHA-256 and HMAC implemented here: the core does not link
- * libcrypto), so that a changed value still changes the recorded spec. The
- * key is 32 random bytes in statedir/secret.key (created 0600 on first use; a state directory
- * copied elsewhere keeps its hashes). Thread-safe. Sets *out (caller frees), returns CRATIS_OK,
- * or CRATIS_EIO with the last error set when the key cannot be read or created. */
+/* The redacted form of value (len bytes): SECRET_REDACTED " hmac-sha256:" + HMAC-SHA256 (RFC
+ * 2104, libcrypto opened on first use) of the value under the state's key, so that a changed
+ * value still changes the recorded spec. The key is 32 random bytes in statedir/secret.key
+ * (created 0600 on first use; a state directory copied elsewhere keeps its hashes).
+ * Thread-safe. Sets *out (caller frees), returns CRATIS_OK, or CRATIS_EIO when the key cannot
+ * be read or created, CRATIS_ENOTFOUND when libcrypto cannot be loaded (the message names its
+ * Debian package), with the last error set. */
 int secret_store_redact(struct secret_store *s, char **out, const char *value, size_t len);
+
+/* Marker in the recorded form of a sealed value (see secret_store_seal). */
+#define SECRET_SEALED " sealed:v1:"
+
+/* The recorded form of a sensitive output: its redacted form (secret_store_redact over the
+ * compact JSON of value) followed by SECRET_SEALED and base64(nonce || ciphertext || tag) of
+ * that JSON under AES-256-GCM (NIST SP 800-38D; 12-byte random nonce, 16-byte tag) with a key
+ * derived from the state's key (HMAC-SHA256(key, "cratis seal v1")), so that state holds no
+ * clear value and a later run can still hand the value to the resources that use it. value is
+ * borrowed. Thread-safe. Sets *out (caller frees), returns CRATIS_OK, or CRATIS_EIO (the key
+ * cannot be read or created, no random bytes), CRATIS_ENOTFOUND (libcrypto cannot be loaded),
+ * CRATIS_EINVAL (value not encodable) with the last error set. */
+int secret_store_seal(struct secret_store *s, char **out, const json_t *value);
+
+/* Whether text is the recorded form of a sealed value. */
+bool secret_is_sealed(const char *text);
+
+/* The value that secret_store_seal sealed into text: sets *out to a new JSON value (caller
+ * decrefs; wipe strings it holds when done) and returns CRATIS_OK, or CRATIS_EINVAL (text is not
+ * a sealed value, is malformed, or does not open with this state's key: another secret.key, or
+ * altered), CRATIS_EIO / CRATIS_ENOTFOUND (key or libcrypto unavailable), with the last error
+ * set; no message contains the value. Thread-safe. */
+int secret_store_unseal(struct secret_store *s, json_t **out, const char *text);
+
+/* A copy of v (any JSON; borrowed) in which every sealed string is cut to its redacted form
+ * ("(sensitive) hmac-sha256:<hex>"): what state listings, outputs and plans show. Never fails
+ * (allocation failure aborts); the caller decrefs. */
+json_t *secret_public(const json_t *v);
 
 /* Add value (a sensitive value read elsewhere, e.g. a sensitive variable's) to the values that
  * secret_store_scrub hides. Thread-safe; value is copied. */

@@ -9,9 +9,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int ref(const char *id, const char *key, json_t **out, void *payload)
+static int ref(const char *id, const char *key, json_t **out, bool *sensitive, void *payload)
 {
 	(void)payload;
+	*sensitive = !strcmp(key, "s");
 	*out = strcmp(key, "n") ? json_sprintf("%s:%s", id, key) : json_integer(7);
 	return 0;
 }

@@ -134,12 +134,72 @@ static void test_secret_hmac_known_answers(void **state)
 	tmp_cleanup(dir);
 }
 
+/* Sealed outputs (issue 9 item 11): the recorded form holds the keyed hash and a ciphertext,
+ * never the value; it opens with the same key to the same JSON, and not with another key or
+ * after a change of one character. */
+static void test_secret_seal(void **state)
+{
+	(void)state;
+	char *dir = tmp_dir(), *dir2 = tmp_dir();
+	struct secret_store *s = secret_store_new(dir, dir, 0), *other = secret_store_new(dir2, dir2, 0);
+	json_t *v = json_pack("{s:s,s:i}", "token", "tok-sealed-4711", "n", 3);
+	char *a = NULL, *b = NULL, *h = NULL;
+	assert_int_equal(secret_store_seal(s, &a, v), CRATIS_OK);
+	assert_int_equal(secret_store_seal(s, &b, v), CRATIS_OK);
+	assert_true(secret_is_sealed(a));
+	assert_null(strstr(a, "tok-sealed-4711"));
+	/* a fresh nonce each time, the same hash part */
+	assert_string_not_equal(a, b);
+	size_t hl = (size_t)(strstr(a, SECRET_SEALED) - a);
+	assert_memory_equal(a, b, hl);
+	const char *plain = "{\"n\":3,\"token\":\"tok-sealed-4711\"}";
+	assert_int_equal(secret_store_redact(s, &h, plain, strlen(plain)), CRATIS_OK);
+	assert_int_equal(strlen(h), hl);
+	assert_memory_equal(a, h, hl);
+	json_t *back = NULL;
+	assert_int_equal(secret_store_unseal(s, &back, a), CRATIS_OK);
+	assert_true(json_equal(back, v));
+	json_decref(back);
+	/* another key, a flipped character, a truncated text, something else */
+	assert_int_equal(secret_store_unseal(other, &back, a), CRATIS_EINVAL);
+	assert_null(back);
+	assert_non_null(strstr(cratis_error_last()->message, "secret.key"));
+	char *bad = xstrdup(a);
+	char *p = bad + strlen(bad) - 6;
+	*p = *p == 'A' ? 'B' : 'A';
+	assert_int_equal(secret_store_unseal(s, &back, bad), CRATIS_EINVAL);
+	bad[hl + strlen(SECRET_SEALED) + 8] = '\0';
+	assert_int_equal(secret_store_unseal(s, &back, bad), CRATIS_EINVAL);
+	assert_int_equal(secret_store_unseal(s, &back, "(sensitive) hmac-sha256:00"), CRATIS_EINVAL);
+	assert_false(secret_is_sealed("plain sealed:v1:x"));
+	/* what listings show: the hash part only, everywhere inside a document */
+	json_t *doc = json_pack("{s:s,s:[s],s:s}", "a", a, "l", b, "plain", "x");
+	json_t *pub = secret_public(doc);
+	char *text = json_dumps(pub, JSON_COMPACT);
+	assert_null(strstr(text, "sealed:"));
+	assert_non_null(strstr(text, h));
+	assert_non_null(strstr(text, "\"plain\":\"x\""));
+	free(text);
+	json_decref(pub);
+	json_decref(doc);
+	json_decref(v);
+	free(a);
+	free(b);
+	free(h);
+	free(bad);
+	secret_store_free(s);
+	secret_store_free(other);
+	tmp_cleanup(dir);
+	tmp_cleanup(dir2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_secret_providers),
 		cmocka_unit_test(test_secret_redact_and_scrub),
 		cmocka_unit_test(test_secret_hmac_known_answers),
+		cmocka_unit_test(test_secret_seal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

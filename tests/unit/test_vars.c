@@ -202,14 +202,36 @@ static void test_vars_secrets_and_sensitive_variables(void **state)
 	strv_release(&sens);
 }
 
-static int ref(const char *id, const char *key, json_t **out, void *payload)
+static int ref(const char *id, const char *key, json_t **out, bool *sensitive, void *payload)
 {
 	(void)payload;
-	if (!strcmp(id, "Task/a") && !strcmp(key, "dir"))
+	if (!strcmp(id, "Task/a") && !strcmp(key, "dir")) {
 		*out = json_string("/srv/a");
-	else if (!strcmp(id, "Task/a"))
+	} else if (!strcmp(id, "Task/a") && !strcmp(key, "token")) {
+		*out = json_string("tok-out-1");
+		*sensitive = true;
+	} else if (!strcmp(id, "Task/a"))
 		return error_set(CRATIS_ENOTFOUND, "%s has no output '%s' (outputs: dir)", id, key);
 	return CRATIS_OK;
+}
+
+/* A sensitive output makes the string it lands in sensitive: redacted as a whole in the spec
+ * recorded, its value only in the spec sent to the plugin; other strings stay (issue 9 item 11). */
+static void test_vars_sensitive_output(void **state)
+{
+	(void)state;
+	struct vars_ctx c = { .ref = ref, .redact = fake_redact };
+	json_t *out = NULL;
+	assert_int_equal(vars_expand_string("Bearer ${Task/a.outputs.token}", &c, &out), CRATIS_OK);
+	assert_string_equal(json_string_value(out), "(sensitive) 16");
+	json_decref(out);
+	assert_int_equal(vars_expand_string("${Task/a.outputs.dir}", &c, &out), CRATIS_OK);
+	assert_string_equal(json_string_value(out), "/srv/a");
+	json_decref(out);
+	c.redact = NULL;
+	assert_int_equal(vars_expand_string("Bearer ${Task/a.outputs.token}", &c, &out), CRATIS_OK);
+	assert_string_equal(json_string_value(out), "Bearer tok-out-1");
+	json_decref(out);
 }
 
 static void test_vars_output_references(void **state)
@@ -307,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_vars_output_references),
 		cmocka_unit_test(test_vars_values_are_interpolated_once),
 		cmocka_unit_test(test_vars_secrets_and_sensitive_variables),
+		cmocka_unit_test(test_vars_sensitive_output),
 		cmocka_unit_test(test_vars_output_reference_error_keeps_status),
 		cmocka_unit_test(test_vars_artifact_references),
 		cmocka_unit_test(test_vars_tree_reports_field_paths),
