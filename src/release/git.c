@@ -54,16 +54,7 @@ static void git_load(void)
  * naming the library and the package to install, or CRATIS_ERROR) when it cannot be loaded. */
 static const struct git_api *git_api(void)
 {
-	int rc = pthread_once(&git_once, git_load);
-	if (rc) {
-		error_set(CRATIS_ERROR, "cannot load libgit2: pthread_once failed (error %d)", rc);
-		return NULL;
-	}
-	if (git_lib.lib.status) {
-		error_set(git_lib.lib.status, "%s", git_lib.lib.message);
-		return NULL;
-	}
-	return &git_lib.fn;
+	return dynlib_load_once(&git_once, git_load, &git_lib.lib) ? NULL : &git_lib.fn;
 }
 
 struct repo {

@@ -65,16 +65,7 @@ static void xml_load(void)
  * naming the library and the package to install, or CRATIS_ERROR) when it cannot be loaded. */
 static const struct xml_api *xml_api(void)
 {
-	int rc = pthread_once(&xml_once, xml_load);
-	if (rc) {
-		error_set(CRATIS_ERROR, "cannot load libxml2: pthread_once failed (error %d)", rc);
-		return NULL;
-	}
-	if (xml_lib.lib.status) {
-		error_set(xml_lib.lib.status, "%s", xml_lib.lib.message);
-		return NULL;
-	}
-	return &xml_lib.fn;
+	return dynlib_load_once(&xml_once, xml_load, &xml_lib.lib) ? NULL : &xml_lib.fn;
 }
 
 void version_source_release(struct version_source *src)

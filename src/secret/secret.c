@@ -60,16 +60,7 @@ static void crypto_load(void)
  * (CRATIS_ENOTFOUND naming the library and its Debian package) when it cannot be loaded. */
 static const struct crypto_api *crypto_api(void)
 {
-	int rc = pthread_once(&crypto_once, crypto_load);
-	if (rc) {
-		error_set(CRATIS_ERROR, "cannot load libcrypto: pthread_once failed (error %d)", rc);
-		return NULL;
-	}
-	if (crypto_lib.lib.status) {
-		error_set(crypto_lib.lib.status, "%s", crypto_lib.lib.message);
-		return NULL;
-	}
-	return &crypto_lib.fn;
+	return dynlib_load_once(&crypto_once, crypto_load, &crypto_lib.lib) ? NULL : &crypto_lib.fn;
 }
 
 /* HMAC-SHA256 of data under key (RFC 2104). Returns CRATIS_OK or the last error's status. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cratis/plugin.h"
+#include "error.h"
 #include "banned.h"
 
 int dynlib_open(struct dynlib *lib, const char *name, const char *soname, const char *package)
@@ -35,4 +36,14 @@ void *dynlib_sym(struct dynlib *lib, const char *symbol)
 		         lib->soname, symbol, lib->name);
 	}
 	return p;
+}
+
+int dynlib_load_once(pthread_once_t *once, void (*load)(void), const struct dynlib *lib)
+{
+	int rc = pthread_once(once, load);
+	if (rc)
+		return error_set(CRATIS_ERROR, "cannot load a library: pthread_once failed (error %d)", rc);
+	if (lib->status)
+		return error_set(lib->status, "%s", lib->message);
+	return CRATIS_OK;
 }

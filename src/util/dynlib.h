@@ -4,6 +4,8 @@
 #ifndef CRATIS_DYNLIB_H
 #define CRATIS_DYNLIB_H
 
+#include <pthread.h>
+
 struct dynlib {
 	void *handle;        /* dlopen handle, NULL when the library could not be opened; never closed */
 	const char *name;    /* as given to dynlib_open (static strings) */
@@ -27,5 +29,10 @@ int dynlib_open(struct dynlib *lib, const char *name, const char *soname, const 
  * (a different version of libgit2?)"). Later calls keep the first message. Same thread rule as
  * dynlib_open. */
 void *dynlib_sym(struct dynlib *lib, const char *symbol);
+
+/* Run load (which calls dynlib_open and dynlib_sym on lib) once per process under once, then
+ * report how it went: CRATIS_OK, or lib->status with lib->message as the calling thread's last
+ * error (src/util/error.h); CRATIS_ERROR when pthread_once itself fails. Thread-safe. */
+int dynlib_load_once(pthread_once_t *once, void (*load)(void), const struct dynlib *lib);
 
 #endif

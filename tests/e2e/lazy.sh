@@ -1,6 +1,7 @@
 #!/bin/sh
 # Heavy libraries are loaded only by the commands that use them (docs/architecture.md, "Lazy
-# libraries"): `cratis version` and `cratis get` never load libgit2 nor libxml2; `version show`
+# libraries"): `cratis version` and `cratis get` never load libgit2 nor libxml2, a plan without
+# secrets not libcrypto; `version show`
 # on a pom.xml loads both, on a package.json only libgit2; a missing one is an error naming it and
 # its package. The dynamic loader's own trace (LD_DEBUG=files) says which libraries a run opened.
 . "$(dirname "$0")/lib.sh"
@@ -39,6 +40,27 @@ expect_rc "cratis get runs" 0 $?
 expect_in "cratis get lists the task as ready" "ready" "$T/get.out"
 expect_not_in "cratis get does not load libgit2" "file=libgit2" "$T/get.ld"
 expect_not_in "cratis get does not load libxml2" "file=libxml2" "$T/get.ld"
+traced plan "$CRATIS" plan -f "$P"
+expect_rc "cratis plan runs" 0 $?
+expect_not_in "a plan without secrets does not load libcrypto" "file=libcrypto" "$T/plan.ld"
+S="$T/secret"
+mkdir -p "$S"
+cat >"$S/deploy.yaml" <<'YAML'
+apiVersion: cratis/v1
+kind: Project
+metadata: {name: s}
+spec:
+  secrets: {k: {env: CRATIS_T_LAZY}}
+---
+apiVersion: exec/v1
+kind: Task
+metadata: {name: t, project: s}
+spec:
+  apply: [echo, "${secret:k}"]
+YAML
+CRATIS_T_LAZY=v1-lazy traced secret "$CRATIS" plan -f "$S"
+expect_rc "a plan with a secret" 0 $?
+expect_in "hashing a secret loads libcrypto" "file=libcrypto" "$T/secret.ld"
 
 R="$T/repo"
 mkdir -p "$R"
