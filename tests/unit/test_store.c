@@ -435,6 +435,33 @@ static void test_store_unit_of_work(void **state)
 	store_close(s);
 }
 
+/* A unit whose step the database refuses (a step without its resource: NOT NULL) writes nothing,
+ * and the store goes on working. */
+static void test_store_unit_is_all_or_nothing(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_ok(fx);
+	struct state_row r = { .project = "p", .id = "Task/a", .api_version = "exec/v1", .spec = "{}", .outputs = "{}",
+	                       .deps = "[]", .status = "ready" };
+	struct step bad = { .resource = NULL, .action = "create", .result = "ok" };
+	assert_int_equal(store_record(s, "dev", &r, &bad, 7), CRATIS_EIO);
+	assert_contains(cratis_error_last()->message, "state '");
+	struct state_rows rows;
+	assert_int_equal(store_list(s, "dev", NULL, &rows), 0);
+	assert_int_equal(rows.n, 0);
+	store_rows_release(&rows);
+	struct steps steps;
+	assert_int_equal(store_steps(s, 7, &steps), 0);
+	assert_int_equal(steps.n, 0);
+	store_steps_release(&steps);
+	struct step good = { .resource = "Task/a", .action = "create", .result = "ok" };
+	assert_int_equal(store_record(s, "dev", &r, &good, 7), 0);
+	assert_int_equal(store_list(s, "dev", NULL, &rows), 0);
+	assert_int_equal(rows.n, 1);
+	store_rows_release(&rows);
+	store_close(s);
+}
+
 static void test_store_history_and_steps(void **state)
 {
 	struct fixture *fx = *state;
@@ -1146,6 +1173,7 @@ int main(void)
 			CASE(test_store_pending_keeps_recorded_spec, b),
 			CASE(test_store_projects_share_one_state, b),
 			CASE(test_store_unit_of_work, b),
+			CASE(test_store_unit_is_all_or_nothing, b),
 			CASE(test_store_history_and_steps, b),
 			CASE(test_store_artifacts_and_releases, b),
 			CASE(test_store_lock_contention_and_stale_takeover, b),
