@@ -94,7 +94,8 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 		diags_errorf(d, rc, "cannot resolve the state directory: %s", strerror(errno));
 		goto out_fail;
 	}
-	char *url = o->state_url ? xstrdup(o->state_url) : xasprintf("sqlite:%s/state.db", a->state_dir);
+	const char *su = o->state_url ? o->state_url : getenv("CRATIS_STATE");
+	char *url = su && *su ? xstrdup(su) : xasprintf("sqlite:%s/state.db", a->state_dir);
 	rc = store_open(&a->store, url);
 	free(url);
 	if (rc) {

@@ -40,6 +40,7 @@ struct cli_ctx {
 	bool force;               /* state unlock --force */
 	bool verbose;             /* -v: debug lines and notes */
 	const char *state_dir;    /* --state-dir or $CRATIS_STATE_DIR */
+	const char *state_url;    /* --state URL (sqlite:PATH, postgres://...); NULL: $CRATIS_STATE, else the default */
 	const char *to;           /* rollout rollback --to RELEASE; promote --to ENV */
 	const char *from;         /* promote --from ENV */
 	json_t *overrides;        /* promote: variables taken from the source environment */

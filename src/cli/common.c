@@ -112,6 +112,10 @@ int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const c
 			if (!v)
 				return EXIT_USAGE;
 			ctx->state_dir = v;
+		} else if (mask && take_value(argc, argv, &i, "--state", &v)) {
+			if (!v)
+				return EXIT_USAGE;
+			ctx->state_url = v;
 		} else if ((mask & CF_FROM) && take_value(argc, argv, &i, "--from", &v)) {
 			if (!v)
 				return EXIT_USAGE;
@@ -203,7 +207,7 @@ int cli_open(struct cli_ctx *ctx, enum app_load what, struct app **out)
 	ctx->observer.payload = ctx;
 	struct app_options o = {
 		.paths = (const char *const *)ctx->files.v, .npaths = ctx->files.n, .env = ctx->env,
-		.state_dir = ctx->state_dir, .jobs = ctx->jobs, .refresh = ctx->refresh,
+		.state_dir = ctx->state_dir, .state_url = ctx->state_url, .jobs = ctx->jobs, .refresh = ctx->refresh,
 		.lock_timeout_ms = ctx->lock_timeout_ms, .grace_ms = ctx->grace_ms, .command_line = ctx->command_line,
 		.overrides = ctx->overrides, .artifact_pins = ctx->artifact_pins,
 		.observer = &ctx->observer, .cancel = ctx->cancel,

@@ -18,16 +18,20 @@
 #include "banned.h"
 
 int sqlite_backend_open(struct store **out, const char *target, const char *url);
+int postgres_backend_open(struct store **out, const char *target, const char *url);
 
 static const struct store_backend sqlite_backend = { 1, "sqlite", sqlite_backend_open };
+/* any libpq connection URI: libpq accepts both spellings of the scheme */
+static const struct store_backend postgres_backend = { 1, "postgres", postgres_backend_open };
+static const struct store_backend postgresql_backend = { 1, "postgresql", postgres_backend_open };
 
-/* Every backend this build has; the PostgreSQL issue appends one. */
-static const struct store_backend *const backends[] = { &sqlite_backend };
+/* Every backend this build has. */
+static const struct store_backend *const backends[] = { &sqlite_backend, &postgres_backend, &postgresql_backend };
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
 
 const char *store_schemes(void)
 {
-	return "sqlite";
+	return "sqlite, postgres, postgresql";
 }
 
 /* Length of url's scheme ("sqlite" in "sqlite:x"), or 0 when url is a plain path. */

@@ -1,9 +1,11 @@
-/* Store conformance suite: one table of cases run against every backend (a list of factories;
- * sqlite today, PostgreSQL to come), after Terraform's TestBackendStates / TestBackendStateLocks.
- * Cases that need to reach under the interface (damage a file, write an old schema) use a
- * factory hook and are skipped for a backend that has none. */
+/* Store conformance suite: one table of cases run against every backend (a list of factories:
+ * sqlite, and PostgreSQL when CRATIS_TEST_PG_URL names a server, as tests/pg/with-postgres.sh
+ * sets it), after Terraform's TestBackendStates / TestBackendStateLocks. Cases that need to reach
+ * under the interface (damage a file, write an old schema) use a factory hook and are skipped for
+ * a backend that has none. */
 #include "helpers.h"
 
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -168,8 +170,91 @@ static void sqlite_make_foreign(const char *url, const char *kind)
 	fclose(f);
 }
 
-static const struct backend backends[] = {
+/* ---- PostgreSQL: each fixture is a fresh schema on the server of CRATIS_TEST_PG_URL ---- */
+
+/* The URL with ?schema=NAME (or &schema=NAME) appended. */
+static char *pg_with_schema(const char *base, const char *schema)
+{
+	return xasprintf("%s%cschema=%s", base, strchr(base, '?') ? '&' : '?', schema);
+}
+
+static PGconn *pg_raw(void)
+{
+	PGconn *c = PQconnectdb(getenv("CRATIS_TEST_PG_URL"));
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("cannot connect to %s: %s", getenv("CRATIS_TEST_PG_URL"), PQerrorMessage(c));
+	return c;
+}
+
+static void pg_exec(const char *sql)
+{
+	PGconn *c = pg_raw();
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(c);
+}
+
+static long pg_int(const char *sql)
+{
+	PGconn *c = pg_raw();
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+	long v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
+/* The schema of a fixture URL (after "schema="). */
+static const char *pg_schema(const char *url)
+{
+	const char *p = strstr(url, "schema=");
+	assert_non_null(p);
+	return p + strlen("schema=");
+}
+
+static char *pg_fresh(void **ctx)
+{
+	static _Atomic int n;
+	char *schema = xasprintf("cratis_test_%ld_%d", (long)getpid(), atomic_fetch_add(&n, 1));
+	*ctx = schema;
+	return pg_with_schema(getenv("CRATIS_TEST_PG_URL"), schema);
+}
+
+static void pg_cleanup(void *ctx)
+{
+	char *sql = xasprintf("DROP SCHEMA IF EXISTS \"%s\" CASCADE", (char *)ctx);
+	pg_exec(sql);
+	free(sql);
+	free(ctx);
+}
+
+/* A damaged database: the tables are gone (dropped, or renamed away) while schema_migrations
+ * says the schema is current; the store opens and each read must fail on its own. */
+static void pg_damage(const char *url, bool truncate)
+{
+	static const char *const tables[] = { "resources", "deployments", "steps", "locks", "artifacts", "releases" };
+	for (size_t i = 0; i < 6; i++) {
+		char *sql = truncate ? xasprintf("DROP TABLE \"%s\".%s", pg_schema(url), tables[i])
+		                     : xasprintf("ALTER TABLE \"%s\".%s RENAME TO %s_damaged", pg_schema(url), tables[i], tables[i]);
+		pg_exec(sql);
+		free(sql);
+	}
+}
+
+static void pg_set_schema_version(const char *url, int v)
+{
+	char *sql = xasprintf("INSERT INTO \"%s\".schema_migrations VALUES (%d, 'from a newer cratis', '2030-01-01T00:00:00Z')", pg_schema(url), v);
+	pg_exec(sql);
+	free(sql);
+}
+
+static const struct backend all_backends[] = {
 	{ "sqlite", sqlite_fresh, sqlite_cleanup, sqlite_damage, sqlite_set_schema_version, sqlite_make_legacy, sqlite_make_foreign },
+	{ "postgres", pg_fresh, pg_cleanup, pg_damage, pg_set_schema_version, NULL, NULL },
 };
 
 /* ---- fixture ---- */
@@ -347,6 +432,33 @@ static void test_store_unit_of_work(void **state)
 	/* a unit without a resource */
 	struct store_unit none = { .environment = "dev", .change = STORE_CHANGE_RECORD, .step = &st, .deployment = 7 };
 	assert_int_equal(store_commit(s, &none), CRATIS_EINVAL);
+	store_close(s);
+}
+
+/* A unit whose step the database refuses (a step without its resource: NOT NULL) writes nothing,
+ * and the store goes on working. */
+static void test_store_unit_is_all_or_nothing(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_ok(fx);
+	struct state_row r = { .project = "p", .id = "Task/a", .api_version = "exec/v1", .spec = "{}", .outputs = "{}",
+	                       .deps = "[]", .status = "ready" };
+	struct step bad = { .resource = NULL, .action = "create", .result = "ok" };
+	assert_int_equal(store_record(s, "dev", &r, &bad, 7), CRATIS_EIO);
+	assert_contains(cratis_error_last()->message, "state '");
+	struct state_rows rows;
+	assert_int_equal(store_list(s, "dev", NULL, &rows), 0);
+	assert_int_equal(rows.n, 0);
+	store_rows_release(&rows);
+	struct steps steps;
+	assert_int_equal(store_steps(s, 7, &steps), 0);
+	assert_int_equal(steps.n, 0);
+	store_steps_release(&steps);
+	struct step good = { .resource = "Task/a", .action = "create", .result = "ok" };
+	assert_int_equal(store_record(s, "dev", &r, &good, 7), 0);
+	assert_int_equal(store_list(s, "dev", NULL, &rows), 0);
+	assert_int_equal(rows.n, 1);
+	store_rows_release(&rows);
 	store_close(s);
 }
 
@@ -857,17 +969,211 @@ static void test_store_truncated_file_fails_every_read(void **state)
 	damaged(*state, true);
 }
 
+
+/* ---- PostgreSQL only ---- */
+
+static struct store *pg_open_ok(const char *url)
+{
+	struct store *s;
+	if (store_open(&s, url))
+		fail_msg("store_open(%s): %s", url, cratis_error_last()->message);
+	return s;
+}
+
+/* Two installations on one server: separate tables, and separate locks for one environment name. */
+static void test_store_pg_installations_share_a_server(void **state)
+{
+	struct fixture *fx = *state;
+	void *ctx2;
+	char *url2 = pg_fresh(&ctx2);
+	struct store *a = open_ok(fx), *b = pg_open_ok(url2);
+	struct state_row r = { .project = "p", .id = "Task/a", .api_version = "exec/v1", .spec = "{}", .outputs = "{}",
+	                       .deps = "[]", .status = "ready" };
+	assert_int_equal(store_record(a, "dev", &r, NULL, 1), 0);
+	struct state_rows rows;
+	assert_int_equal(store_list(b, "dev", NULL, &rows), 0);
+	assert_int_equal(rows.n, 0);
+	store_rows_release(&rows);
+	struct lock_info la, lb, holder;
+	fill(&la, "dev", host_name(), getpid(), "cratis apply (a)");
+	fill(&lb, "dev", host_name(), getpid(), "cratis apply (b)");
+	assert_int_equal(store_lock(a, &la, 0, &holder), 0);
+	assert_int_equal(store_lock(b, &lb, 0, &holder), 0);
+	char *sql = xasprintf("SELECT count(*) FROM pg_tables WHERE schemaname = '%s'", pg_schema(url2));
+	assert_int_equal(pg_int(sql), 7); /* six tables and schema_migrations */
+	free(sql);
+	sql = xasprintf("SELECT count(*) FROM \"%s\".schema_migrations", pg_schema(url2));
+	assert_int_equal(pg_int(sql), STORE_SCHEMA_LATEST);
+	free(sql);
+	assert_int_equal(store_unlock(a, la.id), 0);
+	assert_int_equal(store_unlock(b, lb.id), 0);
+	store_close(a);
+	store_close(b);
+	free(url2);
+	pg_cleanup(ctx2);
+}
+
+/* Environments lock independently: never one global lock. */
+static void test_store_pg_environments_lock_independently(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *a = open_ok(fx), *b = open_ok(fx);
+	struct lock_info la, lb, holder;
+	fill(&la, "staging", host_name(), getpid(), "cratis apply --env staging");
+	fill(&lb, "production", host_name(), getpid(), "cratis apply --env production");
+	assert_int_equal(store_lock(a, &la, 0, &holder), 0);
+	assert_int_equal(store_lock(b, &lb, 0, &holder), 0);
+	struct lock_info *locks;
+	size_t n;
+	assert_int_equal(store_locks(a, &locks, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(locks[0].environment, "production");
+	assert_string_equal(locks[1].environment, "staging");
+	free(locks);
+	assert_int_equal(pg_int("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 2);
+	store_close(a); /* ends its session without unlocking: its advisory lock goes with it */
+	assert_int_equal(pg_int("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 1);
+	assert_int_equal(store_unlock(b, lb.id), 0);
+	assert_int_equal(pg_int("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0);
+	store_close(b);
+}
+
+/* A holder on another host, its lease still running, killed (kill -9): its session ends, its
+ * advisory lock is free, and the next run takes the lock over at once and closes its run;
+ * `state unlock` of such a lock needs no --force either. */
+static void test_store_pg_killed_holder_is_taken_over_at_once(void **state)
+{
+	struct fixture *fx = *state;
+	for (int round = 0; round < 2; round++) {
+		int p[2];
+		assert_int_equal(pipe(p), 0);
+		pid_t child = fork();
+		if (child == 0) {
+			close(p[0]);
+			struct store *s;
+			struct lock_info me, holder;
+			if (store_open(&s, fx->url))
+				_exit(2);
+			fill(&me, "prod", "elsewhere.invalid", 4242, "cratis apply (remote)");
+			me.lease_ms = 3600 * 1000;
+			if (store_lock(s, &me, 0, &holder))
+				_exit(3);
+			struct deployment d = { .project = "p", .environment = "prod", .command = "cratis apply (remote)", .started = "s" };
+			if (store_deployment_begin(s, &d))
+				_exit(4);
+			char line[80];
+			int len = snprintf(line, sizeof(line), "%s %lld\n", me.id, (long long)d.id);
+			if (write(p[1], line, (size_t)len) != len)
+				_exit(5);
+			pause();
+			_exit(0);
+		}
+		close(p[1]);
+		char line[80] = "";
+		ssize_t got = read(p[0], line, sizeof(line) - 1);
+		close(p[0]);
+		assert_true(got > 0);
+		char id[40];
+		long long dep;
+		assert_int_equal(sscanf(line, "%39s %lld", id, &dep), 2);
+		struct store *s = open_ok(fx);
+		struct lock_info me, holder;
+		fill(&me, "prod", host_name(), getpid(), "cratis apply (next)");
+		/* alive: its session holds the advisory lock and its lease runs for an hour */
+		assert_int_equal(store_lock(s, &me, 0, &holder), CRATIS_ELOCKED);
+		assert_string_equal(holder.id, id);
+		assert_int_equal(store_lock_break(s, id, false, &holder), CRATIS_ELOCKED);
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		/* the server notices the closed socket: bounded wait for the session to end */
+		for (int i = 0; i < 500 && pg_int("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") > 0; i++)
+			usleep(10000);
+		if (round == 0) {
+			assert_int_equal(store_lock(s, &me, 0, &holder), 0);
+			assert_string_equal(holder.id, id);
+			assert_int_equal(store_unlock(s, me.id), 0);
+		} else {
+			assert_int_equal(store_lock_break(s, id, false, &holder), 0);
+			assert_string_equal(holder.id, id);
+		}
+		assert_string_equal(deployment_result(s, dep, NULL), "interrupted");
+		store_close(s);
+	}
+}
+
+static void test_store_pg_foreign_schema_is_refused(void **state)
+{
+	struct fixture *fx = *state;
+	char *sql = xasprintf("CREATE SCHEMA \"%s\"; CREATE TABLE \"%s\".notes (t text)", pg_schema(fx->url), pg_schema(fx->url));
+	pg_exec(sql);
+	free(sql);
+	struct store *s;
+	assert_int_equal(store_open(&s, fx->url), CRATIS_EIO);
+	assert_null(s);
+	assert_contains(cratis_error_last()->message, "without cratis' tables");
+	assert_contains(cratis_error_last()->message, pg_schema(fx->url));
+}
+
+/* A password in the URL never reaches a message, nor what the store says it is. */
+static void test_store_pg_password_not_in_messages(void **state)
+{
+	struct fixture *fx = *state;
+	const char *base = getenv("CRATIS_TEST_PG_URL");
+	const char *hostpart = strstr(base, "@");
+	assert_non_null(hostpart);
+	char *wrong = xasprintf("postgres://cratis:s3cret-word%s", hostpart);
+	struct store *s;
+	assert_int_equal(store_open(&s, wrong), CRATIS_EIO);
+	assert_contains(cratis_error_last()->message, "password authentication failed");
+	assert_contains(cratis_error_last()->message, "postgres://cratis@");
+	if (strstr(cratis_error_last()->message, "s3cret-word"))
+		fail_msg("the password is in the message: %s", cratis_error_last()->message);
+	free(wrong);
+	wrong = xasprintf("%s%cpassword=s3cret-word&sslmode=disable", base, strchr(base, '?') ? '&' : '?');
+	assert_int_equal(store_open(&s, wrong), CRATIS_EIO);
+	assert_contains(cratis_error_last()->message, "sslmode=disable");
+	if (strstr(cratis_error_last()->message, "s3cret-word"))
+		fail_msg("the password is in the message: %s", cratis_error_last()->message);
+	free(wrong);
+	/* the right password in the URL: it works, and the store's name lacks it */
+	char *right = xasprintf("postgres://cratis:%s%s%cschema=%s", getenv("PGPASSWORD"), hostpart,
+	                        strchr(hostpart, '?') ? '&' : '?', pg_schema(fx->url));
+	s = pg_open_ok(right);
+	assert_null(strstr(s->path, getenv("PGPASSWORD")));
+	assert_contains(s->path, "postgres://cratis@127.0.0.1:");
+	store_close(s);
+	free(right);
+}
+
+/* The schema from the connection's search_path when the URL sets one in options. */
+static void test_store_pg_search_path_from_options(void **state)
+{
+	struct fixture *fx = *state;
+	const char *base = getenv("CRATIS_TEST_PG_URL");
+	char *url = xasprintf("%s%coptions=-csearch_path%%3D%s", base, strchr(base, '?') ? '&' : '?', pg_schema(fx->url));
+	struct store *s = pg_open_ok(url);
+	store_close(s);
+	char *sql = xasprintf("SELECT count(*) FROM pg_tables WHERE schemaname = '%s' AND tablename = 'resources'", pg_schema(fx->url));
+	assert_int_equal(pg_int(sql), 1);
+	free(sql);
+	free(url);
+}
+
 #define CASE(f, b) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)(b))
 
 int main(void)
 {
 	int failed = 0;
-	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
-		const struct backend *b = &backends[i];
+	/* PostgreSQL when a server is named (tests/pg/with-postgres.sh): the same cases, and its own */
+	const char *pg = getenv("CRATIS_TEST_PG_URL");
+	size_t nbackends = pg && *pg ? 2 : 1;
+	for (size_t i = 0; i < nbackends; i++) {
+		const struct backend *b = &all_backends[i];
 		const struct CMUnitTest tests[] = {
 			CASE(test_store_pending_keeps_recorded_spec, b),
 			CASE(test_store_projects_share_one_state, b),
 			CASE(test_store_unit_of_work, b),
+			CASE(test_store_unit_is_all_or_nothing, b),
 			CASE(test_store_history_and_steps, b),
 			CASE(test_store_artifacts_and_releases, b),
 			CASE(test_store_lock_contention_and_stale_takeover, b),
@@ -884,6 +1190,18 @@ int main(void)
 			CASE(test_store_truncated_file_fails_every_read, b),
 		};
 		failed += _cmocka_run_group_tests(b->name, tests, sizeof(tests) / sizeof(tests[0]), NULL, NULL);
+	}
+	if (nbackends > 1) {
+		const struct backend *b = &all_backends[1];
+		const struct CMUnitTest pg_only[] = {
+			CASE(test_store_pg_installations_share_a_server, b),
+			CASE(test_store_pg_environments_lock_independently, b),
+			CASE(test_store_pg_killed_holder_is_taken_over_at_once, b),
+			CASE(test_store_pg_foreign_schema_is_refused, b),
+			CASE(test_store_pg_password_not_in_messages, b),
+			CASE(test_store_pg_search_path_from_options, b),
+		};
+		failed += cmocka_run_group_tests_name("postgres-only", pg_only, NULL, NULL);
 	}
 	const struct CMUnitTest sqlite_only[] = {
 		cmocka_unit_test(test_store_sqlite_paths),
