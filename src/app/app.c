@@ -137,6 +137,10 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 	}
 	a->opts.workdir = a->project_dir;
 	a->opts.statedir = a->state_dir;
+	{
+		const char *kf = o->secret_key_file ? o->secret_key_file : getenv("CRATIS_SECRET_KEY_FILE");
+		a->opts.secret_key_file = kf && *kf ? kf : NULL;
+	}
 	a->opts.refresh = o->refresh;
 	a->opts.jobs = o->jobs > 0 ? o->jobs : 1;
 	a->opts.observer = o->observer;

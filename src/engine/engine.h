@@ -52,6 +52,8 @@ struct plan {
 struct engine_opts {
 	const char *workdir;        /* absolute project directory */
 	const char *statedir;       /* absolute .cratis directory */
+	const char *secret_key_file; /* key of secret hashes and sealed outputs; NULL:
+	                             * statedir/secret.key (secret_store_new) */
 	bool refresh;               /* observe unchanged resources for drift (default true) */
 	bool destroy;               /* plan the removal of everything recorded */
 	int jobs;                   /* parallel plugin calls of plan and apply (>= 1) */

@@ -813,7 +813,7 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 	memset(p, 0, sizeof(*p));
 	p->environment = m->env_name;
 	p->model = m;
-	p->secrets = secret_store_new(o->statedir, o->workdir, o->timeout_ms);
+	p->secrets = secret_store_new(o->statedir, o->workdir, o->timeout_ms, o->secret_key_file);
 	/* the values of sensitive variables, for scrubbing what plugins say back */
 	for (size_t i = 0; m->env && i < m->env->sensitive.n; i++) {
 		const json_t *v = json_object_get(m->env->variables, m->env->sensitive.v[i]);

@@ -81,6 +81,7 @@ static int hmac_sha256(unsigned char out[32], const unsigned char *key, size_t k
 struct secret_store {
 	pthread_mutex_t mu;
 	char *statedir, *workdir;
+	char *key_file;      /* given by the user: read, never created; NULL: statedir/secret.key */
 	int timeout_ms;
 	bool have_key;
 	unsigned char key[KEY_LEN];
@@ -88,11 +89,13 @@ struct secret_store {
 	struct strv values;  /* the value of names.v[i] */
 };
 
-struct secret_store *secret_store_new(const char *statedir, const char *workdir, int timeout_ms)
+struct secret_store *secret_store_new(const char *statedir, const char *workdir, int timeout_ms,
+                                      const char *key_file)
 {
 	struct secret_store *s = xcalloc(1, sizeof(*s));
 	pthread_mutex_init(&s->mu, NULL);
 	s->statedir = xstrdup(statedir ? statedir : ".cratis");
+	s->key_file = key_file ? xstrdup(key_file) : NULL;
 	s->workdir = xstrdup(workdir ? workdir : ".");
 	s->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
 	return s;
@@ -108,6 +111,7 @@ void secret_store_free(struct secret_store *s)
 	strv_release(&s->names);
 	strv_release(&s->values);
 	free(s->statedir);
+	free(s->key_file);
 	free(s->workdir);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
@@ -271,15 +275,15 @@ out_unlock:
 	return rc;
 }
 
-/* Under s->mu: read or create statedir/secret.key. */
+/* Under s->mu: read the key file, or create statedir/secret.key. */
 static int load_key(struct secret_store *s)
 {
 	if (s->have_key)
 		return CRATIS_OK;
-	char *path = xasprintf("%s/secret.key", s->statedir);
+	char *path = s->key_file ? xstrdup(s->key_file) : xasprintf("%s/secret.key", s->statedir);
 	int rc = CRATIS_OK;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 && errno == ENOENT) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC | (s->key_file ? 0 : O_NOFOLLOW));
+	if (fd < 0 && errno == ENOENT && !s->key_file) {
 		unsigned char k[KEY_LEN];
 		if (getrandom(k, sizeof(k), 0) != (ssize_t)sizeof(k)) {
 			rc = error_set(CRATIS_EIO, "cannot create the secret hash key: no random bytes: %s", strerror(errno));
@@ -444,8 +448,9 @@ int secret_store_unseal(struct secret_store *s, json_t **out, const char *text)
 		    c->EVP_DecryptUpdate(x, (unsigned char *)plain, &n, raw + NONCE_LEN, (int)len) != 1 ||
 		    c->EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, TAG_LEN, raw + NONCE_LEN + len) != 1 ||
 		    c->EVP_DecryptFinal_ex(x, (unsigned char *)plain + n, &fin) != 1 || (size_t)(n + fin) != len)
-			rc = error_set(CRATIS_EINVAL, "a sealed value does not open with this state's key (%s/secret.key is not "
-			               "the key that sealed it, or the value was altered)", s->statedir);
+			rc = error_set(CRATIS_EINVAL, "a sealed value does not open with this state's key (%s%s is not "
+			               "the key that sealed it, or the value was altered)", s->key_file ? s->key_file : s->statedir,
+			               s->key_file ? "" : "/secret.key");
 	}
 	if (!rc) {
 		plain[len] = '\0';

@@ -13,11 +13,14 @@
 
 struct secret_store;
 
-/* A store for one plan and its apply: statedir is the absolute .cratis directory (the hash key
- * lives there, see secret_store_redact), workdir the project directory (relative file paths and
- * commands start there), timeout_ms the deadline of a command provider (0 = 30 s). Both strings
- * are copied. Never fails (allocation failure aborts, util.h). Free with secret_store_free. */
-struct secret_store *secret_store_new(const char *statedir, const char *workdir, int timeout_ms);
+/* A store for one plan and its apply: statedir is the absolute .cratis directory, workdir the
+ * project directory (relative file paths and commands start there), timeout_ms the deadline of
+ * a command provider (0 = 30 s), key_file the file holding the key of hashes and sealed values
+ * (NULL: statedir/secret.key, created on first use; a key_file given is never created: a team
+ * that shares state shares it out of band). Strings are copied. Never fails (allocation failure
+ * aborts, util.h). Free with secret_store_free. */
+struct secret_store *secret_store_new(const char *statedir, const char *workdir, int timeout_ms,
+                                      const char *key_file);
 
 /* Wipe every cached value and free s (NULL is a no-op). */
 void secret_store_free(struct secret_store *s);
@@ -36,8 +39,9 @@ int secret_store_get(struct secret_store *s, char **out, const json_t *defs, con
 
 /* The redacted form of value (len bytes): SECRET_REDACTED " hmac-sha256:" + HMAC-SHA256 (RFC
  * 2104, libcrypto opened on first use) of the value under the state's key, so that a changed
- * value still changes the recorded spec. The key is 32 random bytes in statedir/secret.key
- * (created 0600 on first use; a state directory copied elsewhere keeps its hashes).
+ * value still changes the recorded spec. The key is 32 random bytes in the store's key file
+ * (statedir/secret.key is created 0600 on first use; a state directory copied elsewhere keeps
+ * its hashes).
  * Thread-safe. Sets *out (caller frees), returns CRATIS_OK, or CRATIS_EIO when the key cannot
  * be read or created, CRATIS_ENOTFOUND when libcrypto cannot be loaded (the message names its
  * Debian package), with the last error set. */

@@ -33,7 +33,7 @@ static void test_secret_providers(void **state)
 	json_t *defs = json_pack("{s:{s:s},s:{s:s},s:{s:[s]},s:{s:[s]},s:{s:s},s:{s:s,s:s},s:{s:s}}",
 	                         "e", "env", "CRATIS_T_PW", "f", "file", "pw", "c", "command", tool, "b", "command", bad,
 	                         "u", "env", "CRATIS_T_NONE", "two", "env", "X", "file", "y", "m", "file", "missing");
-	struct secret_store *s = secret_store_new(dir, dir, 5000);
+	struct secret_store *s = secret_store_new(dir, dir, 5000, NULL);
 	char *v = get(s, defs, "e", CRATIS_OK);
 	assert_string_equal(v, "from-env-1");
 	free(v);
@@ -70,7 +70,7 @@ static void test_secret_redact_and_scrub(void **state)
 {
 	(void)state;
 	char *dir = tmp_dir();
-	struct secret_store *s = secret_store_new(dir, dir, 0);
+	struct secret_store *s = secret_store_new(dir, dir, 0, NULL);
 	char *a = NULL, *b = NULL, *c = NULL;
 	assert_int_equal(secret_store_redact(s, &a, "hunter2", 7), CRATIS_OK);
 	assert_int_equal(secret_store_redact(s, &b, "hunter2", 7), CRATIS_OK);
@@ -87,7 +87,7 @@ static void test_secret_redact_and_scrub(void **state)
 	assert_int_equal(st.st_size, 32);
 	secret_store_free(s);
 	/* the same key next time: the same hash */
-	s = secret_store_new(dir, dir, 0);
+	s = secret_store_new(dir, dir, 0, NULL);
 	free(b);
 	assert_int_equal(secret_store_redact(s, &b, "hunter2", 7), CRATIS_OK);
 	assert_string_equal(a, b);
@@ -119,7 +119,7 @@ static void test_secret_hmac_known_answers(void **state)
 	for (int i = 0; i < 32; i++)
 		fputc(0x0b, f);
 	fclose(f);
-	struct secret_store *s = secret_store_new(dir, dir, 0);
+	struct secret_store *s = secret_store_new(dir, dir, 0, NULL);
 	char *a = NULL, *b = NULL, long_value[201];
 	memset(long_value, 'x', 200);
 	long_value[200] = '\0';
@@ -141,7 +141,7 @@ static void test_secret_seal(void **state)
 {
 	(void)state;
 	char *dir = tmp_dir(), *dir2 = tmp_dir();
-	struct secret_store *s = secret_store_new(dir, dir, 0), *other = secret_store_new(dir2, dir2, 0);
+	struct secret_store *s = secret_store_new(dir, dir, 0, NULL), *other = secret_store_new(dir2, dir2, 0, NULL);
 	json_t *v = json_pack("{s:s,s:i}", "token", "tok-sealed-4711", "n", 3);
 	char *a = NULL, *b = NULL, *h = NULL;
 	assert_int_equal(secret_store_seal(s, &a, v), CRATIS_OK);
@@ -193,6 +193,49 @@ static void test_secret_seal(void **state)
 	tmp_cleanup(dir2);
 }
 
+/* A key file given (CRATIS_SECRET_KEY_FILE): two state directories that share it agree on hashes
+ * and open each other's sealed values (a team on shared state); it is never created. */
+static void test_secret_shared_key_file(void **state)
+{
+	(void)state;
+	char *a = tmp_dir(), *b = tmp_dir(), *k = tmp_dir();
+	char *key = xasprintf("%s/team.key", k);
+	struct secret_store *missing = secret_store_new(a, a, 0, key);
+	char *h1 = NULL, *h2 = NULL, *sealed = NULL;
+	assert_int_equal(secret_store_redact(missing, &h1, "v", 1), CRATIS_EIO);
+	assert_non_null(strstr(cratis_error_last()->message, "team.key"));
+	assert_int_equal(access(key, F_OK), -1);
+	secret_store_free(missing);
+	FILE *f = fopen(key, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 32; i++)
+		fputc(i, f);
+	fclose(f);
+	struct secret_store *sa = secret_store_new(a, a, 0, key), *sb = secret_store_new(b, b, 0, key);
+	assert_int_equal(secret_store_redact(sa, &h1, "shared-v", 8), CRATIS_OK);
+	assert_int_equal(secret_store_redact(sb, &h2, "shared-v", 8), CRATIS_OK);
+	assert_string_equal(h1, h2);
+	json_t *v = json_string("shared-v"), *back = NULL;
+	assert_int_equal(secret_store_seal(sa, &sealed, v), CRATIS_OK);
+	assert_int_equal(secret_store_unseal(sb, &back, sealed), CRATIS_OK);
+	assert_true(json_equal(v, back));
+	/* neither state directory got a key of its own */
+	char *own = xasprintf("%s/secret.key", a);
+	assert_int_equal(access(own, F_OK), -1);
+	json_decref(v);
+	json_decref(back);
+	free(own);
+	free(h1);
+	free(h2);
+	free(sealed);
+	free(key);
+	secret_store_free(sa);
+	secret_store_free(sb);
+	tmp_cleanup(a);
+	tmp_cleanup(b);
+	tmp_cleanup(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_secret_redact_and_scrub),
 		cmocka_unit_test(test_secret_hmac_known_answers),
 		cmocka_unit_test(test_secret_seal),
+		cmocka_unit_test(test_secret_shared_key_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
