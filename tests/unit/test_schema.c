@@ -15,15 +15,15 @@ static const struct cratis_ops ops = { sizeof(struct cratis_ops), fake_validate,
 
 /* the tables of plugins/exec and plugins/service, as they declare them */
 static const struct cratis_field task_fields[] = {
-	{ sizeof(struct cratis_field), "spec.apply", "argv", "run on create and update" },
-	{ sizeof(struct cratis_field), "spec.env.*", "string", NULL },
-	{ sizeof(struct cratis_field), "spec.outputs", "array", NULL },
+	{ sizeof(struct cratis_field), "spec.apply", "argv", "run on create and update", NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.env.*", "string", NULL, NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.outputs", "array", NULL, NULL, 0 },
 	{ 0 },
 };
 static const struct cratis_field service_fields[] = {
-	{ sizeof(struct cratis_field), "spec.command", "argv", NULL },
-	{ sizeof(struct cratis_field), "spec.health.http", "string", NULL },
-	{ sizeof(struct cratis_field), "spec.health.tcp", "string", NULL },
+	{ sizeof(struct cratis_field), "spec.command", "argv", NULL, NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.health.http", "string", NULL, NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.health.tcp", "string", NULL, NULL, 0 },
 	{ 0 },
 };
 
@@ -216,8 +216,8 @@ static void test_schema_nested_located(void **state)
 static void test_schema_malformed_table(void **state)
 {
 	(void)state;
-	static const struct cratis_field bad_type[] = { { sizeof(struct cratis_field), "spec.a", "str", NULL }, { 0 } };
-	static const struct cratis_field no_size[] = { { 0, "spec.a", "string", NULL }, { 0 } };
+	static const struct cratis_field bad_type[] = { { sizeof(struct cratis_field), "spec.a", "str", NULL, NULL, 0 }, { 0 } };
+	static const struct cratis_field no_size[] = { { 0, "spec.a", "string", NULL, NULL, 0 }, { 0 } };
 	struct registry r;
 	registry_init(&r);
 	struct diags errors = DIAGS_INIT;
