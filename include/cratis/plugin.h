@@ -13,7 +13,7 @@ extern "C" {
 /* Major ABI: bumped only for incompatible changes. Both sides refuse a major they do not know.
  * Minor ABI: bumped when fields are appended to a struct below; never breaks older plugins. */
 #define CRATIS_ABI_MAJOR 1
-#define CRATIS_ABI_MINOR 3
+#define CRATIS_ABI_MINOR 4
 
 /* Status codes shared by host and plugins. Fixed numbers, never renumbered; 0 is success. */
 enum cratis_status {
@@ -211,6 +211,11 @@ struct cratis_ops {
  *    arguments, or a string with shell: true) or "any": documentation for `cratis explain` and
  *    messages; the plugin's validate op still checks values.
  *  - help: one line for messages and `cratis explain`, or NULL.
+ *  - default_value (ABI 1.4; read only when the row's size covers it): the value
+ *    the plugin uses when the field is absent, as text for `cratis explain` ("0644", "10"), or
+ *    NULL for none.
+ *  - required (likewise): non-zero when a manifest must carry the field (documentation for
+ *    `cratis explain`; the validate op still enforces it).
  * The envelope (apiVersion, kind, metadata.name, metadata.project, metadata.labels, spec) and
  * the fields cratis itself reads (spec.system, spec.dependsOn) are always allowed and need not be
  * listed. All strings are static (valid until the plugin is unloaded); the host copies them. */
@@ -219,6 +224,9 @@ struct cratis_field {
 	const char *path;
 	const char *type;
 	const char *help;
+	/* Appended in ABI 1.4: test with CRATIS_HAS(row, default_value), CRATIS_HAS(row, required). */
+	const char *default_value;
+	int required;
 };
 
 /* What a plugin registers: one kind of one group, the versions it serves, and its ops. */

@@ -233,14 +233,14 @@ static const struct cratis_ops ops = {
 static const char *const versions[] = { "v1", NULL };
 /* The kind's fields (ABI 1.3): any other field is refused at its location (docs/manifests.md). */
 static const struct cratis_field fields[] = {
-	{ sizeof(struct cratis_field), "spec.apply", "argv", "run on create and update" },
-	{ sizeof(struct cratis_field), "spec.destroy", "argv", "run on destroy" },
-	{ sizeof(struct cratis_field), "spec.check", "argv", "run on plan; a non-zero exit is drift" },
-	{ sizeof(struct cratis_field), "spec.shell", "boolean", "commands may be strings run by /bin/sh -c" },
-	{ sizeof(struct cratis_field), "spec.env.*", "string", "variables added to the process environment" },
-	{ sizeof(struct cratis_field), "spec.workdir", "string", "working directory, relative to the project" },
-	{ sizeof(struct cratis_field), "spec.timeoutSeconds", "integer", "the command is killed after this" },
-	{ sizeof(struct cratis_field), "spec.outputs", "array", "names of NAME=VALUE lines read from apply's stdout, or {name, sensitive: true}" },
+	{ sizeof(struct cratis_field), "spec.apply", "argv", "run on create and update", NULL, 1 },
+	{ sizeof(struct cratis_field), "spec.destroy", "argv", "run on destroy", NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.check", "argv", "run on plan; a non-zero exit is drift", NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.shell", "boolean", "commands may be strings run by /bin/sh -c", "false", 0 },
+	{ sizeof(struct cratis_field), "spec.env.*", "string", "variables added to the process environment", NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.workdir", "string", "working directory, relative to the project", "the project directory", 0 },
+	{ sizeof(struct cratis_field), "spec.timeoutSeconds", "integer", "the command is killed after this", NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.outputs", "array", "names of NAME=VALUE lines read from apply's stdout, or {name, sensitive: true}", NULL, 0 },
 	{ 0 },
 };
 static const struct cratis_handler task = {

@@ -297,10 +297,10 @@ static const struct cratis_ops ops = {
 static const char *const versions[] = { "v1", NULL };
 /* The kind's fields (ABI 1.3): any other field is refused at its location (docs/manifests.md). */
 static const struct cratis_field fields[] = {
-	{ sizeof(struct cratis_field), "spec.path", "string", "the file, relative to the project or absolute" },
-	{ sizeof(struct cratis_field), "spec.content", "string", "the content, variables expanded" },
-	{ sizeof(struct cratis_field), "spec.mode", "string", "octal mode, quoted: \"0644\"" },
-	{ sizeof(struct cratis_field), "spec.followSymlinks", "boolean", "write through a symbolic link at path" },
+	{ sizeof(struct cratis_field), "spec.path", "string", "the file, relative to the project or absolute", NULL, 1 },
+	{ sizeof(struct cratis_field), "spec.content", "string", "the content, variables expanded", NULL, 1 },
+	{ sizeof(struct cratis_field), "spec.mode", "string", "octal mode, quoted: \"0644\"", "0644", 0 },
+	{ sizeof(struct cratis_field), "spec.followSymlinks", "boolean", "write through a symbolic link at path", "false", 0 },
 	{ 0 },
 };
 static const struct cratis_handler file = {

@@ -452,11 +452,11 @@ static const struct cratis_ops ops = {
 static const char *const versions[] = { "v1", NULL };
 /* The kind's fields (ABI 1.3): any other field is refused at its location (docs/manifests.md). */
 static const struct cratis_field fields[] = {
-	{ sizeof(struct cratis_field), "spec.listen", "any", "public HOST:PORT or port" },
-	{ sizeof(struct cratis_field), "spec.upstream", "any", "active backend(s): HOST:PORT, port or a sequence" },
-	{ sizeof(struct cratis_field), "spec.preview.listen", "any", "preview HOST:PORT or port" },
-	{ sizeof(struct cratis_field), "spec.preview.upstream", "any", "preview backend(s)" },
-	{ sizeof(struct cratis_field), "spec.nginx", "string", "the nginx binary" },
+	{ sizeof(struct cratis_field), "spec.listen", "any", "public HOST:PORT or port", NULL, 1 },
+	{ sizeof(struct cratis_field), "spec.upstream", "any", "active backend(s): HOST:PORT, port or a sequence", NULL, 1 },
+	{ sizeof(struct cratis_field), "spec.preview.listen", "any", "preview HOST:PORT or port", NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.preview.upstream", "any", "preview backend(s)", NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.nginx", "string", "the nginx binary", "/usr/sbin/nginx when executable, else nginx from PATH", 0 },
 	{ 0 },
 };
 static const struct cratis_handler route = {

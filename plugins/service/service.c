@@ -310,12 +310,12 @@ static const struct cratis_ops ops = {
 static const char *const versions[] = { "v1", NULL };
 /* The kind's fields (ABI 1.3): any other field is refused at its location (docs/manifests.md). */
 static const struct cratis_field fields[] = {
-	{ sizeof(struct cratis_field), "spec.command", "argv", "the process to run" },
-	{ sizeof(struct cratis_field), "spec.env.*", "string", "variables added to its environment" },
-	{ sizeof(struct cratis_field), "spec.workdir", "string", "its working directory" },
-	{ sizeof(struct cratis_field), "spec.health.http", "string", "URL that must answer 2xx or 3xx" },
-	{ sizeof(struct cratis_field), "spec.health.tcp", "string", "HOST:PORT that must accept a connection" },
-	{ sizeof(struct cratis_field), "spec.health.timeoutSeconds", "number", "seconds the health check may take" },
+	{ sizeof(struct cratis_field), "spec.command", "argv", "the process to run", NULL, 1 },
+	{ sizeof(struct cratis_field), "spec.env.*", "string", "variables added to its environment", NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.workdir", "string", "its working directory", "the project directory", 0 },
+	{ sizeof(struct cratis_field), "spec.health.http", "string", "URL that must answer 2xx or 3xx", NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.health.tcp", "string", "HOST:PORT that must accept a connection", NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.health.timeoutSeconds", "number", "seconds the health check may take", "30", 0 },
 	{ 0 },
 };
 static const struct cratis_handler service = {

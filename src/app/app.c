@@ -1,6 +1,7 @@
 /* Application layer: opening a project, plan/apply/destroy, promotion and queries (see app.h). */
 #define _GNU_SOURCE
 #include "app.h"
+#include "model/schema.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -62,6 +63,16 @@ static int resolve_artifact(char **out, const char *name, const char *field, voi
 	return CRATIS_OK;
 }
 
+/* ${artifact:NAME} offline: not read from the store, not known before apply. */
+static int offline_artifact(char **out, const char *name, const char *field, void *payload)
+{
+	(void)name;
+	(void)field;
+	(void)payload;
+	*out = xstrdup(KNOWN_AFTER_APPLY);
+	return CRATIS_OK;
+}
+
 int app_open(struct app **out, const struct app_options *o, enum app_load what, struct diags *d)
 {
 	*out = NULL;
@@ -78,6 +89,8 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 		diags_errorf(d, rc, "cannot read '%s': %s", first, strerror(errno));
 		goto out_fail;
 	}
+	if (what & APP_LOAD_OFFLINE)
+		goto out_load; /* nothing of the state: no directory, no store */
 	const char *sd = o->state_dir ? o->state_dir : getenv("CRATIS_STATE_DIR");
 	char *want = sd && *sd ? xstrdup(sd) : xasprintf("%s/.cratis", a->project_dir);
 	bool fresh = !is_dir(want);
@@ -102,6 +115,7 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 		diags_add_last_error(d);
 		goto out_fail;
 	}
+out_load:;
 	struct diags errors = DIAGS_INIT;
 	if (what & APP_LOAD_PLUGINS) {
 		registry_default_dirs(&a->reg, a->project_dir);
@@ -113,7 +127,7 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 		a->rollout.grace_ms = o->grace_ms;
 		rollout_register(&a->reg, &a->rollout, &errors);
 	}
-	if (what == APP_LOAD_MANIFESTS && !errors.n) {
+	if ((what & APP_LOAD_MANIFESTS) == APP_LOAD_MANIFESTS && !errors.n) {
 		for (size_t i = 0; i < o->npaths; i++)
 			if (manifest_load_path(&a->ms, o->paths[i]) == CRATIS_EIO)
 				diags_errorf(&errors, CRATIS_EIO, "%s", cratis_error_last()->message);
@@ -124,7 +138,7 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 		if (!errors.n && !a->ms.n)
 			diags_errorf(&errors, CRATIS_EINVAL, "no manifests found in %s (expected *.yaml or *.yml files)", first);
 		a->artifacts = json_object();
-		a->model.artifact = resolve_artifact;
+		a->model.artifact = (what & APP_LOAD_OFFLINE) ? offline_artifact : resolve_artifact;
 		a->model.artifact_payload = a;
 		a->model.overrides = o->overrides;
 		if (!errors.n && model_build(&a->model, &a->ms, &a->reg, o->env))
@@ -174,6 +188,99 @@ int app_plan(struct app *a, struct plan *out, struct diags *d)
 	if (rc && !errors.n)
 		diags_add_last_error(&errors);
 	diags_move(d, &errors);
+	return rc;
+}
+
+/* Append src's diagnostics to dst, leaving out those dst already holds (same severity, place and
+ * message): a problem of the manifests is found again for every environment. src is emptied. */
+static void diags_merge_unique(struct diags *dst, struct diags *src)
+{
+	struct diags keep = DIAGS_INIT;
+	for (size_t i = 0; i < src->n; i++) {
+		const struct diag *x = &src->v[i];
+		bool dup = false;
+		for (size_t j = 0; j < dst->n && !dup; j++) {
+			const struct diag *y = &dst->v[j];
+			dup = x->severity == y->severity && x->line == y->line && x->column == y->column &&
+			      !strcmp(x->message, y->message) && !strcmp(or_empty(x->file), or_empty(y->file)) &&
+			      !strcmp(or_empty(x->field), or_empty(y->field));
+		}
+		if (dup)
+			continue;
+		struct diag *n = diags_add(&keep, x->severity, x->status, "%s", x->message);
+		diag_locate(n, x->file, x->line, x->column, x->field);
+		if (x->hint)
+			diag_hint(n, "%s", x->hint);
+	}
+	diags_release(src);
+	diags_move(dst, &keep);
+}
+
+int app_validate(const struct app_options *o, json_t **summary, struct diags *d)
+{
+	json_t *envs_done = json_array();
+	size_t nres = 0, ndocs = 0;
+	struct app *a = NULL;
+	struct diags errors = DIAGS_INIT;
+	struct app_options oo = *o;
+	oo.env = NULL;
+	int rc = app_open(&a, &oo, APP_LOAD_PLUGINS | APP_LOAD_OFFLINE, &errors);
+	if (rc)
+		goto out;
+	const char *first = o->npaths ? o->paths[0] : ".";
+	for (size_t i = 0; i < o->npaths; i++)
+		if (manifest_load_path(&a->ms, o->paths[i]) == CRATIS_EIO)
+			diags_errorf(&errors, CRATIS_EIO, "%s", cratis_error_last()->message);
+	for (size_t i = 0; i < o->nbuffers; i++)
+		if (manifest_load_buffer(&a->ms, o->buffers[i].name, o->buffers[i].data, o->buffers[i].len) == CRATIS_ENOMEM)
+			diags_errorf(&errors, CRATIS_ENOMEM, "%s", cratis_error_last()->message);
+	diags_move(&errors, &a->ms.errors);
+	ndocs = a->ms.n;
+	if (!errors.n && !a->ms.n)
+		diags_errorf(&errors, CRATIS_EINVAL, "no manifests found in %s (expected *.yaml or *.yml files)", first);
+	if (errors.n)
+		goto out;
+	/* the environments to check: the one asked for, else every one defined (or none) */
+	struct strv envs = STRV_INIT;
+	if (o->env) {
+		strv_push(&envs, o->env);
+	} else {
+		for (size_t i = 0; i < a->ms.n; i++) {
+			const json_t *r = a->ms.docs[i]->root;
+			const char *api = json_string_value(json_object_get(r, "apiVersion"));
+			const char *kind = json_string_value(json_object_get(r, "kind"));
+			const char *name = json_string_value(json_object_get(json_object_get(r, "metadata"), "name"));
+			if (api && kind && name && !strcmp(api, CORE_GROUP "/" CORE_VERSION) && !strcmp(kind, "Environment") &&
+			    !strv_has(&envs, name))
+				strv_push(&envs, name);
+		}
+	}
+	a->model.artifact = offline_artifact;
+	a->model.artifact_payload = a;
+	for (size_t i = 0; i < (envs.n > 1 ? envs.n : 1); i++) {
+		const char *env = envs.n ? envs.v[i] : NULL;
+		struct diags one = DIAGS_INIT;
+		if (model_build(&a->model, &a->ms, &a->reg, env) == CRATIS_OK)
+			plan_validate(&a->model, &a->reg, &a->opts, &one);
+		else
+			diags_move(&one, &a->model.errors);
+		if (env)
+			json_array_append_new(envs_done, json_string(env));
+		nres = a->model.nresources;
+		diags_merge_unique(&errors, &one);
+	}
+	strv_release(&envs);
+out:
+	if (a)
+		diags_move(d, &a->ms.notes);
+	rc = diags_errors(&errors) ? diags_status(&errors) : rc;
+	diags_move(d, &errors);
+	if (summary)
+		*summary = json_pack("{s:o,s:I,s:I}", "environments", envs_done, "documents", (json_int_t)ndocs,
+		                     "resources", (json_int_t)nres);
+	else
+		json_decref(envs_done);
+	app_close(a);
 	return rc;
 }
 
@@ -598,6 +705,15 @@ int app_state_unlock(struct app *a, const char *lock_id, bool force, json_t **ho
 	*holder = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:s}", "id", h.id, "environment", h.environment, "pid", (json_int_t)h.pid,
 	                    "host", h.host, "user", h.user, "command", h.command, "since", h.since);
 	return CRATIS_OK;
+}
+
+int app_explain(const struct app *a, const char *query, json_t **out, struct diags *d)
+{
+	if (!query || !*query) {
+		*out = schema_kinds(&a->reg);
+		return CRATIS_OK;
+	}
+	return schema_explain(out, &a->reg, query, d);
 }
 
 json_t *app_plugins(const struct app *a)

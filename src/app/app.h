@@ -63,6 +63,10 @@ enum app_load {
 	APP_LOAD_STATE = 0,           /* the state store only */
 	APP_LOAD_PLUGINS = 1,         /* the store and the plugins */
 	APP_LOAD_MANIFESTS = 3,       /* the store, the plugins, the manifests and the model */
+	APP_LOAD_OFFLINE = 4,         /* with the above: no state directory is created and no store
+	                               * opened (a->store NULL); ${artifact:...} reads as "(known
+	                               * after apply)". For `cratis validate` and `cratis explain`:
+	                               * only plugins, app_validate and queries that need no state */
 };
 
 /* An open project. Fields are read-only for front ends. */
@@ -91,6 +95,20 @@ char *app_project_dir(const char *path);
  * store), CRATIS_EINVAL (invalid manifests, no manifests), CRATIS_EPLUGIN (a plugin failed to
  * load). */
 int app_open(struct app **out, const struct app_options *o, enum app_load what, struct diags *d);
+/* `cratis validate`: every offline check of the project that o describes, without the state
+ * (no directory created, no store opened, no lock) and without calling any plugin op but
+ * validate: manifests (YAML, envelope, strict fields), references, variables and scopes
+ * (model_build), the dependency graph, System credentials, and each resource's validate op
+ * (plan_validate, up to o->jobs at once). With o->env NULL and several environments defined,
+ * every environment is checked in turn (a problem they share is reported once). *summary (new
+ * reference, also on failure; may be NULL) gets {environments: [names checked], documents: N,
+ * resources: N (of the last environment checked)}. Returns CRATIS_OK when the project is
+ * valid, else the first problem's status (CRATIS_EINVAL, CRATIS_ECYCLE, CRATIS_EIO for an
+ * unreadable path, CRATIS_EPLUGIN for a plugin that failed to load) with every problem in d,
+ * located where it can be; notes of the directory walk (files skipped) are appended as
+ * DIAG_NOTE either way. */
+int app_validate(const struct app_options *o, json_t **summary, struct diags *d);
+
 /* Stop plugins, close the store and free a. NULL is ignored. */
 void app_close(struct app *a);
 
@@ -169,6 +187,13 @@ int app_state_show(struct app *a, const char *env, const char *address, json_t *
  * the lock as it was: {id, environment, pid, host, user, command, since}. CRATIS_ENOTFOUND when
  * there is no such lock, CRATIS_EIO. */
 int app_state_unlock(struct app *a, const char *lock_id, bool force, json_t **holder, struct diags *d);
+
+/* `cratis explain` over the loaded plugins (APP_LOAD_PLUGINS; APP_LOAD_OFFLINE is enough):
+ * query NULL or "": *out is the list of kinds (schema_kinds); else the explanation of
+ * "KIND[.FIELD[.SUB]]" (schema_explain, src/model/schema.h, which documents both shapes).
+ * Returns CRATIS_OK, or CRATIS_ENOTFOUND for an unknown kind or field (with a "did you mean"
+ * hint in d) or a field of a kind whose plugin declares none. */
+int app_explain(const struct app *a, const char *query, json_t **out, struct diags *d);
 
 /* Loaded plugins (APP_LOAD_PLUGINS): a JSON array of {name, version, form ("so", "exec",
  * "core"), path, kinds: ["group/version Kind", ...]}. */

@@ -227,6 +227,7 @@ int cli_open(struct cli_ctx *ctx, enum app_load what, struct app **out)
 			fprintf(stderr, "%zu error%s; nothing was changed\n", n, n == 1 ? "" : "s");
 	} else if (ctx->verbose) {
 		print_errors(ctx, &(*out)->reg.notes);
+		print_errors(ctx, &(*out)->ms.notes); /* what a directory walk skipped */
 	}
 	diags_release(&d);
 	return rc ? EXIT_ERROR : EXIT_OK;

@@ -27,6 +27,8 @@ static const struct cmd {
 	{ "release", cmd_release, "release [-f PATH] [--dry-run]" },
 	{ "promote", cmd_promote, "promote --from ENV --to ENV [-f PATH]... [--auto-approve]" },
 	{ "rollout", cmd_rollout, "rollout status|promote|abort|rollback [--to RELEASE]|history [NAME] [-f PATH] [--env NAME]" },
+	{ "explain", cmd_explain, "explain [KIND[.FIELD[.SUB]]] [-f PATH] [-o text|json]" },
+	{ "validate", cmd_validate, "validate [-f PATH]... [--env NAME] [-j N] [-o text|json]" },
 	{ "artifact", cmd_artifact, "artifact record NAME VERSION DIGEST | artifact list [NAME] [--history]" },
 };
 

@@ -14,7 +14,8 @@
 #include "util/error.h"
 #include "banned.h"
 
-enum item_state { ST_WAIT, ST_RUNNING, ST_OK, ST_FAILED, ST_SKIPPED, ST_INTERRUPTED };
+/* ST_UNCHANGED: planned as a change, found to be none at apply (unchanged_once_known) */
+enum item_state { ST_WAIT, ST_RUNNING, ST_OK, ST_FAILED, ST_SKIPPED, ST_INTERRUPTED, ST_UNCHANGED };
 
 /* How often a resource that is still running is reported (EV_RESOURCE_RUNNING). */
 #define STILL_RUNNING_MS 10000
@@ -114,11 +115,47 @@ static int seal_outputs(struct plan *p, const struct plan_item *it, json_t *out)
 	return CRATIS_OK;
 }
 
-/* Run one item's plugin calls and record the outcome. Returns CRATIS_OK or a status. */
-static int run_item(struct exec *x, struct plan_item *it)
+/* True when it was planned as an update or replace only because an output of a resource it
+ * depends on was not known at plan time ("(known after apply)"), and its spec, resolved now from
+ * what those resources produced, equals the recorded one: nothing changed, so the plugin is not
+ * called (a File replaced with byte-identical content, same sha256 output, does not restart the
+ * Service that reads it). A resource whose last apply failed or was interrupted, or that drifted
+ * (it->reason), is always applied. On true it->outputs holds the recorded outputs for its own
+ * dependents. A resolution error gives false: the normal path reports it. */
+static bool unchanged_once_known(struct plan *p, struct plan_item *it)
+{
+	if ((it->action != ACT_UPDATE && it->action != ACT_REPLACE) || it->reason || !it->res ||
+	    !it->res->pending_vars || !it->row || !it->row->spec || strcmp(it->row->status, "ready"))
+		return false;
+	struct diags errs = DIAGS_INIT;
+	int rc = item_resolve(p, it, true, &errs);
+	diags_release(&errs);
+	if (rc)
+		return false;
+	json_t *prior = json_loads(it->row->spec, 0, NULL);
+	bool same = prior && json_equal(prior, it->desired);
+	json_decref(prior);
+	if (!same)
+		return false;
+	json_decref(it->outputs);
+	it->outputs = it->row->outputs ? json_loads(it->row->outputs, 0, NULL) : NULL;
+	if (!it->outputs)
+		it->outputs = json_object();
+	return true;
+}
+
+/* Run one item's plugin calls and record the outcome. Returns CRATIS_OK or a status; *unchanged
+ * is set when it turned out to need no change (unchanged_once_known: nothing called or recorded). */
+static int run_item(struct exec *x, struct plan_item *it, bool *unchanged)
 {
 	struct plan *p = x->p;
 	const char *env = p->environment;
+	*unchanged = unchanged_once_known(p, it);
+	if (*unchanged) {
+		engine_logf(x->o->observer, CRATIS_LOG_INFO, it->id, "no change: its inputs, known now, are those of the last apply (%s skipped)",
+		            action_names[it->action]);
+		return CRATIS_OK;
+	}
 	char started[32], finished[32];
 	now_rfc3339(started);
 	int64_t t0 = now_ms();
@@ -273,6 +310,8 @@ static void finish(struct exec *x, size_t i, enum item_state s)
 		x->res.skipped++;
 	else if (s == ST_INTERRUPTED)
 		x->res.interrupted++;
+	if (s == ST_UNCHANGED)
+		s = x->st[i] = ST_OK; /* counts neither as ok nor failed, releases its dependents */
 	x->started_ms[i] = 0;
 	for (size_t k = 0; k < x->ndependents[i]; k++) {
 		size_t d = x->dependents[i][k];
@@ -313,9 +352,10 @@ static void *worker(void *arg)
 		}
 		x->started_ms[i] = now_ms();
 		pthread_mutex_unlock(&x->mu);
-		int rc = run_item(x, &x->p->items[i]);
+		bool unchanged = false;
+		int rc = run_item(x, &x->p->items[i], &unchanged);
 		pthread_mutex_lock(&x->mu);
-		finish(x, i, !rc ? ST_OK : cancelled(x->o) ? ST_INTERRUPTED : ST_FAILED);
+		finish(x, i, unchanged ? ST_UNCHANGED : !rc ? ST_OK : cancelled(x->o) ? ST_INTERRUPTED : ST_FAILED);
 		pthread_cond_broadcast(&x->cv);
 	}
 	pthread_mutex_unlock(&x->mu);

@@ -84,6 +84,14 @@ int engine_statedir(char **out, const char *statedir, const char *env, const cha
 int plan_build(struct plan *p, struct model *m, struct store *s, struct registry *reg,
                const struct engine_opts *opts, struct diags *errors);
 
+/* Offline checks of model m (`cratis validate`): no dependency cycle (error located at the
+ * first resource of the cycle), every System's spec.auth made of credential references, and the
+ * validate op of every resource's handler (dry_run 1, on up to opts->jobs threads, with the
+ * spec as the model holds it). Nothing else is called and no state is read; opts->statedir may
+ * be NULL. Problems are appended to errors with their file:line:col; returns CRATIS_OK,
+ * CRATIS_ECYCLE, or CRATIS_EINVAL when a check failed. */
+int plan_validate(struct model *m, struct registry *reg, const struct engine_opts *opts, struct diags *errors);
+
 /* The plan as JSON: {environment, resources: [{id, project, action, changes, reason}], summary}. */
 json_t *plan_to_json(const struct plan *p);
 bool plan_has_changes(const struct plan *p);

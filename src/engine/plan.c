@@ -960,6 +960,62 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 	return errors->n ? error_set(CRATIS_EINVAL, "plan failed") : CRATIS_OK;
 }
 
+int plan_validate(struct model *m, struct registry *reg, const struct engine_opts *o, struct diags *errors)
+{
+	error_clear();
+	registry_set_exec_procs(reg, o->jobs > 0 ? o->jobs : 1);
+	struct graph g;
+	graph_init(&g, m->nresources);
+	struct map index = MAP_INIT;
+	for (size_t i = 0; i < m->nresources; i++)
+		map_put(&index, m->resources[i]->key, (void *)(i + 1));
+	for (size_t i = 0; i < m->nresources; i++) {
+		struct resource *r = m->resources[i];
+		for (size_t k = 0; k < r->deps.n; k++) {
+			size_t d = index_of(&index, r->project, r->deps.v[k]);
+			if (d)
+				graph_add_edge(&g, i, d - 1);
+		}
+	}
+	map_release(&index);
+	size_t *order = NULL, *cycle = NULL, ncycle = 0;
+	int rc = CRATIS_OK;
+	if (graph_order(&g, &order, &cycle, &ncycle)) {
+		cycle_error(m, cycle, ncycle, errors);
+		free(cycle);
+		rc = error_set(CRATIS_ECYCLE, "dependency cycle");
+	}
+	free(order);
+	graph_release(&g);
+	for (size_t i = 0; i < m->nsystems; i++) {
+		const json_t *auth = json_object_get(json_object_get(m->systems[i].doc->root, "spec"), "auth");
+		struct buf path = BUF_INIT;
+		buf_adds(&path, "spec.auth");
+		if (auth)
+			check_auth(&m->systems[i], auth, &path, errors);
+		buf_release(&path);
+	}
+	/* the validate op of each resource, as plan_build calls it; items carry no recorded row */
+	struct plan p;
+	memset(&p, 0, sizeof(p));
+	p.environment = m->env_name;
+	p.model = m;
+	p.items = xcalloc(m->nresources + 1, sizeof(*p.items));
+	for (size_t i = 0; i < m->nresources; i++) {
+		struct plan_item *it = &p.items[p.n++];
+		it->res = m->resources[i];
+		it->id = xstrdup(it->res->id);
+		it->project = xstrdup(it->res->project);
+		it->handler = it->res->handler;
+		item_system(it, m, it->res->system);
+	}
+	run_items(&p, p.n, o->jobs, false, validate_item, o, errors);
+	plan_release(&p);
+	if (!rc && errors->n)
+		rc = error_set(CRATIS_EINVAL, "validation failed");
+	return rc;
+}
+
 bool plan_has_changes(const struct plan *p)
 {
 	return p->count[ACT_CREATE] + p->count[ACT_UPDATE] + p->count[ACT_REPLACE] + p->count[ACT_DELETE] > 0;

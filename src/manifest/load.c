@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "manifest.h"
 #include "guard.h"
+#include "ignore.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -38,6 +39,7 @@ void manifest_set_release(struct manifest_set *s)
 	free(s->docs);
 	strv_release(&s->files);
 	diags_release(&s->errors);
+	diags_release(&s->notes);
 	manifest_set_init(s);
 }
 
@@ -705,14 +707,16 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The real files and directories a walk has visited (device, inode): through symbolic links a
- * directory can contain itself, and a file can be reached twice. */
+/* A directory walk: the real files and directories it has visited (device, inode: through
+ * symbolic links a directory can contain itself, and a file can be reached twice), and the
+ * ignore rules of the walked directory's .cratisignore. */
 struct walk {
 	struct walk_id {
 		dev_t dev;
 		ino_t ino;
 	} *v;
 	size_t n, alloc;
+	struct ignore ignore;
 };
 
 /* True when path's real file was seen before by w; else remembers it. A path that cannot be
@@ -730,7 +734,35 @@ static bool walk_seen(struct walk *w, const char *path)
 	return false;
 }
 
-static int load_dir(struct manifest_set *s, const char *dir, struct walk *w)
+/* Whether doc is a cratis manifest: a mapping with apiVersion and kind. */
+static bool looks_like_manifest(const struct manifest_doc *d)
+{
+	return json_is_object(d->root) && json_object_get(d->root, "apiVersion") && json_object_get(d->root, "kind");
+}
+
+/* Load a file found by a walk: when it parses but none of its documents looks like a manifest,
+ * take it back out of s with a note (an error in it is reported as for any file). */
+static int load_walked_file(struct manifest_set *s, const char *path)
+{
+	size_t ndocs = s->n, nerrors = s->errors.n, nfiles = s->files.n;
+	int rc = load_file(s, path);
+	if (rc != CRATIS_OK || s->errors.n != nerrors || s->files.n != nfiles + 1)
+		return rc;
+	for (size_t i = ndocs; i < s->n; i++)
+		if (looks_like_manifest(s->docs[i]))
+			return CRATIS_OK;
+	for (size_t i = ndocs; i < s->n; i++)
+		doc_free(s->docs[i]);
+	s->n = ndocs;
+	diag_locate(diags_add(&s->notes, DIAG_NOTE, CRATIS_OK, "skipped: no document has apiVersion and kind, so it is not a cratis manifest"),
+	            path, 0, 0, NULL);
+	free(s->files.v[--s->files.n]);
+	s->files.v[s->files.n] = NULL;
+	return CRATIS_OK;
+}
+
+/* Walk dir (rel: its path from the walked directory, "" for that one). */
+static int load_dir(struct manifest_set *s, const char *dir, const char *rel, struct walk *w)
 {
 	if (walk_seen(w, dir))
 		return CRATIS_OK; /* each real directory once: a link back to an ancestor ends here */
@@ -748,16 +780,23 @@ static int load_dir(struct manifest_set *s, const char *dir, struct walk *w)
 	int rc = CRATIS_OK;
 	for (size_t i = 0; i < names.n; i++) {
 		char *p = xasprintf("%s/%s", dir, names.v[i]);
-		int r = CRATIS_OK;
-		if (is_dir(p))
-			r = load_dir(s, p, w);
+		char *r = *rel ? xasprintf("%s/%s", rel, names.v[i]) : xstrdup(names.v[i]);
+		int st = CRATIS_OK;
+		bool isdir = is_dir(p);
+		/* the rules: node_modules/ first, then those of .cratisignore (manifest_load_path) */
+		bool skip = ignore_match(&w->ignore, r, isdir);
+		if (skip)
+			diag_locate(diags_add(&s->notes, DIAG_NOTE, CRATIS_OK, "skipped: %s", isdir ? "directory ignored" : "ignored"), p, 0, 0, NULL);
+		else if (isdir)
+			st = load_dir(s, p, r, w);
 		else if ((ends_with(p, ".yaml") || ends_with(p, ".yml")) && !walk_seen(w, p))
-			r = load_file(s, p);
+			st = load_walked_file(s, p);
 		free(p);
-		if (r == CRATIS_EINVAL && rc == CRATIS_OK)
-			rc = r;
-		else if (r != CRATIS_OK && r != CRATIS_EINVAL) {
-			rc = r;
+		free(r);
+		if (st == CRATIS_EINVAL && rc == CRATIS_OK)
+			rc = st;
+		else if (st != CRATIS_OK && st != CRATIS_EINVAL) {
+			rc = st;
 			break;
 		}
 	}
@@ -773,8 +812,22 @@ int manifest_load_path(struct manifest_set *s, const char *path)
 	if (S_ISDIR(st.st_mode)) {
 		size_t len = strlen(path);
 		char *p = xstrndup(path, len > 1 && path[len - 1] == '/' ? len - 1 : len);
-		struct walk w = { NULL, 0, 0 };
-		int rc = load_dir(s, p, &w);
+		struct walk w = { NULL, 0, 0, IGNORE_INIT };
+		char *ign = xasprintf("%s/.cratisignore", p);
+		struct buf text = BUF_INIT;
+		int rc = CRATIS_OK;
+		ignore_add_line(&w.ignore, "node_modules/"); /* a default the file may undo: !node_modules/ */
+		if (buf_read_file(&text, ign, 1u << 20) < 0) {
+			if (errno != ENOENT)
+				rc = error_set(CRATIS_EIO, "cannot read '%s': %s", ign, errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
+		} else {
+			ignore_add_text(&w.ignore, text.ptr, text.len);
+		}
+		buf_release(&text);
+		free(ign);
+		if (!rc)
+			rc = load_dir(s, p, "", &w);
+		ignore_release(&w.ignore);
 		free(w.v);
 		free(p);
 		return rc;

@@ -39,6 +39,7 @@ struct manifest_set {
 	size_t n, alloc;
 	struct strv files;         /* every file or display name loaded, in order */
 	struct diags errors;       /* YAML errors collected while loading, located */
+	struct diags notes;        /* DIAG_NOTE: what a directory walk skipped and why (shown with -v) */
 };
 
 /* A source location, 1-based. */
@@ -55,13 +56,18 @@ void manifest_set_init(struct manifest_set *s);
 /* Free every document and error of s and leave it empty (initialised) again. */
 void manifest_set_release(struct manifest_set *s);
 
-/* Load path: a file, or a directory searched recursively for *.yaml and *.yml (sorted, hidden
- * directories and .cratis skipped; symbolic links followed, each real directory and file read
- * once, so a link to an ancestor ends the walk there). Every YAML document becomes a manifest_doc; empty documents
- * are skipped. YAML errors (syntax, an undefined alias, a value its tag refuses, a number JSON
- * cannot hold) are appended to s->errors with their file:line:col. Returns CRATIS_OK,
- * CRATIS_EINVAL when any error was collected, or CRATIS_EIO when path cannot be read (detail in
- * the last error). */
+/* Load path: a file, or a directory searched recursively for *.yaml and *.yml (sorted; symbolic
+ * links followed, each real directory and file read once, so a link to an ancestor ends the walk
+ * there). Every YAML document becomes a manifest_doc; empty documents are skipped. YAML errors
+ * (syntax, an undefined alias, a value its tag refuses, a number JSON cannot hold) are appended
+ * to s->errors with their file:line:col. A directory walk (docs/manifests.md, "Directories")
+ * skips names starting with '.' (hidden files and directories, .cratis), directories named
+ * node_modules, and what the rules of path/.cratisignore ignore (src/manifest/ignore.h; they
+ * may re-include node_modules with "!node_modules/"); it also skips, with a note in s->notes,
+ * a YAML file none of whose documents is a mapping with both apiVersion and kind (a
+ * docker-compose.yml, a CI configuration): a file given as path itself is always loaded.
+ * Returns CRATIS_OK, CRATIS_EINVAL when any error was collected, or CRATIS_EIO when path (or its
+ * .cratisignore) cannot be read (detail in the last error). */
 int manifest_load_path(struct manifest_set *s, const char *path);
 
 /* Load the YAML of data (len bytes, need not be NUL-terminated; borrowed for the call only) as

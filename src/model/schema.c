@@ -7,75 +7,79 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/model.h"
 #include "util/buf.h"
 #include "util/util.h"
 #include "banned.h"
 
-/* One declared field: borrowed strings (a static table or a handler's copy). */
+/* One declared field: borrowed strings (a static table or a handler's copy). def is the value
+ * used when the field is absent, as text ("blueGreen"), or NULL; required: a manifest must
+ * carry it. Both are documentation (`cratis explain`); validate ops enforce them. */
 struct row {
-	const char *path, *type, *help;
+	const char *path, *type, *help, *def;
+	bool required;
 };
 
 static const struct row envelope[] = {
-	{ "apiVersion", "string", "GROUP/VERSION, e.g. cratis/v1" },
-	{ "kind", "string", "the kind name, e.g. Environment" },
-	{ "metadata.name", "string", "the resource name" },
-	{ "metadata.project", "string", "the project this document belongs to" },
-	{ "metadata.labels", "object", "free-form key: value pairs" },
-	{ "spec", "object", "the kind's fields" },
+	{ "apiVersion", "string", "GROUP/VERSION, e.g. cratis/v1", NULL, true },
+	{ "kind", "string", "the kind name, e.g. Environment", NULL, true },
+	{ "metadata.name", "string", "the resource name", NULL, true },
+	{ "metadata.project", "string", "the project this document belongs to", "the only Project, else default", false },
+	{ "metadata.labels", "object", "free-form key: value pairs", NULL, false },
+	{ "spec", "object", "the kind's fields", NULL, false },
 };
 
 /* Read by cratis itself for every resource (not passed to plugins as their own). */
 static const struct row resource_common[] = {
-	{ "spec.system", "string", "the name of a System" },
-	{ "spec.dependsOn", "array", "Kind/name references applied first" },
+	{ "spec.system", "string", "the name of a System", "the only System, if there is one", false },
+	{ "spec.dependsOn", "array", "Kind/name references applied first", NULL, false },
 };
 
 static const struct row system_rows[] = {
-	{ "spec.type", "string", "local, ssh, kubernetes, ..." },
-	{ "spec.auth", "object", "references to credentials ({fromEnv}, {fromFile}, {secret}) at any depth" },
+	{ "spec.type", "string", "local, ssh, kubernetes, ...", NULL, false },
+	{ "spec.auth", "object", "references to credentials ({fromEnv}, {fromFile}, {secret}) at any depth", NULL, false },
 };
 
 static const struct row environment_rows[] = {
-	{ "spec.systems", "array", "names of System documents" },
-	{ "spec.variables", "object", "name: value pairs for ${name}" },
+	{ "spec.systems", "array", "names of System documents", NULL, false },
+	{ "spec.variables", "object", "name: value pairs for ${name}", NULL, false },
 };
 
 static const struct row project_rows[] = {
-	{ "spec.environments", "array", "names of Environment documents" },
-	{ "spec.versioning.model", "string", "gitflow or trunk" },
-	{ "spec.versioning.source", "string", "the version source file (pom.xml, package.json, VERSION, ...)" },
-	{ "spec.versioning.branches.pattern", "string", "fnmatch(3) pattern of branch names" },
-	{ "spec.versioning.branches.form", "string", "stable or snapshot" },
-	{ "spec.versioning.branches.tag", "string", "tag template, default v${version}" },
-	{ "spec.versioning.branches.artifacts", "string", "immutable or overridable" },
-	{ "spec.promotion.variables", "array", "names of variables `cratis promote` carries over" },
-	{ "spec.secrets", "object", "NAME: {env: VAR} | {file: PATH} | {command: [argv]}: where ${secret:NAME} comes from" },
+	{ "spec.environments", "array", "names of Environment documents", NULL, false },
+	{ "spec.versioning.model", "string", "gitflow or trunk", NULL, false },
+	{ "spec.versioning.source", "string", "the version source file (pom.xml, package.json, VERSION, ...)", NULL, false },
+	{ "spec.versioning.branches.pattern", "string", "fnmatch(3) pattern of branch names", NULL, false },
+	{ "spec.versioning.branches.form", "string", "stable or snapshot", NULL, false },
+	{ "spec.versioning.branches.tag", "string", "tag template", "v${version}", false },
+	{ "spec.versioning.branches.artifacts", "string", "immutable or overridable", NULL, false },
+	{ "spec.promotion.variables", "array", "names of variables `cratis promote` carries over", NULL, false },
+	{ "spec.secrets", "object", "NAME: {env: VAR} | {file: PATH} | {command: [argv]}: where ${secret:NAME} comes from", NULL, false },
 };
 
-#define HOOK_ROWS(stage)                                                                     \
-	{ "spec.hooks." stage ".run", "argv", "command run in the project directory" },           \
-	{ "spec.hooks." stage ".task", "string", "Task/NAME whose apply command runs" },           \
-	{ "spec.hooks." stage ".timeoutSeconds", "integer", "seconds before the hook is killed" }, \
-	{ "spec.hooks." stage ".retries", "integer", "extra attempts after a failure" }
+#define HOOK_ROWS(stage, timeout)                                                                        \
+	{ "spec.hooks." stage ".run", "argv", "command run in the project directory", NULL, false },           \
+	{ "spec.hooks." stage ".task", "string", "Task/NAME whose apply command runs", NULL, false },           \
+	{ "spec.hooks." stage ".timeoutSeconds", "integer", "seconds before the hook is killed", timeout, false }, \
+	{ "spec.hooks." stage ".retries", "integer", "extra attempts after a failure", "0", false }
 
 /* docs/releases.md and src/rollout/rollout.c's validate */
 static const struct row rollout_rows[] = {
-	{ "spec.strategy", "string", "blueGreen or recreate" },
-	{ "spec.activePort", "integer", "public port on 127.0.0.1" },
-	{ "spec.previewPort", "integer", "preview port" },
-	{ "spec.autoPromotion", "boolean", "promote as soon as the exit tests pass" },
-	{ "spec.scaleDownDelaySeconds", "integer", "seconds before the previous release is stopped" },
-	{ "spec.template.command", "argv", "the release's process (it listens on $PORT)" },
-	{ "spec.template.env", "object", "variables added to its environment" },
-	{ "spec.template.workdir", "string", "its working directory" },
-	{ "spec.template.health.path", "string", "HTTP path of the health check, default /" },
-	{ "spec.template.health.timeoutSeconds", "number", "seconds the health check may take" },
-	HOOK_ROWS("beforePreProd"),
-	HOOK_ROWS("afterPreProd"),
-	HOOK_ROWS("exitTests"),
-	HOOK_ROWS("promote"),
-	HOOK_ROWS("afterPostProd"),
+	{ "spec.strategy", "string", "blueGreen or recreate", "blueGreen", false },
+	{ "spec.activePort", "integer", "public port on 127.0.0.1", NULL, true },
+	{ "spec.previewPort", "integer", "preview port", NULL, true },
+	{ "spec.autoPromotion", "boolean", "promote as soon as the exit tests pass", "true", false },
+	{ "spec.scaleDownDelaySeconds", "integer", "seconds before the previous release is stopped", "30", false },
+	{ "spec.template.command", "argv", "the release's process (it listens on $PORT)", NULL, true },
+	{ "spec.template.env", "object", "variables added to its environment", NULL, false },
+	{ "spec.template.workdir", "string", "its working directory", NULL, false },
+	{ "spec.template.health.path", "string", "HTTP path of the health check", "/", false },
+	{ "spec.template.health.timeoutSeconds", "number", "seconds the health check may take", NULL, false },
+	HOOK_ROWS("beforePreProd", "60"),
+	HOOK_ROWS("afterPreProd", "60"),
+	HOOK_ROWS("exitTests", "60"),
+	HOOK_ROWS("promote", "60"),
+	HOOK_ROWS("afterPostProd", "60"),
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -308,7 +312,8 @@ size_t schema_check(struct diags *errors, const struct manifest_doc *doc, const 
 		if (h && h->has_schema) {
 			rows_add(&rs, resource_common, N(resource_common));
 			for (size_t i = 0; i < h->nfields; i++) {
-				struct row r = { h->fields[i].path, h->fields[i].type, h->fields[i].help };
+				struct row r = { h->fields[i].path, h->fields[i].type, h->fields[i].help, h->fields[i].def,
+				                 h->fields[i].required };
 				rows_add(&rs, &r, 1);
 			}
 		}
@@ -322,4 +327,345 @@ size_t schema_check(struct diags *errors, const struct manifest_doc *doc, const 
 	free(rs.v);
 	free(group);
 	return w.found;
+}
+
+/* ---- cratis explain ---- */
+
+/* The core kinds that are not handled through the registry (System, Environment, Project):
+ * Rollout is registered by the core as a handler too, with its table above. */
+static const struct core_table *core_table(const char *kind)
+{
+	for (size_t i = 0; i < N(core_tables); i++)
+		if (!strcmp(core_tables[i].kind, kind))
+			return &core_tables[i];
+	return NULL;
+}
+
+static json_t *core_plugin_json(void)
+{
+#ifdef CRATIS_CORE_VERSION
+	const char *v = CRATIS_CORE_VERSION;
+#else
+	const char *v = "";
+#endif
+	return json_pack("{s:s,s:s,s:s,s:s}", "name", "cratis", "version", v, "form", "core", "path", "(built in)");
+}
+
+static json_t *plugin_json(const struct plugin *p)
+{
+	if (!p || p->form == PLUGIN_CORE)
+		return core_plugin_json();
+	return json_pack("{s:s,s:s,s:s,s:s}", "name", p->name ? p->name : "", "version", p->version ? p->version : "",
+	                 "form", p->form == PLUGIN_SO ? "so" : "exec", "path", p->path ? p->path : "");
+}
+
+/* A kind as explain sees it: its group, versions, the handler (NULL for System, Environment and
+ * Project) and its rows (envelope first). */
+struct kind_view {
+	const char *group, *kind;
+	struct strv versions;
+	const struct handler *h;
+	bool schema;
+	struct rows rows;
+};
+
+static void kind_view_release(struct kind_view *k)
+{
+	strv_release(&k->versions);
+	free(k->rows.v);
+}
+
+static void kind_rows(struct kind_view *k)
+{
+	rows_add(&k->rows, envelope, N(envelope));
+	const struct core_table *t = !strcmp(k->group, CORE_GROUP) ? core_table(k->kind) : NULL;
+	if (t) {
+		k->schema = true;
+		rows_add(&k->rows, t->rows, t->n);
+		if (t->resource)
+			rows_add(&k->rows, resource_common, N(resource_common));
+		return;
+	}
+	k->schema = k->h && k->h->has_schema;
+	if (!k->schema)
+		return;
+	rows_add(&k->rows, resource_common, N(resource_common));
+	for (size_t i = 0; i < k->h->nfields; i++) {
+		const struct handler_field *f = &k->h->fields[i];
+		struct row r = { f->path, f->type, f->help, f->def, f->required };
+		rows_add(&k->rows, &r, 1);
+	}
+}
+
+/* Every kind: the core ones, then each group/kind of reg (versions merged) in registration
+ * order. */
+static size_t kind_views(struct kind_view **out, const struct registry *reg)
+{
+	struct kind_view *v = NULL;
+	size_t n = 0, alloc = 0;
+	static const char *const core[] = { "System", "Environment", "Project" };
+	for (size_t i = 0; i < N(core); i++) {
+		ALLOC_GROW(v, n + 1, alloc);
+		v[n] = (struct kind_view){ .group = CORE_GROUP, .kind = core[i] };
+		strv_push(&v[n].versions, "v1");
+		n++;
+	}
+	for (size_t i = 0; reg && i < reg->nhandlers; i++) {
+		const struct handler *h = reg->handlers[i];
+		struct kind_view *k = NULL;
+		for (size_t j = 0; j < n && !k; j++)
+			if (!strcmp(v[j].group, h->group) && !strcmp(v[j].kind, h->kind))
+				k = &v[j];
+		if (!k) {
+			ALLOC_GROW(v, n + 1, alloc);
+			k = &v[n++];
+			*k = (struct kind_view){ .group = h->group, .kind = h->kind, .h = h };
+		}
+		for (size_t j = 0; j < h->versions.n; j++)
+			if (!strv_has(&k->versions, h->versions.v[j]))
+				strv_push(&k->versions, h->versions.v[j]);
+	}
+	for (size_t i = 0; i < n; i++)
+		kind_rows(&v[i]);
+	*out = v;
+	return n;
+}
+
+static json_t *versions_json(const struct kind_view *k)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < k->versions.n; i++)
+		json_array_append_new(a, json_sprintf("%s/%s", k->group, k->versions.v[i]));
+	return a;
+}
+
+static json_t *kind_json(const struct kind_view *k)
+{
+	return json_pack("{s:s,s:s,s:o,s:o,s:b}", "kind", k->kind, "group", k->group, "apiVersions", versions_json(k),
+	                 "plugin", k->h ? plugin_json(k->h->plugin) : core_plugin_json(), "schema", k->schema);
+}
+
+json_t *schema_kinds(const struct registry *reg)
+{
+	struct kind_view *v;
+	size_t n = kind_views(&v, reg);
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(a, kind_json(&v[i]));
+		kind_view_release(&v[i]);
+	}
+	free(v);
+	return a;
+}
+
+static json_t *field_json(const char *path, const char *type, const char *help, const char *def, bool required)
+{
+	json_t *f = json_pack("{s:s,s:s,s:b}", "path", path, "type", type ? type : "any", "required", required);
+	json_object_set_new(f, "help", help ? json_string(help) : json_null());
+	json_object_set_new(f, "default", def ? json_string(def) : json_null());
+	return f;
+}
+
+/* Split a dotted path into at most cap segments in *segs (pointers into the copy *store, which
+ * the caller frees). Returns the count, or 0 for an empty segment or too many. */
+static size_t split_path(const char *path, char **store, const char **segs, size_t cap)
+{
+	*store = xstrdup(path);
+	size_t n = 0;
+	char *p = *store;
+	for (;;) {
+		char *dot = strchr(p, '.');
+		if (dot)
+			*dot = '\0';
+		if (!*p || n == cap)
+			return 0;
+		segs[n++] = p;
+		if (!dot)
+			return n;
+		p = dot + 1;
+	}
+}
+
+/* Look the dotted field up in rows: *exact the row declaring it (NULL when only implied, as the
+ * parent of declared rows), true when it exists either way. */
+static bool find_field(const struct rows *rs, const char *field, const struct row **exact)
+{
+	char *store;
+	const char *segs[64];
+	size_t n = split_path(field, &store, segs, N(segs));
+	bool found = false;
+	*exact = NULL;
+	for (size_t i = 0; n && i < rs->n; i++) {
+		bool e = false, below = false;
+		match(rs->v[i].path, segs, n, &e, &below);
+		if (e && !*exact)
+			*exact = &rs->v[i];
+		found |= e || below;
+	}
+	free(store);
+	return found;
+}
+
+/* The hint for an unknown field: the closest known path at the deepest level that exists. */
+static void field_hint(struct diag *dg, const struct rows *rs, const char *field, const char *what)
+{
+	char *store;
+	const char *segs[64];
+	size_t n = split_path(field, &store, segs, N(segs));
+	size_t depth = 0;
+	/* the longest prefix of field that exists */
+	for (size_t k = n; k > 0 && !depth; k--) {
+		for (size_t i = 0; i < rs->n; i++) {
+			bool e = false, below = false;
+			match(rs->v[i].path, segs, k - 1, &e, &below);
+			if (below || k == 1) {
+				depth = k;
+				break;
+			}
+		}
+	}
+	if (!depth) {
+		free(store);
+		return;
+	}
+	struct strv cands = STRV_INIT;
+	candidates(rs, segs, depth - 1, &cands);
+	struct buf prefix = BUF_INIT;
+	for (size_t k = 0; k + 1 < depth; k++)
+		buf_addf(&prefix, "%s.", segs[k]);
+	const char *best = NULL;
+	size_t best_d = 3, klen = strlen(segs[depth - 1]);
+	for (size_t i = 0; i < cands.n; i++) {
+		size_t d = schema_distance(segs[depth - 1], cands.v[i], 2), clen = strlen(cands.v[i]);
+		size_t shorter = klen < clen ? klen : clen;
+		if (d >= klen && d >= clen)
+			d = 3;
+		if (d > 2 && shorter >= 3 && !strncasecmp(segs[depth - 1], cands.v[i], shorter))
+			d = 2;
+		if (d < best_d) {
+			best_d = d;
+			best = cands.v[i];
+		}
+	}
+	if (best) {
+		diag_hint(dg, "did you mean '%s%s'?", prefix.len ? prefix.ptr : "", best);
+	} else {
+		struct buf b = BUF_INIT;
+		for (size_t i = 0; i < cands.n; i++)
+			buf_addf(&b, "%s%s%s", i ? ", " : "", prefix.len ? prefix.ptr : "", cands.v[i]);
+		diag_hint(dg, "the fields of %s%s%.*s are: %s", what, prefix.len ? " at " : "",
+		          (int)(prefix.len ? prefix.len - 1 : 0), prefix.len ? prefix.ptr : "", b.len ? b.ptr : "none");
+		buf_release(&b);
+	}
+	buf_release(&prefix);
+	strv_release(&cands);
+	free(store);
+}
+
+/* The kind named (case-insensitively) by name among v[0..n), or NULL with a hint in dg. */
+static const struct kind_view *pick_kind(const struct kind_view *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].kind, name))
+			return &v[i];
+	for (size_t i = 0; i < n; i++)
+		if (!strcasecmp(v[i].kind, name))
+			return &v[i];
+	return NULL;
+}
+
+int schema_explain(json_t **out, const struct registry *reg, const char *query, struct diags *d)
+{
+	*out = NULL;
+	struct kind_view *v;
+	size_t n = kind_views(&v, reg);
+	int rc = CRATIS_OK;
+	const char *dot = strchr(query, '.');
+	char *kname = dot ? xstrndup(query, (size_t)(dot - query)) : xstrdup(query);
+	const char *field = dot ? dot + 1 : NULL;
+	const struct kind_view *k = pick_kind(v, n, kname);
+	if (!k) {
+		struct diag *dg = diags_errorf(d, CRATIS_ENOTFOUND, "unknown kind '%s'", kname);
+		const char *best = NULL;
+		size_t best_d = 3;
+		struct buf all = BUF_INIT;
+		for (size_t i = 0; i < n; i++) {
+			size_t dist = schema_distance(kname, v[i].kind, 2);
+			if (dist < best_d && dist < strlen(v[i].kind)) {
+				best_d = dist;
+				best = v[i].kind;
+			}
+			buf_addf(&all, "%s%s", i ? ", " : "", v[i].kind);
+		}
+		if (best)
+			diag_hint(dg, "did you mean '%s'?", best);
+		else
+			diag_hint(dg, "known kinds: %s (`cratis explain` lists them; plugins add more)", all.ptr);
+		buf_release(&all);
+		rc = CRATIS_ENOTFOUND;
+		goto out_free;
+	}
+	char *what = xasprintf("%s (%s)", k->kind, k->group);
+	json_t *doc = kind_json(k);
+	const struct row *exact = NULL;
+	char *path = field ? xstrdup(field) : NULL;
+	if (path && !find_field(&k->rows, path, &exact)) {
+		/* "Service.command" for "Service.spec.command", as kubectl users type it */
+		char *spec = xasprintf("spec.%s", path);
+		if (find_field(&k->rows, spec, &exact)) {
+			free(path);
+			path = spec;
+		} else {
+			free(spec);
+			struct diag *dg;
+			if (!k->schema)
+				dg = diags_errorf(d, CRATIS_ENOTFOUND, "%s declares no fields: plugin '%s' does not list them, so its spec is not checked and cannot be explained",
+				                  what, k->h && k->h->plugin ? k->h->plugin->name : "?");
+			else
+				dg = diags_errorf(d, CRATIS_ENOTFOUND, "unknown field '%s' of %s", field, what);
+			if (k->schema)
+				field_hint(dg, &k->rows, path, what);
+			json_decref(doc);
+			free(path);
+			free(what);
+			rc = CRATIS_ENOTFOUND;
+			goto out_free;
+		}
+	}
+	if (path) {
+		json_object_set_new(doc, "field", exact ? field_json(path, exact->type, exact->help, exact->def, exact->required)
+		                                       : field_json(path, "object", NULL, NULL, false));
+	} else {
+		json_object_set_new(doc, "field", json_null());
+	}
+	/* the rows below the field (all of them for the kind) */
+	json_t *fields = json_array();
+	char *store = NULL;
+	const char *segs[64];
+	size_t ns = path ? split_path(path, &store, segs, N(segs)) : 0;
+	for (size_t i = 0; i < k->rows.n; i++) {
+		const struct row *r = &k->rows.v[i];
+		bool e = false, below = !path;
+		if (path)
+			match(r->path, segs, ns, &e, &below);
+		if (below)
+			json_array_append_new(fields, field_json(r->path, r->type, r->help, r->def, r->required));
+	}
+	free(store);
+	json_object_set_new(doc, "fields", fields);
+	/* other groups serving a kind of the same name */
+	json_t *others = json_array();
+	for (size_t i = 0; i < n; i++)
+		if (&v[i] != k && !strcasecmp(v[i].kind, k->kind))
+			json_array_append_new(others, versions_json(&v[i]));
+	json_object_set_new(doc, "alsoServedBy", others);
+	*out = doc;
+	free(path);
+	free(what);
+out_free:
+	free(kname);
+	for (size_t i = 0; i < n; i++)
+		kind_view_release(&v[i]);
+	free(v);
+	return rc;
 }

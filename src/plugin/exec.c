@@ -265,6 +265,7 @@ int exec_plugin_load(struct registry *r, const char *dir, struct diags *errors)
 		/* fields: the kind's schema, the rows of a C plugin's struct cratis_field table */
 		json_t *fs = json_object_get(h, "fields");
 		struct cratis_field *ft = NULL;
+		json_t *texts = NULL; /* the text of non-string defaults, alive until the rows are copied */
 		if (fs && !json_is_array(fs)) {
 			char *f = xasprintf("handlers[%zu].fields", idx);
 			manifest_error(errors, d, f, "expected a sequence of {path, type, help}");
@@ -275,21 +276,35 @@ int exec_plugin_load(struct registry *r, const char *dir, struct diags *errors)
 		if (fs) {
 			bool bad = false;
 			ft = xcalloc(json_array_size(fs) + 1, sizeof(*ft));
+			texts = json_array();
 			for (size_t j = 0; j < json_array_size(fs); j++) {
 				json_t *row = json_array_get(fs, j);
 				const char *fp = str_field(row, "path"), *fty = str_field(row, "type");
 				json_t *help = json_object_get(row, "help");
-				if (!fp || !*fp || !fty || (help && !json_is_string(help))) {
+				json_t *def = json_object_get(row, "default"), *req = json_object_get(row, "required");
+				if (!fp || !*fp || !fty || (help && !json_is_string(help)) || (req && !json_is_boolean(req)) ||
+				    (def && !json_is_string(def) && !json_is_number(def) && !json_is_boolean(def))) {
 					char *f = xasprintf("handlers[%zu].fields[%zu]", idx, j);
-					manifest_error(errors, d, f, "expected {path: spec.NAME, type: string|integer|number|boolean|object|array|argv|any, help: TEXT}");
+					manifest_error(errors, d, f, "expected {path: spec.NAME, type: string|integer|number|boolean|object|array|argv|any, help: TEXT, default: SCALAR, required: BOOLEAN}");
 					free(f);
 					bad = true;
 					continue;
 				}
-				ft[j] = (struct cratis_field){ sizeof(ft[j]), fp, fty, json_string_value(help) };
+				/* default: a scalar, kept as its text ("0644", "10", "true") */
+				const char *dv = NULL;
+				if (json_is_string(def)) {
+					dv = json_string_value(def);
+				} else if (def) {
+					char *t = json_dumps(def, JSON_ENCODE_ANY);
+					json_array_append_new(texts, json_string(t ? t : ""));
+					free(t);
+					dv = json_string_value(json_array_get(texts, json_array_size(texts) - 1));
+				}
+				ft[j] = (struct cratis_field){ sizeof(ft[j]), fp, fty, json_string_value(help), dv, json_is_true(req) };
 			}
 			if (bad) {
 				free(ft);
+				json_decref(texts);
 				rc = CRATIS_EPLUGIN;
 				continue;
 			}
@@ -298,6 +313,7 @@ int exec_plugin_load(struct registry *r, const char *dir, struct diags *errors)
 		if (registry_add_handler(r, p, &ch, errors))
 			rc = CRATIS_EPLUGIN;
 		free(ft);  /* registry_add_handler copied the rows */
+		json_decref(texts);
 	}
 out_release:
 	free(yaml);

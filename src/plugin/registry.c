@@ -421,6 +421,7 @@ void handler_free(struct handler *h)
 		free(h->fields[i].path);
 		free(h->fields[i].type);
 		free(h->fields[i].help);
+		free(h->fields[i].def);
 	}
 	free(h->fields);
 	free(h);
@@ -453,7 +454,7 @@ int registry_add_handler(struct registry *r, struct plugin *p, const struct crat
 	 * still load, their later members unread */
 	const struct cratis_field *fields = handler_fields(h);
 	size_t nfields = 0, stride = fields ? fields[0].size : 0;
-	if (fields && fields[0].path && stride < sizeof(struct cratis_field)) {
+	if (fields && fields[0].path && stride < offsetof(struct cratis_field, default_value)) {
 		diags_errorf(errors, CRATIS_EPLUGIN, "plugin '%s' (%s): %s: field rows must start with their size (sizeof(struct cratis_field))",
 		             p->name, p->path, h->kind);
 		return CRATIS_EINVAL;
@@ -497,6 +498,12 @@ int registry_add_handler(struct registry *r, struct plugin *p, const struct crat
 		n->fields[i].path = xstrdup(FIELD_ROW(i)->path);
 		n->fields[i].type = xstrdup(FIELD_ROW(i)->type);
 		n->fields[i].help = FIELD_ROW(i)->help ? xstrdup(FIELD_ROW(i)->help) : NULL;
+		/* members appended after ABI 1.3: only when the plugin's rows carry them */
+		if (stride >= offsetof(struct cratis_field, default_value) + sizeof(FIELD_ROW(i)->default_value) &&
+		    FIELD_ROW(i)->default_value)
+			n->fields[i].def = xstrdup(FIELD_ROW(i)->default_value);
+		if (stride >= offsetof(struct cratis_field, required) + sizeof(FIELD_ROW(i)->required))
+			n->fields[i].required = FIELD_ROW(i)->required != 0;
 	}
 #undef FIELD_ROW
 	ALLOC_GROW(r->handlers, r->nhandlers + 1, r->ahandlers);

@@ -44,6 +44,8 @@ struct handler {
 /* One row of a handler's schema (see struct cratis_field): strings owned by the handler. */
 struct handler_field {
 	char *path, *type, *help;
+	char *def;                      /* default_value (or plugin.yaml default:), or NULL */
+	bool required;
 };
 
 struct registry {

@@ -442,7 +442,7 @@ static void test_loader_abi11_plugin_keeps_working(void **state)
 	assert_int_equal(out_int(out, "builtRequestSize"), offsetof(struct cratis_request, system));
 	assert_int_equal(out_int(out, "hostSize"), sizeof(struct cratis_host));
 	assert_int_equal(out_int(out, "builtHostSize"), offsetof(struct cratis_host, secret));
-	assert_int_equal(out_int(out, "hostMinor"), 3);
+	assert_int_equal(out_int(out, "hostMinor"), CRATIS_ABI_MINOR);
 	assert_string_equal(out_str(out, "project"), "p");
 	assert_string_equal(out_str(out, "environment"), "staging");
 	/* timeout_ms comes from the deadline */

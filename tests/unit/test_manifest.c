@@ -201,9 +201,38 @@ static void test_manifest_error_not_a_mapping(void **state)
 {
 	(void)state;
 	struct fixture f;
-	build(&f, "- just\n- a list\n", "staging");
+	/* with a manifest beside it in the file: a directory walk skips a file none of whose
+	 * documents has apiVersion and kind (test_manifest_walk_skips_non_manifests) */
+	build(&f, "- just\n- a list\n---\napiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\nspec: {system: local}\n",
+	      "staging");
 	assert_contains(f.errors, "/m.yaml:1:3: expected a mapping with apiVersion, kind, metadata and spec, got a sequence");
 	release(&f);
+}
+
+/* A walk passes over YAML that is not a manifest, with a note; named as a file it is an error. */
+static void test_manifest_walk_skips_non_manifests(void **state)
+{
+	(void)state;
+	char *dir = tmp_dir();
+	free(write_file(dir, "docker-compose.yml", "services:\n  web: {image: nginx}\n"));
+	free(write_file(dir, "m.yaml", "apiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\n"));
+	struct manifest_set ms;
+	manifest_set_init(&ms);
+	assert_int_equal(manifest_load_path(&ms, dir), CRATIS_OK);
+	assert_int_equal(ms.n, 1);
+	assert_int_equal(ms.files.n, 1);
+	assert_int_equal(ms.notes.n, 1);
+	assert_non_null(strstr(ms.notes.v[0].file, "docker-compose.yml"));
+	assert_non_null(strstr(ms.notes.v[0].message, "no document has apiVersion and kind"));
+	manifest_set_release(&ms);
+	manifest_set_init(&ms);
+	char *file = xasprintf("%s/docker-compose.yml", dir);
+	assert_int_equal(manifest_load_path(&ms, file), CRATIS_OK); /* loaded: the model refuses it */
+	assert_int_equal(ms.n, 1);
+	assert_int_equal(ms.notes.n, 0);
+	free(file);
+	manifest_set_release(&ms);
+	tmp_cleanup(dir);
 }
 
 /* Load text as a buffer called "buf.yaml"; the first document's root (borrowed from ms). */
@@ -646,6 +675,7 @@ int main(void)
 		cmocka_unit_test(test_manifest_error_env_variable),
 		cmocka_unit_test(test_manifest_error_environment_choice),
 		cmocka_unit_test(test_manifest_error_not_a_mapping),
+		cmocka_unit_test(test_manifest_walk_skips_non_manifests),
 		cmocka_unit_test(test_manifest_core_schema_scalars),
 		cmocka_unit_test(test_manifest_core_schema_errors),
 		cmocka_unit_test(test_manifest_aliases_and_merge_keys),

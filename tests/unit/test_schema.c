@@ -15,15 +15,15 @@ static const struct cratis_ops ops = { sizeof(struct cratis_ops), fake_validate,
 
 /* the tables of plugins/exec and plugins/service, as they declare them */
 static const struct cratis_field task_fields[] = {
-	{ sizeof(struct cratis_field), "spec.apply", "argv", "run on create and update" },
-	{ sizeof(struct cratis_field), "spec.env.*", "string", NULL },
-	{ sizeof(struct cratis_field), "spec.outputs", "array", NULL },
+	{ sizeof(struct cratis_field), "spec.apply", "argv", "run on create and update", NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.env.*", "string", NULL, NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.outputs", "array", NULL, NULL, 0 },
 	{ 0 },
 };
 static const struct cratis_field service_fields[] = {
-	{ sizeof(struct cratis_field), "spec.command", "argv", NULL },
-	{ sizeof(struct cratis_field), "spec.health.http", "string", NULL },
-	{ sizeof(struct cratis_field), "spec.health.tcp", "string", NULL },
+	{ sizeof(struct cratis_field), "spec.command", "argv", NULL, NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.health.http", "string", NULL, NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.health.tcp", "string", NULL, NULL, 0 },
 	{ 0 },
 };
 
@@ -216,8 +216,8 @@ static void test_schema_nested_located(void **state)
 static void test_schema_malformed_table(void **state)
 {
 	(void)state;
-	static const struct cratis_field bad_type[] = { { sizeof(struct cratis_field), "spec.a", "str", NULL }, { 0 } };
-	static const struct cratis_field no_size[] = { { 0, "spec.a", "string", NULL }, { 0 } };
+	static const struct cratis_field bad_type[] = { { sizeof(struct cratis_field), "spec.a", "str", NULL, NULL, 0 }, { 0 } };
+	static const struct cratis_field no_size[] = { { 0, "spec.a", "string", NULL, NULL, 0 }, { 0 } };
 	struct registry r;
 	registry_init(&r);
 	struct diags errors = DIAGS_INIT;
@@ -241,6 +241,74 @@ static void test_schema_distance(void **state)
 	assert_int_equal(schema_distance("", "", 2), 0);
 }
 
+/* A plugin built before default_value and required were appended: its rows are shorter and
+ * still load, with no default and not required; a newer row carries both. */
+static void test_schema_field_rows_old_and_new(void **state)
+{
+	(void)state;
+	struct old_field {
+		uint32_t size;
+		const char *path, *type, *help;
+	};
+	static const struct old_field old[] = {
+		{ sizeof(struct old_field), "spec.a", "string", "an old row" },
+		{ 0, NULL, NULL, NULL },
+	};
+	static const struct cratis_field now[] = {
+		{ sizeof(struct cratis_field), "spec.mode", "string", "octal mode", "0644", 0 },
+		{ sizeof(struct cratis_field), "spec.path", "string", "the file", NULL, 1 },
+		{ 0 },
+	};
+	struct registry r;
+	registry_init(&r);
+	struct diags errors = DIAGS_INIT;
+	assert_int_equal(add(&r, "old", "Old", (const struct cratis_field *)(const void *)old, sizeof(struct cratis_handler), &errors), CRATIS_OK);
+	assert_int_equal(add(&r, "file", "File", now, sizeof(struct cratis_handler), &errors), CRATIS_OK);
+	assert_int_equal(errors.n, 0);
+	const struct handler *h = registry_find(&r, "old", "Old", "v1");
+	assert_int_equal(h->nfields, 1);
+	assert_null(h->fields[0].def);
+	assert_false(h->fields[0].required);
+	h = registry_find(&r, "file", "File", "v1");
+	assert_string_equal(h->fields[0].def, "0644");
+	assert_false(h->fields[0].required);
+	assert_null(h->fields[1].def);
+	assert_true(h->fields[1].required);
+
+	/* explain: the kind's rows, one field, unknown kind and field with hints */
+	json_t *doc = NULL;
+	assert_int_equal(schema_explain(&doc, &r, "File", &errors), CRATIS_OK);
+	assert_string_equal(json_string_value(json_object_get(doc, "kind")), "File");
+	json_t *fields = json_object_get(doc, "fields");
+	bool saw_mode = false;
+	for (size_t i = 0; i < json_array_size(fields); i++) {
+		json_t *f = json_array_get(fields, i);
+		if (!strcmp(json_string_value(json_object_get(f, "path")), "spec.mode")) {
+			saw_mode = true;
+			assert_string_equal(json_string_value(json_object_get(f, "default")), "0644");
+		}
+	}
+	assert_true(saw_mode);
+	json_decref(doc);
+	assert_int_equal(schema_explain(&doc, &r, "file.path", &errors), CRATIS_OK); /* case, spec. added */
+	json_t *f = json_object_get(doc, "field");
+	assert_string_equal(json_string_value(json_object_get(f, "path")), "spec.path");
+	assert_true(json_is_true(json_object_get(f, "required")));
+	json_decref(doc);
+	assert_int_equal(schema_explain(&doc, &r, "Fiel", &errors), CRATIS_ENOTFOUND);
+	assert_null(doc);
+	assert_string_equal(errors.v[0].hint, "did you mean 'File'?");
+	assert_int_equal(schema_explain(&doc, &r, "File.spec.mdoe", &errors), CRATIS_ENOTFOUND);
+	assert_string_equal(errors.v[1].hint, "did you mean 'spec.mode'?");
+	assert_int_equal(schema_explain(&doc, &r, "Environment.spec.variables", &errors), CRATIS_OK);
+	json_decref(doc);
+	json_t *kinds = schema_kinds(&r);
+	assert_int_equal(json_array_size(kinds), 5); /* System, Environment, Project, Old, File */
+	json_decref(kinds);
+	diags_release(&errors);
+	registry_release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_schema_nested_located),
 		cmocka_unit_test(test_schema_malformed_table),
 		cmocka_unit_test(test_schema_distance),
+		cmocka_unit_test(test_schema_field_rows_old_and_new),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

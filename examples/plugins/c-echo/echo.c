@@ -45,7 +45,9 @@ static const char *const versions[] = { "v1", NULL };
  * before an op runs. Paths start at the document root; "spec.labels.*" would allow any key under
  * spec.labels. Ended by an entry whose path is NULL. Leave .fields out to accept any field. */
 static const struct cratis_field fields[] = {
-	{ sizeof(struct cratis_field), "spec.message", "string", "the text apply logs" },
+	/* size, path, type, help, default (as text, or NULL), required (documentation for
+	 * `cratis explain`; validate enforces it) */
+	{ sizeof(struct cratis_field), "spec.message", "string", "the text apply logs", NULL, 0 },
 	{ 0 },
 };
 static const struct cratis_handler echo = {

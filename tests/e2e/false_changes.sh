@@ -1,0 +1,87 @@
+#!/bin/sh
+# Fewer false changes (issue 10): an output of a resource that plans no change is its recorded
+# value, so its dependents plan no change; a File updated with byte-identical content (same
+# sha256 output) does not restart the Service that reads that output (its pid stays), while new
+# content does restart it.
+. "$(dirname "$0")/lib.sh"
+P="$T/p"
+mkdir -p "$P/www"
+PORT=$(free_port)
+stop_service() { "$CRATIS" destroy -f "$P" --auto-approve >/dev/null 2>&1; }
+cleanup_hooks="stop_service"
+demo_core "$P/core.yaml"
+cat >>"$P/core.yaml" <<YAML
+---
+apiVersion: file/v1
+kind: File
+metadata: {name: page, project: demo}
+spec:
+  path: www/index.html
+  content: "hello\n"
+  mode: "0644"
+---
+apiVersion: file/v1
+kind: File
+metadata: {name: stamp, project: demo}
+spec:
+  path: "www/stamp-\${File/page.outputs.sha256}.txt"
+  content: "stamp\n"
+---
+apiVersion: service/v1
+kind: Service
+metadata: {name: web, project: demo}
+spec:
+  command: [python3, -m, http.server, "$PORT", --bind, 127.0.0.1, --directory, www]
+  env: {PAGE_SHA256: "\${File/page.outputs.sha256}"}
+  health: {http: "http://127.0.0.1:$PORT/", timeoutSeconds: 10}
+---
+apiVersion: exec/v1
+kind: Task
+metadata: {name: other, project: demo}
+spec: {apply: [echo, one]}
+YAML
+cd "$P" || exit 1
+# the pidfile holds "PID START_TIME": the same text is the same process
+PIDFILE="$P/.cratis/run/staging/demo/Service-web/pid"
+"$CRATIS" apply --auto-approve >"$T/a1.out" 2>&1
+expect_rc "first apply" 0 $?
+pid1=$(cat "$PIDFILE")
+proc1=$(cut -d" " -f1 "$PIDFILE")
+check "the Service runs" kill -0 "$proc1"
+
+# 1. an unrelated change: the producer plans no change, so its output is known (recorded)
+sed -i 's/apply: \[echo, one\]/apply: [echo, two]/' "$P/core.yaml"
+"$CRATIS" plan >"$T/p1.out" 2>&1
+expect_in "the changed Task is an update" "Task/other" "$T/p1.out"
+expect_in "the producer is unchanged" "$(printf '    %-32s no-op' File/page)" "$T/p1.out"
+expect_in "a dependent whose path uses its output is unchanged" "$(printf '    %-32s no-op' File/stamp)" "$T/p1.out"
+expect_in "the Service reading its output is unchanged" "$(printf '    %-32s no-op' Service/web)" "$T/p1.out"
+expect_not_in "nothing is known only after apply" "known after apply" "$T/p1.out"
+"$CRATIS" apply --auto-approve >"$T/a2.out" 2>&1
+expect_rc "apply the unrelated change" 0 $?
+check "the Service kept its process" test "$(cat "$PIDFILE")" = "$pid1"
+
+# 2. the producer changes (mode) but its content is byte-identical: same sha256 output
+sed -i 's/mode: "0644"/mode: "0600"/' "$P/core.yaml"
+"$CRATIS" plan >"$T/p2.out" 2>&1
+expect_in "the File is updated" "File/page" "$T/p2.out"
+"$CRATIS" apply --auto-approve >"$T/a3.out" 2>&1
+expect_rc "apply the mode change" 0 $?
+expect_in "the File was updated" "File/page: updated" "$T/a3.out"
+expect_in "the Service found nothing to change" "Service/web: no change: its inputs, known now, are those of the last apply" "$T/a3.out"
+expect_in "nor the File named after the digest" "File/stamp: no change" "$T/a3.out"
+expect_not_in "the Service was not restarted" "Service/web: updat" "$T/a3.out"
+check "its pid is the same" test "$(cat "$PIDFILE")" = "$pid1"
+check "and that process still runs" kill -0 "$proc1"
+"$CRATIS" plan --detailed-exitcode >"$T/p3.out" 2>&1
+expect_rc "afterwards nothing is left to change" 0 $?
+
+# 3. new content: the digest changes, the Service is restarted (the test above can fail)
+sed -i 's/content: "hello\\n"/content: "hello again\\n"/' "$P/core.yaml"
+"$CRATIS" apply --auto-approve >"$T/a4.out" 2>&1
+expect_rc "apply new content" 0 $?
+expect_in "the Service is updated" "Service/web: updated" "$T/a4.out"
+pid2=$(cat "$PIDFILE")
+check "with a new process" test "$pid2" != "$pid1"
+check "old stamp file replaced by the new one" test "$(ls "$P/www" | grep -c '^stamp-')" = 1
+finish
