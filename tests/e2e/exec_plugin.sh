@@ -32,5 +32,5 @@ rm "$P/bad.yaml"
 "$CRATIS" destroy -f "$P" --auto-approve >/dev/null 2>&1
 expect_rc "destroy" 0 $?
 check "files removed" test ! -e "$P/first.txt" -a ! -e "$P/second.txt"
-check "no plugin process left" sh -c "! pgrep -f 'plugins/notes/notes[.]py' >/dev/null"
+check "no plugin process left" test -z "$(own_procs 'plugins/notes/notes[.]py')"
 finish

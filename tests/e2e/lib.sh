@@ -4,9 +4,20 @@ set -u
 CRATIS=${CRATIS:-$(cd "$(dirname "$0")/../.." && pwd)/build/cratis}
 SRC=${CRATIS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 T=$(mktemp -d "${TMPDIR:-/tmp}/cratis-e2e-XXXXXX")
+# every process this test starts inherits it: own_procs tells them from other tests' processes
+export CRATIS_TEST_TMP="$T"
 passed=0
 failed=0
 cleanup_hooks=""
+
+# own_procs PATTERN: pids of the processes started by this test (they carry CRATIS_TEST_TMP=$T)
+# whose command line matches PATTERN (pgrep -f); other tests running at the same time have theirs
+own_procs() {
+	for p in $(pgrep -f "$1"); do
+		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qxF "CRATIS_TEST_TMP=$T" && echo "$p"
+	done
+	return 0
+}
 
 on_exit() {
 	for h in $cleanup_hooks; do "$h" || true; done

@@ -90,7 +90,7 @@ YAML
 expect_rc "unhealthy service fails the apply" 1 $?
 expect_in "the health check is named" "health check 127.0.0.1:$PORT did not pass within the timeout; process stopped" "$T/a4.err"
 expect_in "the log tail is shown" "starting up" "$T/a4.err"
-check "no process left behind" sh -c "! pgrep -f 'sleep 30[0]' >/dev/null"
+check "no process left behind" test -z "$(own_procs 'sleep 30[0]')"
 
 # a healthy service started in a pipeline: cratis returns, the pipe closes
 cat >"$P/svc.yaml" <<YAML
