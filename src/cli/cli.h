@@ -26,6 +26,7 @@ enum {
 	CF_FILES = 1 << 0, CF_ENV = 1 << 1, CF_JOBS = 1 << 2, CF_OUTPUT = 1 << 3, CF_APPROVE = 1 << 4,
 	CF_DETAILED = 1 << 5, CF_LOCK = 1 << 6, CF_REFRESH = 1 << 7, CF_DRYRUN = 1 << 8, CF_HISTORY = 1 << 9, CF_TO = 1 << 10, CF_FROM = 1 << 11,
 	CF_GRACE = 1 << 12, CF_FORCE = 1 << 13,
+	CF_RAW = 1 << 14,        /* -o raw is accepted (output) */
 };
 
 struct cli_ctx {
@@ -34,6 +35,7 @@ struct cli_ctx {
 	int jobs;                 /* -j N, default 4 */
 	bool json;                /* -o json */
 	bool markdown;            /* -o markdown (plan) */
+	bool raw;                 /* -o raw (output) */
 	bool auto_approve, detailed_exitcode, refresh, dry_run, history;
 	int lock_timeout_ms;      /* --lock-timeout SECONDS */
 	int grace_ms;             /* --grace SECONDS: how long interrupted children get (default 10 s) */
@@ -88,6 +90,15 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_artifact(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_promote(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_output(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_env(int argc, char **argv, struct cli_ctx *ctx);
+/* Print the outputs of app_outputs (`output` and the end of `apply`) as text: "NAME = VALUE"
+ * lines, sensitive ones as "(sensitive)", unknown ones as "(known after apply)" (cli/output.c). */
+void print_outputs(const json_t *outputs, FILE *f);
+/* Open the project for destroy (cli/destroy.c): as cli_open with APP_LOAD_MANIFESTS, or, when
+ * the manifests are gone or invalid, from the state alone (app_open_state_only) with a warning
+ * on stderr that they were not used. *state_only says which. EXIT_OK or EXIT_ERROR. */
+int cli_open_destroy(struct cli_ctx *ctx, struct app **out, bool *state_only);
 /* apply (destroy false) or destroy once flags are parsed; the body of both commands and promote. */
 int cli_apply(struct cli_ctx *ctx, bool destroy);
 

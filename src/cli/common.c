@@ -88,8 +88,12 @@ int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const c
 			}
 			ctx->jobs = (int)j;
 		} else if ((mask & CF_OUTPUT) && take_value(argc, argv, &i, "-o", &v)) {
+			if (v && (mask & CF_RAW) && !strcmp(v, "raw")) {
+				ctx->raw = true;
+				continue;
+			}
 			if (!v || (strcmp(v, "json") && strcmp(v, "text") && strcmp(v, "markdown"))) {
-				fprintf(stderr, "error: -o: expected 'text', 'json' or 'markdown'\n");
+				fprintf(stderr, "error: -o: expected 'text', 'json'%s or 'markdown'\n", (mask & CF_RAW) ? ", 'raw'" : "");
 				return EXIT_USAGE;
 			}
 			ctx->json = !strcmp(v, "json");

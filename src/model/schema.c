@@ -22,6 +22,7 @@ static const struct row envelope[] = {
 	{ "metadata.name", "string", "the resource name" },
 	{ "metadata.project", "string", "the project this document belongs to" },
 	{ "metadata.labels", "object", "free-form key: value pairs" },
+	{ "metadata.environments", "array", "names of the environments a resource is deployed to (default: all)" },
 	{ "spec", "object", "the kind's fields" },
 };
 
@@ -51,6 +52,10 @@ static const struct row project_rows[] = {
 	{ "spec.versioning.branches.artifacts", "string", "immutable or overridable" },
 	{ "spec.promotion.variables", "array", "names of variables `cratis promote` carries over" },
 	{ "spec.secrets", "object", "NAME: {env: VAR} | {file: PATH} | {command: [argv]}: where ${secret:NAME} comes from" },
+	{ "spec.outputs", "object", "NAME: EXPR or {value, description, sensitive}: shown after apply and by `cratis output`" },
+	{ "spec.outputs.*.value", "any", "an expression over ${Kind/name.outputs.key} and ${variable}" },
+	{ "spec.outputs.*.description", "string", "what the output is" },
+	{ "spec.outputs.*.sensitive", "boolean", "shown as (sensitive)" },
 };
 
 #define HOOK_ROWS(stage)                                                                     \
