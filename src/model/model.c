@@ -807,8 +807,16 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 		for (size_t i = 0; i < m->nenvs; i++)
 			if (!strcmp(m->envs[i].name, env_name))
 				m->env = &m->envs[i];
-		if (!m->env)
-			diags_errorf(&m->errors, CRATIS_EINVAL, "--env: unknown environment '%s' (defined: %s)", env_name, envs);
+		if (!m->env) {
+			struct diag *dg = diags_errorf(&m->errors, CRATIS_EINVAL, "--env: unknown environment '%s' (defined: %s)", env_name, envs);
+			const char **names = xcalloc(m->nenvs + 1, sizeof(*names));
+			for (size_t i = 0; i < m->nenvs; i++)
+				names[i] = m->envs[i].name;
+			const char *best = model_suggest(env_name, names, m->nenvs);
+			if (best)
+				diag_hint(dg, "did you mean '%s'?", best);
+			free(names);
+		}
 	} else if (m->nenvs == 1) {
 		m->env = &m->envs[0];
 	} else if (m->nenvs > 1) {

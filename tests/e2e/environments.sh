@@ -76,6 +76,9 @@ expect_in "names the environments" "several environments are defined (staging, p
 "$CRATIS" state list -f "$P" --env stagin >"$T/typo.out" 2>&1
 expect_rc "state list with an unknown environment" 1 $?
 expect_in "did you mean the environment" "did you mean 'staging'?" "$T/typo.out"
+"$CRATIS" plan -f "$P" --env prodution >"$T/typo2.out" 2>&1
+expect_rc "plan with an unknown environment" 1 $?
+expect_in "plan: did you mean the environment" "did you mean 'production'?" "$T/typo2.out"
 "$CRATIS" output -f "$P" >"$T/noenv2.out" 2>&1
 expect_rc "output without --env" 1 $?
 expect_in "output says so too" "several environments are defined" "$T/noenv2.out"
