@@ -97,6 +97,9 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 	} else if (json_object_get(s, "followSymlinks") && !json_is_boolean(json_object_get(s, "followSymlinks"))) {
 		host->error(req->call, "spec.followSymlinks", "expected true or false");
 		rc = CRATIS_EINVAL;
+	} else if (json_object_get(s, "createParents") && !json_is_boolean(json_object_get(s, "createParents"))) {
+		host->error(req->call, "spec.createParents", "expected true or false");
+		rc = CRATIS_EINVAL;
 	}
 	json_decref(s);
 	return rc;
@@ -190,6 +193,39 @@ out_free:
 	return rc;
 }
 
+/* createParents: every missing directory above path, mode 0755 (whatever the umask); the
+ * directories that exist are left as they are. */
+static int create_parents(const struct cratis_request *req, const char *path)
+{
+	char *p = strdup(path);
+	int rc = CRATIS_OK;
+	char *end = p ? strrchr(p, '/') : NULL;
+	if (!p) {
+		host->error(req->call, "spec.createParents", "out of memory");
+		return CRATIS_ENOMEM;
+	}
+	if (end && end != p) {
+		*end = '\0';
+		for (char *c = p + 1; !rc; c++) {
+			if (*c != '/' && *c)
+				continue;
+			char keep = *c;
+			*c = '\0';
+			if (mkdir(p, 0755) == 0) {
+				chmod(p, 0755);
+			} else if (errno != EEXIST) {
+				host->error(req->call, "spec.createParents", "cannot create the directory '%s': %s", p, strerror(errno));
+				rc = CRATIS_EIO;
+			}
+			*c = keep;
+			if (!keep)
+				break;
+		}
+	}
+	free(p);
+	return rc;
+}
+
 static int apply(void *data, const struct cratis_request *req, char **out)
 {
 	(void)data;
@@ -203,6 +239,11 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 	json_t *c = json_object_get(s, "content");
 	mode_t mode = 0644;
 	parse_mode(spec_str(s, "mode", "0644"), &mode);
+	if (json_is_true(json_object_get(s, "createParents")) && (rc = create_parents(req, path))) {
+		free(path);
+		json_decref(s);
+		return rc;
+	}
 	rc = write_file(req, path, json_string_value(c), json_string_length(c), mode,
 	                json_is_true(json_object_get(s, "followSymlinks")));
 	char hex[65];
@@ -301,6 +342,7 @@ static const struct cratis_field fields[] = {
 	{ sizeof(struct cratis_field), "spec.content", "string", "the content, variables expanded", NULL, 1 },
 	{ sizeof(struct cratis_field), "spec.mode", "string", "octal mode, quoted: \"0644\"", "0644", 0 },
 	{ sizeof(struct cratis_field), "spec.followSymlinks", "boolean", "write through a symbolic link at path", "false", 0 },
+	{ sizeof(struct cratis_field), "spec.createParents", "boolean", "create missing parent directories (0755)", "false", 0 },
 	{ 0 },
 };
 static const struct cratis_handler file = {

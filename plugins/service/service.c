@@ -148,6 +148,34 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 	return rc;
 }
 
+/* The address of the service from its health check: "scheme://authority/" of an http URL, or
+ * "http://HOST:PORT/" of a tcp HOST:PORT; NULL without one. Caller frees. */
+static char *service_address(const char *url, const char *tcp)
+{
+	if (url) {
+		const char *sep = strstr(url, "://");
+		if (!sep)
+			return NULL;
+		size_t auth = strcspn(sep + 3, "/?#");
+		size_t n = (size_t)(sep + 3 - url) + auth;
+		char *out = malloc(n + 2);
+		if (!out)
+			return NULL;
+		memcpy(out, url, n);
+		out[n] = '/';
+		out[n + 1] = '\0';
+		return out;
+	}
+	if (tcp) {
+		size_t n = strlen(tcp) + sizeof("http:///");
+		char *out = malloc(n);
+		if (out)
+			snprintf(out, n, "http://%s/", tcp);
+		return out;
+	}
+	return NULL;
+}
+
 static int destroy(void *data, const struct cratis_request *req, char **out)
 {
 	(void)data;
@@ -270,8 +298,14 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 	}
 	if (!rc) {
 		json_t *o = json_pack("{s:I,s:s}", "pid", (json_int_t)pid, "log", logfile);
+		/* url: where the service answers (scheme, host and port of the health check, path /);
+		 * healthUrl: the health check itself */
+		char *addr = service_address(url, tcp);
+		if (addr)
+			json_object_set_new(o, "url", json_string(addr));
+		free(addr);
 		if (url)
-			json_object_set_new(o, "url", json_string(url));
+			json_object_set_new(o, "healthUrl", json_string(url));
 		json_t *doc = json_pack("{s:o}", "outputs", o);
 		*out = spec_out(host, doc);
 		json_decref(doc);

@@ -1,6 +1,7 @@
 /* Application layer: opening a project, plan/apply/destroy, promotion and queries (see app.h). */
 #define _GNU_SOURCE
 #include "app.h"
+#include "app_internal.h"
 #include "model/schema.h"
 
 #include <errno.h>
@@ -178,6 +179,7 @@ void app_close(struct app *a)
 	json_decref(a->artifacts);
 	free(a->project_dir);
 	free(a->state_dir);
+	free(a->state_only_env);
 	free(a);
 }
 
@@ -298,12 +300,6 @@ json_t *app_plan_json(const struct plan *p)
 {
 	return plan_to_json(p);
 }
-
-/* A lock this run holds, with the keeper that renews its lease while the run lives. */
-struct run_lock {
-	struct lock_info me;
-	struct lock_keeper *keeper;
-};
 
 /* Take the lock of the open environment for this run (holder: pid, host, user, command line),
  * waiting up to o.lock_timeout_ms, and start renewing its lease. CRATIS_ELOCKED names the
@@ -434,6 +430,16 @@ out_unlock:
 	run->cancelled = *a->cancel != 0;
 	free(inputs);
 	return rc;
+}
+
+int app_lock_take(struct app *a, struct run_lock *h, struct diags *d)
+{
+	return take_lock(a, h, d);
+}
+
+int app_lock_release(struct app *a, struct run_lock *h, struct diags *d)
+{
+	return release_lock(a, h, d);
 }
 
 /* The names of Project.spec.promotion.variables of the first Project, or NULL. */

@@ -83,6 +83,7 @@ struct app {
 	json_t *artifacts;            /* NAME -> {version, digest} resolved for this run */
 	atomic_int own_cancel; /* the cancellation word when o.cancel is NULL */
 	atomic_int *cancel;    /* o.cancel or &own_cancel */
+	char *state_only_env;  /* app_open_state_only: the environment acted on (owned) */
 };
 
 /* The project directory of path: the directory itself, or a file's directory, absolute. NULL
@@ -194,6 +195,55 @@ int app_state_unlock(struct app *a, const char *lock_id, bool force, json_t **ho
  * Returns CRATIS_OK, or CRATIS_ENOTFOUND for an unknown kind or field (with a "did you mean"
  * hint in d) or a field of a kind whose plugin declares none. */
 int app_explain(const struct app *a, const char *query, json_t **out, struct diags *d);
+/* ---- outputs, environments, state surgery, state-only destroy (src/app/outputs.c, surgery.c) ---- */
+
+/* The outputs of the open environment (APP_LOAD_MANIFESTS; Project spec.outputs of every
+ * project), evaluated over the outputs its resources recorded in state, without a lock or a
+ * plugin call: a JSON array in declaration order of {name, project, description (when given),
+ * sensitive (declared sensitive: shown as "(sensitive)"), known (false while a referenced
+ * resource has recorded no outputs: waiting lists their ids), clear (false when a secret or a
+ * sensitive variable went into the value, which is then never computed nor recorded), value (the
+ * value when known and clear, else null)}. Secrets are never read. Errors (located at
+ * spec.outputs.NAME in d): CRATIS_ENOTFOUND when a recorded resource has no such output key,
+ * CRATIS_EINVAL for an invalid expression; CRATIS_EIO on a state read error. */
+int app_outputs(struct app *a, json_t **out, struct diags *d);
+
+/* The Environment documents of the manifests under a's paths (a may be opened with
+ * APP_LOAD_STATE; no environment need be selected): a JSON array of {name, systems, variables,
+ * sensitive} (names only, never values; model_environments). CRATIS_EINVAL when no manifest can
+ * be read. */
+int app_environments(struct app *a, json_t **out, struct diags *d);
+
+/* The environment a command that needs one acts on, into *out (heap, caller frees): env when
+ * given; else the only Environment of the manifests under a's paths. Errors (CRATIS_EINVAL, in d):
+ * env is not one of the environments the manifests define (with a did-you-mean hint); no env
+ * and several are defined (naming them). When no manifest can be read or none defines an
+ * environment: app_state_env (env, else that of the latest deployment). */
+int app_pick_env(struct app *a, const char *env, char **out, struct diags *d);
+
+/* Forget recorded resources of environment env (`cratis state rm`): the things themselves stay.
+ * addresses (n of them) are "Kind/name" or "project/Kind/name". Under env's lock; one deployment
+ * (a->o.command_line) with a "forget" step per resource, each removal committed with its step.
+ * Everything is checked before anything changes: an address not recorded (CRATIS_ENOTFOUND, with
+ * a did-you-mean hint), recorded in several projects (CRATIS_EINVAL), or pending (CRATIS_EINVAL:
+ * an interrupted run; apply first). CRATIS_ELOCKED (holder named), CRATIS_EIO. *removed gets the
+ * addresses forgotten as "project/Kind/name" (a JSON array). */
+int app_state_rm(struct app *a, const char *env, const char *const *addresses, size_t n, json_t **removed,
+                 struct diags *d);
+/* Rename recorded resource from to to in environment env without touching it (`cratis state mv`):
+ * to is "Kind/name" or "project/Kind/name" of the same project and kind, with a valid name, not
+ * recorded yet (CRATIS_EEXISTS). Under env's lock, recorded as a deployment with a "move" step
+ * (store_rename: STORE_CHANGE_RENAME). The plugin's directory (STATEDIR/run/ENV/PROJECT/KIND-NAME)
+ * moves with the record (a warning in d when it cannot). Other errors as app_state_rm. *moved
+ * gets {project, from, to}. */
+int app_state_mv(struct app *a, const char *env, const char *from, const char *to, json_t **moved, struct diags *d);
+
+/* Open the project from its state alone (`cratis destroy` when the manifests are gone or
+ * invalid): the store and the plugins, a model with no resource that owns every recorded project,
+ * for environment o->env (NULL: that of the latest deployment; a->state_only_env). app_apply with
+ * destroy then deletes everything recorded for it, calling each plugin with the recorded spec.
+ * Errors as app_open with APP_LOAD_PLUGINS, CRATIS_EIO on a state read error. */
+int app_open_state_only(struct app **out, const struct app_options *o, struct diags *d);
 
 /* Loaded plugins (APP_LOAD_PLUGINS): a JSON array of {name, version, form ("so", "exec",
  * "core"), path, kinds: ["group/version Kind", ...]}. */

@@ -25,6 +25,21 @@ static bool confirm(const char *what, bool auto_approve)
 	return true;
 }
 
+/* Terraform's "Outputs:" block on stdout after a successful apply. */
+static void print_apply_outputs(struct cli_ctx *ctx, struct app *a)
+{
+	struct diags d = DIAGS_INIT;
+	json_t *outs = NULL;
+	if (app_outputs(a, &outs, &d))
+		print_errors(ctx, &d);
+	else if (json_array_size(outs)) {
+		printf("\nOutputs:\n\n");
+		print_outputs(outs, stdout);
+	}
+	json_decref(outs);
+	diags_release(&d);
+}
+
 struct review_ctx {
 	struct cli_ctx *ctx;
 	const char *what;
@@ -52,7 +67,8 @@ static bool review(const struct plan *p, bool changes, void *payload)
 int cli_apply(struct cli_ctx *ctx, bool destroy)
 {
 	struct app *a;
-	int rc = cli_open(ctx, APP_LOAD_MANIFESTS, &a);
+	bool state_only = false;
+	int rc = destroy ? cli_open_destroy(ctx, &a, &state_only) : cli_open(ctx, APP_LOAD_MANIFESTS, &a);
 	if (rc)
 		return rc;
 	struct review_ctx r = { ctx, destroy ? "destroy" : "apply", false };
@@ -82,6 +98,8 @@ int cli_apply(struct cli_ctx *ctx, bool destroy)
 			        (long long)c->deployment);
 		rc = arc ? EXIT_ERROR : EXIT_OK;
 	}
+	if (rc == EXIT_OK && !destroy && !run.cancelled)
+		print_apply_outputs(ctx, a);
 	rc = exit_code_cancelled(ctx, rc);
 	diags_release(&d);
 	app_plan_release(&p);

@@ -26,6 +26,7 @@ enum {
 	CF_FILES = 1 << 0, CF_ENV = 1 << 1, CF_JOBS = 1 << 2, CF_OUTPUT = 1 << 3, CF_APPROVE = 1 << 4,
 	CF_DETAILED = 1 << 5, CF_LOCK = 1 << 6, CF_REFRESH = 1 << 7, CF_DRYRUN = 1 << 8, CF_HISTORY = 1 << 9, CF_TO = 1 << 10, CF_FROM = 1 << 11,
 	CF_GRACE = 1 << 12, CF_FORCE = 1 << 13,
+	CF_RAW = 1 << 14,        /* -o raw is accepted (output) */
 };
 
 struct cli_ctx {
@@ -34,6 +35,7 @@ struct cli_ctx {
 	int jobs;                 /* -j N, default 4 */
 	bool json;                /* -o json */
 	bool markdown;            /* -o markdown (plan) */
+	bool raw;                 /* -o raw (output) */
 	bool auto_approve, detailed_exitcode, refresh, dry_run, history;
 	int lock_timeout_ms;      /* --lock-timeout SECONDS */
 	int grace_ms;             /* --grace SECONDS: how long interrupted children get (default 10 s) */
@@ -56,6 +58,11 @@ typedef int (*cmd_fn)(int argc, char **argv, struct cli_ctx *ctx);
 /* Parse argv (after the command name) for the flags in mask into ctx. Prints a usage error and
  * returns EXIT_USAGE on an unknown flag, else EXIT_OK. */
 int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const char *usage);
+
+/* The application layer's options for ctx's flags (paths, environment, state, jobs, lock and
+ * grace times, promotion overrides, the observer and the cancellation word); every pointer is
+ * borrowed from ctx. */
+struct app_options cli_app_options(struct cli_ctx *ctx);
 
 /* Open the project of ctx's flags through the application layer, loading what `what` names.
  * Prints every diagnostic and "N errors; nothing was changed"; returns EXIT_OK with *out set
@@ -91,6 +98,15 @@ int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_promote(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_explain(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_validate(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_output(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_env(int argc, char **argv, struct cli_ctx *ctx);
+/* Print the outputs of app_outputs (`output` and the end of `apply`) as text: "NAME = VALUE"
+ * lines, sensitive ones as "(sensitive)", unknown ones as "(known after apply)" (cli/output.c). */
+void print_outputs(const json_t *outputs, FILE *f);
+/* Open the project for destroy (cli/destroy.c): as cli_open with APP_LOAD_MANIFESTS, or, when
+ * the manifests are gone or invalid, from the state alone (app_open_state_only) with a warning
+ * on stderr that they were not used. *state_only says which. EXIT_OK or EXIT_ERROR. */
+int cli_open_destroy(struct cli_ctx *ctx, struct app **out, bool *state_only);
 /* apply (destroy false) or destroy once flags are parsed; the body of both commands and promote. */
 int cli_apply(struct cli_ctx *ctx, bool destroy);
 

@@ -88,8 +88,12 @@ int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const c
 			}
 			ctx->jobs = (int)j;
 		} else if ((mask & CF_OUTPUT) && take_value(argc, argv, &i, "-o", &v)) {
+			if (v && (mask & CF_RAW) && !strcmp(v, "raw")) {
+				ctx->raw = true;
+				continue;
+			}
 			if (!v || (strcmp(v, "json") && strcmp(v, "text") && strcmp(v, "markdown"))) {
-				fprintf(stderr, "error: -o: expected 'text', 'json' or 'markdown'\n");
+				fprintf(stderr, "error: -o: expected 'text', 'json'%s or 'markdown'\n", (mask & CF_RAW) ? ", 'raw'" : "");
 				return EXIT_USAGE;
 			}
 			ctx->json = !strcmp(v, "json");
@@ -201,17 +205,22 @@ static void observe(const struct engine_event *ev, void *payload)
 	}
 }
 
-int cli_open(struct cli_ctx *ctx, enum app_load what, struct app **out)
+struct app_options cli_app_options(struct cli_ctx *ctx)
 {
-	ctx->observer.event = observe;
-	ctx->observer.payload = ctx;
-	struct app_options o = {
+	return (struct app_options){
 		.paths = (const char *const *)ctx->files.v, .npaths = ctx->files.n, .env = ctx->env,
 		.state_dir = ctx->state_dir, .state_url = ctx->state_url, .jobs = ctx->jobs, .refresh = ctx->refresh,
 		.lock_timeout_ms = ctx->lock_timeout_ms, .grace_ms = ctx->grace_ms, .command_line = ctx->command_line,
 		.overrides = ctx->overrides, .artifact_pins = ctx->artifact_pins,
 		.observer = &ctx->observer, .cancel = ctx->cancel,
 	};
+}
+
+int cli_open(struct cli_ctx *ctx, enum app_load what, struct app **out)
+{
+	ctx->observer.event = observe;
+	ctx->observer.payload = ctx;
+	struct app_options o = cli_app_options(ctx);
 	struct diags d = DIAGS_INIT;
 	int rc = app_open(out, &o, what, &d);
 	print_errors(ctx, &d);

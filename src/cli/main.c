@@ -22,13 +22,15 @@ static const struct cmd {
 	{ "get", cmd_get, "get [-f PATH]... [--env NAME] [-o text|json]" },
 	{ "history", cmd_history, "history [ID] [-f PATH] [--env NAME] [-o text|json]" },
 	{ "plugin", cmd_plugin, "plugin list [-f PATH] [-o text|json]" },
-	{ "state", cmd_state, "state list|show ID|unlock LOCK_ID [--force] [-f PATH] [--env NAME] [-o text|json]" },
+	{ "state", cmd_state, "state list|show ID|rm ADDRESS...|mv OLD NEW|unlock LOCK_ID [--force] [-f PATH] [--env NAME] [-o text|json]" },
 	{ "version", cmd_version, "version [show|check] [-f PATH] [-o text|json]" },
 	{ "release", cmd_release, "release [-f PATH] [--dry-run]" },
 	{ "promote", cmd_promote, "promote --from ENV --to ENV [-f PATH]... [--auto-approve]" },
 	{ "rollout", cmd_rollout, "rollout status|promote|abort|rollback [--to RELEASE]|history [NAME] [-f PATH] [--env NAME]" },
 	{ "explain", cmd_explain, "explain [KIND[.FIELD[.SUB]]] [-f PATH] [-o text|json]" },
 	{ "validate", cmd_validate, "validate [-f PATH]... [--env NAME] [-j N] [-o text|json]" },
+	{ "output", cmd_output, "output [NAME] [-f PATH]... [--env NAME] [-o text|json|raw]" },
+	{ "env", cmd_env, "env list [-f PATH]... [-o text|json]" },
 	{ "artifact", cmd_artifact, "artifact record NAME VERSION DIGEST | artifact list [NAME] [--history]" },
 };
 

@@ -1,4 +1,5 @@
-/* cratis state list|show|unlock: inspect recorded state and release a stale lock. */
+/* cratis state list|show|rm|mv|unlock: inspect recorded state, forget or rename a recorded
+ * resource, release a stale lock. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +15,15 @@ static const char *sget(json_t *o, const char *k)
 
 int cmd_state(int argc, char **argv, struct cli_ctx *ctx)
 {
-	static const char usage[] = "cratis state list|show ID|unlock LOCK_ID [--force] [-f PATH] [--env NAME] [-o text|json]";
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_OUTPUT | CF_FORCE, ctx, usage);
+	static const char usage[] = "cratis state list|show ID|rm ADDRESS...|mv OLD NEW|unlock LOCK_ID [--force] [-f PATH] [--env NAME] [-o text|json] [--lock-timeout SECONDS]";
+	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_OUTPUT | CF_FORCE | CF_LOCK, ctx, usage);
 	if (rc)
 		return rc;
 	const char *sub = ctx->args.n ? ctx->args.v[0] : "";
 	bool list = !strcmp(sub, "list"), show = !strcmp(sub, "show"), unlock = !strcmp(sub, "unlock");
-	if ((!list && !show && !unlock) || ((show || unlock) && ctx->args.n != 2) || (list && ctx->args.n != 1) ||
-	    (ctx->force && !unlock)) {
+	bool rm = !strcmp(sub, "rm"), mv = !strcmp(sub, "mv");
+	if ((!list && !show && !unlock && !rm && !mv) || ((show || unlock) && ctx->args.n != 2) || (list && ctx->args.n != 1) ||
+	    (rm && ctx->args.n < 2) || (mv && ctx->args.n != 3) || (ctx->force && !unlock)) {
 		fprintf(stderr, "error: usage: %s\n", usage);
 		return EXIT_USAGE;
 	}
@@ -40,8 +42,27 @@ int cmd_state(int argc, char **argv, struct cli_ctx *ctx)
 			        sget(one, "command"), sget(one, "since"));
 		goto out_release;
 	}
-	if (app_state_env(a, ctx->env, &env, &d)) {
+	if (app_pick_env(a, ctx->env, &env, &d)) {
 		rc = EXIT_ERROR;
+		goto out_release;
+	}
+	if (rm || mv) {
+		int src = rm ? app_state_rm(a, env, (const char *const *)ctx->args.v + 1, ctx->args.n - 1, &rows, &d)
+		             : app_state_mv(a, env, ctx->args.v[1], ctx->args.v[2], &one, &d);
+		if (src) {
+			rc = exit_code_of(src);
+		} else if (ctx->json) {
+			print_json(rm ? rows : one);
+		} else if (rm) {
+			size_t i;
+			json_t *o;
+			json_array_foreach(rows, i, o)
+				printf("Removed %s from the state of environment '%s' (the resource itself was left as it is)\n",
+				       json_string_value(o), env);
+		} else {
+			printf("Moved %s/%s to %s/%s in the state of environment '%s'\n", sget(one, "project"), sget(one, "from"),
+			       sget(one, "project"), sget(one, "to"), env);
+		}
 		goto out_release;
 	}
 	if (list) {

@@ -763,8 +763,32 @@ static void validate_item(struct plan *p, size_t i, struct diags *errors, const 
 	struct cratis_request req;
 	item_request(&req, it, p->environment, o);
 	req.dry_run = 1;
-	char *spec = json_text(it->res->spec);
+	/* as docs/plugins.md says: the resource's statedir, and its spec as the plan shows it (escapes
+	 * undone, secrets and sensitive variables redacted); outputs of other resources are not known
+	 * before the plan decides, so those references stay as written */
+	char *sd = NULL;
+	if (item_statedir(&sd, o, p->environment, it->project, it->id)) {
+		diags_errorf(errors, CRATIS_EINVAL, "%s: %s", it->id, cratis_error_last()->message);
+		return;
+	}
+	json_t *resolved = NULL;
+	if (it->res->pending_vars) {
+		struct secret_ctx sc = { p, it, false };
+		const struct environment *env = p->model ? p->model->env : NULL;
+		struct vars_ctx vc = { .variables = env ? env->variables : NULL, .sensitive = env ? &env->sensitive : NULL,
+		                       .secret = resolve_secret, .secret_payload = &sc, .redact = redact_value };
+		struct err_ctx ec = { errors, it->res->doc };
+		resolved = json_deep_copy(it->res->spec);
+		if (vars_expand_tree(&resolved, "spec", &vc, on_ref_error, &ec)) {
+			json_decref(resolved);
+			free(sd);
+			return;
+		}
+	}
+	char *spec = json_text(resolved ? resolved : it->res->spec);
+	json_decref(resolved);
 	req.spec = spec;
+	req.statedir = sd;
 	struct call c;
 	call_init(&c, it->id);
 	c.observer = o->observer;
@@ -776,6 +800,7 @@ static void validate_item(struct plan *p, size_t i, struct diags *errors, const 
 	json_decref(out);
 	call_release(&c);
 	free(spec);
+	free(sd);
 }
 
 static void decide_item(struct plan *p, size_t i, struct diags *errors, const void *payload)

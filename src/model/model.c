@@ -26,6 +26,7 @@ static const struct field_def {
 	{ "*", "metadata", FT_MAPPING, 1, "a mapping with at least name" },
 	{ "*", "metadata.name", FT_STRING, 1, "the resource name" },
 	{ "*", "metadata.project", FT_STRING, 0, "the project this document belongs to" },
+	{ "*", "metadata.environments", FT_STRINGS, 0, "names of the environments this resource is deployed to (default: all)" },
 	{ "*", "spec", FT_MAPPING, 0, "the kind's fields" },
 	{ "System", "spec.type", FT_STRING, 0, "the kind of machine: local (default; the only type available)" },
 	{ "System", "spec.auth", FT_MAPPING, 0, "references to credentials" },
@@ -34,6 +35,7 @@ static const struct field_def {
 	{ "Project", "spec.environments", FT_STRINGS, 0, "names of Environment documents" },
 	{ "Project", "spec.promotion", FT_MAPPING, 0, "variables: names whose values `cratis promote` carries over" },
 	{ "Project", "spec.secrets", FT_MAPPING, 0, "NAME: {env: VAR} | {file: PATH} | {command: [argv]} for ${secret:NAME}" },
+	{ "Project", "spec.outputs", FT_MAPPING, 0, "NAME: EXPR or {value: EXPR, description, sensitive}: values shown after apply and by `cratis output`" },
 	{ "@", "spec.system", FT_STRING, 0, "the name of a System" },
 	{ "@", "spec.dependsOn", FT_STRINGS, 0, "Kind/name references" },
 };
@@ -257,6 +259,7 @@ void model_release(struct model *m)
 	free(m->envs);
 	free(m->projects);
 	free(m->resources);
+	strv_release(&m->elsewhere);
 	map_release(&m->by_key);
 	diags_release(&m->errors);
 	model_reset(m);
@@ -281,6 +284,27 @@ static bool valid_name(const char *s)
 	if (strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
 		return false;
 	return s[0] != '-' && s[n - 1] != '-';
+}
+
+bool model_name_valid(const char *name)
+{
+	return valid_name(name);
+}
+
+const char *model_suggest(const char *word, const char *const *cands, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = 3, wl = strlen(word);
+	for (size_t i = 0; i < n; i++) {
+		size_t cl = strlen(cands[i]), d = schema_distance(word, cands[i], 2);
+		if (d >= wl && d >= cl)
+			continue; /* nothing in common */
+		if (d < best_d) {
+			best_d = d;
+			best = cands[i];
+		}
+	}
+	return best;
 }
 
 /* s for an error message: control and non-ASCII bytes as \n, \t or \xNN, at most 80 bytes of s
@@ -440,14 +464,69 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 		free(ps);
 		return;
 	}
+	/* metadata.environments: the environments this resource is deployed to */
+	json_t *only = view_get(dv, "metadata.environments");
+	if (only) {
+		const char **names = xcalloc(m->nenvs + 1, sizeof(*names));
+		for (size_t k = 0; k < m->nenvs; k++)
+			names[k] = m->envs[k].name;
+		bool ok = true, here = false;
+		for (size_t i = 0; i < json_array_size(only); i++) {
+			const char *e = json_string_value(json_array_get(only, i));
+			bool known = false;
+			for (size_t k = 0; k < m->nenvs; k++)
+				known |= !strcmp(names[k], e);
+			if (!known) {
+				char *f = xasprintf("metadata.environments[%zu]", i), *all = env_names(m);
+				struct diag *dg = manifest_error(&m->errors, d, f, "unknown environment '%s' (defined: %s)", e, all);
+				const char *best = model_suggest(e, names, m->nenvs);
+				if (best)
+					diag_hint(dg, "did you mean '%s'?", best);
+				free(f);
+				free(all);
+				ok = false;
+			}
+			here |= m->env && !strcmp(e, m->env->name);
+		}
+		free(names);
+		if (!ok)
+			return;
+		if (m->env && !here) {
+			char *key = xasprintf("%s:%s/%s", project, kind, name);
+			strv_push(&m->elsewhere, key);
+			free(key);
+			return;
+		}
+	}
 	json_t *spec = dv->spec;
 	bool dollar = spec && has_dollar(spec);
 	spec = spec ? spec_copy(spec) : json_object();
 	const char *system = sget(spec, "system");
+	char *system_owned = NULL;
+	if (system && strchr(system, '$')) {
+		/* `system: ${system}`: a variable of the selected environment names it */
+		struct vars_ctx vc = { .variables = m->env ? m->env->variables : NULL };
+		json_t *v = NULL;
+		int vr = vars_expand_string(system, &vc, &v);
+		if (vr || !json_is_string(v) || strchr(json_string_value(v), '$')) {
+			if (vr)
+				manifest_error(&m->errors, d, "spec.system", "%s", cratis_error_last()->message);
+			else
+				manifest_error(&m->errors, d, "spec.system", "expected the name of a System (a variable of the environment may give it), got '%s'",
+				               json_is_string(v) ? json_string_value(v) : json_type_phrase(v));
+			json_decref(v);
+			json_decref(spec);
+			return;
+		}
+		system_owned = xstrdup(json_string_value(v));
+		system = system_owned;
+		json_decref(v);
+	}
 	if (!system)
 		system = default_system;
 
 	struct resource *r = resource_new(group, version, kind, name, project, system);
+	free(system_owned);
 	r->doc = d;
 	r->handler = h;
 	fill_strv(&r->deps, json_object_get(spec, "dependsOn"));
@@ -510,6 +589,81 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 	map_put(&m->by_key, r->key, r);
 	ALLOC_GROW(m->resources, m->nresources + 1, m->aresources);
 	m->resources[m->nresources++] = r;
+}
+
+/* An output name: a letter or '_', then letters, digits, '_' or '-' (Terraform's rule). */
+static bool valid_output_name(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+		return false;
+	size_t n = strlen(s);
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+}
+
+/* Check Project p's spec.outputs: shapes, names, and that every ${Kind/name.outputs.key} names
+ * a resource of the project (or one another environment has). */
+static void check_outputs(struct model *m, struct project *p)
+{
+	const char *name;
+	json_t *o;
+	json_object_foreach((json_t *)p->outputs, name, o) {
+		char *f = xasprintf("spec.outputs.%s", name);
+		json_t *value = o;
+		if (!valid_output_name(name)) {
+			manifest_error(&m->errors, p->doc, f, "invalid output name '%s': expected a letter or '_' followed by letters, digits, '_' or '-'", name);
+		} else if (json_is_object(o)) {
+			value = json_object_get(o, "value");
+			json_t *sens = json_object_get(o, "sensitive"), *desc = json_object_get(o, "description");
+			char *fv = xasprintf("%s.value", f);
+			if (!value)
+				manifest_error(&m->errors, p->doc, f, "missing field 'value', expected an expression such as \"${Service/web.outputs.url}\"");
+			else if (json_is_object(value) || json_is_array(value) || json_is_null(value))
+				manifest_error(&m->errors, p->doc, fv, "expected a string expression or a scalar, got %s", json_type_phrase(value));
+			if (sens && !json_is_boolean(sens)) {
+				char *fs = xasprintf("%s.sensitive", f);
+				manifest_error(&m->errors, p->doc, fs, "expected true or false, got %s", json_type_phrase(sens));
+				free(fs);
+			}
+			if (desc && !json_is_string(desc)) {
+				char *fd = xasprintf("%s.description", f);
+				manifest_error(&m->errors, p->doc, fd, "expected a string, got %s", json_type_phrase(desc));
+				free(fd);
+			}
+			free(fv);
+		} else if (json_is_array(o) || json_is_null(o)) {
+			manifest_error(&m->errors, p->doc, f, "expected a string expression or {value: EXPR, description, sensitive}, got %s",
+			               json_type_phrase(o));
+			value = NULL;
+		}
+		if (json_is_string(value)) {
+			struct strv refs = STRV_INIT;
+			vars_collect_refs(value, &refs);
+			for (size_t k = 0; k < refs.n; k++) {
+				if (model_find(m, p->name, refs.v[k]))
+					continue;
+				char *key = xasprintf("%s:%s", p->name, refs.v[k]);
+				bool away = strv_has(&m->elsewhere, key);
+				free(key);
+				if (away)
+					continue; /* not in this environment: the output has no value here */
+				const char **ids = xcalloc(m->nresources + 1, sizeof(*ids));
+				size_t nids = 0;
+				for (size_t i = 0; i < m->nresources; i++)
+					if (!strcmp(m->resources[i]->project, p->name))
+						ids[nids++] = m->resources[i]->id;
+				char *fr = json_is_object(o) ? xasprintf("%s.value", f) : xstrdup(f);
+				struct diag *dg = manifest_error(&m->errors, p->doc, fr, "unknown reference '%s' (no such resource in project '%s')",
+				                                 refs.v[k], p->name);
+				free(fr);
+				const char *best = model_suggest(refs.v[k], ids, nids);
+				if (best)
+					diag_hint(dg, "did you mean '%s'?", best);
+				free(ids);
+			}
+			strv_release(&refs);
+		}
+		free(f);
+	}
 }
 
 static bool split_api(const char *api, char **group, char **version)
@@ -601,6 +755,7 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 						memset(p, 0, sizeof(*p));
 						p->name = name;
 						fill_strv(&p->environments, get_path(d->root, "spec.environments"));
+						p->outputs = get_path(d->root, "spec.outputs");
 						p->doc = d;
 					}
 				}
@@ -652,8 +807,16 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 		for (size_t i = 0; i < m->nenvs; i++)
 			if (!strcmp(m->envs[i].name, env_name))
 				m->env = &m->envs[i];
-		if (!m->env)
-			diags_errorf(&m->errors, CRATIS_EINVAL, "--env: unknown environment '%s' (defined: %s)", env_name, envs);
+		if (!m->env) {
+			struct diag *dg = diags_errorf(&m->errors, CRATIS_EINVAL, "--env: unknown environment '%s' (defined: %s)", env_name, envs);
+			const char **names = xcalloc(m->nenvs + 1, sizeof(*names));
+			for (size_t i = 0; i < m->nenvs; i++)
+				names[i] = m->envs[i].name;
+			const char *best = model_suggest(env_name, names, m->nenvs);
+			if (best)
+				diag_hint(dg, "did you mean '%s'?", best);
+			free(names);
+		}
 	} else if (m->nenvs == 1) {
 		m->env = &m->envs[0];
 	} else if (m->nenvs > 1) {
@@ -715,17 +878,26 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 		for (size_t k = 0; k < r->deps.n; k++) {
 			if (model_find(m, r->project, r->deps.v[k]))
 				continue;
+			char *key = xasprintf("%s:%s", r->project, r->deps.v[k]);
+			bool away = strv_has(&m->elsewhere, key);
+			free(key);
 			char *f = NULL;
 			json_t *dep = json_object_get(r->doc->root, "spec");
 			dep = dep ? json_object_get(dep, "dependsOn") : NULL;
 			for (size_t j = 0; json_is_array(dep) && j < json_array_size(dep); j++)
 				if (!strcmp(json_string_value(json_array_get(dep, j)), r->deps.v[k]))
 					f = xasprintf("spec.dependsOn[%zu]", j);
-			manifest_error(&m->errors, r->doc, f ? f : "spec", "unknown reference '%s' (no such resource in project '%s')",
-			               r->deps.v[k], r->project);
+			if (away)
+				manifest_error(&m->errors, r->doc, f ? f : "spec", "'%s' is not deployed to environment '%s' (its metadata.environments leaves it out)",
+				               r->deps.v[k], m->env_name);
+			else
+				manifest_error(&m->errors, r->doc, f ? f : "spec", "unknown reference '%s' (no such resource in project '%s')",
+				               r->deps.v[k], r->project);
 			free(f);
 		}
 	}
+	for (size_t i = 0; i < m->nprojects; i++)
+		check_outputs(m, &m->projects[i]);
 	free(is_core);
 	free(valid);
 	return m->errors.n ? error_set(CRATIS_EINVAL, "%zu error%s in manifests", m->errors.n, m->errors.n == 1 ? "" : "s")
@@ -734,10 +906,41 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 
 bool model_owns_project(const struct model *m, const char *project)
 {
+	if (m->state_only)
+		return true;
 	if (!m->nprojects)
 		return !strcmp(project, "default");
 	for (size_t i = 0; i < m->nprojects; i++)
 		if (!strcmp(m->projects[i].name, project))
 			return true;
 	return false;
+}
+
+json_t *model_environments(const struct manifest_set *ms)
+{
+	json_t *out = json_array();
+	for (size_t i = 0; i < ms->n; i++) {
+		json_t *root = ms->docs[i]->root;
+		if (!json_is_object(root))
+			continue;
+		const char *api = sget(root, "apiVersion"), *kind = sget(root, "kind"), *name = sget(root, "metadata.name");
+		if (!api || !kind || !name || strcmp(api, CORE_GROUP "/" CORE_VERSION) || strcmp(kind, "Environment"))
+			continue;
+		json_t *systems = json_array(), *vars = json_array(), *sens = json_array();
+		json_t *ss = get_path(root, "spec.systems");
+		for (size_t k = 0; json_is_array(ss) && k < json_array_size(ss); k++)
+			if (json_is_string(json_array_get(ss, k)))
+				json_array_append(systems, json_array_get(ss, k));
+		const char *vk;
+		json_t *vv;
+		json_t *vs = get_path(root, "spec.variables");
+		json_object_foreach(json_is_object(vs) ? vs : NULL, vk, vv) {
+			json_array_append_new(vars, json_string(vk));
+			if (json_is_object(vv) && json_object_get(vv, "value") && json_is_true(json_object_get(vv, "sensitive")))
+				json_array_append_new(sens, json_string(vk));
+		}
+		json_array_append_new(out, json_pack("{s:s,s:o,s:o,s:o}", "name", name, "systems", systems, "variables", vars,
+		                                     "sensitive", sens));
+	}
+	return out;
 }

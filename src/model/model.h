@@ -33,6 +33,9 @@ struct environment {
 struct project {
 	const char *name;
 	struct strv environments;
+	const json_t *outputs;                 /* spec.outputs (borrowed from the document, checked):
+	                                        * NAME -> "EXPR" or {value: EXPR, description?: string,
+	                                        * sensitive?: bool}; NULL when none */
 	const struct manifest_doc *doc;
 };
 
@@ -65,6 +68,11 @@ struct model {
 	vars_artifact_fn artifact;             /* resolves ${artifact:...}; set before model_build */
 	void *artifact_payload;
 	const json_t *overrides;               /* variables replacing the environment's (promotion) */
+	bool state_only;                       /* no manifests (destroy with state only): the model
+	                                        * owns every project recorded; set after model_init */
+	struct strv elsewhere;                 /* keys ("project:Kind/name") of resources left out
+	                                        * because metadata.environments excludes the selected
+	                                        * environment */
 };
 
 void model_init(struct model *m);
@@ -80,13 +88,33 @@ void model_release(struct model *m);
  * group, kind and version. Checks, each reported with its location: envelope fields and types,
  * unknown kind (naming loaded kinds), unsupported version (naming the plugins and the versions
  * they serve), duplicate Kind/name, unknown system/environment/dependency, variables, and scope
- * (a resource's system must be listed by the environment). Returns CRATIS_OK, or CRATIS_EINVAL
+ * (a resource's system must be listed by the environment), metadata.environments (known
+ * environment names; a resource whose list leaves out the selected environment is not part of
+ * the model and its key goes to m->elsewhere), a spec.system taken from a variable
+ * (`system: ${system}`, resolved for the selected environment), Project spec.outputs (names,
+ * shapes, references to resources of the project). Returns CRATIS_OK, or CRATIS_EINVAL
  * with every problem in m->errors. reg may be NULL only when no plugin kind occurs. Strings of
  * the model (names, kinds) may borrow from ms, which must outlive m. */
 int model_build(struct model *m, const struct manifest_set *ms, const struct registry *reg,
                 const char *env_name);
 
-/* True when project is one of m's projects ("default" when the manifests define none). */
+/* True when name is a valid resource or environment name (a DNS-1123 label: lowercase letters,
+ * digits and '-', starting and ending with a letter or digit, at most 63 characters). */
+bool model_name_valid(const char *name);
+
+/* The closest of the n strings cands to word within two edits (schema_distance, ignoring
+ * case), or NULL: for "did you mean" hints. Borrowed from cands. */
+const char *model_suggest(const char *word, const char *const *cands, size_t n);
+
+/* The Environment documents (cratis/v1) of ms without building a model (no environment needs
+ * to be selected, plugins need not be loaded): a new JSON array (caller decrefs) of {name,
+ * systems: [names], variables: [names], sensitive: [names of sensitive variables]} in document
+ * order. Values are never included. Documents that are not well-formed Environments are
+ * skipped (model_build reports them). */
+json_t *model_environments(const struct manifest_set *ms);
+
+/* True when project is one of m's projects ("default" when the manifests define none; every
+ * project when m->state_only). */
 bool model_owns_project(const struct model *m, const char *project);
 
 /* Resource with id "Kind/name" in project, or NULL. */

@@ -26,6 +26,7 @@ static const struct row envelope[] = {
 	{ "metadata.name", "string", "the resource name", NULL, true },
 	{ "metadata.project", "string", "the project this document belongs to", "the only Project, else default", false },
 	{ "metadata.labels", "object", "free-form key: value pairs", NULL, false },
+	{ "metadata.environments", "array", "names of the environments a resource is deployed to", "all", false },
 	{ "spec", "object", "the kind's fields", NULL, false },
 };
 
@@ -55,6 +56,10 @@ static const struct row project_rows[] = {
 	{ "spec.versioning.branches.artifacts", "string", "immutable or overridable", NULL, false },
 	{ "spec.promotion.variables", "array", "names of variables `cratis promote` carries over", NULL, false },
 	{ "spec.secrets", "object", "NAME: {env: VAR} | {file: PATH} | {command: [argv]}: where ${secret:NAME} comes from", NULL, false },
+	{ "spec.outputs", "object", "NAME: EXPR or {value, description, sensitive}: shown after apply and by `cratis output`", NULL, false },
+	{ "spec.outputs.*.value", "any", "an expression over ${Kind/name.outputs.key} and ${variable}", NULL, false },
+	{ "spec.outputs.*.description", "string", "what the output is", NULL, false },
+	{ "spec.outputs.*.sensitive", "boolean", "shown as (sensitive)", "false", false },
 };
 
 #define HOOK_ROWS(stage, timeout)                                                                        \

@@ -34,7 +34,8 @@
 	X(PQresultErrorMessage) X(PQerrorMessage) X(PQstatus) X(PQexecParams) X(PQresultStatus) X(PQclear) \
 	X(PQgetisnull) X(PQgetvalue) X(PQconnectdbParams) X(PQfinish) X(PQexec) X(PQreset) X(PQtransactionStatus) \
 	X(PQenterPipelineMode) X(PQsendQueryParams) X(PQpipelineSync) X(PQgetResult) X(PQcmdTuples) \
-	X(PQexitPipelineMode) X(PQntuples) X(PQescapeIdentifier) X(PQfreemem) X(PQconninfoParse) X(PQconninfoFree)
+	X(PQexitPipelineMode) X(PQntuples) X(PQescapeIdentifier) X(PQfreemem) X(PQconninfoParse) X(PQconninfoFree) \
+	X(PQresultErrorField)
 
 /* Pointers to them, typed from <libpq-fe.h>. */
 struct pq_api {
@@ -62,12 +63,7 @@ static void pq_load(void)
 /* Load libpq (once); CRATIS_OK, or the last error naming the library and its package. */
 static int pq_loaded(void)
 {
-	int rc = pthread_once(&pq_once, pq_load);
-	if (rc)
-		return error_set(CRATIS_ERROR, "cannot load libpq: pthread_once failed (error %d)", rc);
-	if (pq_lib.lib.status)
-		return error_set(pq_lib.lib.status, "%s", pq_lib.lib.message);
-	return CRATIS_OK;
+	return dynlib_load_once(&pq_once, pq_load, &pq_lib.lib);
 }
 
 /* From here on every PQ call goes through the table (loaded before the first connection). */
@@ -95,6 +91,7 @@ static int pq_loaded(void)
 #define PQfreemem (pq_lib.fn.PQfreemem)
 #define PQconninfoParse (pq_lib.fn.PQconninfoParse)
 #define PQconninfoFree (pq_lib.fn.PQconninfoFree)
+#define PQresultErrorField (pq_lib.fn.PQresultErrorField)
 
 /* An advisory lock this handle's lock session holds: key, and the lock (row) id it was taken for. */
 struct pg_adv {
@@ -344,12 +341,16 @@ struct unit_stmt {
 	/* When not NULL, the statement must change at least one row, else the unit fails with
 	 * CRATIS_ENOTFOUND and this message (the unit then runs as BEGIN ... COMMIT/ROLLBACK). */
 	const char *none_msg;
+	/* When not NULL, a unique violation (SQLSTATE 23505) by the statement fails the unit with
+	 * CRATIS_EEXISTS and this message. */
+	const char *exists_msg;
 	char nums[3][24];     /* room for integer parameters */
 };
 
 struct unit_batch {
 	struct unit_stmt v[UNIT_MAX_STMTS];
 	size_t n;
+	char msg[2][512];     /* room for a change's none_msg / exists_msg */
 };
 
 static struct unit_stmt *batch_add(struct unit_batch *b, const char *sql)
@@ -386,9 +387,13 @@ static int batch_run(struct pg_store *s, const struct unit_batch *b, const char 
 		bool first = true;
 		while ((r = PQgetResult(c))) {
 			ExecStatusType st = PQresultStatus(r);
-			if (first && !rc && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-				rc = pg_error(s, c, r, what);
 			size_t k = i - (checked ? 1 : 0);
+			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			if (first && !rc && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && (!checked || i > 0) &&
+			    b->v[k].exists_msg && state && !strcmp(state, "23505"))
+				rc = error_set(CRATIS_EEXISTS, "state '%s': %s", s->pub.path, b->v[k].exists_msg);
+			else if (first && !rc && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+				rc = pg_error(s, c, r, what);
 			if (first && !rc && (!checked || i > 0) && b->v[k].none_msg && !strcmp(PQcmdTuples(r), "0"))
 				rc = error_set(CRATIS_ENOTFOUND, "state '%s': %s", s->pub.path, b->v[k].none_msg);
 			first = false;
@@ -916,6 +921,17 @@ static int change_resource(struct pg_store *s, struct unit_batch *b, const struc
 		x = batch_add(b, "DELETE FROM resources WHERE environment=$1 AND project=$2 AND id=$3");
 		x->n = 3;
 		x->params[0] = u->environment, x->params[1] = r->project, x->params[2] = r->id;
+		return CRATIS_OK;
+	case STORE_CHANGE_RENAME:
+		/* the primary key (environment, project, id) refuses a new id that is recorded */
+		x = batch_add(b, "UPDATE resources SET id=$1, updated=$2, deployment=$3 WHERE environment=$4 AND project=$5 AND id=$6");
+		x->n = 6;
+		x->params[0] = r->id, x->params[1] = now, x->params[2] = i64(x->nums[0], u->deployment);
+		x->params[3] = u->environment, x->params[4] = r->project, x->params[5] = u->old_id;
+		snprintf(b->msg[0], sizeof(b->msg[0]), "%s/%s is not recorded in environment '%s'", r->project, u->old_id, u->environment);
+		snprintf(b->msg[1], sizeof(b->msg[1]), "%s/%s is already recorded in environment '%s'", r->project, r->id, u->environment);
+		x->none_msg = b->msg[0];
+		x->exists_msg = b->msg[1];
 		return CRATIS_OK;
 	}
 	return error_set(CRATIS_EINVAL, "state '%s': unknown change %d in a unit of work", s->pub.path, (int)u->change);

@@ -623,6 +623,31 @@ static int change_resource(struct sqlite_store *s, const struct store_unit *u)
 			return rc;
 		return run_stmt(s, q, bind_text(q, 1, u->environment) | bind_text(q, 2, r->project) | bind_text(q, 3, r->id),
 		                "forget resource");
+	case STORE_CHANGE_RENAME: {
+		/* the new id must be free: checked here, in the transaction, so no run can record it between */
+		if ((rc = prep(s, &q, "SELECT 1 FROM resources WHERE environment=? AND project=? AND id=?", "rename resource")))
+			return rc;
+		int b = bind_text(q, 1, u->environment) | bind_text(q, 2, r->project) | bind_text(q, 3, r->id);
+		int step = b == SQLITE_OK ? sqlite3_step(q) : SQLITE_ERROR;
+		sqlite3_finalize(q);
+		if (step == SQLITE_ROW)
+			return error_set(CRATIS_EEXISTS, "state '%s': %s/%s is already recorded in environment '%s'", s->pub.path,
+			                 r->project, r->id, u->environment);
+		if (step != SQLITE_DONE)
+			return db_error(s, "rename resource");
+		if ((rc = prep(s, &q, "UPDATE resources SET id=?1, updated=?2, deployment=?3 WHERE environment=?4 AND project=?5 AND id=?6",
+		               "rename resource")))
+			return rc;
+		if ((rc = run_stmt(s, q,
+		                   bind_text(q, 1, r->id) | bind_text(q, 2, now) | bind_i64(q, 3, u->deployment) |
+		                   bind_text(q, 4, u->environment) | bind_text(q, 5, r->project) | bind_text(q, 6, u->old_id),
+		                   "rename resource")))
+			return rc;
+		if (sqlite3_changes(s->db) != 1)
+			return error_set(CRATIS_ENOTFOUND, "state '%s': %s/%s is not recorded in environment '%s'", s->pub.path,
+			                 r->project, u->old_id, u->environment);
+		return CRATIS_OK;
+	}
 	}
 	return error_set(CRATIS_EINVAL, "state '%s': unknown change %d in a unit of work", s->pub.path, (int)u->change);
 }

@@ -301,6 +301,8 @@ int store_commit(struct store *s, const struct store_unit *u)
 		return error_set(CRATIS_EINVAL, "state '%s': this store has no event outbox yet (%zu events in a unit of work)", s->path, u->nevents);
 	if (!u->environment)
 		return error_set(CRATIS_EINVAL, "state '%s': a unit of work needs an environment", s->path);
+	if (u->change == STORE_CHANGE_RENAME && !u->old_id)
+		return error_set(CRATIS_EINVAL, "state '%s': renaming %s needs the old id", s->path, u->row->id);
 	return s->ops->commit(s, u);
 }
 
@@ -325,6 +327,15 @@ int store_remove(struct store *s, const char *environment, const char *project, 
 	struct state_row r = { .project = (char *)project, .id = (char *)id };
 	struct store_unit u = { .environment = environment, .change = STORE_CHANGE_REMOVE, .row = &r,
 	                        .step = st, .deployment = deployment };
+	return store_commit(s, &u);
+}
+
+int store_rename(struct store *s, const char *environment, const char *project, const char *old_id,
+                 const char *new_id, const struct step *st, int64_t deployment)
+{
+	struct state_row r = { .project = (char *)project, .id = (char *)new_id };
+	struct store_unit u = { .environment = environment, .change = STORE_CHANGE_RENAME, .row = &r,
+	                        .step = st, .deployment = deployment, .old_id = old_id };
 	return store_commit(s, &u);
 }
 

@@ -122,6 +122,10 @@ enum store_change {
 	STORE_CHANGE_PENDING, /* mark row pending before a plugin call (keeps the recorded spec) */
 	STORE_CHANGE_RECORD,  /* record the outcome of a plugin call ("ready" or "failed") */
 	STORE_CHANGE_REMOVE,  /* forget a destroyed resource (row->project, row->id) */
+	STORE_CHANGE_RENAME,  /* give recorded resource unit->old_id of row->project the id row->id
+	                       * (`state mv`): spec, outputs, status kept; updated and deployment
+	                       * set. CRATIS_ENOTFOUND when old_id is not recorded, CRATIS_EEXISTS when
+	                       * row->id already is, both with nothing written */
 };
 
 /* One unit of work: a resource change, its history step and its outbox events, committed in one
@@ -134,6 +138,7 @@ struct store_unit {
 	int64_t deployment;            /* deployment the change and step belong to */
 	const struct store_event *events;  /* outbox rows; must be NULL/0 until the outbox exists */
 	size_t nevents;
+	const char *old_id;            /* STORE_CHANGE_RENAME: the id recorded now ("Kind/name") */
 };
 
 /* Clock of a store: milliseconds since the Unix epoch. Every timestamp a store writes (updated,
@@ -286,7 +291,8 @@ void store_rows_keep(struct state_rows *rows, bool (*keep)(const struct state_ro
 struct state_row *store_rows_find(struct state_rows *rows, const char *project, const char *id);
 
 /* Commit unit u (resource change + step + events) in one transaction. CRATIS_EINVAL for a unit
- * without a row or with events (no outbox yet); CRATIS_EIO. */
+ * without a row or with events (no outbox yet), or a RENAME without old_id; CRATIS_EIO; a
+ * RENAME's CRATIS_ENOTFOUND and CRATIS_EEXISTS (enum store_change). */
 int store_commit(struct store *s, const struct store_unit *u);
 /* Mark r (project, id, api_version, pending_spec, deps, deployment) pending before a plugin call;
  * keeps the previously recorded spec and outputs. A unit with change PENDING and no step. */
@@ -299,6 +305,11 @@ int store_record(struct store *s, const char *environment, const struct state_ro
 /* Forget a destroyed resource and record the step, in one transaction (change REMOVE). */
 int store_remove(struct store *s, const char *environment, const char *project, const char *id,
                  const struct step *st, int64_t deployment);
+
+/* Rename recorded resource old_id of project to new_id and record the step, in one transaction
+ * (change RENAME). */
+int store_rename(struct store *s, const char *environment, const char *project, const char *old_id,
+                 const char *new_id, const struct step *st, int64_t deployment);
 
 /* Start a deployment record (d->id set here; result "running"); when this handle holds the lock
  * of d->environment, the lock records d->id in the same transaction. / Write its result, summary

@@ -90,7 +90,7 @@ RUN=2 "$CRATIS" apply -f "$P" --state "$S" --env staging --auto-approve </dev/nu
 spid=$!
 RUN=2 "$CRATIS" apply -f "$P" --state "$S" --env production --auto-approve </dev/null >"$T/production.out" 2>&1 &
 ppid=$!
-both_locked() { [ "$(C state list 2>/dev/null | grep -c '^lock ')" -eq 2 ]; }
+both_locked() { [ "$(C state list --env staging 2>/dev/null | grep -c '^lock ')" -eq 2 ]; }
 both_running() {
 	C state list --env staging 2>/dev/null | grep -q "demo/Task/slow	pending" &&
 		C state list --env production 2>/dev/null | grep -q "demo/Task/slow	pending"
@@ -99,9 +99,9 @@ if wait_for 60 both_locked && wait_for 60 both_running; then
 	ok "staging and production hold their locks and run at the same time"
 else
 	fail "the two environments did not run at the same time"
-	C state list >&2
+	C state list --env staging >&2
 fi
-C state list >"$T/locks.out" 2>&1
+C state list --env staging >"$T/locks.out" 2>&1
 expect_in "the staging lock is listed" "on environment 'staging'" "$T/locks.out"
 expect_in "the production lock is listed" "on environment 'production'" "$T/locks.out"
 open_gates
@@ -124,7 +124,7 @@ expect_rc "the next apply takes the lock at once (no lock wait)" 0 $?
 expect_in "it warns that it took the lock over" "taking over the lock on environment 'staging' left by pid $kpid" "$T/next.out"
 C history --env staging >"$T/history2.out" 2>&1
 expect_in "the killed run's deployment is interrupted" "interrupted" "$T/history2.out"
-C state list >"$T/locks2.out" 2>&1
+C state list --env staging >"$T/locks2.out" 2>&1
 expect_not_in "no lock is left" "lock " "$T/locks2.out"
 
 # 5. destroy both environments

@@ -42,6 +42,32 @@ expect_in "a changed mode is drift" "File/release                     update [dr
 "$CRATIS" apply -f "$P" --auto-approve >/dev/null 2>&1
 check "apply repaired the task" test -e "$P/marker"
 
+# File createParents (issue 10): missing parent directories are created 0755 when asked, and
+# only then
+P2="$T/parents"
+mkdir -p "$P2"
+cat >"$P2/m.yaml" <<YAML
+apiVersion: file/v1
+kind: File
+metadata: {name: deep}
+spec: {path: out/a/b/deep.txt, content: "deep\n", createParents: true}
+---
+apiVersion: file/v1
+kind: File
+metadata: {name: flat}
+spec: {path: none/x/flat.txt, content: "flat\n"}
+YAML
+(umask 077; "$CRATIS" apply -f "$P2" --auto-approve >/dev/null 2>"$T/cp.err")
+expect_rc "a File without createParents fails on a missing directory" 1 $?
+expect_in "createParents: the file is written" "deep" "$P2/out/a/b/deep.txt"
+check "createParents: directories are 0755 whatever the umask" sh -c "[ \$(stat -c %a '$P2/out/a') = 755 ] && [ \$(stat -c %a '$P2/out/a/b') = 755 ]"
+expect_in "without createParents: the error names the file" "cannot write" "$T/cp.err"
+check "without createParents: no directory is created" test ! -e "$P2/none"
+sed -i 's/createParents: true/createParents: "yes"/' "$P2/m.yaml"
+"$CRATIS" plan -f "$P2" >"$T/cp2.out" 2>&1
+expect_rc "createParents must be a boolean" 1 $?
+expect_in "located" "m.yaml:4:67: spec.createParents: File/deep: plugin 'file': expected true or false" "$T/cp2.out"
+
 # a failure skips dependents, independent work finishes, everything is recorded
 cat >"$P/fail.yaml" <<YAML
 apiVersion: exec/v1
@@ -99,13 +125,16 @@ kind: Service
 metadata: {name: silent}
 spec:
   command: [python3, -m, http.server, "$PORT", --bind, 127.0.0.1]
-  health: {http: "http://127.0.0.1:$PORT/", timeoutSeconds: 15}
+  health: {http: "http://127.0.0.1:$PORT/?health", timeoutSeconds: 15}
 YAML
 stop_servers() { pkill -f "http.server $PORT" 2>/dev/null; return 0; }
 cleanup_hooks="stop_servers"
 timeout 30 sh -c "'$CRATIS' apply -f '$P' --auto-approve 2>&1 | cat >'$T/a5.out'"
 expect_rc "apply in a pipeline returns (the service holds no cratis descriptor)" 0 $?
 check "the service runs after cratis exited" sh -c "pgrep -f 'http[.]server $PORT' >/dev/null"
+"$CRATIS" state show Service/silent -f "$P" >"$T/svc.show" 2>&1
+expect_in "the url output is the service's address" "\"url\": \"http://127.0.0.1:$PORT/\"" "$T/svc.show"
+expect_in "the health check URL is its own output" "\"healthUrl\": \"http://127.0.0.1:$PORT/?health\"" "$T/svc.show"
 "$CRATIS" destroy -f "$P" --auto-approve >/dev/null 2>&1
 expect_rc "destroy" 0 $?
 wait_for 5 sh -c "! pgrep -f 'http[.]server $PORT' >/dev/null"

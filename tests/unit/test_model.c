@@ -392,6 +392,113 @@ static void test_model_system_type(void **state)
 	free(e);
 }
 
+/* Two environments with their own System, for metadata.environments and `system: ${system}`. */
+static const char per_env[] =
+	"apiVersion: cratis/v1\nkind: System\nmetadata: {name: box-a}\n"
+	"---\napiVersion: cratis/v1\nkind: System\nmetadata: {name: box-b}\n"
+	"---\napiVersion: cratis/v1\nkind: Environment\nmetadata: {name: staging}\n"
+	"spec: {systems: [box-a], variables: {system: box-a, pw: {value: x, sensitive: true}}}\n"
+	"---\napiVersion: cratis/v1\nkind: Environment\nmetadata: {name: production}\n"
+	"spec: {systems: [box-b], variables: {system: box-b}}\n"
+	"---\napiVersion: cratis/v1\nkind: Project\nmetadata: {name: hello}\n"
+	"spec:\n  outputs:\n    a: \"${Thing/a.outputs.url}\"\n    b: {value: \"${Thing/only.outputs.x}\", sensitive: true, description: d}\n"
+	"---\napiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\nspec: {system: \"${system}\"}\n"
+	"---\napiVersion: fake/v1\nkind: Thing\nmetadata: {name: only, environments: [staging]}\nspec: {system: \"${system}\"}\n";
+
+/* metadata.environments keeps a resource out of the other environments; system: ${system} is
+ * resolved per environment (issue 10). */
+static void test_model_environments_and_system_variable(void **state)
+{
+	(void)state;
+	struct world w;
+	world_init(&w, per_env);
+	struct model m;
+	model_init(&m);
+	if (model_build(&m, &w.ms, &w.reg, "staging"))
+		fail_msg("staging: %s", joined(&m.errors));
+	assert_int_equal(m.nresources, 2);
+	assert_string_equal(model_find(&m, "hello", "Thing/a")->system, "box-a");
+	assert_non_null(model_find(&m, "hello", "Thing/only"));
+	assert_int_equal(m.elsewhere.n, 0);
+	assert_non_null(m.projects[0].outputs);
+	if (model_build(&m, &w.ms, &w.reg, "production"))
+		fail_msg("production: %s", joined(&m.errors));
+	assert_int_equal(m.nresources, 1);
+	assert_string_equal(model_find(&m, "hello", "Thing/a")->system, "box-b");
+	assert_null(model_find(&m, "hello", "Thing/only"));
+	assert_int_equal(m.elsewhere.n, 1);
+	assert_string_equal(m.elsewhere.v[0], "hello:Thing/only");
+	model_release(&m);
+	/* the environments without building: names, systems, variable names only */
+	json_t *envs = model_environments(&w.ms);
+	assert_int_equal(json_array_size(envs), 2);
+	char *t = json_dumps(envs, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(t, "[{\"name\":\"staging\",\"sensitive\":[\"pw\"],\"systems\":[\"box-a\"],\"variables\":[\"system\",\"pw\"]},"
+	                       "{\"name\":\"production\",\"sensitive\":[],\"systems\":[\"box-b\"],\"variables\":[\"system\"]}]");
+	free(t);
+	json_decref(envs);
+	world_release(&w);
+}
+
+static void test_model_environments_errors(void **state)
+{
+	(void)state;
+	char *e;
+	char *text = xstrdup(per_env);
+	char *at = strstr(text, "environments: [staging]");
+	memcpy(at, "environments: [stagin] ", strlen("environments: [stagin] "));
+	assert_int_equal(build_text(text, "staging", &e), CRATIS_EINVAL);
+	assert_contains(e, "metadata.environments[0]: unknown environment 'stagin' (defined: staging, production)");
+	assert_contains(e, "did you mean 'staging'?");
+	free(e);
+	free(text);
+	/* a system variable naming a System the environment does not list is a scope violation */
+	text = xasprintf("%s", per_env);
+	at = strstr(text, "variables: {system: box-b}");
+	memcpy(at, "variables: {system: box-a}", strlen("variables: {system: box-a}"));
+	assert_int_equal(build_text(text, "production", &e), CRATIS_EINVAL);
+	assert_contains(e, "spec.system: scope violation: system 'box-a' is not in environment 'production'");
+	free(e);
+	free(text);
+	/* an output reference as a system is refused */
+	const char *ref = "apiVersion: cratis/v1\nkind: System\nmetadata: {name: local}\n"
+	                  "---\napiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\nspec: {system: \"${Thing/b.outputs.x}\"}\n";
+	assert_int_equal(build_text(ref, NULL, &e), CRATIS_EINVAL);
+	assert_contains(e, "spec.system: expected the name of a System");
+	free(e);
+}
+
+/* Project spec.outputs: shapes, names and references are checked at their location. */
+static void test_model_outputs_checked(void **state)
+{
+	(void)state;
+	const char *text = "apiVersion: cratis/v1\nkind: System\nmetadata: {name: local}\n"
+	                   "---\napiVersion: cratis/v1\nkind: Project\nmetadata: {name: hello}\n"
+	                   "spec:\n  outputs:\n"
+	                   "    ok: \"${Thing/a.outputs.url}\"\n"
+	                   "    typo: {value: \"${Thing/aa.outputs.url}\"}\n"
+	                   "    \"9lives\": x\n"
+	                   "    novalue: {description: d}\n"
+	                   "    badsens: {value: x, sensitive: \"yes\"}\n"
+	                   "    list: [a]\n"
+	                   "---\napiVersion: fake/v1\nkind: Thing\nmetadata: {name: a}\n";
+	char *e;
+	assert_int_equal(build_text(text, NULL, &e), CRATIS_EINVAL);
+	assert_contains(e, "spec.outputs.typo.value: unknown reference 'Thing/aa' (no such resource in project 'hello')");
+	assert_contains(e, "did you mean 'Thing/a'?");
+	assert_contains(e, "invalid output name '9lives'");
+	assert_contains(e, "spec.outputs.novalue: missing field 'value'");
+	assert_contains(e, "spec.outputs.badsens.sensitive: expected true or false");
+	assert_contains(e, "spec.outputs.list: expected a string expression");
+	assert_null(strstr(e, "spec.outputs.ok"));
+	free(e);
+	assert_true(model_name_valid("web-1"));
+	assert_false(model_name_valid("Web"));
+	static const char *const c[] = { "staging", "production" };
+	assert_string_equal(model_suggest("prodution", c, 2), "production");
+	assert_null(model_suggest("qa", c, 2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +511,9 @@ int main(void)
 		cmocka_unit_test(test_model_env_value_not_utf8),
 		cmocka_unit_test(test_model_names_dns1123),
 		cmocka_unit_test(test_model_system_type),
+		cmocka_unit_test(test_model_environments_and_system_variable),
+		cmocka_unit_test(test_model_environments_errors),
+		cmocka_unit_test(test_model_outputs_checked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

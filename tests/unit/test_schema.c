@@ -160,7 +160,7 @@ static void test_schema_metadata_environment(void **state)
 	                           "spec: {apply: [true]}\n"),
 	                 CRATIS_EINVAL);
 	expect_one(&w, 19, 3, "metadata.environment", "unknown field 'environment' of Task (exec/v1)",
-	           "the fields of metadata are: name, project, labels");
+	           "did you mean 'environments'?"); /* metadata.environments exists since issue 10 */
 	release(&w);
 }
 

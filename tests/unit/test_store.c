@@ -374,6 +374,46 @@ static void test_store_pending_keeps_recorded_spec(void **state)
 	store_close(s);
 }
 
+/* STORE_CHANGE_RENAME (`state mv`): the row keeps spec, outputs and status under its new id, with
+ * its step; an id not recorded is CRATIS_ENOTFOUND and a taken one CRATIS_EEXISTS, nothing written. */
+static void test_store_rename(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_ok(fx);
+	const char *ids[] = { "Task/a", "Task/b" };
+	for (size_t i = 0; i < 2; i++) {
+		struct state_row r = { .project = "p", .id = (char *)ids[i], .api_version = "exec/v1", .spec = "{\"v\":1}",
+		                       .outputs = "{\"o\":1}", .deps = "[]", .status = "ready" };
+		assert_int_equal(store_record(s, "dev", &r, NULL, 1), 0);
+	}
+	struct deployment d = { .project = "p", .environment = "dev", .command = "cratis state mv", .started = "2026-01-01T00:00:00Z" };
+	assert_int_equal(store_deployment_begin(s, &d), 0);
+	struct step st = { .resource = "Task/a", .action = "move", .result = "ok", .message = "moved to Task/c" };
+	assert_int_equal(store_rename(s, "dev", "p", "Task/a", "Task/c", &st, d.id), 0);
+	assert_int_equal(store_rename(s, "dev", "p", "Task/a", "Task/d", &st, d.id), CRATIS_ENOTFOUND);
+	assert_int_equal(store_rename(s, "dev", "p", "Task/c", "Task/b", &st, d.id), CRATIS_EEXISTS);
+	assert_int_equal(store_rename(s, "prod", "p", "Task/c", "Task/e", &st, d.id), CRATIS_ENOTFOUND);
+	struct store_unit bad = { .environment = "dev", .change = STORE_CHANGE_RENAME,
+	                          .row = &(struct state_row){ .project = "p", .id = "Task/x" } };
+	assert_int_equal(store_commit(s, &bad), CRATIS_EINVAL);
+	struct state_rows rows;
+	assert_int_equal(store_list(s, "dev", NULL, &rows), 0);
+	assert_int_equal(rows.n, 2);
+	assert_string_equal(rows.v[0].id, "Task/b");
+	assert_string_equal(rows.v[1].id, "Task/c");
+	assert_string_equal(rows.v[1].spec, "{\"v\":1}");
+	assert_string_equal(rows.v[1].outputs, "{\"o\":1}");
+	assert_string_equal(rows.v[1].status, "ready");
+	assert_int_equal(rows.v[1].deployment, d.id);
+	store_rows_release(&rows);
+	struct steps steps;
+	assert_int_equal(store_steps(s, d.id, &steps), 0);
+	assert_int_equal(steps.n, 1); /* the refused renames wrote no step */
+	assert_string_equal(steps.v[0].action, "move");
+	store_steps_release(&steps);
+	store_close(s);
+}
+
 static void test_store_projects_share_one_state(void **state)
 {
 	struct fixture *fx = *state;
@@ -1172,6 +1212,7 @@ int main(void)
 		const struct CMUnitTest tests[] = {
 			CASE(test_store_pending_keeps_recorded_spec, b),
 			CASE(test_store_projects_share_one_state, b),
+			CASE(test_store_rename, b),
 			CASE(test_store_unit_of_work, b),
 			CASE(test_store_unit_is_all_or_nothing, b),
 			CASE(test_store_history_and_steps, b),

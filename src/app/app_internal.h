@@ -1,0 +1,21 @@
+/* Application layer internals shared by its files (app.c, outputs.c, surgery.c): the lock a run
+ * holds. Not for front ends. */
+#ifndef CRATIS_APP_INTERNAL_H
+#define CRATIS_APP_INTERNAL_H
+
+#include "app.h"
+
+/* A lock this run holds, with the keeper that renews its lease while the run lives. */
+struct run_lock {
+	struct lock_info me;
+	struct lock_keeper *keeper;
+};
+
+/* Take the lock of environment a->model.env_name for this run (as app_apply does: waiting up to
+ * o.lock_timeout_ms, renewing its lease from a keeper thread). CRATIS_ELOCKED names the holder
+ * in d; CRATIS_ERROR when interrupted while waiting; CRATIS_EIO. */
+int app_lock_take(struct app *a, struct run_lock *h, struct diags *d);
+/* Stop renewing and release h. CRATIS_ERROR (in d) when the lease was lost meanwhile. */
+int app_lock_release(struct app *a, struct run_lock *h, struct diags *d);
+
+#endif
