@@ -8,8 +8,36 @@
 #include "util/error.h"
 #include "banned.h"
 
+/* The changed values of it, one per line under its resource line ("      ~ spec.port: 8080 →
+ * 8081", "+ path: value" for an added value, "- path: value" for a removed one); multi-line text
+ * as a unified diff of its lines below "~ path:". */
+static void print_values(const struct plan_item *it, FILE *f)
+{
+	struct value_diffs vd = VALUE_DIFFS_INIT;
+	plan_item_values(&vd, it);
+	for (size_t k = 0; k < vd.n; k++) {
+		const struct value_diff *v = &vd.v[k];
+		if (v->lines) {
+			fprintf(f, "      ~ %s:\n", v->path);
+			for (const char *l = v->lines; *l;) {
+				const char *nl = strchr(l, '\n');
+				size_t n = nl ? (size_t)(nl - l) : strlen(l);
+				fprintf(f, "          %.*s\n", (int)n, l);
+				l += n + (nl ? 1 : 0);
+			}
+		} else if (v->op == VALUE_ADD) {
+			fprintf(f, "      + %s: %s\n", v->path, v->after);
+		} else if (v->op == VALUE_REMOVE) {
+			fprintf(f, "      - %s: %s\n", v->path, v->before);
+		} else {
+			fprintf(f, "      ~ %s: %s \xe2\x86\x92 %s\n", v->path, v->before, v->after);
+		}
+	}
+	value_diffs_release(&vd);
+}
+
 /* One line per resource (+ create, ~ update, -/+ replace, - delete) with changed fields and
- * reasons, then the summary line. */
+ * reasons, the changed values of updates and replaces below it, then the summary line. */
 void print_plan(const struct plan *p, FILE *f)
 {
 	static const char *const sym[] = { "  ", "+ ", "~ ", "-/+", "- " };
@@ -25,6 +53,7 @@ void print_plan(const struct plan *p, FILE *f)
 		if (it->reason)
 			fprintf(f, " [%s]", it->reason);
 		fputc('\n', f);
+		print_values(it, f);
 	}
 	fprintf(f, "Plan: %zu to create, %zu to update, %zu to replace, %zu to delete, %zu unchanged.\n",
 	        p->count[ACT_CREATE], p->count[ACT_UPDATE], p->count[ACT_REPLACE], p->count[ACT_DELETE],

@@ -111,6 +111,21 @@ static void sha256_done(struct sha256 *c, unsigned char out[32])
 }
 
 /* HMAC-SHA256 of data under a key of at most 64 bytes. */
+void secret_sha256_hex(char out[65], const void *data, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char d[32];
+	struct sha256 c;
+	sha256_init(&c);
+	sha256_add(&c, data, len);
+	sha256_done(&c, d);
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 15];
+	}
+	out[64] = '\0';
+}
+
 static void hmac_sha256(unsigned char out[32], const unsigned char *key, size_t klen, const void *data, size_t len)
 {
 	unsigned char k[64] = { 0 }, ipad[64], opad[64], inner[32];

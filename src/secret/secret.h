@@ -49,6 +49,10 @@ void secret_store_remember(struct secret_store *s, const char *value);
  * SECRET_SCRUB_MIN bytes long replaced by SECRET_REDACTED, or NULL when none occurs (text
  * stays). For what a plugin says back (errors, log lines, events), which may quote a value it
  * was given. Thread-safe; the caller frees the copy. */
+/* The SHA-256 (FIPS 180-4) of data (len bytes) as 64 lowercase hex digits and a NUL in out. For
+ * digests that are not secret (saved plans record those of the manifests and state rows). */
+void secret_sha256_hex(char out[65], const void *data, size_t len);
+
 #define SECRET_SCRUB_MIN 4
 char *secret_store_scrub(struct secret_store *s, const char *text);
 
