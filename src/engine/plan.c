@@ -9,6 +9,7 @@
 
 #include "engine_internal.h"
 #include "manifest/vars.h"
+#include "model/schema.h"
 #include "secret/secret.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -683,12 +684,124 @@ static size_t index_of(const struct map *index, const char *project, const char 
 	return (size_t)map_get_pair(index, project, id);
 }
 
-int plan_build(struct plan *p, struct model *m, struct store *s, struct registry *reg,
-               const struct engine_opts *o, struct diags *errors)
+/* ---- -target ---- */
+
+/* Whether address ("Kind/name" or "project/Kind/name") names project's resource id. */
+static bool address_is(const char *address, const char *project, const char *id)
+{
+	if (!strcmp(address, id))
+		return true;
+	size_t n = strlen(project);
+	return !strncmp(address, project, n) && address[n] == '/' && !strcmp(address + n + 1, id);
+}
+
+/* An unknown target: an error with the closest known address as a hint. */
+static void unknown_target(struct diags *errors, const char *address, const struct model *m, const struct state_rows *rows,
+                           const char *env)
+{
+	struct diag *dg = *env ? diags_errorf(errors, CRATIS_ENOTFOUND, "-target: no resource '%s' in the manifests or the state of environment '%s'", address, env)
+	                       : diags_errorf(errors, CRATIS_ENOTFOUND, "-target: no resource '%s' in the manifests or the recorded state", address);
+	const char *best = NULL;
+	size_t best_d = 3;
+	for (size_t i = 0; i < m->nresources + rows->n; i++) {
+		const char *c = i < m->nresources ? m->resources[i]->id : rows->v[i - m->nresources].id;
+		size_t d = schema_distance(address, c, 2);
+		if (d < best_d) {
+			best_d = d;
+			best = c;
+		}
+	}
+	if (best) {
+		diag_hint(dg, "did you mean '%s'?", best);
+	} else {
+		struct buf b = BUF_INIT;
+		for (size_t i = 0; i < m->nresources && i < 10; i++)
+			buf_addf(&b, "%s%s", i ? ", " : "", m->resources[i]->id);
+		if (m->nresources > 10)
+			buf_adds(&b, ", ...");
+		diag_hint(dg, "addresses are Kind/name or project/Kind/name%s%s", b.len ? "; the manifests define " : "", b.ptr);
+		buf_release(&b);
+	}
+}
+
+static void keep_deps(bool *keep, const struct graph *g, size_t i)
+{
+	if (keep[i])
+		return;
+	keep[i] = true;
+	for (size_t d = 0; d < g->ndeps[i]; d++)
+		keep_deps(keep, g, g->deps[i][d]);
+}
+
+/* Which resources (keep_res, per model resource) and recorded rows (keep_row, per row) a plan
+ * limited to targets covers: for a plan, the targets and what they depend on, and a recorded
+ * target that is no longer desired (its delete); for a destroy, the recorded targets and every
+ * recorded resource that depends on them. Unknown addresses are errors (CRATIS_ENOTFOUND). */
+static int select_targets(const struct plan *p, const struct model *m, const struct graph *g, const char *const *targets,
+                          size_t ntargets, bool destroy, bool *keep_res, bool *keep_row, struct diags *errors)
+{
+	int rc = CRATIS_OK;
+	for (size_t t = 0; t < ntargets; t++) {
+		bool found = false;
+		for (size_t i = 0; i < m->nresources; i++) {
+			if (!address_is(targets[t], m->resources[i]->project, m->resources[i]->id))
+				continue;
+			found = true;
+			if (!destroy)
+				keep_deps(keep_res, g, i);
+		}
+		for (size_t j = 0; j < p->rows.n; j++) {
+			if (!address_is(targets[t], p->rows.v[j].project, p->rows.v[j].id))
+				continue;
+			found = true;
+			keep_row[j] = true;
+		}
+		if (!found) {
+			unknown_target(errors, targets[t], m, &p->rows, p->environment);
+			rc = CRATIS_ENOTFOUND;
+		}
+	}
+	/* a destroy takes what depends on a destroyed resource with it */
+	for (bool more = destroy; more;) {
+		more = false;
+		for (size_t j = 0; j < p->rows.n; j++) {
+			if (keep_row[j] || !p->rows.v[j].deps)
+				continue;
+			json_t *deps = json_loads(p->rows.v[j].deps, 0, NULL);
+			for (size_t k = 0; !keep_row[j] && k < json_array_size(deps); k++) {
+				const char *dep = json_string_value(json_array_get(deps, k));
+				for (size_t x = 0; dep && x < p->rows.n; x++)
+					if (keep_row[x] && !strcmp(p->rows.v[x].id, dep) && !strcmp(p->rows.v[x].project, p->rows.v[j].project))
+						keep_row[j] = more = true;
+			}
+			json_decref(deps);
+		}
+	}
+	return rc;
+}
+
+static void take_saved_item(struct plan *p, size_t i, const json_t *saved, struct diags *errors);
+static int check_saved_state(const struct plan *p, const json_t *saved, struct diags *errors);
+
+static int build(struct plan *p, struct model *m, struct store *s, struct registry *reg,
+                 const struct engine_opts *o, const json_t *saved, struct diags *errors)
 {
 	memset(p, 0, sizeof(*p));
 	p->environment = m->env_name;
 	p->model = m;
+	bool destroy = o->destroy;
+	if (saved) {
+		destroy = json_is_true(json_object_get(saved, "destroy"));
+		size_t k;
+		json_t *t;
+		json_array_foreach(json_object_get(saved, "targets"), k, t)
+			if (json_is_string(t))
+				strv_push(&p->targets, json_string_value(t));
+	} else {
+		for (size_t k = 0; k < o->ntargets; k++)
+			strv_push(&p->targets, o->targets[k]);
+	}
+	p->destroy = destroy;
 	p->secrets = secret_store_new(o->statedir, o->workdir, o->timeout_ms);
 	/* the values of sensitive variables, for scrubbing what plugins say back */
 	for (size_t i = 0; m->env && i < m->env->sensitive.n; i++) {
@@ -708,7 +821,9 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		diags_errorf(errors, cratis_error_last()->status, "%s", cratis_error_last()->message);
 		return rc;
 	}
-	size_t nres = o->destroy ? 0 : m->nresources;
+	if (saved && (rc = check_saved_state(p, saved, errors)))
+		return rc;
+	size_t nres = destroy ? 0 : m->nresources;
 	/* graph and order of desired resources */
 	struct graph g;
 	graph_init(&g, m->nresources);
@@ -743,11 +858,29 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		if (i && !strcmp(m->resources[i - 1]->project, row->project) && !strcmp(m->resources[i - 1]->id, row->id))
 			row_of[i - 1] = row;
 	}
+	/* -target: only the targets and what they depend on (destroy: what depends on them) */
+	bool *keep_res = NULL, *keep_row = NULL;
+	if (p->targets.n) {
+		keep_res = xcalloc(m->nresources + 1, sizeof(bool));
+		keep_row = xcalloc(p->rows.n + 1, sizeof(bool));
+		if (select_targets(p, m, &g, (const char *const *)p->targets.v, p->targets.n, destroy, keep_res, keep_row, errors)) {
+			free(keep_res);
+			free(keep_row);
+			free(row_of);
+			free(row_desired);
+			free(order);
+			graph_release(&g);
+			map_release(&index);
+			return error_set(CRATIS_ENOTFOUND, "unknown -target");
+		}
+	}
 	p->items = xcalloc(nres + p->rows.n + 1, sizeof(*p->items));
 	/* items in dependency order: deps always have smaller indices */
 	size_t *pos = xcalloc(m->nresources + 1, sizeof(size_t));
 	for (size_t k = 0; k < nres; k++) {
 		size_t i = order[k];
+		if (keep_res && !keep_res[i])
+			continue;
 		struct resource *r = m->resources[i];
 		struct plan_item *it = &p->items[p->n];
 		pos[i] = p->n++;
@@ -770,6 +903,7 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 	free(pos);
 	free(order);
 	free(row_of);
+	free(keep_res);
 	graph_release(&g);
 	map_release(&index);
 
@@ -785,18 +919,27 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 
 	/* validate every desired resource before deciding anything; then decide each one after the
 	 * ones it depends on (their outputs and drift shape its spec), both on up to -j threads */
-	run_items(p, p->n, o->jobs, false, validate_item, o, errors);
-	if (errors->n) {
-		free(row_desired);
-		return error_set(CRATIS_EINVAL, "validation failed");
+	if (saved) {
+		/* a saved plan: its decisions, not new ones (no plugin is asked anything) */
+		for (size_t i = 0; i < p->n; i++)
+			take_saved_item(p, i, saved, errors);
+	} else {
+		run_items(p, p->n, o->jobs, false, validate_item, o, errors);
+		if (errors->n) {
+			free(row_desired);
+			free(keep_row);
+			return error_set(CRATIS_EINVAL, "validation failed");
+		}
+		run_items(p, p->n, o->jobs, true, decide_item, o, errors);
 	}
-	run_items(p, p->n, o->jobs, true, decide_item, o, errors);
 
 	/* recorded resources no longer desired: delete, dependents first */
 	size_t first_delete = p->n;
 	for (size_t i = 0; i < p->rows.n; i++) {
 		struct state_row *row = &p->rows.v[i];
-		if (!o->destroy && row_desired[i])
+		if (!destroy && row_desired[i])
+			continue;
+		if (keep_row && !keep_row[i])
 			continue;
 		struct plan_item *it = &p->items[p->n++];
 		it->action = ACT_DELETE;
@@ -818,6 +961,7 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		json_decref(rs);
 	}
 	free(row_desired);
+	free(keep_row);
 	for (size_t i = first_delete; i < p->n; i++) {
 		/* a deleted resource waits for the deletion of every deleted resource that depended on it */
 		for (size_t j = first_delete; j < p->n; j++) {
@@ -829,8 +973,13 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 			json_decref(deps);
 		}
 	}
+	for (size_t i = first_delete; saved && i < p->n; i++)
+		take_saved_item(p, i, saved, errors);
 	for (size_t i = 0; i < p->n; i++)
 		p->count[p->items[i].action]++;
+	if (saved && !errors->n && json_array_size(json_object_get(saved, "resources")) != p->n)
+		diags_errorf(errors, CRATIS_EINVAL, "saved plan is stale: it acts on %zu resources, the manifests and state now give %zu; run `cratis plan` again",
+		             json_array_size(json_object_get(saved, "resources")), p->n);
 	if (o->cancel && *o->cancel)
 		return error_set(CRATIS_ERROR, "interrupted while planning");
 	return errors->n ? error_set(CRATIS_EINVAL, "plan failed") : CRATIS_OK;
@@ -1246,4 +1395,166 @@ json_t *plan_item_change(const struct plan_item *it)
 	                      "after_sensitive", marks(after, is_sensitive_value));
 	json_decref(before);
 	return o;
+}
+
+int plan_build(struct plan *p, struct model *m, struct store *s, struct registry *reg,
+               const struct engine_opts *o, struct diags *errors)
+{
+	return build(p, m, s, reg, o, NULL, errors);
+}
+
+int plan_build_saved(struct plan *p, struct model *m, struct store *s, struct registry *reg,
+                     const struct engine_opts *o, const json_t *saved, struct diags *errors)
+{
+	if (!json_is_array(json_object_get(saved, "resources")) || !json_is_array(json_object_get(saved, "prior_state"))) {
+		memset(p, 0, sizeof(*p));
+		diags_errorf(errors, CRATIS_EINVAL, "not a saved plan: expected the arrays 'resources' and 'prior_state'");
+		return CRATIS_EINVAL;
+	}
+	return build(p, m, s, reg, o, saved, errors);
+}
+
+/* ---- saved plans ---- */
+
+/* The digest of a recorded row as a saved plan compares it: every field an apply reads or
+ * writes (status, specs, outputs, dependencies, deployment, updated stamp). */
+static void row_digest(char out[65], const struct state_row *r)
+{
+	struct buf b = BUF_INIT;
+	const char *f[] = { r->api_version, r->status, r->updated, r->spec, r->pending_spec, r->outputs, r->deps, r->message };
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (f[i])
+			buf_add(&b, f[i], strlen(f[i]) + 1);
+		else
+			buf_adds(&b, "\x01null");
+		buf_addch(&b, '\x1f');
+	}
+	buf_addf(&b, "%lld", (long long)r->deployment);
+	secret_sha256_hex(out, b.ptr, b.len);
+	buf_release(&b);
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? v : "";
+}
+
+static const json_t *saved_entry(const json_t *list, const char *project, const char *id)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(list, i, e)
+		if (!strcmp(jstr(e, "address"), id) && !strcmp(jstr(e, "project"), project))
+			return e;
+	return NULL;
+}
+
+json_t *plan_to_saved(const struct plan *p)
+{
+	json_t *res = json_array(), *prior = json_array(), *targets = json_array();
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_item *it = &p->items[i];
+		json_t *ch = json_array();
+		for (size_t k = 0; k < it->changes.n; k++)
+			json_array_append_new(ch, json_string(it->changes.v[k]));
+		json_t *e = json_pack("{s:s,s:s,s:s,s:o,s:O}", "address", it->id, "project", it->project, "action",
+		                      action_names[it->action], "changes", ch, "spec",
+		                      it->action != ACT_DELETE && it->desired ? it->desired : json_null());
+		if (it->reason)
+			json_object_set_new(e, "reason", json_string(it->reason));
+		json_array_append_new(res, e);
+	}
+	for (size_t i = 0; i < p->rows.n; i++) {
+		const struct state_row *r = &p->rows.v[i];
+		char digest[65];
+		row_digest(digest, r);
+		json_array_append_new(prior, json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "address", r->id, "project", r->project,
+		                                       "status", r->status ? r->status : "", "updated", r->updated ? r->updated : "",
+		                                       "deployment", (json_int_t)r->deployment, "digest", digest));
+	}
+	for (size_t i = 0; i < p->targets.n; i++)
+		json_array_append_new(targets, json_string(p->targets.v[i]));
+	return json_pack("{s:b,s:o,s:o,s:o}", "destroy", p->destroy, "targets", targets, "resources", res,
+	                 "prior_state", prior);
+}
+
+static void stale(struct diags *errors, const char *fmt, const char *a, const char *b)
+{
+	struct buf m = BUF_INIT;
+	buf_addf(&m, fmt, a, b);
+	struct diag *dg = diags_errorf(errors, CRATIS_EINVAL, "saved plan is stale: %s", m.ptr);
+	diag_hint(dg, "nothing was changed; run `cratis plan -out FILE` again and apply the new plan");
+	buf_release(&m);
+}
+
+/* The state now against the rows the saved plan saw: each must be there, unchanged. */
+static int check_saved_state(const struct plan *p, const json_t *saved, struct diags *errors)
+{
+	const json_t *prior = json_object_get(saved, "prior_state");
+	size_t before = errors->n;
+	for (size_t i = 0; i < p->rows.n && errors->n == before; i++) {
+		const struct state_row *r = &p->rows.v[i];
+		const json_t *e = saved_entry(prior, r->project, r->id);
+		char digest[65];
+		row_digest(digest, r);
+		if (!e)
+			stale(errors, "the state changed since the plan was made: %s was recorded (updated %s)", r->id, r->updated ? r->updated : "?");
+		else if (strcmp(jstr(e, "digest"), digest))
+			stale(errors, "the state changed since the plan was made: %s was updated at %s", r->id, r->updated ? r->updated : "?");
+	}
+	size_t i;
+	json_t *e;
+	json_array_foreach(prior, i, e) {
+		if (errors->n != before)
+			break;
+		const char *id = json_string_value(json_object_get(e, "address")), *project = json_string_value(json_object_get(e, "project"));
+		if (!id || !project || !store_rows_find((struct state_rows *)&p->rows, project, id))
+			stale(errors, "the state changed since the plan was made: %s%s was removed", id ? id : "a resource", "");
+	}
+	return errors->n != before ? error_set(CRATIS_EINVAL, "saved plan is stale") : CRATIS_OK;
+}
+
+static void take_saved_item(struct plan *p, size_t i, const json_t *saved, struct diags *errors)
+{
+	struct plan_item *it = &p->items[i];
+	const json_t *e = saved_entry(json_object_get(saved, "resources"), it->project, it->id);
+	const char *action = json_string_value(json_object_get(e, "action"));
+	int a = -1;
+	for (int k = 0; action && k < 5; k++)
+		if (!strcmp(action, action_names[k]))
+			a = k;
+	if (!e || a < 0 || (a == ACT_DELETE) != (it->action == ACT_DELETE)) {
+		stale(errors, "%s %s", it->id, it->action == ACT_DELETE ? "is no longer in the manifests, and the plan does not delete it"
+		                                                         : "is not in the plan (the manifests or state changed since)");
+		return;
+	}
+	it->action = (enum action)a;
+	strv_release(&it->changes);
+	size_t k;
+	json_t *c;
+	json_array_foreach(json_object_get(e, "changes"), k, c)
+		if (json_is_string(c))
+			strv_push(&it->changes, json_string_value(c));
+	free(it->reason);
+	it->reason = json_is_string(json_object_get(e, "reason")) ? xstrdup(json_string_value(json_object_get(e, "reason"))) : NULL;
+	if (it->action == ACT_DELETE)
+		return;
+	/* the desired spec as it resolves now (secrets re-read, redacted) must be the one planned */
+	struct diags errs = DIAGS_INIT;
+	if (item_resolve(p, it, false, &errs)) {
+		diags_move(errors, &errs);
+		return;
+	}
+	const json_t *want = json_object_get(e, "spec");
+	if (!json_equal(it->desired, (json_t *)want)) {
+		struct value_diffs vd = VALUE_DIFFS_INIT;
+		plan_values_diff(&vd, want, it->desired, "spec");
+		bool secret = vd.n && ((vd.v[0].before && !strcmp(vd.v[0].before, SECRET_REDACTED)) ||
+		                       (vd.v[0].after && !strcmp(vd.v[0].after, SECRET_REDACTED)));
+		stale(errors, secret ? "%s: the value of a secret or sensitive variable in %s changed since the plan was made"
+		                     : "%s: %s resolves differently now (a variable, an artifact or an output changed)",
+		      it->id, vd.n ? vd.v[0].path : "spec");
+		value_diffs_release(&vd);
+	}
 }
