@@ -152,6 +152,12 @@ static int apply_saved(struct cli_ctx *ctx, const char *file)
 	if ((rc = cli_open(ctx, APP_LOAD_MANIFESTS, &a)))
 		goto out_release;
 	bool destroy = json_is_true(json_object_get(saved, "destroy"));
+	size_t ti;
+	json_t *tv;
+	json_array_foreach(json_object_get(saved, "targets"), ti, tv)
+		if (json_is_string(tv))
+			strv_push(&ctx->targets, json_string_value(tv));
+	warn_targeting(ctx, destroy);
 	struct review_ctx r = { ctx, destroy ? "destroy" : "apply", false };
 	struct plan p;
 	struct app_run run;

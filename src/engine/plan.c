@@ -780,7 +780,14 @@ static int select_targets(const struct plan *p, const struct model *m, const str
 	return rc;
 }
 
-static void take_saved_item(struct plan *p, size_t i, const json_t *saved, struct diags *errors);
+/* A saved plan's list (resources or prior_state) by "project:address"; keys owned by keys. */
+struct saved_index {
+	struct map map;
+	struct strv keys;
+};
+static void saved_index_init(struct saved_index *x, const json_t *list);
+static void saved_index_release(struct saved_index *x);
+static void take_saved_item(struct plan *p, size_t i, const struct saved_index *res, struct diags *errors);
 static int check_saved_state(const struct plan *p, const json_t *saved, struct diags *errors);
 
 static int build(struct plan *p, struct model *m, struct store *s, struct registry *reg,
@@ -919,10 +926,12 @@ static int build(struct plan *p, struct model *m, struct store *s, struct regist
 
 	/* validate every desired resource before deciding anything; then decide each one after the
 	 * ones it depends on (their outputs and drift shape its spec), both on up to -j threads */
+	struct saved_index sx = { MAP_INIT, STRV_INIT };
 	if (saved) {
 		/* a saved plan: its decisions, not new ones (no plugin is asked anything) */
+		saved_index_init(&sx, json_object_get(saved, "resources"));
 		for (size_t i = 0; i < p->n; i++)
-			take_saved_item(p, i, saved, errors);
+			take_saved_item(p, i, &sx, errors);
 	} else {
 		run_items(p, p->n, o->jobs, false, validate_item, o, errors);
 		if (errors->n) {
@@ -974,7 +983,8 @@ static int build(struct plan *p, struct model *m, struct store *s, struct regist
 		}
 	}
 	for (size_t i = first_delete; saved && i < p->n; i++)
-		take_saved_item(p, i, saved, errors);
+		take_saved_item(p, i, &sx, errors);
+	saved_index_release(&sx);
 	for (size_t i = 0; i < p->n; i++)
 		p->count[p->items[i].action]++;
 	if (saved && !errors->n && json_array_size(json_object_get(saved, "resources")) != p->n)
@@ -1440,14 +1450,26 @@ static const char *jstr(const json_t *o, const char *key)
 	return v ? v : "";
 }
 
-static const json_t *saved_entry(const json_t *list, const char *project, const char *id)
+static void saved_index_init(struct saved_index *x, const json_t *list)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(list, i, e)
-		if (!strcmp(jstr(e, "address"), id) && !strcmp(jstr(e, "project"), project))
-			return e;
-	return NULL;
+	json_array_foreach(list, i, e) {
+		char *key = xasprintf("%s:%s", jstr(e, "project"), jstr(e, "address"));
+		strv_push_owned(&x->keys, key);
+		map_put(&x->map, key, e);
+	}
+}
+
+static void saved_index_release(struct saved_index *x)
+{
+	map_release(&x->map);
+	strv_release(&x->keys);
+}
+
+static const json_t *saved_entry(const struct saved_index *x, const char *project, const char *id)
+{
+	return map_get_pair(&x->map, project, id);
 }
 
 json_t *plan_to_saved(const struct plan *p)
@@ -1492,10 +1514,12 @@ static void stale(struct diags *errors, const char *fmt, const char *a, const ch
 static int check_saved_state(const struct plan *p, const json_t *saved, struct diags *errors)
 {
 	const json_t *prior = json_object_get(saved, "prior_state");
+	struct saved_index px = { MAP_INIT, STRV_INIT };
+	saved_index_init(&px, prior);
 	size_t before = errors->n;
 	for (size_t i = 0; i < p->rows.n && errors->n == before; i++) {
 		const struct state_row *r = &p->rows.v[i];
-		const json_t *e = saved_entry(prior, r->project, r->id);
+		const json_t *e = saved_entry(&px, r->project, r->id);
 		char digest[65];
 		row_digest(digest, r);
 		if (!e)
@@ -1512,13 +1536,14 @@ static int check_saved_state(const struct plan *p, const json_t *saved, struct d
 		if (!id || !project || !store_rows_find((struct state_rows *)&p->rows, project, id))
 			stale(errors, "the state changed since the plan was made: %s%s was removed", id ? id : "a resource", "");
 	}
+	saved_index_release(&px);
 	return errors->n != before ? error_set(CRATIS_EINVAL, "saved plan is stale") : CRATIS_OK;
 }
 
-static void take_saved_item(struct plan *p, size_t i, const json_t *saved, struct diags *errors)
+static void take_saved_item(struct plan *p, size_t i, const struct saved_index *res, struct diags *errors)
 {
 	struct plan_item *it = &p->items[i];
-	const json_t *e = saved_entry(json_object_get(saved, "resources"), it->project, it->id);
+	const json_t *e = saved_entry(res, it->project, it->id);
 	const char *action = json_string_value(json_object_get(e, "action"));
 	int a = -1;
 	for (int k = 0; action && k < 5; k++)

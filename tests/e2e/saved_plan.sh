@@ -145,6 +145,7 @@ expect_in "targeting warns" "resource targeting is in effect" "$T/p10.err"
 "$CRATIS" apply "$T/plan10" >"$T/a10" 2>&1
 expect_rc "a targeted saved plan" 0 $?
 expect_in "only the target" "Apply complete: 1 succeeded" "$T/a10"
+expect_in "applying a targeted plan warns" "resource targeting is in effect: this run covers only File/conf" "$T/a10"
 "$CRATIS" apply "$T/plan10" -target Task/say >/dev/null 2>&1
 expect_rc "-target with a plan file" 64 $?
 # not a plan
