@@ -161,6 +161,8 @@ out_load:;
 	a->opts.observer = o->observer;
 	a->opts.cancel = a->cancel;
 	a->opts.grace_ms = o->grace_ms;
+	a->opts.targets = o->targets;
+	a->opts.ntargets = o->ntargets;
 	*out = a;
 	return CRATIS_OK;
 out_fail:
@@ -376,8 +378,38 @@ static int release_lock(struct app *a, struct run_lock *h, struct diags *d)
 	return rc;
 }
 
+/* What this deployment took from outside the manifests, so that it can be promoted: {variables
+ * (sensitive ones as their redacted form: not promotable), artifacts}; caller owns it. */
+static json_t *deployment_inputs(struct app *a, struct secret_store *secrets)
+{
+	json_t *vars = a->model.env && a->model.env->variables ? json_deep_copy(a->model.env->variables) : json_object();
+	for (size_t i = 0; a->model.env && i < a->model.env->sensitive.n; i++) {
+		const char *name = a->model.env->sensitive.v[i];
+		char *text = json_dumps(json_object_get(vars, name), JSON_COMPACT | JSON_ENCODE_ANY), *red = NULL;
+		if (text && secrets && !secret_store_redact(secrets, &red, text, strlen(text)))
+			json_object_set_new(vars, name, json_string(red));
+		else
+			json_object_set_new(vars, name, json_string(SECRET_REDACTED));
+		if (text)
+			explicit_bzero(text, strlen(text));
+		free(text);
+		free(red);
+	}
+	return json_pack("{s:o,s:O}", "variables", vars, "artifacts", a->artifacts ? a->artifacts : json_object());
+}
+
+static int run_apply(struct app *a, bool destroy, const json_t *saved, app_review_fn review, void *payload,
+                     struct plan *plan_out, struct app_run *run, struct diags *d);
+
 int app_apply(struct app *a, bool destroy, app_review_fn review, void *payload, struct plan *plan_out,
               struct app_run *run, struct diags *d)
+{
+	return run_apply(a, destroy, NULL, review, payload, plan_out, run, d);
+}
+
+/* app_apply, or with saved the application of that saved plan (app_apply_saved). */
+static int run_apply(struct app *a, bool destroy, const json_t *saved, app_review_fn review, void *payload,
+                     struct plan *plan_out, struct app_run *run, struct diags *d)
 {
 	memset(run, 0, sizeof(*run));
 	memset(plan_out, 0, sizeof(*plan_out));
@@ -389,8 +421,27 @@ int app_apply(struct app *a, bool destroy, app_review_fn review, void *payload, 
 		return rc;
 	}
 	char *inputs = NULL;
-	if ((rc = app_plan(a, plan_out, d)))
+	if (saved) {
+		struct diags errors = DIAGS_INIT;
+		rc = plan_build_saved(plan_out, &a->model, a->store, &a->reg, &a->opts, saved, &errors);
+		if (rc && !errors.n)
+			diags_add_last_error(&errors);
+		diags_move(d, &errors);
+		if (!rc) {
+			/* the inputs recorded with the deployment are those the plan was made with */
+			json_t *now = deployment_inputs(a, plan_out->secrets);
+			if (!json_equal(now, json_object_get(saved, "inputs"))) {
+				rc = CRATIS_EINVAL;
+				struct diag *dg = diags_errorf(d, rc, "saved plan is stale: the deployment inputs (variables, artifacts) changed since the plan was made");
+				diag_hint(dg, "nothing was changed; run `cratis plan -out FILE` again and apply the new plan");
+			}
+			json_decref(now);
+		}
+		if (rc)
+			goto out_unlock;
+	} else if ((rc = app_plan(a, plan_out, d))) {
 		goto out_unlock;
+	}
 	run->changes = plan_has_changes(plan_out);
 	run->approved = review ? review(plan_out, run->changes, payload) : true;
 	if (!run->changes || !run->approved)
@@ -403,21 +454,7 @@ int app_apply(struct app *a, bool destroy, app_review_fn review, void *payload, 
 	}
 	const char *project = a->model.nprojects ? a->model.projects[0].name : "default";
 	/* what this deployment took from outside the manifests, so that it can be promoted */
-	json_t *vars = a->model.env && a->model.env->variables ? json_deep_copy(a->model.env->variables) : json_object();
-	/* sensitive variables are recorded redacted (not promotable): their names and hashes */
-	for (size_t i = 0; a->model.env && i < a->model.env->sensitive.n; i++) {
-		const char *name = a->model.env->sensitive.v[i];
-		char *text = json_dumps(json_object_get(vars, name), JSON_COMPACT | JSON_ENCODE_ANY), *red = NULL;
-		if (text && !secret_store_redact(plan_out->secrets, &red, text, strlen(text)))
-			json_object_set_new(vars, name, json_string(red));
-		else
-			json_object_set_new(vars, name, json_string(SECRET_REDACTED));
-		if (text)
-			explicit_bzero(text, strlen(text));
-		free(text);
-		free(red);
-	}
-	json_t *in = json_pack("{s:o,s:O}", "variables", vars, "artifacts", a->artifacts);
+	json_t *in = deployment_inputs(a, plan_out->secrets);
 	inputs = json_dumps(in, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(in);
 	rc = plan_apply(plan_out, a->store, &a->opts, a->o.command_line, project, destroy ? NULL : inputs, &run->counts);
@@ -902,4 +939,206 @@ out_release:
 	free(statedir);
 	store_rows_release(&rows);
 	return rc;
+}
+
+/* ---- saved plans ---- */
+
+#define SAVED_PLAN_KIND "cratis-plan"
+#define MANIFEST_DIGEST_CAP (64u << 20)
+
+/* [{file (absolute), sha256}] of every manifest file the open project read, in load order. */
+static int manifest_digests(struct app *a, json_t **out, struct diags *d)
+{
+	json_t *list = json_array();
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < a->ms.files.n; i++) {
+		const char *f = a->ms.files.v[i];
+		char *abs = abs_path(f);
+		buf_clear(&b);
+		if (!abs || buf_read_file(&b, abs, MANIFEST_DIGEST_CAP) < 0) {
+			diags_errorf(d, CRATIS_EIO, "cannot read manifest '%s': %s", f, strerror(errno));
+			free(abs);
+			buf_release(&b);
+			json_decref(list);
+			*out = NULL;
+			return CRATIS_EIO;
+		}
+		char hex[65];
+		if (secret_sha256_hex(hex, b.ptr, b.len)) {
+			diags_add_last_error(d);
+			free(abs);
+			buf_release(&b);
+			json_decref(list);
+			*out = NULL;
+			return cratis_error_last()->status;
+		}
+		json_array_append_new(list, json_pack("{s:s,s:s}", "file", abs, "sha256", hex));
+		free(abs);
+	}
+	buf_release(&b);
+	*out = list;
+	return CRATIS_OK;
+}
+
+int app_plan_write(struct app *a, const struct plan *p, const char *path, struct diags *d)
+{
+	json_t *digests;
+	int rc = manifest_digests(a, &digests, d);
+	if (rc)
+		return rc;
+	json_t *paths = json_array();
+	for (size_t i = 0; i < a->o.npaths; i++) {
+		char *abs = abs_path(a->o.paths[i]);
+		json_array_append_new(paths, json_string(abs ? abs : a->o.paths[i]));
+		free(abs);
+	}
+	json_t *doc = plan_to_saved(p);
+	json_t *head = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "format_version", PLAN_FORMAT_VERSION, "kind", SAVED_PLAN_KIND,
+	                         "cratis_version", CRATIS_CORE_VERSION, "environment", or_empty(a->model.env_name),
+	                         "project_dir", a->project_dir, "state_dir", a->state_dir, "paths", paths,
+	                         "manifests", digests, "inputs", deployment_inputs(a, p->secrets));
+	if (a->o.state_url)
+		json_object_set_new(head, "state_url", json_string(a->o.state_url));
+	json_object_update(head, doc);
+	json_decref(doc);
+	char *text = json_dumps(head, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(head);
+	/* a temporary file beside path (mkstemp creates it 0600), renamed over it */
+	char *tmp = xasprintf("%s.XXXXXX", path);
+	int fd = mkstemp(tmp);
+	rc = CRATIS_OK;
+	if (fd < 0) {
+		rc = CRATIS_EIO;
+		diags_errorf(d, rc, "cannot write the plan to '%s': %s", path, strerror(errno));
+		goto out_free;
+	}
+	size_t len = strlen(text), off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	if (off < len || write(fd, "\n", 1) != 1 || fchmod(fd, 0600) < 0 || fsync(fd) < 0) {
+		rc = CRATIS_EIO;
+		diags_errorf(d, rc, "cannot write the plan to '%s': %s", path, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out_free;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		rc = CRATIS_EIO;
+		diags_errorf(d, rc, "cannot write the plan to '%s': %s", path, strerror(errno));
+		unlink(tmp);
+	}
+out_free:
+	free(tmp);
+	free(text);
+	return rc;
+}
+
+int app_plan_read(const char *path, json_t **out, struct diags *d)
+{
+	*out = NULL;
+	json_error_t err;
+	json_t *j = json_load_file(path, 0, &err);
+	if (!j) {
+		int rc = errno && access(path, R_OK) < 0 ? CRATIS_EIO : CRATIS_EINVAL;
+		if (rc == CRATIS_EIO)
+			diags_errorf(d, rc, "cannot read the plan '%s': %s", path, strerror(errno));
+		else
+			diags_errorf(d, rc, "%s:%d:%d: not a saved plan: %s", path, err.line, err.column, err.text);
+		return rc;
+	}
+	const char *kind = json_string_value(json_object_get(j, "kind"));
+	const char *ver = json_string_value(json_object_get(j, "format_version"));
+	if (!json_is_object(j) || !kind || strcmp(kind, SAVED_PLAN_KIND)) {
+		struct diag *dg = diags_errorf(d, CRATIS_EINVAL, "'%s' is not a saved plan (expected \"kind\": \"%s\")", path, SAVED_PLAN_KIND);
+		diag_hint(dg, "write one with `cratis plan -out FILE`");
+		json_decref(j);
+		return CRATIS_EINVAL;
+	}
+	if (!ver || strncmp(ver, PLAN_FORMAT_VERSION, strcspn(PLAN_FORMAT_VERSION, ".") + 1)) {
+		diags_errorf(d, CRATIS_EINVAL, "'%s': saved plan format %s is not supported (this cratis reads %s)", path,
+		             ver ? ver : "(none)", PLAN_FORMAT_VERSION);
+		json_decref(j);
+		return CRATIS_EINVAL;
+	}
+	*out = j;
+	return CRATIS_OK;
+}
+
+static struct diag *stale_plan(struct diags *d, const char *fmt, const char *arg)
+{
+	struct buf m = BUF_INIT;
+	buf_addf(&m, fmt, arg);
+	struct diag *dg = diags_errorf(d, CRATIS_EINVAL, "saved plan is stale: %s", m.ptr);
+	diag_hint(dg, "nothing was changed; run `cratis plan -out FILE` again and apply the new plan");
+	buf_release(&m);
+	return dg;
+}
+
+int app_apply_saved(struct app *a, const json_t *saved, app_review_fn review, void *payload, struct plan *plan_out,
+                    struct app_run *run, struct diags *d)
+{
+	memset(run, 0, sizeof(*run));
+	memset(plan_out, 0, sizeof(*plan_out));
+	const char *ver = json_string_value(json_object_get(saved, "cratis_version"));
+	if (!ver || strcmp(ver, CRATIS_CORE_VERSION)) {
+		diags_errorf(d, CRATIS_EINVAL, "the saved plan was made by cratis %s; this is cratis %s: run `cratis plan -out FILE` again",
+		             ver ? ver : "(unknown)", CRATIS_CORE_VERSION);
+		return CRATIS_EINVAL;
+	}
+	const char *env = json_string_value(json_object_get(saved, "environment"));
+	if (!env || strcmp(env, or_empty(a->model.env_name))) {
+		diags_errorf(d, CRATIS_EINVAL, "the saved plan is for environment '%s', not '%s'", env ? env : "", or_empty(a->model.env_name));
+		return CRATIS_EINVAL;
+	}
+	/* the manifests must be the ones planned: the same files with the same bytes */
+	json_t *now;
+	int rc = manifest_digests(a, &now, d);
+	if (rc)
+		return rc;
+	const json_t *then = json_object_get(saved, "manifests");
+	size_t i;
+	json_t *e;
+	json_array_foreach(now, i, e) {
+		const char *f = json_string_value(json_object_get(e, "file"));
+		const json_t *old = NULL;
+		size_t k;
+		json_t *x;
+		json_array_foreach(then, k, x)
+			if (!strcmp(or_empty(json_string_value(json_object_get(x, "file"))), f))
+				old = x;
+		if (!old) {
+			stale_plan(d, "manifest '%s' was added since the plan was made", f);
+			rc = CRATIS_EINVAL;
+		} else if (!json_equal(json_object_get(old, "sha256"), json_object_get(e, "sha256"))) {
+			stale_plan(d, "manifest '%s' changed since the plan was made", f);
+			rc = CRATIS_EINVAL;
+		}
+		if (rc)
+			break;
+	}
+	if (!rc && json_array_size(now) != json_array_size(then)) {
+		json_array_foreach(then, i, e) {
+			const char *f = or_empty(json_string_value(json_object_get(e, "file")));
+			bool found = false;
+			size_t k;
+			json_t *x;
+			json_array_foreach(now, k, x)
+				found |= !strcmp(json_string_value(json_object_get(x, "file")), f);
+			if (!found) {
+				stale_plan(d, "manifest '%s' was removed since the plan was made", f);
+				rc = CRATIS_EINVAL;
+				break;
+			}
+		}
+	}
+	json_decref(now);
+	if (rc)
+		return rc;
+	return run_apply(a, json_is_true(json_object_get(saved, "destroy")), saved, review, payload, plan_out, run, d);
 }

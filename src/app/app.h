@@ -52,6 +52,9 @@ struct app_options {
 	const json_t *overrides;      /* variables replacing the environment's (promotion), or NULL */
 	const json_t *artifact_pins;  /* NAME -> {version, digest} used for ${artifact:NAME}, or NULL */
 	const struct engine_observer *observer; /* progress of apply/destroy/rollouts, or NULL */
+	const char *const *targets;   /* -target addresses plan, apply and destroy are limited to
+	                               * (engine_opts.targets); NULL = everything */
+	size_t ntargets;
 	atomic_int *cancel; /* the run's cancellation word (src/util/subprocess.h: a signal,
 	                               * CANCEL_HARD, CANCEL_LEASE_LOST): non-zero = start nothing new,
 	                               * stop what runs. A signal handler sets it; the lease keeper sets
@@ -143,6 +146,33 @@ struct app_run {
  * CRATIS_ERROR when a resource failed or was skipped, CRATIS_EIO on a state error. */
 int app_apply(struct app *a, bool destroy, app_review_fn review, void *payload, struct plan *plan_out,
               struct app_run *run, struct diags *d);
+
+/* ---- saved plans (`cratis plan -out FILE`, `cratis apply FILE`; docs/plan-format.md) ---- */
+
+/* Write plan p of the open project to path as a saved plan: JSON with format_version, kind
+ * "cratis-plan", cratis_version, environment, project_dir, state_dir, paths (the manifest paths,
+ * absolute), manifests ([{file, sha256}] of every file read), inputs ({variables (sensitive ones
+ * redacted), artifacts}), and the engine's part (plan_to_saved: destroy, targets, per-resource
+ * action and redacted desired spec, the digest of every recorded row seen). No secret value is
+ * written. The file is written to a temporary file in the same directory, created 0600, and
+ * renamed over path. Returns CRATIS_OK, or CRATIS_EIO with the problem in d. */
+int app_plan_write(struct app *a, const struct plan *p, const char *path, struct diags *d);
+
+/* Read the saved plan at path into *out (caller owns it). Returns CRATIS_OK, CRATIS_EIO (cannot
+ * read) or CRATIS_EINVAL (not JSON, not a cratis plan, or an unknown format major version), each
+ * with the problem in d. */
+int app_plan_read(const char *path, json_t **out, struct diags *d);
+
+/* Apply exactly the saved plan saved (app_plan_read) to the open project, which must have been
+ * opened with its paths and environment: without re-planning (no validate, plan or observe
+ * call). Refused, before anything runs, with CRATIS_EINVAL and a diagnostic "saved plan is
+ * stale: ..." when a manifest was changed, added or removed, the deployment inputs differ, the
+ * state differs from what the plan saw (checked under the lock), or a desired spec resolves
+ * differently (a secret's hash changed); also refused when the plan was made by another cratis
+ * version or for another environment. Otherwise as app_apply (review is called with the plan;
+ * run, plan_out and the statuses as there). */
+int app_apply_saved(struct app *a, const json_t *saved, app_review_fn review, void *payload, struct plan *plan_out,
+                    struct app_run *run, struct diags *d);
 
 /* What a promotion takes from its source environment. */
 struct app_promotion {

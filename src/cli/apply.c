@@ -1,4 +1,5 @@
-/* cratis apply / cratis destroy: plan, confirm, lock the environment, execute. */
+/* cratis apply / cratis destroy: plan, confirm, lock the environment, execute; cratis apply FILE:
+ * execute a saved plan. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,6 +65,34 @@ static bool review(const struct plan *p, bool changes, void *payload)
 	return !r->refused;
 }
 
+/* The exit code of an apply or destroy, with its closing line on stderr. */
+static int finish(struct cli_ctx *ctx, bool destroy, int arc, const struct app_run *run, const struct diags *d)
+{
+	int rc;
+	if (arc && !run->counts.deployment) {
+		/* nothing ran: locked, invalid or stale plan, state error */
+		size_t n = diags_errors(d);
+		if (arc == CRATIS_EINVAL && n)
+			fprintf(stderr, "%zu error%s; nothing was changed\n", n, n == 1 ? "" : "s");
+		rc = exit_code_of(arc);
+	} else if (!run->changes) {
+		rc = EXIT_OK;
+	} else if (!run->approved) {
+		rc = EXIT_ERROR;
+	} else {
+		const struct apply_result *c = &run->counts;
+		if (c->interrupted || run->cancelled)
+			fprintf(stderr, "%s interrupted: %zu succeeded, %zu failed, %zu skipped, %zu interrupted (deployment %lld)\n",
+			        destroy ? "Destroy" : "Apply", c->ok, c->failed, c->skipped, c->interrupted, (long long)c->deployment);
+		else
+			fprintf(stderr, "%s %s: %zu succeeded, %zu failed, %zu skipped (deployment %lld)\n",
+			        destroy ? "Destroy" : "Apply", arc ? "failed" : "complete", c->ok, c->failed, c->skipped,
+			        (long long)c->deployment);
+		rc = arc ? EXIT_ERROR : EXIT_OK;
+	}
+	return exit_code_cancelled(ctx, rc);
+}
+
 int cli_apply(struct cli_ctx *ctx, bool destroy)
 {
 	struct app *a;
@@ -77,42 +106,112 @@ int cli_apply(struct cli_ctx *ctx, bool destroy)
 	struct diags d = DIAGS_INIT;
 	int arc = app_apply(a, destroy, review, &r, &p, &run, &d);
 	print_errors(ctx, &d);
-	if (arc && !run.counts.deployment) {
-		/* nothing ran: locked, invalid plan, state error */
-		size_t n = diags_errors(&d);
-		if (arc == CRATIS_EINVAL && n)
-			fprintf(stderr, "%zu error%s; nothing was changed\n", n, n == 1 ? "" : "s");
-		rc = exit_code_of(arc);
-	} else if (!run.changes) {
-		rc = EXIT_OK;
-	} else if (!run.approved) {
-		rc = EXIT_ERROR;
-	} else {
-		const struct apply_result *c = &run.counts;
-		if (c->interrupted || run.cancelled)
-			fprintf(stderr, "%s interrupted: %zu succeeded, %zu failed, %zu skipped, %zu interrupted (deployment %lld)\n",
-			        destroy ? "Destroy" : "Apply", c->ok, c->failed, c->skipped, c->interrupted, (long long)c->deployment);
-		else
-			fprintf(stderr, "%s %s: %zu succeeded, %zu failed, %zu skipped (deployment %lld)\n",
-			        destroy ? "Destroy" : "Apply", arc ? "failed" : "complete", c->ok, c->failed, c->skipped,
-			        (long long)c->deployment);
-		rc = arc ? EXIT_ERROR : EXIT_OK;
-	}
+	rc = finish(ctx, destroy, arc, &run, &d);
 	if (rc == EXIT_OK && !destroy && !run.cancelled)
 		print_apply_outputs(ctx, a);
-	rc = exit_code_cancelled(ctx, rc);
 	diags_release(&d);
 	app_plan_release(&p);
 	app_close(a);
 	return rc;
 }
 
+/* A saved plan was reviewed when it was made: show it and go on, like `terraform apply FILE`. */
+static bool review_saved(const struct plan *p, bool changes, void *payload)
+{
+	struct review_ctx *r = payload;
+	if (*r->ctx->cancel)
+		return false;
+	print_plan(p, stderr);
+	if (!changes)
+		fprintf(stderr, "No changes. The saved plan has nothing to do.\n");
+	return true;
+}
+
+/* cratis apply FILE: apply exactly the saved plan in file (its manifests, environment and state
+ * directory), refusing a stale one. */
+static int apply_saved(struct cli_ctx *ctx, const char *file)
+{
+	struct diags d = DIAGS_INIT;
+	json_t *saved = NULL;
+	struct strv paths = STRV_INIT;
+	int rc = EXIT_ERROR;
+	if (ctx->targets.n) {
+		fprintf(stderr, "error: -target cannot be used with a saved plan: the plan carries its targets\n");
+		return EXIT_USAGE;
+	}
+	if (app_plan_read(file, &saved, &d)) {
+		print_errors(ctx, &d);
+		goto out_release;
+	}
+	const char *env = json_string_value(json_object_get(saved, "environment"));
+	if (ctx->env && env && strcmp(ctx->env, env)) {
+		fprintf(stderr, "error: the saved plan '%s' is for environment '%s', not '%s'\n", file, env, ctx->env);
+		goto out_release;
+	}
+	if (env && *env)
+		ctx->env = env;
+	/* the manifests the plan was made from (unless -f names them) */
+	bool given = !(ctx->files.n == 1 && !strcmp(ctx->files.v[0], "."));
+	if (!given) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(json_object_get(saved, "paths"), i, v)
+			if (json_is_string(v))
+				strv_push(&paths, json_string_value(v));
+		if (paths.n) {
+			strv_release(&ctx->files);
+			ctx->files = paths;
+			paths = (struct strv)STRV_INIT;
+		}
+	}
+	if (!ctx->state_dir && json_is_string(json_object_get(saved, "state_dir")))
+		ctx->state_dir = json_string_value(json_object_get(saved, "state_dir"));
+	struct app *a;
+	if ((rc = cli_open(ctx, APP_LOAD_MANIFESTS, &a)))
+		goto out_release;
+	bool destroy = json_is_true(json_object_get(saved, "destroy"));
+	size_t ti;
+	json_t *tv;
+	json_array_foreach(json_object_get(saved, "targets"), ti, tv)
+		if (json_is_string(tv))
+			strv_push(&ctx->targets, json_string_value(tv));
+	warn_targeting(ctx, destroy);
+	struct review_ctx r = { ctx, destroy ? "destroy" : "apply", false };
+	struct plan p;
+	struct app_run run;
+	int arc = app_apply_saved(a, saved, review_saved, &r, &p, &run, &d);
+	print_errors(ctx, &d);
+	rc = finish(ctx, destroy, arc, &run, &d);
+	if (rc == EXIT_OK && !destroy && !run.cancelled)
+		print_apply_outputs(ctx, a);
+	app_plan_release(&p);
+	app_close(a);
+out_release:
+	diags_release(&d);
+	strv_release(&paths);
+	/* ctx->env and ctx->state_dir may point into saved: the command ends here */
+	ctx->env = NULL;
+	ctx->state_dir = NULL;
+	json_decref(saved);
+	return rc;
+}
+
 static int run(int argc, char **argv, struct cli_ctx *ctx, bool destroy)
 {
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_JOBS | CF_APPROVE | CF_LOCK | CF_REFRESH | CF_OUTPUT | CF_GRACE, ctx,
-	                   destroy ? "cratis destroy [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]"
-	                           : "cratis apply [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]");
-	return rc ? rc : cli_apply(ctx, destroy);
+	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_JOBS | CF_APPROVE | CF_LOCK | CF_REFRESH | CF_OUTPUT | CF_GRACE | CF_TARGET, ctx,
+	                   destroy ? "cratis destroy [-f PATH]... [--env NAME] [-target ADDR]... [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]"
+	                           : "cratis apply [FILE] [-f PATH]... [--env NAME] [-target ADDR]... [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]");
+	if (rc)
+		return rc;
+	if (ctx->args.n > (destroy ? 0u : 1u)) {
+		fprintf(stderr, "error: unexpected argument '%s'\nusage: cratis %s\n", ctx->args.v[destroy ? 0 : 1],
+		        destroy ? "destroy [-f PATH]... [--env NAME] [-target ADDR]..." : "apply [FILE] [-f PATH]... [--env NAME] [-target ADDR]...");
+		return EXIT_USAGE;
+	}
+	if (ctx->args.n == 1)
+		return apply_saved(ctx, ctx->args.v[0]);
+	warn_targeting(ctx, destroy);
+	return cli_apply(ctx, destroy);
 }
 
 int cmd_apply(int argc, char **argv, struct cli_ctx *ctx)

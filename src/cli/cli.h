@@ -27,6 +27,7 @@ enum {
 	CF_DETAILED = 1 << 5, CF_LOCK = 1 << 6, CF_REFRESH = 1 << 7, CF_DRYRUN = 1 << 8, CF_HISTORY = 1 << 9, CF_TO = 1 << 10, CF_FROM = 1 << 11,
 	CF_GRACE = 1 << 12, CF_FORCE = 1 << 13,
 	CF_RAW = 1 << 14,        /* -o raw is accepted (output) */
+	CF_TARGET = 1 << 15, CF_OUT = 1 << 16,
 };
 
 struct cli_ctx {
@@ -47,6 +48,8 @@ struct cli_ctx {
 	const char *from;         /* promote --from ENV */
 	json_t *overrides;        /* promote: variables taken from the source environment */
 	json_t *artifact_pins;    /* promote: artifacts as the source environment deployed them */
+	struct strv targets;      /* -target ADDR / --target ADDR (plan, apply, destroy), repeatable */
+	const char *plan_out;     /* plan -out FILE / --out FILE: write the plan there */
 	struct strv args;         /* positional arguments left after flags */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
 	atomic_int *cancel; /* the run's cancellation word (the signal that interrupted it) */
@@ -83,6 +86,10 @@ void print_json(const json_t *j);
 
 /* Print a plan as text: a line per resource and the summary line (cli/plan.c). */
 void print_plan(const struct plan *p, FILE *f);
+
+/* With -target: the warning on stderr that the run is partial (Terraform's "Resource targeting is
+ * in effect"); destroy says it covers what depends on the targets. Nothing without targets. */
+void warn_targeting(const struct cli_ctx *ctx, bool destroy);
 
 int cmd_plan(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_apply(int argc, char **argv, struct cli_ctx *ctx);

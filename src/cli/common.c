@@ -87,6 +87,17 @@ int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const c
 				return EXIT_USAGE;
 			}
 			ctx->jobs = (int)j;
+		} else if ((mask & CF_OUT) && (take_value(argc, argv, &i, "-out", &v) || take_value(argc, argv, &i, "--out", &v))) {
+			/* before -o, which would take "-out" as "-o ut" */
+			if (!v)
+				return EXIT_USAGE;
+			ctx->plan_out = v;
+		} else if ((mask & CF_TARGET) && (take_value(argc, argv, &i, "-target", &v) || take_value(argc, argv, &i, "--target", &v))) {
+			if (!v || !*v) {
+				fprintf(stderr, "error: -target: expected a resource address (Kind/name)\n");
+				return EXIT_USAGE;
+			}
+			strv_push(&ctx->targets, v);
 		} else if ((mask & CF_OUTPUT) && take_value(argc, argv, &i, "-o", &v)) {
 			if (v && (mask & CF_RAW) && !strcmp(v, "raw")) {
 				ctx->raw = true;
@@ -213,6 +224,7 @@ struct app_options cli_app_options(struct cli_ctx *ctx)
 		.lock_timeout_ms = ctx->lock_timeout_ms, .grace_ms = ctx->grace_ms, .command_line = ctx->command_line,
 		.overrides = ctx->overrides, .artifact_pins = ctx->artifact_pins,
 		.observer = &ctx->observer, .cancel = ctx->cancel,
+		.targets = (const char *const *)ctx->targets.v, .ntargets = ctx->targets.n,
 	};
 }
 

@@ -16,9 +16,9 @@ static const struct cmd {
 	cmd_fn fn;
 	const char *usage;
 } commands[] = {
-	{ "plan", cmd_plan, "plan [-f PATH]... [--env NAME] [-o text|json|markdown] [--detailed-exitcode] [--refresh=false] [-j N]" },
-	{ "apply", cmd_apply, "apply [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]" },
-	{ "destroy", cmd_destroy, "destroy [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]" },
+	{ "plan", cmd_plan, "plan [-f PATH]... [--env NAME] [-o text|json|markdown] [-out FILE] [-target ADDR]... [--detailed-exitcode] [--refresh=false] [-j N]" },
+	{ "apply", cmd_apply, "apply [FILE] [-f PATH]... [--env NAME] [-target ADDR]... [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]" },
+	{ "destroy", cmd_destroy, "destroy [-f PATH]... [--env NAME] [-target ADDR]... [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]" },
 	{ "get", cmd_get, "get [-f PATH]... [--env NAME] [-o text|json]" },
 	{ "history", cmd_history, "history [ID] [-f PATH] [--env NAME] [-o text|json]" },
 	{ "plugin", cmd_plugin, "plugin list [-f PATH] [-o text|json]" },
@@ -129,6 +129,7 @@ int main(int argc, char **argv)
 		int rc = commands[i].fn(argc - 2, argv + 2, &ctx);
 		strv_release(&ctx.files);
 		strv_release(&ctx.args);
+		strv_release(&ctx.targets);
 		free(ctx.command_line);
 		return rc;
 	}

@@ -8,8 +8,36 @@
 #include "util/error.h"
 #include "banned.h"
 
+/* The changed values of it, one per line under its resource line ("      ~ spec.port: 8080 →
+ * 8081", "+ path: value" for an added value, "- path: value" for a removed one); multi-line text
+ * as a unified diff of its lines below "~ path:". */
+static void print_values(const struct plan_item *it, FILE *f)
+{
+	struct value_diffs vd = VALUE_DIFFS_INIT;
+	plan_item_values(&vd, it);
+	for (size_t k = 0; k < vd.n; k++) {
+		const struct value_diff *v = &vd.v[k];
+		if (v->lines) {
+			fprintf(f, "      ~ %s:\n", v->path);
+			for (const char *l = v->lines; *l;) {
+				const char *nl = strchr(l, '\n');
+				size_t n = nl ? (size_t)(nl - l) : strlen(l);
+				fprintf(f, "          %.*s\n", (int)n, l);
+				l += n + (nl ? 1 : 0);
+			}
+		} else if (v->op == VALUE_ADD) {
+			fprintf(f, "      + %s: %s\n", v->path, v->after);
+		} else if (v->op == VALUE_REMOVE) {
+			fprintf(f, "      - %s: %s\n", v->path, v->before);
+		} else {
+			fprintf(f, "      ~ %s: %s \xe2\x86\x92 %s\n", v->path, v->before, v->after);
+		}
+	}
+	value_diffs_release(&vd);
+}
+
 /* One line per resource (+ create, ~ update, -/+ replace, - delete) with changed fields and
- * reasons, then the summary line. */
+ * reasons, the changed values of updates and replaces below it, then the summary line. */
 void print_plan(const struct plan *p, FILE *f)
 {
 	static const char *const sym[] = { "  ", "+ ", "~ ", "-/+", "- " };
@@ -25,6 +53,7 @@ void print_plan(const struct plan *p, FILE *f)
 		if (it->reason)
 			fprintf(f, " [%s]", it->reason);
 		fputc('\n', f);
+		print_values(it, f);
 	}
 	fprintf(f, "Plan: %zu to create, %zu to update, %zu to replace, %zu to delete, %zu unchanged.\n",
 	        p->count[ACT_CREATE], p->count[ACT_UPDATE], p->count[ACT_REPLACE], p->count[ACT_DELETE],
@@ -124,7 +153,9 @@ static void md_fenced(struct buf *b, const char *info, const char *text)
 }
 
 /* A plan for a pull-request comment (GitHub-flavoured Markdown): a summary table and a
- * collapsible block per changed resource with its desired spec. Every value is escaped. */
+ * collapsible block per changed resource: the diff of its values for an update or a replace,
+ * else its desired (or, for a delete, recorded) spec. Every value is escaped (code blocks get a
+ * fence longer than any run of backticks in them). */
 static void print_markdown(const struct plan *p, FILE *f)
 {
 	static const char *const sym[] = { "", "+", "~", "-/+", "-" };
@@ -169,24 +200,62 @@ static void print_markdown(const struct plan *p, FILE *f)
 		buf_adds(&b, "<details><summary><code>");
 		html_text(&b, it->id);
 		buf_addf(&b, "</code> %s</summary>\n\n", action_names[it->action]);
-		const json_t *shown = it->desired;
-		json_t *recorded = !shown && it->row && it->row->spec ? json_loads(it->row->spec, 0, NULL) : NULL;
-		char *text = json_dumps(shown ? shown : recorded, JSON_INDENT(2) | JSON_SORT_KEYS);
-		md_fenced(&b, "json", text ? text : "{}");
+		struct value_diffs vd = VALUE_DIFFS_INIT;
+		plan_item_values(&vd, it);
+		if (vd.n) {
+			/* an update or replace: its changed values as a diff ("- path: old", "+ path: new") */
+			struct buf d = BUF_INIT;
+			for (size_t k = 0; k < vd.n; k++) {
+				const struct value_diff *v = &vd.v[k];
+				if (v->lines) {
+					buf_addf(&d, "  %s:\n", v->path);
+					buf_adds(&d, v->lines);
+					continue;
+				}
+				if (v->before)
+					buf_addf(&d, "- %s: %s\n", v->path, v->before);
+				if (v->after)
+					buf_addf(&d, "+ %s: %s\n", v->path, v->after);
+			}
+			if (d.len)
+				d.ptr[--d.len] = '\0'; /* md_fenced ends the text with its own newline */
+			md_fenced(&b, "diff", d.ptr);
+			buf_release(&d);
+		} else {
+			const json_t *shown = it->desired;
+			json_t *recorded = !shown && it->row && it->row->spec ? json_loads(it->row->spec, 0, NULL) : NULL;
+			char *text = json_dumps(shown ? shown : recorded, JSON_INDENT(2) | JSON_SORT_KEYS);
+			md_fenced(&b, "json", text ? text : "{}");
+			free(text);
+			json_decref(recorded);
+		}
+		value_diffs_release(&vd);
 		buf_adds(&b, "\n</details>\n\n");
 		fputs(b.ptr, f);
-		free(text);
-		json_decref(recorded);
 	}
+	buf_release(&b);
+}
+
+void warn_targeting(const struct cli_ctx *ctx, bool destroy)
+{
+	if (!ctx->targets.n)
+		return;
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < ctx->targets.n; i++)
+		buf_addf(&b, "%s%s", i ? ", " : "", ctx->targets.v[i]);
+	fprintf(stderr, "warning: resource targeting is in effect: this run covers only %s and what %s; it may not make every change the manifests ask for. Use -target for exceptional cases, not routinely\n",
+	        b.ptr, destroy ? (ctx->targets.n == 1 ? "depends on it" : "depends on them")
+	                       : (ctx->targets.n == 1 ? "it depends on" : "they depend on"));
 	buf_release(&b);
 }
 
 int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 {
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_OUTPUT | CF_DETAILED | CF_REFRESH | CF_JOBS, ctx,
-	                   "cratis plan [-f PATH]... [--env NAME] [-o text|json|markdown] [--detailed-exitcode] [--refresh=false] [-j N]");
+	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_OUTPUT | CF_DETAILED | CF_REFRESH | CF_JOBS | CF_TARGET | CF_OUT, ctx,
+	                   "cratis plan [-f PATH]... [--env NAME] [-o text|json|markdown] [-out FILE] [-target ADDR]... [--detailed-exitcode] [--refresh=false] [-j N]");
 	if (rc)
 		return rc;
+	warn_targeting(ctx, false);
 	struct app *a;
 	if ((rc = cli_open(ctx, APP_LOAD_MANIFESTS, &a)))
 		return rc;
@@ -213,6 +282,17 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 			print_plan(&p, stdout);
 		}
 		rc = ctx->detailed_exitcode && app_plan_has_changes(&p) ? EXIT_CHANGES : EXIT_OK;
+		if (ctx->plan_out) {
+			struct diags wd = DIAGS_INIT;
+			if (app_plan_write(a, &p, ctx->plan_out, &wd)) {
+				print_errors(ctx, &wd);
+				rc = EXIT_ERROR;
+			} else {
+				fprintf(stderr, "\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n  cratis apply %s\n",
+				        ctx->plan_out, ctx->plan_out);
+			}
+			diags_release(&wd);
+		}
 	}
 	diags_release(&d);
 	app_plan_release(&p);

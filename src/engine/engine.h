@@ -13,6 +13,7 @@
 #include "model/model.h"
 #include "plugin/registry.h"
 #include "state/store.h"
+#include "util/buf.h"
 #include "util/util.h"
 
 /* Text shown in a plan for an output that another resource will produce during apply. */
@@ -47,6 +48,8 @@ struct plan {
 	const char *environment;
 	const struct model *model;  /* what was planned (secrets, sensitive variables) */
 	struct secret_store *secrets; /* values read for this plan and its apply (owned) */
+	struct strv targets;        /* -target addresses this plan is limited to (empty: all) */
+	bool destroy;               /* planned as a destroy */
 };
 
 struct engine_opts {
@@ -62,6 +65,10 @@ struct engine_opts {
 	const atomic_int *cancel; /* when it becomes non-zero: start nothing new, stop running
 	                             * subprocesses (SIGTERM, then SIGKILL after grace_ms) */
 	int grace_ms;               /* how long cancelled subprocesses get to exit (default 10 s) */
+	const char *const *targets; /* -target addresses ("Kind/name" or "project/Kind/name"): plan
+	                             * only these and what they depend on (destroy: these and what
+	                             * depends on them); NULL or ntargets 0 = everything */
+	size_t ntargets;
 };
 
 void plan_release(struct plan *p);
@@ -92,9 +99,75 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
  * CRATIS_ECYCLE, or CRATIS_EINVAL when a check failed. */
 int plan_validate(struct model *m, struct registry *reg, const struct engine_opts *opts, struct diags *errors);
 
-/* The plan as JSON: {environment, resources: [{id, project, action, changes, reason}], summary}. */
+/* The plan as JSON (documented in docs/plan-format.md): {format_version, cratis_version,
+ * environment, targets?, resources: [{id, project, action, changes, reason?}], resource_changes:
+ * [{address, project, type, name, action, change: {actions, before, after, after_unknown,
+ * before_sensitive, after_sensitive}}], summary}. Sensitive values appear as "(sensitive)",
+ * unknown ones as null with after_unknown true. Caller owns the result. */
 json_t *plan_to_json(const struct plan *p);
 bool plan_has_changes(const struct plan *p);
+
+/* Version of the JSON plan (plan_to_json) and of the saved plan file (plan_to_saved). */
+#define PLAN_FORMAT_VERSION "1.0"
+
+/* ---- values in plans ---- */
+
+enum value_op { VALUE_ADD, VALUE_REMOVE, VALUE_CHANGE };
+
+/* One changed value between a recorded and a desired spec. */
+struct value_diff {
+	enum value_op op;
+	char *path;                 /* "spec.port", "spec.env.FOO", "spec.args[1]", "spec[\"a.b\"]" */
+	char *before, *after;       /* shown form: JSON text ("8080", "\"x\""), "(sensitive)" or
+	                             * "(known after apply)"; NULL for an added / removed value */
+	char *lines;                /* multi-line text on either side: a unified diff of its lines
+	                             * ("@@ -1,2 +1,2 @@\n a\n-b\n+c\n"), else NULL */
+};
+
+struct value_diffs {
+	struct value_diff *v;
+	size_t n, alloc;
+};
+#define VALUE_DIFFS_INIT { NULL, 0, 0 }
+
+/* Append to out every value that differs between before and after (either may be NULL: all
+ * added / removed), under path root ("spec"): objects key by key, arrays index by index (extra
+ * elements added or removed), anything else as one value. Strings that are redacted
+ * (SECRET_REDACTED...) show as "(sensitive)", strings holding KNOWN_AFTER_APPLY as
+ * "(known after apply)". Ownership of every string stays with out. */
+void plan_values_diff(struct value_diffs *out, const json_t *before, const json_t *after, const char *root);
+/* The changed values of an update or replace item (recorded spec against desired); nothing for
+ * create, delete and no-op. */
+void plan_item_values(struct value_diffs *out, const struct plan_item *it);
+void value_diffs_release(struct value_diffs *d);
+
+/* Append to out a unified diff (3 lines of context, "@@ -a,b +c,d @@" hunks, lines prefixed ' ',
+ * '-' or '+', each ending in a newline) of the lines of a and b. Nothing when their lines are
+ * equal. Inputs larger than 4 million line pairs are shown as every line removed then added. */
+void plan_text_diff(struct buf *out, const char *a, const char *b);
+
+/* The change of item it as JSON (Terraform's resource_changes[].change): {actions ("no-op",
+ * "create", "update", "delete" + "create" for a replace, "delete"), before, after,
+ * after_unknown, before_sensitive, after_sensitive}. Caller owns the result. */
+json_t *plan_item_change(const struct plan_item *it);
+
+/* ---- saved plans ---- */
+
+/* The engine's part of a saved plan (docs/plan-format.md): {destroy, targets, resources:
+ * [{address, project, action, changes, reason?, spec (desired, redacted; null for a delete)}],
+ * prior_state: [{address, project, status, updated, deployment, digest}] (every recorded row the
+ * plan saw)}. No secret value is in it. Caller owns the result. */
+json_t *plan_to_saved(const struct plan *p);
+
+/* Rebuild the plan that saved (plan_to_saved) describes for model m against store s, without
+ * re-planning: no validate, plan or observe calls. The targets and destroy flag come from saved
+ * (those of o are ignored). Refused with CRATIS_EINVAL and a diagnostic that
+ * starts "saved plan is stale: " when the state differs from what the plan saw (a row added,
+ * removed or changed), when the resources to act on differ, or when a desired spec resolves
+ * differently now (a secret's hash, a variable or an artifact changed); CRATIS_EINVAL for a
+ * malformed saved plan, CRATIS_EIO on a state read error. */
+int plan_build_saved(struct plan *p, struct model *m, struct store *s, struct registry *reg,
+                     const struct engine_opts *o, const json_t *saved, struct diags *errors);
 
 
 

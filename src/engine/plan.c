@@ -3,11 +3,13 @@
 #include "engine.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine_internal.h"
 #include "manifest/vars.h"
+#include "model/schema.h"
 #include "secret/secret.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -32,6 +34,7 @@ void plan_release(struct plan *p)
 		free(it->system_spec);
 	}
 	free(p->items);
+	strv_release(&p->targets);
 	secret_store_free(p->secrets);
 	store_rows_release(&p->rows);
 	memset(p, 0, sizeof(*p));
@@ -832,12 +835,131 @@ static size_t index_of(const struct map *index, const char *project, const char 
 	return (size_t)map_get_pair(index, project, id);
 }
 
-int plan_build(struct plan *p, struct model *m, struct store *s, struct registry *reg,
-               const struct engine_opts *o, struct diags *errors)
+/* ---- -target ---- */
+
+/* Whether address ("Kind/name" or "project/Kind/name") names project's resource id. */
+static bool address_is(const char *address, const char *project, const char *id)
+{
+	if (!strcmp(address, id))
+		return true;
+	size_t n = strlen(project);
+	return !strncmp(address, project, n) && address[n] == '/' && !strcmp(address + n + 1, id);
+}
+
+/* An unknown target: an error with the closest known address as a hint. */
+static void unknown_target(struct diags *errors, const char *address, const struct model *m, const struct state_rows *rows,
+                           const char *env)
+{
+	struct diag *dg = *env ? diags_errorf(errors, CRATIS_ENOTFOUND, "-target: no resource '%s' in the manifests or the state of environment '%s'", address, env)
+	                       : diags_errorf(errors, CRATIS_ENOTFOUND, "-target: no resource '%s' in the manifests or the recorded state", address);
+	const char *best = NULL;
+	size_t best_d = 3;
+	for (size_t i = 0; i < m->nresources + rows->n; i++) {
+		const char *c = i < m->nresources ? m->resources[i]->id : rows->v[i - m->nresources].id;
+		size_t d = schema_distance(address, c, 2);
+		if (d < best_d) {
+			best_d = d;
+			best = c;
+		}
+	}
+	if (best) {
+		diag_hint(dg, "did you mean '%s'?", best);
+	} else {
+		struct buf b = BUF_INIT;
+		for (size_t i = 0; i < m->nresources && i < 10; i++)
+			buf_addf(&b, "%s%s", i ? ", " : "", m->resources[i]->id);
+		if (m->nresources > 10)
+			buf_adds(&b, ", ...");
+		diag_hint(dg, "addresses are Kind/name or project/Kind/name%s%s", b.len ? "; the manifests define " : "", b.ptr);
+		buf_release(&b);
+	}
+}
+
+static void keep_deps(bool *keep, const struct graph *g, size_t i)
+{
+	if (keep[i])
+		return;
+	keep[i] = true;
+	for (size_t d = 0; d < g->ndeps[i]; d++)
+		keep_deps(keep, g, g->deps[i][d]);
+}
+
+/* Which resources (keep_res, per model resource) and recorded rows (keep_row, per row) a plan
+ * limited to targets covers: for a plan, the targets and what they depend on, and a recorded
+ * target that is no longer desired (its delete); for a destroy, the recorded targets and every
+ * recorded resource that depends on them. Unknown addresses are errors (CRATIS_ENOTFOUND). */
+static int select_targets(const struct plan *p, const struct model *m, const struct graph *g, const char *const *targets,
+                          size_t ntargets, bool destroy, bool *keep_res, bool *keep_row, struct diags *errors)
+{
+	int rc = CRATIS_OK;
+	for (size_t t = 0; t < ntargets; t++) {
+		bool found = false;
+		for (size_t i = 0; i < m->nresources; i++) {
+			if (!address_is(targets[t], m->resources[i]->project, m->resources[i]->id))
+				continue;
+			found = true;
+			if (!destroy)
+				keep_deps(keep_res, g, i);
+		}
+		for (size_t j = 0; j < p->rows.n; j++) {
+			if (!address_is(targets[t], p->rows.v[j].project, p->rows.v[j].id))
+				continue;
+			found = true;
+			keep_row[j] = true;
+		}
+		if (!found) {
+			unknown_target(errors, targets[t], m, &p->rows, p->environment);
+			rc = CRATIS_ENOTFOUND;
+		}
+	}
+	/* a destroy takes what depends on a destroyed resource with it */
+	for (bool more = destroy; more;) {
+		more = false;
+		for (size_t j = 0; j < p->rows.n; j++) {
+			if (keep_row[j] || !p->rows.v[j].deps)
+				continue;
+			json_t *deps = json_loads(p->rows.v[j].deps, 0, NULL);
+			for (size_t k = 0; !keep_row[j] && k < json_array_size(deps); k++) {
+				const char *dep = json_string_value(json_array_get(deps, k));
+				for (size_t x = 0; dep && x < p->rows.n; x++)
+					if (keep_row[x] && !strcmp(p->rows.v[x].id, dep) && !strcmp(p->rows.v[x].project, p->rows.v[j].project))
+						keep_row[j] = more = true;
+			}
+			json_decref(deps);
+		}
+	}
+	return rc;
+}
+
+/* A saved plan's list (resources or prior_state) by "project:address"; keys owned by keys. */
+struct saved_index {
+	struct map map;
+	struct strv keys;
+};
+static void saved_index_init(struct saved_index *x, const json_t *list);
+static void saved_index_release(struct saved_index *x);
+static void take_saved_item(struct plan *p, size_t i, const struct saved_index *res, struct diags *errors);
+static int check_saved_state(const struct plan *p, const json_t *saved, struct diags *errors);
+
+static int build(struct plan *p, struct model *m, struct store *s, struct registry *reg,
+                 const struct engine_opts *o, const json_t *saved, struct diags *errors)
 {
 	memset(p, 0, sizeof(*p));
 	p->environment = m->env_name;
 	p->model = m;
+	bool destroy = o->destroy;
+	if (saved) {
+		destroy = json_is_true(json_object_get(saved, "destroy"));
+		size_t k;
+		json_t *t;
+		json_array_foreach(json_object_get(saved, "targets"), k, t)
+			if (json_is_string(t))
+				strv_push(&p->targets, json_string_value(t));
+	} else {
+		for (size_t k = 0; k < o->ntargets; k++)
+			strv_push(&p->targets, o->targets[k]);
+	}
+	p->destroy = destroy;
 	p->secrets = secret_store_new(o->statedir, o->workdir, o->timeout_ms, o->secret_key_file);
 	/* the values of sensitive variables, for scrubbing what plugins say back */
 	for (size_t i = 0; m->env && i < m->env->sensitive.n; i++) {
@@ -857,7 +979,9 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		diags_errorf(errors, cratis_error_last()->status, "%s", cratis_error_last()->message);
 		return rc;
 	}
-	size_t nres = o->destroy ? 0 : m->nresources;
+	if (saved && (rc = check_saved_state(p, saved, errors)))
+		return rc;
+	size_t nres = destroy ? 0 : m->nresources;
 	/* graph and order of desired resources */
 	struct graph g;
 	graph_init(&g, m->nresources);
@@ -892,11 +1016,29 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		if (i && !strcmp(m->resources[i - 1]->project, row->project) && !strcmp(m->resources[i - 1]->id, row->id))
 			row_of[i - 1] = row;
 	}
+	/* -target: only the targets and what they depend on (destroy: what depends on them) */
+	bool *keep_res = NULL, *keep_row = NULL;
+	if (p->targets.n) {
+		keep_res = xcalloc(m->nresources + 1, sizeof(bool));
+		keep_row = xcalloc(p->rows.n + 1, sizeof(bool));
+		if (select_targets(p, m, &g, (const char *const *)p->targets.v, p->targets.n, destroy, keep_res, keep_row, errors)) {
+			free(keep_res);
+			free(keep_row);
+			free(row_of);
+			free(row_desired);
+			free(order);
+			graph_release(&g);
+			map_release(&index);
+			return error_set(CRATIS_ENOTFOUND, "unknown -target");
+		}
+	}
 	p->items = xcalloc(nres + p->rows.n + 1, sizeof(*p->items));
 	/* items in dependency order: deps always have smaller indices */
 	size_t *pos = xcalloc(m->nresources + 1, sizeof(size_t));
 	for (size_t k = 0; k < nres; k++) {
 		size_t i = order[k];
+		if (keep_res && !keep_res[i])
+			continue;
 		struct resource *r = m->resources[i];
 		struct plan_item *it = &p->items[p->n];
 		pos[i] = p->n++;
@@ -919,6 +1061,7 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 	free(pos);
 	free(order);
 	free(row_of);
+	free(keep_res);
 	graph_release(&g);
 	map_release(&index);
 
@@ -934,18 +1077,29 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 
 	/* validate every desired resource before deciding anything; then decide each one after the
 	 * ones it depends on (their outputs and drift shape its spec), both on up to -j threads */
-	run_items(p, p->n, o->jobs, false, validate_item, o, errors);
-	if (errors->n) {
-		free(row_desired);
-		return error_set(CRATIS_EINVAL, "validation failed");
+	struct saved_index sx = { MAP_INIT, STRV_INIT };
+	if (saved) {
+		/* a saved plan: its decisions, not new ones (no plugin is asked anything) */
+		saved_index_init(&sx, json_object_get(saved, "resources"));
+		for (size_t i = 0; i < p->n; i++)
+			take_saved_item(p, i, &sx, errors);
+	} else {
+		run_items(p, p->n, o->jobs, false, validate_item, o, errors);
+		if (errors->n) {
+			free(row_desired);
+			free(keep_row);
+			return error_set(CRATIS_EINVAL, "validation failed");
+		}
+		run_items(p, p->n, o->jobs, true, decide_item, o, errors);
 	}
-	run_items(p, p->n, o->jobs, true, decide_item, o, errors);
 
 	/* recorded resources no longer desired: delete, dependents first */
 	size_t first_delete = p->n;
 	for (size_t i = 0; i < p->rows.n; i++) {
 		struct state_row *row = &p->rows.v[i];
-		if (!o->destroy && row_desired[i])
+		if (!destroy && row_desired[i])
+			continue;
+		if (keep_row && !keep_row[i])
 			continue;
 		struct plan_item *it = &p->items[p->n++];
 		it->action = ACT_DELETE;
@@ -967,6 +1121,7 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 		json_decref(rs);
 	}
 	free(row_desired);
+	free(keep_row);
 	for (size_t i = first_delete; i < p->n; i++) {
 		/* a deleted resource waits for the deletion of every deleted resource that depended on it */
 		for (size_t j = first_delete; j < p->n; j++) {
@@ -978,8 +1133,14 @@ int plan_build(struct plan *p, struct model *m, struct store *s, struct registry
 			json_decref(deps);
 		}
 	}
+	for (size_t i = first_delete; saved && i < p->n; i++)
+		take_saved_item(p, i, &sx, errors);
+	saved_index_release(&sx);
 	for (size_t i = 0; i < p->n; i++)
 		p->count[p->items[i].action]++;
+	if (saved && !errors->n && json_array_size(json_object_get(saved, "resources")) != p->n)
+		diags_errorf(errors, CRATIS_EINVAL, "saved plan is stale: it acts on %zu resources, the manifests and state now give %zu; run `cratis plan` again",
+		             json_array_size(json_object_get(saved, "resources")), p->n);
 	if (o->cancel && *o->cancel)
 		return error_set(CRATIS_ERROR, "interrupted while planning");
 	return errors->n ? error_set(CRATIS_EINVAL, "plan failed") : CRATIS_OK;
@@ -1046,9 +1207,16 @@ bool plan_has_changes(const struct plan *p)
 	return p->count[ACT_CREATE] + p->count[ACT_UPDATE] + p->count[ACT_REPLACE] + p->count[ACT_DELETE] > 0;
 }
 
+/* "Kind" of "Kind/name" into kind (size n). */
+static void kind_of(char *kind, size_t n, const char *id)
+{
+	const char *slash = strchr(id, '/');
+	snprintf(kind, n, "%.*s", (int)(slash ? (size_t)(slash - id) : strlen(id)), id);
+}
+
 json_t *plan_to_json(const struct plan *p)
 {
-	json_t *items = json_array();
+	json_t *items = json_array(), *changes = json_array();
 	for (size_t i = 0; i < p->n; i++) {
 		const struct plan_item *it = &p->items[i];
 		json_t *o = json_pack("{s:s,s:s,s:s}", "id", it->id, "project", it->project, "action", action_names[it->action]);
@@ -1059,9 +1227,574 @@ json_t *plan_to_json(const struct plan *p)
 		if (it->reason)
 			json_object_set_new(o, "reason", json_string(it->reason));
 		json_array_append_new(items, o);
+		char kind[128];
+		kind_of(kind, sizeof(kind), it->id);
+		const char *slash = strchr(it->id, '/');
+		json_t *rc = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "address", it->id, "project", it->project, "type", kind,
+		                       "name", slash ? slash + 1 : it->id, "action", action_names[it->action],
+		                       "change", plan_item_change(it));
+		if (it->reason)
+			json_object_set_new(rc, "action_reason", json_string(it->reason));
+		json_array_append_new(changes, rc);
 	}
-	return json_pack("{s:s,s:o,s:{s:I,s:I,s:I,s:I,s:I}}", "environment", p->environment, "resources", items,
-	                 "summary", "create", (json_int_t)p->count[ACT_CREATE], "update", (json_int_t)p->count[ACT_UPDATE],
-	                 "replace", (json_int_t)p->count[ACT_REPLACE], "delete", (json_int_t)p->count[ACT_DELETE],
-	                 "noop", (json_int_t)p->count[ACT_NOOP]);
+	json_t *j = json_pack("{s:s,s:s,s:s,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I}}", "format_version", PLAN_FORMAT_VERSION,
+	                      "cratis_version", CRATIS_CORE_VERSION, "environment", p->environment, "resources", items,
+	                      "resource_changes", changes,
+	                      "summary", "create", (json_int_t)p->count[ACT_CREATE], "update", (json_int_t)p->count[ACT_UPDATE],
+	                      "replace", (json_int_t)p->count[ACT_REPLACE], "delete", (json_int_t)p->count[ACT_DELETE],
+	                      "noop", (json_int_t)p->count[ACT_NOOP]);
+	if (p->targets.n) {
+		json_t *t = json_array();
+		for (size_t i = 0; i < p->targets.n; i++)
+			json_array_append_new(t, json_string(p->targets.v[i]));
+		json_object_set_new(j, "targets", t);
+	}
+	return j;
+}
+
+/* ---- values in plans ---- */
+
+static bool is_sensitive_value(const json_t *v)
+{
+	return json_is_string(v) && !strncmp(json_string_value(v), SECRET_REDACTED, strlen(SECRET_REDACTED));
+}
+
+static bool is_unknown_value(const json_t *v)
+{
+	return json_is_string(v) && strstr(json_string_value(v), KNOWN_AFTER_APPLY);
+}
+
+/* A copy of v with redacted strings as "(sensitive)" and, when unknown_null, unknown strings as
+ * null (for the JSON plan's after). */
+static json_t *shown_tree(const json_t *v, bool unknown_null)
+{
+	if (is_sensitive_value(v))
+		return json_string(SECRET_REDACTED);
+	if (unknown_null && is_unknown_value(v))
+		return json_null();
+	if (json_is_object(v)) {
+		json_t *o = json_object();
+		const char *k;
+		json_t *e;
+		json_object_foreach((json_t *)v, k, e)
+			json_object_set_new(o, k, shown_tree(e, unknown_null));
+		return o;
+	}
+	if (json_is_array(v)) {
+		json_t *a = json_array();
+		size_t i;
+		json_t *e;
+		json_array_foreach(v, i, e)
+			json_array_append_new(a, shown_tree(e, unknown_null));
+		return a;
+	}
+	return json_incref((json_t *)v);
+}
+
+/* The value as one line: JSON text, "(sensitive)" or "(known after apply)". */
+static char *shown_value(const json_t *v)
+{
+	if (!v)
+		return NULL;
+	if (is_sensitive_value(v))
+		return xstrdup(SECRET_REDACTED);
+	if (is_unknown_value(v))
+		return xstrdup(KNOWN_AFTER_APPLY);
+	json_t *t = shown_tree(v, false);
+	char *s = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	json_decref(t);
+	return s ? s : xstrdup("null");
+}
+
+/* A key as a path step: ".key" when it is a plain name, else ["key"] (JSON-quoted). */
+static void path_key(struct buf *b, const char *k)
+{
+	bool plain = *k != '\0';
+	for (const char *c = k; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'))
+			plain = false;
+	if (plain) {
+		buf_addf(b, ".%s", k);
+		return;
+	}
+	json_t *s = json_string(k);
+	char *q = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+	buf_addf(b, "[%s]", q ? q : "\"?\"");
+	free(q);
+	json_decref(s);
+}
+
+static void add_value(struct value_diffs *out, enum value_op op, const char *path, const json_t *a, const json_t *b)
+{
+	ALLOC_GROW(out->v, out->n + 1, out->alloc);
+	struct value_diff *d = &out->v[out->n++];
+	memset(d, 0, sizeof(*d));
+	d->op = op;
+	d->path = xstrdup(path);
+	d->before = shown_value(a);
+	d->after = shown_value(b);
+	/* multi-line text on either side, neither secret nor unknown: a diff of its lines */
+	if (json_is_string(a) && json_is_string(b) && !is_sensitive_value(a) && !is_sensitive_value(b) &&
+	    !is_unknown_value(b) && (strchr(json_string_value(a), '\n') || strchr(json_string_value(b), '\n'))) {
+		struct buf l = BUF_INIT;
+		plan_text_diff(&l, json_string_value(a), json_string_value(b));
+		if (l.len)
+			d->lines = buf_detach(&l);
+		buf_release(&l);
+	}
+}
+
+static void values_walk(struct value_diffs *out, const json_t *a, const json_t *b, struct buf *path, int depth)
+{
+	if (a && b && json_equal((json_t *)a, (json_t *)b))
+		return;
+	size_t mark = path->len;
+	if (depth < 64 && json_is_object(a) && json_is_object(b)) {
+		/* keys in sorted order, so the listing does not depend on the documents' order */
+		const char **keys = xcalloc(json_object_size(a) + json_object_size(b) + 1, sizeof(*keys));
+		size_t n = 0;
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)a, k, v)
+			keys[n++] = k;
+		json_object_foreach((json_t *)b, k, v)
+			if (!json_object_get(a, k))
+				keys[n++] = k;
+		for (size_t i = 1; i < n; i++)
+			for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
+				const char *t = keys[j];
+				keys[j] = keys[j - 1];
+				keys[j - 1] = t;
+			}
+		for (size_t i = 0; i < n; i++) {
+			path_key(path, keys[i]);
+			values_walk(out, json_object_get(a, keys[i]), json_object_get(b, keys[i]), path, depth + 1);
+			path->len = mark;
+			path->ptr[mark] = '\0';
+		}
+		free(keys);
+		return;
+	}
+	if (depth < 64 && json_is_array(a) && json_is_array(b)) {
+		size_t na = json_array_size(a), nb = json_array_size(b);
+		for (size_t i = 0; i < na || i < nb; i++) {
+			buf_addf(path, "[%zu]", i);
+			values_walk(out, i < na ? json_array_get(a, i) : NULL, i < nb ? json_array_get(b, i) : NULL, path, depth + 1);
+			path->len = mark;
+			path->ptr[mark] = '\0';
+		}
+		return;
+	}
+	add_value(out, !a ? VALUE_ADD : !b ? VALUE_REMOVE : VALUE_CHANGE, path->ptr, a, b);
+}
+
+void plan_values_diff(struct value_diffs *out, const json_t *before, const json_t *after, const char *root)
+{
+	struct buf path = BUF_INIT;
+	buf_adds(&path, root);
+	values_walk(out, before, after, &path, 0);
+	buf_release(&path);
+}
+
+void plan_item_values(struct value_diffs *out, const struct plan_item *it)
+{
+	if ((it->action != ACT_UPDATE && it->action != ACT_REPLACE) || !it->row || !it->row->spec || !it->desired)
+		return;
+	json_t *prior = json_loads(it->row->spec, 0, NULL);
+	if (prior)
+		plan_values_diff(out, prior, it->desired, "spec");
+	json_decref(prior);
+}
+
+void value_diffs_release(struct value_diffs *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->v[i].path);
+		free(d->v[i].before);
+		free(d->v[i].after);
+		free(d->v[i].lines);
+	}
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+/* ---- a unified diff of lines ---- */
+
+struct dline {
+	const char *p;
+	size_t n;
+};
+
+/* The lines of s (a last line without a newline counts; a final newline ends the last line). */
+static size_t split_lines(const char *s, struct dline **out)
+{
+	size_t n = 0, alloc = 0;
+	struct dline *v = NULL;
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl ? (size_t)(nl - s) : strlen(s);
+		ALLOC_GROW(v, n + 1, alloc);
+		v[n].p = s;
+		v[n++].n = len;
+		s += len + (nl ? 1 : 0);
+	}
+	*out = v;
+	return n;
+}
+
+static bool dline_eq(const struct dline *a, const struct dline *b)
+{
+	return a->n == b->n && !memcmp(a->p, b->p, a->n);
+}
+
+#define DIFF_CONTEXT 3
+#define DIFF_MAX_CELLS 4000000u
+
+void plan_text_diff(struct buf *out, const char *a, const char *b)
+{
+	struct dline *A, *B;
+	size_t na = split_lines(a, &A), nb = split_lines(b, &B);
+	/* the edit script: ' ' keeps A[ai] (= B[bi]), '-' removes A[ai], '+' adds B[bi] */
+	char *op = xcalloc(na + nb + 1, 1);
+	size_t nops = 0, pre = 0, suf = 0;
+	while (pre < na && pre < nb && dline_eq(&A[pre], &B[pre]))
+		pre++;
+	while (suf < na - pre && suf < nb - pre && dline_eq(&A[na - 1 - suf], &B[nb - 1 - suf]))
+		suf++;
+	for (size_t i = 0; i < pre; i++)
+		op[nops++] = ' ';
+	size_t ma = na - pre - suf, mb = nb - pre - suf;
+	if (ma && mb && (unsigned long long)(ma + 1) * (mb + 1) <= DIFF_MAX_CELLS) {
+		/* longest common subsequence of the middle, from the end: L[i][j] for A[pre+i..], B[pre+j..] */
+		uint32_t *L = xcalloc((ma + 1) * (mb + 1), sizeof(uint32_t));
+#define LCS(i, j) L[(i) * (mb + 1) + (j)]
+		for (size_t i = ma; i-- > 0;)
+			for (size_t j = mb; j-- > 0;)
+				LCS(i, j) = dline_eq(&A[pre + i], &B[pre + j]) ? LCS(i + 1, j + 1) + 1
+				          : LCS(i + 1, j) >= LCS(i, j + 1) ? LCS(i + 1, j) : LCS(i, j + 1);
+		size_t i = 0, j = 0;
+		while (i < ma || j < mb) {
+			if (i < ma && j < mb && dline_eq(&A[pre + i], &B[pre + j])) {
+				op[nops++] = ' ';
+				i++;
+				j++;
+			} else if (j >= mb || (i < ma && LCS(i + 1, j) >= LCS(i, j + 1))) {
+				op[nops++] = '-';
+				i++;
+			} else {
+				op[nops++] = '+';
+				j++;
+			}
+		}
+#undef LCS
+		free(L);
+	} else {
+		for (size_t i = 0; i < ma; i++)
+			op[nops++] = '-';
+		for (size_t j = 0; j < mb; j++)
+			op[nops++] = '+';
+	}
+	for (size_t i = 0; i < suf; i++)
+		op[nops++] = ' ';
+	/* hunks: changes closer than 2 * DIFF_CONTEXT lines share one */
+	size_t k = 0, ai = 0, bi = 0; /* ai, bi: lines of A and B before op k */
+	while (k < nops) {
+		size_t c = k;
+		while (c < nops && op[c] == ' ')
+			c++;
+		if (c == nops)
+			break;
+		size_t start = c - k > DIFF_CONTEXT ? c - DIFF_CONTEXT : k;
+		/* A and B lines before start */
+		size_t sa = ai + (start - k), sb = bi + (start - k);
+		size_t last = c, e = c;
+		for (;;) {
+			while (e < nops && op[e] != ' ')
+				e++;
+			last = e; /* one past the last change so far */
+			size_t nx = e;
+			while (nx < nops && op[nx] == ' ')
+				nx++;
+			if (nx < nops && nx - last <= 2 * DIFF_CONTEXT) {
+				e = nx;
+				continue;
+			}
+			break;
+		}
+		size_t end = last + DIFF_CONTEXT < nops ? last + DIFF_CONTEXT : nops;
+		size_t la = 0, lb = 0;
+		for (size_t x = start; x < end; x++) {
+			la += op[x] != '+';
+			lb += op[x] != '-';
+		}
+		buf_addf(out, "@@ -%zu,%zu +%zu,%zu @@\n", la ? sa + 1 : sa, la, lb ? sb + 1 : sb, lb);
+		size_t xa = sa, xb = sb;
+		for (size_t x = start; x < end; x++) {
+			const struct dline *l = op[x] == '+' ? &B[xb] : &A[xa];
+			buf_addch(out, op[x]);
+			buf_add(out, l->p, l->n);
+			buf_addch(out, '\n');
+			xa += op[x] != '+';
+			xb += op[x] != '-';
+		}
+		ai = xa;
+		bi = xb;
+		k = end;
+	}
+	free(op);
+	free(A);
+	free(B);
+}
+
+/* ---- the change of a resource as JSON ---- */
+
+/* A mirror of v with true at each leaf for which pred holds, false for other array elements,
+ * and objects keeping only the keys that lead to one; NULL when no leaf holds. */
+static json_t *mark_tree(const json_t *v, bool (*pred)(const json_t *))
+{
+	if (pred(v))
+		return json_true();
+	if (json_is_object(v)) {
+		json_t *o = NULL;
+		const char *k;
+		json_t *e;
+		json_object_foreach((json_t *)v, k, e) {
+			json_t *m = mark_tree(e, pred);
+			if (!m)
+				continue;
+			if (!o)
+				o = json_object();
+			json_object_set_new(o, k, m);
+		}
+		return o;
+	}
+	if (json_is_array(v)) {
+		json_t *a = json_array();
+		bool any = false;
+		size_t i;
+		json_t *e;
+		json_array_foreach(v, i, e) {
+			json_t *m = mark_tree(e, pred);
+			any |= m != NULL;
+			json_array_append_new(a, m ? m : json_false());
+		}
+		if (!any) {
+			json_decref(a);
+			return NULL;
+		}
+		return a;
+	}
+	return NULL;
+}
+
+static json_t *marks(const json_t *v, bool (*pred)(const json_t *))
+{
+	json_t *m = v ? mark_tree(v, pred) : NULL;
+	return m ? m : json_object();
+}
+
+json_t *plan_item_change(const struct plan_item *it)
+{
+	json_t *actions = json_array();
+	if (it->action == ACT_REPLACE) {
+		json_array_append_new(actions, json_string("delete"));
+		json_array_append_new(actions, json_string("create"));
+	} else {
+		json_array_append_new(actions, json_string(action_names[it->action]));
+	}
+	json_t *before = it->row && it->row->spec ? json_loads(it->row->spec, 0, NULL) : NULL;
+	const json_t *after = it->action == ACT_DELETE ? NULL : it->desired;
+	json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "actions", actions,
+	                      "before", before ? shown_tree(before, false) : json_null(),
+	                      "after", after ? shown_tree(after, true) : json_null(),
+	                      "after_unknown", marks(after, is_unknown_value),
+	                      "before_sensitive", marks(before, is_sensitive_value),
+	                      "after_sensitive", marks(after, is_sensitive_value));
+	json_decref(before);
+	return o;
+}
+
+int plan_build(struct plan *p, struct model *m, struct store *s, struct registry *reg,
+               const struct engine_opts *o, struct diags *errors)
+{
+	return build(p, m, s, reg, o, NULL, errors);
+}
+
+int plan_build_saved(struct plan *p, struct model *m, struct store *s, struct registry *reg,
+                     const struct engine_opts *o, const json_t *saved, struct diags *errors)
+{
+	if (!json_is_array(json_object_get(saved, "resources")) || !json_is_array(json_object_get(saved, "prior_state"))) {
+		memset(p, 0, sizeof(*p));
+		diags_errorf(errors, CRATIS_EINVAL, "not a saved plan: expected the arrays 'resources' and 'prior_state'");
+		return CRATIS_EINVAL;
+	}
+	return build(p, m, s, reg, o, saved, errors);
+}
+
+/* ---- saved plans ---- */
+
+/* The digest of a recorded row as a saved plan compares it: every field an apply reads or
+ * writes (status, specs, outputs, dependencies, deployment, updated stamp). Returns CRATIS_OK,
+ * or the status of secret_sha256_hex (out is then ""). */
+static int row_digest(char out[65], const struct state_row *r)
+{
+	struct buf b = BUF_INIT;
+	const char *f[] = { r->api_version, r->status, r->updated, r->spec, r->pending_spec, r->outputs, r->deps, r->message };
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (f[i])
+			buf_add(&b, f[i], strlen(f[i]) + 1);
+		else
+			buf_adds(&b, "\x01null");
+		buf_addch(&b, '\x1f');
+	}
+	buf_addf(&b, "%lld", (long long)r->deployment);
+	int rc = secret_sha256_hex(out, b.ptr, b.len);
+	if (rc)
+		out[0] = '\0';
+	buf_release(&b);
+	return rc;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? v : "";
+}
+
+static void saved_index_init(struct saved_index *x, const json_t *list)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(list, i, e) {
+		char *key = xasprintf("%s:%s", jstr(e, "project"), jstr(e, "address"));
+		strv_push_owned(&x->keys, key);
+		map_put(&x->map, key, e);
+	}
+}
+
+static void saved_index_release(struct saved_index *x)
+{
+	map_release(&x->map);
+	strv_release(&x->keys);
+}
+
+static const json_t *saved_entry(const struct saved_index *x, const char *project, const char *id)
+{
+	return map_get_pair(&x->map, project, id);
+}
+
+json_t *plan_to_saved(const struct plan *p)
+{
+	json_t *res = json_array(), *prior = json_array(), *targets = json_array();
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_item *it = &p->items[i];
+		json_t *ch = json_array();
+		for (size_t k = 0; k < it->changes.n; k++)
+			json_array_append_new(ch, json_string(it->changes.v[k]));
+		json_t *e = json_pack("{s:s,s:s,s:s,s:o,s:O}", "address", it->id, "project", it->project, "action",
+		                      action_names[it->action], "changes", ch, "spec",
+		                      it->action != ACT_DELETE && it->desired ? it->desired : json_null());
+		if (it->reason)
+			json_object_set_new(e, "reason", json_string(it->reason));
+		json_array_append_new(res, e);
+	}
+	for (size_t i = 0; i < p->rows.n; i++) {
+		const struct state_row *r = &p->rows.v[i];
+		char digest[65];
+		/* cannot fail here: app_plan_write digested the manifests with the same library first */
+		(void)row_digest(digest, r);
+		json_array_append_new(prior, json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "address", r->id, "project", r->project,
+		                                       "status", r->status ? r->status : "", "updated", r->updated ? r->updated : "",
+		                                       "deployment", (json_int_t)r->deployment, "digest", digest));
+	}
+	for (size_t i = 0; i < p->targets.n; i++)
+		json_array_append_new(targets, json_string(p->targets.v[i]));
+	return json_pack("{s:b,s:o,s:o,s:o}", "destroy", p->destroy, "targets", targets, "resources", res,
+	                 "prior_state", prior);
+}
+
+static void stale(struct diags *errors, const char *fmt, const char *a, const char *b)
+{
+	struct buf m = BUF_INIT;
+	buf_addf(&m, fmt, a, b);
+	struct diag *dg = diags_errorf(errors, CRATIS_EINVAL, "saved plan is stale: %s", m.ptr);
+	diag_hint(dg, "nothing was changed; run `cratis plan -out FILE` again and apply the new plan");
+	buf_release(&m);
+}
+
+/* The state now against the rows the saved plan saw: each must be there, unchanged. */
+static int check_saved_state(const struct plan *p, const json_t *saved, struct diags *errors)
+{
+	const json_t *prior = json_object_get(saved, "prior_state");
+	struct saved_index px = { MAP_INIT, STRV_INIT };
+	saved_index_init(&px, prior);
+	size_t before = errors->n;
+	for (size_t i = 0; i < p->rows.n && errors->n == before; i++) {
+		const struct state_row *r = &p->rows.v[i];
+		const json_t *e = saved_entry(&px, r->project, r->id);
+		char digest[65];
+		if (row_digest(digest, r)) {
+			diags_add_last_error(errors);
+			break;
+		}
+		if (!e)
+			stale(errors, "the state changed since the plan was made: %s was recorded (updated %s)", r->id, r->updated ? r->updated : "?");
+		else if (strcmp(jstr(e, "digest"), digest))
+			stale(errors, "the state changed since the plan was made: %s was updated at %s", r->id, r->updated ? r->updated : "?");
+	}
+	size_t i;
+	json_t *e;
+	json_array_foreach(prior, i, e) {
+		if (errors->n != before)
+			break;
+		const char *id = json_string_value(json_object_get(e, "address")), *project = json_string_value(json_object_get(e, "project"));
+		if (!id || !project || !store_rows_find((struct state_rows *)&p->rows, project, id))
+			stale(errors, "the state changed since the plan was made: %s%s was removed", id ? id : "a resource", "");
+	}
+	saved_index_release(&px);
+	return errors->n != before ? error_set(CRATIS_EINVAL, "saved plan is stale") : CRATIS_OK;
+}
+
+static void take_saved_item(struct plan *p, size_t i, const struct saved_index *res, struct diags *errors)
+{
+	struct plan_item *it = &p->items[i];
+	const json_t *e = saved_entry(res, it->project, it->id);
+	const char *action = json_string_value(json_object_get(e, "action"));
+	int a = -1;
+	for (int k = 0; action && k < 5; k++)
+		if (!strcmp(action, action_names[k]))
+			a = k;
+	if (!e || a < 0 || (a == ACT_DELETE) != (it->action == ACT_DELETE)) {
+		stale(errors, "%s %s", it->id, it->action == ACT_DELETE ? "is no longer in the manifests, and the plan does not delete it"
+		                                                         : "is not in the plan (the manifests or state changed since)");
+		return;
+	}
+	it->action = (enum action)a;
+	strv_release(&it->changes);
+	size_t k;
+	json_t *c;
+	json_array_foreach(json_object_get(e, "changes"), k, c)
+		if (json_is_string(c))
+			strv_push(&it->changes, json_string_value(c));
+	free(it->reason);
+	it->reason = json_is_string(json_object_get(e, "reason")) ? xstrdup(json_string_value(json_object_get(e, "reason"))) : NULL;
+	if (it->action == ACT_DELETE)
+		return;
+	/* the desired spec as it resolves now (secrets re-read, redacted) must be the one planned */
+	struct diags errs = DIAGS_INIT;
+	if (item_resolve(p, it, false, &errs)) {
+		diags_move(errors, &errs);
+		return;
+	}
+	const json_t *want = json_object_get(e, "spec");
+	if (!json_equal(it->desired, (json_t *)want)) {
+		struct value_diffs vd = VALUE_DIFFS_INIT;
+		plan_values_diff(&vd, want, it->desired, "spec");
+		bool secret = vd.n && ((vd.v[0].before && !strcmp(vd.v[0].before, SECRET_REDACTED)) ||
+		                       (vd.v[0].after && !strcmp(vd.v[0].after, SECRET_REDACTED)));
+		stale(errors, secret ? "%s: the value of a secret or sensitive variable in %s changed since the plan was made"
+		                     : "%s: %s resolves differently now (a variable, an artifact or an output changed)",
+		      it->id, vd.n ? vd.v[0].path : "spec");
+		value_diffs_release(&vd);
+	}
 }

@@ -31,7 +31,7 @@
 	X(HMAC) X(EVP_sha256) X(EVP_aes_256_gcm) X(EVP_CIPHER_CTX_new) X(EVP_CIPHER_CTX_free) \
 	X(EVP_CIPHER_CTX_ctrl) X(EVP_EncryptInit_ex) X(EVP_EncryptUpdate) X(EVP_EncryptFinal_ex) \
 	X(EVP_DecryptInit_ex) X(EVP_DecryptUpdate) X(EVP_DecryptFinal_ex) X(EVP_EncodeBlock) \
-	X(EVP_DecodeBlock)
+	X(EVP_DecodeBlock) X(EVP_Digest)
 
 /* Pointers typed from the OpenSSL headers (crypto->HMAC is HMAC). */
 struct crypto_api {
@@ -61,6 +61,25 @@ static void crypto_load(void)
 static const struct crypto_api *crypto_api(void)
 {
 	return dynlib_load_once(&crypto_once, crypto_load, &crypto_lib.lib) ? NULL : &crypto_lib.fn;
+}
+
+int secret_sha256_hex(char out[65], const void *data, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	static const unsigned char empty[1];
+	const struct crypto_api *c = crypto_api();
+	if (!c)
+		return cratis_error_last()->status;
+	unsigned char d[32];
+	unsigned int n = 0;
+	if (c->EVP_Digest(len ? data : empty, len, d, &n, c->EVP_sha256(), NULL) != 1 || n != 32)
+		return error_set(CRATIS_ERROR, "libcrypto: SHA-256 failed");
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 15];
+	}
+	out[64] = '\0';
+	return CRATIS_OK;
 }
 
 /* HMAC-SHA256 of data under key (RFC 2104). Returns CRATIS_OK or the last error's status. */

@@ -79,6 +79,12 @@ json_t *secret_public(const json_t *v);
  * secret_store_scrub hides. Thread-safe; value is copied. */
 void secret_store_remember(struct secret_store *s, const char *value);
 
+/* The SHA-256 (FIPS 180-4, libcrypto opened on first use) of data (len bytes) as 64 lowercase
+ * hex digits and a NUL in out. For digests that are not secret (saved plans record those of the
+ * manifests and state rows). Returns CRATIS_OK, or CRATIS_ENOTFOUND when libcrypto cannot be
+ * loaded (the message names its Debian package), with the last error set. */
+int secret_sha256_hex(char out[65], const void *data, size_t len);
+
 /* A copy of text with every value this store has read or remembered that is at least
  * SECRET_SCRUB_MIN bytes long replaced by SECRET_REDACTED, or NULL when none occurs (text
  * stays). For what a plugin says back (errors, log lines, events), which may quote a value it

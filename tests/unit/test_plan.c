@@ -317,6 +317,65 @@ static void test_engine_statedir_stays_under_run(void **state)
 	}
 }
 
+/* Unified diff of lines: hunks with 3 lines of context, changes close together share a hunk,
+ * far apart ones get their own, additions at the end and a start from nothing. */
+static void test_plan_text_diff_hunks(void **state)
+{
+	(void)state;
+	struct buf b = BUF_INIT;
+	plan_text_diff(&b, "a\nb\nc\n", "a\nB\nc\n");
+	assert_string_equal(b.ptr, "@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
+	buf_clear(&b);
+	plan_text_diff(&b, "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n", "1\nTWO\n3\n4\n5\n6\n7\n8\n9\n10\nELEVEN\n12\n");
+	assert_string_equal(b.ptr, "@@ -1,5 +1,5 @@\n 1\n-2\n+TWO\n 3\n 4\n 5\n"
+	                           "@@ -8,5 +8,5 @@\n 8\n 9\n 10\n-11\n+ELEVEN\n 12\n");
+	buf_clear(&b);
+	plan_text_diff(&b, "x\n", "x\ny\n");
+	assert_string_equal(b.ptr, "@@ -1,1 +1,2 @@\n x\n+y\n");
+	buf_clear(&b);
+	plan_text_diff(&b, "", "new\n");
+	assert_string_equal(b.ptr, "@@ -0,0 +1,1 @@\n+new\n");
+	buf_clear(&b);
+	plan_text_diff(&b, "same\n", "same\n");
+	assert_int_equal(b.len, 0);
+	buf_release(&b);
+}
+
+/* Values: paths with dots and [i], added / removed / changed, secrets and unknown values. */
+static void test_plan_values_diff_paths_and_forms(void **state)
+{
+	(void)state;
+	json_t *a = json_loads("{\"port\":8080,\"env\":{\"OLD\":\"1\",\"K\":\"v\"},\"args\":[\"a\",\"b\"],"
+	                       "\"pw\":\"(sensitive) hmac-sha256:00\",\"url\":\"http://x\",\"a.b\":1,\"text\":\"l1\\nl2\\n\"}", 0, NULL);
+	json_t *b = json_loads("{\"port\":8081,\"env\":{\"NEW\":\"2\",\"K\":\"v\"},\"args\":[\"a\",\"c\",\"d\"],"
+	                       "\"pw\":\"(sensitive) hmac-sha256:11\",\"url\":\"http://(known after apply)\",\"a.b\":2,"
+	                       "\"text\":\"l1\\nL2\\n\"}", 0, NULL);
+	assert_non_null(a);
+	assert_non_null(b);
+	struct value_diffs vd = VALUE_DIFFS_INIT;
+	plan_values_diff(&vd, a, b, "spec");
+	struct buf all = BUF_INIT;
+	for (size_t i = 0; i < vd.n; i++)
+		buf_addf(&all, "%d %s %s %s|", (int)vd.v[i].op, vd.v[i].path, vd.v[i].before ? vd.v[i].before : "-",
+		         vd.v[i].after ? vd.v[i].after : "-");
+	assert_string_equal(all.ptr, "2 spec[\"a.b\"] 1 2|"
+	                             "2 spec.args[1] \"b\" \"c\"|0 spec.args[2] - \"d\"|"
+	                             "0 spec.env.NEW - \"2\"|1 spec.env.OLD \"1\" -|"
+	                             "2 spec.port 8080 8081|"
+	                             "2 spec.pw (sensitive) (sensitive)|"
+	                             "2 spec.text \"l1\\nl2\\n\" \"l1\\nL2\\n\"|"
+	                             "2 spec.url \"http://x\" (known after apply)|");
+	for (size_t i = 0; i < vd.n; i++)
+		if (!strcmp(vd.v[i].path, "spec.text"))
+			assert_string_equal(vd.v[i].lines, "@@ -1,2 +1,2 @@\n l1\n-l2\n+L2\n");
+		else
+			assert_null(vd.v[i].lines);
+	buf_release(&all);
+	value_diffs_release(&vd);
+	json_decref(a);
+	json_decref(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +388,8 @@ int main(void)
 		cmocka_unit_test(test_plan_cycle_is_reported_with_location),
 		cmocka_unit_test(test_plan_validation_error_names_field),
 		cmocka_unit_test(test_apply_failure_skips_dependents_and_records),
+		cmocka_unit_test(test_plan_text_diff_hunks),
+		cmocka_unit_test(test_plan_values_diff_paths_and_forms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
