@@ -91,10 +91,9 @@ int cli_apply(struct cli_ctx *ctx, bool destroy)
 
 static int run(int argc, char **argv, struct cli_ctx *ctx, bool destroy)
 {
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_JOBS | CF_APPROVE | CF_LOCK | CF_REFRESH | CF_OUTPUT | CF_GRACE, ctx,
-	                   destroy ? "cratis destroy [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]"
-	                           : "cratis apply [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]");
-	return rc ? rc : cli_apply(ctx, destroy);
+	(void)argc; /* flags: ctx, parsed from the command table */
+	(void)argv;
+	return cli_apply(ctx, destroy);
 }
 
 int cmd_apply(int argc, char **argv, struct cli_ctx *ctx)

@@ -16,45 +16,46 @@ enum {
 	EXIT_ERROR = 1,      /* invalid manifests, plugin or apply failure, nothing or partly applied */
 	EXIT_CHANGES = 2,    /* plan --detailed-exitcode: the plan has changes */
 	EXIT_LOCKED = 3,     /* the environment's state lock is held by another run */
-	EXIT_USAGE = 64,     /* unknown command or flag */
+	EXIT_USAGE = 64,     /* unknown command or flag, stray argument, unsupported -o format */
 	EXIT_SIGINT = 130,   /* interrupted by SIGINT (Ctrl-C): started nothing new, stopped what ran */
 	EXIT_SIGTERM = 143,  /* interrupted by SIGTERM, likewise */
 };
 
-/* Which common flags a command accepts. */
-enum {
-	CF_FILES = 1 << 0, CF_ENV = 1 << 1, CF_JOBS = 1 << 2, CF_OUTPUT = 1 << 3, CF_APPROVE = 1 << 4,
-	CF_DETAILED = 1 << 5, CF_LOCK = 1 << 6, CF_REFRESH = 1 << 7, CF_DRYRUN = 1 << 8, CF_HISTORY = 1 << 9, CF_TO = 1 << 10, CF_FROM = 1 << 11,
-	CF_GRACE = 1 << 12, CF_FORCE = 1 << 13,
-};
-
+/* What a run was asked to do: set from the command line by cli_parse_args (src/cli/args.c) as
+ * the command table (src/cli/commands.c) describes, before the command's function runs. */
 struct cli_ctx {
 	struct strv files;        /* -f PATH (default ".") */
 	const char *env;          /* --env */
 	int jobs;                 /* -j N, default 4 */
+	const char *output;       /* -o FORMAT as given (one of the command's formats), NULL: text */
 	bool json;                /* -o json */
 	bool markdown;            /* -o markdown (plan) */
+	bool raw;                 /* -o raw (output) */
 	bool auto_approve, detailed_exitcode, refresh, dry_run, history;
 	int lock_timeout_ms;      /* --lock-timeout SECONDS */
 	int grace_ms;             /* --grace SECONDS: how long interrupted children get (default 10 s) */
 	bool force;               /* state unlock --force */
 	bool verbose;             /* -v: debug lines and notes */
+	bool no_color;            /* --no-color */
 	const char *state_dir;    /* --state-dir or $CRATIS_STATE_DIR */
+	const char *state_url;    /* --state URL or $CRATIS_STATE (NULL: sqlite in the state directory) */
 	const char *to;           /* rollout rollback --to RELEASE; promote --to ENV */
 	const char *from;         /* promote --from ENV */
+	struct strv targets;      /* -target ADDR (plan, apply, destroy), repeatable */
+	const char *plan_out;     /* plan -out FILE */
+	bool stream;              /* apply/destroy --stream: Task output lines as they come */
+	bool follow;              /* logs -f */
+	int tail;                 /* logs --tail N, -1 (default): all */
+	const char *since;        /* logs --since DURATION */
 	json_t *overrides;        /* promote: variables taken from the source environment */
 	json_t *artifact_pins;    /* promote: artifacts as the source environment deployed them */
-	struct strv args;         /* positional arguments left after flags */
+	struct strv args;         /* positional arguments (a subcommand's name first) */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
 	atomic_int *cancel; /* the run's cancellation word (the signal that interrupted it) */
 	struct engine_observer observer;     /* progress lines (cli_open sets it) */
 };
 
 typedef int (*cmd_fn)(int argc, char **argv, struct cli_ctx *ctx);
-
-/* Parse argv (after the command name) for the flags in mask into ctx. Prints a usage error and
- * returns EXIT_USAGE on an unknown flag, else EXIT_OK. */
-int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const char *usage);
 
 /* Open the project of ctx's flags through the application layer, loading what `what` names.
  * Prints every diagnostic and "N errors; nothing was changed"; returns EXIT_OK with *out set
@@ -88,6 +89,17 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_artifact(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_promote(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_output(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_logs(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_env(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_explain(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_validate(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_completion(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_help(int argc, char **argv, struct cli_ctx *ctx);
+/* Hidden: `cratis __complete WORD...` (candidates for the shells' completion functions) and
+ * `cratis __man --dir DIR NAME...` (the man pages, run by the build). */
+int cmd___complete(int argc, char **argv, struct cli_ctx *ctx);
+int cmd___man(int argc, char **argv, struct cli_ctx *ctx);
 /* apply (destroy false) or destroy once flags are parsed; the body of both commands and promote. */
 int cli_apply(struct cli_ctx *ctx, bool destroy);
 

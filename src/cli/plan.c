@@ -183,10 +183,9 @@ static void print_markdown(const struct plan *p, FILE *f)
 
 int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 {
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_OUTPUT | CF_DETAILED | CF_REFRESH | CF_JOBS, ctx,
-	                   "cratis plan [-f PATH]... [--env NAME] [-o text|json|markdown] [--detailed-exitcode] [--refresh=false] [-j N]");
-	if (rc)
-		return rc;
+	(void)argc; /* flags and arguments: ctx, parsed from the command table */
+	(void)argv;
+	int rc = EXIT_OK;
 	struct app *a;
 	if ((rc = cli_open(ctx, APP_LOAD_MANIFESTS, &a)))
 		return rc;
