@@ -209,14 +209,16 @@ int cmd___complete(int argc, char **argv, struct cli_ctx *ctx)
 	int npos = 0;
 	bool flags_done = false;
 	char prefix[64];
-	/* bash splits --env=sta into "--env" "=" "sta" (COMP_WORDBREAKS) */
-	if (nprev >= 1 && !strcmp(argv[nprev], "=")) {
+	/* bash splits --env=sta into "--env" "=" "sta" (COMP_WORDBREAKS): the word before "=" is the
+	 * flag whose value is completed */
+	bool eq_split = false;
+	if (argc >= 2 && !strcmp(argv[argc - 1], "=")) {
 		o.cur = "";
-		nprev--;
-	} else if (nprev >= 2 && !strcmp(argv[nprev - 1], "=")) {
-		nprev -= 2;
+		eq_split = true;
+	} else if (argc >= 3 && !strcmp(argv[argc - 2], "=")) {
+		nprev = argc - 2;
+		eq_split = true;
 	}
-	bool eq_split = nprev != (argc ? argc - 1 : 0);
 	for (int i = 0; i < nprev; i++) {
 		const char *w = argv[i];
 		uint64_t mask = FLAGS_GLOBAL | (cmd ? (sub ? sub->flags : cmd->flags) : 0);
@@ -237,11 +239,7 @@ int cmd___complete(int argc, char **argv, struct cli_ctx *ctx)
 					strv_push(&files, w + len + 1);
 				continue;
 			}
-			if (i + 1 == nprev && eq_split) {
-				value_of = f; /* "--env" "=" CUR */
-				break;
-			}
-			if (i + 1 >= nprev) {
+			if (i + 1 >= nprev) { /* "--env" CUR, or "--env" "=" CUR */
 				value_of = f;
 				break;
 			}
