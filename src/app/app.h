@@ -325,4 +325,12 @@ struct app_versioning {
 int app_versioning_open(struct app_versioning *vi, const char *const *paths, size_t npaths, struct diags *d);
 void app_versioning_release(struct app_versioning *vi);
 
+/* The names a front end offers for completion, read from the manifests under paths (npaths of
+ * them; none: the current directory) without opening state, loading plugins or taking a lock,
+ * and without creating anything: the environments (Environment metadata.name) into *envs and the
+ * resource addresses ("Kind/name" of every document that is not a System, Environment or
+ * Project) into *addresses, each once, in manifest order. Best effort: documents that parse are
+ * read even when others do not. Returns CRATIS_OK, or CRATIS_EIO when no path can be read. */
+int app_names(const char *const *paths, size_t npaths, struct strv *envs, struct strv *addresses);
+
 #endif

@@ -198,17 +198,9 @@ out_release:
 
 static int run(int argc, char **argv, struct cli_ctx *ctx, bool destroy)
 {
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_JOBS | CF_APPROVE | CF_LOCK | CF_REFRESH | CF_OUTPUT | CF_GRACE | CF_TARGET, ctx,
-	                   destroy ? "cratis destroy [-f PATH]... [--env NAME] [-target ADDR]... [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]"
-	                           : "cratis apply [FILE] [-f PATH]... [--env NAME] [-target ADDR]... [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]");
-	if (rc)
-		return rc;
-	if (ctx->args.n > (destroy ? 0u : 1u)) {
-		fprintf(stderr, "error: unexpected argument '%s'\nusage: cratis %s\n", ctx->args.v[destroy ? 0 : 1],
-		        destroy ? "destroy [-f PATH]... [--env NAME] [-target ADDR]..." : "apply [FILE] [-f PATH]... [--env NAME] [-target ADDR]...");
-		return EXIT_USAGE;
-	}
-	if (ctx->args.n == 1)
+	(void)argc; /* flags: ctx, parsed from the command table */
+	(void)argv;
+	if (!destroy && ctx->args.n == 1)
 		return apply_saved(ctx, ctx->args.v[0]);
 	warn_targeting(ctx, destroy);
 	return cli_apply(ctx, destroy);

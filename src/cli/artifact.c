@@ -63,9 +63,9 @@ static int list(struct app *a, struct cli_ctx *ctx)
 
 int cmd_artifact(int argc, char **argv, struct cli_ctx *ctx)
 {
-	int rc = cli_parse(argc, argv, CF_FILES | CF_OUTPUT | CF_HISTORY, ctx, usage);
-	if (rc)
-		return rc;
+	(void)argc; /* flags and arguments: ctx, parsed from the command table */
+	(void)argv;
+	int rc = EXIT_OK;
 	const char *sub = ctx->args.n ? ctx->args.v[0] : "";
 	bool rec = !strcmp(sub, "record"), lst = !strcmp(sub, "list");
 	if ((!rec && !lst) || (rec && ctx->args.n != 4) || (lst && ctx->args.n > 2)) {

@@ -16,24 +16,18 @@ enum {
 	EXIT_ERROR = 1,      /* invalid manifests, plugin or apply failure, nothing or partly applied */
 	EXIT_CHANGES = 2,    /* plan --detailed-exitcode: the plan has changes */
 	EXIT_LOCKED = 3,     /* the environment's state lock is held by another run */
-	EXIT_USAGE = 64,     /* unknown command or flag */
+	EXIT_USAGE = 64,     /* unknown command or flag, stray argument, unsupported -o format */
 	EXIT_SIGINT = 130,   /* interrupted by SIGINT (Ctrl-C): started nothing new, stopped what ran */
 	EXIT_SIGTERM = 143,  /* interrupted by SIGTERM, likewise */
 };
 
-/* Which common flags a command accepts. */
-enum {
-	CF_FILES = 1 << 0, CF_ENV = 1 << 1, CF_JOBS = 1 << 2, CF_OUTPUT = 1 << 3, CF_APPROVE = 1 << 4,
-	CF_DETAILED = 1 << 5, CF_LOCK = 1 << 6, CF_REFRESH = 1 << 7, CF_DRYRUN = 1 << 8, CF_HISTORY = 1 << 9, CF_TO = 1 << 10, CF_FROM = 1 << 11,
-	CF_GRACE = 1 << 12, CF_FORCE = 1 << 13,
-	CF_RAW = 1 << 14,        /* -o raw is accepted (output) */
-	CF_TARGET = 1 << 15, CF_OUT = 1 << 16,
-};
-
+/* What a run was asked to do: set from the command line by cli_parse_args (src/cli/args.c) as
+ * the command table (src/cli/commands.c) describes, before the command's function runs. */
 struct cli_ctx {
 	struct strv files;        /* -f PATH (default ".") */
 	const char *env;          /* --env */
 	int jobs;                 /* -j N, default 4 */
+	const char *output;       /* -o FORMAT as given (one of the command's formats), NULL: text */
 	bool json;                /* -o json */
 	bool markdown;            /* -o markdown (plan) */
 	bool raw;                 /* -o raw (output) */
@@ -42,25 +36,26 @@ struct cli_ctx {
 	int grace_ms;             /* --grace SECONDS: how long interrupted children get (default 10 s) */
 	bool force;               /* state unlock --force */
 	bool verbose;             /* -v: debug lines and notes */
+	bool no_color;            /* --no-color */
 	const char *state_dir;    /* --state-dir or $CRATIS_STATE_DIR */
-	const char *state_url;    /* --state URL (sqlite:PATH, postgres://...); NULL: $CRATIS_STATE, else the default */
+	const char *state_url;    /* --state URL or $CRATIS_STATE (NULL: sqlite in the state directory) */
 	const char *to;           /* rollout rollback --to RELEASE; promote --to ENV */
 	const char *from;         /* promote --from ENV */
+	struct strv targets;      /* -target ADDR (plan, apply, destroy), repeatable */
+	const char *plan_out;     /* plan -out FILE */
+	bool stream;              /* apply/destroy --stream: Task output lines as they come */
+	bool follow;              /* logs -f */
+	int tail;                 /* logs --tail N, -1 (default): all */
+	const char *since;        /* logs --since DURATION */
 	json_t *overrides;        /* promote: variables taken from the source environment */
 	json_t *artifact_pins;    /* promote: artifacts as the source environment deployed them */
-	struct strv targets;      /* -target ADDR / --target ADDR (plan, apply, destroy), repeatable */
-	const char *plan_out;     /* plan -out FILE / --out FILE: write the plan there */
-	struct strv args;         /* positional arguments left after flags */
+	struct strv args;         /* positional arguments (a subcommand's name first) */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
 	atomic_int *cancel; /* the run's cancellation word (the signal that interrupted it) */
 	struct engine_observer observer;     /* progress lines (cli_open sets it) */
 };
 
 typedef int (*cmd_fn)(int argc, char **argv, struct cli_ctx *ctx);
-
-/* Parse argv (after the command name) for the flags in mask into ctx. Prints a usage error and
- * returns EXIT_USAGE on an unknown flag, else EXIT_OK. */
-int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const char *usage);
 
 /* The application layer's options for ctx's flags (paths, environment, state, jobs, lock and
  * grace times, promotion overrides, the observer and the cancellation word); every pointer is
@@ -103,10 +98,17 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_artifact(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_promote(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_output(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_logs(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_env(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_explain(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_validate(int argc, char **argv, struct cli_ctx *ctx);
-int cmd_output(int argc, char **argv, struct cli_ctx *ctx);
-int cmd_env(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_completion(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_help(int argc, char **argv, struct cli_ctx *ctx);
+/* Hidden: `cratis __complete WORD...` (candidates for the shells' completion functions) and
+ * `cratis __man --dir DIR NAME...` (the man pages, run by the build). */
+int cmd___complete(int argc, char **argv, struct cli_ctx *ctx);
+int cmd___man(int argc, char **argv, struct cli_ctx *ctx);
 /* Print the outputs of app_outputs (`output` and the end of `apply`) as text: "NAME = VALUE"
  * lines, sensitive ones as "(sensitive)", unknown ones as "(known after apply)" (cli/output.c). */
 void print_outputs(const json_t *outputs, FILE *f);

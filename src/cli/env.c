@@ -20,9 +20,9 @@ static void join(struct buf *b, const json_t *arr)
 int cmd_env(int argc, char **argv, struct cli_ctx *ctx)
 {
 	static const char usage[] = "cratis env list [-f PATH]... [-o text|json]";
-	int rc = cli_parse(argc, argv, CF_FILES | CF_OUTPUT, ctx, usage);
-	if (rc)
-		return rc;
+	(void)argc; /* flags and arguments: ctx, parsed from the command table */
+	(void)argv;
+	int rc = EXIT_OK;
 	if (ctx->args.n != 1 || strcmp(ctx->args.v[0], "list") || ctx->markdown) {
 		fprintf(stderr, "error: usage: %s\n", usage);
 		return EXIT_USAGE;

@@ -7,9 +7,9 @@
 
 int cmd_get(int argc, char **argv, struct cli_ctx *ctx)
 {
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_OUTPUT, ctx, "cratis get [-f PATH]... [--env NAME] [-o text|json]");
-	if (rc)
-		return rc;
+	(void)argc; /* flags and arguments: ctx, parsed from the command table */
+	(void)argv;
+	int rc = EXIT_OK;
 	struct app *a;
 	if ((rc = cli_open(ctx, APP_LOAD_MANIFESTS, &a)))
 		return rc;

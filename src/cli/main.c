@@ -1,4 +1,4 @@
-/* cratis: entry point and command table. */
+/* cratis: entry point; dispatches through the command table (commands.c). */
 #define _GNU_SOURCE
 #include <stdatomic.h>
 #include <signal.h>
@@ -7,32 +7,10 @@
 #include <string.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "util/buf.h"
 #include "util/subprocess.h"
 #include "banned.h"
-
-static const struct cmd {
-	const char *name;
-	cmd_fn fn;
-	const char *usage;
-} commands[] = {
-	{ "plan", cmd_plan, "plan [-f PATH]... [--env NAME] [-o text|json|markdown] [-out FILE] [-target ADDR]... [--detailed-exitcode] [--refresh=false] [-j N]" },
-	{ "apply", cmd_apply, "apply [FILE] [-f PATH]... [--env NAME] [-target ADDR]... [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]" },
-	{ "destroy", cmd_destroy, "destroy [-f PATH]... [--env NAME] [-target ADDR]... [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]" },
-	{ "get", cmd_get, "get [-f PATH]... [--env NAME] [-o text|json]" },
-	{ "history", cmd_history, "history [ID] [-f PATH] [--env NAME] [-o text|json]" },
-	{ "plugin", cmd_plugin, "plugin list [-f PATH] [-o text|json]" },
-	{ "state", cmd_state, "state list|show ID|rm ADDRESS...|mv OLD NEW|unlock LOCK_ID [--force] [-f PATH] [--env NAME] [-o text|json]" },
-	{ "version", cmd_version, "version [show|check] [-f PATH] [-o text|json]" },
-	{ "release", cmd_release, "release [-f PATH] [--dry-run]" },
-	{ "promote", cmd_promote, "promote --from ENV --to ENV [-f PATH]... [--auto-approve]" },
-	{ "rollout", cmd_rollout, "rollout status|promote|abort|rollback [--to RELEASE]|history [NAME] [-f PATH] [--env NAME]" },
-	{ "explain", cmd_explain, "explain [KIND[.FIELD[.SUB]]] [-f PATH] [-o text|json]" },
-	{ "validate", cmd_validate, "validate [-f PATH]... [--env NAME] [-j N] [-o text|json]" },
-	{ "output", cmd_output, "output [NAME] [-f PATH]... [--env NAME] [-o text|json|raw]" },
-	{ "env", cmd_env, "env list [-f PATH]... [-o text|json]" },
-	{ "artifact", cmd_artifact, "artifact record NAME VERSION DIGEST | artifact list [NAME] [--history]" },
-};
 
 /* The signal that asked this run to stop (SIGINT or SIGTERM, with CANCEL_HARD after a second
  * one), 0 while none did. Written by on_signal (and by the lease keeper: CANCEL_LEASE_LOST); the
@@ -75,50 +53,45 @@ static void process_init(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-static void help(FILE *f)
+static void unknown_command(const char *name)
 {
-	fputs("usage: cratis COMMAND [FLAGS]\n\ncommands:\n", f);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  cratis %s\n", commands[i].usage);
-	fputs("\ncommon flags:\n"
-	      "  -f, --file PATH      manifest file or directory (repeatable; default .); the first one's\n"
-	      "                       directory is the project directory holding .cratis/\n"
-	      "  --env NAME           environment to deploy (required when several are defined)\n"
-	      "  -j N                 parallel resource operations during plan (refresh), apply and destroy\n"
-	      "                       (default 4)\n"
-	      "  -o text|json         output format\n"
-	      "  --state-dir DIR      state directory (default PROJECT/.cratis, or $CRATIS_STATE_DIR)\n"
-	      "  --state URL          state store: sqlite:PATH or postgres://... (default $CRATIS_STATE, else\n"
-	      "                       sqlite:STATE_DIR/state.db; docs/state.md)\n"
-	      "  --grace SECONDS      apply/destroy/promote: how long running commands get to exit after\n"
-	      "                       Ctrl-C or SIGTERM before they are killed (default 10)\n"
-	      "  -v                   debug output\n"
-	      "\nenvironment: CRATIS_PLUGIN_PATH (colon-separated plugin directories searched first),\n"
-	      "  CRATIS_STATE (the state URL when --state is not given)\n"
-	      "\nexit codes:\n"
-	      "  0   success (plan: no changes with --detailed-exitcode)\n"
-	      "  1   error: invalid manifests, plugin failure, failed or partial apply\n"
-	      "  2   plan --detailed-exitcode: there are changes\n"
-	      "  3   the environment is locked by another run\n"
-	      "  64  usage error: unknown command or flag\n"
-	      "  130 interrupted by SIGINT (143: SIGTERM): nothing new started, running commands stopped,\n"
-	      "      the deployment recorded as interrupted, the lock released\n", f);
+	const char *cands[64] = { 0 };
+	size_t n = 0;
+	for (const struct cli_command *c = cli_commands; c->name && n < 64; c++)
+		if (!c->hidden)
+			cands[n++] = c->name;
+	const char *hint = cli_suggest(name, cands, n);
+	fprintf(stderr, "error: unknown command '%s'", name);
+	if (hint)
+		fprintf(stderr, "; did you mean '%s'?", hint);
+	fputs("\nusage: cratis COMMAND [SUBCOMMAND] [ARGS] [FLAGS]\ncommands:", stderr);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "%s %s", i ? "," : "", cands[i]);
+	fputs("\nRun 'cratis --help' for more.\n", stderr);
 }
 
 int main(int argc, char **argv)
 {
 	process_init();
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		help(argc < 2 ? stderr : stdout);
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		cli_print_overview(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--version"))
 		argv[1] = "version";
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[1], commands[i].name))
-			continue;
-		struct cli_ctx ctx = { .jobs = 4, .refresh = true, .files = STRV_INIT, .args = STRV_INIT,
-		                       .grace_ms = 10000, .cancel = &stop_signal };
+	const struct cli_command *cmd = cli_find(NULL, argv[1]);
+	if (!cmd) {
+		unknown_command(argv[1]);
+		return EXIT_USAGE;
+	}
+	struct cli_ctx ctx = { .jobs = 4, .refresh = true, .files = STRV_INIT, .args = STRV_INIT, .targets = STRV_INIT,
+	                       .grace_ms = 10000, .tail = -1, .cancel = &stop_signal };
+	const struct cli_command *sub = NULL;
+	/* hidden commands (__complete, __man) take their words as they are */
+	int rc = cmd->hidden ? EXIT_OK : cli_parse_args(cmd, argc - 2, argv + 2, &ctx, &sub);
+	if (rc == -1) {
+		rc = EXIT_OK; /* --help printed */
+	} else if (!rc) {
 		struct buf line = BUF_INIT;
 		buf_adds(&line, "cratis");
 		for (int k = 1; k < argc; k++) {
@@ -126,15 +99,11 @@ int main(int argc, char **argv)
 			shell_quote(&line, argv[k]);
 		}
 		ctx.command_line = buf_detach(&line);
-		int rc = commands[i].fn(argc - 2, argv + 2, &ctx);
-		strv_release(&ctx.files);
-		strv_release(&ctx.args);
-		strv_release(&ctx.targets);
-		free(ctx.command_line);
-		return rc;
+		rc = cmd->fn(argc - 2, argv + 2, &ctx);
 	}
-	fprintf(stderr, "error: unknown command '%s'\n\n", argv[1]);
-	help(stderr);
-	return EXIT_USAGE;
+	strv_release(&ctx.files);
+	strv_release(&ctx.args);
+	strv_release(&ctx.targets);
+	free(ctx.command_line);
+	return rc;
 }
-

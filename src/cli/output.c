@@ -35,9 +35,9 @@ void print_outputs(const json_t *outputs, FILE *f)
 int cmd_output(int argc, char **argv, struct cli_ctx *ctx)
 {
 	static const char usage[] = "cratis output [NAME] [-f PATH]... [--env NAME] [-o text|json|raw]";
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_OUTPUT | CF_RAW, ctx, usage);
-	if (rc)
-		return rc;
+	(void)argc; /* flags and arguments: ctx, parsed from the command table */
+	(void)argv;
+	int rc = EXIT_OK;
 	if (ctx->args.n > 1 || ctx->markdown || (ctx->raw && !ctx->args.n)) {
 		fprintf(stderr, "error: %s\nusage: %s\n",
 		        ctx->args.n > 1 ? "at most one output NAME" : ctx->markdown ? "-o: expected 'text', 'json' or 'raw'" : "-o raw needs an output NAME",

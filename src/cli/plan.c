@@ -251,10 +251,9 @@ void warn_targeting(const struct cli_ctx *ctx, bool destroy)
 
 int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 {
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_OUTPUT | CF_DETAILED | CF_REFRESH | CF_JOBS | CF_TARGET | CF_OUT, ctx,
-	                   "cratis plan [-f PATH]... [--env NAME] [-o text|json|markdown] [-out FILE] [-target ADDR]... [--detailed-exitcode] [--refresh=false] [-j N]");
-	if (rc)
-		return rc;
+	(void)argc; /* flags and arguments: ctx, parsed from the command table */
+	(void)argv;
+	int rc = EXIT_OK;
 	warn_targeting(ctx, false);
 	struct app *a;
 	if ((rc = cli_open(ctx, APP_LOAD_MANIFESTS, &a)))

@@ -8,9 +8,9 @@
 
 int cmd_plugin(int argc, char **argv, struct cli_ctx *ctx)
 {
-	int rc = cli_parse(argc, argv, CF_FILES | CF_OUTPUT, ctx, "cratis plugin list [-f PATH] [-o text|json]");
-	if (rc)
-		return rc;
+	(void)argc; /* flags and arguments: ctx, parsed from the command table */
+	(void)argv;
+	int rc = EXIT_OK;
 	if (ctx->args.n != 1 || strcmp(ctx->args.v[0], "list")) {
 		fprintf(stderr, "error: usage: cratis plugin list [-f PATH] [-o text|json]\n");
 		return EXIT_USAGE;

@@ -12,9 +12,9 @@ static const char usage[] = "cratis promote --from ENV --to ENV [-f PATH]... [-j
 
 int cmd_promote(int argc, char **argv, struct cli_ctx *ctx)
 {
-	int rc = cli_parse(argc, argv, CF_FILES | CF_FROM | CF_TO | CF_JOBS | CF_APPROVE | CF_LOCK | CF_GRACE, ctx, usage);
-	if (rc)
-		return rc;
+	(void)argc; /* flags and arguments: ctx, parsed from the command table */
+	(void)argv;
+	int rc = EXIT_OK;
 	if (!ctx->from || !ctx->to || !strcmp(ctx->from, ctx->to) || ctx->args.n) {
 		fprintf(stderr, "error: usage: %s (two different environments)\n", usage);
 		return EXIT_USAGE;

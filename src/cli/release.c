@@ -10,9 +10,9 @@
 
 int cmd_release(int argc, char **argv, struct cli_ctx *ctx)
 {
-	int rc = cli_parse(argc, argv, CF_FILES | CF_DRYRUN, ctx, "cratis release [-f PATH] [--dry-run]");
-	if (rc)
-		return rc;
+	(void)argc; /* flags and arguments: ctx, parsed from the command table */
+	(void)argv;
+	int rc = EXIT_OK;
 	struct app_versioning vi;
 	if ((rc = cli_versioning(ctx, &vi)))
 		goto out_release;

@@ -68,9 +68,9 @@ static void print_releases(json_t *rels, bool json, bool all)
 
 int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx)
 {
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_OUTPUT | CF_TO | CF_LOCK, ctx, usage);
-	if (rc)
-		return rc;
+	(void)argc; /* flags and arguments: ctx, parsed from the command table */
+	(void)argv;
+	int rc = EXIT_OK;
 	const char *sub = ctx->args.n ? ctx->args.v[0] : "";
 	static const char *const subs[] = { "status", "promote", "abort", "rollback", "history" };
 	static const enum app_rollout_action acts[] = { APP_ROLLOUT_STATUS, APP_ROLLOUT_PROMOTE, APP_ROLLOUT_ABORT,

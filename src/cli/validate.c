@@ -11,9 +11,8 @@
 
 int cmd_validate(int argc, char **argv, struct cli_ctx *ctx)
 {
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_JOBS | CF_OUTPUT, ctx, VALIDATE_USAGE);
-	if (rc)
-		return rc;
+	(void)argc; /* flags and arguments: ctx, parsed from the command table */
+	(void)argv;
 	if (ctx->markdown || ctx->args.n) {
 		fprintf(stderr, "error: %s\nusage: %s\n", ctx->markdown ? "-o: expected 'text' or 'json'" : "unexpected argument",
 		        VALIDATE_USAGE);
