@@ -26,6 +26,7 @@ enum {
 	CF_FILES = 1 << 0, CF_ENV = 1 << 1, CF_JOBS = 1 << 2, CF_OUTPUT = 1 << 3, CF_APPROVE = 1 << 4,
 	CF_DETAILED = 1 << 5, CF_LOCK = 1 << 6, CF_REFRESH = 1 << 7, CF_DRYRUN = 1 << 8, CF_HISTORY = 1 << 9, CF_TO = 1 << 10, CF_FROM = 1 << 11,
 	CF_GRACE = 1 << 12, CF_FORCE = 1 << 13,
+	CF_PROVIDER = 1 << 14, CF_OUTDIR = 1 << 15, CF_DENY_LOCKIN = 1 << 16,
 };
 
 struct cli_ctx {
@@ -44,6 +45,9 @@ struct cli_ctx {
 	const char *from;         /* promote --from ENV */
 	json_t *overrides;        /* promote: variables taken from the source environment */
 	json_t *artifact_pins;    /* promote: artifacts as the source environment deployed them */
+	const char *provider;     /* render: --provider aws|gcp|azure */
+	const char *out_dir;      /* render: -o DIR */
+	bool deny_lock_in;        /* render: --deny-lock-in (lock-in warnings are errors) */
 	struct strv args;         /* positional arguments left after flags */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
 	atomic_int *cancel; /* the run's cancellation word (the signal that interrupted it) */
@@ -88,6 +92,7 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_artifact(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_promote(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_render(int argc, char **argv, struct cli_ctx *ctx);
 /* apply (destroy false) or destroy once flags are parsed; the body of both commands and promote. */
 int cli_apply(struct cli_ctx *ctx, bool destroy);
 

@@ -128,6 +128,18 @@ int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const c
 				return EXIT_USAGE;
 			}
 			ctx->grace_ms = g > 0 ? (int)(g * 1000) : -1; /* 0: SIGKILL at once */
+		} else if ((mask & CF_PROVIDER) && take_value(argc, argv, &i, "--provider", &v)) {
+			if (!v)
+				return EXIT_USAGE;
+			ctx->provider = v;
+		} else if ((mask & CF_OUTDIR) && (take_value(argc, argv, &i, "-o", &v) || take_value(argc, argv, &i, "--output-dir", &v))) {
+			if (!v || !*v) {
+				fprintf(stderr, "error: -o: expected the output directory\n");
+				return EXIT_USAGE;
+			}
+			ctx->out_dir = v;
+		} else if ((mask & CF_DENY_LOCKIN) && !strcmp(a, "--deny-lock-in")) {
+			ctx->deny_lock_in = true;
 		} else if ((mask & CF_FORCE) && !strcmp(a, "--force")) {
 			ctx->force = true;
 		} else if ((mask & CF_DRYRUN) && !strcmp(a, "--dry-run")) {

@@ -39,6 +39,9 @@ static const struct row system_rows[] = {
 static const struct row environment_rows[] = {
 	{ "spec.systems", "array", "names of System documents" },
 	{ "spec.variables", "object", "name: value pairs for ${name}" },
+	{ "spec.provider", "string", "aws, gcp or azure: where capabilities render (docs/capabilities.md)" },
+	{ "spec.region", "string", "the provider's region for capabilities (default: the provider's defaultRegion)" },
+	{ "spec.providerOptions", "object", "PROVIDER: {setting: value}: attributes of the provider block (gcp: {project: ID})" },
 };
 
 static const struct row project_rows[] = {
