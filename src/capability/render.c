@@ -383,7 +383,9 @@ int cap_render(struct render_result *out, const struct cap_catalog *cat, const s
 		               pi < 0 ? "" : " (no capability plugin declares it)");
 		return CRATIS_EINVAL;
 	}
-	const char *region = env_spec_string(m, "region");
+	/* the Environment's region belongs to its own provider: another one (--provider) gets its default */
+	const char *env_provider = env_spec_string(m, "provider");
+	const char *region = !env_provider || !strcmp(env_provider, provider) ? env_spec_string(m, "region") : NULL;
 	if (!region)
 		region = json_string_value(json_object_get(pdef, "defaultRegion"));
 	out->provider = xstrdup(provider);
