@@ -27,3 +27,14 @@ if [ -n "$missing" ]; then
 	$sudo apt-get install -y -qq --no-install-recommends $missing >&2 || { [ -z "$policy" ] || $sudo rm -f "$policy"; exit 1; }
 	[ -z "$policy" ] || $sudo rm -f "$policy"
 fi
+# Test tools from npm, used by the tests only (tests/tools/package.json): an HCL parser for the
+# OpenTofu that `cratis render` writes (tests/e2e/render.sh). Without npm that test skips parsing.
+tools="$(cd "$(dirname "$0")/.." && pwd)/tests/tools"
+if command -v npm >/dev/null 2>&1; then
+	if [ ! -d "$tools/node_modules/@cdktf/hcl2json" ]; then
+		(cd "$tools" && npm install --no-audit --no-fund --silent) ||
+			echo "setup: npm install in tests/tools failed; tests/e2e/render.sh tries again" >&2
+	fi
+else
+	echo "setup: npm not found: tests/e2e/render.sh will not parse the rendered HCL (install npm to enable it)" >&2
+fi

@@ -82,6 +82,7 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 	a->cancel = o->cancel ? o->cancel : &a->own_cancel;
 	manifest_set_init(&a->ms);
 	registry_init(&a->reg);
+	cap_catalog_init(&a->caps);
 	model_init(&a->model);
 	int rc = CRATIS_OK;
 	const char *first = o->npaths ? o->paths[0] : ".";
@@ -127,6 +128,9 @@ out_load:;
 		a->rollout.cancel = a->cancel;
 		a->rollout.grace_ms = o->grace_ms;
 		rollout_register(&a->reg, &a->rollout, &errors);
+		cap_catalog_default_dirs(&a->caps, a->project_dir);
+		if (!cap_catalog_load(&a->caps, &errors))
+			cap_catalog_register(&a->caps, &a->reg, &errors);
 	}
 	if ((what & APP_LOAD_MANIFESTS) == APP_LOAD_MANIFESTS && !errors.n) {
 		for (size_t i = 0; i < o->npaths; i++)
@@ -177,6 +181,7 @@ void app_close(struct app *a)
 	model_release(&a->model);
 	manifest_set_release(&a->ms);
 	registry_release(&a->reg);
+	cap_catalog_release(&a->caps);
 	store_close(a->store);
 	json_decref(a->artifacts);
 	free(a->project_dir);

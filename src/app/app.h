@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "capability/capability.h"
 #include "engine/engine.h"
 #include "manifest/manifest.h"
 #include "model/model.h"
@@ -83,6 +84,7 @@ struct app {
 	struct store *store;
 	struct engine_opts opts;
 	struct rollout_env rollout;   /* the built-in Rollout handler's view */
+	struct cap_catalog caps;      /* capability plugins (src/capability), loaded with the plugins */
 	json_t *artifacts;            /* NAME -> {version, digest} resolved for this run */
 	atomic_int own_cancel; /* the cancellation word when o.cancel is NULL */
 	atomic_int *cancel;    /* o.cancel or &own_cancel */
@@ -332,5 +334,14 @@ void app_versioning_release(struct app_versioning *vi);
  * Project) into *addresses, each once, in manifest order. Best effort: documents that parse are
  * read even when others do not. Returns CRATIS_OK, or CRATIS_EIO when no path can be read. */
 int app_names(const char *const *paths, size_t npaths, struct strv *envs, struct strv *addresses);
+
+/* Render the capability resources of the open environment (APP_LOAD_MANIFESTS) into an OpenTofu
+ * root module for provider (NULL: the Environment's spec.provider) and, when dir is not NULL,
+ * write it there (cap_render, cap_render_write). out is initialised here; release it with
+ * render_result_release. Lock-in warnings are in out->warnings; with deny_lock_in they are
+ * errors (moved to d) and the function fails with CRATIS_EINVAL without writing. Returns
+ * CRATIS_OK, or CRATIS_EINVAL / CRATIS_EIO with the problems in d. (src/app/capability.c) */
+int app_render(struct app *a, const char *provider, const char *dir, bool deny_lock_in,
+               struct render_result *out, struct diags *d);
 
 #endif

@@ -49,6 +49,9 @@ struct cli_ctx {
 	const char *since;        /* logs --since DURATION */
 	json_t *overrides;        /* promote: variables taken from the source environment */
 	json_t *artifact_pins;    /* promote: artifacts as the source environment deployed them */
+	const char *provider;     /* render: --provider aws|gcp|azure */
+	const char *out_dir;      /* render: -o DIR */
+	bool deny_lock_in;        /* render: --deny-lock-in (lock-in warnings are errors) */
 	struct strv args;         /* positional arguments (a subcommand's name first) */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
 	atomic_int *cancel; /* the run's cancellation word (the signal that interrupted it) */
@@ -116,6 +119,7 @@ void print_outputs(const json_t *outputs, FILE *f);
  * the manifests are gone or invalid, from the state alone (app_open_state_only) with a warning
  * on stderr that they were not used. *state_only says which. EXIT_OK or EXIT_ERROR. */
 int cli_open_destroy(struct cli_ctx *ctx, struct app **out, bool *state_only);
+int cmd_render(int argc, char **argv, struct cli_ctx *ctx);
 /* apply (destroy false) or destroy once flags are parsed; the body of both commands and promote. */
 int cli_apply(struct cli_ctx *ctx, bool destroy);
 

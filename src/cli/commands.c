@@ -63,6 +63,12 @@ const struct cli_flag cli_flags[FL__COUNT] = {
 	              NULL, CC_NONE, "print only the last N lines (-1: all)" },
 	[FL_SINCE] = { "since", 0, NULL, "DURATION", FT_STRING, AT(since), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	               "only lines newer than DURATION (30s, 10m, 2h)" },
+	[FL_PROVIDER] = { "provider", 0, NULL, "PROVIDER", FT_STRING, AT(provider), 0, 0, NULL, "the Environment's spec.provider",
+	                  NULL, NULL, CC_NONE, "the cloud provider to render for: aws, gcp or azure" },
+	[FL_OUT_DIR] = { "output-dir", 'o', NULL, "DIR", FT_STRING, AT(out_dir), 0, 0, NULL, NULL, NULL, "-o DIR", CC_DIR,
+	                 "directory the OpenTofu root module is written to (required)" },
+	[FL_DENY_LOCK_IN] = { "deny-lock-in", 0, NULL, NULL, FT_SWITCH, AT(deny_lock_in), 0, 0, NULL, NULL, NULL, NULL,
+	                      CC_NONE, "make lock-in warnings (provider-only options) errors, for CI" },
 	[FL_VERBOSE] = { "verbose", 'v', NULL, NULL, FT_SWITCH, AT(verbose), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	                 "debug output and notes" },
 	[FL_NO_COLOR] = { "no-color", 0, NULL, NULL, FT_SWITCH, AT(no_color), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
@@ -200,6 +206,16 @@ static const struct cli_example ex_logs_examples[] = {
 static const struct cli_example ex_env_examples[] = {
 	{ NULL, "cratis env list" },
 	{ NULL, NULL },
+};
+static const struct cli_example ex_render_examples[] = {
+	{ "the production environment for its provider", "cratis render --env production -o infra/production" },
+	{ "the same manifests for another provider", "cratis render --env production --provider gcp -o /tmp/gcp" },
+	{ NULL, NULL },
+};
+static const struct cli_exit ex_render[] = {
+	X_OK,
+	{ 1, "error: invalid manifests or capabilities, or a lock-in warning with --deny-lock-in; nothing was rendered" },
+	X_USAGE, X_END,
 };
 static const struct cli_example ex_explain_examples[] = {
 	{ NULL, "cratis explain Service" },
@@ -379,6 +395,13 @@ const struct cli_command cli_commands[] = {
 	  "Every check that needs neither state nor the systems: YAML, kinds, fields, variables, scope,\n"
 	  "dependencies, and each plugin's validate. -o json prints the diagnostics for editors and CI.",
 	  ex_validate_examples, ex_validate, NULL, false, false, cmd_validate },
+	{ "render", "an environment's capabilities as an OpenTofu root module", NULL, 0, 0, CC_NONE,
+	  COMMON | FLAG(FL_PROVIDER) | FLAG(FL_OUT_DIR) | FLAG(FL_DENY_LOCK_IN), NULL,
+	  "Render the capability resources (WebApplication, ObjectStorage, RelationalDatabase, MessageQueue,\n"
+	  "Cache) of the environment for its provider (or --provider) into DIR: module calls, provider\n"
+	  "blocks, outputs and the modules themselves, byte for byte the same for the same input. A\n"
+	  "provider-only option is a lock-in warning (an error with --deny-lock-in). docs/capabilities.md.",
+	  ex_render_examples, ex_render, NULL, false, false, cmd_render },
 	{ "completion", "print the shell completion script for bash, zsh or fish", "SHELL", 1, 1, CC_SHELL, 0, NULL,
 	  "The script completes commands, subcommands, flags, -o formats and, by asking cratis, the\n"
 	  "environments (--env) and resource addresses (Kind/name) of the project in the current directory\n"

@@ -44,6 +44,9 @@ static const struct row system_rows[] = {
 static const struct row environment_rows[] = {
 	{ "spec.systems", "array", "names of System documents", NULL, false },
 	{ "spec.variables", "object", "name: value pairs for ${name}", NULL, false },
+	{ "spec.provider", "string", "aws, gcp or azure: where capabilities render (docs/capabilities.md)", NULL, false },
+	{ "spec.region", "string", "the provider's region for capabilities", "the provider's defaultRegion", false },
+	{ "spec.providerOptions", "object", "PROVIDER: {setting: value}: attributes of the provider block (gcp: {project: ID})", NULL, false },
 };
 
 static const struct row project_rows[] = {

@@ -1,0 +1,7 @@
+output "url" {
+  value = google_cloud_run_v2_service.this.uri
+}
+
+output "service_name" {
+  value = google_cloud_run_v2_service.this.name
+}

@@ -1,0 +1,25 @@
+variable "name" {
+  type = string
+}
+
+variable "tags" {
+  type    = map(string)
+  default = {}
+}
+
+variable "retention_seconds" {
+  type = number
+}
+
+variable "visibility_timeout_seconds" {
+  type = number
+}
+
+variable "max_deliveries" {
+  type = number
+}
+
+variable "fifo" {
+  type    = bool
+  default = false
+}
