@@ -2,13 +2,19 @@
 # Install what cratis needs to build, test and run its example, on Debian (run as root).
 # Idempotent: packages already present are left alone; apt-get runs only when one is missing.
 set -eu
+# libtree-sitter-dev: the parser runtime of `cratis transform`; nodejs + npm: meson fetches the
+# generated Python grammar with `npm pack` (scripts/fetch-tree-sitter-python.sh)
 pkgs="build-essential meson ninja-build pkg-config libfyaml-dev libjansson-dev libsqlite3-dev \
 libcmocka-dev libssl-dev libcurl4-openssl-dev libxml2-dev libgit2-dev git nginx-light wrk python3 curl hyperfine time sqlite3 \
-clang libclang-rt-dev"
+clang libclang-rt-dev \
+libtree-sitter-dev nodejs"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
 done
+# npm: Debian's package, unless a nodejs that carries its own npm (NodeSource's, which conflicts
+# with Debian's npm) is installed
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then
 	echo "setup: installing$missing" >&2
 	export DEBIAN_FRONTEND=noninteractive

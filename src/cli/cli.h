@@ -80,6 +80,7 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_apply(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_destroy(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_get(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_transform(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_history(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_plugin(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_state(int argc, char **argv, struct cli_ctx *ctx);

@@ -27,6 +27,7 @@ static const struct cmd {
 	{ "release", cmd_release, "release [-f PATH] [--dry-run]" },
 	{ "promote", cmd_promote, "promote --from ENV --to ENV [-f PATH]... [--auto-approve]" },
 	{ "rollout", cmd_rollout, "rollout status|promote|abort|rollback [--to RELEASE]|history [NAME] [-f PATH] [--env NAME]" },
+	{ "transform", cmd_transform, "transform --provider aws|gcp|azure [-i FILE|DIR] [-o FILE|DIR] [--check] [--diff] [--rules PATH]" },
 	{ "artifact", cmd_artifact, "artifact record NAME VERSION DIGEST | artifact list [NAME] [--history]" },
 };
 
