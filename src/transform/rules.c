@@ -111,6 +111,18 @@ struct ld {
 
 static void node_pos(struct fy_node *n, int *line, int *col)
 {
+	/* a collection: where its first item (or key) is */
+	for (int depth = 0; n && !fy_node_is_scalar(n) && depth < 64; depth++) {
+		void *it = NULL;
+		if (fy_node_is_sequence(n)) {
+			n = fy_node_sequence_iterate(n, &it);
+		} else if (fy_node_is_mapping(n)) {
+			struct fy_node_pair *pr = fy_node_mapping_iterate(n, &it);
+			n = pr ? fy_node_pair_key(pr) : NULL;
+		} else {
+			break;
+		}
+	}
 	struct fy_token *t = n ? fy_node_get_scalar_token(n) : NULL;
 	const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
 	*line = m && m->line >= 0 ? m->line + 1 : 0;
@@ -187,6 +199,8 @@ static bool python_expression(const char *text, bool *primary)
 	if (strcmp(ts_node_type(st), "expression_statement") || ts_node_named_child_count(st) != 1)
 		goto out_tree;
 	const char *k = ts_node_type(ts_node_named_child(st, 0));
+	if (!strcmp(k, "assignment") || !strcmp(k, "augmented_assignment") || !strcmp(k, "yield"))
+		goto out_tree; /* statements, not expressions */
 	static const char *const primaries[] = { "call", "attribute", "subscript", "identifier", "list",
 		"list_comprehension", "dictionary", "dictionary_comprehension", "set", "set_comprehension",
 		"parenthesized_expression", "tuple", "string", "integer", "float", "true", "false", "none", NULL };
@@ -351,7 +365,7 @@ static bool load_impl(struct ld *c, struct xf_op *op, const char *provider, stru
 				return false;
 			for (size_t i = 0; i < m->imports.n; i++)
 				if (!starts_with(m->imports.v[i], "import ") && !starts_with(m->imports.v[i], "from ")) {
-					ld_error(c, v, field, "expected an import statement ('import X' or 'from X import Y'), got '%s'", m->imports.v[i]);
+					ld_error(c, fy_node_is_sequence(v) ? fy_node_sequence_get_by_index(v, (int)i) : v, field, "expected an import statement ('import X' or 'from X import Y'), got '%s'", m->imports.v[i]);
 					return false;
 				}
 		} else if (!strcmp(ks, "setup_code")) {
@@ -555,7 +569,8 @@ static int load_into(struct transform_rules *r, struct ld *c, const char *text, 
 		struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
 		if (e) {
 			diag_prefix(dg, "%s", e->msg ? e->msg : "error");
-			diag_locate(dg, c->file, e->line + 1, e->column + 1, NULL);
+			/* fy_diag_error's line and column are 1-based already (libfyaml 0.7) */
+			diag_locate(dg, c->file, e->line, e->column, NULL);
 		} else {
 			diag_locate(dg, c->file, 0, 0, NULL);
 		}

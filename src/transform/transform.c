@@ -27,6 +27,7 @@ void transform_output_release(struct transform_output *out)
 struct edit {
 	uint32_t s, e;
 	char *text;
+	size_t seq;   /* order of adding: insertions at one offset come out in that order */
 };
 
 /* A name bound by an import: to a module ("infrar.storage", or "infrar" itself) or to one
@@ -47,7 +48,7 @@ struct xf {
 	struct diags *d;
 	int errors;
 	struct edit *edits;
-	size_t nedits, alloc_edits;
+	size_t nedits, alloc_edits, seq;
 	struct binding *binds;
 	size_t nbinds, alloc_binds;
 	const struct xf_impl **used;     /* implementations used, in order of first use */
@@ -82,8 +83,8 @@ static void xf_diag(struct xf *x, enum diag_severity sev, TSNode at, const char 
 /* Add an edit; edits already inside [s, e) are dropped (the caller rendered them into text). */
 static void add_edit(struct xf *x, uint32_t s, uint32_t e, char *text)
 {
-	size_t w = 0;
-	for (size_t i = 0; i < x->nedits; i++) {
+	size_t w = s == e ? x->nedits : 0; /* an insertion replaces nothing */
+	for (size_t i = w; i < x->nedits; i++) {
 		struct edit *ed = &x->edits[i];
 		if (ed->s >= s && ed->e <= e && !(ed->s == ed->e && (ed->s == s || ed->s == e) && s != e)) {
 			free(ed->text);
@@ -93,7 +94,7 @@ static void add_edit(struct xf *x, uint32_t s, uint32_t e, char *text)
 	}
 	x->nedits = w;
 	ALLOC_GROW(x->edits, x->nedits + 1, x->alloc_edits);
-	x->edits[x->nedits++] = (struct edit){ s, e, text };
+	x->edits[x->nedits++] = (struct edit){ s, e, text, x->seq++ };
 }
 
 static int cmp_edit(const void *a, const void *b)
@@ -103,7 +104,7 @@ static int cmp_edit(const void *a, const void *b)
 		return p->s < q->s ? -1 : 1;
 	if (p->e != q->e)
 		return p->e < q->e ? -1 : 1;
-	return 0;
+	return p->seq < q->seq ? -1 : p->seq > q->seq;
 }
 
 /* Append src[s..e) with the edits inside it applied. */
@@ -378,6 +379,10 @@ static const struct xf_op *resolve(const struct xf *x, TSNode n, bool *infrar, c
 		free(t);
 		if (b && b->op)
 			return b->op;
+		if (b && b->module) {
+			*infrar = true;
+			*full = xstrdup(b->module);
+		}
 		return NULL;
 	}
 	if (!node_is(n, "attribute"))
@@ -649,6 +654,64 @@ static uint32_t after_line(const struct xf *x, uint32_t at)
 	return at < x->len ? at + 1 : at;
 }
 
+/* Merge the generated `from M import n [as a]` (gen, parsed from imp) into the module's own
+ * top-level `from M import ...` when it has one: its names are appended after the last name
+ * there (inside parentheses and before a trailing comma if any). Returns whether it merged. */
+static bool merge_from(struct xf *x, TSNode root, const char *imp, TSNode gen)
+{
+	if (!node_is(gen, "import_from_statement"))
+		return false;
+	TSNode gm = ts_node_child_by_field_name(gen, "module_name", 11);
+	if (ts_node_is_null(gm))
+		return false;
+	uint32_t gn = ts_node_named_child_count(gen);
+	TSNode gfirst = { 0 }, glast = { 0 };
+	for (uint32_t i = 0; i < gn; i++) {
+		TSNode c = ts_node_named_child(gen, i);
+		if (ts_node_eq(c, gm) || node_is(c, "comment"))
+			continue;
+		if (!node_is(c, "dotted_name") && !node_is(c, "aliased_import"))
+			return false;
+		if (ts_node_is_null(gfirst))
+			gfirst = c;
+		glast = c;
+	}
+	if (ts_node_is_null(gfirst))
+		return false;
+	uint32_t ml = ts_node_end_byte(gm) - ts_node_start_byte(gm);
+	uint32_t n = ts_node_named_child_count(root);
+	for (uint32_t i = 0; i < n; i++) {
+		TSNode st = ts_node_named_child(root, i);
+		if (!node_is(st, "import_from_statement"))
+			continue;
+		TSNode m = ts_node_child_by_field_name(st, "module_name", 11);
+		if (!node_is(m, "dotted_name") || ts_node_end_byte(m) - ts_node_start_byte(m) != ml ||
+		    memcmp(x->src + ts_node_start_byte(m), imp + ts_node_start_byte(gm), ml))
+			continue;
+		TSNode last = { 0 };
+		bool wildcard = false;
+		for (uint32_t k = 0; k < ts_node_named_child_count(st); k++) {
+			TSNode c = ts_node_named_child(st, k);
+			if (node_is(c, "wildcard_import"))
+				wildcard = true;
+			if (!ts_node_eq(c, m) && (node_is(c, "dotted_name") || node_is(c, "aliased_import")))
+				last = c;
+		}
+		if (wildcard || ts_node_is_null(last))
+			continue;
+		/* the names of an infrar import being removed are no place to add to */
+		char *mod = xstrndup(x->src + ts_node_start_byte(m), ml);
+		bool infrar = !strcmp(mod, "infrar") || starts_with(mod, "infrar.");
+		free(mod);
+		if (infrar)
+			continue;
+		uint32_t gs = ts_node_start_byte(gfirst), ge = ts_node_end_byte(glast);
+		add_edit(x, ts_node_end_byte(last), ts_node_end_byte(last), xasprintf(", %.*s", (int)(ge - gs), imp + gs));
+		return true;
+	}
+	return false;
+}
+
 /* Add the used implementations' imports (those the module does not have yet) and setup code
  * after the leading imports of the module. */
 static void add_prelude(struct xf *x, TSNode root, struct transform_output *out)
@@ -697,7 +760,7 @@ static void add_prelude(struct xf *x, TSNode root, struct transform_output *out)
 			bool all = keys.n > 0;
 			for (size_t k = 0; k < keys.n; k++)
 				all = all && strv_has(&have, keys.v[k]);
-			if (!all && !strv_has(&lines, imp))
+			if (!all && !strv_has(&lines, imp) && !merge_from(x, root, imp, ts_node_named_child(r, 0)))
 				strv_push(&lines, imp);
 			for (size_t k = 0; k < keys.n; k++)
 				if (!strv_has(&have, keys.v[k]))
@@ -853,6 +916,9 @@ int transform_source(struct transform_output *out, const struct transform_rules 
 				xf_diag(&x, DIAG_ERROR, n, "unknown infrar operation '%s'", full);
 		} else if (!op && infrar && full && called) {
 			xf_diag(&x, DIAG_ERROR, n, "'%s' is the module %s, not an operation", t, full);
+		} else if (!op && infrar && full) {
+			xf_diag(&x, DIAG_ERROR, n, "'%s' (the module %s) is used other than to call its operations: "
+			        "its import is removed, so this would break", t, full);
 		}
 		free(t);
 		free(full);
