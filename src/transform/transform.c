@@ -80,21 +80,32 @@ static void xf_diag(struct xf *x, enum diag_severity sev, TSNode at, const char 
 		x->errors++;
 }
 
-/* Add an edit; edits already inside [s, e) are dropped (the caller rendered them into text). */
+/* Add an edit. Edits never overlap: a call's replacement takes the place of its nested calls'
+ * edits (pop_inside), imports and calls are disjoint, insertions are zero-width. */
 static void add_edit(struct xf *x, uint32_t s, uint32_t e, char *text)
 {
-	size_t w = s == e ? x->nedits : 0; /* an insertion replaces nothing */
-	for (size_t i = w; i < x->nedits; i++) {
-		struct edit *ed = &x->edits[i];
-		if (ed->s >= s && ed->e <= e && !(ed->s == ed->e && (ed->s == s || ed->s == e) && s != e)) {
-			free(ed->text);
-			continue;
-		}
-		x->edits[w++] = *ed;
-	}
-	x->nedits = w;
 	ALLOC_GROW(x->edits, x->nedits + 1, x->alloc_edits);
 	x->edits[x->nedits++] = (struct edit){ s, e, text, x->seq++ };
+}
+
+/* Calls are rewritten innermost first (reverse pre-order), so when a call at [s, e) is
+ * rewritten the edits of the calls nested in it are the last ones added, in decreasing start
+ * order. Returns the index of the first of them (x->nedits when there are none). */
+static size_t inside_from(const struct xf *x, uint32_t s, uint32_t e)
+{
+	size_t k = x->nedits;
+	while (k > 0 && x->edits[k - 1].s >= s && x->edits[k - 1].e <= e && x->edits[k - 1].s != x->edits[k - 1].e)
+		k--;
+	return k;
+}
+
+/* Drop the edits of the calls nested in [s, e) (the caller rendered them into its own). */
+static void pop_inside(struct xf *x, uint32_t s, uint32_t e)
+{
+	size_t k = inside_from(x, s, e);
+	for (size_t i = k; i < x->nedits; i++)
+		free(x->edits[i].text);
+	x->nedits = k;
 }
 
 static int cmp_edit(const void *a, const void *b)
@@ -107,23 +118,34 @@ static int cmp_edit(const void *a, const void *b)
 	return p->seq < q->seq ? -1 : p->seq > q->seq;
 }
 
-/* Append src[s..e) with the edits inside it applied. */
-static void render(struct xf *x, uint32_t s, uint32_t e, struct buf *out)
+/* Append src[s..e) of a call's argument with the nested calls' edits inside it applied. */
+static void render_inside(const struct xf *x, uint32_t s, uint32_t e, struct buf *out)
 {
-	if (x->nedits > 1)
-		qsort(x->edits, x->nedits, sizeof(*x->edits), cmp_edit);
 	uint32_t at = s;
-	for (size_t i = 0; i < x->nedits; i++) {
+	for (size_t i = x->nedits; i-- > inside_from(x, s, e);) { /* increasing start */
 		const struct edit *ed = &x->edits[i];
-		if (ed->s < at || ed->e > e || (ed->s == ed->e && ed->s == e && e != x->len))
+		if (ed->s < s || ed->e > e)
 			continue;
-		if (ed->s > e)
-			break;
 		buf_add(out, x->src + at, ed->s - at);
 		buf_adds(out, ed->text);
 		at = ed->e;
 	}
 	buf_add(out, x->src + at, e - at);
+}
+
+/* Append the whole source with every edit applied. */
+static void render_all(struct xf *x, struct buf *out)
+{
+	if (x->nedits > 1)
+		qsort(x->edits, x->nedits, sizeof(*x->edits), cmp_edit);
+	uint32_t at = 0;
+	for (size_t i = 0; i < x->nedits; i++) {
+		const struct edit *ed = &x->edits[i];
+		buf_add(out, x->src + at, ed->s - at);
+		buf_adds(out, ed->text);
+		at = ed->e;
+	}
+	buf_add(out, x->src + at, x->len - at);
 }
 
 static const struct binding *find_binding(const struct xf *x, const char *name)
@@ -517,7 +539,7 @@ static void rewrite_call(struct xf *x, TSNode call, const struct xf_op *op)
 			break;
 		}
 		struct buf t = BUF_INIT;
-		render(x, ts_node_start_byte(v), ts_node_end_byte(v), &t);
+		render_inside(x, ts_node_start_byte(v), ts_node_end_byte(v), &t);
 		if (!primary_node(v) || (memchr(t.ptr, '\n', t.len) && !node_is(v, "parenthesized_expression"))) {
 			struct buf w = BUF_INIT;
 			buf_addf(&w, "(%s)", t.ptr);
@@ -552,6 +574,7 @@ static void rewrite_call(struct xf *x, TSNode call, const struct xf_op *op)
 		}
 		if (m->wrap)
 			buf_addch(&out, ')');
+		pop_inside(x, ts_node_start_byte(call), ts_node_end_byte(call));
 		add_edit(x, ts_node_start_byte(call), ts_node_end_byte(call), buf_detach(&out));
 		buf_release(&indent);
 		use_impl(x, m);
@@ -851,6 +874,11 @@ int transform_source(struct transform_output *out, const struct transform_rules 
 	}
 	size_t first_diag = d->n;
 	struct xf x = { .rules = rules, .provider = provider, .file = file, .src = src, .len = (uint32_t)len, .d = d };
+	/* cheap exit: no "infrar" anywhere, nothing to do (and nothing to check) */
+	if (!memmem(src, len, "infrar", 6)) {
+		buf_add(&out->text, src, len);
+		return 0;
+	}
 	int rc = 0;
 	TSParser *p = ts_parser_new();
 	if (!p || !ts_parser_set_language(p, tree_sitter_python())) {
@@ -863,9 +891,6 @@ int transform_source(struct transform_output *out, const struct transform_rules 
 	TSNode root = ts_tree_root_node(tree);
 	TSNode *nodes = NULL;
 	size_t nn = 0;
-	/* cheap exit: no "infrar" anywhere, nothing to do (and nothing to check) */
-	if (!memmem(src, len, "infrar", 6))
-		goto out_same;
 	if (ts_node_has_error(root)) {
 		TSNode e = first_error(root);
 		xf_diag(&x, DIAG_ERROR, e, "syntax error: this is not valid Python%s", ts_node_is_missing(e) ? " (something is missing here)" : "");
@@ -931,11 +956,10 @@ out_check:
 		goto out_tree;
 	}
 	if (x.nedits) {
-		render(&x, 0, x.len, &out->text);
+		render_all(&x, &out->text);
 		out->changed = out->text.len != len || memcmp(out->text.ptr, src, len);
 		goto out_tree;
 	}
-out_same:
 	buf_add(&out->text, src, len);
 out_tree:
 	/* in source order (calls are visited innermost first) */
