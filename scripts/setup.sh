@@ -2,13 +2,20 @@
 # Install what cratis needs to build, test and run its example, on Debian (run as root).
 # Idempotent: packages already present are left alone; apt-get runs only when one is missing.
 set -eu
+# python3-boto3: runs the AWS-transformed example against s3rver (tests/transform/aws_s3rver.sh)
+# libtree-sitter-dev: the parser runtime of `cratis transform`; nodejs + npm: meson fetches the
+# generated Python grammar with `npm pack` (scripts/fetch-tree-sitter-python.sh)
 pkgs="build-essential meson ninja-build pkg-config libfyaml-dev libjansson-dev libsqlite3-dev \
 libcmocka-dev libssl-dev libcurl4-openssl-dev libxml2-dev libgit2-dev git nginx-light wrk python3 curl hyperfine time sqlite3 \
-clang libclang-rt-dev libpq-dev postgresql-15 man-db"
+clang libclang-rt-dev libpq-dev postgresql-15 man-db \
+libtree-sitter-dev nodejs python3-boto3"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
 done
+# npm: Debian's package, unless a nodejs that carries its own npm (NodeSource's, which conflicts
+# with Debian's npm) is installed
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then
 	echo "setup: installing$missing" >&2
 	export DEBIAN_FRONTEND=noninteractive
@@ -37,4 +44,10 @@ if command -v npm >/dev/null 2>&1; then
 	fi
 else
 	echo "setup: npm not found: tests/e2e/render.sh will not parse the rendered HCL (install npm to enable it)" >&2
+fi
+# s3rver (npm), the S3 emulator of tests/transform/aws_s3rver.sh, in build-tools/ (ignored by git)
+s3rver_dir="$(cd "$(dirname "$0")/.." && pwd)/build-tools/s3rver"
+if [ ! -f "$s3rver_dir/node_modules/s3rver/bin/s3rver.js" ]; then
+	echo "setup: installing s3rver@3.7.1 into $s3rver_dir" >&2
+	npm install --prefix "$s3rver_dir" --no-audit --no-fund --ignore-scripts --silent s3rver@3.7.1 >&2
 fi

@@ -52,6 +52,10 @@ struct cli_ctx {
 	const char *provider;     /* render: --provider aws|gcp|azure */
 	const char *out_dir;      /* render: -o DIR */
 	bool deny_lock_in;        /* render: --deny-lock-in (lock-in warnings are errors) */
+	const char *input;        /* transform: -i FILE|DIR (NULL: standard input) */
+	const char *out_path;     /* transform: -o FILE|DIR (NULL: standard output) */
+	bool check, diff;         /* transform: --check, --diff */
+	struct strv rules;        /* transform: --rules PATH, repeatable */
 	struct strv args;         /* positional arguments (a subcommand's name first) */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
 	atomic_int *cancel; /* the run's cancellation word (the signal that interrupted it) */
@@ -93,6 +97,7 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_apply(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_destroy(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_get(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_transform(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_history(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_plugin(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_state(int argc, char **argv, struct cli_ctx *ctx);

@@ -63,12 +63,24 @@ const struct cli_flag cli_flags[FL__COUNT] = {
 	              NULL, CC_NONE, "print only the last N lines (-1: all)" },
 	[FL_SINCE] = { "since", 0, NULL, "DURATION", FT_STRING, AT(since), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	               "only lines newer than DURATION (30s, 10m, 2h)" },
-	[FL_PROVIDER] = { "provider", 0, NULL, "PROVIDER", FT_STRING, AT(provider), 0, 0, NULL, "the Environment's spec.provider",
-	                  NULL, NULL, CC_NONE, "the cloud provider to render for: aws, gcp or azure" },
+	[FL_PROVIDER] = { "provider", 0, NULL, "PROVIDER", FT_STRING, AT(provider), 0, 0, NULL, NULL,
+	                  NULL, NULL, CC_NONE, "the cloud provider: aws, gcp or azure (render: default the Environment's "
+	                  "spec.provider; transform: required)" },
 	[FL_OUT_DIR] = { "output-dir", 'o', NULL, "DIR", FT_STRING, AT(out_dir), 0, 0, NULL, NULL, NULL, "-o DIR", CC_DIR,
 	                 "directory the OpenTofu root module is written to (required)" },
 	[FL_DENY_LOCK_IN] = { "deny-lock-in", 0, NULL, NULL, FT_SWITCH, AT(deny_lock_in), 0, 0, NULL, NULL, NULL, NULL,
 	                      CC_NONE, "make lock-in warnings (provider-only options) errors, for CI" },
+	[FL_INPUT] = { "input", 'i', NULL, "FILE|DIR", FT_STRING, AT(input), 0, 0, NULL, "standard input", NULL, NULL, CC_FILE,
+	               "the Python file, or a directory whose *.py files are transformed" },
+	[FL_OUT_PATH] = { "output", 'o', NULL, "FILE|DIR", FT_STRING, AT(out_path), 0, 0, NULL, "standard output", NULL, NULL,
+	                  CC_FILE, "where the transformed file (or directory, with requirements.txt) goes" },
+	[FL_CHECK] = { "check", 0, NULL, NULL, FT_SWITCH, AT(check), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
+	               "write nothing; exit 1 when a file would change" },
+	[FL_DIFF] = { "diff", 0, NULL, NULL, FT_SWITCH, AT(diff), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
+	              "print what would change as a unified diff" },
+	[FL_RULES] = { "rules", 0, NULL, "PATH", FT_LIST, AT(rules), 0, 0, NULL, "$CRATIS_RULES_PATH, then the installed plugins",
+	               NULL, "[--rules PATH]...", CC_FILE,
+	               "a rules.yaml file or a directory searched for */transformations/rules.yaml; repeatable" },
 	[FL_VERBOSE] = { "verbose", 'v', NULL, NULL, FT_SWITCH, AT(verbose), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	                 "debug output and notes" },
 	[FL_NO_COLOR] = { "no-color", 0, NULL, NULL, FT_SWITCH, AT(no_color), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
@@ -215,6 +227,16 @@ static const struct cli_example ex_render_examples[] = {
 static const struct cli_exit ex_render[] = {
 	X_OK,
 	{ 1, "error: invalid manifests or capabilities, or a lock-in warning with --deny-lock-in; nothing was rendered" },
+	X_USAGE, X_END,
+};
+static const struct cli_example ex_transform_examples[] = {
+	{ "an application directory, for AWS", "cratis transform --provider aws -i app -o build/app" },
+	{ "in CI: would anything change?", "cratis transform --provider gcp -i app --check --diff" },
+	{ NULL, NULL },
+};
+static const struct cli_exit ex_transform[] = {
+	X_OK,
+	{ 1, "error: a file could not be transformed (file:line:col named), bad rules, or --check found changes" },
 	X_USAGE, X_END,
 };
 static const struct cli_example ex_explain_examples[] = {
@@ -402,6 +424,13 @@ const struct cli_command cli_commands[] = {
 	  "blocks, outputs and the modules themselves, byte for byte the same for the same input. A\n"
 	  "provider-only option is a lock-in warning (an error with --deny-lock-in). docs/capabilities.md.",
 	  ex_render_examples, ex_render, NULL, false, false, cmd_render },
+	{ "transform", "rewrite provider-agnostic SDK calls in Python code for one provider", NULL, 0, 0, CC_NONE,
+	  FLAG(FL_PROVIDER) | FLAG(FL_INPUT) | FLAG(FL_OUT_PATH) | FLAG(FL_CHECK) | FLAG(FL_DIFF) | FLAG(FL_RULES), NULL,
+	  "Calls of the infrar SDK (storage upload, download, list_objects, delete) become the provider's\n"
+	  "own code (boto3, google.cloud.storage, azure.storage.blob) by the capability plugins'\n"
+	  "transformations/rules.yaml; everything else stays byte for byte. Running it again changes nothing.\n"
+	  "docs/transform.md.",
+	  ex_transform_examples, ex_transform, NULL, false, false, cmd_transform },
 	{ "completion", "print the shell completion script for bash, zsh or fish", "SHELL", 1, 1, CC_SHELL, 0, NULL,
 	  "The script completes commands, subcommands, flags, -o formats and, by asking cratis, the\n"
 	  "environments (--env) and resource addresses (Kind/name) of the project in the current directory\n"

@@ -104,6 +104,7 @@ int main(int argc, char **argv)
 	strv_release(&ctx.files);
 	strv_release(&ctx.args);
 	strv_release(&ctx.targets);
+	strv_release(&ctx.rules);
 	free(ctx.command_line);
 	return rc;
 }

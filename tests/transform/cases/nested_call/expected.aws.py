@@ -1,0 +1,7 @@
+import os
+import boto3
+
+_s3_client = boto3.client('s3', endpoint_url=os.environ.get('AWS_ENDPOINT_URL'))
+
+_s3_client.upload_file('count.txt', 'b', str(len([_obj['Key'] for _page in _s3_client.get_paginator('list_objects_v2').paginate(Bucket='b', Prefix='') for _obj in _page.get('Contents', [])])))
+print([k.upper() for k in [_obj['Key'] for _page in _s3_client.get_paginator('list_objects_v2').paginate(Bucket=[_obj['Key'] for _page in _s3_client.get_paginator('list_objects_v2').paginate(Bucket='index', Prefix='') for _obj in _page.get('Contents', [])][0], Prefix='') for _obj in _page.get('Contents', [])]])

@@ -1,0 +1,3 @@
+from infrar import storage
+
+handle = storage

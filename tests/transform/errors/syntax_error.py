@@ -1,0 +1,4 @@
+from infrar.storage import upload
+
+def f(:
+    upload("b", "s", "d")

@@ -1,0 +1,4 @@
+import infrar.storage as st
+
+if True:
+    st.frobnicate(bucket="b")

@@ -1,0 +1,3 @@
+from infrar.storage import upload, frobnicate
+
+upload("b", "s", "d")
