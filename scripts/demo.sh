@@ -7,6 +7,6 @@ sh scripts/setup.sh
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null
 ./build/cratis apply -f examples/hello --env staging --auto-approve
-url=$(./build/cratis state show Service/web -f examples/hello --env staging | sed -n 's/.*"url": "\(.*\)".*/\1/p')
+url=$(./build/cratis output url -o raw -f examples/hello --env staging)
 printf '\nhello is live at %s\n' "$url"
 printf 'try: curl %s   then: ./build/cratis destroy -f examples/hello --env staging --auto-approve\n' "$url"
