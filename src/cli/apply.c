@@ -37,14 +37,17 @@ static bool review(const struct plan *p, bool changes, void *payload)
 	struct review_ctx *r = payload;
 	if (*r->ctx->cancel)
 		return false; /* interrupted while planning: no question to ask */
-	print_plan(p, stderr);
+	/* the plan is a result: stdout, like Terraform's; the question goes with the diagnostics */
+	print_plan(p, stdout, cli_color(r->ctx, stdout));
 	if (!changes) {
 		if (*p->environment)
-			fprintf(stderr, "No changes. Environment '%s' matches the manifests.\n", p->environment);
+			printf("No changes. Environment '%s' matches the manifests.\n", p->environment);
 		else
-			fprintf(stderr, "No changes. The recorded state matches the manifests.\n");
+			printf("No changes. The recorded state matches the manifests.\n");
+		fflush(stdout);
 		return true;
 	}
+	fflush(stdout);
 	r->refused = !confirm(r->what, r->ctx->auto_approve);
 	return !r->refused;
 }
@@ -73,13 +76,17 @@ int cli_apply(struct cli_ctx *ctx, bool destroy)
 		rc = EXIT_ERROR;
 	} else {
 		const struct apply_result *c = &run.counts;
-		if (c->interrupted || run.cancelled)
-			fprintf(stderr, "%s interrupted: %zu succeeded, %zu failed, %zu skipped, %zu interrupted (deployment %lld)\n",
-			        destroy ? "Destroy" : "Apply", c->ok, c->failed, c->skipped, c->interrupted, (long long)c->deployment);
+		/* the summary is a result (stdout, as Terraform prints "Apply complete!"), in colour on
+		 * a terminal: green when complete, red when failed, yellow when interrupted */
+		bool color = cli_color(ctx, stdout), stopped = c->interrupted || run.cancelled;
+		const char *paint = !color ? "" : stopped ? CLI_YELLOW : arc ? CLI_RED : CLI_GREEN, *off = color ? CLI_RESET : "";
+		if (stopped)
+			printf("%s%s interrupted:%s %zu succeeded, %zu failed, %zu skipped, %zu interrupted (deployment %lld)\n", paint,
+			       destroy ? "Destroy" : "Apply", off, c->ok, c->failed, c->skipped, c->interrupted, (long long)c->deployment);
 		else
-			fprintf(stderr, "%s %s: %zu succeeded, %zu failed, %zu skipped (deployment %lld)\n",
-			        destroy ? "Destroy" : "Apply", arc ? "failed" : "complete", c->ok, c->failed, c->skipped,
-			        (long long)c->deployment);
+			printf("%s%s %s:%s %zu succeeded, %zu failed, %zu skipped (deployment %lld)\n", paint, destroy ? "Destroy" : "Apply",
+			       arc ? "failed" : "complete", off, c->ok, c->failed, c->skipped, (long long)c->deployment);
+		fflush(stdout);
 		rc = arc ? EXIT_ERROR : EXIT_OK;
 	}
 	rc = exit_code_cancelled(ctx, rc);
@@ -91,9 +98,9 @@ int cli_apply(struct cli_ctx *ctx, bool destroy)
 
 static int run(int argc, char **argv, struct cli_ctx *ctx, bool destroy)
 {
-	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_JOBS | CF_APPROVE | CF_LOCK | CF_REFRESH | CF_OUTPUT | CF_GRACE, ctx,
-	                   destroy ? "cratis destroy [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]"
-	                           : "cratis apply [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS]");
+	int rc = cli_parse(argc, argv, CF_FILES | CF_ENV | CF_JOBS | CF_APPROVE | CF_LOCK | CF_REFRESH | CF_OUTPUT | CF_GRACE | CF_STREAM, ctx,
+	                   destroy ? "cratis destroy [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS] [--stream] [--no-color]"
+	                           : "cratis apply [-f PATH]... [--env NAME] [-j N] [--auto-approve] [--lock-timeout SECONDS] [--grace SECONDS] [--stream] [--no-color]");
 	return rc ? rc : cli_apply(ctx, destroy);
 }
 

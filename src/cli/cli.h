@@ -26,7 +26,17 @@ enum {
 	CF_FILES = 1 << 0, CF_ENV = 1 << 1, CF_JOBS = 1 << 2, CF_OUTPUT = 1 << 3, CF_APPROVE = 1 << 4,
 	CF_DETAILED = 1 << 5, CF_LOCK = 1 << 6, CF_REFRESH = 1 << 7, CF_DRYRUN = 1 << 8, CF_HISTORY = 1 << 9, CF_TO = 1 << 10, CF_FROM = 1 << 11,
 	CF_GRACE = 1 << 12, CF_FORCE = 1 << 13,
+	CF_STREAM = 1 << 14,  /* --stream */
+	CF_FOLLOW = 1 << 15,  /* logs: -f/--follow (then only --file names a path), --tail N, --since D */
 };
+
+/* ANSI SGR sequences for the colours of cli_color (ECMA-48 8.3.117). */
+#define CLI_RED "\033[31m"
+#define CLI_GREEN "\033[32m"
+#define CLI_YELLOW "\033[33m"
+#define CLI_RESET "\033[0m"
+
+struct progress;
 
 struct cli_ctx {
 	struct strv files;        /* -f PATH (default ".") */
@@ -48,6 +58,12 @@ struct cli_ctx {
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
 	atomic_int *cancel; /* the run's cancellation word (the signal that interrupted it) */
 	struct engine_observer observer;     /* progress lines (cli_open sets it) */
+	bool stream;              /* --stream: a Task's output lines, prefixed by its address */
+	bool no_color;            /* --no-color */
+	bool follow;              /* logs -f/--follow */
+	int tail;                 /* logs --tail N: the last N lines (-1: all, the default) */
+	const char *since;        /* logs --since DURATION (5m, 1h30m, 45s) */
+	struct progress *progress; /* the observer's renderer (cli_open creates it; main frees it) */
 };
 
 typedef int (*cmd_fn)(int argc, char **argv, struct cli_ctx *ctx);
@@ -73,8 +89,13 @@ int exit_code_cancelled(const struct cli_ctx *ctx, int rc);
 /* Print a JSON document on stdout, indented, with a newline. */
 void print_json(const json_t *j);
 
-/* Print a plan as text: a line per resource and the summary line (cli/plan.c). */
-void print_plan(const struct plan *p, FILE *f);
+/* Whether to colour what is written to f: false when --no-color was given, when NO_COLOR is set
+ * and not empty (no-color.org), when TERM is "dumb" or when f is not a terminal. */
+bool cli_color(const struct cli_ctx *ctx, FILE *f);
+
+/* Print a plan as text: a line per resource and the summary line (cli/plan.c); the action
+ * symbols in colour when color. */
+void print_plan(const struct plan *p, FILE *f, bool color);
 
 int cmd_plan(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_apply(int argc, char **argv, struct cli_ctx *ctx);
@@ -88,6 +109,7 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_artifact(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_promote(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_logs(int argc, char **argv, struct cli_ctx *ctx);
 /* apply (destroy false) or destroy once flags are parsed; the body of both commands and promote. */
 int cli_apply(struct cli_ctx *ctx, bool destroy);
 

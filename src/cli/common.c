@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "progress.h"
 #include "util/error.h"
 #include "banned.h"
 
@@ -71,7 +72,22 @@ int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const c
 	const char *v;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
-		if ((mask & CF_FILES) && (take_value(argc, argv, &i, "-f", &v) || take_value(argc, argv, &i, "--file", &v))) {
+		if ((mask & CF_FOLLOW) && (!strcmp(a, "-f") || !strcmp(a, "--follow"))) {
+			ctx->follow = true;
+		} else if ((mask & CF_FOLLOW) && take_value(argc, argv, &i, "--tail", &v)) {
+			char *end;
+			long n = v ? strtol(v, &end, 10) : -2;
+			if (!v || *end || n < -1 || n > 100000000) {
+				fprintf(stderr, "error: --tail: expected a number of lines (-1: all)\n");
+				return EXIT_USAGE;
+			}
+			ctx->tail = (int)n;
+		} else if ((mask & CF_FOLLOW) && take_value(argc, argv, &i, "--since", &v)) {
+			if (!v)
+				return EXIT_USAGE;
+			ctx->since = v;
+		} else if ((mask & CF_FILES) && ((!(mask & CF_FOLLOW) && take_value(argc, argv, &i, "-f", &v)) ||
+		                                 take_value(argc, argv, &i, "--file", &v))) {
 			if (!v)
 				return EXIT_USAGE;
 			strv_push(&ctx->files, v);
@@ -134,6 +150,10 @@ int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const c
 			ctx->dry_run = true;
 		} else if ((mask & CF_HISTORY) && !strcmp(a, "--history")) {
 			ctx->history = true;
+		} else if ((mask & CF_STREAM) && !strcmp(a, "--stream")) {
+			ctx->stream = true;
+		} else if (!strcmp(a, "--no-color")) {
+			ctx->no_color = true;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			ctx->verbose = true;
 		} else if (a[0] == '-' && a[1]) {
@@ -148,59 +168,20 @@ int cli_parse(int argc, char **argv, unsigned mask, struct cli_ctx *ctx, const c
 	return EXIT_OK;
 }
 
-/* The CLI's observer: today's progress lines on stderr ("Task/x: creating", "Task/x: created in
- * 0.01s", "error: Task/x: create failed: ...", plugin lines indented); debug lines only with -v.
- * Called from worker threads: each line is one fprintf, which stdio locks. */
-static void observe(const struct engine_event *ev, void *payload)
+bool cli_color(const struct cli_ctx *ctx, FILE *f)
 {
-	const struct cli_ctx *ctx = payload;
-	static const char *const doing[] = { "", "creating", "updating", "replacing", "deleting" };
-	static const char *const done_word[] = { "", "created", "updated", "replaced", "deleted" };
-	static const char *const tag[] = { "debug: ", "", "warning: ", "error: " };
-	const char *msg = ev->message ? ev->message : "";
-	switch (ev->type) {
-	case EV_RESOURCE_STARTED:
-		fprintf(stderr, "%s: %s\n", ev->resource, doing[ev->action]);
-		break;
-	case EV_RESOURCE_RUNNING:
-		fprintf(stderr, "%s: still %s [%llds elapsed]\n", ev->resource, doing[ev->action], (long long)(ev->elapsed_ms / 1000));
-		break;
-	case EV_RESOURCE_FINISHED:
-		fprintf(stderr, "%s: %s in %.2fs\n", ev->resource, done_word[ev->action], (double)ev->elapsed_ms / 1000.0);
-		break;
-	case EV_RESOURCE_FAILED:
-		fprintf(stderr, "error: %s: %s failed: %s\n", ev->resource, action_names[ev->action], msg);
-		break;
-	case EV_RESOURCE_INTERRUPTED:
-		fprintf(stderr, "%s: %s interrupted after %.2fs\n", ev->resource, action_names[ev->action], (double)ev->elapsed_ms / 1000.0);
-		break;
-	case EV_RESOURCE_SKIPPED:
-		if (strcmp(msg, "cancelled"))
-			fprintf(stderr, "warning: %s: %s\n", ev->resource, msg);
-		break;
-	case EV_LOG:
-		if (ev->level < CRATIS_LOG_INFO && !ctx->verbose)
-			break;
-		if (ev->resource)
-			fprintf(stderr, "%s  %s: %s\n", tag[ev->level & 3], ev->resource, msg);
-		else
-			fprintf(stderr, "%s%s\n", tag[ev->level & 3], msg);
-		break;
-	case EV_WARNING:
-		fprintf(stderr, "warning: %s\n", msg);
-		break;
-	case EV_STAGE:
-	case EV_EMIT:
-	case EV_DEPLOYMENT_STARTED:
-	case EV_DEPLOYMENT_FINISHED:
-		break;
-	}
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+	if ((ctx && ctx->no_color) || (no && *no) || (term && !strcmp(term, "dumb")))
+		return false;
+	return isatty(fileno(f));
 }
 
 int cli_open(struct cli_ctx *ctx, enum app_load what, struct app **out)
 {
-	ctx->observer.event = observe;
-	ctx->observer.payload = ctx;
+	if (!ctx->progress)
+		ctx->progress = progress_new(ctx);
+	ctx->observer.event = progress_event;
+	ctx->observer.payload = ctx->progress;
 	struct app_options o = {
 		.paths = (const char *const *)ctx->files.v, .npaths = ctx->files.n, .env = ctx->env,
 		.state_dir = ctx->state_dir, .jobs = ctx->jobs, .refresh = ctx->refresh,

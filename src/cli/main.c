@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "progress.h"
 #include "util/buf.h"
 #include "util/subprocess.h"
 #include "banned.h"
@@ -27,6 +28,7 @@ static const struct cmd {
 	{ "release", cmd_release, "release [-f PATH] [--dry-run]" },
 	{ "promote", cmd_promote, "promote --from ENV --to ENV [-f PATH]... [--auto-approve]" },
 	{ "rollout", cmd_rollout, "rollout status|promote|abort|rollback [--to RELEASE]|history [NAME] [-f PATH] [--env NAME]" },
+	{ "logs", cmd_logs, "logs Service/NAME|Rollout/NAME [--release current|preview] [-f|--follow] [--tail N] [--since DURATION] [--file PATH] [--env NAME]" },
 	{ "artifact", cmd_artifact, "artifact record NAME VERSION DIGEST | artifact list [NAME] [--history]" },
 };
 
@@ -86,8 +88,12 @@ static void help(FILE *f)
 	      "  --state-dir DIR      state directory (default PROJECT/.cratis, or $CRATIS_STATE_DIR)\n"
 	      "  --grace SECONDS      apply/destroy/promote: how long running commands get to exit after\n"
 	      "                       Ctrl-C or SIGTERM before they are killed (default 10)\n"
-	      "  -v                   debug output\n"
-	      "\nenvironment: CRATIS_PLUGIN_PATH (colon-separated plugin directories searched first)\n"
+	      "  --stream             apply/destroy: a Task's output lines, prefixed by its address\n"
+	      "  --no-color           no colour (also when NO_COLOR is set, or off a terminal)\n"
+	      "  -v                   debug output (includes --stream)\n"
+	      "\nenvironment: CRATIS_PLUGIN_PATH (colon-separated plugin directories searched first),\n"
+	      "  NO_COLOR (no colour when set), CRATIS_PROGRESS_INTERVAL (seconds between the 'still\n"
+	      "  creating' lines off a terminal; default 10)\n"
 	      "\nexit codes:\n"
 	      "  0   success (plan: no changes with --detailed-exitcode)\n"
 	      "  1   error: invalid manifests, plugin failure, failed or partial apply\n"
@@ -111,7 +117,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], commands[i].name))
 			continue;
 		struct cli_ctx ctx = { .jobs = 4, .refresh = true, .files = STRV_INIT, .args = STRV_INIT,
-		                       .grace_ms = 10000, .cancel = &stop_signal };
+		                       .grace_ms = 10000, .cancel = &stop_signal, .tail = -1 };
 		struct buf line = BUF_INIT;
 		buf_adds(&line, "cratis");
 		for (int k = 1; k < argc; k++) {
@@ -120,6 +126,7 @@ int main(int argc, char **argv)
 		}
 		ctx.command_line = buf_detach(&line);
 		int rc = commands[i].fn(argc - 2, argv + 2, &ctx);
+		progress_free(ctx.progress);
 		strv_release(&ctx.files);
 		strv_release(&ctx.args);
 		free(ctx.command_line);

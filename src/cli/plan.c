@@ -10,12 +10,17 @@
 
 /* One line per resource (+ create, ~ update, -/+ replace, - delete) with changed fields and
  * reasons, then the summary line. */
-void print_plan(const struct plan *p, FILE *f)
+void print_plan(const struct plan *p, FILE *f, bool color)
 {
 	static const char *const sym[] = { "  ", "+ ", "~ ", "-/+", "- " };
+	static const char *const paint[] = { "", CLI_GREEN "+" CLI_RESET " ", CLI_YELLOW "~" CLI_RESET " ",
+		                             CLI_RED "-" CLI_RESET "/" CLI_GREEN "+" CLI_RESET, CLI_RED "-" CLI_RESET " " };
 	for (size_t i = 0; i < p->n; i++) {
 		const struct plan_item *it = &p->items[i];
-		fprintf(f, "%-3s %-32s %s", sym[it->action], it->id, action_names[it->action]);
+		if (color && it->action != ACT_NOOP)
+			fprintf(f, "%s %-32s %s", paint[it->action], it->id, action_names[it->action]);
+		else
+			fprintf(f, "%-3s %-32s %s", sym[it->action], it->id, action_names[it->action]);
 		if (it->changes.n) {
 			fputs(" (", f);
 			for (size_t k = 0; k < it->changes.n; k++)
@@ -210,7 +215,7 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 			print_json(j);
 			json_decref(j);
 		} else {
-			print_plan(&p, stdout);
+			print_plan(&p, stdout, cli_color(ctx, stdout));
 		}
 		rc = ctx->detailed_exitcode && app_plan_has_changes(&p) ? EXIT_CHANGES : EXIT_OK;
 	}
