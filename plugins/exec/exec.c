@@ -1,6 +1,7 @@
 /* Built-in plugin `exec`: kind Task (exec/v1). Runs an argv (no shell unless shell: true) on
  * apply and on destroy; an optional check command reports drift; declared outputs are read
  * from apply's stdout as key=value lines. Fields: docs/manifests.md#task. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,41 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 	return rc;
 }
 
+/* The streamed lines of a Task with sensitive outputs: what `--stream` shows, with the value of
+ * a "NAME=VALUE" stdout line of a sensitive output replaced by "(sensitive)". */
+struct masked_lines {
+	const struct cratis_request *req;
+	json_t *decl;   /* spec.outputs */
+};
+
+static int masked_line(void *payload, int stream, const char *line, size_t len)
+{
+	struct masked_lines *m = payload;
+	size_t i;
+	json_t *e;
+	json_array_foreach(stream == 1 ? m->decl : NULL, i, e) {
+		const char *k = json_string_value(json_object_get(e, "name"));
+		size_t kl = k ? strlen(k) : 0;
+		if (kl && json_is_true(json_object_get(e, "sensitive")) && len > kl && !strncmp(line, k, kl) && line[kl] == '=') {
+			host->log(m->req->call, CRATIS_LOG_DEBUG, "%s=(sensitive)", k);
+			return 0;
+		}
+	}
+	host->log(m->req->call, CRATIS_LOG_DEBUG, "%.*s", (int)len, line);
+	return 0;
+}
+
+/* Whether spec s declares a sensitive output. */
+static bool has_sensitive_output(json_t *s)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(s, "outputs"), i, e)
+		if (json_is_true(json_object_get(e, "sensitive")))
+			return true;
+	return false;
+}
+
 /* Run spec[which]; 1 when the field is absent. res is filled when 0 is returned. */
 static int run_cmd(const struct cratis_request *req, json_t *s, const char *which, struct cratis_run_result *res)
 {
@@ -107,7 +143,16 @@ static int run_cmd(const struct cratis_request *req, json_t *s, const char *whic
 	int timeout = json_is_integer(t) ? (int)json_integer_value(t) * 1000 : 300000;
 	memset(res, 0, sizeof(*res));
 	res->size = sizeof(*res);
-	int rc = host->run(req->call, argv, (const char *const *)env, workdir, timeout, res);
+	int rc;
+	if (has_sensitive_output(s) && CRATIS_HOST_HAS(host, run_with)) {
+		/* stream the lines ourselves, sensitive outputs masked (host->run streams them as they are) */
+		struct masked_lines m = { req, json_object_get(s, "outputs") };
+		struct cratis_run_opts o = { .size = sizeof(o), .argv = argv, .envp = (const char *const *)env,
+		                             .workdir = workdir, .timeout_ms = timeout, .on_line = masked_line, .payload = &m };
+		rc = host->run_with(req->call, &o, res);
+	} else {
+		rc = host->run(req->call, argv, (const char *const *)env, workdir, timeout, res);
+	}
 	if (!rc && (res->exit_code || res->timed_out)) {
 		if (res->timed_out)
 			host->error(req->call, NULL, "%s command timed out after %d s", which, timeout / 1000);

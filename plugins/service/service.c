@@ -176,6 +176,22 @@ static char *service_address(const char *url, const char *tcp)
 	return NULL;
 }
 
+/* The log (STATEDIR/log: the process's stdout and stderr, appended across restarts) is capped at
+ * each start: one larger than this moves to log.1, replacing the one before
+ * (docs/cli-output.md#logs). */
+#define LOG_ROTATE_BYTES (10L << 20)
+
+static void rotate_log(void *call, const char *statedir, const char *logfile)
+{
+	struct stat st;
+	if (stat(logfile, &st) || st.st_size <= LOG_ROTATE_BYTES)
+		return;
+	char *old = join(statedir, "log.1");
+	if (rename(logfile, old))
+		host->log(call, CRATIS_LOG_WARN, "cannot rotate '%s': %s", logfile, strerror(errno));
+	free(old);
+}
+
 static int destroy(void *data, const struct cratis_request *req, char **out)
 {
 	(void)data;
@@ -213,6 +229,7 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 	char *marker = marker_of(req->statedir);
 	stop(pidfile, 10000);
 	stop_marked(marker, 10000);
+	rotate_log(req->call, req->statedir, logfile);
 
 	char **owned;
 	const char **argv = spec_argv(json_object_get(s, "command"), false, &owned);

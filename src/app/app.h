@@ -277,6 +277,17 @@ int app_state_mv(struct app *a, const char *env, const char *from, const char *t
  * Errors as app_open with APP_LOAD_PLUGINS, CRATIS_EIO on a state read error. */
 int app_open_state_only(struct app **out, const struct app_options *o, struct diags *d);
 
+/* The file the process of a recorded Service, or of a Rollout's release, writes its stdout and
+ * stderr to (`cratis logs`; opened with APP_LOAD_STATE is enough: reads the store only, takes no
+ * lock). env: the environment (app_state_env's). address: "Service/NAME", "Rollout/NAME" or
+ * "PROJECT/Kind/NAME". release (Rollouts only): NULL or "current" (the active release) or
+ * "preview". *out: heap path (caller frees; the file may not exist yet). Errors: CRATIS_EINVAL
+ * (not a Service or Rollout address, a bad release, a name recorded by several projects),
+ * CRATIS_ENOTFOUND (nothing recorded under address, with a "did you mean" hint; a Rollout
+ * without such a release), CRATIS_EIO (the store cannot be read). */
+int app_log_file(struct app *a, const char *env, const char *address, const char *release, char **out,
+                 struct diags *d);
+
 /* Loaded plugins (APP_LOAD_PLUGINS): a JSON array of {name, version, form ("so", "exec",
  * "core"), path, kinds: ["group/version Kind", ...]}. */
 json_t *app_plugins(const struct app *a);

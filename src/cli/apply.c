@@ -53,14 +53,17 @@ static bool review(const struct plan *p, bool changes, void *payload)
 	struct review_ctx *r = payload;
 	if (*r->ctx->cancel)
 		return false; /* interrupted while planning: no question to ask */
-	print_plan(p, stderr);
+	/* the plan is a result: stdout, like Terraform's; the question goes with the diagnostics */
+	print_plan(p, stdout, cli_color(r->ctx, stdout));
 	if (!changes) {
 		if (*p->environment)
-			fprintf(stderr, "No changes. Environment '%s' matches the manifests.\n", p->environment);
+			printf("No changes. Environment '%s' matches the manifests.\n", p->environment);
 		else
-			fprintf(stderr, "No changes. The recorded state matches the manifests.\n");
+			printf("No changes. The recorded state matches the manifests.\n");
+		fflush(stdout);
 		return true;
 	}
+	fflush(stdout);
 	r->refused = !confirm(r->what, r->ctx->auto_approve);
 	return !r->refused;
 }
@@ -81,13 +84,17 @@ static int finish(struct cli_ctx *ctx, bool destroy, int arc, const struct app_r
 		rc = EXIT_ERROR;
 	} else {
 		const struct apply_result *c = &run->counts;
-		if (c->interrupted || run->cancelled)
-			fprintf(stderr, "%s interrupted: %zu succeeded, %zu failed, %zu skipped, %zu interrupted (deployment %lld)\n",
-			        destroy ? "Destroy" : "Apply", c->ok, c->failed, c->skipped, c->interrupted, (long long)c->deployment);
+		/* the summary is a result (stdout, as Terraform prints "Apply complete!"), in colour on
+		 * a terminal: green when complete, red when failed, yellow when interrupted */
+		bool color = cli_color(ctx, stdout), stopped = c->interrupted || run->cancelled;
+		const char *paint = !color ? "" : stopped ? CLI_YELLOW : arc ? CLI_RED : CLI_GREEN, *off = color ? CLI_RESET : "";
+		if (stopped)
+			printf("%s%s interrupted:%s %zu succeeded, %zu failed, %zu skipped, %zu interrupted (deployment %lld)\n", paint,
+			       destroy ? "Destroy" : "Apply", off, c->ok, c->failed, c->skipped, c->interrupted, (long long)c->deployment);
 		else
-			fprintf(stderr, "%s %s: %zu succeeded, %zu failed, %zu skipped (deployment %lld)\n",
-			        destroy ? "Destroy" : "Apply", arc ? "failed" : "complete", c->ok, c->failed, c->skipped,
-			        (long long)c->deployment);
+			printf("%s%s %s:%s %zu succeeded, %zu failed, %zu skipped (deployment %lld)\n", paint, destroy ? "Destroy" : "Apply",
+			       arc ? "failed" : "complete", off, c->ok, c->failed, c->skipped, (long long)c->deployment);
+		fflush(stdout);
 		rc = arc ? EXIT_ERROR : EXIT_OK;
 	}
 	return exit_code_cancelled(ctx, rc);
@@ -121,9 +128,10 @@ static bool review_saved(const struct plan *p, bool changes, void *payload)
 	struct review_ctx *r = payload;
 	if (*r->ctx->cancel)
 		return false;
-	print_plan(p, stderr);
+	print_plan(p, stdout, cli_color(r->ctx, stdout));
 	if (!changes)
-		fprintf(stderr, "No changes. The saved plan has nothing to do.\n");
+		printf("No changes. The saved plan has nothing to do.\n");
+	fflush(stdout);
 	return true;
 }
 

@@ -21,6 +21,14 @@ enum {
 	EXIT_SIGTERM = 143,  /* interrupted by SIGTERM, likewise */
 };
 
+/* ANSI SGR sequences for the colours of cli_color (ECMA-48 8.3.117). */
+#define CLI_RED "\033[31m"
+#define CLI_GREEN "\033[32m"
+#define CLI_YELLOW "\033[33m"
+#define CLI_RESET "\033[0m"
+
+struct progress;
+
 /* What a run was asked to do: set from the command line by cli_parse_args (src/cli/args.c) as
  * the command table (src/cli/commands.c) describes, before the command's function runs. */
 struct cli_ctx {
@@ -47,6 +55,7 @@ struct cli_ctx {
 	bool follow;              /* logs -f */
 	int tail;                 /* logs --tail N, -1 (default): all */
 	const char *since;        /* logs --since DURATION */
+	const char *release;      /* logs --release current|preview (Rollouts) */
 	json_t *overrides;        /* promote: variables taken from the source environment */
 	json_t *artifact_pins;    /* promote: artifacts as the source environment deployed them */
 	const char *provider;     /* render: --provider aws|gcp|azure */
@@ -60,6 +69,7 @@ struct cli_ctx {
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
 	atomic_int *cancel; /* the run's cancellation word (the signal that interrupted it) */
 	struct engine_observer observer;     /* progress lines (cli_open sets it) */
+	struct progress *progress; /* the observer's renderer (cli_open creates it; main frees it) */
 };
 
 typedef int (*cmd_fn)(int argc, char **argv, struct cli_ctx *ctx);
@@ -86,8 +96,13 @@ int exit_code_cancelled(const struct cli_ctx *ctx, int rc);
 /* Print a JSON document on stdout, indented, with a newline. */
 void print_json(const json_t *j);
 
-/* Print a plan as text: a line per resource and the summary line (cli/plan.c). */
-void print_plan(const struct plan *p, FILE *f);
+/* Whether to colour what is written to f: false when --no-color was given, when NO_COLOR is set
+ * and not empty (no-color.org), when TERM is "dumb" or when f is not a terminal. */
+bool cli_color(const struct cli_ctx *ctx, FILE *f);
+
+/* Print a plan as text: a line per resource and the summary line (cli/plan.c); the action
+ * symbols in colour when color. */
+void print_plan(const struct plan *p, FILE *f, bool color);
 
 /* With -target: the warning on stderr that the run is partial (Terraform's "Resource targeting is
  * in effect"); destroy says it covers what depends on the targets. Nothing without targets. */

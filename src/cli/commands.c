@@ -81,6 +81,8 @@ const struct cli_flag cli_flags[FL__COUNT] = {
 	[FL_RULES] = { "rules", 0, NULL, "PATH", FT_LIST, AT(rules), 0, 0, NULL, "$CRATIS_RULES_PATH, then the installed plugins",
 	               NULL, "[--rules PATH]...", CC_FILE,
 	               "a rules.yaml file or a directory searched for */transformations/rules.yaml; repeatable" },
+	[FL_RELEASE] = { "release", 0, NULL, "WHICH", FT_STRING, AT(release), 0, 0, NULL, "current", NULL, NULL, CC_NONE,
+	                 "for a Rollout: the current (active) release or the preview one" },
 	[FL_VERBOSE] = { "verbose", 'v', NULL, NULL, FT_SWITCH, AT(verbose), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	                 "debug output and notes" },
 	[FL_NO_COLOR] = { "no-color", 0, NULL, NULL, FT_SWITCH, AT(no_color), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
@@ -402,7 +404,7 @@ const struct cli_command cli_commands[] = {
 	  "outputs show as (sensitive) unless named. -o raw prints one output's value alone, for scripts.",
 	  ex_output_examples, ex_query, NULL, false, false, cmd_output },
 	{ "logs", "the output of a Service (or a Rollout's release)", "ADDRESS", 1, 1, CC_ADDRESS,
-	  FLAG(FL_FILE_LONG) | FLAG(FL_ENV) | FLAG(FL_FOLLOW) | FLAG(FL_TAIL) | FLAG(FL_SINCE), NULL,
+	  FLAG(FL_FILE_LONG) | FLAG(FL_ENV) | FLAG(FL_FOLLOW) | FLAG(FL_TAIL) | FLAG(FL_SINCE) | FLAG(FL_RELEASE), NULL,
 	  "Print what Service ADDRESS (Kind/name) wrote, like kubectl logs. For a Rollout: its current\n"
 	  "release, or the preview one while there is one.",
 	  ex_logs_examples, ex_query, NULL, false, false, cmd_logs },

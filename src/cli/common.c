@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "progress.h"
 #include "util/error.h"
 #include "banned.h"
 
@@ -43,53 +44,12 @@ void print_json(const json_t *j)
 	fputc('\n', stdout);
 }
 
-/* The CLI's observer: today's progress lines on stderr ("Task/x: creating", "Task/x: created in
- * 0.01s", "error: Task/x: create failed: ...", plugin lines indented); debug lines only with -v.
- * Called from worker threads: each line is one fprintf, which stdio locks. */
-static void observe(const struct engine_event *ev, void *payload)
+bool cli_color(const struct cli_ctx *ctx, FILE *f)
 {
-	const struct cli_ctx *ctx = payload;
-	static const char *const doing[] = { "", "creating", "updating", "replacing", "deleting" };
-	static const char *const done_word[] = { "", "created", "updated", "replaced", "deleted" };
-	static const char *const tag[] = { "debug: ", "", "warning: ", "error: " };
-	const char *msg = ev->message ? ev->message : "";
-	switch (ev->type) {
-	case EV_RESOURCE_STARTED:
-		fprintf(stderr, "%s: %s\n", ev->resource, doing[ev->action]);
-		break;
-	case EV_RESOURCE_RUNNING:
-		fprintf(stderr, "%s: still %s [%llds elapsed]\n", ev->resource, doing[ev->action], (long long)(ev->elapsed_ms / 1000));
-		break;
-	case EV_RESOURCE_FINISHED:
-		fprintf(stderr, "%s: %s in %.2fs\n", ev->resource, done_word[ev->action], (double)ev->elapsed_ms / 1000.0);
-		break;
-	case EV_RESOURCE_FAILED:
-		fprintf(stderr, "error: %s: %s failed: %s\n", ev->resource, action_names[ev->action], msg);
-		break;
-	case EV_RESOURCE_INTERRUPTED:
-		fprintf(stderr, "%s: %s interrupted after %.2fs\n", ev->resource, action_names[ev->action], (double)ev->elapsed_ms / 1000.0);
-		break;
-	case EV_RESOURCE_SKIPPED:
-		if (strcmp(msg, "cancelled"))
-			fprintf(stderr, "warning: %s: %s\n", ev->resource, msg);
-		break;
-	case EV_LOG:
-		if (ev->level < CRATIS_LOG_INFO && !ctx->verbose)
-			break;
-		if (ev->resource)
-			fprintf(stderr, "%s  %s: %s\n", tag[ev->level & 3], ev->resource, msg);
-		else
-			fprintf(stderr, "%s%s\n", tag[ev->level & 3], msg);
-		break;
-	case EV_WARNING:
-		fprintf(stderr, "warning: %s\n", msg);
-		break;
-	case EV_STAGE:
-	case EV_EMIT:
-	case EV_DEPLOYMENT_STARTED:
-	case EV_DEPLOYMENT_FINISHED:
-		break;
-	}
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+	if ((ctx && ctx->no_color) || (no && *no) || (term && !strcmp(term, "dumb")))
+		return false;
+	return isatty(fileno(f));
 }
 
 struct app_options cli_app_options(struct cli_ctx *ctx)
@@ -106,8 +66,10 @@ struct app_options cli_app_options(struct cli_ctx *ctx)
 
 int cli_open(struct cli_ctx *ctx, enum app_load what, struct app **out)
 {
-	ctx->observer.event = observe;
-	ctx->observer.payload = ctx;
+	if (!ctx->progress)
+		ctx->progress = progress_new(ctx);
+	ctx->observer.event = progress_event;
+	ctx->observer.payload = ctx->progress;
 	struct app_options o = cli_app_options(ctx);
 	struct diags d = DIAGS_INIT;
 	int rc = app_open(out, &o, what, &d);

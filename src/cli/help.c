@@ -20,6 +20,10 @@ static const char *const env_vars[][2] = {
 	{ "CRATIS_PLUGIN_PATH", "colon-separated plugin directories, searched first" },
 	{ "CRATIS_STATE_DIR", "state directory (as --state-dir)" },
 	{ "CRATIS_STATE", "state store URL (as --state)" },
+	{ "CRATIS_SECRET_KEY_FILE", "the key of secret hashes and sealed outputs (default STATE_DIR/secret.key)" },
+	{ "CRATIS_PROGRESS_INTERVAL", "seconds between 'still creating' lines off a terminal (default 10)" },
+	{ "CRATIS_CAPABILITY_PATH", "colon-separated capability plugin directories (render)" },
+	{ "CRATIS_RULES_PATH", "colon-separated transformation rules (transform)" },
 	{ "NO_COLOR", "when set (to anything), no colour (no-color.org)" },
 	{ NULL, NULL },
 };

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "progress.h"
 #include "util/buf.h"
 #include "util/subprocess.h"
 #include "banned.h"
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
 	strv_release(&ctx.args);
 	strv_release(&ctx.targets);
 	strv_release(&ctx.rules);
+	progress_free(ctx.progress);
 	free(ctx.command_line);
 	return rc;
 }

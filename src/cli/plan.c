@@ -37,13 +37,19 @@ static void print_values(const struct plan_item *it, FILE *f)
 }
 
 /* One line per resource (+ create, ~ update, -/+ replace, - delete) with changed fields and
- * reasons, the changed values of updates and replaces below it, then the summary line. */
-void print_plan(const struct plan *p, FILE *f)
+ * reasons, the changed values of updates and replaces below it, then the summary line; the
+ * action symbols in colour when color. */
+void print_plan(const struct plan *p, FILE *f, bool color)
 {
 	static const char *const sym[] = { "  ", "+ ", "~ ", "-/+", "- " };
+	static const char *const paint[] = { "", CLI_GREEN "+" CLI_RESET " ", CLI_YELLOW "~" CLI_RESET " ",
+		                             CLI_RED "-" CLI_RESET "/" CLI_GREEN "+" CLI_RESET, CLI_RED "-" CLI_RESET " " };
 	for (size_t i = 0; i < p->n; i++) {
 		const struct plan_item *it = &p->items[i];
-		fprintf(f, "%-3s %-32s %s", sym[it->action], it->id, action_names[it->action]);
+		if (color && it->action != ACT_NOOP)
+			fprintf(f, "%s %-32s %s", paint[it->action], it->id, action_names[it->action]);
+		else
+			fprintf(f, "%-3s %-32s %s", sym[it->action], it->id, action_names[it->action]);
 		if (it->changes.n) {
 			fputs(" (", f);
 			for (size_t k = 0; k < it->changes.n; k++)
@@ -278,7 +284,7 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 			print_json(j);
 			json_decref(j);
 		} else {
-			print_plan(&p, stdout);
+			print_plan(&p, stdout, cli_color(ctx, stdout));
 		}
 		rc = ctx->detailed_exitcode && app_plan_has_changes(&p) ? EXIT_CHANGES : EXIT_OK;
 		if (ctx->plan_out) {

@@ -100,12 +100,24 @@ static void run_result_fill(struct cratis_run_result *out, struct proc_result *r
 		out->out_truncated = r->out_truncated;
 }
 
+/* Each output line of a command run for a resource, as a debug log line of that resource: what
+ * `cratis apply --stream` shows ("Task/build: line"). */
+static int stream_line(void *payload, int stream, const char *line, size_t len)
+{
+	const struct call *c = payload;
+	(void)stream;
+	engine_logf(c->observer, CRATIS_LOG_DEBUG, c->resource, "%.*s", (int)len, line);
+	return 0;
+}
+
 static int host_run(void *callp, const char *const *argv, const char *const *envp,
                     const char *workdir, int timeout_ms, struct cratis_run_result *out)
 {
 	struct call *c = callp;
+	bool streamed = c && c->observer && c->resource;
 	struct proc_spec spec = { .argv = argv, .env = envp, .workdir = workdir, .timeout_ms = timeout_ms,
-	                          .cancel = c ? c->cancel : NULL, .grace_ms = c ? c->grace_ms : 0 };
+	                          .cancel = c ? c->cancel : NULL, .grace_ms = c ? c->grace_ms : 0,
+	                          .on_line = streamed ? stream_line : NULL, .payload = streamed ? c : NULL };
 	struct proc_result r;
 	int rc = proc_run(&spec, &r);
 	if (rc) {

@@ -62,7 +62,7 @@ expect_rc "Ctrl-C during apply exits 130" 130 "$rc"
 if alive "$SLOW"; then fail "the running Task was stopped"; kill -9 "$SLOW"; else ok "the running Task was stopped"; fi
 check "the dependent Task did not start" test ! -e "$P/after.marker"
 expect_in "the interrupted resource is named" "Task/slow: create interrupted" "$T/err"
-expect_in "the summary says interrupted" "Apply interrupted: 0 succeeded, 0 failed, 1 skipped, 1 interrupted" "$T/err"
+expect_in "the summary says interrupted (on stdout)" "Apply interrupted: 0 succeeded, 0 failed, 1 skipped, 1 interrupted" "$T/out"
 C state list >"$T/state" 2>&1
 expect_not_in "the lock is released" "lock " "$T/state"
 C history >"$T/history" 2>&1

@@ -60,7 +60,7 @@ check "nothing was destroyed" test -d "$T/staging"
 expect_rc "destroy --env staging from state only" 0 $?
 expect_in "says the manifests were not used" "the manifests were not used" "$T/d.err"
 expect_in "deletes the Service" "Service/web: deleted" "$T/d.err"
-expect_in "summary" "Destroy complete: 3 succeeded" "$T/d.err"
+expect_in "summary" "Destroy complete: 3 succeeded" "$T/d.out"
 check "the Task's recorded destroy command ran" test ! -d "$T/staging"
 check "the Service is stopped" sh -c "! curl -sf http://127.0.0.1:$PORT/ >/dev/null 2>&1"
 check "production is untouched" test -f "$T/production/index.html"

@@ -18,7 +18,7 @@ cleanup_hooks="stop_servers"
 # 1. apply, then the page answers
 C apply --auto-approve >"$T/apply1.out" 2>"$T/apply1.err"
 expect_rc "apply creates the example" 0 $?
-expect_in "apply reports its deployment" "Apply complete: 3 succeeded, 0 failed, 0 skipped" "$T/apply1.err"
+expect_in "apply reports its deployment (on stdout)" "Apply complete: 3 succeeded, 0 failed, 0 skipped" "$T/apply1.out"
 code=$(curl -s -o "$T/page" -w '%{http_code}' "$URL")
 expect_rc "GET $URL answers 200" 200 "$code"
 expect_in "the page carries the staging greeting" "<h1>hello from staging</h1>" "$T/page"
@@ -35,9 +35,9 @@ pid_before=$(pgrep -f "http.server $PORT")
 C plan --detailed-exitcode >"$T/plan3.out" 2>&1
 expect_rc "plan sees the change" 2 $?
 expect_in "plan names the changed field" "File/page                        update (spec.content)" "$T/plan3.out"
-C apply --auto-approve >/dev/null 2>"$T/apply3.err"
+C apply --auto-approve >"$T/apply3.out" 2>"$T/apply3.err"
 expect_rc "apply of the change" 0 $?
-expect_in "only the page changed" "Apply complete: 1 succeeded" "$T/apply3.err"
+expect_in "only the page changed" "Apply complete: 1 succeeded" "$T/apply3.out"
 expect_not_in "the task was not re-run" "Task/prepare: updating" "$T/apply3.err"
 expect_in "the new page is served" "hello, changed" "$(curl -s "$URL" >"$T/page3"; echo "$T/page3")"
 expect_rc "the server was not restarted" "$pid_before" "$(pgrep -f "http.server $PORT")"

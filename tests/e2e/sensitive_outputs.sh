@@ -50,6 +50,7 @@ never() { # NAME FILE: no value in FILE
 C apply --auto-approve -v >"$T/apply.out" 2>&1; expect_rc "apply" 0 $?
 expect_in "the dependent got the sensitive output in the same apply" "Bearer $GEN hello" "$T/use.got"
 expect_in "the secret reached its Task" "$TOK" "$T/sec.got"
+expect_in "-v streams the output line masked" "Task/gen: token=(sensitive)" "$T/apply.out"
 (cd "$P" && sqlite3 .cratis/state.db .dump) >"$T/dump"
 expect_in "the output is sealed in state" "sealed:v1:" "$T/dump"
 expect_in "a plain output stays plain" '"plain":"hello"' "$T/dump"
