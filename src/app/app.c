@@ -74,6 +74,21 @@ static int offline_artifact(char **out, const char *name, const char *field, voi
 	return CRATIS_OK;
 }
 
+/* Load o's manifest paths and buffers into a->ms; every problem (unreadable path, YAML errors,
+ * no manifest at all under first) is appended to errors. */
+static void load_manifests(struct app *a, const struct app_options *o, const char *first, struct diags *errors)
+{
+	for (size_t i = 0; i < o->npaths; i++)
+		if (manifest_load_path(&a->ms, o->paths[i]) == CRATIS_EIO)
+			diags_errorf(errors, CRATIS_EIO, "%s", cratis_error_last()->message);
+	for (size_t i = 0; i < o->nbuffers; i++)
+		if (manifest_load_buffer(&a->ms, o->buffers[i].name, o->buffers[i].data, o->buffers[i].len) == CRATIS_ENOMEM)
+			diags_errorf(errors, CRATIS_ENOMEM, "%s", cratis_error_last()->message);
+	diags_move(errors, &a->ms.errors);
+	if (!errors->n && !a->ms.n)
+		diags_errorf(errors, CRATIS_EINVAL, "no manifests found in %s (expected *.yaml or *.yml files)", first);
+}
+
 int app_open(struct app **out, const struct app_options *o, enum app_load what, struct diags *d)
 {
 	*out = NULL;
@@ -133,15 +148,7 @@ out_load:;
 			cap_catalog_register(&a->caps, &a->reg, &errors);
 	}
 	if ((what & APP_LOAD_MANIFESTS) == APP_LOAD_MANIFESTS && !errors.n) {
-		for (size_t i = 0; i < o->npaths; i++)
-			if (manifest_load_path(&a->ms, o->paths[i]) == CRATIS_EIO)
-				diags_errorf(&errors, CRATIS_EIO, "%s", cratis_error_last()->message);
-		for (size_t i = 0; i < o->nbuffers; i++)
-			if (manifest_load_buffer(&a->ms, o->buffers[i].name, o->buffers[i].data, o->buffers[i].len) == CRATIS_ENOMEM)
-				diags_errorf(&errors, CRATIS_ENOMEM, "%s", cratis_error_last()->message);
-		diags_move(&errors, &a->ms.errors);
-		if (!errors.n && !a->ms.n)
-			diags_errorf(&errors, CRATIS_EINVAL, "no manifests found in %s (expected *.yaml or *.yml files)", first);
+		load_manifests(a, o, first, &errors);
 		a->artifacts = json_object();
 		a->model.artifact = (what & APP_LOAD_OFFLINE) ? offline_artifact : resolve_artifact;
 		a->model.artifact_payload = a;
@@ -237,16 +244,8 @@ int app_validate(const struct app_options *o, json_t **summary, struct diags *d)
 	if (rc)
 		goto out;
 	const char *first = o->npaths ? o->paths[0] : ".";
-	for (size_t i = 0; i < o->npaths; i++)
-		if (manifest_load_path(&a->ms, o->paths[i]) == CRATIS_EIO)
-			diags_errorf(&errors, CRATIS_EIO, "%s", cratis_error_last()->message);
-	for (size_t i = 0; i < o->nbuffers; i++)
-		if (manifest_load_buffer(&a->ms, o->buffers[i].name, o->buffers[i].data, o->buffers[i].len) == CRATIS_ENOMEM)
-			diags_errorf(&errors, CRATIS_ENOMEM, "%s", cratis_error_last()->message);
-	diags_move(&errors, &a->ms.errors);
+	load_manifests(a, o, first, &errors);
 	ndocs = a->ms.n;
-	if (!errors.n && !a->ms.n)
-		diags_errorf(&errors, CRATIS_EINVAL, "no manifests found in %s (expected *.yaml or *.yml files)", first);
 	if (errors.n)
 		goto out;
 	/* the environments to check: the one asked for, else every one defined (or none) */

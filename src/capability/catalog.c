@@ -73,11 +73,6 @@ void cap_catalog_default_dirs(struct cap_catalog *c, const char *project_dir)
 	free(exe);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static const char *sget(const json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
@@ -363,17 +358,9 @@ int cap_catalog_load(struct cap_catalog *c, struct diags *errors)
 {
 	size_t before = diags_errors(errors);
 	for (size_t i = 0; i < c->dirs.n; i++) {
-		DIR *d = opendir(c->dirs.v[i]);
-		if (!d)
-			continue;
 		struct strv names = STRV_INIT;
-		struct dirent *de;
-		while ((de = readdir(d)))
-			if (de->d_name[0] != '.')
-				strv_push(&names, de->d_name);
-		closedir(d);
-		if (names.n)
-			qsort(names.v, names.n, sizeof(char *), cmp_str);
+		if (dir_names_sorted(c->dirs.v[i], NULL, &names))
+			continue;
 		for (size_t k = 0; k < names.n; k++) {
 			char *p = xasprintf("%s/%s", c->dirs.v[i], names.v[k]);
 			if (is_dir(p))

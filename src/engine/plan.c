@@ -651,6 +651,20 @@ static void check_auth(const struct system *sys, const json_t *v, struct buf *pa
 	}
 }
 
+/* Every System's spec.auth of m is made of credential references (check_auth); problems go to
+ * errors at their location. */
+static void systems_auth_check(const struct model *m, struct diags *errors)
+{
+	for (size_t i = 0; i < m->nsystems; i++) {
+		const json_t *auth = json_object_get(json_object_get(m->systems[i].doc->root, "spec"), "auth");
+		struct buf path = BUF_INIT;
+		buf_adds(&path, "spec.auth");
+		if (auth)
+			check_auth(&m->systems[i], auth, &path, errors);
+		buf_release(&path);
+	}
+}
+
 /* ---- running per-item work on up to -j threads ---- */
 
 /* fn(p, i, errors of item i, payload) for every item i of p, on up to jobs threads; with
@@ -835,6 +849,23 @@ static size_t index_of(const struct map *index, const char *project, const char 
 	return (size_t)map_get_pair(index, project, id);
 }
 
+/* The dependency graph of m's resources into g (node i is m->resources[i], an edge from each to
+ * what it depends on) and index (key -> i + 1, for index_of). Both initialised here. */
+static void model_graph(const struct model *m, struct graph *g, struct map *index)
+{
+	graph_init(g, m->nresources);
+	for (size_t i = 0; i < m->nresources; i++)
+		map_put(index, m->resources[i]->key, (void *)(i + 1));
+	for (size_t i = 0; i < m->nresources; i++) {
+		const struct resource *r = m->resources[i];
+		for (size_t k = 0; k < r->deps.n; k++) {
+			size_t d = index_of(index, r->project, r->deps.v[k]);
+			if (d)
+				graph_add_edge(g, i, d - 1);
+		}
+	}
+}
+
 /* ---- -target ---- */
 
 /* Whether address ("Kind/name" or "project/Kind/name") names project's resource id. */
@@ -984,18 +1015,8 @@ static int build(struct plan *p, struct model *m, struct store *s, struct regist
 	size_t nres = destroy ? 0 : m->nresources;
 	/* graph and order of desired resources */
 	struct graph g;
-	graph_init(&g, m->nresources);
 	struct map index = MAP_INIT;
-	for (size_t i = 0; i < m->nresources; i++)
-		map_put(&index, m->resources[i]->key, (void *)(i + 1));
-	for (size_t i = 0; i < m->nresources; i++) {
-		struct resource *r = m->resources[i];
-		for (size_t k = 0; k < r->deps.n; k++) {
-			size_t d = index_of(&index, r->project, r->deps.v[k]);
-			if (d)
-				graph_add_edge(&g, i, d - 1);
-		}
-	}
+	model_graph(m, &g, &index);
 	size_t *order = NULL, *cycle = NULL, ncycle = 0;
 	if (graph_order(&g, &order, &cycle, &ncycle)) {
 		cycle_error(m, cycle, ncycle, errors);
@@ -1066,14 +1087,7 @@ static int build(struct plan *p, struct model *m, struct store *s, struct regist
 	map_release(&index);
 
 	/* credentials of Systems are references only (resolved by plugins through host->secret) */
-	for (size_t i = 0; i < m->nsystems; i++) {
-		const json_t *auth = json_object_get(json_object_get(m->systems[i].doc->root, "spec"), "auth");
-		struct buf path = BUF_INIT;
-		buf_adds(&path, "spec.auth");
-		if (auth)
-			check_auth(&m->systems[i], auth, &path, errors);
-		buf_release(&path);
-	}
+	systems_auth_check(m, errors);
 
 	/* validate every desired resource before deciding anything; then decide each one after the
 	 * ones it depends on (their outputs and drift shape its spec), both on up to -j threads */
@@ -1151,18 +1165,8 @@ int plan_validate(struct model *m, struct registry *reg, const struct engine_opt
 	error_clear();
 	registry_set_exec_procs(reg, o->jobs > 0 ? o->jobs : 1);
 	struct graph g;
-	graph_init(&g, m->nresources);
 	struct map index = MAP_INIT;
-	for (size_t i = 0; i < m->nresources; i++)
-		map_put(&index, m->resources[i]->key, (void *)(i + 1));
-	for (size_t i = 0; i < m->nresources; i++) {
-		struct resource *r = m->resources[i];
-		for (size_t k = 0; k < r->deps.n; k++) {
-			size_t d = index_of(&index, r->project, r->deps.v[k]);
-			if (d)
-				graph_add_edge(&g, i, d - 1);
-		}
-	}
+	model_graph(m, &g, &index);
 	map_release(&index);
 	size_t *order = NULL, *cycle = NULL, ncycle = 0;
 	int rc = CRATIS_OK;
@@ -1173,14 +1177,7 @@ int plan_validate(struct model *m, struct registry *reg, const struct engine_opt
 	}
 	free(order);
 	graph_release(&g);
-	for (size_t i = 0; i < m->nsystems; i++) {
-		const json_t *auth = json_object_get(json_object_get(m->systems[i].doc->root, "spec"), "auth");
-		struct buf path = BUF_INIT;
-		buf_adds(&path, "spec.auth");
-		if (auth)
-			check_auth(&m->systems[i], auth, &path, errors);
-		buf_release(&path);
-	}
+	systems_auth_check(m, errors);
 	/* the validate op of each resource, as plan_build calls it; items carry no recorded row */
 	struct plan p;
 	memset(&p, 0, sizeof(p));

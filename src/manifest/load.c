@@ -702,11 +702,6 @@ int manifest_load_buffer(struct manifest_set *s, const char *name, const char *d
 	return load_stream(s, name, data ? data : "", data ? len : 0);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* A directory walk: the real files and directories it has visited (device, inode: through
  * symbolic links a directory can contain itself, and a file can be reached twice), and the
  * ignore rules of the walked directory's .cratisignore. */
@@ -766,17 +761,9 @@ static int load_dir(struct manifest_set *s, const char *dir, const char *rel, st
 {
 	if (walk_seen(w, dir))
 		return CRATIS_OK; /* each real directory once: a link back to an ancestor ends here */
-	DIR *d = opendir(dir);
-	if (!d)
-		return error_set(CRATIS_EIO, "cannot read directory '%s': %s", dir, strerror(errno));
 	struct strv names = STRV_INIT;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			strv_push(&names, de->d_name);
-	closedir(d);
-	if (names.n)
-		qsort(names.v, names.n, sizeof(char *), cmp_str);
+	if (dir_names_sorted(dir, NULL, &names))
+		return error_set(CRATIS_EIO, "cannot read directory '%s': %s", dir, strerror(errno));
 	int rc = CRATIS_OK;
 	for (size_t i = 0; i < names.n; i++) {
 		char *p = xasprintf("%s/%s", dir, names.v[i]);

@@ -706,11 +706,6 @@ static int load_so(struct registry *r, const char *path, struct diags *errors)
 	return CRATIS_OK;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int registry_load_one(struct registry *r, const char *path, struct diags *errors)
 {
 	if (is_dir(path)) {
@@ -720,17 +715,9 @@ int registry_load_one(struct registry *r, const char *path, struct diags *errors
 		if (exec)
 			return exec_plugin_load(r, path, errors);
 		/* a folder of shared objects (as a build tree lays them out) */
-		DIR *d = opendir(path);
-		if (!d)
-			return CRATIS_OK;
 		struct strv names = STRV_INIT;
-		struct dirent *de;
-		while ((de = readdir(d)))
-			if (ends_with(de->d_name, ".so"))
-				strv_push(&names, de->d_name);
-		closedir(d);
-		if (names.n)
-			qsort(names.v, names.n, sizeof(char *), cmp_str);
+		if (dir_names_sorted(path, ".so", &names))
+			return CRATIS_OK;
 		int rc = CRATIS_OK;
 		for (size_t i = 0; i < names.n; i++) {
 			char *p = xasprintf("%s/%s", path, names.v[i]);
@@ -750,17 +737,9 @@ int registry_load(struct registry *r, struct diags *errors)
 {
 	int rc = CRATIS_OK;
 	for (size_t i = 0; i < r->dirs.n; i++) {
-		DIR *d = opendir(r->dirs.v[i]);
-		if (!d)
-			continue;
 		struct strv names = STRV_INIT;
-		struct dirent *de;
-		while ((de = readdir(d)))
-			if (de->d_name[0] != '.')
-				strv_push(&names, de->d_name);
-		closedir(d);
-		if (names.n)
-			qsort(names.v, names.n, sizeof(char *), cmp_str);
+		if (dir_names_sorted(r->dirs.v[i], NULL, &names))
+			continue;
 		for (size_t k = 0; k < names.n; k++) {
 			char *p = xasprintf("%s/%s", r->dirs.v[i], names.v[k]);
 			if (registry_load_one(r, p, errors))

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -212,4 +213,25 @@ bool strv_has(const struct strv *s, const char *str)
 		if (!strcmp(s->v[i], str))
 			return true;
 	return false;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int dir_names_sorted(const char *dir, const char *suffix, struct strv *out)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	size_t first = out->n;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && (!suffix || ends_with(de->d_name, suffix)))
+			strv_push(out, de->d_name);
+	closedir(d);
+	if (out->n > first)
+		qsort(out->v + first, out->n - first, sizeof(char *), cmp_name);
+	return 0;
 }
