@@ -161,7 +161,8 @@ int cmd_cost(int argc, char **argv, struct cli_ctx *ctx)
 	(void)argc; /* flags: ctx, parsed from the command table */
 	(void)argv;
 	struct app *a;
-	int rc = cli_open(ctx, APP_LOAD_MANIFESTS, &a);
+	/* only --diff reads the state: without it nothing is created or opened */
+	int rc = cli_open(ctx, ctx->diff ? APP_LOAD_MANIFESTS : APP_LOAD_MANIFESTS | APP_LOAD_OFFLINE, &a);
 	if (rc)
 		return rc;
 	struct app_cost c;
