@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "capability/capability.h"
+#include "capability/cost.h"
 #include "engine/engine.h"
 #include "manifest/manifest.h"
 #include "model/model.h"
@@ -354,5 +355,55 @@ int app_names(const char *const *paths, size_t npaths, struct strv *envs, struct
  * CRATIS_OK, or CRATIS_EINVAL / CRATIS_EIO with the problems in d. (src/app/capability.c) */
 int app_render(struct app *a, const char *provider, const char *dir, bool deny_lock_in,
                struct render_result *out, struct diags *d);
+
+/* Lock-in warnings of the open environment (APP_LOAD_MANIFESTS) for provider (NULL: the
+ * Environment's spec.provider; when it names none, every provider): each capability resource
+ * setting a provider-only option draws a DIAG_WARNING appended to warnings (the text render
+ * prints; cap_lock_in). With deny_lock_in they are errors appended to d instead and
+ * CRATIS_EINVAL is returned; else CRATIS_OK. (src/app/capability.c) */
+int app_lock_in(struct app *a, const char *provider, bool deny_lock_in, struct diags *warnings, struct diags *d);
+
+/* What `cratis cost` is asked. Strings borrowed. */
+struct app_cost_options {
+	const char *providers;        /* "aws,gcp" (comma-separated), NULL: all three (with diff: the
+	                               * Environment's provider, or all three when it names none) */
+	const char *usage_file;       /* an Infracost-shaped usage file, or NULL */
+	bool diff;                    /* also price the specs state records for the environment */
+	bool deny_lock_in;            /* lock-in warnings are errors */
+};
+
+/* The estimates of `cratis cost` (src/capability/cost.h), per provider index. */
+struct app_cost {
+	bool have[CAP_NPROVIDERS];                 /* the provider was priced */
+	struct cost_estimate est[CAP_NPROVIDERS];  /* the manifests' capabilities, in id order */
+	struct cost_estimate past[CAP_NPROVIDERS]; /* with diff: what state records */
+	bool diff;
+	char *project, *environment;               /* owned */
+	struct diags warnings;                     /* lock-in warnings of every provider priced */
+};
+
+/* Price the capability resources of the open environment (APP_LOAD_MANIFESTS) on each provider
+ * of o with the plugins' cost models and o's usage file; with o->diff also the specs state
+ * records for the environment (resources whose kind is a capability), so the front end can show
+ * each resource's monthly delta. out is initialised here (release with app_cost_release, also
+ * on error). Errors in d: an unknown provider, an unreadable or malformed usage file (located),
+ * a cost model that does not load, a formula that fails (at the cost model's file:line:col),
+ * a store that cannot be read, and with deny_lock_in each lock-in warning. Returns CRATIS_OK or
+ * CRATIS_EINVAL / CRATIS_EIO / CRATIS_EPLUGIN. */
+int app_cost(struct app *a, const struct app_cost_options *o, struct app_cost *out, struct diags *d);
+void app_cost_release(struct app_cost *c);
+/* The provider index with the lowest monthly cost for resource id (NULL: the lowest total among
+ * providers that price every resource), or -1 when no provider prices it. Ties: the first in
+ * aws, gcp, azure order. */
+int app_cost_cheapest(const struct app_cost *c, const char *id);
+/* The ids of c's estimate and past estimate for provider pi, sorted and unique, appended to ids. */
+void app_cost_diff(const struct app_cost *c, int pi, struct strv *ids);
+/* c as JSON in Infracost's names: {version, currency, environment, project, projects: [one per
+ * provider: cost_estimate_json, with diff also pastBreakdown, pastTotalMonthlyCost,
+ * diffTotalMonthlyCost, diff: {resources: [{name, pastMonthlyCost, monthlyCost,
+ * monthlyCostDelta}], totalMonthlyCost}], comparison: {resources: [{name, monthlyCost:
+ * {provider: cost}, cheapestProvider}], totalMonthlyCost: {provider: cost}, cheapestProvider}}.
+ * Money is a decimal string (exact micro-units). New reference. */
+json_t *app_cost_json(const struct app_cost *c);
 
 #endif

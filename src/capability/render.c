@@ -2,6 +2,7 @@
  * provider, in the layout `terraform fmt` writes (same input, same bytes). */
 #define _GNU_SOURCE
 #include "capability.h"
+#include "cost.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -316,16 +317,10 @@ static void render_module(struct ctx *c, const struct item *it, const char *clou
 		struct buf vb = BUF_INIT;
 		hcl_value(c, it, field, &vb, v);
 		attrs_add(&a, json_string_value(json_object_get(o, "input")), buf_detach(&vb));
-		struct loc l;
-		manifest_locate(it->res->doc, field, &l);
-		struct diag *dg = diags_add(c->warnings, DIAG_WARNING, CRATIS_OK,
-		                            "%s uses the %s-only feature '%s' (%s): it ties this resource to %s",
-		                            it->res->id, prov, name, json_string_value(json_object_get(o, "help")), prov);
-		diag_locate(dg, l.file, l.line, l.col, field);
-		if (json_string_value(json_object_get(o, "alternative")))
-			diag_hint(dg, "portable alternative: %s", json_string_value(json_object_get(o, "alternative")));
 		free(field);
 	}
+	/* each provider option used draws a lock-in warning (the text plan and cost print too) */
+	cap_lock_in_resource(c->warnings, it->kind, it->res, c->pi);
 	attrs_flush(&a, b, "  ");
 	buf_adds(b, "}\n");
 }

@@ -65,6 +65,7 @@ struct cli_ctx {
 	const char *out_path;     /* transform: -o FILE|DIR (NULL: standard output) */
 	bool check, diff;         /* transform: --check, --diff */
 	struct strv rules;        /* transform: --rules PATH, repeatable */
+	const char *usage;        /* cost: --usage FILE (Infracost-shaped usage) */
 	struct strv args;         /* positional arguments (a subcommand's name first) */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
 	atomic_int *cancel; /* the run's cancellation word (the signal that interrupted it) */
@@ -140,6 +141,7 @@ void print_outputs(const json_t *outputs, FILE *f);
  * on stderr that they were not used. *state_only says which. EXIT_OK or EXIT_ERROR. */
 int cli_open_destroy(struct cli_ctx *ctx, struct app **out, bool *state_only);
 int cmd_render(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_cost(int argc, char **argv, struct cli_ctx *ctx);
 /* apply (destroy false) or destroy once flags are parsed; the body of both commands and promote. */
 int cli_apply(struct cli_ctx *ctx, bool destroy);
 

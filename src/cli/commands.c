@@ -65,7 +65,7 @@ const struct cli_flag cli_flags[FL__COUNT] = {
 	               "only lines newer than DURATION (30s, 10m, 2h)" },
 	[FL_PROVIDER] = { "provider", 0, NULL, "PROVIDER", FT_STRING, AT(provider), 0, 0, NULL, NULL,
 	                  NULL, NULL, CC_NONE, "the cloud provider: aws, gcp or azure (render: default the Environment's "
-	                  "spec.provider; transform: required)" },
+	                  "spec.provider; transform: required; cost: a comma-separated list, default all three)" },
 	[FL_OUT_DIR] = { "output-dir", 'o', NULL, "DIR", FT_STRING, AT(out_dir), 0, 0, NULL, NULL, NULL, "-o DIR", CC_DIR,
 	                 "directory the OpenTofu root module is written to (required)" },
 	[FL_DENY_LOCK_IN] = { "deny-lock-in", 0, NULL, NULL, FT_SWITCH, AT(deny_lock_in), 0, 0, NULL, NULL, NULL, NULL,
@@ -77,12 +77,16 @@ const struct cli_flag cli_flags[FL__COUNT] = {
 	[FL_CHECK] = { "check", 0, NULL, NULL, FT_SWITCH, AT(check), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	               "write nothing; exit 1 when a file would change" },
 	[FL_DIFF] = { "diff", 0, NULL, NULL, FT_SWITCH, AT(diff), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
-	              "print what would change as a unified diff" },
+	              "transform: print what would change as a unified diff; cost: price the manifests "
+	              "against what state records, per resource the monthly change" },
 	[FL_RULES] = { "rules", 0, NULL, "PATH", FT_LIST, AT(rules), 0, 0, NULL, "$CRATIS_RULES_PATH, then the installed plugins",
 	               NULL, "[--rules PATH]...", CC_FILE,
 	               "a rules.yaml file or a directory searched for */transformations/rules.yaml; repeatable" },
 	[FL_RELEASE] = { "release", 0, NULL, "WHICH", FT_STRING, AT(release), 0, 0, NULL, "current", NULL, NULL, CC_NONE,
 	                 "for a Rollout: the current (active) release or the preview one" },
+	[FL_USAGE] = { "usage", 0, NULL, "FILE", FT_STRING, AT(usage), 0, 0, NULL, NULL, NULL, NULL, CC_FILE,
+	               "usage of the usage-based cost components, in the shape of Infracost's infracost-usage.yml "
+	               "(resource_usage by Kind/name, resource_type_default_usage by Kind)" },
 	[FL_VERBOSE] = { "verbose", 'v', NULL, NULL, FT_SWITCH, AT(verbose), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	                 "debug output and notes" },
 	[FL_NO_COLOR] = { "no-color", 0, NULL, NULL, FT_SWITCH, AT(no_color), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
@@ -231,6 +235,17 @@ static const struct cli_exit ex_render[] = {
 	{ 1, "error: invalid manifests or capabilities, or a lock-in warning with --deny-lock-in; nothing was rendered" },
 	X_USAGE, X_END,
 };
+static const struct cli_example ex_cost_examples[] = {
+	{ "the production environment on aws, gcp and azure side by side", "cratis cost --env production" },
+	{ "two providers, with expected usage", "cratis cost --env production --provider aws,gcp --usage usage.yml" },
+	{ "what a change of the manifests costs per month", "cratis cost --env production --diff" },
+	{ NULL, NULL },
+};
+static const struct cli_exit ex_cost[] = {
+	X_OK,
+	{ 1, "error: invalid manifests, usage file or cost model, a failing formula, or a lock-in warning with --deny-lock-in" },
+	X_USAGE, X_END,
+};
 static const struct cli_example ex_transform_examples[] = {
 	{ "an application directory, for AWS", "cratis transform --provider aws -i app -o build/app" },
 	{ "in CI: would anything change?", "cratis transform --provider gcp -i app --check --diff" },
@@ -338,7 +353,8 @@ static const struct cli_command env_subs[] = {
 
 const struct cli_command cli_commands[] = {
 	{ "plan", "show what apply would change", NULL, 0, 0, CC_NONE,
-	  COMMON | FLAG(FL_OUTPUT) | FLAG(FL_DETAILED) | FLAG(FL_REFRESH) | FLAG(FL_JOBS) | FLAG(FL_TARGET) | FLAG(FL_OUT),
+	  COMMON | FLAG(FL_OUTPUT) | FLAG(FL_DETAILED) | FLAG(FL_REFRESH) | FLAG(FL_JOBS) | FLAG(FL_TARGET) | FLAG(FL_OUT) |
+	  FLAG(FL_DENY_LOCK_IN),
 	  "text|json|markdown",
 	  "Diff the manifests against the recorded state of the environment: a line per resource with its\n"
 	  "action (create, update, replace, delete, no-op), the fields that change and why when it is not a\n"
@@ -426,6 +442,16 @@ const struct cli_command cli_commands[] = {
 	  "blocks, outputs and the modules themselves, byte for byte the same for the same input. A\n"
 	  "provider-only option is a lock-in warning (an error with --deny-lock-in). docs/capabilities.md.",
 	  ex_render_examples, ex_render, NULL, false, false, cmd_render },
+	{ "cost", "the monthly cost of an environment's capabilities on each provider", NULL, 0, 0, CC_NONE,
+	  COMMON | FLAG(FL_PROVIDER) | FLAG(FL_USAGE) | FLAG(FL_DIFF) | FLAG(FL_DENY_LOCK_IN) | FLAG(FL_OUTPUT), "table|json",
+	  "Price the capability resources of the environment with the plugins' cost models\n"
+	  "(cost_models/PROVIDER.yaml): per resource and cost component the monthly quantity, unit price and\n"
+	  "monthly cost on each provider side by side (730 hours a month), totals, and the cheapest provider\n"
+	  "per resource and overall. Usage-based components take their quantity from --usage FILE; without\n"
+	  "it they show as usage-based and count 0. --diff prices the manifests against the specs state\n"
+	  "records (default: the Environment's provider). -o json uses Infracost's field names.\n"
+	  "docs/capabilities.md.",
+	  ex_cost_examples, ex_cost, NULL, false, false, cmd_cost },
 	{ "transform", "rewrite provider-agnostic SDK calls in Python code for one provider", NULL, 0, 0, CC_NONE,
 	  FLAG(FL_PROVIDER) | FLAG(FL_INPUT) | FLAG(FL_OUT_PATH) | FLAG(FL_CHECK) | FLAG(FL_DIFF) | FLAG(FL_RULES), NULL,
 	  "Calls of the infrar SDK (storage upload, download, list_objects, delete) become the provider's\n"

@@ -266,6 +266,18 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 		return rc;
 	struct plan p;
 	struct diags d = DIAGS_INIT;
+	/* lock-in warnings of capabilities (the text render and cost print); errors with --deny-lock-in */
+	struct diags lw = DIAGS_INIT;
+	int lock_rc = app_lock_in(a, NULL, ctx->deny_lock_in, &lw, &d);
+	print_errors(ctx, &lw);
+	diags_release(&lw);
+	if (lock_rc) {
+		print_errors(ctx, &d);
+		fprintf(stderr, "%zu error%s; nothing was changed\n", diags_errors(&d), diags_errors(&d) == 1 ? "" : "s");
+		diags_release(&d);
+		app_close(a);
+		return EXIT_ERROR;
+	}
 	if (app_plan(a, &p, &d)) {
 		if (ctx->json) {
 			json_t *j = diags_to_json(&d);
