@@ -315,6 +315,15 @@ size_t schema_check(struct diags *errors, const struct manifest_doc *doc, const 
 			if (core_tables[i].resource)
 				rows_add(&rs, resource_common, N(resource_common));
 		}
+		/* a System of a type a plugin implements (kind System of the group named by spec.type)
+		 * also takes the fields that plugin declares */
+		const char *type = json_string_value(json_object_get(json_object_get(root, "spec"), "type"));
+		const struct handler *sh = !strcmp(kind, "System") && type && reg ? registry_find(reg, type, "System", NULL) : NULL;
+		for (size_t i = 0; sh && sh->has_schema && i < sh->nfields; i++) {
+			struct row r = { sh->fields[i].path, sh->fields[i].type, sh->fields[i].help, sh->fields[i].def,
+			                 sh->fields[i].required };
+			rows_add(&rs, &r, 1);
+		}
 	} else {
 		const struct handler *h = reg ? registry_find(reg, group, kind, version) : NULL;
 		if (h && h->has_schema) {

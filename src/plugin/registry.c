@@ -273,8 +273,14 @@ static int host_secret(void *callp, const char *ref, char **out)
 		}
 	} else if (!strcmp(provider, "file")) {
 		rc = secret_file(c, ref, rest, out);
+	} else if (!strcmp(provider, "secret") && c->secret) {
+		/* the Project's spec.secrets, through the run's secret store */
+		rc = c->secret(out, rest, c->secret_payload);
+		if (rc)
+			host_error(c, NULL, "secret '%s': %s", ref, cratis_error_last()->message);
 	} else {
-		host_error(c, NULL, "secret '%s': no secret provider '%s' (known: env, file)", ref, provider);
+		host_error(c, NULL, "secret '%s': no secret provider '%s' (known: env, file%s)", ref, provider,
+		           c->secret ? ", secret" : "");
 		rc = CRATIS_ENOTFOUND;
 	}
 	free(provider);

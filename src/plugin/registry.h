@@ -76,6 +76,11 @@ struct call {
 	json_t *events;                 /* events emitted during the call: [{"type","data"}] */
 	call_event_fn on_event;         /* also hands each event here when set (the observer) */
 	void *event_payload;
+	/* Resolves a {"secret":"NAME"} credential reference (host->secret) into *out (heap, the
+	 * caller wipes and frees), or returns a status with the last error set; NULL: no secret
+	 * store for this call (CRATIS_ENOTFOUND). */
+	int (*secret)(char **out, const char *name, void *payload);
+	void *secret_payload;
 };
 
 void registry_init(struct registry *r);
