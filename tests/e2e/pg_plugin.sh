@@ -211,4 +211,31 @@ C destroy --auto-approve >"$T/destroy2.out" 2>&1
 expect_rc "destroy drops it" 0 $?
 check "the database is gone" test "$(Q postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'shop'")" = 0
 check "the roles are gone" test "$(Q postgres -c "SELECT count(*) FROM pg_roles WHERE rolname IN ('app', 'readers', 'analyst')")" = 0
+
+# 11. examples/postgres: role, database, migrations, and a web app reading them, released
+# blue/green after the schema moved; the server found through PGHOST/PGPORT/PGUSER
+E="$T/example"
+cp -r "$SRC/examples/postgres" "$E"
+rm -rf "$E/.cratis"
+export SHOP_ACTIVE_PORT=$(free_port) SHOP_PREVIEW_PORT=$(free_port)
+EX() { env -u PGPASSWORD PGHOST=127.0.0.1 PGPORT="$CRATIS_TEST_PG_PORT" PGUSER=cratis ADMIN_PW="$ADMIN_PW" APP_PW="$APP_PW" \
+	"$CRATIS" "$@" -f "$E" </dev/null; }
+stop_example() { EX destroy --auto-approve >/dev/null 2>&1; return 0; }
+cleanup_hooks="stop_example"
+APP_VERSION=v1 EX apply --auto-approve >"$T/ex1.out" 2>&1
+expect_rc "the example applies" 0 $?
+curl -s --max-time 5 "http://127.0.0.1:$SHOP_ACTIVE_PORT/" >"$T/ex1.body"
+expect_in "its app serves v1 with a row from the database" "<h1>shop v1</h1><p>first customer: Ada Lovelace</p>" "$T/ex1.body"
+check "its migrations are recorded" test "$(Q shop -c "SELECT string_agg(coalesce(version, 'R'), ' ' ORDER BY installed_rank) FROM cratis_schema_history WHERE success")" = "1 2 3 R"
+printf "INSERT INTO users (name, email) VALUES ('Grace Hopper', 'grace@example.org');\n" >"$E/db/V4__more_users.sql"
+APP_VERSION=v2 EX plan >"$T/ex2.plan" 2>&1
+expect_in "the next release's plan lists the pending migration" "V4__more_users" "$T/ex2.plan"
+APP_VERSION=v2 EX apply --auto-approve >"$T/ex2.out" 2>&1
+expect_rc "the next release applies" 0 $?
+mig=$(grep -n "Migration/schema: updated" "$T/ex2.out" | head -1 | cut -d: -f1)
+roll=$(grep -n "Rollout/web: updating" "$T/ex2.out" | head -1 | cut -d: -f1)
+check "the schema moved before the release" test -n "$mig" -a -n "$roll" -a "${mig:-0}" -lt "${roll:-0}"
+curl -s --max-time 5 "http://127.0.0.1:$SHOP_ACTIVE_PORT/" >"$T/ex2.body"
+expect_in "v2 is live" "<h1>shop v2</h1>" "$T/ex2.body"
+check "V4 ran" test "$(Q shop -c "SELECT count(*) FROM users")" = 2
 finish
