@@ -410,6 +410,8 @@ char *registry_kinds_list(const struct registry *r)
 	struct buf b = BUF_INIT;
 	for (size_t i = 0; i < r->nhandlers; i++) {
 		struct handler *h = r->handlers[i];
+		if (!strcmp(h->kind, "System"))
+			continue;  /* a System type's fields (cratis/v1 System with spec.type GROUP), not a kind */
 		for (size_t v = 0; v < h->versions.n; v++)
 			buf_addf(&b, "%s%s/%s %s", b.len ? ", " : "", h->group, h->versions.v[v], h->kind);
 	}

@@ -113,7 +113,8 @@ struct handler *registry_find(const struct registry *r, const char *group, const
                               const char *version);
 /* True when h serves version ("v1") of its kind. */
 bool handler_supports(const struct handler *h, const char *version);
-/* "exec/v1 Task, file/v1 File" for messages; caller frees. */
+/* "exec/v1 Task, file/v1 File" for messages (kinds "System", which describe a System type, left
+ * out); caller frees. */
 char *registry_kinds_list(const struct registry *r);
 
 /* Call op of h. req is filled by the caller except size and call, which are set here, and
