@@ -579,9 +579,18 @@ static void field_hint(struct diag *dg, const struct rows *rs, const char *field
 	free(store);
 }
 
-/* The kind named (case-insensitively) by name among v[0..n), or NULL with a hint in dg. */
+/* The kind named (case-insensitively) by name among v[0..n), or NULL with a hint in dg. name may
+ * carry its group, "postgres/System", to pick one of two kinds of the same name. */
 static const struct kind_view *pick_kind(const struct kind_view *v, size_t n, const char *name)
 {
+	const char *slash = strchr(name, '/');
+	if (slash) {
+		for (size_t i = 0; i < n; i++)
+			if (strlen(v[i].group) == (size_t)(slash - name) && !strncmp(v[i].group, name, (size_t)(slash - name)) &&
+			    !strcasecmp(v[i].kind, slash + 1))
+				return &v[i];
+		return NULL;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(v[i].kind, name))
 			return &v[i];
@@ -597,7 +606,7 @@ int schema_explain(json_t **out, const struct registry *reg, const char *query, 
 	struct kind_view *v;
 	size_t n = kind_views(&v, reg);
 	int rc = CRATIS_OK;
-	const char *dot = strchr(query, '.');
+	const char *dot = strchr(strchr(query, '/') ? strchr(query, '/') : query, '.');
 	char *kname = dot ? xstrndup(query, (size_t)(dot - query)) : xstrdup(query);
 	const char *field = dot ? dot + 1 : NULL;
 	const struct kind_view *k = pick_kind(v, n, kname);

@@ -199,6 +199,11 @@ sed 's/  host: 127.0.0.1/  hots: 127.0.0.1/' "$P/m.yaml" >"$T/field.yaml"
 expect_rc "an unknown field of a postgres System is refused" 1 $?
 expect_in "with a did-you-mean" "did you mean 'host'?" "$T/field.out"
 
+"$CRATIS" explain postgres/System >"$T/explain.out" 2>&1
+expect_in "explain shows a postgres System's fields" "spec.auth.password <object>" "$T/explain.out"
+"$CRATIS" explain postgres/Database.deletionProtection >"$T/explain2.out" 2>&1
+expect_in "and the kinds' defaults" "spec.deletionProtection <boolean> (default: true)" "$T/explain2.out"
+
 # 10. deletionProtection: a database that holds tables is not dropped unless it is false
 C destroy --auto-approve >"$T/destroy1.out" 2>&1
 expect_rc "destroy refuses the protected database" 1 $?
