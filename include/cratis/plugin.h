@@ -187,7 +187,10 @@ struct cratis_host {
  *              without it the host diffs desired against prior spec: any change = update).
  *  - apply:    {"outputs":{...}} recorded in state and readable as ${Kind/name.outputs.key}.
  *  - destroy:  nothing.
- *  - observe:  {"exists":bool,"drift":bool,"reason":"..."} for the recorded resource. */
+ *  - observe:  {"exists":bool,"drift":bool,"reason":"...","changes":["..."]} for the recorded
+ *              resource ("changes", optional: what an apply would change, listed by plan).
+ * A plugin implements a System type T (a System with spec.type: T) by registering kind "System"
+ * in group T; its field table lists the System's spec fields. */
 typedef int (*cratis_op_fn)(void *data, const struct cratis_request *req, char **out);
 
 struct cratis_ops {

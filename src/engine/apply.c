@@ -179,6 +179,8 @@ static int run_item(struct exec *x, struct plan_item *it, bool *unchanged)
 	c.observer = p->secrets ? &scr.self : x->o->observer;
 	c.cancel = x->o->cancel;
 	c.grace_ms = x->o->grace_ms;
+	struct secret_ctx csc;
+	call_use_secrets(&c, &csc, p, it);
 	req.statedir = statedir;
 	int rc = src_dir;
 	if (rc)

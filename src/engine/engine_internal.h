@@ -29,4 +29,14 @@ int plugin_prior(struct plan *p, struct plan_item *it, bool pending_too, char **
  * gets the same with secret and sensitive values when the spec has any (else NULL). */
 int item_resolve(struct plan *p, struct plan_item *it, bool at_apply, struct diags *errors);
 
+/* What a call's {secret: NAME} references resolve through (struct call.secret): the plan's
+ * secret store and the spec.secrets of it's project. */
+struct secret_ctx {
+	struct plan *p;
+	struct plan_item *it;
+	bool redacted;      /* some string took a secret or sensitive value */
+};
+/* Set c->secret and c->secret_payload (sc, filled here, must outlive the call) for it. */
+void call_use_secrets(struct call *c, struct secret_ctx *sc, struct plan *p, struct plan_item *it);
+
 #endif

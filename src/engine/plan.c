@@ -221,12 +221,6 @@ static void on_ref_error(const char *field, const char *msg, void *payload)
 	manifest_error(e->errors, e->doc, field, "%s", msg);
 }
 
-struct secret_ctx {
-	struct plan *p;
-	struct plan_item *it;
-	bool redacted;      /* some string took a secret or sensitive value */
-};
-
 /* ${secret:NAME} of the item's project, from the Project's spec.secrets */
 static int resolve_secret(char **out, const char *name, void *payload)
 {
@@ -237,6 +231,13 @@ static int resolve_secret(char **out, const char *name, void *payload)
 		if (!strcmp(m->projects[i].name, sc->it->project))
 			defs = json_object_get(json_object_get(m->projects[i].doc->root, "spec"), "secrets");
 	return secret_store_get(sc->p->secrets, out, defs, sc->it->project, name);
+}
+
+void call_use_secrets(struct call *c, struct secret_ctx *sc, struct plan *p, struct plan_item *it)
+{
+	*sc = (struct secret_ctx){ p, it, false };
+	c->secret = resolve_secret;
+	c->secret_payload = sc;
 }
 
 static int redact_value(char **out, const char *value, size_t len, void *payload)
@@ -578,6 +579,8 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 	c.observer = o->observer;
 	c.cancel = o->cancel;
 	c.grace_ms = o->grace_ms;
+	struct secret_ctx csc;
+	call_use_secrets(&c, &csc, p, it);
 	json_t *out = NULL;
 	int rc;
 	if (ask_plan) {
@@ -603,6 +606,11 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 			const char *why = json_string_value(json_object_get(out, "reason"));
 			it->action = ACT_UPDATE;
 			it->reason = xasprintf("drift: %s", why ? why : "live state differs from the recorded state");
+			/* what would change, when the plugin says (pending migrations: "V3__add_email") */
+			json_t *ch = json_object_get(out, "changes");
+			for (size_t i = 0; json_is_array(ch) && i < json_array_size(ch); i++)
+				if (json_is_string(json_array_get(ch, i)))
+					strv_push(&it->changes, json_string_value(json_array_get(ch, i)));
 		}
 	}
 	if (rc)

@@ -340,15 +340,20 @@ static bool check_name(struct model *m, const struct manifest_doc *d, const char
 	return false;
 }
 
-/* System types this build implements (absent spec.type is local). No plugin provides one yet. */
-static const char *const system_types[] = { "local" };
-
-static bool system_type_known(const char *type)
+/* System types: local is built in; a plugin implements type T by registering kind System in the
+ * group T (the postgres plugin registers postgres/v1 System; docs/plugins.md, "System types"). */
+static bool system_type_known(const struct registry *reg, const char *type)
 {
-	for (size_t i = 0; i < sizeof(system_types) / sizeof(system_types[0]); i++)
-		if (!strcmp(system_types[i], type))
-			return true;
-	return false;
+	return !strcmp(type, "local") || (reg && registry_find(reg, type, "System", NULL));
+}
+
+/* "local, postgres" for messages; caller releases b. */
+static void system_types_list(const struct registry *reg, struct buf *b)
+{
+	buf_adds(b, "local");
+	for (size_t i = 0; reg && i < reg->nhandlers; i++)
+		if (!strcmp(reg->handlers[i]->kind, "System"))
+			buf_addf(b, ", %s", reg->handlers[i]->group);
 }
 
 /* "a, b, c" (or "none") for messages; caller frees. */
@@ -845,11 +850,10 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 	if (m->env || !m->nenvs) {
 		for (size_t i = 0; i < m->nsystems; i++) {
 			const struct system *s = &m->systems[i];
-			if ((m->env && !strv_has(&m->env->systems, s->name)) || system_type_known(s->type))
+			if ((m->env && !strv_has(&m->env->systems, s->name)) || system_type_known(reg, s->type))
 				continue;
 			struct buf avail = BUF_INIT;
-			for (size_t t = 0; t < sizeof(system_types) / sizeof(system_types[0]); t++)
-				buf_addf(&avail, "%s%s", t ? ", " : "", system_types[t]);
+			system_types_list(reg, &avail);
 			char *q = quote_name(s->type);
 			manifest_error(&m->errors, s->doc, "spec.type", "unknown system type '%s' of System/%s: no plugin implements it (available: %s)",
 			               q, s->name, avail.ptr);

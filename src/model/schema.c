@@ -315,6 +315,15 @@ size_t schema_check(struct diags *errors, const struct manifest_doc *doc, const 
 			if (core_tables[i].resource)
 				rows_add(&rs, resource_common, N(resource_common));
 		}
+		/* a System of a type a plugin implements (kind System of the group named by spec.type)
+		 * also takes the fields that plugin declares */
+		const char *type = json_string_value(json_object_get(json_object_get(root, "spec"), "type"));
+		const struct handler *sh = !strcmp(kind, "System") && type && reg ? registry_find(reg, type, "System", NULL) : NULL;
+		for (size_t i = 0; sh && sh->has_schema && i < sh->nfields; i++) {
+			struct row r = { sh->fields[i].path, sh->fields[i].type, sh->fields[i].help, sh->fields[i].def,
+			                 sh->fields[i].required };
+			rows_add(&rs, &r, 1);
+		}
 	} else {
 		const struct handler *h = reg ? registry_find(reg, group, kind, version) : NULL;
 		if (h && h->has_schema) {
@@ -570,9 +579,18 @@ static void field_hint(struct diag *dg, const struct rows *rs, const char *field
 	free(store);
 }
 
-/* The kind named (case-insensitively) by name among v[0..n), or NULL with a hint in dg. */
+/* The kind named (case-insensitively) by name among v[0..n), or NULL with a hint in dg. name may
+ * carry its group, "postgres/System", to pick one of two kinds of the same name. */
 static const struct kind_view *pick_kind(const struct kind_view *v, size_t n, const char *name)
 {
+	const char *slash = strchr(name, '/');
+	if (slash) {
+		for (size_t i = 0; i < n; i++)
+			if (strlen(v[i].group) == (size_t)(slash - name) && !strncmp(v[i].group, name, (size_t)(slash - name)) &&
+			    !strcasecmp(v[i].kind, slash + 1))
+				return &v[i];
+		return NULL;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(v[i].kind, name))
 			return &v[i];
@@ -588,7 +606,7 @@ int schema_explain(json_t **out, const struct registry *reg, const char *query, 
 	struct kind_view *v;
 	size_t n = kind_views(&v, reg);
 	int rc = CRATIS_OK;
-	const char *dot = strchr(query, '.');
+	const char *dot = strchr(strchr(query, '/') ? strchr(query, '/') : query, '.');
 	char *kname = dot ? xstrndup(query, (size_t)(dot - query)) : xstrdup(query);
 	const char *field = dot ? dot + 1 : NULL;
 	const struct kind_view *k = pick_kind(v, n, kname);

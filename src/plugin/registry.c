@@ -285,8 +285,14 @@ static int host_secret(void *callp, const char *ref, char **out)
 		}
 	} else if (!strcmp(provider, "file")) {
 		rc = secret_file(c, ref, rest, out);
+	} else if (!strcmp(provider, "secret") && c->secret) {
+		/* the Project's spec.secrets, through the run's secret store */
+		rc = c->secret(out, rest, c->secret_payload);
+		if (rc)
+			host_error(c, NULL, "secret '%s': %s", ref, cratis_error_last()->message);
 	} else {
-		host_error(c, NULL, "secret '%s': no secret provider '%s' (known: env, file)", ref, provider);
+		host_error(c, NULL, "secret '%s': no secret provider '%s' (known: env, file%s)", ref, provider,
+		           c->secret ? ", secret" : "");
 		rc = CRATIS_ENOTFOUND;
 	}
 	free(provider);
@@ -416,6 +422,8 @@ char *registry_kinds_list(const struct registry *r)
 	struct buf b = BUF_INIT;
 	for (size_t i = 0; i < r->nhandlers; i++) {
 		struct handler *h = r->handlers[i];
+		if (!strcmp(h->kind, "System"))
+			continue;  /* a System type's fields (cratis/v1 System with spec.type GROUP), not a kind */
 		for (size_t v = 0; v < h->versions.n; v++)
 			buf_addf(&b, "%s%s/%s %s", b.len ? ", " : "", h->group, h->versions.v[v], h->kind);
 	}

@@ -76,6 +76,11 @@ struct call {
 	json_t *events;                 /* events emitted during the call: [{"type","data"}] */
 	call_event_fn on_event;         /* also hands each event here when set (the observer) */
 	void *event_payload;
+	/* Resolves a {"secret":"NAME"} credential reference (host->secret) into *out (heap, the
+	 * caller wipes and frees), or returns a status with the last error set; NULL: no secret
+	 * store for this call (CRATIS_ENOTFOUND). */
+	int (*secret)(char **out, const char *name, void *payload);
+	void *secret_payload;
 };
 
 void registry_init(struct registry *r);
@@ -108,7 +113,8 @@ struct handler *registry_find(const struct registry *r, const char *group, const
                               const char *version);
 /* True when h serves version ("v1") of its kind. */
 bool handler_supports(const struct handler *h, const char *version);
-/* "exec/v1 Task, file/v1 File" for messages; caller frees. */
+/* "exec/v1 Task, file/v1 File" for messages (kinds "System", which describe a System type, left
+ * out); caller frees. */
 char *registry_kinds_list(const struct registry *r);
 
 /* Call op of h. req is filled by the caller except size and call, which are set here, and
