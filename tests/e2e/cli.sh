@@ -184,6 +184,45 @@ if command -v bash >/dev/null 2>&1; then
 else
 	echo "ok - bash completion skipped: no bash"
 fi
+# bash on a terminal (the issue's check): an interactive bash in a pseudo-terminal with the
+# script sourced; the line is typed and Tab pressed twice, and readline shows the completion
+if command -v bash >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1; then
+	"$CRATIS" completion bash >"$T/comp.bash"
+	cat >"$T/term_bash.py" <<'PY'
+import os, pty, re, select, sys
+script, line, want = sys.argv[1:4]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
+def read_until(pat, polls=300):
+    out = b""
+    for _ in range(polls):
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                break
+        if pat.encode() in out:
+            break
+    return out.decode(errors="replace")
+os.write(fd, ("PS1='> '; source '%s'; echo RE''ADY\n" % script).encode())
+read_until("READY\r\n")
+os.write(fd, line.encode() + b"\t\t")
+out = read_until(want)
+os.kill(pid, 9)
+os.waitpid(pid, 0)
+print(re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", out))
+PY
+	bc() { (cd "$P" && PATH="$BUILD:$PATH" python3 "$T/term_bash.py" "$T/comp.bash" "$1" "$2") >"$T/bash.out" 2>&1; }
+	bc 'cratis state show ' 'Task/build'
+	expect_in "bash on a terminal lists the addresses after 'state show '" "File/page" "$T/bash.out"
+	expect_in "both of them" "Task/build" "$T/bash.out"
+	bc 'cratis state show T' 'cratis state show Task/build'
+	expect_in "bash on a terminal completes an address" "cratis state show Task/build" "$T/bash.out"
+	bc 'cratis plan --env pro' 'cratis plan --env production'
+	expect_in "bash on a terminal completes an environment" "cratis plan --env production" "$T/bash.out"
+fi
+
 # zsh and fish: each script parses, loads in its shell and completes from the table and the project
 for sh in zsh fish; do
 	"$CRATIS" completion $sh >"$T/comp.$sh"
