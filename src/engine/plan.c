@@ -910,16 +910,12 @@ static void unknown_target(struct diags *errors, const char *address, const stru
 {
 	struct diag *dg = *env ? diags_errorf(errors, CRATIS_ENOTFOUND, "-target: no resource '%s' in the manifests or the state of environment '%s'", address, env)
 	                       : diags_errorf(errors, CRATIS_ENOTFOUND, "-target: no resource '%s' in the manifests or the recorded state", address);
-	const char *best = NULL;
-	size_t best_d = 3;
-	for (size_t i = 0; i < m->nresources + rows->n; i++) {
-		const char *c = i < m->nresources ? m->resources[i]->id : rows->v[i - m->nresources].id;
-		size_t d = schema_distance(address, c, 2);
-		if (d < best_d) {
-			best_d = d;
-			best = c;
-		}
-	}
+	size_t n = m->nresources + rows->n;
+	const char **cands = xcalloc(n + 1, sizeof(*cands));
+	for (size_t i = 0; i < n; i++)
+		cands[i] = i < m->nresources ? m->resources[i]->id : rows->v[i - m->nresources].id;
+	const char *best = model_suggest(address, cands, n);
+	free(cands);
 	if (best) {
 		diag_hint(dg, "did you mean '%s'?", best);
 	} else {

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "manifest/vars.h"
 #include "model/schema.h"
@@ -295,10 +296,17 @@ const char *model_suggest(const char *word, const char *const *cands, size_t n)
 {
 	const char *best = NULL;
 	size_t best_d = 3, wl = strlen(word);
+	if (!wl)
+		return NULL;
 	for (size_t i = 0; i < n; i++) {
+		if (!cands[i])
+			continue;
 		size_t cl = strlen(cands[i]), d = schema_distance(word, cands[i], 2);
+		size_t shorter = wl < cl ? wl : cl;
 		if (d >= wl && d >= cl)
-			continue; /* nothing in common */
+			d = 3; /* "a" is one edit from every one-letter name: no evidence */
+		if (d > 2 && shorter >= 3 && !strncasecmp(word, cands[i], shorter))
+			d = 2; /* a prefix of the other: "time" for "timeoutSeconds", "dest" for "destroy" */
 		if (d < best_d) {
 			best_d = d;
 			best = cands[i];
