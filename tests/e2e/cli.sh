@@ -282,6 +282,32 @@ else
 	echo "ok - fish not installed (scripts/setup.sh installs it): its script is not loaded"
 fi
 
+# "did you mean" for names looked up in the state: addresses, deployment ids
+SD="$T/sd2"
+mkdir -p "$P/out"
+"$CRATIS" apply -f "$P" --env staging --auto-approve --state-dir "$SD" >/dev/null 2>"$T/dym.apply"
+expect_rc "apply the project" 0 $?
+"$CRATIS" state show -f "$P" --env staging --state-dir "$SD" File/pgae >/dev/null 2>"$T/dym.err"
+expect_rc "state show of an address not recorded" 1 $?
+expect_in "state show: did you mean the recorded address" "hint: did you mean 'File/page'?" "$T/dym.err"
+"$CRATIS" state show -f "$P" --env staging --state-dir "$SD" task/build >/dev/null 2>"$T/dym.err"
+expect_in "state show: case is a typo too" "hint: did you mean 'Task/build'?" "$T/dym.err"
+"$CRATIS" state rm -f "$P" --env staging --state-dir "$SD" Task/buidl >/dev/null 2>"$T/dym.err"
+expect_in "state rm: did you mean" "hint: did you mean 'Task/build'?" "$T/dym.err"
+"$CRATIS" state mv -f "$P" --env staging --state-dir "$SD" Task/bulid Task/b2 >/dev/null 2>"$T/dym.err"
+expect_in "state mv: did you mean" "hint: did you mean 'Task/build'?" "$T/dym.err"
+"$CRATIS" history -f "$P" --env staging --state-dir "$SD" 7 >/dev/null 2>"$T/dym.err"
+expect_rc "history of an unknown deployment" 1 $?
+expect_in "history ID: what exists" "hint: the latest deployment is 1" "$T/dym.err"
+"$CRATIS" history -f "$P" --env staging --state-dir "$SD" 1 >"$T/dym.out" 2>&1
+expect_rc "history of a known deployment" 0 $?
+"$CRATIS" history -f "$P" --env stagign --state-dir "$SD" >/dev/null 2>"$T/dym.err"
+expect_rc "history of an unknown environment" 1 $?
+expect_in "history --env: did you mean" "hint: did you mean 'staging'?" "$T/dym.err"
+"$CRATIS" history -f "$P" --env production --state-dir "$SD" >/dev/null 2>&1
+expect_rc "history of a defined environment never deployed: empty, not an error" 0 $?
+"$CRATIS" destroy -f "$P" --env staging --auto-approve --state-dir "$SD" >/dev/null 2>&1
+
 # man pages: one per command and cratis.1, built by meson, installed into share/man/man1
 M="$BUILD/man"
 for c in "" plan apply destroy get history plugin state version release promote rollout artifact output logs env explain validate completion help; do
