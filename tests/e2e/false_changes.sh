@@ -102,4 +102,54 @@ expect_in "the Service is updated" "Service/web: updated" "$T/a4.out"
 pid2=$(cat "$PIDFILE")
 check "with a new process" test "$pid2" != "$pid1"
 check "old stamp file replaced by the new one" test "$(ls "$P/www" | grep -c '^stamp-')" = 1
+stop_service
+
+# 4. a wrong prediction: a dependent planned as no-op from a predicted output is resolved again at
+# apply and updated when the output came back different (tests/plugins/predict: Guess predicts
+# its output v as spec.predict and returns spec.value)
+G="$T/g"
+mkdir -p "$G"
+demo_core "$G/core.yaml"
+guess() {
+	cat >"$G/g.yaml" <<YAML
+apiVersion: guess/v1
+kind: Guess
+metadata: {name: g, project: demo}
+spec: {value: "$1", predict: "$2"}
+---
+apiVersion: file/v1
+kind: File
+metadata: {name: out, project: demo}
+spec:
+  path: out.txt
+  content: "\${Guess/g.outputs.v}"
+YAML
+}
+export CRATIS_PLUGIN_PATH="$SRC/tests/plugins/predict"
+guess a a
+"$CRATIS" apply -f "$G" --auto-approve >"$T/g1.out" 2>&1
+expect_rc "apply the guess" 0 $?
+check "the File holds the output" test "$(cat "$G/out.txt")" = a
+guess b a
+"$CRATIS" plan -f "$G" >"$T/g2.out" 2>&1
+expect_in "planned from the (wrong) prediction: the File is a no-op" "$(printf '%-32s no-op' File/out)" "$T/g2.out"
+"$CRATIS" apply -f "$G" --auto-approve >"$T/g3.out" 2>&1
+expect_rc "apply with the wrong prediction" 0 $?
+expect_in "the apply says the prediction was wrong" "File/out: planned as no-op from outputs predicted at plan time, which came back different: updating" "$T/g3.out"
+check "the File was updated with the real output" test "$(cat "$G/out.txt")" = b
+# the same from a saved plan: the prediction is kept in it, and checked at apply as well
+guess c b
+"$CRATIS" plan -f "$G" -out "$T/g4.plan" >"$T/g4.out" 2>&1
+expect_in "the saved plan has the File as a no-op" "$(printf '%-32s no-op' File/out)" "$T/g4.out"
+"$CRATIS" apply -f "$G" "$T/g4.plan" >"$T/g5.out" 2>&1
+expect_rc "apply the saved plan" 0 $?
+expect_in "the saved plan's dependent is updated too" "File/out: planned as no-op from outputs predicted" "$T/g5.out"
+check "with the real output" test "$(cat "$G/out.txt")" = c
+guess d d
+"$CRATIS" plan -f "$G" >"$T/g6.out" 2>&1
+expect_in "a right prediction shows the new value" '"c" → "d"' "$T/g6.out"
+"$CRATIS" apply -f "$G" --auto-approve >"$T/g7.out" 2>&1
+expect_not_in "and needs no correction" "came back different" "$T/g7.out"
+check "the File has it" test "$(cat "$G/out.txt")" = d
+"$CRATIS" destroy -f "$G" --auto-approve >/dev/null 2>&1
 finish
