@@ -105,12 +105,27 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 	return rc;
 }
 
+/* An update, or a replace when the path moves. The outputs are known before apply (they derive
+ * from the spec alone: the absolute path and the content's SHA-256), so the reply predicts them
+ * and dependents plan from them (docs/plugins.md, "plan"): a mode change with the same content
+ * changes nothing downstream. */
 static int plan(void *data, const struct cratis_request *req, char **out)
 {
 	(void)data;
+	const struct crypto_table *crypto;
+	int rc = crypto_get(&crypto, req->call);
+	if (rc)
+		return rc;
 	json_t *s = spec_parse(req, 0), *p = spec_parse(req, 1);
 	bool moved = strcmp(spec_str(s, "path", ""), spec_str(p, "path", "")) != 0;
 	json_t *doc = json_pack("{s:s}", "action", moved ? "replace" : "update");
+	json_t *c = json_object_get(s, "content");
+	char hex[65];
+	if (json_is_string(c) && sha256_hex(crypto, json_string_value(c), json_string_length(c), hex)) {
+		char *path = spec_path(req, spec_str(s, "path", ""));
+		json_object_set_new(doc, "outputs", json_pack("{s:s,s:s}", "path", path, "sha256", hex));
+		free(path);
+	}
 	*out = spec_out(host, doc);
 	json_decref(doc);
 	json_decref(s);

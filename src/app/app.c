@@ -647,6 +647,31 @@ int app_deployment_steps(struct app *a, int64_t id, json_t **out, struct diags *
 	*out = NULL;
 	if (store_steps(a->store, id, &st))
 		return diags_add_last_error(d);
+	if (!st.n) {
+		/* no steps: a deployment that changed nothing, or none with that id */
+		struct deployments dep;
+		if (store_history(a->store, NULL, 0, &dep)) {
+			store_steps_release(&st);
+			return diags_add_last_error(d);
+		}
+		bool found = false;
+		int64_t last = 0;
+		for (size_t i = 0; i < dep.n; i++) {
+			found |= dep.v[i].id == id;
+			if (dep.v[i].id > last)
+				last = dep.v[i].id;
+		}
+		store_deployments_release(&dep);
+		if (!found) {
+			store_steps_release(&st);
+			struct diag *dg = diags_errorf(d, CRATIS_ENOTFOUND, "no deployment %lld recorded", (long long)id);
+			if (last)
+				diag_hint(dg, "the latest deployment is %lld; `cratis history` lists them", (long long)last);
+			else
+				diag_hint(dg, "nothing has been deployed yet");
+			return CRATIS_ENOTFOUND;
+		}
+	}
 	json_t *arr = json_array();
 	for (size_t i = 0; i < st.n; i++)
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "resource", st.v[i].resource,
@@ -716,7 +741,16 @@ int app_state_show(struct app *a, const char *env, const char *address, json_t *
 	int rc = CRATIS_OK;
 	if (!r) {
 		rc = CRATIS_ENOTFOUND;
-		diags_errorf(d, rc, "no resource '%s' recorded in environment '%s'", address, env);
+		struct diag *dg = diags_errorf(d, rc, "no resource '%s' recorded in environment '%s'", address, env);
+		const char **cands = xcalloc(rows.n + 1, sizeof(*cands));
+		for (size_t i = 0; i < rows.n; i++)
+			cands[i] = rows.v[i].id;
+		const char *best = model_suggest(address, cands, rows.n);
+		if (best)
+			diag_hint(dg, "did you mean '%s'?", best);
+		else
+			diag_hint(dg, "`cratis state list --env %s` lists what is recorded", env);
+		free(cands);
 	} else {
 		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "id", r->id, "project", r->project, "environment",
 		                      or_empty(r->environment), "apiVersion", r->api_version, "status", r->status,
@@ -852,7 +886,24 @@ static int pick_rollout(struct app *a, const char *name, struct resource **out, 
 			*out = *out && !name ? *out : r;
 	}
 	if (name && !*out) {
-		diags_errorf(d, CRATIS_ENOTFOUND, "no Rollout '%s' in the manifests", name);
+		struct diag *dg = diags_errorf(d, CRATIS_ENOTFOUND, "no Rollout '%s' in the manifests", name);
+		const char **cands = xcalloc(n + 1, sizeof(*cands));
+		struct buf all = BUF_INIT;
+		size_t k = 0;
+		for (size_t i = 0; i < a->model.nresources; i++) {
+			struct resource *r = a->model.resources[i];
+			if (!strcmp(r->group, CORE_GROUP) && !strcmp(r->kind, "Rollout")) {
+				cands[k++] = r->name;
+				buf_addf(&all, "%s%s", all.len ? ", " : "", r->name);
+			}
+		}
+		const char *best = model_suggest(name, cands, k);
+		if (best)
+			diag_hint(dg, "did you mean '%s'?", best);
+		else
+			diag_hint(dg, "the Rollouts defined: %s", all.len ? all.ptr : "none");
+		buf_release(&all);
+		free(cands);
 		return CRATIS_ENOTFOUND;
 	}
 	if (!n) {

@@ -8,50 +8,6 @@
 #include "util/buf.h"
 #include "banned.h"
 
-const char *cli_suggest(const char *word, const char *const *cands, size_t n)
-{
-	const char *best = NULL;
-	size_t best_d = (size_t)-1, wl = strlen(word);
-	if (!wl || wl > 64)
-		return NULL;
-	for (size_t c = 0; c < n; c++) {
-		const char *s = cands[c];
-		if (!s)
-			continue;
-		size_t sl = strlen(s);
-		if (sl > 64)
-			continue;
-		/* optimal string alignment distance (Damerau-Levenshtein without repeated edits) */
-		size_t d[65][65];
-		for (size_t i = 0; i <= wl; i++)
-			d[i][0] = i;
-		for (size_t j = 0; j <= sl; j++)
-			d[0][j] = j;
-		for (size_t i = 1; i <= wl; i++)
-			for (size_t j = 1; j <= sl; j++) {
-				size_t cost = word[i - 1] != s[j - 1];
-				size_t v = d[i - 1][j] + 1;
-				if (d[i][j - 1] + 1 < v)
-					v = d[i][j - 1] + 1;
-				if (d[i - 1][j - 1] + cost < v)
-					v = d[i - 1][j - 1] + cost;
-				if (i > 1 && j > 1 && word[i - 1] == s[j - 2] && word[i - 2] == s[j - 1] && d[i - 2][j - 2] + 1 < v)
-					v = d[i - 2][j - 2] + 1;
-				d[i][j] = v;
-			}
-		size_t dist = d[wl][sl];
-		bool close = dist <= 2 && dist * 2 < sl;
-		bool prefix = wl >= 3 && wl < sl && !strncmp(word, s, wl);
-		if (prefix && dist > 1)
-			dist = 1; /* "dest" is as likely "destroy" as a one-letter typo */
-		if ((close || prefix) && dist < best_d) {
-			best = s;
-			best_d = dist;
-		}
-	}
-	return best;
-}
-
 static const char *cmd_path(const struct cli_command *cmd, const struct cli_command *sub, struct buf *b)
 {
 	buf_clear(b);
@@ -183,10 +139,10 @@ static int unknown_flag(const struct cli_command *cmd, const struct cli_command 
 	snprintf(word, sizeof(word), "%.*s", (int)(len < 70 ? len : 70), arg);
 	/* -auto-approve (Terraform's single dash) is --auto-approve */
 	char dashed[74];
-	const char *hint = cli_suggest(word, cands, n);
+	const char *hint = model_suggest(word, cands, n);
 	if (!hint && word[0] == '-' && word[1] != '-') {
 		snprintf(dashed, sizeof(dashed), "-%s", word);
-		hint = cli_suggest(dashed, cands, n);
+		hint = model_suggest(dashed, cands, n);
 	}
 	struct buf b = BUF_INIT;
 	fprintf(stderr, "error: unknown flag '%s' for '%s'", word, cmd_path(cmd, sub, &b));
@@ -254,7 +210,7 @@ int cli_parse_args(const struct cli_command *cmd, int argc, char **argv, struct 
 				size_t n = 0;
 				for (const struct cli_command *s = cmd->subs; s->name && n < 16; s++)
 					cands[n++] = s->name;
-				const char *hint = cli_suggest(name, cands, n);
+				const char *hint = model_suggest(name, cands, n);
 				fprintf(stderr, "error: unknown subcommand '%s' for '%s'", name, cmd_path(cmd, NULL, &b));
 				if (hint)
 					fprintf(stderr, "; did you mean '%s'?", hint);

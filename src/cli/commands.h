@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "model/model.h" /* model_suggest: every "did you mean" */
 
 /* Every flag cratis knows. A command accepts those whose bit (1 << id) is in its mask; two ids may
  * share a name with different help (--to RELEASE, --to ENV) or short letter (-f PATH, -f). */
@@ -115,11 +116,6 @@ void cli_print_usage(FILE *f, const struct cli_command *cmd, const struct cli_co
 /* Print `cratis --help`: the commands, global flags, environment and exit codes. */
 void cli_print_overview(FILE *f);
 
-/* The candidate nearest to word by optimal string alignment distance (a transposition counts
- * one), when close enough to be a likely typo (at most 2 edits and fewer than half the
- * candidate's length, or word is a prefix of it of 3 or more characters); else NULL. cands holds
- * n strings; NULL entries are skipped. */
-const char *cli_suggest(const char *word, const char *const *cands, size_t n);
 
 /* Help's flag column for f: "-f, --file PATH", "    --env NAME", "-target, --target ADDR".
  * Written to b (cleared first). */

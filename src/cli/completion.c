@@ -83,7 +83,7 @@ int cmd_completion(int argc, char **argv, struct cli_ctx *ctx)
 	                     : !strcmp(shell, "fish") ? fish_script : NULL;
 	if (!script) {
 		static const char *const shells[] = { "bash", "zsh", "fish" };
-		const char *hint = cli_suggest(shell, shells, 3);
+		const char *hint = model_suggest(shell, shells, 3);
 		fprintf(stderr, "error: no completion for shell '%s'%s%s%s; accepted: bash, zsh, fish\n", shell,
 		        hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
 		cli_print_usage(stderr, cli_find(NULL, "completion"), NULL);

@@ -1,6 +1,7 @@
 /* cratis destroy when the manifests are gone or invalid: destroy what the state records for the
  * environment (like `terraform destroy` with state only). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -44,6 +45,25 @@ int cli_open_destroy(struct cli_ctx *ctx, struct app **out, bool *state_only)
 	diags_release(&d);
 	if (rc)
 		return EXIT_ERROR;
+	/* nothing recorded for an environment the manifests do not define either: a typo, not an
+	 * empty environment (the error has a did-you-mean) */
+	json_t *rows = NULL, *locks = NULL;
+	char *picked = NULL;
+	int lrc = app_state_list(*out, ctx->env, &rows, &locks, &d);
+	json_decref(locks);
+	if (!lrc && !json_array_size(rows) &&
+	    app_pick_env(*out, ctx->env, &picked, &d)) {
+		print_errors(ctx, &d);
+		fputs("nothing was changed\n", stderr);
+		json_decref(rows);
+		diags_release(&d);
+		app_close(*out);
+		*out = NULL;
+		return EXIT_ERROR;
+	}
+	free(picked);
+	json_decref(rows);
+	diags_release(&d);
 	*state_only = true;
 	fprintf(stderr, "warning: the manifests were not used (%zu error%s%s); destroying what the state records for environment '%s', each plugin called with the recorded spec\n",
 	        n, n == 1 ? "" : "s", ctx->verbose ? " above" : "; -v shows them", (*out)->model.env_name);

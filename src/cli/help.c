@@ -331,7 +331,7 @@ int cmd_help(int argc, char **argv, struct cli_ctx *ctx)
 		for (const struct cli_command *c = cli_commands; c->name && n < 64; c++)
 			if (!c->hidden)
 				cands[n++] = c->name;
-		const char *hint = cli_suggest(ctx->args.v[0], cands, n);
+		const char *hint = model_suggest(ctx->args.v[0], cands, n);
 		fprintf(stderr, "error: unknown command '%s'%s%s%s\n", ctx->args.v[0], hint ? "; did you mean '" : "",
 		        hint ? hint : "", hint ? "'?" : "");
 		fputs("Run 'cratis help' for the list of commands.\n", stderr);

@@ -52,6 +52,10 @@ int cmd_history(int argc, char **argv, struct cli_ctx *ctx)
 	json_t *list = NULL;
 	struct diags d = DIAGS_INIT;
 	int arc = ctx->args.n ? app_deployment_steps(a, id, &list, &d) : app_history(a, ctx->env, &list, &d);
+	char *picked = NULL;
+	if (!arc && !ctx->args.n && ctx->env && !json_array_size(list) && app_pick_env(a, ctx->env, &picked, &d))
+		arc = CRATIS_EINVAL; /* no deployment, and not an environment of the manifests: a typo */
+	free(picked);
 	print_errors(ctx, &d);
 	if (arc)
 		rc = EXIT_ERROR;

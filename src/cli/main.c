@@ -61,7 +61,7 @@ static void unknown_command(const char *name)
 	for (const struct cli_command *c = cli_commands; c->name && n < 64; c++)
 		if (!c->hidden)
 			cands[n++] = c->name;
-	const char *hint = cli_suggest(name, cands, n);
+	const char *hint = model_suggest(name, cands, n);
 	fprintf(stderr, "error: unknown command '%s'", name);
 	if (hint)
 		fprintf(stderr, "; did you mean '%s'?", hint);

@@ -124,6 +124,8 @@ static int seal_outputs(struct plan *p, const struct plan_item *it, json_t *out)
  * dependents. A resolution error gives false: the normal path reports it. */
 static bool unchanged_once_known(struct plan *p, struct plan_item *it)
 {
+	if (it->action == ACT_NOOP)
+		return true; /* planned from predicted outputs, found equal again (recheck_prediction) */
 	if ((it->action != ACT_UPDATE && it->action != ACT_REPLACE) || it->reason || !it->res ||
 	    !it->res->pending_vars || !it->row || !it->row->spec || strcmp(it->row->status, "ready"))
 		return false;
@@ -144,13 +146,43 @@ static bool unchanged_once_known(struct plan *p, struct plan_item *it)
 	return true;
 }
 
+/* A no-op planned from outputs that plugins predicted (it->from_prediction, plan.c
+ * take_predicted), resolved again now from what was applied: when its spec still equals the
+ * recorded one it stays a no-op (it->outputs: the recorded outputs, for its own dependents);
+ * otherwise a prediction was wrong, and it becomes an update with the changed fields. A resolution
+ * error also makes it an update: the normal path reports the error. */
+static void recheck_prediction(struct plan *p, struct plan_item *it, const struct engine_opts *o)
+{
+	if (it->action != ACT_NOOP || !it->from_prediction || !it->res || !it->row || !it->row->spec)
+		return;
+	struct diags errs = DIAGS_INIT;
+	int rc = item_resolve(p, it, true, &errs);
+	diags_release(&errs);
+	json_t *prior = json_loads(it->row->spec, 0, NULL);
+	if (!rc && prior && json_equal(prior, it->desired)) {
+		json_decref(prior);
+		json_decref(it->outputs);
+		it->outputs = it->row->outputs ? json_loads(it->row->outputs, 0, NULL) : NULL;
+		if (!it->outputs)
+			it->outputs = json_object();
+		return;
+	}
+	json_decref(prior);
+	it->action = ACT_UPDATE;
+	engine_logf(o->observer, CRATIS_LOG_WARN, it->id,
+	            "planned as no-op from outputs predicted at plan time, which came back different: updating");
+}
+
 /* Run one item's plugin calls and record the outcome. Returns CRATIS_OK or a status; *unchanged
  * is set when it turned out to need no change (unchanged_once_known: nothing called or recorded). */
 static int run_item(struct exec *x, struct plan_item *it, bool *unchanged)
 {
 	struct plan *p = x->p;
 	const char *env = p->environment;
+	recheck_prediction(p, it, x->o);
 	*unchanged = unchanged_once_known(p, it);
+	if (*unchanged && it->action == ACT_NOOP)
+		return CRATIS_OK; /* as planned */
 	if (*unchanged) {
 		engine_logf(x->o->observer, CRATIS_LOG_INFO, it->id, "no change: its inputs, known now, are those of the last apply (%s skipped)",
 		            action_names[it->action]);
@@ -429,7 +461,7 @@ int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, con
 	}
 	pthread_mutex_lock(&x.mu);
 	for (size_t i = 0; i < p->n; i++)
-		if (p->items[i].action == ACT_NOOP && x.st[i] == ST_WAIT) {
+		if (p->items[i].action == ACT_NOOP && !p->items[i].from_prediction && x.st[i] == ST_WAIT) {
 			x.st[i] = ST_RUNNING;
 			x.done++;
 			x.st[i] = ST_OK;

@@ -34,6 +34,11 @@ struct plan_item {
 	char *reason;               /* why, when not a spec change ("drift: ...", "interrupted") */
 	json_t *outputs;            /* outputs known so far: recorded (parsed only when a resource
 	                             * with references depends on it), then those of this apply */
+	json_t *predicted;          /* outputs known before apply, from the plugin's plan reply
+	                             * ("outputs", docs/plugins.md) for an update or replace; NULL */
+	bool from_prediction;       /* its spec was resolved from a predicted output (or from a
+	                             * resource itself so resolved): re-resolved at apply, where a
+	                             * no-op whose inputs came back different becomes an update */
 	char kind_buf[128];         /* kind of a delete item (from its id) */
 	size_t *deps, ndeps, adeps; /* plan items to finish first */
 	char *system, *system_type; /* the target System's name and type (NULL when none) */

@@ -26,6 +26,7 @@ void plan_release(struct plan *p)
 		json_decref(it->desired);
 		json_decref(it->request);
 		json_decref(it->outputs);
+		json_decref(it->predicted);
 		strv_release(&it->changes);
 		free(it->reason);
 		free(it->deps);
@@ -184,8 +185,22 @@ static int resolve_ref(const char *id, const char *key, json_t **out, bool *sens
 	for (size_t i = 0; !dep && !rc->it->res && i < rc->p->n; i++)
 		if (!strcmp(rc->p->items[i].id, id) && !strcmp(rc->p->items[i].project, rc->it->project))
 			dep = &rc->p->items[i];
-	if (!dep || (!rc->at_apply && dep->action != ACT_NOOP) || !dep->outputs)
+	if (!dep)
 		return 0;
+	if (!rc->at_apply && dep->action != ACT_NOOP) {
+		/* a changing resource: known only when its plugin predicted it (the plan reply's
+		 * "outputs"); what is resolved from it is checked again at apply */
+		json_t *pv = dep->predicted ? json_object_get(dep->predicted, key) : NULL;
+		if (!pv)
+			return 0;
+		rc->it->from_prediction = true;
+		*out = json_incref(pv);
+		return CRATIS_OK;
+	}
+	if (!dep->outputs)
+		return 0;
+	if (!rc->at_apply && dep->from_prediction)
+		rc->it->from_prediction = true; /* unchanged only if what it was planned from comes back so */
 	json_t *v = json_object_get(dep->outputs, key);
 	if (!v) {
 		struct buf names = BUF_INIT;
@@ -280,6 +295,8 @@ int item_resolve(struct plan *p, struct plan_item *it, bool at_apply, struct dia
 {
 	json_decref(it->request);
 	it->request = NULL;
+	if (!at_apply)
+		it->from_prediction = false;
 	if (!it->res->pending_vars) {
 		/* nothing left to expand: share the model's spec */
 		json_decref(it->desired);
@@ -526,6 +543,45 @@ static bool recorded_equal(const char *text, const json_t *desired)
 	return text_is(desired, &t, 0) && *t == '\0';
 }
 
+/* True when some string of v holds KNOWN_AFTER_APPLY. */
+static bool has_unknown(const json_t *v)
+{
+	const char *k;
+	size_t i;
+	json_t *e;
+	if (json_is_string(v))
+		return strstr(json_string_value(v), KNOWN_AFTER_APPLY) != NULL;
+	if (json_is_object(v))
+		json_object_foreach((json_t *)v, k, e)
+			if (has_unknown(e))
+				return true;
+	if (json_is_array(v))
+		json_array_foreach(v, i, e)
+			if (has_unknown(e))
+				return true;
+	return false;
+}
+
+/* The outputs that a plan reply (out) predicts ("outputs": an object, docs/plugins.md) into
+ * it->predicted, for an update or a replace: its dependents resolve them at plan time. Ignored
+ * when the spec the plugin saw holds a value known only after apply (the prediction would be
+ * made from the placeholder), and for outputs the reply names in "sensitive". */
+static void take_predicted(struct plan_item *it, const json_t *out)
+{
+	json_t *outs = json_object_get(out, "outputs");
+	json_decref(it->predicted);
+	it->predicted = NULL;
+	if (!json_is_object(outs) || !json_object_size(outs) || (it->action != ACT_UPDATE && it->action != ACT_REPLACE) ||
+	    has_unknown(it->desired))
+		return;
+	it->predicted = json_deep_copy(outs);
+	size_t i;
+	json_t *n;
+	json_array_foreach(json_object_get(out, "sensitive"), i, n)
+		if (json_is_string(n))
+			json_object_del(it->predicted, json_string_value(n));
+}
+
 static int decide(struct plan *p, struct plan_item *it, const struct engine_opts *o, struct diags *errors)
 {
 	struct state_row *row = it->row;
@@ -590,6 +646,8 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 			it->action = ACT_REPLACE;
 		else if (a && !strcmp(a, "noop") && !it->reason)
 			it->action = ACT_NOOP;
+		if (!rc)
+			take_predicted(it, out);
 		json_t *ch = json_object_get(out, "changes");
 		if (json_is_array(ch) && json_array_size(ch)) {
 			strv_release(&it->changes);
@@ -891,16 +949,12 @@ static void unknown_target(struct diags *errors, const char *address, const stru
 {
 	struct diag *dg = *env ? diags_errorf(errors, CRATIS_ENOTFOUND, "-target: no resource '%s' in the manifests or the state of environment '%s'", address, env)
 	                       : diags_errorf(errors, CRATIS_ENOTFOUND, "-target: no resource '%s' in the manifests or the recorded state", address);
-	const char *best = NULL;
-	size_t best_d = 3;
-	for (size_t i = 0; i < m->nresources + rows->n; i++) {
-		const char *c = i < m->nresources ? m->resources[i]->id : rows->v[i - m->nresources].id;
-		size_t d = schema_distance(address, c, 2);
-		if (d < best_d) {
-			best_d = d;
-			best = c;
-		}
-	}
+	size_t n = m->nresources + rows->n;
+	const char **cands = xcalloc(n + 1, sizeof(*cands));
+	for (size_t i = 0; i < n; i++)
+		cands[i] = i < m->nresources ? m->resources[i]->id : rows->v[i - m->nresources].id;
+	const char *best = model_suggest(address, cands, n);
+	free(cands);
 	if (best) {
 		diag_hint(dg, "did you mean '%s'?", best);
 	} else {
@@ -1701,6 +1755,8 @@ json_t *plan_to_saved(const struct plan *p)
 		                      it->action != ACT_DELETE && it->desired ? it->desired : json_null());
 		if (it->reason)
 			json_object_set_new(e, "reason", json_string(it->reason));
+		if (it->predicted)
+			json_object_set(e, "predicted_outputs", it->predicted);
 		json_array_append_new(res, e);
 	}
 	for (size_t i = 0; i < p->rows.n; i++) {
@@ -1785,6 +1841,10 @@ static void take_saved_item(struct plan *p, size_t i, const struct saved_index *
 	it->reason = json_is_string(json_object_get(e, "reason")) ? xstrdup(json_string_value(json_object_get(e, "reason"))) : NULL;
 	if (it->action == ACT_DELETE)
 		return;
+	/* outputs its plugin predicted: its dependents (later items) resolve them as planned */
+	json_decref(it->predicted);
+	json_t *pred = json_object_get(e, "predicted_outputs");
+	it->predicted = json_is_object(pred) && (it->action == ACT_UPDATE || it->action == ACT_REPLACE) ? json_deep_copy(pred) : NULL;
 	/* the desired spec as it resolves now (secrets re-read, redacted) must be the one planned */
 	struct diags errs = DIAGS_INIT;
 	if (item_resolve(p, it, false, &errs)) {

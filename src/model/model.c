@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "manifest/vars.h"
 #include "model/schema.h"
@@ -295,10 +296,17 @@ const char *model_suggest(const char *word, const char *const *cands, size_t n)
 {
 	const char *best = NULL;
 	size_t best_d = 3, wl = strlen(word);
+	if (!wl)
+		return NULL;
 	for (size_t i = 0; i < n; i++) {
+		if (!cands[i])
+			continue;
 		size_t cl = strlen(cands[i]), d = schema_distance(word, cands[i], 2);
+		size_t shorter = wl < cl ? wl : cl;
 		if (d >= wl && d >= cl)
-			continue; /* nothing in common */
+			d = 3; /* "a" is one edit from every one-letter name: no evidence */
+		if (d > 2 && shorter >= 3 && !strncasecmp(word, cands[i], shorter))
+			d = 2; /* a prefix of the other: "time" for "timeoutSeconds", "dest" for "destroy" */
 		if (d < best_d) {
 			best_d = d;
 			best = cands[i];
@@ -408,6 +416,48 @@ static void on_var_error(const char *field, const char *msg, void *payload)
 	manifest_error(&ve->m->errors, ve->doc, field, "%s", msg);
 }
 
+/* "Did you mean" for a kind no plugin handles: a kind of the same group ("Servce" in service:
+ * "did you mean kind 'Service'?"), else the group of a plugin serving that kind ("servce/v1":
+ * "did you mean apiVersion 'service/v1'?"), else the nearest apiVersion and kind together. */
+static void kind_hint(struct diag *dg, const struct registry *reg, const char *group, const char *version, const char *kind)
+{
+	size_t n = reg->nhandlers;
+	const char **kinds = xcalloc(n + 1, sizeof(*kinds)), **groups = xcalloc(n + 1, sizeof(*groups));
+	char **pairs = xcalloc(n + 1, sizeof(*pairs));
+	size_t nk = 0, ng = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct handler *o = reg->handlers[i];
+		if (!strcmp(o->group, group))
+			kinds[nk++] = o->kind;
+		if (!strcmp(o->kind, kind))
+			groups[ng++] = o->group;
+		pairs[i] = xasprintf("%s/%s", o->group, o->kind);
+	}
+	const char *best;
+	if ((best = model_suggest(kind, kinds, nk))) {
+		diag_hint(dg, "did you mean kind '%s'?", best);
+	} else if (!ng && (!strcmp(kind, "System") || !strcmp(kind, "Environment") || !strcmp(kind, "Project"))) {
+		diag_hint(dg, "did you mean apiVersion 'cratis/v1'? (%s is a core kind)", kind);
+	} else if (ng) {
+		best = model_suggest(group, groups, ng);
+		diag_hint(dg, "did you mean apiVersion '%s/%s'? (%s is served by group %s)", best ? best : groups[0], version,
+		          kind, best ? best : groups[0]);
+	} else {
+		char *want = xasprintf("%s/%s", group, kind);
+		best = model_suggest(want, (const char *const *)pairs, n);
+		if (best) {
+			const char *slash = strchr(best, '/');
+			diag_hint(dg, "did you mean apiVersion '%.*s/%s' and kind '%s'?", (int)(slash - best), best, version, slash + 1);
+		}
+		free(want);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(pairs[i]);
+	free(pairs);
+	free(kinds);
+	free(groups);
+}
+
 static void add_resource(struct model *m, const struct manifest_doc *d, const struct view *dv, const struct registry *reg,
                          const char *group, const char *version, const char *kind,
                          const char *default_project, const char *default_system)
@@ -416,9 +466,11 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 	struct handler *h = reg ? registry_find(reg, group, kind, version) : NULL;
 	if (!h && !(reg && registry_find(reg, group, kind, NULL))) {
 		char *kinds = reg ? registry_kinds_list(reg) : xstrdup("none");
-		manifest_error(&m->errors, d, "kind", "unknown kind '%s' in group '%s' (core kinds: System, Environment, Project in cratis/v1; plugin kinds loaded: %s)",
-		               kind, group, kinds);
+		struct diag *dg = manifest_error(&m->errors, d, "kind", "unknown kind '%s' in group '%s' (core kinds: System, Environment, Project in cratis/v1; plugin kinds loaded: %s)",
+		                                 kind, group, kinds);
 		free(kinds);
+		if (reg)
+			kind_hint(dg, reg, group, version, kind);
 		return;
 	}
 	if (!h) {
@@ -765,7 +817,11 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 					}
 				}
 			} else {
-				manifest_error(&m->errors, d, "kind", "unknown core kind '%s' (cratis/v1 has System, Environment, Project, Rollout)", kind);
+				static const char *const core[] = { "System", "Environment", "Project", "Rollout" };
+				struct diag *dg = manifest_error(&m->errors, d, "kind", "unknown core kind '%s' (cratis/v1 has System, Environment, Project, Rollout)", kind);
+				const char *best = model_suggest(kind, core, 4);
+				if (best)
+					diag_hint(dg, "did you mean kind '%s'?", best);
 			}
 		}
 		free(g);
@@ -801,7 +857,14 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 				found |= !strcmp(m->envs[e].name, m->projects[i].environments.v[k]);
 			if (!found) {
 				char *f = xasprintf("spec.environments[%zu]", k);
-				manifest_error(&m->errors, m->projects[i].doc, f, "unknown environment '%s'", m->projects[i].environments.v[k]);
+				struct diag *dg = manifest_error(&m->errors, m->projects[i].doc, f, "unknown environment '%s'", m->projects[i].environments.v[k]);
+				const char **names = xcalloc(m->nenvs + 1, sizeof(*names));
+				for (size_t e = 0; e < m->nenvs; e++)
+					names[e] = m->envs[e].name;
+				const char *best = model_suggest(m->projects[i].environments.v[k], names, m->nenvs);
+				if (best)
+					diag_hint(dg, "did you mean '%s'?", best);
+				free(names);
 				free(f);
 			}
 		}

@@ -102,8 +102,13 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
  * digits and '-', starting and ending with a letter or digit, at most 63 characters). */
 bool model_name_valid(const char *name);
 
-/* The closest of the n strings cands to word within two edits (schema_distance, ignoring
- * case), or NULL: for "did you mean" hints. Borrowed from cands. */
+/* The "did you mean" of cratis, the one implementation every hint uses (commands, flags,
+ * kinds, groups, fields, environments, addresses, outputs): the candidate of cands (n strings,
+ * NULL entries skipped) nearest to word by optimal string alignment distance ignoring case
+ * (schema_distance: a transposition counts one), when within two edits and not as far as both
+ * lengths (no shared letter: no evidence), or when one is a prefix of the other of 3 or more
+ * characters ("dest" for "destroy"); the first of equally near ones. NULL when none is close or
+ * word is empty. Borrowed from cands. */
 const char *model_suggest(const char *word, const char *const *cands, size_t n);
 
 /* The Environment documents (cratis/v1) of ms without building a model (no environment needs

@@ -218,21 +218,7 @@ struct walk {
 
 static void add_hint(struct diag *dg, const char *key, const struct strv *cands, const char *where)
 {
-	const char *best = NULL;
-	size_t best_d = 3, klen = strlen(key);
-	for (size_t i = 0; i < cands->n; i++) {
-		const char *c = cands->v[i];
-		size_t clen = strlen(c), d = schema_distance(key, c, 2);
-		size_t shorter = klen < clen ? klen : clen;
-		if (d >= klen && d >= clen)
-			d = 3;  /* "a" is 1 away from every one-letter name: no evidence */
-		if (d > 2 && shorter >= 3 && !strncasecmp(key, c, shorter))
-			d = 2;  /* a prefix of the other: "time" for "timeoutSeconds" */
-		if (d < best_d) {
-			best_d = d;
-			best = c;
-		}
-	}
+	const char *best = model_suggest(key, (const char *const *)cands->v, cands->n);
 	if (best) {
 		diag_hint(dg, "did you mean '%s'?", best);
 		return;
@@ -550,20 +536,7 @@ static void field_hint(struct diag *dg, const struct rows *rs, const char *field
 	struct buf prefix = BUF_INIT;
 	for (size_t k = 0; k + 1 < depth; k++)
 		buf_addf(&prefix, "%s.", segs[k]);
-	const char *best = NULL;
-	size_t best_d = 3, klen = strlen(segs[depth - 1]);
-	for (size_t i = 0; i < cands.n; i++) {
-		size_t d = schema_distance(segs[depth - 1], cands.v[i], 2), clen = strlen(cands.v[i]);
-		size_t shorter = klen < clen ? klen : clen;
-		if (d >= klen && d >= clen)
-			d = 3;
-		if (d > 2 && shorter >= 3 && !strncasecmp(segs[depth - 1], cands.v[i], shorter))
-			d = 2;
-		if (d < best_d) {
-			best_d = d;
-			best = cands.v[i];
-		}
-	}
+	const char *best = model_suggest(segs[depth - 1], (const char *const *)cands.v, cands.n);
 	if (best) {
 		diag_hint(dg, "did you mean '%s%s'?", prefix.len ? prefix.ptr : "", best);
 	} else {
@@ -612,17 +585,14 @@ int schema_explain(json_t **out, const struct registry *reg, const char *query, 
 	const struct kind_view *k = pick_kind(v, n, kname);
 	if (!k) {
 		struct diag *dg = diags_errorf(d, CRATIS_ENOTFOUND, "unknown kind '%s'", kname);
-		const char *best = NULL;
-		size_t best_d = 3;
 		struct buf all = BUF_INIT;
+		const char **names = xcalloc(n + 1, sizeof(*names));
 		for (size_t i = 0; i < n; i++) {
-			size_t dist = schema_distance(kname, v[i].kind, 2);
-			if (dist < best_d && dist < strlen(v[i].kind)) {
-				best_d = dist;
-				best = v[i].kind;
-			}
+			names[i] = v[i].kind;
 			buf_addf(&all, "%s%s", i ? ", " : "", v[i].kind);
 		}
+		const char *best = model_suggest(kname, names, n);
+		free(names);
 		if (best)
 			diag_hint(dg, "did you mean '%s'?", best);
 		else

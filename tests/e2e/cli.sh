@@ -3,8 +3,9 @@
 # help by --help, -h and `cratis help CMD` (stdout, exit 0, naming its flags); usage errors (an
 # unknown flag, a stray argument, an -o format the command lacks, a bad value) exit 64 with
 # "error: ..." and the usage on stderr; "did you mean" for commands, subcommands and flags; the
-# bash completion script completes the environments and addresses of the project in the current
-# directory; zsh and fish scripts parse (when those shells exist); every man page renders.
+# bash, zsh (driven in a pseudo-terminal) and fish (complete -C) completion scripts complete the
+# commands, flags, environments and addresses of the project in the current directory (or -f's);
+# every man page renders.
 . "$(dirname "$0")/lib.sh"
 BUILD=${CRATIS_BUILD_DIR:-$(dirname "$CRATIS")}
 
@@ -183,17 +184,129 @@ if command -v bash >/dev/null 2>&1; then
 else
 	echo "ok - bash completion skipped: no bash"
 fi
+# bash on a terminal (the issue's check): an interactive bash in a pseudo-terminal with the
+# script sourced; the line is typed and Tab pressed twice, and readline shows the completion
+if command -v bash >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1; then
+	"$CRATIS" completion bash >"$T/comp.bash"
+	cat >"$T/term_bash.py" <<'PY'
+import os, pty, re, select, sys
+script, line, want = sys.argv[1:4]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
+def read_until(pat, polls=300):
+    out = b""
+    for _ in range(polls):
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                break
+        if pat.encode() in out:
+            break
+    return out.decode(errors="replace")
+os.write(fd, ("PS1='> '; source '%s'; echo RE''ADY\n" % script).encode())
+read_until("READY\r\n")
+os.write(fd, line.encode() + b"\t\t")
+out = read_until(want)
+os.kill(pid, 9)
+os.waitpid(pid, 0)
+print(re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", out))
+PY
+	bc() { (cd "$P" && PATH="$BUILD:$PATH" python3 "$T/term_bash.py" "$T/comp.bash" "$1" "$2") >"$T/bash.out" 2>&1; }
+	bc 'cratis state show ' 'Task/build'
+	expect_in "bash on a terminal lists the addresses after 'state show '" "File/page" "$T/bash.out"
+	expect_in "both of them" "Task/build" "$T/bash.out"
+	bc 'cratis state show T' 'cratis state show Task/build'
+	expect_in "bash on a terminal completes an address" "cratis state show Task/build" "$T/bash.out"
+	bc 'cratis plan --env pro' 'cratis plan --env production'
+	expect_in "bash on a terminal completes an environment" "cratis plan --env production" "$T/bash.out"
+fi
+
+# zsh and fish: each script parses, loads in its shell and completes from the table and the project
 for sh in zsh fish; do
 	"$CRATIS" completion $sh >"$T/comp.$sh"
 	expect_rc "completion $sh" 0 $?
-	if command -v $sh >/dev/null 2>&1; then
-		if [ $sh = zsh ]; then zsh -n "$T/comp.$sh"; else fish --no-execute "$T/comp.$sh"; fi
-		expect_rc "the $sh script parses" 0 $?
-	else
-		echo "ok - $sh not installed: its script is not syntax-checked"
-		expect_in "the $sh script calls __complete" "__complete" "$T/comp.$sh"
-	fi
+	expect_in "the $sh script calls __complete" "__complete" "$T/comp.$sh"
 done
+if command -v zsh >/dev/null 2>&1; then
+	zsh -n "$T/comp.zsh"
+	expect_rc "the zsh script parses (zsh -n)" 0 $?
+	# real completion: an interactive zsh in a pseudo-terminal (zpty) with compinit and the
+	# script loaded; the line is typed and Tab pressed twice (the second lists the candidates)
+	cat >"$T/drive.zsh" <<'ZSH'
+zmodload zsh/zpty || exit 3
+zpty z zsh -f -i
+zpty -w z "PS1='> '; autoload -Uz compinit; compinit -u -D; source ${(q)1}; print READY"
+while zpty -r z line; do [[ $line == *READY* ]] && break; done
+zpty -w -n z "$2"$'\t\t'
+out=
+for i in {1..300}; do
+  while zpty -r -t z chunk; do out+=$chunk; done
+  [[ $out == *$3* ]] && break
+  sleep 0.1
+done
+zpty -d z
+print -r -- "${out//$'\e'\[[0-9;?]#[a-zA-Z]/}"
+ZSH
+	zc() { (cd "$P" && PATH="$BUILD:$PATH" zsh -f "$T/drive.zsh" "$T/comp.zsh" "$1" "$2") >"$T/zsh.out" 2>&1; }
+	zc 'cratis plan --env ' 'production  staging'
+	expect_in "zsh lists both environments for --env" "production  staging" "$T/zsh.out"
+	zc 'cratis plan --env pro' 'cratis plan --env production'
+	expect_in "zsh completes an environment name" "cratis plan --env production" "$T/zsh.out"
+	zc 'cratis state show T' 'cratis state show Task/build'
+	expect_in "zsh completes a resource address" "cratis state show Task/build" "$T/zsh.out"
+	zc 'cratis destr' 'cratis destroy'
+	expect_in "zsh completes a command" "cratis destroy" "$T/zsh.out"
+else
+	echo "ok - zsh not installed (scripts/setup.sh installs it): its script is not loaded"
+fi
+if command -v fish >/dev/null 2>&1; then
+	fish -n "$T/comp.fish"
+	expect_rc "the fish script parses (fish -n)" 0 $?
+	(cd "$P" && PATH="$BUILD:$PATH" fish --no-config -c "source '$T/comp.fish'
+		echo env: (complete -C 'cratis plan --env ' | cut -f1)
+		echo env=: (complete -C 'cratis apply --env=pro' | cut -f1)
+		echo addr: (complete -C 'cratis state show ' | cut -f1)
+		echo cmd: (complete -C 'cratis pl' | cut -f1)
+		echo flag: (complete -C 'cratis apply --auto' | cut -f1)
+		echo other: (cd /; complete -C 'cratis plan -f $P --env ' | cut -f1)") >"$T/fish.out" 2>&1
+	expect_rc "the fish script loads" 0 $?
+	expect_in "fish completes both environments" "env: production staging" "$T/fish.out"
+	expect_in "fish completes --env=VALUE" "env=: --env=production" "$T/fish.out"
+	expect_in "fish completes addresses" "addr: File/page Task/build" "$T/fish.out"
+	expect_in "fish completes commands" "cmd: plan plugin" "$T/fish.out"
+	expect_in "fish completes flags" "flag: --auto-approve" "$T/fish.out"
+	expect_in "fish: -f's project is the one asked" "other: production staging" "$T/fish.out"
+else
+	echo "ok - fish not installed (scripts/setup.sh installs it): its script is not loaded"
+fi
+
+# "did you mean" for names looked up in the state: addresses, deployment ids
+SD="$T/sd2"
+mkdir -p "$P/out"
+"$CRATIS" apply -f "$P" --env staging --auto-approve --state-dir "$SD" >/dev/null 2>"$T/dym.apply"
+expect_rc "apply the project" 0 $?
+"$CRATIS" state show -f "$P" --env staging --state-dir "$SD" File/pgae >/dev/null 2>"$T/dym.err"
+expect_rc "state show of an address not recorded" 1 $?
+expect_in "state show: did you mean the recorded address" "hint: did you mean 'File/page'?" "$T/dym.err"
+"$CRATIS" state show -f "$P" --env staging --state-dir "$SD" task/build >/dev/null 2>"$T/dym.err"
+expect_in "state show: case is a typo too" "hint: did you mean 'Task/build'?" "$T/dym.err"
+"$CRATIS" state rm -f "$P" --env staging --state-dir "$SD" Task/buidl >/dev/null 2>"$T/dym.err"
+expect_in "state rm: did you mean" "hint: did you mean 'Task/build'?" "$T/dym.err"
+"$CRATIS" state mv -f "$P" --env staging --state-dir "$SD" Task/bulid Task/b2 >/dev/null 2>"$T/dym.err"
+expect_in "state mv: did you mean" "hint: did you mean 'Task/build'?" "$T/dym.err"
+"$CRATIS" history -f "$P" --env staging --state-dir "$SD" 7 >/dev/null 2>"$T/dym.err"
+expect_rc "history of an unknown deployment" 1 $?
+expect_in "history ID: what exists" "hint: the latest deployment is 1" "$T/dym.err"
+"$CRATIS" history -f "$P" --env staging --state-dir "$SD" 1 >"$T/dym.out" 2>&1
+expect_rc "history of a known deployment" 0 $?
+"$CRATIS" history -f "$P" --env stagign --state-dir "$SD" >/dev/null 2>"$T/dym.err"
+expect_rc "history of an unknown environment" 1 $?
+expect_in "history --env: did you mean" "hint: did you mean 'staging'?" "$T/dym.err"
+"$CRATIS" history -f "$P" --env production --state-dir "$SD" >/dev/null 2>&1
+expect_rc "history of a defined environment never deployed: empty, not an error" 0 $?
+"$CRATIS" destroy -f "$P" --env staging --auto-approve --state-dir "$SD" >/dev/null 2>&1
 
 # man pages: one per command and cratis.1, built by meson, installed into share/man/man1
 M="$BUILD/man"

@@ -497,6 +497,14 @@ static void test_model_outputs_checked(void **state)
 	static const char *const c[] = { "staging", "production" };
 	assert_string_equal(model_suggest("prodution", c, 2), "production");
 	assert_null(model_suggest("qa", c, 2));
+	/* the one did-you-mean of cratis: case, transpositions, prefixes, NULL entries, no evidence */
+	static const char *const k[] = { NULL, "Service", "Task", "destroy", "b" };
+	assert_string_equal(model_suggest("Servce", k, 5), "Service");
+	assert_string_equal(model_suggest("tsak", k, 5), "Task");
+	assert_string_equal(model_suggest("dest", k, 5), "destroy");
+	assert_null(model_suggest("a", k, 5));
+	assert_null(model_suggest("", k, 5));
+	assert_null(model_suggest("Service", k, 0));
 }
 
 int main(void)
