@@ -81,6 +81,11 @@ const struct cli_flag cli_flags[FL__COUNT] = {
 	[FL_RULES] = { "rules", 0, NULL, "PATH", FT_LIST, AT(rules), 0, 0, NULL, "$CRATIS_RULES_PATH, then the installed plugins",
 	               NULL, "[--rules PATH]...", CC_FILE,
 	               "a rules.yaml file or a directory searched for */transformations/rules.yaml; repeatable" },
+	/* state migrate */
+	[FL_TO_STATE] = { "to", 0, NULL, "URL", FT_STRING, AT(to), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
+	                  "the state store to copy into (sqlite:PATH, postgres://...): it must hold no cratis data" },
+	[FL_FROM_STATE] = { "from", 0, NULL, "URL", FT_STRING, AT(from), 0, 0, NULL, "the current store (--state)", NULL,
+	                    NULL, CC_NONE, "the state store to copy from; never written" },
 	[FL_VERBOSE] = { "verbose", 'v', NULL, NULL, FT_SWITCH, AT(verbose), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	                 "debug output and notes" },
 	[FL_NO_COLOR] = { "no-color", 0, NULL, NULL, FT_SWITCH, AT(no_color), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
@@ -177,6 +182,7 @@ static const struct cli_example ex_state_examples[] = {
 	{ "release the lock of a run that died", "cratis state unlock 42" },
 	{ "forget a resource (it keeps running)", "cratis state rm Service/old --env staging" },
 	{ "rename without destroying", "cratis state mv Service/web Service/frontend --env staging" },
+	{ "move the state to a shared PostgreSQL database", "cratis state migrate --to 'postgres://deploy@db.internal/ops'" },
 	{ NULL, NULL },
 };
 static const struct cli_example ex_version_examples[] = {
@@ -290,6 +296,14 @@ static const struct cli_command state_subs[] = {
 	  COMMON | FLAG(FL_LOCK), NULL,
 	  "For a resource renamed in its manifest: the next plan sees the new name as unchanged instead of\n"
 	  "a delete and a create. Locked, recorded in history, refused for a pending resource.",
+	  NULL, NULL, NULL, false, false, NULL },
+	{ "migrate", "copy the whole state into another store (sqlite <-> postgres), verified", NULL, 0, 0, CC_NONE,
+	  FLAG(FL_FILE) | FLAG(FL_OUTPUT) | FLAG(FL_TO_STATE) | FLAG(FL_FROM_STATE), "text|json",
+	  "Copies resources, deployments, steps, artifacts and releases (not locks) in one transaction on\n"
+	  "the target, reads them back and compares row counts and SHA-256 digests. The source (--from,\n"
+	  "else --state, CRATIS_STATE or the project's SQLite file) is never written. Refused while the\n"
+	  "source holds a lock, and when the target already holds cratis data (nothing is written).\n"
+	  "Then point --state or CRATIS_STATE at the target.",
 	  NULL, NULL, NULL, false, false, NULL },
 	END_SUBS,
 };
