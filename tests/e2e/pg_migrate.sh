@@ -150,4 +150,49 @@ check "the target of the refused copy is empty" grep -qx '\[\]' "$T/third.json"
 touch "$GATE"
 wait "$hpid"
 expect_rc "the run holding the lock finishes" 0 $?
+
+# 7. Project spec.state.url: below --state and CRATIS_STATE, above the default; read by commands
+#    that load the manifests and, for that field alone, by those that do not (state list, history)
+Q="$T/q"
+mkdir -p "$Q"
+URL="$CRATIS_TEST_PG_URL?schema=e2e_project_url"
+cat >"$Q/m.yaml" <<YAML
+apiVersion: cratis/v1
+kind: System
+metadata: {name: local}
+---
+apiVersion: cratis/v1
+kind: Environment
+metadata: {name: staging}
+spec:
+  systems: [local]
+---
+apiVersion: cratis/v1
+kind: Project
+metadata: {name: urlproj}
+spec:
+  state: {url: "$URL"}
+---
+apiVersion: exec/v1
+kind: Task
+metadata: {name: one}
+spec:
+  system: local
+  apply: ["true"]
+YAML
+"$CRATIS" apply -f "$Q" --auto-approve </dev/null >"$T/u1.out" 2>&1
+expect_rc "apply with the store named by Project spec.state.url" 0 $?
+check "no SQLite state was written" test ! -e "$Q/.cratis/state.db"
+"$CRATIS" state list -f "$Q" --env staging --state "$URL" </dev/null >"$T/u2.out" 2>&1
+expect_in "the resource is recorded in that PostgreSQL schema" "urlproj/Task/one	ready" "$T/u2.out"
+"$CRATIS" history -f "$Q" --env staging </dev/null >"$T/u3.out" 2>&1
+expect_in "history (which loads no manifests) reads the same store" "succeeded" "$T/u3.out"
+"$CRATIS" state list -f "$Q" --env staging --state "sqlite:$T/other.db" </dev/null >"$T/u4.out" 2>&1
+expect_not_in "--state wins over spec.state.url" "Task/one" "$T/u4.out"
+CRATIS_STATE="sqlite:$T/other.db" "$CRATIS" plan -f "$Q" --env staging --detailed-exitcode </dev/null >"$T/u5.out" 2>&1
+expect_rc "CRATIS_STATE wins over spec.state.url (the plan on an empty store has changes)" 2 $?
+sed -i 's|url: ".*"|url: "postgres://${env:USER}@127.0.0.1/x"|' "$Q/m.yaml"
+"$CRATIS" plan -f "$Q" --env staging </dev/null >"$T/u6.out" 2>&1
+expect_rc "a reference in spec.state.url is refused" 1 $?
+expect_in "the error names the field" "spec.state.url: references are not expanded" "$T/u6.out"
 finish
