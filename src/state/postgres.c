@@ -736,6 +736,23 @@ static int pg_renew(struct store *st, const char *lock_id)
 	if (!rc && !strcmp(PQcmdTuples(r), "0"))
 		rc = gone_error(s, lock_id);
 	PQclear(r);
+	/* the row is not all of the lock: the session holding its advisory lock must still be there
+	 * (terminated, its lock is free and the next run takes the lock over at once) */
+	pthread_mutex_lock(&s->lock_mu);
+	for (size_t i = 0; !rc && i < s->nadv; i++) {
+		if (strcmp(s->adv[i].id, lock_id))
+			continue;
+		PGresult *ping = PQexec(s->lockdb, "SELECT 1");
+		if (PQresultStatus(ping) != PGRES_TUPLES_OK) {
+			char *t = trimmed(PQerrorMessage(s->lockdb));
+			rc = error_set(CRATIS_EIO, "state '%s': the session holding lock '%s' ended (%s): another run may take the lock over",
+			               s->pub.path, lock_id, t);
+			free(t);
+		}
+		PQclear(ping);
+		break;
+	}
+	pthread_mutex_unlock(&s->lock_mu);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
