@@ -41,7 +41,8 @@ struct app_options {
 	size_t nbuffers;
 	const char *env;              /* environment to act on; NULL: the only one, or none */
 	const char *state_dir;        /* state directory; NULL: $CRATIS_STATE_DIR, else PROJECT/.cratis */
-	const char *state_url;        /* the store (store_open); NULL: $CRATIS_STATE, else sqlite:STATE_DIR/state.db */
+	const char *state_url;        /* the store (store_open); NULL: $CRATIS_STATE, else the Project's
+	                               * spec.state.url, else sqlite:STATE_DIR/state.db */
 	const char *secret_key_file;  /* the key of secret hashes and sealed outputs; NULL:
 	                               * $CRATIS_SECRET_KEY_FILE, else STATE_DIR/secret.key */
 	int jobs;                     /* parallel plugin calls in plan refresh and apply (>= 1) */

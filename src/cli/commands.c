@@ -92,7 +92,7 @@ const struct cli_flag cli_flags[FL__COUNT] = {
 	                  "no colour; there is none either when NO_COLOR is set or the output is not a terminal" },
 	[FL_STATE_DIR] = { "state-dir", 0, NULL, "DIR", FT_STRING, AT(state_dir), 0, 0, NULL, "PROJECT/.cratis",
 	                   "CRATIS_STATE_DIR", NULL, CC_DIR, "state directory" },
-	[FL_STATE] = { "state", 0, NULL, "URL", FT_STRING, AT(state_url), 0, 0, NULL, "sqlite:STATE_DIR/state.db",
+	[FL_STATE] = { "state", 0, NULL, "URL", FT_STRING, AT(state_url), 0, 0, NULL, "Project spec.state.url, else sqlite:STATE_DIR/state.db",
 	               "CRATIS_STATE", NULL, CC_NONE, "state store" },
 	[FL_HELP] = { "help", 'h', NULL, NULL, FT_HELP, 0, 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	              "show this help" },
