@@ -227,7 +227,15 @@ static int run_item(struct exec *x, struct plan_item *it, bool *unchanged)
 	struct state_row pending = { .project = it->project, .id = it->id, .api_version = it->res->api_version,
 	                             .pending_spec = spec, .deps = deps, .deployment = x->deployment };
 	if ((rc = store_mark_pending(x->s, env, &pending))) {
+		/* nothing was called: say so, and start nothing new */
+		char *why = xstrdup(cratis_error_last()->message);
 		atomic_store(&x->store_failed, true);
+		rc = error_set(rc, "not started: it could not be marked pending: %s", why);
+		free(why);
+		engine_emit(x->o->observer, &(struct engine_event){ .type = EV_RESOURCE_FAILED, .resource = it->id,
+		                                                     .action = it->action, .elapsed_ms = now_ms() - t0,
+		                                                     .deployment = x->deployment,
+		                                                     .message = cratis_error_last()->message });
 		goto out_free;
 	}
 	if (it->action == ACT_REPLACE && prior) {

@@ -733,6 +733,9 @@ static int pg_renew(struct store *st, const char *lock_id)
 	int rc = db_ready(s);
 	if (!rc)
 		rc = pq(s, &r, "UPDATE locks SET heartbeat = $1, expires = $1::int8 + lease_ms WHERE id = $2", 2, p, "renew lock");
+	/* the data connection dropped: a renewal is safe to send again, on a new one */
+	if (rc && PQstatus(s->db) == CONNECTION_BAD && !(rc = db_ready(s)))
+		rc = pq(s, &r, "UPDATE locks SET heartbeat = $1, expires = $1::int8 + lease_ms WHERE id = $2", 2, p, "renew lock");
 	if (!rc && !strcmp(PQcmdTuples(r), "0"))
 		rc = gone_error(s, lock_id);
 	PQclear(r);
