@@ -301,9 +301,10 @@ static const struct cli_command state_subs[] = {
 	  FLAG(FL_FILE) | FLAG(FL_OUTPUT) | FLAG(FL_TO_STATE) | FLAG(FL_FROM_STATE), "text|json",
 	  "Copies resources, deployments, steps, artifacts and releases (not locks) in one transaction on\n"
 	  "the target, reads them back and compares row counts and SHA-256 digests. The source (--from,\n"
-	  "else --state, CRATIS_STATE or the project's SQLite file) is never written. Refused while the\n"
-	  "source holds a lock, and when the target already holds cratis data (nothing is written).\n"
-	  "Then point --state or CRATIS_STATE at the target.",
+	  "else the store other commands open: --state, CRATIS_STATE, Project spec.state.url or the\n"
+	  "project's SQLite file) is never written. Refused while the source holds a lock, and when the\n"
+	  "target already holds cratis data (nothing is written). Then point --state, CRATIS_STATE or\n"
+	  "spec.state.url at the target.",
 	  NULL, NULL, NULL, false, false, NULL },
 	END_SUBS,
 };
