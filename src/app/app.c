@@ -114,8 +114,21 @@ static void project_state_url(const struct manifest_set *ms, const char **out, s
 	}
 }
 
+/* url as Project spec.state.url means it (caller frees): a relative SQLite path ("sqlite:x.db",
+ * "sqlite://x.db", or a plain "x.db") is relative to the project directory dir, as the default
+ * state is, not to the working directory; every other URL unchanged. */
+static char *project_url(const char *url, const char *dir)
+{
+	const char *path = !strncmp(url, "sqlite://", 9) ? url + 9 : !strncmp(url, "sqlite:", 7) ? url + 7
+	                   : strchr(url, ':') ? NULL : url;
+	if (!path || path[0] == '/')
+		return xstrdup(url);
+	return xasprintf("sqlite:%s/%s", dir, path);
+}
+
 /* Open a's store. Precedence: o->state_url (--state), $CRATIS_STATE, Project spec.state.url,
- * sqlite:STATE_DIR/state.db. Project spec.state.url is read from a->ms when manifests were
+ * sqlite:STATE_DIR/state.db (project_url: a relative SQLite path in spec.state.url is relative
+ * to the project directory). Project spec.state.url is read from a->ms when manifests were
  * loaded (have_manifests); otherwise from o->paths read here for that field alone, with a note
  * (shown with -v) and the default store when they cannot be read. */
 static int open_store(struct app *a, bool have_manifests, struct diags *d)
@@ -126,6 +139,7 @@ static int open_store(struct app *a, bool have_manifests, struct diags *d)
 	manifest_set_init(&scan);
 	struct diags errors = DIAGS_INIT;
 	int rc = CRATIS_OK;
+	bool from_project = false;
 	if (!(su && *su)) {
 		const struct manifest_set *ms = &a->ms;
 		if (!have_manifests) {
@@ -136,6 +150,7 @@ static int open_store(struct app *a, bool have_manifests, struct diags *d)
 		}
 		if (!ms->errors.n)
 			project_state_url(ms, &su, &errors);
+		from_project = su != NULL;
 		if (!have_manifests && (scan.errors.n || errors.n)) {
 			const struct diags *why = scan.errors.n ? &scan.errors : &errors;
 			struct diag *dg = diags_add(d, DIAG_NOTE, why->v[0].status,
@@ -144,13 +159,15 @@ static int open_store(struct app *a, bool have_manifests, struct diags *d)
 			diag_hint(dg, "pass --state URL or set CRATIS_STATE");
 			diags_release(&errors);
 			su = NULL;
+			from_project = false;
 		} else if (errors.n) {
 			rc = diags_status(&errors);
 			diags_move(d, &errors);
 			goto out;
 		}
 	}
-	char *url = su && *su ? xstrdup(su) : xasprintf("sqlite:%s/state.db", a->state_dir);
+	char *url = from_project ? project_url(su, a->project_dir) : su && *su ? xstrdup(su)
+	          : xasprintf("sqlite:%s/state.db", a->state_dir);
 	rc = store_open(&a->store, url);
 	free(url);
 	if (rc)

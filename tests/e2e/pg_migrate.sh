@@ -191,6 +191,12 @@ expect_in "history (which loads no manifests) reads the same store" "succeeded" 
 expect_not_in "--state wins over spec.state.url" "Task/one" "$T/u4.out"
 CRATIS_STATE="sqlite:$T/other.db" "$CRATIS" plan -f "$Q" --env staging --detailed-exitcode </dev/null >"$T/u5.out" 2>&1
 expect_rc "CRATIS_STATE wins over spec.state.url (the plan on an empty store has changes)" 2 $?
+sed -i 's|url: ".*"|url: "sqlite:own/state.db"|' "$Q/m.yaml"
+mkdir -p "$Q/own" "$T/elsewhere"
+(cd "$T/elsewhere" && "$CRATIS" apply -f "$Q" --auto-approve </dev/null >"$T/u7.out" 2>&1)
+expect_rc "apply with a relative sqlite: path in spec.state.url" 0 $?
+check "the relative path is taken from the project directory" test -s "$Q/own/state.db"
+check "not from the working directory" test ! -e "$T/elsewhere/own"
 sed -i 's|url: ".*"|url: "postgres://${env:USER}@127.0.0.1/x"|' "$Q/m.yaml"
 "$CRATIS" plan -f "$Q" --env staging </dev/null >"$T/u6.out" 2>&1
 expect_rc "a reference in spec.state.url is refused" 1 $?
