@@ -89,6 +89,109 @@ static void load_manifests(struct app *a, const struct app_options *o, const cha
 		diags_errorf(errors, CRATIS_EINVAL, "no manifests found in %s (expected *.yaml or *.yml files)", first);
 }
 
+/* The URL Project spec.state.url of the loaded manifests names, into *out (borrowed from ms), or
+ * NULL when no Project names one. Errors (a value that is not a non-empty string, a ${...}
+ * reference, two Projects naming different stores) are appended to errors, located. */
+static void project_state_url(const struct manifest_set *ms, const char **out, struct diags *errors)
+{
+	*out = NULL;
+	const struct manifest_doc *first = NULL;
+	for (size_t i = 0; i < ms->n; i++) {
+		const struct manifest_doc *doc = ms->docs[i];
+		const char *kind = json_string_value(json_object_get(doc->root, "kind"));
+		if (!kind || strcmp(kind, "Project"))
+			continue;
+		json_t *v = json_object_get(json_object_get(json_object_get(doc->root, "spec"), "state"), "url");
+		if (!v)
+			continue;
+		const char *url = json_string_value(v);
+		if (!url || !*url) {
+			manifest_error(errors, doc, "spec.state.url", "expected a state URL (sqlite:PATH, postgres://...), got %s",
+			               json_type_phrase(v));
+			continue;
+		}
+		if (strstr(url, "${")) {
+			struct diag *dg = manifest_error(errors, doc, "spec.state.url", "references are not expanded in the state URL");
+			diag_hint(dg, "keep passwords out of it: libpq reads PGPASSWORD, ~/.pgpass and PGSERVICE; or pass --state / CRATIS_STATE");
+			continue;
+		}
+		if (*out && strcmp(*out, url)) {
+			struct loc at;
+			manifest_locate(first, "spec.state.url", &at);
+			manifest_error(errors, doc, "spec.state.url", "two Projects name different state stores ('%s' at %s:%d)",
+			               *out, at.file, at.line);
+			continue;
+		}
+		if (!*out) {
+			*out = url;
+			first = doc;
+		}
+	}
+}
+
+/* url as Project spec.state.url means it (caller frees): a relative SQLite path ("sqlite:x.db",
+ * "sqlite://x.db", or a plain "x.db") is relative to the project directory dir, as the default
+ * state is, not to the working directory; every other URL unchanged. */
+static char *project_url(const char *url, const char *dir)
+{
+	const char *path = !strncmp(url, "sqlite://", 9) ? url + 9 : !strncmp(url, "sqlite:", 7) ? url + 7
+	                   : strchr(url, ':') ? NULL : url;
+	if (!path || path[0] == '/')
+		return xstrdup(url);
+	return xasprintf("sqlite:%s/%s", dir, path);
+}
+
+/* Open a's store. Precedence: o->state_url (--state), $CRATIS_STATE, Project spec.state.url,
+ * sqlite:STATE_DIR/state.db (project_url: a relative SQLite path in spec.state.url is relative
+ * to the project directory). Project spec.state.url is read from a->ms when manifests were
+ * loaded (have_manifests); otherwise from o->paths read here for that field alone, with a note
+ * (shown with -v) and the default store when they cannot be read. */
+static int open_store(struct app *a, bool have_manifests, struct diags *d)
+{
+	const struct app_options *o = &a->o;
+	const char *su = o->state_url ? o->state_url : getenv("CRATIS_STATE");
+	struct manifest_set scan;
+	manifest_set_init(&scan);
+	struct diags errors = DIAGS_INIT;
+	int rc = CRATIS_OK;
+	bool from_project = false;
+	if (!(su && *su)) {
+		const struct manifest_set *ms = &a->ms;
+		if (!have_manifests) {
+			for (size_t i = 0; i < o->npaths; i++)
+				if (manifest_load_path(&scan, o->paths[i]) == CRATIS_EIO)
+					diags_errorf(&scan.errors, CRATIS_EIO, "%s", cratis_error_last()->message);
+			ms = &scan;
+		}
+		if (!ms->errors.n)
+			project_state_url(ms, &su, &errors);
+		from_project = su != NULL;
+		if (!have_manifests && (scan.errors.n || errors.n)) {
+			const struct diags *why = scan.errors.n ? &scan.errors : &errors;
+			struct diag *dg = diags_add(d, DIAG_NOTE, why->v[0].status,
+			                            "cannot read Project spec.state.url from the manifests (%s%s%s); using the default state",
+			                            why->v[0].file ? why->v[0].file : "", why->v[0].file ? ": " : "", why->v[0].message);
+			diag_hint(dg, "pass --state URL or set CRATIS_STATE");
+			diags_release(&errors);
+			su = NULL;
+			from_project = false;
+		} else if (errors.n) {
+			rc = diags_status(&errors);
+			diags_move(d, &errors);
+			goto out;
+		}
+	}
+	char *url = from_project ? project_url(su, a->project_dir) : su && *su ? xstrdup(su)
+	          : xasprintf("sqlite:%s/state.db", a->state_dir);
+	rc = store_open(&a->store, url);
+	free(url);
+	if (rc)
+		diags_add_last_error(d);
+out:
+	manifest_set_release(&scan);
+	return rc;
+}
+
 int app_open(struct app **out, const struct app_options *o, enum app_load what, struct diags *d)
 {
 	*out = NULL;
@@ -124,21 +227,12 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 		diags_errorf(d, rc, "cannot resolve the state directory: %s", strerror(errno));
 		goto out_fail;
 	}
-	const char *su = o->state_url ? o->state_url : getenv("CRATIS_STATE");
-	char *url = su && *su ? xstrdup(su) : xasprintf("sqlite:%s/state.db", a->state_dir);
-	rc = store_open(&a->store, url);
-	free(url);
-	if (rc) {
-		diags_add_last_error(d);
-		goto out_fail;
-	}
 out_load:;
 	struct diags errors = DIAGS_INIT;
 	if (what & APP_LOAD_PLUGINS) {
 		registry_default_dirs(&a->reg, a->project_dir);
 		registry_load(&a->reg, &errors);
 		a->rollout.reg = &a->reg;
-		a->rollout.store = a->store;
 		a->rollout.observer = o->observer;
 		a->rollout.cancel = a->cancel;
 		a->rollout.grace_ms = o->grace_ms;
@@ -147,8 +241,17 @@ out_load:;
 		if (!cap_catalog_load(&a->caps, &errors))
 			cap_catalog_register(&a->caps, &a->reg, &errors);
 	}
-	if ((what & APP_LOAD_MANIFESTS) == APP_LOAD_MANIFESTS && !errors.n) {
+	bool manifests = (what & APP_LOAD_MANIFESTS) == APP_LOAD_MANIFESTS;
+	if (manifests && !errors.n) {
 		load_manifests(a, o, first, &errors);
+	}
+	/* the store: after the manifests, which may name it (Project spec.state.url) */
+	if (!(what & APP_LOAD_OFFLINE) && !errors.n) {
+		if ((rc = open_store(a, manifests, d)))
+			goto out_fail;
+		a->rollout.store = a->store;
+	}
+	if (manifests && !errors.n) {
 		a->artifacts = json_object();
 		a->model.artifact = (what & APP_LOAD_OFFLINE) ? offline_artifact : resolve_artifact;
 		a->model.artifact_payload = a;

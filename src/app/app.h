@@ -42,7 +42,8 @@ struct app_options {
 	size_t nbuffers;
 	const char *env;              /* environment to act on; NULL: the only one, or none */
 	const char *state_dir;        /* state directory; NULL: $CRATIS_STATE_DIR, else PROJECT/.cratis */
-	const char *state_url;        /* the store (store_open); NULL: $CRATIS_STATE, else sqlite:STATE_DIR/state.db */
+	const char *state_url;        /* the store (store_open); NULL: $CRATIS_STATE, else the Project's
+	                               * spec.state.url, else sqlite:STATE_DIR/state.db */
 	const char *secret_key_file;  /* the key of secret hashes and sealed outputs; NULL:
 	                               * $CRATIS_SECRET_KEY_FILE, else STATE_DIR/secret.key */
 	int jobs;                     /* parallel plugin calls in plan refresh and apply (>= 1) */
@@ -221,6 +222,16 @@ int app_state_show(struct app *a, const char *env, const char *address, json_t *
  * the lock as it was: {id, environment, pid, host, user, command, since}. CRATIS_ENOTFOUND when
  * there is no such lock, CRATIS_EIO. */
 int app_state_unlock(struct app *a, const char *lock_id, bool force, json_t **holder, struct diags *d);
+
+/* Copy the whole state of a's store (the source: --state, CRATIS_STATE or the default SQLite file)
+ * into the store to_url names (`cratis state migrate --to URL`; store_migrate): resources,
+ * deployments, steps, artifacts and releases, in one transaction on the target, then read back
+ * and compared by row counts and SHA-256 digests. The source is never written. *out (caller
+ * decrefs) gets {"from": URL, "to": URL, "tables": [{name, rows, sha256}...], "verified": true}
+ * (URLs without passwords). Errors in d: CRATIS_ELOCKED (the source holds a lock), CRATIS_EEXISTS
+ * (the target holds cratis data; nothing written), CRATIS_EINVAL (bad target URL, the same store),
+ * CRATIS_EIO (a store error, or the copy read back differs). */
+int app_state_migrate(struct app *a, const char *to_url, json_t **out, struct diags *d);
 
 /* `cratis explain` over the loaded plugins (APP_LOAD_PLUGINS; APP_LOAD_OFFLINE is enough):
  * query NULL or "": *out is the list of kinds (schema_kinds); else the explanation of

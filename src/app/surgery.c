@@ -278,3 +278,34 @@ int app_open_state_only(struct app **out, const struct app_options *o, struct di
 		a->artifacts = json_object();
 	return CRATIS_OK;
 }
+
+int app_state_migrate(struct app *a, const char *to_url, json_t **out, struct diags *d)
+{
+	*out = NULL;
+	struct store *to = NULL;
+	struct store_migrate_report rep;
+	int rc = store_open(&to, to_url);
+	if (rc) {
+		diags_add_last_error(d);
+		return rc;
+	}
+	rc = store_migrate(a->store, to, &rep);
+	if (rc) {
+		struct diag *dg = diags_errorf(d, rc, "%s", cratis_error_last()->message);
+		if (rc == CRATIS_EEXISTS)
+			diag_hint(dg, "migrate into an empty store: a new database or file, or another schema "
+			                   "(postgres://...?schema=NAME); cratis never merges two states");
+		else if (rc == CRATIS_ELOCKED)
+			diag_hint(dg, "`cratis state list` names the holder");
+		goto out_close;
+	}
+	json_t *tables = json_array();
+	for (int k = 0; k < STORE_T__COUNT; k++)
+		json_array_append_new(tables, json_pack("{s:s, s:I, s:s}", "name", rep.t[k].name, "rows",
+		                                        (json_int_t)rep.t[k].target_rows, "sha256", rep.t[k].target_sha256));
+	*out = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b}", "from", a->store->path, "from_backend", store_backend_name(a->store),
+	                 "to", to->path, "to_backend", store_backend_name(to), "tables", tables, "verified", 1);
+out_close:
+	store_close(to);
+	return rc;
+}

@@ -87,13 +87,18 @@ const struct cli_flag cli_flags[FL__COUNT] = {
 	[FL_USAGE] = { "usage", 0, NULL, "FILE", FT_STRING, AT(usage), 0, 0, NULL, NULL, NULL, NULL, CC_FILE,
 	               "usage of the usage-based cost components, in the shape of Infracost's infracost-usage.yml "
 	               "(resource_usage by Kind/name, resource_type_default_usage by Kind)" },
+	/* state migrate */
+	[FL_TO_STATE] = { "to", 0, NULL, "URL", FT_STRING, AT(to), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
+	                  "the state store to copy into (sqlite:PATH, postgres://...): it must hold no cratis data" },
+	[FL_FROM_STATE] = { "from", 0, NULL, "URL", FT_STRING, AT(from), 0, 0, NULL, "the current store (--state)", NULL,
+	                    NULL, CC_NONE, "the state store to copy from; never written" },
 	[FL_VERBOSE] = { "verbose", 'v', NULL, NULL, FT_SWITCH, AT(verbose), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	                 "debug output and notes" },
 	[FL_NO_COLOR] = { "no-color", 0, NULL, NULL, FT_SWITCH, AT(no_color), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	                  "no colour; there is none either when NO_COLOR is set or the output is not a terminal" },
 	[FL_STATE_DIR] = { "state-dir", 0, NULL, "DIR", FT_STRING, AT(state_dir), 0, 0, NULL, "PROJECT/.cratis",
 	                   "CRATIS_STATE_DIR", NULL, CC_DIR, "state directory" },
-	[FL_STATE] = { "state", 0, NULL, "URL", FT_STRING, AT(state_url), 0, 0, NULL, "sqlite:STATE_DIR/state.db",
+	[FL_STATE] = { "state", 0, NULL, "URL", FT_STRING, AT(state_url), 0, 0, NULL, "Project spec.state.url, else sqlite:STATE_DIR/state.db",
 	               "CRATIS_STATE", NULL, CC_NONE, "state store" },
 	[FL_HELP] = { "help", 'h', NULL, NULL, FT_HELP, 0, 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	              "show this help" },
@@ -183,6 +188,7 @@ static const struct cli_example ex_state_examples[] = {
 	{ "release the lock of a run that died", "cratis state unlock 42" },
 	{ "forget a resource (it keeps running)", "cratis state rm Service/old --env staging" },
 	{ "rename without destroying", "cratis state mv Service/web Service/frontend --env staging" },
+	{ "move the state to a shared PostgreSQL database", "cratis state migrate --to 'postgres://deploy@db.internal/ops'" },
 	{ NULL, NULL },
 };
 static const struct cli_example ex_version_examples[] = {
@@ -307,6 +313,15 @@ static const struct cli_command state_subs[] = {
 	  COMMON | FLAG(FL_LOCK), NULL,
 	  "For a resource renamed in its manifest: the next plan sees the new name as unchanged instead of\n"
 	  "a delete and a create. Locked, recorded in history, refused for a pending resource.",
+	  NULL, NULL, NULL, false, false, NULL },
+	{ "migrate", "copy the whole state into another store (sqlite <-> postgres), verified", NULL, 0, 0, CC_NONE,
+	  FLAG(FL_FILE) | FLAG(FL_OUTPUT) | FLAG(FL_TO_STATE) | FLAG(FL_FROM_STATE), "text|json",
+	  "Copies resources, deployments, steps, artifacts and releases (not locks) in one transaction on\n"
+	  "the target, reads them back and compares row counts and SHA-256 digests. The source (--from,\n"
+	  "else the store other commands open: --state, CRATIS_STATE, Project spec.state.url or the\n"
+	  "project's SQLite file) is never written. Refused while the source holds a lock, and when the\n"
+	  "target already holds cratis data (nothing is written). Then point --state, CRATIS_STATE or\n"
+	  "spec.state.url at the target.",
 	  NULL, NULL, NULL, false, false, NULL },
 	END_SUBS,
 };

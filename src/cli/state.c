@@ -1,5 +1,5 @@
-/* cratis state list|show|rm|mv|unlock: inspect recorded state, forget or rename a recorded
- * resource, release a stale lock. */
+/* cratis state list|show|rm|mv|unlock|migrate: inspect recorded state, forget or rename a
+ * recorded resource, release a stale lock, copy the state into another store. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +13,56 @@ static const char *sget(json_t *o, const char *k)
 	return v ? v : "";
 }
 
+/* cratis state migrate --to URL [--from URL]: the source is --from, else the store every command
+ * opens (--state, CRATIS_STATE, the project's SQLite file). */
+static int state_migrate(struct cli_ctx *ctx)
+{
+	if (!ctx->to || !*ctx->to || ctx->args.n != 1) {
+		fprintf(stderr, "error: usage: cratis state migrate --to URL [--from URL] [-o text|json]\n");
+		return EXIT_USAGE;
+	}
+	if (ctx->from)
+		ctx->state_url = ctx->from;
+	struct app *a;
+	int rc = cli_open(ctx, APP_LOAD_STATE, &a);
+	if (rc)
+		return rc;
+	struct diags d = DIAGS_INIT;
+	json_t *out = NULL;
+	int src = app_state_migrate(a, ctx->to, &out, &d);
+	if (src) {
+		rc = exit_code_of(src);
+	} else if (ctx->json) {
+		print_json(out);
+	} else {
+		printf("Copied the state of %s '%s' to %s '%s':\n", sget(out, "from_backend"), sget(out, "from"),
+		       sget(out, "to_backend"), sget(out, "to"));
+		size_t i;
+		json_t *t;
+		json_array_foreach(json_object_get(out, "tables"), i, t)
+			printf("  %-12s %8lld rows  sha256:%.16s\n", sget(t, "name"), (long long)json_integer_value(json_object_get(t, "rows")),
+			       sget(t, "sha256"));
+		printf("Verified: the target holds what the source does (row counts and digests); the source is unchanged.\n"
+		       "Use it with --state '%s' or CRATIS_STATE.\n", sget(out, "to"));
+	}
+	print_errors(ctx, &d);
+	diags_release(&d);
+	json_decref(out);
+	app_close(a);
+	return rc;
+}
+
 int cmd_state(int argc, char **argv, struct cli_ctx *ctx)
 {
-	static const char usage[] = "cratis state list|show ID|rm ADDRESS...|mv OLD NEW|unlock LOCK_ID [--force] [-f PATH] [--env NAME] [-o text|json] [--lock-timeout SECONDS]";
+	static const char usage[] = "cratis state list|show ID|rm ADDRESS...|mv OLD NEW|unlock LOCK_ID [--force]|migrate --to URL [--from URL] [-f PATH] [--env NAME] [-o text|json] [--lock-timeout SECONDS]";
 	(void)argc; /* flags and arguments: ctx, parsed from the command table */
 	(void)argv;
 	int rc = EXIT_OK;
 	const char *sub = ctx->args.n ? ctx->args.v[0] : "";
 	bool list = !strcmp(sub, "list"), show = !strcmp(sub, "show"), unlock = !strcmp(sub, "unlock");
-	bool rm = !strcmp(sub, "rm"), mv = !strcmp(sub, "mv");
+	bool rm = !strcmp(sub, "rm"), mv = !strcmp(sub, "mv"), migrate = !strcmp(sub, "migrate");
+	if (migrate)
+		return state_migrate(ctx);
 	if ((!list && !show && !unlock && !rm && !mv) || ((show || unlock) && ctx->args.n != 2) || (list && ctx->args.n != 1) ||
 	    (rm && ctx->args.n < 2) || (mv && ctx->args.n != 3) || (ctx->force && !unlock)) {
 		fprintf(stderr, "error: usage: %s\n", usage);

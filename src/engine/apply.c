@@ -3,6 +3,7 @@
 #include "engine.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
 #include <stdlib.h>
@@ -35,6 +36,10 @@ struct exec {
 	int64_t *started_ms;         /* when a running item started (0: not running) */
 	int64_t *reported;           /* still-running reports made for it */
 	struct apply_result res;
+	/* a state write failed (the store is gone: a lost connection, a full disk): start nothing
+	 * new; the outcomes it could not record are listed in unrecorded (under mu) */
+	atomic_bool store_failed;
+	struct buf unrecorded;
 };
 
 static bool cancelled(const struct engine_opts *o)
@@ -230,8 +235,10 @@ static int run_item(struct exec *x, struct plan_item *it, bool *unchanged)
 			struct state_row pending = { .project = it->project, .id = it->id, .api_version = it->row->api_version,
 			                             .pending_spec = it->row->spec ? it->row->spec : it->row->pending_spec,
 			                             .deps = it->row->deps, .deployment = x->deployment };
-			if ((rc = store_mark_pending(x->s, env, &pending)))
+			if ((rc = store_mark_pending(x->s, env, &pending))) {
+				atomic_store(&x->store_failed, true);
 				goto out_record;
+			}
 			rc = handler_call(it->handler, OP_DESTROY, &req, &c, &out);
 		}
 		goto out_record;
@@ -253,8 +260,18 @@ static int run_item(struct exec *x, struct plan_item *it, bool *unchanged)
 	json_decref(dj);
 	struct state_row pending = { .project = it->project, .id = it->id, .api_version = it->res->api_version,
 	                             .pending_spec = spec, .deps = deps, .deployment = x->deployment };
-	if ((rc = store_mark_pending(x->s, env, &pending)))
+	if ((rc = store_mark_pending(x->s, env, &pending))) {
+		/* nothing was called: say so, and start nothing new */
+		char *why = xstrdup(cratis_error_last()->message);
+		atomic_store(&x->store_failed, true);
+		rc = error_set(rc, "not started: it could not be marked pending: %s", why);
+		free(why);
+		engine_emit(x->o->observer, &(struct engine_event){ .type = EV_RESOURCE_FAILED, .resource = it->id,
+		                                                     .action = it->action, .elapsed_ms = now_ms() - t0,
+		                                                     .deployment = x->deployment,
+		                                                     .message = cratis_error_last()->message });
 		goto out_free;
+	}
 	if (it->action == ACT_REPLACE && prior) {
 		req.prior = prior;
 		rc = handler_call(it->handler, OP_DESTROY, &req, &c, &out);
@@ -310,8 +327,19 @@ out_record:
 			free(keep);
 			free(otext);
 		}
-		if (src && !rc)
-			rc = src;
+		if (src) {
+			/* the plugin was called, its outcome is not in state: the row stays pending (or as
+			 * it was), which the next run settles as it does after a kill -9 */
+			char *why = xstrdup(cratis_error_last()->message);
+			atomic_store(&x->store_failed, true);
+			pthread_mutex_lock(&x->mu);
+			buf_addf(&x->unrecorded, "%s%s (%s %s)", x->unrecorded.len ? ", " : "", it->id, action_names[it->action],
+			         rc ? "failed" : "done");
+			pthread_mutex_unlock(&x->mu);
+			rc = error_set(src, "the %s %s, but its outcome could not be recorded: %s", action_names[it->action],
+			               rc ? "failed" : "succeeded", why);
+			free(why);
+		}
 	}
 	{
 		struct engine_event ev = { .type = !rc ? EV_RESOURCE_FINISHED : cancelled(x->o) ? EV_RESOURCE_INTERRUPTED : EV_RESOURCE_FAILED,
@@ -375,11 +403,13 @@ static void *worker(void *arg)
 		if (x->qhead == x->qtail)
 			break;
 		size_t i = x->queue[x->qhead++];
-		if (cancelled(x->o)) {
+		bool lost = atomic_load(&x->store_failed);
+		if (cancelled(x->o) || lost) {
 			/* start nothing new: what has not started stays as it was recorded */
 			engine_emit(x->o->observer, &(struct engine_event){ .type = EV_RESOURCE_SKIPPED, .resource = x->p->items[i].id,
 			                                                     .action = x->p->items[i].action,
-			                                                     .deployment = x->deployment, .message = "cancelled" });
+			                                                     .deployment = x->deployment,
+			                                                     .message = lost ? "not started: the state store failed" : "cancelled" });
 			finish(x, i, ST_SKIPPED);
 			pthread_cond_broadcast(&x->cv);
 			continue;
@@ -427,7 +457,8 @@ static void monitor(struct exec *x)
 int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, const char *command,
                const char *project, const char *inputs, struct apply_result *res)
 {
-	struct exec x = { .p = p, .s = s, .o = o, .total = p->n };
+	struct exec x = { .p = p, .s = s, .o = o, .total = p->n, .unrecorded = BUF_INIT };
+	atomic_init(&x.store_failed, false);
 	memset(res, 0, sizeof(*res));
 	char started[32], finished[32];
 	now_rfc3339(started);
@@ -505,6 +536,12 @@ int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, con
 	                                    x.res.skipped, x.res.interrupted)
 	                        : xasprintf("%zu succeeded, %zu failed, %zu skipped", x.res.ok, x.res.failed, x.res.skipped);
 	d.summary = summary;
+	if (x.unrecorded.len) {
+		char *m = xasprintf("the state store failed during the run, so nothing new was started; these outcomes could not be "
+		                    "recorded: %s; the next apply settles them", x.unrecorded.ptr);
+		engine_emit(o->observer, &(struct engine_event){ .type = EV_WARNING, .deployment = d.id, .message = m });
+		free(m);
+	}
 	int frc = store_deployment_finish(s, &d);
 	engine_emit(o->observer, &(struct engine_event){ .type = EV_DEPLOYMENT_FINISHED, .deployment = d.id,
 	                                                  .message = d.result, .counts = res });
@@ -519,6 +556,7 @@ int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, con
 	free(x.queue);
 	free(x.started_ms);
 	free(x.reported);
+	buf_release(&x.unrecorded);
 	pthread_cond_destroy(&x.cv);
 	pthread_mutex_destroy(&x.mu);
 	if (frc)

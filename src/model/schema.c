@@ -57,6 +57,7 @@ static const struct row project_rows[] = {
 	{ "spec.versioning.branches.form", "string", "stable or snapshot", NULL, false },
 	{ "spec.versioning.branches.tag", "string", "tag template", "v${version}", false },
 	{ "spec.versioning.branches.artifacts", "string", "immutable or overridable", NULL, false },
+	{ "spec.state.url", "string", "the state store (sqlite:PATH, postgres://...) when neither --state nor CRATIS_STATE names one; no ${...}", "sqlite:STATE_DIR/state.db", false },
 	{ "spec.promotion.variables", "array", "names of variables `cratis promote` carries over", NULL, false },
 	{ "spec.secrets", "object", "NAME: {env: VAR} | {file: PATH} | {command: [argv]}: where ${secret:NAME} comes from", NULL, false },
 	{ "spec.outputs", "object", "NAME: EXPR or {value, description, sensitive}: shown after apply and by `cratis output`", NULL, false },

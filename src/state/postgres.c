@@ -733,9 +733,29 @@ static int pg_renew(struct store *st, const char *lock_id)
 	int rc = db_ready(s);
 	if (!rc)
 		rc = pq(s, &r, "UPDATE locks SET heartbeat = $1, expires = $1::int8 + lease_ms WHERE id = $2", 2, p, "renew lock");
+	/* the data connection dropped: a renewal is safe to send again, on a new one */
+	if (rc && PQstatus(s->db) == CONNECTION_BAD && !(rc = db_ready(s)))
+		rc = pq(s, &r, "UPDATE locks SET heartbeat = $1, expires = $1::int8 + lease_ms WHERE id = $2", 2, p, "renew lock");
 	if (!rc && !strcmp(PQcmdTuples(r), "0"))
 		rc = gone_error(s, lock_id);
 	PQclear(r);
+	/* the row is not all of the lock: the session holding its advisory lock must still be there
+	 * (terminated, its lock is free and the next run takes the lock over at once) */
+	pthread_mutex_lock(&s->lock_mu);
+	for (size_t i = 0; !rc && i < s->nadv; i++) {
+		if (strcmp(s->adv[i].id, lock_id))
+			continue;
+		PGresult *ping = PQexec(s->lockdb, "SELECT 1");
+		if (PQresultStatus(ping) != PGRES_TUPLES_OK) {
+			char *t = trimmed(PQerrorMessage(s->lockdb));
+			rc = error_set(CRATIS_EIO, "state '%s': the session holding lock '%s' ended (%s): another run may take the lock over",
+			               s->pub.path, lock_id, t);
+			free(t);
+		}
+		PQclear(ping);
+		break;
+	}
+	pthread_mutex_unlock(&s->lock_mu);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -1234,6 +1254,151 @@ static void pg_close(struct store *st)
 	free(s);
 }
 
+/* ---- whole-store copies ---- */
+
+/* The column that keeps table k's insertion order, or NULL. */
+static const char *insertion_column(int k)
+{
+	switch (k) {
+	case STORE_T_STEPS:
+	case STORE_T_RELEASES:
+		return "seq";
+	case STORE_T_ARTIFACTS:
+	case STORE_T_DEPLOYMENTS:
+		return "id";
+	default:
+		return NULL;
+	}
+}
+
+static int pg_dump(struct store *st, struct store_dump *out)
+{
+	struct pg_store *s = P(st);
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->mu);
+	int rc = db_ready(s);
+	if (!rc)
+		rc = pq(s, NULL, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, "begin read");
+	for (int k = 0; k < STORE_T__COUNT && !rc; k++) {
+		const struct store_table_def *t = store_table_def((enum store_table)k);
+		struct buf b = BUF_INIT;
+		buf_adds(&b, "SELECT ");
+		for (size_t i = 0; i < t->ncolumns; i++)
+			buf_addf(&b, "%s\"%s\"::text", i ? ", " : "", t->columns[i]);
+		buf_addf(&b, " FROM %s ORDER BY %s%s%s", t->name, t->order ? t->order : "",
+		         t->order && t->then_insertion ? ", " : "", t->then_insertion ? insertion_column(k) : "");
+		PGresult *r;
+		rc = pq(s, &r, b.ptr, 0, NULL, "dump");
+		buf_release(&b);
+		if (rc)
+			break;
+		const char *cells[16];
+		for (int i = 0, n = PQntuples(r); i < n; i++) {
+			for (size_t c = 0; c < t->ncolumns; c++)
+				cells[c] = PQgetisnull(r, i, (int)c) ? NULL : PQgetvalue(r, i, (int)c);
+			store_dump_add_row(&out->t[k], cells, t->ncolumns);
+		}
+		PQclear(r);
+	}
+	if (!rc) {
+		PGresult *r;
+		rc = pq(s, &r, "SELECT count(*) FROM locks", 0, NULL, "dump");
+		if (!rc)
+			out->nlocks = (size_t)ival(r, 0, 0);
+		PQclear(r);
+	}
+	rc = end_tx(s, rc);
+	pthread_mutex_unlock(&s->mu);
+	if (rc)
+		store_dump_release(out);
+	return rc;
+}
+
+/* Insert the rows of d with sql (ncolumns parameters), in pipelines of at most 256 statements
+ * (each read before the next is sent, so neither side's buffers fill), inside the caller's
+ * transaction. */
+static int load_rows(struct pg_store *s, const char *sql, const struct store_table_dump *d, size_t ncolumns)
+{
+	PGconn *c = s->db;
+	int rc = CRATIS_OK;
+	for (size_t from = 0; from < d->nrows && !rc; from += 256) {
+		size_t to = from + 256 < d->nrows ? from + 256 : d->nrows;
+		if (!PQenterPipelineMode(c))
+			return pg_error(s, c, NULL, "load");
+		bool ok = true;
+		size_t sent = 0;
+		for (size_t r = from; ok && r < to; r++, sent++)
+			ok = PQsendQueryParams(c, sql, (int)ncolumns, NULL, (const char *const *)d->cells + r * ncolumns, NULL, NULL, 0);
+		ok = ok && PQpipelineSync(c);
+		if (!ok)
+			rc = pg_error(s, c, NULL, "load");
+		for (size_t i = 0; ok && i < sent; i++) {
+			PGresult *r;
+			bool first = true;
+			while ((r = PQgetResult(c))) {
+				ExecStatusType st = PQresultStatus(r);
+				if (first && !rc && st != PGRES_COMMAND_OK)
+					rc = pg_error(s, c, r, "load");
+				first = false;
+				PQclear(r);
+			}
+		}
+		if (ok) {
+			PGresult *r = PQgetResult(c); /* PGRES_PIPELINE_SYNC */
+			if (PQresultStatus(r) != PGRES_PIPELINE_SYNC && !rc)
+				rc = pg_error(s, c, r, "load");
+			PQclear(r);
+		}
+		if (!PQexitPipelineMode(c) && !rc)
+			rc = pg_error(s, c, NULL, "load");
+	}
+	return rc;
+}
+
+static int pg_load(struct store *st, const struct store_dump *in)
+{
+	struct pg_store *s = P(st);
+	pthread_mutex_lock(&s->mu);
+	int rc = db_ready(s);
+	if (!rc)
+		rc = run_begin(s);
+	/* no writer between the emptiness check and the commit */
+	if (!rc)
+		rc = pq(s, NULL, "LOCK TABLE resources, deployments, steps, artifacts, releases, locks IN EXCLUSIVE MODE", 0, NULL,
+		        "lock the target");
+	if (!rc) {
+		PGresult *r;
+		rc = pq(s, &r, "SELECT (SELECT count(*) FROM resources) + (SELECT count(*) FROM deployments) + (SELECT count(*) FROM steps)"
+		               " + (SELECT count(*) FROM artifacts) + (SELECT count(*) FROM releases) + (SELECT count(*) FROM locks)",
+		        0, NULL, "read the target");
+		int64_t n = rc ? 0 : ival(r, 0, 0);
+		PQclear(r);
+		if (!rc && n)
+			rc = error_set(CRATIS_EEXISTS, "state '%s' already holds cratis data (%lld rows): a copy goes into an empty store only",
+			               s->pub.path, (long long)n);
+	}
+	for (int k = 0; k < STORE_T__COUNT && !rc; k++) {
+		const struct store_table_def *t = store_table_def((enum store_table)k);
+		struct buf b = BUF_INIT;
+		buf_addf(&b, "INSERT INTO %s (", t->name);
+		for (size_t i = 0; i < t->ncolumns; i++)
+			buf_addf(&b, "%s\"%s\"", i ? ", " : "", t->columns[i]);
+		buf_adds(&b, ") VALUES (");
+		for (size_t i = 0; i < t->ncolumns; i++)
+			buf_addf(&b, "%s$%zu", i ? ", " : "", i + 1);
+		buf_adds(&b, ")");
+		rc = load_rows(s, b.ptr, &in->t[k], t->ncolumns);
+		buf_release(&b);
+	}
+	/* the next deployment gets an id past the copied ones */
+	if (!rc)
+		rc = pq(s, NULL, "SELECT setval(pg_get_serial_sequence('deployments', 'id'), COALESCE((SELECT max(id) FROM deployments), 1),"
+		                 " (SELECT max(id) FROM deployments) IS NOT NULL)", 0, NULL, "load");
+	rc = end_tx(s, rc);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 static const struct store_ops postgres_ops = {
 	.version = STORE_OPS_VERSION,
 	.name = "postgres",
@@ -1254,6 +1419,8 @@ static const struct store_ops postgres_ops = {
 	.release_put = pg_release_put,
 	.releases = pg_releases,
 	.schema_version = pg_schema_version,
+	.dump = pg_dump,
+	.load = pg_load,
 };
 
 /* ---- URLs ---- */

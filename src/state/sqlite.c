@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cratis/plugin.h"
+#include "util/buf.h"
 #include "util/error.h"
 #include "util/util.h"
 #include "banned.h"
@@ -958,6 +959,100 @@ out_unlock:
 	return rc;
 }
 
+/* ---- whole-store copies ---- */
+
+/* "SELECT "c1", "c2" ... FROM t ORDER BY ..." for table k (the caller frees). */
+static char *dump_sql(int k)
+{
+	const struct store_table_def *t = store_table_def((enum store_table)k);
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "SELECT ");
+	for (size_t i = 0; i < t->ncolumns; i++)
+		buf_addf(&b, "%s\"%s\"", i ? ", " : "", t->columns[i]);
+	buf_addf(&b, " FROM %s ORDER BY %s%s%s", t->name, t->order ? t->order : "", t->order && t->then_insertion ? ", " : "",
+	         t->then_insertion ? "rowid" : "");
+	return buf_detach(&b);
+}
+
+static int sq_dump(struct store *st, struct store_dump *out)
+{
+	struct sqlite_store *s = S(st);
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->mu);
+	int rc = exec_sql(s, "BEGIN", "begin read");
+	for (int k = 0; k < STORE_T__COUNT && !rc; k++) {
+		const struct store_table_def *t = store_table_def((enum store_table)k);
+		char *sql = dump_sql(k);
+		sqlite3_stmt *q;
+		rc = prep(s, &q, sql, "dump");
+		free(sql);
+		if (rc)
+			break;
+		const char *cells[16];
+		int r;
+		while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+			for (size_t i = 0; i < t->ncolumns; i++)
+				cells[i] = (const char *)sqlite3_column_text(q, (int)i);
+			store_dump_add_row(&out->t[k], cells, t->ncolumns);
+		}
+		if (r != SQLITE_DONE)
+			rc = db_error(s, "dump");
+		sqlite3_finalize(q);
+	}
+	int nlocks = 0;
+	if (!rc)
+		rc = read_int(s, "SELECT count(*) FROM locks", &nlocks, "dump");
+	out->nlocks = (size_t)nlocks;
+	if (sqlite3_get_autocommit(s->db) == 0)
+		sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+	pthread_mutex_unlock(&s->mu);
+	if (rc)
+		store_dump_release(out);
+	return rc;
+}
+
+static int sq_load(struct store *st, const struct store_dump *in)
+{
+	struct sqlite_store *s = S(st);
+	pthread_mutex_lock(&s->mu);
+	int rc = begin(s), n = 0;
+	if (!rc)
+		rc = read_int(s, "SELECT (SELECT count(*) FROM resources) + (SELECT count(*) FROM deployments) + (SELECT count(*) FROM steps)"
+		                 " + (SELECT count(*) FROM artifacts) + (SELECT count(*) FROM releases) + (SELECT count(*) FROM locks)",
+		              &n, "read the target");
+	if (!rc && n)
+		rc = error_set(CRATIS_EEXISTS, "state '%s' already holds cratis data (%d rows): a copy goes into an empty store only", s->pub.path, n);
+	for (int k = 0; k < STORE_T__COUNT && !rc; k++) {
+		const struct store_table_def *t = store_table_def((enum store_table)k);
+		struct buf b = BUF_INIT;
+		buf_addf(&b, "INSERT INTO %s (", t->name);
+		for (size_t i = 0; i < t->ncolumns; i++)
+			buf_addf(&b, "%s\"%s\"", i ? ", " : "", t->columns[i]);
+		buf_adds(&b, ") VALUES (");
+		for (size_t i = 0; i < t->ncolumns; i++)
+			buf_addf(&b, "%s?%zu", i ? ", " : "", i + 1);
+		buf_adds(&b, ")");
+		sqlite3_stmt *q;
+		rc = prep(s, &q, b.ptr, "load");
+		buf_release(&b);
+		if (rc)
+			break;
+		const struct store_table_dump *d = &in->t[k];
+		for (size_t r = 0; r < d->nrows && !rc; r++) {
+			sqlite3_reset(q);
+			int bound = SQLITE_OK;
+			for (size_t i = 0; i < t->ncolumns; i++)
+				bound |= bind_text(q, (int)i + 1, d->cells[r * t->ncolumns + i]);
+			if (bound != SQLITE_OK || sqlite3_step(q) != SQLITE_DONE)
+				rc = db_error(s, "load");
+		}
+		sqlite3_finalize(q);
+	}
+	rc = end_tx(s, rc);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 static const struct store_ops sqlite_ops = {
 	.version = STORE_OPS_VERSION,
 	.name = "sqlite",
@@ -978,6 +1073,8 @@ static const struct store_ops sqlite_ops = {
 	.release_put = sq_release_put,
 	.releases = sq_releases,
 	.schema_version = sq_schema_version,
+	.dump = sq_dump,
+	.load = sq_load,
 };
 
 /* Refuse what is not a state file (fresh: a file just created empty by create_fresh). */

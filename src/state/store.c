@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "cratis/plugin.h"
+#include "secret/secret.h"
+#include "util/buf.h"
 #include "util/error.h"
 #include "util/util.h"
 #include "banned.h"
@@ -522,4 +524,118 @@ void store_releases_release(struct releases *r)
 	}
 	free(r->v);
 	memset(r, 0, sizeof(*r));
+}
+
+/* ---- whole-store copies ---- */
+
+static const char *const deployment_cols[] = { "id", "project", "environment", "command", "user", "host",
+	                                       "started", "finished", "result", "summary", "inputs" };
+static const char *const step_cols[] = { "deployment", "resource", "action", "result", "message", "started", "finished" };
+static const char *const resource_cols[] = { "environment", "project", "id", "api_version", "spec", "outputs", "deps",
+	                                     "status", "pending_spec", "message", "updated", "deployment" };
+static const char *const artifact_cols[] = { "name", "version", "digest", "snapshot", "current", "recorded", "user" };
+static const char *const release_cols[] = { "environment", "project", "rollout", "id", "colour", "port", "spec",
+	                                    "status", "stage", "log", "created", "updated", "retire_at" };
+#define COLS(a) a, sizeof(a) / sizeof(a[0])
+
+static const struct store_table_def table_defs[STORE_T__COUNT] = {
+	[STORE_T_DEPLOYMENTS] = { "deployments", COLS(deployment_cols), "id", false },
+	[STORE_T_STEPS] = { "steps", COLS(step_cols), "deployment", true },
+	[STORE_T_RESOURCES] = { "resources", COLS(resource_cols), "environment, project, id", false },
+	[STORE_T_ARTIFACTS] = { "artifacts", COLS(artifact_cols), NULL, true },
+	[STORE_T_RELEASES] = { "releases", COLS(release_cols), NULL, true },
+};
+
+const struct store_table_def *store_table_def(enum store_table t)
+{
+	return &table_defs[t];
+}
+
+void store_dump_add_row(struct store_table_dump *t, const char *const *cells, size_t n)
+{
+	ALLOC_GROW(t->cells, (t->nrows + 1) * n, t->alloc);
+	for (size_t i = 0; i < n; i++)
+		t->cells[t->nrows * n + i] = cells[i] ? xstrdup(cells[i]) : NULL;
+	t->nrows++;
+}
+
+void store_dump_release(struct store_dump *d)
+{
+	for (int k = 0; k < STORE_T__COUNT; k++) {
+		struct store_table_dump *t = &d->t[k];
+		for (size_t i = 0; i < t->nrows * table_defs[k].ncolumns; i++)
+			free(t->cells[i]);
+		free(t->cells);
+	}
+	memset(d, 0, sizeof(*d));
+}
+
+/* SHA-256 of table k of d in a canonical form: per cell, 'N' for NULL, else 'S', its length in
+ * decimal, ':' and its bytes; rows in order. */
+static int table_digest(const struct store_dump *d, int k, char out[65])
+{
+	const struct store_table_dump *t = &d->t[k];
+	size_t nc = table_defs[k].ncolumns;
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < t->nrows * nc; i++) {
+		const char *c = t->cells[i];
+		if (!c) {
+			buf_addch(&b, 'N');
+		} else {
+			buf_addf(&b, "S%zu:", strlen(c));
+			buf_add(&b, c, strlen(c));
+		}
+	}
+	int rc = secret_sha256_hex(out, b.ptr, b.len);
+	buf_release(&b);
+	return rc;
+}
+
+int store_migrate(struct store *from, struct store *to, struct store_migrate_report *report)
+{
+	memset(report, 0, sizeof(*report));
+	for (int k = 0; k < STORE_T__COUNT; k++)
+		report->t[k].name = table_defs[k].name;
+	if (from->ops->version < 2 || !from->ops->dump)
+		return error_set(CRATIS_EINVAL, "state '%s': the %s backend cannot be copied from", from->path, from->ops->name);
+	if (to->ops->version < 2 || !to->ops->load)
+		return error_set(CRATIS_EINVAL, "state '%s': the %s backend cannot be copied to", to->path, to->ops->name);
+	if (from == to || (!strcmp(from->ops->name, to->ops->name) && !strcmp(from->path, to->path)))
+		return error_set(CRATIS_EINVAL, "state '%s': the source and the target are the same store", to->path);
+	struct store_dump src = { 0 }, back = { 0 };
+	int rc = from->ops->dump(from, &src);
+	if (rc)
+		goto out;
+	if (src.nlocks) {
+		rc = error_set(CRATIS_ELOCKED, "state '%s': %zu lock%s held: a run may be writing; copy after it ends (or release a dead run's lock with `cratis state unlock`)",
+		               from->path, src.nlocks, src.nlocks == 1 ? " is" : "s are");
+		goto out;
+	}
+	for (int k = 0; k < STORE_T__COUNT; k++) {
+		report->t[k].source_rows = src.t[k].nrows;
+		if ((rc = table_digest(&src, k, report->t[k].source_sha256)))
+			goto out;
+	}
+	if ((rc = to->ops->load(to, &src)))
+		goto out;
+	if ((rc = to->ops->dump(to, &back)))
+		goto out;
+	for (int k = 0; k < STORE_T__COUNT; k++) {
+		struct store_migrate_table *t = &report->t[k];
+		t->target_rows = back.t[k].nrows;
+		if ((rc = table_digest(&back, k, t->target_sha256)))
+			goto out;
+	}
+	for (int k = 0; k < STORE_T__COUNT; k++) {
+		struct store_migrate_table *t = &report->t[k];
+		if (t->source_rows != t->target_rows || strcmp(t->source_sha256, t->target_sha256)) {
+			rc = error_set(CRATIS_EIO, "state '%s': the copy of table %s does not match its source (%zu rows, sha256 %.12s... read %zu rows, sha256 %.12s... from the target)",
+			               to->path, t->name, t->source_rows, t->source_sha256, t->target_rows, t->target_sha256);
+			goto out;
+		}
+	}
+out:
+	store_dump_release(&src);
+	store_dump_release(&back);
+	return rc;
 }

@@ -145,10 +145,52 @@ struct store_unit {
  * recorded, lock acquired/heartbeat/expiry, deployments closed as interrupted) comes from it. */
 typedef int64_t (*store_clock_fn)(void *payload);
 
+/* ---- whole-store copies (`cratis state migrate`) ---- */
+
+/* The tables a dump holds, in the order they are loaded (deployments before what names them). */
+enum store_table {
+	STORE_T_DEPLOYMENTS, STORE_T_STEPS, STORE_T_RESOURCES, STORE_T_ARTIFACTS, STORE_T_RELEASES,
+	STORE_T__COUNT
+};
+
+/* A table as both backends keep it: its name, the columns a copy carries (the same names and
+ * meanings in every backend; surrogate keys other than deployments.id are left out, rows keep
+ * their order instead) and the order rows are dumped and loaded in. */
+struct store_table_def {
+	const char *name;             /* "deployments" */
+	const char *const *columns;   /* ncolumns names, unquoted */
+	size_t ncolumns;
+	const char *order;            /* ORDER BY over columns ("environment, project, id"), or NULL */
+	bool then_insertion;          /* after order, the order rows were inserted in (the backend's
+	                               * own sequence: SQLite's rowid, PostgreSQL's seq or id column) */
+};
+/* The definition of table t (static). */
+const struct store_table_def *store_table_def(enum store_table t);
+
+/* One dumped table: nrows rows of def->ncolumns cells each, row-major; a cell is the column's
+ * text (integers in decimal) or NULL for SQL NULL. Heap-owned by the dump. */
+struct store_table_dump {
+	size_t nrows, alloc;          /* alloc counts cells */
+	char **cells;
+};
+
+/* Everything a store records except locks and its schema bookkeeping, read in one consistent
+ * snapshot. */
+struct store_dump {
+	struct store_table_dump t[STORE_T__COUNT];
+	size_t nlocks;                /* locks held when the snapshot was taken (not copied) */
+};
+
+/* Free what d holds and zero it. */
+void store_dump_release(struct store_dump *d);
+/* For backends: append a row of n cells (each borrowed, copied; NULL = SQL NULL) to t. */
+void store_dump_add_row(struct store_table_dump *t, const char *const *cells, size_t n);
+
 /* A backend's ops table, chosen by URL scheme (like sqlite3_vfs). Fields are only appended;
- * version says which exist. Version 1 is the set below. Backends implement these; callers use
- * the store_* functions. Every op sets the last error when it returns non-zero. */
-#define STORE_OPS_VERSION 1
+ * version says which exist. Version 1 is the set up to schema_version, version 2 adds dump and
+ * load. Backends implement these; callers use the store_* functions. Every op sets the last
+ * error when it returns non-zero. */
+#define STORE_OPS_VERSION 2
 struct store_ops {
 	int version;          /* STORE_OPS_VERSION the backend was written against */
 	const char *name;     /* "sqlite" */
@@ -178,6 +220,13 @@ struct store_ops {
 	int (*releases)(struct store *s, const char *environment, const char *project, const char *rollout,
 	                struct releases *out);
 	int (*schema_version)(struct store *s, int *out);
+	/* Version 2. Read every table of enum store_table (rows in store_table_def order) and the
+	 * number of locks, in one read-only snapshot, into *out (zeroed first). CRATIS_EIO. */
+	int (*dump)(struct store *s, struct store_dump *out);
+	/* Version 2. In one transaction: refuse with CRATIS_EEXISTS (nothing written) when the store
+	 * holds any row in a table of enum store_table or a lock; else insert every row of in, keeping
+	 * deployments.id, in order, and move id sequences past what was inserted. CRATIS_EIO. */
+	int (*load)(struct store *s, const struct store_dump *in);
 };
 
 /* A backend: the scheme it serves and how to open it. */
@@ -342,6 +391,27 @@ int store_release_put(struct store *s, const struct release *r);
 int store_releases(struct store *s, const char *environment, const char *project, const char *rollout,
                    struct releases *out);
 void store_releases_release(struct releases *r);
+
+/* What store_migrate found, per table: rows in the source, rows read back from the target after
+ * the copy, and the SHA-256 (hex) of each side's rows in a canonical form. */
+struct store_migrate_table {
+	const char *name;             /* static */
+	size_t source_rows, target_rows;
+	char source_sha256[65], target_sha256[65];
+};
+struct store_migrate_report {
+	struct store_migrate_table t[STORE_T__COUNT];
+};
+
+/* Copy every resource, deployment, step, artifact and release of from into to (`cratis state
+ * migrate`): one read-only snapshot of from, loaded in one transaction on to, then read back from
+ * to and compared table by table (row counts and SHA-256 digests, in *report). from is never
+ * written. Both stores must have ops version 2. Errors: CRATIS_ELOCKED when from holds a lock
+ * (a run may be writing: copy after it, or `state unlock`); CRATIS_EEXISTS when to already holds
+ * cratis data (nothing written); CRATIS_EINVAL when a backend cannot dump or load, or from and to
+ * are the same store; CRATIS_EIO on a store error, and when what to holds after the copy differs
+ * from what was read (the message names the table; report says how). */
+int store_migrate(struct store *from, struct store *to, struct store_migrate_report *report);
 
 /* For backends: initialise / release the generic part of a handle (path copied). */
 void store_base_init(struct store *s, const struct store_ops *ops, const char *path);

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "state/store.h"
+#include "util/buf.h"
 
 struct fake_calls fake_calls;
 
@@ -1199,6 +1200,151 @@ static void test_store_pg_search_path_from_options(void **state)
 	free(url);
 }
 
+/* ---- whole-store copies (state migrate) ---- */
+
+/* Every cell of every table of s, as one comparable text. */
+static char *dump_text(struct store *s)
+{
+	struct store_dump d;
+	assert_int_equal(s->ops->dump(s, &d), 0);
+	struct buf b = BUF_INIT;
+	for (int k = 0; k < STORE_T__COUNT; k++) {
+		const struct store_table_def *t = store_table_def((enum store_table)k);
+		buf_addf(&b, "[%s %zu]\n", t->name, d.t[k].nrows);
+		for (size_t i = 0; i < d.t[k].nrows * t->ncolumns; i++)
+			buf_addf(&b, "%s%s", d.t[k].cells[i] ? d.t[k].cells[i] : "<NULL>", (i + 1) % t->ncolumns ? "|" : "\n");
+	}
+	store_dump_release(&d);
+	return buf_detach(&b);
+}
+
+/* A store with a little of everything: a failed and a succeeded deployment with steps (one with
+ * a NULL message), ready, pending and failed rows in two environments, a stable artifact and a
+ * snapshot recorded twice, a release. Returns the newest deployment id. */
+static int64_t fill_everything(struct store *s)
+{
+	struct deployment d1 = { .project = "p", .environment = "dev", .command = "cratis apply", .user = "u", .host = "h",
+	                         .started = "2026-01-01T00:00:00Z", .inputs = "{\"variables\":{}}" };
+	assert_int_equal(store_deployment_begin(s, &d1), 0);
+	struct state_row r1 = { .project = "p", .id = "Task/a", .api_version = "exec/v1", .spec = "{\"x\":\"é\\n\"}",
+	                        .outputs = "{}", .deps = "[]", .status = "ready" };
+	struct step st1 = { .resource = "Task/a", .action = "create", .result = "ok", .started = "s", .finished = "f" };
+	assert_int_equal(store_record(s, "dev", &r1, &st1, d1.id), 0);
+	struct state_row r2 = { .project = "p", .id = "Task/b", .api_version = "exec/v1", .pending_spec = "{}", .deps = "[]",
+	                        .status = "failed", .message = "it broke: 'quoted' | pipe" };
+	struct step st2 = { .resource = "Task/b", .action = "create", .result = "failed", .message = "it broke", .started = "s",
+	                    .finished = "f" };
+	assert_int_equal(store_record(s, "dev", &r2, &st2, d1.id), 0);
+	d1.finished = "2026-01-01T00:00:01Z";
+	d1.result = "failed";
+	d1.summary = "1 succeeded, 1 failed";
+	assert_int_equal(store_deployment_finish(s, &d1), 0);
+	struct deployment d2 = { .project = "q", .environment = "prod", .command = "cratis apply", .started = "2026-01-02T00:00:00Z" };
+	assert_int_equal(store_deployment_begin(s, &d2), 0);
+	struct state_row r3 = { .project = "q", .id = "Service/w", .api_version = "service/v1", .pending_spec = "{}",
+	                        .deps = "[]", .deployment = d2.id };
+	assert_int_equal(store_mark_pending(s, "prod", &r3), 0);
+	struct artifact a = { .name = "web", .version = "1.0.0", .digest = "sha256:aa", .user = "u" }, old;
+	enum artifact_outcome o;
+	assert_int_equal(store_artifact_record(s, &a, &o, &old), 0);
+	artifact_release(&old);
+	struct artifact snap = { .name = "web", .version = "1.1.0-SNAPSHOT", .digest = "sha256:bb", .snapshot = true };
+	assert_int_equal(store_artifact_record(s, &snap, &o, &old), 0);
+	artifact_release(&old);
+	snap.digest = "sha256:cc";
+	assert_int_equal(store_artifact_record(s, &snap, &o, &old), 0);
+	assert_int_equal(o, ARTIFACT_REPLACED);
+	artifact_release(&old);
+	struct release rel = { .project = "q", .environment = "prod", .rollout = "web", .id = "r1", .colour = "green",
+	                       .port = 8123, .spec = "{}", .status = "active", .stage = "afterPostProd", .log = "[]",
+	                       .retire_at = 1767225600 };
+	assert_int_equal(store_release_put(s, &rel), 0);
+	return d2.id;
+}
+
+static void test_store_migrate_round_trip(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *src = open_ok(fx);
+	int64_t last = fill_everything(src);
+	char *before = dump_text(src);
+	/* to SQLite and back to a fresh store of this backend */
+	void *mid_ctx, *back_ctx;
+	char *mid_url = all_backends[0].fresh(&mid_ctx);
+	char *back_url = fx->b->fresh(&back_ctx);
+	struct store *mid, *back;
+	assert_int_equal(store_open(&mid, mid_url), 0);
+	assert_int_equal(store_open(&back, back_url), 0);
+	struct store_migrate_report rep;
+	if (store_migrate(src, mid, &rep))
+		fail_msg("migrate: %s", cratis_error_last()->message);
+	assert_int_equal(rep.t[STORE_T_DEPLOYMENTS].source_rows, 2);
+	assert_int_equal(rep.t[STORE_T_STEPS].target_rows, 2);
+	assert_int_equal(rep.t[STORE_T_RESOURCES].target_rows, 3);
+	assert_int_equal(rep.t[STORE_T_ARTIFACTS].target_rows, 3);
+	assert_int_equal(rep.t[STORE_T_RELEASES].target_rows, 1);
+	assert_string_equal(rep.t[STORE_T_RESOURCES].source_sha256, rep.t[STORE_T_RESOURCES].target_sha256);
+	assert_int_equal(store_migrate(mid, back, &rep), 0);
+	char *after = dump_text(back), *middle = dump_text(mid);
+	assert_string_equal(before, middle);
+	assert_string_equal(before, after);
+	char *src_after = dump_text(src); /* the source is unchanged */
+	assert_string_equal(before, src_after);
+	free(src_after);
+	/* the queries agree too */
+	struct artifacts al;
+	assert_int_equal(store_artifacts(back, NULL, true, &al), 0);
+	assert_int_equal(al.n, 3);
+	assert_string_equal(al.v[0].digest, "sha256:cc");
+	store_artifacts_release(&al);
+	struct steps steps;
+	assert_int_equal(store_steps(back, 1, &steps), 0);
+	assert_int_equal(steps.n, 2);
+	assert_string_equal(steps.v[1].message, "it broke");
+	store_steps_release(&steps);
+	/* deployments go on after the copied ids */
+	struct deployment d = { .project = "p", .environment = "dev", .command = "next", .started = "s" };
+	assert_int_equal(store_deployment_begin(back, &d), 0);
+	assert_true(d.id > last);
+	/* a target with cratis data is refused, nothing written */
+	char *mid_before = dump_text(mid);
+	assert_int_equal(store_migrate(back, mid, &rep), CRATIS_EEXISTS);
+	assert_contains(cratis_error_last()->message, "already holds cratis data");
+	char *mid_after = dump_text(mid);
+	assert_string_equal(mid_before, mid_after);
+	/* the same store, and a source holding a lock, are refused */
+	assert_int_equal(store_migrate(src, src, &rep), CRATIS_EINVAL);
+	struct lock_info me, holder;
+	fill(&me, "dev", host_name(), getpid(), "cratis apply");
+	assert_int_equal(store_lock(src, &me, 0, &holder), 0);
+	void *third_ctx;
+	char *third_url = all_backends[0].fresh(&third_ctx);
+	struct store *third;
+	assert_int_equal(store_open(&third, third_url), 0);
+	assert_int_equal(store_migrate(src, third, &rep), CRATIS_ELOCKED);
+	assert_contains(cratis_error_last()->message, "1 lock is held");
+	assert_int_equal(store_unlock(src, me.id), 0);
+	struct state_rows rows;
+	assert_int_equal(store_list(third, "dev", NULL, &rows), 0);
+	assert_int_equal(rows.n, 0);
+	store_rows_release(&rows);
+	free(before);
+	free(after);
+	free(middle);
+	free(mid_before);
+	free(mid_after);
+	store_close(third);
+	store_close(mid);
+	store_close(back);
+	store_close(src);
+	all_backends[0].cleanup(third_ctx);
+	all_backends[0].cleanup(mid_ctx);
+	fx->b->cleanup(back_ctx);
+	free(third_url);
+	free(mid_url);
+	free(back_url);
+}
+
 #define CASE(f, b) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)(b))
 
 int main(void)
@@ -1217,6 +1363,7 @@ int main(void)
 			CASE(test_store_unit_is_all_or_nothing, b),
 			CASE(test_store_history_and_steps, b),
 			CASE(test_store_artifacts_and_releases, b),
+			CASE(test_store_migrate_round_trip, b),
 			CASE(test_store_lock_contention_and_stale_takeover, b),
 			CASE(test_store_two_clients_race_for_one_lock, b),
 			CASE(test_store_lease_expiry_on_injected_clock, b),
