@@ -35,6 +35,9 @@ struct exec {
 	size_t done, total;
 	int64_t *started_ms;         /* when a running item started (0: not running) */
 	int64_t *reported;           /* still-running reports made for it */
+	bool *claimed;               /* applied through call.apply_now (a Rollout hook) on the
+	                              * caller's thread: the workers leave it alone */
+	bool *ran;                   /* its plugin was called (or it was claimed) in this run */
 	struct apply_result res;
 	/* a state write failed (the store is gone: a lost connection, a full disk): start nothing
 	 * new; the outcomes it could not record are listed in unrecorded (under mu) */
@@ -178,6 +181,89 @@ static void recheck_prediction(struct plan *p, struct plan_item *it, const struc
 	            "planned as no-op from outputs predicted at plan time, which came back different: updating");
 }
 
+static int run_item(struct exec *x, struct plan_item *it, bool *unchanged);
+static void finish(struct exec *x, size_t i, enum item_state s);
+
+/* What call.apply_now of one item's call works with. */
+struct now_ctx {
+	struct exec *x;
+	struct plan_item *caller;
+};
+
+/* call.apply_now (registry.h): apply item id of the caller's project now, on this thread. An item
+ * a worker is running is waited for; one already applied in this run gives its outcome; one
+ * waiting (or a no-op) is claimed and applied here, once every dependency other than the caller
+ * succeeded. */
+static int apply_now(void *payload, const char *id, char **detail)
+{
+	struct now_ctx *nc = payload;
+	struct exec *x = nc->x;
+	struct plan *p = x->p;
+	size_t self = (size_t)(nc->caller - p->items), i = p->n;
+	*detail = NULL;
+	for (size_t k = 0; k < p->n && i == p->n; k++)
+		if (p->items[k].res && !strcmp(p->items[k].id, id) && !strcmp(p->items[k].project, nc->caller->project))
+			i = k;
+	if (i == p->n)
+		return error_set(CRATIS_ENOTFOUND, "%s is not part of this apply (not in project '%s' in environment '%s', or left out by -target)",
+		                 id, nc->caller->project, p->environment);
+	if (i == self)
+		return error_set(CRATIS_EINVAL, "%s cannot apply itself", id);
+	struct plan_item *it = &p->items[i];
+	pthread_mutex_lock(&x->mu);
+	while (x->started_ms[i])
+		pthread_cond_wait(&x->cv, &x->mu); /* a worker (or another hook) is applying it */
+	enum item_state st = x->st[i];
+	if (x->ran[i] || st == ST_FAILED || st == ST_SKIPPED || st == ST_INTERRUPTED) {
+		pthread_mutex_unlock(&x->mu);
+		if (st == ST_OK) {
+			*detail = xasprintf("%s was applied earlier in this run", id);
+			return CRATIS_OK;
+		}
+		return error_set(CRATIS_ERROR, "%s did not succeed earlier in this run", id);
+	}
+	for (size_t k = 0; k < it->ndeps; k++) {
+		size_t d = it->deps[k];
+		if (d != self && x->st[d] != ST_OK) {
+			pthread_mutex_unlock(&x->mu);
+			return error_set(CRATIS_ERROR, "%s depends on %s, which has not been applied yet (list %s in %s's dependsOn)",
+			                 id, p->items[d].id, p->items[d].id, nc->caller->id);
+		}
+	}
+	bool was_done = st == ST_OK; /* a no-op: applied again, as a Task hook runs again */
+	x->claimed[i] = x->ran[i] = true;
+	x->st[i] = ST_RUNNING;
+	x->started_ms[i] = now_ms();
+	pthread_mutex_unlock(&x->mu);
+	if (it->action == ACT_NOOP)
+		it->action = ACT_UPDATE;
+	bool unchanged = false;
+	int rc = run_item(x, it, &unchanged);
+	char *keep = rc ? xstrdup(cratis_error_last()->message) : NULL;
+	pthread_mutex_lock(&x->mu);
+	if (!was_done) {
+		finish(x, i, unchanged ? ST_UNCHANGED : !rc ? ST_OK : cancelled(x->o) ? ST_INTERRUPTED : ST_FAILED);
+	} else {
+		x->started_ms[i] = 0;
+		x->st[i] = rc ? ST_FAILED : ST_OK;
+		if (rc)
+			x->res.failed++;
+		else
+			x->res.ok++;
+	}
+	pthread_cond_broadcast(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+	if (rc) {
+		error_set(rc, "%s", keep);
+		free(keep);
+		return rc;
+	}
+	char *outs = it->outputs ? json_text(it->outputs) : NULL;
+	*detail = xasprintf("%s %s%s%s", id, unchanged ? "unchanged" : "applied", outs ? ": outputs " : "", outs ? outs : "");
+	free(outs);
+	return CRATIS_OK;
+}
+
 /* Run one item's plugin calls and record the outcome. Returns CRATIS_OK or a status; *unchanged
  * is set when it turned out to need no change (unchanged_once_known: nothing called or recorded). */
 static int run_item(struct exec *x, struct plan_item *it, bool *unchanged)
@@ -218,6 +304,9 @@ static int run_item(struct exec *x, struct plan_item *it, bool *unchanged)
 	c.grace_ms = x->o->grace_ms;
 	struct secret_ctx csc;
 	call_use_secrets(&c, &csc, p, it);
+	struct now_ctx nctx = { x, it };
+	c.apply_now = apply_now;
+	c.apply_now_payload = &nctx;
 	req.statedir = statedir;
 	int rc = src_dir;
 	if (rc)
@@ -403,6 +492,8 @@ static void *worker(void *arg)
 		if (x->qhead == x->qtail)
 			break;
 		size_t i = x->queue[x->qhead++];
+		if (x->claimed[i])
+			continue; /* a hook applies it (apply_now), and finishes it */
 		bool lost = atomic_load(&x->store_failed);
 		if (cancelled(x->o) || lost) {
 			/* start nothing new: what has not started stays as it was recorded */
@@ -415,6 +506,7 @@ static void *worker(void *arg)
 			continue;
 		}
 		x->started_ms[i] = now_ms();
+		x->ran[i] = true;
 		pthread_mutex_unlock(&x->mu);
 		bool unchanged = false;
 		int rc = run_item(x, &x->p->items[i], &unchanged);
@@ -479,6 +571,8 @@ int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, con
 	x.queue = xcalloc(p->n + 1, sizeof(size_t));
 	x.started_ms = xcalloc(p->n + 1, sizeof(int64_t));
 	x.reported = xcalloc(p->n + 1, sizeof(int64_t));
+	x.claimed = xcalloc(p->n + 1, sizeof(bool));
+	x.ran = xcalloc(p->n + 1, sizeof(bool));
 	engine_emit(o->observer, &(struct engine_event){ .type = EV_DEPLOYMENT_STARTED, .deployment = d.id,
 	                                                  .message = p->environment });
 	for (size_t i = 0; i < p->n; i++) {
@@ -556,6 +650,8 @@ int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, con
 	free(x.queue);
 	free(x.started_ms);
 	free(x.reported);
+	free(x.claimed);
+	free(x.ran);
 	buf_release(&x.unrecorded);
 	pthread_cond_destroy(&x.cv);
 	pthread_mutex_destroy(&x.mu);

@@ -589,7 +589,8 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 	fill_strv(&r->deps, json_object_get(spec, "dependsOn"));
 	json_object_del(spec, "dependsOn");
 	if (!strcmp(group, CORE_GROUP) && !strcmp(kind, "Rollout")) {
-		/* hooks that run Task resources need those applied first */
+		/* hooks that run Task resources need those applied first (other kinds, a Migration,
+		 * are applied by the hook itself: hook_resources) */
 		const char *stage;
 		json_t *list;
 		json_object_foreach(json_object_get(spec, "hooks"), stage, list) {
@@ -597,7 +598,7 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 			json_t *h;
 			json_array_foreach(list, i, h) {
 				const char *task = json_string_value(json_object_get(h, "task"));
-				if (task && !strv_has(&r->deps, task))
+				if (task && !strncmp(task, "Task/", 5) && !strv_has(&r->deps, task))
 					strv_push(&r->deps, task);
 			}
 		}
@@ -720,6 +721,63 @@ static void check_outputs(struct model *m, struct project *p)
 			strv_release(&refs);
 		}
 		free(f);
+	}
+}
+
+/* Rollout hooks that name a resource other than a Task (`task: Migration/NAME`): the hook
+ * applies it (the engine's call.apply_now), so it must exist in the project and its kind must
+ * apply. It is ordered after the Rollout (applied there by the hook when a new release starts,
+ * else after it), and the Rollout after what it depends on. A Rollout that lists it in dependsOn
+ * keeps it first (the hook then applies it again). */
+static void hook_resources(struct model *m)
+{
+	size_t n = m->nresources;
+	for (size_t ri = 0; ri < n; ri++) {
+		struct resource *r = m->resources[ri];
+		if (strcmp(r->group, CORE_GROUP) || strcmp(r->kind, "Rollout"))
+			continue;
+		const char *stage;
+		json_t *list;
+		json_object_foreach(json_object_get(r->spec, "hooks"), stage, list) {
+			size_t i;
+			json_t *h;
+			json_array_foreach(list, i, h) {
+				const char *id = json_string_value(json_object_get(h, "task"));
+				if (!id || !strncmp(id, "Task/", 5) || !strchr(id, '/') || json_object_get(h, "run"))
+					continue; /* a Task, or a shape the Rollout's validate refuses */
+				char *f = xasprintf("spec.hooks.%s[%zu].task", stage, i);
+				struct resource *x = model_find(m, r->project, id);
+				char *key = xasprintf("%s:%s", r->project, id);
+				bool away = strv_has(&m->elsewhere, key);
+				free(key);
+				if (!x && away) {
+					manifest_error(&m->errors, r->doc, f, "'%s' is not deployed to environment '%s' (its metadata.environments leaves it out)",
+					               id, m->env_name);
+				} else if (!x) {
+					const char **ids = xcalloc(n + 1, sizeof(*ids));
+					size_t nids = 0;
+					for (size_t k = 0; k < n; k++)
+						if (!strcmp(m->resources[k]->project, r->project) && m->resources[k] != r)
+							ids[nids++] = m->resources[k]->id;
+					struct diag *dg = manifest_error(&m->errors, r->doc, f, "unknown resource '%s' (no such resource in project '%s')",
+					                                 id, r->project);
+					const char *best = model_suggest(id, ids, nids);
+					if (best)
+						diag_hint(dg, "did you mean '%s'?", best);
+					free(ids);
+				} else if (x == r || (x->handler && !x->handler->ops.apply)) {
+					manifest_error(&m->errors, r->doc, f, "%s cannot run as a hook: %s", id,
+					               x == r ? "it is this Rollout" : "its kind has no apply (expected a Task, a Migration or another kind that applies)");
+				} else if (!strv_has(&r->deps, x->id)) {
+					for (size_t k = 0; k < x->deps.n; k++)
+						if (strcmp(x->deps.v[k], r->id) && !strv_has(&r->deps, x->deps.v[k]))
+							strv_push(&r->deps, x->deps.v[k]);
+					if (!strv_has(&x->deps, r->id))
+						strv_push(&x->deps, r->id);
+				}
+				free(f);
+			}
+		}
 	}
 }
 
@@ -963,6 +1021,7 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 			free(f);
 		}
 	}
+	hook_resources(m);
 	for (size_t i = 0; i < m->nprojects; i++)
 		check_outputs(m, &m->projects[i]);
 	free(is_core);

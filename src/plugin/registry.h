@@ -81,6 +81,14 @@ struct call {
 	 * store for this call (CRATIS_ENOTFOUND). */
 	int (*secret)(char **out, const char *name, void *payload);
 	void *secret_payload;
+	/* Applies the resource id ("Kind/name", the caller's project) of the running apply now, on
+	 * the calling thread, as the engine applies it (its resolved desired spec, System, statedir,
+	 * secrets; recorded as its own step of the deployment) and returns CRATIS_OK or its status
+	 * with the last error set; *detail gets a heap line saying what ran (caller frees; may be
+	 * NULL on error). NULL outside an engine apply (CRATIS_ENOTFOUND to the caller). Used by
+	 * Rollout hooks (`task: Migration/NAME`). */
+	int (*apply_now)(void *payload, const char *id, char **detail);
+	void *apply_now_payload;
 };
 
 void registry_init(struct registry *r);

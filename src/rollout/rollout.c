@@ -184,6 +184,32 @@ static int hook_command(struct rop *o, json_t *h, const char *const *base_env, s
 	return CRATIS_OK;
 }
 
+/* A hook that names a resource other than a Task (`task: Migration/NAME`): the engine applies
+ * that resource now, as it applies it in the run (call.apply_now), and its outcome is the hook's. */
+static int resource_hook(struct rop *o, struct release *r, const char *stage, size_t i, const char *id)
+{
+	struct call *c = o->parent ? o->parent->call : NULL;
+	if (!c || !c->apply_now) {
+		char *m = xasprintf("%s can run only inside `cratis apply`, which applies it as it applies every resource", id);
+		record(o, r, stage, "failed", m);
+		error_set(CRATIS_EINVAL, "%s hook %zu: %s", stage, i + 1, m);
+		free(m);
+		return CRATIS_EINVAL;
+	}
+	char *detail = NULL;
+	int rc = c->apply_now(c->apply_now_payload, id, &detail);
+	if (rc) {
+		char *msg = xstrdup(cratis_error_last()->message);
+		record(o, r, stage, "failed", msg);
+		error_set(CRATIS_ERROR, "%s hook %zu (%s) failed: %s", stage, i + 1, id, msg);
+		free(msg);
+	} else {
+		record(o, r, stage, "ok", detail);
+	}
+	free(detail);
+	return rc;
+}
+
 static int run_hooks(struct rop *o, struct release *r, const char *stage)
 {
 	if (o->env->cancel && *o->env->cancel)
@@ -198,6 +224,15 @@ static int run_hooks(struct rop *o, struct release *r, const char *stage)
 	               xasprintf("CRATIS_ACTIVE_URL=%s", active), NULL };
 	int rc = CRATIS_OK;
 	json_array_foreach(hooks, i, h) {
+		const char *task = sget(h, "task", NULL);
+		if (task && !starts_with(task, "Task/") && !json_object_get(h, "run")) {
+			if (resource_hook(o, r, stage, i, task)) {
+				rc = CRATIS_ERROR;
+				break;
+			}
+			engine_logf(o->env->observer, CRATIS_LOG_INFO, NULL, "%s: %s hook %zu (%s) passed", o->name, stage, i + 1, task);
+			continue;
+		}
 		struct hook_cmd hc;
 		if (hook_command(o, h, (const char *const *)e, &hc)) {
 			record(o, r, stage, "failed", cratis_error_last()->message);
@@ -556,11 +591,23 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 			bool ok = json_is_array(run) && json_array_size(run);
 			for (size_t a = 0; ok && a < json_array_size(run); a++)
 				ok = json_is_string(json_array_get(run, a));
-			if (task && !run)
-				ok = starts_with(task, "Task/") && task[5];
+			const char *slash = task ? strchr(task, '/') : NULL;
+			bool resource = false; /* task: names a kind other than Task (a Migration) */
+			if (task && !run) {
+				ok = slash && slash > task && slash[1] && !strchr(slash + 1, '/');
+				resource = ok && !starts_with(task, "Task/");
+			}
 			if (!ok && !rc) {
 				char *f = xasprintf("spec.hooks.%s[%zu]%s", stages[k], i, task ? ".task" : ".run");
-				host_services.error(c, f, task ? "expected Task/NAME, a Task of this project" : "expected run: a command as a sequence of strings, or task: Task/NAME");
+				host_services.error(c, f, task ? "expected Kind/NAME, a resource of this project whose kind applies (Task/NAME, Migration/NAME)"
+				                               : "expected run: a command as a sequence of strings, or task: Kind/NAME (Task/NAME, Migration/NAME)");
+				free(f);
+				rc = CRATIS_EINVAL;
+			}
+			if (!rc && resource && (json_object_get(h, "retries") || json_object_get(h, "timeoutSeconds"))) {
+				char *f = xasprintf("spec.hooks.%s[%zu].%s", stages[k], i, json_object_get(h, "retries") ? "retries" : "timeoutSeconds");
+				host_services.error(c, f, "not for a %.*s hook: it is applied once, as the engine applies it (under --timeout); retries and timeoutSeconds are for run and Task hooks",
+				                    (int)(slash - task), task);
 				free(f);
 				rc = CRATIS_EINVAL;
 			}

@@ -218,7 +218,9 @@ check "the database is gone" test "$(Q postgres -c "SELECT count(*) FROM pg_data
 check "the roles are gone" test "$(Q postgres -c "SELECT count(*) FROM pg_roles WHERE rolname IN ('app', 'readers', 'analyst')")" = 0
 
 # 11. examples/postgres: role, database, migrations, and a web app reading them, released
-# blue/green after the schema moved; the server found through PGHOST/PGPORT/PGUSER
+# blue/green; the Migration is the Rollout's beforePreProd hook (task: Migration/schema), so the
+# schema moves before the new release starts, and a failing migration aborts the release while the
+# live one keeps serving; the server found through PGHOST/PGPORT/PGUSER
 E="$T/example"
 cp -r "$SRC/examples/postgres" "$E"
 rm -rf "$E/.cratis"
@@ -232,15 +234,49 @@ expect_rc "the example applies" 0 $?
 curl -s --max-time 5 "http://127.0.0.1:$SHOP_ACTIVE_PORT/" >"$T/ex1.body"
 expect_in "its app serves v1 with a row from the database" "<h1>shop v1</h1><p>first customer: Ada Lovelace</p>" "$T/ex1.body"
 check "its migrations are recorded" test "$(Q shop -c "SELECT string_agg(coalesce(version, 'R'), ' ' ORDER BY installed_rank) FROM cratis_schema_history WHERE success")" = "1 2 3 R"
-printf "INSERT INTO users (name, email) VALUES ('Grace Hopper', 'grace@example.org');\n" >"$E/db/V4__more_users.sql"
+cp "$E/next/V4__more_users.sql" "$E/db/"
 APP_VERSION=v2 EX plan >"$T/ex2.plan" 2>&1
 expect_in "the next release's plan lists the pending migration" "V4__more_users" "$T/ex2.plan"
 APP_VERSION=v2 EX apply --auto-approve >"$T/ex2.out" 2>&1
 expect_rc "the next release applies" 0 $?
-mig=$(grep -n "Migration/schema: updated" "$T/ex2.out" | head -1 | cut -d: -f1)
 roll=$(grep -n "Rollout/web: updating" "$T/ex2.out" | head -1 | cut -d: -f1)
-check "the schema moved before the release" test -n "$mig" -a -n "$roll" -a "${mig:-0}" -lt "${roll:-0}"
+mig=$(grep -n "Migration/schema: updated" "$T/ex2.out" | head -1 | cut -d: -f1)
+pre=$(grep -n "web: exitTests hook 1 passed" "$T/ex2.out" | head -1 | cut -d: -f1)
+check "the migration ran inside the rollout, before the new release started" \
+	test -n "$roll" -a -n "$mig" -a -n "$pre" -a "${roll:-0}" -lt "${mig:-0}" -a "${mig:-0}" -lt "${pre:-0}"
+check "V4's history row is there" test "$(Q shop -c "SELECT count(*) FROM cratis_schema_history WHERE version = '4' AND success")" = 1
+EX rollout history web -o json >"$T/ex2.status" 2>&1
+python3 - "$T/ex2.status" >"$T/ex2.stages" <<'PY'
+import json, sys
+rels = json.load(open(sys.argv[1]))
+new = [r for r in rels if r["release"].startswith("r2-")][0]
+for s in new["stages"]:
+    print(s["stage"], s["result"], s["output"].split(":")[0])
+PY
+expect_in "the release records the hook's migration, before its island started" \
+	"beforePreProd ok Migration/schema applied
+beforePreProd ok
+preProd started" "$T/ex2.stages"
 curl -s --max-time 5 "http://127.0.0.1:$SHOP_ACTIVE_PORT/" >"$T/ex2.body"
 expect_in "v2 is live" "<h1>shop v2</h1>" "$T/ex2.body"
 check "V4 ran" test "$(Q shop -c "SELECT count(*) FROM users")" = 2
+# a failing migration in the hook: the release is aborted before its island, v2 keeps serving
+printf "INSERT INTO no_such_table VALUES (1);\n" >"$E/db/V5__broken.sql"
+APP_VERSION=v3 EX apply --auto-approve >"$T/ex3.out" 2>&1
+expect_rc "a release whose migration fails is refused" 1 $?
+expect_in "naming the hook and the migration" "beforePreProd hook 1 (Migration/schema) failed" "$T/ex3.out"
+expect_in "and the release aborted before its island" "aborted before its island was built" "$T/ex3.out"
+expect_not_in "no v3 island started" "exitTests hook" "$T/ex3.out"
+check "V5 is marked failed in the history" test "$(Q shop -c "SELECT count(*) FROM cratis_schema_history WHERE version = '5' AND NOT success")" = 1
+curl -s --max-time 5 "http://127.0.0.1:$SHOP_ACTIVE_PORT/" >"$T/ex3.body"
+expect_in "v2 still serves" "<h1>shop v2</h1>" "$T/ex3.body"
+EX rollout history web -o json >"$T/ex3.status" 2>&1
+expect_in "the v3 release is recorded failed" '"status": "failed"' "$T/ex3.status"
+# the hook names a resource that does not exist: refused at plan, with a did-you-mean
+sed 's|task: Migration/schema|task: Migration/schemas|' "$E/shop.yaml" >"$T/typo-shop.yaml"
+mkdir -p "$T/typo" && cp "$T/typo-shop.yaml" "$T/typo/shop.yaml"
+APP_VERSION=v3 env -u PGPASSWORD ADMIN_PW=x APP_PW=y "$CRATIS" validate -f "$T/typo" >"$T/typo-hook.out" 2>&1
+expect_rc "a hook naming an unknown resource is refused" 1 $?
+expect_in "with a did-you-mean" "did you mean 'Migration/schema'?" "$T/typo-hook.out"
+rm -f "$E/db/V5__broken.sql"
 finish
