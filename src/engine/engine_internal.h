@@ -3,6 +3,7 @@
 #define CRATIS_ENGINE_INTERNAL_H
 
 #include "engine.h"
+#include "util/map.h"
 
 /* Canonical JSON text (compact, sorted keys); caller frees. NULL for NULL. */
 char *json_text(const json_t *v);
@@ -38,5 +39,34 @@ struct secret_ctx {
 };
 /* Set c->secret and c->secret_payload (sc, filled here, must outlive the call) for it. */
 void call_use_secrets(struct call *c, struct secret_ctx *sc, struct plan *p, struct plan_item *it);
+
+/* ---- -target (plan_target.c), used by plan.c's build ---- */
+
+/* Which resources (keep_res, per model resource) and recorded rows (keep_row, per row) a plan
+ * limited to targets covers: for a plan, the targets and what they depend on, and a recorded
+ * target that is no longer desired (its delete); for a destroy, the recorded targets and every
+ * recorded resource that depends on them. Unknown addresses are errors (CRATIS_ENOTFOUND). */
+int select_targets(const struct plan *p, const struct model *m, const struct graph *g, const char *const *targets,
+                   size_t ntargets, bool destroy, bool *keep_res, bool *keep_row, struct diags *errors);
+
+/* ---- saved plans (plan_saved.c), used by plan.c's build ---- */
+
+/* The entries of a saved plan's list by project and address. */
+struct saved_index {
+	struct map map;
+	struct strv keys;
+};
+/* Index list (a saved plan's "resources" or "prior_state": objects with project and address);
+ * x starts as { MAP_INIT, STRV_INIT }. Release with saved_index_release. */
+void saved_index_init(struct saved_index *x, const json_t *list);
+void saved_index_release(struct saved_index *x);
+/* Item i of p takes the action, changes, reason and predicted outputs the saved plan recorded for
+ * it (res indexes its "resources"); a resource the saved plan does not have with the same kind of
+ * action, or whose desired spec resolves differently now (a secret, variable, artifact or output
+ * changed), is a "saved plan is stale" error in errors. */
+void take_saved_item(struct plan *p, size_t i, const struct saved_index *res, struct diags *errors);
+/* The recorded state now against the rows the saved plan saw: each there and unchanged (row
+ * digests), none added. Returns CRATIS_OK, or CRATIS_EINVAL with "saved plan is stale" errors. */
+int check_saved_state(const struct plan *p, const json_t *saved, struct diags *errors);
 
 #endif
