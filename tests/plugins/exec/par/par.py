@@ -10,9 +10,11 @@ Answers are written from one thread per request, so the same program serves both
 and `concurrency: N` (requests multiplexed by id). Each process appends its pid to $PAR_DIR/pids
 on the handshake. Item `crashme` kills the process on apply.
 """
+import faulthandler
 import fcntl
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -75,7 +77,11 @@ def handle(msg):
         n = spec.get("n", 0)
         if op == "apply":
             if req["name"] == "crashme":
-                os.kill(os.getpid(), 11)
+                # a real crash: SIGSEGV with its default action (main() removed any handler, such
+                # as faulthandler's, which would let this thread go on and answer)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGSEGV})
+                os.kill(os.getpid(), signal.SIGSEGV)
+                time.sleep(60)
             reply.update(ok=True, result=in_flight(lambda: {"outputs": {"n": n, "double": 2 * n}}))
         elif op == "observe":
             prior = (req.get("prior") or {}).get("spec") or {}
@@ -91,6 +97,8 @@ def handle(msg):
 
 
 def main():
+    faulthandler.disable()
+    signal.signal(signal.SIGSEGV, signal.SIG_DFL)
     threads = []
     for line in sys.stdin:
         t = threading.Thread(target=handle, args=(json.loads(line),))
