@@ -808,7 +808,8 @@ static void add_prelude(struct xf *x, TSNode root, struct transform_output *out)
 		if (lines.n || seen_import)
 			buf_addch(&t, '\n');
 		for (size_t i = 0; i < setup.n; i++) {
-			if (i && (starts_with(setup.v[i], "def ") || starts_with(setup.v[i], "class ")))
+			if (i && (starts_with(setup.v[i], "def ") || starts_with(setup.v[i], "class ") ||
+			          starts_with(setup.v[i], "@")))
 				buf_addch(&t, '\n');
 			buf_adds(&t, setup.v[i]);
 		}
