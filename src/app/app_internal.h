@@ -1,5 +1,5 @@
-/* Application layer internals shared by its files (app.c, outputs.c, surgery.c): the lock a run
- * holds. Not for front ends. */
+/* Application layer internals shared by its files (app.c, queries.c, outputs.c, surgery.c): the
+ * lock a run holds. Not for front ends. */
 #ifndef CRATIS_APP_INTERNAL_H
 #define CRATIS_APP_INTERNAL_H
 
@@ -17,5 +17,11 @@ struct run_lock {
 int app_lock_take(struct app *a, struct run_lock *h, struct diags *d);
 /* Stop renewing and release h. CRATIS_ERROR (in d) when the lease was lost meanwhile. */
 int app_lock_release(struct app *a, struct run_lock *h, struct diags *d);
+
+/* s, or "" for NULL: for JSON fields that are always strings. */
+static inline const char *or_empty(const char *s)
+{
+	return s ? s : "";
+}
 
 #endif

@@ -13,11 +13,6 @@
 #include "util/error.h"
 #include "banned.h"
 
-static const char *or_empty(const char *s)
-{
-	return s ? s : "";
-}
-
 /* The row of rows that address names: "Kind/name" (one project must record it) or
  * "project/Kind/name". Errors in d: CRATIS_ENOTFOUND (with a did-you-mean hint), CRATIS_EINVAL
  * (ambiguous). */
