@@ -463,14 +463,7 @@ static int sq_unlock(struct store *st, const char *lock_id, bool force, bool clo
 	}
 	bool alive = store_lock_alive(holder, now);
 	if (alive && !force) {
-		char exp[32], why[64];
-		store_format_time(holder->expires, exp);
-		if (strcmp(holder->host, host_name()))
-			snprintf(why, sizeof(why), "its lease runs until %s", exp);
-		else
-			snprintf(why, sizeof(why), "its process runs on this host");
-		rc = error_set(CRATIS_ELOCKED, "refusing to release lock %s on environment '%s': its holder %s@%s pid %ld running '%s' since %s is alive (%s)",
-		               holder->id, holder->environment, holder->user, holder->host, holder->pid, holder->command, holder->since, why);
+		rc = store_refuse_live_holder(holder);
 		goto out_end;
 	}
 	/* a forced release interrupts a live run too: its keeper finds the lock gone and stops it,

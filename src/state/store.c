@@ -161,6 +161,18 @@ bool store_lock_alive(const struct lock_info *h, int64_t now)
 	return h->expires > now;
 }
 
+int store_refuse_live_holder(const struct lock_info *holder)
+{
+	char exp[32], why[64];
+	store_format_time(holder->expires, exp);
+	if (strcmp(holder->host, host_name()))
+		snprintf(why, sizeof(why), "its lease runs until %s", exp);
+	else
+		snprintf(why, sizeof(why), "its process runs on this host");
+	return error_set(CRATIS_ELOCKED, "refusing to release lock %s on environment '%s': its holder %s@%s pid %ld running '%s' since %s is alive (%s)",
+	                 holder->id, holder->environment, holder->user, holder->host, holder->pid, holder->command, holder->since, why);
+}
+
 bool store_lock_takeable(const struct lock_info *h, int64_t now)
 {
 	if (same_host(h))

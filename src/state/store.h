@@ -314,6 +314,10 @@ bool store_lock_alive(const struct lock_info *holder, int64_t now);
  * run on this host keeps its lock even when stopped or asleep: takeover and `state unlock` agree);
  * on another host when its lease has expired. */
 bool store_lock_takeable(const struct lock_info *holder, int64_t now);
+/* For a backend's unlock op: set the last error that `state unlock` without --force refuses
+ * holder, which is alive (naming it and why: its lease or its process on this host), and
+ * return CRATIS_ELOCKED. */
+int store_refuse_live_holder(const struct lock_info *holder);
 
 /* Renews a lease from a thread every lease/3 until stopped (for the run that holds the lock,
  * during apply and destroy). */
