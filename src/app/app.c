@@ -493,9 +493,7 @@ static json_t *deployment_inputs(struct app *a, struct secret_store *secrets)
 			json_object_set_new(vars, name, json_string(red));
 		else
 			json_object_set_new(vars, name, json_string(SECRET_REDACTED));
-		if (text)
-			explicit_bzero(text, strlen(text));
-		free(text);
+		free_wiped(text);
 		free(red);
 	}
 	return json_pack("{s:o,s:O}", "variables", vars, "artifacts", a->artifacts ? a->artifacts : json_object());

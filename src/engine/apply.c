@@ -375,10 +375,7 @@ static int run_item(struct exec *x, struct plan_item *it, bool *unchanged)
 	char *sent = it->request ? json_text(it->request) : NULL;
 	req.spec = sent ? sent : spec;
 	rc = handler_call(it->handler, OP_APPLY, &req, &c, &out);
-	if (sent) {
-		explicit_bzero(sent, strlen(sent));
-		free(sent);
-	}
+	free_wiped(sent);
 	if (!rc)
 		rc = seal_outputs(p, it, out);
 out_record:
@@ -440,9 +437,7 @@ out_free:
 	json_decref(out);
 	call_release(&c);
 	free(statedir);
-	if (prior)
-		explicit_bzero(prior, strlen(prior));
-	free(prior);
+	free_wiped(prior);
 	free(spec);
 	free(deps);
 	return rc;

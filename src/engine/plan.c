@@ -364,15 +364,6 @@ static json_t *item_reveal(struct plan *p, struct plan_item *it, const json_t *r
 	return out;
 }
 
-/* Overwrite and free a heap string that may hold secret values. */
-static void wipe_free(char *t)
-{
-	if (t) {
-		explicit_bzero(t, strlen(t));
-		free(t);
-	}
-}
-
 int plugin_prior(struct plan *p, struct plan_item *it, bool pending_too, char **prior, char **spec)
 {
 	*prior = prior_text(it->row, pending_too);
@@ -396,7 +387,7 @@ int plugin_prior(struct plan *p, struct plan_item *it, bool pending_too, char **
 			json_object_set_new(outs, k, val);
 		}
 	}
-	wipe_free(*prior);
+	free_wiped(*prior);
 	*prior = json_text(doc);
 	if (spec && rev)
 		*spec = json_text(rev);
@@ -675,9 +666,9 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 		plugin_error(errors, it, &c);
 	json_decref(out);
 	call_release(&c);
-	wipe_free(spec);
-	wipe_free(pr);
-	wipe_free(rspec);
+	free_wiped(spec);
+	free_wiped(pr);
+	free_wiped(rspec);
 	free(sd);
 	return rc;
 }

@@ -187,8 +187,7 @@ static int resolve(const char *expr, const struct vars_ctx *ctx, json_t **val, b
 			return error_set(CRATIS_ERROR, "'${%s}': the secret provider gave no value", expr);
 		*val = json_string(v);
 		/* never show the value, not even escaped */
-		explicit_bzero(v, strlen(v));
-		free(v);
+		free_wiped(v);
 		if (!*val)
 			return error_set(CRATIS_EINVAL, "'${%s}': the secret's value is not valid UTF-8", expr);
 		*sensitive = true;

@@ -547,9 +547,7 @@ char *secret_store_scrub(struct secret_store *s, const char *text)
 			buf_add(&b, p, (size_t)(hit - p));
 			buf_adds(&b, SECRET_REDACTED);
 		}
-		if (cur)
-			explicit_bzero(cur, strlen(cur));
-		free(cur);
+		free_wiped(cur);
 		cur = buf_detach(&b);
 	}
 	pthread_mutex_unlock(&s->mu);

@@ -235,3 +235,11 @@ int dir_names_sorted(const char *dir, const char *suffix, struct strv *out)
 		qsort(out->v + first, out->n - first, sizeof(char *), cmp_name);
 	return 0;
 }
+
+void free_wiped(char *s)
+{
+	if (!s)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}

@@ -53,6 +53,10 @@ void strv_push_owned(struct strv *s, char *str);  /* takes str */
 void strv_release(struct strv *s);
 bool strv_has(const struct strv *s, const char *str);
 
+/* Overwrite the string s (NUL-terminated; may hold a secret) with zeros, then free it. NULL is a
+ * no-op. */
+void free_wiped(char *s);
+
 /* Append to out the names of the entries of directory dir, except those starting with '.', and
  * (when suffix is not NULL) only those ending with it, sorted bytewise (strcmp): the order
  * every directory walk of cratis uses, so results do not depend on readdir's order. Returns 0,
