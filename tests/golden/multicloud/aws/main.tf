@@ -5,6 +5,33 @@ locals {
   tags   = { cratis-environment = "production", cratis-project = "shop", managed-by = "cratis" }
 }
 
+# ApiService/api (core.capabilities/v1)
+module "api_service_api" {
+  source = "./modules/core/aws/ecs_fargate_service"
+
+  name      = "shop-production-api"
+  tags      = local.tags
+  image     = "ghcr.io/acme/shop-api:1.4.2"
+  cpu       = 0.5
+  memory    = 1024
+  instances = 1
+  port      = 9000
+  env       = { DATABASE_HOST = "${module.relational_database_orders.address}", EVENTS_TOPIC = "${module.pub_sub_events.topic_arn}" }
+}
+
+# BackgroundWorker/mailer (core.capabilities/v1)
+module "background_worker_mailer" {
+  source = "./modules/core/aws/ecs_fargate_worker"
+
+  name      = "shop-production-mailer"
+  tags      = local.tags
+  image     = "ghcr.io/acme/shop-mailer:1.4.2"
+  cpu       = 0.25
+  memory    = 512
+  instances = 1
+  env       = { EVENTS_TOPIC = "${module.pub_sub_events.topic_arn}", JOBS_QUEUE = "${module.message_queue_jobs.queue_url}" }
+}
+
 # Cache/sessions (cache.capabilities/v1)
 module "cache_sessions" {
   source = "./modules/cache/aws/elasticache_redis"
@@ -34,6 +61,14 @@ module "object_storage_assets" {
   tags           = local.tags
   storage_class  = "STANDARD"
   retention_days = 365
+}
+
+# PubSub/events (messaging.capabilities/v1)
+module "pub_sub_events" {
+  source = "./modules/messaging/aws/sns_topic"
+
+  name = "shop-production-events"
+  tags = local.tags
 }
 
 # RelationalDatabase/orders (database.capabilities/v1)

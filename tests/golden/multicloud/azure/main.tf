@@ -11,6 +11,37 @@ resource "azurerm_resource_group" "this" {
   tags     = local.tags
 }
 
+# ApiService/api (core.capabilities/v1)
+module "api_service_api" {
+  source = "./modules/core/azure/container_app"
+
+  name                = "shop-azure-trial-api"
+  tags                = local.tags
+  location            = local.region
+  resource_group_name = azurerm_resource_group.this.name
+  image               = "ghcr.io/acme/shop-api:1.4.2"
+  cpu                 = 0.5
+  memory              = 1024
+  instances           = 1
+  port                = 9000
+  env                 = { DATABASE_HOST = "${module.relational_database_orders.fqdn}", EVENTS_TOPIC = "${module.pub_sub_events.topic_id}" }
+}
+
+# BackgroundWorker/mailer (core.capabilities/v1)
+module "background_worker_mailer" {
+  source = "./modules/core/azure/container_app_worker"
+
+  name                = "shop-azure-trial-mailer"
+  tags                = local.tags
+  location            = local.region
+  resource_group_name = azurerm_resource_group.this.name
+  image               = "ghcr.io/acme/shop-mailer:1.4.2"
+  cpu                 = 0.25
+  memory              = 512
+  instances           = 1
+  env                 = { EVENTS_TOPIC = "${module.pub_sub_events.topic_id}", JOBS_QUEUE = "${module.message_queue_jobs.namespace_endpoint}" }
+}
+
 # Cache/sessions (cache.capabilities/v1)
 module "cache_sessions" {
   source = "./modules/cache/azure/redis_cache"
@@ -46,6 +77,17 @@ module "object_storage_assets" {
   resource_group_name = azurerm_resource_group.this.name
   access_tier         = "Hot"
   retention_days      = 365
+}
+
+# PubSub/events (messaging.capabilities/v1)
+module "pub_sub_events" {
+  source = "./modules/messaging/azure/service_bus_topic"
+
+  name                = "shop-azure-trial-events"
+  tags                = local.tags
+  location            = local.region
+  resource_group_name = azurerm_resource_group.this.name
+  retention_seconds   = 86400
 }
 
 # RelationalDatabase/orders (database.capabilities/v1)

@@ -5,6 +5,35 @@ locals {
   tags   = { cratis-environment = "staging", cratis-project = "shop", managed-by = "cratis" }
 }
 
+# ApiService/api (core.capabilities/v1)
+module "api_service_api" {
+  source = "./modules/core/gcp/cloud_run_service"
+
+  name      = "shop-staging-api"
+  labels    = local.tags
+  region    = local.region
+  image     = "ghcr.io/acme/shop-api:1.4.2"
+  cpu       = 0.5
+  memory    = 1024
+  instances = 1
+  port      = 9000
+  env       = { DATABASE_HOST = "${module.relational_database_orders.private_ip_address}", EVENTS_TOPIC = "${module.pub_sub_events.topic_id}" }
+}
+
+# BackgroundWorker/mailer (core.capabilities/v1)
+module "background_worker_mailer" {
+  source = "./modules/core/gcp/cloud_run_worker"
+
+  name      = "shop-staging-mailer"
+  labels    = local.tags
+  region    = local.region
+  image     = "ghcr.io/acme/shop-mailer:1.4.2"
+  cpu       = 0.25
+  memory    = 512
+  instances = 1
+  env       = { EVENTS_TOPIC = "${module.pub_sub_events.topic_id}", JOBS_QUEUE = "${module.message_queue_jobs.topic_id}" }
+}
+
 # Cache/sessions (cache.capabilities/v1)
 module "cache_sessions" {
   source = "./modules/cache/gcp/memorystore_redis"
@@ -36,6 +65,15 @@ module "object_storage_assets" {
   location       = local.region
   storage_class  = "STANDARD"
   retention_days = 365
+}
+
+# PubSub/events (messaging.capabilities/v1)
+module "pub_sub_events" {
+  source = "./modules/messaging/gcp/pubsub_topic"
+
+  name              = "shop-staging-events"
+  labels            = local.tags
+  retention_seconds = 86400
 }
 
 # RelationalDatabase/orders (database.capabilities/v1)

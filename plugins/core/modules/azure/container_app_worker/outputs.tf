@@ -1,0 +1,3 @@
+output "container_app_name" {
+  value = azurerm_container_app.this.name
+}

@@ -1,0 +1,3 @@
+output "service_name" {
+  value = google_cloud_run_v2_service.this.name
+}

@@ -1,0 +1,13 @@
+variable "name" {
+  type = string
+}
+
+variable "tags" {
+  type    = map(string)
+  default = {}
+}
+
+variable "fifo" {
+  type    = bool
+  default = false
+}

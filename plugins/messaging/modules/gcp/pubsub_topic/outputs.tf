@@ -1,0 +1,3 @@
+output "topic_id" {
+  value = google_pubsub_topic.this.id
+}
