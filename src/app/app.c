@@ -254,6 +254,7 @@ out_load:;
 		a->model.overrides = o->overrides;
 		if (!errors.n && model_build(&a->model, &a->ms, &a->reg, o->env))
 			diags_move(&errors, &a->model.errors);
+		cap_catalog_bind(&a->caps, &a->model);   /* the capability handlers deploy from it */
 	}
 	if (errors.n) {
 		rc = diags_status(&errors);

@@ -51,6 +51,7 @@ struct cap_plugin {
 	const struct manifest_doc *doc;   /* its plugin.yaml */
 	struct cap_kind *kinds;
 	size_t nkinds;
+	const struct cap_catalog *catalog; /* the catalog holding it (set by cap_catalog_register) */
 };
 
 struct cap_catalog {
@@ -59,6 +60,7 @@ struct cap_catalog {
 	struct manifest_set docs;         /* every plugin.yaml read, for values and locations */
 	struct strv dirs;                 /* directories searched, in order */
 	struct strv paths;                /* owned strings the kinds point into (def paths) */
+	const struct model *model;        /* the model the handlers deploy from (cap_catalog_bind), or NULL */
 };
 
 void cap_catalog_init(struct cap_catalog *c);
@@ -84,10 +86,17 @@ int cap_catalog_load(struct cap_catalog *c, struct diags *errors);
 /* Register one built-in handler per capability kind of c into reg (a plugin entry per capability
  * plugin, form PLUGIN_CORE, with the kind's field table). The handlers validate a spec against
  * the kind's fields (types, allowed values, bounds, required fields, provider options); apply
- * and destroy fail saying that capabilities are deployed with OpenTofu from `cratis render`.
+ * and destroy deploy through OpenTofu (src/capability/deploy.h: `tofu`, else `terraform`, on the
+ * PATH) and fail saying OpenTofu is needed when neither is there.
  * c must outlive reg's handlers. Errors as registry_add_handler. Returns CRATIS_OK or the
  * first error's status. */
 int cap_catalog_register(struct cap_catalog *c, struct registry *reg, struct diags *errors);
+
+/* Give the handlers of c the model they deploy from: apply renders the resource's own OpenTofu
+ * root module from m's Environment (provider, region, provider settings). m (borrowed) must
+ * outlive every apply and destroy op; NULL unbinds. Before a bind, apply and destroy fail saying
+ * that no environment is loaded. */
+void cap_catalog_bind(struct cap_catalog *c, const struct model *m);
 
 /* The kind of c serving group/kind/version, or NULL. */
 const struct cap_kind *cap_catalog_find(const struct cap_catalog *c, const char *group, const char *kind,
@@ -130,6 +139,15 @@ void render_result_release(struct render_result *r);
  * CRATIS_EINVAL / CRATIS_EIO. */
 int cap_render(struct render_result *out, const struct cap_catalog *c, const struct model *m,
                const char *provider, struct diags *d);
+
+/* Like cap_render, for one resource deployed alone (the capability handler's apply): only the
+ * capability resource of the given id ("Kind/name") of m's environment, rendered with spec (its
+ * JSON spec with output references already resolved to values; NULL: the manifest's), its
+ * outputs in outputs.tf as `<module>_<output>`. On azure its resource group is
+ * `<project>-<environment>-<name>` (its own, since its OpenTofu state is its own). Errors as
+ * cap_render, and CRATIS_ENOTFOUND when id is not a capability resource of the environment. */
+int cap_render_resource(struct render_result *out, const struct cap_catalog *c, const struct model *m,
+                        const char *provider, const char *id, const json_t *spec, struct diags *d);
 
 /* Write r's files under dir (created with its parents; files replaced). Returns CRATIS_OK or
  * CRATIS_EIO with the last error naming the path. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "deploy.h"
 #include "release/semver.h"
 #include "util/error.h"
 #include "banned.h"
@@ -508,23 +509,18 @@ static int cap_validate(void *data, const struct cratis_request *req, char **out
 	return rc;
 }
 
-static int cap_deploy(void *data, const struct cratis_request *req, char **out)
+void cap_catalog_bind(struct cap_catalog *c, const struct model *m)
 {
-	(void)out;
-	const struct cap_kind *k = data;
-	host_services.error(req->call, NULL,
-	                    "%s is a portable capability, deployed with OpenTofu: run `cratis render --env %s -o DIR`, then "
-	                    "`tofu init && tofu apply` (or terraform) in DIR; deploying it from `cratis apply` is not built yet",
-	                    k->kind, *req->environment ? req->environment : "ENV");
-	return CRATIS_ERROR;
+	c->model = m;
 }
 
 int cap_catalog_register(struct cap_catalog *c, struct registry *reg, struct diags *errors)
 {
-	static const struct cratis_ops ops = { sizeof(struct cratis_ops), cap_validate, NULL, cap_deploy, cap_deploy, NULL };
+	static const struct cratis_ops ops = { sizeof(struct cratis_ops), cap_validate, NULL, cap_tofu_apply, cap_tofu_destroy, NULL };
 	int rc = CRATIS_OK;
 	for (size_t i = 0; i < c->nplugins; i++) {
 		struct cap_plugin *cp = &c->plugins[i];
+		cp->catalog = c;
 		struct plugin *p = xcalloc(1, sizeof(*p));
 		p->name = xstrdup(cp->name);
 		p->version = xstrdup(cp->version);

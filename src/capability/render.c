@@ -72,6 +72,7 @@ static void snake(struct buf *b, const char *kind)
 /* A capability resource of the environment with what rendering it needs. */
 struct item {
 	const struct resource *res;
+	const json_t *spec;         /* the spec rendered: res->spec, or the one cap_render_resource got */
 	const struct cap_kind *kind;
 	const json_t *impl;
 	char *module;               /* module name in the root module */
@@ -256,7 +257,7 @@ static char *quoted(const char *s)
 /* The value of spec path "spec.X" for it: the manifest's, else the field's default, or NULL. */
 static const json_t *spec_value(const struct item *it, const char *path)
 {
-	const json_t *v = json_object_get(it->res->spec, path + 5);
+	const json_t *v = json_object_get(it->spec, path + 5);
 	if (v)
 		return v;
 	size_t i;
@@ -305,7 +306,7 @@ static void render_module(struct ctx *c, const struct item *it, const char *clou
 		attrs_add(&a, var, buf_detach(&v));
 	}
 	/* provider options: only those of this provider, each drawing a lock-in warning */
-	const json_t *opts = json_object_get(json_object_get(it->res->spec, "providerOptions"), prov);
+	const json_t *opts = json_object_get(json_object_get(it->spec, "providerOptions"), prov);
 	size_t i;
 	json_t *o;
 	json_array_foreach(json_object_get(it->impl, "options"), i, o) {
@@ -358,8 +359,9 @@ static const char *env_spec_string(const struct model *m, const char *key)
 	return json_string_value(json_object_get(json_object_get(m->env->doc->root, "spec"), key));
 }
 
-int cap_render(struct render_result *out, const struct cap_catalog *cat, const struct model *m,
-               const char *provider, struct diags *d)
+/* cap_render, or with only set, cap_render_resource: the resource of id only, with spec. */
+static int render(struct render_result *out, const struct cap_catalog *cat, const struct model *m,
+                  const char *provider, const char *only, const json_t *spec, struct diags *d)
 {
 	size_t before = diags_errors(d);
 	const char *envname = m->env ? m->env->name : "";
@@ -391,7 +393,7 @@ int cap_render(struct render_result *out, const struct cap_catalog *cat, const s
 	for (size_t i = 0; i < m->nresources; i++) {
 		const struct resource *r = m->resources[i];
 		const struct cap_kind *k = cap_catalog_find(cat, r->group, r->kind, r->version);
-		if (!k)
+		if (!k || (only && strcmp(r->id, only)))
 			continue;
 		if (!k->impl[pi]) {
 			manifest_error(d, r->doc, "kind", "%s has no module for provider %s", r->kind, provider);
@@ -399,6 +401,7 @@ int cap_render(struct render_result *out, const struct cap_catalog *cat, const s
 		}
 		struct item *it = &c.items[c.n++];
 		it->res = r;
+		it->spec = only && spec ? spec : r->spec;
 		it->kind = k;
 		it->impl = k->impl[pi];
 		struct buf b = BUF_INIT;
@@ -413,6 +416,11 @@ int cap_render(struct render_result *out, const struct cap_catalog *cat, const s
 			manifest_error(d, c.items[i].res->doc, "metadata.name", "module name '%s' of %s is also that of %s",
 			               c.items[i].module, c.items[i].res->id, c.items[i - 1].res->id);
 	int rc = diags_errors(d) > before ? CRATIS_EINVAL : CRATIS_OK;
+	if (!rc && only && !c.n) {
+		diags_errorf(d, CRATIS_ENOTFOUND, "no capability resource '%s' in environment '%s'", only,
+		             m->env ? m->env->name : "");
+		rc = CRATIS_ENOTFOUND;
+	}
 
 	const char *lname = local_names[pi];
 	const char *project = c.n ? c.items[0].res->project : (m->nprojects ? m->projects[0].name : "default");
@@ -464,7 +472,9 @@ int cap_render(struct render_result *out, const struct cap_catalog *cat, const s
 	attrs_flush(&a, b, "  ");
 	buf_adds(b, "}\n");
 	if (pi == 2) {
-		char *rg = xasprintf("%s-%s", project, envname);
+		/* one resource deployed alone owns its resource group: <project>-<env>-<name> */
+		char *rg = only && c.n ? xasprintf("%s-%s-%s", project, envname, c.items[0].res->name)
+		                       : xasprintf("%s-%s", project, envname);
 		char *qrg = quoted(rg);
 		buf_addf(b, "\nresource \"azurerm_resource_group\" \"this\" {\n  name     = %s\n  location = local.region\n  tags     = local.tags\n}\n", qrg);
 		free(qrg);
@@ -512,6 +522,18 @@ int cap_render(struct render_result *out, const struct cap_catalog *cat, const s
 	if (!rc)
 		qsort(out->files, out->n, sizeof(*out->files), cmp_file);
 	return rc;
+}
+
+int cap_render(struct render_result *out, const struct cap_catalog *cat, const struct model *m,
+               const char *provider, struct diags *d)
+{
+	return render(out, cat, m, provider, NULL, NULL, d);
+}
+
+int cap_render_resource(struct render_result *out, const struct cap_catalog *cat, const struct model *m,
+                        const char *provider, const char *id, const json_t *spec, struct diags *d)
+{
+	return render(out, cat, m, provider, id, spec, d);
 }
 
 int cap_render_write(const struct render_result *r, const char *dir)

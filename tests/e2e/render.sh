@@ -107,9 +107,10 @@ rm "$P/bad.yaml"
 "$CRATIS" plan -f "$P" --env production >"$T/plan.out" 2>&1
 expect_rc "plan of the example" 0 $?
 expect_in "plans the capabilities" "ObjectStorage/assets" "$T/plan.out"
-"$CRATIS" apply -f "$P" --env production --auto-approve >/dev/null 2>"$T/apply.err"
-expect_rc "apply says OpenTofu deploys capabilities" 1 $?
-expect_in "how to deploy" "deployed with OpenTofu: run \`cratis render --env production -o DIR\`" "$T/apply.err"
+mkdir -p "$T/no-tofu"
+PATH="$T/no-tofu" "$CRATIS" apply -f "$P" --env production --auto-approve >/dev/null 2>"$T/apply.err"
+expect_rc "apply without OpenTofu on the PATH says it is needed (tests/e2e/capdeploy.sh deploys)" 1 $?
+expect_in "how to deploy" "deployed with OpenTofu, and neither \`tofu\` nor \`terraform\` is on the PATH" "$T/apply.err"
 
 # lock-in: provider options for one provider warn; --deny-lock-in makes it an error
 cat >"$P/versioned.yaml" <<'YAML'
