@@ -5,6 +5,7 @@
 #include "cost.h"
 
 #include <stdio.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -104,6 +105,16 @@ static void check_prices(const struct manifest_doc *doc, const char *at, const j
 	}
 }
 
+/* s is a date YYYY-MM-DD (month 01-12, day 01-31). */
+static bool is_date(const char *s)
+{
+	for (int i = 0; i < 10; i++)
+		if (i == 4 || i == 7 ? s[i] != '-' : !isdigit((unsigned char)s[i]))
+			return false;
+	int mo = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
+	return !s[10] && mo >= 1 && mo <= 12 && d >= 1 && d <= 31;
+}
+
 static void load_kind_model(struct cost_models *m, const struct cap_kind *k, int pi, const struct manifest_doc *doc,
                             const char *kname, const json_t *def, struct diags *errors)
 {
@@ -119,6 +130,19 @@ static void load_kind_model(struct cost_models *m, const struct cap_kind *k, int
 	cm->date = sget(def, "date") ? sget(def, "date") : sget(doc->root, "date");
 	if (!cm->source || !cm->date)
 		manifest_error(errors, doc, cm->path, "expected the prices' source (URL) and date, in the file or the kind");
+	else if (!is_date(cm->date) || (strncmp(cm->source, "https://", 8) && strncmp(cm->source, "http://", 7))) {
+		bool date = !is_date(cm->date);
+		const char *key = date ? "date" : "source";
+		bool in_kind = sget(def, key), said = false;
+		for (size_t i = 0; i < m->n && !in_kind; i++)
+			said |= m->v[i].doc == doc;   /* the file's own value: reported once, with its first kind */
+		char *at = in_kind ? xasprintf("%s.%s", cm->path, key) : xstrdup(key);
+		if (!said)
+			manifest_error(errors, doc, at, date ? "expected the date the prices were read, as YYYY-MM-DD, found '%s'"
+			                                     : "expected the prices' source as a URL (https://...), found '%s'",
+			               date ? cm->date : cm->source);
+		free(at);
+	}
 	cm->prices = json_object_get(def, "prices");
 	char *pp = xasprintf("%s.prices", cm->path);
 	check_prices(doc, pp, cm->prices, errors);

@@ -150,8 +150,24 @@ check "diff json: orders delta 735.84" test "$(jq_ "$T/diff.json" "[r['monthlyCo
 check "diff json: past total 361.1562" test "$(jq_ "$T/diff.json" "d['projects'][0]['pastTotalMonthlyCost']")" = 361.1562
 sed -i 's/  tier: large/  tier: medium/' "$P/shop.yaml"
 
-# A formula that fails is an error at the cost model's file:line:col, naming the resource.
+# Every price table records its source and date: the five plugins' cost models on each provider
+# list a source URL and the date the prices were read; a date in another form, a source that is
+# not a URL, or none, is refused at its location in the cost model.
+check "each provider: 5 price sources, each a URL with a date" test "$(jq_ "$T/cost.json" "' '.join(str(len([s for s in p['metadata']['priceSources'] if __import__('re').fullmatch(r'https://\\S+.* \\(\\d{4}-\\d{2}-\\d{2}\\)', s)])) for p in d['projects'])")" = "5 5 5"
 mkdir -p "$T/caps"
+cp -r "$SRC/plugins/cache" "$T/caps/cache"
+sed -i 's/^date: "2026-12-01"/date: "December 2026"/' "$T/caps/cache/cost_models/gcp.yaml"
+CRATIS_CAPABILITY_PATH="$T/caps" "$CRATIS" cost -f "$P" --env production >/dev/null 2>"$T/date.err"
+expect_rc "a price date not YYYY-MM-DD" 1 $?
+check "one error for the file (not one per kind)" test "$(grep -c "^error:" "$T/date.err")" = 1
+expect_in "located, once" "caps/cache/cost_models/gcp.yaml:8:8: date: expected the date the prices were read, as YYYY-MM-DD, found 'December 2026'" "$T/date.err"
+sed -i '/^date:/d' "$T/caps/cache/cost_models/gcp.yaml"
+CRATIS_CAPABILITY_PATH="$T/caps" "$CRATIS" cost -f "$P" --env production >/dev/null 2>"$T/nodate.err"
+expect_rc "a price table without a date" 1 $?
+expect_in "is refused" "kinds.Cache: expected the prices' source (URL) and date, in the file or the kind" "$T/nodate.err"
+rm -rf "$T/caps/cache"
+
+# A formula that fails is an error at the cost model's file:line:col, naming the resource.
 cp -r "$SRC/plugins/core" "$T/caps/core"
 sed -i '0,/quantity: config.cpu \* config.instances \* hours/s||quantity: os.exit(1)|' "$T/caps/core/cost_models/aws.yaml"
 CRATIS_CAPABILITY_PATH="$T/caps" "$CRATIS" cost -f "$P" --env production --provider aws >"$T/f.out" 2>"$T/f.err"
