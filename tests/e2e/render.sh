@@ -150,6 +150,7 @@ version: 1.0.0
 dependencies:
   - {plugin: storage, version: ">=2.0.0", reason: "warehouses use object storage"}
   - {plugin: streams, version: "^1", optional: true}
+  - {plugin: messaging, version: "^2", optional: true}
   - {plugin: observability, version: "^1"}
 provides:
   capabilities:
@@ -166,7 +167,8 @@ expect_rc "unmet dependencies" 1 $?
 expect_in "a version out of range names both" "capability plugin 'data' ($T/caps/data) requires plugin 'storage' >=2.0.0, found 1.0.0 at $SRC/plugins/storage" "$T/dep.err"
 expect_in "a missing one" "requires plugin 'observability' ^1, which is not installed" "$T/dep.err"
 expect_not_in "a missing optional one is fine" "streams" "$T/dep.err"
-sed -i '/storage, version/d; /observability/d' "$T/caps/data/plugin.yaml"
+expect_in "an optional one present must be in range" "capability plugin 'data' ($T/caps/data) requires plugin 'messaging' ^2 when present, found 1.0.0 at $SRC/plugins/messaging" "$T/dep.err"
+sed -i '/storage, version/d; /observability/d; s/plugin: messaging, version: "^2"/plugin: messaging, version: ">=1.0.0 <2"/' "$T/caps/data/plugin.yaml"
 CRATIS_CAPABILITY_PATH="$T/caps" "$CRATIS" plugin list -f "$P" >"$T/pl.out" 2>&1
 expect_rc "met dependencies" 0 $?
 expect_in "the plugin's kind is listed" "data.capabilities/v1 DataLake" "$T/pl.out"
