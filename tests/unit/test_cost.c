@@ -1,8 +1,12 @@
 /* Unit tests: integer micro-unit money (capability/money.h) and the Lua sandbox of cost-model
  * formulas (capability/sandbox.h): io, os, require and load absent, runaway loops and memory
- * stopped, globals fresh per evaluation, library tables read-only. */
+ * stopped, globals fresh per evaluation, library tables read-only; and which OpenTofu executable
+ * the capability handlers run (capability/deploy.h). */
 #include "helpers.h"
 
+#include <sys/stat.h>
+
+#include "capability/deploy.h"
 #include "capability/money.h"
 #include "capability/sandbox.h"
 
@@ -222,6 +226,66 @@ static void test_sandbox_fresh_globals(void **state)
 	sandbox_free(s);
 }
 
+/* Create DIR/NAME with mode. */
+static void touch(const char *dir, const char *name, mode_t mode)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs("#!/bin/sh\n", f);
+	fclose(f);
+	assert_int_equal(chmod(p, mode), 0);
+}
+
+static void test_tofu_find(void **state)
+{
+	(void)state;
+	char base[] = "/tmp/cratis-tofu-find-XXXXXX";
+	assert_non_null(mkdtemp(base));
+	char a[600], b[600], c[600], path[2000], want[700];
+	snprintf(a, sizeof(a), "%s/a", base);
+	snprintf(b, sizeof(b), "%s/b", base);
+	snprintf(c, sizeof(c), "%s/c", base);
+	assert_int_equal(mkdir(a, 0700), 0);
+	assert_int_equal(mkdir(b, 0700), 0);
+	assert_int_equal(mkdir(c, 0700), 0);
+	/* neither: NULL (also for an empty or absent PATH) */
+	snprintf(path, sizeof(path), "%s:%s", a, b);
+	assert_null(cap_tofu_find(path));
+	assert_null(cap_tofu_find(""));
+	assert_null(cap_tofu_find(NULL));
+	/* terraform alone is found */
+	touch(a, "terraform", 0755);
+	char *got = cap_tofu_find(path);
+	snprintf(want, sizeof(want), "%s/terraform", a);
+	assert_string_equal(got, want);
+	free(got);
+	/* tofu wins over terraform even later in the PATH; a tofu not executable is skipped */
+	touch(b, "tofu", 0644);
+	got = cap_tofu_find(path);
+	assert_string_equal(got, want);
+	free(got);
+	touch(c, "tofu", 0755);
+	snprintf(path, sizeof(path), "relative:%s::%s:%s", a, b, c);
+	got = cap_tofu_find(path);
+	snprintf(want, sizeof(want), "%s/tofu", c);
+	assert_string_equal(got, want);
+	free(got);
+	/* a directory named tofu is not an executable */
+	char d[700];
+	snprintf(d, sizeof(d), "%s/tofu", a);
+	assert_int_equal(mkdir(d, 0700), 0);
+	snprintf(path, sizeof(path), "%s", a);
+	got = cap_tofu_find(path);
+	snprintf(want, sizeof(want), "%s/terraform", a);
+	assert_string_equal(got, want);
+	free(got);
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_sandbox_no_io_os_require_load),
 		cmocka_unit_test(test_sandbox_runaway_stopped),
 		cmocka_unit_test(test_sandbox_fresh_globals),
+		cmocka_unit_test(test_tofu_find),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
