@@ -181,17 +181,21 @@ int cap_tofu_apply(void *data, const struct cratis_request *req, char **out)
 	for (const char *s = req->name; *s; s++)
 		buf_addch(&mod, (char)((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ? *s : '_'));
 	outputs = json_object();
+	json_t *sensitive = json_array();   /* outputs OpenTofu marks sensitive: sealed in state */
 	size_t i;
 	json_t *o;
 	json_array_foreach(json_object_get(k->def, "outputs"), i, o) {
 		const char *name = json_string_value(json_object_get(o, "name"));
 		char *key = xasprintf("%s_%s", mod.ptr, name);
-		json_t *v = json_object_get(json_object_get(root, key), "value");
+		json_t *entry = json_object_get(root, key);
+		json_t *v = json_object_get(entry, "value");
 		if (!v) {
 			host_services.error(req->call, NULL, "%s: `output -json` has no output '%s' (the portable output '%s')", id, key, name);
 			rc = CRATIS_EINVAL;
 		} else {
 			json_object_set(outputs, name, v);
+			if (json_is_true(json_object_get(entry, "sensitive")))
+				json_array_append_new(sensitive, json_string(name));
 		}
 		free(key);
 		if (rc)
@@ -199,13 +203,15 @@ int cap_tofu_apply(void *data, const struct cratis_request *req, char **out)
 	}
 	buf_release(&mod);
 	json_decref(root);
-	if (rc)
+	if (rc) {
+		json_decref(sensitive);
 		goto out;
+	}
 	const char *tname = strrchr(tool, '/') + 1;
 	char *state = xasprintf("%s/terraform.tfstate", req->statedir);
 	json_object_set_new(outputs, "opentofu", json_pack("{s:s,s:s,s:s}", "tool", tname, "workdir", req->statedir, "state", state));
 	free(state);
-	json_t *reply = json_pack("{s:O}", "outputs", outputs);
+	json_t *reply = json_pack("{s:O,s:o}", "outputs", outputs, "sensitive", sensitive);
 	char *s = json_dumps(reply, JSON_COMPACT);
 	json_decref(reply);
 	*out = host_services.alloc(strlen(s) + 1);

@@ -48,7 +48,8 @@ apply) [ -d .terraform ] || { echo "Error: apply before init" >&2; exit 1; }
 output) [ "$2" = -json ] || { echo "Error: expected -json" >&2; exit 1; }
 	printf '{'; sep=''
 	for o in $(sed -n 's/^output "\([^"]*\)".*/\1/p' outputs.tf); do
-		printf '%s"%s":{"sensitive":false,"type":"string","value":"%s-value"}' "$sep" "$o" "$o"; sep=','
+		sens=false; case "$o" in ${TOFU_SENSITIVE:-}*) [ -n "${TOFU_SENSITIVE:-}" ] && sens=true ;; esac
+		printf '%s"%s":{"sensitive":%s,"type":"string","value":"%s-value"}' "$sep" "$o" "$sens" "$o"; sep=','
 	done; printf '}\n' ;;
 destroy) rm -f terraform.tfstate ;;
 *) echo "Error: unexpected subcommand $1" >&2; exit 1 ;;
@@ -56,6 +57,7 @@ esac
 SH
 chmod +x "$T/bin/tofu"
 export TOFU_LOG="$T/tofu.log"
+export TOFU_SENSITIVE=cache_sessions_   # the cache's outputs are sensitive: sealed in state
 PATH="$T/bin:$ORIG_PATH" "$CRATIS" apply -f "$P" --env production --auto-approve >"$T/apply.out" 2>"$T/apply.err"
 expect_rc "apply through the tofu double" 0 $?
 expect_in "all eight capabilities" "Apply complete: 8 succeeded, 0 failed" "$T/apply.out"
@@ -79,6 +81,12 @@ check "state records the OpenTofu state location" test "$(py "$T/show.json" "d['
 	"$RUN/RelationalDatabase-orders/terraform.tfstate"
 check "... and the tool" test "$(py "$T/show.json" "d['outputs']['opentofu']['tool']")" = tofu
 check "the OpenTofu state is there" test -f "$RUN/RelationalDatabase-orders/terraform.tfstate"
+"$CRATIS" state show -f "$P" --env production Cache/sessions >"$T/cache.show"
+expect_in "an output OpenTofu marks sensitive is redacted" "(sensitive) hmac-sha256:" "$T/cache.show"
+expect_not_in "... and never in clear in state show" "cache_sessions_primary_endpoint-value" "$T/cache.show"
+DBS=$(find "$T" -name '*.db' -type f)
+check "the state database is found" test -n "$DBS"
+check "... and never holds the sensitive output in clear" sh -c '! grep -q cache_sessions_primary_endpoint-value "$@"' sh $DBS
 
 # nothing changed: no tofu call; a change runs tofu for that resource (and those that read it)
 : >"$TOFU_LOG"
