@@ -259,7 +259,8 @@ int decide_tick(struct decide_result *out, const struct decide_config *config,
 	/* per variant: the fixed test, the sequential look, the guardrails */
 	double c_val = value_of(&cv->objective, cfg.metric);
 	double want_tau2 = cfg.tau2 > 0.0 ? cfg.tau2 : pow(cfg.mde * c_val, 2.0);
-	out->planned_n = planned(&cfg, &cv->objective, state->objective[ci == 0 ? 1 : 0].tau2);
+	out->planned_n = planned(&cfg, &cv->objective, cfg.tau2 > 0.0 ? cfg.tau2
+	                                               : state->objective[ci == 0 ? 1 : 0].tau2);
 	double sign = cfg.direction == DECIDE_MAXIMIZE ? 1.0 : -1.0;
 	for (size_t i = 0; i < nv; i++) {
 		struct decide_variant_result *r = &out->variants[i];
@@ -292,8 +293,11 @@ int decide_tick(struct decide_result *out, const struct decide_config *config,
 				gres->breached = isfinite(gres->limit) && gres->worsening_low > gres->limit;
 			}
 		}
-		if (r->is_control)
+		if (r->is_control) {
+			r->has_data = isfinite(c_val);
+			r->test.control = r->test.treatment = c_val;
 			continue;
+		}
 		r->has_data = fixed_test(&r->test, &cv->objective, &v->objective, cfg.metric,
 		                         cfg.alpha);
 		bool seq = seq_look(&state->objective[i], &cv->objective, &v->objective, cfg.metric,
@@ -422,5 +426,185 @@ int decide_tick(struct decide_result *out, const struct decide_config *config,
 	out->verdict = DECIDE_KEEP_CONTROL;
 	reason(out, "no significant difference at %s; keeping the control",
 	       at_max ? "the maximum duration" : "the planned sample size");
+	return 0;
+}
+
+/* A number, or null when it is NaN or infinite. */
+static json_t *num(double x)
+{
+	return isfinite(x) ? json_real(x) : json_null();
+}
+
+static json_t *pair(double a, double b)
+{
+	return json_pack("[o, o]", num(a), num(b));
+}
+
+json_t *decide_result_to_json(const struct decide_result *res, const struct decide_config *cfg)
+{
+	json_t *vars = json_array(), *reasons = json_array();
+	for (size_t i = 0; i < res->reasons.n; i++)
+		json_array_append_new(reasons, json_string(res->reasons.v[i]));
+	for (size_t i = 0; i < res->n_variants; i++) {
+		const struct decide_variant_result *r = &res->variants[i];
+		json_t *gs = json_array();
+		for (size_t g = 0; g < cfg->n_guardrails && g < DECIDE_MAX_GUARDRAILS; g++) {
+			const struct decide_guardrail_result *gr = &r->guardrails[g];
+			const char *name = cfg->guardrails[g].name ? cfg->guardrails[g].name : "";
+			if (r->is_control)
+				json_array_append_new(gs, json_pack("{s:s, s:o}", "name", name, "value",
+				                                    num(gr->treatment)));
+			else
+				json_array_append_new(
+					gs, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:b}", "name", name,
+				                  "control", num(gr->control), "value", num(gr->treatment),
+				                  "worsening", num(gr->worsening), "worsening_low",
+				                  num(gr->worsening_low), "limit", num(gr->limit), "breached",
+				                  gr->breached));
+		}
+		json_t *v;
+		if (r->is_control) {
+			v = json_pack("{s:s?, s:b, s:o, s:o}", "name", r->name, "control", 1, "value",
+			              num(r->test.treatment), "guardrails", gs);
+		} else {
+			v = json_pack("{s:s?, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, "
+			              "s:b, s:o, s:o}",
+			              "name", r->name, "control", 0, "has_data", r->has_data,
+			              "control_value", num(r->has_data ? r->test.control : NAN),
+			              "value", num(r->has_data ? r->test.treatment : NAN),
+			              "effect", num(r->has_data ? r->test.effect : NAN),
+			              "ci", pair(r->ci_low, r->ci_high), "p_value", num(r->p_value),
+			              "p_adjusted", num(r->p_adjusted),
+			              "fixed_p_value", num(r->has_data ? r->test.p_value : NAN),
+			              "lift", num(r->has_data ? r->test.lift : NAN),
+			              "lift_ci", pair(r->has_data ? r->test.lift_low : NAN,
+			                              r->has_data ? r->test.lift_high : NAN),
+			              "significant", r->significant, "better", r->better,
+			              "samples_needed", num(r->samples_needed), "guardrails", gs);
+		}
+		json_array_append_new(vars, v);
+	}
+	json_t *j = json_pack("{s:s, s:o, s:o, s:{s:b, s:o, s:o}, s:o, s:o}",
+	                      "verdict", decide_verdict_name(res->verdict),
+	                      "winner", res->verdict == DECIDE_PROMOTE && res->winner < res->n_variants &&
+	                                res->variants[res->winner].name
+	                                    ? json_string(res->variants[res->winner].name)
+	                                    : json_null(),
+	                      "reasons", reasons, "srm", "checked", res->srm_checked, "statistic",
+	                      num(res->srm_checked ? res->srm_statistic : NAN), "p_value",
+	                      num(res->srm_checked ? res->srm_p_value : NAN), "planned_n",
+	                      num(res->planned_n), "variants", vars);
+	if (res->verdict == DECIDE_STOP_GUARDRAIL && res->breached_variant < res->n_variants &&
+	    res->breached_guardrail < cfg->n_guardrails) {
+		const char *gname = cfg->guardrails[res->breached_guardrail].name;
+		json_object_set_new(j, "breached",
+		                    json_pack("{s:s?, s:s?}", "variant",
+		                              res->variants[res->breached_variant].name, "guardrail",
+		                              gname));
+	}
+	return j;
+}
+
+static json_t *state_num(double x)
+{
+	if (isinf(x))
+		return json_string(x < 0 ? "-inf" : "inf");
+	return json_real(x);
+}
+
+static json_t *msprt_to_json(const struct stats_msprt *m)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "tau2", state_num(m->tau2), "alpha",
+	                 state_num(m->alpha), "p_value", state_num(m->p_value), "ci_low",
+	                 state_num(m->ci_low), "ci_high", state_num(m->ci_high), "lambda",
+	                 state_num(m->lambda), "looks", (json_int_t)m->looks);
+}
+
+json_t *decide_state_to_json(const struct decide_state *state, size_t n_variants,
+                             size_t n_guardrails)
+{
+	json_t *obj = json_array(), *gs = json_array();
+	if (n_variants > DECIDE_MAX_VARIANTS)
+		n_variants = DECIDE_MAX_VARIANTS;
+	if (n_guardrails > DECIDE_MAX_GUARDRAILS)
+		n_guardrails = DECIDE_MAX_GUARDRAILS;
+	for (size_t i = 0; i < n_variants; i++) {
+		json_array_append_new(obj, msprt_to_json(&state->objective[i]));
+		json_t *row = json_array();
+		for (size_t g = 0; g < n_guardrails; g++)
+			json_array_append_new(row, msprt_to_json(&state->guardrail[i][g]));
+		json_array_append_new(gs, row);
+	}
+	return json_pack("{s:o, s:o}", "objective", obj, "guardrails", gs);
+}
+
+static int state_field(double *out, const json_t *m, const char *key, const char *where)
+{
+	json_t *v = json_object_get(m, key);
+	if (json_is_number(v)) {
+		*out = json_number_value(v);
+		return 0;
+	}
+	if (json_is_string(v) && !strcmp(json_string_value(v), "inf")) {
+		*out = INFINITY;
+		return 0;
+	}
+	if (json_is_string(v) && !strcmp(json_string_value(v), "-inf")) {
+		*out = -INFINITY;
+		return 0;
+	}
+	return error_set(CRATIS_EINVAL, "experiment state: %s.%s: expected a number, \"inf\" or "
+	                 "\"-inf\"", where, key);
+}
+
+static int msprt_from_json(struct stats_msprt *m, const json_t *j, const char *where)
+{
+	if (!json_is_object(j))
+		return error_set(CRATIS_EINVAL, "experiment state: %s: expected an object", where);
+	int rc;
+	if ((rc = state_field(&m->tau2, j, "tau2", where)) ||
+	    (rc = state_field(&m->alpha, j, "alpha", where)) ||
+	    (rc = state_field(&m->p_value, j, "p_value", where)) ||
+	    (rc = state_field(&m->ci_low, j, "ci_low", where)) ||
+	    (rc = state_field(&m->ci_high, j, "ci_high", where)) ||
+	    (rc = state_field(&m->lambda, j, "lambda", where)))
+		return rc;
+	json_t *looks = json_object_get(j, "looks");
+	if (!json_is_integer(looks) || json_integer_value(looks) < 0)
+		return error_set(CRATIS_EINVAL, "experiment state: %s.looks: expected a non-negative "
+		                 "integer", where);
+	m->looks = (unsigned long)json_integer_value(looks);
+	return 0;
+}
+
+int decide_state_from_json(struct decide_state *out, const json_t *j)
+{
+	decide_state_init(out);
+	json_t *obj = json_object_get(j, "objective"), *gs = json_object_get(j, "guardrails");
+	if (!json_is_array(obj) || !json_is_array(gs))
+		return error_set(CRATIS_EINVAL, "experiment state: expected arrays 'objective' and "
+		                 "'guardrails'");
+	if (json_array_size(obj) > DECIDE_MAX_VARIANTS || json_array_size(gs) > DECIDE_MAX_VARIANTS)
+		return error_set(CRATIS_EINVAL, "experiment state: more than %d variants",
+		                 DECIDE_MAX_VARIANTS);
+	char where[64];
+	for (size_t i = 0; i < json_array_size(obj); i++) {
+		snprintf(where, sizeof(where), "objective[%zu]", i);
+		int rc = msprt_from_json(&out->objective[i], json_array_get(obj, i), where);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < json_array_size(gs); i++) {
+		json_t *row = json_array_get(gs, i);
+		if (!json_is_array(row) || json_array_size(row) > DECIDE_MAX_GUARDRAILS)
+			return error_set(CRATIS_EINVAL, "experiment state: guardrails[%zu]: expected an "
+			                 "array of at most %d", i, DECIDE_MAX_GUARDRAILS);
+		for (size_t g = 0; g < json_array_size(row); g++) {
+			snprintf(where, sizeof(where), "guardrails[%zu][%zu]", i, g);
+			int rc = msprt_from_json(&out->guardrail[i][g], json_array_get(row, g), where);
+			if (rc)
+				return rc;
+		}
+	}
 	return 0;
 }

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "stats/stats.h"
 #include "util/util.h"
 
@@ -162,6 +164,32 @@ int decide_tick(struct decide_result *out, const struct decide_config *cfg,
 
 /* Free what a result holds (its reasons); the struct may be reused. */
 void decide_result_release(struct decide_result *res);
+
+/* The result as JSON, for `experiment status -o json` and events (cfg gives the guardrails'
+ * names; it must be the configuration of the tick):
+ *   {"verdict": "promote", "winner": "c" | null, "reasons": ["..."],
+ *    "srm": {"checked": bool, "statistic": x, "p_value": x}, "planned_n": x,
+ *    "breached": {"variant": "b", "guardrail": "error-rate"}   (stop-guardrail only),
+ *    "variants": [{"name", "control": bool, "has_data", "control_value", "value", "effect",
+ *                  "ci": [lo, hi], "p_value", "p_adjusted", "fixed_p_value", "lift",
+ *                  "lift_ci": [lo, hi], "significant", "better", "samples_needed",
+ *                  "guardrails": [{"name", "control", "value", "worsening", "worsening_low",
+ *                                  "limit", "breached"}]}]}
+ * "winner" is null unless the verdict is promote; the control's entry has only name, control,
+ * value and guardrails' values. NaN and infinities are null. New reference. */
+json_t *decide_result_to_json(const struct decide_result *res, const struct decide_config *cfg);
+
+/* The state as JSON, for a controller to persist between ticks and across restarts:
+ * {"objective": [M, ...], "guardrails": [[M, ...], ...]} for n_variants entries of n_guardrails
+ * each, M = {"tau2", "alpha", "p_value", "ci_low", "ci_high", "lambda", "looks"}, infinities as
+ * the strings "-inf" and "inf". Doubles are written with 17 significant digits, so that
+ * decide_state_from_json restores them exactly. New reference. */
+json_t *decide_state_to_json(const struct decide_state *state, size_t n_variants,
+                             size_t n_guardrails);
+/* Restore a state written by decide_state_to_json into *out (zeroed first; entries not in the
+ * JSON stay "not started"). Returns 0, or CRATIS_EINVAL (last error set, naming the key) when j
+ * is not of that shape or has more than DECIDE_MAX_VARIANTS / DECIDE_MAX_GUARDRAILS entries. */
+int decide_state_from_json(struct decide_state *out, const json_t *j);
 
 /* "continue", "promote", "keep-control", "stop-guardrail", "stop-invalid". */
 const char *decide_verdict_name(enum decide_verdict v);

@@ -87,7 +87,8 @@ int stats_welch(struct stats_comparison *out, const struct stats_summary *contro
  * one of Hollander & Wolfe, "Nonparametric Statistical Methods" (2nd ed. 1999, §4.3; Moses'
  * order statistics of the differences with the normal approximation for the rank); lift is the
  * shift relative to the control's mean, without an interval. x and y are not modified. Needs
- * nx*ny doubles of temporary memory (aborts when out of memory, like every x* allocator).
+ * nx*ny doubles of temporary memory (aborts when out of memory, like every x* allocator) and
+ * O((nx + ny) log(nx + ny) + nx*ny) time (the order statistics by selection, not a sort).
  * Returns 0, or CRATIS_EINVAL when nx or ny is 0, nx*ny exceeds 2^24 (16,777,216), a value is not finite, or
  * alpha is out of range. */
 int stats_mann_whitney(struct stats_comparison *out, const double *x, size_t nx, const double *y,

@@ -1,6 +1,7 @@
 /* Two-sample comparisons, the mSPRT, Holm, chi-square goodness of fit and sample sizes (the
  * contracts and their sources are in stats.h). */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -110,10 +111,36 @@ static int cmp_mw(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int cmp_double(const void *a, const void *b)
+/* The k-th smallest (0-based) of a[0..n), partially reordering a: Wirth's selection (Hoare's
+ * FIND, "Algorithms + Data Structures = Programs", 1976, §2.3.4) with a median-of-three pivot,
+ * O(n) on average, so that the Hodges-Lehmann statistics need no full sort. */
+static double select_kth(double *a, size_t n, size_t k)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
+	ptrdiff_t l = 0, r = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
+	while (l < r) {
+		double p1 = a[l], p2 = a[l + (r - l) / 2], p3 = a[r];
+		double x = p1 < p2 ? (p2 < p3 ? p2 : (p1 < p3 ? p3 : p1))
+		                   : (p1 < p3 ? p1 : (p2 < p3 ? p3 : p2));
+		ptrdiff_t i = l, j = r;
+		do {
+			while (a[i] < x)
+				i++;
+			while (x < a[j])
+				j--;
+			if (i <= j) {
+				double t = a[i];
+				a[i] = a[j];
+				a[j] = t;
+				i++;
+				j--;
+			}
+		} while (i <= j);
+		if (j < kk)
+			l = i;
+		if (kk < i)
+			r = j;
+	}
+	return a[k];
 }
 
 int stats_mann_whitney(struct stats_comparison *out, const double *x, size_t nx, const double *y,
@@ -180,14 +207,14 @@ int stats_mann_whitney(struct stats_comparison *out, const double *x, size_t nx,
 	for (size_t i = 0, k = 0; i < nx; i++)
 		for (size_t j = 0; j < ny; j++)
 			d[k++] = y[j] - x[i];
-	qsort(d, m, sizeof(*d), cmp_double);
-	r.effect = m % 2 ? d[m / 2] : 0.5 * (d[m / 2 - 1] + d[m / 2]);
+	r.effect = m % 2 ? select_kth(d, m, m / 2)
+	                 : 0.5 * (select_kth(d, m, m / 2 - 1) + select_kth(d, m, m / 2));
 	double ca = floor(dnx * dny / 2.0 -
 	                  stats_norm_ppf(1.0 - alpha / 2.0) * sqrt(dnx * dny * (dn + 1.0) / 12.0));
 	if (ca >= 1.0) {
 		size_t c = (size_t)ca;
-		r.ci_low = d[c - 1];
-		r.ci_high = d[m - c];
+		r.ci_low = select_kth(d, m, c - 1);
+		r.ci_high = select_kth(d, m, m - c);
 	} else {
 		r.ci_low = -INFINITY;
 		r.ci_high = INFINITY;

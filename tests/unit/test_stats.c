@@ -138,16 +138,9 @@ static size_t compute(const char *kind, char **a, size_t na, double *r)
 	return 0;
 }
 
-/* Tolerance per kind: 1e-9 relative everywhere, except what the comment says. */
-static double tolerance(const char *kind, size_t i)
-{
-	(void)i;
-	/* Welch's p-value at ~1800 df goes through a continued fraction whose last digits differ
-	 * from scipy's (Boost) incomplete beta: 1e-9 still holds. The interval of the pooled
-	 * tests uses the same quantile. Nothing needs more. */
-	(void)kind;
-	return 1e-9;
-}
+/* Every result agrees with scipy within 1e-9 relative (absolute below 1e-300); the sample sizes,
+ * rounded up, exactly. */
+#define REFERENCE_TOLERANCE 1e-9
 
 static void test_stats_matches_scipy(void **state)
 {
@@ -183,7 +176,7 @@ static void test_stats_matches_scipy(void **state)
 		for (size_t i = 0; i < ng; i++) {
 			char what[160];
 			snprintf(what, sizeof(what), "%s case %zu result %zu", tok[0], cases + 1, i);
-			assert_close(got[i], strtod(tok[bar + 1 + i], NULL), tolerance(tok[0], i), what);
+			assert_close(got[i], strtod(tok[bar + 1 + i], NULL), REFERENCE_TOLERANCE, what);
 		}
 		cases++;
 	}
@@ -499,6 +492,90 @@ static void test_stats_decide_rejects_bad_config(void **state)
 	assert_string_equal(decide_verdict_name(DECIDE_STOP_INVALID), "stop-invalid");
 }
 
+/* Mann-Whitney at the edges: all values equal (no variance: p = 1, shift 0), a single pair (no
+ * interval: infinite), and a shift of a constant recovered exactly by Hodges-Lehmann. */
+static void test_stats_mann_whitney_edges(void **state)
+{
+	(void)state;
+	struct stats_comparison c;
+	double same[5] = { 3, 3, 3, 3, 3 };
+	assert_int_equal(stats_mann_whitney(&c, same, 5, same, 5, 0.05), 0);
+	assert_true(c.p_value == 1.0 && c.effect == 0.0);
+	assert_int_equal(stats_mann_whitney(&c, same, 1, same, 1, 0.05), 0);
+	assert_true(isinf(c.ci_low) && isinf(c.ci_high));
+	double x[40], y[40];
+	for (int i = 0; i < 40; i++) {
+		x[i] = (i * 37) % 40;  /* 0..39, shuffled */
+		y[i] = x[i] + 7.0;
+	}
+	assert_int_equal(stats_mann_whitney(&c, x, 40, y, 40, 0.05), 0);
+	assert_true(c.effect == 7.0);
+	assert_true(c.ci_low < 7.0 && c.ci_high > 7.0);
+	assert_true(c.p_value < 0.05);
+	assert_true(x[1] == 37.0);  /* inputs untouched */
+}
+
+/* The JSON of a result names the verdict, the winner and each variant's statistics; a state
+ * written and read back continues exactly as the uninterrupted one (a restarted controller). */
+static void test_stats_decide_json_and_restart(void **state)
+{
+	(void)state;
+	struct decide_guardrail g = { .name = "errors", .metric = DECIDE_RATIO,
+	                              .direction = DECIDE_MINIMIZE, .threshold = 0.01 };
+	struct decide_config c = ratio_config();
+	c.n_guardrails = 1;
+	c.guardrails = &g;
+	struct decide_state a, b;
+	decide_state_init(&a);
+	struct decide_result r;
+	struct decide_variant_obs v[] = { ratio_variant("a", 3000, 300),
+	                                  ratio_variant("b", 3000, 330) };
+	for (int i = 0; i < 2; i++)
+		v[i].guardrails[0] = (struct decide_sample){ .n = 3000, .conversions = 3 };
+	for (int t = 1; t <= 3; t++) {
+		assert_int_equal(decide1(&r, &c, v, 2, t * 60.0, &a), DECIDE_CONTINUE);
+		decide_result_release(&r);
+	}
+	json_t *js = decide_state_to_json(&a, 2, 1);
+	char *text = json_dumps(js, JSON_COMPACT);
+	json_decref(js);
+	json_error_t jerr;
+	json_t *back = json_loads(text, 0, &jerr);
+	assert_non_null(back);
+	assert_int_equal(decide_state_from_json(&b, back), 0);
+	json_decref(back);
+	free(text);
+	assert_true(a.objective[1].looks == 3 && isfinite(a.objective[1].ci_low));
+	assert_memory_equal(&a, &b, sizeof(a));  /* to the bit, the control's unused entry too */
+	/* both continue with a larger effect and agree to the bit */
+	v[1].objective.conversions = 420;
+	struct decide_result ra, rb;
+	decide1(&ra, &c, v, 2, 240, &a);
+	decide1(&rb, &c, v, 2, 240, &b);
+	assert_int_equal(ra.verdict, rb.verdict);
+	assert_true(ra.variants[1].p_value == rb.variants[1].p_value);
+	assert_int_equal(ra.verdict, DECIDE_PROMOTE);
+	json_t *j = decide_result_to_json(&ra, &c);
+	assert_string_equal(json_string_value(json_object_get(j, "verdict")), "promote");
+	assert_string_equal(json_string_value(json_object_get(j, "winner")), "b");
+	json_t *vb = json_array_get(json_object_get(j, "variants"), 1);
+	assert_true(json_is_true(json_object_get(vb, "significant")));
+	assert_true(fabs(json_real_value(json_object_get(vb, "lift")) - 0.4) < 1e-12);
+	json_t *va = json_array_get(json_object_get(j, "variants"), 0);
+	assert_true(fabs(json_real_value(json_object_get(va, "value")) - 0.1) < 1e-12);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(vb,
+	                    "guardrails"), 0), "name")), "errors");
+	assert_true(json_is_array(json_object_get(j, "reasons")));
+	json_decref(j);
+	decide_result_release(&ra);
+	decide_result_release(&rb);
+	/* a damaged state is refused with the key named */
+	json_t *bad = json_pack("{s:[{s:s}], s:[]}", "objective", "tau2", "x", "guardrails");
+	assert_int_equal(decide_state_from_json(&b, bad), CRATIS_EINVAL);
+	assert_contains(cratis_error_last()->message, "objective[0].tau2");
+	json_decref(bad);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -512,6 +589,8 @@ int main(void)
 		cmocka_unit_test(test_stats_decide_guardrail_stops),
 		cmocka_unit_test(test_stats_decide_fixed_horizon_means),
 		cmocka_unit_test(test_stats_decide_rejects_bad_config),
+		cmocka_unit_test(test_stats_mann_whitney_edges),
+		cmocka_unit_test(test_stats_decide_json_and_restart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,7 @@
  * users over 1,000 A/A experiments (false promotions <= alpha), 1,000 experiments with a 10%
  * relative lift run to the planned sequential sample size (detections >= power), the median
  * samples at the decision against the fixed-horizon size, and what peeking at a fixed-horizon
- * test every batch would do instead. Prints the figures. */
+ * test every batch would do instead, and 1,000 A/A/A/A experiments under Holm's correction. Prints the figures. */
 #include "helpers.h"
 
 #include <math.h>
@@ -71,7 +71,9 @@ struct outcome {
 	bool fixed_peek; /* a fixed-horizon z-test read at every batch rejected at some batch */
 };
 
-static struct outcome run_one(struct rng *r, double p_treatment, double max_n)
+/* One experiment of k variants (variant 0 the control) converting at p[i], with a tick after
+ * every batch until a decision. */
+static struct outcome run_k(struct rng *r, const double *p, size_t k, double max_n)
 {
 	struct decide_config c = { 0 };
 	c.metric = DECIDE_RATIO;
@@ -86,18 +88,21 @@ static struct outcome run_one(struct rng *r, double p_treatment, double max_n)
 	c.mode = DECIDE_SEQUENTIAL;
 	struct decide_state st;
 	decide_state_init(&st);
-	struct decide_variant_obs v[2] = { { 0 }, { 0 } };
-	v[0].name = "control";
-	v[1].name = "treatment";
-	v[0].weight = v[1].weight = 1;
+	struct decide_variant_obs v[4];
+	static const char *const names[] = { "control", "b", "c", "d" };
+	memset(v, 0, sizeof(v));
+	for (size_t i = 0; i < k; i++) {
+		v[i].name = names[i];
+		v[i].weight = 1;
+	}
 	struct outcome o = { DECIDE_CONTINUE, 0, 0, false };
 	for (double t = 1; o.verdict == DECIDE_CONTINUE; t++) {
-		for (int i = 0; i < 2; i++) {
+		for (size_t i = 0; i < k; i++) {
 			v[i].exposures += SIM_BATCH;
 			v[i].objective.n += SIM_BATCH;
-			v[i].objective.conversions += conversions(r, SIM_BATCH, i ? p_treatment : SIM_BASE);
+			v[i].objective.conversions += conversions(r, SIM_BATCH, p[i]);
 		}
-		struct decide_observation obs = { .elapsed_s = t, .n_variants = 2, .control = 0,
+		struct decide_observation obs = { .elapsed_s = t, .n_variants = k, .control = 0,
 		                                  .variants = v };
 		struct decide_result res;
 		if (decide_tick(&res, &c, &obs, &st))
@@ -113,6 +118,12 @@ static struct outcome run_one(struct rng *r, double p_treatment, double max_n)
 			fail_msg("no decision at max");
 	}
 	return o;
+}
+
+static struct outcome run_one(struct rng *r, double p_treatment, double max_n)
+{
+	double p[2] = { SIM_BASE, p_treatment };
+	return run_k(r, p, 2, max_n);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -184,11 +195,31 @@ static void test_stats_sim_lift_detected_with_power(void **state)
 	assert_true(rate >= bound);
 }
 
+/* Three identical variants against the control: Holm keeps the family-wise rate of promoting any
+ * of them within alpha. */
+static void test_stats_sim_aaaa_holm_family_wise(void **state)
+{
+	(void)state;
+	double nfix, nseq, p[4] = { SIM_BASE, SIM_BASE, SIM_BASE, SIM_BASE };
+	planned(&nfix, &nseq);
+	struct rng r;
+	rng_seed(&r, 14);
+	int promoted = 0;
+	for (int e = 0; e < SIM_EXPERIMENTS; e++)
+		promoted += run_k(&r, p, 4, nseq).verdict == DECIDE_PROMOTE;
+	double rate = (double)promoted / SIM_EXPERIMENTS;
+	double bound = SIM_ALPHA + 3 * sqrt(SIM_ALPHA * (1 - SIM_ALPHA) / SIM_EXPERIMENTS);
+	print_message("A/A/A/A (3 comparisons with the control, Holm), %d experiments: family-wise "
+	              "false promotion rate %.3f (bound %.3f)\n", SIM_EXPERIMENTS, rate, bound);
+	assert_true(rate <= bound);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stats_sim_aa_false_promotions_within_alpha),
 		cmocka_unit_test(test_stats_sim_lift_detected_with_power),
+		cmocka_unit_test(test_stats_sim_aaaa_holm_family_wise),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
