@@ -4,13 +4,14 @@
 set -eu
 # python3-boto3: runs the AWS-transformed example against s3rver (tests/transform/aws_s3rver.sh)
 # python3-psycopg2: runs the AWS-transformed database example (tests/transform/aws_postgres.sh)
+# python3-azure: azure.storage.blob for the Azure-transformed example (tests/transform/azure_azurite.sh)
 # libtree-sitter-dev: the parser runtime of `cratis transform`; nodejs + npm: meson fetches the
 # generated Python grammar with `npm pack` (scripts/fetch-tree-sitter-python.sh)
 # zsh, fish: tests/e2e/cli.sh loads and drives the completion scripts of those shells
 pkgs="build-essential meson ninja-build pkg-config libfyaml-dev libjansson-dev libsqlite3-dev \
 libcmocka-dev libssl-dev libcurl4-openssl-dev libxml2-dev libgit2-dev git nginx-light wrk python3 curl hyperfine time sqlite3 \
 clang libclang-rt-dev libpq-dev postgresql-15 man-db \
-libtree-sitter-dev nodejs python3-boto3 python3-psycopg2 bsdutils liblua5.4-dev zsh fish python3-scipy"
+libtree-sitter-dev nodejs python3-boto3 python3-psycopg2 bsdutils liblua5.4-dev zsh fish python3-scipy python3-azure"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
@@ -52,4 +53,11 @@ s3rver_dir="$(cd "$(dirname "$0")/.." && pwd)/build-tools/s3rver"
 if [ ! -f "$s3rver_dir/node_modules/s3rver/bin/s3rver.js" ]; then
 	echo "setup: installing s3rver@3.7.1 into $s3rver_dir" >&2
 	npm install --prefix "$s3rver_dir" --no-audit --no-fund --ignore-scripts --silent s3rver@3.7.1 >&2
+fi
+# Azurite (npm), the Azure Storage emulator of tests/transform/azure_azurite.sh, in build-tools/:
+# 3.35.0 is the newest whose engines allow the Node 20 here (3.36 needs 21, 3.37 needs 22)
+azurite_dir="$(cd "$(dirname "$0")/.." && pwd)/build-tools/azurite"
+if [ ! -f "$azurite_dir/node_modules/azurite/dist/src/blob/main.js" ]; then
+	echo "setup: installing azurite@3.35.0 into $azurite_dir" >&2
+	npm install --prefix "$azurite_dir" --no-audit --no-fund --ignore-scripts --silent azurite@3.35.0 >&2
 fi

@@ -60,7 +60,7 @@ struct cli_ctx {
 	json_t *artifact_pins;    /* promote: artifacts as the source environment deployed them */
 	const char *provider;     /* render: --provider aws|gcp|azure */
 	const char *out_dir;      /* render: -o DIR */
-	bool deny_lock_in;        /* render: --deny-lock-in (lock-in warnings are errors) */
+	bool deny_lock_in;        /* render, plan, cost, transform: --deny-lock-in (lock-in warnings are errors) */
 	const char *input;        /* transform: -i FILE|DIR (NULL: standard input) */
 	const char *out_path;     /* transform: -o FILE|DIR (NULL: standard output) */
 	bool check, diff;         /* transform: --check, --diff */

@@ -259,7 +259,7 @@ static const struct cli_example ex_transform_examples[] = {
 };
 static const struct cli_exit ex_transform[] = {
 	X_OK,
-	{ 1, "error: a file could not be transformed (file:line:col named), bad rules, or --check found changes" },
+	{ 1, "error: a file could not be transformed (file:line:col named), bad rules, --check found changes, or a lock-in warning with --deny-lock-in" },
 	X_USAGE, X_END,
 };
 static const struct cli_example ex_explain_examples[] = {
@@ -468,11 +468,11 @@ const struct cli_command cli_commands[] = {
 	  "docs/capabilities.md.",
 	  ex_cost_examples, ex_cost, NULL, false, false, cmd_cost },
 	{ "transform", "rewrite provider-agnostic SDK calls in Python code for one provider", NULL, 0, 0, CC_NONE,
-	  FLAG(FL_PROVIDER) | FLAG(FL_INPUT) | FLAG(FL_OUT_PATH) | FLAG(FL_CHECK) | FLAG(FL_DIFF) | FLAG(FL_RULES), NULL,
-	  "Calls of the infrar SDK (storage upload, download, list_objects, delete) become the provider's\n"
-	  "own code (boto3, google.cloud.storage, azure.storage.blob) by the capability plugins'\n"
-	  "transformations/rules.yaml; everything else stays byte for byte. Running it again changes nothing.\n"
-	  "docs/transform.md.",
+	  FLAG(FL_PROVIDER) | FLAG(FL_INPUT) | FLAG(FL_OUT_PATH) | FLAG(FL_CHECK) | FLAG(FL_DIFF) | FLAG(FL_RULES) | FLAG(FL_DENY_LOCK_IN), NULL,
+	  "Calls of the infrar SDK (storage, database, messaging) become the provider's own code (boto3,\n"
+	  "google.cloud, azure, psycopg2) by the capability plugins' transformations/rules.yaml; everything\n"
+	  "else stays byte for byte. Running it again changes nothing. A provider-specific SDK module\n"
+	  "(infrar.aws.*) is kept with a lock-in warning (an error with --deny-lock-in). docs/transform.md.",
 	  ex_transform_examples, ex_transform, NULL, false, false, cmd_transform },
 	{ "completion", "print the shell completion script for bash, zsh or fish", "SHELL", 1, 1, CC_SHELL, 0, NULL,
 	  "The script completes commands, subcommands, flags, -o formats and, by asking cratis, the\n"

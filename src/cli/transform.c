@@ -14,13 +14,14 @@
 #include "util/subprocess.h"
 #include "banned.h"
 
-#define USAGE "transform --provider aws|gcp|azure [-i FILE|DIR] [-o FILE|DIR] [--check] [--diff] [--rules PATH]"
+#define USAGE "transform --provider aws|gcp|azure [-i FILE|DIR] [-o FILE|DIR] [--check] [--diff] [--rules PATH] [--deny-lock-in]"
 #define MAX_SOURCE (64u << 20)
 
 struct run {
 	const struct transform_rules *rules;
 	const char *provider;
 	bool check, diff, verbose;
+	bool deny_lock_in;       /* --deny-lock-in: a provider-specific SDK use fails its file */
 	int changed, failed, files, calls;
 	struct strv requirements;
 	struct diags d;
@@ -97,6 +98,19 @@ static void one(struct run *r, const char *in, const char *out)
 	transform_output_init(&o);
 	struct diags d = DIAGS_INIT;
 	int rc = transform_source(&o, r->rules, r->provider, name, src.ptr, src.len, &d);
+	/* the only warnings of a transform are lock-in ones (a provider-specific SDK module kept):
+	 * with --deny-lock-in they are errors and the file is not written, as render does */
+	if (r->deny_lock_in) {
+		for (size_t i = 0; i < d.n; i++)
+			if (d.v[i].severity == DIAG_WARNING) {
+				d.v[i].severity = DIAG_ERROR;
+				d.v[i].status = CRATIS_EINVAL;
+				if (!d.v[i].hint)
+					d.v[i].hint = xstrdup("--deny-lock-in makes lock-in warnings errors; use a "
+					                      "provider-agnostic infrar operation, or drop the flag");
+				rc = CRATIS_EINVAL;
+			}
+	}
 	print_errors(r->ctx, &d);
 	diags_release(&d);
 	if (rc) {
@@ -237,6 +251,7 @@ int cmd_transform(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	r.provider = provider;
 	r.verbose = ctx->verbose;
+	r.deny_lock_in = ctx->deny_lock_in;
 	/* rules: --rules, then $CRATIS_RULES_PATH, then the installed and the source tree's plugins */
 	struct buf path = BUF_INIT;
 	for (size_t i = 0; i < rules_paths->n; i++)

@@ -3,6 +3,7 @@
  * and setup code; edits are byte ranges of the original text, everything else is copied. */
 #define _GNU_SOURCE
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -587,9 +588,8 @@ static void rewrite_call(struct xf *x, TSNode call, const struct xf_op *op)
 
 /* Is identifier n in a position where it does not refer to a binding (a definition's name, a
  * keyword, an attribute name, part of an import)? */
-static bool not_a_reference(TSNode n)
+static bool not_a_reference(TSNode n, TSNode p)
 {
-	TSNode p = ts_node_parent(n);
 	const char *t = ts_node_is_null(p) ? "" : ts_node_type(p);
 	static const char *const defining[] = { "dotted_name", "aliased_import", "import_statement",
 		"import_from_statement", "parameters", "lambda_parameters", "global_statement",
@@ -611,25 +611,40 @@ static bool not_a_reference(TSNode n)
 }
 
 /* Nodes in pre-order, without recursion (input nesting is unbounded). */
-static void preorder(TSNode root, TSNode **out, size_t *n)
+static void preorder(TSNode root, TSNode **out, size_t **parent, size_t *n)
 {
-	size_t alloc = 0;
+	/* parent[i]: the index of nodes[i]'s parent in *out, or SIZE_MAX for the root: found
+	 * here with a stack of the cursor's ancestors, as ts_node_parent walks down from the root
+	 * every time (most of a large file's time went there) */
+	size_t alloc = 0, palloc = 0, depth = 0, salloc = 0;
+	size_t *stack = NULL; /* per cursor depth: the index of the nearest named ancestor-or-self */
 	*out = NULL;
+	*parent = NULL;
 	*n = 0;
 	TSTreeCursor c = ts_tree_cursor_new(root);
 	for (;;) {
 		TSNode cur = ts_tree_cursor_current_node(&c);
+		size_t up = depth ? stack[depth - 1] : SIZE_MAX, self = up;
 		if (ts_node_is_named(cur)) {
 			ALLOC_GROW(*out, *n + 1, alloc);
+			ALLOC_GROW(*parent, *n + 1, palloc);
+			(*parent)[*n] = up;
+			self = *n;
 			(*out)[(*n)++] = cur;
 		}
-		if (ts_tree_cursor_goto_first_child(&c))
+		if (ts_tree_cursor_goto_first_child(&c)) {
+			ALLOC_GROW(stack, depth + 1, salloc);
+			stack[depth++] = self;
 			continue;
-		while (!ts_tree_cursor_goto_next_sibling(&c))
+		}
+		while (!ts_tree_cursor_goto_next_sibling(&c)) {
 			if (!ts_tree_cursor_goto_parent(&c))
 				goto out;
+			depth--;
+		}
 	}
 out:
+	free(stack);
 	ts_tree_cursor_delete(&c);
 }
 
@@ -891,6 +906,7 @@ int transform_source(struct transform_output *out, const struct transform_rules 
 	TSTree *tree = ts_parser_parse_string(p, NULL, src, (uint32_t)len);
 	TSNode root = ts_tree_root_node(tree);
 	TSNode *nodes = NULL;
+	size_t *parents = NULL;
 	size_t nn = 0;
 	if (ts_node_has_error(root)) {
 		TSNode e = first_error(root);
@@ -898,7 +914,7 @@ int transform_source(struct transform_output *out, const struct transform_rules 
 		rc = CRATIS_EINVAL;
 		goto out_tree;
 	}
-	preorder(root, &nodes, &nn);
+	preorder(root, &nodes, &parents, &nn);
 	for (size_t i = 0; i < nn; i++) {
 		if (node_is(nodes[i], "import_statement"))
 			import_statement(&x, nodes[i]);
@@ -924,10 +940,10 @@ int transform_source(struct transform_output *out, const struct transform_rules 
 		}
 		if (!node_is(n, "identifier") && !node_is(n, "attribute"))
 			continue;
-		TSNode parent = ts_node_parent(n);
+		TSNode parent = parents[i] == SIZE_MAX ? (TSNode){ 0 } : nodes[parents[i]];
 		if (node_is(parent, "attribute") && ts_node_eq(ts_node_child_by_field_name(parent, "object", 6), n))
 			continue; /* judged as part of the longer chain */
-		if (node_is(n, "identifier") && not_a_reference(n))
+		if (node_is(n, "identifier") && not_a_reference(n, parent))
 			continue;
 		const struct xf_op *op = resolve(&x, n, &infrar, &full);
 		bool called = node_is(parent, "call") && ts_node_eq(ts_node_child_by_field_name(parent, "function", 8), n);
@@ -967,6 +983,7 @@ out_tree:
 	if (d->n - first_diag > 1)
 		qsort(d->v + first_diag, d->n - first_diag, sizeof(*d->v), cmp_diag);
 	free(nodes);
+	free(parents);
 	for (size_t i = 0; i < x.nedits; i++)
 		free(x.edits[i].text);
 	free(x.edits);

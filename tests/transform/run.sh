@@ -53,6 +53,19 @@ for f in errors/*.py; do
 		fail "errors/$case_: diagnostics differ"; diff -u "errors/$case_.err" "$T/err"; fi
 	check "errors/$case_: nothing written" test ! -e "$T/never.py"
 done
+# --deny-lock-in: a provider-specific SDK module (kept, a lock-in warning) fails the file
+"$CRATIS" transform --provider aws --deny-lock-in -i cases/provider_specific/input.py -o "$T/never.py" >"$T/stdout" 2>"$T/err"
+expect_rc "--deny-lock-in refuses a provider-specific import" 1 $?
+expect_in "--deny-lock-in: the warning is an error at file:line:col naming the provider" \
+	"error: cases/provider_specific/input.py:2:27: 'infrar.aws.s3.enable_versioning' is specific to aws" "$T/err"
+expect_not_in "--deny-lock-in: no warning left" "warning:" "$T/err"
+check "--deny-lock-in: nothing written" test ! -e "$T/never.py"
+"$CRATIS" transform --provider gcp --deny-lock-in --check -i cases/provider_specific/input.py >/dev/null 2>"$T/err"
+expect_rc "--deny-lock-in with --check" 1 $?
+expect_in "--deny-lock-in names the other provider too" "the output for gcp will not run without aws" "$T/err"
+"$CRATIS" transform --provider aws --deny-lock-in -i cases/from_alias/input.py >"$T/portable.py" 2>"$T/err"
+expect_rc "--deny-lock-in passes portable code" 0 $?
+check "--deny-lock-in: portable output as without it" cmp -s "$T/portable.py" cases/from_alias/expected.aws.py
 # a directory: every .py transformed into the output tree, requirements.txt completed
 mkdir -p "$T/app/pkg" "$T/tree"
 cp cases/from_alias/input.py "$T/app/main.py"

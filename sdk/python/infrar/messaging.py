@@ -4,7 +4,8 @@ The calls do what ``cratis transform`` turns them into (plugins/messaging/transf
 rules.yaml). Messages are JSON values. ``publish`` goes to a topic (SNS, Pub/Sub, a Service Bus
 topic); ``send_message`` and ``receive_messages`` to a queue (SQS; on gcp the Pub/Sub topic and
 subscription named after the queue; a Service Bus queue). ``receive_messages`` acknowledges
-(deletes) the messages it returns. Endpoints come from AWS_ENDPOINT_URL, GOOGLE_CLOUD_PROJECT
+(deletes) the messages it returns. ``subscribe`` calls a handler with every message of a queue,
+acknowledging each when the handler returns (at least once). Endpoints come from AWS_ENDPOINT_URL, GOOGLE_CLOUD_PROJECT
 and AZURE_SERVICEBUS_CONNECTION_STRING.
 """
 import json
@@ -12,7 +13,7 @@ import os
 
 from infrar import _provider
 
-__all__ = ["publish", "send_message", "receive_messages", "MessagingError"]
+__all__ = ["publish", "send_message", "receive_messages", "subscribe", "MessagingError"]
 
 _clients = {}
 
@@ -43,7 +44,7 @@ def _call(fn):
     provider = _provider.current()
     try:
         return fn(provider)
-    except _provider.ProviderError:
+    except (_provider.ProviderError, _HandlerFailed):
         raise
     except Exception as e:  # the provider libraries raise their own types
         raise MessagingError("%s: %s" % (provider, e)) from e
@@ -114,3 +115,76 @@ def receive_messages(queue, max_count=1, wait_seconds=0):
                 receiver.complete_message(m)
             return [json.loads(str(m)) for m in got]
     return _call(run)
+
+
+class _HandlerFailed(Exception):
+    """subscribe's handler raised (the exception is kept aside): not a provider error."""
+
+
+def _handle(handler, message, release, failed):
+    try:
+        handler(message)
+    except BaseException as e:
+        release()
+        failed.append(e)
+        raise _HandlerFailed() from None
+
+
+def subscribe(queue, handler, max_messages=None):
+    """Call ``handler`` with every message of ``queue`` (decoded from JSON), blocking. A message
+    is acknowledged when the handler returns; when it raises, that message and the rest of its
+    batch are released for redelivery and the handler's exception propagates (at least once).
+    With ``max_messages``, return the number handled once it is reached; without, run until the
+    process is stopped."""
+    failed = []
+
+    def batches(done):
+        return 10 if max_messages is None else min(10, max_messages - done)
+
+    def run(provider):
+        done = 0
+        if provider == "aws":
+            c = _client("sqs")
+            url = c.get_queue_url(QueueName=queue)["QueueUrl"]
+            while max_messages is None or done < max_messages:
+                got = c.receive_message(QueueUrl=url, MaxNumberOfMessages=batches(done),
+                                        WaitTimeSeconds=20).get("Messages", [])
+                for i, m in enumerate(got):
+                    def release(rest=got[i:]):
+                        for r in rest:
+                            c.change_message_visibility(QueueUrl=url, ReceiptHandle=r["ReceiptHandle"],
+                                                        VisibilityTimeout=0)
+                    _handle(handler, json.loads(m["Body"]), release, failed)
+                    c.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                    done += 1
+            return done
+        if provider == "gcp":
+            c = _client("subscriber")
+            path = c.subscription_path(os.environ["GOOGLE_CLOUD_PROJECT"], queue)
+            while max_messages is None or done < max_messages:
+                got = c.pull(request={"subscription": path, "max_messages": batches(done)},
+                             timeout=30).received_messages
+                for i, m in enumerate(got):
+                    def release(rest=got[i:]):
+                        c.modify_ack_deadline(request={"subscription": path, "ack_ids": [r.ack_id for r in rest],
+                                                       "ack_deadline_seconds": 0})
+                    _handle(handler, json.loads(m.message.data), release, failed)
+                    c.acknowledge(request={"subscription": path, "ack_ids": [m.ack_id]})
+                    done += 1
+            return done
+        with _client("servicebus").get_queue_receiver(queue) as receiver:
+            while max_messages is None or done < max_messages:
+                got = receiver.receive_messages(max_message_count=batches(done), max_wait_time=20)
+                for i, m in enumerate(got):
+                    def release(rest=got[i:]):
+                        for r in rest:
+                            receiver.abandon_message(r)
+                    _handle(handler, json.loads(str(m)), release, failed)
+                    receiver.complete_message(m)
+                    done += 1
+        return done
+    try:
+        return _call(run)
+    except _HandlerFailed:
+        pass
+    raise failed[0]  # the handler's own exception, outside the except block: no chained context
