@@ -74,8 +74,15 @@ static void nats_why(const struct nats_api *n, natsStatus s, char *out, size_t c
 {
 	natsStatus last = NATS_OK;
 	const char *detail = n->nats_GetLastError(&last);
-	if (detail && *detail && last == s)
+	if (detail && *detail && last == s) {
+		/* libnats prefixes its source location: "(js.c:535): expected stream does not match" */
+		if (detail[0] == '(') {
+			const char *end = strstr(detail, "): ");
+			if (end)
+				detail = end + 3;
+		}
 		snprintf(out, cap, "%s", detail);
+	}
 	else
 		snprintf(out, cap, "%s", n->natsStatus_GetText(s));
 }

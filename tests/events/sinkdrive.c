@@ -7,7 +7,8 @@
  *
  *   sinkdrive --kind webhook|nats --url URL [--structured] [--secret S] [--prefix P] [--stream S]
  *             [--creds FILE] [--count N] [--start K] [--type T] [--timeout-ms MS]
- *             [--backoff-initial-ms MS] [--backoff-max-ms MS] [--max-attempts N] [--quiet]
+ *             [--backoff-initial-ms MS] [--backoff-max-ms MS] [--max-attempts N] [--interval-ms MS]
+ *             [--quiet]
  *   sinkdrive --create-stream NAME --subjects SUBJ --url nats://...
  *   sinkdrive --read NAME --url nats://...     one line per message: "SEQ SUBJECT MSGID"
  *
@@ -131,7 +132,7 @@ int main(int argc, char **argv)
 	cfg.backoff_max_ms = 300000;
 	const char *kind = NULL, *url = NULL, *create = NULL, *subjects = NULL, *read = NULL;
 	const char *type = "dev.cratis.resource.changed";
-	long count = 10, start = 1;
+	long count = 10, start = 1, interval = 0;
 	int quiet = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -157,6 +158,8 @@ int main(int argc, char **argv)
 			type = v;
 		else if (OPT("--count"))
 			count = strtol(v, NULL, 10);
+		else if (OPT("--interval-ms"))
+			interval = strtol(v, NULL, 10);
 		else if (OPT("--start"))
 			start = strtol(v, NULL, 10);
 		else if (OPT("--timeout-ms"))
@@ -204,7 +207,7 @@ int main(int argc, char **argv)
 	int gone = 0;
 	int64_t t0 = mono_ms();
 	for (long i = start; i < start + count && !gone; i++) {
-		char id[40], subject[32], data[32], when[40];
+		char id[48], subject[32], data[32], when[40];
 		snprintf(id, sizeof id, "00000000-0000-4000-8000-%012ld", i);
 		snprintf(subject, sizeof subject, "Task/t%ld", i);
 		snprintf(data, sizeof data, "{\"n\":%ld}", i);
@@ -252,6 +255,8 @@ int main(int argc, char **argv)
 			sleep_ms(wait);
 		}
 		fflush(stdout);
+		if (interval > 0)
+			sleep_ms(interval);
 	}
 	int64_t took = mono_ms() - t0;
 	printf("delivered %ld of %ld in %lld ms\n", delivered, count, (long long)took);
