@@ -11,6 +11,9 @@
  *             [--quiet]
  *   sinkdrive --create-stream NAME --subjects SUBJ --url nats://...
  *   sinkdrive --read NAME --url nats://...     one line per message: "SEQ SUBJECT MSGID"
+ *   sinkdrive --raw-publish N --url nats://...  the reference of bench/events.sh: N js_Publish
+ *             calls straight through libnats (same subject, a body of the same size, MsgId set,
+ *             each ack awaited), "published N in MS ms"
  *
  * Event i (from --start, default 1) has id 00000000-0000-4000-8000-<i as 12 digits>, subject
  * Task/t<i> and data {"n":i}. Output: one line per attempt that failed ("retry ID ...") and one
@@ -68,8 +71,8 @@ static int nats_fail(const char *what, natsStatus s, jsErrCode jerr)
 	return 2;
 }
 
-/* --create-stream / --read: libnats directly. */
-static int stream_tool(const char *url, const char *create, const char *subjects, const char *read)
+/* --create-stream / --read / --raw-publish: libnats directly. */
+static int stream_tool(const char *url, const char *create, const char *subjects, const char *read, long raw)
 {
 	natsConnection *nc = NULL;
 	jsCtx *js = NULL;
@@ -95,6 +98,26 @@ static int stream_tool(const char *url, const char *create, const char *subjects
 		if (s != NATS_OK)
 			rc = nats_fail("add stream", s, jerr);
 		jsStreamInfo_Destroy(si);
+	} else if (raw > 0) {
+		/* a body as long as the sink's CloudEvents JSON of the same event */
+		static const char body[] = "{\"specversion\":\"1.0\",\"id\":\"00000000-0000-4000-8000-000000000001\","
+		                           "\"source\":\"/projects/demo/environments/staging\",\"type\":\"dev.cratis."
+		                           "resource.changed\",\"subject\":\"Task/t1\",\"time\":\"2026-12-01T12:00:"
+		                           "00.000Z\",\"datacontenttype\":\"application/json\",\"data\":{\"n\":1}}";
+		int64_t t0 = mono_ms();
+		for (long i = 1; i <= raw && rc == 0; i++) {
+			char id[48];
+			snprintf(id, sizeof id, "raw-%ld-%lld", i, (long long)t0);
+			jsPubOptions po;
+			jsPubOptions_Init(&po);
+			po.MsgId = id;
+			jsPubAck *pa = NULL;
+			s = js_Publish(&pa, js, "cratis.dev.cratis.resource.changed", body, (int)sizeof body - 1, &po, &jerr);
+			if (s != NATS_OK)
+				rc = nats_fail("publish", s, jerr);
+			jsPubAck_Destroy(pa);
+		}
+		printf("published %ld in %lld ms\n", raw, (long long)(mono_ms() - t0));
 	} else {
 		jsStreamInfo *si = NULL;
 		s = js_GetStreamInfo(&si, js, read, NULL, &jerr);
@@ -132,7 +155,7 @@ int main(int argc, char **argv)
 	cfg.backoff_max_ms = 300000;
 	const char *kind = NULL, *url = NULL, *create = NULL, *subjects = NULL, *read = NULL;
 	const char *type = "dev.cratis.resource.changed";
-	long count = 10, start = 1, interval = 0;
+	long count = 10, start = 1, interval = 0, raw = 0;
 	int quiet = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -176,14 +199,16 @@ int main(int argc, char **argv)
 			subjects = v;
 		else if (OPT("--read"))
 			read = v;
+		else if (OPT("--raw-publish"))
+			raw = strtol(v, NULL, 10);
 		else
 			return usage();
 #undef OPT
 	}
 	if (!url)
 		return usage();
-	if (create || read)
-		return create && !subjects ? usage() : stream_tool(url, create, subjects, read);
+	if (create || read || raw > 0)
+		return create && !subjects ? usage() : stream_tool(url, create, subjects, read, raw);
 	cfg.name = (char *)"drive";
 	struct sink *s = NULL;
 	int rc;
