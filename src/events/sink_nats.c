@@ -5,11 +5,13 @@
  * stores a redelivered event once; the publish ack is awaited (timeout_ms), and only an ack is
  * SEND_OK. The connection does not reconnect on its own: a send that finds it lost drops it and
  * connects again, so a publish is never buffered behind cratis's back. */
+#include <errno.h>
 #include <nats/nats.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "events/sink_internal.h"
 #include "util/buf.h"
@@ -238,6 +240,9 @@ int sink_nats_open(struct sink **out, const struct sink_config *cfg)
 		return error_set(CRATIS_EINVAL, "sink %s: url: expected a nats:// or tls:// URL", name);
 	if (cfg->timeout_ms < 0)
 		return error_set(CRATIS_EINVAL, "sink %s: timeout: expected a positive duration", name);
+	if (cfg->creds_file && access(cfg->creds_file, R_OK) != 0)
+		return error_set(CRATIS_EINVAL, "sink %s: creds_file: cannot read %s: %s", name, cfg->creds_file,
+		                 strerror(errno));
 	if (dynlib_load_once(&nats_once, nats_load, &nats_lib.lib) != CRATIS_OK)
 		return error_prefix("sink %s", name);
 	struct nats_sink *ns = xmalloc(sizeof *ns);

@@ -324,6 +324,13 @@ int sink_webhook_open(struct sink **out, const struct sink_config *cfg)
 		return error_set(CRATIS_EINVAL, "sink %s: url: expected an http:// or https:// URL", name);
 	if (cfg->timeout_ms < 0)
 		return error_set(CRATIS_EINVAL, "sink %s: timeout: expected a positive duration", name);
+	if (cfg->secret) {   /* a malformed secret fails here, naming the field, not at every send */
+		char *sig = NULL;
+		int rc = webhook_sign(cfg->secret, "check", 0, "", 0, &sig);
+		free(sig);
+		if (rc != CRATIS_OK)
+			return error_prefix("sink %s", name);
+	}
 	if (dynlib_load_once(&curl_once, curl_load, &curl_lib.lib) != CRATIS_OK)
 		return error_prefix("sink %s", name);
 	const struct curl_api *c = &curl_lib.fn;

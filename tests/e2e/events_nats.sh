@@ -79,4 +79,7 @@ expect_in "naming the connection failure" "cannot connect" "$T/down.out"
 "$SINKDRIVE" --kind nats --url "http://127.0.0.1:$PORT" --count 1 >"$T/badurl.out" 2>&1
 expect_rc "a non-NATS URL is refused at open" 2 $?
 expect_in "naming the field" "url: expected a nats:// or tls:// URL" "$T/badurl.out"
+"$SINKDRIVE" --kind nats --url "$U" --creds "$T/missing.creds" --count 1 >"$T/creds.out" 2>&1
+expect_rc "a missing credentials file is refused at open" 2 $?
+expect_in "naming the field" "creds_file: cannot read" "$T/creds.out"
 finish

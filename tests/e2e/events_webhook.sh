@@ -93,6 +93,12 @@ drive --url "http://127.0.0.1:$PORT/x" --count 1 --max-attempts 3 >"$T/refused.o
 expect_rc "an unreachable receiver delivers nothing" 1 $?
 expect_in "connection refused is retried, then dead" "dead $ID1 attempts=3" "$T/refused.out"
 
+# --- a malformed secret is refused when the sink opens, naming the field, never the value
+"$SINKDRIVE" --kind webhook --url "http://127.0.0.1:1/" --secret "whsec_%%not-base64-Qz9" --count 1 >"$T/badsecret.out" 2>&1
+expect_rc "a malformed secret is refused at open" 2 $?
+expect_in "naming the field" "webhook secret: expected" "$T/badsecret.out"
+expect_not_in "never quoting the value" "not-base64-Qz9" "$T/badsecret.out"
+
 # --- only http and https
 "$SINKDRIVE" --kind webhook --url "file:///etc/passwd" --count 1 >"$T/file.out" 2>&1
 expect_rc "a file:// URL is refused at open" 2 $?
