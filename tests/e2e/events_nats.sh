@@ -67,6 +67,13 @@ expect_rc "a stream mismatch is not delivered" 1 $?
 expect_in "it is rejected, not retried" "rejected 00000000-0000-4000-8000-000000002000" "$T/other.out"
 expect_in "saying why" "expected stream does not match" "$T/other.out"
 
+"$SINKDRIVE" --kind nats --url "$U" --count 1 --prefix nostream. --max-attempts 2 --backoff-initial-ms 10 \
+	--timeout-ms 500 >"$T/nostream.out" 2>&1
+expect_rc "a subject no stream covers is not delivered" 1 $?
+expect_in "it is retried (a stream may be added), then dead-lettered" "dead 00000000-0000-4000-8000-000000000001 attempts=2" "$T/nostream.out"
+"$SINKDRIVE" --read EVENTS --url "$U" >"$T/read4.out" 2>&1
+expect_not_in "and nothing was stored" "nostream." "$T/read4.out"
+
 "$SINKDRIVE" --kind nats --url "$U" --count 1 --type 'bad type' >"$T/badsubj.out" 2>&1
 expect_in "a type that makes no valid subject is rejected" "is not a valid NATS subject" "$T/badsubj.out"
 
