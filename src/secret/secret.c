@@ -95,6 +95,11 @@ static int hmac_sha256(unsigned char out[32], const unsigned char *key, size_t k
 	return CRATIS_OK;
 }
 
+int secret_hmac_sha256(unsigned char out[32], const void *key, size_t klen, const void *data, size_t len)
+{
+	return hmac_sha256(out, key, klen, data, len);
+}
+
 #define VALUE_CAP (64u << 10)
 
 struct secret_store {

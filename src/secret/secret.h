@@ -85,6 +85,13 @@ void secret_store_remember(struct secret_store *s, const char *value);
  * loaded (the message names its Debian package), with the last error set. */
 int secret_sha256_hex(char out[65], const void *data, size_t len);
 
+/* HMAC-SHA256 (RFC 2104; libcrypto opened on first use, the same loader as the rest of this
+ * module) of data (len bytes) under key (klen bytes, klen > 0), as 32 raw bytes in out. For keyed
+ * signatures that other modules compute (webhook_sign, src/events/sign.c). Thread-safe. Returns
+ * CRATIS_OK, or CRATIS_ENOTFOUND when libcrypto cannot be loaded (the message names its Debian
+ * package), CRATIS_ERROR when libcrypto fails, with the last error set. */
+int secret_hmac_sha256(unsigned char out[32], const void *key, size_t klen, const void *data, size_t len);
+
 /* A copy of text with every value this store has read or remembered that is at least
  * SECRET_SCRUB_MIN bytes long replaced by SECRET_REDACTED, or NULL when none occurs (text
  * stays). For what a plugin says back (errors, log lines, events), which may quote a value it
