@@ -1173,21 +1173,26 @@ static int pg_artifacts(struct store *st, const char *name, bool history, struct
 
 /* ---- releases ---- */
 
-static int pg_release_put(struct store *st, const struct release *r)
+static int pg_release_put(struct store *st, const struct release *v, size_t n)
 {
 	struct pg_store *s = P(st);
 	char now[32], port[24], retire[24];
 	now_text(s, now);
 	pthread_mutex_lock(&s->mu);
-	const char *p[12] = { r->environment, r->project, r->rollout, r->id, r->colour, i64(port, r->port), r->spec, r->status,
-	                      r->stage, r->log, now, i64(retire, r->retire_at) };
 	int rc = db_ready(s);
 	if (!rc)
+		rc = run_begin(s);
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct release *r = &v[i];
+		const char *p[12] = { r->environment, r->project, r->rollout, r->id, r->colour, i64(port, r->port), r->spec, r->status,
+		                      r->stage, r->log, now, i64(retire, r->retire_at) };
 		rc = pq(s, NULL, "INSERT INTO releases (environment, project, rollout, id, colour, port, spec, status, stage, log, created, updated, retire_at)"
 		                 " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11,$12)"
 		                 " ON CONFLICT (environment, project, rollout, id) DO UPDATE SET colour=$5, port=$6, spec=$7, status=$8,"
 		                 " stage=$9, log=$10, updated=$11, retire_at=$12",
 		        12, p, "record release");
+	}
+	rc = end_tx(s, rc);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }

@@ -888,24 +888,29 @@ out_unlock:
 
 /* ---- releases ---- */
 
-static int sq_release_put(struct store *st, const struct release *r)
+static int sq_release_put(struct store *st, const struct release *v, size_t n)
 {
 	struct sqlite_store *s = S(st);
 	char now[32];
 	now_text(s, now);
 	pthread_mutex_lock(&s->mu);
-	sqlite3_stmt *q;
-	int rc = prep(s, &q, "INSERT INTO releases (environment, project, rollout, id, colour, port, spec, status, stage, log, created, updated, retire_at)"
-	                     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,?12)"
-	                     " ON CONFLICT (environment, project, rollout, id) DO UPDATE SET colour=?5, port=?6, spec=?7, status=?8,"
-	                     " stage=?9, log=?10, updated=?11, retire_at=?12", "record release");
-	if (!rc)
-		rc = run_stmt(s, q,
-		              bind_text(q, 1, r->environment) | bind_text(q, 2, r->project) | bind_text(q, 3, r->rollout) |
-		              bind_text(q, 4, r->id) | bind_text(q, 5, r->colour) | sqlite3_bind_int(q, 6, r->port) |
-		              bind_text(q, 7, r->spec) | bind_text(q, 8, r->status) | bind_text(q, 9, r->stage) |
-		              bind_text(q, 10, r->log) | bind_text(q, 11, now) | bind_i64(q, 12, r->retire_at),
-		              "record release");
+	int rc = begin(s);
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct release *r = &v[i];
+		sqlite3_stmt *q;
+		rc = prep(s, &q, "INSERT INTO releases (environment, project, rollout, id, colour, port, spec, status, stage, log, created, updated, retire_at)"
+		                 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,?12)"
+		                 " ON CONFLICT (environment, project, rollout, id) DO UPDATE SET colour=?5, port=?6, spec=?7, status=?8,"
+		                 " stage=?9, log=?10, updated=?11, retire_at=?12", "record release");
+		if (!rc)
+			rc = run_stmt(s, q,
+			              bind_text(q, 1, r->environment) | bind_text(q, 2, r->project) | bind_text(q, 3, r->rollout) |
+			              bind_text(q, 4, r->id) | bind_text(q, 5, r->colour) | sqlite3_bind_int(q, 6, r->port) |
+			              bind_text(q, 7, r->spec) | bind_text(q, 8, r->status) | bind_text(q, 9, r->stage) |
+			              bind_text(q, 10, r->log) | bind_text(q, 11, now) | bind_i64(q, 12, r->retire_at),
+			              "record release");
+	}
+	rc = end_tx(s, rc);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }

@@ -505,7 +505,14 @@ void store_artifacts_release(struct artifacts *a)
 
 int store_release_put(struct store *s, const struct release *r)
 {
-	return s->ops->release_put(s, r);
+	return s->ops->release_put(s, r, 1);
+}
+
+int store_releases_put(struct store *s, const struct release *v, size_t n)
+{
+	if (!n)
+		return error_set(CRATIS_EINVAL, "no release to record");
+	return s->ops->release_put(s, v, n);
 }
 
 int store_releases(struct store *s, const char *environment, const char *project, const char *rollout,

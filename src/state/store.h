@@ -216,7 +216,9 @@ struct store_ops {
 	int (*artifact_record)(struct store *s, const struct artifact *a, enum artifact_outcome *outcome,
 	                       struct artifact *existing);
 	int (*artifacts)(struct store *s, const char *name, bool history, struct artifacts *out);
-	int (*release_put)(struct store *s, const struct release *r);
+	/* Insert or update the n releases of v in one transaction: all or none (a switch between
+	 * releases is one unit of work). */
+	int (*release_put)(struct store *s, const struct release *v, size_t n);
 	int (*releases)(struct store *s, const char *environment, const char *project, const char *rollout,
 	                struct releases *out);
 	int (*schema_version)(struct store *s, int *out);
@@ -391,6 +393,10 @@ void artifact_release(struct artifact *a);
 
 /* Insert or update release r (keyed by environment, project, rollout, id) in one transaction. */
 int store_release_put(struct store *s, const struct release *r);
+/* Insert or update the n releases of v (n >= 1) in one transaction: after a crash either every
+ * row has its new value or none has. Returns CRATIS_OK, CRATIS_EINVAL for n == 0, or CRATIS_EIO
+ * (nothing written). */
+int store_releases_put(struct store *s, const struct release *v, size_t n);
 /* Releases of a rollout, newest first. *out always initialised. CRATIS_EIO. */
 int store_releases(struct store *s, const char *environment, const char *project, const char *rollout,
                    struct releases *out);
