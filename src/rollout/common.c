@@ -256,15 +256,61 @@ char *ro_service_spec(json_t *tmpl, int port)
 	return t;
 }
 
-/* Content hash of the template, so that an unchanged application is never re-released. */
-void ro_template_hash(json_t *tmpl, char out[9])
+/* Whether id is named by one of the Rollout's hooks (`task: Task/NAME`): a dependency that runs
+ * at a stage, not part of what a release runs. */
+static bool hook_dep(json_t *spec, const char *id)
 {
+	const char *stage;
+	json_t *list;
+	json_object_foreach(json_object_get(spec, "hooks"), stage, list) {
+		size_t i;
+		json_t *h;
+		json_array_foreach(list, i, h) {
+			const char *t = json_string_value(json_object_get(h, "task"));
+			if (t && !strcmp(t, id))
+				return true;
+		}
+	}
+	return false;
+}
+
+bool ro_input_dep(json_t *spec, const char *id)
+{
+	return !hook_dep(spec, id);
+}
+
+int ro_release_hash(struct rop *o, json_t *tmpl, char out[9])
+{
+	struct buf b = BUF_INIT;
 	char *t = json_dumps(tmpl, JSON_COMPACT | JSON_SORT_KEYS);
-	uint64_t h = 1469598103934665603ull;
-	for (const char *p = t; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	snprintf(out, 9, "%08x", (unsigned)(h ^ (h >> 32)));
+	buf_adds(&b, t);
 	free(t);
+	struct state_rows rows;
+	int rc = store_list(o->env->store, o->environment, o->project, &rows);
+	if (rc) {
+		buf_release(&b);
+		return rc;
+	}
+	char *self = xasprintf("Rollout/%s", o->name);
+	struct state_row *me = store_rows_find(&rows, o->project, self);
+	json_t *deps = me && me->deps ? json_loads(me->deps, 0, NULL) : NULL;
+	size_t i;
+	json_t *d;
+	json_array_foreach(deps, i, d) {
+		const char *id = json_string_value(d);
+		struct state_row *row = id && ro_input_dep(o->spec, id) ? store_rows_find(&rows, o->project, id) : NULL;
+		if (row) /* what it is and what it produced: its recorded spec and outputs */
+			buf_addf(&b, "\n%s\n%s\n%s", id, row->spec ? row->spec : "", row->outputs ? row->outputs : "");
+	}
+	json_decref(deps);
+	free(self);
+	store_rows_release(&rows);
+	uint64_t h = 1469598103934665603ull;
+	for (size_t k = 0; k < b.len; k++)
+		h = (h ^ (unsigned char)b.ptr[k]) * 1099511628211ull;
+	snprintf(out, 9, "%08x", (unsigned)(h ^ (h >> 32)));
+	buf_release(&b);
+	return CRATIS_OK;
 }
 
 bool ro_same_template(const struct release *r, const char *hash)

@@ -132,7 +132,8 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 	ro_scale_down(&o);
 	json_t *tmpl = json_object_get(o.spec, "template");
 	char hash[9];
-	ro_template_hash(tmpl, hash);
+	if ((rc = ro_release_hash(&o, tmpl, hash)))
+		goto out_release;
 	struct release *active = ro_find(&o, "active"), *preview = ro_find(&o, "preview");
 	if (active && ro_same_template(active, hash)) {
 		rc = ro_route(&o, active->port, preview ? preview->port : active->port);
@@ -264,9 +265,9 @@ static int observe(void *data, const struct cratis_request *req, char **out)
 	if (!ro_op_load(&o, data, &t)) {
 		o.parent = req;
 		struct release *a = ro_find(&o, "active"), *last = NULL;
-		char hash[9];
-		ro_template_hash(json_object_get(o.spec, "template"), hash);
-		for (size_t i = 0; i < o.rels.n && !last; i++)
+		char hash[9] = "";
+		ro_release_hash(&o, json_object_get(o.spec, "template"), hash); /* "" on failure: no match */
+		for (size_t i = 0; *hash && i < o.rels.n && !last; i++)
 			if (ro_same_template(&o.rels.v[i], hash))
 				last = &o.rels.v[i]; /* the newest release of the recorded template */
 		char *why = NULL;

@@ -60,8 +60,15 @@ int ro_route_destroy(struct rop *o);
 int ro_free_port(struct rop *o);
 /* The Service spec (heap JSON) of a release from the template, listening on port. */
 char *ro_service_spec(json_t *tmpl, int port);
-/* The identity of what a release runs (8 hex digits + NUL) and whether r was made from it. */
-void ro_template_hash(json_t *tmpl, char out[9]);
+/* The identity of what a release runs, 8 hex digits + NUL into out: the template with the
+ * recorded spec and outputs of every resource the Rollout depends on (its dependsOn, as the
+ * store recorded them for the Rollout, hook Tasks left out), so that a change reaching the
+ * release only through a Task's output or a File's content is a new release. Returns CRATIS_OK
+ * or the store's status (CRATIS_EIO). */
+int ro_release_hash(struct rop *o, json_t *tmpl, char out[9]);
+/* False when id is one of the Rollout's hook Tasks (it runs at a stage; not an input). */
+bool ro_input_dep(json_t *spec, const char *id);
+/* Whether r was made from the identity hash. */
 bool ro_same_template(const struct release *r, const char *hash);
 
 /* Load o for target t (spec parsed, releases read); ro_op_release frees (also after a failure). */
