@@ -208,29 +208,43 @@ int ro_route_destroy(struct rop *o)
 	return rc;
 }
 
-/* A port the kernel calls free that no live release of this rollout holds (a release that is
- * scaled down keeps its port in the store and may be started on it again). */
-int ro_free_port(struct rop *o)
+/* Whether port can be bound on 127.0.0.1 right now (nothing listens there). */
+static bool port_usable(int port, void *payload)
 {
-	for (int attempt = 0; attempt < 16; attempt++) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-		socklen_t len = sizeof(a);
-		int port = 0;
-		if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-			port = ntohs(a.sin_port);
-		if (fd >= 0)
-			close(fd);
-		if (!port)
-			return 0;
-		bool held = false;
-		for (size_t i = 0; i < o->rels.n && !held; i++)
-			held = o->rels.v[i].port == port && o->rels.v[i].status && strcmp(o->rels.v[i].status, "failed") &&
-			       strcmp(o->rels.v[i].status, "aborted");
-		if (!held)
-			return port;
-	}
-	return 0;
+	(void)payload;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+bool ro_port_range(json_t *spec, int *lo, int *hi)
+{
+	const char *r = ro_sget(spec, "releasePorts", NULL);
+	*lo = 30000;
+	*hi = 32767;
+	if (!json_object_get(spec, "releasePorts"))
+		return true;
+	char tail;
+	return r && sscanf(r, "%d-%d%c", lo, hi, &tail) == 2 && *lo >= 1 && *hi <= 65535 && *lo <= *hi;
+}
+
+int ro_allocate_port(struct rop *o, struct release *r)
+{
+	struct port_range range = { .usable = port_usable };
+	if (!ro_port_range(o->spec, &range.lo, &range.hi))
+		return error_set(CRATIS_EINVAL, "spec.releasePorts: expected LO-HI, two ports from 1 to 65535");
+	/* each rollout starts its search at its own place in the range, so that rollouts recorded in
+	 * different stores on one machine seldom try the same port */
+	char *key = xasprintf("%s\n%s\n%s\n%s", o->environment, o->project, o->name, o->statedir);
+	uint32_t h = 2166136261u;
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	free(key);
+	range.start = range.lo + (int)(h % (uint32_t)(range.hi - range.lo + 1));
+	return store_release_allocate(o->env->store, r, &range);
 }
 
 /* The Service spec of a release: the template plus PORT and its health check. */

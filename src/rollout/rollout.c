@@ -43,6 +43,9 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 	} else if (json_object_get(s, "autoPromotion") && !json_is_boolean(json_object_get(s, "autoPromotion"))) {
 		host_services.error(c, "spec.autoPromotion", "expected true or false");
 		rc = CRATIS_EINVAL;
+	} else if (!ro_port_range(s, &(int){ 0 }, &(int){ 0 })) {
+		host_services.error(c, "spec.releasePorts", "expected LO-HI, the range release ports are handed out from (two ports from 1 to 65535, LO <= HI)");
+		rc = CRATIS_EINVAL;
 	} else if (json_object_get(s, "scaleDownDelaySeconds") &&
 	           (ro_iget(s, "scaleDownDelaySeconds", -1) < 0 || ro_iget(s, "scaleDownDelaySeconds", -1) > 86400 * 30)) {
 		host_services.error(c, "spec.scaleDownDelaySeconds", "expected a number of seconds, 0 to keep the previous release until the next one");
@@ -179,7 +182,15 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 		active = NULL;
 	}
 	const char *left = active ? "the live release keeps serving" : stopped ? "the previous release was started again" : "nothing is live";
-	r->port = ro_free_port(&o);
+	if ((rc = ro_allocate_port(&o, r))) {
+		char *msg = xstrdup(cratis_error_last()->message);
+		ro_set_str(&r->status, "failed");
+		ro_record(&o, r, "preProd", "failed", msg);
+		ro_restore(&o, stopped);
+		error_set(rc, "release %s did not start: %s; %s", r->id, msg, left);
+		free(msg);
+		goto out_release;
+	}
 	r->spec = ro_service_spec(tmpl, r->port);
 	ro_record(&o, r, "preProd", "started", NULL);
 	if ((rc = ro_service(&o, OP_APPLY, r))) {

@@ -56,8 +56,13 @@ bool ro_release_owns_port(struct rop *o, struct release *r, char **why);
 /* Point the router: active traffic to port active (0: nothing live yet), preview to preview. */
 int ro_route(struct rop *o, int active, int preview);
 int ro_route_destroy(struct rop *o);
-/* A port for a new release (see common.c). 0 when none could be found. */
-int ro_free_port(struct rop *o);
+/* spec.releasePorts as [*lo, *hi] (default 30000-32767); false when it is not LO-HI. */
+bool ro_port_range(json_t *spec, int *lo, int *hi);
+/* The port allocator: a port for the new release r from spec.releasePorts that no release
+ * recorded in the store holds and nothing listens on, handed out by the store in one
+ * transaction that records r with it (store_release_allocate). CRATIS_OK with r->port set, or
+ * CRATIS_EINVAL (bad range), CRATIS_ENOTFOUND (none left), CRATIS_EIO. */
+int ro_allocate_port(struct rop *o, struct release *r);
 /* The Service spec (heap JSON) of a release from the template, listening on port. */
 char *ro_service_spec(json_t *tmpl, int port);
 /* The identity of what a release runs, 8 hex digits + NUL into out: the template with the

@@ -4,7 +4,8 @@
 #   on its port), and traffic stays where it was;
 # - a release that failed its exit tests is refused unless --force;
 # - after `rollout abort`, the same template can be released again;
-# - promote, abort and rollback appear in `cratis history`.
+# - promote, abort and rollback appear in `cratis history`;
+# - release ports come from the store's allocator (distinct, from spec.releasePorts).
 . "$(dirname "$0")/lib.sh"
 P="$T/shop"
 cp -r "$SRC/examples/rollout" "$P"
@@ -35,6 +36,7 @@ for v in v1 v2 v3; do
 done
 C rollout history -o json >"$T/h1" 2>&1
 expect_rc "v1 was scaled down when v3 went live" "retired" "$(field "$T/h1" r1- status)"
+check "the store handed out distinct release ports from 30000-32767" python3 -c "import json,sys; p=[r['port'] for r in json.load(open('$T/h1'))]; sys.exit(0 if len(set(p)) == len(p) and all(30000 <= x <= 32767 for x in p) else 1)"
 r1=$(field "$T/h1" r1- release)
 p1=$(field "$T/h1" r1- port)
 
@@ -83,6 +85,13 @@ check "a new release of v5 is in preview" python3 -c "import json,sys; sys.exit(
 C rollout promote >/dev/null 2>"$T/p5.err"
 expect_rc "promote v5" 0 $?
 expect_rc "public answers v5" "<h1>shop v5</h1>" "$(body "$PUB")"
+
+# a bad port range is refused at plan, naming the field
+sed -i 's/scaleDownDelaySeconds: 300/scaleDownDelaySeconds: 300\n  releasePorts: "40000-3000"/' "$P/shop.yaml"
+APP_VERSION=v5 C plan >"$T/plan6" 2>&1
+expect_rc "releasePorts out of order is refused" 1 $?
+expect_in "naming the field" "spec.releasePorts" "$T/plan6"
+sed -i '/releasePorts/d' "$P/shop.yaml"
 
 # every rollout command is a deployment in `cratis history`
 C history -o json >"$T/hist" 2>&1
