@@ -286,8 +286,12 @@ static int observe(void *data, const struct cratis_request *req, char **out)
 			why = xasprintf("a switch between releases was interrupted; apply completes it");
 		else if (last && last->status && !strcmp(last->status, "aborted"))
 			why = xasprintf("release %s of this template was aborted; apply releases it again", last->id);
-		else if (a && !rollout_release_healthy(a))
-			why = xasprintf("active release %s does not answer on port %d", a->id, a->port);
+		else if (a) {
+			char *detail = NULL;
+			if (!ro_release_owns_port(&o, a, &detail)) /* its own process, on its own port */
+				why = xasprintf("active release %s does not answer on port %d: %s", a->id, a->port, detail ? detail : "");
+			free(detail);
+		}
 		if (why)
 			doc = json_pack("{s:b,s:b,s:s}", "exists", 1, "drift", 1, "reason", why);
 		free(why);
