@@ -345,6 +345,22 @@ static int observe(void *data, const struct cratis_request *req, char **out)
 	long pid = running_pid(pidfile);
 	json_t *doc = pid ? json_pack("{s:b,s:b}", "exists", 1, "drift", 0)
 	                  : json_pack("{s:b,s:b,s:s}", "exists", 1, "drift", 1, "reason", "process is not running");
+	/* running, but is it what listens on its health check's local port? */
+	json_t *s = pid && req->spec ? spec_parse(req, 0) : NULL;
+	const char *hc = spec_str(json_object_get(s, "health"), "http", NULL);
+	hc = hc ? hc : spec_str(json_object_get(s, "health"), "tcp", NULL);
+	bool local = false;
+	int port = hc ? local_port(hc, &local) : 0;
+	long owner = port && local ? port_listener(port) : 0;
+	if (owner && !in_tree(owner, pid)) {
+		char cmd[200] = "a process this user cannot see", why[400];
+		if (owner > 0)
+			cmdline_of(owner, cmd, sizeof(cmd));
+		snprintf(why, sizeof(why), "port %d is held by process %ld (%s), not by this Service's process %ld", port, owner, cmd, pid);
+		json_decref(doc);
+		doc = json_pack("{s:b,s:b,s:s}", "exists", 1, "drift", 1, "reason", why);
+	}
+	json_decref(s);
 	*out = spec_out(host, doc);
 	json_decref(doc);
 	free(pidfile);

@@ -733,7 +733,8 @@ static json_t *releases_json(const struct releases *rels)
 	json_t *arr = json_array();
 	for (size_t i = 0; i < rels->n; i++) {
 		const struct release *r = &rels->v[i];
-		bool live = !strcmp(r->status, "active") || !strcmp(r->status, "preview") || !strcmp(r->status, "previous");
+		bool live = !strcmp(r->status, "active") || !strcmp(r->status, "preview") || !strcmp(r->status, "previous") ||
+		            !strcmp(r->status, "promoting") || !strcmp(r->status, "retiring") || !strcmp(r->status, "failing");
 		const char *health = live ? (rollout_release_healthy(r) ? "up" : "down") : "-";
 		json_t *log = r->log ? json_loads(r->log, 0, NULL) : NULL;
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:b,s:o}", "release", r->id, "colour", r->colour,
@@ -744,7 +745,7 @@ static json_t *releases_json(const struct releases *rels)
 	return arr;
 }
 
-int app_rollout(struct app *a, enum app_rollout_action action, const char *name, const char *to,
+int app_rollout(struct app *a, enum app_rollout_action action, const char *name, const char *to, bool force,
                 json_t **releases, struct diags *d)
 {
 	struct state_rows rows = { 0 };
@@ -778,14 +779,40 @@ int app_rollout(struct app *a, enum app_rollout_action action, const char *name,
 	}
 	struct rollout_target t = { r->project, a->model.env_name, r->name, row->spec, a->project_dir, statedir };
 	static const char *const verbs[] = { "status", "promote", "abort", "rollback", "history" };
-	if (action == APP_ROLLOUT_PROMOTE)
-		rc = rollout_promote(&a->rollout, &t);
-	else if (action == APP_ROLLOUT_ABORT)
-		rc = rollout_abort(&a->rollout, &t);
-	else if (action == APP_ROLLOUT_ROLLBACK)
-		rc = rollout_rollback(&a->rollout, &t, to);
-	else
-		rollout_scale_down(&a->rollout, &t);
+	/* status and history only read (no scale-down, no settling: those write, under the lock) */
+	if (steer) {
+		/* a steering action is a deployment of its own in `cratis history` */
+		char started[32];
+		now_rfc3339(started);
+		struct deployment dep = { .project = r->project, .environment = (char *)a->model.env_name,
+		                          .command = (char *)or_empty(a->o.command_line), .user = (char *)user_name(),
+		                          .host = (char *)host_name(), .started = started };
+		if (store_deployment_begin(a->store, &dep)) {
+			rc = diags_add_last_error(d);
+			goto out_release;
+		}
+		if (action == APP_ROLLOUT_PROMOTE)
+			rc = rollout_promote(&a->rollout, &t);
+		else if (action == APP_ROLLOUT_ABORT)
+			rc = rollout_abort(&a->rollout, &t);
+		else
+			rc = rollout_rollback(&a->rollout, &t, to, force);
+		char finished[32];
+		now_rfc3339(finished);
+		char *summary = rc ? xasprintf("rollout %s %s failed: %s", verbs[action], r->name, cratis_error_last()->message)
+		                   : xasprintf("rollout %s %s", verbs[action], r->name);
+		int erc = rc ? cratis_error_last()->status : 0;
+		char *emsg = rc ? xstrdup(cratis_error_last()->message) : NULL;
+		dep.finished = finished;
+		dep.result = rc ? "failed" : "succeeded";
+		dep.summary = summary;
+		if (store_deployment_finish(a->store, &dep) && !rc)
+			rc = diags_add_last_error(d);
+		free(summary);
+		if (emsg) /* the action's error, not the bookkeeping's */
+			error_set(erc ? erc : CRATIS_ERROR, "%s", emsg);
+		free(emsg);
+	}
 	if (rc) {
 		const struct cratis_error *e = cratis_error_last();
 		diags_errorf(d, e->status ? e->status : CRATIS_ERROR, "rollout %s: %s", verbs[action], e->message);

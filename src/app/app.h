@@ -323,7 +323,7 @@ enum app_rollout_action { APP_ROLLOUT_STATUS, APP_ROLLOUT_PROMOTE, APP_ROLLOUT_A
  * colour, status, stage, created, updated, port, health ("up", "down", "-"), live, stages (the
  * recorded stage log)}. Errors: CRATIS_ENOTFOUND (no such Rollout, or none applied), CRATIS_EINVAL
  * (several Rollouts and no name), CRATIS_ELOCKED, or the action's status, each in d. */
-int app_rollout(struct app *a, enum app_rollout_action action, const char *name, const char *to,
+int app_rollout(struct app *a, enum app_rollout_action action, const char *name, const char *to, bool force,
                 json_t **releases, struct diags *d);
 
 /* What versioning commands (`version show|check`, `release`) work on: the project's policy

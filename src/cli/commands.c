@@ -39,6 +39,9 @@ const struct cli_flag cli_flags[FL__COUNT] = {
 	               "once)" },
 	[FL_FORCE] = { "force", 0, NULL, NULL, FT_SWITCH, AT(force), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	               "release the lock even when its holder still runs" },
+	/* rollout rollback --force */
+	[FL_FORCE_RELEASE] = { "force", 0, NULL, NULL, FT_SWITCH, AT(force), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
+	                       "put the release live even though it failed its checks (or never passed its exit tests)" },
 	[FL_DRYRUN] = { "dry-run", 0, NULL, NULL, FT_SWITCH, AT(dry_run), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	                "say what would be tagged and change nothing" },
 	[FL_HISTORY] = { "history", 0, NULL, NULL, FT_SWITCH, AT(history), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
@@ -343,7 +346,7 @@ static const struct cli_command rollout_subs[] = {
 	{ "abort", "tear down the release in preview", "[NAME]", 0, 1, CC_ROLLOUT,
 	  ROLLOUT_FLAGS, "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
 	{ "rollback", "switch traffic back to the previous release (or --to RELEASE) at once", "[NAME]", 0, 1,
-	  CC_ROLLOUT, ROLLOUT_FLAGS | FLAG(FL_TO_RELEASE), "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
+	  CC_ROLLOUT, ROLLOUT_FLAGS | FLAG(FL_TO_RELEASE) | FLAG(FL_FORCE_RELEASE), "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
 	{ "history", "every release with its stages", "[NAME]", 0, 1, CC_ROLLOUT,
 	  ROLLOUT_FLAGS, "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
 	END_SUBS,

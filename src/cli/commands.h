@@ -20,6 +20,7 @@ enum cli_flag_id {
 	FL_OUT, FL_STREAM, FL_FOLLOW, FL_TAIL, FL_SINCE, FL_PROVIDER, FL_OUT_DIR, FL_DENY_LOCK_IN,
 	FL_INPUT, FL_OUT_PATH, FL_CHECK, FL_DIFF, FL_RULES, FL_RELEASE, FL_USAGE,
 	FL_TO_STATE, FL_FROM_STATE, /* state migrate */
+	FL_FORCE_RELEASE, /* rollout rollback --force */
 	/* global: every command */
 	FL_VERBOSE, FL_NO_COLOR, FL_STATE_DIR, FL_STATE, FL_HELP,
 	FL__COUNT

@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "banned.h"
 
-static const char usage[] = "cratis rollout status|promote|abort|rollback [--to RELEASE]|history [NAME] [-f PATH] [--env NAME] [-o text|json]";
+static const char usage[] = "cratis rollout status|promote|abort|rollback [--to RELEASE [--force]]|history [NAME] [-f PATH] [--env NAME] [-o text|json]";
 
 /* Age of an RFC 3339 UTC time, as "12s", "5m", "3h". */
 static void age(const char *when, char out[32])
@@ -91,7 +91,7 @@ int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx)
 	json_t *rels = NULL;
 	struct diags d = DIAGS_INIT;
 	int64_t t0 = now_ms();
-	int arc = app_rollout(a, act, ctx->args.n > 1 ? ctx->args.v[1] : NULL, ctx->to, &rels, &d);
+	int arc = app_rollout(a, act, ctx->args.n > 1 ? ctx->args.v[1] : NULL, ctx->to, ctx->force, &rels, &d);
 	print_errors(ctx, &d);
 	if (arc) {
 		rc = arc == CRATIS_EINVAL && ctx->args.n < 2 ? EXIT_USAGE : exit_code_of(arc);

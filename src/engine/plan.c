@@ -573,6 +573,36 @@ static void take_predicted(struct plan_item *it, const json_t *out)
 			json_object_del(it->predicted, json_string_value(n));
 }
 
+/* A Rollout runs what it depends on (a Task's build, a File's content) as much as its template:
+ * when one of its dependencies (other than a hook Task) is to change, the Rollout is an update,
+ * which makes a new release with its exit tests (docs/releases.md). Its dependencies are decided
+ * before it. */
+static void rollout_inputs(struct plan *p, struct plan_item *it)
+{
+	if (it->action != ACT_NOOP || !it->res || strcmp(it->res->group, CORE_GROUP) || strcmp(it->res->kind, "Rollout"))
+		return;
+	for (size_t k = 0; k < it->ndeps; k++) {
+		const struct plan_item *d = &p->items[it->deps[k]];
+		if (d->action == ACT_NOOP || d->action == ACT_DELETE)
+			continue;
+		bool hook = false;
+		const char *stage;
+		json_t *list;
+		json_object_foreach(json_object_get(it->desired, "hooks"), stage, list) {
+			size_t i;
+			json_t *h;
+			json_array_foreach(list, i, h)
+				hook = hook || (json_string_value(json_object_get(h, "task")) && !strcmp(json_string_value(json_object_get(h, "task")), d->id));
+		}
+		if (hook)
+			continue;
+		it->action = ACT_UPDATE;
+		free(it->reason);
+		it->reason = xasprintf("%s changes, and the release runs what it produces: a new release", d->id);
+		return;
+	}
+}
+
 static int decide(struct plan *p, struct plan_item *it, const struct engine_opts *o, struct diags *errors)
 {
 	struct state_row *row = it->row;
@@ -603,6 +633,7 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 		it->reason = !strcmp(row->status, "pending") ? xstrdup("a previous run was interrupted before it finished")
 		                                              : xasprintf("the last apply failed: %s", row->message ? row->message : "unknown error");
 	}
+	rollout_inputs(p, it); /* rollout: a change reaching a Rollout through what it depends on */
 	bool ask_plan = it->action == ACT_UPDATE && it->changes.n && handler_has_op(it->handler, OP_PLAN);
 	bool ask_observe = it->action == ACT_NOOP && o->refresh && handler_has_op(it->handler, OP_OBSERVE);
 	if (!ask_plan && !ask_observe)

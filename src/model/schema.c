@@ -79,6 +79,7 @@ static const struct row rollout_rows[] = {
 	{ "spec.previewPort", "integer", "preview port", NULL, true },
 	{ "spec.autoPromotion", "boolean", "promote as soon as the exit tests pass", "true", false },
 	{ "spec.scaleDownDelaySeconds", "integer", "seconds before the previous release is stopped", "30", false },
+	{ "spec.releasePorts", "string", "LO-HI: the range release ports are handed out from", "30000-32767", false },
 	{ "spec.template.command", "argv", "the release's process (it listens on $PORT)", NULL, true },
 	{ "spec.template.env", "object", "variables added to its environment", NULL, false },
 	{ "spec.template.workdir", "string", "its working directory", NULL, false },

@@ -33,15 +33,19 @@ struct rollout_target {
 	const char *workdir, *statedir;
 };
 
-/* `cratis rollout promote|abort|rollback`: act on the target; to (rollback only) names a release
- * id or is NULL for the previous one. Progress goes to the log; returns CRATIS_OK or a status
- * with the detail in the last error. */
+/* `cratis rollout promote|abort|rollback`: act on the target, under the environment's lock (the
+ * caller holds it): first a switch an interrupted run left half done is settled (completed, and
+ * the processes of releases it retired stopped). to (rollback only) names a release id or is
+ * NULL for the previous one; a release that failed a check, or never passed its exit tests, is
+ * refused unless force; one whose process does not run, or does not own its port, is started
+ * again through the Service handler (its HTTP health check and its own process on its port) and
+ * refused when that fails. Every switch is written as one unit of work. Progress goes to the log;
+ * returns CRATIS_OK, or CRATIS_ENOTFOUND (no release in preview / no such release), CRATIS_EINVAL
+ * (already live), CRATIS_ERROR (refused without force), CRATIS_EIO (the store), or the Service or Route
+ * handler's status, with the detail in the last error. */
 int rollout_promote(struct rollout_env *env, const struct rollout_target *t);
 int rollout_abort(struct rollout_env *env, const struct rollout_target *t);
-int rollout_rollback(struct rollout_env *env, const struct rollout_target *t, const char *to);
-
-/* Retire previous releases whose scale-down delay has passed (stop their process). */
-void rollout_scale_down(struct rollout_env *env, const struct rollout_target *t);
+int rollout_rollback(struct rollout_env *env, const struct rollout_target *t, const char *to, bool force);
 
 /* True when the release's port answers HTTP (its health check path) right now. */
 bool rollout_release_healthy(const struct release *r);

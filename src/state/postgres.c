@@ -1173,22 +1173,82 @@ static int pg_artifacts(struct store *st, const char *name, bool history, struct
 
 /* ---- releases ---- */
 
-static int pg_release_put(struct store *st, const struct release *r)
+/* Insert or update the n releases of v; the caller holds s->mu and a transaction. */
+static int pg_put_rows(struct pg_store *s, const struct release *v, size_t n, const char *now)
 {
-	struct pg_store *s = P(st);
-	char now[32], port[24], retire[24];
-	now_text(s, now);
-	pthread_mutex_lock(&s->mu);
-	const char *p[12] = { r->environment, r->project, r->rollout, r->id, r->colour, i64(port, r->port), r->spec, r->status,
-	                      r->stage, r->log, now, i64(retire, r->retire_at) };
-	int rc = db_ready(s);
-	if (!rc)
+	int rc = CRATIS_OK;
+	char port[24], retire[24];
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct release *r = &v[i];
+		const char *p[12] = { r->environment, r->project, r->rollout, r->id, r->colour, i64(port, r->port), r->spec, r->status,
+		                      r->stage, r->log, now, i64(retire, r->retire_at) };
 		rc = pq(s, NULL, "INSERT INTO releases (environment, project, rollout, id, colour, port, spec, status, stage, log, created, updated, retire_at)"
 		                 " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11,$12)"
 		                 " ON CONFLICT (environment, project, rollout, id) DO UPDATE SET colour=$5, port=$6, spec=$7, status=$8,"
 		                 " stage=$9, log=$10, updated=$11, retire_at=$12",
 		        12, p, "record release");
+	}
+	return rc;
+}
+
+static int pg_release_put(struct store *st, const struct release *v, size_t n)
+{
+	struct pg_store *s = P(st);
+	char now[32];
+	now_text(s, now);
+	pthread_mutex_lock(&s->mu);
+	int rc = db_ready(s);
+	if (!rc)
+		rc = run_begin(s);
+	if (!rc)
+		rc = pg_put_rows(s, v, n, now);
+	rc = end_tx(s, rc);
 	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int pg_release_allocate(struct store *st, struct release *r, const struct port_range *range)
+{
+	struct pg_store *s = P(st);
+	char now[32];
+	now_text(s, now);
+	pthread_mutex_lock(&s->mu);
+	PGresult *res = NULL;
+	int *ports = NULL;
+	bool *retired = NULL;
+	int rc = db_ready(s);
+	if (!rc)
+		rc = run_begin(s);
+	/* one allocator at a time: other writers of releases wait until this transaction ends */
+	if (!rc)
+		rc = pq(s, NULL, "LOCK TABLE releases IN SHARE ROW EXCLUSIVE MODE", 0, NULL, "allocate a release port");
+	if (!rc)
+		rc = pq(s, &res, "SELECT port, bool_and(status = 'retired')::int FROM releases WHERE port > 0 AND status NOT IN ('failed','aborted')"
+		                 " GROUP BY port", 0, NULL, "allocate a release port");
+	int n = rc ? 0 : PQntuples(res);
+	if (n > 0) {
+		ports = xcalloc((size_t)n, sizeof(*ports));
+		retired = xcalloc((size_t)n, sizeof(*retired));
+	}
+	for (int i = 0; i < n; i++) {
+		ports[i] = (int)ival(res, i, 0);
+		retired[i] = ival(res, i, 1) != 0;
+	}
+	PQclear(res);
+	if (!rc) {
+		int port = store_port_pick(ports, retired, (size_t)n, range);
+		if (!port)
+			rc = error_set(CRATIS_ENOTFOUND, "no release port left in %d-%d: %d are held by releases recorded in state '%s', the rest are in use",
+			               range->lo, range->hi, n, s->pub.path);
+		else {
+			r->port = port;
+			rc = pg_put_rows(s, r, 1, now);
+		}
+	}
+	rc = end_tx(s, rc);
+	pthread_mutex_unlock(&s->mu);
+	free(ports);
+	free(retired);
 	return rc;
 }
 
@@ -1411,6 +1471,7 @@ static const struct store_ops postgres_ops = {
 	.artifacts = pg_artifacts,
 	.release_put = pg_release_put,
 	.releases = pg_releases,
+	.release_allocate = pg_release_allocate,
 	.schema_version = pg_schema_version,
 	.dump = pg_dump,
 	.load = pg_load,

@@ -888,25 +888,80 @@ out_unlock:
 
 /* ---- releases ---- */
 
-static int sq_release_put(struct store *st, const struct release *r)
+/* Insert or update the n releases of v; the caller holds s->mu and a transaction. */
+static int sq_put_rows(struct sqlite_store *s, const struct release *v, size_t n, const char *now)
+{
+	int rc = CRATIS_OK;
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct release *r = &v[i];
+		sqlite3_stmt *q;
+		rc = prep(s, &q, "INSERT INTO releases (environment, project, rollout, id, colour, port, spec, status, stage, log, created, updated, retire_at)"
+		                 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,?12)"
+		                 " ON CONFLICT (environment, project, rollout, id) DO UPDATE SET colour=?5, port=?6, spec=?7, status=?8,"
+		                 " stage=?9, log=?10, updated=?11, retire_at=?12", "record release");
+		if (!rc)
+			rc = run_stmt(s, q,
+			              bind_text(q, 1, r->environment) | bind_text(q, 2, r->project) | bind_text(q, 3, r->rollout) |
+			              bind_text(q, 4, r->id) | bind_text(q, 5, r->colour) | sqlite3_bind_int(q, 6, r->port) |
+			              bind_text(q, 7, r->spec) | bind_text(q, 8, r->status) | bind_text(q, 9, r->stage) |
+			              bind_text(q, 10, r->log) | bind_text(q, 11, now) | bind_i64(q, 12, r->retire_at),
+			              "record release");
+	}
+	return rc;
+}
+
+static int sq_release_put(struct store *st, const struct release *v, size_t n)
 {
 	struct sqlite_store *s = S(st);
 	char now[32];
 	now_text(s, now);
 	pthread_mutex_lock(&s->mu);
-	sqlite3_stmt *q;
-	int rc = prep(s, &q, "INSERT INTO releases (environment, project, rollout, id, colour, port, spec, status, stage, log, created, updated, retire_at)"
-	                     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,?12)"
-	                     " ON CONFLICT (environment, project, rollout, id) DO UPDATE SET colour=?5, port=?6, spec=?7, status=?8,"
-	                     " stage=?9, log=?10, updated=?11, retire_at=?12", "record release");
+	int rc = begin(s);
 	if (!rc)
-		rc = run_stmt(s, q,
-		              bind_text(q, 1, r->environment) | bind_text(q, 2, r->project) | bind_text(q, 3, r->rollout) |
-		              bind_text(q, 4, r->id) | bind_text(q, 5, r->colour) | sqlite3_bind_int(q, 6, r->port) |
-		              bind_text(q, 7, r->spec) | bind_text(q, 8, r->status) | bind_text(q, 9, r->stage) |
-		              bind_text(q, 10, r->log) | bind_text(q, 11, now) | bind_i64(q, 12, r->retire_at),
-		              "record release");
+		rc = sq_put_rows(s, v, n, now);
+	rc = end_tx(s, rc);
 	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int sq_release_allocate(struct store *st, struct release *r, const struct port_range *range)
+{
+	struct sqlite_store *s = S(st);
+	char now[32];
+	now_text(s, now);
+	pthread_mutex_lock(&s->mu);
+	int *ports = NULL;
+	bool *retired = NULL;
+	size_t n = 0, alloc = 0, aret = 0;
+	int rc = begin(s); /* BEGIN IMMEDIATE: one allocator at a time across processes */
+	sqlite3_stmt *q = NULL;
+	if (!rc)
+		rc = prep(s, &q, "SELECT port, min(status = 'retired') FROM releases WHERE port > 0 AND status NOT IN ('failed','aborted')"
+		                 " GROUP BY port", "allocate a release port");
+	int x = SQLITE_DONE;
+	while (!rc && (x = sqlite3_step(q)) == SQLITE_ROW) {
+		ALLOC_GROW(ports, n + 1, alloc);
+		ALLOC_GROW(retired, n + 1, aret);
+		ports[n] = sqlite3_column_int(q, 0);
+		retired[n++] = sqlite3_column_int(q, 1) != 0;
+	}
+	if (!rc && x != SQLITE_DONE)
+		rc = db_error(s, "allocate a release port");
+	sqlite3_finalize(q);
+	if (!rc) {
+		int port = store_port_pick(ports, retired, n, range);
+		if (!port)
+			rc = error_set(CRATIS_ENOTFOUND, "no release port left in %d-%d: %zu are held by releases recorded in state '%s', the rest are in use",
+			               range->lo, range->hi, n, s->pub.path);
+		else {
+			r->port = port;
+			rc = sq_put_rows(s, r, 1, now);
+		}
+	}
+	rc = end_tx(s, rc);
+	pthread_mutex_unlock(&s->mu);
+	free(ports);
+	free(retired);
 	return rc;
 }
 
@@ -1067,6 +1122,7 @@ static const struct store_ops sqlite_ops = {
 	.releases = sq_releases,
 	.schema_version = sq_schema_version,
 	.dump = sq_dump,
+	.release_allocate = sq_release_allocate,
 	.load = sq_load,
 };
 

@@ -505,7 +505,40 @@ void store_artifacts_release(struct artifacts *a)
 
 int store_release_put(struct store *s, const struct release *r)
 {
-	return s->ops->release_put(s, r);
+	return s->ops->release_put(s, r, 1);
+}
+
+int store_release_allocate(struct store *s, struct release *r, const struct port_range *range)
+{
+	if (!range || range->lo < 1 || range->hi > 65535 || range->lo > range->hi)
+		return error_set(CRATIS_EINVAL, "no port range to allocate release ports from");
+	if (!s->ops->release_allocate)
+		return error_set(CRATIS_EINVAL, "state '%s' (%s) cannot allocate release ports", s->path, s->ops->name);
+	return s->ops->release_allocate(s, r, range);
+}
+
+int store_port_pick(const int *ports, const bool *retired_only, size_t n, const struct port_range *range)
+{
+	int span = range->hi - range->lo + 1;
+	int start = range->start >= range->lo && range->start <= range->hi ? range->start : range->lo;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int k = 0; k < span; k++) {
+			int port = range->lo + (start - range->lo + k) % span;
+			bool held = false;
+			for (size_t i = 0; i < n && !held; i++)
+				held = ports[i] == port && (pass == 0 || !retired_only[i]);
+			if (!held && (!range->usable || range->usable(port, range->payload)))
+				return port;
+		}
+	}
+	return 0;
+}
+
+int store_releases_put(struct store *s, const struct release *v, size_t n)
+{
+	if (!n)
+		return error_set(CRATIS_EINVAL, "no release to record");
+	return s->ops->release_put(s, v, n);
 }
 
 int store_releases(struct store *s, const char *environment, const char *project, const char *rollout,

@@ -87,6 +87,14 @@ struct artifacts {
 	size_t n, alloc;
 };
 
+/* Where release ports come from (store_release_allocate): [lo, hi] on 127.0.0.1, tried from
+ * start (wrapping); usable (or NULL) says whether a port can be bound right now. */
+struct port_range {
+	int lo, hi, start;
+	bool (*usable)(int port, void *payload);
+	void *payload;
+};
+
 /* One release of a Rollout: a process of the application beside the others. */
 struct release {
 	char *project, *environment, *rollout, *id;
@@ -216,7 +224,9 @@ struct store_ops {
 	int (*artifact_record)(struct store *s, const struct artifact *a, enum artifact_outcome *outcome,
 	                       struct artifact *existing);
 	int (*artifacts)(struct store *s, const char *name, bool history, struct artifacts *out);
-	int (*release_put)(struct store *s, const struct release *r);
+	/* Insert or update the n releases of v in one transaction: all or none (a switch between
+	 * releases is one unit of work). */
+	int (*release_put)(struct store *s, const struct release *v, size_t n);
 	int (*releases)(struct store *s, const char *environment, const char *project, const char *rollout,
 	                struct releases *out);
 	int (*schema_version)(struct store *s, int *out);
@@ -227,6 +237,10 @@ struct store_ops {
 	 * holds any row in a table of enum store_table or a lock; else insert every row of in, keeping
 	 * deployments.id, in order, and move id sequences past what was inserted. CRATIS_EIO. */
 	int (*load)(struct store *s, const struct store_dump *in);
+	/* rollout: the port allocator. In one transaction: read the ports every release recorded in
+	 * the store holds (with their status), pick one with store_port_pick, set r->port and insert
+	 * or update r. NULL in a backend without it. */
+	int (*release_allocate)(struct store *s, struct release *r, const struct port_range *range);
 };
 
 /* A backend: the scheme it serves and how to open it. */
@@ -391,6 +405,22 @@ void artifact_release(struct artifact *a);
 
 /* Insert or update release r (keyed by environment, project, rollout, id) in one transaction. */
 int store_release_put(struct store *s, const struct release *r);
+/* Insert or update the n releases of v (n >= 1) in one transaction: after a crash either every
+ * row has its new value or none has. Returns CRATIS_OK, CRATIS_EINVAL for n == 0, or CRATIS_EIO
+ * (nothing written). */
+int store_releases_put(struct store *s, const struct release *v, size_t n);
+/* The port allocator of releases: hand out a port for r and record r with it (insert or update),
+ * in one transaction, so that two runs sharing the store never hand out the same port. The port
+ * is the first from range->start (wrapping within [lo, hi]) that no release recorded in the
+ * store holds (in any environment, project or rollout; a failed or aborted release holds none)
+ * and that range->usable accepts; when every port is held, one held only by a retired release
+ * (whose process is stopped) is handed out again. Returns CRATIS_OK with r->port set,
+ * CRATIS_EINVAL for an empty range, CRATIS_ENOTFOUND when no port is left (the message says how
+ * many are held), CRATIS_EIO (nothing written). */
+int store_release_allocate(struct store *s, struct release *r, const struct port_range *range);
+/* For backends: the port store_release_allocate hands out, given the ports releases hold
+ * (ports[i] with held_retired[i] true when only retired releases hold it); 0 when none. */
+int store_port_pick(const int *ports, const bool *retired_only, size_t n, const struct port_range *range);
 /* Releases of a rollout, newest first. *out always initialised. CRATIS_EIO. */
 int store_releases(struct store *s, const char *environment, const char *project, const char *rollout,
                    struct releases *out);

@@ -565,6 +565,67 @@ static void test_store_artifacts_and_releases(void **state)
 	store_close(s);
 }
 
+/* rollout: several releases written as one unit of work, and the port allocator */
+static bool all_usable_but_10002(int port, void *payload)
+{
+	(void)payload;
+	return port != 10002;
+}
+
+static void test_store_releases_unit_and_port_allocator(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_ok(fx);
+	struct release v[2] = {
+		{ .project = "p", .environment = "dev", .rollout = "web", .id = "r1", .colour = "blue", .port = 10000, .spec = "{}",
+		  .status = "previous", .log = "[]" },
+		{ .project = "p", .environment = "dev", .rollout = "web", .id = "r2", .colour = "green", .port = 10001, .spec = "{}",
+		  .status = "active", .log = "[]" },
+	};
+	assert_int_equal(store_releases_put(s, v, 2), 0);
+	assert_int_equal(store_releases_put(s, v, 0), CRATIS_EINVAL);
+	struct releases rels;
+	assert_int_equal(store_releases(s, "dev", "p", "web", &rels), 0);
+	assert_int_equal(rels.n, 2);
+	store_releases_release(&rels);
+	/* 10000 and 10001 are held, 10002 is in use: the allocator hands out 10003 and records r3 */
+	struct port_range range = { .lo = 10000, .hi = 10004, .start = 10000, .usable = all_usable_but_10002 };
+	struct release r3 = { .project = "p", .environment = "staging", .rollout = "api", .id = "r3", .colour = "blue",
+	                      .spec = "{}", .status = "preview", .log = "[]" };
+	assert_int_equal(store_release_allocate(s, &r3, &range), 0);
+	assert_int_equal(r3.port, 10003);
+	assert_int_equal(store_releases(s, "staging", "p", "api", &rels), 0);
+	assert_int_equal(rels.n, 1);
+	assert_int_equal(rels.v[0].port, 10003);
+	store_releases_release(&rels);
+	/* the next one (another environment: ports are the machine's) gets 10004, then none is left */
+	struct release r4 = r3;
+	r4.id = "r4";
+	assert_int_equal(store_release_allocate(s, &r4, &range), 0);
+	assert_int_equal(r4.port, 10004);
+	struct release r5 = r3;
+	r5.id = "r5";
+	r5.port = 0;
+	assert_int_equal(store_release_allocate(s, &r5, &range), CRATIS_ENOTFOUND);
+	assert_int_equal(r5.port, 0);
+	/* a failed release holds no port; a retired one is handed out again only when nothing else is */
+	r3.status = "failed";
+	assert_int_equal(store_release_put(s, &r3), 0);
+	assert_int_equal(store_release_allocate(s, &r5, &range), 0);
+	assert_int_equal(r5.port, 10003);
+	v[0].status = "retired";
+	assert_int_equal(store_release_put(s, &v[0]), 0);
+	struct release r6 = r3;
+	r6.id = "r6";
+	r6.status = "preview";
+	r6.port = 0;
+	assert_int_equal(store_release_allocate(s, &r6, &range), 0);
+	assert_int_equal(r6.port, 10000);
+	struct port_range bad = { .lo = 10005, .hi = 10004 };
+	assert_int_equal(store_release_allocate(s, &r6, &bad), CRATIS_EINVAL);
+	store_close(s);
+}
+
 /* ---- locks ---- */
 
 static void test_store_lock_contention_and_stale_takeover(void **state)
@@ -1365,6 +1426,7 @@ int main(void)
 			CASE(test_store_unit_is_all_or_nothing, b),
 			CASE(test_store_history_and_steps, b),
 			CASE(test_store_artifacts_and_releases, b),
+			CASE(test_store_releases_unit_and_port_allocator, b),
 			CASE(test_store_migrate_round_trip, b),
 			CASE(test_store_lock_contention_and_stale_takeover, b),
 			CASE(test_store_two_clients_race_for_one_lock, b),
