@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "release/semver.h"
+#include "manifest/location.h"
 #include "secret/secret.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -200,11 +201,14 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 	model_init(&a->model);
 	int rc = CRATIS_OK;
 	const char *first = o->npaths ? o->paths[0] : ".";
-	if (!(a->project_dir = app_project_dir(first))) {
+	/* a git location (docs/locations.md) is not a directory here: the project is the working one */
+	if (!(a->project_dir = app_project_dir(location_is_git(first) ? "." : first))) {
 		rc = CRATIS_EIO;
 		diags_errorf(d, rc, "cannot read '%s': %s", first, strerror(errno));
 		goto out_fail;
 	}
+	a->git_cache = xasprintf("%s/.cratis/git", a->project_dir);
+	a->ms.cache_dir = a->git_cache;
 	if (what & APP_LOAD_OFFLINE)
 		goto out_load; /* nothing of the state: no directory, no store */
 	const char *sd = o->state_dir ? o->state_dir : getenv("CRATIS_STATE_DIR");
@@ -291,6 +295,7 @@ void app_close(struct app *a)
 	store_close(a->store);
 	json_decref(a->artifacts);
 	free(a->project_dir);
+	free(a->git_cache);
 	free(a->state_dir);
 	free(a->state_only_env);
 	free(a);
@@ -482,7 +487,8 @@ static int release_lock(struct app *a, struct run_lock *h, struct diags *d)
 }
 
 /* What this deployment took from outside the manifests, so that it can be promoted: {variables
- * (sensitive ones as their redacted form: not promotable), artifacts}; caller owns it. */
+ * (sensitive ones as their redacted form: not promotable), artifacts, and sources: [{location,
+ * ref, commit}] when manifests came from git}; caller owns it. */
 static json_t *deployment_inputs(struct app *a, struct secret_store *secrets)
 {
 	json_t *vars = a->model.env && a->model.env->variables ? json_deep_copy(a->model.env->variables) : json_object();
@@ -496,7 +502,18 @@ static json_t *deployment_inputs(struct app *a, struct secret_store *secrets)
 		free_wiped(text);
 		free(red);
 	}
-	return json_pack("{s:o,s:O}", "variables", vars, "artifacts", a->artifacts ? a->artifacts : json_object());
+	json_t *in = json_pack("{s:o,s:O}", "variables", vars, "artifacts", a->artifacts ? a->artifacts : json_object());
+	/* the git locations the manifests came from, pinned (docs/locations.md) */
+	if (json_array_size(a->ms.sources)) {
+		json_t *src = json_array();
+		size_t i;
+		json_t *s;
+		json_array_foreach(a->ms.sources, i, s)
+			json_array_append_new(src, json_pack("{s:O,s:O,s:O}", "location", json_object_get(s, "location"),
+			                                     "ref", json_object_get(s, "ref"), "commit", json_object_get(s, "commit")));
+		json_object_set_new(in, "sources", src);
+	}
+	return in;
 }
 
 static int run_apply(struct app *a, bool destroy, const json_t *saved, app_review_fn review, void *payload,

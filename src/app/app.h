@@ -80,6 +80,7 @@ struct app {
 	struct app_options o;
 	char *project_dir;            /* absolute */
 	char *state_dir;              /* absolute, created when missing */
+	char *git_cache;              /* PROJECT/.cratis/git: where git locations are fetched (ms.cache_dir) */
 	struct manifest_set ms;
 	struct registry reg;
 	struct model model;
