@@ -244,6 +244,8 @@ out_load:;
 	bool manifests = (what & APP_LOAD_MANIFESTS) == APP_LOAD_MANIFESTS;
 	if (manifests && !errors.n) {
 		load_manifests(a, o, first, &errors);
+		if (!errors.n)
+			app_ensure_plugins(a, &errors); /* Project spec.plugins, installed on first use */
 	}
 	/* the store: after the manifests, which may name it (Project spec.state.url) */
 	if (!(what & APP_LOAD_OFFLINE) && !errors.n) {

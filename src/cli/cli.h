@@ -66,6 +66,8 @@ struct cli_ctx {
 	bool check, diff;         /* transform: --check, --diff */
 	struct strv rules;        /* transform: --rules PATH, repeatable */
 	const char *usage;        /* cost: --usage FILE (Infracost-shaped usage) */
+	const char *sha256;       /* plugin install --sha256 HEX */
+	bool global;              /* plugin install/remove --global */
 	struct strv args;         /* positional arguments (a subcommand's name first) */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
 	atomic_int *cancel; /* the run's cancellation word (the signal that interrupted it) */
