@@ -149,6 +149,7 @@ static int open_store(struct app *a, bool have_manifests, struct diags *d)
 	const char *su = o->state_url ? o->state_url : getenv("CRATIS_STATE");
 	struct manifest_set scan;
 	manifest_set_init(&scan);
+	scan.cache_dir = a->git_cache;
 	struct diags errors = DIAGS_INIT;
 	int rc = CRATIS_OK;
 	bool from_project = false;

@@ -147,4 +147,16 @@ expect_in "it says why" "may not hold '..'" "$T/bad2"
 expect_in "an unknown query is refused" "unsupported query 'depth=1'" "$T/bad3"
 "$CRATIS" plan -f "git::file://$SRV/infra.git//nowhere?ref=v1" --env staging >"$T/bad4" 2>&1
 expect_in "a missing subdirectory is an error" "no 'nowhere' in the repository at v1" "$T/bad4"
+
+# examples/two-repos: its README's commands run as they are (the site moved into $T)
+mkdir -p "$T/exroot/examples" "$T/bin"
+cp -r "$SRC/examples/two-repos" "$T/exroot/examples/"
+sed -i "s|/tmp/two-repos-staging|$T/site|" "$T/exroot/examples/two-repos/infra/systems/systems.yaml"
+ln -s "$CRATIS" "$T/bin/cratis"
+sed -n '/^```sh$/,/^```$/p' "$SRC/examples/two-repos/README.md" | grep -v '^```' >"$T/example.sh"
+(cd "$T/exroot" && PATH="$T/bin:$PATH" GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.invalid GIT_COMMITTER_NAME=t \
+	GIT_COMMITTER_EMAIL=t@example.invalid TMPDIR="$T" sh -e "$T/example.sh") >"$T/example.out" 2>&1
+expect_rc "examples/two-repos runs as its README says" 0 $?
+expect_in "the page carries the platform's greeting" "hello from the platform's staging" "$T/site/index.html"
+expect_in "its history names the infrastructure tag" "systems?ref=v1 at" "$T/example.out"
 finish
