@@ -27,6 +27,7 @@ bool location_is_git(const char *text);
  * expected, for an empty URL, a query parameter other than ref (or an empty ref), or a subdir
  * that is absolute or holds a ".." component. *out is untouched on error. */
 int location_parse(struct location *out, const char *text);
+/* Free l's strings and zero it (the struct itself is the caller's). */
 void location_release(struct location *l);
 
 /* The cache directory name of l: its URL and ref made file-name safe, cut to 80 bytes, and a

@@ -32,6 +32,7 @@ struct plugin_installed {
 	char *path;                /* DEST/NAME, the installed plugin */
 	char *replaced;            /* the version replaced, or NULL when none was installed */
 };
+/* Free p's strings and zero it (the struct itself is the caller's). */
 void plugin_installed_release(struct plugin_installed *p);
 
 /* Install o->source into o->dest/NAME. The archive is read (or downloaded: HTTP status >= 400
@@ -64,11 +65,14 @@ char *plugin_user_dir(void);
  * sha256}}}; a missing file gives an empty lock. Returns CRATIS_OK; CRATIS_EINVAL when the file
  * is not such JSON, CRATIS_EIO when it cannot be read (last error names path). */
 int plugin_lock_read(json_t **out, const char *path);
-/* Set NAME's entry of the lock at path to {version, source, sha256} (entry NULL: remove it) and
- * write the file atomically (temporary file, rename; keys sorted). Returns CRATIS_OK or the
- * error of plugin_lock_read, CRATIS_EIO when it cannot be written. */
+/* Set name's entry of the lock at path (created when missing) to {version, source, sha256} (all
+ * borrowed, copied) and write the file atomically (temporary file in the same directory, rename;
+ * keys sorted, 2-space indent). Returns CRATIS_OK, the error of plugin_lock_read, or CRATIS_EIO
+ * when it cannot be written (last error set). */
 int plugin_lock_set(const char *path, const char *name, const char *version, const char *source,
                     const char *sha256);
+/* Drop name's entry from the lock at path and write it as plugin_lock_set does; nothing is
+ * written when there is no such entry (nor file). Returns as plugin_lock_set. */
 int plugin_lock_remove(const char *path, const char *name);
 
 #endif
