@@ -862,6 +862,28 @@ static int load_location(struct manifest_set *s, const char *path)
 	return rc;
 }
 
+/* spec.systems takes the Systems and Environments of what it names: the other documents loaded
+ * from index first on (an infrastructure repository's own Projects and resources) are dropped,
+ * with a note each. */
+static void keep_systems(struct manifest_set *s, size_t first)
+{
+	size_t w = first;
+	for (size_t i = first; i < s->n; i++) {
+		struct manifest_doc *d = s->docs[i];
+		const char *kind = json_string_value(json_object_get(d->root, "kind"));
+		if (kind && (!strcmp(kind, "System") || !strcmp(kind, "Environment"))) {
+			s->docs[w++] = d;
+			continue;
+		}
+		struct loc at;
+		manifest_locate(d, NULL, &at);
+		diag_locate(diags_add(&s->notes, DIAG_NOTE, CRATIS_OK, "skipped: a %s document; spec.systems takes only Systems and Environments",
+		                      kind ? kind : "kind-less"), at.file, at.line, at.col, NULL);
+		doc_free(d);
+	}
+	s->n = w;
+}
+
 /* The documents from index from on: every Project's spec.includes and spec.systems entries
  * (locations; a relative path is relative to the file that names it) are loaded once each, the
  * documents they bring processed in turn. Problems are appended to s->errors at the entry. */
@@ -908,8 +930,11 @@ static void load_includes(struct manifest_set *s, size_t from)
 					continue;
 				}
 				strv_push_owned(&s->included, key);
+				size_t first = s->n;
 				if (load_location(s, where) == CRATIS_EIO)
 					manifest_error(&s->errors, doc, field, "%s", cratis_error_last()->message);
+				if (f == 1)
+					keep_systems(s, first);
 				doc = s->docs[i]; /* loading may move the documents' array, not the documents */
 				free(where);
 			}

@@ -77,7 +77,8 @@ void manifest_set_release(struct manifest_set *s);
  * docker-compose.yml, a CI configuration): a file given as path itself is always loaded.
  * Then every Project loaded names in spec.includes and spec.systems is loaded the same way, once
  * each (a relative path is relative to the file naming it; a failure is an error located at the
- * entry), and so on for what those bring.
+ * entry), and so on for what those bring; of what spec.systems names, only the System and
+ * Environment documents are kept (the others are dropped with a note in s->notes).
  * Returns CRATIS_OK, CRATIS_EINVAL when any error was collected, or CRATIS_EIO when path (or its
  * .cratisignore) cannot be read, or a git location cannot be parsed or fetched (detail in the
  * last error). */

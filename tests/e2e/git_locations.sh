@@ -24,6 +24,15 @@ metadata: {name: staging}
 spec:
   systems: [local]
   variables: {greeting: one}
+---
+apiVersion: cratis/v1
+kind: Project
+metadata: {name: platform}
+---
+apiVersion: exec/v1
+kind: Task
+metadata: {name: dns, project: platform}
+spec: {system: local, apply: ["true"]}
 YAML
 (cd "$T/infra" && $G add -A && $G commit -qm one && $G tag v1)
 $G clone -q --bare "$T/infra" "$SRV/infra.git"
@@ -65,6 +74,9 @@ expect_rc "plan from two repositories" 0 $?
 expect_in "the project's commit is shown" "Manifests from $APP: branch main at commit $A1" "$T/plan1"
 expect_in "the systems' tag and commit are shown" "infra.git//systems?ref=v1: tag v1 at commit $V1" "$T/plan1"
 expect_in "the plan has the project's task" "Task/greet" "$T/plan1"
+expect_not_in "spec.systems takes no resource of the infrastructure repository" "Task/dns" "$T/plan1"
+"$CRATIS" plan -v -f "$APP" --env staging >"$T/plan1v" 2>&1
+expect_in "and says so with -v" "skipped: a Task document; spec.systems takes only Systems and Environments" "$T/plan1v"
 check "clones live in .cratis/git" test -n "$(ls -d "$T/work/.cratis/git/"*infra.git@v1-* 2>/dev/null)"
 
 "$CRATIS" apply -f "$APP" --env staging --auto-approve >"$T/apply1" 2>&1
