@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "release/semver.h"
+#include "manifest/location.h"
 #include "secret/secret.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -148,6 +149,7 @@ static int open_store(struct app *a, bool have_manifests, struct diags *d)
 	const char *su = o->state_url ? o->state_url : getenv("CRATIS_STATE");
 	struct manifest_set scan;
 	manifest_set_init(&scan);
+	scan.cache_dir = a->git_cache;
 	struct diags errors = DIAGS_INIT;
 	int rc = CRATIS_OK;
 	bool from_project = false;
@@ -200,11 +202,14 @@ int app_open(struct app **out, const struct app_options *o, enum app_load what, 
 	model_init(&a->model);
 	int rc = CRATIS_OK;
 	const char *first = o->npaths ? o->paths[0] : ".";
-	if (!(a->project_dir = app_project_dir(first))) {
+	/* a git location (docs/locations.md) is not a directory here: the project is the working one */
+	if (!(a->project_dir = app_project_dir(location_is_git(first) ? "." : first))) {
 		rc = CRATIS_EIO;
 		diags_errorf(d, rc, "cannot read '%s': %s", first, strerror(errno));
 		goto out_fail;
 	}
+	a->git_cache = xasprintf("%s/.cratis/git", a->project_dir);
+	a->ms.cache_dir = a->git_cache;
 	if (what & APP_LOAD_OFFLINE)
 		goto out_load; /* nothing of the state: no directory, no store */
 	const char *sd = o->state_dir ? o->state_dir : getenv("CRATIS_STATE_DIR");
@@ -240,6 +245,8 @@ out_load:;
 	bool manifests = (what & APP_LOAD_MANIFESTS) == APP_LOAD_MANIFESTS;
 	if (manifests && !errors.n) {
 		load_manifests(a, o, first, &errors);
+		if (!errors.n)
+			app_ensure_plugins(a, &errors); /* Project spec.plugins, installed on first use */
 	}
 	/* the store: after the manifests, which may name it (Project spec.state.url) */
 	if (!(what & APP_LOAD_OFFLINE) && !errors.n) {
@@ -292,6 +299,7 @@ void app_close(struct app *a)
 	store_close(a->store);
 	json_decref(a->artifacts);
 	free(a->project_dir);
+	free(a->git_cache);
 	free(a->state_dir);
 	free(a->state_only_env);
 	free(a);
@@ -483,7 +491,8 @@ static int release_lock(struct app *a, struct run_lock *h, struct diags *d)
 }
 
 /* What this deployment took from outside the manifests, so that it can be promoted: {variables
- * (sensitive ones as their redacted form: not promotable), artifacts}; caller owns it. */
+ * (sensitive ones as their redacted form: not promotable), artifacts, and sources: [{location,
+ * ref, commit}] when manifests came from git}; caller owns it. */
 static json_t *deployment_inputs(struct app *a, struct secret_store *secrets)
 {
 	json_t *vars = a->model.env && a->model.env->variables ? json_deep_copy(a->model.env->variables) : json_object();
@@ -497,7 +506,18 @@ static json_t *deployment_inputs(struct app *a, struct secret_store *secrets)
 		free_wiped(text);
 		free(red);
 	}
-	return json_pack("{s:o,s:O}", "variables", vars, "artifacts", a->artifacts ? a->artifacts : json_object());
+	json_t *in = json_pack("{s:o,s:O}", "variables", vars, "artifacts", a->artifacts ? a->artifacts : json_object());
+	/* the git locations the manifests came from, pinned (docs/locations.md) */
+	if (json_array_size(a->ms.sources)) {
+		json_t *src = json_array();
+		size_t i;
+		json_t *s;
+		json_array_foreach(a->ms.sources, i, s)
+			json_array_append_new(src, json_pack("{s:O,s:O,s:O}", "location", json_object_get(s, "location"),
+			                                     "ref", json_object_get(s, "ref"), "commit", json_object_get(s, "commit")));
+		json_object_set_new(in, "sources", src);
+	}
+	return in;
 }
 
 static int run_apply(struct app *a, bool destroy, const json_t *saved, app_review_fn review, void *payload,

@@ -80,6 +80,7 @@ struct app {
 	struct app_options o;
 	char *project_dir;            /* absolute */
 	char *state_dir;              /* absolute, created when missing */
+	char *git_cache;              /* PROJECT/.cratis/git: where git locations are fetched (ms.cache_dir) */
 	struct manifest_set ms;
 	struct registry reg;
 	struct model model;
@@ -299,6 +300,22 @@ int app_open_state_only(struct app **out, const struct app_options *o, struct di
  * without such a release), CRATIS_EIO (the store cannot be read). */
 int app_log_file(struct app *a, const char *env, const char *address, const char *release, char **out,
                  struct diags *d);
+
+/* `cratis plugin install`: install the .tar.gz at source (a path or an http(s) URL) into the
+ * project's .cratis/plugins, or global: the user's plugin directory (plugin_user_dir), as
+ * plugin_install (src/plugin/install.h) does, checking sha256 (64 hex digits, or NULL) and the
+ * dependencies against the project's plugin path; a project install is recorded in
+ * PROJECT/.cratis/plugins.lock (a path source made absolute). Needs only a->project_dir (any
+ * app_load). *out (new reference) gets {name, version, sha256, path, replaced (the older version,
+ * absent when none), lock (absent for global)}. Returns CRATIS_OK, or plugin_install's status
+ * (CRATIS_EINVAL also for a malformed sha256; CRATIS_ENOTFOUND for global without HOME) with
+ * every problem in d. */
+int app_plugin_install(struct app *a, const char *source, const char *sha256, bool global, json_t **out,
+                       struct diags *d);
+/* `cratis plugin remove`: remove plugin name from the project's (or, global, the user's) plugin
+ * directory and its lock entry. Returns CRATIS_OK, CRATIS_ENOTFOUND when it is not installed
+ * there, CRATIS_EIO (in d). */
+int app_plugin_remove(struct app *a, const char *name, bool global, struct diags *d);
 
 /* Loaded plugins (APP_LOAD_PLUGINS): a JSON array of {name, version, form ("so", "exec",
  * "core"), path, kinds: ["group/version Kind", ...]}. */

@@ -18,6 +18,13 @@ int app_lock_take(struct app *a, struct run_lock *h, struct diags *d);
 /* Stop renewing and release h. CRATIS_ERROR (in d) when the lease was lost meanwhile. */
 int app_lock_release(struct app *a, struct run_lock *h, struct diags *d);
 
+/* Project spec.plugins (plugins.c): every entry whose plugin is not loaded is installed into
+ * PROJECT/.cratis/plugins (checksum from the entry, else from .cratis/plugins.lock when the
+ * source is the one locked), recorded in the lock and loaded into a->reg; a loaded plugin
+ * outside the entry's range, a malformed entry or a failed install is an error appended to
+ * errors, located at the entry. Called by app_open between the manifests and the model. */
+void app_ensure_plugins(struct app *a, struct diags *errors);
+
 /* s, or "" for NULL: for JSON fields that are always strings. */
 static inline const char *or_empty(const char *s)
 {

@@ -163,6 +163,7 @@ static const struct manifest_set *env_docs(struct app *a, struct manifest_set *t
 	if (a->ms.n)
 		return &a->ms;
 	manifest_set_init(tmp);
+	tmp->cache_dir = a->git_cache;
 	const char *first = a->o.npaths ? a->o.paths[0] : ".";
 	for (size_t i = 0; i < a->o.npaths; i++)
 		manifest_load_path(tmp, a->o.paths[i]);

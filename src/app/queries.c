@@ -57,12 +57,19 @@ int app_history(struct app *a, const char *env, json_t **out, struct diags *d)
 	if (store_history(a->store, env, 0, &dep))
 		return diags_add_last_error(d);
 	json_t *arr = json_array();
-	for (size_t i = 0; i < dep.n; i++)
-		json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)dep.v[i].id,
-		                                     "environment", or_empty(dep.v[i].environment), "command", or_empty(dep.v[i].command),
-		                                     "user", or_empty(dep.v[i].user), "host", or_empty(dep.v[i].host),
-		                                     "started", or_empty(dep.v[i].started), "finished", or_empty(dep.v[i].finished),
-		                                     "result", or_empty(dep.v[i].result), "summary", or_empty(dep.v[i].summary)));
+	for (size_t i = 0; i < dep.n; i++) {
+		json_t *row = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)dep.v[i].id,
+		                        "environment", or_empty(dep.v[i].environment), "command", or_empty(dep.v[i].command),
+		                        "user", or_empty(dep.v[i].user), "host", or_empty(dep.v[i].host),
+		                        "started", or_empty(dep.v[i].started), "finished", or_empty(dep.v[i].finished),
+		                        "result", or_empty(dep.v[i].result), "summary", or_empty(dep.v[i].summary));
+		/* the git commits its manifests came from (docs/locations.md), when any */
+		json_t *in = dep.v[i].inputs ? json_loads(dep.v[i].inputs, 0, NULL) : NULL;
+		if (json_array_size(json_object_get(in, "sources")))
+			json_object_set(row, "sources", json_object_get(in, "sources"));
+		json_decref(in);
+		json_array_append_new(arr, row);
+	}
 	store_deployments_release(&dep);
 	*out = arr;
 	return CRATIS_OK;

@@ -111,6 +111,8 @@ int cli_apply(struct cli_ctx *ctx, bool destroy)
 	struct plan p;
 	struct app_run run;
 	struct diags d = DIAGS_INIT;
+	if (!ctx->json)
+		print_sources(a->ms.sources, stdout);
 	int arc = app_apply(a, destroy, review, &r, &p, &run, &d);
 	print_errors(ctx, &d);
 	rc = finish(ctx, destroy, arc, &run, &d);

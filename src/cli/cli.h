@@ -66,6 +66,8 @@ struct cli_ctx {
 	bool check, diff;         /* transform: --check, --diff */
 	struct strv rules;        /* transform: --rules PATH, repeatable */
 	const char *usage;        /* cost: --usage FILE (Infracost-shaped usage) */
+	const char *sha256;       /* plugin install --sha256 HEX */
+	bool global;              /* plugin install/remove --global */
 	struct strv args;         /* positional arguments (a subcommand's name first) */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
 	atomic_int *cancel; /* the run's cancellation word (the signal that interrupted it) */
@@ -104,6 +106,9 @@ bool cli_color(const struct cli_ctx *ctx, FILE *f);
 /* Print a plan as text: a line per resource and the summary line (cli/plan.c); the action
  * symbols in colour when color. */
 void print_plan(const struct plan *p, FILE *f, bool color);
+/* Print the git locations the manifests came from (struct manifest_set's sources), one line
+ * each with the ref and the commit pinned, then a blank line; nothing when sources is empty. */
+void print_sources(const json_t *sources, FILE *f);
 
 /* With -target: the warning on stderr that the run is partial (Terraform's "Resource targeting is
  * in effect"); destroy says it covers what depends on the targets. Nothing without targets. */

@@ -95,6 +95,12 @@ const struct cli_flag cli_flags[FL__COUNT] = {
 	                  "the state store to copy into (sqlite:PATH, postgres://...): it must hold no cratis data" },
 	[FL_FROM_STATE] = { "from", 0, NULL, "URL", FT_STRING, AT(from), 0, 0, NULL, "the current store (--state)", NULL,
 	                    NULL, CC_NONE, "the state store to copy from; never written" },
+	/* plugin install, remove */
+	[FL_SHA256] = { "sha256", 0, NULL, "HEX", FT_STRING, AT(sha256), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
+	                "the archive's SHA-256 (64 hex digits): the install is refused when it differs" },
+	[FL_GLOBAL] = { "global", 0, NULL, NULL, FT_SWITCH, AT(global), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
+	                "the user's plugin directory ($XDG_DATA_HOME/cratis/plugins, else ~/.local/share/cratis/plugins) "
+	                "instead of the project's .cratis/plugins" },
 	[FL_VERBOSE] = { "verbose", 'v', NULL, NULL, FT_SWITCH, AT(verbose), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	                 "debug output and notes" },
 	[FL_NO_COLOR] = { "no-color", 0, NULL, NULL, FT_SWITCH, AT(no_color), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
@@ -183,6 +189,8 @@ static const struct cli_example ex_history_examples[] = {
 };
 static const struct cli_example ex_plugin_examples[] = {
 	{ NULL, "cratis plugin list" },
+	{ "install from a URL, checking its checksum", "cratis plugin install https://example.com/echo-1.2.0.tar.gz --sha256 HEX" },
+	{ "remove it", "cratis plugin remove echo" },
 	{ NULL, NULL },
 };
 static const struct cli_example ex_state_examples[] = {
@@ -291,6 +299,16 @@ static const struct cli_example ex_help_examples[] = {
 static const struct cli_command plugin_subs[] = {
 	{ "list", "the loaded plugins: name, version, form, fields, kinds, path", NULL, 0, 0, CC_NONE,
 	  FLAG(FL_FILE) | FLAG(FL_OUTPUT), "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
+	{ "install", "install a plugin from a .tar.gz path or URL (checksum, ABI and dependencies checked)", "PATH|URL", 1, 1,
+	  CC_FILE, FLAG(FL_FILE) | FLAG(FL_SHA256) | FLAG(FL_GLOBAL) | FLAG(FL_OUTPUT), "text|json",
+	  "Unpacks a .tar.gz of a plugin (a .so or an exec plugin folder with plugin.yaml) into the\n"
+	  "project's .cratis/plugins (--global: the user's plugin directory), after checking the\n"
+	  "checksum (--sha256), the member names, the ABI and the dependency ranges; an older version\n"
+	  "is replaced with one rename. Project installs are recorded in .cratis/plugins.lock.",
+	  NULL, NULL, NULL, false, false, NULL },
+	{ "remove", "remove an installed plugin", "NAME", 1, 1, CC_NONE, FLAG(FL_FILE) | FLAG(FL_GLOBAL), NULL,
+	  "Removes NAME from the project's .cratis/plugins (--global: the user's plugin directory) and\n"
+	  "its entry of .cratis/plugins.lock.", NULL, NULL, NULL, false, false, NULL },
 	END_SUBS,
 };
 
@@ -401,7 +419,7 @@ const struct cli_command cli_commands[] = {
 	  "Without ID: the deployments of the environment (every environment without --env), newest first:\n"
 	  "id, who, when, the command, the result. With ID: that deployment's steps.",
 	  ex_history_examples, ex_query, NULL, false, false, cmd_history },
-	{ "plugin", "the plugins cratis loaded", NULL, 0, 0, CC_NONE, 0, NULL,
+	{ "plugin", "the plugins cratis loaded; install and remove them", NULL, 0, 0, CC_NONE, 0, NULL,
 	  "Plugins are searched in CRATIS_PLUGIN_PATH, the project's .cratis/plugins and the installed\n"
 	  "plugin directory (docs/plugins.md).",
 	  ex_plugin_examples, ex_query, plugin_subs, false, false, cmd_plugin },

@@ -21,6 +21,7 @@ enum cli_flag_id {
 	FL_INPUT, FL_OUT_PATH, FL_CHECK, FL_DIFF, FL_RULES, FL_RELEASE, FL_USAGE,
 	FL_TO_STATE, FL_FROM_STATE, /* state migrate */
 	FL_FORCE_RELEASE, /* rollout rollback --force */
+	FL_SHA256, FL_GLOBAL, /* plugin install, remove */
 	/* global: every command */
 	FL_VERBOSE, FL_NO_COLOR, FL_STATE_DIR, FL_STATE, FL_HELP,
 	FL__COUNT

@@ -26,10 +26,16 @@ static void print_deployments(json_t *a)
 	printf("%-5s %-12s %-10s %-21s %-10s %s\n", "ID", "ENV", "RESULT", "STARTED", "USER", "COMMAND / SUMMARY");
 	size_t i;
 	json_t *d;
-	json_array_foreach(a, i, d)
+	json_array_foreach(a, i, d) {
 		printf("%-5lld %-12s %-10s %-21s %-10s %s (%s)\n", (long long)json_integer_value(json_object_get(d, "id")),
 		       sget(d, "environment"), sget(d, "result"), sget(d, "started"), sget(d, "user"), sget(d, "command"),
 		       sget(d, "summary"));
+		/* the pinned commits of manifests from git, under their deployment */
+		size_t k;
+		json_t *s;
+		json_array_foreach(json_object_get(d, "sources"), k, s)
+			printf("      from %s at %s (%s)\n", sget(s, "location"), sget(s, "commit"), sget(s, "ref"));
+	}
 }
 
 int cmd_history(int argc, char **argv, struct cli_ctx *ctx)

@@ -39,6 +39,18 @@ static void print_values(const struct plan_item *it, FILE *f)
 /* One line per resource (+ create, ~ update, -/+ replace, - delete) with changed fields and
  * reasons, the changed values of updates and replaces below it, then the summary line; the
  * action symbols in colour when color. */
+void print_sources(const json_t *sources, FILE *f)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(sources, i, s)
+		fprintf(f, "Manifests from %s: %s %s at commit %s\n", json_string_value(json_object_get(s, "location")),
+		        json_string_value(json_object_get(s, "kind")), json_string_value(json_object_get(s, "ref")),
+		        json_string_value(json_object_get(s, "commit")));
+	if (json_array_size(sources))
+		fputc('\n', f);
+}
+
 void print_plan(const struct plan *p, FILE *f, bool color)
 {
 	static const char *const sym[] = { "  ", "+ ", "~ ", "-/+", "- " };
@@ -293,9 +305,12 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 			print_markdown(&p, stdout);
 		} else if (ctx->json) {
 			json_t *j = app_plan_json(&p);
+			if (json_array_size(a->ms.sources))
+				json_object_set(j, "sources", a->ms.sources);
 			print_json(j);
 			json_decref(j);
 		} else {
+			print_sources(a->ms.sources, stdout);
 			print_plan(&p, stdout, cli_color(ctx, stdout));
 		}
 		rc = ctx->detailed_exitcode && app_plan_has_changes(&p) ? EXIT_CHANGES : EXIT_OK;

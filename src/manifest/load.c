@@ -3,12 +3,14 @@
 #include "manifest.h"
 #include "guard.h"
 #include "ignore.h"
+#include "location.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <libfyaml.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,7 +42,11 @@ void manifest_set_release(struct manifest_set *s)
 	strv_release(&s->files);
 	diags_release(&s->errors);
 	diags_release(&s->notes);
+	strv_release(&s->included);
+	json_decref(s->sources);
+	const char *cache = s->cache_dir;
 	manifest_set_init(s);
+	s->cache_dir = cache; /* the caller's setting survives */
 }
 
 const char *json_type_phrase(const json_t *v)
@@ -791,7 +797,7 @@ static int load_dir(struct manifest_set *s, const char *dir, const char *rel, st
 	return rc;
 }
 
-int manifest_load_path(struct manifest_set *s, const char *path)
+static int load_local(struct manifest_set *s, const char *path)
 {
 	struct stat st;
 	if (stat(path, &st) < 0)
@@ -820,6 +826,133 @@ int manifest_load_path(struct manifest_set *s, const char *path)
 		return rc;
 	}
 	return load_file(s, path);
+}
+
+/* ---- locations: git repositories and a Project's spec.includes / spec.systems (location.h) ---- */
+
+/* Load one location: a git location fetched into s's cache and recorded in s->sources, or a
+ * local path. Errors as manifest_load_path. */
+static int load_location(struct manifest_set *s, const char *path)
+{
+	if (!location_is_git(path))
+		return load_local(s, path);
+	struct location l;
+	int rc = location_parse(&l, path);
+	if (rc)
+		return CRATIS_EIO;
+	char *def = s->cache_dir ? NULL : xstrdup(".cratis/git");
+	char *dir = NULL;
+	struct git_pin pin;
+	if ((rc = location_fetch(&l, s->cache_dir ? s->cache_dir : def, &dir, &pin))) {
+		free(def);
+		location_release(&l);
+		return CRATIS_EIO;
+	}
+	if (!s->sources)
+		s->sources = json_array();
+	static const char *const kinds[] = { "branch", "tag", "commit" };
+	json_array_append_new(s->sources, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "location", l.text, "url", l.url,
+	                                            "subdir", l.subdir, "ref", pin.ref, "kind", kinds[pin.kind],
+	                                            "commit", pin.commit));
+	rc = load_local(s, dir);
+	free(pin.ref);
+	free(dir);
+	free(def);
+	location_release(&l);
+	return rc;
+}
+
+/* spec.systems takes the Systems and Environments of what it names: the other documents loaded
+ * from index first on (an infrastructure repository's own Projects and resources) are dropped,
+ * with a note each. */
+static void keep_systems(struct manifest_set *s, size_t first)
+{
+	size_t w = first;
+	for (size_t i = first; i < s->n; i++) {
+		struct manifest_doc *d = s->docs[i];
+		const char *kind = json_string_value(json_object_get(d->root, "kind"));
+		if (kind && (!strcmp(kind, "System") || !strcmp(kind, "Environment"))) {
+			s->docs[w++] = d;
+			continue;
+		}
+		struct loc at;
+		manifest_locate(d, NULL, &at);
+		diag_locate(diags_add(&s->notes, DIAG_NOTE, CRATIS_OK, "skipped: a %s document; spec.systems takes only Systems and Environments",
+		                      kind ? kind : "kind-less"), at.file, at.line, at.col, NULL);
+		doc_free(d);
+	}
+	s->n = w;
+}
+
+/* The documents from index from on: every Project's spec.includes and spec.systems entries
+ * (locations; a relative path is relative to the file that names it) are loaded once each, the
+ * documents they bring processed in turn. Problems are appended to s->errors at the entry. */
+static void load_includes(struct manifest_set *s, size_t from)
+{
+	static const char *const fields[] = { "includes", "systems" };
+	for (size_t i = from; i < s->n; i++) {
+		const struct manifest_doc *doc = s->docs[i];
+		const char *kind = json_string_value(json_object_get(doc->root, "kind"));
+		if (!kind || strcmp(kind, "Project"))
+			continue;
+		for (size_t f = 0; f < 2; f++) {
+			json_t *list = json_object_get(json_object_get(doc->root, "spec"), fields[f]);
+			if (!list)
+				continue;
+			char field[64];
+			if (!json_is_array(list)) {
+				snprintf(field, sizeof(field), "spec.%s", fields[f]);
+				manifest_error(&s->errors, doc, field, "expected a sequence of locations (paths or git::URL//DIR?ref=REF), got %s",
+				               json_type_phrase(list));
+				continue;
+			}
+			for (size_t k = 0; k < json_array_size(list); k++) {
+				snprintf(field, sizeof(field), "spec.%s[%zu]", fields[f], k);
+				const char *text = json_string_value(json_array_get(list, k));
+				if (!text || !*text) {
+					manifest_error(&s->errors, doc, field, "expected a location (a path or git::URL//DIR?ref=REF), got %s",
+					               json_type_phrase(json_array_get(list, k)));
+					continue;
+				}
+				char *where = NULL;
+				if (location_is_git(text) || text[0] == '/') {
+					where = xstrdup(text);
+				} else {
+					const char *slash = strrchr(doc->file, '/');
+					where = slash ? xasprintf("%.*s/%s", (int)(slash - doc->file), doc->file, text) : xstrdup(text);
+				}
+				char *key = location_is_git(where) ? xstrdup(where) : abs_path(where);
+				if (!key || strv_has(&s->included, key)) {
+					if (!key)
+						manifest_error(&s->errors, doc, field, "cannot read '%s': %s", where, strerror(errno));
+					free(key);
+					free(where);
+					continue;
+				}
+				strv_push_owned(&s->included, key);
+				size_t first = s->n;
+				if (load_location(s, where) == CRATIS_EIO)
+					manifest_error(&s->errors, doc, field, "%s", cratis_error_last()->message);
+				if (f == 1)
+					keep_systems(s, first);
+				doc = s->docs[i]; /* loading may move the documents' array, not the documents */
+				free(where);
+			}
+		}
+	}
+}
+
+int manifest_load_path(struct manifest_set *s, const char *path)
+{
+	size_t from = s->n;
+	if (location_is_git(path))
+		strv_push(&s->included, path);
+	int rc = load_location(s, path);
+	if (rc == CRATIS_EIO)
+		return rc;
+	size_t errs = s->errors.n;
+	load_includes(s, from);
+	return rc ? rc : s->errors.n > errs ? CRATIS_EINVAL : CRATIS_OK;
 }
 
 /* Child of v named by the path component comp (len bytes; index: written as [i]); its

@@ -40,6 +40,13 @@ struct manifest_set {
 	struct strv files;         /* every file or display name loaded, in order */
 	struct diags errors;       /* YAML errors collected while loading, located */
 	struct diags notes;        /* DIAG_NOTE: what a directory walk skipped and why (shown with -v) */
+	/* Git locations (src/manifest/location.h): where they are fetched (borrowed, set by the
+	 * caller after manifest_set_init and kept by manifest_set_release; NULL: .cratis/git under
+	 * the working directory), and what was loaded from them, in order: [{location, url, subdir,
+	 * ref, kind: branch|tag|commit, commit}] (NULL when none). */
+	const char *cache_dir;
+	json_t *sources;
+	struct strv included;      /* locations and absolute paths already loaded by spec.includes/systems */
 };
 
 /* A source location, 1-based. */
@@ -56,7 +63,9 @@ void manifest_set_init(struct manifest_set *s);
 /* Free every document and error of s and leave it empty (initialised) again. */
 void manifest_set_release(struct manifest_set *s);
 
-/* Load path: a file, or a directory searched recursively for *.yaml and *.yml (sorted; symbolic
+/* Load path: a git location (location_is_git: fetched into s->cache_dir, pinned to the commit
+ * its ref resolves to and recorded in s->sources; the directory it names is then loaded as
+ * below), a file, or a directory searched recursively for *.yaml and *.yml (sorted; symbolic
  * links followed, each real directory and file read once, so a link to an ancestor ends the walk
  * there). Every YAML document becomes a manifest_doc; empty documents are skipped. YAML errors
  * (syntax, an undefined alias, a value its tag refuses, a number JSON cannot hold) are appended
@@ -66,8 +75,13 @@ void manifest_set_release(struct manifest_set *s);
  * may re-include node_modules with "!node_modules/"); it also skips, with a note in s->notes,
  * a YAML file none of whose documents is a mapping with both apiVersion and kind (a
  * docker-compose.yml, a CI configuration): a file given as path itself is always loaded.
+ * Then every Project loaded names in spec.includes and spec.systems is loaded the same way, once
+ * each (a relative path is relative to the file naming it; a failure is an error located at the
+ * entry), and so on for what those bring; of what spec.systems names, only the System and
+ * Environment documents are kept (the others are dropped with a note in s->notes).
  * Returns CRATIS_OK, CRATIS_EINVAL when any error was collected, or CRATIS_EIO when path (or its
- * .cratisignore) cannot be read (detail in the last error). */
+ * .cratisignore) cannot be read, or a git location cannot be parsed or fetched (detail in the
+ * last error). */
 int manifest_load_path(struct manifest_set *s, const char *path);
 
 /* Load the YAML of data (len bytes, need not be NUL-terminated; borrowed for the call only) as

@@ -37,6 +37,8 @@ static const struct field_def {
 	{ "Project", "spec.promotion", FT_MAPPING, 0, "variables: names whose values `cratis promote` carries over" },
 	{ "Project", "spec.secrets", FT_MAPPING, 0, "NAME: {env: VAR} | {file: PATH} | {command: [argv]} for ${secret:NAME}" },
 	{ "Project", "spec.outputs", FT_MAPPING, 0, "NAME: EXPR or {value: EXPR, description, sensitive}: values shown after apply and by `cratis output`" },
+	{ "Project", "spec.includes", FT_STRINGS, 0, "manifest locations loaded with the Project (docs/locations.md)" },
+	{ "Project", "spec.systems", FT_STRINGS, 0, "locations of the Systems and Environments it deploys onto (docs/locations.md)" },
 	{ "@", "spec.system", FT_STRING, 0, "the name of a System" },
 	{ "@", "spec.dependsOn", FT_STRINGS, 0, "Kind/name references" },
 };

@@ -1,6 +1,7 @@
 /* Plugin registry and shared-object loader (see registry.h). */
 #define _GNU_SOURCE
 #include "registry.h"
+#include "install.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -388,6 +389,9 @@ void registry_default_dirs(struct registry *r, const char *project_dir)
 	}
 	if (project_dir)
 		strv_push_owned(&r->dirs, xasprintf("%s/.cratis/plugins", project_dir));
+	char *user = plugin_user_dir(); /* `cratis plugin install --global` (install.h) */
+	if (user)
+		strv_push_owned(&r->dirs, user);
 	char *exe = exe_dir();
 	char *build = xasprintf("%s/plugins", exe);
 	char *marker = xasprintf("%s/build.ninja", exe);

@@ -96,6 +96,7 @@ void registry_init(struct registry *r);
 void registry_release(struct registry *r);
 
 /* The plugin path: $CRATIS_PLUGIN_PATH (colon-separated), then project_dir/.cratis/plugins, then
+ * the user's directory of --global installs (plugin_user_dir, src/plugin/install.h), then
  * the built-in directory (the build tree's plugins/ next to the binary, else the installed
  * CRATIS_PLUGIN_DIR). project_dir may be NULL. Fills r->dirs. */
 void registry_default_dirs(struct registry *r, const char *project_dir);

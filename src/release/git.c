@@ -25,7 +25,9 @@
 	X(reference_is_branch) X(reference_shorthand) X(reference_free) X(reference_lookup) \
 	X(reference_symbolic_target) X(tag_list) X(strarray_dispose) X(revparse_single) \
 	X(oid_tostr) X(oid_equal) X(object_id) X(object_free) \
-	X(signature_default) X(signature_now) X(signature_free) X(tag_create)
+	X(signature_default) X(signature_now) X(signature_free) X(tag_create) \
+	X(clone) X(repository_open) X(remote_lookup) X(remote_fetch) X(remote_free) \
+	X(checkout_tree) X(repository_set_head_detached)
 
 /* Pointers to them, typed from <git2.h>: git->tag_list is git_tag_list. */
 struct git_api {
@@ -219,5 +221,127 @@ int repo_tag(struct repo *r, const char *name, const char *message)
 	}
 	r->git->signature_free(sig);
 	r->git->object_free(head);
+	return rc;
+}
+
+/* ---- locations: clone, fetch and check out a ref (src/manifest/location.h) ---- */
+
+/* Resolve ref in r: a remote branch (origin/REF), a tag, or a commit id (7 to 40 hex digits).
+ * *obj gets the commit (object_free it) and *kind what ref is. GIT_ENOTFOUND when none. */
+static int resolve_ref(struct repo *r, const char *ref, git_object **obj, enum git_ref_kind *kind)
+{
+	char *spec = xasprintf("refs/remotes/origin/%s^{commit}", ref);
+	int rc = r->git->revparse_single(obj, r->repo, spec);
+	free(spec);
+	if (rc == 0) {
+		*kind = GIT_REF_BRANCH;
+		return 0;
+	}
+	spec = xasprintf("refs/tags/%s^{commit}", ref);
+	rc = r->git->revparse_single(obj, r->repo, spec);
+	free(spec);
+	if (rc == 0) {
+		*kind = GIT_REF_TAG;
+		return 0;
+	}
+	size_t n = strlen(ref);
+	if (n >= 7 && n <= 40 && strspn(ref, "0123456789abcdefABCDEF") == n) {
+		spec = xasprintf("%s^{commit}", ref);
+		rc = r->git->revparse_single(obj, r->repo, spec);
+		free(spec);
+		if (rc == 0) {
+			*kind = GIT_REF_COMMIT;
+			return 0;
+		}
+	}
+	return GIT_ENOTFOUND;
+}
+
+int repo_fetch_ref(const char *url, const char *dir, const char *ref, struct git_pin *out)
+{
+	memset(out, 0, sizeof(*out));
+	const struct git_api *git = git_api();
+	if (!git)
+		return cratis_error_last()->status;
+	git->libgit2_init();
+	struct repo r = { git, NULL };
+	git_object *obj = NULL;
+	git_remote *remote = NULL;
+	char *want = NULL;
+	int rc = CRATIS_OK;
+	bool fetched = false;
+	if (!is_dir(dir)) {
+		if (git->clone(&r.repo, url, dir, NULL) < 0) {
+			char *what = xasprintf("cannot clone '%s'", url);
+			rc = git_err(git, CRATIS_EIO, what);
+			free(what);
+			goto out;
+		}
+		fetched = true;
+	} else if (git->repository_open(&r.repo, dir) < 0) {
+		char *what = xasprintf("cannot open the cached clone '%s' of '%s'", dir, url);
+		rc = git_err(git, CRATIS_EIO, what);
+		free(what);
+		goto out;
+	}
+	if (ref && *ref) {
+		want = xstrdup(ref);
+	} else {
+		/* no ref: the remote's default branch, which the clone checked out first */
+		git_reference *head = NULL;
+		git_reference *origin_head = NULL;
+		if (git->reference_lookup(&origin_head, r.repo, "refs/remotes/origin/HEAD") == 0 &&
+		    git->reference_symbolic_target(origin_head) &&
+		    starts_with(git->reference_symbolic_target(origin_head), "refs/remotes/origin/"))
+			want = xstrdup(git->reference_symbolic_target(origin_head) + 20);
+		git->reference_free(origin_head);
+		if (!want && git->repository_head(&head, r.repo) == 0 && git->reference_is_branch(head))
+			want = xstrdup(git->reference_shorthand(head));
+		git->reference_free(head);
+		if (!want) {
+			rc = error_set(CRATIS_ENOTFOUND, "'%s' has no default branch: name one with ?ref=", url);
+			goto out;
+		}
+	}
+	int found = resolve_ref(&r, want, &obj, &out->kind);
+	/* a branch moves: fetch it again; a tag or a commit already here is pinned */
+	if (!fetched && (found != 0 || out->kind == GIT_REF_BRANCH)) {
+		if (git->remote_lookup(&remote, r.repo, "origin") < 0 || git->remote_fetch(remote, NULL, NULL, NULL) < 0) {
+			char *what = xasprintf("cannot fetch '%s'", url);
+			rc = git_err(git, CRATIS_EIO, what);
+			free(what);
+			goto out;
+		}
+		fetched = true;
+		git->object_free(obj);
+		obj = NULL;
+		found = resolve_ref(&r, want, &obj, &out->kind);
+	}
+	if (found != 0) {
+		rc = error_set(CRATIS_ENOTFOUND, "'%s' has no branch, tag or commit '%s'", url, want);
+		goto out;
+	}
+	git_checkout_options co;
+	memset(&co, 0, sizeof(co));
+	co.version = GIT_CHECKOUT_OPTIONS_VERSION;
+	co.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_REMOVE_UNTRACKED;
+	if (git->checkout_tree(r.repo, obj, &co) < 0 || git->repository_set_head_detached(r.repo, git->object_id(obj)) < 0) {
+		char *what = xasprintf("cannot check out '%s' of '%s'", want, url);
+		rc = git_err(git, CRATIS_EIO, what);
+		free(what);
+		goto out;
+	}
+	git->oid_tostr(out->commit, sizeof(out->commit), git->object_id(obj));
+	out->ref = want;
+	want = NULL;
+	out->fetched = fetched;
+out:
+	free(want);
+	git->object_free(obj);
+	if (remote)
+		git->remote_free(remote);
+	if (r.repo)
+		git->repository_free(r.repo);
+	git->libgit2_shutdown();
 	return rc;
 }

@@ -44,4 +44,23 @@ int repo_tag_state(struct repo *r, const char *name, enum tag_state *state, char
  * libgit2 cannot write it, CRATIS_ERROR when no signature can be made. */
 int repo_tag(struct repo *r, const char *name, const char *message);
 
+/* What a ref of a location resolved to (repo_fetch_ref). */
+enum git_ref_kind { GIT_REF_BRANCH, GIT_REF_TAG, GIT_REF_COMMIT };
+struct git_pin {
+	char commit[41];           /* the full commit id checked out, hex */
+	char *ref;                 /* the ref asked for, or the default branch's name (heap) */
+	enum git_ref_kind kind;
+	bool fetched;              /* the remote was contacted (clone or fetch) */
+};
+
+/* Make dir a clone of url checked out (detached, forced: local edits are discarded) at ref: a
+ * branch of the remote, a tag or a commit id (7-40 hex digits); ref NULL or "" means the remote's
+ * default branch. dir is cloned when it does not exist; otherwise the remote is fetched again
+ * only when ref is a branch or is not found in the clone (a tag or commit already there is
+ * pinned: no network). url is anything libgit2 clones: https://, ssh://, git://, file://, a
+ * path. *out is filled on success (free out->ref). Returns CRATIS_OK; CRATIS_ENOTFOUND when
+ * libgit2 cannot be loaded or ref names nothing in url ("'URL' has no branch, tag or commit
+ * 'REF'"), CRATIS_EIO when the clone, fetch or checkout fails (libgit2's message appended). */
+int repo_fetch_ref(const char *url, const char *dir, const char *ref, struct git_pin *out);
+
 #endif
