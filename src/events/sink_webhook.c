@@ -1,4 +1,4 @@
-/* The webhook sink: one HTTP POST per event with libcurl (opened on first use, src/util/dynlib.h),
+/* The webhook sink: one HTTP POST per event with libcurl (opened on first use, src/util/curl_lazy.h),
  * CloudEvents HTTP protocol binding 1.0 (github.com/cloudevents/spec, cloudevents/bindings/
  * http-protocol-binding.md) in binary mode (section 3.1: ce-* headers, data as the body) or
  * structured mode (section 3.2: application/cloudevents+json), signed as Standard Webhooks says
@@ -9,56 +9,16 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <time.h>
-/* calls go through a table of pointers, so curl.h's type-checking macros cannot apply */
-#define CURL_DISABLE_TYPECHECK
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "events/sink_internal.h"
 #include "util/buf.h"
-#include "util/dynlib.h"
+#include "util/curl_lazy.h"
 #include "util/error.h"
 #include "util/util.h"
 #include "banned.h"
-
-#if !defined(CRATIS_LIBCURL_SONAME) || !defined(CRATIS_LIBCURL_PACKAGE)
-#error "meson.build defines CRATIS_LIBCURL_SONAME and CRATIS_LIBCURL_PACKAGE"
-#endif
-
-#define CURL_FUNCTIONS(X) \
-	X(curl_global_init) X(curl_easy_init) X(curl_easy_setopt) X(curl_easy_perform) X(curl_easy_getinfo) \
-	X(curl_easy_cleanup) X(curl_easy_strerror) X(curl_slist_append) X(curl_slist_free_all) X(curl_getdate)
-
-struct curl_api {
-#define CURL_MEMBER(name) __typeof__(name) *name;
-	CURL_FUNCTIONS(CURL_MEMBER)
-#undef CURL_MEMBER
-};
-
-/* Filled once by curl_load (under curl_once) and only read after. */
-static struct {
-	struct dynlib lib;
-	struct curl_api fn;
-} curl_lib;
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_load(void)
-{
-	if (dynlib_open(&curl_lib.lib, "libcurl", CRATIS_LIBCURL_SONAME, CRATIS_LIBCURL_PACKAGE))
-		return;
-#define CURL_RESOLVE(name) curl_lib.fn.name = (__typeof__(curl_lib.fn.name))dynlib_sym(&curl_lib.lib, #name);
-	CURL_FUNCTIONS(CURL_RESOLVE)
-#undef CURL_RESOLVE
-	/* here, once: curl_global_init is not thread-safe everywhere; never cleaned up (the library
-	 * stays loaded for the life of the process) */
-	if (curl_lib.lib.status == CRATIS_OK && curl_lib.fn.curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		curl_lib.lib.status = CRATIS_ENOTFOUND;
-		snprintf(curl_lib.lib.message, sizeof curl_lib.lib.message,
-		         "cannot initialise libcurl (%s): curl_global_init failed", CRATIS_LIBCURL_SONAME);
-	}
-}
 
 #define WEBHOOK_EXCERPT 120   /* bytes of a failed response's body quoted in the message */
 
@@ -331,9 +291,9 @@ int sink_webhook_open(struct sink **out, const struct sink_config *cfg)
 		if (rc != CRATIS_OK)
 			return error_prefix("sink %s", name);
 	}
-	if (dynlib_load_once(&curl_once, curl_load, &curl_lib.lib) != CRATIS_OK)
+	const struct curl_api *c;
+	if (curl_api_get(&c) != CRATIS_OK)
 		return error_prefix("sink %s", name);
-	const struct curl_api *c = &curl_lib.fn;
 	struct webhook_sink *w = xmalloc(sizeof *w);
 	memset(w, 0, sizeof *w);
 	w->base.vt = &webhook_vt;

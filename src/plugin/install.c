@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "install.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -17,40 +16,11 @@
 #include "release/semver.h"
 #include "secret/secret.h"
 #include "util/buf.h"
-#include "util/dynlib.h"
+#include "util/curl_lazy.h"
 #include "util/error.h"
 #include "util/subprocess.h"
 #include "util/util.h"
 #include "banned.h"
-
-#if !defined(CRATIS_LIBCURL_SONAME) || !defined(CRATIS_LIBCURL_PACKAGE)
-#error "meson.build defines CRATIS_LIBCURL_SONAME and CRATIS_LIBCURL_PACKAGE"
-#endif
-
-/* ---- libcurl, opened on first use (util/dynlib.h) ---- */
-
-#define CURL_FUNCTIONS(X) X(easy_init) X(easy_setopt) X(easy_perform) X(easy_getinfo) X(easy_cleanup) X(easy_strerror)
-
-struct curl_api {
-#define CURL_MEMBER(name) __typeof__(curl_##name) *name;
-	CURL_FUNCTIONS(CURL_MEMBER)
-#undef CURL_MEMBER
-};
-
-static struct {
-	struct dynlib lib;
-	struct curl_api fn;
-} curl_lib;
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_load(void)
-{
-	if (dynlib_open(&curl_lib.lib, "libcurl", CRATIS_LIBCURL_SONAME, CRATIS_LIBCURL_PACKAGE))
-		return;
-#define CURL_RESOLVE(name) curl_lib.fn.name = (__typeof__(curl_lib.fn.name))dynlib_sym(&curl_lib.lib, "curl_" #name);
-	CURL_FUNCTIONS(CURL_RESOLVE)
-#undef CURL_RESOLVE
-}
 
 struct sink {
 	struct buf *b;
@@ -71,31 +41,33 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *payload)
 /* Download url into b. */
 static int download(struct buf *b, const char *url)
 {
-	if (dynlib_load_once(&curl_once, curl_load, &curl_lib.lib))
+	const struct curl_api *c;
+	if (curl_api_get(&c))
 		return cratis_error_last()->status;
-	const struct curl_api *c = &curl_lib.fn;
-	CURL *h = c->easy_init();
+	CURL *h = c->curl_easy_init();
 	if (!h)
 		return error_set(CRATIS_EIO, "cannot download '%s': libcurl cannot start", url);
 	struct sink s = { b, false };
-	c->easy_setopt(h, CURLOPT_URL, url);
-	c->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-	c->easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-	c->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
-	c->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	c->easy_setopt(h, CURLOPT_WRITEDATA, &s);
-	c->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	CURLcode rc = c->easy_perform(h);
+	c->curl_easy_setopt(h, CURLOPT_URL, url);
+	c->curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	c->curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	c->curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	c->curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+	c->curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+	c->curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	c->curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+	c->curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	CURLcode rc = c->curl_easy_perform(h);
 	long status = 0;
-	c->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	c->curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	int out = CRATIS_OK;
 	if (s.too_big)
 		out = error_set(CRATIS_EIO, "cannot download '%s': larger than %u MiB", url, PLUGIN_ARCHIVE_MAX >> 20);
 	else if (rc != CURLE_OK)
-		out = error_set(CRATIS_EIO, "cannot download '%s': %s", url, c->easy_strerror(rc));
+		out = error_set(CRATIS_EIO, "cannot download '%s': %s", url, c->curl_easy_strerror(rc));
 	else if (status >= 400)
 		out = error_set(CRATIS_EIO, "cannot download '%s': HTTP status %ld", url, status);
-	c->easy_cleanup(h);
+	c->curl_easy_cleanup(h);
 	return out;
 }
 
