@@ -382,6 +382,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	json_decref(r.body);
 	free(r.allow);
 	free(r.location);
+	error_clear(); /* the thread's last error: connection threads end without freeing it */
 	return ret;
 }
 

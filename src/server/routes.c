@@ -386,6 +386,7 @@ static void *job_run(void *arg)
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->mu);
 	diags_release(&d);
+	error_clear(); /* the thread's last error is freed before the thread ends */
 	return NULL;
 }
 

@@ -45,6 +45,12 @@ spec:
   apply: [sh, -c, 'touch "$T/slow.started"; sleep 60']
 YAML
 
+# only serve opens libmicrohttpd (and the GnuTLS behind it)
+LD_DEBUG=files LD_DEBUG_OUTPUT="$T/ver.ld" "$CRATIS" version >/dev/null 2>&1
+cat "$T"/ver.ld.* >"$T/ver.ld" 2>/dev/null
+expect_in "the loader trace is recorded" "file=libjansson" "$T/ver.ld"
+expect_not_in "cratis version does not load libmicrohttpd" "file=libmicrohttpd" "$T/ver.ld"
+
 # tokens and the policy
 ADMIN=$("$CRATIS" token create --state-dir "$S" --subject root --role admin 2>/dev/null)
 READER=$("$CRATIS" token create --state-dir "$S" --subject viewer --role readonly 2>/dev/null)
