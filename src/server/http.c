@@ -451,9 +451,11 @@ int http_serve(struct server *s, struct diags *d)
 		nanosleep(&ts, NULL);
 	}
 	log_line(s, "shutting down: no new connections; waiting for running requests and deployments");
-	mhd.quiesce_daemon(daemon);
+	MHD_socket listen_fd = mhd.quiesce_daemon(daemon); /* ours to close once stopped */
 	jobs_join_all(s);
 	mhd.stop_daemon(daemon);
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
 	log_line(s, "stopped");
 	free(s->metrics);
 	s->metrics = NULL;

@@ -58,6 +58,18 @@ static int projects_load(struct server *s, struct diags *d)
 		json_decref(j);
 		return CRATIS_EINVAL;
 	}
+	size_t i;
+	json_t *p;
+	json_array_foreach(list, i, p) {
+		if (!json_is_string(json_object_get(p, "name")) || !json_is_string(json_object_get(p, "path"))) {
+			char *field = xasprintf("projects[%zu]", i);
+			diag_locate(diags_errorf(d, CRATIS_EINVAL, "expected an object with a string name and path"),
+			            s->projects_path, 0, 0, field);
+			free(field);
+			json_decref(j);
+			return CRATIS_EINVAL;
+		}
+	}
 	s->projects = json_incref(list);
 	json_decref(j);
 	return CRATIS_OK;

@@ -220,4 +220,14 @@ check "the deployment is recorded as interrupted" test "$(jq_py '[x["result"] fo
 "$CRATIS" state list --state-dir "$S" -f "$T/slow" --env slow -o json >"$T/locks.json" 2>&1
 expect_not_in "the lock is released" '"pid"' "$T/locks.json"
 check "no sleep is left behind" test -z "$(own_procs 'sleep 60')"
+
+# the registry survives a restart; a damaged one is refused, located
+check "serve starts again" start_server "$S" "$LOG"
+req GET /v1/projects "$READER" >/dev/null
+check "with the registered projects" test "$(jq_py '[p["name"] for p in d]' <"$T/resp")" = '["demo", "bad", "slowp", "demo2"]'
+stop_server TERM
+printf '{"projects": [{"name": 3}]}' >"$S/projects.json"
+"$CRATIS" serve --state-dir "$S" --listen 127.0.0.1:0 >"$T/dmg.out" 2>&1
+expect_rc "a damaged projects.json is refused" 1 $?
+expect_in "located" "projects.json: projects[0]: expected an object with a string name and path" "$T/dmg.out"
 finish
