@@ -26,6 +26,7 @@ struct server {
 	struct authz authz;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;          /* a job started or finished */
+	pthread_mutex_t plugins_mu;   /* held while an app loads or unloads plugins (routes.c) */
 	json_t *projects;             /* [{name, path, registered}] as in projects.json */
 	struct job *jobs;             /* deployments running or finished, not yet joined */
 	size_t nroutes;

@@ -35,7 +35,27 @@ static int open_app(struct req *r, const char *path, const char *env, enum app_l
 	                         .state_url = s->state_url, .jobs = s->o.jobs, .refresh = true,
 	                         .grace_ms = s->o.grace_ms, .command_line = r->command_line, .observer = obs,
 	                         .cancel = s->o.cancel };
-	return app_open(a, &o, what, d);
+	if (what == APP_LOAD_STATE)
+		return app_open(a, &o, what, d);
+	/* Plugins are loaded and unloaded one app at a time: a shared object's init (which stores the
+	 * host's services in the plugin) never runs while another app's workers call that plugin. */
+	pthread_mutex_lock(&s->plugins_mu);
+	int rc = app_open(a, &o, what, d);
+	pthread_mutex_unlock(&s->plugins_mu);
+	return rc;
+}
+
+/* app_close for an app of open_app (NULL ignored): under plugins_mu when it loaded plugins. */
+static void close_app(struct req *r, struct app *a)
+{
+	if (!a)
+		return;
+	bool plugins = a->reg.nplugins > 0;
+	if (plugins)
+		pthread_mutex_lock(&r->srv->plugins_mu);
+	app_close(a);
+	if (plugins)
+		pthread_mutex_unlock(&r->srv->plugins_mu);
 }
 
 /* The request body as a JSON object, or NULL after replying 400. */
@@ -143,7 +163,7 @@ static void h_readyz(struct req *r)
 	json_array_append_new(checks, check_json("state", !rc, rc ? (m.len ? m.ptr : "state store failed") : NULL));
 	buf_release(&m);
 	free(env);
-	app_close(a);
+	close_app(r, a);
 	diags_release(&d);
 	/* the plugin directories: the built-in one must be readable */
 	struct registry reg;
@@ -225,7 +245,7 @@ static void h_project_create(struct req *r)
 	int rc = open_app(r, abs, NULL, APP_LOAD_STATE, NULL, &a, &d);
 	if (!rc)
 		rc = app_environments(a, &envs, &d);
-	app_close(a);
+	close_app(r, a);
 	if (rc) {
 		reply_diags(r, rc, &d);
 		goto out_diags;
@@ -287,7 +307,7 @@ static void h_environments(struct req *r)
 		reply_diags(r, rc, &d);
 	else
 		reply_json(r, 200, envs);
-	app_close(a);
+	close_app(r, a);
 	diags_release(&d);
 	free(path);
 }
@@ -318,7 +338,7 @@ static void h_plan(struct req *r)
 		} else {
 			reply_diags(r, rc, &d);
 		}
-		app_close(a);
+		close_app(r, a);
 		diags_release(&d);
 		free(path);
 	}
@@ -376,7 +396,7 @@ static void *job_run(void *arg)
 		rc = app_apply(a, false, NULL, NULL, &p, &run, &d);
 		app_plan_release(&p);
 	}
-	app_close(a);
+	close_app(&fake, a);
 	pthread_mutex_lock(&s->mu);
 	if (j->started)
 		s->deploy_running--;
@@ -497,7 +517,7 @@ static void h_deployments(struct req *r)
 		reply_diags(r, rc, &d);
 	else
 		reply_json(r, 200, list);
-	app_close(a);
+	close_app(r, a);
 	diags_release(&d);
 }
 
@@ -538,7 +558,7 @@ static void h_deployment(struct req *r)
 	}
 	free(obj);
 	json_decref(list);
-	app_close(a);
+	close_app(r, a);
 	diags_release(&d);
 }
 
@@ -568,7 +588,7 @@ static void env_query(struct req *r, bool outputs)
 					json_object_set_new(o, "value", json_string("(sensitive)"));
 		reply_json(r, 200, list);
 	}
-	app_close(a);
+	close_app(r, a);
 	diags_release(&d);
 	free(path);
 }
@@ -599,7 +619,7 @@ static void h_locks(struct req *r)
 		reply_json(r, 200, json_incref(locks));
 	json_decref(rows);
 	json_decref(locks);
-	app_close(a);
+	close_app(r, a);
 	diags_release(&d);
 }
 

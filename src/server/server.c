@@ -95,11 +95,13 @@ int server_run(const struct server_options *o, struct diags *d)
 	s.projects_path = xasprintf("%s/projects.json", s.state_dir);
 	pthread_mutex_init(&s.mu, NULL);
 	pthread_cond_init(&s.cond, NULL);
+	pthread_mutex_init(&s.plugins_mu, NULL);
 	if (!(rc = authz_load(&s.authz, o->policy_file, d)) && !(rc = projects_load(&s, d)))
 		rc = http_serve(&s, d);
 	authz_release(&s.authz);
 	json_decref(s.projects);
 	pthread_cond_destroy(&s.cond);
+	pthread_mutex_destroy(&s.plugins_mu);
 	pthread_mutex_destroy(&s.mu);
 	free(s.state_dir);
 	free(s.state_url);
