@@ -8,7 +8,7 @@ set -eu
 # libtree-sitter-dev: the parser runtime of `cratis transform`; nodejs + npm: meson fetches the
 # generated Python grammar with `npm pack` (scripts/fetch-tree-sitter-python.sh)
 # zsh, fish: tests/e2e/cli.sh loads and drives the completion scripts of those shells
-pkgs="build-essential meson ninja-build pkg-config libfyaml-dev libjansson-dev libsqlite3-dev \
+pkgs="libmicrohttpd-dev build-essential meson ninja-build pkg-config libfyaml-dev libjansson-dev libsqlite3-dev \
 libcmocka-dev libssl-dev libcurl4-openssl-dev libxml2-dev libgit2-dev git nginx-light wrk python3 curl hyperfine time sqlite3 \
 clang libclang-rt-dev libpq-dev postgresql-15 man-db \
 libtree-sitter-dev nodejs python3-boto3 python3-psycopg2 bsdutils liblua5.4-dev zsh fish python3-scipy python3-azure libnats-dev nats-server"

@@ -369,7 +369,8 @@ CRATIS_PLUGIN_EXPORT int cratis_plugin_init(uint32_t abi_major, const struct cra
 {
 	if (abi_major != CRATIS_ABI_MAJOR)
 		return CRATIS_EABI;
-	host = h;
+	if (host != h) /* loaded again by another app of the process (cratis serve): the same host */
+		host = h;
 	int rc = ctx->set_info(ctx, CRATIS_ABI_MAJOR, "file", "0.1.0", NULL, NULL);
 	if (!rc)
 		rc = ctx->register_handler(ctx, &file);

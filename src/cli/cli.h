@@ -68,6 +68,12 @@ struct cli_ctx {
 	const char *usage;        /* cost: --usage FILE (Infracost-shaped usage) */
 	const char *sha256;       /* plugin install --sha256 HEX */
 	bool global;              /* plugin install/remove --global */
+	/* serve, token */
+	const char *listen;       /* serve --listen HOST:PORT */
+	const char *policy;       /* serve --policy FILE (Casbin-style CSV) */
+	const char *subject;      /* token create --subject NAME */
+	const char *role;         /* token create --role ROLE */
+	const char *expires;      /* token create --expires DURATION */
 	struct strv args;         /* positional arguments (a subcommand's name first) */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
 	atomic_int *cancel; /* the run's cancellation word (the signal that interrupted it) */
@@ -147,6 +153,8 @@ void print_outputs(const json_t *outputs, FILE *f);
 int cli_open_destroy(struct cli_ctx *ctx, struct app **out, bool *state_only);
 int cmd_render(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_cost(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_serve(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_token(int argc, char **argv, struct cli_ctx *ctx);
 /* apply (destroy false) or destroy once flags are parsed; the body of both commands and promote. */
 int cli_apply(struct cli_ctx *ctx, bool destroy);
 

@@ -101,6 +101,18 @@ const struct cli_flag cli_flags[FL__COUNT] = {
 	[FL_GLOBAL] = { "global", 0, NULL, NULL, FT_SWITCH, AT(global), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	                "the user's plugin directory ($XDG_DATA_HOME/cratis/plugins, else ~/.local/share/cratis/plugins) "
 	                "instead of the project's .cratis/plugins" },
+	/* serve, token */
+	[FL_LISTEN] = { "listen", 0, NULL, "HOST:PORT", FT_STRING, AT(listen), 0, 0, NULL, "127.0.0.1:8080", NULL, NULL,
+	                CC_NONE, "address to listen on: an IPv4 address and a port (0: any free port)" },
+	[FL_POLICY] = { "policy", 0, NULL, "FILE", FT_STRING, AT(policy), 0, 0, NULL, NULL, NULL, NULL, CC_FILE,
+	                "access policy in the Casbin / Argo CD CSV form (p and g lines); without it only the built-in "
+	                "roles role:admin and role:readonly are allowed anything" },
+	[FL_SUBJECT] = { "subject", 0, NULL, "NAME", FT_STRING, AT(subject), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
+	                 "who the token stands for (a user or a machine)" },
+	[FL_ROLE] = { "role", 0, NULL, "ROLE", FT_STRING, AT(role), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
+	              "the token's role, as the policy names it (deployer or role:deployer)" },
+	[FL_EXPIRES] = { "expires", 0, NULL, "DURATION", FT_STRING, AT(expires), 0, 0, NULL, "never", NULL, NULL, CC_NONE,
+	                 "how long the token is valid (30m, 12h, 90d)" },
 	[FL_VERBOSE] = { "verbose", 'v', NULL, NULL, FT_SWITCH, AT(verbose), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	                 "debug output and notes" },
 	[FL_NO_COLOR] = { "no-color", 0, NULL, NULL, FT_SWITCH, AT(no_color), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
@@ -381,6 +393,33 @@ static const struct cli_command artifact_subs[] = {
 	END_SUBS,
 };
 
+/* serve, token */
+static const struct cli_example ex_serve_examples[] = {
+	{ "serve the API on the default address", "cratis serve" },
+	{ "on a shared PostgreSQL state, with a policy", "cratis serve --listen 127.0.0.1:9090 --state postgres://cratis@db/cratis --policy policy.csv" },
+	{ NULL, NULL },
+};
+static const struct cli_exit ex_serve[] = {
+	{ 0, "stopped by SIGINT or SIGTERM after a graceful shutdown" },
+	{ 1, "cannot start: an address in use, an invalid policy or projects file, libmicrohttpd missing" },
+	X_USAGE, X_END,
+};
+static const struct cli_example ex_token_examples[] = {
+	{ "a token for CI that may deploy to staging", "cratis token create --subject ci --role deployer --expires 90d" },
+	{ NULL, "cratis token list" },
+	{ NULL, "cratis token revoke 3f2a9c0d1e4b5a6f" },
+	{ NULL, NULL },
+};
+static const struct cli_command token_subs[] = {
+	{ "create", "create a token and print it once", NULL, 0, 0, CC_NONE,
+	  FLAG(FL_SUBJECT) | FLAG(FL_ROLE) | FLAG(FL_EXPIRES), NULL, NULL, NULL, NULL, NULL, false, false, NULL },
+	{ "list", "the tokens: id, subject, role, created, expires (never the secret)", NULL, 0, 0, CC_NONE,
+	  FLAG(FL_OUTPUT), "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
+	{ "revoke", "remove a token: the server refuses it from the next request on", "ID", 1, 1, CC_NONE, 0, NULL, NULL,
+	  NULL, NULL, NULL, false, false, NULL },
+	END_SUBS,
+};
+
 static const struct cli_command env_subs[] = {
 	{ "list", "the project's environments with their systems and last deployment", NULL, 0, 0, CC_NONE,
 	  FLAG(FL_FILE) | FLAG(FL_OUTPUT), "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
@@ -495,6 +534,19 @@ const struct cli_command cli_commands[] = {
 	  "else stays byte for byte. Running it again changes nothing. A provider-specific SDK module\n"
 	  "(infrar.aws.*) is kept with a lock-in warning (an error with --deny-lock-in). docs/transform.md.",
 	  ex_transform_examples, ex_transform, NULL, false, false, cmd_transform },
+	{ "serve", "serve the HTTP API: projects, plans, deployments, health and metrics", NULL, 0, 0, CC_NONE,
+	  FLAG(FL_LISTEN) | FLAG(FL_POLICY) | FLAG(FL_JOBS) | FLAG(FL_GRACE), NULL,
+	  "Serve the REST API under /v1 (GET /v1/openapi.json describes it), /livez and /readyz, and\n"
+	  "/metrics for Prometheus. Projects are registered by directory (POST /v1/projects) in\n"
+	  "STATE_DIR/projects.json and use the server's state store (--state). Every /v1 route needs a\n"
+	  "bearer token (cratis token create) whose role the policy allows. SIGINT or SIGTERM stops\n"
+	  "accepting, interrupts running deployments as Ctrl-C does, waits for them and exits 0.\n"
+	  "docs/server.md.",
+	  ex_serve_examples, ex_serve, NULL, false, false, cmd_serve },
+	{ "token", "bearer tokens of cratis serve", NULL, 0, 0, CC_NONE, 0, NULL,
+	  "Tokens are kept in STATE_DIR/tokens.json as salted SHA-256 hashes: a token is shown once, when\n"
+	  "it is created. The server reads the file on every request, so a revoked token is refused at once.",
+	  ex_token_examples, ex_query, token_subs, false, false, cmd_token },
 	{ "completion", "print the shell completion script for bash, zsh or fish", "SHELL", 1, 1, CC_SHELL, 0, NULL,
 	  "The script completes commands, subcommands, flags, -o formats and, by asking cratis, the\n"
 	  "environments (--env) and resource addresses (Kind/name) of the project in the current directory\n"

@@ -1,0 +1,27 @@
+/* cratis serve: the HTTP API (src/server) on the flags' address, state and policy. */
+#include <stdio.h>
+
+#include "cli.h"
+#include "server/server.h"
+#include "banned.h"
+
+int cmd_serve(int argc, char **argv, struct cli_ctx *ctx)
+{
+	(void)argc; /* flags and arguments: ctx, parsed from the command table */
+	(void)argv;
+	struct server_options o = {
+		.listen = ctx->listen ? ctx->listen : "127.0.0.1:8080",
+		.state_dir = ctx->state_dir ? ctx->state_dir : ".cratis",
+		.state_url = ctx->state_url,
+		.policy_file = ctx->policy,
+		.jobs = ctx->jobs,
+		.grace_ms = ctx->grace_ms,
+		.cancel = ctx->cancel,
+		.log = stderr,
+	};
+	struct diags d = DIAGS_INIT;
+	int rc = server_run(&o, &d);
+	print_errors(ctx, &d);
+	diags_release(&d);
+	return rc ? EXIT_ERROR : EXIT_OK;
+}

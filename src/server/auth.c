@@ -1,0 +1,437 @@
+/* Bearer tokens (salted SHA-256 hashes in a file beside the state) and the Casbin-style policy
+ * evaluated on every route of `cratis serve`. */
+#define _GNU_SOURCE /* explicit_bzero, getrandom, strncasecmp */
+#include "auth.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "secret/secret.h"
+#include "buf.h"
+#include "banned.h"
+
+#define TOKENS_CAP (4 << 20)
+
+static void hex(char *out, const unsigned char *b, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static int random_hex(char *out, size_t nbytes)
+{
+	unsigned char b[64];
+	if (nbytes > sizeof(b) || getrandom(b, nbytes, 0) != (ssize_t)nbytes)
+		return error_set(CRATIS_EIO, "cannot read random bytes: %s", strerror(errno));
+	hex(out, b, nbytes);
+	return CRATIS_OK;
+}
+
+static void rfc3339(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int duration_parse(const char *text, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = text && *text ? strtoll(text, &end, 10) : -1;
+	int64_t mult = 0;
+	if (v > 0 && !errno && end[0] && !end[1])
+		mult = end[0] == 's' ? 1 : end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : end[0] == 'd' ? 86400 : 0;
+	if (!mult || v > INT64_MAX / 86400)
+		return error_set(CRATIS_EINVAL, "invalid duration '%s': expected a positive number and a unit (30s, 10m, 2h, 7d)",
+		                 text ? text : "");
+	*out = v * mult;
+	return CRATIS_OK;
+}
+
+/* Read the tokens file: {"tokens": [...]}; a missing file is an empty list. */
+static int tokens_read(const char *path, json_t **out)
+{
+	struct buf b = BUF_INIT;
+	*out = NULL;
+	if (buf_read_file(&b, path, TOKENS_CAP)) {
+		if (errno == ENOENT) {
+			buf_release(&b);
+			*out = json_pack("{s:[]}", "tokens");
+			return CRATIS_OK;
+		}
+		buf_release(&b);
+		return error_set(CRATIS_EIO, "cannot read '%s': %s", path, strerror(errno));
+	}
+	json_error_t je;
+	json_t *j = json_loadb(b.ptr, b.len, 0, &je);
+	buf_release(&b);
+	if (!j || !json_is_array(json_object_get(j, "tokens"))) {
+		json_decref(j);
+		return error_set(CRATIS_EIO, "'%s' is not a cratis tokens file", path);
+	}
+	*out = j;
+	return CRATIS_OK;
+}
+
+static int tokens_write(const char *path, const json_t *j)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int rc = CRATIS_OK;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	size_t len = text ? strlen(text) : 0;
+	if (fd < 0 || !text || write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd)) {
+		rc = error_set(CRATIS_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+		if (fd >= 0)
+			unlink(tmp);
+	} else if (rename(tmp, path)) {
+		rc = error_set(CRATIS_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+		unlink(tmp);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	free(tmp);
+	return rc;
+}
+
+/* An exclusive lock on PATH.lock for read-modify-write; returns the fd or -1 (last error set). */
+static int tokens_lock(const char *path)
+{
+	char *lp = xasprintf("%s.lock", path);
+	int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		error_set(CRATIS_EIO, "cannot lock '%s': %s", lp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	free(lp);
+	return fd;
+}
+
+static int token_hash(char out[65], const char *salt, const char *secret)
+{
+	char *m = xasprintf("%s:%s", salt, secret);
+	int rc = secret_sha256_hex(out, m, strlen(m));
+	free_wiped(m);
+	return rc;
+}
+
+static bool plain_name(const char *s)
+{
+	if (!s || !*s || strlen(s) > 100)
+		return false;
+	for (; *s; s++)
+		if (*s == ',' || *s == ' ' || *s == '\t' || *s == '\n' || *s == '"')
+			return false;
+	return true;
+}
+
+int token_create(struct token_created *out, const char *path, const char *subject, const char *role,
+                 int64_t expires_s)
+{
+	if (!plain_name(subject))
+		return error_set(CRATIS_EINVAL, "invalid subject '%s': expected a name without commas or spaces",
+		                 subject ? subject : "");
+	if (!plain_name(role))
+		return error_set(CRATIS_EINVAL, "invalid role '%s': expected a name without commas or spaces", role ? role : "");
+	char secret[65], salt[33], hash[65];
+	int rc;
+	if ((rc = random_hex(out->id, 8)) || (rc = random_hex(secret, 32)) || (rc = random_hex(salt, 16)))
+		return rc;
+	if ((rc = token_hash(hash, salt, secret)))
+		return rc;
+	snprintf(out->text, sizeof(out->text), "cratis_%s_%s", out->id, secret);
+	explicit_bzero(secret, sizeof(secret));
+	int lock = tokens_lock(path);
+	if (lock < 0)
+		return CRATIS_EIO;
+	json_t *j;
+	if (!(rc = tokens_read(path, &j))) {
+		char created[32], exp[32];
+		int64_t now = (int64_t)time(NULL);
+		rfc3339(now, created);
+		if (expires_s)
+			rfc3339(now + expires_s, exp);
+		char *r = starts_with(role, "role:") ? xstrdup(role) : xasprintf("role:%s", role);
+		json_array_append_new(json_object_get(j, "tokens"),
+		                      json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:s}", "id", out->id, "subject", subject,
+		                                "role", r, "created", created, "expires",
+		                                expires_s ? json_string(exp) : json_null(), "expires_unix",
+		                                (json_int_t)(expires_s ? now + expires_s : 0), "salt", salt, "sha256", hash));
+		free(r);
+		rc = tokens_write(path, j);
+		json_decref(j);
+	}
+	close(lock);
+	if (rc)
+		explicit_bzero(out->text, sizeof(out->text));
+	return rc;
+}
+
+int token_list(json_t **out, const char *path)
+{
+	json_t *j;
+	int rc = tokens_read(path, &j);
+	*out = NULL;
+	if (rc)
+		return rc;
+	json_t *list = json_array(), *t;
+	size_t i;
+	int64_t now = (int64_t)time(NULL);
+	json_array_foreach(json_object_get(j, "tokens"), i, t) {
+		json_int_t e = json_integer_value(json_object_get(t, "expires_unix"));
+		json_array_append_new(list, json_pack("{s:O, s:O, s:O, s:O, s:O, s:b}", "id", json_object_get(t, "id"),
+		                                      "subject", json_object_get(t, "subject"), "role",
+		                                      json_object_get(t, "role"), "created", json_object_get(t, "created"),
+		                                      "expires", json_object_get(t, "expires"), "expired", e && e <= now));
+	}
+	json_decref(j);
+	*out = list;
+	return CRATIS_OK;
+}
+
+int token_revoke(const char *path, const char *id)
+{
+	int lock = tokens_lock(path);
+	if (lock < 0)
+		return CRATIS_EIO;
+	json_t *j;
+	int rc = tokens_read(path, &j);
+	if (!rc) {
+		json_t *a = json_object_get(j, "tokens"), *t;
+		size_t i, found = (size_t)-1;
+		json_array_foreach(a, i, t)
+			if (!strcmp(json_string_value(json_object_get(t, "id")) ? json_string_value(json_object_get(t, "id")) : "",
+			            id))
+				found = i;
+		if (found == (size_t)-1)
+			rc = error_set(CRATIS_ENOTFOUND, "no token '%s' (cratis token list shows them)", id);
+		else {
+			json_array_remove(a, found);
+			rc = tokens_write(path, j);
+		}
+		json_decref(j);
+	}
+	close(lock);
+	return rc;
+}
+
+int token_verify(struct token_subject *out, const char *path, const char *text)
+{
+	/* cratis_<16 hex>_<64 hex> */
+	if (!text || strlen(text) != 7 + 16 + 1 + 64 || !starts_with(text, "cratis_") || text[23] != '_')
+		return error_set(CRATIS_EINVAL, "malformed token");
+	char id[17];
+	memcpy(id, text + 7, 16);
+	id[16] = 0;
+	json_t *j;
+	int rc = tokens_read(path, &j);
+	if (rc)
+		return rc;
+	rc = error_set(CRATIS_EINVAL, "unknown or revoked token %s", id);
+	json_t *t;
+	size_t i;
+	json_array_foreach(json_object_get(j, "tokens"), i, t) {
+		const char *tid = json_string_value(json_object_get(t, "id"));
+		if (!tid || strcmp(tid, id))
+			continue;
+		const char *salt = json_string_value(json_object_get(t, "salt"));
+		const char *want = json_string_value(json_object_get(t, "sha256"));
+		char got[65];
+		if (!salt || !want || strlen(want) != 64) {
+			rc = error_set(CRATIS_EIO, "token %s has no hash in '%s'", id, path);
+			break;
+		}
+		if ((rc = token_hash(got, salt, text + 24)))
+			break;
+		unsigned diff = 0; /* constant time */
+		for (int k = 0; k < 64; k++)
+			diff |= (unsigned)(got[k] ^ want[k]);
+		json_int_t e = json_integer_value(json_object_get(t, "expires_unix"));
+		if (diff)
+			rc = error_set(CRATIS_EINVAL, "wrong secret for token %s", id);
+		else if (e && e <= (json_int_t)time(NULL))
+			rc = error_set(CRATIS_EINVAL, "token %s expired", id);
+		else {
+			snprintf(out->subject, sizeof(out->subject), "%s", json_string_value(json_object_get(t, "subject")));
+			snprintf(out->role, sizeof(out->role), "%s", json_string_value(json_object_get(t, "role")));
+			rc = CRATIS_OK;
+		}
+		break;
+	}
+	json_decref(j);
+	return rc;
+}
+
+/* ---- policy ---- */
+
+static void rule_add(struct authz *z, char kind, int line, const char *const *f, int nf)
+{
+	z->v = xgrow(z->v, &z->alloc, z->n + 1, sizeof(*z->v));
+	struct policy_rule *r = &z->v[z->n++];
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->line = line;
+	for (int i = 0; i < nf; i++)
+		r->f[i] = xstrdup(f[i]);
+}
+
+static const char *const builtin_rules[][5] = {
+	{ "role:admin", "*", "*", "*", "allow" },
+	{ "role:readonly", "*", "get", "*", "allow" },
+};
+
+int authz_load(struct authz *z, const char *path, struct diags *d)
+{
+	memset(z, 0, sizeof(*z));
+	for (size_t i = 0; i < sizeof(builtin_rules) / sizeof(builtin_rules[0]); i++)
+		rule_add(z, 'p', 0, builtin_rules[i], 5);
+	if (!path)
+		return CRATIS_OK;
+	struct buf b = BUF_INIT;
+	if (buf_read_file(&b, path, 1 << 20)) {
+		diags_errorf(d, CRATIS_EIO, "cannot read policy '%s': %s", path, strerror(errno));
+		buf_release(&b);
+		return CRATIS_EIO;
+	}
+	static const char *const pnames[] = { "subject", "resource", "action", "object", "effect" };
+	int rc = CRATIS_OK, line = 0;
+	char *save = b.ptr;
+	while (save && *save) {
+		char *ln = save;
+		char *nl = strchr(ln, '\n');
+		save = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = 0;
+		line++;
+		char *f[8];
+		int col[8], nf = 0;
+		char *p = ln;
+		while (*p == ' ' || *p == '\t' || *p == '\r')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		for (;;) {
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (nf == 8)
+				break;
+			col[nf] = (int)(p - ln) + 1;
+			f[nf++] = p;
+			char *c = strchr(p, ',');
+			char *e = c ? c : p + strlen(p);
+			while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+				e--;
+			char *next = c ? c + 1 : NULL;
+			*e = 0;
+			if (!next)
+				break;
+			p = next;
+		}
+		struct diag *dg = NULL;
+		if (!strcmp(f[0], "p")) {
+			if (nf < 5 || nf > 6)
+				dg = diags_errorf(d, CRATIS_EINVAL, "expected 'p, SUBJECT, RESOURCE, ACTION, OBJECT[, allow|deny]', got %d fields", nf);
+			else if (nf == 6 && strcmp(f[5], "allow") && strcmp(f[5], "deny")) {
+				dg = diags_errorf(d, CRATIS_EINVAL, "expected allow or deny, got '%s'", f[5]);
+				diag_locate(dg, path, line, col[5], pnames[4]);
+				dg = NULL;
+			} else {
+				for (int i = 1; i < 5 && !dg; i++)
+					if (!*f[i]) {
+						struct diag *e = diags_errorf(d, CRATIS_EINVAL, "expected a %s or a pattern, got nothing", pnames[i - 1]);
+						diag_locate(e, path, line, col[i], pnames[i - 1]);
+						rc = CRATIS_EINVAL;
+						goto next_line;
+					}
+				const char *v[5] = { f[1], f[2], f[3], f[4], nf == 6 ? f[5] : "allow" };
+				rule_add(z, 'p', line, v, 5);
+				continue;
+			}
+		} else if (!strcmp(f[0], "g")) {
+			if (nf != 3 || !*f[1] || !*f[2])
+				dg = diags_errorf(d, CRATIS_EINVAL, "expected 'g, USER, ROLE'");
+			else {
+				const char *v[2] = { f[1], f[2] };
+				rule_add(z, 'g', line, v, 2);
+				continue;
+			}
+		} else {
+			dg = diags_errorf(d, CRATIS_EINVAL, "expected a rule 'p' or 'g', got '%s'", f[0]);
+		}
+		if (dg)
+			diag_locate(dg, path, line, col[0], "rule");
+		rc = CRATIS_EINVAL;
+	next_line:;
+	}
+	buf_release(&b);
+	return rc;
+}
+
+void authz_release(struct authz *z)
+{
+	for (size_t i = 0; i < z->n; i++)
+		for (int k = 0; k < 5; k++)
+			free(z->v[i].f[k]);
+	free(z->v);
+	memset(z, 0, sizeof(*z));
+}
+
+static bool glob(const char *pat, const char *s)
+{
+	return fnmatch(pat, s ? s : "", 0) == 0;
+}
+
+bool authz_allows(const struct authz *z, const struct token_subject *s, const char *resource, const char *action,
+                  const char *object)
+{
+	/* the subject's names: itself, its token role, and the roles g rules give them */
+	const char *names[32];
+	size_t n = 0;
+	names[n++] = s->subject;
+	names[n++] = s->role;
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; i < z->n && n < 32; i++) {
+			const struct policy_rule *r = &z->v[i];
+			if (r->kind != 'g' || strcmp(r->f[0], names[k]))
+				continue;
+			bool seen = false;
+			for (size_t m = 0; m < n; m++)
+				seen |= !strcmp(names[m], r->f[1]);
+			if (!seen)
+				names[n++] = r->f[1];
+		}
+	bool allowed = false;
+	for (size_t i = 0; i < z->n; i++) {
+		const struct policy_rule *r = &z->v[i];
+		if (r->kind != 'p' || !glob(r->f[1], resource) || !glob(r->f[2], action) || !glob(r->f[3], object))
+			continue;
+		bool who = false;
+		for (size_t m = 0; m < n && !who; m++)
+			who = glob(r->f[0], names[m]);
+		if (!who)
+			continue;
+		if (!strcmp(r->f[4], "deny"))
+			return false;
+		allowed = true;
+	}
+	return allowed;
+}

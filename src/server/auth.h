@@ -1,0 +1,78 @@
+/* Access control of `cratis serve`: bearer tokens (created by `cratis token create`, kept as
+ * salted SHA-256 hashes in STATE_DIR/tokens.json, never in clear) and role-based policies in the
+ * Casbin / Argo CD CSV form (docs/server.md). */
+#ifndef CRATIS_SERVER_AUTH_H
+#define CRATIS_SERVER_AUTH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/diag.h"
+#include "util/util.h"
+
+/* A token as created: the secret is in text (shown once), the rest is what the file keeps. */
+struct token_created {
+	char text[128];           /* "cratis_<id>_<secret>": what clients send as "Bearer ..." */
+	char id[17];              /* 16 hex digits, the public part (token list/revoke) */
+};
+
+/* Create a token for subject with role (a name, or "role:NAME"), expiring expires_s seconds from
+ * now (0: never), and append its salted hash to the tokens file at path (created 0600; written to
+ * a temporary file and renamed, under an exclusive flock of PATH.lock). *out gets the token.
+ * Returns CRATIS_OK, CRATIS_EINVAL (empty subject or role, a subject or role with a comma or a
+ * space), CRATIS_EIO (the file cannot be read, is not a tokens file, or cannot be written) or
+ * CRATIS_ENOTFOUND (libcrypto missing), with the last error set. */
+int token_create(struct token_created *out, const char *path, const char *subject, const char *role,
+                 int64_t expires_s);
+/* The tokens of the file at path (none when it does not exist) as a new JSON array of {id,
+ * subject, role, created, expires (RFC 3339 or null), expired (bool)}: never a hash or salt.
+ * Returns CRATIS_OK or CRATIS_EIO with the last error set; *out is NULL on error. */
+int token_list(json_t **out, const char *path);
+/* Remove the token whose id is id from the file at path. CRATIS_ENOTFOUND when there is none,
+ * CRATIS_EIO on a file error; the last error is set. */
+int token_revoke(const char *path, const char *id);
+
+/* The result of checking a bearer token. */
+struct token_subject {
+	char subject[128];
+	char role[128];           /* always "role:NAME" */
+};
+/* Check token text against the tokens file at path (re-read each call: revocations take effect
+ * at once). Returns CRATIS_OK with *out filled, CRATIS_EINVAL for an unknown, malformed,
+ * revoked or expired token (the reason in the last error, never the token), CRATIS_EIO when the
+ * file cannot be read. Thread-safe. */
+int token_verify(struct token_subject *out, const char *path, const char *text);
+
+/* "30s", "10m", "2h", "7d" (a positive whole number and a unit) in seconds into *out. Returns
+ * CRATIS_OK or CRATIS_EINVAL with the last error set. */
+int duration_parse(const char *text, int64_t *out);
+
+/* One rule of a policy: p (sub, obj kind, act, object pattern, allow/deny) or g (user, role). */
+struct policy_rule {
+	char kind;                /* 'p' or 'g' */
+	char *f[5];               /* p: sub, resource, action, object, effect; g: user, role */
+	int line;
+};
+/* A policy: the built-in rules (role:admin may do everything, role:readonly may get everything)
+ * and those of a file. */
+struct authz {
+	struct policy_rule *v;
+	size_t n, alloc;
+};
+
+/* Load the built-in rules into *z, then the CSV file path (NULL: none) when given: lines
+ * "p, SUBJECT, RESOURCE, ACTION, OBJECT[, allow|deny]" and "g, USER, ROLE"; blank lines and lines
+ * starting with '#' are ignored. Patterns may use '*' (fnmatch). Errors are appended to d located
+ * as path:line:col with the field ("effect", "resource"...) and what was expected; returns
+ * CRATIS_OK, CRATIS_EIO (unreadable) or CRATIS_EINVAL. Release *z with authz_release in every
+ * case. */
+int authz_load(struct authz *z, const char *path, struct diags *d);
+void authz_release(struct authz *z);
+/* May subject (with its token's role) do action on resource's object? The subject's roles are its
+ * token role and every role a g rule gives it or its roles (transitively). A matching deny rule
+ * wins over an allow; nothing matching is a deny (default deny). Pure: thread-safe. */
+bool authz_allows(const struct authz *z, const struct token_subject *s, const char *resource, const char *action,
+                  const char *object);
+
+#endif

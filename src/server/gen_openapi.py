@@ -1,0 +1,74 @@
+# Writes src/server/openapi.c, the OpenAPI document of `cratis serve`: python3 src/server/gen_openapi.py
+import json
+def ref(n): return {"$ref": "#/components/schemas/" + n}
+def resp(desc, schema=None, ctype="application/json"):
+    r = {"description": desc}
+    if schema is not None: r["content"] = {ctype: {"schema": schema}}
+    return r
+problem = lambda d: resp(d, ref("Problem"), "application/problem+json")
+auth_errors = {"401": problem("no or an invalid bearer token"), "403": problem("the policy denies it")}
+P = {"name": "project", "in": "path", "required": True, "schema": {"type": "string"}}
+E = {"name": "env", "in": "path", "required": True, "schema": {"type": "string"}}
+ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "format": "int64"}}
+envbody = {"required": True, "content": {"application/json": {"schema": ref("EnvRequest")}}}
+def op(summary, responses, params=None, body=None, secured=True, opid=None):
+    o = {"summary": summary, "operationId": opid, "responses": responses}
+    if params: o["parameters"] = params
+    if body: o["requestBody"] = body
+    if secured: o["responses"].update(auth_errors)
+    else: o["security"] = []
+    return o
+health = lambda n: op(n, {"200": resp("ready/alive", ref("Health")), "503": resp("a check failed", ref("Health"))},
+    [{"name": "verbose", "in": "query", "required": False, "allowEmptyValue": True, "schema": {"type": "string"}}], secured=False, opid=n)
+doc = {
+ "openapi": "3.0.3",
+ "info": {"title": "cratis API", "version": "1", "description": "The HTTP API of `cratis serve` (docs/server.md)."},
+ "servers": [{"url": "http://127.0.0.1:8080"}],
+ "security": [{"bearer": []}],
+ "paths": {
+  "/": {"get": op("the routes of the server", {"200": resp("paths and routes", {"type": "object"})}, secured=False, opid="index")},
+  "/livez": {"get": health("livez")},
+  "/readyz": {"get": health("readyz")},
+  "/metrics": {"get": op("Prometheus metrics", {"200": resp("text exposition format 0.0.4", {"type": "string"}, "text/plain")}, secured=False, opid="metrics")},
+  "/v1/openapi.json": {"get": op("this document", {"200": resp("OpenAPI 3.0", {"type": "object"})}, secured=False, opid="openapi")},
+  "/v1/projects": {
+    "get": op("registered projects", {"200": resp("projects", {"type": "array", "items": ref("Project")})}, opid="listProjects"),
+    "post": op("register a project by its directory", {"201": resp("registered", ref("Project")), "400": problem("not a JSON object"), "409": problem("already registered"), "422": problem("invalid name, path or manifests")},
+               body={"required": True, "content": {"application/json": {"schema": ref("ProjectRequest")}}}, opid="createProject")},
+  "/v1/projects/{project}/environments": {"get": op("the project's environments", {"200": resp("environments", {"type": "array", "items": {"type": "object"}}), "404": problem("no such project")}, [P], opid="listEnvironments")},
+  "/v1/projects/{project}/plans": {"post": op("plan an environment", {"200": resp("the plan with diagnostics", ref("Plan")), "404": problem("no such project"), "422": problem("invalid manifests (diagnostics located)")}, [P], envbody, opid="createPlan")},
+  "/v1/projects/{project}/deployments": {"post": op("apply an environment on a worker thread", {"202": resp("started", ref("DeploymentStarted")), "200": resp("nothing to change", {"type": "object"}), "404": problem("no such project"), "409": problem("the environment is locked"), "422": problem("invalid manifests")}, [P], envbody, opid="createDeployment")},
+  "/v1/projects/{project}/environments/{env}/resources": {"get": op("resources with their recorded status", {"200": resp("resources", {"type": "array", "items": {"type": "object"}}), "404": problem("no such project"), "422": problem("no such environment")}, [P, E], opid="listResources")},
+  "/v1/projects/{project}/environments/{env}/outputs": {"get": op("outputs; sensitive ones show as (sensitive)", {"200": resp("outputs", {"type": "array", "items": {"type": "object"}}), "404": problem("no such project")}, [P, E], opid="listOutputs")},
+  "/v1/deployments": {"get": op("deployments, newest first", {"200": resp("deployments", {"type": "array", "items": ref("Deployment")})},
+     [{"name": "env", "in": "query", "required": False, "schema": {"type": "string"}}], opid="listDeployments")},
+  "/v1/deployments/{id}": {"get": op("one deployment with its steps", {"200": resp("the deployment", ref("Deployment")), "404": problem("no such deployment")}, [ID], opid="getDeployment")},
+  "/v1/locks": {"get": op("the locks runs hold", {"200": resp("locks", {"type": "array", "items": {"type": "object"}})}, opid="listLocks")},
+ },
+ "components": {
+  "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a token of `cratis token create`"}},
+  "schemas": {
+   "Problem": {"type": "object", "description": "RFC 9457", "required": ["type", "title", "status"], "properties": {
+      "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}, "instance": {"type": "string"},
+      "diagnostics": {"type": "array", "items": ref("Diagnostic")}}},
+   "Diagnostic": {"type": "object", "properties": {"severity": {"type": "string"}, "status": {"type": "string"}, "file": {"type": "string"},
+      "line": {"type": "integer"}, "column": {"type": "integer"}, "field": {"type": "string"}, "message": {"type": "string"}, "hint": {"type": "string"}}},
+   "Health": {"type": "object", "required": ["status", "time"], "properties": {"status": {"type": "string", "enum": ["ok", "failed"]}, "time": {"type": "string", "format": "date-time"},
+      "checks": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "status": {"type": "string"}, "time": {"type": "string", "format": "date-time"}, "message": {"type": "string"}}}}}},
+   "ProjectRequest": {"type": "object", "required": ["name", "path"], "properties": {"name": {"type": "string"}, "path": {"type": "string", "description": "absolute path of the project directory"}}},
+   "Project": {"type": "object", "properties": {"name": {"type": "string"}, "path": {"type": "string"}, "registered": {"type": "string", "format": "date-time"}, "environments": {"type": "array", "items": {"type": "object"}}}},
+   "EnvRequest": {"type": "object", "properties": {"env": {"type": "string", "description": "the environment (optional when the project has one)"}}},
+   "Plan": {"type": "object", "properties": {"environment": {"type": "string"}, "project": {"type": "string"}, "changes": {"type": "boolean"}, "resources": {"type": "array", "items": {"type": "object"}}, "summary": {"type": "object"}, "diagnostics": {"type": "array", "items": ref("Diagnostic")}}},
+   "DeploymentStarted": {"type": "object", "properties": {"id": {"type": "integer"}, "project": {"type": "string"}, "environment": {"type": "string"}, "status": {"type": "string"}, "href": {"type": "string"}}},
+   "Deployment": {"type": "object", "properties": {"id": {"type": "integer"}, "environment": {"type": "string"}, "command": {"type": "string"}, "user": {"type": "string"}, "host": {"type": "string"},
+      "started": {"type": "string"}, "finished": {"type": "string", "nullable": True}, "result": {"type": "string"}, "summary": {"type": "string"}, "steps": {"type": "array", "items": {"type": "object"}}}},
+  }},
+}
+text = json.dumps(doc, indent=1, sort_keys=False)
+out = ["/* The OpenAPI 3.0 document of `cratis serve` (GET /v1/openapi.json). tests/e2e/serve.sh checks it",
+       " * against the routes table (GET /) and validates its structure. */",
+       '#include "server.h"', "", "const char server_openapi_json[] ="]
+for line in text.split("\n"):
+    out.append('\t"' + line.replace("\\", "\\\\").replace('"', '\\"') + '\\n"')
+out[-1] += ";"
+open("src/server/openapi.c", "w").write("\n".join(out) + "\n")

@@ -1,0 +1,103 @@
+/* Internal interface of src/server: the server's state, a request being answered, the routes
+ * table and the helpers handlers use. Not for other layers. */
+#ifndef CRATIS_SERVER_HTTP_H
+#define CRATIS_SERVER_HTTP_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "server.h"
+
+struct job;
+struct route_metrics;
+struct MHD_Connection;
+
+/* The running server. mu guards projects, jobs, metrics and the log. */
+struct server {
+	struct server_options o;
+	char *state_dir;              /* absolute */
+	char *state_url;              /* o.state_url or sqlite:STATE_DIR/state.db */
+	char *tokens_path;            /* STATE_DIR/tokens.json */
+	char *projects_path;          /* STATE_DIR/projects.json */
+	struct authz authz;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;          /* a job started or finished */
+	pthread_mutex_t plugins_mu;   /* held while an app loads or unloads plugins (routes.c) */
+	json_t *projects;             /* [{name, path, registered}] as in projects.json */
+	struct job *jobs;             /* deployments running or finished, not yet joined */
+	size_t nroutes;
+	struct route_metrics *metrics; /* nroutes + 1 (unmatched) */
+	uint64_t deploy_ok, deploy_failed, deploy_interrupted, deploy_running;
+};
+
+#define REQ_MAX_PARAMS 4
+
+/* A request being answered, on its connection's thread. */
+struct req {
+	struct server *srv;
+	struct MHD_Connection *conn;
+	const char *url, *method;
+	const char *in;               /* the request body (in_len bytes) */
+	size_t in_len;
+	const struct route *route;
+	char params[REQ_MAX_PARAMS][256]; /* the {...} segments of the path, in order */
+	size_t nparams;
+	struct token_subject who;     /* set once authenticated */
+	const char *command_line;     /* recorded with locks and deployments, or NULL */
+	const char *paths[1];         /* the manifest path of the app a handler opened (app_options
+	                               * borrows it for the life of the app) */
+	/* the reply */
+	int code;
+	json_t *body;                 /* JSON body (owned), or NULL when text is set */
+	char *text;                   /* a text body (owned, freed by libmicrohttpd) */
+	const char *ctype;
+	bool www_authenticate;
+	char *allow, *location;       /* owned header values, or NULL */
+	const char *probe;            /* req_has_query's scratch */
+	bool probe_found;
+};
+
+/* A row of the routes table: method and path pattern ("{name}" matches one segment), the policy
+ * resource and action it is checked against (resource NULL: public, no token needed), the
+ * handler and a summary (the OpenAPI document describes the same routes; a test compares them). */
+struct route {
+	const char *method;
+	const char *path;
+	const char *resource;
+	const char *action;
+	void (*fn)(struct req *r);
+	const char *summary;
+};
+/* Ends with a row whose path is NULL (routes.c). */
+extern const struct route server_routes[];
+
+/* Write s->projects to projects_path (0600, via a temporary file); the caller holds s->mu.
+ * CRATIS_OK or CRATIS_EIO with the last error set (server.c). */
+int server_projects_save(struct server *s);
+/* Serve until cancelled (http.c). */
+int http_serve(struct server *s, struct diags *d);
+/* Join every deployment worker (routes.c), after the cancellation word was set. */
+void jobs_join_all(struct server *s);
+/* The Prometheus text exposition of the server's counters into out (http.c). */
+void metrics_text(struct server *s, struct buf *out);
+
+/* The value of query parameter key, or NULL; whether key is present at all ("?verbose"). */
+const char *req_query(struct req *r, const char *key);
+bool req_has_query(struct req *r, const char *key);
+/* Whether the authenticated subject may do the route's action on object; when not, the reply is
+ * set to 403 and the denial logged. */
+bool req_authorize(struct req *r, const char *object);
+/* Set the reply: a JSON body (taken), or an RFC 9457 problem document with code, detail (NULL:
+ * the first error of d) and d's diagnostics as "diagnostics" (file, line, column, field...). */
+void reply_json(struct req *r, int code, json_t *body);
+void reply_problem(struct req *r, int code, const char *detail, const struct diags *d);
+/* A problem for a failed application-layer status: 422 invalid, 404 not found, 409 locked or
+ * exists, else 500. */
+void reply_diags(struct req *r, int status, const struct diags *d);
+int http_code_of(int status);
+
+#endif

@@ -1,0 +1,647 @@
+/* The routes of `cratis serve` and their handlers: health, metrics, the OpenAPI document, and
+ * the /v1 API over the application layer (src/app), with deployments applied on worker threads. */
+#include "http.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/app.h"
+#include "error.h"
+#include "banned.h"
+
+/* ---- helpers ---- */
+
+/* The path of registered project name (heap), or NULL. */
+static char *project_path(struct server *s, const char *name)
+{
+	char *path = NULL;
+	pthread_mutex_lock(&s->mu);
+	size_t i;
+	json_t *p;
+	json_array_foreach(s->projects, i, p)
+		if (!strcmp(json_string_value(json_object_get(p, "name")), name))
+			path = xstrdup(json_string_value(json_object_get(p, "path")));
+	pthread_mutex_unlock(&s->mu);
+	return path;
+}
+
+static int open_app(struct req *r, const char *path, const char *env, enum app_load what,
+                    const struct engine_observer *obs, struct app **a, struct diags *d)
+{
+	struct server *s = r->srv;
+	r->paths[0] = path ? path : s->state_dir;
+	struct app_options o = { .paths = r->paths, .npaths = 1, .env = env, .state_dir = s->state_dir,
+	                         .state_url = s->state_url, .jobs = s->o.jobs, .refresh = true,
+	                         .grace_ms = s->o.grace_ms, .command_line = r->command_line, .observer = obs,
+	                         .cancel = s->o.cancel };
+	if (what == APP_LOAD_STATE)
+		return app_open(a, &o, what, d);
+	/* Plugins are loaded and unloaded one app at a time: a shared object's init (which stores the
+	 * host's services in the plugin) never runs while another app's workers call that plugin. */
+	pthread_mutex_lock(&s->plugins_mu);
+	int rc = app_open(a, &o, what, d);
+	pthread_mutex_unlock(&s->plugins_mu);
+	return rc;
+}
+
+/* app_close for an app of open_app (NULL ignored): under plugins_mu when it loaded plugins. */
+static void close_app(struct req *r, struct app *a)
+{
+	if (!a)
+		return;
+	bool plugins = a->reg.nplugins > 0;
+	if (plugins)
+		pthread_mutex_lock(&r->srv->plugins_mu);
+	app_close(a);
+	if (plugins)
+		pthread_mutex_unlock(&r->srv->plugins_mu);
+}
+
+/* The request body as a JSON object, or NULL after replying 400. */
+static json_t *body_object(struct req *r)
+{
+	json_error_t e;
+	json_t *j = r->in_len ? json_loadb(r->in, r->in_len, 0, &e) : NULL;
+	if (!json_is_object(j)) {
+		struct diags d = DIAGS_INIT;
+		struct diag *dg = diags_errorf(&d, CRATIS_EINVAL, "%s",
+		                               j ? "expected a JSON object" : r->in_len ? e.text : "expected a JSON body");
+		if (!j && r->in_len)
+			diag_locate(dg, "request body", e.line, e.column, NULL);
+		reply_problem(r, 400, NULL, &d);
+		diags_release(&d);
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* "ENV/PROJECT", the object env-scoped routes are authorised on ("*" when env is NULL). */
+static char *env_object(const char *env, const char *project)
+{
+	return xasprintf("%s/%s", env ? env : "*", project);
+}
+
+/* A registered project of the path's first parameter, authorised on object; NULL after replying. */
+static char *authorized_project(struct req *r, const char *object)
+{
+	if (!req_authorize(r, object))
+		return NULL;
+	char *path = project_path(r->srv, r->params[0]);
+	if (!path) {
+		char *m = xasprintf("no project '%s' is registered (POST /v1/projects)", r->params[0]);
+		reply_problem(r, 404, m, NULL);
+		free(m);
+	}
+	return path;
+}
+
+/* ---- health, metrics, documents ---- */
+
+static void h_index(struct req *r)
+{
+	json_t *paths = json_array(), *routes = json_array();
+	for (size_t i = 0; server_routes[i].path; i++) {
+		json_array_append_new(routes, json_pack("{s:s, s:s, s:s}", "method", server_routes[i].method, "path",
+		                                        server_routes[i].path, "summary", server_routes[i].summary));
+		bool seen = false;
+		for (size_t k = 0; k < i; k++)
+			seen |= !strcmp(server_routes[k].path, server_routes[i].path);
+		if (!seen)
+			json_array_append_new(paths, json_string(server_routes[i].path));
+	}
+	reply_json(r, 200, json_pack("{s:o, s:o}", "paths", paths, "routes", routes));
+}
+
+static json_t *check_json(const char *name, bool ok, const char *message)
+{
+	char t[32];
+	now_rfc3339(t);
+	json_t *c = json_pack("{s:s, s:s, s:s}", "name", name, "status", ok ? "ok" : "failed", "time", t);
+	if (message)
+		json_object_set_new(c, "message", json_string(message));
+	return c;
+}
+
+static void health_reply(struct req *r, json_t *checks)
+{
+	bool ok = true;
+	size_t i;
+	json_t *c;
+	json_array_foreach(checks, i, c)
+		ok &= !strcmp(json_string_value(json_object_get(c, "status")), "ok");
+	char t[32];
+	now_rfc3339(t);
+	json_t *body = json_pack("{s:s, s:s}", "status", ok ? "ok" : "failed", "time", t);
+	if (req_has_query(r, "verbose") || !ok)
+		json_object_set(body, "checks", checks);
+	json_decref(checks);
+	reply_json(r, ok ? 200 : 503, body);
+}
+
+static void h_livez(struct req *r)
+{
+	json_t *checks = json_array();
+	json_array_append_new(checks, check_json("ping", true, NULL));
+	health_reply(r, checks);
+}
+
+static void h_readyz(struct req *r)
+{
+	json_t *checks = json_array();
+	/* the state store: open it and read the latest deployment's environment */
+	struct diags d = DIAGS_INIT;
+	struct app *a = NULL;
+	char *env = NULL;
+	int rc = open_app(r, NULL, NULL, APP_LOAD_STATE, NULL, &a, &d);
+	if (!rc)
+		rc = app_state_env(a, NULL, &env, &d);
+	struct buf m = BUF_INIT;
+	for (size_t i = 0; i < d.n; i++)
+		diag_format(&d.v[i], &m);
+	json_array_append_new(checks, check_json("state", !rc, rc ? (m.len ? m.ptr : "state store failed") : NULL));
+	buf_release(&m);
+	free(env);
+	close_app(r, a);
+	diags_release(&d);
+	/* the plugin directories: the built-in one must be readable */
+	struct registry reg;
+	registry_init(&reg);
+	registry_default_dirs(&reg, NULL);
+	const char *builtin = reg.dirs.n ? reg.dirs.v[reg.dirs.n - 1] : NULL;
+	char *pm = builtin && is_dir(builtin) ? NULL : xasprintf("plugin directory '%s' is missing", builtin ? builtin : "");
+	json_array_append_new(checks, check_json("plugins", !pm, pm));
+	free(pm);
+	registry_release(&reg);
+	bool stopping = atomic_load(r->srv->o.cancel) != 0;
+	json_array_append_new(checks, check_json("shutdown", !stopping, stopping ? "the server is shutting down" : NULL));
+	health_reply(r, checks);
+}
+
+static void h_metrics(struct req *r)
+{
+	struct buf b = BUF_INIT;
+	metrics_text(r->srv, &b);
+	r->code = 200;
+	r->text = buf_detach(&b);
+	r->ctype = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+static void h_openapi(struct req *r)
+{
+	r->code = 200;
+	r->text = xstrdup(server_openapi_json);
+	r->ctype = "application/json";
+}
+
+/* ---- projects ---- */
+
+static void h_projects(struct req *r)
+{
+	if (!req_authorize(r, ""))
+		return;
+	pthread_mutex_lock(&r->srv->mu);
+	json_t *list = json_deep_copy(r->srv->projects);
+	pthread_mutex_unlock(&r->srv->mu);
+	reply_json(r, 200, list);
+}
+
+static bool valid_name(const char *s)
+{
+	if (!s || !*s || strlen(s) > 63)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+			return false;
+	return true;
+}
+
+static void h_project_create(struct req *r)
+{
+	json_t *b = body_object(r);
+	if (!b)
+		return;
+	const char *name = json_string_value(json_object_get(b, "name"));
+	const char *path = json_string_value(json_object_get(b, "path"));
+	if (!req_authorize(r, name ? name : ""))
+		goto out;
+	struct diags d = DIAGS_INIT;
+	if (!valid_name(name)) {
+		diag_locate(diags_errorf(&d, CRATIS_EINVAL, "expected a name of lowercase letters, digits, '-', '_' or '.'"),
+		            "request body", 0, 0, "name");
+	}
+	char *abs = path && *path == '/' ? abs_path(path) : NULL;
+	if (!abs || !is_dir(abs))
+		diag_locate(diags_errorf(&d, CRATIS_EINVAL, "expected the absolute path of a project directory, got '%s'",
+		                         path ? path : ""), "request body", 0, 0, "path");
+	if (d.n) {
+		reply_problem(r, 422, NULL, &d);
+		goto out_diags;
+	}
+	/* the manifests must load: their environments are what the project offers */
+	struct app *a = NULL;
+	json_t *envs = NULL;
+	int rc = open_app(r, abs, NULL, APP_LOAD_STATE, NULL, &a, &d);
+	if (!rc)
+		rc = app_environments(a, &envs, &d);
+	close_app(r, a);
+	if (rc) {
+		reply_diags(r, rc, &d);
+		goto out_diags;
+	}
+	char t[32];
+	now_rfc3339(t);
+	json_t *row = json_pack("{s:s, s:s, s:s}", "name", name, "path", abs, "registered", t);
+	struct server *s = r->srv;
+	pthread_mutex_lock(&s->mu);
+	bool exists = false;
+	size_t i;
+	json_t *p;
+	json_array_foreach(s->projects, i, p)
+		exists |= !strcmp(json_string_value(json_object_get(p, "name")), name);
+	if (!exists) {
+		json_array_append(s->projects, row);
+		rc = server_projects_save(s);
+		if (rc)
+			json_array_remove(s->projects, json_array_size(s->projects) - 1);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (exists) {
+		char *m = xasprintf("project '%s' is already registered", name);
+		reply_problem(r, 409, m, NULL);
+		free(m);
+		json_decref(row);
+	} else if (rc) {
+		diags_add_last_error(&d);
+		reply_diags(r, rc, &d);
+		json_decref(row);
+	} else {
+		json_t *resp = json_deep_copy(row);
+		json_decref(row);
+		json_object_set_new(resp, "environments", envs);
+		envs = NULL;
+		reply_json(r, 201, resp);
+		r->location = xasprintf("/v1/projects/%s", name);
+	}
+	json_decref(envs);
+out_diags:
+	diags_release(&d);
+	free(abs);
+out:
+	json_decref(b);
+}
+
+static void h_environments(struct req *r)
+{
+	char *path = authorized_project(r, r->params[0]);
+	if (!path)
+		return;
+	struct diags d = DIAGS_INIT;
+	struct app *a = NULL;
+	json_t *envs = NULL;
+	int rc = open_app(r, path, NULL, APP_LOAD_STATE, NULL, &a, &d);
+	if (!rc)
+		rc = app_environments(a, &envs, &d);
+	if (rc)
+		reply_diags(r, rc, &d);
+	else
+		reply_json(r, 200, envs);
+	close_app(r, a);
+	diags_release(&d);
+	free(path);
+}
+
+/* ---- plans and deployments ---- */
+
+static void h_plan(struct req *r)
+{
+	json_t *b = body_object(r);
+	if (!b)
+		return;
+	const char *env = json_string_value(json_object_get(b, "env"));
+	char *obj = env_object(env, r->params[0]);
+	char *path = authorized_project(r, obj);
+	free(obj);
+	if (path) {
+		struct diags d = DIAGS_INIT;
+		struct app *a = NULL;
+		struct plan p;
+		int rc = open_app(r, path, env, APP_LOAD_MANIFESTS, NULL, &a, &d);
+		if (!rc && !(rc = app_plan(a, &p, &d))) {
+			json_t *j = app_plan_json(&p);
+			json_object_set_new(j, "project", json_string(r->params[0]));
+			json_object_set_new(j, "changes", json_boolean(app_plan_has_changes(&p)));
+			json_object_set_new(j, "diagnostics", diags_to_json(&d));
+			reply_json(r, 200, j);
+			app_plan_release(&p);
+		} else {
+			reply_diags(r, rc, &d);
+		}
+		close_app(r, a);
+		diags_release(&d);
+		free(path);
+	}
+	json_decref(b);
+}
+
+struct job {
+	struct server *s;
+	char *path, *env, *project, *command_line;
+	pthread_t th;
+	bool started, done, waited;   /* waited: a handler still reads it */
+	int64_t id;
+	int status;
+	struct diags d;
+	struct job *next;
+};
+
+static void job_event(const struct engine_event *ev, void *payload)
+{
+	struct job *j = payload;
+	struct server *s = j->s;
+	if (ev->type == EV_DEPLOYMENT_STARTED) {
+		pthread_mutex_lock(&s->mu);
+		j->id = ev->deployment;
+		j->started = true;
+		s->deploy_running++;
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->mu);
+	} else if (ev->type == EV_DEPLOYMENT_FINISHED) {
+		pthread_mutex_lock(&s->mu);
+		const char *m = ev->message ? ev->message : "";
+		if (!strcmp(m, "succeeded"))
+			s->deploy_ok++;
+		else if (!strcmp(m, "interrupted"))
+			s->deploy_interrupted++;
+		else
+			s->deploy_failed++;
+		pthread_mutex_unlock(&s->mu);
+	}
+}
+
+static void *job_run(void *arg)
+{
+	struct job *j = arg;
+	struct server *s = j->s;
+	struct engine_observer obs = { job_event, j };
+	struct req fake = { .srv = s, .command_line = j->command_line };
+	struct app *a = NULL;
+	struct diags d = DIAGS_INIT;
+	int rc = open_app(&fake, j->path, j->env, APP_LOAD_MANIFESTS, &obs, &a, &d);
+	if (!rc) {
+		struct plan p;
+		struct app_run run;
+		memset(&run, 0, sizeof(run));
+		rc = app_apply(a, false, NULL, NULL, &p, &run, &d);
+		app_plan_release(&p);
+	}
+	close_app(&fake, a);
+	pthread_mutex_lock(&s->mu);
+	if (j->started)
+		s->deploy_running--;
+	j->status = rc;
+	diags_move(&j->d, &d);
+	j->done = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+	diags_release(&d);
+	error_clear(); /* the thread's last error is freed before the thread ends */
+	return NULL;
+}
+
+static void job_free(struct job *j)
+{
+	free(j->path);
+	free(j->env);
+	free(j->project);
+	free(j->command_line);
+	diags_release(&j->d);
+	free(j);
+}
+
+/* Join and free the finished jobs no handler reads (all of them when all). */
+static void jobs_reap(struct server *s, bool all)
+{
+	struct job *done = NULL;
+	pthread_mutex_lock(&s->mu);
+	for (struct job **pp = &s->jobs; *pp;) {
+		struct job *j = *pp;
+		if (all || (j->done && !j->waited)) {
+			*pp = j->next;
+			j->next = done;
+			done = j;
+		} else {
+			pp = &j->next;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	while (done) {
+		struct job *n = done->next;
+		pthread_join(done->th, NULL);
+		job_free(done);
+		done = n;
+	}
+}
+
+void jobs_join_all(struct server *s)
+{
+	jobs_reap(s, true);
+}
+
+static void h_deploy(struct req *r)
+{
+	json_t *b = body_object(r);
+	if (!b)
+		return;
+	const char *env = json_string_value(json_object_get(b, "env"));
+	char *obj = env_object(env, r->params[0]);
+	char *path = authorized_project(r, obj);
+	free(obj);
+	if (!path)
+		goto out;
+	struct server *s = r->srv;
+	jobs_reap(s, false);
+	struct job *j = xcalloc(1, sizeof(*j));
+	j->s = s;
+	j->path = path;
+	j->env = env ? xstrdup(env) : NULL;
+	j->project = xstrdup(r->params[0]);
+	j->command_line = xasprintf("cratis serve: POST %s (%s)", r->url, r->who.subject);
+	j->waited = true;
+	diags_init(&j->d);
+	pthread_mutex_lock(&s->mu);
+	if (pthread_create(&j->th, NULL, job_run, j)) {
+		pthread_mutex_unlock(&s->mu);
+		reply_problem(r, 503, "cannot start a worker thread", NULL);
+		job_free(j);
+		goto out;
+	}
+	j->next = s->jobs;
+	s->jobs = j;
+	while (!j->started && !j->done)
+		pthread_cond_wait(&s->cond, &s->mu);
+	if (j->started) {
+		json_t *resp = json_pack("{s:I, s:s, s:s?, s:s, s:s}", "id", (json_int_t)j->id, "project", j->project,
+		                         "environment", j->env, "status", "running", "href", "");
+		char *href = xasprintf("/v1/deployments/%lld", (long long)j->id);
+		json_object_set_new(resp, "href", json_string(href));
+		reply_json(r, 202, resp);
+		r->location = href;
+	} else if (j->status) {
+		reply_diags(r, j->status, &j->d);
+	} else {
+		reply_json(r, 200, json_pack("{s:n, s:b, s:s}", "id", "changes", 0, "status", "no changes"));
+	}
+	j->waited = false;
+	pthread_mutex_unlock(&s->mu);
+out:
+	json_decref(b);
+}
+
+static void h_deployments(struct req *r)
+{
+	const char *env = req_query(r, "env");
+	char *obj = env ? xasprintf("%s/*", env) : xstrdup("");
+	bool ok = req_authorize(r, obj);
+	free(obj);
+	if (!ok)
+		return;
+	struct diags d = DIAGS_INIT;
+	struct app *a = NULL;
+	json_t *list = NULL;
+	int rc = open_app(r, NULL, NULL, APP_LOAD_STATE, NULL, &a, &d);
+	if (!rc)
+		rc = app_history(a, env, &list, &d);
+	if (rc)
+		reply_diags(r, rc, &d);
+	else
+		reply_json(r, 200, list);
+	close_app(r, a);
+	diags_release(&d);
+}
+
+static void h_deployment(struct req *r)
+{
+	char *end;
+	errno = 0;
+	long long id = strtoll(r->params[0], &end, 10);
+	struct diags d = DIAGS_INIT;
+	struct app *a = NULL;
+	json_t *list = NULL, *found = NULL, *steps = NULL;
+	int rc = *end || errno || id <= 0 ? CRATIS_EINVAL : CRATIS_OK;
+	if (rc) {
+		if (req_authorize(r, ""))
+			reply_problem(r, 404, "expected a deployment id (a positive number)", NULL);
+		return;
+	}
+	if (!(rc = open_app(r, NULL, NULL, APP_LOAD_STATE, NULL, &a, &d)) && !(rc = app_history(a, NULL, &list, &d))) {
+		size_t i;
+		json_t *dep;
+		json_array_foreach(list, i, dep)
+			if (json_integer_value(json_object_get(dep, "id")) == id)
+				found = dep;
+	}
+	char *obj = found ? xasprintf("%s/*", json_string_value(json_object_get(found, "environment"))) : xstrdup("");
+	if (!req_authorize(r, obj)) {
+		/* replied */
+	} else if (rc) {
+		reply_diags(r, rc, &d);
+	} else if (!found) {
+		reply_problem(r, 404, "no such deployment", NULL);
+	} else if ((rc = app_deployment_steps(a, id, &steps, &d))) {
+		reply_diags(r, rc, &d);
+	} else {
+		json_t *j = json_deep_copy(found);
+		json_object_set_new(j, "steps", steps);
+		reply_json(r, 200, j);
+	}
+	free(obj);
+	json_decref(list);
+	close_app(r, a);
+	diags_release(&d);
+}
+
+/* ---- resources, outputs, locks ---- */
+
+static void env_query(struct req *r, bool outputs)
+{
+	char *obj = env_object(r->params[1], r->params[0]);
+	char *path = authorized_project(r, obj);
+	free(obj);
+	if (!path)
+		return;
+	struct diags d = DIAGS_INIT;
+	struct app *a = NULL;
+	json_t *list = NULL;
+	int rc = open_app(r, path, r->params[1], APP_LOAD_MANIFESTS, NULL, &a, &d);
+	if (!rc)
+		rc = outputs ? app_outputs(a, &list, &d) : app_resources(a, &list, &d);
+	if (rc) {
+		reply_diags(r, rc, &d);
+	} else {
+		size_t i;
+		json_t *o;
+		if (outputs) /* sensitive outputs are never sent: as the CLI, "(sensitive)" */
+			json_array_foreach(list, i, o)
+				if (json_is_true(json_object_get(o, "sensitive")) && !json_is_null(json_object_get(o, "value")))
+					json_object_set_new(o, "value", json_string("(sensitive)"));
+		reply_json(r, 200, list);
+	}
+	close_app(r, a);
+	diags_release(&d);
+	free(path);
+}
+
+static void h_resources(struct req *r)
+{
+	env_query(r, false);
+}
+
+static void h_outputs(struct req *r)
+{
+	env_query(r, true);
+}
+
+static void h_locks(struct req *r)
+{
+	if (!req_authorize(r, ""))
+		return;
+	struct diags d = DIAGS_INIT;
+	struct app *a = NULL;
+	json_t *rows = NULL, *locks = NULL;
+	int rc = open_app(r, NULL, NULL, APP_LOAD_STATE, NULL, &a, &d);
+	if (!rc)
+		rc = app_state_list(a, NULL, &rows, &locks, &d);
+	if (rc)
+		reply_diags(r, rc, &d);
+	else
+		reply_json(r, 200, json_incref(locks));
+	json_decref(rows);
+	json_decref(locks);
+	close_app(r, a);
+	diags_release(&d);
+}
+
+const struct route server_routes[] = {
+	{ "GET", "/", NULL, NULL, h_index, "the routes of the server" },
+	{ "GET", "/livez", NULL, NULL, h_livez, "liveness" },
+	{ "GET", "/readyz", NULL, NULL, h_readyz, "readiness: the state store and the plugins" },
+	{ "GET", "/metrics", NULL, NULL, h_metrics, "Prometheus metrics" },
+	{ "GET", "/v1/openapi.json", NULL, NULL, h_openapi, "this API's OpenAPI 3.0 document" },
+	{ "GET", "/v1/projects", "projects", "get", h_projects, "registered projects" },
+	{ "POST", "/v1/projects", "projects", "create", h_project_create, "register a project by its directory" },
+	{ "GET", "/v1/projects/{project}/environments", "environments", "get", h_environments,
+	  "the project's environments" },
+	{ "POST", "/v1/projects/{project}/plans", "plans", "create", h_plan, "plan an environment" },
+	{ "POST", "/v1/projects/{project}/deployments", "deployments", "create", h_deploy,
+	  "apply an environment on a worker (202 with the deployment id)" },
+	{ "GET", "/v1/projects/{project}/environments/{env}/resources", "resources", "get", h_resources,
+	  "resources with their recorded status" },
+	{ "GET", "/v1/projects/{project}/environments/{env}/outputs", "outputs", "get", h_outputs,
+	  "the project's outputs (sensitive ones redacted)" },
+	{ "GET", "/v1/deployments", "deployments", "get", h_deployments, "deployments, newest first" },
+	{ "GET", "/v1/deployments/{id}", "deployments", "get", h_deployment, "one deployment with its steps" },
+	{ "GET", "/v1/locks", "locks", "get", h_locks, "the locks runs hold" },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
+};

@@ -1,0 +1,129 @@
+/* Unit tests: the access control of cratis serve (src/server/auth.c): tokens as salted hashes
+ * (created, verified, refused when wrong, revoked or expired), durations, and the Casbin-style
+ * policy (roles, g rules, patterns, deny wins, default deny, located errors). */
+#include "helpers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "server/auth.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+struct fake_calls fake_calls;
+
+static void test_server_auth_tokens_are_hashed_verified_and_revoked(void **state)
+{
+	(void)state;
+	char *dir = tmp_dir();
+	char *path = xasprintf("%s/tokens.json", dir);
+	struct token_created t;
+	assert_int_equal(token_create(&t, path, "alice", "deployer", 0), CRATIS_OK);
+	assert_true(starts_with(t.text, "cratis_"));
+	/* the file keeps a hash, never the secret */
+	struct buf b = BUF_INIT;
+	assert_int_equal(buf_read_file(&b, path, 1 << 20), 0);
+	assert_null(strstr(b.ptr, t.text + 24));
+	assert_non_null(strstr(b.ptr, "\"sha256\""));
+	buf_release(&b);
+	struct token_subject who;
+	assert_int_equal(token_verify(&who, path, t.text), CRATIS_OK);
+	assert_string_equal(who.subject, "alice");
+	assert_string_equal(who.role, "role:deployer");
+	/* a changed secret, a malformed token */
+	char bad[128];
+	snprintf(bad, sizeof(bad), "%s", t.text);
+	bad[30] = bad[30] == 'a' ? 'b' : 'a';
+	assert_int_equal(token_verify(&who, path, bad), CRATIS_EINVAL);
+	assert_contains(cratis_error_last()->message, "wrong secret");
+	assert_null(strstr(cratis_error_last()->message, t.text + 24));
+	assert_int_equal(token_verify(&who, path, "Bearer nothing"), CRATIS_EINVAL);
+	/* revoked: refused */
+	assert_int_equal(token_revoke(path, t.id), CRATIS_OK);
+	assert_int_equal(token_verify(&who, path, t.text), CRATIS_EINVAL);
+	assert_int_equal(token_revoke(path, t.id), CRATIS_ENOTFOUND);
+	json_t *list;
+	assert_int_equal(token_list(&list, path), CRATIS_OK);
+	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+	/* bad subjects */
+	assert_int_equal(token_create(&t, path, "a b", "r", 0), CRATIS_EINVAL);
+	assert_int_equal(token_create(&t, path, "a", "", 0), CRATIS_EINVAL);
+	free(path);
+	tmp_cleanup(dir);
+}
+
+static void test_server_auth_durations(void **state)
+{
+	(void)state;
+	int64_t s;
+	assert_int_equal(duration_parse("30s", &s), CRATIS_OK);
+	assert_int_equal(s, 30);
+	assert_int_equal(duration_parse("2h", &s), CRATIS_OK);
+	assert_int_equal(s, 7200);
+	assert_int_equal(duration_parse("90d", &s), CRATIS_OK);
+	assert_int_equal(s, 90 * 86400);
+	assert_int_equal(duration_parse("0s", &s), CRATIS_EINVAL);
+	assert_int_equal(duration_parse("3weeks", &s), CRATIS_EINVAL);
+	assert_int_equal(duration_parse("", &s), CRATIS_EINVAL);
+}
+
+static void test_server_auth_policy_roles_patterns_and_deny(void **state)
+{
+	(void)state;
+	char *dir = tmp_dir();
+	char *path = write_file(dir, "policy.csv", "# comment\n\n"
+	                                  "p, role:deployer, deployments, create, staging/*, allow\n"
+	                                  "p, role:deployer, *, get, *\n"
+	                                  "p, role:deployer, locks, get, *, deny\n"
+	                                  "g, bob, role:deployer\n"
+	                                  "g, role:lead, role:deployer\n");
+	struct authz z;
+	struct diags d = DIAGS_INIT;
+	assert_int_equal(authz_load(&z, path, &d), CRATIS_OK);
+	struct token_subject dep = { "ci", "role:deployer" }, bob = { "bob", "role:nobody" },
+	                     lead = { "carol", "role:lead" }, guest = { "eve", "role:guest" },
+	                     admin = { "root", "role:admin" }, ro = { "viewer", "role:readonly" };
+	assert_true(authz_allows(&z, &dep, "deployments", "create", "staging/shop"));
+	assert_false(authz_allows(&z, &dep, "deployments", "create", "production/shop"));
+	assert_true(authz_allows(&z, &dep, "resources", "get", "production/shop"));
+	assert_true(authz_allows(&z, &dep, "projects", "get", "")); /* '*' matches the list routes' "" */
+	assert_false(authz_allows(&z, &dep, "locks", "get", ""));   /* deny wins */
+	assert_true(authz_allows(&z, &bob, "deployments", "create", "staging/x"));  /* g user */
+	assert_true(authz_allows(&z, &lead, "deployments", "create", "staging/x")); /* g role, transitively */
+	assert_false(authz_allows(&z, &guest, "projects", "get", ""));              /* default deny */
+	assert_true(authz_allows(&z, &admin, "projects", "create", "x"));           /* built-in */
+	assert_true(authz_allows(&z, &ro, "deployments", "get", "staging/*"));
+	assert_false(authz_allows(&z, &ro, "deployments", "create", "staging/x"));
+	authz_release(&z);
+	/* errors are located: file, line, column, field */
+	free(write_file(dir, "policy.csv", "p, role:x, plans, create, */*, perhaps\nq, a, b\np, a, b\n"));
+	assert_int_equal(authz_load(&z, path, &d), CRATIS_EINVAL);
+	assert_int_equal(d.n, 3);
+	assert_int_equal(d.v[0].line, 1);
+	assert_int_equal(d.v[0].column, 32);
+	assert_string_equal(d.v[0].field, "effect");
+	assert_contains(d.v[0].message, "expected allow or deny");
+	assert_int_equal(d.v[1].line, 2);
+	assert_contains(d.v[1].message, "expected a rule 'p' or 'g'");
+	assert_int_equal(d.v[2].line, 3);
+	authz_release(&z);
+	diags_release(&d);
+	/* without a file: only the built-in roles */
+	assert_int_equal(authz_load(&z, NULL, &d), CRATIS_OK);
+	assert_false(authz_allows(&z, &dep, "projects", "get", ""));
+	authz_release(&z);
+	free(path);
+	tmp_cleanup(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_server_auth_tokens_are_hashed_verified_and_revoked),
+		cmocka_unit_test(test_server_auth_durations),
+		cmocka_unit_test(test_server_auth_policy_roles_patterns_and_deny),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
