@@ -92,6 +92,17 @@ const struct cli_flag cli_flags[FL__COUNT] = {
 	                  "the state store to copy into (sqlite:PATH, postgres://...): it must hold no cratis data" },
 	[FL_FROM_STATE] = { "from", 0, NULL, "URL", FT_STRING, AT(from), 0, 0, NULL, "the current store (--state)", NULL,
 	                    NULL, CC_NONE, "the state store to copy from; never written" },
+	/* events */
+	[FL_EVENTS_TIMEOUT] = { "events-timeout", 0, NULL, "SECONDS", FT_SECONDS, AT(events_timeout_ms), 0, 86400,
+	                        "seconds from 0 to 86400 (e.g. 10)", "10", NULL, NULL, CC_NONE,
+	                        "deliver pending events to the Project's sinks for at most SECONDS at the end; the rest "
+	                        "stays in the outbox for the next run or `cratis events deliver`" },
+	[FL_EVENTS_SINCE] = { "since", 0, NULL, "SEQ|TIME", FT_STRING, AT(events_since), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
+	                      "events after sequence number SEQ, or from RFC 3339 time TIME on" },
+	[FL_EVENTS_TYPE] = { "type", 0, NULL, "TYPE", FT_STRING, AT(events_type), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
+	                     "events of this type, or of a prefix ending in '*' (dev.cratis.resource.*)" },
+	[FL_EVENTS_SINK] = { "sink", 0, NULL, "SINK", FT_STRING, AT(events_sink), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
+	                     "only this sink" },
 	[FL_VERBOSE] = { "verbose", 'v', NULL, NULL, FT_SWITCH, AT(verbose), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	                 "debug output and notes" },
 	[FL_NO_COLOR] = { "no-color", 0, NULL, NULL, FT_SWITCH, AT(no_color), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
@@ -148,7 +159,7 @@ static const struct cli_exit ex_version[] = {
 
 #define COMMON (FLAG(FL_FILE) | FLAG(FL_ENV))
 #define RUN_FLAGS (COMMON | FLAG(FL_JOBS) | FLAG(FL_APPROVE) | FLAG(FL_LOCK) | FLAG(FL_REFRESH) | FLAG(FL_GRACE) | \
-                   FLAG(FL_TARGET) | FLAG(FL_STREAM) | FLAG(FL_OUTPUT))
+                   FLAG(FL_TARGET) | FLAG(FL_STREAM) | FLAG(FL_OUTPUT) | FLAG(FL_EVENTS_TIMEOUT))
 #define END_SUBS { NULL, NULL, NULL, 0, 0, CC_NONE, 0, NULL, NULL, NULL, NULL, NULL, false, false, NULL }
 
 static const struct cli_example ex_plan_examples[] = {
@@ -291,6 +302,24 @@ static const struct cli_command plugin_subs[] = {
 	END_SUBS,
 };
 
+static const struct cli_command events_subs[] = {
+	{ "list", "the events of the outbox, oldest first", NULL, 0, 0, CC_NONE,
+	  FLAG(FL_FILE) | FLAG(FL_OUTPUT) | FLAG(FL_EVENTS_SINCE) | FLAG(FL_EVENTS_TYPE), "text|json",
+	  "-o json prints each in the CloudEvents JSON format with its sequence number (seq).", NULL, NULL, NULL, false,
+	  false, NULL },
+	{ "deliver", "deliver pending events to the Project's sinks now", NULL, 0, 0, CC_NONE,
+	  FLAG(FL_FILE) | FLAG(FL_OUTPUT) | FLAG(FL_EVENTS_TIMEOUT), "text|json",
+	  "Per sink: delivered, dead-lettered, skipped (filtered out) and left pending.", NULL, NULL, NULL, false, false,
+	  NULL },
+	{ "redeliver", "deliver an event again, or every event since a time", "[ID]", 0, 1, CC_NONE,
+	  FLAG(FL_FILE) | FLAG(FL_EVENTS_SINK) | FLAG(FL_EVENTS_SINCE), NULL,
+	  "Resets the deliveries (delivered, dead or pending) of event ID, or with --sink S --since TIME of\n"
+	  "every event from TIME on; the next delivery sends them again.", NULL, NULL, NULL, false, false, NULL },
+	{ "sinks", "the sinks of the manifests: status, backlog, last error", NULL, 0, 0, CC_NONE,
+	  FLAG(FL_FILE) | FLAG(FL_OUTPUT), "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
+	END_SUBS,
+};
+
 static const struct cli_command state_subs[] = {
 	{ "list", "the recorded resources of the environment and every held lock", NULL, 0, 0, CC_NONE,
 	  COMMON | FLAG(FL_OUTPUT), "text|json",
@@ -406,6 +435,11 @@ const struct cli_command cli_commands[] = {
 	  "What cratis recorded about an environment's resources and the locks runs hold. rm and mv are\n"
 	  "state surgery, like terraform state rm and mv: they change the record, never the resources.",
 	  ex_state_examples, ex_locked, state_subs, false, false, cmd_state },
+	{ "events", "the event outbox: list, deliver, redeliver, sinks", NULL, 0, 0, CC_NONE, 0, NULL,
+	  "Every deployment, resource change and lock is recorded as a CloudEvent in the same transaction\n"
+	  "as the change; apply and destroy deliver them to the Project's sinks at their end\n"
+	  "(--events-timeout), at least once and in order per subject (docs/events.md).",
+	  NULL, ex_query, events_subs, false, false, cmd_events },
 	{ "version", "cratis' version, or the project's", NULL, 0, 0, CC_NONE, FLAG(FL_FILE) | FLAG(FL_OUTPUT), "text|json",
 	  "Without a subcommand: cratis' version and plugin ABI. show and check read the project's version\n"
 	  "(pom.xml, package.json, VERSION) and its branch policy (docs/versioning.md).",

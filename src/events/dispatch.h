@@ -48,4 +48,17 @@ int dispatch_sink(struct store *st, struct sink *s, const struct sink_config *cf
 int dispatch_all(struct store *st, const struct sink_config *cfgs, size_t n, const struct dispatch_opts *o,
                  struct dispatch_result *res);
 
+/* The sinks of a Project document (Project.spec.events.sinks, docs/events.md) into *out (heap,
+ * *n entries; free each with sink_config_free, then the array). root is the document's JSON,
+ * doc locates errors (file:line:col, field, what was expected) appended to errors. A secret
+ * (`secret: ${secret:NAME}`) is not resolved here: cfg->secret stays NULL (resolved only when
+ * delivering). Returns CRATIS_OK, or CRATIS_EINVAL when a sink is invalid (*out NULL). */
+struct manifest_doc;
+struct diags;
+int events_sinks_parse(const struct manifest_doc *doc, const void *root_json, struct sink_config **out, size_t *n,
+                       struct diags *errors);
+
+/* A duration: "250ms", "10s", "5m", "24h" or a number of seconds, in ms into *ms; -1 when bad. */
+int64_t events_parse_duration(const char *text);
+
 #endif

@@ -1,0 +1,101 @@
+/* cratis events: the outbox (list, deliver, redeliver, sinks) and the delivery at the end of a run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "banned.h"
+
+static const char *sget(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "";
+}
+
+static long long iget(json_t *o, const char *k)
+{
+	return (long long)json_integer_value(json_object_get(o, k));
+}
+
+void cli_deliver_events(struct cli_ctx *ctx, struct app *a)
+{
+	if (!a || !a->store)
+		return;
+	json_t *res = NULL;
+	struct diags d = DIAGS_INIT;
+	int rc = app_events_deliver(a, ctx->events_timeout_ms, &res, &d);
+	print_errors(ctx, &d);
+	diags_release(&d);
+	size_t i;
+	json_t *r;
+	json_array_foreach(res, i, r) {
+		if (iget(r, "left") || iget(r, "dead") || json_is_true(json_object_get(r, "disabled")))
+			fprintf(stderr, "warning: events: sink '%s': %lld delivered, %lld dead, %lld left for the next run%s%s\n",
+			        sget(r, "sink"), iget(r, "delivered"), iget(r, "dead"), iget(r, "left"), *sget(r, "message") ? ": " : "",
+			        sget(r, "message"));
+	}
+	(void)rc;
+	json_decref(res);
+}
+
+int cmd_events(int argc, char **argv, struct cli_ctx *ctx)
+{
+	(void)argc;
+	(void)argv;
+	const char *sub = ctx->args.n ? ctx->args.v[0] : "";
+	if (!*sub) {
+		fprintf(stderr, "error: events: expected a subcommand: list, deliver, redeliver or sinks\n");
+		return EXIT_USAGE;
+	}
+	bool redeliver = !strcmp(sub, "redeliver");
+	const char *id = ctx->args.n > 1 ? ctx->args.v[1] : NULL;
+	if (redeliver && !id && !(ctx->events_sink && ctx->events_since)) {
+		fprintf(stderr, "error: events redeliver: expected an event ID, or --sink SINK --since TIME\n");
+		return EXIT_USAGE;
+	}
+	struct app *a;
+	int rc = cli_open(ctx, !strcmp(sub, "list") || redeliver ? APP_LOAD_STATE : APP_LOAD_MANIFESTS, &a);
+	if (rc)
+		return rc;
+	json_t *out = NULL;
+	struct diags d = DIAGS_INIT;
+	int arc;
+	size_t n = 0;
+	if (!strcmp(sub, "list"))
+		arc = app_events_list(a, ctx->events_since, ctx->events_type, 0, &out, &d);
+	else if (!strcmp(sub, "deliver"))
+		arc = app_events_deliver(a, ctx->events_timeout_ms, &out, &d);
+	else if (!strcmp(sub, "sinks"))
+		arc = app_events_sinks(a, &out, &d);
+	else
+		arc = app_events_redeliver(a, ctx->events_sink, id, ctx->events_since, &n, &d);
+	print_errors(ctx, &d);
+	rc = arc ? EXIT_ERROR : EXIT_OK;
+	if (!arc) {
+		size_t i;
+		json_t *r;
+		if (redeliver) {
+			printf("%zu deliver%s reset: the next delivery sends %s again\n", n, n == 1 ? "y" : "ies", n == 1 ? "it" : "them");
+		} else if (ctx->json) {
+			print_json(out);
+		} else if (!strcmp(sub, "list")) {
+			printf("%-6s %-24s %-34s %-28s %s\n", "SEQ", "TIME", "TYPE", "SUBJECT", "ID");
+			json_array_foreach(out, i, r)
+				printf("%-6lld %-24s %-34s %-28s %s\n", iget(r, "seq"), sget(r, "time"), sget(r, "type"), sget(r, "subject"),
+				       sget(r, "id"));
+		} else if (!strcmp(sub, "deliver")) {
+			json_array_foreach(out, i, r)
+				printf("%s: %lld delivered, %lld dead, %lld skipped, %lld left%s%s\n", sget(r, "sink"), iget(r, "delivered"),
+				       iget(r, "dead"), iget(r, "skipped"), iget(r, "left"), *sget(r, "message") ? ": " : "", sget(r, "message"));
+		} else {
+			printf("%-16s %-8s %-9s %-8s %-10s %-5s %s\n", "SINK", "TYPE", "STATUS", "BACKLOG", "DELIVERED", "DEAD", "LAST ERROR");
+			json_array_foreach(out, i, r)
+				printf("%-16s %-8s %-9s %-8lld %-10lld %-5lld %s\n", sget(r, "sink"), sget(r, "type"), sget(r, "status"),
+				       iget(r, "backlog"), iget(r, "delivered"), iget(r, "dead"), sget(r, "last_error"));
+		}
+	}
+	json_decref(out);
+	diags_release(&d);
+	app_close(a);
+	return rc;
+}
