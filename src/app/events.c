@@ -136,3 +136,26 @@ int app_events_redeliver(struct app *a, const char *sink, const char *event_id, 
 		diags_add_last_error(d);
 	return rc;
 }
+
+/* The project of events that concern the environment as a whole: the only Project, else "_". */
+static const char *env_project(const struct app *a)
+{
+	return a->model.nprojects == 1 && a->model.projects[0].name ? a->model.projects[0].name : "_";
+}
+
+void app_emit_lock_taken(struct app *a, const struct lock_info *me, const struct lock_info *prev)
+{
+	json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:I,s:b}", "lock", me->id, "environment", me->environment, "holder", me->owner,
+	                      "host", me->host, "pid", (json_int_t)me->pid, "takeover", prev != NULL);
+	if (prev)
+		json_object_set_new(d, "previous", json_pack("{s:s,s:s,s:I,s:I}", "lock", prev->id, "holder", prev->owner, "pid",
+		                                             (json_int_t)prev->pid, "deployment", (json_int_t)prev->deployment));
+	char *data = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(d);
+	char *source = xasprintf("/projects/%s/environments/%s", env_project(a), me->environment[0] ? me->environment : "_");
+	struct store_event ev = { .type = CRATIS_EVENT_PREFIX "lock.taken", .source = source, .data = data };
+	if (store_emit(a->store, me->environment, 0, &ev, 1) && a->o.observer)
+		engine_emit(a->o.observer, &(struct engine_event){ .type = EV_WARNING, .message = cratis_error_last()->message });
+	free(source);
+	free(data);
+}

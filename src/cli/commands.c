@@ -363,7 +363,7 @@ static const struct cli_command version_subs[] = {
 	END_SUBS,
 };
 
-#define ROLLOUT_FLAGS (COMMON | FLAG(FL_OUTPUT) | FLAG(FL_LOCK))
+#define ROLLOUT_FLAGS (COMMON | FLAG(FL_OUTPUT) | FLAG(FL_LOCK) | FLAG(FL_EVENTS_TIMEOUT))
 static const struct cli_command rollout_subs[] = {
 	{ "status", "releases that run: id, colour, status, stage, age, port, health", "[NAME]", 0, 1, CC_ROLLOUT,
 	  ROLLOUT_FLAGS, "text|json", NULL, NULL, NULL, NULL, false, false, NULL },

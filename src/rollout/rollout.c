@@ -16,6 +16,7 @@
 #include "util/error.h"
 #include "engine/observer.h"
 #include "util/subprocess.h"
+#include "events/emit.h"
 #include "banned.h"
 
 /* One operation on one rollout. */
@@ -501,6 +502,8 @@ static int promote(struct rop *o, struct release *r, struct release *stopped)
 	}
 	set_str(&r->status, "active");
 	record(o, r, "promote", "ok", "traffic switched");
+	if (events_emit_rollout(o->env->store, o->project, o->environment, o->name, r->id, active ? active->id : NULL, false, NULL))
+		engine_logf(o->env->observer, CRATIS_LOG_WARN, NULL, "%s: cannot record its event: %s", o->name, cratis_error_last()->message);
 	engine_logf(o->env->observer, CRATIS_LOG_INFO, NULL, "%s: release %s is live on %d", o->name, r->id, iget(o->spec, "activePort", 0));
 	int delay = iget(o->spec, "scaleDownDelaySeconds", 30);
 	for (size_t i = 0; i < o->rels.n; i++) {
@@ -520,6 +523,8 @@ static int promote(struct rop *o, struct release *r, struct release *stopped)
 			set_str(&active->status, "active");
 			active->retire_at = 0;
 			record(o, active, "rollback", "ok", "automatic rollback after a failed afterPostProd check");
+			if (events_emit_rollout(o->env->store, o->project, o->environment, o->name, active->id, r->id, true, msg))
+				engine_logf(o->env->observer, CRATIS_LOG_WARN, NULL, "%s: cannot record its event: %s", o->name, cratis_error_last()->message);
 			service(o, OP_DESTROY, r);
 			set_str(&r->status, "failed");
 			record(o, r, "afterPostProd", "failed", msg);
@@ -869,6 +874,8 @@ int rollout_rollback(struct rollout_env *env, const struct rollout_target *t, co
 	set_str(&target->status, "active");
 	target->retire_at = 0;
 	record(&o, target, "rollback", "ok", "traffic switched back");
+	if (events_emit_rollout(o.env->store, o.project, o.environment, o.name, target->id, active ? active->id : NULL, true, "cratis rollout rollback"))
+		engine_logf(o.env->observer, CRATIS_LOG_WARN, NULL, "%s: cannot record its event: %s", o.name, cratis_error_last()->message);
 	if (active) {
 		int delay = iget(o.spec, "scaleDownDelaySeconds", 30);
 		set_str(&active->status, "previous");
