@@ -1376,6 +1376,18 @@ static int64_t fill_everything(struct store *s)
 	                       .port = 8123, .spec = "{}", .status = "active", .stage = "afterPostProd", .log = "[]",
 	                       .retire_at = 1767225600 };
 	assert_int_equal(store_release_put(s, &rel), 0);
+	struct store_event ev[2] = {
+		{ .type = "dev.cratis.deployment.started", .source = "/projects/q/environments/prod", .data = "{\"deployment\":2}" },
+		{ .type = "dev.cratis.resource.changed", .subject = "Service/w", .source = "/projects/q/environments/prod" },
+	};
+	assert_int_equal(store_emit(s, "prod", d2.id, ev, 2), 0);
+	struct store_events got;
+	struct event_query all = { 0 };
+	assert_int_equal(store_events(s, &all, &got), 0);
+	struct delivery_mark m = { .status = DELIVERY_DELIVERED, .attempts = 1, .first_attempt_ms = 5 };
+	assert_int_equal(store_delivery_mark(s, "log", got.v[0].seq, &m), 0);
+	store_events_release(&got);
+	assert_int_equal(store_sink_set_disabled(s, "hook", true, "410 Gone"), 0);
 	return d2.id;
 }
 
@@ -1400,6 +1412,9 @@ static void test_store_migrate_round_trip(void **state)
 	assert_int_equal(rep.t[STORE_T_RESOURCES].target_rows, 3);
 	assert_int_equal(rep.t[STORE_T_ARTIFACTS].target_rows, 3);
 	assert_int_equal(rep.t[STORE_T_RELEASES].target_rows, 1);
+	assert_int_equal(rep.t[STORE_T_EVENTS].target_rows, 2);
+	assert_int_equal(rep.t[STORE_T_DELIVERIES].target_rows, 1);
+	assert_int_equal(rep.t[STORE_T_SINKS].target_rows, 2);
 	assert_string_equal(rep.t[STORE_T_RESOURCES].source_sha256, rep.t[STORE_T_RESOURCES].target_sha256);
 	assert_int_equal(store_migrate(mid, back, &rep), 0);
 	char *after = dump_text(back), *middle = dump_text(mid);
