@@ -1,0 +1,121 @@
+#!/bin/sh
+# Events (issue 13, the core half): every deployment, resource change and lock is a CloudEvent in
+# the outbox, written with the change it describes; a file sink receives each event once, in
+# order; a run killed with kill -9 after a commit and before delivery leaves its events in the
+# outbox and the next run delivers them; no secret or sensitive value reaches an event.
+. "$(dirname "$0")/lib.sh"
+P="$T/p"
+mkdir -p "$P"
+SEC="sec-VAL-e91k"; OUT="out-SECRET-44zz"
+export CRATIS_T_SEC="$SEC"
+printf '%s\n' "$OUT" >"$T/out.src"
+cat >"$P/m.yaml" <<YAML
+apiVersion: cratis/v1
+kind: System
+metadata: {name: local}
+---
+apiVersion: cratis/v1
+kind: Environment
+metadata: {name: dev}
+spec:
+  systems: [local]
+---
+apiVersion: cratis/v1
+kind: Project
+metadata: {name: ev}
+spec:
+  secrets:
+    s: {env: CRATIS_T_SEC}
+  events:
+    sinks:
+      - {name: log, type: file, path: $T/events.ndjson}
+      - {name: failures, type: file, path: $T/failures.ndjson, types: ["dev.cratis.resource.failed"]}
+---
+apiVersion: exec/v1
+kind: Task
+metadata: {name: gen, project: ev}
+spec:
+  apply: [sh, -c, 'echo token=\$(cat $T/out.src)']
+  outputs: [{name: token, sensitive: true}]
+---
+apiVersion: exec/v1
+kind: Task
+metadata: {name: use, project: ev}
+spec:
+  env: {TOKEN: "\${Task/gen.outputs.token}", K: "\${secret:s}"}
+  apply: [sh, -c, 'test -n "\$TOKEN" && test -n "\$K"']
+YAML
+C() { "$CRATIS" "$@" -f "$P"; }
+C apply --auto-approve >"$T/apply1.out" 2>&1; expect_rc "apply" 0 $?
+C events list -o json >"$T/list.json" 2>"$T/list.err"; expect_rc "events list" 0 $?
+types=$(jq -r '.[].type' "$T/list.json" | tr '\n' ' ')
+expect_rc "lock, deployment and resource events in order" 0 "$([ "$types" = "dev.cratis.lock.taken dev.cratis.deployment.started dev.cratis.resource.changed dev.cratis.resource.changed dev.cratis.deployment.finished " ] && echo 0 || echo "1 ($types)")"
+expect_in "subjects are resource addresses" "Task/gen Task/use" "$(printf '%s' "$(jq -r '[.[].subject | select(. != null)] | join(" ")' "$T/list.json")" >"$T/subjects"; echo "$T/subjects")"
+expect_in "source names project and environment" '"/projects/ev/environments/dev"' "$T/list.json"
+expect_in "finished carries the result and counts" '"succeeded": 2' "$T/list.json"
+check "ids are UUID v4" sh -c "jq -r '.[].id' '$T/list.json' | grep -Evq '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' && exit 1 || exit 0"
+# the file sink got each event once, in the outbox's order, as CloudEvents JSON lines
+jq -r '.[].id' "$T/list.json" >"$T/ids.outbox"
+jq -r '.id' "$T/events.ndjson" >"$T/ids.file"
+check "the file sink holds every event once, in order" cmp -s "$T/ids.outbox" "$T/ids.file"
+expect_in "lines are CloudEvents 1.0" '"specversion":"1.0"' "$T/events.ndjson"
+expect_rc "the file is private" 600 "$(stat -c %a "$T/events.ndjson")"
+check "the filtered sink got none (no failure yet)" sh -c "test ! -s '$T/failures.ndjson'"
+C events deliver >"$T/deliver.out" 2>&1; expect_rc "events deliver" 0 $?
+expect_in "nothing left to deliver" "log: 0 delivered, 0 dead, 0 skipped, 0 left" "$T/deliver.out"
+check "a second delivery sends nothing twice" sh -c "test \$(wc -l <'$T/events.ndjson') -eq \$(wc -l <'$T/ids.outbox')"
+C events sinks >"$T/sinks.out" 2>&1; expect_rc "events sinks" 0 $?
+expect_in "sinks show their backlog" "log              file     enabled   0" "$T/sinks.out"
+C events list --type 'dev.cratis.deployment.*' -o json >"$T/dep.json" 2>&1
+expect_rc "a type filter" 2 "$(jq length "$T/dep.json")"
+first=$(jq -r '.[0].seq' "$T/list.json")
+C events list --since "$first" -o json >"$T/since.json" 2>&1
+expect_rc "--since SEQ lists what follows it" 4 "$(jq length "$T/since.json")"
+# no secret or sensitive value in any event, anywhere
+for f in list.json events.ndjson; do
+	expect_not_in "$f has no secret" "$SEC" "$T/$f"
+	expect_not_in "$f has no sensitive output" "$OUT" "$T/$f"
+done
+# a failure: resource.failed with the error, its secret value scrubbed
+cat >>"$P/m.yaml" <<YAML
+---
+apiVersion: exec/v1
+kind: Task
+metadata: {name: bad, project: ev}
+spec:
+  env: {K: "\${secret:s}"}
+  apply: [sh, -c, 'test -e $T/fixed && exit 0; echo "cannot use \$K" >&2; exit 3']
+YAML
+C apply --auto-approve >"$T/apply2.out" 2>&1; expect_rc "a failing apply" 1 $?
+C events list --type dev.cratis.resource.failed -o json >"$T/failed.json" 2>&1
+expect_rc "one resource.failed" 1 "$(jq length "$T/failed.json")"
+expect_in "it names the resource" '"subject": "Task/bad"' "$T/failed.json"
+expect_in "it carries the error" 'exit' "$T/failed.json"
+expect_not_in "the error is scrubbed of the secret" "$SEC" "$T/failed.json"
+expect_rc "the filtered sink got exactly it" 1 "$(wc -l <"$T/failures.ndjson")"
+expect_not_in "no secret in the sink" "$SEC" "$T/failures.ndjson"
+# kill -9 after a commit, before delivery: a Task kills its cratis; the next run delivers
+touch "$T/fixed"
+cat >>"$P/m.yaml" <<YAML
+---
+apiVersion: exec/v1
+kind: Task
+metadata: {name: killer, project: ev}
+spec:
+  dependsOn: [Task/bad]
+  apply: [sh, -c, 'test -e $T/killed && exit 0; touch $T/killed; kill -9 \$PPID; sleep 5']
+YAML
+before=$(wc -l <"$T/events.ndjson")
+C apply --auto-approve >"$T/apply3.out" 2>&1
+expect_rc "cratis was killed" 137 $?
+C events list -o json >"$T/list3.json" 2>&1
+check "Task/bad's change is in the outbox" sh -c "jq -e '[.[] | select(.type == \"dev.cratis.resource.changed\" and .subject == \"Task/bad\")] | length == 1' '$T/list3.json' >/dev/null"
+expect_not_in "but was not delivered before the kill" '"type":"dev.cratis.resource.changed","subject":"Task/bad"' "$T/events.ndjson"
+C apply --auto-approve >"$T/apply4.out" 2>&1; expect_rc "the next run" 0 $?
+C events list -o json >"$T/list4.json" 2>&1
+jq -r '.[].id' "$T/list4.json" >"$T/ids4.outbox"
+jq -r '.id' "$T/events.ndjson" >"$T/ids4.file"
+check "after the kill every event is delivered once, in order" cmp -s "$T/ids4.outbox" "$T/ids4.file"
+expect_in "the killed run's change is delivered now" '"type":"dev.cratis.resource.changed","subject":"Task/bad"' "$T/events.ndjson"
+check "the killed run's events are among them" sh -c "[ \$(wc -l <'$T/events.ndjson') -gt $before ]"
+finish
