@@ -307,6 +307,11 @@ static const struct cli_command events_subs[] = {
 	  FLAG(FL_FILE) | FLAG(FL_OUTPUT) | FLAG(FL_EVENTS_SINCE) | FLAG(FL_EVENTS_TYPE), "text|json",
 	  "-o json prints each in the CloudEvents JSON format with its sequence number (seq).", NULL, NULL, NULL, false,
 	  false, NULL },
+	{ "tail", "print events as they are written, until Ctrl-C", NULL, 0, 0, CC_NONE,
+	  FLAG(FL_FILE) | FLAG(FL_OUTPUT) | FLAG(FL_EVENTS_SINCE) | FLAG(FL_EVENTS_TYPE), "text|json",
+	  "Polls the outbox every 500 ms. Without --since it starts at the end (only new events); -o json\n"
+	  "prints one CloudEvents JSON line per event. SIGINT or SIGTERM ends it (exit 0).", NULL, NULL, NULL, false,
+	  false, NULL },
 	{ "deliver", "deliver pending events to the Project's sinks now", NULL, 0, 0, CC_NONE,
 	  FLAG(FL_FILE) | FLAG(FL_OUTPUT) | FLAG(FL_EVENTS_TIMEOUT), "text|json",
 	  "Per sink: delivered, dead-lettered, skipped (filtered out) and left pending.", NULL, NULL, NULL, false, false,
@@ -435,7 +440,7 @@ const struct cli_command cli_commands[] = {
 	  "What cratis recorded about an environment's resources and the locks runs hold. rm and mv are\n"
 	  "state surgery, like terraform state rm and mv: they change the record, never the resources.",
 	  ex_state_examples, ex_locked, state_subs, false, false, cmd_state },
-	{ "events", "the event outbox: list, deliver, redeliver, sinks", NULL, 0, 0, CC_NONE, 0, NULL,
+	{ "events", "the event outbox: list, tail, deliver, redeliver, sinks", NULL, 0, 0, CC_NONE, 0, NULL,
 	  "Every deployment, resource change and lock is recorded as a CloudEvent in the same transaction\n"
 	  "as the change; apply and destroy deliver them to the Project's sinks at their end\n"
 	  "(--events-timeout), at least once and in order per subject (docs/events.md).",

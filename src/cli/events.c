@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "banned.h"
@@ -38,13 +39,73 @@ void cli_deliver_events(struct cli_ctx *ctx, struct app *a)
 	json_decref(res);
 }
 
+static void print_event_line(json_t *r, bool json)
+{
+	if (json) {
+		char *t = json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		printf("%s\n", t ? t : "{}");
+		free(t);
+	} else {
+		printf("%-6lld %-24s %-34s %-28s %s\n", iget(r, "seq"), sget(r, "time"), sget(r, "type"), sget(r, "subject"),
+		       sget(r, "id"));
+	}
+}
+
+/* events tail: print the events after --since (default: from now on) as they are written, polling
+ * the outbox every 500 ms, until SIGINT or SIGTERM. -o json: one CloudEvents JSON line each. */
+static int tail(struct cli_ctx *ctx, struct app *a)
+{
+	struct diags d = DIAGS_INIT;
+	json_t *got = NULL;
+	/* where to start, as a sequence number: --since SEQ, the last event before --since TIME, or
+	 * the last event (from now on) */
+	long long after = 0;
+	const char *since = ctx->events_since;
+	char *end = NULL;
+	long long seq = since ? strtoll(since, &end, 10) : 0;
+	int rc = app_events_list(a, NULL, NULL, 0, &got, &d);
+	size_t i;
+	json_t *r;
+	if (since && end != since && !*end) {
+		after = seq;
+	} else {
+		json_array_foreach(got, i, r) {
+			if (since && strcmp(sget(r, "time"), since) >= 0)
+				break;
+			after = iget(r, "seq");
+		}
+	}
+	json_decref(got);
+	if (!ctx->json && !rc)
+		printf("%-6s %-24s %-34s %-28s %s\n", "SEQ", "TIME", "TYPE", "SUBJECT", "ID");
+	while (!rc && !*ctx->cancel) {
+		char num[32];
+		snprintf(num, sizeof(num), "%lld", after);
+		if ((rc = app_events_list(a, num, ctx->events_type, 0, &got, &d)))
+			break;
+		json_array_foreach(got, i, r) {
+			print_event_line(r, ctx->json);
+			after = iget(r, "seq");
+		}
+		json_decref(got);
+		fflush(stdout);
+		for (int k = 0; k < 10 && !*ctx->cancel; k++) {
+			struct timespec ts = { 0, 50 * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+	}
+	print_errors(ctx, &d);
+	diags_release(&d);
+	return rc ? EXIT_ERROR : EXIT_OK; /* stopped by SIGINT/SIGTERM, as asked */
+}
+
 int cmd_events(int argc, char **argv, struct cli_ctx *ctx)
 {
 	(void)argc;
 	(void)argv;
 	const char *sub = ctx->args.n ? ctx->args.v[0] : "";
 	if (!*sub) {
-		fprintf(stderr, "error: events: expected a subcommand: list, deliver, redeliver or sinks\n");
+		fprintf(stderr, "error: events: expected a subcommand: list, tail, deliver, redeliver or sinks\n");
 		return EXIT_USAGE;
 	}
 	bool redeliver = !strcmp(sub, "redeliver");
@@ -54,9 +115,15 @@ int cmd_events(int argc, char **argv, struct cli_ctx *ctx)
 		return EXIT_USAGE;
 	}
 	struct app *a;
-	int rc = cli_open(ctx, !strcmp(sub, "list") || redeliver ? APP_LOAD_STATE : APP_LOAD_MANIFESTS, &a);
+	bool tailing = !strcmp(sub, "tail");
+	int rc = cli_open(ctx, !strcmp(sub, "list") || redeliver || tailing ? APP_LOAD_STATE : APP_LOAD_MANIFESTS, &a);
 	if (rc)
 		return rc;
+	if (tailing) {
+		rc = tail(ctx, a);
+		app_close(a);
+		return rc;
+	}
 	json_t *out = NULL;
 	struct diags d = DIAGS_INIT;
 	int arc;
@@ -81,8 +148,7 @@ int cmd_events(int argc, char **argv, struct cli_ctx *ctx)
 		} else if (!strcmp(sub, "list")) {
 			printf("%-6s %-24s %-34s %-28s %s\n", "SEQ", "TIME", "TYPE", "SUBJECT", "ID");
 			json_array_foreach(out, i, r)
-				printf("%-6lld %-24s %-34s %-28s %s\n", iget(r, "seq"), sget(r, "time"), sget(r, "type"), sget(r, "subject"),
-				       sget(r, "id"));
+				print_event_line(r, false);
 		} else if (!strcmp(sub, "deliver")) {
 			json_array_foreach(out, i, r)
 				printf("%s: %lld delivered, %lld dead, %lld skipped, %lld left%s%s\n", sget(r, "sink"), iget(r, "delivered"),

@@ -118,4 +118,14 @@ jq -r '.id' "$T/events.ndjson" >"$T/ids4.file"
 check "after the kill every event is delivered once, in order" cmp -s "$T/ids4.outbox" "$T/ids4.file"
 expect_in "the killed run's change is delivered now" '"type":"dev.cratis.resource.changed","subject":"Task/bad"' "$T/events.ndjson"
 check "the killed run's events are among them" sh -c "[ \$(wc -l <'$T/events.ndjson') -gt $before ]"
+# events tail follows the outbox from a sequence number until SIGTERM
+last=$(jq -r '.[-1].seq' "$T/list4.json")
+"$CRATIS" events tail --since "$last" -o json -f "$P" >"$T/tail.out" 2>"$T/tail.err" &
+tailpid=$!
+C destroy --auto-approve >"$T/destroy.out" 2>&1; expect_rc "destroy" 0 $?
+check "tail prints the destroy's events as they come" wait_for 20 grep -q '"type":"dev.cratis.deployment.finished"' "$T/tail.out"
+kill -TERM "$tailpid"; wait "$tailpid"; expect_rc "SIGTERM ends events tail" 0 $?
+expect_in "tail shows the deletes" '"data":{"action":"delete","resource":"Task/gen"' "$T/tail.out"
+check "tail starts after --since" sh -c "! grep -q '\"seq\":$last,' '$T/tail.out' && ! grep -q '\"seq\":$last}' '$T/tail.out'"
+expect_in "destroy delivered its events too" '"data":{"action":"delete","resource":"Task/gen"' "$T/events.ndjson"
 finish
