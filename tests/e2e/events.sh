@@ -118,6 +118,26 @@ jq -r '.id' "$T/events.ndjson" >"$T/ids4.file"
 check "after the kill every event is delivered once, in order" cmp -s "$T/ids4.outbox" "$T/ids4.file"
 expect_in "the killed run's change is delivered now" '"type":"dev.cratis.resource.changed","subject":"Task/bad"' "$T/events.ndjson"
 check "the killed run's events are among them" sh -c "[ \$(wc -l <'$T/events.ndjson') -gt $before ]"
+# a unit that fails to commit leaves no event: the database refuses Task/nocommit's step
+sqlite3 "$P/.cratis/state.db" "CREATE TRIGGER refuse BEFORE INSERT ON steps WHEN NEW.resource = 'Task/nocommit' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+cat >>"$P/m.yaml" <<YAML
+---
+apiVersion: exec/v1
+kind: Task
+metadata: {name: nocommit, project: ev}
+spec:
+  apply: [sh, -c, 'true']
+YAML
+C apply --auto-approve >"$T/apply5.out" 2>&1; expect_rc "an apply whose record fails" 1 $?
+expect_in "it says the outcome was not recorded" "could not be recorded" "$T/apply5.out"
+C events list -o json >"$T/list5.json" 2>&1
+check "no event for the change that did not commit" sh -c "! grep -q '\"subject\": \"Task/nocommit\"' '$T/list5.json'"
+expect_in "its deployment still finished (as failed)" '"result": "failed"' "$T/list5.json"
+sqlite3 "$P/.cratis/state.db" "DROP TRIGGER refuse;"
+C apply --auto-approve >"$T/apply6.out" 2>&1; expect_rc "the next apply settles it" 0 $?
+C events list --type dev.cratis.resource.changed -o json >"$T/list6.json" 2>&1
+check "and records its event once" sh -c "test \$(grep -c '\"subject\": \"Task/nocommit\"' '$T/list6.json') -eq 1"
+C events list -o json >"$T/list4.json" 2>&1
 # events tail follows the outbox from a sequence number until SIGTERM
 last=$(jq -r '.[-1].seq' "$T/list4.json")
 "$CRATIS" events tail --since "$last" -o json -f "$P" >"$T/tail.out" 2>"$T/tail.err" &
