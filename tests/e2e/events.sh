@@ -148,4 +148,34 @@ kill -TERM "$tailpid"; wait "$tailpid"; expect_rc "SIGTERM ends events tail" 0 $
 expect_in "tail shows the deletes" '"data":{"action":"delete","resource":"Task/gen"' "$T/tail.out"
 check "tail starts after --since" sh -c "! grep -q '\"seq\":$last,' '$T/tail.out' && ! grep -q '\"seq\":$last}' '$T/tail.out'"
 expect_in "destroy delivered its events too" '"data":{"action":"delete","resource":"Task/gen"' "$T/events.ndjson"
+# a plugin's own events (host->emit) are written with its resource's unit
+BUILD=${CRATIS_BUILD_DIR:-$SRC/build}
+P2="$T/probe"
+mkdir -p "$P2"
+cat >"$P2/cratis.yaml" <<YAML
+apiVersion: cratis/v1
+kind: System
+metadata: {name: box}
+spec: {type: local}
+---
+apiVersion: cratis/v1
+kind: Environment
+metadata: {name: staging}
+spec: {systems: [box]}
+---
+apiVersion: cratis/v1
+kind: Project
+metadata: {name: demo}
+---
+apiVersion: probe/v1
+kind: Probe
+metadata: {name: p1, project: demo}
+spec: {system: box, record: "$T/requests.jsonl"}
+YAML
+CRATIS_PLUGIN_PATH="$BUILD/tests/plugins/abi12" "$CRATIS" apply -f "$P2" --auto-approve >"$T/probe.out" 2>&1
+expect_rc "apply with a plugin that emits" 0 $?
+"$CRATIS" events list -f "$P2" -o json >"$T/probe.json" 2>&1
+check "its event follows its resource.changed, in the same deployment" sh -c "jq -e '[.[] | select(.subject == \"Probe/p1\") | .type] == [\"dev.cratis.resource.changed\", \"probe.applied\"]' '$T/probe.json' >/dev/null"
+expect_in "with the plugin's data" '"name": "p1"' "$T/probe.json"
+expect_not_in "an event the host refused is not recorded" "probe.bad" "$T/probe.json"
 finish
