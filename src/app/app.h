@@ -434,5 +434,7 @@ int app_events_list(struct app *a, const char *since, const char *type, size_t l
  * every sink). *n gets the deliveries reset. CRATIS_EINVAL, CRATIS_EIO. */
 int app_events_redeliver(struct app *a, const char *sink, const char *event_id, const char *since, size_t *n,
                          struct diags *d);
+/* Enable sink again (after a 410 Gone disabled it). CRATIS_EIO. */
+int app_events_enable(struct app *a, const char *sink, struct diags *d);
 
 #endif

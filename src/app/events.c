@@ -159,3 +159,11 @@ void app_emit_lock_taken(struct app *a, const struct lock_info *me, const struct
 	free(source);
 	free(data);
 }
+
+int app_events_enable(struct app *a, const char *sink, struct diags *d)
+{
+	int rc = store_sink_set_disabled(a->store, sink, false, NULL);
+	if (rc)
+		diags_add_last_error(d);
+	return rc;
+}

@@ -320,6 +320,8 @@ static const struct cli_command events_subs[] = {
 	  FLAG(FL_FILE) | FLAG(FL_EVENTS_SINK) | FLAG(FL_EVENTS_SINCE), NULL,
 	  "Resets the deliveries (delivered, dead or pending) of event ID, or with --sink S --since TIME of\n"
 	  "every event from TIME on; the next delivery sends them again.", NULL, NULL, NULL, false, false, NULL },
+	{ "enable", "enable a sink a 410 Gone disabled; its pending events go out again", "SINK", 1, 1, CC_NONE,
+	  FLAG(FL_FILE), NULL, NULL, NULL, NULL, NULL, false, false, NULL },
 	{ "sinks", "the sinks of the manifests: status, backlog, last error", NULL, 0, 0, CC_NONE,
 	  FLAG(FL_FILE) | FLAG(FL_OUTPUT), "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
 	END_SUBS,
@@ -440,7 +442,7 @@ const struct cli_command cli_commands[] = {
 	  "What cratis recorded about an environment's resources and the locks runs hold. rm and mv are\n"
 	  "state surgery, like terraform state rm and mv: they change the record, never the resources.",
 	  ex_state_examples, ex_locked, state_subs, false, false, cmd_state },
-	{ "events", "the event outbox: list, tail, deliver, redeliver, sinks", NULL, 0, 0, CC_NONE, 0, NULL,
+	{ "events", "the event outbox: list, tail, deliver, redeliver, enable, sinks", NULL, 0, 0, CC_NONE, 0, NULL,
 	  "Every deployment, resource change and lock is recorded as a CloudEvent in the same transaction\n"
 	  "as the change; apply and destroy deliver them to the Project's sinks at their end\n"
 	  "(--events-timeout), at least once and in order per subject (docs/events.md).",

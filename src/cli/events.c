@@ -105,7 +105,7 @@ int cmd_events(int argc, char **argv, struct cli_ctx *ctx)
 	(void)argv;
 	const char *sub = ctx->args.n ? ctx->args.v[0] : "";
 	if (!*sub) {
-		fprintf(stderr, "error: events: expected a subcommand: list, tail, deliver, redeliver or sinks\n");
+		fprintf(stderr, "error: events: expected a subcommand: list, tail, deliver, redeliver, enable or sinks\n");
 		return EXIT_USAGE;
 	}
 	bool redeliver = !strcmp(sub, "redeliver");
@@ -116,7 +116,8 @@ int cmd_events(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	struct app *a;
 	bool tailing = !strcmp(sub, "tail");
-	int rc = cli_open(ctx, !strcmp(sub, "list") || redeliver || tailing ? APP_LOAD_STATE : APP_LOAD_MANIFESTS, &a);
+	bool enable = !strcmp(sub, "enable");
+	int rc = cli_open(ctx, !strcmp(sub, "list") || redeliver || tailing || enable ? APP_LOAD_STATE : APP_LOAD_MANIFESTS, &a);
 	if (rc)
 		return rc;
 	if (tailing) {
@@ -134,6 +135,8 @@ int cmd_events(int argc, char **argv, struct cli_ctx *ctx)
 		arc = app_events_deliver(a, ctx->events_timeout_ms, &out, &d);
 	else if (!strcmp(sub, "sinks"))
 		arc = app_events_sinks(a, &out, &d);
+	else if (!strcmp(sub, "enable"))
+		arc = app_events_enable(a, id, &d);
 	else
 		arc = app_events_redeliver(a, ctx->events_sink, id, ctx->events_since, &n, &d);
 	print_errors(ctx, &d);
@@ -141,7 +144,9 @@ int cmd_events(int argc, char **argv, struct cli_ctx *ctx)
 	if (!arc) {
 		size_t i;
 		json_t *r;
-		if (redeliver) {
+		if (!strcmp(sub, "enable")) {
+			printf("sink '%s' enabled: its pending events go out with the next delivery\n", id);
+		} else if (redeliver) {
 			printf("%zu deliver%s reset: the next delivery sends %s again\n", n, n == 1 ? "y" : "ies", n == 1 ? "it" : "them");
 		} else if (ctx->json) {
 			print_json(out);

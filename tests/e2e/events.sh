@@ -64,6 +64,14 @@ check "the filtered sink got none (no failure yet)" sh -c "test ! -s '$T/failure
 C events deliver >"$T/deliver.out" 2>&1; expect_rc "events deliver" 0 $?
 expect_in "nothing left to deliver" "log: 0 delivered, 0 dead, 0 skipped, 0 left" "$T/deliver.out"
 check "a second delivery sends nothing twice" sh -c "test \$(wc -l <'$T/events.ndjson') -eq \$(wc -l <'$T/ids.outbox')"
+id2=$(sed -n 2p "$T/ids.outbox")
+C events redeliver "$id2" >"$T/redeliver.out" 2>&1; expect_rc "events redeliver ID" 0 $?
+expect_in "it resets that event's deliveries (one per sink)" "2 deliveries reset" "$T/redeliver.out"
+C events deliver >"$T/deliver2.out" 2>&1
+expect_in "the next delivery sends it again, once" "log: 1 delivered" "$T/deliver2.out"
+check "the file got it a second time, same id" sh -c "test \$(grep -c '$id2' '$T/events.ndjson') -eq 2"
+C events enable log >"$T/enable.out" 2>&1; expect_rc "events enable" 0 $?
+sed -i '$d' "$T/events.ndjson" # back to one line per event for the checks below
 C events sinks >"$T/sinks.out" 2>&1; expect_rc "events sinks" 0 $?
 expect_in "sinks show their backlog" "log              file     enabled   0" "$T/sinks.out"
 C events list --type 'dev.cratis.deployment.*' -o json >"$T/dep.json" 2>&1
