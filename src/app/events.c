@@ -7,6 +7,7 @@
 #include "app.h"
 #include "app_internal.h"
 #include "events/dispatch.h"
+#include "secret/secret.h"
 #include "util/error.h"
 #include "util/util.h"
 #include "banned.h"
@@ -48,6 +49,38 @@ static void sinks_free(struct sink_config *v, size_t n)
 	free(v);
 }
 
+/* Resolve the webhook secrets of cfgs (`secret: ${secret:NAME}` of their Project) into
+ * cfg->secret, now that they are about to be used; a secret that cannot be read leaves the sink
+ * out: it is not opened (its events wait) and *why says so. */
+static void resolve_secrets(struct app *a, struct sink_config *cfgs, size_t n, char **why)
+{
+	struct secret_store *ss = NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < a->model.nprojects; i++) {
+		const struct project *p = &a->model.projects[i];
+		json_t *spec = p->doc ? json_object_get(p->doc->root, "spec") : NULL;
+		json_t *sinks = json_object_get(json_object_get(spec, "events"), "sinks");
+		size_t j;
+		json_t *o;
+		json_array_foreach(sinks, j, o) {
+			if (k >= n)
+				break;
+			struct sink_config *c = &cfgs[k++];
+			char *name = NULL;
+			if (!events_secret_name(json_string_value(json_object_get(o, "secret")), &name))
+				continue;
+			if (!ss)
+				ss = secret_store_new(a->opts.statedir, a->opts.workdir, a->opts.timeout_ms, a->opts.secret_key_file);
+			if (secret_store_get(ss, &c->secret, json_object_get(spec, "secrets"), p->name, name)) {
+				c->secret = NULL;
+				why[k - 1] = xasprintf("secret '%s' of sink '%s': %s", name, c->name, cratis_error_last()->message);
+			}
+			free(name);
+		}
+	}
+	secret_store_free(ss);
+}
+
 int app_events_deliver(struct app *a, int timeout_ms, json_t **out, struct diags *d)
 {
 	*out = json_array();
@@ -56,9 +89,36 @@ int app_events_deliver(struct app *a, int timeout_ms, json_t **out, struct diags
 	int rc = sinks_of(a, &cfgs, &n, d);
 	if (rc || !n)
 		return rc;
+	char **why = xcalloc(n, sizeof(char *));
+	resolve_secrets(a, cfgs, n, why);
 	struct dispatch_result *res = xcalloc(n, sizeof(*res));
 	struct dispatch_opts o = { .deadline_ms = store_now(a->store) + (timeout_ms > 0 ? timeout_ms : 0), .cancel = a->cancel };
-	rc = dispatch_all(a->store, cfgs, n, &o, res);
+	/* a sink whose secret cannot be read is left out: sending unsigned would be worse */
+	struct sink_config *use = xcalloc(n, sizeof(*use));
+	size_t *map = xcalloc(n, sizeof(size_t)), m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!why[i]) {
+			use[m] = cfgs[i];
+			map[m++] = i;
+		}
+	struct dispatch_result *part = xcalloc(m + 1, sizeof(*part));
+	rc = dispatch_all(a->store, use, m, &o, part);
+	for (size_t i = 0; i < m; i++)
+		res[map[i]] = part[i];
+	for (size_t i = 0; i < n; i++)
+		if (why[i]) {
+			res[i].open_status = CRATIS_ENOTFOUND;
+			snprintf(res[i].message, sizeof(res[i].message), "%s", why[i]);
+			struct store_sink_status st;
+			if (!store_sink_status(a->store, cfgs[i].name, &st))
+				res[i].left = (size_t)st.backlog;
+			store_sink_status_release(&st);
+			free(why[i]);
+		}
+	free(part);
+	free(map);
+	free(use);
+	free(why);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(*out, json_pack("{s:s,s:I,s:I,s:I,s:I,s:b,s:s}", "sink", cfgs[i].name,
 		                                      "delivered", (json_int_t)res[i].delivered, "dead", (json_int_t)res[i].dead,

@@ -445,7 +445,19 @@ out_record:
 			json_array_foreach(c.events, k, pe) {
 				const char *t = json_string_value(json_object_get(pe, "type"));
 				json_t *pd = json_object_get(pe, "data");
-				if (t && !ue_add(&ue, it->project, env, t, false, it->id, pd && !json_is_null(pd) ? json_incref(pd) : NULL))
+				pd = pd && !json_is_null(pd) ? json_incref(pd) : NULL;
+				/* what a plugin says back is scrubbed of the values it was given */
+				char *text = pd && p->secrets ? json_dumps(pd, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+				char *clean = text ? secret_store_scrub(p->secrets, text) : NULL;
+				if (clean) {
+					json_decref(pd);
+					pd = json_loads(clean, JSON_DECODE_ANY, NULL);
+					if (!pd)
+						pd = json_pack("{s:s}", "redacted", SECRET_REDACTED);
+				}
+				free_wiped(clean);
+				free_wiped(text);
+				if (t && !ue_add(&ue, it->project, env, t, false, it->id, pd))
 					break;
 			}
 		}

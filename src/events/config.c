@@ -26,6 +26,16 @@ int64_t events_parse_duration(const char *t)
 	return (int64_t)(v * mult);
 }
 
+bool events_secret_name(const char *ref, char **name)
+{
+	size_t n = ref ? strlen(ref) : 0;
+	if (n < 11 || strncmp(ref, "${secret:", 9) || ref[n - 1] != '}' || memchr(ref + 9, '}', n - 10))
+		return false;
+	if (name)
+		*name = xstrndup(ref + 9, n - 10);
+	return true;
+}
+
 static const char *str(json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
@@ -138,6 +148,13 @@ int events_sinks_parse(const struct manifest_doc *doc, const void *root_json, st
 		                   : c->kind == SINK_FILE && !c->path ? "path" : NULL;
 		if (need) {
 			manifest_error(errors, doc, loc, "a %s sink needs %s", type, need);
+			bad = true;
+		}
+		const char *secret = str(o, "secret");
+		if (json_object_get(o, "secret") && (!secret || !events_secret_name(secret, NULL))) {
+			char *f = xasprintf("%s.secret", loc);
+			manifest_error(errors, doc, f, "expected a reference \"${secret:NAME}\" to a secret of spec.secrets, never the key itself");
+			free(f);
 			bad = true;
 		}
 		if (!c->subject_prefix && c->kind == SINK_NATS)

@@ -58,6 +58,10 @@ struct diags;
 int events_sinks_parse(const struct manifest_doc *doc, const void *root_json, struct sink_config **out, size_t *n,
                        struct diags *errors);
 
+/* Whether ref is a secret reference "${secret:NAME}"; *name (when name is not NULL and it is)
+ * gets NAME (heap, caller frees). */
+bool events_secret_name(const char *ref, char **name);
+
 /* A duration: "250ms", "10s", "5m", "24h" or a number of seconds, in ms into *ms; -1 when bad. */
 int64_t events_parse_duration(const char *text);
 

@@ -186,4 +186,29 @@ expect_rc "apply with a plugin that emits" 0 $?
 check "its event follows its resource.changed, in the same deployment" sh -c "jq -e '[.[] | select(.subject == \"Probe/p1\") | .type] == [\"dev.cratis.resource.changed\", \"probe.applied\"]' '$T/probe.json' >/dev/null"
 expect_in "with the plugin's data" '"name": "p1"' "$T/probe.json"
 expect_not_in "an event the host refused is not recorded" "probe.bad" "$T/probe.json"
+# sinks are strict fields; a webhook secret is a reference, read only when delivering
+P3="$T/conf"
+mkdir -p "$P3"
+cat >"$P3/m.yaml" <<YAML
+apiVersion: cratis/v1
+kind: Project
+metadata: {name: conf}
+spec:
+  secrets:
+    hook: {env: CRATIS_T_UNSET_HOOK}
+  events:
+    sinks:
+      - {name: chat, type: webhook, url: "http://127.0.0.1:9/", secret: "\${secret:hook}"}
+      - {name: bad, type: file, path: x, colour: red}
+      - {name: lit, type: webhook, url: "http://127.0.0.1:9/", secret: whsec_literal}
+YAML
+"$CRATIS" validate -f "$P3" >"$T/conf.out" 2>&1; expect_rc "invalid sinks" 1 $?
+expect_in "an unknown field is located" "m.yaml:10:50: spec.events.sinks[1].colour: unknown field 'colour'" "$T/conf.out"
+expect_in "a literal secret is refused, located" "m.yaml:11:72: spec.events.sinks[2].secret" "$T/conf.out"
+expect_in "naming what is expected" 'spec.events.sinks[2].secret: expected a reference "${secret:NAME}"' "$T/conf.out"
+sed -i '/name: bad/d; /name: lit/d' "$P3/m.yaml"
+"$CRATIS" events sinks -f "$P3" >"$T/conf.sinks" 2>&1; expect_rc "events sinks with a webhook" 0 $?
+expect_in "lists it" "chat             webhook  enabled" "$T/conf.sinks"
+"$CRATIS" events deliver -f "$P3" >"$T/conf.deliver" 2>&1; expect_rc "deliver" 0 $?
+expect_in "an unreadable secret keeps the sink's events pending, saying why" "secret 'hook' of sink 'chat'" "$T/conf.deliver"
 finish
