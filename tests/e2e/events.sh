@@ -186,6 +186,33 @@ expect_rc "apply with a plugin that emits" 0 $?
 check "its event follows its resource.changed, in the same deployment" sh -c "jq -e '[.[] | select(.subject == \"Probe/p1\") | .type] == [\"dev.cratis.resource.changed\", \"probe.applied\"]' '$T/probe.json' >/dev/null"
 expect_in "with the plugin's data" '"name": "p1"' "$T/probe.json"
 expect_not_in "an event the host refused is not recorded" "probe.bad" "$T/probe.json"
+# a plan whose refresh finds drift records drift.detected (its own unit), one per drifted resource
+P4="$T/drift"
+mkdir -p "$P4"
+cat >"$P4/m.yaml" <<YAML
+apiVersion: cratis/v1
+kind: System
+metadata: {name: local}
+---
+apiVersion: cratis/v1
+kind: Project
+metadata: {name: dr}
+---
+apiVersion: file/v1
+kind: File
+metadata: {name: page, project: dr}
+spec: {path: page.txt, content: "hello\\n"}
+YAML
+"$CRATIS" apply -f "$P4" --auto-approve >"$T/drift.apply" 2>&1; expect_rc "apply a File" 0 $?
+"$CRATIS" plan -f "$P4" >"$T/drift.plan0" 2>&1
+"$CRATIS" events list -f "$P4" --type dev.cratis.drift.detected -o json >"$T/drift0.json" 2>&1
+expect_rc "no drift, no event" 0 "$(jq length "$T/drift0.json")"
+echo changed >"$P4/page.txt"
+"$CRATIS" plan -f "$P4" --detailed-exitcode >"$T/drift.plan" 2>&1; expect_rc "plan sees the drift" 2 $?
+"$CRATIS" events list -f "$P4" --type dev.cratis.drift.detected -o json >"$T/drift.json" 2>&1
+expect_rc "one drift.detected" 1 "$(jq length "$T/drift.json")"
+expect_in "about the File" '"subject": "File/page"' "$T/drift.json"
+expect_in "with the plan's action" '"action": "update"' "$T/drift.json"
 # sinks are strict fields; a webhook secret is a reference, read only when delivering
 P3="$T/conf"
 mkdir -p "$P3"
