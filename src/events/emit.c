@@ -10,7 +10,9 @@
 int events_emit_rollout(struct store *s, const char *project, const char *environment, const char *rollout,
                         const char *release, const char *from, bool rolledback, const char *reason)
 {
-	json_t *d = json_pack("{s:s,s:s,s:s?,s:s?}", "rollout", rollout, "release", release, "from", from, "reason", reason);
+	json_t *d = json_pack("{s:s,s:s,s:s?}", "rollout", rollout, "release", release, "from", from);
+	if (reason)
+		json_object_set_new(d, "reason", json_string(reason));
 	char *data = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(d);
 	char *source = xasprintf("/projects/%s/environments/%s", project && *project ? project : "_",
