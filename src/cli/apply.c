@@ -193,6 +193,7 @@ static int apply_saved(struct cli_ctx *ctx, const char *file)
 	rc = finish(ctx, destroy, arc, &run, &d);
 	if (rc == EXIT_OK && !destroy && !run.cancelled)
 		print_apply_outputs(ctx, a);
+	cli_deliver_events(ctx, a);
 	app_plan_release(&p);
 	app_close(a);
 out_release:

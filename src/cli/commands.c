@@ -352,12 +352,12 @@ static const struct cli_command state_subs[] = {
 	  NULL, NULL, NULL, false, false, NULL },
 	{ "migrate", "copy the whole state into another store (sqlite <-> postgres), verified", NULL, 0, 0, CC_NONE,
 	  FLAG(FL_FILE) | FLAG(FL_OUTPUT) | FLAG(FL_TO_STATE) | FLAG(FL_FROM_STATE), "text|json",
-	  "Copies resources, deployments, steps, artifacts and releases (not locks) in one transaction on\n"
-	  "the target, reads them back and compares row counts and SHA-256 digests. The source (--from,\n"
-	  "else the store other commands open: --state, CRATIS_STATE, Project spec.state.url or the\n"
-	  "project's SQLite file) is never written. Refused while the source holds a lock, and when the\n"
-	  "target already holds cratis data (nothing is written). Then point --state, CRATIS_STATE or\n"
-	  "spec.state.url at the target.",
+	  "Copies resources, deployments, steps, artifacts, releases and the event outbox (not locks) in\n"
+	  "one transaction on the target, reads them back and compares row counts and SHA-256 digests.\n"
+	  "The source (--from, else the store other commands open: --state, CRATIS_STATE, Project\n"
+	  "spec.state.url or the project's SQLite file) is never written. Refused while the source holds\n"
+	  "a lock, and when the target already holds cratis data (nothing is written). Then point\n"
+	  "--state, CRATIS_STATE or spec.state.url at the target.",
 	  NULL, NULL, NULL, false, false, NULL },
 	END_SUBS,
 };
@@ -457,7 +457,8 @@ const struct cli_command cli_commands[] = {
 	  "nothing to do. Tags are local: push them with git push origin --tags.",
 	  ex_release_examples, ex_query, NULL, false, false, cmd_release },
 	{ "promote", "deploy to one environment what another last deployed successfully", NULL, 0, 0, CC_NONE,
-	  FLAG(FL_FILE) | FLAG(FL_FROM) | FLAG(FL_TO_ENV) | FLAG(FL_JOBS) | FLAG(FL_APPROVE) | FLAG(FL_LOCK) | FLAG(FL_GRACE),
+	  FLAG(FL_FILE) | FLAG(FL_FROM) | FLAG(FL_TO_ENV) | FLAG(FL_JOBS) | FLAG(FL_APPROVE) | FLAG(FL_LOCK) | FLAG(FL_GRACE) |
+	  FLAG(FL_EVENTS_TIMEOUT),
 	  NULL,
 	  "Apply --to with the artifacts and promoted variables of --from's last successful deployment\n"
 	  "(Project spec.promotion). Refused when --from's last deployment failed or was a destroy.",

@@ -78,6 +78,29 @@ static int mark(struct store *st, const struct sink_config *cfg, const struct ev
 	return store_delivery_mark(st, cfg->name, d->ev.seq, &m);
 }
 
+/* Deliveries confirmed by the sink and not yet marked: written in one transaction per batch
+ * (a crash before that only means they are sent again: at least once). */
+#define MARK_BATCH 256
+struct marks {
+	struct delivery_mark v[MARK_BATCH];
+	size_t n;
+};
+
+static int flush(struct store *st, const struct sink_config *cfg, struct marks *mk)
+{
+	int rc = store_delivery_marks(st, cfg->name, mk->v, mk->n);
+	mk->n = 0;
+	return rc;
+}
+
+static int delivered(struct store *st, const struct sink_config *cfg, struct marks *mk, const struct event_delivery *d,
+                     int attempts, int64_t first)
+{
+	mk->v[mk->n++] = (struct delivery_mark){ .seq = d->ev.seq, .status = DELIVERY_DELIVERED, .attempts = attempts,
+	                                         .first_attempt_ms = first };
+	return mk->n == MARK_BATCH ? flush(st, cfg, mk) : CRATIS_OK;
+}
+
 int dispatch_sink(struct store *st, struct sink *s, const struct sink_config *cfg, const struct dispatch_opts *o,
                   struct dispatch_result *res)
 {
@@ -100,6 +123,7 @@ int dispatch_sink(struct store *st, struct sink *s, const struct sink_config *cf
 	}
 	int max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : 12;
 	bool stop = false;
+	struct marks *mk = xcalloc(1, sizeof(*mk));
 	while (!rc && !stop) {
 		struct event_deliveries pend;
 		if ((rc = store_deliveries(st, cfg->name, 0, &pend)))
@@ -150,7 +174,7 @@ int dispatch_sink(struct store *st, struct sink *s, const struct sink_config *cf
 			int attempts = d->attempts + 1;
 			switch (sr.outcome) {
 			case SEND_OK:
-				if (!(rc = mark(st, cfg, d, DELIVERY_DELIVERED, attempts, first, 0, NULL)))
+				if (!(rc = delivered(st, cfg, mk, d, attempts, first)))
 					res->delivered++;
 				break;
 			case SEND_REJECTED:
@@ -188,6 +212,9 @@ int dispatch_sink(struct store *st, struct sink *s, const struct sink_config *cf
 		}
 		strv_release(&held);
 		store_deliveries_release(&pend);
+		int frc = flush(st, cfg, mk);
+		if (!rc)
+			rc = frc;
 		if (rc || stop || (o->cancel && *o->cancel))
 			break;
 		int64_t now = store_now(st);
@@ -203,6 +230,7 @@ int dispatch_sink(struct store *st, struct sink *s, const struct sink_config *cf
 		if (next_due > now)
 			sleep_fn(o->payload, next_due - now);
 	}
+	free(mk);
 	return rc;
 }
 

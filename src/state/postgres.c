@@ -365,6 +365,7 @@ struct unit_batch {
 	struct unit_stmt v[UNIT_MAX_STMTS];
 	size_t n;
 	char msg[2][512];     /* room for a change's none_msg / exists_msg */
+	char when[32];        /* the events' time (store clock) */
 };
 
 static struct unit_stmt *batch_add(struct unit_batch *b, const char *sql)
@@ -978,7 +979,6 @@ static void add_step(struct unit_batch *b, const struct step *stp, int64_t deplo
  * after the batch ran): any number of events in one round trip, inserted in the unit's order. */
 static int add_events(struct pg_store *s, struct unit_batch *b, const struct store_unit *u, char **json)
 {
-	(void)s;
 	char now[32];
 	cloud_event_format_time(store_now(&s->pub), now);
 	json_t *a = json_array();
@@ -1010,8 +1010,8 @@ static int add_events(struct pg_store *s, struct unit_batch *b, const struct sto
 	                                   " FROM json_to_recordset($1::json) AS x(i int, id text, source text, type text, subject text, data text)"
 	                                   " ORDER BY x.i");
 	x->n = 3;
-	snprintf(b->msg[0], sizeof(b->msg[0]), "%s", now);
-	x->params[0] = *json, x->params[1] = b->msg[0];
+	snprintf(b->when, sizeof(b->when), "%s", now);
+	x->params[0] = *json, x->params[1] = b->when;
 	x->params[2] = u->deployment ? i64(x->nums[0], u->deployment) : NULL;
 	return CRATIS_OK;
 }
@@ -1360,27 +1360,46 @@ static int pg_deliveries(struct store *st, const char *sink, size_t limit, struc
 
 static const char *const pg_delivery_status[] = { "pending", "delivered", "dead", "skipped" };
 
-static int pg_delivery_mark(struct store *st, const char *sink, int64_t seq, const struct delivery_mark *m)
+static int pg_delivery_mark(struct store *st, const char *sink, const struct delivery_mark *m, size_t n)
 {
 	struct pg_store *s = P(st);
 	char now[32];
 	cloud_event_format_time(store_now(st), now);
-	bool delivered = m->status == DELIVERY_DELIVERED;
+	const char *last_error = NULL;
+	bool delivered_any = false;
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		bool delivered = m[i].status == DELIVERY_DELIVERED;
+		json_array_append_new(a, json_pack("{s:I,s:s,s:i,s:I,s:I,s:s?}", "seq", (json_int_t)m[i].seq, "status",
+		                                   pg_delivery_status[m[i].status], "attempts", m[i].attempts, "first",
+		                                   (json_int_t)m[i].first_attempt_ms, "next", (json_int_t)m[i].next_attempt_ms,
+		                                   "error", m[i].error));
+		delivered_any |= delivered;
+		if (!delivered && m[i].status != DELIVERY_SKIPPED && m[i].error)
+			last_error = m[i].error;
+	}
+	char *rows = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	if (!rows)
+		return error_set(CRATIS_ENOMEM, "out of memory marking deliveries");
 	struct unit_batch *b = xcalloc(1, sizeof(*b));
+	/* one statement for every mark (each event at most once: store.h) */
 	struct unit_stmt *x = batch_add(b, "INSERT INTO deliveries (sink, seq, status, attempts, first_attempt, next_attempt, last_error, delivered)"
-	                                   " VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (sink, seq) DO UPDATE SET status=$3, attempts=$4,"
-	                                   " first_attempt=$5, next_attempt=$6, last_error=$7, delivered=$8");
-	char attempts[24], first[24], next[24], sq[24];
-	x->n = 8;
-	x->params[0] = sink, x->params[1] = i64(sq, seq), x->params[2] = pg_delivery_status[m->status];
-	x->params[3] = i64(attempts, m->attempts), x->params[4] = i64(first, m->first_attempt_ms);
-	x->params[5] = i64(next, m->next_attempt_ms), x->params[6] = m->error, x->params[7] = delivered ? now : NULL;
-	if (m->status != DELIVERY_SKIPPED) {
+	                                   " SELECT $1, x.seq, x.status, x.attempts, x.first, x.next, x.error,"
+	                                   " CASE WHEN x.status = 'delivered' THEN $3 END"
+	                                   " FROM json_to_recordset($2::json) AS x(seq bigint, status text, attempts int, first bigint,"
+	                                   " next bigint, error text)"
+	                                   " ON CONFLICT (sink, seq) DO UPDATE SET status = EXCLUDED.status, attempts = EXCLUDED.attempts,"
+	                                   " first_attempt = EXCLUDED.first_attempt, next_attempt = EXCLUDED.next_attempt,"
+	                                   " last_error = EXCLUDED.last_error, delivered = EXCLUDED.delivered");
+	x->n = 3;
+	x->params[0] = sink, x->params[1] = rows, x->params[2] = now;
+	if (delivered_any || last_error) {
 		x = batch_add(b, "INSERT INTO sinks (name, last_error, last_delivered) VALUES ($1, $2, $3)"
 		                 " ON CONFLICT (name) DO UPDATE SET last_error = COALESCE($2, sinks.last_error),"
 		                 " last_delivered = COALESCE($3, sinks.last_delivered)");
 		x->n = 3;
-		x->params[0] = sink, x->params[1] = delivered ? NULL : m->error, x->params[2] = delivered ? now : NULL;
+		x->params[0] = sink, x->params[1] = last_error, x->params[2] = delivered_any ? now : NULL;
 	}
 	pthread_mutex_lock(&s->mu);
 	int rc = db_ready(s);
@@ -1388,6 +1407,7 @@ static int pg_delivery_mark(struct store *st, const char *sink, int64_t seq, con
 		rc = batch_run(s, b, "mark delivery");
 	pthread_mutex_unlock(&s->mu);
 	free(b);
+	free(rows);
 	return rc;
 }
 

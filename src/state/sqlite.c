@@ -1069,12 +1069,13 @@ out_unlock:
 
 static const char *const delivery_status_names[] = { "pending", "delivered", "dead", "skipped" };
 
-static int sq_delivery_mark(struct store *st, const char *sink, int64_t seq, const struct delivery_mark *m)
+static int sq_delivery_mark(struct store *st, const char *sink, const struct delivery_mark *m, size_t n)
 {
 	struct sqlite_store *s = S(st);
 	char now[32];
 	cloud_event_format_time(store_now(st), now);
-	bool delivered = m->status == DELIVERY_DELIVERED;
+	const char *last_error = NULL;
+	bool delivered_any = false;
 	pthread_mutex_lock(&s->mu);
 	int rc = begin(s);
 	if (rc)
@@ -1083,19 +1084,26 @@ static int sq_delivery_mark(struct store *st, const char *sink, int64_t seq, con
 	if ((rc = prep(s, &q, "INSERT OR REPLACE INTO deliveries (sink, seq, status, attempts, first_attempt, next_attempt, last_error, delivered)"
 	                      " VALUES (?,?,?,?,?,?,?,?)", "mark delivery")))
 		goto out_end;
-	if ((rc = run_stmt(s, q,
-	                   bind_text(q, 1, sink) | bind_i64(q, 2, seq) | bind_text(q, 3, delivery_status_names[m->status]) |
-	                   sqlite3_bind_int(q, 4, m->attempts) | bind_i64(q, 5, m->first_attempt_ms) |
-	                   bind_i64(q, 6, m->next_attempt_ms) | bind_text(q, 7, m->error) | bind_text(q, 8, delivered ? now : NULL),
-	                   "mark delivery")))
-		goto out_end;
-	if (m->status == DELIVERY_SKIPPED)
+	for (size_t i = 0; i < n && !rc; i++) {
+		bool delivered = m[i].status == DELIVERY_DELIVERED;
+		sqlite3_reset(q);
+		int b = bind_text(q, 1, sink) | bind_i64(q, 2, m[i].seq) | bind_text(q, 3, delivery_status_names[m[i].status]) |
+		        sqlite3_bind_int(q, 4, m[i].attempts) | bind_i64(q, 5, m[i].first_attempt_ms) |
+		        bind_i64(q, 6, m[i].next_attempt_ms) | bind_text(q, 7, m[i].error) | bind_text(q, 8, delivered ? now : NULL);
+		if (b != SQLITE_OK || sqlite3_step(q) != SQLITE_DONE)
+			rc = db_error(s, "mark delivery");
+		delivered_any |= delivered;
+		if (!delivered && m[i].status != DELIVERY_SKIPPED && m[i].error)
+			last_error = m[i].error;
+	}
+	sqlite3_finalize(q);
+	if (rc || (!delivered_any && !last_error))
 		goto out_end;
 	if ((rc = prep(s, &q, "INSERT INTO sinks (name, last_error, last_delivered) VALUES (?1, ?2, ?3)"
 	                      " ON CONFLICT (name) DO UPDATE SET last_error = COALESCE(?2, last_error), last_delivered = COALESCE(?3, last_delivered)",
 	               "record sink state")))
 		goto out_end;
-	rc = run_stmt(s, q, bind_text(q, 1, sink) | bind_text(q, 2, delivered ? NULL : m->error) | bind_text(q, 3, delivered ? now : NULL),
+	rc = run_stmt(s, q, bind_text(q, 1, sink) | bind_text(q, 2, last_error) | bind_text(q, 3, delivered_any ? now : NULL),
 	              "record sink state");
 out_end:
 	rc = end_tx(s, rc);

@@ -611,8 +611,17 @@ void store_deliveries_release(struct event_deliveries *d)
 
 int store_delivery_mark(struct store *s, const char *sink, int64_t seq, const struct delivery_mark *m)
 {
+	struct delivery_mark one = *m;
+	one.seq = seq;
+	return store_delivery_marks(s, sink, &one, 1);
+}
+
+int store_delivery_marks(struct store *s, const char *sink, const struct delivery_mark *m, size_t n)
+{
 	int rc = outbox_op(s);
-	return rc ? rc : s->ops->delivery_mark(s, sink, seq, m);
+	if (rc || !n)
+		return rc;
+	return s->ops->delivery_mark(s, sink, m, n);
 }
 
 int store_sink_set_disabled(struct store *s, const char *sink, bool disabled, const char *reason)

@@ -152,6 +152,7 @@ struct event_deliveries {
 /* What store_delivery_mark writes for one (sink, event). */
 enum delivery_status { DELIVERY_PENDING, DELIVERY_DELIVERED, DELIVERY_DEAD, DELIVERY_SKIPPED };
 struct delivery_mark {
+	int64_t seq;                  /* the event (store_delivery_marks; store_delivery_mark sets it) */
 	enum delivery_status status; /* PENDING: failed, retry at next_attempt_ms; DELIVERED; DEAD
 	                              * (dead letter: no more attempts); SKIPPED (filtered out) */
 	int attempts;
@@ -287,7 +288,7 @@ struct store_ops {
 	 * and id = q->id (those set), in seq order; store.c applies type, subject and limit. */
 	int (*events)(struct store *s, const struct event_query *q, struct store_events *out);
 	int (*deliveries)(struct store *s, const char *sink, size_t limit, struct event_deliveries *out);
-	int (*delivery_mark)(struct store *s, const char *sink, int64_t seq, const struct delivery_mark *m);
+	int (*delivery_mark)(struct store *s, const char *sink, const struct delivery_mark *m, size_t n);
 	int (*sink_set_disabled)(struct store *s, const char *sink, bool disabled, const char *reason);
 	int (*sink_status)(struct store *s, const char *sink, struct store_sink_status *out);
 	int (*redeliver)(struct store *s, const char *sink, const char *event_id, const char *since, size_t *n);
@@ -477,6 +478,10 @@ void store_deliveries_release(struct event_deliveries *d);
 /* Record how delivering event seq to sink went (*m), in one transaction with the sink's last
  * error / last delivery. CRATIS_EIO. */
 int store_delivery_mark(struct store *s, const char *sink, int64_t seq, const struct delivery_mark *m);
+/* The same for n marks (each naming its event in m[i].seq, each event at most once), in one transaction: the dispatcher
+ * marks what a sink confirmed in batches (a crash before the batch is written only means those
+ * events are sent again: at least once). CRATIS_EIO. */
+int store_delivery_marks(struct store *s, const char *sink, const struct delivery_mark *m, size_t n);
 /* Disable sink (reason kept: "410 Gone from ...") or enable it again. CRATIS_EIO. */
 int store_sink_set_disabled(struct store *s, const char *sink, bool disabled, const char *reason);
 /* The state of sink into *out (zeroed first; a sink never seen: all zero but its backlog).

@@ -590,6 +590,22 @@ static void test_store_outbox(void **state)
 	assert_int_equal(store_redeliver(s, "log", NULL, "2026-01-01T00:00:00Z", &n), 0);
 	assert_int_equal(n, 1); /* the delivered first one */
 	assert_int_equal(store_redeliver(s, NULL, NULL, NULL, &n), CRATIS_EINVAL);
+	/* marks in one batch */
+	struct delivery_mark batch[2] = {
+		{ .seq = first, .status = DELIVERY_DELIVERED, .attempts = 1 },
+		{ .seq = third, .status = DELIVERY_SKIPPED },
+	};
+	assert_int_equal(store_delivery_marks(s, "batch", batch, 2), 0);
+	assert_int_equal(store_deliveries(s, "batch", 0, &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.v[0].ev.seq, second);
+	store_deliveries_release(&d);
+	assert_int_equal(store_sink_status(s, "batch", &ss), 0);
+	assert_int_equal(ss.delivered, 1);
+	assert_int_equal(ss.backlog, 1);
+	assert_non_null(ss.last_delivered);
+	assert_null(ss.last_error);
+	store_sink_status_release(&ss);
 	store_close(s);
 }
 
