@@ -1,6 +1,7 @@
 /* The dispatcher (dispatch.h). */
 #define _GNU_SOURCE
 #include "events/dispatch.h"
+#include "events/sink_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,19 +87,30 @@ struct marks {
 	size_t n;
 };
 
-static int flush(struct store *st, const struct sink_config *cfg, struct marks *mk)
+/* Make what the sink confirmed durable (a file sink fsyncs once per batch), then mark it. A
+ * sync that fails marks nothing: those events stay pending and are sent again. */
+static int flush(struct store *st, struct sink *s, const struct sink_config *cfg, struct marks *mk,
+                 struct dispatch_result *res)
 {
-	int rc = store_delivery_marks(st, cfg->name, mk->v, mk->n);
+	int rc = CRATIS_OK;
+	if (sink_file_sync(s)) {
+		snprintf(res->message, sizeof(res->message), "%.200s", cratis_error_last()->message);
+		res->delivered -= mk->n < res->delivered ? mk->n : res->delivered;
+		res->left += mk->n;
+	} else {
+		rc = store_delivery_marks(st, cfg->name, mk->v, mk->n);
+	}
 	mk->n = 0;
 	return rc;
 }
 
-static int delivered(struct store *st, const struct sink_config *cfg, struct marks *mk, const struct event_delivery *d,
-                     int attempts, int64_t first)
+static int delivered(struct store *st, struct sink *s, const struct sink_config *cfg, struct marks *mk,
+                     const struct event_delivery *d, int attempts, int64_t first, struct dispatch_result *res)
 {
 	mk->v[mk->n++] = (struct delivery_mark){ .seq = d->ev.seq, .status = DELIVERY_DELIVERED, .attempts = attempts,
 	                                         .first_attempt_ms = first };
-	return mk->n == MARK_BATCH ? flush(st, cfg, mk) : CRATIS_OK;
+	res->delivered++;
+	return mk->n == MARK_BATCH ? flush(st, s, cfg, mk, res) : CRATIS_OK;
 }
 
 int dispatch_sink(struct store *st, struct sink *s, const struct sink_config *cfg, const struct dispatch_opts *o,
@@ -124,6 +136,7 @@ int dispatch_sink(struct store *st, struct sink *s, const struct sink_config *cf
 	int max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : 12;
 	bool stop = false;
 	struct marks *mk = xcalloc(1, sizeof(*mk));
+	sink_file_defer_sync(s, true); /* a file sink: one fsync per batch of marks */
 	while (!rc && !stop) {
 		struct event_deliveries pend;
 		if ((rc = store_deliveries(st, cfg->name, 0, &pend)))
@@ -174,8 +187,7 @@ int dispatch_sink(struct store *st, struct sink *s, const struct sink_config *cf
 			int attempts = d->attempts + 1;
 			switch (sr.outcome) {
 			case SEND_OK:
-				if (!(rc = delivered(st, cfg, mk, d, attempts, first)))
-					res->delivered++;
+				rc = delivered(st, s, cfg, mk, d, attempts, first, res);
 				break;
 			case SEND_REJECTED:
 				snprintf(res->message, sizeof(res->message), "%s", sr.message);
@@ -212,7 +224,7 @@ int dispatch_sink(struct store *st, struct sink *s, const struct sink_config *cf
 		}
 		strv_release(&held);
 		store_deliveries_release(&pend);
-		int frc = flush(st, cfg, mk);
+		int frc = flush(st, s, cfg, mk, res);
 		if (!rc)
 			rc = frc;
 		if (rc || stop || (o->cancel && *o->cancel))
