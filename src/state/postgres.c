@@ -1517,7 +1517,8 @@ static int pg_dump(struct store *st, struct store_dump *out)
 		struct buf b = BUF_INIT;
 		buf_adds(&b, "SELECT ");
 		for (size_t i = 0; i < t->ncolumns; i++)
-			buf_addf(&b, "%s\"%s\"::text", i ? ", " : "", t->columns[i]);
+			/* aliased: ORDER BY then names the column itself, not its text (seq 10 after 9) */
+			buf_addf(&b, "%s\"%s\"::text AS c%zu", i ? ", " : "", t->columns[i], i);
 		buf_addf(&b, " FROM %s ORDER BY %s%s%s", t->name, t->order ? t->order : "",
 		         t->order && t->then_insertion ? ", " : "", t->then_insertion ? insertion_column(k) : "");
 		PGresult *r;

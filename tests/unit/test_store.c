@@ -1397,6 +1397,8 @@ static int64_t fill_everything(struct store *s)
 		{ .type = "dev.cratis.resource.changed", .subject = "Service/w", .source = "/projects/q/environments/prod" },
 	};
 	assert_int_equal(store_emit(s, "prod", d2.id, ev, 2), 0);
+	for (int i = 0; i < 10; i++) /* seq 10 and beyond: copied and compared in numeric order */
+		assert_int_equal(store_emit(s, "prod", d2.id, &ev[1], 1), 0);
 	struct store_events got;
 	struct event_query all = { 0 };
 	assert_int_equal(store_events(s, &all, &got), 0);
@@ -1428,7 +1430,7 @@ static void test_store_migrate_round_trip(void **state)
 	assert_int_equal(rep.t[STORE_T_RESOURCES].target_rows, 3);
 	assert_int_equal(rep.t[STORE_T_ARTIFACTS].target_rows, 3);
 	assert_int_equal(rep.t[STORE_T_RELEASES].target_rows, 1);
-	assert_int_equal(rep.t[STORE_T_EVENTS].target_rows, 2);
+	assert_int_equal(rep.t[STORE_T_EVENTS].target_rows, 12);
 	assert_int_equal(rep.t[STORE_T_DELIVERIES].target_rows, 1);
 	assert_int_equal(rep.t[STORE_T_SINKS].target_rows, 2);
 	assert_string_equal(rep.t[STORE_T_RESOURCES].source_sha256, rep.t[STORE_T_RESOURCES].target_sha256);
