@@ -456,6 +456,7 @@ static int take_lock(struct app *a, struct run_lock *h, struct diags *d)
 			diags_add(d, DIAG_WARNING, CRATIS_OK, "%s", w.ptr);
 		buf_release(&w);
 	}
+	app_emit_lock_taken(a, me, holder.id[0] ? &holder : NULL);
 	if (lock_keeper_start(&h->keeper, a->store, me->id, me->lease_ms, a->cancel)) {
 		rc = diags_add_last_error(d);
 		if (store_unlock(a->store, me->id))

@@ -434,4 +434,24 @@ void app_cost_diff(const struct app_cost *c, int pi, struct strv *ids);
  * Money is a decimal string (exact micro-units). New reference. */
 json_t *app_cost_json(const struct app_cost *c);
 
+/* ---- events (docs/events.md) ---- */
+
+/* Deliver the outbox to the sinks of the manifests' Projects for at most timeout_ms (store
+ * clock), leaving the rest pending. *out: [{sink, delivered, dead, skipped, left, disabled,
+ * message}] (caller decrefs). CRATIS_OK; CRATIS_EINVAL (invalid sinks, in d); CRATIS_EIO (store). */
+int app_events_deliver(struct app *a, int timeout_ms, json_t **out, struct diags *d);
+/* The sinks of the manifests with their state: [{sink, type, status, backlog, delivered, dead,
+ * last_error?, last_delivered?, reason?}]. Errors as app_events_deliver. */
+int app_events_sinks(struct app *a, json_t **out, struct diags *d);
+/* Outbox events in the CloudEvents JSON format plus "seq", in seq order: after sequence number
+ * since (digits) or from time since (RFC 3339), of type (exact or prefix*), at most limit (0 =
+ * all). CRATIS_EIO. */
+int app_events_list(struct app *a, const char *since, const char *type, size_t limit, json_t **out, struct diags *d);
+/* Deliver again (store_redeliver): event event_id, or the events since a time, to sink (NULL:
+ * every sink). *n gets the deliveries reset. CRATIS_EINVAL, CRATIS_EIO. */
+int app_events_redeliver(struct app *a, const char *sink, const char *event_id, const char *since, size_t *n,
+                         struct diags *d);
+/* Enable sink again (after a 410 Gone disabled it). CRATIS_EIO. */
+int app_events_enable(struct app *a, const char *sink, struct diags *d);
+
 #endif

@@ -31,4 +31,9 @@ static inline const char *or_empty(const char *s)
 	return s ? s : "";
 }
 
+/* Record dev.cratis.lock.taken for lock me (prev: the lock taken over, or NULL) in the outbox,
+ * in its own transaction (events.c). A failure is a warning to the observer (or lost when there
+ * is none): the lock is held either way. */
+void app_emit_lock_taken(struct app *a, const struct lock_info *me, const struct lock_info *prev);
+
 #endif

@@ -118,6 +118,7 @@ int cli_apply(struct cli_ctx *ctx, bool destroy)
 	rc = finish(ctx, destroy, arc, &run, &d);
 	if (rc == EXIT_OK && !destroy && !run.cancelled)
 		print_apply_outputs(ctx, a);
+	cli_deliver_events(ctx, a);
 	diags_release(&d);
 	app_plan_release(&p);
 	app_close(a);
@@ -194,6 +195,7 @@ static int apply_saved(struct cli_ctx *ctx, const char *file)
 	rc = finish(ctx, destroy, arc, &run, &d);
 	if (rc == EXIT_OK && !destroy && !run.cancelled)
 		print_apply_outputs(ctx, a);
+	cli_deliver_events(ctx, a);
 	app_plan_release(&p);
 	app_close(a);
 out_release:

@@ -74,6 +74,11 @@ struct cli_ctx {
 	const char *subject;      /* token create --subject NAME */
 	const char *role;         /* token create --role ROLE */
 	const char *expires;      /* token create --expires DURATION */
+	int events_timeout_ms;    /* --events-timeout SECONDS: delivery at the end of apply, destroy,
+	                           * rollout and by `events deliver` (default 10 s) */
+	const char *events_since; /* events list/redeliver --since SEQ|TIME */
+	const char *events_type;  /* events list --type T */
+	const char *events_sink;  /* events redeliver --sink S */
 	struct strv args;         /* positional arguments (a subcommand's name first) */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
 	atomic_int *cancel; /* the run's cancellation word (the signal that interrupted it) */
@@ -128,6 +133,11 @@ int cmd_transform(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_history(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_plugin(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_state(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_events(int argc, char **argv, struct cli_ctx *ctx);
+/* At the end of apply/destroy/rollout: deliver pending events to the sinks for at most
+ * ctx->events_timeout_ms (app_events_deliver); what is left or failed is said on stderr and
+ * never changes the exit code (the events stay in the outbox). */
+void cli_deliver_events(struct cli_ctx *ctx, struct app *a);
 int cmd_version(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_artifact(int argc, char **argv, struct cli_ctx *ctx);

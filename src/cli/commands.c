@@ -113,6 +113,17 @@ const struct cli_flag cli_flags[FL__COUNT] = {
 	              "the token's role, as the policy names it (deployer or role:deployer)" },
 	[FL_EXPIRES] = { "expires", 0, NULL, "DURATION", FT_STRING, AT(expires), 0, 0, NULL, "never", NULL, NULL, CC_NONE,
 	                 "how long the token is valid (30m, 12h, 90d)" },
+	/* events */
+	[FL_EVENTS_TIMEOUT] = { "events-timeout", 0, NULL, "SECONDS", FT_SECONDS, AT(events_timeout_ms), 0, 86400,
+	                        "seconds from 0 to 86400 (e.g. 10)", "10", NULL, NULL, CC_NONE,
+	                        "deliver pending events to the Project's sinks for at most SECONDS at the end; the rest "
+	                        "stays in the outbox for the next run or `cratis events deliver`" },
+	[FL_EVENTS_SINCE] = { "since", 0, NULL, "SEQ|TIME", FT_STRING, AT(events_since), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
+	                      "events after sequence number SEQ, or from RFC 3339 time TIME on" },
+	[FL_EVENTS_TYPE] = { "type", 0, NULL, "TYPE", FT_STRING, AT(events_type), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
+	                     "events of this type, or of a prefix ending in '*' (dev.cratis.resource.*)" },
+	[FL_EVENTS_SINK] = { "sink", 0, NULL, "SINK", FT_STRING, AT(events_sink), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
+	                     "only this sink" },
 	[FL_VERBOSE] = { "verbose", 'v', NULL, NULL, FT_SWITCH, AT(verbose), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	                 "debug output and notes" },
 	[FL_NO_COLOR] = { "no-color", 0, NULL, NULL, FT_SWITCH, AT(no_color), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
@@ -169,7 +180,7 @@ static const struct cli_exit ex_version[] = {
 
 #define COMMON (FLAG(FL_FILE) | FLAG(FL_ENV))
 #define RUN_FLAGS (COMMON | FLAG(FL_JOBS) | FLAG(FL_APPROVE) | FLAG(FL_LOCK) | FLAG(FL_REFRESH) | FLAG(FL_GRACE) | \
-                   FLAG(FL_TARGET) | FLAG(FL_STREAM) | FLAG(FL_OUTPUT))
+                   FLAG(FL_TARGET) | FLAG(FL_STREAM) | FLAG(FL_OUTPUT) | FLAG(FL_EVENTS_TIMEOUT))
 #define END_SUBS { NULL, NULL, NULL, 0, 0, CC_NONE, 0, NULL, NULL, NULL, NULL, NULL, false, false, NULL }
 
 static const struct cli_example ex_plan_examples[] = {
@@ -324,6 +335,31 @@ static const struct cli_command plugin_subs[] = {
 	END_SUBS,
 };
 
+static const struct cli_command events_subs[] = {
+	{ "list", "the events of the outbox, oldest first", NULL, 0, 0, CC_NONE,
+	  FLAG(FL_FILE) | FLAG(FL_OUTPUT) | FLAG(FL_EVENTS_SINCE) | FLAG(FL_EVENTS_TYPE), "text|json",
+	  "-o json prints each in the CloudEvents JSON format with its sequence number (seq).", NULL, NULL, NULL, false,
+	  false, NULL },
+	{ "tail", "print events as they are written, until Ctrl-C", NULL, 0, 0, CC_NONE,
+	  FLAG(FL_FILE) | FLAG(FL_OUTPUT) | FLAG(FL_EVENTS_SINCE) | FLAG(FL_EVENTS_TYPE), "text|json",
+	  "Polls the outbox every 500 ms. Without --since it starts at the end (only new events); -o json\n"
+	  "prints one CloudEvents JSON line per event. SIGINT or SIGTERM ends it (exit 0).", NULL, NULL, NULL, false,
+	  false, NULL },
+	{ "deliver", "deliver pending events to the Project's sinks now", NULL, 0, 0, CC_NONE,
+	  FLAG(FL_FILE) | FLAG(FL_OUTPUT) | FLAG(FL_EVENTS_TIMEOUT), "text|json",
+	  "Per sink: delivered, dead-lettered, skipped (filtered out) and left pending.", NULL, NULL, NULL, false, false,
+	  NULL },
+	{ "redeliver", "deliver an event again, or every event since a time", "[ID]", 0, 1, CC_NONE,
+	  FLAG(FL_FILE) | FLAG(FL_EVENTS_SINK) | FLAG(FL_EVENTS_SINCE), NULL,
+	  "Resets the deliveries (delivered, dead or pending) of event ID, or with --sink S --since TIME of\n"
+	  "every event from TIME on; the next delivery sends them again.", NULL, NULL, NULL, false, false, NULL },
+	{ "enable", "enable a sink a 410 Gone disabled; its pending events go out again", "SINK", 1, 1, CC_NONE,
+	  FLAG(FL_FILE), NULL, NULL, NULL, NULL, NULL, false, false, NULL },
+	{ "sinks", "the sinks of the manifests: status, backlog, last error", NULL, 0, 0, CC_NONE,
+	  FLAG(FL_FILE) | FLAG(FL_OUTPUT), "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
+	END_SUBS,
+};
+
 static const struct cli_command state_subs[] = {
 	{ "list", "the recorded resources of the environment and every held lock", NULL, 0, 0, CC_NONE,
 	  COMMON | FLAG(FL_OUTPUT), "text|json",
@@ -349,12 +385,12 @@ static const struct cli_command state_subs[] = {
 	  NULL, NULL, NULL, false, false, NULL },
 	{ "migrate", "copy the whole state into another store (sqlite <-> postgres), verified", NULL, 0, 0, CC_NONE,
 	  FLAG(FL_FILE) | FLAG(FL_OUTPUT) | FLAG(FL_TO_STATE) | FLAG(FL_FROM_STATE), "text|json",
-	  "Copies resources, deployments, steps, artifacts and releases (not locks) in one transaction on\n"
-	  "the target, reads them back and compares row counts and SHA-256 digests. The source (--from,\n"
-	  "else the store other commands open: --state, CRATIS_STATE, Project spec.state.url or the\n"
-	  "project's SQLite file) is never written. Refused while the source holds a lock, and when the\n"
-	  "target already holds cratis data (nothing is written). Then point --state, CRATIS_STATE or\n"
-	  "spec.state.url at the target.",
+	  "Copies resources, deployments, steps, artifacts, releases and the event outbox (not locks) in\n"
+	  "one transaction on the target, reads them back and compares row counts and SHA-256 digests.\n"
+	  "The source (--from, else the store other commands open: --state, CRATIS_STATE, Project\n"
+	  "spec.state.url or the project's SQLite file) is never written. Refused while the source holds\n"
+	  "a lock, and when the target already holds cratis data (nothing is written). Then point\n"
+	  "--state, CRATIS_STATE or spec.state.url at the target.",
 	  NULL, NULL, NULL, false, false, NULL },
 	END_SUBS,
 };
@@ -367,7 +403,7 @@ static const struct cli_command version_subs[] = {
 	END_SUBS,
 };
 
-#define ROLLOUT_FLAGS (COMMON | FLAG(FL_OUTPUT) | FLAG(FL_LOCK))
+#define ROLLOUT_FLAGS (COMMON | FLAG(FL_OUTPUT) | FLAG(FL_LOCK) | FLAG(FL_EVENTS_TIMEOUT))
 static const struct cli_command rollout_subs[] = {
 	{ "status", "releases that run: id, colour, status, stage, age, port, health", "[NAME]", 0, 1, CC_ROLLOUT,
 	  ROLLOUT_FLAGS, "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
@@ -466,6 +502,11 @@ const struct cli_command cli_commands[] = {
 	  "What cratis recorded about an environment's resources and the locks runs hold. rm and mv are\n"
 	  "state surgery, like terraform state rm and mv: they change the record, never the resources.",
 	  ex_state_examples, ex_locked, state_subs, false, false, cmd_state },
+	{ "events", "the event outbox: list, tail, deliver, redeliver, enable, sinks", NULL, 0, 0, CC_NONE, 0, NULL,
+	  "Every deployment, resource change and lock is recorded as a CloudEvent in the same transaction\n"
+	  "as the change; apply and destroy deliver them to the Project's sinks at their end\n"
+	  "(--events-timeout), at least once and in order per subject (docs/events.md).",
+	  NULL, ex_query, events_subs, false, false, cmd_events },
 	{ "version", "cratis' version, or the project's", NULL, 0, 0, CC_NONE, FLAG(FL_FILE) | FLAG(FL_OUTPUT), "text|json",
 	  "Without a subcommand: cratis' version and plugin ABI. show and check read the project's version\n"
 	  "(pom.xml, package.json, VERSION) and its branch policy (docs/versioning.md).",
@@ -476,7 +517,8 @@ const struct cli_command cli_commands[] = {
 	  "nothing to do. Tags are local: push them with git push origin --tags.",
 	  ex_release_examples, ex_query, NULL, false, false, cmd_release },
 	{ "promote", "deploy to one environment what another last deployed successfully", NULL, 0, 0, CC_NONE,
-	  FLAG(FL_FILE) | FLAG(FL_FROM) | FLAG(FL_TO_ENV) | FLAG(FL_JOBS) | FLAG(FL_APPROVE) | FLAG(FL_LOCK) | FLAG(FL_GRACE),
+	  FLAG(FL_FILE) | FLAG(FL_FROM) | FLAG(FL_TO_ENV) | FLAG(FL_JOBS) | FLAG(FL_APPROVE) | FLAG(FL_LOCK) | FLAG(FL_GRACE) |
+	  FLAG(FL_EVENTS_TIMEOUT),
 	  NULL,
 	  "Apply --to with the artifacts and promoted variables of --from's last successful deployment\n"
 	  "(Project spec.promotion). Refused when --from's last deployment failed or was a destroy.",

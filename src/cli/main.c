@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct cli_ctx ctx = { .jobs = 4, .refresh = true, .files = STRV_INIT, .args = STRV_INIT, .targets = STRV_INIT,
-	                       .grace_ms = 10000, .tail = -1, .cancel = &stop_signal };
+	                       .grace_ms = 10000, .tail = -1, .events_timeout_ms = 10000, .cancel = &stop_signal };
 	const struct cli_command *sub = NULL;
 	/* hidden commands (__complete, __man) take their words as they are */
 	int rc = cmd->hidden ? EXIT_OK : cli_parse_args(cmd, argc - 2, argv + 2, &ctx, &sub);

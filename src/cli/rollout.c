@@ -103,6 +103,8 @@ int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx)
 			fprintf(stderr, "rollout %s done in %.3fs\n", sub, (double)(now_ms() - t0) / 1000.0);
 		print_releases(rels, ctx->json, act == APP_ROLLOUT_HISTORY);
 	}
+	if (steer)
+		cli_deliver_events(ctx, a);
 	json_decref(rels);
 	diags_release(&d);
 	app_close(a);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine_internal.h"
+#include "events/event.h"
 #include "secret/secret.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -44,6 +45,49 @@ struct exec {
 	atomic_bool store_failed;
 	struct buf unrecorded;
 };
+
+/* ---- outbox events (docs/events.md) ---- */
+
+/* The events of one unit: up to EV_UNIT_MAX, each with heap strings (owned here). */
+#define EV_UNIT_MAX 32
+struct unit_events {
+	struct store_event v[EV_UNIT_MAX];
+	char *own[EV_UNIT_MAX * 3];
+	size_t n, nown;
+};
+
+static const char *ue_keep(struct unit_events *u, char *s)
+{
+	if (s && u->nown < EV_UNIT_MAX * 3)
+		u->own[u->nown++] = s;
+	return s;
+}
+
+/* Add an event of type (CRATIS_EVENT_PREFIX + name when prefixed) with data (a new reference,
+ * consumed); false when the unit is full. */
+static bool ue_add(struct unit_events *u, const char *project, const char *env, const char *type, bool prefixed,
+                   const char *subject, json_t *data)
+{
+	if (u->n >= EV_UNIT_MAX) {
+		json_decref(data);
+		return false;
+	}
+	struct store_event *e = &u->v[u->n++];
+	memset(e, 0, sizeof(*e));
+	e->type = prefixed ? ue_keep(u, xasprintf(CRATIS_EVENT_PREFIX "%s", type)) : ue_keep(u, xstrdup(type));
+	e->source = ue_keep(u, xasprintf("/projects/%s/environments/%s", project && *project ? project : "_", env && *env ? env : "_"));
+	e->subject = subject;
+	e->data = data ? ue_keep(u, json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER)) : NULL;
+	json_decref(data);
+	return true;
+}
+
+static void ue_release(struct unit_events *u)
+{
+	for (size_t i = 0; i < u->nown; i++)
+		free(u->own[i]);
+	u->n = u->nown = 0;
+}
 
 static bool cancelled(const struct engine_opts *o)
 {
@@ -387,9 +431,42 @@ out_record:
 		struct step stp = { .resource = it->id, .action = (char *)action_names[it->action],
 		                    .started = started, .finished = finished };
 		int src;
+		/* the outcome's events go into the unit that records it: resource.changed or .failed
+		 * (never a value: only the action, the address and the error), then the plugin's own */
+		struct unit_events ue = { .n = 0 };
+		{
+			json_t *d = json_pack("{s:s,s:s,s:s,s:I}", "action", action_names[it->action], "resource", it->id,
+			                      "project", it->project, "deployment", (json_int_t)x->deployment);
+			if (rc)
+				json_object_set_new(d, "error", json_string(cratis_error_last()->message));
+			ue_add(&ue, it->project, env, rc ? "resource.failed" : "resource.changed", true, it->id, d);
+			size_t k;
+			json_t *pe;
+			json_array_foreach(c.events, k, pe) {
+				const char *t = json_string_value(json_object_get(pe, "type"));
+				json_t *pd = json_object_get(pe, "data");
+				pd = pd && !json_is_null(pd) ? json_incref(pd) : NULL;
+				/* what a plugin says back is scrubbed of the values it was given */
+				char *text = pd && p->secrets ? json_dumps(pd, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+				char *clean = text ? secret_store_scrub(p->secrets, text) : NULL;
+				if (clean) {
+					json_decref(pd);
+					pd = json_loads(clean, JSON_DECODE_ANY, NULL);
+					if (!pd)
+						pd = json_pack("{s:s}", "redacted", SECRET_REDACTED);
+				}
+				free_wiped(clean);
+				free_wiped(text);
+				if (t && !ue_add(&ue, it->project, env, t, false, it->id, pd))
+					break;
+			}
+		}
 		if (!rc && it->action == ACT_DELETE) {
 			stp.result = "ok";
-			src = store_remove(x->s, env, it->project, it->id, &stp, x->deployment);
+			struct state_row dr = { .project = it->project, .id = it->id };
+			struct store_unit u = { .environment = env, .change = STORE_CHANGE_REMOVE, .row = &dr, .step = &stp,
+			                        .deployment = x->deployment, .events = ue.v, .nevents = ue.n };
+			src = store_commit(x->s, &u);
 		} else {
 			json_t *outputs = json_object_get(out, "outputs");
 			char *otext = outputs ? json_text(outputs) : xstrdup("{}");
@@ -403,7 +480,9 @@ out_record:
 			stp.result = interrupted ? "interrupted" : rc ? "failed" : "ok";
 			stp.message = r.message;
 			char *keep = rc ? xstrdup(cratis_error_last()->message) : NULL;
-			src = store_record(x->s, env, &r, &stp, x->deployment);
+			struct store_unit u = { .environment = env, .change = STORE_CHANGE_RECORD, .row = &r, .step = &stp,
+			                        .deployment = x->deployment, .events = ue.v, .nevents = ue.n };
+			src = store_commit(x->s, &u);
 			if (!rc) {
 				json_decref(it->outputs);
 				it->outputs = outputs ? json_incref(outputs) : json_object();
@@ -413,6 +492,7 @@ out_record:
 			free(keep);
 			free(otext);
 		}
+		ue_release(&ue);
 		if (src) {
 			/* the plugin was called, its outcome is not in state: the row stays pending (or as
 			 * it was), which the next run settles as it does after a kill -9 */
@@ -556,6 +636,18 @@ int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, con
 	if (rc)
 		return rc;
 	x.deployment = d.id;
+	char who[256];
+	snprintf(who, sizeof(who), "%s@%s", d.user ? d.user : "", d.host ? d.host : "");
+	{
+		struct unit_events ue = { .n = 0 };
+		ue_add(&ue, project, p->environment, "deployment.started", true, NULL,
+		       json_pack("{s:I,s:s?,s:s?,s:s,s:s?}", "deployment", (json_int_t)d.id, "environment", p->environment,
+		                 "project", project, "who", who, "command", command));
+		if (store_emit(s, p->environment ? p->environment : "", d.id, ue.v, ue.n))
+			engine_logf(o->observer, CRATIS_LOG_WARN, NULL, "the deployment.started event could not be recorded: %s",
+			            cratis_error_last()->message);
+		ue_release(&ue);
+	}
 	pthread_mutex_init(&x.mu, NULL);
 	pthread_cond_init(&x.cv, NULL);
 	x.st = xcalloc(p->n + 1, sizeof(*x.st));
@@ -632,6 +724,18 @@ int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, con
 		free(m);
 	}
 	int frc = store_deployment_finish(s, &d);
+	if (!frc) {
+		struct unit_events ue = { .n = 0 };
+		ue_add(&ue, project, p->environment, "deployment.finished", true, NULL,
+		       json_pack("{s:I,s:s?,s:s?,s:s,s:s?,s:s,s:{s:I,s:I,s:I,s:I}}", "deployment", (json_int_t)d.id,
+		                 "environment", p->environment, "project", project, "who", who, "command", command,
+		                 "result", d.result, "counts", "succeeded", (json_int_t)x.res.ok, "failed", (json_int_t)x.res.failed,
+		                 "skipped", (json_int_t)x.res.skipped, "interrupted", (json_int_t)x.res.interrupted));
+		if (store_emit(s, p->environment ? p->environment : "", d.id, ue.v, ue.n))
+			engine_logf(o->observer, CRATIS_LOG_WARN, NULL, "the deployment.finished event could not be recorded: %s",
+			            cratis_error_last()->message);
+		ue_release(&ue);
+	}
 	engine_emit(o->observer, &(struct engine_event){ .type = EV_DEPLOYMENT_FINISHED, .deployment = d.id,
 	                                                  .message = d.result, .counts = res });
 	free(summary);

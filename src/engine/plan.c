@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine_internal.h"
+#include "events/event.h"
 #include "manifest/vars.h"
 #include "model/schema.h"
 #include "secret/secret.h"
@@ -704,6 +705,43 @@ static int decide(struct plan *p, struct plan_item *it, const struct engine_opts
 	return rc;
 }
 
+/* dev.cratis.drift.detected for every item whose refresh found drift, in one unit of its own
+ * (docs/events.md). A failure to record them is a warning: the plan stands. */
+static void emit_drift(const struct plan *p, struct store *s, const struct engine_opts *o)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->n; i++)
+		n += p->items[i].reason && !strncmp(p->items[i].reason, "drift:", 6);
+	if (!n || !s)
+		return;
+	struct store_event *ev = xcalloc(n, sizeof(*ev));
+	char **own = xcalloc(2 * n, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_item *it = &p->items[i];
+		if (!it->reason || strncmp(it->reason, "drift:", 6))
+			continue;
+		json_t *ch = json_array();
+		for (size_t c = 0; c < it->changes.n; c++)
+			json_array_append_new(ch, json_string(it->changes.v[c]));
+		json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:o}", "resource", it->id, "project", it->project, "action",
+		                      action_names[it->action], "reason", it->reason + 7, "changes", ch);
+		own[2 * k] = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(d);
+		own[2 * k + 1] = xasprintf("/projects/%s/environments/%s", it->project, p->environment && *p->environment ? p->environment : "_");
+		ev[k] = (struct store_event){ .type = CRATIS_EVENT_PREFIX "drift.detected", .subject = it->id, .data = own[2 * k],
+		                              .source = own[2 * k + 1] };
+		k++;
+	}
+	if (store_emit(s, p->environment ? p->environment : "", 0, ev, k))
+		engine_logf(o->observer, CRATIS_LOG_WARN, NULL, "the drift.detected events could not be recorded: %s",
+		            cratis_error_last()->message);
+	for (size_t i = 0; i < 2 * k; i++)
+		free(own[i]);
+	free(own);
+	free(ev);
+}
+
 /* True for a credential reference: {"fromEnv":"NAME"}, {"fromFile":"PATH"} or {"secret":"NAME"}. */
 static bool is_auth_ref(const json_t *v)
 {
@@ -1134,6 +1172,8 @@ static int build(struct plan *p, struct model *m, struct store *s, struct regist
 	saved_index_release(&sx);
 	for (size_t i = 0; i < p->n; i++)
 		p->count[p->items[i].action]++;
+	if (!saved && !errors->n)
+		emit_drift(p, s, o);
 	if (saved && !errors->n && json_array_size(json_object_get(saved, "resources")) != p->n)
 		diags_errorf(errors, CRATIS_EINVAL, "saved plan is stale: it acts on %zu resources, the manifests and state now give %zu; run `cratis plan` again",
 		             json_array_size(json_object_get(saved, "resources")), p->n);

@@ -36,4 +36,17 @@ void cloud_event_free(struct cloud_event *ev);
  * or data is not JSON; CRATIS_ENOMEM. */
 int cloud_event_to_json(const struct cloud_event *ev, char **out);
 
+/* A new event id: a UUID version 4 (RFC 9562 section 5.4: 122 random bits from getrandom, version
+ * and variant bits set) as 36 lowercase characters and a NUL into out. Returns CRATIS_OK, or
+ * CRATIS_EIO when the kernel has no randomness to give (getrandom failed). */
+int cloud_event_new_id(char out[37]);
+
+/* Format ms since the Unix epoch as RFC 3339 UTC with milliseconds ("2026-12-01T11:51:52.123Z")
+ * into out. */
+void cloud_event_format_time(int64_t ms, char out[32]);
+
+/* Whether value matches filter pattern: exact, or a prefix when the pattern ends in '*' ("*"
+ * matches everything, NULL value included; no other pattern matches a NULL value). */
+int cloud_event_match(const char *pattern, const char *value);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "events/dispatch.h"
 #include "manifest/vars.h"
 #include "model/schema.h"
 #include "util/buf.h"
@@ -660,6 +661,20 @@ static bool valid_output_name(const char *s)
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
 }
 
+/* Check Project p's spec.events.sinks (docs/events.md): values the field table cannot check. */
+static void check_sinks(struct model *m, struct project *p)
+{
+	if (!p->doc)
+		return;
+	struct sink_config *v;
+	size_t n;
+	if (events_sinks_parse(p->doc, p->doc->root, &v, &n, &m->errors))
+		return;
+	for (size_t i = 0; i < n; i++)
+		sink_config_free(&v[i]);
+	free(v);
+}
+
 /* Check Project p's spec.outputs: shapes, names, and that every ${Kind/name.outputs.key} names
  * a resource of the project (or one another environment has). */
 static void check_outputs(struct model *m, struct project *p)
@@ -1024,8 +1039,10 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 		}
 	}
 	hook_resources(m);
-	for (size_t i = 0; i < m->nprojects; i++)
+	for (size_t i = 0; i < m->nprojects; i++) {
 		check_outputs(m, &m->projects[i]);
+		check_sinks(m, &m->projects[i]);
+	}
 	free(is_core);
 	free(valid);
 	return m->errors.n ? error_set(CRATIS_EINVAL, "%zu error%s in manifests", m->errors.n, m->errors.n == 1 ? "" : "s")

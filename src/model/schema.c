@@ -67,6 +67,25 @@ static const struct row project_rows[] = {
 	{ "spec.outputs.*.value", "any", "an expression over ${Kind/name.outputs.key} and ${variable}", NULL, false },
 	{ "spec.outputs.*.description", "string", "what the output is", NULL, false },
 	{ "spec.outputs.*.sensitive", "boolean", "shown as (sensitive)", "false", false },
+	/* docs/events.md */
+	{ "spec.events.sinks", "array", "where events are delivered: [{name, type, ...}]", NULL, false },
+	{ "spec.events.sinks.name", "string", "the sink's name, unique in the project", NULL, true },
+	{ "spec.events.sinks.type", "string", "webhook, nats or file", NULL, true },
+	{ "spec.events.sinks.url", "string", "webhook: http:// or https:// URL", NULL, false },
+	{ "spec.events.sinks.mode", "string", "webhook: binary (ce-* headers) or structured", "binary", false },
+	{ "spec.events.sinks.secret", "string", "webhook: Standard Webhooks secret, a ${secret:NAME}", NULL, false },
+	{ "spec.events.sinks.natsUrl", "string", "nats: server URL (nats://127.0.0.1:4222)", NULL, false },
+	{ "spec.events.sinks.subjectPrefix", "string", "nats: prefix of the subject (prefix + type)", "cratis.", false },
+	{ "spec.events.sinks.stream", "string", "nats: the JetStream stream holding the subjects", NULL, false },
+	{ "spec.events.sinks.credsFile", "string", "nats: credentials file (by reference)", NULL, false },
+	{ "spec.events.sinks.path", "string", "file: the NDJSON file events are appended to", NULL, false },
+	{ "spec.events.sinks.types", "array", "type filters: exact, or a prefix ending in '*'", "all", false },
+	{ "spec.events.sinks.subjects", "array", "subject filters: exact, or a prefix ending in '*'", "all", false },
+	{ "spec.events.sinks.timeout", "string", "per attempt (10s, 500ms)", "10s", false },
+	{ "spec.events.sinks.maxAttempts", "integer", "attempts before the event is dead-lettered", "12", false },
+	{ "spec.events.sinks.maxAge", "string", "an event older than this is dead-lettered", "24h", false },
+	{ "spec.events.sinks.backoff.initial", "string", "first retry wait (doubling, full jitter)", "1s", false },
+	{ "spec.events.sinks.backoff.max", "string", "longest retry wait", "5m", false },
 };
 
 #define HOOK_ROWS(stage, timeout)                                                                        \

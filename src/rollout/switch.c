@@ -16,6 +16,7 @@
 #include "util/error.h"
 #include "engine/observer.h"
 #include "util/subprocess.h"
+#include "events/emit.h"
 #include "banned.h"
 
 void ro_retire(struct rop *o, struct release *r, const char *why)
@@ -89,8 +90,20 @@ static void finish_stops(struct rop *o)
  * room for r, or NULL) retired; all of it written as one unit of work (store_releases_put), so a
  * crash leaves either the old assignment or the new one, never two active releases. The caller
  * has routed traffic to r first; finish_stops then stops what retires. */
+/* The outbox event of a switch that was recorded: rollout.promoted, or rollout.rolledback with
+ * its reason. A failure to record it is a warning: the switch itself stands. */
+static void emit_switch(struct rop *o, const struct release *to, const struct release *from, bool rolledback,
+                        const char *reason)
+{
+	if (events_emit_rollout(o->env->store, o->project, o->environment, o->name, to->id, from ? from->id : NULL,
+	                        rolledback, reason))
+		engine_logf(o->env->observer, CRATIS_LOG_WARN, NULL, "%s: cannot record its event: %s", o->name,
+		            cratis_error_last()->message);
+}
+
 static int switch_live(struct rop *o, struct release *r, struct release *stopped, const char *stage, const char *why)
 {
+	const struct release *from = NULL;
 	struct release **changed = xcalloc(o->rels.n + 1, sizeof(*changed));
 	size_t n = 0;
 	int delay = ro_iget(o->spec, "scaleDownDelaySeconds", 30);
@@ -103,6 +116,7 @@ static int switch_live(struct rop *o, struct release *r, struct release *stopped
 		if (x == r)
 			continue;
 		if (is(x, "active")) {
+			from = x;
 			ro_set_str(&x->status, "previous");
 			x->retire_at = delay > 0 ? (int64_t)time(NULL) + delay : 0;
 			ro_note(o, x, stage, "ok", !strcmp(stage, "rollback") ? "rolled back from; kept hot" : "kept hot for rollback");
@@ -119,6 +133,8 @@ static int switch_live(struct rop *o, struct release *r, struct release *stopped
 	}
 	int rc = ro_save(o, changed, n);
 	free(changed);
+	if (rc == CRATIS_OK)
+		emit_switch(o, r, from, !strcmp(stage, "rollback"), !strcmp(stage, "rollback") ? "cratis rollout rollback" : NULL);
 	return rc;
 }
 
@@ -142,6 +158,8 @@ static int switch_back(struct rop *o, struct release *back, struct release *r, c
 	ro_note(o, r, "afterPostProd", "failed", msg);
 	struct release *v[2] = { back, r };
 	int rc = ro_save(o, v, 2);
+	if (rc == CRATIS_OK)
+		emit_switch(o, back, r, true, msg);
 	ro_route(o, back->port, back->port);
 	finish_stops(o);
 	return rc;

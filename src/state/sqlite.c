@@ -68,6 +68,19 @@ static const char schema_v2[] =
 	"ALTER TABLE locks ADD COLUMN deployment INTEGER;"
 	"CREATE UNIQUE INDEX IF NOT EXISTS locks_by_id ON locks (id);";
 
+/* Migration 3: the event outbox (docs/events.md, docs/state.md): events in seq order, one
+ * delivery row per (sink, event) once a sink has tried it, and per-sink state. */
+static const char schema_v3[] =
+	"CREATE TABLE IF NOT EXISTS events ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, type TEXT NOT NULL,"
+	" subject TEXT, time TEXT NOT NULL, data TEXT, deployment INTEGER);"
+	"CREATE TABLE IF NOT EXISTS deliveries ("
+	" sink TEXT NOT NULL, seq INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+	" first_attempt INTEGER, next_attempt INTEGER, last_error TEXT, delivered TEXT,"
+	" PRIMARY KEY (sink, seq));"
+	"CREATE TABLE IF NOT EXISTS sinks ("
+	" name TEXT PRIMARY KEY, disabled INTEGER NOT NULL DEFAULT 0, reason TEXT, last_error TEXT, last_delivered TEXT);";
+
 static const struct migration {
 	int version;
 	const char *name;
@@ -75,6 +88,7 @@ static const struct migration {
 } migrations[] = {
 	{ 1, "baseline: resources, deployments, steps, locks, artifacts, releases", schema_v1 },
 	{ 2, "locks as leases", schema_v2 },
+	{ 3, "outbox: events, deliveries, sinks", schema_v3 },
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST, "one migration per schema version");
@@ -646,6 +660,30 @@ static int change_resource(struct sqlite_store *s, const struct store_unit *u)
 	return error_set(CRATIS_EINVAL, "state '%s': unknown change %d in a unit of work", s->pub.path, (int)u->change);
 }
 
+/* Append the outbox rows of a unit (inside the caller's transaction). */
+static int insert_events(struct sqlite_store *s, const struct store_event *ev, size_t n, int64_t deployment)
+{
+	if (!n)
+		return CRATIS_OK;
+	char now[32];
+	cloud_event_format_time(store_now(&s->pub), now);
+	sqlite3_stmt *q;
+	int rc = prep(s, &q, "INSERT INTO events (id, source, type, subject, time, data, deployment) VALUES (?,?,?,?,?,?,?)", "record event");
+	for (size_t i = 0; i < n && !rc; i++) {
+		char id[37];
+		if (!ev[i].id && (rc = cloud_event_new_id(id)))
+			break;
+		sqlite3_reset(q);
+		int b = bind_text(q, 1, ev[i].id ? ev[i].id : id) | bind_text(q, 2, ev[i].source) | bind_text(q, 3, ev[i].type) |
+		        bind_text(q, 4, ev[i].subject) | bind_text(q, 5, now) | bind_text(q, 6, ev[i].data) |
+		        (deployment ? bind_i64(q, 7, deployment) : sqlite3_bind_null(q, 7));
+		if (b != SQLITE_OK || sqlite3_step(q) != SQLITE_DONE)
+			rc = db_error(s, "record event");
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
 static int sq_commit(struct store *st, const struct store_unit *u)
 {
 	struct sqlite_store *s = S(st);
@@ -656,7 +694,8 @@ static int sq_commit(struct store *st, const struct store_unit *u)
 	rc = change_resource(s, u);
 	if (!rc)
 		rc = insert_step(s, u->step, u->deployment);
-	/* outbox rows go here, in the same transaction, once the events issue adds the table */
+	if (!rc)
+		rc = insert_events(s, u->events, u->nevents, u->deployment);
 	rc = end_tx(s, rc);
 out_unlock:
 	pthread_mutex_unlock(&s->mu);
@@ -1007,6 +1046,187 @@ out_unlock:
 	return rc;
 }
 
+/* ---- the event outbox ---- */
+
+#define EVENT_COLS "e.seq, e.id, e.source, e.type, e.subject, e.time, e.data"
+
+static void fill_event(struct cloud_event *e, sqlite3_stmt *q)
+{
+	memset(e, 0, sizeof(*e));
+	e->seq = sqlite3_column_int64(q, 0);
+	e->id = colr(q, 1);
+	e->source = colr(q, 2);
+	e->type = colr(q, 3);
+	e->subject = col(q, 4);
+	e->time = colr(q, 5);
+	e->data = col(q, 6);
+	e->datacontenttype = e->data ? xstrdup("application/json") : NULL;
+}
+
+static int sq_events(struct store *st, const struct event_query *eq, struct store_events *out)
+{
+	struct sqlite_store *s = S(st);
+	pthread_mutex_lock(&s->mu);
+	sqlite3_stmt *q;
+	int rc = prep(s, &q, "SELECT " EVENT_COLS " FROM events e WHERE e.seq > ?1 AND (?2 IS NULL OR e.time >= ?2)"
+	                     " AND (?3 IS NULL OR e.id = ?3) ORDER BY e.seq", "list events");
+	if (rc)
+		goto out_unlock;
+	if (bind_i64(q, 1, eq->after_seq) | bind_text(q, 2, eq->since) | bind_text(q, 3, eq->id)) {
+		rc = db_error(s, "list events");
+		goto out_finalize;
+	}
+	int r;
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		ALLOC_GROW(out->v, out->n + 1, out->alloc);
+		fill_event(&out->v[out->n++], q);
+	}
+	if (r != SQLITE_DONE)
+		rc = db_error(s, "list events");
+out_finalize:
+	sqlite3_finalize(q);
+out_unlock:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int sq_deliveries(struct store *st, const char *sink, size_t limit, struct event_deliveries *out)
+{
+	struct sqlite_store *s = S(st);
+	pthread_mutex_lock(&s->mu);
+	sqlite3_stmt *q;
+	int rc = prep(s, &q, "SELECT " EVENT_COLS ", d.attempts, d.first_attempt, d.next_attempt FROM events e"
+	                     " LEFT JOIN deliveries d ON d.sink = ?1 AND d.seq = e.seq"
+	                     " WHERE d.status IS NULL OR d.status = 'pending' ORDER BY e.seq LIMIT ?2", "list pending deliveries");
+	if (rc)
+		goto out_unlock;
+	if (bind_text(q, 1, sink) | bind_i64(q, 2, limit ? (int64_t)limit : -1)) {
+		rc = db_error(s, "list pending deliveries");
+		goto out_finalize;
+	}
+	int r;
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		ALLOC_GROW(out->v, out->n + 1, out->alloc);
+		struct event_delivery *d = &out->v[out->n++];
+		fill_event(&d->ev, q);
+		d->attempts = sqlite3_column_int(q, 7);
+		d->first_attempt_ms = sqlite3_column_int64(q, 8);
+		d->next_attempt_ms = sqlite3_column_int64(q, 9);
+	}
+	if (r != SQLITE_DONE)
+		rc = db_error(s, "list pending deliveries");
+out_finalize:
+	sqlite3_finalize(q);
+out_unlock:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static const char *const delivery_status_names[] = { "pending", "delivered", "dead", "skipped" };
+
+static int sq_delivery_mark(struct store *st, const char *sink, const struct delivery_mark *m, size_t n)
+{
+	struct sqlite_store *s = S(st);
+	char now[32];
+	cloud_event_format_time(store_now(st), now);
+	const char *last_error = NULL;
+	bool delivered_any = false;
+	pthread_mutex_lock(&s->mu);
+	int rc = begin(s);
+	if (rc)
+		goto out_unlock;
+	sqlite3_stmt *q;
+	if ((rc = prep(s, &q, "INSERT OR REPLACE INTO deliveries (sink, seq, status, attempts, first_attempt, next_attempt, last_error, delivered)"
+	                      " VALUES (?,?,?,?,?,?,?,?)", "mark delivery")))
+		goto out_end;
+	for (size_t i = 0; i < n && !rc; i++) {
+		bool delivered = m[i].status == DELIVERY_DELIVERED;
+		sqlite3_reset(q);
+		int b = bind_text(q, 1, sink) | bind_i64(q, 2, m[i].seq) | bind_text(q, 3, delivery_status_names[m[i].status]) |
+		        sqlite3_bind_int(q, 4, m[i].attempts) | bind_i64(q, 5, m[i].first_attempt_ms) |
+		        bind_i64(q, 6, m[i].next_attempt_ms) | bind_text(q, 7, m[i].error) | bind_text(q, 8, delivered ? now : NULL);
+		if (b != SQLITE_OK || sqlite3_step(q) != SQLITE_DONE)
+			rc = db_error(s, "mark delivery");
+		delivered_any |= delivered;
+		if (!delivered && m[i].status != DELIVERY_SKIPPED && m[i].error)
+			last_error = m[i].error;
+	}
+	sqlite3_finalize(q);
+	if (rc || (!delivered_any && !last_error))
+		goto out_end;
+	if ((rc = prep(s, &q, "INSERT INTO sinks (name, last_error, last_delivered) VALUES (?1, ?2, ?3)"
+	                      " ON CONFLICT (name) DO UPDATE SET last_error = COALESCE(?2, last_error), last_delivered = COALESCE(?3, last_delivered)",
+	               "record sink state")))
+		goto out_end;
+	rc = run_stmt(s, q, bind_text(q, 1, sink) | bind_text(q, 2, last_error) | bind_text(q, 3, delivered_any ? now : NULL),
+	              "record sink state");
+out_end:
+	rc = end_tx(s, rc);
+out_unlock:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int sq_sink_set_disabled(struct store *st, const char *sink, bool disabled, const char *reason)
+{
+	struct sqlite_store *s = S(st);
+	pthread_mutex_lock(&s->mu);
+	sqlite3_stmt *q;
+	int rc = prep(s, &q, "INSERT INTO sinks (name, disabled, reason) VALUES (?1, ?2, ?3)"
+	                     " ON CONFLICT (name) DO UPDATE SET disabled = ?2, reason = ?3", "disable sink");
+	if (!rc)
+		rc = run_stmt(s, q, bind_text(q, 1, sink) | sqlite3_bind_int(q, 2, disabled) | bind_text(q, 3, disabled ? reason : NULL),
+		              "disable sink");
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int sq_sink_status(struct store *st, const char *sink, struct store_sink_status *out)
+{
+	struct sqlite_store *s = S(st);
+	pthread_mutex_lock(&s->mu);
+	sqlite3_stmt *q;
+	int rc = prep(s, &q, "SELECT (SELECT disabled FROM sinks WHERE name = ?1), (SELECT reason FROM sinks WHERE name = ?1),"
+	                     " (SELECT last_error FROM sinks WHERE name = ?1), (SELECT last_delivered FROM sinks WHERE name = ?1),"
+	                     " (SELECT count(*) FROM events e LEFT JOIN deliveries d ON d.sink = ?1 AND d.seq = e.seq"
+	                     "  WHERE d.status IS NULL OR d.status = 'pending'),"
+	                     " (SELECT count(*) FROM deliveries WHERE sink = ?1 AND status = 'delivered'),"
+	                     " (SELECT count(*) FROM deliveries WHERE sink = ?1 AND status = 'dead')", "read sink state");
+	if (rc)
+		goto out_unlock;
+	if (bind_text(q, 1, sink) != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW) {
+		rc = db_error(s, "read sink state");
+	} else {
+		out->disabled = sqlite3_column_int(q, 0) != 0;
+		out->reason = col(q, 1);
+		out->last_error = col(q, 2);
+		out->last_delivered = col(q, 3);
+		out->backlog = sqlite3_column_int64(q, 4);
+		out->delivered = sqlite3_column_int64(q, 5);
+		out->dead = sqlite3_column_int64(q, 6);
+	}
+	sqlite3_finalize(q);
+out_unlock:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int sq_redeliver(struct store *st, const char *sink, const char *event_id, const char *since, size_t *n)
+{
+	struct sqlite_store *s = S(st);
+	pthread_mutex_lock(&s->mu);
+	sqlite3_stmt *q;
+	/* no row is pending with no attempts: deleting the rows makes them pending again */
+	int rc = prep(s, &q, "DELETE FROM deliveries WHERE (?1 IS NULL OR sink = ?1) AND seq IN"
+	                     " (SELECT seq FROM events WHERE (?2 IS NULL OR id = ?2) AND (?3 IS NULL OR time >= ?3))", "redeliver");
+	if (!rc)
+		rc = run_stmt(s, q, bind_text(q, 1, sink) | bind_text(q, 2, event_id) | bind_text(q, 3, since), "redeliver");
+	if (!rc)
+		*n = (size_t)sqlite3_changes(s->db);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 /* ---- whole-store copies ---- */
 
 /* "SELECT "c1", "c2" ... FROM t ORDER BY ..." for table k (the caller frees). */
@@ -1066,7 +1286,8 @@ static int sq_load(struct store *st, const struct store_dump *in)
 	int rc = begin(s), n = 0;
 	if (!rc)
 		rc = read_int(s, "SELECT (SELECT count(*) FROM resources) + (SELECT count(*) FROM deployments) + (SELECT count(*) FROM steps)"
-		                 " + (SELECT count(*) FROM artifacts) + (SELECT count(*) FROM releases) + (SELECT count(*) FROM locks)",
+		                 " + (SELECT count(*) FROM artifacts) + (SELECT count(*) FROM releases) + (SELECT count(*) FROM locks)"
+		                 " + (SELECT count(*) FROM events) + (SELECT count(*) FROM deliveries) + (SELECT count(*) FROM sinks)",
 		              &n, "read the target");
 	if (!rc && n)
 		rc = error_set(CRATIS_EEXISTS, "state '%s' already holds cratis data (%d rows): a copy goes into an empty store only", s->pub.path, n);
@@ -1124,6 +1345,12 @@ static const struct store_ops sqlite_ops = {
 	.dump = sq_dump,
 	.release_allocate = sq_release_allocate,
 	.load = sq_load,
+	.events = sq_events,
+	.deliveries = sq_deliveries,
+	.delivery_mark = sq_delivery_mark,
+	.sink_set_disabled = sq_sink_set_disabled,
+	.sink_status = sq_sink_status,
+	.redeliver = sq_redeliver,
 };
 
 /* Refuse what is not a state file (fresh: a file just created empty by create_fresh). */

@@ -311,8 +311,9 @@ int store_commit(struct store *s, const struct store_unit *u)
 		return error_set(CRATIS_EINVAL, "state '%s': a unit of work changing a resource needs its project and id", s->path);
 	if (u->change == STORE_CHANGE_RECORD && !u->row->status)
 		return error_set(CRATIS_EINVAL, "state '%s': recording %s needs a status", s->path, u->row->id);
-	if (u->nevents)
-		return error_set(CRATIS_EINVAL, "state '%s': this store has no event outbox yet (%zu events in a unit of work)", s->path, u->nevents);
+	for (size_t i = 0; i < u->nevents; i++)
+		if (!u->events[i].type || !*u->events[i].type || !u->events[i].source || !*u->events[i].source)
+			return error_set(CRATIS_EINVAL, "state '%s': event %zu of a unit of work needs a type and a source", s->path, i + 1);
 	if (!u->environment)
 		return error_set(CRATIS_EINVAL, "state '%s': a unit of work needs an environment", s->path);
 	if (u->change == STORE_CHANGE_RENAME && !u->old_id)
@@ -571,6 +572,126 @@ void store_releases_release(struct releases *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* ---- the event outbox ---- */
+
+static int outbox_op(struct store *s)
+{
+	if (s->ops->version < 3 || !s->ops->events)
+		return error_set(CRATIS_EINVAL, "state '%s': the %s backend has no event outbox", s->path, s->ops->name);
+	return CRATIS_OK;
+}
+
+int store_emit(struct store *s, const char *environment, int64_t deployment, const struct store_event *events,
+               size_t nevents)
+{
+	if (!nevents)
+		return CRATIS_OK;
+	struct store_unit u = { .environment = environment ? environment : "", .change = STORE_CHANGE_NONE,
+	                        .deployment = deployment, .events = events, .nevents = nevents };
+	return store_commit(s, &u);
+}
+
+int store_events(struct store *s, const struct event_query *q, struct store_events *out)
+{
+	memset(out, 0, sizeof(*out));
+	int rc = outbox_op(s);
+	if (rc)
+		return rc;
+	struct event_query bq = *q;
+	bq.limit = 0;
+	if ((rc = s->ops->events(s, &bq, out))) {
+		store_events_release(out);
+		return rc;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < out->n; i++) {
+		struct cloud_event *e = &out->v[i];
+		bool keep = (!q->type || cloud_event_match(q->type, e->type)) &&
+		            (!q->subject || cloud_event_match(q->subject, e->subject)) && (!q->limit || n < q->limit);
+		if (keep)
+			out->v[n++] = *e;
+		else
+			cloud_event_free(e);
+	}
+	out->n = n;
+	return CRATIS_OK;
+}
+
+void store_events_release(struct store_events *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		cloud_event_free(&e->v[i]);
+	free(e->v);
+	memset(e, 0, sizeof(*e));
+}
+
+int store_deliveries(struct store *s, const char *sink, size_t limit, struct event_deliveries *out)
+{
+	memset(out, 0, sizeof(*out));
+	int rc = outbox_op(s);
+	if (!rc && (rc = s->ops->deliveries(s, sink, limit, out)))
+		store_deliveries_release(out);
+	return rc;
+}
+
+void store_deliveries_release(struct event_deliveries *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		cloud_event_free(&d->v[i].ev);
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+int store_delivery_mark(struct store *s, const char *sink, int64_t seq, const struct delivery_mark *m)
+{
+	struct delivery_mark one = *m;
+	one.seq = seq;
+	return store_delivery_marks(s, sink, &one, 1);
+}
+
+int store_delivery_marks(struct store *s, const char *sink, const struct delivery_mark *m, size_t n)
+{
+	int rc = outbox_op(s);
+	if (rc || !n)
+		return rc;
+	return s->ops->delivery_mark(s, sink, m, n);
+}
+
+int store_sink_set_disabled(struct store *s, const char *sink, bool disabled, const char *reason)
+{
+	int rc = outbox_op(s);
+	return rc ? rc : s->ops->sink_set_disabled(s, sink, disabled, reason);
+}
+
+int store_sink_status(struct store *s, const char *sink, struct store_sink_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	int rc = outbox_op(s);
+	if (!rc && (rc = s->ops->sink_status(s, sink, out)))
+		store_sink_status_release(out);
+	return rc;
+}
+
+void store_sink_status_release(struct store_sink_status *st)
+{
+	free(st->reason);
+	free(st->last_error);
+	free(st->last_delivered);
+	memset(st, 0, sizeof(*st));
+}
+
+int store_redeliver(struct store *s, const char *sink, const char *event_id, const char *since, size_t *n)
+{
+	size_t tmp;
+	if (!n)
+		n = &tmp;
+	*n = 0;
+	if (!event_id && !since)
+		return error_set(CRATIS_EINVAL, "redeliver needs an event id or a time to redeliver from");
+	int rc = outbox_op(s);
+	return rc ? rc : s->ops->redeliver(s, sink, event_id, since, n);
+}
+
 /* ---- whole-store copies ---- */
 
 static const char *const deployment_cols[] = { "id", "project", "environment", "command", "user", "host",
@@ -583,12 +704,20 @@ static const char *const release_cols[] = { "environment", "project", "rollout",
 	                                    "status", "stage", "log", "created", "updated", "retire_at" };
 #define COLS(a) a, sizeof(a) / sizeof(a[0])
 
+static const char *const event_cols[] = { "seq", "id", "source", "type", "subject", "time", "data", "deployment" };
+static const char *const delivery_cols[] = { "sink", "seq", "status", "attempts", "first_attempt", "next_attempt",
+	                                     "last_error", "delivered" };
+static const char *const sink_cols[] = { "name", "disabled", "reason", "last_error", "last_delivered" };
+
 static const struct store_table_def table_defs[STORE_T__COUNT] = {
 	[STORE_T_DEPLOYMENTS] = { "deployments", COLS(deployment_cols), "id", false },
 	[STORE_T_STEPS] = { "steps", COLS(step_cols), "deployment", true },
 	[STORE_T_RESOURCES] = { "resources", COLS(resource_cols), "environment, project, id", false },
 	[STORE_T_ARTIFACTS] = { "artifacts", COLS(artifact_cols), NULL, true },
 	[STORE_T_RELEASES] = { "releases", COLS(release_cols), NULL, true },
+	[STORE_T_EVENTS] = { "events", COLS(event_cols), "seq", false },
+	[STORE_T_DELIVERIES] = { "deliveries", COLS(delivery_cols), "sink, seq", false },
+	[STORE_T_SINKS] = { "sinks", COLS(sink_cols), "name", false },
 };
 
 const struct store_table_def *store_table_def(enum store_table t)

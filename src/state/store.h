@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "events/event.h"
+
 struct store;
 
 /* One recorded resource. All strings are heap-owned by the row (store_rows_release frees). */
@@ -116,12 +118,65 @@ struct releases {
 /* What artifact_record did. */
 enum artifact_outcome { ARTIFACT_NEW, ARTIFACT_SAME, ARTIFACT_REPLACED };
 
-/* An event for the outbox, written in the same transaction as a unit's change. Reserved: the
- * events issue gives it its fields and the outbox table; today a unit must carry none. */
+/* An event for the outbox (src/events/event.h), written in the same transaction as a unit's
+ * change: the store gives it its sequence number, and its time from the store clock. Borrowed. */
 struct store_event {
-	const char *type;     /* CloudEvents type */
-	const char *subject;
-	const char *data;     /* JSON */
+	const char *type;     /* CloudEvents type ("dev.cratis.resource.changed"); required */
+	const char *subject;  /* the resource address, or NULL */
+	const char *data;     /* JSON object text, or NULL; never a secret in clear */
+	const char *source;   /* "/projects/P/environments/E"; required */
+	const char *id;       /* event id, or NULL: a new UUID v4 (cloud_event_new_id) */
+};
+
+/* One page of outbox events, in seq order. Each is heap-owned (store_events_release). */
+struct store_events {
+	struct cloud_event *v;
+	size_t n, alloc;
+};
+
+/* Which outbox events store_events lists. */
+struct event_query {
+	int64_t after_seq;    /* only seq > after_seq (0: from the first) */
+	const char *since;    /* only time >= since (RFC 3339, compared as text), or NULL */
+	const char *type;     /* type filter: exact, or a prefix ending in '*'; NULL = all */
+	const char *subject;  /* subject filter, same syntax; NULL = all */
+	const char *id;       /* only the event with this id, or NULL */
+	size_t limit;         /* at most this many (after filters); 0 = no limit */
+};
+
+/* A pending delivery of an event to a sink: the event and its attempts so far. */
+struct event_delivery {
+	struct cloud_event ev;
+	int attempts;             /* failed attempts so far (0: never tried) */
+	int64_t first_attempt_ms; /* store clock of the first attempt, 0 when never tried */
+	int64_t next_attempt_ms;  /* not before this (store clock ms); 0 = at once */
+};
+
+struct event_deliveries {
+	struct event_delivery *v;
+	size_t n, alloc;
+};
+
+/* What store_delivery_mark writes for one (sink, event). */
+enum delivery_status { DELIVERY_PENDING, DELIVERY_DELIVERED, DELIVERY_DEAD, DELIVERY_SKIPPED };
+struct delivery_mark {
+	int64_t seq;                  /* the event (store_delivery_marks; store_delivery_mark sets it) */
+	enum delivery_status status; /* PENDING: failed, retry at next_attempt_ms; DELIVERED; DEAD
+	                              * (dead letter: no more attempts); SKIPPED (filtered out) */
+	int attempts;
+	int64_t first_attempt_ms;
+	int64_t next_attempt_ms;
+	const char *error;            /* why the last attempt failed, or NULL; no secrets */
+};
+
+/* A sink's state in the store (`cratis events sinks`). Strings heap-owned (store_sink_status_release). */
+struct store_sink_status {
+	bool disabled;                /* after a 410 Gone, until `cratis events sinks --enable` */
+	char *reason;                 /* why it was disabled, or NULL */
+	char *last_error;             /* the last failed attempt's message, or NULL */
+	char *last_delivered;         /* RFC 3339 of the last delivery, or NULL */
+	int64_t backlog;              /* events neither delivered, dead nor skipped for this sink */
+	int64_t delivered, dead;      /* events delivered / dead-lettered */
 };
 
 /* The resource change a unit of work commits. */
@@ -144,7 +199,7 @@ struct store_unit {
 	const struct state_row *row;   /* the resource (required unless change is NONE) */
 	const struct step *step;       /* history step, or NULL */
 	int64_t deployment;            /* deployment the change and step belong to */
-	const struct store_event *events;  /* outbox rows; must be NULL/0 until the outbox exists */
+	const struct store_event *events;  /* outbox rows written with the change (may be NULL/0) */
 	size_t nevents;
 	const char *old_id;            /* STORE_CHANGE_RENAME: the id recorded now ("Kind/name") */
 };
@@ -158,6 +213,7 @@ typedef int64_t (*store_clock_fn)(void *payload);
 /* The tables a dump holds, in the order they are loaded (deployments before what names them). */
 enum store_table {
 	STORE_T_DEPLOYMENTS, STORE_T_STEPS, STORE_T_RESOURCES, STORE_T_ARTIFACTS, STORE_T_RELEASES,
+	STORE_T_EVENTS, STORE_T_DELIVERIES, STORE_T_SINKS,
 	STORE_T__COUNT
 };
 
@@ -196,9 +252,9 @@ void store_dump_add_row(struct store_table_dump *t, const char *const *cells, si
 
 /* A backend's ops table, chosen by URL scheme (like sqlite3_vfs). Fields are only appended;
  * version says which exist. Version 1 is the set up to schema_version, version 2 adds dump and
- * load. Backends implement these; callers use the store_* functions. Every op sets the last
+ * load, version 3 the outbox (events to sink_status). Backends implement these; callers use the store_* functions. Every op sets the last
  * error when it returns non-zero. */
-#define STORE_OPS_VERSION 2
+#define STORE_OPS_VERSION 3
 struct store_ops {
 	int version;          /* STORE_OPS_VERSION the backend was written against */
 	const char *name;     /* "sqlite" */
@@ -241,6 +297,15 @@ struct store_ops {
 	 * the store holds (with their status), pick one with store_port_pick, set r->port and insert
 	 * or update r. NULL in a backend without it. */
 	int (*release_allocate)(struct store *s, struct release *r, const struct port_range *range);
+	/* Version 3: the outbox, each as the store_* function of the same name (after the checks and
+	 * filters store.c does). events returns every event with seq > q->after_seq, time >= q->since
+	 * and id = q->id (those set), in seq order; store.c applies type, subject and limit. */
+	int (*events)(struct store *s, const struct event_query *q, struct store_events *out);
+	int (*deliveries)(struct store *s, const char *sink, size_t limit, struct event_deliveries *out);
+	int (*delivery_mark)(struct store *s, const char *sink, const struct delivery_mark *m, size_t n);
+	int (*sink_set_disabled)(struct store *s, const char *sink, bool disabled, const char *reason);
+	int (*sink_status)(struct store *s, const char *sink, struct store_sink_status *out);
+	int (*redeliver)(struct store *s, const char *sink, const char *event_id, const char *since, size_t *n);
 };
 
 /* A backend: the scheme it serves and how to open it. */
@@ -284,8 +349,8 @@ const char *store_backend_name(const struct store *s);
 /* Schema version of the open store (the newest migration applied) into *out. */
 int store_schema_version(struct store *s, int *out);
 /* Newest schema version this binary knows: every backend migrates to the same numbered schema
- * (1 = the unversioned schema of cratis 0.1, 2 = locks as leases). */
-#define STORE_SCHEMA_LATEST 2
+ * (1 = the unversioned schema of cratis 0.1, 2 = locks as leases, 3 = the event outbox). */
+#define STORE_SCHEMA_LATEST 3
 
 /* Replace s's clock (fn NULL restores the real one: CLOCK_REALTIME). Not thread-safe against
  * calls running on s: set it before use. */
@@ -357,8 +422,8 @@ void store_rows_keep(struct state_rows *rows, bool (*keep)(const struct state_ro
 /* Row with project/id in rows, or NULL. */
 struct state_row *store_rows_find(struct state_rows *rows, const char *project, const char *id);
 
-/* Commit unit u (resource change + step + events) in one transaction. CRATIS_EINVAL for a unit
- * without a row or with events (no outbox yet), or a RENAME without old_id; CRATIS_EIO; a
+/* Commit unit u (resource change + step + outbox events) in one transaction. CRATIS_EINVAL for a
+ * unit without a row, an event without type or source, or a RENAME without old_id; CRATIS_EIO; a
  * RENAME's CRATIS_ENOTFOUND and CRATIS_EEXISTS (enum store_change). */
 int store_commit(struct store *s, const struct store_unit *u);
 /* Mark r (project, id, api_version, pending_spec, deps, deployment) pending before a plugin call;
@@ -425,6 +490,38 @@ int store_port_pick(const int *ports, const bool *retired_only, size_t n, const 
 int store_releases(struct store *s, const char *environment, const char *project, const char *rollout,
                    struct releases *out);
 void store_releases_release(struct releases *r);
+
+/* ---- the event outbox (docs/events.md) ---- */
+
+/* Write events (nevents, may be 0) for environment and deployment (0 = none) in one transaction
+ * of their own: a unit with change NONE. CRATIS_EINVAL (an event without type or source), CRATIS_EIO. */
+int store_emit(struct store *s, const char *environment, int64_t deployment, const struct store_event *events,
+               size_t nevents);
+/* Outbox events matching q, in seq order, into *out (always initialised; empty on error).
+ * CRATIS_EIO. */
+int store_events(struct store *s, const struct event_query *q, struct store_events *out);
+void store_events_release(struct store_events *e);
+/* The events that sink has not settled (no delivery row, or one still pending), in seq order,
+ * at most limit (0 = all), with their attempts. *out always initialised. CRATIS_EIO. */
+int store_deliveries(struct store *s, const char *sink, size_t limit, struct event_deliveries *out);
+void store_deliveries_release(struct event_deliveries *d);
+/* Record how delivering event seq to sink went (*m), in one transaction with the sink's last
+ * error / last delivery. CRATIS_EIO. */
+int store_delivery_mark(struct store *s, const char *sink, int64_t seq, const struct delivery_mark *m);
+/* The same for n marks (each naming its event in m[i].seq, each event at most once), in one transaction: the dispatcher
+ * marks what a sink confirmed in batches (a crash before the batch is written only means those
+ * events are sent again: at least once). CRATIS_EIO. */
+int store_delivery_marks(struct store *s, const char *sink, const struct delivery_mark *m, size_t n);
+/* Disable sink (reason kept: "410 Gone from ...") or enable it again. CRATIS_EIO. */
+int store_sink_set_disabled(struct store *s, const char *sink, bool disabled, const char *reason);
+/* The state of sink into *out (zeroed first; a sink never seen: all zero but its backlog).
+ * CRATIS_EIO. */
+int store_sink_status(struct store *s, const char *sink, struct store_sink_status *out);
+void store_sink_status_release(struct store_sink_status *st);
+/* Make deliveries pending again (attempts reset): of event event_id (or every event when NULL)
+ * whose time >= since (NULL: any), to sink (NULL: every sink). *n (may be NULL) gets how many
+ * delivery rows were reset. CRATIS_EINVAL when neither event_id nor since is given, CRATIS_EIO. */
+int store_redeliver(struct store *s, const char *sink, const char *event_id, const char *since, size_t *n);
 
 /* What store_migrate found, per table: rows in the source, rows read back from the target after
  * the copy, and the SHA-256 (hex) of each side's rows in a canonical form. */

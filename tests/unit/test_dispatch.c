@@ -1,0 +1,313 @@
+/* The dispatcher (src/events/dispatch.c) against a scripted sink: a test-only struct sink whose
+ * vtable answers a scripted sequence of outcomes and records what it was sent, over a real
+ * SQLite outbox on an injected clock (the dispatcher's waits advance it). */
+#include "helpers.h"
+
+#include <sys/stat.h>
+
+#include "events/dispatch.h"
+#include "events/sink_internal.h"
+#include "state/store.h"
+
+struct fake_calls fake_calls;
+
+struct scripted {
+	struct sink pub;
+	const enum send_outcome *script;
+	size_t nscript, next;
+	int64_t retry_after_ms;     /* given with every SEND_RETRY */
+	char sent[64][48];          /* subjects (or types) of what was sent, in order */
+	size_t nsent;
+};
+
+static int scripted_send(struct sink *s, const struct cloud_event *ev, int64_t now, struct send_result *res)
+{
+	(void)now;
+	struct scripted *x = (struct scripted *)s;
+	assert_true(x->nsent < 64);
+	snprintf(x->sent[x->nsent++], 48, "%s %s", ev->subject ? ev->subject : "-", ev->type);
+	res->outcome = x->next < x->nscript ? x->script[x->next++] : SEND_OK;
+	res->retry_after_ms = res->outcome == SEND_RETRY ? x->retry_after_ms : -1;
+	snprintf(res->message, sizeof(res->message), "%s", res->outcome == SEND_OK ? "" : res->outcome == SEND_RETRY ? "HTTP 503" :
+	                                                     res->outcome == SEND_GONE ? "HTTP 410 Gone" : "HTTP 400");
+	return CRATIS_OK;
+}
+
+static void scripted_close(struct sink *s)
+{
+	(void)s; /* on the test's stack */
+}
+
+static const struct sink_vtable scripted_vt = { scripted_send, scripted_close };
+
+struct fx {
+	char *dir;
+	struct store *s;
+	int64_t now;
+	struct sink_config cfg;
+	struct scripted sink;
+};
+
+static int64_t clock_fn(void *payload)
+{
+	return *(int64_t *)payload;
+}
+
+static void sleep_fn(void *payload, int64_t ms)
+{
+	*(int64_t *)payload += ms;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	f->dir = tmp_dir();
+	char *path = xasprintf("%s/state.db", f->dir);
+	assert_int_equal(store_open(&f->s, path), 0);
+	free(path);
+	f->now = 1796126400000;
+	store_set_clock(f->s, clock_fn, &f->now);
+	f->cfg = (struct sink_config){ .name = "t", .kind = SINK_FILE, .timeout_ms = 1000, .max_attempts = 5,
+	                               .max_age_ms = 3600000, .backoff_initial_ms = 100, .backoff_max_ms = 1000 };
+	f->sink.pub.vt = &scripted_vt;
+	f->sink.pub.cfg = &f->cfg;
+	f->sink.retry_after_ms = -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	store_close(f->s);
+	tmp_cleanup(f->dir);
+	free(f);
+	return 0;
+}
+
+static void emit(struct fx *f, const char *type, const char *subject)
+{
+	struct store_event ev = { .type = type, .subject = subject, .source = "/projects/p/environments/dev", .data = "{}" };
+	assert_int_equal(store_emit(f->s, "dev", 0, &ev, 1), 0);
+}
+
+static void script(struct fx *f, const enum send_outcome *v, size_t n)
+{
+	f->sink.script = v;
+	f->sink.nscript = n;
+	f->sink.next = 0;
+	f->sink.nsent = 0;
+}
+
+static struct dispatch_opts opts(struct fx *f, int64_t budget_ms)
+{
+	return (struct dispatch_opts){ .deadline_ms = f->now + budget_ms, .sleep_ms = sleep_fn, .payload = &f->now };
+}
+
+static int64_t backlog(struct fx *f)
+{
+	struct store_sink_status st;
+	assert_int_equal(store_sink_status(f->s, f->cfg.name, &st), 0);
+	int64_t b = st.backlog;
+	store_sink_status_release(&st);
+	return b;
+}
+
+/* A failed event blocks the later events of its subject, not the others; after its retry (the
+ * dispatcher waits for it within the deadline) everything arrives, each subject in order. */
+static void test_dispatch_orders_per_subject(void **state)
+{
+	struct fx *f = *state;
+	emit(f, "one", "a");
+	emit(f, "two", "b");
+	emit(f, "three", "a");
+	/* a's first fails once: a's second waits, b's goes */
+	static const enum send_outcome s[] = { SEND_RETRY, SEND_OK, SEND_OK, SEND_OK };
+	script(f, s, 4);
+	struct dispatch_opts o = opts(f, 60000);
+	struct dispatch_result r;
+	assert_int_equal(dispatch_sink(f->s, &f->sink.pub, &f->cfg, &o, &r), 0);
+	assert_int_equal(f->sink.nsent, 4);
+	assert_string_equal(f->sink.sent[0], "a one");
+	assert_string_equal(f->sink.sent[1], "b two");
+	assert_string_equal(f->sink.sent[2], "a one");
+	assert_string_equal(f->sink.sent[3], "a three");
+	assert_int_equal(r.delivered, 3);
+	assert_int_equal(r.left, 0);
+	assert_int_equal(backlog(f), 0);
+	/* nothing is sent twice once delivered */
+	script(f, NULL, 0);
+	assert_int_equal(dispatch_sink(f->s, &f->sink.pub, &f->cfg, &o, &r), 0);
+	assert_int_equal(f->sink.nsent, 0);
+}
+
+/* Retry-After is honoured: the retry waits at least that long (full jitter alone could be 0). */
+static void test_dispatch_honours_retry_after(void **state)
+{
+	struct fx *f = *state;
+	emit(f, "dev.cratis.resource.changed", "a");
+	static const enum send_outcome s[] = { SEND_RETRY };
+	script(f, s, 1);
+	f->sink.retry_after_ms = 5000;
+	int64_t t0 = f->now;
+	struct dispatch_opts o = opts(f, 2000); /* the retry falls after the deadline: left pending */
+	struct dispatch_result r;
+	assert_int_equal(dispatch_sink(f->s, &f->sink.pub, &f->cfg, &o, &r), 0);
+	assert_int_equal(f->sink.nsent, 1);
+	assert_int_equal(r.retrying, 1);
+	assert_int_equal(r.left, 1);
+	struct event_deliveries d;
+	assert_int_equal(store_deliveries(f->s, "t", 0, &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.v[0].attempts, 1);
+	assert_true(d.v[0].next_attempt_ms >= t0 + 5000);
+	store_deliveries_release(&d);
+	assert_true(f->now == t0); /* it did not wait past the deadline */
+	/* a later run, after the wait, delivers it */
+	f->now += 5000;
+	script(f, NULL, 0);
+	o = opts(f, 2000);
+	assert_int_equal(dispatch_sink(f->s, &f->sink.pub, &f->cfg, &o, &r), 0);
+	assert_int_equal(r.delivered, 1);
+	assert_int_equal(backlog(f), 0);
+}
+
+/* After maxAttempts the event is dead (a dead letter) and the next of its subject goes on;
+ * a rejected event is dead at once; an event older than maxAge is dead without a send. */
+static void test_dispatch_dead_letters(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.max_attempts = 2;
+	emit(f, "dev.cratis.resource.changed", "a");
+	emit(f, "dev.cratis.resource.changed", "a");
+	emit(f, "dev.cratis.resource.failed", "b");
+	/* sends: a#1 fails, b is rejected (dead), a#1 fails again (dead: 2 attempts), a#2 goes */
+	static const enum send_outcome s[] = { SEND_RETRY, SEND_REJECTED, SEND_RETRY, SEND_OK };
+	script(f, s, 4);
+	struct dispatch_opts o = opts(f, 60000);
+	struct dispatch_result r;
+	assert_int_equal(dispatch_sink(f->s, &f->sink.pub, &f->cfg, &o, &r), 0);
+	assert_int_equal(r.dead, 2);
+	assert_int_equal(r.delivered, 1);
+	struct store_sink_status st;
+	assert_int_equal(store_sink_status(f->s, "t", &st), 0);
+	assert_int_equal(st.dead, 2);
+	assert_int_equal(st.backlog, 0);
+	store_sink_status_release(&st);
+	/* maxAge */
+	emit(f, "dev.cratis.resource.changed", "c");
+	f->now += f->cfg.max_age_ms + 1;
+	script(f, NULL, 0);
+	o = opts(f, 60000);
+	assert_int_equal(dispatch_sink(f->s, &f->sink.pub, &f->cfg, &o, &r), 0);
+	assert_int_equal(f->sink.nsent, 0);
+	assert_int_equal(r.dead, 1);
+}
+
+/* 410 Gone disables the sink: nothing more is sent to it, its events stay pending. */
+static void test_dispatch_gone_disables(void **state)
+{
+	struct fx *f = *state;
+	emit(f, "dev.cratis.resource.changed", "a");
+	emit(f, "dev.cratis.resource.changed", "b");
+	static const enum send_outcome s[] = { SEND_GONE };
+	script(f, s, 1);
+	struct dispatch_opts o = opts(f, 60000);
+	struct dispatch_result r;
+	assert_int_equal(dispatch_sink(f->s, &f->sink.pub, &f->cfg, &o, &r), 0);
+	assert_true(r.disabled);
+	assert_int_equal(f->sink.nsent, 1);
+	assert_int_equal(backlog(f), 2);
+	script(f, NULL, 0);
+	assert_int_equal(dispatch_sink(f->s, &f->sink.pub, &f->cfg, &o, &r), 0);
+	assert_int_equal(f->sink.nsent, 0);
+	assert_true(r.disabled);
+	assert_int_equal(r.left, 2);
+	/* enabled again: both arrive */
+	assert_int_equal(store_sink_set_disabled(f->s, "t", false, NULL), 0);
+	assert_int_equal(dispatch_sink(f->s, &f->sink.pub, &f->cfg, &o, &r), 0);
+	assert_int_equal(r.delivered, 2);
+}
+
+/* Type and subject filters: what does not match is skipped (settled, never sent). */
+static void test_dispatch_filters(void **state)
+{
+	struct fx *f = *state;
+	char *types[] = { "dev.cratis.resource.*" };
+	char *subjects[] = { "Task/*" };
+	f->cfg.types = types;
+	f->cfg.ntypes = 1;
+	f->cfg.subjects = subjects;
+	f->cfg.nsubjects = 1;
+	emit(f, "dev.cratis.deployment.started", NULL);
+	emit(f, "dev.cratis.resource.changed", "Task/a");
+	emit(f, "dev.cratis.resource.changed", "Service/w");
+	script(f, NULL, 0);
+	struct dispatch_opts o = opts(f, 60000);
+	struct dispatch_result r;
+	assert_int_equal(dispatch_sink(f->s, &f->sink.pub, &f->cfg, &o, &r), 0);
+	assert_int_equal(f->sink.nsent, 1);
+	assert_string_equal(f->sink.sent[0], "Task/a dev.cratis.resource.changed");
+	assert_int_equal(r.skipped, 2);
+	assert_int_equal(backlog(f), 0);
+	f->cfg.types = f->cfg.subjects = NULL;
+	f->cfg.ntypes = f->cfg.nsubjects = 0;
+}
+
+/* The deadline bounds the run: nothing is sent after it, what is left stays pending. */
+static void test_dispatch_deadline(void **state)
+{
+	struct fx *f = *state;
+	emit(f, "dev.cratis.resource.changed", "a");
+	script(f, NULL, 0);
+	struct dispatch_opts o = opts(f, 0);
+	struct dispatch_result r;
+	assert_int_equal(dispatch_sink(f->s, &f->sink.pub, &f->cfg, &o, &r), 0);
+	assert_int_equal(f->sink.nsent, 0);
+	assert_int_equal(r.left, 1);
+	assert_int_equal(backlog(f), 1);
+}
+
+/* sink_open: the file kind; the remote kinds say which branch brings them. */
+static void test_dispatch_sink_open(void **state)
+{
+	struct fx *f = *state;
+	struct sink_config c = { .name = "w", .kind = SINK_WEBHOOK, .url = "http://127.0.0.1:1/" };
+	struct sink *s;
+	assert_int_equal(sink_open(&s, &c), CRATIS_ENOTFOUND);
+	char *path = xasprintf("%s/events.ndjson", f->dir);
+	struct sink_config fc = { .name = "f", .kind = SINK_FILE, .path = path };
+	assert_int_equal(sink_open(&s, &fc), 0);
+	struct cloud_event ev = { .id = "1", .source = "/x", .type = "t", .data = "{\"a\":1}" };
+	struct send_result res;
+	assert_int_equal(sink_send(s, &ev, 0, &res), 0);
+	assert_int_equal(res.outcome, SEND_OK);
+	sink_close(s);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	FILE *fp = fopen(path, "r");
+	char line[256];
+	assert_non_null(fgets(line, sizeof(line), fp));
+	fclose(fp);
+	assert_string_equal(line, "{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"/x\",\"type\":\"t\",\"datacontenttype\":\"application/json\",\"data\":{\"a\":1}}\n");
+	free(path);
+	/* data that is not JSON cannot be encoded */
+	struct cloud_event badev = { .id = "2", .source = "/x", .type = "t", .data = "{nope" };
+	char *out;
+	assert_int_equal(cloud_event_to_json(&badev, &out), CRATIS_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_dispatch_orders_per_subject, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dispatch_honours_retry_after, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dispatch_dead_letters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dispatch_gone_disables, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dispatch_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dispatch_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dispatch_sink_open, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
