@@ -2,7 +2,10 @@
  * configuration (JSON), collects once, prints the set as JSON; with --decide also runs one
  * decide_tick on the first metric (the first variant is the control, equal weights) and prints
  * its verdict. Used by tests/e2e/metrics_*.sh and bench/experiment_metrics.sh.
- * Usage: metrics_read CONFIG.json [--decide]
+ * nginx: --then CMD (repeatable) runs CMD with sh after a read, then reads what the log gained
+ * (the same incremental reader: rotation and truncation between reads are followed).
+ * Usage: metrics_read CONFIG.json [--decide] [--then CMD]...
+ *        metrics_read --log-format     (prints METRICS_NGINX_LOG_FORMAT)
  *   {"provider": "nginx" | "prometheus" | "command", "path": LOG, "url": URL, "argv": [...],
  *    "variants": ["a", "b"], "metrics": [metric definitions]} */
 #include <stdio.h>
@@ -14,11 +17,23 @@
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], "--log-format") == 0) {
+		puts(METRICS_NGINX_LOG_FORMAT);
+		return 0;
+	}
 	if (argc < 2) {
 		fprintf(stderr, "usage: metrics_read CONFIG.json [--decide]\n");
 		return 2;
 	}
-	bool decide = argc > 2 && strcmp(argv[2], "--decide") == 0;
+	bool decide = false;
+	const char *then[16];
+	size_t n_then = 0;
+	for (int a = 2; a < argc; a++) {
+		if (strcmp(argv[a], "--decide") == 0)
+			decide = true;
+		else if (strcmp(argv[a], "--then") == 0 && a + 1 < argc && n_then < 16)
+			then[n_then++] = argv[++a];
+	}
 	json_error_t jerr;
 	json_t *cfg = json_load_file(argv[1], 0, &jerr);
 	if (!cfg) {
@@ -53,9 +68,16 @@ int main(int argc, char **argv)
 		struct nginx_log log;
 		nginx_log_init(&log, json_string_value(json_object_get(cfg, "path")));
 		rc = nginx_log_read(&log, &set);
-		fprintf(stderr, "lines %llu, bad %llu, other variant %llu\n",
+		for (size_t k = 0; k < n_then && rc == 0; k++) {
+			if (system(then[k]) != 0) {
+				fprintf(stderr, "error: '%s' failed\n", then[k]);
+				return 1;
+			}
+			rc = nginx_log_read(&log, &set);
+		}
+		fprintf(stderr, "lines %llu, bad %llu, other variant %llu, rotations %llu\n",
 		        (unsigned long long)log.lines, (unsigned long long)log.bad_lines,
-		        (unsigned long long)log.other_variant);
+		        (unsigned long long)log.other_variant, (unsigned long long)log.rotations);
 		nginx_log_release(&log);
 	} else if (rc == 0 && provider && strcmp(provider, "prometheus") == 0) {
 		struct prom_source src = { .url = json_string_value(json_object_get(cfg, "url")) };
