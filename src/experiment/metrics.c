@@ -328,14 +328,16 @@ bool metric_set_add_request(struct metric_set *set, const struct metric_request 
 	int v = variant_index(set, req->variant, req->variant_len);
 	if (v < 0)
 		return false;
+	_Static_assert(2 * METRICS_MAX_METRICS <= 32, "a ratio's two bits per metric fit the flags");
 	char path[4096];
 	size_t pn = req->path_len < sizeof path - 1 ? req->path_len : sizeof path - 1;
 	memcpy(path, req->path, pn);
 	path[pn] = '\0';
 	uint64_t user = req->user_len ? hash_user(req->user, req->user_len) : 0;
 	bool fresh;
+	struct metric_user *seen = NULL;   /* the user's entry: its flags hold every ratio's bits */
 	if (user) {
-		users_get(&set->seen_users[v], user, &fresh);
+		seen = users_get(&set->seen_users[v], user, &fresh);
 		if (fresh)
 			set->exposures[v] += 1;
 	}
@@ -350,16 +352,16 @@ bool metric_set_add_request(struct metric_set *set, const struct metric_request 
 			            (def->conversion_status == 0 || req->status / 100 == def->conversion_status);
 			if (!exp && !conv)
 				continue;
-			struct metric_user *u = users_get(&a->users, user, &fresh);
-			if (exp && !(u->flags & USER_EXPOSED)) {
-				u->flags |= USER_EXPOSED;
+			uint32_t exposed = USER_EXPOSED << (2 * m), converted = USER_CONVERTED << (2 * m);
+			if (exp && !(seen->flags & exposed)) {
+				seen->flags |= exposed;
 				a->exposures += 1;
-				if (u->flags & USER_CONVERTED)
+				if (seen->flags & converted)
 					a->conversions += 1;
 			}
-			if (conv && !(u->flags & USER_CONVERTED)) {
-				u->flags |= USER_CONVERTED;
-				if (u->flags & USER_EXPOSED)
+			if (conv && !(seen->flags & converted)) {
+				seen->flags |= converted;
+				if (seen->flags & exposed)
 					a->conversions += 1;
 			}
 			continue;

@@ -97,7 +97,7 @@ struct metric_acc {
 	double *values;                  /* reservoir (per request), up to def->reservoir */
 	size_t n_values;
 	uint64_t seen;                   /* values offered to the reservoir */
-	struct metric_users users;
+	struct metric_users users;       /* per-user means: each user's values */
 };
 
 /* Metrics of the variants of one experiment, fed by a provider. */
@@ -107,7 +107,8 @@ struct metric_set {
 	char *variants[METRICS_MAX_VARIANTS];              /* owned */
 	struct metric_acc acc[METRICS_MAX_METRICS][METRICS_MAX_VARIANTS];
 	double exposures[METRICS_MAX_VARIANTS];            /* unique users seen per variant */
-	struct metric_users seen_users[METRICS_MAX_VARIANTS];
+	struct metric_users seen_users[METRICS_MAX_VARIANTS];  /* flags: bits 2m, 2m+1 = exposed,
+	                                                          converted for ratio metric m */
 	uint64_t rng;                                      /* reservoir sampling (seeded, fixed) */
 };
 
