@@ -106,7 +106,8 @@ struct metric_set {
 	struct metric_def defs[METRICS_MAX_METRICS];      /* owned */
 	char *variants[METRICS_MAX_VARIANTS];              /* owned */
 	struct metric_acc acc[METRICS_MAX_METRICS][METRICS_MAX_VARIANTS];
-	double exposures[METRICS_MAX_VARIANTS];            /* unique users seen per variant */
+	double exposures[METRICS_MAX_VARIANTS];            /* unique users seen per variant (for
+	                                                      decide_variant_obs.exposures) */
 	struct metric_users seen_users[METRICS_MAX_VARIANTS];  /* flags: bits 2m, 2m+1 = exposed,
 	                                                          converted for ratio metric m */
 	uint64_t rng;                                      /* reservoir sampling (seeded, fixed) */
@@ -198,13 +199,14 @@ int prom_query(double *out, const struct prom_source *src, const char *query);
 /* query_template with every "${variant}" replaced by variant, as a new string (caller frees). */
 char *metrics_interpolate(const char *query_template, const char *variant);
 /* Fill set from Prometheus: for every variant and metric, each source query of the definition
- * with ${variant} interpolated; the totals replace the set's counts. Returns 0, or the first
+ * with ${variant} interpolated; the totals replace the set's counts, and set->exposures[v] (the
+ * sample-ratio check's users) is the largest ratio exposures total of v. Returns 0, or the first
  * failing query's status with the last error prefixed by "metric 'NAME', variant 'V'". */
 int prom_read(struct metric_set *set, const struct prom_source *src);
 
 /* Command provider: run argv (no shell; timeout_ms 0 = 30 s) and read from its stdout a JSON
  * object {"VARIANT": {"KEY": number, ...}, ...}; each metric's sources are keys. The totals
- * replace the set's counts. Returns 0, CRATIS_EIO when the command cannot start, times out or
+ * replace the set's counts (set->exposures as for prom_read). Returns 0, CRATIS_EIO when the command cannot start, times out or
  * exits non-zero (the message has its exit status and the tail of its stderr), or CRATIS_EINVAL
  * when its output is not such an object, or a variant or key is missing or not a number (the
  * message names them). */
