@@ -45,7 +45,8 @@ import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 t = r["provider read + decide_tick"]; w = r["wc -l"]
 n = int(sys.argv[2])
-print(f"provider read + decide_tick: median {t['median']*1000:.1f} ms ({t['median']/n*1e9:.0f} ns/line)")
-print(f"wc -l:                       median {w['median']*1000:.1f} ms")
-print(f"ratio: {t['median']/w['median']:.1f}x wc -l")
+print(f"provider read + decide_tick: median {t['median']*1000:.1f} ms ({t['median']/n*1e9:.0f} ns/line), "
+      f"mean user+sys {(t['user']+t['system'])*1000:.1f} ms")
+print(f"wc -l:                       median {w['median']*1000:.1f} ms, mean user+sys {(w['user']+w['system'])*1000:.1f} ms")
+print(f"ratio: {t['median']/w['median']:.1f}x wc -l (wall), {(t['user']+t['system'])/(w['user']+w['system']):.1f}x (cpu)")
 PY

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -93,8 +94,36 @@ static int next_member(const char **pp, const char *end, struct member *m, bool 
 	return 1;
 }
 
+/* DIGITS[.DIGITS] with at most 15 digits, the form nginx writes $status and $request_time in:
+ * the integer of all digits divided by a power of ten, both exact doubles, so the one IEEE
+ * division rounds correctly and gives what strtod gives. */
+static bool parse_plain_decimal(double *out, const char *s, size_t n)
+{
+	static const double pow10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	                                1e12, 1e13, 1e14, 1e15 };
+	uint64_t m = 0;
+	size_t digits = 0, frac = 0;
+	bool dot = false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '.' && !dot && i > 0 && i + 1 < n) {
+			dot = true;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9' || ++digits > 15)
+			return false;
+		m = m * 10 + (uint64_t)(s[i] - '0');
+		frac += dot;
+	}
+	if (digits == 0)
+		return false;
+	*out = (double)m / pow10[frac];
+	return true;
+}
+
 static bool parse_number(double *out, const char *s, size_t n)
 {
+	if (parse_plain_decimal(out, s, n))
+		return true;
 	char tmp[64];
 	if (n == 0 || n >= sizeof tmp)
 		return false;

@@ -131,6 +131,26 @@ static void test_metrics_parse_line(void **state)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		assert_false(nginx_log_parse_line(&r, bad[i], strlen(bad[i])));
+	/* numbers read as strtod reads them, bit for bit, in nginx's forms and others */
+	for (unsigned i = 0; i < 200000; i += 7) {
+		const char *fmts[] = { "%.3f", "%.0f", "%.6f", "%.1e" };
+		for (size_t f = 0; f < 4; f++) {
+			char num[64], obj[128];
+			snprintf(num, sizeof num, fmts[f], i * (f == 2 ? 0.000123 : 0.001));
+			snprintf(obj, sizeof obj, "{\"x\":%s}", num);
+			assert_true(nginx_log_number(&x, obj, strlen(obj), "x"));
+			if (x != strtod(num, NULL))
+				fail_msg("'%s' read as %.17g, strtod %.17g", num, x, strtod(num, NULL));
+		}
+	}
+	const char *odd[] = { "{\"x\":-3}", "{\"x\":007}", "{\"x\":1234567890123456789}", "{\"x\":\"2.5\"}" };
+	const double want[] = { -3, 7, 1234567890123456789.0, 2.5 };
+	for (size_t i = 0; i < 4; i++) {
+		assert_true(nginx_log_number(&x, odd[i], strlen(odd[i]), "x"));
+		assert_true(x == want[i]);
+	}
+	assert_false(nginx_log_number(&x, "{\"x\":1.5x}", 10, "x"));
+	assert_false(nginx_log_number(&x, "{\"x\":\"\"}", 8, "x"));   /* an unset variable */
 }
 
 /* Exposures and conversions are unique users per variant; a conversion before the exposure
