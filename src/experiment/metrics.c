@@ -151,8 +151,7 @@ static uint64_t hash_user(const char *s, size_t n)
 	return h ? h : 1;
 }
 
-/* The entry of key, inserted (zeroed) when absent; *fresh says which. */
-static struct metric_user *users_get(struct metric_users *u, uint64_t key, bool *fresh)
+struct metric_user *metric_users_get(struct metric_users *u, uint64_t key, bool *fresh)
 {
 	if ((u->n + 1) * 4 > u->cap * 3) {
 		size_t cap = u->cap ? u->cap * 2 : 64;
@@ -337,7 +336,7 @@ bool metric_set_add_request(struct metric_set *set, const struct metric_request 
 	bool fresh;
 	struct metric_user *seen = NULL;   /* the user's entry: its flags hold every ratio's bits */
 	if (user) {
-		seen = users_get(&set->seen_users[v], user, &fresh);
+		seen = metric_users_get(&set->seen_users[v], user, &fresh);
 		if (fresh)
 			set->exposures[v] += 1;
 	}
@@ -381,7 +380,7 @@ bool metric_set_add_request(struct metric_set *set, const struct metric_request 
 		}
 		if (!user)
 			continue;
-		struct metric_user *u = users_get(&a->users, user, &fresh);
+		struct metric_user *u = metric_users_get(&a->users, user, &fresh);
 		bool had = u->count > 0;
 		double old = def->aggregate == METRIC_PER_USER_SUM ? u->sum
 		             : had ? u->sum / u->count : 0;

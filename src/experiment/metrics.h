@@ -113,6 +113,10 @@ struct metric_set {
 	uint64_t rng;                                      /* reservoir sampling (seeded, fixed) */
 };
 
+/* The entry of key (non-zero) in u, inserted zeroed when absent (*fresh says which). The
+ * pointer is valid until the next insertion into u. For the providers and the saved state. */
+struct metric_user *metric_users_get(struct metric_users *u, uint64_t key, bool *fresh);
+
 /* Start a set for variants[0..n_variants) (names [A-Za-z0-9_.-]+, distinct, copied) and the
  * metric definitions defs[0..n_metrics) (moved into the set: the caller's entries are zeroed).
  * Returns 0, or CRATIS_EINVAL (last error set) for 0 or too many variants or metrics, a bad or
@@ -159,6 +163,8 @@ struct nginx_log {
 	bool overlong;               /* the current line passed 64 KiB: skipped to its newline */
 	char head[256];              /* the file's first bytes, to tell a file truncated and */
 	size_t head_len;             /* written again past the old size from the one read */
+	off_t resume_offset;         /* > 0: restored by metrics_state_load, the next read
+	                                continues there if the file is still the same */
 	uint64_t lines;              /* complete lines read */
 	uint64_t bad_lines;          /* not a JSON object of the format, or a field of a wrong type */
 	uint64_t other_variant;      /* a variant the set does not know (or none) */
@@ -183,6 +189,23 @@ bool nginx_log_parse_line(struct metric_request *req, const char *line, size_t l
 /* The number in field name of line (a flat JSON object), in *out. Returns false when the field
  * is absent or not a number. */
 bool nginx_log_number(double *out, const char *line, size_t len, const char *name);
+
+/* Save what a controller needs to resume after a restart: every count of set (users as their
+ * hashes, reservoirs, the sampling state) and, when log is not NULL, where the access log was
+ * read (file identity, offset, first bytes, an unterminated last line, counters). Appended to
+ * *out in a versioned binary form, little-endian whatever the machine (about 12 bytes per user
+ * and variant, 16 more per user of a per-user mean). */
+void metrics_state_save(struct buf *out, const struct metric_set *set, const struct nginx_log *log);
+/* Restore a state written by metrics_state_save into set (initialised with the same variants and
+ * metric names and kinds, in the same order, and no counts yet) and, when log is not NULL, into
+ * log (initialised on the same path, not yet read). When the file at the path is still the one
+ * that was being read (same device, inode and first bytes, not shorter), the next nginx_log_read
+ * continues at the saved offset; otherwise (rotated or truncated while nothing read it) it reads
+ * the current file from its start, counted as a rotation, and the old file's lines written after
+ * the save are not counted. Returns 0, or CRATIS_EINVAL (last error set) when data is not such a
+ * state, is truncated, or is of other variants or metrics; set's counts are then cleared and
+ * log is left unread. */
+int metrics_state_load(struct metric_set *set, struct nginx_log *log, const void *data, size_t len);
 
 /* Prometheus HTTP API (https://prometheus.io/docs/prometheus/latest/querying/api/). */
 struct prom_source {

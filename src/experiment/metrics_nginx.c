@@ -287,9 +287,12 @@ static int read_to_eof(struct nginx_log *log, struct metric_set *set)
 	return rc;
 }
 
-/* Open the file at log->path from its start; a missing file leaves fd -1. */
+/* Open the file at log->path from its start (or, after metrics_state_load, at the saved offset
+ * when it is still the same file); a missing file leaves fd -1. */
 static int open_log(struct nginx_log *log)
 {
+	off_t resume = log->resume_offset;
+	log->resume_offset = 0;
 	int fd = open(log->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -303,6 +306,13 @@ static int open_log(struct nginx_log *log)
 		return error_set(CRATIS_EIO, "cannot stat '%s': %s", log->path, strerror(e));
 	}
 	log->fd = fd;
+	if (resume > 0 && st.st_dev == log->dev && st.st_ino == log->ino && st.st_size >= resume &&
+	    lseek(fd, resume, SEEK_SET) == resume) {
+		log->offset = resume;   /* head, partial line and overlong as saved */
+		return 0;
+	}
+	if (resume > 0)
+		log->rotations++;
 	log->dev = st.st_dev;
 	log->ino = st.st_ino;
 	log->offset = 0;

@@ -381,6 +381,111 @@ static void test_metrics_interpolate_and_prometheus_unreachable(void **state)
 	free(url);
 }
 
+static const char *state_defs[] = {
+	"{\"name\":\"buy\",\"kind\":\"ratio\",\"conversion\":\"/buy\"}",
+	"{\"name\":\"rt\",\"kind\":\"mean\",\"reservoir\":10}",
+	"{\"name\":\"spend\",\"kind\":\"mean\",\"aggregate\":\"user-sum\"}",
+};
+
+static void add_users(const char *file, int from, int to)
+{
+	for (int i = from; i < to; i++)
+		add(file, (char[]){ "abc"[i % 3], 0 }, i % 4 ? "/" : "/buy", 200, 0.001 * i, (char[]){ 'u', (char)('a' + i % 17), 0 });
+}
+
+static bool sets_equal(const struct metric_set *x, const struct metric_set *y)
+{
+	json_t *a = metric_set_to_json(x), *b = metric_set_to_json(y);
+	bool eq = json_equal(a, b);
+	json_decref(a);
+	json_decref(b);
+	for (size_t m = 0; eq && m < x->n_metrics; m++)
+		for (size_t v = 0; eq && v < x->n_variants; v++)
+			eq = x->acc[m][v].n_values == y->acc[m][v].n_values &&
+			     (x->acc[m][v].n_values == 0 ||
+			      memcmp(x->acc[m][v].values, y->acc[m][v].values, x->acc[m][v].n_values * sizeof(double)) == 0);
+	return eq;
+}
+
+/* A controller saved its metrics and read position, restarted and resumed: the counts are those of
+ * one reader that never stopped, including a half-written line at the save. */
+static void test_metrics_state_resumes_where_it_left(void **state)
+{
+	(void)state;
+	char *dir = tmp_dir(), *file = xasprintf("%s/access.log", dir), *old = xasprintf("%s/access.log.1", dir);
+	struct metric_set s1, s2, ref;
+	struct nginx_log l1, l2, lref;
+	make_set(&s1, state_defs, 3);
+	nginx_log_init(&l1, file);
+	add_users(file, 0, 100);
+	append(file, "{\"variant\":\"b\",\"status\":200,");
+	assert_int_equal(nginx_log_read(&l1, &s1), 0);
+	struct buf saved = BUF_INIT;
+	metrics_state_save(&saved, &s1, &l1);
+	nginx_log_release(&l1);
+	metric_set_release(&s1);
+
+	append(file, "\"request_time\":0.5,\"path\":\"/buy\",\"user\":\"ua\"}\n");
+	add_users(file, 100, 150);
+	make_set(&s2, state_defs, 3);
+	nginx_log_init(&l2, file);
+	assert_int_equal(metrics_state_load(&s2, &l2, saved.ptr, saved.len), 0);
+	assert_int_equal(nginx_log_read(&l2, &s2), 0);
+	make_set(&ref, state_defs, 3);
+	nginx_log_init(&lref, file);
+	assert_int_equal(nginx_log_read(&lref, &ref), 0);
+	assert_true(sets_equal(&s2, &ref));
+	assert_int_equal(l2.lines, 151);
+	assert_int_equal(l2.lines, lref.lines);
+	assert_int_equal(l2.rotations, 0);
+	assert_true(s2.acc[0][1].exposures > 0 && s2.acc[2][0].n > 0 && s2.acc[1][2].n_values == 10);
+
+	/* every shorter prefix of the state, and a state of other variants, is refused */
+	for (size_t n = 0; n < saved.len; n++) {
+		struct metric_set s3;
+		make_set(&s3, state_defs, 3);
+		assert_int_equal(metrics_state_load(&s3, NULL, saved.ptr, n), CRATIS_EINVAL);
+		assert_true(s3.exposures[0] == 0);
+		metric_set_release(&s3);
+	}
+	struct metric_def defs[1];
+	struct diags d = DIAGS_INIT;
+	assert_int_equal(parse_def(&defs[0], state_defs[0], &d), 0);
+	const char *other[] = { "a", "b", "x" };
+	struct metric_set s4;
+	assert_int_equal(metric_set_init(&s4, other, 3, defs, 1), 0);
+	assert_int_equal(metrics_state_load(&s4, NULL, saved.ptr, saved.len), CRATIS_EINVAL);
+	assert_non_null(strstr(cratis_error_last()->message, "other variants or metrics"));
+	metric_set_release(&s4);
+	diags_release(&d);
+
+	/* rotated while the controller was down: the new file is read from its start */
+	buf_clear(&saved);
+	metrics_state_save(&saved, &s2, &l2);
+	nginx_log_release(&l2);
+	metric_set_release(&s2);
+	assert_int_equal(rename(file, old), 0);
+	add_users(file, 150, 160);
+	make_set(&s2, state_defs, 3);
+	nginx_log_init(&l2, file);
+	assert_int_equal(metrics_state_load(&s2, &l2, saved.ptr, saved.len), 0);
+	assert_int_equal(l2.rotations, 1);
+	assert_int_equal(nginx_log_read(&l2, &s2), 0);
+	assert_int_equal(l2.lines, 161);
+	add_users(old, 0, 0);
+	assert_int_equal(nginx_log_read(&lref, &ref), 0);   /* the reference follows the rename */
+	assert_true(sets_equal(&s2, &ref));
+
+	buf_release(&saved);
+	nginx_log_release(&l2);
+	nginx_log_release(&lref);
+	metric_set_release(&s2);
+	metric_set_release(&ref);
+	free(file);
+	free(old);
+	tmp_cleanup(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_metrics_mean_per_request_and_per_user),
 		cmocka_unit_test(test_metrics_command_provider),
 		cmocka_unit_test(test_metrics_interpolate_and_prometheus_unreachable),
+		cmocka_unit_test(test_metrics_state_resumes_where_it_left),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
