@@ -57,12 +57,20 @@ int main(int argc, char **argv)
 			struct buf b = BUF_INIT;
 			diag_format(&d.v[0], &b);
 			fprintf(stderr, "%s: %s\n", argv[1], b.ptr);
+			buf_release(&b);
+			for (size_t k = 0; k < nd; k++)
+				metric_def_release(&defs[k]);
+			diags_release(&d);
+			json_decref(cfg);
 			return 1;
 		}
 		nd++;
 	}
 	struct metric_set set;
 	int rc = metric_set_init(&set, variants, nv, defs, nd);
+	if (rc != 0)   /* the definitions stay the caller's */
+		for (size_t k = 0; k < nd; k++)
+			metric_def_release(&defs[k]);
 	const char *provider = json_string_value(json_object_get(cfg, "provider"));
 	if (rc == 0 && provider && strcmp(provider, "nginx") == 0) {
 		struct nginx_log log;
@@ -70,8 +78,8 @@ int main(int argc, char **argv)
 		rc = nginx_log_read(&log, &set);
 		for (size_t k = 0; k < n_then && rc == 0; k++) {
 			if (system(then[k]) != 0) {
-				fprintf(stderr, "error: '%s' failed\n", then[k]);
-				return 1;
+				rc = error_set(CRATIS_ERROR, "'%s' failed", then[k]);
+				break;
 			}
 			rc = nginx_log_read(&log, &set);
 		}
@@ -94,6 +102,8 @@ int main(int argc, char **argv)
 	if (rc != 0) {
 		fprintf(stderr, "error: %s\n", cratis_error_last()->message);
 		metric_set_release(&set);
+		diags_release(&d);
+		json_decref(cfg);
 		return 1;
 	}
 	json_t *out = metric_set_to_json(&set);
