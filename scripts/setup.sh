@@ -11,7 +11,7 @@ set -eu
 pkgs="libmicrohttpd-dev build-essential meson ninja-build pkg-config libfyaml-dev libjansson-dev libsqlite3-dev \
 libcmocka-dev libssl-dev libcurl4-openssl-dev libxml2-dev libgit2-dev git nginx-light wrk python3 curl hyperfine time sqlite3 \
 clang libclang-rt-dev libpq-dev postgresql-15 man-db \
-libtree-sitter-dev nodejs python3-boto3 python3-psycopg2 bsdutils liblua5.4-dev zsh fish python3-scipy python3-azure libnats-dev nats-server"
+libtree-sitter-dev nodejs python3-boto3 python3-psycopg2 bsdutils liblua5.4-dev zsh fish python3-scipy python3-azure libnats-dev nats-server python3-azure" pkgs="$pkgs prometheus" # tests/e2e/metrics_prometheus.sh (issue 12)"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

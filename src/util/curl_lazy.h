@@ -1,5 +1,6 @@
 /* libcurl opened on first use (src/util/dynlib.h): the webhook sink (src/events/sink_webhook.c)
- * and plugin downloads (src/plugin/install.c) call it through one table of function pointers, so
+ * plugin downloads (src/plugin/install.c) and the Prometheus metrics provider
+ * (src/experiment/metrics_prom.c) call it through one table of function pointers, so
  * commands that never reach the network never load it. */
 #ifndef CRATIS_CURL_LAZY_H
 #define CRATIS_CURL_LAZY_H
@@ -10,7 +11,8 @@
 
 #define CRATIS_CURL_FUNCTIONS(X) \
 	X(curl_global_init) X(curl_easy_init) X(curl_easy_setopt) X(curl_easy_perform) X(curl_easy_getinfo) \
-	X(curl_easy_cleanup) X(curl_easy_strerror) X(curl_slist_append) X(curl_slist_free_all) X(curl_getdate)
+	X(curl_easy_cleanup) X(curl_easy_strerror) X(curl_slist_append) X(curl_slist_free_all) X(curl_getdate) \
+	X(curl_easy_escape) X(curl_free)
 
 /* The libcurl functions cratis calls, each under its own name. */
 struct curl_api {
