@@ -78,4 +78,15 @@ n=$(grep -c "Accepted publickey" "$T/sshd-many/log")
 check "one connection for 200 Tasks (got $n)" [ "$n" = 1 ]
 check "the master is closed at the end of the run" [ -z "$(own_procs 'ControlMaster=yes')" ]
 
+# through a jump host: server "many" reaches server "k"; both keys checked against one file
+{ echo "[127.0.0.1]:$SSH_PORT $(cat "$T/sshd-many/host.pub")"; cat "$T/known_hosts"; } >"$T/both_known_hosts"
+JUMP_PORT=$SSH_PORT
+{ ssh_system inner "$(sed -n 's/^Port //p' "$T/sshd-k/config")" x; project jump; task viajump "[sh, -c, 'echo \$SSH_CONNECTION >$T/jump.out']"; } >"$P/m.yaml"
+sed -i "s|  hostKey: .*|  knownHosts: $T/both_known_hosts\n  jump: $SSH_USER@127.0.0.1:$JUMP_PORT|" "$P/m.yaml"
+before=$(grep -c "Accepted publickey" "$T/sshd-many/log")
+C apply --auto-approve >"$T/jump.apply" 2>&1; expect_rc "a Task through a jump host" 0 $?
+check "it ran on the inner host" [ -s "$T/jump.out" ]
+check "the jump host was used" [ "$(grep -c "Accepted publickey" "$T/sshd-many/log")" -gt "$before" ]
+expect_not_in "no host key warning" "Warning" "$T/jump.apply"
+
 finish
