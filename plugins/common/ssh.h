@@ -207,7 +207,28 @@ static inline void ssh_arg(struct ssh_target *t, const char *a)
  * CRATIS_EINVAL for a malformed System (no host, a bad port, user, key, jump, both knownHosts
  * and hostKey); CRATIS_EIO when the control directory or the pinned known_hosts file cannot be
  * written. On error t holds nothing to release. */
+static inline int ssh_target_open_ex(struct ssh_target *t, const struct cratis_host *host, const struct cratis_request *req,
+                                     bool files);
+
 static inline int ssh_target_open(struct ssh_target *t, const struct cratis_host *host, const struct cratis_request *req)
+{
+	return ssh_target_open_ex(t, host, req, true);
+}
+
+/* Check the request's System as ssh_target_open does, writing nothing (for validate, which runs
+ * on plan). Returns CRATIS_OK or CRATIS_EINVAL with the detail set. */
+static inline int ssh_system_check(const struct cratis_host *host, const struct cratis_request *req)
+{
+	struct ssh_target t;
+	int rc = ssh_target_open_ex(&t, host, req, false);
+	if (!rc)
+		ssh_target_release(&t);
+	return rc;
+}
+
+/* ssh_target_open; with files false, only the checks (no control directory, no known_hosts). */
+static inline int ssh_target_open_ex(struct ssh_target *t, const struct cratis_host *host, const struct cratis_request *req,
+                                     bool files)
 {
 	memset(t, 0, sizeof(*t));
 	json_t *s = json_loads(req->system_spec ? req->system_spec : "{}", 0, NULL);
@@ -272,6 +293,10 @@ static inline int ssh_target_open(struct ssh_target *t, const struct cratis_host
 		}
 		t->jump = strdup(jump);
 		free(j);
+	}
+	if (!files) {
+		rc = CRATIS_OK;
+		goto out;
 	}
 	int e = ssh_control_dir(t->dir, sizeof(t->dir));
 	if (e) {

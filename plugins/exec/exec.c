@@ -86,6 +86,8 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 		host->error(req->call, "spec.shell", "expected true or false");
 		rc = CRATIS_EINVAL;
 	}
+	if (!rc && ssh_is_remote(req))
+		rc = ssh_system_check(host, req);
 	json_decref(s);
 	return rc;
 }

@@ -134,11 +134,7 @@ static int remote_validate(const struct cratis_request *req, json_t *s)
 		host->error(req->call, "spec.owner", "expected USER or USER:GROUP");
 		return CRATIS_EINVAL;
 	}
-	struct ssh_target t;
-	int rc = ssh_target_open(&t, host, req);
-	if (!rc)
-		ssh_target_release(&t);
-	return rc;
+	return ssh_system_check(host, req);
 }
 
 /* Run the shell script with args ($1...) on the request's System, stdin_data fed to it. 0 with

@@ -553,6 +553,12 @@ static int remote_observe(const struct cratis_request *req, char **out)
 }
 
 /* The ops: on an ssh System the remote_* path, else the local one. */
+static int any_validate(void *data, const struct cratis_request *req, char **out)
+{
+	int rc = validate(data, req, out);
+	return !rc && ssh_is_remote(req) ? ssh_system_check(host, req) : rc;
+}
+
 static int any_apply(void *data, const struct cratis_request *req, char **out)
 {
 	return ssh_is_remote(req) ? remote_apply(req, out) : apply(data, req, out);
@@ -570,7 +576,7 @@ static int any_observe(void *data, const struct cratis_request *req, char **out)
 
 static const struct cratis_ops ops = {
 	.size = sizeof(struct cratis_ops),
-	.validate = validate,
+	.validate = any_validate,
 	.apply = any_apply,
 	.destroy = any_destroy,
 	.observe = any_observe,

@@ -59,6 +59,12 @@ C plan >"$T/literal.out" 2>&1; expect_rc "a literal password is refused" 1 $?
 expect_in "it names the field" "spec.auth.password" "$T/literal.out"
 expect_not_in "the value is not repeated" "hunter2" "$T/literal.out"
 
+# a System without a host is refused on plan, before anything runs
+{ ssh_system box "$SSH_PORT" "$SSH_HOSTKEY"; project keys; task t2 "[touch, $T/t2]"; } >"$P/m.yaml"
+sed -i "/^  host: /d" "$P/m.yaml"
+C plan >"$T/nohost.out" 2>&1; expect_rc "a System without a host is refused on plan" 1 $?
+expect_in "it names the System and the field" "System/box: spec.host: expected a host name" "$T/nohost.out"
+
 # exit status and timeout as for a local Task
 { ssh_system box "$SSH_PORT" "$SSH_HOSTKEY"; project keys
   task fails "[sh, -c, 'echo boom >&2; exit 3']"
