@@ -75,7 +75,56 @@ C plan --detailed-exitcode >"$T/drift2.out" 2>&1; expect_rc "a dead remote Servi
 C apply --auto-approve >"$T/apply3.out" 2>&1; expect_rc "apply restarts it" 0 $?
 check "the Service answers again" python3 -c "import socket; socket.create_connection(('127.0.0.1', $SP), 2)"
 
+# owner: drift when someone else owns the remote file
+cat >>"$P/m.yaml" <<YAML
+---
+apiVersion: file/v1
+kind: File
+metadata: {name: owned}
+spec:
+  path: $R/owned.conf
+  content: "x\n"
+  owner: "$(id -un):$(id -gn)"
+YAML
+C apply --auto-approve >"$T/owned.out" 2>&1; expect_rc "a File with an owner" 0 $?
+check "it has that owner" [ "$(stat -c %U:%G "$R/owned.conf")" = "$(id -un):$(id -gn)" ]
+if [ "$(id -u)" = 0 ]; then
+	chown nobody "$R/owned.conf"
+	C plan --detailed-exitcode >"$T/owner.drift" 2>&1; expect_rc "a changed owner is drift" 2 $?
+	expect_in "drift names the owner" "owner of '$R/owned.conf' on System/web is nobody" "$T/owner.drift"
+	C apply --auto-approve >/dev/null 2>&1
+	check "apply gives it back" [ "$(stat -c %U "$R/owned.conf")" = "$(id -un)" ]
+fi
+
+# a Service checked over HTTP from the remote side; one that dies at start-up fails with its log
+HP=$(free_port)
+cat >>"$P/m.yaml" <<YAML
+---
+apiVersion: service/v1
+kind: Service
+metadata: {name: web}
+spec:
+  command: [python3, -m, http.server, "$HP", --bind, 127.0.0.1, --directory, "$R"]
+  health: {http: "http://127.0.0.1:$HP/", timeoutSeconds: 20}
+YAML
+cat >"$P/broken.yaml" <<YAML
+apiVersion: service/v1
+kind: Service
+metadata: {name: broken}
+spec:
+  command: [sh, -c, 'echo "cannot open the database" >&2; exit 7']
+  health: {tcp: "127.0.0.1:1", timeoutSeconds: 20}
+YAML
+C apply --auto-approve >"$T/web.out" 2>&1; expect_rc "a Service that dies fails the apply" 1 $?
+check "the HTTP-checked Service answers" python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$HP/', timeout=2)"
+expect_in "the dead one is reported with its remote log" "exited during start-up" "$T/web.out"
+expect_in "the remote log tail is shown" "cannot open the database" "$T/web.out"
+C state show Service/web >"$T/web.state" 2>&1
+expect_in "its outputs name the remote log" ".cratis/services/$PROJ._.web/log" "$T/web.state"
+rm "$P/broken.yaml"
+
 C destroy --auto-approve >"$T/destroy.out" 2>&1; expect_rc "destroy over ssh" 0 $?
+check "destroy stopped the HTTP-checked Service" [ -z "$(pgrep -f "http.server $HP")" ]
 check "destroy removed the File" [ ! -e "$R/etc/app.conf" ]
 check "destroy ran the Task's destroy" [ ! -e "$R/task.out" ]
 check "destroy stopped the Service" [ -z "$(pgrep -f "http.server $SP")" ]
