@@ -17,6 +17,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "spec.h"
@@ -114,11 +115,12 @@ static inline uint64_t ssh_hash(uint64_t h, const char *s)
 }
 
 /* The control directory of this process: ${TMPDIR:-/tmp}/cratis-ssh-UID-PID (0700, owned by
- * this user; /tmp when TMPDIR is too long for a socket path). Returns 0 or an errno value. */
+ * this user; /tmp when TMPDIR is longer than 30 bytes: a socket path has at most 107, and ssh
+ * binds the master's at the path plus 17 bytes before renaming it). Returns 0 or an errno value. */
 static inline int ssh_control_dir(char *out, size_t cap)
 {
 	const char *tmp = getenv("TMPDIR");
-	if (!tmp || !*tmp || strlen(tmp) > 40)
+	if (!tmp || !*tmp || strlen(tmp) > 30)
 		tmp = "/tmp";
 	snprintf(out, cap, "%s/cratis-ssh-%lu-%ld", tmp, (unsigned long)getuid(), (long)getpid());
 	if (mkdir(out, 0700) < 0 && errno != EEXIST)
@@ -540,14 +542,22 @@ static inline int ssh_exec(const struct cratis_host *host, void *call, const str
 	/* at most SSH_SESSIONS sessions at once on the connection: sshd refuses more than its
 	 * MaxSessions (10 by default) and ssh would then open a connection of its own */
 	int slot = -1;
-	for (int i = 0; i < SSH_SESSIONS && slot < 0; i++) {
-		char lock[200];
-		snprintf(lock, sizeof(lock), "%s.%d", t->ctl, i);
-		int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fd >= 0 && flock(fd, i + 1 < SSH_SESSIONS ? LOCK_EX | LOCK_NB : LOCK_EX) == 0)
-			slot = fd;
-		else if (fd >= 0)
-			close(fd);
+	for (int tries = 0; slot < 0; tries++) {
+		for (int i = 0; i < SSH_SESSIONS && slot < 0; i++) {
+			char lock[200];
+			snprintf(lock, sizeof(lock), "%s.%d", t->ctl, i);
+			int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+			if (fd < 0)
+				break; /* no lock to take: run without one rather than not at all */
+			if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+				slot = fd;
+			else
+				close(fd);
+		}
+		if (slot >= 0 || tries > 30000) /* 10 minutes */
+			break;
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
 	}
 	static const char *const extra[] = { "-o", "ControlMaster=no", "-T", NULL };
 	char **owned;
@@ -567,7 +577,7 @@ static inline void ssh_close_all(void)
 {
 	char dir[96];
 	const char *tmp = getenv("TMPDIR");
-	if (!tmp || !*tmp || strlen(tmp) > 40)
+	if (!tmp || !*tmp || strlen(tmp) > 30)
 		tmp = "/tmp";
 	snprintf(dir, sizeof(dir), "%s/cratis-ssh-%lu-%ld", tmp, (unsigned long)getuid(), (long)getpid());
 	DIR *d = opendir(dir);

@@ -74,11 +74,12 @@ expect_in "the exit status and stderr are reported" "exited with status 3 on Sys
 expect_in "the timeout is reported" "timed out after 1 s on System/box" "$T/exit.out"
 check "the timed-out remote command was killed" sh -c "! kill -0 \$(cat $T/slow.pid) 2>/dev/null"
 
-# 200 Tasks on one host: one connection (sshd logs one authentication per connection)
+# 200 Tasks on one host, 16 workers (more than sshd's MaxSessions, 10): one connection (sshd logs
+# one authentication per connection)
 start_sshd many
 { ssh_system box "$SSH_PORT" "$SSH_HOSTKEY"; project many
   i=0; while [ $i -lt 200 ]; do task "t$i" "[sh, -c, 'echo $i >>$T/many.out']"; i=$((i + 1)); done; } >"$P/m.yaml"
-C apply --auto-approve -j 8 >"$T/many.apply" 2>&1; expect_rc "200 Tasks over ssh" 0 $?
+C apply --auto-approve -j 16 >"$T/many.apply" 2>&1; expect_rc "200 Tasks over ssh" 0 $?
 check "all 200 ran" [ "$(wc -l <"$T/many.out")" = 200 ]
 n=$(grep -c "Accepted publickey" "$T/sshd-many/log")
 check "one connection for 200 Tasks (got $n)" [ "$n" = 1 ]
