@@ -8,10 +8,15 @@ set -eu
 # libtree-sitter-dev: the parser runtime of `cratis transform`; nodejs + npm: meson fetches the
 # generated Python grammar with `npm pack` (scripts/fetch-tree-sitter-python.sh)
 # zsh, fish: tests/e2e/cli.sh loads and drives the completion scripts of those shells
-pkgs="libmicrohttpd-dev build-essential meson ninja-build pkg-config libfyaml-dev libjansson-dev libsqlite3-dev \
+# openssh-server, openssh-client: ssh Systems (docs/systems.md) and their tests (sshd on loopback)
+# libnats-dev, nats-server: the NATS JetStream event sink and its tests; libmicrohttpd-dev: cratis serve
+# prometheus: tests/e2e/metrics_prometheus.sh; python3-scipy: reference values of tests/stats
+pkgs="build-essential meson ninja-build pkg-config libfyaml-dev libjansson-dev libsqlite3-dev \
 libcmocka-dev libssl-dev libcurl4-openssl-dev libxml2-dev libgit2-dev git nginx-light wrk python3 curl hyperfine time sqlite3 \
 clang libclang-rt-dev libpq-dev postgresql-15 man-db \
-libtree-sitter-dev nodejs python3-boto3 python3-psycopg2 bsdutils liblua5.4-dev zsh fish python3-scipy python3-azure libnats-dev nats-server python3-azure" pkgs="$pkgs prometheus" # tests/e2e/metrics_prometheus.sh (issue 12)"
+libtree-sitter-dev nodejs python3-boto3 python3-psycopg2 bsdutils liblua5.4-dev zsh fish \
+python3-scipy python3-azure libnats-dev nats-server libmicrohttpd-dev prometheus \
+openssh-server openssh-client"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

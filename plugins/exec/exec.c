@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../common/spec.h"
+#include "../common/ssh.h"
 
 static const struct cratis_host *host;
 
@@ -85,6 +86,8 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 		host->error(req->call, "spec.shell", "expected true or false");
 		rc = CRATIS_EINVAL;
 	}
+	if (!rc && ssh_is_remote(req))
+		rc = ssh_system_check(host, req);
 	json_decref(s);
 	return rc;
 }
@@ -124,6 +127,69 @@ static bool has_sensitive_output(json_t *s)
 	return false;
 }
 
+/* Run argv (spec[which]) on the request's ssh System (docs/systems.md): in spec.workdir (a remote
+ * path; the login directory when absent) with spec.env, under the remote `timeout` so that the
+ * command itself is killed at timeoutSeconds, output streamed and captured as for a local run.
+ * Returns 0 with res filled, or an error status with the detail set (res empty). */
+static int run_remote(const struct cratis_request *req, json_t *s, const char *which, const char **argv,
+                      struct cratis_run_result *res)
+{
+	struct ssh_target t;
+	int rc = ssh_target_open(&t, host, req);
+	if (rc)
+		return rc;
+	json_t *tj = json_object_get(s, "timeoutSeconds");
+	int secs = json_is_integer(tj) ? (int)json_integer_value(tj) : 300;
+	struct ssh_str cmd = { 0 };
+	const char *wd = spec_str(s, "workdir", NULL);
+	if (wd) {
+		ssh_str_add(&cmd, "cd ");
+		ssh_str_quote(&cmd, wd);
+		ssh_str_add(&cmd, " && ");
+	}
+	ssh_str_add(&cmd, "exec ");
+	const char *k;
+	json_t *v;
+	json_t *env = json_object_get(s, "env");
+	if (json_object_size(env))
+		ssh_str_add(&cmd, "env ");
+	json_object_foreach(env, k, v) {
+		char *val = json_is_string(v) ? strdup(json_string_value(v)) : json_dumps(v, JSON_ENCODE_ANY);
+		size_t n = strlen(k) + strlen(val) + 2;
+		char *kv = malloc(n);
+		snprintf(kv, n, "%s=%s", k, val);
+		ssh_str_quote(&cmd, kv);
+		ssh_str_add(&cmd, " ");
+		free(kv);
+		free(val);
+	}
+	char tmo[64];
+	snprintf(tmo, sizeof(tmo), "timeout -k 5 %d ", secs);
+	ssh_str_add(&cmd, tmo);
+	ssh_str_quote_argv(&cmd, argv);
+	struct masked_lines m = { req, json_object_get(s, "outputs") };
+	rc = ssh_exec(host, req->call, &t, cmd.p, NULL, 0, (secs + 15) * 1000, masked_line, &m, res);
+	if (!rc && (res->exit_code == 124 || res->timed_out)) {
+		host->error(req->call, NULL, "%s command timed out after %d s on System/%s", which, secs, t.system);
+		rc = CRATIS_ERROR;
+	} else if (!rc && res->exit_code) {
+		size_t n = res->err ? strlen(res->err) : 0;
+		while (n && res->err[n - 1] == '\n')
+			n--;
+		host->error(req->call, NULL, "%s command '%s' exited with status %d on System/%s%s%.*s", which, argv[0], res->exit_code,
+		            t.system, n ? ": " : "", (int)n, n ? res->err : "");
+		rc = CRATIS_ERROR;
+	}
+	if (rc) {
+		host->free(res->out);
+		host->free(res->err);
+		res->out = res->err = NULL;
+	}
+	free(cmd.p);
+	ssh_target_release(&t);
+	return rc;
+}
+
 /* Run spec[which]; 1 when the field is absent. res is filled when 0 is returned. */
 static int run_cmd(const struct cratis_request *req, json_t *s, const char *which, struct cratis_run_result *res)
 {
@@ -135,6 +201,11 @@ static int run_cmd(const struct cratis_request *req, json_t *s, const char *whic
 	if (!argv) {
 		host->error(req->call, which, "invalid command");
 		return CRATIS_EINVAL;
+	}
+	if (ssh_is_remote(req)) {
+		int rrc = run_remote(req, s, which, argv, res);
+		spec_argv_free(argv, owned);
+		return rrc;
 	}
 	char **env = spec_env(json_object_get(s, "env"));
 	const char *wd = spec_str(s, "workdir", NULL);

@@ -14,6 +14,7 @@
 
 #include "../common/lazylib.h"
 #include "../common/spec.h"
+#include "../common/ssh.h"
 
 static const struct cratis_host *host;
 
@@ -78,6 +79,8 @@ static bool parse_mode(const char *s, mode_t *m)
 	return true;
 }
 
+static int remote_validate(const struct cratis_request *req, json_t *s);
+
 static int validate(void *data, const struct cratis_request *req, char **out)
 {
 	(void)data;
@@ -100,9 +103,232 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 	} else if (json_object_get(s, "createParents") && !json_is_boolean(json_object_get(s, "createParents"))) {
 		host->error(req->call, "spec.createParents", "expected true or false");
 		rc = CRATIS_EINVAL;
+	} else {
+		rc = remote_validate(req, s);
 	}
 	json_decref(s);
 	return rc;
+}
+
+/* ---- File on an ssh System (docs/systems.md) ---- */
+
+/* The checks that depend on the System: on an ssh System the path is absolute (a remote path)
+ * and owner is "USER[:GROUP]"; owner is refused elsewhere (cratis does not chown on this
+ * machine). */
+static int remote_validate(const struct cratis_request *req, json_t *s)
+{
+	json_t *owner = json_object_get(s, "owner");
+	if (!ssh_is_remote(req)) {
+		if (owner) {
+			host->error(req->call, "spec.owner", "is supported on ssh Systems only (cratis does not change owners on this machine)");
+			return CRATIS_EINVAL;
+		}
+		return CRATIS_OK;
+	}
+	if (spec_str(s, "path", "")[0] != '/') {
+		host->error(req->call, "spec.path", "expected an absolute path on System/%s (a remote path)", req->system);
+		return CRATIS_EINVAL;
+	}
+	const char *o = spec_str(s, "owner", NULL);
+	if (owner && (!o || !*o || *o == '-' || strspn(o, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:") != strlen(o))) {
+		host->error(req->call, "spec.owner", "expected USER or USER:GROUP");
+		return CRATIS_EINVAL;
+	}
+	return ssh_system_check(host, req);
+}
+
+/* Run the shell script with args ($1...) on the request's System, stdin_data fed to it. 0 with
+ * *res filled (caller frees out and err), or an error status with the detail set. */
+static int remote_sh(const struct cratis_request *req, const char *script, const char *const *args, const char *stdin_data,
+                     size_t stdin_len, struct cratis_run_result *res)
+{
+	struct ssh_target t;
+	int rc = ssh_target_open(&t, host, req);
+	if (rc)
+		return rc;
+	struct ssh_str cmd = { 0 };
+	ssh_str_add(&cmd, "sh -c ");
+	ssh_str_quote(&cmd, script);
+	ssh_str_add(&cmd, " cratis-file ");
+	ssh_str_quote_argv(&cmd, args);
+	rc = ssh_exec(host, req->call, &t, cmd.p, stdin_data, stdin_len, 120000, NULL, NULL, res);
+	free(cmd.p);
+	ssh_target_release(&t);
+	return rc;
+}
+
+/* The last line of text (an error), without its newline, into out. */
+static void last_line(const char *text, char *out, size_t cap)
+{
+	size_t n = text ? strlen(text) : 0;
+	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		n--;
+	size_t b = n;
+	while (b && text[b - 1] != '\n')
+		b--;
+	snprintf(out, cap, "%.*s", (int)(n - b), text ? text + b : "");
+}
+
+/* Write the file on the remote: a temporary file made by mktemp in the target directory, the
+ * content fed through stdin, mode and owner set on it, then renamed over the target; a symbolic
+ * link is refused unless followSymlinks. */
+static const char remote_write_sh[] =
+	"p=$1; mode=$2; owner=$3; follow=$4; parents=$5\n"
+	"if [ -L \"$p\" ]; then\n"
+	"  if [ \"$follow\" != 1 ]; then echo \"'$p' is a symbolic link: refusing to write through it (set followSymlinks: true to write the file it points to)\" >&2; exit 3; fi\n"
+	"  p=$(readlink -f -- \"$p\") || exit 4\n"
+	"fi\n"
+	"d=$(dirname -- \"$p\")\n"
+	"if [ \"$parents\" = 1 ]; then mkdir -p -m 0755 -- \"$d\" || exit 4; fi\n"
+	"t=$(mktemp \"$d/.$(basename -- \"$p\").cratis-XXXXXX\") || exit 4\n"
+	"trap 'rm -f -- \"$t\"' EXIT\n"
+	"cat >\"$t\" || exit 4\n"
+	"chmod \"$mode\" \"$t\" || exit 4\n"
+	"if [ -n \"$owner\" ]; then chown -- \"$owner\" \"$t\" || exit 4; fi\n"
+	"sync -- \"$t\" 2>/dev/null\n"
+	"mv -f -- \"$t\" \"$p\" || exit 4\n"
+	"trap - EXIT\n";
+
+static int remote_apply(const struct cratis_request *req, char **out)
+{
+	const struct crypto_table *crypto;
+	int rc = crypto_get(&crypto, req->call);
+	if (rc)
+		return rc;
+	json_t *s = spec_parse(req, 0);
+	json_t *c = json_object_get(s, "content");
+	const char *path = spec_str(s, "path", "");
+	const char *args[] = { path, spec_str(s, "mode", "0644"), spec_str(s, "owner", ""),
+	                       json_is_true(json_object_get(s, "followSymlinks")) ? "1" : "0",
+	                       json_is_true(json_object_get(s, "createParents")) ? "1" : "0", NULL };
+	struct cratis_run_result r;
+	rc = remote_sh(req, remote_write_sh, args, json_string_value(c), json_string_length(c), &r);
+	if (!rc && r.exit_code) {
+		char why[1024];
+		last_line(r.err, why, sizeof(why));
+		host->error(req->call, "spec.path", "cannot write '%s' on System/%s: %s", path, req->system, *why ? why : "the remote shell failed");
+		rc = r.exit_code == 3 ? CRATIS_EINVAL : CRATIS_EIO;
+	}
+	if (!rc) {
+		host->free(r.out);
+		host->free(r.err);
+	}
+	char hex[65];
+	if (!rc && !sha256_hex(crypto, json_string_value(c), json_string_length(c), hex)) {
+		host->error(req->call, "spec.content", "cannot compute the SHA-256 of the content of '%s' (libcrypto failed)", path);
+		rc = CRATIS_ERROR;
+	}
+	if (!rc) {
+		json_t *doc = json_pack("{s:{s:s,s:s}}", "outputs", "path", path, "sha256", hex);
+		*out = spec_out(host, doc);
+		json_decref(doc);
+	}
+	json_decref(s);
+	return rc;
+}
+
+static int remote_destroy(const struct cratis_request *req)
+{
+	json_t *s = spec_parse(req, 1);
+	const char *path = spec_str(s, "path", "");
+	const char *args[] = { path, NULL };
+	struct cratis_run_result r;
+	int rc = remote_sh(req, "rm -f -- \"$1\"", args, NULL, 0, &r);
+	if (!rc && r.exit_code) {
+		char why[1024];
+		last_line(r.err, why, sizeof(why));
+		host->error(req->call, "spec.path", "cannot remove '%s' on System/%s: %s", path, req->system, why);
+		rc = CRATIS_EIO;
+	}
+	if (!rc) {
+		host->free(r.out);
+		host->free(r.err);
+	}
+	json_decref(s);
+	return rc;
+}
+
+/* Drift of the remote file: its SHA-256, mode and (when spec.owner is set) owner, read by one
+ * remote command that prints "missing" or "HEX\nMODE USER:GROUP". */
+static int remote_observe(const struct cratis_request *req, char **out)
+{
+	const struct crypto_table *crypto;
+	int rc = crypto_get(&crypto, req->call);
+	if (rc)
+		return rc;
+	json_t *s = spec_parse(req, 1);
+	const char *path = spec_str(s, "path", "");
+	const char *args[] = { path, NULL };
+	struct cratis_run_result r;
+	rc = remote_sh(req, "if [ ! -e \"$1\" ]; then echo missing; exit 0; fi\n"
+	               "sha256sum <\"$1\" | cut -d' ' -f1 && stat -L -c '%a %U:%G' -- \"$1\"",
+	               args, NULL, 0, &r);
+	if (!rc && r.exit_code) {
+		char why[1024];
+		last_line(r.err, why, sizeof(why));
+		host->error(req->call, "spec.path", "cannot read '%s' on System/%s: %s", path, req->system, why);
+		rc = CRATIS_EIO;
+		host->free(r.out);
+		host->free(r.err);
+	}
+	if (rc) {
+		json_decref(s);
+		return rc;
+	}
+	json_t *c = json_object_get(s, "content");
+	mode_t want = 0644;
+	parse_mode(spec_str(s, "mode", "0644"), &want);
+	const char *owner = spec_str(s, "owner", NULL);
+	char have[65] = "", expect[65], modes[16] = "", who[256] = "";
+	json_t *doc = NULL;
+	if (!strncmp(r.out ? r.out : "", "missing", 7)) {
+		doc = json_pack("{s:b,s:b}", "exists", 0, "drift", 1);
+	} else if (sscanf(r.out ? r.out : "", "%64s %15s %255s", have, modes, who) != 3) {
+		host->error(req->call, "spec.path", "cannot read '%s' on System/%s: unexpected answer '%.100s'", path, req->system, r.out ? r.out : "");
+		rc = CRATIS_EIO;
+	} else if (!sha256_hex(crypto, json_string_value(c), json_string_length(c), expect)) {
+		host->error(req->call, NULL, "cannot compute the SHA-256 of the content of '%s' (libcrypto failed)", path);
+		rc = CRATIS_ERROR;
+	} else {
+		mode_t m = 0;
+		parse_mode(modes, &m);
+		size_t ol = owner ? strlen(owner) : 0;
+		char why[512] = "";
+		if (strcmp(have, expect))
+			snprintf(why, sizeof(why), "content of '%s' on System/%s changed (sha256 %.12s..., expected %.12s...)", path, req->system, have, expect);
+		else if (m != want)
+			snprintf(why, sizeof(why), "mode of '%s' on System/%s is %04o, expected %04o", path, req->system, (unsigned)m, (unsigned)want);
+		else if (owner && (strchr(owner, ':') ? strcmp(who, owner) : (strncmp(who, owner, ol) || who[ol] != ':')))
+			snprintf(why, sizeof(why), "owner of '%s' on System/%s is %s, expected %s", path, req->system, who, owner);
+		doc = *why ? json_pack("{s:b,s:b,s:s}", "exists", 1, "drift", 1, "reason", why) : json_pack("{s:b,s:b}", "exists", 1, "drift", 0);
+	}
+	if (doc)
+		*out = spec_out(host, doc);
+	json_decref(doc);
+	host->free(r.out);
+	host->free(r.err);
+	json_decref(s);
+	return rc;
+}
+
+static int apply(void *data, const struct cratis_request *req, char **out);
+static int destroy(void *data, const struct cratis_request *req, char **out);
+static int observe(void *data, const struct cratis_request *req, char **out);
+
+/* The ops: on an ssh System the remote_* path, else the local one. */
+static int any_apply(void *data, const struct cratis_request *req, char **out)
+{
+	return ssh_is_remote(req) ? remote_apply(req, out) : apply(data, req, out);
+}
+
+static int any_destroy(void *data, const struct cratis_request *req, char **out)
+{
+	return ssh_is_remote(req) ? remote_destroy(req) : destroy(data, req, out);
+}
+
+static int any_observe(void *data, const struct cratis_request *req, char **out)
+{
+	return ssh_is_remote(req) ? remote_observe(req, out) : observe(data, req, out);
 }
 
 /* An update, or a replace when the path moves. The outputs are known before apply (they derive
@@ -346,9 +572,9 @@ static const struct cratis_ops ops = {
 	.size = sizeof(struct cratis_ops),
 	.validate = validate,
 	.plan = plan,
-	.apply = apply,
-	.destroy = destroy,
-	.observe = observe,
+	.apply = any_apply,
+	.destroy = any_destroy,
+	.observe = any_observe,
 };
 static const char *const versions[] = { "v1", NULL };
 /* The kind's fields (ABI 1.3): any other field is refused at its location (docs/manifests.md). */
@@ -358,6 +584,7 @@ static const struct cratis_field fields[] = {
 	{ sizeof(struct cratis_field), "spec.mode", "string", "octal mode, quoted: \"0644\"", "0644", 0 },
 	{ sizeof(struct cratis_field), "spec.followSymlinks", "boolean", "write through a symbolic link at path", "false", 0 },
 	{ sizeof(struct cratis_field), "spec.createParents", "boolean", "create missing parent directories (0755)", "false", 0 },
+	{ sizeof(struct cratis_field), "spec.owner", "string", "USER or USER:GROUP of the file (ssh Systems)", "the login user", 0 },
 	{ 0 },
 };
 static const struct cratis_handler file = {

@@ -18,6 +18,7 @@
 
 #include "../common/lazylib.h"
 #include "../common/proc.h"
+#include "../common/ssh.h"
 
 static const struct cratis_host *host;
 
@@ -367,12 +368,234 @@ static int observe(void *data, const struct cratis_request *req, char **out)
 	return CRATIS_OK;
 }
 
+/* ---- Service on an ssh System (docs/systems.md): a remote process started with setsid, its
+ * pidfile and log in ~/.cratis/services/KEY on the remote, health-checked from the remote side ---- */
+
+/* Stop the process of the pidfile "$dir/pid": SIGTERM to its group, SIGKILL after 10 s. */
+#define REMOTE_STOP_SH                                                                                    \
+	"stop() {\n"                                                                                      \
+	"  [ -f \"$dir/pid\" ] || return 0\n"                                                             \
+	"  pid=$(cat \"$dir/pid\"); case $pid in ''|*[!0-9]*) rm -f \"$dir/pid\"; return 0;; esac\n"      \
+	"  kill -TERM -- \"-$pid\" 2>/dev/null || kill -TERM \"$pid\" 2>/dev/null\n"                      \
+	"  i=0; while kill -0 \"$pid\" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done\n"   \
+	"  kill -KILL -- \"-$pid\" 2>/dev/null; rm -f \"$dir/pid\"\n"                                     \
+	"}\n"                                                                                             \
+	"case $dir in /*) ;; *) dir=$HOME/$dir;; esac\n"
+
+/* $1 directory, $2 workdir ("" = login directory), $3 health kind (http, tcp or ""), $4 its
+ * target, $5 seconds, $6 the command line, quoted. Prints "pid=N"; exit 5: the process died, 6:
+ * the health check did not pass in time (the process is stopped), 4: a file operation failed. */
+static const char remote_start_sh[] =
+	"dir=$1; wd=$2; kind=$3; target=$4; secs=$5; cmd=$6\n" REMOTE_STOP_SH
+	"mkdir -p -- \"$dir\" || exit 4\n"
+	"stop\n"
+	"if [ -n \"$wd\" ]; then cd -- \"$wd\" || exit 4; fi\n"
+	"if [ -f \"$dir/log\" ] && [ \"$(wc -c <\"$dir/log\")\" -gt 10485760 ]; then mv -f \"$dir/log\" \"$dir/log.1\"; fi\n"
+	"( eval \"exec setsid env CRATIS_RESOURCE_DIR=\\\"\\$dir\\\" $cmd\" ) >>\"$dir/log\" 2>&1 </dev/null &\n"
+	"pid=$!\n"
+	"echo \"$pid\" >\"$dir/pid\" || exit 4\n"
+	"echo \"pid=$pid\"\n"
+	"end=$(( $(date +%s) + secs ))\n"
+	"while :; do\n"
+	"  if ! kill -0 \"$pid\" 2>/dev/null; then rm -f \"$dir/pid\"; echo \"process $pid exited during start-up; log tail ($dir/log):\" >&2; tail -c 2000 \"$dir/log\" >&2; exit 5; fi\n"
+	"  case $kind in\n"
+	"  http) if command -v curl >/dev/null 2>&1; then curl -fsS -o /dev/null --max-time 2 --noproxy '*' \"$target\" 2>/dev/null && break;\n"
+	"        else wget -q -O /dev/null -T 2 \"$target\" 2>/dev/null && break; fi;;\n"
+	"  tcp) h=${target%:*}; p=${target##*:}\n"
+	"       if command -v bash >/dev/null 2>&1; then bash -c ': </dev/tcp/$0/$1' \"$h\" \"$p\" 2>/dev/null && break;\n"
+	"       else nc -z \"$h\" \"$p\" 2>/dev/null && break; fi;;\n"
+	"  *) break;;\n"
+	"  esac\n"
+	"  if [ \"$(date +%s)\" -ge \"$end\" ]; then stop; echo \"health check $target did not pass within $secs s on the remote; process stopped; log tail ($dir/log):\" >&2; tail -c 2000 \"$dir/log\" >&2; exit 6; fi\n"
+	"  sleep 0.2\n"
+	"done\n"
+	"echo \"log=$dir/log\"\n";
+
+/* The remote directory of the request's Service: .cratis/services/PROJECT.ENV.NAME below the
+ * login directory, every character outside [A-Za-z0-9._-] as '_'. Caller frees. */
+static char *remote_dir(const struct cratis_request *req)
+{
+	struct ssh_str k = { 0 };
+	ssh_str_add(&k, ".cratis/services/");
+	size_t from = k.n;
+	ssh_str_add(&k, req->project ? req->project : "");
+	ssh_str_add(&k, ".");
+	ssh_str_add(&k, req->environment && *req->environment ? req->environment : "_");
+	ssh_str_add(&k, ".");
+	ssh_str_add(&k, req->name ? req->name : "");
+	for (size_t i = from; i < k.n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", k.p[i]))
+			k.p[i] = '_';
+	return k.p;
+}
+
+/* Run script with args on the request's System; 0 with *r filled (caller frees), or an error. */
+static int remote_sh(const struct cratis_request *req, const char *script, const char *const *args, int timeout_ms,
+                     struct cratis_run_result *r)
+{
+	struct ssh_target t;
+	int rc = ssh_target_open(&t, host, req);
+	if (rc)
+		return rc;
+	struct ssh_str cmd = { 0 };
+	ssh_str_add(&cmd, "sh -c ");
+	ssh_str_quote(&cmd, script);
+	ssh_str_add(&cmd, " cratis-service ");
+	ssh_str_quote_argv(&cmd, args);
+	rc = ssh_exec(host, req->call, &t, cmd.p, NULL, 0, timeout_ms, NULL, NULL, r);
+	free(cmd.p);
+	ssh_target_release(&t);
+	return rc;
+}
+
+static int remote_apply(const struct cratis_request *req, char **out)
+{
+	json_t *s = spec_parse(req, 0);
+	json_t *health = json_object_get(s, "health");
+	const char *url = spec_str(health, "http", NULL), *tcp = spec_str(health, "tcp", NULL);
+	json_t *to = json_object_get(health, "timeoutSeconds");
+	long secs = json_is_number(to) ? (long)(json_number_value(to) + 0.999) : 30;
+	char secstr[32];
+	snprintf(secstr, sizeof(secstr), "%ld", secs);
+	/* the command line: env assignments and argv, each quoted; run by eval on the remote */
+	struct ssh_str cmd = { 0 };
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(s, "env"), k, v) {
+		char *val = json_is_string(v) ? strdup(json_string_value(v)) : json_dumps(v, JSON_ENCODE_ANY);
+		size_t n = strlen(k) + strlen(val) + 2;
+		char *kv = malloc(n);
+		snprintf(kv, n, "%s=%s", k, val);
+		ssh_str_quote(&cmd, kv);
+		ssh_str_add(&cmd, " ");
+		free(kv);
+		free(val);
+	}
+	char **owned;
+	const char **argv = spec_argv(json_object_get(s, "command"), false, &owned);
+	ssh_str_quote_argv(&cmd, argv);
+	spec_argv_free(argv, owned);
+	char *dir = remote_dir(req);
+	const char *args[] = { dir, spec_str(s, "workdir", ""), url ? "http" : tcp ? "tcp" : "", url ? url : tcp ? tcp : "",
+	                       secstr, cmd.p, NULL };
+	struct cratis_run_result r;
+	int rc = remote_sh(req, remote_start_sh, args, (int)(secs + 30) * 1000, &r);
+	if (!rc) {
+		const char *pl = r.out ? strstr(r.out, "pid=") : NULL, *ll = r.out ? strstr(r.out, "log=") : NULL;
+		long pid = pl ? strtol(pl + 4, NULL, 10) : 0;
+		if (r.exit_code || !ll) {
+			size_t n = r.err ? strlen(r.err) : 0;
+			while (n && r.err[n - 1] == '\n')
+				n--;
+			host->error(req->call, r.exit_code == 6 ? "spec.health" : "spec.command", "on System/%s: %.*s", req->system, (int)n,
+			            n ? r.err : "the remote start failed");
+			rc = r.exit_code == 6 ? CRATIS_ETIMEOUT : CRATIS_ERROR;
+		} else {
+			char log[1024];
+			snprintf(log, sizeof(log), "%.*s", (int)strcspn(ll + 4, "\r\n"), ll + 4);
+			if (CRATIS_HOST_HAS(host, emit)) {
+				char data[64];
+				snprintf(data, sizeof(data), "{\"pid\":%ld}", pid);
+				host->emit(req->call, "service.started", data);
+			}
+			json_t *o = json_pack("{s:I,s:s,s:s}", "pid", (json_int_t)pid, "log", log, "system", req->system);
+			char *addr = service_address(url, tcp);
+			if (addr)
+				json_object_set_new(o, "url", json_string(addr));
+			free(addr);
+			if (url)
+				json_object_set_new(o, "healthUrl", json_string(url));
+			json_t *doc = json_pack("{s:o}", "outputs", o);
+			*out = spec_out(host, doc);
+			json_decref(doc);
+		}
+		host->free(r.out);
+		host->free(r.err);
+	}
+	free(dir);
+	free(cmd.p);
+	json_decref(s);
+	return rc;
+}
+
+static int remote_destroy(const struct cratis_request *req)
+{
+	char *dir = remote_dir(req);
+	const char *args[] = { dir, NULL };
+	struct cratis_run_result r;
+	int rc = remote_sh(req, "dir=$1\n" REMOTE_STOP_SH "stop\nrm -rf -- \"$dir\"\n", args, 60000, &r);
+	if (!rc) {
+		if (r.exit_code) {
+			host->error(req->call, NULL, "cannot stop the Service on System/%s: %s", req->system, r.err ? r.err : "");
+			rc = CRATIS_ERROR;
+		}
+		host->free(r.out);
+		host->free(r.err);
+	}
+	free(dir);
+	return rc;
+}
+
+/* Running: the pidfile's process is alive and (where /proc exists) carries this Service's
+ * marker, so a recycled pid is not taken for it. */
+static int remote_observe(const struct cratis_request *req, char **out)
+{
+	char *dir = remote_dir(req);
+	const char *args[] = { dir, NULL };
+	struct cratis_run_result r;
+	int rc = remote_sh(req,
+	                   "dir=$1\ncase $dir in /*) ;; *) dir=$HOME/$dir;; esac\n"
+	                   "pid=$(cat \"$dir/pid\" 2>/dev/null) || { echo stopped; exit 0; }\n"
+	                   "kill -0 \"$pid\" 2>/dev/null || { echo stopped; exit 0; }\n"
+	                   "if [ -r \"/proc/$pid/environ\" ]; then tr '\\0' '\\n' <\"/proc/$pid/environ\" | grep -qxF \"CRATIS_RESOURCE_DIR=$dir\" || { echo stopped; exit 0; }; fi\n"
+	                   "echo running\n",
+	                   args, 30000, &r);
+	if (!rc) {
+		bool up = !r.exit_code && r.out && !strncmp(r.out, "running", 7);
+		if (r.exit_code) {
+			host->error(req->call, NULL, "cannot observe the Service on System/%s: %s", req->system, r.err ? r.err : "");
+			rc = CRATIS_ERROR;
+		} else {
+			json_t *doc = up ? json_pack("{s:b,s:b}", "exists", 1, "drift", 0)
+			                 : json_pack("{s:b,s:b,s:s}", "exists", 1, "drift", 1, "reason", "process is not running on the remote");
+			*out = spec_out(host, doc);
+			json_decref(doc);
+		}
+		host->free(r.out);
+		host->free(r.err);
+	}
+	free(dir);
+	return rc;
+}
+
+/* The ops: on an ssh System the remote_* path, else the local one. */
+static int any_validate(void *data, const struct cratis_request *req, char **out)
+{
+	int rc = validate(data, req, out);
+	return !rc && ssh_is_remote(req) ? ssh_system_check(host, req) : rc;
+}
+
+static int any_apply(void *data, const struct cratis_request *req, char **out)
+{
+	return ssh_is_remote(req) ? remote_apply(req, out) : apply(data, req, out);
+}
+
+static int any_destroy(void *data, const struct cratis_request *req, char **out)
+{
+	return ssh_is_remote(req) ? remote_destroy(req) : destroy(data, req, out);
+}
+
+static int any_observe(void *data, const struct cratis_request *req, char **out)
+{
+	return ssh_is_remote(req) ? remote_observe(req, out) : observe(data, req, out);
+}
+
 static const struct cratis_ops ops = {
 	.size = sizeof(struct cratis_ops),
-	.validate = validate,
-	.apply = apply,
-	.destroy = destroy,
-	.observe = observe,
+	.validate = any_validate,
+	.apply = any_apply,
+	.destroy = any_destroy,
+	.observe = any_observe,
 };
 static const char *const versions[] = { "v1", NULL };
 /* The kind's fields (ABI 1.3): any other field is refused at its location (docs/manifests.md). */

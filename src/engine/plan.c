@@ -760,8 +760,8 @@ static bool is_auth_ref(const json_t *v)
  * could end up in state or logs. path is the field path so far ("spec.auth"). */
 static void check_auth(const struct system *sys, const json_t *v, struct buf *path, struct diags *errors)
 {
-	if (is_auth_ref(v))
-		return;
+	if (is_auth_ref(v) || json_is_boolean(v))
+		return; /* a switch such as ssh's agent: true is not a credential */
 	if (!json_is_object(v)) {
 		manifest_error(errors, sys->doc, path->ptr, "expected a reference ({fromEnv: NAME}, {fromFile: PATH} or {secret: NAME}), never a literal credential");
 		return;

@@ -461,11 +461,18 @@ static void kind_hint(struct diag *dg, const struct registry *reg, const char *g
 	free(groups);
 }
 
+/* One copy of a fleet resource (spec.systems, docs/systems.md#fleets): its name, its System and
+ * the resources of the batch before it; NULL for an ordinary resource. */
+struct fleet_copy {
+	const char *name, *system;
+	const struct strv *after;
+};
+
 static void add_resource(struct model *m, const struct manifest_doc *d, const struct view *dv, const struct registry *reg,
                          const char *group, const char *version, const char *kind,
-                         const char *default_project, const char *default_system)
+                         const char *default_project, const char *default_system, const struct fleet_copy *fc)
 {
-	const char *name = vget(dv, "metadata.name");
+	const char *name = fc ? fc->name : vget(dv, "metadata.name");
 	struct handler *h = reg ? registry_find(reg, group, kind, version) : NULL;
 	if (!h && !(reg && registry_find(reg, group, kind, NULL))) {
 		char *kinds = reg ? registry_kinds_list(reg) : xstrdup("none");
@@ -561,6 +568,11 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 	json_t *spec = dv->spec;
 	bool dollar = spec && has_dollar(spec);
 	spec = spec ? spec_copy(spec) : json_object();
+	if (fc) {
+		json_object_del(spec, "systems");
+		json_object_del(spec, "rolling");
+		json_object_set_new(spec, "system", json_string(fc->system));
+	}
 	const char *system = sget(spec, "system");
 	char *system_owned = NULL;
 	if (system && strchr(system, '$')) {
@@ -591,6 +603,8 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 	r->handler = h;
 	fill_strv(&r->deps, json_object_get(spec, "dependsOn"));
 	json_object_del(spec, "dependsOn");
+	for (size_t i = 0; fc && fc->after && i < fc->after->n; i++)
+		strv_push(&r->deps, fc->after->v[i]);
 	if (!strcmp(group, CORE_GROUP) && !strcmp(kind, "Rollout")) {
 		/* hooks that run Task resources need those applied first (other kinds, a Migration,
 		 * are applied by the hook itself: hook_resources) */
@@ -650,6 +664,68 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 	map_put(&m->by_key, r->key, r);
 	ALLOC_GROW(m->resources, m->nresources + 1, m->aresources);
 	m->resources[m->nresources++] = r;
+}
+
+/* A fleet resource (spec.systems: [names], optional spec.rolling.batchSize): one copy per System,
+ * named NAME-SYSTEM, each with spec.system set; with rolling, every copy of a batch depends on
+ * every copy of the batch before, so a failing batch stops the ones after it (their copies are
+ * skipped) while the copies of one batch run in parallel under -j. */
+static void add_fleet(struct model *m, const struct manifest_doc *d, const struct view *dv, const struct registry *reg,
+                      const char *group, const char *version, const char *default_project)
+{
+	json_t *spec = json_object_get(d->root, "spec");
+	json_t *systems = json_object_get(spec, "systems"), *rolling = json_object_get(spec, "rolling");
+	json_t *batch = json_object_get(rolling, "batchSize");
+	const char *name = vget(dv, "metadata.name"), *kind = vget(dv, "kind");
+	if (!json_is_array(systems) || !json_array_size(systems)) {
+		manifest_error(&m->errors, d, "spec.systems", "expected a non-empty sequence of System names");
+		return;
+	}
+	if (json_object_get(spec, "system")) {
+		manifest_error(&m->errors, d, "spec.system", "give either system (one System) or systems (a fleet), not both");
+		return;
+	}
+	if (rolling && (!json_is_object(rolling) || !json_is_integer(batch) || json_integer_value(batch) < 1)) {
+		manifest_error(&m->errors, d, "spec.rolling.batchSize", "expected a whole number of Systems per batch, 1 or more");
+		return;
+	}
+	size_t n = json_array_size(systems), per = batch ? (size_t)json_integer_value(batch) : n;
+	for (size_t i = 0; i < n; i++) {
+		const char *sys = json_string_value(json_array_get(systems, i));
+		if (!sys || strchr(sys, '$')) {
+			char *f = xasprintf("spec.systems[%zu]", i);
+			manifest_error(&m->errors, d, f, "expected the name of a System");
+			free(f);
+			return;
+		}
+		char *copy = xasprintf("%s-%s", name, sys);
+		bool ok = model_name_valid(copy);
+		free(copy);
+		if (!ok) {
+			char *f = xasprintf("spec.systems[%zu]", i);
+			manifest_error(&m->errors, d, f, "the copy of '%s' for System '%s' would be named '%s-%s', not a valid name (at most 63 characters)",
+			               name, sys, name, sys);
+			free(f);
+			return;
+		}
+	}
+	struct strv before = { 0 }, current = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		const char *sys = json_string_value(json_array_get(systems, i));
+		char *copy = xasprintf("%s-%s", name, sys);
+		struct fleet_copy fc = { copy, sys, &before };
+		add_resource(m, d, dv, reg, group, version, kind, default_project, NULL, &fc);
+		char *id = xasprintf("%s/%s", kind, copy);
+		strv_push_owned(&current, id);
+		free(copy);
+		if ((i + 1) % per == 0 || i + 1 == n) {
+			strv_release(&before);
+			before = current;
+			memset(&current, 0, sizeof(current));
+		}
+	}
+	strv_release(&before);
+	strv_release(&current);
 }
 
 /* An output name: a letter or '_', then letters, digits, '_' or '-' (Terraform's rule). */
@@ -1010,7 +1086,10 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 		struct view dv;
 		view_init(&dv, d->root);
 		split_api(vget(&dv, "apiVersion"), &g, &v);
-		add_resource(m, d, &dv, reg, g, v, vget(&dv, "kind"), default_project, default_system);
+		if (json_object_get(json_object_get(d->root, "spec"), "systems"))
+			add_fleet(m, d, &dv, reg, g, v, default_project);
+		else
+			add_resource(m, d, &dv, reg, g, v, vget(&dv, "kind"), default_project, default_system, NULL);
 		free(g);
 		free(v);
 	}

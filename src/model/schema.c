@@ -34,6 +34,9 @@ static const struct row envelope[] = {
 static const struct row resource_common[] = {
 	{ "spec.system", "string", "the name of a System", "the only System, if there is one", false },
 	{ "spec.dependsOn", "array", "Kind/name references applied first", NULL, false },
+	/* fleets (docs/systems.md#fleets) */
+	{ "spec.systems", "array", "names of Systems: one copy NAME-SYSTEM per System (a fleet)", NULL, false },
+	{ "spec.rolling.batchSize", "integer", "Systems per batch of a fleet; a failing batch stops the next", "all at once", false },
 };
 
 static const struct row system_rows[] = {

@@ -193,7 +193,7 @@ expect_in "state keeps the role password's redacted form" "(sensitive) hmac-sha2
 sed 's/type: postgres/type: postgress/' "$P/m.yaml" >"$T/typo.yaml"
 "$CRATIS" plan -f "$T/typo.yaml" --env dev >"$T/typo.out" 2>&1
 expect_rc "an unknown System type is refused" 1 $?
-expect_in "naming the types plugins implement" "no plugin implements it (available: local, postgres)" "$T/typo.out"
+expect_in "naming the types plugins implement" "no plugin implements it (available: local, postgres, ssh)" "$T/typo.out"
 sed 's/  host: 127.0.0.1/  hots: 127.0.0.1/' "$P/m.yaml" >"$T/field.yaml"
 "$CRATIS" plan -f "$T/field.yaml" --env dev >"$T/field.out" 2>&1
 expect_rc "an unknown field of a postgres System is refused" 1 $?
