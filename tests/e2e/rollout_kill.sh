@@ -66,7 +66,9 @@ for d in $DELAYS; do
 	prc=$?
 	# the release in preview waits for promote: the plan shows no change to make
 	if [ "$prc" != 0 ]; then bad=$((bad + 1)); echo "iteration $i: plan does not converge (exit $prc)"; APP_VERSION="v$i" C plan 2>&1; fi
-	C rollout promote >/dev/null 2>"$T/promote.err" &
+	# not through C: $! must be cratis itself (a function in the background is a subshell that
+	# kill -9 would kill instead, leaving cratis running)
+	"$CRATIS" rollout promote -f "$P" >/dev/null 2>"$T/promote.err" &
 	pp=$!
 	sleep "$(python3 -c "print($d / 1000)")"
 	kill -9 "$pp" 2>/dev/null
