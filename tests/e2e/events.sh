@@ -238,4 +238,36 @@ sed -i '/name: bad/d; /name: lit/d' "$P3/m.yaml"
 expect_in "lists it" "chat             webhook  enabled" "$T/conf.sinks"
 "$CRATIS" events deliver -f "$P3" >"$T/conf.deliver" 2>&1; expect_rc "deliver" 0 $?
 expect_in "an unreadable secret keeps the sink's events pending, saying why" "secret 'hook' of sink 'chat'" "$T/conf.deliver"
+# a release switch and its rollout.promoted event are one transaction: a promote whose event the
+# database refuses switches nothing (the release it promoted stays the active one in the store)
+P5="$T/shop"
+cp -r "$SRC/examples/rollout" "$P5"
+rm -rf "$P5/.cratis"
+sed -i 's/autoPromotion: true/autoPromotion: false/' "$P5/shop.yaml"
+export ROLLOUT_ACTIVE_PORT=$(free_port) ROLLOUT_PREVIEW_PORT=$(free_port)
+R() { "$CRATIS" "$@" -f "$P5"; }
+stop_shop() { R destroy --auto-approve >/dev/null 2>&1; return 0; }
+cleanup_hooks="stop_shop"
+active() { R rollout history -o json 2>/dev/null | python3 -c "import json,sys; print(' '.join(r['release'] for r in json.load(sys.stdin) if r['status'] == 'active'))"; }
+promoted() { R events list --type dev.cratis.rollout.promoted -o json 2>/dev/null | jq -r '[.[].data.release] | join(" ")'; }
+APP_VERSION=v1 R apply --auto-approve >"$T/shop1.out" 2>&1; expect_rc "a rollout's first release" 0 $?
+R rollout promote >"$T/promote1.out" 2>&1; expect_rc "rollout promote" 0 $?
+r1=$(active)
+check "one release is active" test -n "$r1"
+expect_rc "the promote recorded rollout.promoted for it" 0 "$([ "$(promoted)" = "$r1" ] && echo 0 || echo "1 ($(promoted) vs $r1)")"
+R events list --type dev.cratis.rollout.promoted -o json >"$T/promoted1.json" 2>&1
+expect_in "subject is the Rollout" '"subject": "Rollout/web"' "$T/promoted1.json"
+APP_VERSION=v2 R apply --auto-approve >"$T/shop2.out" 2>&1; expect_rc "a second release in preview" 0 $?
+sqlite3 "$P5/.cratis/state.db" "CREATE TRIGGER refuse_promoted BEFORE INSERT ON events WHEN NEW.type = 'dev.cratis.rollout.promoted' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+R rollout promote >"$T/promote2.out" 2>&1
+check "a promote whose event is refused fails" test $? -ne 0
+expect_in "saying the switch was not recorded" "refused by the test" "$T/promote2.out"
+expect_rc "the switch did not happen: the first release is still the active one" 0 "$([ "$(active)" = "$r1" ] && echo 0 || echo "1 ($(active))")"
+expect_rc "and no rollout.promoted for the second" 0 "$([ "$(promoted)" = "$r1" ] && echo 0 || echo "1 ($(promoted))")"
+sqlite3 "$P5/.cratis/state.db" "DROP TRIGGER refuse_promoted;"
+APP_VERSION=v2 R apply --auto-approve >"$T/promote3.out" 2>&1; expect_rc "the next run" 0 $?
+expect_in "settles the interrupted switch" "settling a switch between releases that was interrupted" "$T/promote3.out"
+r2=$(active)
+check "switching to the second release" sh -c "[ -n '$r2' ] && [ '$r2' != '$r1' ]"
+expect_rc "with its event, once" 0 "$([ "$(promoted)" = "$r1 $r2" ] && echo 0 || echo "1 ($(promoted))")"
 finish
