@@ -432,8 +432,11 @@ static int take_lock(struct app *a, struct run_lock *h, struct diags *d)
 	/* wait for a held lock here rather than in the store, so that Ctrl-C ends the wait */
 	int64_t deadline = now_ms() + (a->o.lock_timeout_ms > 0 ? a->o.lock_timeout_ms : 0);
 	int rc;
-	while ((rc = store_lock(a->store, me, 0, &holder)) == CRATIS_ELOCKED && !*a->cancel && now_ms() < deadline)
+	struct app_lock_event lev; /* lock.taken, written with the lock */
+	app_lock_event(a, me->environment, &lev);
+	while ((rc = store_lock_ev(a->store, me, 0, &holder, &lev.emits)) == CRATIS_ELOCKED && !*a->cancel && now_ms() < deadline)
 		usleep(100000);
+	app_lock_event_release(&lev);
 	if (rc == CRATIS_ELOCKED && *a->cancel) {
 		diags_errorf(d, CRATIS_ERROR, "interrupted while waiting for the lock of environment '%s'", me->environment);
 		return CRATIS_ERROR;
@@ -456,7 +459,6 @@ static int take_lock(struct app *a, struct run_lock *h, struct diags *d)
 			diags_add(d, DIAG_WARNING, CRATIS_OK, "%s", w.ptr);
 		buf_release(&w);
 	}
-	app_emit_lock_taken(a, me, holder.id[0] ? &holder : NULL);
 	if (lock_keeper_start(&h->keeper, a->store, me->id, me->lease_ms, a->cancel)) {
 		rc = diags_add_last_error(d);
 		if (store_unlock(a->store, me->id))

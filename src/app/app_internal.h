@@ -31,9 +31,15 @@ static inline const char *or_empty(const char *s)
 	return s ? s : "";
 }
 
-/* Record dev.cratis.lock.taken for lock me (prev: the lock taken over, or NULL) in the outbox,
- * in its own transaction (events.c). A failure is a warning to the observer (or lost when there
- * is none): the lock is held either way. */
-void app_emit_lock_taken(struct app *a, const struct lock_info *me, const struct lock_info *prev);
+/* The lock.taken event of a lock on environment, for store_lock_ev (e->emits): its data, made in
+ * the transaction that takes the lock, names the lock and the holder taken over. e's strings are
+ * heap (app_lock_event_release); e must stay put while e->emits is used. */
+struct app_lock_event {
+	struct store_event ev;
+	struct store_emits emits;
+	char *source;
+};
+void app_lock_event(struct app *a, const char *environment, struct app_lock_event *e);
+void app_lock_event_release(struct app_lock_event *e);
 
 #endif

@@ -203,8 +203,15 @@ static const char *env_project(const struct app *a)
 	return a->model.nprojects == 1 && a->model.projects[0].name ? a->model.projects[0].name : "_";
 }
 
-void app_emit_lock_taken(struct app *a, const struct lock_info *me, const struct lock_info *prev)
+/* The data of lock.taken, made in the transaction that takes the lock (store_lock_ev), where
+ * the holder it took over, if any, is known. */
+static char *lock_taken_data(const struct store_emit_info *info, size_t i, void *payload)
 {
+	(void)i;
+	(void)payload;
+	const struct lock_info *me = info->lock, *prev = info->previous;
+	if (!me)
+		return NULL;
 	json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:I,s:b}", "lock", me->id, "environment", me->environment, "holder", me->owner,
 	                      "host", me->host, "pid", (json_int_t)me->pid, "takeover", prev != NULL);
 	if (prev)
@@ -212,12 +219,20 @@ void app_emit_lock_taken(struct app *a, const struct lock_info *me, const struct
 		                                             (json_int_t)prev->pid, "deployment", (json_int_t)prev->deployment));
 	char *data = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(d);
-	char *source = xasprintf("/projects/%s/environments/%s", env_project(a), me->environment[0] ? me->environment : "_");
-	struct store_event ev = { .type = CRATIS_EVENT_PREFIX "lock.taken", .source = source, .data = data };
-	if (store_emit(a->store, me->environment, 0, &ev, 1) && a->o.observer)
-		engine_emit(a->o.observer, &(struct engine_event){ .type = EV_WARNING, .message = cratis_error_last()->message });
-	free(source);
-	free(data);
+	return data;
+}
+
+void app_lock_event(struct app *a, const char *environment, struct app_lock_event *e)
+{
+	e->source = xasprintf("/projects/%s/environments/%s", env_project(a), environment && *environment ? environment : "_");
+	e->ev = (struct store_event){ .type = CRATIS_EVENT_PREFIX "lock.taken", .source = e->source };
+	e->emits = (struct store_emits){ .events = &e->ev, .n = 1, .data_for = lock_taken_data };
+}
+
+void app_lock_event_release(struct app_lock_event *e)
+{
+	free(e->source);
+	e->source = NULL;
 }
 
 int app_events_enable(struct app *a, const char *sink, struct diags *d)

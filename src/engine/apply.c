@@ -621,6 +621,23 @@ static void monitor(struct exec *x)
 	pthread_mutex_unlock(&x->mu);
 }
 
+/* What deployment.started says besides its deployment id, which the store allocates in the
+ * transaction that writes the event (started_data). */
+struct started_info {
+	const char *environment, *project, *who, *command;
+};
+
+static char *started_data(const struct store_emit_info *info, size_t i, void *payload)
+{
+	(void)i;
+	const struct started_info *si = payload;
+	json_t *d = json_pack("{s:I,s:s?,s:s?,s:s,s:s?}", "deployment", (json_int_t)info->deployment, "environment",
+	                      si->environment, "project", si->project, "who", si->who, "command", si->command);
+	char *text = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(d);
+	return text;
+}
+
 int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, const char *command,
                const char *project, const char *inputs, struct apply_result *res)
 {
@@ -632,22 +649,21 @@ int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, con
 	struct deployment d = { .project = (char *)project, .environment = (char *)p->environment,
 	                        .command = (char *)command, .user = (char *)user_name(),
 	                        .host = (char *)host_name(), .started = started, .inputs = (char *)inputs };
-	int rc = store_deployment_begin(s, &d);
+	char who[256];
+	snprintf(who, sizeof(who), "%s@%s", d.user ? d.user : "", d.host ? d.host : "");
+	/* the deployment and its deployment.started event are one transaction (the outbox) */
+	int rc;
+	{
+		struct unit_events ue = { .n = 0 };
+		ue_add(&ue, project, p->environment, "deployment.started", true, NULL, NULL);
+		struct started_info si = { .environment = p->environment, .project = project, .who = who, .command = command };
+		rc = store_deployment_begin_ev(s, &d, &(struct store_emits){ .events = ue.v, .n = ue.n, .data_for = started_data,
+		                                                             .payload = &si });
+		ue_release(&ue);
+	}
 	if (rc)
 		return rc;
 	x.deployment = d.id;
-	char who[256];
-	snprintf(who, sizeof(who), "%s@%s", d.user ? d.user : "", d.host ? d.host : "");
-	{
-		struct unit_events ue = { .n = 0 };
-		ue_add(&ue, project, p->environment, "deployment.started", true, NULL,
-		       json_pack("{s:I,s:s?,s:s?,s:s,s:s?}", "deployment", (json_int_t)d.id, "environment", p->environment,
-		                 "project", project, "who", who, "command", command));
-		if (store_emit(s, p->environment ? p->environment : "", d.id, ue.v, ue.n))
-			engine_logf(o->observer, CRATIS_LOG_WARN, NULL, "the deployment.started event could not be recorded: %s",
-			            cratis_error_last()->message);
-		ue_release(&ue);
-	}
 	pthread_mutex_init(&x.mu, NULL);
 	pthread_cond_init(&x.cv, NULL);
 	x.st = xcalloc(p->n + 1, sizeof(*x.st));
@@ -723,17 +739,16 @@ int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, con
 		engine_emit(o->observer, &(struct engine_event){ .type = EV_WARNING, .deployment = d.id, .message = m });
 		free(m);
 	}
-	int frc = store_deployment_finish(s, &d);
-	if (!frc) {
+	/* the result and its deployment.finished event are one transaction (the outbox) */
+	int frc;
+	{
 		struct unit_events ue = { .n = 0 };
 		ue_add(&ue, project, p->environment, "deployment.finished", true, NULL,
 		       json_pack("{s:I,s:s?,s:s?,s:s,s:s?,s:s,s:{s:I,s:I,s:I,s:I}}", "deployment", (json_int_t)d.id,
 		                 "environment", p->environment, "project", project, "who", who, "command", command,
 		                 "result", d.result, "counts", "succeeded", (json_int_t)x.res.ok, "failed", (json_int_t)x.res.failed,
 		                 "skipped", (json_int_t)x.res.skipped, "interrupted", (json_int_t)x.res.interrupted));
-		if (store_emit(s, p->environment ? p->environment : "", d.id, ue.v, ue.n))
-			engine_logf(o->observer, CRATIS_LOG_WARN, NULL, "the deployment.finished event could not be recorded: %s",
-			            cratis_error_last()->message);
+		frc = store_deployment_finish_ev(s, &d, &(struct store_emits){ .events = ue.v, .n = ue.n });
 		ue_release(&ue);
 	}
 	engine_emit(o->observer, &(struct engine_event){ .type = EV_DEPLOYMENT_FINISHED, .deployment = d.id,

@@ -90,15 +90,24 @@ static void finish_stops(struct rop *o)
  * room for r, or NULL) retired; all of it written as one unit of work (store_releases_put), so a
  * crash leaves either the old assignment or the new one, never two active releases. The caller
  * has routed traffic to r first; finish_stops then stops what retires. */
-/* The outbox event of a switch that was recorded: rollout.promoted, or rollout.rolledback with
- * its reason. A failure to record it is a warning: the switch itself stands. */
-static void emit_switch(struct rop *o, const struct release *to, const struct release *from, bool rolledback,
-                        const char *reason)
+/* ro_save of a switch (v[0] is the release switched to) with its outbox event, rollout.promoted
+ * or rollout.rolledback with its reason, in the same transaction (store_releases_put_ev): the
+ * switch and its event commit together or neither does. */
+static int save_switch(struct rop *o, struct release *const *v, size_t n, const struct release *from, bool rolledback,
+                       const char *reason)
 {
-	if (events_emit_rollout(o->env->store, o->project, o->environment, o->name, to->id, from ? from->id : NULL,
-	                        rolledback, reason))
-		engine_logf(o->env->observer, CRATIS_LOG_WARN, NULL, "%s: cannot record its event: %s", o->name,
-		            cratis_error_last()->message);
+	struct rollout_event ev;
+	events_rollout_event(&ev, o->project, o->environment, o->name, v[0]->id, from ? from->id : NULL, rolledback, reason);
+	struct release *rows = xcalloc(n, sizeof(*rows));
+	for (size_t i = 0; i < n; i++)
+		rows[i] = *v[i]; /* shallow: the strings stay v's */
+	int rc = store_releases_put_ev(o->env->store, rows, n, &(struct store_emits){ .events = &ev.ev, .n = 1 });
+	free(rows);
+	events_rollout_release(&ev);
+	if (rc)
+		engine_logf(o->env->observer, CRATIS_LOG_WARN, NULL, "%s: cannot record release %s and the releases it switches with: %s",
+		            o->name, v[0]->id, cratis_error_last()->message);
+	return rc;
 }
 
 static int switch_live(struct rop *o, struct release *r, struct release *stopped, const char *stage, const char *why)
@@ -131,10 +140,9 @@ static int switch_live(struct rop *o, struct release *r, struct release *stopped
 			changed[n++] = x;
 		}
 	}
-	int rc = ro_save(o, changed, n);
+	bool back = !strcmp(stage, "rollback");
+	int rc = save_switch(o, changed, n, from, back, back ? "cratis rollout rollback" : NULL);
 	free(changed);
-	if (rc == CRATIS_OK)
-		emit_switch(o, r, from, !strcmp(stage, "rollback"), !strcmp(stage, "rollback") ? "cratis rollout rollback" : NULL);
 	return rc;
 }
 
@@ -157,9 +165,7 @@ static int switch_back(struct rop *o, struct release *back, struct release *r, c
 	ro_set_str(&r->status, "failing");
 	ro_note(o, r, "afterPostProd", "failed", msg);
 	struct release *v[2] = { back, r };
-	int rc = ro_save(o, v, 2);
-	if (rc == CRATIS_OK)
-		emit_switch(o, back, r, true, msg);
+	int rc = save_switch(o, v, 2, r, true, msg);
 	ro_route(o, back->port, back->port);
 	finish_stops(o);
 	return rc;

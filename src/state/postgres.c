@@ -659,7 +659,32 @@ static void adv_release(struct pg_store *s, int64_t key)
 	PQclear(r);
 }
 
-static int pg_try_lock(struct store *st, struct lock_info *me, struct lock_info *holder, bool *took_over)
+/* Append em's outbox rows for info, one INSERT each, inside the caller's transaction (s->mu
+ * held). */
+static int insert_emits(struct pg_store *s, const struct store_emits *em, const struct store_emit_info *info)
+{
+	if (!em || !em->n)
+		return CRATIS_OK;
+	struct store_event *v;
+	store_emits_resolve(em, info, &v);
+	char now[32], dep[24];
+	cloud_event_format_time(store_now(&s->pub), now);
+	int rc = CRATIS_OK;
+	for (size_t i = 0; i < em->n && !rc; i++) {
+		char id[37];
+		if (!v[i].id && (rc = cloud_event_new_id(id)))
+			break;
+		const char *p[7] = { v[i].id ? v[i].id : id, v[i].source, v[i].type, v[i].subject, now, v[i].data,
+		                     info->deployment ? i64(dep, info->deployment) : NULL };
+		rc = pq(s, NULL, "INSERT INTO events (id, source, type, subject, time, data, deployment) VALUES ($1,$2,$3,$4,$5,$6,$7::bigint)",
+		        7, p, "record event");
+	}
+	store_emits_free(v, em->n);
+	return rc;
+}
+
+static int pg_try_lock(struct store *st, struct lock_info *me, struct lock_info *holder, bool *took_over,
+                       const struct store_emits *em)
 {
 	struct pg_store *s = P(st);
 	*took_over = false;
@@ -708,6 +733,8 @@ static int pg_try_lock(struct store *st, struct lock_info *me, struct lock_info 
 	                 " ON CONFLICT (environment) DO UPDATE SET id=$2, pid=$3, host=$4, \"user\"=$5, command=$6, since=$7,"
 	                 " owner=$8, acquired=$9, heartbeat=$10, expires=$11, lease_ms=$12, deployment=NULL, advisory=$13",
 	        13, p, "take lock");
+	if (!rc)
+		rc = insert_emits(s, em, &(struct store_emit_info){ .lock = me, .previous = *took_over ? holder : NULL });
 out_end:
 	if (rc == CRATIS_ELOCKED)
 		end_tx(s, rc);
@@ -1039,14 +1066,19 @@ static int pg_commit(struct store *st, const struct store_unit *u)
 
 /* ---- deployments ---- */
 
-static int pg_deployment_begin(struct store *st, struct deployment *d, const char *lock_id)
+static int pg_deployment_begin(struct store *st, struct deployment *d, const char *lock_id, const struct store_emits *em)
 {
 	struct pg_store *s = P(st);
 	pthread_mutex_lock(&s->mu);
 	PGresult *r = NULL;
 	const char *p[8] = { d->project, d->environment, d->command, d->user, d->host, d->started, d->inputs, lock_id };
-	/* the deployment and its lock's record of it in one statement (one transaction) */
+	/* the deployment and its lock's record of it in one statement (one transaction); with events,
+	 * that statement and their inserts in one explicit transaction */
+	bool tx = em && em->n;
+	int64_t id = 0;
 	int rc = db_ready(s);
+	if (!rc && tx)
+		rc = run_begin(s);
 	if (!rc)
 		rc = pq(s, &r, "WITH d AS (INSERT INTO deployments (project, environment, command, \"user\", host, started, result, inputs)"
 		               " VALUES ($1,$2,$3,$4,$5,$6,'running',$7) RETURNING id),"
@@ -1054,23 +1086,38 @@ static int pg_deployment_begin(struct store *st, struct deployment *d, const cha
 		               " SELECT id FROM d",
 		        8, p, "start deployment");
 	if (!rc)
-		d->id = ival(r, 0, 0);
+		id = ival(r, 0, 0);
 	PQclear(r);
+	if (tx) {
+		if (!rc)
+			rc = insert_emits(s, em, &(struct store_emit_info){ .deployment = id });
+		rc = end_tx(s, rc);
+	}
+	if (!rc)
+		d->id = id;
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
 
-static int pg_deployment_finish(struct store *st, const struct deployment *d)
+static int pg_deployment_finish(struct store *st, const struct deployment *d, const struct store_emits *em)
 {
 	struct pg_store *s = P(st);
 	char id[24];
 	pthread_mutex_lock(&s->mu);
 	const char *p[4] = { d->finished, d->result, d->summary, i64(id, d->id) };
+	bool tx = em && em->n; /* alone, the UPDATE is its own transaction */
 	/* a deployment another run closed as interrupted (its lease was lost) stays closed */
 	int rc = db_ready(s);
+	if (!rc && tx)
+		rc = run_begin(s);
 	if (!rc)
 		rc = pq(s, NULL, "UPDATE deployments SET finished=$1, result=$2, summary=$3 WHERE id=$4 AND (result IS NULL OR result = 'running')",
 		        4, p, "finish deployment");
+	if (tx) {
+		if (!rc)
+			rc = insert_emits(s, em, &(struct store_emit_info){ .deployment = d->id });
+		rc = end_tx(s, rc);
+	}
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -1250,7 +1297,7 @@ static int pg_put_rows(struct pg_store *s, const struct release *v, size_t n, co
 	return rc;
 }
 
-static int pg_release_put(struct store *st, const struct release *v, size_t n)
+static int pg_release_put(struct store *st, const struct release *v, size_t n, const struct store_emits *em)
 {
 	struct pg_store *s = P(st);
 	char now[32];
@@ -1261,6 +1308,8 @@ static int pg_release_put(struct store *st, const struct release *v, size_t n)
 		rc = run_begin(s);
 	if (!rc)
 		rc = pg_put_rows(s, v, n, now);
+	if (!rc)
+		rc = insert_emits(s, em, &(struct store_emit_info){ 0 });
 	rc = end_tx(s, rc);
 	pthread_mutex_unlock(&s->mu);
 	return rc;

@@ -379,7 +379,22 @@ static int close_interrupted(struct sqlite_store *s, int64_t id, const struct lo
 	return rc;
 }
 
-static int sq_try_lock(struct store *st, struct lock_info *me, struct lock_info *holder, bool *took_over)
+static int insert_events(struct sqlite_store *s, const struct store_event *ev, size_t n, int64_t deployment);
+
+/* Append em's outbox rows for info (inside the caller's transaction). */
+static int insert_emits(struct sqlite_store *s, const struct store_emits *em, const struct store_emit_info *info)
+{
+	if (!em || !em->n)
+		return CRATIS_OK;
+	struct store_event *v;
+	store_emits_resolve(em, info, &v);
+	int rc = insert_events(s, v, em->n, info->deployment);
+	store_emits_free(v, em->n);
+	return rc;
+}
+
+static int sq_try_lock(struct store *st, struct lock_info *me, struct lock_info *holder, bool *took_over,
+                       const struct store_emits *em)
 {
 	struct sqlite_store *s = S(st);
 	*took_over = false;
@@ -408,6 +423,8 @@ static int sq_try_lock(struct store *st, struct lock_info *me, struct lock_info 
 	              bind_text(q, 7, me->since) | bind_text(q, 8, me->owner) | bind_i64(q, 9, me->acquired) |
 	              bind_i64(q, 10, me->heartbeat) | bind_i64(q, 11, me->expires) | sqlite3_bind_int(q, 12, me->lease_ms),
 	              "take lock");
+	if (!rc)
+		rc = insert_emits(s, em, &(struct store_emit_info){ .lock = me, .previous = *took_over ? holder : NULL });
 out_end:
 	if (rc == CRATIS_ELOCKED) {
 		end_tx(s, rc);
@@ -704,9 +721,10 @@ out_unlock:
 
 /* ---- deployments ---- */
 
-static int sq_deployment_begin(struct store *st, struct deployment *d, const char *lock_id)
+static int sq_deployment_begin(struct store *st, struct deployment *d, const char *lock_id, const struct store_emits *em)
 {
 	struct sqlite_store *s = S(st);
+	int64_t id = 0;
 	pthread_mutex_lock(&s->mu);
 	int rc = begin(s);
 	if (rc)
@@ -721,32 +739,44 @@ static int sq_deployment_begin(struct store *st, struct deployment *d, const cha
 	              "start deployment");
 	if (rc)
 		goto out_end;
-	int64_t id = sqlite3_last_insert_rowid(s->db);
+	id = sqlite3_last_insert_rowid(s->db);
 	if (lock_id) {
 		if ((rc = prep(s, &q, "UPDATE locks SET deployment = ? WHERE id = ?", "record the lock's deployment")))
 			goto out_end;
 		rc = run_stmt(s, q, bind_i64(q, 1, id) | bind_text(q, 2, lock_id), "record the lock's deployment");
 	}
 	if (!rc)
-		d->id = id;
+		rc = insert_emits(s, em, &(struct store_emit_info){ .deployment = id });
 out_end:
 	rc = end_tx(s, rc);
+	if (!rc)
+		d->id = id;
 out_unlock:
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
 
-static int sq_deployment_finish(struct store *st, const struct deployment *d)
+static int sq_deployment_finish(struct store *st, const struct deployment *d, const struct store_emits *em)
 {
 	struct sqlite_store *s = S(st);
 	pthread_mutex_lock(&s->mu);
+	bool tx = em && em->n; /* alone, the UPDATE is its own transaction */
+	int rc = tx ? begin(s) : CRATIS_OK;
+	if (rc)
+		goto out_unlock;
 	sqlite3_stmt *q;
 	/* a deployment another run closed as interrupted (its lease was lost) stays closed */
-	int rc = prep(s, &q, "UPDATE deployments SET finished=?, result=?, summary=? WHERE id=? AND (result IS NULL OR result = 'running')",
-	              "finish deployment");
+	rc = prep(s, &q, "UPDATE deployments SET finished=?, result=?, summary=? WHERE id=? AND (result IS NULL OR result = 'running')",
+	          "finish deployment");
 	if (!rc)
 		rc = run_stmt(s, q, bind_text(q, 1, d->finished) | bind_text(q, 2, d->result) | bind_text(q, 3, d->summary) | bind_i64(q, 4, d->id),
 		              "finish deployment");
+	if (tx) {
+		if (!rc)
+			rc = insert_emits(s, em, &(struct store_emit_info){ .deployment = d->id });
+		rc = end_tx(s, rc);
+	}
+out_unlock:
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -949,7 +979,7 @@ static int sq_put_rows(struct sqlite_store *s, const struct release *v, size_t n
 	return rc;
 }
 
-static int sq_release_put(struct store *st, const struct release *v, size_t n)
+static int sq_release_put(struct store *st, const struct release *v, size_t n, const struct store_emits *em)
 {
 	struct sqlite_store *s = S(st);
 	char now[32];
@@ -958,6 +988,8 @@ static int sq_release_put(struct store *st, const struct release *v, size_t n)
 	int rc = begin(s);
 	if (!rc)
 		rc = sq_put_rows(s, v, n, now);
+	if (!rc)
+		rc = insert_emits(s, em, &(struct store_emit_info){ 0 });
 	rc = end_tx(s, rc);
 	pthread_mutex_unlock(&s->mu);
 	return rc;

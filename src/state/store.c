@@ -226,8 +226,45 @@ static void new_lock_id(char id[40])
 		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
 }
 
+/* Every event of em needs a type and a source (what store_commit checks of a unit's events). */
+static int check_emits(struct store *s, const struct store_emits *em)
+{
+	for (size_t i = 0; em && i < em->n; i++)
+		if (!em->events[i].type || !*em->events[i].type || !em->events[i].source || !*em->events[i].source)
+			return error_set(CRATIS_EINVAL, "state '%s': event %zu needs a type and a source", s->path, i + 1);
+	return CRATIS_OK;
+}
+
+void store_emits_resolve(const struct store_emits *em, const struct store_emit_info *info, struct store_event **out)
+{
+	struct store_event *v = xcalloc(em->n ? em->n : 1, sizeof(*v));
+	for (size_t i = 0; i < em->n; i++) {
+		v[i] = em->events[i];
+		char *data = em->data_for ? em->data_for(info, i, em->payload) : NULL;
+		/* every data string of the copy is owned by it (store_emits_free frees them all) */
+		v[i].data = data ? data : (em->events[i].data ? xstrdup(em->events[i].data) : NULL);
+	}
+	*out = v;
+}
+
+void store_emits_free(struct store_event *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free((char *)v[i].data);
+	free(v);
+}
+
 int store_lock(struct store *s, struct lock_info *me, int timeout_ms, struct lock_info *holder)
 {
+	return store_lock_ev(s, me, timeout_ms, holder, NULL);
+}
+
+int store_lock_ev(struct store *s, struct lock_info *me, int timeout_ms, struct lock_info *holder,
+                  const struct store_emits *em)
+{
+	int crc = check_emits(s, em);
+	if (crc)
+		return crc;
 	new_lock_id(me->id);
 	if (!me->owner[0])
 		snprintf(me->owner, sizeof(me->owner), "%.40s@%.60s:%ld", me->user, me->host, me->pid);
@@ -241,7 +278,7 @@ int store_lock(struct store *s, struct lock_info *me, int timeout_ms, struct loc
 		store_format_time(me->acquired, me->since);
 		bool took_over = false;
 		memset(holder, 0, sizeof(*holder));
-		int rc = s->ops->try_lock(s, me, holder, &took_over);
+		int rc = s->ops->try_lock(s, me, holder, &took_over, em);
 		if (!rc) {
 			held_add(s, me);
 			if (!took_over)
@@ -356,14 +393,28 @@ int store_rename(struct store *s, const char *environment, const char *project, 
 
 int store_deployment_begin(struct store *s, struct deployment *d)
 {
-	char lock_id[40];
-	held_find(s, d->environment, lock_id);
-	return s->ops->deployment_begin(s, d, lock_id[0] ? lock_id : NULL);
+	return store_deployment_begin_ev(s, d, NULL);
 }
 
 int store_deployment_finish(struct store *s, const struct deployment *d)
 {
-	return s->ops->deployment_finish(s, d);
+	return store_deployment_finish_ev(s, d, NULL);
+}
+
+int store_deployment_begin_ev(struct store *s, struct deployment *d, const struct store_emits *em)
+{
+	int rc = check_emits(s, em);
+	if (rc)
+		return rc;
+	char lock_id[40];
+	held_find(s, d->environment, lock_id);
+	return s->ops->deployment_begin(s, d, lock_id[0] ? lock_id : NULL, em);
+}
+
+int store_deployment_finish_ev(struct store *s, const struct deployment *d, const struct store_emits *em)
+{
+	int rc = check_emits(s, em);
+	return rc ? rc : s->ops->deployment_finish(s, d, em);
 }
 
 int store_history(struct store *s, const char *environment, int limit, struct deployments *out)
@@ -506,7 +557,7 @@ void store_artifacts_release(struct artifacts *a)
 
 int store_release_put(struct store *s, const struct release *r)
 {
-	return s->ops->release_put(s, r, 1);
+	return s->ops->release_put(s, r, 1, NULL);
 }
 
 int store_release_allocate(struct store *s, struct release *r, const struct port_range *range)
@@ -537,9 +588,15 @@ int store_port_pick(const int *ports, const bool *retired_only, size_t n, const 
 
 int store_releases_put(struct store *s, const struct release *v, size_t n)
 {
+	return store_releases_put_ev(s, v, n, NULL);
+}
+
+int store_releases_put_ev(struct store *s, const struct release *v, size_t n, const struct store_emits *em)
+{
 	if (!n)
 		return error_set(CRATIS_EINVAL, "no release to record");
-	return s->ops->release_put(s, v, n);
+	int rc = check_emits(s, em);
+	return rc ? rc : s->ops->release_put(s, v, n, em);
 }
 
 int store_releases(struct store *s, const char *environment, const char *project, const char *rollout,

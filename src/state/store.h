@@ -128,6 +128,35 @@ struct store_event {
 	const char *id;       /* event id, or NULL: a new UUID v4 (cloud_event_new_id) */
 };
 
+/* What the events of an operation may depend on that is only known inside its transaction
+ * (struct store_emits). Borrowed for the callback. */
+struct store_emit_info {
+	int64_t deployment;               /* deployment begin: the id just allocated; finish: d->id; else 0 */
+	const struct lock_info *lock;     /* lock: the lock being taken (id, owner, ... filled); else NULL */
+	const struct lock_info *previous; /* lock: the holder taken over in the same transaction, or NULL */
+};
+
+/* Outbox events an operation other than store_commit writes in the same transaction as its
+ * change (store_deployment_begin_ev, store_deployment_finish_ev, store_lock_ev,
+ * store_releases_put_ev): the change commits with every one of its events or, when any insert
+ * fails, neither the change nor any event is written. Borrowed for the call. */
+struct store_emits {
+	const struct store_event *events; /* n events, each with type and source */
+	size_t n;
+	/* Or NULL. Called inside the transaction, once per event i (in order), after the change is
+	 * made and before the events are inserted: the JSON object text it returns (heap; the store
+	 * frees it) replaces events[i].data; NULL keeps events[i].data. It must not call the store. */
+	char *(*data_for)(const struct store_emit_info *info, size_t i, void *payload);
+	void *payload;
+};
+
+/* For backends: the events of em (em->n of them) with data_for applied for info, into *out (a
+ * heap array; free with store_emits_free(*out, em->n)). Always succeeds (allocation failure aborts
+ * as xmalloc does). */
+void store_emits_resolve(const struct store_emits *em, const struct store_emit_info *info, struct store_event **out);
+/* Free what store_emits_resolve returned for n events (the data strings data_for made). */
+void store_emits_free(struct store_event *v, size_t n);
+
 /* One page of outbox events, in seq order. Each is heap-owned (store_events_release). */
 struct store_events {
 	struct cloud_event *v;
@@ -252,9 +281,13 @@ void store_dump_add_row(struct store_table_dump *t, const char *const *cells, si
 
 /* A backend's ops table, chosen by URL scheme (like sqlite3_vfs). Fields are only appended;
  * version says which exist. Version 1 is the set up to schema_version, version 2 adds dump and
- * load, version 3 the outbox (events to sink_status). Backends implement these; callers use the store_* functions. Every op sets the last
- * error when it returns non-zero. */
-#define STORE_OPS_VERSION 3
+ * load, version 3 the outbox (events to sink_status), version 4 gives try_lock,
+ * deployment_begin, deployment_finish and release_put the outbox events they write in their own
+ * transaction (em: NULL or em->n == 0 = none; events' deployment column is info.deployment, see
+ * struct store_emit_info; an event insert that fails rolls the whole change back and is
+ * returned, CRATIS_EIO). Backends implement these; callers use the store_* functions. Every op
+ * sets the last error when it returns non-zero. */
+#define STORE_OPS_VERSION 4
 struct store_ops {
 	int version;          /* STORE_OPS_VERSION the backend was written against */
 	const char *name;     /* "sqlite" */
@@ -262,7 +295,8 @@ struct store_ops {
 	/* One attempt: take me's lock, or CRATIS_ELOCKED with *holder filled. A holder for which
 	 * store_lock_takeable() is true is replaced, and its deployment (if running) closed as
 	 * interrupted, in the same transaction; *took_over says so (holder filled). */
-	int (*try_lock)(struct store *s, struct lock_info *me, struct lock_info *holder, bool *took_over);
+	int (*try_lock)(struct store *s, struct lock_info *me, struct lock_info *holder, bool *took_over,
+	                const struct store_emits *em);
 	int (*renew)(struct store *s, const char *lock_id);
 	/* Delete lock lock_id; when force is false, refuse a live holder (CRATIS_ELOCKED). When
 	 * close_dead, the deployment of a holder that is not alive is closed as interrupted. */
@@ -273,16 +307,16 @@ struct store_ops {
 	int (*commit)(struct store *s, const struct store_unit *u);
 	/* lock_id: this handle's lock on d->environment (or NULL): it records d->id in the same
 	 * transaction. */
-	int (*deployment_begin)(struct store *s, struct deployment *d, const char *lock_id);
-	int (*deployment_finish)(struct store *s, const struct deployment *d);
+	int (*deployment_begin)(struct store *s, struct deployment *d, const char *lock_id, const struct store_emits *em);
+	int (*deployment_finish)(struct store *s, const struct deployment *d, const struct store_emits *em);
 	int (*history)(struct store *s, const char *environment, int limit, struct deployments *out);
 	int (*steps)(struct store *s, int64_t deployment, struct steps *out);
 	int (*artifact_record)(struct store *s, const struct artifact *a, enum artifact_outcome *outcome,
 	                       struct artifact *existing);
 	int (*artifacts)(struct store *s, const char *name, bool history, struct artifacts *out);
 	/* Insert or update the n releases of v in one transaction: all or none (a switch between
-	 * releases is one unit of work). */
-	int (*release_put)(struct store *s, const struct release *v, size_t n);
+	 * releases is one unit of work), with em's events. */
+	int (*release_put)(struct store *s, const struct release *v, size_t n, const struct store_emits *em);
 	int (*releases)(struct store *s, const char *environment, const char *project, const char *rollout,
 	                struct releases *out);
 	int (*schema_version)(struct store *s, int *out);
@@ -368,6 +402,12 @@ void store_format_time(int64_t ms, char out[32]);
  * the lock, retry for up to timeout_ms of real time (0 = fail at once) and then return
  * CRATIS_ELOCKED with *holder filled and a message naming it. CRATIS_EIO on a store error. */
 int store_lock(struct store *s, struct lock_info *me, int timeout_ms, struct lock_info *holder);
+/* store_lock, writing em's events (may be NULL) in the transaction that takes the lock (the
+ * lock.taken event): data_for sees info.lock = me and info.previous = the holder taken over (or
+ * NULL). Only the attempt that takes the lock writes them. CRATIS_EINVAL (nothing done) for an
+ * event without type or source; an event insert that fails leaves the lock untaken (CRATIS_EIO). */
+int store_lock_ev(struct store *s, struct lock_info *me, int timeout_ms, struct lock_info *holder,
+                  const struct store_emits *em);
 /* Extend lock lock_id's lease: heartbeat = now, expires = now + its lease. CRATIS_ENOTFOUND when
  * the lock is gone (released or taken over: the caller no longer holds it), CRATIS_EIO. */
 int store_lock_renew(struct store *s, const char *lock_id);
@@ -448,6 +488,13 @@ int store_rename(struct store *s, const char *environment, const char *project, 
  * and end time. CRATIS_EIO. */
 int store_deployment_begin(struct store *s, struct deployment *d);
 int store_deployment_finish(struct store *s, const struct deployment *d);
+/* The same, writing em's events (may be NULL) in the deployment's transaction, with the
+ * deployment id in their deployment column. For begin, em->data_for sees info.deployment = the
+ * id just allocated (d->id is only set once everything committed), so that deployment.started
+ * can name it. CRATIS_EINVAL (nothing written) for an event without type or source; an event
+ * insert that fails writes nothing: no deployment (d->id untouched) or no result (CRATIS_EIO). */
+int store_deployment_begin_ev(struct store *s, struct deployment *d, const struct store_emits *em);
+int store_deployment_finish_ev(struct store *s, const struct deployment *d, const struct store_emits *em);
 /* Newest first, at most limit (0 = all); environment NULL = every environment. *out is always
  * initialised (empty on error). CRATIS_EIO. */
 int store_history(struct store *s, const char *environment, int limit, struct deployments *out);
@@ -474,6 +521,10 @@ int store_release_put(struct store *s, const struct release *r);
  * row has its new value or none has. Returns CRATIS_OK, CRATIS_EINVAL for n == 0, or CRATIS_EIO
  * (nothing written). */
 int store_releases_put(struct store *s, const struct release *v, size_t n);
+/* store_releases_put with em's events (may be NULL; deployment column NULL) in the same
+ * transaction: a release switch and its rollout.promoted / rollout.rolledback event commit
+ * together or not at all. CRATIS_EINVAL (nothing written) for an event without type or source. */
+int store_releases_put_ev(struct store *s, const struct release *v, size_t n, const struct store_emits *em);
 /* The port allocator of releases: hand out a port for r and record r with it (insert or update),
  * in one transaction, so that two runs sharing the store never hand out the same port. The port
  * is the first from range->start (wrapping within [lo, hi]) that no release recorded in the

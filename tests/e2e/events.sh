@@ -2,7 +2,8 @@
 # Events (issue 13, the core half): every deployment, resource change and lock is a CloudEvent in
 # the outbox, written with the change it describes; a file sink receives each event once, in
 # order; a run killed with kill -9 after a commit and before delivery leaves its events in the
-# outbox and the next run delivers them; no secret or sensitive value reaches an event.
+# outbox and the next run delivers them; no secret or sensitive value reaches an event (a plugin's
+# own included); a release switch and its event commit together.
 . "$(dirname "$0")/lib.sh"
 P="$T/p"
 mkdir -p "$P"
@@ -186,6 +187,62 @@ expect_rc "apply with a plugin that emits" 0 $?
 check "its event follows its resource.changed, in the same deployment" sh -c "jq -e '[.[] | select(.subject == \"Probe/p1\") | .type] == [\"dev.cratis.resource.changed\", \"probe.applied\"]' '$T/probe.json' >/dev/null"
 expect_in "with the plugin's data" '"name": "p1"' "$T/probe.json"
 expect_not_in "an event the host refused is not recorded" "probe.bad" "$T/probe.json"
+# what a plugin emits is scrubbed of the secret and sensitive values it was given, in the outbox
+# and in a sink
+P6="$T/said"
+mkdir -p "$P6"
+cat >"$P6/cratis.yaml" <<YAML
+apiVersion: cratis/v1
+kind: System
+metadata: {name: box}
+spec: {type: local}
+---
+apiVersion: cratis/v1
+kind: Environment
+metadata: {name: staging}
+spec: {systems: [box]}
+---
+apiVersion: cratis/v1
+kind: Project
+metadata: {name: demo}
+spec:
+  secrets:
+    s: {env: CRATIS_T_SEC}
+  events:
+    sinks:
+      - {name: log, type: file, path: $T/said.ndjson}
+---
+apiVersion: exec/v1
+kind: Task
+metadata: {name: gen, project: demo}
+spec:
+  apply: [sh, -c, 'echo token=\$(cat $T/out.src)']
+  outputs: [{name: token, sensitive: true}]
+---
+apiVersion: probe/v1
+kind: Probe
+metadata: {name: secret, project: demo}
+spec: {system: box, record: "$T/said-requests.jsonl", say: "key \${secret:s} end"}
+---
+apiVersion: probe/v1
+kind: Probe
+metadata: {name: output, project: demo}
+spec: {system: box, record: "$T/said-requests.jsonl", say: "token \${Task/gen.outputs.token} end"}
+YAML
+CRATIS_PLUGIN_PATH="$BUILD/tests/plugins/abi12" "$CRATIS" apply -f "$P6" --auto-approve >"$T/said.out" 2>&1
+expect_rc "apply with a plugin that emits what it was given" 0 $?
+"$CRATIS" events list -f "$P6" --type probe.said -o json >"$T/said.json" 2>&1
+expect_rc "both emitted events are recorded" 2 "$(jq length "$T/said.json")"
+# the plugin got the values in clear (a reference would pass through unchanged): each stands
+# replaced by the marker where it was, nested values too
+expect_in "the secret is replaced where it stood" '"said": "key (sensitive) end"' "$T/said.json"
+expect_in "the sensitive output too" '"said": "token (sensitive) end"' "$T/said.json"
+expect_in "in nested values as well" '"values":["key (sensitive) end"]' "$T/said.ndjson"
+for f in said.json said.ndjson; do
+	expect_not_in "$f: no secret in a plugin's event" "$SEC" "$T/$f"
+	expect_not_in "$f: no sensitive output in a plugin's event" "$OUT" "$T/$f"
+done
+check "the sink got both" test "$(grep -c '"type":"probe.said"' "$T/said.ndjson")" -eq 2
 # a plan whose refresh finds drift records drift.detected (its own unit), one per drifted resource
 P4="$T/drift"
 mkdir -p "$P4"
@@ -238,4 +295,36 @@ sed -i '/name: bad/d; /name: lit/d' "$P3/m.yaml"
 expect_in "lists it" "chat             webhook  enabled" "$T/conf.sinks"
 "$CRATIS" events deliver -f "$P3" >"$T/conf.deliver" 2>&1; expect_rc "deliver" 0 $?
 expect_in "an unreadable secret keeps the sink's events pending, saying why" "secret 'hook' of sink 'chat'" "$T/conf.deliver"
+# a release switch and its rollout.promoted event are one transaction: a promote whose event the
+# database refuses switches nothing (the release it promoted stays the active one in the store)
+P5="$T/shop"
+cp -r "$SRC/examples/rollout" "$P5"
+rm -rf "$P5/.cratis"
+sed -i 's/autoPromotion: true/autoPromotion: false/' "$P5/shop.yaml"
+export ROLLOUT_ACTIVE_PORT=$(free_port) ROLLOUT_PREVIEW_PORT=$(free_port)
+R() { "$CRATIS" "$@" -f "$P5"; }
+stop_shop() { R destroy --auto-approve >/dev/null 2>&1; return 0; }
+cleanup_hooks="stop_shop"
+active() { R rollout history -o json 2>/dev/null | python3 -c "import json,sys; print(' '.join(r['release'] for r in json.load(sys.stdin) if r['status'] == 'active'))"; }
+promoted() { R events list --type dev.cratis.rollout.promoted -o json 2>/dev/null | jq -r '[.[].data.release] | join(" ")'; }
+APP_VERSION=v1 R apply --auto-approve >"$T/shop1.out" 2>&1; expect_rc "a rollout's first release" 0 $?
+R rollout promote >"$T/promote1.out" 2>&1; expect_rc "rollout promote" 0 $?
+r1=$(active)
+check "one release is active" test -n "$r1"
+expect_rc "the promote recorded rollout.promoted for it" 0 "$([ "$(promoted)" = "$r1" ] && echo 0 || echo "1 ($(promoted) vs $r1)")"
+R events list --type dev.cratis.rollout.promoted -o json >"$T/promoted1.json" 2>&1
+expect_in "subject is the Rollout" '"subject": "Rollout/web"' "$T/promoted1.json"
+APP_VERSION=v2 R apply --auto-approve >"$T/shop2.out" 2>&1; expect_rc "a second release in preview" 0 $?
+sqlite3 "$P5/.cratis/state.db" "CREATE TRIGGER refuse_promoted BEFORE INSERT ON events WHEN NEW.type = 'dev.cratis.rollout.promoted' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+R rollout promote >"$T/promote2.out" 2>&1
+check "a promote whose event is refused fails" test $? -ne 0
+expect_in "saying the switch was not recorded" "refused by the test" "$T/promote2.out"
+expect_rc "the switch did not happen: the first release is still the active one" 0 "$([ "$(active)" = "$r1" ] && echo 0 || echo "1 ($(active))")"
+expect_rc "and no rollout.promoted for the second" 0 "$([ "$(promoted)" = "$r1" ] && echo 0 || echo "1 ($(promoted))")"
+sqlite3 "$P5/.cratis/state.db" "DROP TRIGGER refuse_promoted;"
+APP_VERSION=v2 R apply --auto-approve >"$T/promote3.out" 2>&1; expect_rc "the next run" 0 $?
+expect_in "settles the interrupted switch" "settling a switch between releases that was interrupted" "$T/promote3.out"
+r2=$(active)
+check "switching to the second release" sh -c "[ -n '$r2' ] && [ '$r2' != '$r1' ]"
+expect_rc "with its event, once" 0 "$([ "$(promoted)" = "$r1 $r2" ] && echo 0 || echo "1 ($(promoted))")"
 finish

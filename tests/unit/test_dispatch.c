@@ -303,9 +303,39 @@ static void test_dispatch_sink_open(void **state)
 	assert_int_equal(cloud_event_to_json(&badev, &out), CRATIS_EINVAL);
 }
 
+/* cloud_event_to_json splices data already in jansson's compact form and falls back to jansson
+ * for the rest: either way, the same bytes as the jansson-only encoding, and the same errors. */
+static void test_event_json_fast_path_matches_jansson(void **state)
+{
+	(void)state;
+	static const char *const datas[] = {
+		NULL, "{}", "[]", "{\"a\":1}", "{\"deployment\":12,\"who\":\"root@vm\",\"counts\":{\"ok\":3,\"failed\":0}}",
+		"{\"s\":\"q\\\"uo\\\\te\\n\\t/\"}", "[1,-2,0,true,false,null,\"x\",[],{}]", "123", "\"text\"", "null",
+		"{\"a\": 1}", " {}", "{\"r\":1.5}", "{\"e\":1e3}", "{\"z\":-0}", "{\"u\":\"\\u0041\\u00e9\"}", "{\"sl\":\"\\/\"}",
+		"{\"big\":123456789012345678901}", "{\"utf\":\"caf\xc3\xa9\"}", "{\"bad\":\"\xff\"}", "{\"dup\":1,\"dup\":2}",
+		"{nope", "", "{\"a\":1}x", "[1,]", "{\"a\"}", "tru", "\"open", "{\"c\":\"\x01\"}", "01",
+		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+	};
+	static const char *const subjects[] = { NULL, "Task/a", "Ta\"sk\\b", "Task/\xc3\xa9", "tab\there" };
+	for (size_t i = 0; i < sizeof(datas) / sizeof(datas[0]); i++)
+		for (size_t k = 0; k < sizeof(subjects) / sizeof(subjects[0]); k++) {
+			struct cloud_event ev = { .id = "0b9e4f6c-1111-4222-8333-444455556666", .source = "/projects/p/environments/e",
+			                          .type = "dev.cratis.resource.changed", .subject = (char *)subjects[k],
+			                          .time = "2026-12-01T12:00:00.000Z", .data = (char *)datas[i] };
+			char *fast = NULL, *slow = NULL;
+			int rf = cloud_event_to_json(&ev, &fast), rs = cloud_event_to_json_slow(&ev, &slow);
+			if (rf != rs || (fast == NULL) != (slow == NULL) || (fast && strcmp(fast, slow)))
+				fail_msg("data %s subject %s: fast %d %s, jansson %d %s", datas[i] ? datas[i] : "NULL",
+				         subjects[k] ? subjects[k] : "NULL", rf, fast ? fast : "NULL", rs, slow ? slow : "NULL");
+			free(fast);
+			free(slow);
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_event_json_fast_path_matches_jansson),
 		cmocka_unit_test_setup_teardown(test_dispatch_orders_per_subject, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_honours_retry_after, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_dead_letters, setup, teardown),

@@ -30,6 +30,7 @@ struct backend {
 	void (*set_schema_version)(const char *url, int v);   /* as a newer cratis would */
 	void (*make_legacy)(const char *url, bool without_inputs); /* today's unversioned schema, with rows */
 	void (*make_foreign)(const char *url, const char *kind);   /* "empty", "text", "other-sqlite" */
+	void (*refuse_events)(const char *url, bool on);  /* a trigger that makes every event insert fail */
 };
 
 static char *sqlite_fresh(void **ctx)
@@ -253,9 +254,32 @@ static void pg_set_schema_version(const char *url, int v)
 	free(sql);
 }
 
+/* Install (on) or drop a trigger that makes every insert into events fail, as a disk or
+ * constraint failure in the middle of an operation's transaction would. */
+static void sqlite_refuse_events(const char *url, bool on)
+{
+	sqlite3 *db = raw_open(url);
+	raw_exec(db, on ? "CREATE TRIGGER refuse_events BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'events refused by the test'); END"
+	                : "DROP TRIGGER refuse_events");
+	sqlite3_close(db);
+}
+
+static void pg_refuse_events(const char *url, bool on)
+{
+	const char *sc = pg_schema(url);
+	char *sql = on ? xasprintf("CREATE FUNCTION \"%s\".refuse_events() RETURNS trigger LANGUAGE plpgsql AS"
+	                           " $$ BEGIN RAISE EXCEPTION 'events refused by the test'; END $$;"
+	                           " CREATE TRIGGER refuse_events BEFORE INSERT ON \"%s\".events FOR EACH ROW"
+	                           " EXECUTE FUNCTION \"%s\".refuse_events()", sc, sc, sc)
+	               : xasprintf("DROP TRIGGER refuse_events ON \"%s\".events; DROP FUNCTION \"%s\".refuse_events()", sc, sc);
+	pg_exec(sql);
+	free(sql);
+}
+
 static const struct backend all_backends[] = {
-	{ "sqlite", sqlite_fresh, sqlite_cleanup, sqlite_damage, sqlite_set_schema_version, sqlite_make_legacy, sqlite_make_foreign },
-	{ "postgres", pg_fresh, pg_cleanup, pg_damage, pg_set_schema_version, NULL, NULL },
+	{ "sqlite", sqlite_fresh, sqlite_cleanup, sqlite_damage, sqlite_set_schema_version, sqlite_make_legacy, sqlite_make_foreign,
+	  sqlite_refuse_events },
+	{ "postgres", pg_fresh, pg_cleanup, pg_damage, pg_set_schema_version, NULL, NULL, pg_refuse_events },
 };
 
 /* ---- fixture ---- */
@@ -633,6 +657,161 @@ static void test_store_unit_is_all_or_nothing(void **state)
 	assert_int_equal(store_list(s, "dev", NULL, &rows), 0);
 	assert_int_equal(rows.n, 1);
 	store_rows_release(&rows);
+	store_close(s);
+}
+
+/* data_for of the outbox tests: the deployment id, or the lock and the holder taken over, as the
+ * transaction knows them. */
+static char *emit_info_data(const struct store_emit_info *info, size_t i, void *payload)
+{
+	(*(int *)payload)++;
+	if (info->lock)
+		return xasprintf("{\"i\":%zu,\"lock\":\"%s\",\"previous\":\"%s\"}", i, info->lock->id,
+		                 info->previous ? info->previous->id : "");
+	return xasprintf("{\"i\":%zu,\"deployment\":%lld}", i, (long long)info->deployment);
+}
+
+static size_t count_events(struct store *s, const char *type)
+{
+	struct event_query q = { .type = type };
+	struct store_events ev;
+	assert_int_equal(store_events(s, &q, &ev), 0);
+	size_t n = ev.n;
+	store_events_release(&ev);
+	return n;
+}
+
+/* The only event of type (asserted to be one), heap-owned by the caller (cloud_event_free). */
+static struct cloud_event one_event(struct store *s, const char *type)
+{
+	struct event_query q = { .type = type };
+	struct store_events ev;
+	assert_int_equal(store_events(s, &q, &ev), 0);
+	assert_int_equal(ev.n, 1);
+	struct cloud_event e = ev.v[0];
+	free(ev.v);
+	return e;
+}
+
+/* The outbox guarantee for what is not a unit of work (issue 13): a deployment's begin and end, a
+ * lock taken and a release switch are each one transaction with their events. An event insert
+ * that fails (a trigger refuses it) leaves nothing of the change; a change that commits always
+ * has its event, whose data can name what only the transaction knows (the deployment id, the
+ * holder taken over). */
+static void test_store_changes_commit_with_their_events(void **state)
+{
+	struct fixture *fx = *state;
+	if (!fx->b->refuse_events)
+		skip();
+	struct fake_clock clk = { 1767225600000, 0 };
+	struct store *s = open_ok(fx);
+	store_set_clock(s, fake_now, &clk);
+	int calls = 0;
+	struct store_event started = { .type = "dev.cratis.deployment.started", .source = "/projects/p/environments/prod" };
+	struct store_emits em_started = { .events = &started, .n = 1, .data_for = emit_info_data, .payload = &calls };
+	struct store_event finished = { .type = "dev.cratis.deployment.finished", .source = "/projects/p/environments/prod",
+	                                .data = "{\"result\":\"succeeded\"}" };
+	struct store_emits em_finished = { .events = &finished, .n = 1 };
+	struct store_event taken = { .type = "dev.cratis.lock.taken", .source = "/projects/p/environments/prod" };
+	struct store_emits em_taken = { .events = &taken, .n = 1, .data_for = emit_info_data, .payload = &calls };
+	struct store_event promoted = { .type = "dev.cratis.rollout.promoted", .subject = "Rollout/web",
+	                                .source = "/projects/p/environments/prod", .data = "{\"release\":\"r2\"}" };
+	struct store_emits em_promoted = { .events = &promoted, .n = 1 };
+	struct release rel[2] = {
+		{ .environment = "prod", .project = "p", .rollout = "web", .id = "r1", .colour = "blue", .port = 4001,
+		  .spec = "{}", .status = "previous", .stage = "afterPostProd", .log = "[]" },
+		{ .environment = "prod", .project = "p", .rollout = "web", .id = "r2", .colour = "green", .port = 4002,
+		  .spec = "{}", .status = "active", .stage = "afterPostProd", .log = "[]" },
+	};
+	/* an event without a type is refused before anything is written */
+	struct store_event typeless = { .source = "/projects/p/environments/prod" };
+	struct deployment d = { .project = "p", .environment = "prod", .command = "cratis apply", .started = "s" };
+	assert_int_equal(store_deployment_begin_ev(s, &d, &(struct store_emits){ .events = &typeless, .n = 1 }), CRATIS_EINVAL);
+
+	/* refused events: no deployment, no lock, no release switch, no event */
+	fx->b->refuse_events(fx->url, true);
+	assert_int_equal(store_deployment_begin_ev(s, &d, &em_started), CRATIS_EIO);
+	assert_contains(cratis_error_last()->message, "events refused by the test");
+	assert_int_equal(d.id, 0);
+	struct deployments h;
+	assert_int_equal(store_history(s, NULL, 0, &h), 0);
+	assert_int_equal(h.n, 0);
+	store_deployments_release(&h);
+	struct lock_info me, holder;
+	fill(&me, "prod", "elsewhere.invalid", 1, "cratis apply (remote)");
+	me.lease_ms = 1000;
+	assert_int_equal(store_lock_ev(s, &me, 0, &holder, &em_taken), CRATIS_EIO);
+	struct lock_info *locks;
+	size_t nlocks;
+	assert_int_equal(store_locks(s, &locks, &nlocks), 0);
+	assert_int_equal(nlocks, 0);
+	free(locks);
+	assert_int_equal(store_releases_put_ev(s, rel, 2, &em_promoted), CRATIS_EIO);
+	struct releases rs;
+	assert_int_equal(store_releases(s, "prod", "p", "web", &rs), 0);
+	assert_int_equal(rs.n, 0);
+	store_releases_release(&rs);
+	assert_int_equal(count_events(s, NULL), 0);
+
+	/* accepted: each change and its event, the data made in the transaction */
+	fx->b->refuse_events(fx->url, false);
+	assert_int_equal(store_lock_ev(s, &me, 0, &holder, &em_taken), 0);
+	assert_int_equal(store_deployment_begin_ev(s, &d, &em_started), 0);
+	assert_true(d.id > 0);
+	struct cloud_event e = one_event(s, "dev.cratis.deployment.started");
+	char *want = xasprintf("{\"i\":0,\"deployment\":%lld}", (long long)d.id);
+	assert_string_equal(e.data, want);
+	free(want);
+	cloud_event_free(&e);
+	e = one_event(s, "dev.cratis.lock.taken");
+	want = xasprintf("{\"i\":0,\"lock\":\"%s\",\"previous\":\"\"}", me.id);
+	assert_string_equal(e.data, want);
+	free(want);
+	cloud_event_free(&e);
+	assert_true(calls >= 2);
+
+	/* a finish whose event is refused leaves the deployment running; then it finishes with it */
+	fx->b->refuse_events(fx->url, true);
+	d.finished = "f", d.result = "succeeded", d.summary = "1 succeeded";
+	assert_int_equal(store_deployment_finish_ev(s, &d, &em_finished), CRATIS_EIO);
+	assert_string_equal(deployment_result(s, d.id, NULL), "running");
+	assert_int_equal(count_events(s, "dev.cratis.deployment.finished"), 0);
+	fx->b->refuse_events(fx->url, false);
+	assert_int_equal(store_deployment_finish_ev(s, &d, &em_finished), 0);
+	assert_string_equal(deployment_result(s, d.id, NULL), "succeeded");
+	assert_int_equal(count_events(s, "dev.cratis.deployment.finished"), 1);
+	assert_int_equal(store_releases_put_ev(s, rel, 2, &em_promoted), 0);
+	assert_int_equal(store_releases(s, "prod", "p", "web", &rs), 0);
+	assert_int_equal(rs.n, 2);
+	store_releases_release(&rs);
+	e = one_event(s, "dev.cratis.rollout.promoted");
+	assert_string_equal(e.subject, "Rollout/web");
+	assert_string_equal(e.data, "{\"release\":\"r2\"}");
+	cloud_event_free(&e);
+
+	/* a takeover: the event names the holder taken over, and a refused one takes nothing over */
+	struct lock_info next;
+	fill(&next, "prod", "elsewhere.invalid", 2, "cratis apply (next)");
+	atomic_store(&clk.now, clk.now + 5000); /* me's lease (1 s) has expired */
+	fx->b->refuse_events(fx->url, true);
+	assert_int_equal(store_lock_ev(s, &next, 0, &holder, &em_taken), CRATIS_EIO);
+	assert_string_equal(deployment_result(s, d.id, NULL), "succeeded");
+	assert_int_equal(store_locks(s, &locks, &nlocks), 0);
+	assert_int_equal(nlocks, 1);
+	assert_string_equal(locks[0].id, me.id);
+	free(locks);
+	fx->b->refuse_events(fx->url, false);
+	assert_int_equal(store_lock_ev(s, &next, 0, &holder, &em_taken), 0);
+	assert_string_equal(holder.id, me.id);
+	struct event_query q = { .type = "dev.cratis.lock.taken" };
+	struct store_events ev;
+	assert_int_equal(store_events(s, &q, &ev), 0);
+	assert_int_equal(ev.n, 2);
+	want = xasprintf("{\"i\":0,\"lock\":\"%s\",\"previous\":\"%s\"}", next.id, me.id);
+	assert_string_equal(ev.v[1].data, want);
+	free(want);
+	store_events_release(&ev);
+	assert_int_equal(store_unlock(s, next.id), 0);
 	store_close(s);
 }
 
@@ -1577,6 +1756,7 @@ int main(void)
 			CASE(test_store_unit_of_work, b),
 			CASE(test_store_unit_is_all_or_nothing, b),
 			CASE(test_store_outbox, b),
+			CASE(test_store_changes_commit_with_their_events, b),
 			CASE(test_store_history_and_steps, b),
 			CASE(test_store_artifacts_and_releases, b),
 			CASE(test_store_releases_unit_and_port_allocator, b),

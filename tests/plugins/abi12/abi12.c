@@ -146,6 +146,15 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 	snprintf(ev, sizeof(ev), "{\"name\":\"%s\"}", req->name);
 	json_object_set_new(o, "emitStatus", json_integer(host->emit(req->call, "probe.applied", ev)));
 	json_object_set_new(o, "emitBadStatus", json_integer(host->emit(req->call, "probe.bad", "{not json")));
+	/* emit what spec.say holds, as given (a resolved secret or sensitive value: the host must scrub it) */
+	const char *say = json_string_value(json_object_get(s, "say"));
+	if (say) {
+		json_t *said = json_pack("{s:s,s:{s:[s]}}", "said", say, "nested", "values", say);
+		char *text = json_dumps(said, JSON_COMPACT);
+		json_decref(said);
+		json_object_set_new(o, "emitSaidStatus", json_integer(host->emit(req->call, "probe.said", text)));
+		free(text);
+	}
 	/* run_with: stdin data, streamed lines, a small stdout cap */
 	const char *in = json_string_value(json_object_get(s, "stdin"));
 	if (in) {
