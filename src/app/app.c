@@ -810,7 +810,7 @@ int app_rollout(struct app *a, enum app_rollout_action action, const char *name,
 		struct deployment dep = { .project = r->project, .environment = (char *)a->model.env_name,
 		                          .command = (char *)or_empty(a->o.command_line), .user = (char *)user_name(),
 		                          .host = (char *)host_name(), .started = started };
-		if (store_deployment_begin(a->store, &dep)) {
+		if (engine_deployment_begin(a->store, &dep)) {
 			rc = diags_add_last_error(d);
 			goto out_release;
 		}
@@ -829,7 +829,7 @@ int app_rollout(struct app *a, enum app_rollout_action action, const char *name,
 		dep.finished = finished;
 		dep.result = rc ? "failed" : "succeeded";
 		dep.summary = summary;
-		if (store_deployment_finish(a->store, &dep) && !rc)
+		if (engine_deployment_finish(a->store, &dep, NULL) && !rc)
 			rc = diags_add_last_error(d);
 		free(summary);
 		if (emsg) /* the action's error, not the bookkeeping's */

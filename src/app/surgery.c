@@ -99,7 +99,7 @@ static int surgery_record(struct surgery *s, const char *project, struct diags *
 	s->dep = (struct deployment){ .project = (char *)project, .environment = (char *)s->env,
 	                              .command = (char *)or_empty(s->a->o.command_line), .user = (char *)user_name(),
 	                              .host = (char *)host_name(), .started = s->started };
-	if (store_deployment_begin(s->a->store, &s->dep))
+	if (engine_deployment_begin(s->a->store, &s->dep))
 		return diags_add_last_error(d);
 	return CRATIS_OK;
 }
@@ -113,7 +113,7 @@ static int surgery_end(struct surgery *s, const char *what, int rc, struct diags
 		s->dep.finished = finished;
 		s->dep.result = rc ? "failed" : "succeeded";
 		s->dep.summary = summary;
-		if (store_deployment_finish(s->a->store, &s->dep) && !rc)
+		if (engine_deployment_finish(s->a->store, &s->dep, NULL) && !rc)
 			rc = diags_add_last_error(d);
 		free(summary);
 	}

@@ -638,6 +638,38 @@ static char *started_data(const struct store_emit_info *info, size_t i, void *pa
 	return text;
 }
 
+int engine_deployment_begin(struct store *s, struct deployment *d)
+{
+	char who[256];
+	snprintf(who, sizeof(who), "%s@%s", d->user ? d->user : "", d->host ? d->host : "");
+	struct unit_events ue = { .n = 0 };
+	ue_add(&ue, d->project, d->environment, "deployment.started", true, NULL, NULL);
+	struct started_info si = { .environment = d->environment, .project = d->project, .who = who, .command = d->command };
+	int rc = store_deployment_begin_ev(s, d, &(struct store_emits){ .events = ue.v, .n = ue.n, .data_for = started_data,
+	                                                                 .payload = &si });
+	ue_release(&ue);
+	return rc;
+}
+
+int engine_deployment_finish(struct store *s, struct deployment *d, const struct apply_result *counts)
+{
+	char who[256];
+	snprintf(who, sizeof(who), "%s@%s", d->user ? d->user : "", d->host ? d->host : "");
+	json_t *data = json_pack("{s:I,s:s?,s:s?,s:s,s:s?,s:s?}", "deployment", (json_int_t)d->id, "environment", d->environment,
+	                         "project", d->project, "who", who, "command", d->command, "result", d->result);
+	if (counts)
+		json_object_set_new(data, "counts", json_pack("{s:I,s:I,s:I,s:I}", "succeeded", (json_int_t)counts->ok, "failed",
+		                                              (json_int_t)counts->failed, "skipped", (json_int_t)counts->skipped,
+		                                              "interrupted", (json_int_t)counts->interrupted));
+	else if (d->summary)
+		json_object_set_new(data, "summary", json_string(d->summary));
+	struct unit_events ue = { .n = 0 };
+	ue_add(&ue, d->project, d->environment, "deployment.finished", true, NULL, data);
+	int rc = store_deployment_finish_ev(s, d, &(struct store_emits){ .events = ue.v, .n = ue.n });
+	ue_release(&ue);
+	return rc;
+}
+
 int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, const char *command,
                const char *project, const char *inputs, struct apply_result *res)
 {
@@ -649,18 +681,7 @@ int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, con
 	struct deployment d = { .project = (char *)project, .environment = (char *)p->environment,
 	                        .command = (char *)command, .user = (char *)user_name(),
 	                        .host = (char *)host_name(), .started = started, .inputs = (char *)inputs };
-	char who[256];
-	snprintf(who, sizeof(who), "%s@%s", d.user ? d.user : "", d.host ? d.host : "");
-	/* the deployment and its deployment.started event are one transaction (the outbox) */
-	int rc;
-	{
-		struct unit_events ue = { .n = 0 };
-		ue_add(&ue, project, p->environment, "deployment.started", true, NULL, NULL);
-		struct started_info si = { .environment = p->environment, .project = project, .who = who, .command = command };
-		rc = store_deployment_begin_ev(s, &d, &(struct store_emits){ .events = ue.v, .n = ue.n, .data_for = started_data,
-		                                                             .payload = &si });
-		ue_release(&ue);
-	}
+	int rc = engine_deployment_begin(s, &d);
 	if (rc)
 		return rc;
 	x.deployment = d.id;
@@ -739,18 +760,7 @@ int plan_apply(struct plan *p, struct store *s, const struct engine_opts *o, con
 		engine_emit(o->observer, &(struct engine_event){ .type = EV_WARNING, .deployment = d.id, .message = m });
 		free(m);
 	}
-	/* the result and its deployment.finished event are one transaction (the outbox) */
-	int frc;
-	{
-		struct unit_events ue = { .n = 0 };
-		ue_add(&ue, project, p->environment, "deployment.finished", true, NULL,
-		       json_pack("{s:I,s:s?,s:s?,s:s,s:s?,s:s,s:{s:I,s:I,s:I,s:I}}", "deployment", (json_int_t)d.id,
-		                 "environment", p->environment, "project", project, "who", who, "command", command,
-		                 "result", d.result, "counts", "succeeded", (json_int_t)x.res.ok, "failed", (json_int_t)x.res.failed,
-		                 "skipped", (json_int_t)x.res.skipped, "interrupted", (json_int_t)x.res.interrupted));
-		frc = store_deployment_finish_ev(s, &d, &(struct store_emits){ .events = ue.v, .n = ue.n });
-		ue_release(&ue);
-	}
+	int frc = engine_deployment_finish(s, &d, &x.res);
 	engine_emit(o->observer, &(struct engine_event){ .type = EV_DEPLOYMENT_FINISHED, .deployment = d.id,
 	                                                  .message = d.result, .counts = res });
 	free(summary);

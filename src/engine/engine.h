@@ -176,6 +176,17 @@ int plan_build_saved(struct plan *p, struct model *m, struct store *s, struct re
 
 
 
+/* Record the start of deployment d (project, environment, command, user, host, started and
+ * inputs filled by the caller; d->id set here) and its dev.cratis.deployment.started event in one
+ * transaction (docs/events.md). Every run that records a deployment (apply, destroy, the rollout
+ * actions, state surgery) begins it here. Returns CRATIS_OK; CRATIS_EIO when the store fails
+ * (nothing written). */
+int engine_deployment_begin(struct store *s, struct deployment *d);
+/* Record d's result (finished, result, summary set by the caller) and its
+ * dev.cratis.deployment.finished event in one transaction; counts (may be NULL) are the event's
+ * counts, else its data carries d->summary. Returns CRATIS_OK; CRATIS_EIO. */
+int engine_deployment_finish(struct store *s, struct deployment *d, const struct apply_result *counts);
+
 /* Execute p: each item as soon as its dependencies succeeded, at most opts->jobs at a time; a
  * failure skips its dependents while independent work goes on. Every item is marked pending,
  * called and recorded in its own transactions, inside a deployment record named command that

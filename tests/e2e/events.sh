@@ -314,6 +314,10 @@ check "one release is active" test -n "$r1"
 expect_rc "the promote recorded rollout.promoted for it" 0 "$([ "$(promoted)" = "$r1" ] && echo 0 || echo "1 ($(promoted) vs $r1)")"
 R events list --type dev.cratis.rollout.promoted -o json >"$T/promoted1.json" 2>&1
 expect_in "subject is the Rollout" '"subject": "Rollout/web"' "$T/promoted1.json"
+# the promote is a deployment of its own: started, the switch, finished
+R events list -o json 2>/dev/null | jq -r '.[].type' | tail -3 | tr '\n' ' ' >"$T/promote.types"
+expect_in "promote is a deployment with its started and finished events" \
+	"dev.cratis.deployment.started dev.cratis.rollout.promoted dev.cratis.deployment.finished" "$T/promote.types"
 APP_VERSION=v2 R apply --auto-approve >"$T/shop2.out" 2>&1; expect_rc "a second release in preview" 0 $?
 sqlite3 "$P5/.cratis/state.db" "CREATE TRIGGER refuse_promoted BEFORE INSERT ON events WHEN NEW.type = 'dev.cratis.rollout.promoted' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
 R rollout promote >"$T/promote2.out" 2>&1
