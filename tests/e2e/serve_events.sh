@@ -199,7 +199,17 @@ check "the public port answers v2 after promote" test "$(curl -s --max-time 5 "$
 check "the admin rolls back" test "$(req POST "$RO/rollback" "$ADMIN" '{}')" = 200
 check "the public port answers v1 after rollback" test "$(curl -s --max-time 5 "$PUB")" = "<h1>shop v1</h1>"
 check "the live release is the first again" test "$(jq_py '[r["release"] for r in d["releases"] if r["status"]=="active"]' <"$T/resp")" = "[\"$R1\"]"
-check "nothing in preview to abort: not a 200" test "$(req POST "$RO/abort" "$ADMIN")" != 200
+check "nothing in preview to abort: 404" test "$(req POST "$RO/abort" "$ADMIN")" = 404
+expect_in "saying so" "no release in preview to abort" "$T/resp"
+sed -i 's/version: "v2"/version: "v3"/' "$R/shop.yaml"
+check "shop v3 is deployed" test "$(req POST /v1/projects/shop/deployments "$ADMIN" '{"env":"staging"}')" = 202
+SID3=$(jq_py 'd["id"]' <"$T/resp")
+check "v3 finishes (in preview)" wait_for 120 dep_done "$SID3"
+req GET "$RO" "$READER" >/dev/null
+check "v3 waits in preview" test "$(jq_py 'len([r for r in d["releases"] if r["status"]=="preview"])' <"$T/resp")" = 1
+check "the admin aborts it" test "$(req POST "$RO/abort" "$ADMIN")" = 200
+check "nothing is in preview afterwards" test "$(jq_py 'len([r for r in d["releases"] if r["status"]=="preview"])' <"$T/resp")" = 0
+check "the public port still answers v1" test "$(curl -s --max-time 5 "$PUB")" = "<h1>shop v1</h1>"
 check "rollout history" test "$(req GET "$RO/history" "$READER")" = 200
 check "a rollout that does not exist is a 404" test "$(req GET /v1/projects/shop/environments/staging/rollouts/nope "$READER")" = 404
 check "history of the environment" test "$(req GET /v1/projects/shop/environments/staging/history "$READER")" = 200
