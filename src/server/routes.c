@@ -744,6 +744,35 @@ static void h_artifacts(struct req *r)
 	diags_release(&d);
 }
 
+/* GET /v1/projects/P/version: `cratis version show -o json` of the project's directory (its
+ * version source, git branch, versioning policy and verdict). */
+static void h_version(struct req *r)
+{
+	char *path = authorized_project(r, r->params[0]);
+	if (!path)
+		return;
+	struct diags d = DIAGS_INIT;
+	struct app_versioning vi;
+	const char *paths[1] = { path };
+	int rc = app_versioning_open(&vi, paths, 1, &d);
+	if (rc) {
+		reply_diags(r, rc, &d);
+	} else {
+		char *version = semver_format(&vi.version);
+		char *latest = vi.released ? semver_format(&vi.latest) : NULL;
+		reply_json(r, 200, json_pack("{s:s, s:s, s:s, s:i, s:s?, s:s, s:s?, s:s?, s:s?, s:b, s:s}", "project",
+		                             r->params[0], "version", version, "source", vi.src.file, "line", vi.src.line,
+		                             "branch", vi.branch, "model", vi.policy.model, "rule", vi.verdict.rule,
+		                             "released", latest, "releasedTag", vi.latest_tag, "ok", vi.verdict.ok,
+		                             "verdict", vi.verdict.message));
+		free(version);
+		free(latest);
+	}
+	app_versioning_release(&vi);
+	diags_release(&d);
+	free(path);
+}
+
 const struct route server_routes[] = {
 	{ "GET", "/", NULL, NULL, h_index, "the routes of the server" },
 	{ "GET", "/livez", NULL, NULL, h_livez, "liveness" },
@@ -779,6 +808,8 @@ const struct route server_routes[] = {
 	  h_rollout_rollback, "put the previous release (or {to}) live again" },
 	{ "POST", "/v1/projects/{project}/environments/{env}/rollouts/{name}/abort", "rollouts", "abort",
 	  h_rollout_abort, "stop the release in preview" },
+	{ "GET", "/v1/projects/{project}/version", "versions", "get", h_version,
+	  "the project's version, its source and the versioning policy's verdict" },
 	{ "GET", "/v1/artifacts", "artifacts", "get", h_artifacts, "recorded artifacts (?name, ?history)" },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };

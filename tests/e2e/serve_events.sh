@@ -46,6 +46,8 @@ spec:
   apply: [sh, -c, 'echo b >"$T/b.ran"']
   dependsOn: [Task/a]
 YAML
+echo 1.2.3 >"$P/VERSION"
+git init -q "$P"
 # examples/rollout, its version in the manifest (the server's environment is fixed), ports free
 R="$T/shop"
 cp -r "$SRC/examples/rollout" "$R"
@@ -216,6 +218,10 @@ check "history of the environment" test "$(req GET /v1/projects/shop/environment
 check "lists both shop deployments, newest first" test "$(jq_py '[x["id"] for x in d if x["id"] in ('"$SID"','"$SID2"')]' <"$T/resp")" = "[$SID2, $SID]"
 check "history of an unknown environment is a 404" test "$(req GET /v1/projects/shop/environments/prod/history "$READER")" = 404
 check "artifacts" test "$(req GET /v1/artifacts "$READER")" = 200
+check "the version of a project" test "$(req GET /v1/projects/demo/version "$READER")" = 200
+check "read from its VERSION file, with the policy's verdict" test "$(jq_py '[d["version"], d["source"].endswith("/VERSION"), d["ok"]]' <"$T/resp")" = '["1.2.3", true, true]'
+check "a project without a version source is a 404" test "$(req GET /v1/projects/shop/version "$READER")" = 404
+expect_in "saying where it looked" "no version source" "$T/resp"
 req GET '/v1/events?since=0&type=dev.cratis.rollout.*' "$READER" >/dev/null
 echo "    rollout events: $(jq_py '[e["type"] for e in d]' <"$T/resp")"
 
@@ -238,6 +244,7 @@ POST $RO/promote
 POST $RO/rollback
 POST $RO/abort
 GET /v1/artifacts
+GET /v1/projects/demo/version
 EOF
 check "a deny rule keeps the deployer off the events" test "$(req GET /v1/events "$DEPLOYER")" = 403
 c=$(curl -s -o "$T/resp" -w '%{http_code}' --max-time 2 -H "Authorization: Bearer $DEPLOYER" "$URL/v1/events/stream")
