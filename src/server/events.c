@@ -317,12 +317,32 @@ static long long newest_seq(struct server *s, long long after)
 	return rc ? -1 : seq;
 }
 
+/* Wait DISPATCH_INTERVAL_MS, or less when a deployment of the server finished since *finished
+ * (its events go out at once, as the CLI delivers at the end of its run); false once the server
+ * is shutting down. */
+static bool wait_kick(struct server *s, uint64_t *finished)
+{
+	for (int t = 0; t < DISPATCH_INTERVAL_MS; t += 50) {
+		if (!nap(s, 50))
+			return false;
+		pthread_mutex_lock(&s->mu);
+		uint64_t f = s->deploy_finished;
+		pthread_mutex_unlock(&s->mu);
+		if (f != *finished) {
+			*finished = f;
+			return true;
+		}
+	}
+	return true;
+}
+
 static void *dispatcher_run(void *arg)
 {
 	struct dispatcher *ds = arg;
 	struct server *s = ds->s;
 	ds->pending = true; /* the first pass delivers whatever earlier runs left */
-	while (nap(s, DISPATCH_INTERVAL_MS)) {
+	uint64_t finished = 0;
+	while (wait_kick(s, &finished)) {
 		/* a pass only when there are new events, or the last pass left some */
 		long long newest = newest_seq(s, ds->seen);
 		if (newest < 0 || (!ds->pending && newest == ds->seen))

@@ -33,6 +33,7 @@ struct server {
 	size_t nroutes;
 	struct route_metrics *metrics; /* nroutes + 1 (unmatched) */
 	uint64_t deploy_ok, deploy_failed, deploy_interrupted, deploy_running;
+	uint64_t deploy_finished;     /* deployments finished (any result): wakes the dispatcher */
 	struct dispatcher *dispatcher; /* the event dispatcher's state (events.c) */
 	uint64_t streams_open;        /* Server-Sent Events streams being served */
 	uint64_t dispatch_passes, dispatch_delivered, dispatch_errors; /* the event dispatcher (events.c) */

@@ -403,6 +403,7 @@ static void *job_run(void *arg)
 	j->status = rc;
 	diags_move(&j->d, &d);
 	j->done = true;
+	s->deploy_finished++;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->mu);
 	diags_release(&d);
