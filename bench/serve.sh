@@ -2,7 +2,9 @@
 # cratis serve under load (issue 14): wrk (1 thread, 4 connections, 10 s, loopback) on
 # GET /v1/deployments (with a bearer token; 20 deployments recorded) and on GET /readyz; prints
 # requests/s and the p99 latency of each, and checks that an apply through the API started during
-# the first run completes. Usage: sh bench/serve.sh [BUILD_DIR] [SECONDS] [CONNECTIONS]
+# the first run completes; then the latency of the Server-Sent Events stream (GET
+# /v1/events/stream) over 10 more deployments: from an event's time (the store's clock, the same
+# machine's with SQLite) to its arrival at a client reading the stream. Usage: sh bench/serve.sh [BUILD_DIR] [SECONDS] [CONNECTIONS]
 set -eu
 cd "$(dirname "$0")/.."
 B=${1:-build}
@@ -75,3 +77,31 @@ echo "apply through the API during that load: $apply_result"
 wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$URL/readyz" >"$T/wrk2" 2>&1
 report "GET /readyz" "$T/wrk2"
 [ "$apply_result" = succeeded ]
+# SSE latency: a client on the stream stamps each event's arrival
+python3 - "$URL/v1/events/stream" "$TOKEN" "$T/sse.lat" <<'PY2' &
+import json, sys, time, urllib.request, datetime
+rq = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]})
+out = open(sys.argv[3], "w")
+with urllib.request.urlopen(rq) as r:
+    for line in r:
+        line = line.decode().rstrip("\n")
+        if line.startswith("data: "):
+            now = time.time()
+            ev = json.loads(line[6:])
+            t = datetime.datetime.strptime(ev["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+            out.write("%.6f\n" % (now - t)); out.flush()
+PY2
+SSE=$!
+sleep 1
+n=22
+while [ $n -le 31 ]; do [ "$(deploy $n)" = succeeded ] || { echo "deployment $n failed"; exit 1; }; n=$((n + 1)); done
+sleep 1
+kill $SSE 2>/dev/null || true
+python3 - "$T/sse.lat" <<'PY2'
+import sys
+v = sorted(float(x) for x in open(sys.argv[1]))
+if not v:
+    sys.exit("SSE: no event arrived")
+q = lambda p: v[min(len(v) - 1, int(p * len(v)))] * 1000
+print("SSE latency over %d events of 10 deployments (event time to arrival): median %.0f ms, p95 %.0f ms, max %.0f ms" % (len(v), q(0.5), q(0.95), v[-1] * 1000))
+PY2

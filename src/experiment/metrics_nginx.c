@@ -162,7 +162,7 @@ bool nginx_log_parse_line(struct metric_request *req, const char *line, size_t l
 			req->user = m.val, req->user_len = m.vlen, have |= 4;
 		} else if (key_is(&m, "status")) {
 			double s;
-			if (m.is_string || !parse_number(&s, m.val, m.vlen) || s < 0 || s > 999)
+			if (m.is_string || !parse_number(&s, m.val, m.vlen) || !(s >= 0 && s <= 999)) /* NaN too */
 				return false;
 			req->status = (int)s, have |= 8;
 		} else if (key_is(&m, "request_time")) {

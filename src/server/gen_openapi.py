@@ -10,6 +10,8 @@ auth_errors = {"401": problem("no or an invalid bearer token"), "403": problem("
 P = {"name": "project", "in": "path", "required": True, "schema": {"type": "string"}}
 E = {"name": "env", "in": "path", "required": True, "schema": {"type": "string"}}
 ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "format": "int64"}}
+N = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+optbody = {"required": False, "content": {"application/json": {"schema": ref("RolloutRequest")}}}
 envbody = {"required": True, "content": {"application/json": {"schema": ref("EnvRequest")}}}
 def op(summary, responses, params=None, body=None, secured=True, opid=None):
     o = {"summary": summary, "operationId": opid, "responses": responses}
@@ -18,6 +20,7 @@ def op(summary, responses, params=None, body=None, secured=True, opid=None):
     if secured: o["responses"].update(auth_errors)
     else: o["security"] = []
     return o
+rollout_responses = lambda: {"200": resp("done: the rollout's releases afterwards", ref("Rollout")), "404": problem("no such project or rollout"), "409": problem("the environment is locked"), "422": problem("invalid manifests, or nothing to act on (diagnostics)"), "500": problem("the action failed (diagnostics)")}
 health = lambda n: op(n, {"200": resp("ready/alive", ref("Health")), "503": resp("a check failed", ref("Health"))},
     [{"name": "verbose", "in": "query", "required": False, "allowEmptyValue": True, "schema": {"type": "string"}}], secured=False, opid=n)
 doc = {
@@ -44,6 +47,25 @@ doc = {
      [{"name": "env", "in": "query", "required": False, "schema": {"type": "string"}}], opid="listDeployments")},
   "/v1/deployments/{id}": {"get": op("one deployment with its steps", {"200": resp("the deployment", ref("Deployment")), "404": problem("no such deployment")}, [ID], opid="getDeployment")},
   "/v1/locks": {"get": op("the locks runs hold", {"200": resp("locks", {"type": "array", "items": {"type": "object"}})}, opid="listLocks")},
+  "/v1/events": {"get": op("outbox events (CloudEvents JSON with seq), oldest first", {"200": resp("events", {"type": "array", "items": ref("Event")}), "400": problem("a bad since or limit")},
+     [{"name": "since", "in": "query", "required": False, "schema": {"type": "string"}, "description": "after this seq, or from this RFC 3339 time"},
+      {"name": "type", "in": "query", "required": False, "schema": {"type": "string"}, "description": "an event type, exact or a prefix ending in *"},
+      {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000}}], opid="listEvents")},
+  "/v1/events/stream": {"get": op("the outbox as Server-Sent Events (id = seq; resumes after Last-Event-ID)", {"200": resp("text/event-stream: id (seq), event (type), data (the CloudEvents JSON); comment lines as heartbeats", {"type": "string"}, "text/event-stream"), "400": problem("a bad since, Last-Event-ID or heartbeat")},
+     [{"name": "since", "in": "query", "required": False, "schema": {"type": "integer"}, "description": "after this seq (default: from now on)"},
+      {"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "integer"}, "description": "a reconnecting client: after this seq (wins over since)"},
+      {"name": "type", "in": "query", "required": False, "schema": {"type": "string"}},
+      {"name": "heartbeat", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 300, "default": 15}, "description": "seconds without an event before a comment line"}], opid="streamEvents")},
+  "/v1/projects/{project}/environments/{env}/history": {"get": op("the environment's deployments, newest first", {"200": resp("deployments", {"type": "array", "items": ref("Deployment")}), "404": problem("no such project or environment")}, [P, E], opid="getHistory")},
+  "/v1/projects/{project}/environments/{env}/rollouts/{name}": {"get": op("a rollout's releases and their status", {"200": resp("the rollout", ref("Rollout")), "404": problem("no such project or rollout"), "422": problem("no such environment")}, [P, E, N], opid="getRollout")},
+  "/v1/projects/{project}/environments/{env}/rollouts/{name}/history": {"get": op("every release of a rollout with its stage log", {"200": resp("the rollout", ref("Rollout")), "404": problem("no such project or rollout")}, [P, E, N], opid="getRolloutHistory")},
+  "/v1/projects/{project}/environments/{env}/rollouts/{name}/promote": {"post": op("promote the release in preview", rollout_responses(), [P, E, N], optbody, opid="promoteRollout")},
+  "/v1/projects/{project}/environments/{env}/rollouts/{name}/rollback": {"post": op("put the previous release (or {to}) live again", rollout_responses(), [P, E, N], optbody, opid="rollbackRollout")},
+  "/v1/projects/{project}/environments/{env}/rollouts/{name}/abort": {"post": op("stop the release in preview", rollout_responses(), [P, E, N], optbody, opid="abortRollout")},
+  "/v1/projects/{project}/version": {"get": op("the project's version, its source and the versioning policy's verdict", {"200": resp("as cratis version show -o json", ref("Version")), "404": problem("no such project, or no version source"), "422": problem("invalid versioning policy")}, [P], opid="getVersion")},
+  "/v1/artifacts": {"get": op("recorded artifacts, newest first", {"200": resp("artifacts", {"type": "array", "items": {"type": "object"}})},
+     [{"name": "name", "in": "query", "required": False, "schema": {"type": "string"}},
+      {"name": "history", "in": "query", "required": False, "allowEmptyValue": True, "schema": {"type": "string"}, "description": "every recorded row, not only the current ones"}], opid="listArtifacts")},
  },
  "components": {
   "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a token of `cratis token create`"}},
@@ -60,6 +82,15 @@ doc = {
    "EnvRequest": {"type": "object", "properties": {"env": {"type": "string", "description": "the environment (optional when the project has one)"}}},
    "Plan": {"type": "object", "properties": {"environment": {"type": "string"}, "project": {"type": "string"}, "changes": {"type": "boolean"}, "resources": {"type": "array", "items": {"type": "object"}}, "summary": {"type": "object"}, "diagnostics": {"type": "array", "items": ref("Diagnostic")}}},
    "DeploymentStarted": {"type": "object", "properties": {"id": {"type": "integer"}, "project": {"type": "string"}, "environment": {"type": "string"}, "status": {"type": "string"}, "href": {"type": "string"}}},
+   "Event": {"type": "object", "description": "CloudEvents 1.0 JSON format, plus the outbox's seq", "required": ["specversion", "id", "source", "type", "seq"], "properties": {
+      "specversion": {"type": "string"}, "id": {"type": "string"}, "source": {"type": "string"}, "type": {"type": "string"}, "subject": {"type": "string"},
+      "time": {"type": "string", "format": "date-time"}, "datacontenttype": {"type": "string"}, "data": {"type": "object"}, "seq": {"type": "integer", "format": "int64"}}},
+   "RolloutRequest": {"type": "object", "properties": {"to": {"type": "string", "description": "rollback: the release to put live (default the previous one)"}, "force": {"type": "boolean"}}},
+   "Rollout": {"type": "object", "properties": {"project": {"type": "string"}, "environment": {"type": "string"}, "rollout": {"type": "string"}, "action": {"type": "string"}, "seconds": {"type": "number"},
+      "releases": {"type": "array", "items": {"type": "object", "properties": {"release": {"type": "string"}, "colour": {"type": "string"}, "status": {"type": "string"}, "stage": {"type": "string"}, "port": {"type": "integer"}, "health": {"type": "string"}, "live": {"type": "boolean"}}}},
+      "diagnostics": {"type": "array", "items": ref("Diagnostic")}}},
+   "Version": {"type": "object", "properties": {"project": {"type": "string"}, "version": {"type": "string"}, "source": {"type": "string"}, "line": {"type": "integer"}, "branch": {"type": "string", "nullable": True},
+      "model": {"type": "string"}, "rule": {"type": "string", "nullable": True}, "released": {"type": "string", "nullable": True}, "releasedTag": {"type": "string", "nullable": True}, "ok": {"type": "boolean"}, "verdict": {"type": "string"}}},
    "Deployment": {"type": "object", "properties": {"id": {"type": "integer"}, "environment": {"type": "string"}, "command": {"type": "string"}, "user": {"type": "string"}, "host": {"type": "string"},
       "started": {"type": "string"}, "finished": {"type": "string", "nullable": True}, "result": {"type": "string"}, "summary": {"type": "string"}, "steps": {"type": "array", "items": {"type": "object"}}}},
   }},

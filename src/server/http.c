@@ -37,6 +37,7 @@ static struct {
 	__typeof__(MHD_lookup_connection_value) *lookup;
 	__typeof__(MHD_get_connection_values) *get_values;
 	__typeof__(MHD_create_response_from_buffer) *create_response;
+	__typeof__(MHD_create_response_from_callback) *create_response_cb;
 	__typeof__(MHD_add_response_header) *add_header;
 	__typeof__(MHD_queue_response) *queue_response;
 	__typeof__(MHD_destroy_response) *destroy_response;
@@ -55,6 +56,7 @@ static void mhd_load(void)
 	SYM(lookup, "MHD_lookup_connection_value");
 	SYM(get_values, "MHD_get_connection_values");
 	SYM(create_response, "MHD_create_response_from_buffer");
+	SYM(create_response_cb, "MHD_create_response_from_callback");
 	SYM(add_header, "MHD_add_response_header");
 	SYM(queue_response, "MHD_queue_response");
 	SYM(destroy_response, "MHD_destroy_response");
@@ -84,6 +86,11 @@ static enum MHD_Result has_key_it(void *cls, enum MHD_ValueKind kind, const char
 		return MHD_NO;
 	}
 	return MHD_YES;
+}
+
+const char *req_header(struct req *r, const char *name)
+{
+	return mhd.lookup(r->conn, MHD_HEADER_KIND, name);
 }
 
 bool req_has_query(struct req *r, const char *key)
@@ -177,8 +184,8 @@ static bool match(const char *pattern, const char *path, struct req *r)
 	return !*p && !*s;
 }
 
-static void log_line(struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void log_line(struct server *s, const char *fmt, ...)
+
+void log_line(struct server *s, const char *fmt, ...)
 {
 	char t[32];
 	now_rfc3339(t);
@@ -325,10 +332,46 @@ void metrics_text(struct server *s, struct buf *out)
 	buf_adds(out, "# HELP cratis_deployments_running Deployments running on the server's workers.\n"
 	              "# TYPE cratis_deployments_running gauge\n");
 	buf_addf(out, "cratis_deployments_running %" PRIu64 "\n", s->deploy_running);
+	buf_adds(out, "# HELP cratis_event_streams_open Server-Sent Events streams being served.\n"
+	              "# TYPE cratis_event_streams_open gauge\n");
+	buf_addf(out, "cratis_event_streams_open %" PRIu64 "\n", s->streams_open);
+	buf_adds(out, "# HELP cratis_event_dispatch_passes_total Passes of the event dispatcher that delivered.\n"
+	              "# TYPE cratis_event_dispatch_passes_total counter\n");
+	buf_addf(out, "cratis_event_dispatch_passes_total %" PRIu64 "\n", s->dispatch_passes);
+	buf_adds(out, "# HELP cratis_events_delivered_total Events the dispatcher delivered to sinks.\n"
+	              "# TYPE cratis_events_delivered_total counter\n");
+	buf_addf(out, "cratis_events_delivered_total %" PRIu64 "\n", s->dispatch_delivered);
+	buf_adds(out, "# HELP cratis_event_dispatch_errors_total Dispatcher passes of a project that failed.\n"
+	              "# TYPE cratis_event_dispatch_errors_total counter\n");
+	buf_addf(out, "cratis_event_dispatch_errors_total %" PRIu64 "\n", s->dispatch_errors);
 	pthread_mutex_unlock(&s->mu);
 }
 
 /* ---- libmicrohttpd callbacks ---- */
+
+/* A streamed reply (struct req's stream_*): the handler's reader and its state, owned by the
+ * response once created. */
+struct stream {
+	long (*read)(void *cls, char *buf, size_t max);
+	void (*done)(void *cls);
+	void *cls;
+};
+
+static ssize_t stream_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)pos;
+	struct stream *st = cls;
+	long n = st->read(st->cls, buf, max);
+	error_clear(); /* the reader runs on the connection's thread: its last error is not kept */
+	return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void stream_free_cb(void *cls)
+{
+	struct stream *st = cls;
+	st->done(st->cls);
+	free(st);
+}
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
@@ -358,11 +401,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		reply_problem(&r, 413, "the request body is larger than 1 MiB", NULL);
 	else
 		dispatch(&r);
-	if (!r.body && !r.text)
+	if (!r.body && !r.text && !r.stream_read)
 		reply_problem(&r, 500, "no response", NULL);
-	char *text = r.text ? r.text : json_dumps(r.body, JSON_COMPACT);
-	size_t len = strlen(text);
-	struct MHD_Response *resp = mhd.create_response(len, text, MHD_RESPMEM_MUST_FREE);
+	char *text = NULL;
+	struct MHD_Response *resp;
+	if (r.stream_read) {
+		struct stream *st = xcalloc(1, sizeof(*st));
+		*st = (struct stream){ r.stream_read, r.stream_done, r.stream_cls };
+		resp = mhd.create_response_cb(MHD_SIZE_UNKNOWN, 4096, stream_read_cb, st, stream_free_cb);
+		if (!resp)
+			stream_free_cb(st); /* else the response owns it */
+	} else {
+		text = r.text ? r.text : json_dumps(r.body, JSON_COMPACT);
+		resp = mhd.create_response(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	}
 	enum MHD_Result ret = MHD_NO;
 	if (resp) {
 		mhd.add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.ctype);
@@ -375,7 +427,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			mhd.add_header(resp, MHD_HTTP_HEADER_LOCATION, r.location);
 		ret = mhd.queue_response(conn, (unsigned)r.code, resp);
 		mhd.destroy_response(resp);
-	} else {
+	} else if (!r.stream_read) {
 		free(text);
 	}
 	metrics_observe(s, r.route, r.code, (double)(now_ms() - q->start_ms) / 1000.0);
@@ -445,6 +497,10 @@ int http_serve(struct server *s, struct diags *d)
 	const union MHD_DaemonInfo *info = mhd.get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
 	char addr[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &sin.sin_addr, addr, sizeof(addr));
+	pthread_t dispatcher;
+	int derr = dispatcher_start(s, &dispatcher);
+	if (derr)
+		log_line(s, "cannot start the event dispatcher: %s; events are delivered by the CLI only", strerror(derr));
 	log_line(s, "listening on http://%s:%u", addr, info ? (unsigned)info->port : (unsigned)ntohs(sin.sin_port));
 	while (!atomic_load(s->o.cancel)) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
@@ -453,6 +509,19 @@ int http_serve(struct server *s, struct diags *d)
 	log_line(s, "shutting down: no new connections; waiting for running requests and deployments");
 	MHD_socket listen_fd = mhd.quiesce_daemon(daemon); /* ours to close once stopped */
 	jobs_join_all(s);
+	if (!derr)
+		dispatcher_stop(s, dispatcher);
+	/* event streams end at the cancellation (their reader returns end-of-stream within 50 ms):
+	 * let them send their last chunk before the connections are closed, for at most 5 s */
+	for (int i = 0; i < 100; i++) {
+		pthread_mutex_lock(&s->mu);
+		uint64_t open = s->streams_open;
+		pthread_mutex_unlock(&s->mu);
+		if (!open)
+			break;
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
 	mhd.stop_daemon(daemon);
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "app/app.h"
 #include "auth.h"
 #include "buf.h"
 #include "server.h"
@@ -32,6 +33,10 @@ struct server {
 	size_t nroutes;
 	struct route_metrics *metrics; /* nroutes + 1 (unmatched) */
 	uint64_t deploy_ok, deploy_failed, deploy_interrupted, deploy_running;
+	uint64_t deploy_finished;     /* deployments finished (any result): wakes the dispatcher */
+	struct dispatcher *dispatcher; /* the event dispatcher's state (events.c) */
+	uint64_t streams_open;        /* Server-Sent Events streams being served */
+	uint64_t dispatch_passes, dispatch_delivered, dispatch_errors; /* the event dispatcher (events.c) */
 };
 
 #define REQ_MAX_PARAMS 4
@@ -57,6 +62,11 @@ struct req {
 	const char *ctype;
 	bool www_authenticate;
 	char *allow, *location;       /* owned header values, or NULL */
+	/* a streamed reply instead (Server-Sent Events, events.c): read is called on the
+	 * connection's thread until it returns -1 (end of stream); done frees cls */
+	long (*stream_read)(void *cls, char *buf, size_t max);
+	void (*stream_done)(void *cls);
+	void *stream_cls;
 	const char *probe;            /* req_has_query's scratch */
 	bool probe_found;
 };
@@ -84,6 +94,28 @@ int http_serve(struct server *s, struct diags *d);
 void jobs_join_all(struct server *s);
 /* The Prometheus text exposition of the server's counters into out (http.c). */
 void metrics_text(struct server *s, struct buf *out);
+
+/* Open the application layer for request r as the handlers do (the server's store URL and state
+ * directory; path: the project directory, NULL: state only), what as app_open; plugin loading is
+ * serialised on plugins_mu. r->paths keeps path borrowed for the app's life. Returns app_open's
+ * status (routes.c). */
+int srv_open_app(struct req *r, const char *path, const char *env, enum app_load what,
+                 const struct engine_observer *obs, struct app **a, struct diags *d);
+/* app_close for an app of srv_open_app (NULL ignored). */
+void srv_close_app(struct req *r, struct app *a);
+/* Write one line "TIME cratis serve: MESSAGE" to the server's log (under s->mu; never a token). */
+void log_line(struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The value of a request header (case-insensitive name), or NULL (http.c). */
+const char *req_header(struct req *r, const char *name);
+/* The event routes (events.c): GET /v1/events and GET /v1/events/stream. */
+void h_events(struct req *r);
+void h_events_stream(struct req *r);
+/* The event dispatcher (events.c): started with the server, it delivers the pending events of
+ * every registered project to their sinks every few seconds (bounded per pass) until the
+ * cancellation word is set; dispatcher_stop joins it. dispatcher_start returns 0, or an errno
+ * value when the thread cannot be started. */
+int dispatcher_start(struct server *s, pthread_t *th);
+void dispatcher_stop(struct server *s, pthread_t th);
 
 /* The value of query parameter key, or NULL; whether key is present at all ("?verbose"). */
 const char *req_query(struct req *r, const char *key);

@@ -26,7 +26,7 @@ static char *project_path(struct server *s, const char *name)
 	return path;
 }
 
-static int open_app(struct req *r, const char *path, const char *env, enum app_load what,
+int srv_open_app(struct req *r, const char *path, const char *env, enum app_load what,
                     const struct engine_observer *obs, struct app **a, struct diags *d)
 {
 	struct server *s = r->srv;
@@ -46,7 +46,7 @@ static int open_app(struct req *r, const char *path, const char *env, enum app_l
 }
 
 /* app_close for an app of open_app (NULL ignored): under plugins_mu when it loaded plugins. */
-static void close_app(struct req *r, struct app *a)
+void srv_close_app(struct req *r, struct app *a)
 {
 	if (!a)
 		return;
@@ -154,7 +154,7 @@ static void h_readyz(struct req *r)
 	struct diags d = DIAGS_INIT;
 	struct app *a = NULL;
 	char *env = NULL;
-	int rc = open_app(r, NULL, NULL, APP_LOAD_STATE, NULL, &a, &d);
+	int rc = srv_open_app(r, NULL, NULL, APP_LOAD_STATE, NULL, &a, &d);
 	if (!rc)
 		rc = app_state_env(a, NULL, &env, &d);
 	struct buf m = BUF_INIT;
@@ -163,7 +163,7 @@ static void h_readyz(struct req *r)
 	json_array_append_new(checks, check_json("state", !rc, rc ? (m.len ? m.ptr : "state store failed") : NULL));
 	buf_release(&m);
 	free(env);
-	close_app(r, a);
+	srv_close_app(r, a);
 	diags_release(&d);
 	/* the plugin directories: the built-in one must be readable */
 	struct registry reg;
@@ -242,10 +242,10 @@ static void h_project_create(struct req *r)
 	/* the manifests must load: their environments are what the project offers */
 	struct app *a = NULL;
 	json_t *envs = NULL;
-	int rc = open_app(r, abs, NULL, APP_LOAD_STATE, NULL, &a, &d);
+	int rc = srv_open_app(r, abs, NULL, APP_LOAD_STATE, NULL, &a, &d);
 	if (!rc)
 		rc = app_environments(a, &envs, &d);
-	close_app(r, a);
+	srv_close_app(r, a);
 	if (rc) {
 		reply_diags(r, rc, &d);
 		goto out_diags;
@@ -300,14 +300,14 @@ static void h_environments(struct req *r)
 	struct diags d = DIAGS_INIT;
 	struct app *a = NULL;
 	json_t *envs = NULL;
-	int rc = open_app(r, path, NULL, APP_LOAD_STATE, NULL, &a, &d);
+	int rc = srv_open_app(r, path, NULL, APP_LOAD_STATE, NULL, &a, &d);
 	if (!rc)
 		rc = app_environments(a, &envs, &d);
 	if (rc)
 		reply_diags(r, rc, &d);
 	else
 		reply_json(r, 200, envs);
-	close_app(r, a);
+	srv_close_app(r, a);
 	diags_release(&d);
 	free(path);
 }
@@ -327,7 +327,7 @@ static void h_plan(struct req *r)
 		struct diags d = DIAGS_INIT;
 		struct app *a = NULL;
 		struct plan p;
-		int rc = open_app(r, path, env, APP_LOAD_MANIFESTS, NULL, &a, &d);
+		int rc = srv_open_app(r, path, env, APP_LOAD_MANIFESTS, NULL, &a, &d);
 		if (!rc && !(rc = app_plan(a, &p, &d))) {
 			json_t *j = app_plan_json(&p);
 			json_object_set_new(j, "project", json_string(r->params[0]));
@@ -338,7 +338,7 @@ static void h_plan(struct req *r)
 		} else {
 			reply_diags(r, rc, &d);
 		}
-		close_app(r, a);
+		srv_close_app(r, a);
 		diags_release(&d);
 		free(path);
 	}
@@ -388,7 +388,7 @@ static void *job_run(void *arg)
 	struct req fake = { .srv = s, .command_line = j->command_line };
 	struct app *a = NULL;
 	struct diags d = DIAGS_INIT;
-	int rc = open_app(&fake, j->path, j->env, APP_LOAD_MANIFESTS, &obs, &a, &d);
+	int rc = srv_open_app(&fake, j->path, j->env, APP_LOAD_MANIFESTS, &obs, &a, &d);
 	if (!rc) {
 		struct plan p;
 		struct app_run run;
@@ -396,13 +396,14 @@ static void *job_run(void *arg)
 		rc = app_apply(a, false, NULL, NULL, &p, &run, &d);
 		app_plan_release(&p);
 	}
-	close_app(&fake, a);
+	srv_close_app(&fake, a);
 	pthread_mutex_lock(&s->mu);
 	if (j->started)
 		s->deploy_running--;
 	j->status = rc;
 	diags_move(&j->d, &d);
 	j->done = true;
+	s->deploy_finished++;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->mu);
 	diags_release(&d);
@@ -510,14 +511,14 @@ static void h_deployments(struct req *r)
 	struct diags d = DIAGS_INIT;
 	struct app *a = NULL;
 	json_t *list = NULL;
-	int rc = open_app(r, NULL, NULL, APP_LOAD_STATE, NULL, &a, &d);
+	int rc = srv_open_app(r, NULL, NULL, APP_LOAD_STATE, NULL, &a, &d);
 	if (!rc)
 		rc = app_history(a, env, &list, &d);
 	if (rc)
 		reply_diags(r, rc, &d);
 	else
 		reply_json(r, 200, list);
-	close_app(r, a);
+	srv_close_app(r, a);
 	diags_release(&d);
 }
 
@@ -535,7 +536,7 @@ static void h_deployment(struct req *r)
 			reply_problem(r, 404, "expected a deployment id (a positive number)", NULL);
 		return;
 	}
-	if (!(rc = open_app(r, NULL, NULL, APP_LOAD_STATE, NULL, &a, &d)) && !(rc = app_history(a, NULL, &list, &d))) {
+	if (!(rc = srv_open_app(r, NULL, NULL, APP_LOAD_STATE, NULL, &a, &d)) && !(rc = app_history(a, NULL, &list, &d))) {
 		size_t i;
 		json_t *dep;
 		json_array_foreach(list, i, dep)
@@ -558,7 +559,7 @@ static void h_deployment(struct req *r)
 	}
 	free(obj);
 	json_decref(list);
-	close_app(r, a);
+	srv_close_app(r, a);
 	diags_release(&d);
 }
 
@@ -574,7 +575,7 @@ static void env_query(struct req *r, bool outputs)
 	struct diags d = DIAGS_INIT;
 	struct app *a = NULL;
 	json_t *list = NULL;
-	int rc = open_app(r, path, r->params[1], APP_LOAD_MANIFESTS, NULL, &a, &d);
+	int rc = srv_open_app(r, path, r->params[1], APP_LOAD_MANIFESTS, NULL, &a, &d);
 	if (!rc)
 		rc = outputs ? app_outputs(a, &list, &d) : app_resources(a, &list, &d);
 	if (rc) {
@@ -588,7 +589,7 @@ static void env_query(struct req *r, bool outputs)
 					json_object_set_new(o, "value", json_string("(sensitive)"));
 		reply_json(r, 200, list);
 	}
-	close_app(r, a);
+	srv_close_app(r, a);
 	diags_release(&d);
 	free(path);
 }
@@ -610,7 +611,7 @@ static void h_locks(struct req *r)
 	struct diags d = DIAGS_INIT;
 	struct app *a = NULL;
 	json_t *rows = NULL, *locks = NULL;
-	int rc = open_app(r, NULL, NULL, APP_LOAD_STATE, NULL, &a, &d);
+	int rc = srv_open_app(r, NULL, NULL, APP_LOAD_STATE, NULL, &a, &d);
 	if (!rc)
 		rc = app_state_list(a, NULL, &rows, &locks, &d);
 	if (rc)
@@ -619,8 +620,158 @@ static void h_locks(struct req *r)
 		reply_json(r, 200, json_incref(locks));
 	json_decref(rows);
 	json_decref(locks);
-	close_app(r, a);
+	srv_close_app(r, a);
 	diags_release(&d);
+}
+
+/* ---- history, rollouts, artifacts ---- */
+
+static void h_history(struct req *r)
+{
+	char *obj = env_object(r->params[1], r->params[0]);
+	char *path = authorized_project(r, obj);
+	free(obj);
+	if (!path)
+		return;
+	struct diags d = DIAGS_INIT;
+	struct app *a = NULL;
+	json_t *envs = NULL, *list = NULL;
+	bool known = false;
+	/* the environment must be one of the project's (the store is shared by every project) */
+	int rc = srv_open_app(r, path, NULL, APP_LOAD_STATE, NULL, &a, &d);
+	if (!rc && !(rc = app_environments(a, &envs, &d))) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(envs, i, e)
+			known |= !strcmp(json_string_value(json_object_get(e, "name")), r->params[1]);
+		if (!known) {
+			char *m = xasprintf("project '%s' has no environment '%s'", r->params[0], r->params[1]);
+			reply_problem(r, 404, m, NULL);
+			free(m);
+		} else if (!(rc = app_history(a, r->params[1], &list, &d))) {
+			reply_json(r, 200, list);
+		}
+	}
+	if (rc)
+		reply_diags(r, rc, &d);
+	json_decref(envs);
+	srv_close_app(r, a);
+	diags_release(&d);
+	free(path);
+}
+
+/* GET .../rollouts/{name}[/history] and POST .../rollouts/{name}/{promote,rollback,abort}: the
+ * action runs on the request's thread (a promote waits for the switch, as the CLI does) and the
+ * reply is the rollout's releases afterwards. */
+static void rollout(struct req *r, enum app_rollout_action act)
+{
+	json_t *b = NULL;
+	if (!strcmp(r->method, "POST") && r->in_len && !(b = body_object(r)))
+		return;
+	const char *to = json_string_value(json_object_get(b, "to"));
+	bool force = json_is_true(json_object_get(b, "force"));
+	char *obj = env_object(r->params[1], r->params[0]);
+	char *path = authorized_project(r, obj);
+	free(obj);
+	if (path) {
+		struct diags d = DIAGS_INIT;
+		struct app *a = NULL;
+		json_t *rels = NULL;
+		int64_t t0 = now_ms();
+		int rc = srv_open_app(r, path, r->params[1], APP_LOAD_MANIFESTS, NULL, &a, &d);
+		if (!rc)
+			rc = app_rollout(a, act, r->params[2], to, force, &rels, &d);
+		if (rc) {
+			reply_diags(r, rc, &d);
+		} else {
+			static const char *const names[] = { "status", "promote", "abort", "rollback", "history" };
+			json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o}", "project", r->params[0], "environment", r->params[1],
+			                      "rollout", r->params[2], "action", names[act], "releases", rels);
+			rels = NULL;
+			if (act != APP_ROLLOUT_STATUS && act != APP_ROLLOUT_HISTORY)
+				json_object_set_new(j, "seconds", json_real((double)(now_ms() - t0) / 1000.0));
+			json_object_set_new(j, "diagnostics", diags_to_json(&d));
+			reply_json(r, 200, j);
+		}
+		json_decref(rels);
+		srv_close_app(r, a);
+		diags_release(&d);
+		free(path);
+	}
+	json_decref(b);
+}
+
+static void h_rollout(struct req *r)
+{
+	rollout(r, APP_ROLLOUT_STATUS);
+}
+
+static void h_rollout_history(struct req *r)
+{
+	rollout(r, APP_ROLLOUT_HISTORY);
+}
+
+static void h_rollout_promote(struct req *r)
+{
+	rollout(r, APP_ROLLOUT_PROMOTE);
+}
+
+static void h_rollout_rollback(struct req *r)
+{
+	rollout(r, APP_ROLLOUT_ROLLBACK);
+}
+
+static void h_rollout_abort(struct req *r)
+{
+	rollout(r, APP_ROLLOUT_ABORT);
+}
+
+static void h_artifacts(struct req *r)
+{
+	const char *name = req_query(r, "name");
+	if (!req_authorize(r, name ? name : ""))
+		return;
+	struct diags d = DIAGS_INIT;
+	struct app *a = NULL;
+	json_t *list = NULL;
+	int rc = srv_open_app(r, NULL, NULL, APP_LOAD_STATE, NULL, &a, &d);
+	if (!rc)
+		rc = app_artifacts(a, name && *name ? name : NULL, req_has_query(r, "history"), &list, &d);
+	if (rc)
+		reply_diags(r, rc, &d);
+	else
+		reply_json(r, 200, list);
+	srv_close_app(r, a);
+	diags_release(&d);
+}
+
+/* GET /v1/projects/P/version: `cratis version show -o json` of the project's directory (its
+ * version source, git branch, versioning policy and verdict). */
+static void h_version(struct req *r)
+{
+	char *path = authorized_project(r, r->params[0]);
+	if (!path)
+		return;
+	struct diags d = DIAGS_INIT;
+	struct app_versioning vi;
+	const char *paths[1] = { path };
+	int rc = app_versioning_open(&vi, paths, 1, &d);
+	if (rc) {
+		reply_diags(r, rc, &d);
+	} else {
+		char *version = semver_format(&vi.version);
+		char *latest = vi.released ? semver_format(&vi.latest) : NULL;
+		reply_json(r, 200, json_pack("{s:s, s:s, s:s, s:i, s:s?, s:s, s:s?, s:s?, s:s?, s:b, s:s}", "project",
+		                             r->params[0], "version", version, "source", vi.src.file, "line", vi.src.line,
+		                             "branch", vi.branch, "model", vi.policy.model, "rule", vi.verdict.rule,
+		                             "released", latest, "releasedTag", vi.latest_tag, "ok", vi.verdict.ok,
+		                             "verdict", vi.verdict.message));
+		free(version);
+		free(latest);
+	}
+	app_versioning_release(&vi);
+	diags_release(&d);
+	free(path);
 }
 
 const struct route server_routes[] = {
@@ -643,5 +794,23 @@ const struct route server_routes[] = {
 	{ "GET", "/v1/deployments", "deployments", "get", h_deployments, "deployments, newest first" },
 	{ "GET", "/v1/deployments/{id}", "deployments", "get", h_deployment, "one deployment with its steps" },
 	{ "GET", "/v1/locks", "locks", "get", h_locks, "the locks runs hold" },
+	{ "GET", "/v1/events", "events", "get", h_events, "outbox events (CloudEvents JSON with seq), oldest first" },
+	{ "GET", "/v1/events/stream", "events", "get", h_events_stream,
+	  "the outbox as Server-Sent Events (id = seq; resumes after Last-Event-ID)" },
+	{ "GET", "/v1/projects/{project}/environments/{env}/history", "deployments", "get", h_history,
+	  "the environment's deployments, newest first" },
+	{ "GET", "/v1/projects/{project}/environments/{env}/rollouts/{name}", "rollouts", "get", h_rollout,
+	  "a rollout's releases and their status" },
+	{ "GET", "/v1/projects/{project}/environments/{env}/rollouts/{name}/history", "rollouts", "get",
+	  h_rollout_history, "every release of a rollout with its stage log" },
+	{ "POST", "/v1/projects/{project}/environments/{env}/rollouts/{name}/promote", "rollouts", "promote",
+	  h_rollout_promote, "promote the release in preview" },
+	{ "POST", "/v1/projects/{project}/environments/{env}/rollouts/{name}/rollback", "rollouts", "rollback",
+	  h_rollout_rollback, "put the previous release (or {to}) live again" },
+	{ "POST", "/v1/projects/{project}/environments/{env}/rollouts/{name}/abort", "rollouts", "abort",
+	  h_rollout_abort, "stop the release in preview" },
+	{ "GET", "/v1/projects/{project}/version", "versions", "get", h_version,
+	  "the project's version, its source and the versioning policy's verdict" },
+	{ "GET", "/v1/artifacts", "artifacts", "get", h_artifacts, "recorded artifacts (?name, ?history)" },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
