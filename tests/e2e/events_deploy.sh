@@ -3,7 +3,7 @@
 # (a NATS JetStream stream, a flaky signed webhook receiver, a file), while nats-server is killed
 # (-9) and restarted between deployments and the receiver answers 500, hangs, closes the
 # connection and asks for a pause with Retry-After before it recovers. Afterwards every event of
-# the outbox is in the stream exactly once by id and in outbox order, the receiver got each one
+# the outbox is in the stream exactly once by id and in outbox order per subject, the receiver got each one
 # with a verified signature, and the file holds each once: delivered at least once, duplicates
 # dropped by Nats-Msg-Id when `cratis events redeliver` sends them all again.
 . "$(dirname "$0")/lib.sh"
@@ -109,7 +109,22 @@ check "three deployments made events (at least 3 x 23)" test "$N" -ge 69
 expect_rc "the stream reads back" 0 $?
 cut -d' ' -f3 "$T/stream.out" >"$T/stream.ids"
 check "the stream holds every event of the outbox ($N)" test "$(wc -l <"$T/stream.ids")" -eq "$N"
-check "each exactly once, in outbox order" cmp -s "$T/ids" "$T/stream.ids"
+check "each exactly once" test "$(sort -u "$T/stream.ids" | wc -l)" -eq "$N"
+# in order per subject (docs/events.md: an event waiting for its retry holds back only the later
+# events of its own subject, so subjects may interleave differently from the outbox)
+check "in outbox order per subject" python3 - "$T/list.json" "$T/stream.ids" <<'PY'
+import json, sys
+events = json.load(open(sys.argv[1]))
+subject = {e["id"]: e.get("subject") or "" for e in events}
+def per_subject(ids):
+    out = {}
+    for i in ids:
+        out.setdefault(subject[i], []).append(i)
+    return out
+want = per_subject([e["id"] for e in events])
+got = per_subject([l.strip() for l in open(sys.argv[2]) if l.strip()])
+sys.exit(0 if want == got else 1)
+PY
 
 # every event sent again (as after a crash before the marks): JetStream drops them by id
 E redeliver --sink bus --since 0 >"$T/redeliver.out" 2>&1
