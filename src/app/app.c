@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "experiment/experiment.h"
 #include "release/semver.h"
 #include "manifest/location.h"
 #include "secret/secret.h"
@@ -238,6 +239,7 @@ out_load:;
 		a->rollout.cancel = a->cancel;
 		a->rollout.grace_ms = o->grace_ms;
 		rollout_register(&a->reg, &a->rollout, &errors);
+		experiment_register(&a->reg, &a->rollout, &errors);
 		cap_catalog_default_dirs(&a->caps, a->project_dir);
 		if (!cap_catalog_load(&a->caps, &errors))
 			cap_catalog_register(&a->caps, &a->reg, &errors);

@@ -343,6 +343,36 @@ enum app_rollout_action { APP_ROLLOUT_STATUS, APP_ROLLOUT_PROMOTE, APP_ROLLOUT_A
 int app_rollout(struct app *a, enum app_rollout_action action, const char *name, const char *to, bool force,
                 json_t **releases, struct diags *d);
 
+/* ---- experiments (`cratis experiment ...`; src/app/experiment.c, docs/experiments.md) ---- */
+
+/* The status of Experiment `name` (NULL: the only one) of the open environment
+ * (APP_LOAD_MANIFESTS), from its record; reads only, takes no lock. *out (new reference) gets
+ * experiment_status's document (src/experiment/experiment.h): {project, environment, name,
+ * status, verdict, winner, control, started, updated, elapsedSeconds, result, history, ...}.
+ * Errors in d: CRATIS_ENOTFOUND (no such Experiment in the manifests, not applied, never
+ * started), CRATIS_EINVAL (several and no name), CRATIS_EIO. */
+int app_experiment_status(struct app *a, const char *name, json_t **out, struct diags *d);
+/* The decision loop of Experiment `name` until it concludes (or is decided, with promotion
+ * manual) or *cancel becomes non-zero: every interval_ms (at least 100) one tick under the
+ * environment's lock (waiting up to the app's lock timeout): the metrics read, decide_tick,
+ * the record written with compare-and-set, and at a verdict the winner promoted or the control
+ * kept (experiment_tick). A restarted loop resumes from the record. observer (may be NULL) gets
+ * a log line per tick and the controller's stages. *out (new reference, NULL before the first
+ * tick) gets the status after the last tick. Returns CRATIS_OK (concluded, decided, ended
+ * before, or cancelled: see *out's status), CRATIS_ELOCKED, or the tick's error, in d. */
+int app_experiment_run(struct app *a, const char *name, int interval_ms, const atomic_int *cancel,
+                       const struct engine_observer *observer, json_t **out, struct diags *d);
+/* Conclude Experiment `name` by hand, under the environment's lock and recorded as a
+ * deployment ("experiment conclude NAME"): promote winner (the control: keep it), or with winner
+ * NULL carry out the decided verdict. *out: the status afterwards. Errors (in d):
+ * CRATIS_ENOTFOUND, CRATIS_EINVAL (it has ended; no verdict and no winner), CRATIS_ELOCKED, or
+ * the promotion's status. */
+int app_experiment_conclude(struct app *a, const char *name, const char *winner, json_t **out, struct diags *d);
+/* Abort Experiment `name`: the Route back to the Rollout's live release, the variants stopped,
+ * status aborted; under the lock, recorded as a deployment. *out: the status afterwards.
+ * Errors as app_experiment_conclude. */
+int app_experiment_abort(struct app *a, const char *name, json_t **out, struct diags *d);
+
 /* What versioning commands (`version show|check`, `release`) work on: the project's policy
  * (Project.spec.versioning of the manifests under path, defaults otherwise), its version and
  * where it comes from, the git branch, the rule for it and the highest released version. */

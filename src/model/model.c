@@ -605,6 +605,14 @@ static void add_resource(struct model *m, const struct manifest_doc *d, const st
 	json_object_del(spec, "dependsOn");
 	for (size_t i = 0; fc && fc->after && i < fc->after->n; i++)
 		strv_push(&r->deps, fc->after->v[i]);
+	if (!strcmp(group, CORE_GROUP) && !strcmp(kind, "Experiment")) {
+		/* an Experiment runs beside its Rollout's live release: the Rollout first */
+		const char *ro = json_string_value(json_object_get(spec, "rollout"));
+		char *dep = ro ? xasprintf("Rollout/%s", ro) : NULL;
+		if (dep && !strv_has(&r->deps, dep))
+			strv_push(&r->deps, dep);
+		free(dep);
+	}
 	if (!strcmp(group, CORE_GROUP) && !strcmp(kind, "Rollout")) {
 		/* hooks that run Task resources need those applied first (other kinds, a Migration,
 		 * are applied by the hook itself: hook_resources) */
@@ -916,8 +924,8 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 		}
 		valid[i] = true;
 		schema_check(&m->errors, d, reg);  /* unknown fields (strict fields, schema.h) */
-		if (!strcmp(g, CORE_GROUP) && !strcmp(kind, "Rollout")) {
-			/* a core kind served by the built-in rollout handler: a resource like any other */
+		if (!strcmp(g, CORE_GROUP) && (!strcmp(kind, "Rollout") || !strcmp(kind, "Experiment"))) {
+			/* a core kind served by a built-in handler (rollout, experiment): a resource like any other */
 		} else if (!strcmp(g, CORE_GROUP)) {
 			is_core[i] = true;
 			if (strcmp(v, CORE_VERSION)) {
@@ -968,9 +976,9 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 					}
 				}
 			} else {
-				static const char *const core[] = { "System", "Environment", "Project", "Rollout" };
-				struct diag *dg = manifest_error(&m->errors, d, "kind", "unknown core kind '%s' (cratis/v1 has System, Environment, Project, Rollout)", kind);
-				const char *best = model_suggest(kind, core, 4);
+				static const char *const core[] = { "System", "Environment", "Project", "Rollout", "Experiment" };
+				struct diag *dg = manifest_error(&m->errors, d, "kind", "unknown core kind '%s' (cratis/v1 has System, Environment, Project, Rollout, Experiment)", kind);
+				const char *best = model_suggest(kind, core, 5);
 				if (best)
 					diag_hint(dg, "did you mean kind '%s'?", best);
 			}

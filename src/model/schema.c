@@ -117,6 +117,62 @@ static const struct row rollout_rows[] = {
 	HOOK_ROWS("afterPostProd", "60"),
 };
 
+/* docs/experiments.md and src/experiment/controller_spec.c */
+static const struct row experiment_rows[] = {
+	{ "spec.rollout", "string", "the Rollout whose live release is the control and through which the winner is promoted", NULL, true },
+	{ "spec.variants", "array", "2 to 16 variants: {name, control: true} (the live release) or {name, template, variables}", NULL, true },
+	{ "spec.variants.name", "string", "the variant's name: letters, digits, '_' and '-'", NULL, true },
+	{ "spec.variants.control", "boolean", "this variant is the Rollout's live release (exactly one)", "false", false },
+	{ "spec.variants.template", "object", "a Service template as the Rollout's (command, env, workdir, health)", "the Rollout's template", false },
+	{ "spec.variants.template.command", "argv", "the variant's process (it listens on $PORT)", NULL, false },
+	{ "spec.variants.template.env", "object", "variables added to its environment", NULL, false },
+	{ "spec.variants.template.workdir", "string", "its working directory", NULL, false },
+	{ "spec.variants.template.health.path", "string", "HTTP path of the health check", "/", false },
+	{ "spec.variants.template.health.timeoutSeconds", "number", "seconds the health check may take", NULL, false },
+	{ "spec.variants.variables", "object", "NAME: value pairs added to the variant's environment", NULL, false },
+	{ "spec.split.weights", "object", "VARIANT: weight (> 0, relative)", "equal", false },
+	{ "spec.split.stickiness", "string", "cookie (a user keeps their variant), header or none", "cookie", false },
+	{ "spec.split.cookie", "string", "the user-id cookie, set when absent", "cratis_uid", false },
+	{ "spec.split.userHeader", "string", "stickiness header: the header carrying the user id", NULL, false },
+	{ "spec.split.pinHeader", "string", "a request carrying it goes to the variant it names (tests, QA)", "X-Cratis-Variant", false },
+	{ "spec.objective.metric", "string", "the metric compared (one of spec.metrics)", NULL, true },
+	{ "spec.objective.direction", "string", "maximize or minimize", "maximize", false },
+	{ "spec.objective.expression", "string", "a composite objective over several metrics (not yet)", NULL, false },
+	{ "spec.metrics", "array", "metric definitions {name, kind: ratio|mean, ...} (docs/experiments.md#metrics)", NULL, true },
+	{ "spec.metrics.name", "string", "the metric's name", NULL, true },
+	{ "spec.metrics.kind", "string", "ratio or mean", NULL, true },
+	{ "spec.metrics.exposure", "string", "ratio, access log: path pattern that exposes a user", "*", false },
+	{ "spec.metrics.conversion", "string", "ratio, access log: path pattern that converts a user", NULL, false },
+	{ "spec.metrics.status", "string", "ratio, access log: the conversion's status class (2xx) or any", "2xx", false },
+	{ "spec.metrics.path", "string", "mean, access log: requests counted", "*", false },
+	{ "spec.metrics.field", "string", "mean, access log: request_time or a numeric field of the line", "request_time", false },
+	{ "spec.metrics.aggregate", "string", "mean, access log: request, user-sum or user-mean", "request", false },
+	{ "spec.metrics.reservoir", "integer", "mean per request: raw values kept for a rank test", "0", false },
+	{ "spec.metrics.exposures", "string", "ratio, prometheus or command: source of the exposures", NULL, false },
+	{ "spec.metrics.conversions", "string", "ratio, prometheus or command: source of the conversions", NULL, false },
+	{ "spec.metrics.count", "string", "mean, prometheus or command: source of the count", NULL, false },
+	{ "spec.metrics.sum", "string", "mean, prometheus or command: source of the sum", NULL, false },
+	{ "spec.metrics.sumsq", "string", "mean, prometheus or command: source of the sum of squares", NULL, false },
+	{ "spec.provider.type", "string", "nginx (the dealer's access log), prometheus or command", "nginx", false },
+	{ "spec.provider.url", "string", "prometheus: the server's base URL", NULL, false },
+	{ "spec.provider.command", "argv", "command: prints {VARIANT: {KEY: number}}", NULL, false },
+	{ "spec.provider.timeoutSeconds", "number", "per query or command run", "10 (prometheus), 30 (command)", false },
+	{ "spec.guardrails", "array", "metrics that must not get worse: [{metric, direction, threshold, relative}]", NULL, false },
+	{ "spec.guardrails.metric", "string", "one of spec.metrics", NULL, true },
+	{ "spec.guardrails.direction", "string", "the good direction: minimize or maximize", "minimize", false },
+	{ "spec.guardrails.threshold", "number", "largest tolerated worsening (>= 0)", NULL, true },
+	{ "spec.guardrails.relative", "boolean", "threshold is a fraction of the control's value", "false", false },
+	{ "spec.duration.min", "any", "no decision before (30s, 10m, or seconds)", "0", false },
+	{ "spec.duration.max", "any", "decide at the latest then (30m, 2h, or seconds)", NULL, true },
+	{ "spec.duration.minSamples", "number", "no decision before every variant has this many", "0", false },
+	{ "spec.alpha", "number", "family-wise significance level", "0.05", false },
+	{ "spec.power", "number", "power for the planned sample size", "0.8", false },
+	{ "spec.minimumDetectableEffect", "number", "smallest relative effect worth detecting (0.1 = 10%)", "0.1", false },
+	{ "spec.until", "string", "significance (stop when the answer is known) or max", "significance", false },
+	{ "spec.mode", "string", "sequential (always-valid) or fixed", "sequential", false },
+	{ "spec.promotion", "string", "automatic (the winner goes live) or manual (`cratis experiment conclude`)", "automatic", false },
+};
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct core_table {
@@ -129,6 +185,7 @@ static const struct core_table {
 	{ "Environment", environment_rows, N(environment_rows), false },
 	{ "Project", project_rows, N(project_rows), false },
 	{ "Rollout", rollout_rows, N(rollout_rows), true },
+	{ "Experiment", experiment_rows, N(experiment_rows), true },
 };
 
 struct rows {

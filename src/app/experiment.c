@@ -1,0 +1,215 @@
+/* Application layer: experiments (`cratis experiment status|run|conclude|abort`): pick the
+ * Experiment of the open environment, take the environment's lock for what writes, and drive the
+ * controller (src/experiment/experiment.h). Never prints. */
+#define _GNU_SOURCE
+#include "app_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "experiment/experiment.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "banned.h"
+
+/* The Experiment resource called name (NULL: the only one) of the model. */
+static int pick_experiment(struct app *a, const char *name, struct resource **out, struct diags *d)
+{
+	size_t n = 0;
+	*out = NULL;
+	struct buf all = BUF_INIT;
+	const char **cands = xcalloc(a->model.nresources + 1, sizeof(*cands));
+	for (size_t i = 0; i < a->model.nresources; i++) {
+		struct resource *r = a->model.resources[i];
+		if (strcmp(r->group, CORE_GROUP) || strcmp(r->kind, "Experiment"))
+			continue;
+		cands[n++] = r->name;
+		buf_addf(&all, "%s%s", all.len ? ", " : "", r->name);
+		if (!name ? !*out : !strcmp(r->name, name))
+			*out = r;
+	}
+	int rc = CRATIS_OK;
+	if (name && !*out) {
+		struct diag *dg = diags_errorf(d, CRATIS_ENOTFOUND, "no Experiment '%s' in the manifests", name);
+		const char *best = model_suggest(name, cands, n);
+		if (best)
+			diag_hint(dg, "did you mean '%s'?", best);
+		else
+			diag_hint(dg, "the Experiments defined: %s", all.len ? all.ptr : "none");
+		rc = CRATIS_ENOTFOUND;
+	} else if (!n) {
+		rc = CRATIS_ENOTFOUND;
+		diags_errorf(d, rc, "the manifests define no Experiment (kind Experiment, apiVersion cratis/v1)");
+	} else if (!name && n > 1) {
+		rc = CRATIS_EINVAL;
+		struct diag *dg = diags_errorf(d, rc, "several Experiments are defined; name one");
+		diag_hint(dg, "the Experiments defined: %s", all.ptr);
+	}
+	buf_release(&all);
+	free(cands);
+	return rc;
+}
+
+/* What the controller needs for experiment r: its recorded spec (*spec, heap) and statedir. */
+static int target_of(struct app *a, struct resource *r, struct experiment_target *t, char **spec, char **statedir,
+                     struct diags *d)
+{
+	*spec = *statedir = NULL;
+	struct state_rows rows;
+	if (store_list(a->store, a->model.env_name, r->project, &rows))
+		return diags_add_last_error(d);
+	struct state_row *row = store_rows_find(&rows, r->project, r->id);
+	if (row && row->spec)
+		*spec = xstrdup(row->spec);
+	store_rows_release(&rows);
+	if (!*spec) {
+		diags_errorf(d, CRATIS_ENOTFOUND, "experiment '%s' has not been applied in environment '%s'", r->name, a->model.env_name);
+		return CRATIS_ENOTFOUND;
+	}
+	if (engine_statedir(statedir, a->state_dir, a->model.env_name, r->project, r->id))
+		return diags_add_last_error(d);
+	*t = (struct experiment_target){ r->project, a->model.env_name, r->name, *spec, a->project_dir, *statedir };
+	return CRATIS_OK;
+}
+
+int app_experiment_status(struct app *a, const char *name, json_t **out, struct diags *d)
+{
+	*out = NULL;
+	struct resource *r;
+	int rc = pick_experiment(a, name, &r, d);
+	if (rc)
+		return rc;
+	struct experiment_target t;
+	char *spec, *statedir;
+	if (!(rc = target_of(a, r, &t, &spec, &statedir, d)) && (rc = experiment_status(a->store, &t, out)))
+		rc = diags_add_last_error(d);
+	free(spec);
+	free(statedir);
+	return rc;
+}
+
+/* Run fn under the environment's lock, recorded as a deployment of its own ("experiment
+ * conclude checkout"), as rollout actions are. */
+static int steer(struct app *a, const char *name, const char *verb, const char *winner, json_t **out, struct diags *d)
+{
+	*out = NULL;
+	struct resource *r;
+	int rc = pick_experiment(a, name, &r, d);
+	if (rc)
+		return rc;
+	struct run_lock me;
+	if ((rc = app_lock_take(a, &me, d)))
+		return rc;
+	struct experiment_target t;
+	char *spec = NULL, *statedir = NULL;
+	if ((rc = target_of(a, r, &t, &spec, &statedir, d)))
+		goto out_unlock;
+	char started[32];
+	now_rfc3339(started);
+	struct deployment dep = { .project = r->project, .environment = (char *)a->model.env_name,
+	                          .command = (char *)or_empty(a->o.command_line), .user = (char *)user_name(),
+	                          .host = (char *)host_name(), .started = started };
+	if (engine_deployment_begin(a->store, &dep)) {
+		rc = diags_add_last_error(d);
+		goto out_unlock;
+	}
+	rc = !strcmp(verb, "abort") ? experiment_abort(&a->rollout, &t) : experiment_conclude(&a->rollout, &t, winner);
+	int erc = rc ? cratis_error_last()->status : 0;
+	char *emsg = rc ? xstrdup(cratis_error_last()->message) : NULL;
+	char finished[32];
+	now_rfc3339(finished);
+	char *summary = rc ? xasprintf("experiment %s %s failed: %s", verb, r->name, emsg) : xasprintf("experiment %s %s", verb, r->name);
+	dep.finished = finished;
+	dep.result = rc ? "failed" : "succeeded";
+	dep.summary = summary;
+	if (engine_deployment_finish(a->store, &dep, NULL) && !rc)
+		rc = diags_add_last_error(d);
+	free(summary);
+	if (emsg) {
+		diags_errorf(d, erc ? erc : CRATIS_ERROR, "experiment %s: %s", verb, emsg);
+		rc = erc ? erc : CRATIS_ERROR;
+	}
+	free(emsg);
+	if (!rc && experiment_status(a->store, &t, out))
+		rc = diags_add_last_error(d);
+out_unlock:
+	if (app_lock_release(a, &me, d) && !rc)
+		rc = CRATIS_ERROR;
+	free(spec);
+	free(statedir);
+	return rc;
+}
+
+int app_experiment_conclude(struct app *a, const char *name, const char *winner, json_t **out, struct diags *d)
+{
+	return steer(a, name, "conclude", winner, out, d);
+}
+
+int app_experiment_abort(struct app *a, const char *name, json_t **out, struct diags *d)
+{
+	return steer(a, name, "abort", NULL, out, d);
+}
+
+int app_experiment_run(struct app *a, const char *name, int interval_ms, const atomic_int *cancel,
+                       const struct engine_observer *observer, json_t **out, struct diags *d)
+{
+	*out = NULL;
+	struct resource *r;
+	int rc = pick_experiment(a, name, &r, d);
+	if (rc)
+		return rc;
+	struct experiment_target t;
+	char *spec = NULL, *statedir = NULL;
+	if ((rc = target_of(a, r, &t, &spec, &statedir, d))) {
+		free(spec);
+		free(statedir);
+		return rc;
+	}
+	if (interval_ms < 100)
+		interval_ms = 100;
+	struct rollout_env env = a->rollout;
+	env.observer = observer;
+	env.cancel = cancel;
+	struct experiment_runner *run = experiment_runner_new(&env, &t);
+	int conflicts = 0;
+	for (;;) {
+		if (cancel && atomic_load(cancel))
+			break;
+		struct run_lock me;
+		if ((rc = app_lock_take(a, &me, d)))
+			break; /* held by another run past --lock-timeout */
+		bool done = false;
+		json_t *st = NULL;
+		rc = experiment_tick(run, &done, &st);
+		if (rc)
+			rc = diags_add_last_error(d);
+		if (app_lock_release(a, &me, d) && !rc)
+			rc = CRATIS_ERROR;
+		if (st) {
+			json_decref(*out);
+			*out = st;
+			engine_logf(observer, CRATIS_LOG_INFO, NULL, "experiment %s: %s, verdict %s, %.0fs", r->name,
+			            json_string_value(json_object_get(st, "status")),
+			            json_is_string(json_object_get(st, "verdict")) ? json_string_value(json_object_get(st, "verdict")) : "-",
+			            json_number_value(json_object_get(st, "elapsedSeconds")));
+		}
+		if (rc == CRATIS_EEXISTS && ++conflicts < 10) {
+			diags_release(d); /* another writer changed the record: read it again */
+			diags_init(d);
+			rc = CRATIS_OK;
+			continue;
+		}
+		if (rc || done)
+			break;
+		conflicts = 0;
+		for (int waited = 0; waited < interval_ms && !(cancel && atomic_load(cancel)); waited += 50) {
+			struct timespec ts = { 0, 50 * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+	}
+	experiment_runner_free(run);
+	free(spec);
+	free(statedir);
+	return rc;
+}
