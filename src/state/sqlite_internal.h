@@ -1,6 +1,6 @@
-/* What the SQLite backend's files share (sqlite.c: connection, schema, locks, resources,
- * deployments, releases, the outbox; sqlite_records.c: records). Not a public interface: only
- * src/state/sqlite*.c include it. */
+/* What the SQLite backend's files share: sqlite.c (connection, schema, locks, resources,
+ * deployments, artifacts, whole-store copies), sqlite_releases.c, sqlite_outbox.c and
+ * sqlite_records.c. Not a public interface: only src/state/sqlite*.c include it. */
 #ifndef CRATIS_STATE_SQLITE_INTERNAL_H
 #define CRATIS_STATE_SQLITE_INTERNAL_H
 
@@ -41,6 +41,19 @@ void sq_now_text(struct sqlite_store *s, char out[32]);
 int sq_run_stmt(struct sqlite_store *s, sqlite3_stmt *st, int bound, const char *what);
 /* Append em's outbox rows for info inside the caller's transaction (em NULL or empty: none). */
 int sq_insert_emits(struct sqlite_store *s, const struct store_emits *em, const struct store_emit_info *info);
+
+/* sqlite_releases.c: the release ops of struct store_ops. */
+int sq_release_put(struct store *st, const struct release *v, size_t n, const struct store_emits *em);
+int sq_release_allocate(struct store *st, struct release *r, const struct port_range *range);
+int sq_releases(struct store *st, const char *environment, const char *project, const char *rollout, struct releases *out);
+
+/* sqlite_outbox.c: the outbox ops of struct store_ops (version 3). */
+int sq_events(struct store *st, const struct event_query *eq, struct store_events *out);
+int sq_deliveries(struct store *st, const char *sink, size_t limit, struct event_deliveries *out);
+int sq_delivery_mark(struct store *st, const char *sink, const struct delivery_mark *m, size_t n);
+int sq_sink_set_disabled(struct store *st, const char *sink, bool disabled, const char *reason);
+int sq_sink_status(struct store *st, const char *sink, struct store_sink_status *out);
+int sq_redeliver(struct store *st, const char *sink, const char *event_id, const char *since, size_t *n);
 
 /* sqlite_records.c: the record ops of struct store_ops (version 5). */
 int sq_record_put(struct store *st, struct record *r, int64_t expect, const struct store_emits *em);
