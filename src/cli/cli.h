@@ -79,6 +79,10 @@ struct cli_ctx {
 	const char *events_since; /* events list/redeliver --since SEQ|TIME */
 	const char *events_type;  /* events list --type T */
 	const char *events_sink;  /* events redeliver --sink S */
+	/* experiment */
+	bool watch;               /* experiment status --watch */
+	int interval_ms;          /* experiment run/status --interval SECONDS (default 10 s) */
+	const char *winner;       /* experiment conclude --winner VARIANT */
 	struct strv args;         /* positional arguments (a subcommand's name first) */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
 	atomic_int *cancel; /* the run's cancellation word (the signal that interrupted it) */
@@ -142,6 +146,7 @@ int cmd_version(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_artifact(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_rollout(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_experiment(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_promote(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_output(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_logs(int argc, char **argv, struct cli_ctx *ctx);

@@ -124,6 +124,14 @@ const struct cli_flag cli_flags[FL__COUNT] = {
 	                     "events of this type, or of a prefix ending in '*' (dev.cratis.resource.*)" },
 	[FL_EVENTS_SINK] = { "sink", 0, NULL, "SINK", FT_STRING, AT(events_sink), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	                     "only this sink" },
+	/* experiment */
+	[FL_WATCH] = { "watch", 'w', NULL, NULL, FT_SWITCH, AT(watch), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
+	               "print the status again every --interval until the experiment ends" },
+	[FL_INTERVAL] = { "interval", 0, NULL, "SECONDS", FT_SECONDS, AT(interval_ms), 0.1, 86400,
+	                  "seconds from 0.1 to 86400 (e.g. 10)", "10", NULL, NULL, CC_NONE,
+	                  "time between two ticks of the decision loop (run) or two prints (status --watch)" },
+	[FL_WINNER] = { "winner", 0, NULL, "VARIANT", FT_STRING, AT(winner), 0, 0, NULL, "the decided winner", NULL, NULL, CC_NONE,
+	                "the variant to promote (the control: keep it)" },
 	[FL_VERBOSE] = { "verbose", 'v', NULL, NULL, FT_SWITCH, AT(verbose), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	                 "debug output and notes" },
 	[FL_NO_COLOR] = { "no-color", 0, NULL, NULL, FT_SWITCH, AT(no_color), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
@@ -244,6 +252,13 @@ static const struct cli_example ex_rollout_examples[] = {
 	{ NULL, "cratis rollout status --env production" },
 	{ NULL, "cratis rollout promote web --env production" },
 	{ NULL, "cratis rollout rollback web --env production" },
+	{ NULL, NULL },
+};
+static const struct cli_example ex_experiment_examples[] = {
+	{ "after cratis apply started it: decide, ticking every 10 s", "cratis experiment run checkout --env production" },
+	{ NULL, "cratis experiment status checkout --env production -o json" },
+	{ "promotion: manual", "cratis experiment conclude checkout --env production" },
+	{ NULL, "cratis experiment abort checkout --env production" },
 	{ NULL, NULL },
 };
 static const struct cli_example ex_artifact_examples[] = {
@@ -395,6 +410,19 @@ static const struct cli_command state_subs[] = {
 	END_SUBS,
 };
 
+#define EXPERIMENT_FLAGS (COMMON | FLAG(FL_OUTPUT) | FLAG(FL_LOCK) | FLAG(FL_EVENTS_TIMEOUT))
+static const struct cli_command experiment_subs[] = {
+	{ "status", "variants, exposures, values, lifts with intervals, p-values, guardrails and the verdict so far", "[NAME]", 0, 1,
+	  CC_NONE, COMMON | FLAG(FL_OUTPUT) | FLAG(FL_WATCH) | FLAG(FL_INTERVAL), "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
+	{ "run", "the decision loop: tick every --interval until the experiment concludes", "[NAME]", 0, 1, CC_NONE,
+	  EXPERIMENT_FLAGS | FLAG(FL_INTERVAL), "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
+	{ "conclude", "promote the decided winner (or --winner VARIANT) by hand", "NAME", 1, 1, CC_NONE,
+	  EXPERIMENT_FLAGS | FLAG(FL_WINNER), "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
+	{ "abort", "stop the experiment: the Route back to the live release, the variants stopped", "NAME", 1, 1, CC_NONE,
+	  EXPERIMENT_FLAGS, "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
+	END_SUBS,
+};
+
 static const struct cli_command version_subs[] = {
 	{ "show", "the project's version, where it comes from, the branch, its rule and the verdict", NULL, 0, 0,
 	  CC_NONE, FLAG(FL_FILE) | FLAG(FL_OUTPUT), "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
@@ -527,6 +555,12 @@ const struct cli_command cli_commands[] = {
 	  "NAME is the Rollout's name, needed when the environment has several. promote, abort and rollback\n"
 	  "take the environment's lock (docs/releases.md).",
 	  ex_rollout_examples, ex_locked, rollout_subs, false, false, cmd_rollout },
+	{ "experiment", "run, watch and conclude an Experiment: variants under a split, the winner promoted", NULL, 0, 0,
+	  CC_NONE, 0, NULL,
+	  "cratis apply starts an Experiment (its variants beside the Rollout's live release, the split\n"
+	  "live); experiment run decides and promotes the winner, or keeps the control. run, conclude and\n"
+	  "abort take the environment's lock for each write (docs/experiments.md).",
+	  ex_experiment_examples, ex_locked, experiment_subs, false, false, cmd_experiment },
 	{ "artifact", "the artifact registry: record and list versions and digests", NULL, 0, 0, CC_NONE, 0, NULL,
 	  "Stable versions are immutable, snapshots may be recorded again. In manifests, ${artifact:NAME} is\n"
 	  "the digest recorded last and ${artifact:NAME.version} its version.",
