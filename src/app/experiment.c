@@ -53,7 +53,7 @@ static int pick_experiment(struct app *a, const char *name, struct resource **ou
 
 /* What the controller needs for experiment r: its recorded spec (*spec, heap) and statedir. */
 static int target_of(struct app *a, struct resource *r, struct experiment_target *t, char **spec, char **statedir,
-                     struct diags *d)
+                     bool need_spec, struct diags *d)
 {
 	*spec = *statedir = NULL;
 	struct state_rows rows;
@@ -63,7 +63,7 @@ static int target_of(struct app *a, struct resource *r, struct experiment_target
 	if (row && row->spec)
 		*spec = xstrdup(row->spec);
 	store_rows_release(&rows);
-	if (!*spec) {
+	if (!*spec && need_spec) {
 		diags_errorf(d, CRATIS_ENOTFOUND, "experiment '%s' has not been applied in environment '%s'", r->name, a->model.env_name);
 		return CRATIS_ENOTFOUND;
 	}
@@ -82,7 +82,7 @@ int app_experiment_status(struct app *a, const char *name, json_t **out, struct 
 		return rc;
 	struct experiment_target t;
 	char *spec, *statedir;
-	if (!(rc = target_of(a, r, &t, &spec, &statedir, d)) && (rc = experiment_status(a->store, &t, out)))
+	if (!(rc = target_of(a, r, &t, &spec, &statedir, false, d)) && (rc = experiment_status(a->store, &t, out)))
 		rc = diags_add_last_error(d);
 	free(spec);
 	free(statedir);
@@ -103,7 +103,7 @@ static int steer(struct app *a, const char *name, const char *verb, const char *
 		return rc;
 	struct experiment_target t;
 	char *spec = NULL, *statedir = NULL;
-	if ((rc = target_of(a, r, &t, &spec, &statedir, d)))
+	if ((rc = target_of(a, r, &t, &spec, &statedir, true, d)))
 		goto out_unlock;
 	char started[32];
 	now_rfc3339(started);
@@ -161,7 +161,7 @@ int app_experiment_run(struct app *a, const char *name, int interval_ms, const a
 		return rc;
 	struct experiment_target t;
 	char *spec = NULL, *statedir = NULL;
-	if ((rc = target_of(a, r, &t, &spec, &statedir, d))) {
+	if ((rc = target_of(a, r, &t, &spec, &statedir, true, d))) {
 		free(spec);
 		free(statedir);
 		return rc;
