@@ -758,7 +758,7 @@ static json_t *releases_json(const struct releases *rels)
 	json_t *arr = json_array();
 	for (size_t i = 0; i < rels->n; i++) {
 		const struct release *r = &rels->v[i];
-		bool live = !strcmp(r->status, "active") || !strcmp(r->status, "preview") || !strcmp(r->status, "previous") ||
+		bool live = !strcmp(r->status, "active") || !strcmp(r->status, "variant") || !strcmp(r->status, "preview") || !strcmp(r->status, "previous") ||
 		            !strcmp(r->status, "promoting") || !strcmp(r->status, "retiring") || !strcmp(r->status, "failing");
 		const char *health = live ? (rollout_release_healthy(r) ? "up" : "down") : "-";
 		json_t *log = r->log ? json_loads(r->log, 0, NULL) : NULL;

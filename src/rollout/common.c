@@ -330,7 +330,23 @@ int ro_release_hash(struct rop *o, json_t *tmpl, char out[9])
 bool ro_same_template(const struct release *r, const char *hash)
 {
 	const char *dash = strrchr(r->id, '-');
-	return dash && !strcmp(dash + 1, hash);
+	if (dash && !strcmp(dash + 1, hash))
+		return true;
+	/* an experiment's winner, promoted in place of the template it was compared with */
+	json_t *log = r->log ? json_loads(r->log, 0, NULL) : NULL;
+	char *want = xasprintf("in place of the Rollout's template %s", hash);
+	bool won = false;
+	size_t i;
+	json_t *e;
+	json_array_foreach(log, i, e) {
+		const char *out = ro_sget(e, "output", "");
+		size_t lo = strlen(out), lw = strlen(want);
+		if (!strcmp(ro_sget(e, "stage", ""), "experiment") && lo >= lw && !strcmp(out + lo - lw, want))
+			won = true;
+	}
+	free(want);
+	json_decref(log);
+	return won;
 }
 
 void ro_op_release(struct rop *o)

@@ -257,7 +257,7 @@ static int destroy(void *data, const struct cratis_request *req, char **out)
 		for (size_t i = 0; i < o.rels.n; i++) {
 			struct release *r = &o.rels.v[i];
 			if (!strcmp(r->status, "active") || !strcmp(r->status, "previous") || !strcmp(r->status, "preview") ||
-			    !strcmp(r->status, "promoting") || !strcmp(r->status, "retiring") || !strcmp(r->status, "failing"))
+			    !strcmp(r->status, "variant") || !strcmp(r->status, "promoting") || !strcmp(r->status, "retiring") || !strcmp(r->status, "failing"))
 				ro_retire(&o, r, "rollout destroyed");
 		}
 		ro_route_destroy(&o);

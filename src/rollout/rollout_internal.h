@@ -73,7 +73,9 @@ char *ro_service_spec(json_t *tmpl, int port);
 int ro_release_hash(struct rop *o, json_t *tmpl, char out[9]);
 /* False when id is one of the Rollout's hook Tasks (it runs at a stage; not an input). */
 bool ro_input_dep(json_t *spec, const char *id);
-/* Whether r was made from the identity hash. */
+/* Whether r was made from the identity hash, or won an Experiment run over it (its log says
+ * "... serves in place of the Rollout's template HASH", written by src/experiment when it
+ * promotes a variant): the winner stays live until the Rollout's template changes. */
 bool ro_same_template(const struct release *r, const char *hash);
 
 /* Load o for target t (spec parsed, releases read); ro_op_release frees (also after a failure). */
