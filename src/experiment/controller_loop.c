@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "experiment/objective.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "banned.h"
@@ -21,6 +22,7 @@ struct experiment_runner {
 	struct nginx_log log;
 	bool log_init;
 	struct decide_state state;
+	struct objective *objective; /* a composite objective, compiled */
 };
 
 static const char *jstr(json_t *o, const char *k)
@@ -48,6 +50,8 @@ static void runner_reset(struct experiment_runner *r)
 		metric_set_release(&r->set);
 	if (r->log_init)
 		nginx_log_release(&r->log);
+	objective_free(r->objective);
+	r->objective = NULL;
 	r->set_init = r->log_init = r->loaded = false;
 	r->rev = 0;
 }
@@ -78,6 +82,18 @@ static int runner_restore(struct experiment_runner *r, struct xop *o)
 	r->set_init = true;
 	if (rc)
 		return rc;
+	if (o->spec.expression) {
+		struct objective_metric om[METRICS_MAX_METRICS];
+		for (size_t i = 0; i < r->set.n_metrics; i++)
+			om[i] = (struct objective_metric){ .name = r->set.defs[i].name,
+			                                   .kind = r->set.defs[i].kind == METRIC_MEAN ? DECIDE_MEAN : DECIDE_RATIO };
+		struct diags d = DIAGS_INIT;
+		if (objective_compile(&r->objective, o->spec.expression, om, r->set.n_metrics, NULL, &d))
+			rc = error_set(CRATIS_EINVAL, "experiment %s: spec.objective.expression: %s", o->t.name, d.n ? d.v[0].message : "invalid");
+		diags_release(&d);
+		if (rc)
+			return rc;
+	}
 	if (o->spec.provider == XP_NGINX) {
 		nginx_log_init(&r->log, jstr(o->rec, "accessLog") ? jstr(o->rec, "accessLog") : "");
 		r->log_init = true;
@@ -200,12 +216,25 @@ int experiment_tick(struct experiment_runner *r, bool *done, json_t **status)
 		goto out;
 	size_t nv = o.spec.n_variants;
 	struct decide_variant_obs vobs[DECIDE_MAX_VARIANTS];
+	double values[DECIDE_MAX_VARIANTS];
 	memset(vobs, 0, sizeof(vobs));
 	for (size_t v = 0; v < nv; v++) {
 		vobs[v].name = o.spec.variants[v].name;
 		vobs[v].weight = o.spec.variants[v].weight;
 		vobs[v].exposures = r->set.exposures[v];
-		metric_set_sample(&vobs[v].objective, &r->set, o.spec.objective_metric, v);
+		if (r->objective) {
+			struct diags d = DIAGS_INIT;
+			struct objective_estimate est;
+			if (objective_sample_from_set(&vobs[v].objective, &est, r->objective, &r->set, v, &d))
+				rc = error_set(CRATIS_EINVAL, "experiment %s: %s", o.t.name, d.n ? d.v[0].message : "objective");
+			diags_release(&d);
+			values[v] = est.has_data ? est.value : NAN;
+			if (rc)
+				goto out;
+		} else {
+			metric_set_sample(&vobs[v].objective, &r->set, o.spec.objective_metric, v);
+			values[v] = value_of(&r->set, o.spec.objective_metric, v);
+		}
 		for (size_t g = 0; g < o.spec.cfg.n_guardrails; g++)
 			metric_set_sample(&vobs[v].guardrails[g], &r->set, o.spec.guardrail_metric[g], v);
 	}
@@ -241,7 +270,7 @@ int experiment_tick(struct experiment_runner *r, bool *done, json_t **status)
 		const struct decide_variant_result *vr = &res.variants[v];
 		bool ci = !vr->is_control && vr->has_data;
 		json_array_append_new(pv, json_pack("{s:s,s:o,s:o,s:o,s:f}", "name", o.spec.variants[v].name, "value",
-		                                    num(value_of(&r->set, o.spec.objective_metric, v)), "ciLow", ci ? num(vr->ci_low) : json_null(),
+		                                    num(values[v]), "ciLow", ci ? num(vr->ci_low) : json_null(),
 		                                    "ciHigh", ci ? num(vr->ci_high) : json_null(), "exposures", r->set.exposures[v]));
 	}
 	json_t *hist = json_object_get(o.rec, "history");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "events/dispatch.h"
+#include "experiment/objective.h"
 #include "util/error.h"
 #include "banned.h"
 
@@ -264,18 +265,41 @@ int xp_spec_parse(struct xp_spec *out, json_t *spec, struct diags *d)
 		bad(d, "spec.objective", "expected a mapping {metric: NAME, direction: maximize | minimize}");
 	} else {
 		check_keys(d, obj, "spec.objective", okeys);
-		if (json_object_get(obj, "expression"))
-			bad(d, "spec.objective.expression", "composite objectives are not yet supported by this build; name one metric");
+		json_t *ex = json_object_get(obj, "expression");
+		if (ex && json_object_get(obj, "metric"))
+			bad(d, "spec.objective", "expected either metric (one metric) or expression (a composite objective), not both");
+		if (ex && (!json_is_string(ex) || !*json_string_value(ex)))
+			bad(d, "spec.objective.expression", "expected an expression over the metrics (revenue.mean * buy.rate)");
+		else if (ex && json_array_size(metrics) > METRICS_MAX_METRICS)
+			bad(d, "spec.metrics", "a composite objective reads at most %d metrics", METRICS_MAX_METRICS);
+		else if (ex) {
+			out->expression = json_string_value(ex);
+			out->cfg.metric = DECIDE_MEAN;
+			struct objective_metric om[METRICS_MAX_METRICS];
+			json_array_foreach(metrics, i, m) {
+				def_slot(out, metrics, (int)i);
+				const char *kind = json_string_value(json_object_get(m, "kind"));
+				om[i] = (struct objective_metric){ .name = json_string_value(json_object_get(m, "name")),
+				                                   .kind = kind && !strcmp(kind, "mean") ? DECIDE_MEAN : DECIDE_RATIO };
+			}
+			bool named = true;
+			for (size_t k = 0; k < json_array_size(metrics); k++)
+				named = named && om[k].name;
+			struct objective *compiled = NULL;
+			if (named && metrics)
+				objective_compile(&compiled, out->expression, om, json_array_size(metrics), "spec.objective.expression", d);
+			objective_free(compiled);
+		}
 		const char *dir = json_string_value(json_object_get(obj, "direction"));
 		if (dir && strcmp(dir, "maximize") && strcmp(dir, "minimize"))
 			bad(d, "spec.objective.direction", "expected maximize or minimize");
 		out->cfg.direction = dir && !strcmp(dir, "minimize") ? DECIDE_MINIMIZE : DECIDE_MAXIMIZE;
 		const char *mn = json_string_value(json_object_get(obj, "metric"));
 		int mi = metric_index(metrics, mn);
-		if (!json_object_get(obj, "expression") && mi < 0)
+		if (!ex && mi < 0)
 			bad(d, "spec.objective.metric", "expected the name of one of spec.metrics%s%s%s", mn ? " ('" : "", mn ? mn : "",
 			    mn ? "' is not one)" : "");
-		if (mi >= 0) {
+		if (!ex && mi >= 0) {
 			out->objective_metric = def_slot(out, metrics, mi);
 			const char *kind = json_string_value(json_object_get(json_array_get(metrics, (size_t)mi), "kind"));
 			out->cfg.metric = kind && !strcmp(kind, "mean") ? DECIDE_MEAN : DECIDE_RATIO;

@@ -31,7 +31,9 @@ struct xp_spec {
 	/* metrics: the set's definitions (objective first, then each guardrail's metric once) */
 	size_t n_defs;
 	json_t *defs[METRICS_MAX_METRICS];       /* borrowed definitions */
-	size_t objective_metric;                 /* index into defs (always 0) */
+	size_t objective_metric;                 /* index into defs (a single-metric objective) */
+	const char *expression;                  /* a composite objective (objective.h) over every
+	                                            metric of defs, or NULL */
 	size_t guardrail_metric[DECIDE_MAX_GUARDRAILS];
 	enum xp_provider provider;
 	const char *prom_url;
