@@ -176,16 +176,23 @@ int app_experiment_run(struct app *a, const char *name, int interval_ms, const a
 	for (;;) {
 		if (cancel && atomic_load(cancel))
 			break;
+		struct diags td = DIAGS_INIT; /* this tick's problems: kept only when the loop ends on them */
 		struct run_lock me;
-		if ((rc = app_lock_take(a, &me, d)))
-			break; /* held by another run past --lock-timeout */
 		bool done = false;
 		json_t *st = NULL;
-		rc = experiment_tick(run, &done, &st);
-		if (rc)
-			rc = diags_add_last_error(d);
-		if (app_lock_release(a, &me, d) && !rc)
-			rc = CRATIS_ERROR;
+		rc = app_lock_take(a, &me, &td);
+		if (rc == CRATIS_ELOCKED) {
+			/* another run (an apply) holds the environment: skip this tick, not the loop */
+			engine_logf(observer, CRATIS_LOG_WARN, NULL, "experiment %s: the environment is locked by another run; next tick in %d ms",
+			            r->name, interval_ms);
+			rc = CRATIS_OK;
+		} else if (!rc) {
+			rc = experiment_tick(run, &done, &st);
+			if (rc)
+				rc = diags_add_last_error(&td);
+			if (app_lock_release(a, &me, &td) && !rc)
+				rc = CRATIS_ERROR;
+		}
 		if (st) {
 			json_decref(*out);
 			*out = st;
@@ -195,13 +202,16 @@ int app_experiment_run(struct app *a, const char *name, int interval_ms, const a
 			            json_number_value(json_object_get(st, "elapsedSeconds")));
 		}
 		if (rc == CRATIS_EEXISTS && ++conflicts < 10) {
-			diags_release(d); /* another writer changed the record: read it again */
-			diags_init(d);
+			diags_release(&td); /* another writer changed the record: read it again at once */
 			rc = CRATIS_OK;
 			continue;
 		}
-		if (rc || done)
+		if (rc || done) {
+			diags_move(d, &td);
+			diags_release(&td);
 			break;
+		}
+		diags_release(&td);
 		conflicts = 0;
 		for (int waited = 0; waited < interval_ms && !(cancel && atomic_load(cancel)); waited += 50) {
 			struct timespec ts = { 0, 50 * 1000000L };
