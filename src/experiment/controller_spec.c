@@ -462,6 +462,10 @@ void *xp_b64_decode(const char *text, size_t *len)
 				return NULL;
 			}
 		}
+		if ((pad == 2 && (v & 0xffff)) || (pad == 1 && (v & 0xff))) {
+			free(out); /* bits under the padding must be 0 (canonical, RFC 4648 3.5) */
+			return NULL;
+		}
 		out[k++] = (unsigned char)(v >> 16);
 		if (pad < 2)
 			out[k++] = (unsigned char)(v >> 8);

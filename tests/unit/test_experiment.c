@@ -188,6 +188,9 @@ static void test_base64_round_trip(void **state)
 	assert_null(xp_b64_decode("Zm9", &len));
 	assert_null(xp_b64_decode("Zm=v", &len));
 	assert_null(xp_b64_decode("Z!9v", &len));
+	assert_null(xp_b64_decode("Zm9=", &len)); /* not canonical: bits under the padding */
+	void *zm = xp_b64_decode("Zm==", &len); /* "f": 0x66, then 0110 under the padding: refused */
+	assert_null(zm);
 }
 
 int main(void)
