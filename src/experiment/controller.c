@@ -293,16 +293,32 @@ void xop_stop_variants(struct xop *o, const struct release *keep, const char *wh
 	}
 }
 
-int xop_finish(struct xop *o, const char *action, const char *winner, const char *final_status, const char *why)
+static int finish(struct xop *o, const char *action, const char *winner, const char *final_status, const char *why_in);
+
+int xop_finish(struct xop *o, const char *action_in, const char *winner_in, const char *final_in, const char *why)
 {
+	/* the arguments may point into the record's old intent, replaced here */
+	char *action = xstrdup(action_in), *winner = winner_in ? xstrdup(winner_in) : NULL, *final_status = xstrdup(final_in);
+	int rc = finish(o, action, winner, final_status, why);
+	free(action);
+	free(winner);
+	free(final_status);
+	return rc;
+}
+
+static int finish(struct xop *o, const char *action, const char *winner, const char *final_status, const char *why_in)
+{
+	char *msg = xstrdup(why_in ? why_in : "");
+	const char *why = msg;
 	json_object_set_new(o->rec, "status", json_string("concluding"));
 	json_object_set_new(o->rec, "intent", json_pack("{s:s,s:s?,s:s,s:s?}", "action", action, "winner", winner, "status",
 	                                                  final_status, "why", why));
 	int rc = xop_save(o, NULL, NULL, NULL, NULL);
-	if (rc)
+	if (rc) {
+		free(msg);
 		return rc;
+	}
 	ro_settle(&o->ro); /* a switch of the Rollout an interrupted run left half done */
-	char *msg = xstrdup(why ? why : "");
 	const char *final = final_status;
 	json_t *wv = winner ? xop_variant(o, winner) : NULL;
 	bool promote = !strcmp(action, "promote") && wv && !json_is_true(json_object_get(wv, "control"));

@@ -51,7 +51,7 @@ expect_rc "the pin header routes to b" b "$(curl -s -H 'X-Cratis-Variant: b' "$P
 
 # the decision loop killed with -9, then resumed: no line counted twice
 LOG=$(jget "$T/s1.json" '[l for l in __import__("glob").glob("'"$P"'/.cratis/run/staging/shop/Experiment-checkout/access-*.log")][0]')
-C experiment run --interval 0.5 >"$T/r1.out" 2>"$T/r1.err" &
+"$CRATIS" experiment run -f "$P" --interval 0.5 >"$T/r1.out" 2>"$T/r1.err" &
 rp=$!
 wait_for 30 sh -c "'$CRATIS' experiment status -f '$P' -o json | python3 -c 'import json,sys; sys.exit(0 if len(json.load(sys.stdin)[\"history\"]) >= 2 else 1)'"
 kill -9 "$rp"
@@ -63,7 +63,7 @@ want=$(log_users "$LOG")
 got=$(jget "$T/s2.json" 'json.dumps({v["name"]: int(v["exposures"]) for v in j["history"][-1]["variants"]})')
 expect_rc "exposures equal the distinct users of the access log" "$want" "$got"
 python3 "$LOAD" "$PUB" 60 1 4 12 >"$T/l2.json"
-C experiment run --interval 0.5 >"$T/r2.out" 2>"$T/r2.err" &
+"$CRATIS" experiment run -f "$P" --interval 0.5 >"$T/r2.out" 2>"$T/r2.err" &
 rp=$!
 wait_for 30 sh -c "'$CRATIS' experiment status -f '$P' -o json | python3 -c 'import json,sys; sys.exit(0 if len(json.load(sys.stdin)[\"history\"]) >= $n2 + 2 else 1)'"
 kill -9 "$rp"

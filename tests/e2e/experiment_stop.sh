@@ -93,8 +93,16 @@ split_live
 check "the split is live" test $? = 0
 C experiment status -o json >"$T/s2.json" 2>&1
 bport=$(jget "$T/s2.json" '[v["port"] for v in j["variants"] if v["name"] == "b"][0]')
+"$CRATIS" experiment status -f "$P" --watch --interval 0.3 >"$T/watch.out" 2>&1 &
+wp=$!
+wait_for 10 grep -q "running" "$T/watch.out"
 C experiment abort checkout >"$T/ab.out" 2>"$T/ab.err"
 expect_rc "experiment abort" 0 $?
+wait_for 10 sh -c "! kill -0 $wp 2>/dev/null"
+check "status --watch ended by itself once the experiment ended" sh -c "! kill -0 $wp 2>/dev/null"
+wait "$wp"
+expect_rc "status --watch exit" 0 $?
+expect_in "status --watch printed the end" "checkout (shop/staging): aborted" "$T/watch.out"
 C experiment status -o json >"$T/s3.json" 2>&1
 expect_rc "status aborted" aborted "$(jget "$T/s3.json" 'j["status"]')"
 split_live
@@ -117,6 +125,8 @@ write_project "$P/shop.yaml" '  rollout: web
   duration: {max: 300s, minSamples: 50}
   minimumDetectableEffect: 0.5
   promotion: manual'
+# a promote hook that waits while a flag file exists: conclude is killed in the middle
+sed -i "s|    exitTests:|    promote:\n      - run: [sh, -c, 'while test -f $T/hold; do sleep 0.1; done']\n        timeoutSeconds: 60\n    exitTests:|" "$P/shop.yaml"
 C apply --auto-approve >/dev/null 2>"$T/a3.err"
 expect_rc "apply starts the manual experiment" 0 $?
 rm -f "$T/stop"
@@ -127,13 +137,27 @@ expect_rc "experiment run stops at the decision" 0 $?
 expect_rc "decided, winner c" "decided c" "$(jget "$T/r3.json" 'j["status"] + " " + j["winner"]')"
 split_live
 check "the split stays live until conclude" test $? = 0
-C experiment conclude checkout >"$T/c.out" 2>"$T/c.err"
-expect_rc "experiment conclude" 0 $?
+touch "$T/hold"
+"$CRATIS" experiment conclude checkout -f "$P" >"$T/c0.out" 2>"$T/c0.err" &
+cp=$!
+wait_for 30 sh -c "'$CRATIS' experiment status -f '$P' -o json | grep -q '\"status\": \"concluding\"'"
+sleep 0.5
+kill -9 "$cp"
+wait "$cp" 2>/dev/null
+C experiment status -o json >"$T/s35.json" 2>&1
+expect_rc "conclude killed with -9 in its promote hook leaves the record concluding" concluding "$(jget "$T/s35.json" 'j["status"]')"
+split_live
+check "the split still serves meanwhile" test $? = 0
+rm -f "$T/hold"
+C experiment conclude checkout --lock-timeout 30 >"$T/c.out" 2>"$T/c.err"
+expect_rc "experiment conclude again finishes what was decided" 0 $?
 touch "$T/stop"
 wait "$lp"
 expect_rc "no failed request during the switch" 0 "$(jget "$T/l3.json" 'j["failed"]')"
 expect_rc "c is live" c "$(curl -s "$PUB/")"
 C experiment status -o json >"$T/s4.json" 2>&1
 expect_rc "concluded, winner c" "concluded c" "$(jget "$T/s4.json" 'j["status"] + " " + j["winner"]')"
+C rollout status -o json >"$T/rs4.json" 2>&1
+expect_rc "exactly one active release, c's; the control the hot previous one" "c:active blue:previous" "$(jget "$T/rs4.json" '" ".join(r["colour"] + ":" + r["status"] for r in j if r["status"] in ("active", "previous", "promoting", "variant"))')"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
