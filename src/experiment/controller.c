@@ -520,6 +520,30 @@ static int start(struct xop *o)
 	}
 	if ((rc = xop_route_split(o)))
 		return start_failed(o, rc, NULL, cratis_error_last()->message);
+	/* the empty metrics state (counts from nothing, the access log from its start) */
+	struct metric_def defs[METRICS_MAX_METRICS];
+	memset(defs, 0, sizeof(defs));
+	struct metric_set set;
+	memset(&set, 0, sizeof(set));
+	const char *names[DECIDE_MAX_VARIANTS];
+	for (size_t i = 0; i < o->spec.n_variants; i++)
+		names[i] = o->spec.variants[i].name;
+	rc = xp_spec_defs(&o->spec, defs);
+	if (!rc)
+		rc = metric_set_init(&set, names, o->spec.n_variants, defs, o->spec.n_defs);
+	for (size_t i = 0; i < o->spec.n_defs; i++)
+		metric_def_release(&defs[i]);
+	if (!rc) {
+		struct buf b = BUF_INIT;
+		metrics_state_save(&b, &set, NULL);
+		char *b64 = xp_b64_encode(b.ptr ? b.ptr : "", b.len);
+		json_object_set_new(o->rec, "metricsState", json_string(b64));
+		free(b64);
+		buf_release(&b);
+	}
+	metric_set_release(&set);
+	if (rc)
+		return start_failed(o, rc, NULL, cratis_error_last()->message);
 	struct decide_state st;
 	decide_state_init(&st);
 	json_object_set_new(o->rec, "decideState", decide_state_to_json(&st, o->spec.n_variants, o->spec.cfg.n_guardrails));

@@ -69,6 +69,7 @@ void experiment_runner_free(struct experiment_runner *r)
 static int runner_restore(struct experiment_runner *r, struct xop *o)
 {
 	runner_reset(r);
+	memset(&r->set, 0, sizeof(r->set));
 	struct metric_def defs[METRICS_MAX_METRICS];
 	memset(defs, 0, sizeof(defs));
 	int rc = xp_spec_defs(&o->spec, defs);

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "events/dispatch.h"
 #include "experiment/objective.h"
 #include "util/error.h"
 #include "banned.h"
@@ -47,18 +46,35 @@ static double num_field(json_t *o, const char *k)
 	return s && *s && !*end && isfinite(x) ? x : -INFINITY;
 }
 
-/* A duration field: seconds as a number, or "30s", "5m", "1h", "250ms". -1 when bad, -2 when absent. */
+/* The longest duration accepted: 10 years, in seconds. */
+#define XP_MAX_SECONDS (10.0 * 366 * 86400)
+
+/* A duration field: seconds as a number, or "250ms", "30s", "5m", "1h", "7d" (a decimal number
+ * and a unit; a bare number is seconds). -1 when bad (negative, not finite, over 10 years), -2
+ * when absent. */
 static double dur_field(json_t *o, const char *k)
 {
 	json_t *v = json_object_get(o, k);
 	if (!v)
 		return -2;
-	if (json_is_number(v))
-		return json_number_value(v) >= 0 ? json_number_value(v) : -1;
-	if (!json_is_string(v))
+	double x;
+	if (json_is_number(v)) {
+		x = json_number_value(v);
+	} else if (json_is_string(v)) {
+		const char *t = json_string_value(v);
+		char *end;
+		x = *t ? strtod(t, &end) : -1;
+		if (!*t || end == t)
+			return -1;
+		double mult = !strcmp(end, "ms") ? 0.001 : (!strcmp(end, "s") || !*end) ? 1 : !strcmp(end, "m") ? 60
+		              : !strcmp(end, "h") ? 3600 : !strcmp(end, "d") ? 86400 : -1;
+		if (mult < 0)
+			return -1;
+		x *= mult;
+	} else {
 		return -1;
-	int64_t ms = events_parse_duration(json_string_value(v));
-	return ms < 0 ? -1 : (double)ms / 1000.0;
+	}
+	return isfinite(x) && x >= 0 && x <= XP_MAX_SECONDS ? x : -1;
 }
 
 static int check_keys(struct diags *d, json_t *o, const char *where, const char *const *keys)
@@ -239,7 +255,7 @@ int xp_spec_parse(struct xp_spec *out, json_t *spec, struct diags *d)
 	out->prom_url = json_string_value(json_object_get(prov, "url"));
 	out->command = json_object_get(prov, "command");
 	double to = num_field(prov, "timeoutSeconds");
-	out->provider_timeout_ms = isnan(to) ? 0 : (int)(to * 1000);
+	out->provider_timeout_ms = to >= 1 && to <= 3600 ? (int)(to * 1000) : 0;
 	if (!isnan(to) && !(to >= 1 && to <= 3600))
 		bad(d, "spec.provider.timeoutSeconds", "expected a number of seconds from 1 to 3600");
 	if (!pt || !strcmp(pt, "nginx")) {
@@ -359,9 +375,9 @@ int xp_spec_parse(struct xp_spec *out, json_t *spec, struct diags *d)
 		check_keys(d, dur, "spec.duration", dkeys);
 		double mn = dur_field(dur, "min"), mx = dur_field(dur, "max"), ms = num_field(dur, "minSamples");
 		if (mn == -1)
-			bad(d, "spec.duration.min", "expected a duration (30s, 10m, 2h) or a number of seconds");
+			bad(d, "spec.duration.min", "expected a duration (30s, 10m, 2h, 7d) or a number of seconds, at most 10 years");
 		if (mx == -2 || mx == -1 || mx <= 0)
-			bad(d, "spec.duration.max", "expected the longest the experiment runs: a duration (30m, 2h) or seconds > 0");
+			bad(d, "spec.duration.max", "expected the longest the experiment runs: a duration (30m, 2h, 14d) or seconds > 0, at most 10 years");
 		else if (mn > mx)
 			bad(d, "spec.duration.max", "expected at least duration.min");
 		if (!isnan(ms) && !(ms >= 0 && isfinite(ms)))

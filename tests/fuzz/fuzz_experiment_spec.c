@@ -19,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[size] = 0;
 	json_t *j = json_loadb(text, size, JSON_DECODE_ANY, NULL);
 	struct xp_spec x;
+	memset(&x, 0, sizeof(x));
 	struct diags d = DIAGS_INIT;
 	if (j && xp_spec_parse(&x, j, &d) == 0) {
 		if (x.n_variants < 2 || x.control >= x.n_variants || x.n_defs == 0 || x.n_defs > METRICS_MAX_METRICS ||

@@ -132,6 +132,8 @@ static void test_spec_errors_name_the_field(void **state)
 	refused("duration", "{\"min\": \"10s\"}", "spec.duration.max");
 	refused("duration", "{\"min\": \"2h\", \"max\": \"1h\"}", "spec.duration.max");
 	refused("duration", "{\"min\": \"soon\", \"max\": \"1h\"}", "spec.duration.min");
+	refused("duration", "{\"max\": \"1e300h\"}", "spec.duration.max"); /* fuzz_experiment_spec: an overflow */
+	refused("duration", "{\"max\": \"-5s\"}", "spec.duration.max");
 	refused("alpha", "1.5", "spec.alpha");
 	refused("power", "0", "spec.power");
 	refused("minimumDetectableEffect", "-1", "spec.minimumDetectableEffect");
