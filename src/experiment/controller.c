@@ -277,6 +277,32 @@ int xop_route_single(struct xop *o)
 	return ro_route(&o->ro, a->port, p ? p->port : a->port);
 }
 
+int xop_heal_variants(struct xop *o)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(o->rec, "variants"), i, v) {
+		struct release *r = json_is_true(json_object_get(v, "control")) ? NULL : xop_release_of(o, v);
+		char *why = NULL;
+		if (!r || !r->status || strcmp(r->status, "variant") || ro_release_owns_port(&o->ro, r, &why)) {
+			free(why);
+			continue;
+		}
+		engine_logf(o->env->observer, CRATIS_LOG_WARN, NULL, "experiment %s: variant %s (release %s) does not answer: %s; starting it again",
+		            o->t.name, jstr(v, "name"), r->id, why ? why : "");
+		int rc = ro_service(&o->ro, OP_APPLY, r);
+		ro_record(&o->ro, r, "experiment", rc ? "failed" : "ok", rc ? cratis_error_last()->message : "started again");
+		char *msg = xasprintf("started again: %s", why ? why : "its process was gone");
+		xop_note(o, "heal", jstr(v, "name"), rc ? "failed" : "ok", rc ? cratis_error_last()->message : msg);
+		free(msg);
+		free(why);
+		if (rc)
+			return error_set(rc, "variant %s (release %s) could not be started again: %s", jstr(v, "name"), r->id,
+			                 cratis_error_last()->message);
+	}
+	return CRATIS_OK;
+}
+
 void xop_stop_variants(struct xop *o, const struct release *keep, const char *why)
 {
 	size_t i;
@@ -569,6 +595,15 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 		bool same = jstr(o.rec, "spec") && !strcmp(jstr(o.rec, "spec"), o.spec.hash);
 		bool live = rec_is(o.rec, "running") || rec_is(o.rec, "decided") || rec_is(o.rec, "concluding") || rec_is(o.rec, "starting");
 		if (same && (rec_is(o.rec, "running") || rec_is(o.rec, "decided"))) {
+			/* drift: a variant's process gone, the Route changed: put them back */
+			if ((rc = xop_heal_variants(&o))) {
+				char *m = xstrdup(cratis_error_last()->message);
+				rc = xop_finish(&o, "keep", NULL, "stopped", m);
+				free(m);
+				if (!rc)
+					rc = error_set(CRATIS_ERROR, "experiment %s stopped: %s", o.t.name, jstr(o.rec, "message"));
+				goto out;
+			}
 			rc = xop_route_split(&o); /* the dealer as the record says */
 			outputs(&o, out);
 			goto out;
@@ -649,7 +684,7 @@ static int observe(void *data, const struct cratis_request *req, char **out)
 				struct release *r = xop_release_of(&o, v);
 				char *why = NULL;
 				if (!json_is_true(json_object_get(v, "control")) && r && !ro_release_owns_port(&o.ro, r, &why)) {
-					char *m = xasprintf("variant %s (release %s) does not answer on port %d: %s; apply starts the experiment again",
+					char *m = xasprintf("variant %s (release %s) does not answer on port %d: %s; apply starts it again",
 					                    jstr(v, "name"), r->id, r->port, why ? why : "");
 					doc = json_pack("{s:b,s:b,s:s}", "exists", 1, "drift", 1, "reason", m);
 					free(m);

@@ -213,6 +213,14 @@ int experiment_tick(struct experiment_runner *r, bool *done, json_t **status)
 			goto out;
 		}
 	}
+	if ((rc = xop_heal_variants(&o))) {
+		/* a variant that cannot serve: its users would get errors; keep the control */
+		char *m = xstrdup(cratis_error_last()->message);
+		rc = xop_finish(&o, "keep", NULL, "stopped", m);
+		free(m);
+		*done = true;
+		goto out_status;
+	}
 	if ((rc = read_metrics(r, &o)))
 		goto out;
 	size_t nv = o.spec.n_variants;

@@ -96,6 +96,10 @@ struct release *xop_release_of(struct xop *o, json_t *v);
  * Rollout's active release alone. */
 int xop_route_split(struct xop *o);
 int xop_route_single(struct xop *o);
+/* Start again, through the Service handler (its health check), every variant release whose
+ * process is gone or does not own its port. Returns CRATIS_OK, or the Service's status when one
+ * cannot be started (the last error names the variant). */
+int xop_heal_variants(struct xop *o);
 /* Stop the process of every variant release but keep (may be NULL): status retired, recorded. */
 void xop_stop_variants(struct xop *o, const struct release *keep, const char *why);
 

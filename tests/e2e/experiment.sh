@@ -49,6 +49,22 @@ check "the split is near 1:1:1 (each variant 60..140 of 300 users)" python3 -c "
 import json,sys; v=json.load(open('$T/l1.json'))['variants']; sys.exit(0 if all(60 <= n <= 140 for n in v.values()) else 1)"
 expect_rc "the pin header routes to b" b "$(curl -s -H 'X-Cratis-Variant: b' "$PUB/")"
 
+# a variant's process dies: plan reports the drift, apply starts it again
+bpid=""
+for p in $(own_procs experiment_app.py); do
+	tr '\0' '\n' <"/proc/$p/environ" | grep -qx VARIANT=b && bpid=$p
+done
+check "variant b's process found" test -n "$bpid"
+kill -9 "$bpid"
+C plan >"$T/plan1.out" 2>&1
+expect_in "plan: the dead variant is drift of the Experiment" "variant b (release" "$T/plan1.out"
+C apply --auto-approve >"$T/a15.out" 2>"$T/a15.err"
+expect_rc "apply after the drift" 0 $?
+expect_in "apply started variant b again" "starting it again" "$T/a15.err"
+expect_rc "b answers again (pinned)" b "$(curl -s -H 'X-Cratis-Variant: b' "$PUB/")"
+C experiment status -o json >"$T/s15.json" 2>&1
+expect_rc "the experiment still runs, from its first start" "running $(jget "$T/s1.json" 'j["started"]')" "$(jget "$T/s15.json" 'j["status"] + " " + j["started"]')"
+
 # the decision loop killed with -9, then resumed: no line counted twice
 LOG=$(jget "$T/s1.json" '[l for l in __import__("glob").glob("'"$P"'/.cratis/run/staging/shop/Experiment-checkout/access-*.log")][0]')
 "$CRATIS" experiment run -f "$P" --interval 0.5 >"$T/r1.out" 2>"$T/r1.err" &
