@@ -277,6 +277,18 @@ int xop_route_single(struct xop *o)
 	return ro_route(&o->ro, a->port, p ? p->port : a->port);
 }
 
+bool xop_control_moved(struct xop *o, char **why)
+{
+	*why = NULL;
+	json_t *c = xop_variant(o, jstr(o->rec, "control"));
+	struct release *a = ro_find(&o->ro, "active");
+	const char *rid = jstr(c, "release");
+	if (!rid || (a && !strcmp(a->id, rid)))
+		return false;
+	*why = xasprintf("the Rollout's live release is %s, no longer the control %s the experiment started with", a ? a->id : "none", rid);
+	return true;
+}
+
 int xop_heal_variants(struct xop *o)
 {
 	size_t i;
@@ -594,7 +606,8 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 	if (o.rec) {
 		bool same = jstr(o.rec, "spec") && !strcmp(jstr(o.rec, "spec"), o.spec.hash);
 		bool live = rec_is(o.rec, "running") || rec_is(o.rec, "decided") || rec_is(o.rec, "concluding") || rec_is(o.rec, "starting");
-		if (same && (rec_is(o.rec, "running") || rec_is(o.rec, "decided"))) {
+		char *moved = NULL;
+		if (same && (rec_is(o.rec, "running") || rec_is(o.rec, "decided")) && !xop_control_moved(&o, &moved)) {
 			/* drift: a variant's process gone, the Route changed: put them back */
 			if ((rc = xop_heal_variants(&o))) {
 				char *m = xstrdup(cratis_error_last()->message);
@@ -614,12 +627,23 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 		}
 		if (live) {
 			engine_logf(o.env->observer, CRATIS_LOG_INFO, NULL, "experiment %s: %s; stopping the old one", o.t.name,
-			            same ? "a start was interrupted" : "the spec changed");
+			            moved ? moved : same ? "a start was interrupted" : "the spec changed");
 			json_t *intent = json_object_get(o.rec, "intent");
-			if (rec_is(o.rec, "concluding") && intent)
+			if (rec_is(o.rec, "concluding") && intent) {
+				/* an interrupted conclusion: finish it; an unchanged spec does not start again */
 				rc = xop_finish(&o, jstr(intent, "action"), jstr(intent, "winner"), jstr(intent, "status"), jstr(intent, "why"));
-			else
+				if (!rc && same) {
+					outputs(&o, out);
+					free(moved);
+					goto out;
+				}
+			} else if (moved) {
+				char *m = xasprintf("%s; a new experiment starts against it", moved);
+				rc = xop_finish(&o, "abort", NULL, "aborted", m);
+				free(m);
+			} else
 				rc = xop_finish(&o, "abort", NULL, "aborted", same ? "a start was interrupted; started again" : "the spec changed; a new experiment starts");
+			free(moved);
 			if (rc)
 				goto out;
 			xop_reload_releases(&o);
@@ -678,9 +702,16 @@ static int observe(void *data, const struct cratis_request *req, char **out)
 		if (!o.rec) {
 			doc = json_pack("{s:b,s:b,s:s}", "exists", 0, "drift", 1, "reason", "the experiment has no recorded state; apply starts it");
 		} else if (rec_is(o.rec, "running")) {
+			char *moved = NULL;
+			if (xop_control_moved(&o, &moved)) {
+				char *m = xasprintf("%s; apply starts the experiment again against it", moved);
+				doc = json_pack("{s:b,s:b,s:s}", "exists", 1, "drift", 1, "reason", m);
+				free(m);
+			}
+			free(moved);
 			size_t i;
 			json_t *v;
-			json_array_foreach(json_object_get(o.rec, "variants"), i, v) {
+			json_array_foreach(doc ? NULL : json_object_get(o.rec, "variants"), i, v) {
 				struct release *r = xop_release_of(&o, v);
 				char *why = NULL;
 				if (!json_is_true(json_object_get(v, "control")) && r && !ro_release_owns_port(&o.ro, r, &why)) {

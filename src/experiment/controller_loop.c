@@ -213,6 +213,16 @@ int experiment_tick(struct experiment_runner *r, bool *done, json_t **status)
 			goto out;
 		}
 	}
+	char *moved = NULL;
+	if (xop_control_moved(&o, &moved)) {
+		/* the Rollout released meanwhile (its promote put the Route on the new release) */
+		char *m = xasprintf("%s; the experiment's results no longer apply", moved);
+		rc = xop_finish(&o, "keep", NULL, "stopped", m);
+		free(m);
+		free(moved);
+		*done = true;
+		goto out_status;
+	}
 	if ((rc = xop_heal_variants(&o))) {
 		/* a variant that cannot serve: its users would get errors; keep the control */
 		char *m = xstrdup(cratis_error_last()->message);

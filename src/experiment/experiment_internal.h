@@ -96,6 +96,9 @@ struct release *xop_release_of(struct xop *o, json_t *v);
  * Rollout's active release alone. */
 int xop_route_split(struct xop *o);
 int xop_route_single(struct xop *o);
+/* Whether the Rollout's active release is no longer the control's release recorded at the
+ * start (the Rollout released meanwhile); *why (heap) says so. */
+bool xop_control_moved(struct xop *o, char **why);
 /* Start again, through the Service handler (its health check), every variant release whose
  * process is gone or does not own its port. Returns CRATIS_OK, or the Service's status when one
  * cannot be started (the last error names the variant). */

@@ -159,5 +159,21 @@ C experiment status -o json >"$T/s4.json" 2>&1
 expect_rc "concluded, winner c" "concluded c" "$(jget "$T/s4.json" 'j["status"] + " " + j["winner"]')"
 C rollout status -o json >"$T/rs4.json" 2>&1
 expect_rc "exactly one active release, c's; the control the hot previous one" "c:active blue:previous" "$(jget "$T/rs4.json" '" ".join(r["colour"] + ":" + r["status"] for r in j if r["status"] in ("active", "previous", "promoting", "variant"))')"
+
+# the Rollout releases while an experiment runs: the experiment's results no longer apply
+sed -i 's/promotion: manual/promotion: automatic/' "$P/shop.yaml"
+C apply --auto-approve >/dev/null 2>"$T/a5.err"
+expect_rc "a new experiment (promotion automatic)" 0 $?
+split_live
+check "its split is live" test $? = 0
+sed -i 's/BUY_P: "0.10"}/BUY_P: "0.11"}/' "$P/shop.yaml"
+C apply --auto-approve >/dev/null 2>"$T/a6.err"
+expect_rc "the Rollout releases a new template meanwhile" 0 $?
+C experiment run --interval 0.5 -o json >"$T/r6.json" 2>"$T/r6.err"
+expect_rc "experiment run ends at once" 0 $?
+expect_rc "stopped" stopped "$(jget "$T/r6.json" 'j["status"]')"
+expect_in "it says why" "no longer the control" "$T/r6.json"
+expect_rc "the new release serves" a "$(curl -s "$PUB/")"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
