@@ -524,7 +524,7 @@ static int start(struct xop *o)
 	if (!active)
 		return error_set(CRATIS_ENOTFOUND, "experiment %s: rollout '%s' has no live release yet (the control is its live release; apply the Rollout first)",
 		                 o->t.name, o->spec.rollout);
-	int64_t now = now_ms();
+	int64_t now = store_now(o->env->store); /* wall-clock ms: elapsed time survives restarts and machines */
 	char at[32];
 	now_rfc3339(at);
 	mkdir_p(o->t.statedir);

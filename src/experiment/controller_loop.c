@@ -258,7 +258,7 @@ int experiment_tick(struct experiment_runner *r, bool *done, json_t **status)
 			metric_set_sample(&vobs[v].guardrails[g], &r->set, o.spec.guardrail_metric[g], v);
 	}
 	int64_t started = json_integer_value(json_object_get(o.rec, "startedMs"));
-	double elapsed = (double)(now_ms() - started) / 1000.0;
+	double elapsed = (double)(store_now(r->env->store) - started) / 1000.0;
 	if (elapsed < 0)
 		elapsed = 0;
 	struct decide_observation obs = { elapsed, nv, o.spec.control, vobs };
