@@ -2,8 +2,9 @@
  * (prefix, configuration, pid and logs in the resource's statedir; no system configuration is
  * touched) that proxies a public listen address to the active upstream and, optionally, a preview
  * address to the preview upstream; with spec.split the public address deals each user to one of N
- * variants instead (nginx split_clients over a user id, for experiments). A spec change is applied with a graceful reload (`nginx -s
- * reload`: new workers take new connections, old ones finish theirs), never a restart.
+ * variants instead (nginx split_clients over a user id, for experiments). A spec change is
+ * applied with a graceful reload (`nginx -s reload`: new workers take new connections, old ones
+ * finish theirs), never a restart.
  * Fields: docs/manifests.md#route. nginx directives: https://nginx.org/en/docs/ */
 #define _GNU_SOURCE
 #include <dirent.h>
