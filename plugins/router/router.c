@@ -1,8 +1,10 @@
 /* Built-in plugin `router`: kind Route (router/v1). Runs cratis' own nginx instance per Route
  * (prefix, configuration, pid and logs in the resource's statedir; no system configuration is
  * touched) that proxies a public listen address to the active upstream and, optionally, a preview
- * address to the preview upstream. A spec change is applied with a graceful reload (`nginx -s
- * reload`: new workers take new connections, old ones finish theirs), never a restart.
+ * address to the preview upstream; with spec.split the public address deals each user to one of N
+ * variants instead (nginx split_clients over a user id, for experiments). A spec change is
+ * applied with a graceful reload (`nginx -s reload`: new workers take new connections, old ones
+ * finish theirs), never a restart.
  * Fields: docs/manifests.md#route. nginx directives: https://nginx.org/en/docs/ */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -10,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "../common/proc.h"
+#include "log_format.h"
 
 static const struct cratis_host *host;
 
@@ -33,34 +37,228 @@ static char *address(json_t *v)
 	return strdup(buf);
 }
 
-/* Check one {listen, upstream} pair at field; 0 or CRATIS_EINVAL with the error set. */
-static int check_pair(const struct cratis_request *req, json_t *o, const char *field)
+/* True when v is one address (is_upstream false) or, for an upstream, an address or a non-empty
+ * sequence of them. */
+static bool addr_ok(json_t *v, bool is_upstream)
 {
-	char f[64];
-	const char *names[] = { "listen", "upstream" };
-	for (int i = 0; i < 2; i++) {
-		json_t *v = json_object_get(o, names[i]);
-		bool ok = false;
-		if (json_is_array(v) && json_array_size(v)) {
-			ok = true;
-			for (size_t k = 0; k < json_array_size(v) && i == 1; k++) {
-				char *a = address(json_array_get(v, k));
-				ok &= a != NULL;
-				free(a);
-			}
-		} else {
-			char *a = address(v);
+	if (json_is_array(v)) {
+		bool ok = is_upstream && json_array_size(v) > 0;
+		for (size_t k = 0; k < json_array_size(v) && ok; k++) {
+			char *a = address(json_array_get(v, k));
 			ok = a != NULL;
 			free(a);
 		}
-		if (!ok || (i == 0 && json_is_array(v))) {
-			snprintf(f, sizeof(f), "%s%s", field, names[i]);
-			host->error(req->call, f, "expected %s as HOST:PORT or a port number%s", i ? "the backend address" : "the address to listen on",
-			            i ? " (or a sequence of them)" : "");
+		return ok;
+	}
+	char *a = address(v);
+	bool ok = a != NULL;
+	free(a);
+	return ok;
+}
+
+/* Check the address at field (a listen address, or an upstream); 0 or CRATIS_EINVAL, error set. */
+static int check_addr(const struct cratis_request *req, json_t *v, const char *field, bool is_upstream)
+{
+	if (addr_ok(v, is_upstream))
+		return CRATIS_OK;
+	host->error(req->call, field, "expected %s as HOST:PORT or a port number%s",
+	            is_upstream ? "the backend address" : "the address to listen on", is_upstream ? " (or a sequence of them)" : "");
+	return CRATIS_EINVAL;
+}
+
+/* Check one {listen, upstream} pair at field; 0 or CRATIS_EINVAL with the error set. The upstream
+ * may be absent when upstream_optional. */
+static int check_pair(const struct cratis_request *req, json_t *o, const char *field, bool upstream_optional)
+{
+	char f[64];
+	snprintf(f, sizeof(f), "%slisten", field);
+	int rc = check_addr(req, json_object_get(o, "listen"), f, false);
+	json_t *up = json_object_get(o, "upstream");
+	if (!rc && (up || !upstream_optional)) {
+		snprintf(f, sizeof(f), "%supstream", field);
+		rc = check_addr(req, up, f, true);
+	}
+	return rc;
+}
+
+/* The dealer (spec.split, docs/manifests.md#route): N variants behind the public address. */
+#define SPLIT_MIN 2
+#define SPLIT_MAX 16
+enum stickiness { STICKY_COOKIE, STICKY_HEADER, STICKY_NONE };
+struct split_variant {
+	const char *name;            /* borrowed from the spec */
+	json_t *upstream;            /* borrowed */
+	double weight;
+	int hundredths;              /* share of the users in 0.01 %, the N shares sum to 10000 */
+};
+struct split {
+	const char *key, *cookie, *user_header, *pin_header;   /* borrowed */
+	enum stickiness stickiness;
+	char *access_log;            /* owned: absolute path */
+	size_t n;
+	struct split_variant v[SPLIT_MAX];
+};
+
+/* True when s is 1..max characters, each a letter, a digit or one of extra. */
+static bool word_ok(const char *s, size_t max, const char *extra)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > max)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr(extra, *p)))
+			return false;
+	return true;
+}
+
+/* An optional string field k of o: *out = its value, or def when absent. False (error set at
+ * where.k) when present but not a string matching word_ok(max, extra); what says what is expected. */
+static bool split_word(const struct cratis_request *req, json_t *o, const char *k, const char *def, size_t max,
+                       const char *extra, const char *what, const char **out)
+{
+	json_t *v = json_object_get(o, k);
+	*out = v ? (json_is_string(v) ? json_string_value(v) : NULL) : def;
+	if (*out && word_ok(*out, max, extra))
+		return true;
+	char f[64];
+	snprintf(f, sizeof(f), "spec.split.%s", k);
+	host->error(req->call, f, "expected %s", what);
+	return false;
+}
+
+/* Share out 10000 hundredths of a percent by weight, largest remainder first, so that they sum to
+ * exactly 100 %. Returns the index of a variant whose share rounds to 0 (nginx's split_clients
+ * step is 0.01 %), or -1. */
+static int split_shares(struct split *sp)
+{
+	double total = 0, frac[SPLIT_MAX];
+	for (size_t i = 0; i < sp->n; i++)
+		total += sp->v[i].weight;
+	int given = 0;
+	for (size_t i = 0; i < sp->n; i++) {
+		double exact = sp->v[i].weight / total * 10000.0;
+		sp->v[i].hundredths = (int)exact;
+		frac[i] = exact - sp->v[i].hundredths;
+		given += sp->v[i].hundredths;
+	}
+	for (; given < 10000; given++) {
+		size_t best = 0;
+		for (size_t i = 1; i < sp->n; i++)
+			if (frac[i] > frac[best])
+				best = i;
+		sp->v[best].hundredths++;
+		frac[best] = -1;
+	}
+	for (size_t i = 0; i < sp->n; i++)
+		if (sp->v[i].hundredths < 1)
+			return (int)i;
+	return -1;
+}
+
+/* Read and check spec.split of s into *sp (borrowing from s; release with split_release).
+ * Returns 0, or CRATIS_EINVAL with the error set naming the field. */
+static int split_parse(const struct cratis_request *req, json_t *s, struct split *sp)
+{
+	memset(sp, 0, sizeof(*sp));
+	json_t *o = json_object_get(s, "split");
+	char f[80];
+	if (!json_is_object(o)) {
+		host->error(req->call, "spec.split", "expected a mapping with key and variants");
+		return CRATIS_EINVAL;
+	}
+	const char *st = NULL;
+	if (!json_object_get(o, "key")) {
+		host->error(req->call, "spec.split", "expected a key (the salt of the split's hash)");
+		return CRATIS_EINVAL;
+	}
+	if (!split_word(req, o, "key", NULL, 128, "_-.:/", "the salt of the split: 1 to 128 letters, digits, '_', '-', '.', ':' or '/'", &sp->key) ||
+	    !split_word(req, o, "stickiness", "cookie", 16, "", "cookie, header or none", &st) ||
+	    !split_word(req, o, "cookie", "cratis_uid", 64, "_", "a cookie name: 1 to 64 letters, digits or '_'", &sp->cookie) ||
+	    !split_word(req, o, "userHeader", "X-User-Id", 64, "-", "a header name: 1 to 64 letters, digits or '-'", &sp->user_header) ||
+	    !split_word(req, o, "pinHeader", "X-Cratis-Variant", 64, "-", "a header name: 1 to 64 letters, digits or '-'", &sp->pin_header))
+		return CRATIS_EINVAL;
+	if (strcmp(st, "cookie") == 0) {
+		sp->stickiness = STICKY_COOKIE;
+	} else if (strcmp(st, "header") == 0) {
+		sp->stickiness = STICKY_HEADER;
+	} else if (strcmp(st, "none") == 0) {
+		sp->stickiness = STICKY_NONE;
+	} else {
+		host->error(req->call, "spec.split.stickiness", "expected cookie, header or none, not '%s'", st);
+		return CRATIS_EINVAL;
+	}
+	json_t *al = json_object_get(o, "accessLog");
+	if (al) {
+		const char *p = json_is_string(al) ? json_string_value(al) : "";
+		bool ok = *p;
+		for (const char *c = p; *c && ok; c++)
+			ok = (unsigned char)*c >= 0x20 && *c != 0x7f && *c != '$';
+		if (!ok) {
+			host->error(req->call, "spec.split.accessLog", "expected a file path (no control character or '$')");
 			return CRATIS_EINVAL;
 		}
+		sp->access_log = spec_path(req, p);
+	} else {
+		sp->access_log = join(req->statedir, "access.log");
+	}
+	json_t *vs = json_object_get(o, "variants");
+	if (!json_is_array(vs) || json_array_size(vs) < SPLIT_MIN || json_array_size(vs) > SPLIT_MAX) {
+		host->error(req->call, "spec.split.variants", "expected a sequence of %d to %d variants, each {name, weight, upstream}",
+		            SPLIT_MIN, SPLIT_MAX);
+		return CRATIS_EINVAL;
+	}
+	sp->n = json_array_size(vs);
+	for (size_t i = 0; i < sp->n; i++) {
+		json_t *v = json_array_get(vs, i);
+		struct split_variant *sv = &sp->v[i];
+		if (!json_is_object(v)) {
+			snprintf(f, sizeof(f), "spec.split.variants[%zu]", i);
+			host->error(req->call, f, "expected a mapping with name, weight and upstream");
+			return CRATIS_EINVAL;
+		}
+		json_t *name = json_object_get(v, "name"), *w = json_object_get(v, "weight");
+		sv->name = json_is_string(name) ? json_string_value(name) : NULL;
+		if (!word_ok(sv->name, 64, "_-")) {
+			snprintf(f, sizeof(f), "spec.split.variants[%zu].name", i);
+			host->error(req->call, f, "expected a variant name: 1 to 64 letters, digits, '_' or '-'");
+			return CRATIS_EINVAL;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (strcasecmp(sp->v[k].name, sv->name) == 0) {
+				/* nginx's map compares case-insensitively: a pin could not tell them apart */
+				snprintf(f, sizeof(f), "spec.split.variants[%zu].name", i);
+				host->error(req->call, f, "expected a name not used by another variant (case-insensitively): '%s' is variants[%zu]",
+				            sv->name, k);
+				return CRATIS_EINVAL;
+			}
+		sv->weight = w ? (json_is_number(w) ? json_number_value(w) : -1) : 1;
+		if (!(sv->weight > 0) || sv->weight > 1e12) {
+			snprintf(f, sizeof(f), "spec.split.variants[%zu].weight", i);
+			host->error(req->call, f, "expected a number > 0 (and at most 1e12)");
+			return CRATIS_EINVAL;
+		}
+		sv->upstream = json_object_get(v, "upstream");
+		snprintf(f, sizeof(f), "spec.split.variants[%zu].upstream", i);
+		if (check_addr(req, sv->upstream, f, true))
+			return CRATIS_EINVAL;
+	}
+	int tiny = split_shares(sp);
+	if (tiny >= 0) {
+		double total = 0;
+		for (size_t i = 0; i < sp->n; i++)
+			total += sp->v[i].weight;
+		snprintf(f, sizeof(f), "spec.split.variants[%d].weight", tiny);
+		host->error(req->call, f, "expected at least 0.01%% of the total weight (the step of nginx's split_clients): %g of %g is %.4g%%",
+		            sp->v[tiny].weight, total, sp->v[tiny].weight / total * 100);
+		return CRATIS_EINVAL;
 	}
 	return CRATIS_OK;
+}
+
+static void split_release(struct split *sp)
+{
+	free(sp->access_log);
+	sp->access_log = NULL;
 }
 
 static int validate(void *data, const struct cratis_request *req, char **out)
@@ -68,22 +266,27 @@ static int validate(void *data, const struct cratis_request *req, char **out)
 	(void)data;
 	(void)out;
 	json_t *s = spec_parse(req, 0);
-	int rc = check_pair(req, s, "spec.");
+	json_t *so = json_object_get(s, "split");
+	int rc = check_pair(req, s, "spec.", so != NULL);
 	json_t *pv = json_object_get(s, "preview");
 	if (!rc && pv && !json_is_object(pv)) {
 		host->error(req->call, "spec.preview", "expected a mapping with listen and upstream");
 		rc = CRATIS_EINVAL;
 	} else if (!rc && pv) {
-		rc = check_pair(req, pv, "spec.preview.");
+		rc = check_pair(req, pv, "spec.preview.", false);
+	}
+	if (!rc && so) {
+		struct split sp;
+		rc = split_parse(req, s, &sp);
+		split_release(&sp);
 	}
 	json_decref(s);
 	return rc;
 }
 
-static void add_server(FILE *f, const char *name, json_t *pair)
+/* "upstream NAME { server ...; keepalive 16; }" for up (an address or a sequence of them). */
+static void put_upstream(FILE *f, const char *name, json_t *up)
 {
-	char *listen = address(json_object_get(pair, "listen"));
-	json_t *up = json_object_get(pair, "upstream");
 	fprintf(f, "    upstream %s {\n", name);
 	for (size_t k = 0; k < (json_is_array(up) ? json_array_size(up) : 1); k++) {
 		char *a = address(json_is_array(up) ? json_array_get(up, k) : up);
@@ -91,10 +294,23 @@ static void add_server(FILE *f, const char *name, json_t *pair)
 		free(a);
 	}
 	fprintf(f, "        keepalive 16;\n    }\n");
-	fprintf(f, "    server {\n        listen %s;\n        location / {\n", listen);
-	fprintf(f, "            proxy_pass http://%s;\n", name);
+}
+
+/* The proxying lines of a location: to upstream target (a name, or a name with a variable). */
+static void put_proxy(FILE *f, const char *target)
+{
+	fprintf(f, "            proxy_pass http://%s;\n", target);
 	fprintf(f, "            proxy_set_header Host $host;\n            proxy_set_header Connection \"\";\n");
-	fprintf(f, "            proxy_next_upstream error timeout http_502;\n        }\n    }\n");
+	fprintf(f, "            proxy_next_upstream error timeout http_502;\n");
+}
+
+static void add_server(FILE *f, const char *name, json_t *pair)
+{
+	char *listen = address(json_object_get(pair, "listen"));
+	put_upstream(f, name, json_object_get(pair, "upstream"));
+	fprintf(f, "    server {\n        listen %s;\n        location / {\n", listen);
+	put_proxy(f, name);
+	fprintf(f, "        }\n    }\n");
 	free(listen);
 }
 
@@ -137,6 +353,77 @@ static bool put_path_directive(FILE *f, const char *indent, const char *directiv
 	return ok;
 }
 
+/* nginx's variable for request header h: $http_ and the name lowercased, '-' as '_'. */
+static void put_header_var(FILE *f, const char *h)
+{
+	fputs("$http_", f);
+	for (const char *p = h; *p; p++)
+		fputc(*p == '-' ? '_' : (*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p), f);
+}
+
+/* The dealer: the public server deals each user to a variant (docs/manifests.md#route).
+ *   $cratis_user     the user id: the cookie (set from $request_id when absent), the user
+ *                    header, or $request_id (stickiness none: every request dealt afresh)
+ *   $cratis_split    split_clients "KEY$cratis_user" over the variants' shares
+ *   $cratis_variant  the pin header's value when it names a variant, else $cratis_split
+ * Names and headers are restricted to safe characters by split_parse; the log path is quoted. */
+static bool add_split_server(FILE *f, json_t *s, const struct split *sp)
+{
+	const char *c = sp->cookie;
+	switch (sp->stickiness) {
+	case STICKY_COOKIE:
+		fprintf(f, "    map $cookie_%s $cratis_user {\n        \"\" $request_id;\n        default $cookie_%s;\n    }\n", c, c);
+		/* add_header with an empty value sends nothing: the cookie is set only when absent */
+		fprintf(f, "    map $cookie_%s $cratis_set_cookie {\n"
+		           "        \"\" \"%s=$request_id; Path=/; Max-Age=31536000; SameSite=Lax\";\n        default \"\";\n    }\n",
+		        c, c);
+		break;
+	case STICKY_HEADER:
+		fputs("    map ", f);
+		put_header_var(f, sp->user_header);
+		fputs(" $cratis_user {\n        \"\" $request_id;\n        default ", f);
+		put_header_var(f, sp->user_header);
+		fputs(";\n    }\n", f);
+		break;
+	case STICKY_NONE:
+		fputs("    map $request_id $cratis_user {\n        default $request_id;\n    }\n", f);
+		break;
+	}
+	fprintf(f, "    split_clients \"%s$cratis_user\" $cratis_split {\n", sp->key);
+	for (size_t i = 0; i + 1 < sp->n; i++)
+		fprintf(f, "        %d.%02d%% %s;\n", sp->v[i].hundredths / 100, sp->v[i].hundredths % 100, sp->v[i].name);
+	fprintf(f, "        * %s;\n    }\n", sp->v[sp->n - 1].name);
+	/* a map key starting with '\' is taken literally (a variant may be called "default") */
+	fputs("    map ", f);
+	put_header_var(f, sp->pin_header);
+	fputs(" $cratis_variant {\n        default $cratis_split;\n", f);
+	for (size_t i = 0; i < sp->n; i++)
+		fprintf(f, "        \\%s %s;\n", sp->v[i].name, sp->v[i].name);
+	/* pinned requests (tests, QA) are not part of the experiment: they are not logged */
+	fputs("    }\n    map ", f);
+	put_header_var(f, sp->pin_header);
+	fputs(" $cratis_dealt {\n        default 1;\n", f);
+	for (size_t i = 0; i < sp->n; i++)
+		fprintf(f, "        \\%s \"\";\n", sp->v[i].name);
+	fputs("    }\n    " ROUTER_LOG_FORMAT "\n", f);
+	for (size_t i = 0; i < sp->n; i++) {
+		char name[80];
+		snprintf(name, sizeof(name), "cratis_v_%s", sp->v[i].name);
+		put_upstream(f, name, sp->v[i].upstream);
+	}
+	char *listen = address(json_object_get(s, "listen"));
+	fprintf(f, "    server {\n        listen %s;\n        location / {\n", listen);
+	free(listen);
+	if (sp->stickiness == STICKY_COOKIE)
+		fputs("            add_header Set-Cookie $cratis_set_cookie always;\n", f);
+	fputs("            access_log ", f);
+	bool ok = put_quoted(f, sp->access_log);
+	fputs(" " ROUTER_LOG_FORMAT_NAME " if=$cratis_dealt;\n", f);
+	put_proxy(f, "cratis_v_$cratis_variant");
+	fputs("        }\n    }\n", f);
+	return ok;
+}
+
 /* The whole configuration for spec s into *out (caller frees). Every value from outside the
  * plugin is quoted per nginx's syntax or already restricted to safe characters (addresses, see
  * address()). Returns 0, or CRATIS_EINVAL (error set) when the statedir holds a control
@@ -165,7 +452,20 @@ static int render(char **out, const struct cratis_request *req, json_t *s)
 	                                        { "scgi_temp_path", "tmp/scgi" } };
 	for (size_t i = 0; i < sizeof(temps) / sizeof(temps[0]); i++)
 		ok &= put_path_directive(f, "    ", temps[i][0], req->statedir, temps[i][1], "");
-	add_server(f, "active", s);
+	if (json_object_get(s, "split")) {
+		struct split sp;
+		int rc = split_parse(req, s, &sp);
+		if (!rc)
+			ok &= add_split_server(f, s, &sp);
+		split_release(&sp);
+		if (rc) {
+			fclose(f);
+			free(text);
+			return rc;
+		}
+	} else {
+		add_server(f, "active", s);
+	}
 	json_t *pv = json_object_get(s, "preview");
 	if (pv)
 		add_server(f, "preview", pv);
@@ -288,6 +588,23 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 	}
 	if ((rc = render(&text, req, s)))
 		goto out_free;
+	if (json_object_get(s, "split")) {
+		/* the access log's directory, as the statedir: nginx -t refuses a log it cannot open */
+		struct split sp;
+		if (!(rc = split_parse(req, s, &sp))) {
+			char *slash = strrchr(sp.access_log, '/');
+			if (slash && slash != sp.access_log) {
+				*slash = '\0';
+				if (make_dirs(sp.access_log) < 0) {
+					host->error(req->call, "spec.split.accessLog", "cannot create '%s': %s", sp.access_log, strerror(errno));
+					rc = CRATIS_EIO;
+				}
+			}
+		}
+		split_release(&sp);
+		if (rc)
+			goto out_free;
+	}
 	FILE *f = fopen(next, "w");
 	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
 		host->error(req->call, NULL, "cannot write '%s': %s", next, strerror(errno));
@@ -381,6 +698,12 @@ static int apply(void *data, const struct cratis_request *req, char **out)
 		json_object_set_new(o, "previewUrl", json_string(url));
 		free(pl);
 	}
+	if (json_object_get(s, "split")) {
+		struct split sp;
+		if (!split_parse(req, s, &sp))
+			json_object_set_new(o, "accessLog", json_string(sp.access_log));
+		split_release(&sp);
+	}
 	json_t *doc = json_pack("{s:o}", "outputs", o);
 	*out = spec_out(host, doc);
 	json_decref(doc);
@@ -414,12 +737,26 @@ static int observe(void *data, const struct cratis_request *req, char **out)
 	char *pidfile = join(req->statedir, "nginx.pid.cratis"), *conf = join(req->statedir, "nginx.conf");
 	json_t *s = spec_parse(req, 1);
 	json_t *doc;
-	if (!running_pid(pidfile)) {
+	long pid = running_pid(pidfile);
+	char *listen = address(json_object_get(s, "listen"));
+	if (pid && listen && !listening(listen)) {
+		/* a master told to stop closes its sockets first and exits once its workers have: give
+		 * it a moment, so that one on its way out is reported as not running */
+		long long until = now_ms() + 3000;
+		while ((pid = running_pid(pidfile)) && !listening(listen) && now_ms() < until)
+			usleep(20000);
+	}
+	if (!pid) {
 		doc = json_pack("{s:b,s:b,s:s}", "exists", 1, "drift", 1, "reason", "nginx is not running");
+	} else if (listen && !listening(listen)) {
+		char reason[400];
+		snprintf(reason, sizeof(reason), "nginx (pid %ld) does not listen on %s", pid, listen);
+		doc = json_pack("{s:b,s:b,s:s}", "exists", 1, "drift", 1, "reason", reason);
 	} else {
 		char *want = NULL;
 		if (render(&want, req, s)) {
 			json_decref(s);
+			free(listen);
 			free(pidfile);
 			free(conf);
 			return CRATIS_EINVAL;
@@ -437,6 +774,7 @@ static int observe(void *data, const struct cratis_request *req, char **out)
 	*out = spec_out(host, doc);
 	json_decref(doc);
 	json_decref(s);
+	free(listen);
 	free(pidfile);
 	free(conf);
 	return CRATIS_OK;
@@ -453,9 +791,18 @@ static const char *const versions[] = { "v1", NULL };
 /* The kind's fields (ABI 1.3): any other field is refused at its location (docs/manifests.md). */
 static const struct cratis_field fields[] = {
 	{ sizeof(struct cratis_field), "spec.listen", "any", "public HOST:PORT or port", NULL, 1 },
-	{ sizeof(struct cratis_field), "spec.upstream", "any", "active backend(s): HOST:PORT, port or a sequence", NULL, 1 },
+	{ sizeof(struct cratis_field), "spec.upstream", "any", "active backend(s): HOST:PORT, port or a sequence (optional with split)", NULL, 0 },
 	{ sizeof(struct cratis_field), "spec.preview.listen", "any", "preview HOST:PORT or port", NULL, 0 },
 	{ sizeof(struct cratis_field), "spec.preview.upstream", "any", "preview backend(s)", NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.split.key", "string", "the dealer: salt of the split's hash (split_clients \"KEY$user\")", NULL, 1 },
+	{ sizeof(struct cratis_field), "spec.split.stickiness", "string", "cookie, header or none: where the user id comes from", "cookie", 0 },
+	{ sizeof(struct cratis_field), "spec.split.cookie", "string", "the user-id cookie, set when absent", "cratis_uid", 0 },
+	{ sizeof(struct cratis_field), "spec.split.userHeader", "string", "stickiness header: the header carrying the user id", "X-User-Id", 0 },
+	{ sizeof(struct cratis_field), "spec.split.pinHeader", "string", "a request carrying it goes to the variant it names", "X-Cratis-Variant", 0 },
+	{ sizeof(struct cratis_field), "spec.split.accessLog", "string", "the experiment's access log (METRICS_NGINX_LOG_FORMAT)", "STATEDIR/access.log", 0 },
+	{ sizeof(struct cratis_field), "spec.split.variants.name", "string", "variant name: letters, digits, _ and -", NULL, 1 },
+	{ sizeof(struct cratis_field), "spec.split.variants.weight", "number", "share of the users, any scale (normalised)", "1", 0 },
+	{ sizeof(struct cratis_field), "spec.split.variants.upstream", "any", "the variant's backend(s): HOST:PORT, port or a sequence", NULL, 1 },
 	{ sizeof(struct cratis_field), "spec.nginx", "string", "the nginx binary", "/usr/sbin/nginx when executable, else nginx from PATH", 0 },
 	{ 0 },
 };
