@@ -2,8 +2,9 @@
  * (prefix, configuration, pid and logs in the resource's statedir; no system configuration is
  * touched) that proxies a public listen address to the active upstream and, optionally, a preview
  * address to the preview upstream; with spec.split the public address deals each user to one of N
- * variants instead (nginx split_clients over a user id, for experiments). A spec change is applied with a graceful reload (`nginx -s
- * reload`: new workers take new connections, old ones finish theirs), never a restart.
+ * variants instead (nginx split_clients over a user id, for experiments). A spec change is
+ * applied with a graceful reload (`nginx -s reload`: new workers take new connections, old ones
+ * finish theirs), never a restart.
  * Fields: docs/manifests.md#route. nginx directives: https://nginx.org/en/docs/ */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -736,12 +737,26 @@ static int observe(void *data, const struct cratis_request *req, char **out)
 	char *pidfile = join(req->statedir, "nginx.pid.cratis"), *conf = join(req->statedir, "nginx.conf");
 	json_t *s = spec_parse(req, 1);
 	json_t *doc;
-	if (!running_pid(pidfile)) {
+	long pid = running_pid(pidfile);
+	char *listen = address(json_object_get(s, "listen"));
+	if (pid && listen && !listening(listen)) {
+		/* a master told to stop closes its sockets first and exits once its workers have: give
+		 * it a moment, so that one on its way out is reported as not running */
+		long long until = now_ms() + 3000;
+		while ((pid = running_pid(pidfile)) && !listening(listen) && now_ms() < until)
+			usleep(20000);
+	}
+	if (!pid) {
 		doc = json_pack("{s:b,s:b,s:s}", "exists", 1, "drift", 1, "reason", "nginx is not running");
+	} else if (listen && !listening(listen)) {
+		char reason[400];
+		snprintf(reason, sizeof(reason), "nginx (pid %ld) does not listen on %s", pid, listen);
+		doc = json_pack("{s:b,s:b,s:s}", "exists", 1, "drift", 1, "reason", reason);
 	} else {
 		char *want = NULL;
 		if (render(&want, req, s)) {
 			json_decref(s);
+			free(listen);
 			free(pidfile);
 			free(conf);
 			return CRATIS_EINVAL;
@@ -759,6 +774,7 @@ static int observe(void *data, const struct cratis_request *req, char **out)
 	*out = spec_out(host, doc);
 	json_decref(doc);
 	json_decref(s);
+	free(listen);
 	free(pidfile);
 	free(conf);
 	return CRATIS_OK;

@@ -225,20 +225,22 @@ static int eval_at(struct objective *o, const double *n, const double *theta, do
 	*kind = NULL;
 	int rc = sandbox_eval(o->sb, o->fn, env, &res, err);
 	json_decref(env);
-	if (rc) {
-		if (*err && strstr(*err, "cannot be represented")) {
-			/* a value that is not finite (the sandbox cannot hand it over as JSON) */
-			free(*err);
-			*err = NULL;
-			*value = NAN;
-			return 0;
-		}
+	if (rc)
 		return -1;
-	}
+	/* the wrapper (objective_compile) hands back a finite number, or "cratis:" and what it got */
+	const char *tag = json_string_value(res);
 	if (json_is_number(res)) {
 		*value = json_number_value(res);
+	} else if (tag && strcmp(tag, "cratis:nonfinite") == 0) {
+		*value = NAN;
 	} else {
-		*kind = json_is_string(res) ? "a string" : json_is_boolean(res) ? "a boolean" : "nil";
+		static const char *const kinds[][2] = { { "cratis:string", "a string" }, { "cratis:boolean", "a boolean" },
+			                                { "cratis:nil", "nil" }, { "cratis:table", "a table" },
+			                                { "cratis:function", "a function" } };
+		*kind = "a value of another type";
+		for (size_t i = 0; tag && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+			if (strcmp(tag, kinds[i][0]) == 0)
+				*kind = kinds[i][1];
 		rc = -1;
 	}
 	json_decref(res);
@@ -297,9 +299,24 @@ int objective_compile(struct objective **out, const char *expression,
 		objective_free(o);
 		return CRATIS_ENOMEM;
 	}
+	/* compiled as written first, for Lua's own syntax errors; then inside a wrapper that reports
+	 * what is not a finite number as a tag, so that no value depends on how the sandbox hands
+	 * it over (it refuses infinities, NaN and invalid UTF-8 alike) */
 	char *err = NULL;
-	o->fn = sandbox_compile(o->sb, expression, "=" OBJECTIVE_FIELD, &err);
+	if (sandbox_compile(o->sb, expression, "=" OBJECTIVE_FIELD, &err) < 0) {
+		obj_error(d, field, "syntax error: %s", err ? err : "?");
+		free(err);
+		objective_free(o);
+		return CRATIS_EINVAL;
+	}
+	char *wrapped = xasprintf("(function(v) if type(v) ~= 'number' then return 'cratis:' .. type(v) "
+	                          "elseif v ~= v or v == math.huge or v == -math.huge then return 'cratis:nonfinite' "
+	                          "end return v end)((%s\n))",
+	                          expression);
+	o->fn = sandbox_compile(o->sb, wrapped, "=" OBJECTIVE_FIELD, &err);
+	free(wrapped);
 	if (o->fn < 0) {
+		/* the expression closes the wrapper's parentheses itself ("x) + (y") */
 		obj_error(d, field, "syntax error: %s", err ? err : "?");
 		free(err);
 		objective_free(o);

@@ -12,7 +12,7 @@ MR=${CRATIS_BUILD_DIR:-$SRC/build}/tests/metrics_read
 USERS="$(dirname "$0")/split_users.py"
 P="$T/p"; U="$T/up"
 mkdir -p "$P" "$U/tmp"
-PUB=$(free_port); BA=$(free_port); BB=$(free_port); BC=$(free_port)
+PUB=$(free_port); PRE=$(free_port); BA=$(free_port); BB=$(free_port); BC=$(free_port)
 
 # the three variants: one small nginx answering "variant NAME" on three ports
 cat >"$U/nginx.conf" <<CONF
@@ -46,6 +46,7 @@ kind: Route
 metadata: {name: web}
 spec:
   listen: 127.0.0.1:$PUB
+  preview: {listen: $PRE, upstream: $BB}
   split:
     key: checkout-1
     stickiness: cookie
@@ -97,6 +98,10 @@ sys.exit(0 if ok else 1)
 PY
 expect_rc "users split 1:1:2 within the chi-square bound (p > 0.001), sticky, Set-Cookie only without a cookie" 0 $?
 sed 's/^/    /' "$T/dist.out"
+
+# preview keeps working beside the dealer, and is not part of the experiment (not logged)
+expect_rc "preview answers its upstream" "variant b" "$(curl -s "http://127.0.0.1:$PRE/")"
+expect_in "outputs carry the preview URL" "\"previewUrl\": \"http://127.0.0.1:$PRE/\"" "$T/show"
 
 # the access log counts what the users saw
 cat >"$T/cfg.json" <<JSON
@@ -192,7 +197,7 @@ bad() { # NAME SED-EXPRESSION NEEDLE
 	expect_rc "$1: refused" 1 $?
 	expect_in "$1: names the field" "$3" "$T/bad.out"
 }
-bad "weight 0" "s/weight: 1, upstream: \[/weight: 0, upstream: [/" "route.yaml:14:27: spec.split.variants[1].weight: Route/web: plugin 'router': expected a number > 0"
+bad "weight 0" "s/weight: 1, upstream: \[/weight: 0, upstream: [/" "route.yaml:15:27: spec.split.variants[1].weight: Route/web: plugin 'router': expected a number > 0"
 bad "negative weight" "s/weight: 2/weight: -1/" "spec.split.variants[2].weight: Route/web: plugin 'router': expected a number > 0"
 bad "one variant" "/name: a,/d;/name: b,/d" "spec.split.variants: Route/web: plugin 'router': expected a sequence of 2 to 16 variants"
 bad "a repeated name" "s/name: c,/name: A,/" "spec.split.variants[2].name: Route/web: plugin 'router': expected a name not used by another variant"

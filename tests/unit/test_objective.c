@@ -81,7 +81,9 @@ static void test_objective_errors_name_the_field(void **state)
 	compile_fails("'a string'", ms, 4, "expected a number, the expression gave a string");
 	compile_fails("buy.rate > 0.1", ms, 4, "expected a number, the expression gave a boolean");
 	compile_fails("nil", ms, 4, "expected a number, the expression gave nil");
-	compile_fails("{1, 2}", ms, 4, "formula returned a table; expected a number");
+	compile_fails("{1, 2}", ms, 4, "expected a number, the expression gave a table");
+	compile_fails("math.sin", ms, 4, "expected a number, the expression gave a function");
+	compile_fails("'\\255'", ms, 4, "expected a number, the expression gave a string"); /* not UTF-8 */
 	/* runtime errors (Lua's message) */
 	compile_fails("metrics.nope.rate", ms, 4, "attempt to index a nil value (field 'nope')");
 	compile_fails("error('no')", ms, 4, "no");
