@@ -26,6 +26,15 @@ expect_rc "apply starts the A/A experiment" 0 $?
 rm -f "$T/stop"
 python3 "$LOAD" "$PUB" 100 1 4 21 --until-file "$T/stop" 120 >"$T/l1.json" &
 lp=$!
+# Ctrl-C stops the loop (exit 130) and leaves the experiment running; a new run resumes it
+"$CRATIS" experiment run -f "$P" --interval 0.5 >"$T/r0.out" 2>"$T/r0.err" &
+rp=$!
+wait_for 30 sh -c "'$CRATIS' experiment status -f '$P' -o json | python3 -c 'import json,sys; sys.exit(0 if len(json.load(sys.stdin)[\"history\"]) >= 2 else 1)'"
+kill -INT "$rp"
+wait "$rp"
+expect_rc "experiment run interrupted by SIGINT" 130 $?
+C experiment status -o json >"$T/s0.json" 2>&1
+expect_rc "the experiment still runs" running "$(jget "$T/s0.json" 'j["status"]')"
 C experiment run --interval 1 -o json >"$T/r1.json" 2>"$T/r1.err"
 expect_rc "experiment run ends" 0 $?
 touch "$T/stop"
