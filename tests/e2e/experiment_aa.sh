@@ -53,5 +53,8 @@ expect_rc "one active release, the control; the variant retired" "b:retired blue
 C experiment conclude checkout >"$T/c.out" 2>"$T/c.err"
 expect_rc "conclude after the end is refused" 1 $?
 expect_in "it says the experiment has ended" "has ended (concluded)" "$T/c.err"
+if [ -n "${CRATIS_STATE:-}" ]; then # experiment_pg.sh
+	check "the state went to CRATIS_STATE's store, not to SQLite" test ! -e "$P/.cratis/state.db"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
