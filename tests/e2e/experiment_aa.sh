@@ -1,7 +1,8 @@
 #!/bin/sh
 # An A/A experiment (issue 12): two identical variants (/buy succeeds with 20% in both) under the
 # real dealer, `until: max`: the decision loop runs to the maximum duration and keeps the control
-# with "no significant difference"; the split is removed, the variant stopped, the control still
+# with "no significant difference" (alpha 0.01: a false promotion, which the sequential test
+# keeps below alpha, would fail this test); the split is removed, the variant stopped, the control still
 # the one active release. Promotion is manual here, which changes nothing for keep-control.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/experiment_lib.sh"
@@ -16,6 +17,7 @@ write_project "$P/shop.yaml" '  rollout: web
   objective: {metric: buy, direction: maximize}
   duration: {max: 8s}
   until: max
+  alpha: 0.01
   promotion: manual'
 C() { "$CRATIS" "$@" -f "$P"; }
 stop_all() { C destroy --auto-approve >/dev/null 2>&1; return 0; }
