@@ -458,8 +458,8 @@ static int start_variant(struct xop *o, size_t i, struct release *active)
 	int rc = ro_release_hash(&o->ro, x->tmpl, hash);
 	if (rc)
 		return rc;
+	char *active_id = xstrdup(active->id); /* before the list grows: active points into it */
 	ALLOC_GROW(o->ro.rels.v, o->ro.rels.n + 1, o->ro.rels.alloc);
-	char *active_id = xstrdup(active->id);
 	memmove(o->ro.rels.v + 1, o->ro.rels.v, o->ro.rels.n * sizeof(*o->ro.rels.v));
 	o->ro.rels.n++;
 	active = ro_find_id(&o->ro, active_id); /* moved */
