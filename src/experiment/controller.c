@@ -675,7 +675,12 @@ static int destroy(void *data, const struct cratis_request *req, char **out)
 	int rc = xop_load(&o, data, &t, false);
 	o.ro.parent = req;
 	if (rc == CRATIS_ENOTFOUND || (!rc && !o.rec)) {
-		rc = CRATIS_OK; /* the Rollout (and its releases) are gone, or it never started */
+		/* the Rollout (and its releases) are gone, or it never started: only a record may be left */
+		char *scope = experiment_scope(req->environment, req->project);
+		rc = store_record_delete(((struct rollout_env *)data)->store, EXPERIMENT_RECORD_KIND, scope, req->name, STORE_REV_ANY, NULL);
+		free(scope);
+		if (rc == CRATIS_ENOTFOUND)
+			rc = CRATIS_OK;
 	} else if (!rc) {
 		if (rec_is(o.rec, "running") || rec_is(o.rec, "decided") || rec_is(o.rec, "concluding") || rec_is(o.rec, "starting"))
 			rc = xop_finish(&o, "abort", NULL, "aborted", "the Experiment was destroyed");

@@ -137,6 +137,8 @@ C history >"$T/hist" 2>&1
 C destroy --auto-approve >/dev/null 2>&1
 expect_rc "destroy" 0 $?
 check "no app process left" test -z "$(own_procs experiment_app.py)"
+C experiment status >"$T/s9.out" 2>&1
+expect_in "the record is gone with the Experiment" "has not been started" "$T/s9.out"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
