@@ -400,16 +400,19 @@ static bool glob(const char *pat, const char *s)
 	return fnmatch(pat, s ? s : "", 0) == 0;
 }
 
-bool authz_allows(const struct authz *z, const struct token_subject *s, const char *resource, const char *action,
-                  const char *object)
+/* The subject's names into names (at most 48): itself, its token roles and the roles g rules
+ * give them, transitively. Returns how many. */
+#define AUTHZ_MAX_NAMES 48
+static size_t subject_names(const struct authz *z, const struct token_subject *s, const char **names)
 {
-	/* the subject's names: itself, its token role, and the roles g rules give them */
-	const char *names[32];
 	size_t n = 0;
 	names[n++] = s->subject;
-	names[n++] = s->role;
+	if (*s->role)
+		names[n++] = s->role;
+	for (size_t i = 0; i < s->nroles && i < TOKEN_MAX_ROLES; i++)
+		names[n++] = s->roles[i];
 	for (size_t k = 0; k < n; k++)
-		for (size_t i = 0; i < z->n && n < 32; i++) {
+		for (size_t i = 0; i < z->n && n < AUTHZ_MAX_NAMES; i++) {
 			const struct policy_rule *r = &z->v[i];
 			if (r->kind != 'g' || strcmp(r->f[0], names[k]))
 				continue;
@@ -419,19 +422,45 @@ bool authz_allows(const struct authz *z, const struct token_subject *s, const ch
 			if (!seen)
 				names[n++] = r->f[1];
 		}
+	return n;
+}
+
+static bool rule_is_for(const struct policy_rule *r, const char **names, size_t n)
+{
+	for (size_t m = 0; m < n; m++)
+		if (glob(r->f[0], names[m]))
+			return true;
+	return false;
+}
+
+bool authz_allows(const struct authz *z, const struct token_subject *s, const char *resource, const char *action,
+                  const char *object)
+{
+	const char *names[AUTHZ_MAX_NAMES];
+	size_t n = subject_names(z, s, names);
 	bool allowed = false;
 	for (size_t i = 0; i < z->n; i++) {
 		const struct policy_rule *r = &z->v[i];
 		if (r->kind != 'p' || !glob(r->f[1], resource) || !glob(r->f[2], action) || !glob(r->f[3], object))
 			continue;
-		bool who = false;
-		for (size_t m = 0; m < n && !who; m++)
-			who = glob(r->f[0], names[m]);
-		if (!who)
+		if (!rule_is_for(r, names, n))
 			continue;
 		if (!strcmp(r->f[4], "deny"))
 			return false;
 		allowed = true;
 	}
 	return allowed;
+}
+
+bool authz_allows_some(const struct authz *z, const struct token_subject *s, const char *resource, const char *action)
+{
+	const char *names[AUTHZ_MAX_NAMES];
+	size_t n = subject_names(z, s, names);
+	for (size_t i = 0; i < z->n; i++) {
+		const struct policy_rule *r = &z->v[i];
+		if (r->kind == 'p' && !strcmp(r->f[4], "allow") && glob(r->f[1], resource) && glob(r->f[2], action) &&
+		    rule_is_for(r, names, n))
+			return true;
+	}
+	return false;
 }

@@ -33,10 +33,15 @@ int token_list(json_t **out, const char *path);
  * CRATIS_EIO on a file error; the last error is set. */
 int token_revoke(const char *path, const char *id);
 
-/* The result of checking a bearer token. */
+/* Who a request comes from: a cratis token's subject and role, or an OIDC JWT's subject and
+ * roles (jwt.h). */
+#define TOKEN_MAX_ROLES 16
 struct token_subject {
 	char subject[128];
-	char role[128];           /* always "role:NAME" */
+	char role[128];           /* "role:NAME": the token's role (a JWT: its first role, or "" when
+	                           * the roles claim names none) */
+	char roles[TOKEN_MAX_ROLES][128]; /* a JWT's further roles ("role:NAME"), nroles of them */
+	size_t nroles;
 };
 /* Check token text against the tokens file at path (re-read each call: revocations take effect
  * at once). Returns CRATIS_OK with *out filled, CRATIS_EINVAL for an unknown, malformed,
@@ -70,9 +75,14 @@ struct authz {
 int authz_load(struct authz *z, const char *path, struct diags *d);
 void authz_release(struct authz *z);
 /* May subject (with its token's role) do action on resource's object? The subject's roles are its
- * token role and every role a g rule gives it or its roles (transitively). A matching deny rule
+ * token role, its further roles (s->roles) and every role a g rule gives it or its roles
+ * (transitively). A matching deny rule
  * wins over an allow; nothing matching is a deny (default deny). Pure: thread-safe. */
 bool authz_allows(const struct authz *z, const struct token_subject *s, const char *resource, const char *action,
                   const char *object);
+/* Whether some allow rule of subject's names (as authz_allows) matches resource and action for
+ * any object at all: what routes that filter their answer per object (the events) check before
+ * answering 403. Pure: thread-safe. */
+bool authz_allows_some(const struct authz *z, const struct token_subject *s, const char *resource, const char *action);
 
 #endif

@@ -11,6 +11,7 @@
 #include "app/app.h"
 #include "auth.h"
 #include "buf.h"
+#include "jwt.h"
 #include "server.h"
 
 struct job;
@@ -37,7 +38,18 @@ struct server {
 	struct dispatcher *dispatcher; /* the event dispatcher's state (events.c) */
 	uint64_t streams_open;        /* Server-Sent Events streams being served */
 	uint64_t dispatch_passes, dispatch_delivered, dispatch_errors; /* the event dispatcher (events.c) */
+	struct jwks *jwks;            /* OIDC: the issuer's keys (o.oidc_jwks), or NULL: no JWTs */
+	struct jwt_config oidc;       /* what a JWT must carry (borrowing o's strings) */
+	char *tls_cert, *tls_key;     /* the PEM text of o.tls_cert / o.tls_key, or NULL (http.c) */
+	/* access events (http.c): at most ACCESS_EVENTS_PER_MINUTE dev.cratis.access.denied events
+	 * a minute; the rest are counted and reported by the next event as "suppressed" */
+	int64_t denial_window_ms;     /* when the current minute began */
+	unsigned denial_window_events; /* events written in it */
+	uint64_t denial_suppressed;   /* denials not written as events since the last one */
+	uint64_t denied_401, denied_403, denial_events, denial_suppressed_total;
 };
+
+#define ACCESS_EVENTS_PER_MINUTE 60
 
 #define REQ_MAX_PARAMS 4
 
@@ -121,8 +133,16 @@ void dispatcher_stop(struct server *s, pthread_t th);
 const char *req_query(struct req *r, const char *key);
 bool req_has_query(struct req *r, const char *key);
 /* Whether the authenticated subject may do the route's action on object; when not, the reply is
- * set to 403 and the denial logged. */
+ * set to 403, the denial logged and emitted as a dev.cratis.access.denied event (rate-limited,
+ * ACCESS_EVENTS_PER_MINUTE). */
 bool req_authorize(struct req *r, const char *object);
+/* Whether the authenticated subject may do the route's action on some object (authz_allows_some);
+ * when not, as req_authorize's denial with object "(any)". For routes that filter what they
+ * answer per object (the event routes). */
+bool req_authorize_some(struct req *r);
+/* Whether the authenticated subject may do resource's action on object, without replying or
+ * logging (a filter's per-item check). */
+bool req_may(struct req *r, const char *resource, const char *action, const char *object);
 /* Set the reply: a JSON body (taken), or an RFC 9457 problem document with code, detail (NULL:
  * the first error of d) and d's diagnostics as "diagnostics" (file, line, column, field...). */
 void reply_json(struct req *r, int code, json_t *body);

@@ -1,5 +1,6 @@
 /* `cratis serve`: set-up (state directory, store URL, policy, the projects registry in
  * STATE_DIR/projects.json) around the HTTP loop of http.c. */
+#define _GNU_SOURCE /* explicit_bzero */
 #include "http.h"
 
 #include <errno.h>
@@ -75,12 +76,37 @@ static int projects_load(struct server *s, struct diags *d)
 	return CRATIS_OK;
 }
 
+/* The TLS and OIDC options go together: tls_cert with tls_key, the issuer with audience and JWKS. */
+static int check_options(const struct server_options *o, struct diags *d)
+{
+	if (!o->tls_cert != !o->tls_key) {
+		diags_errorf(d, CRATIS_EINVAL, "%s needs %s", o->tls_cert ? "--tls-cert" : "--tls-key",
+		             o->tls_cert ? "--tls-key (the certificate's private key)" : "--tls-cert (the certificate)");
+		return CRATIS_EINVAL;
+	}
+	bool any = o->oidc_issuer || o->oidc_audience || o->oidc_jwks || o->oidc_roles_claim;
+	if (any && (!o->oidc_issuer || !o->oidc_audience || !o->oidc_jwks)) {
+		diags_errorf(d, CRATIS_EINVAL, "OIDC needs --oidc-issuer URL, --oidc-audience AUD and --oidc-jwks FILE together "
+		                               "(missing %s)",
+		             !o->oidc_issuer ? "--oidc-issuer" : !o->oidc_audience ? "--oidc-audience" : "--oidc-jwks");
+		return CRATIS_EINVAL;
+	}
+	if ((o->oidc_issuer && !*o->oidc_issuer) || (o->oidc_audience && !*o->oidc_audience) ||
+	    (o->oidc_roles_claim && !*o->oidc_roles_claim)) {
+		diags_errorf(d, CRATIS_EINVAL, "--oidc-issuer, --oidc-audience and --oidc-roles-claim must not be empty");
+		return CRATIS_EINVAL;
+	}
+	return CRATIS_OK;
+}
+
 int server_run(const struct server_options *o, struct diags *d)
 {
 	struct server s;
 	memset(&s, 0, sizeof(s));
 	s.o = *o;
-	int rc = CRATIS_OK;
+	int rc = check_options(o, d);
+	if (rc)
+		return rc;
 	if (mkdir_p(o->state_dir)) {
 		diags_errorf(d, CRATIS_EIO, "cannot create state directory '%s': %s", o->state_dir, strerror(errno));
 		return CRATIS_EIO;
@@ -96,9 +122,16 @@ int server_run(const struct server_options *o, struct diags *d)
 	pthread_mutex_init(&s.mu, NULL);
 	pthread_cond_init(&s.cond, NULL);
 	pthread_mutex_init(&s.plugins_mu, NULL);
-	if (!(rc = authz_load(&s.authz, o->policy_file, d)) && !(rc = projects_load(&s, d)))
+	s.oidc = (struct jwt_config){ o->oidc_issuer, o->oidc_audience, o->oidc_roles_claim, 60 };
+	if (!(rc = authz_load(&s.authz, o->policy_file, d)) && !(rc = projects_load(&s, d)) &&
+	    !(rc = o->oidc_jwks ? jwks_load(&s.jwks, o->oidc_jwks, d) : CRATIS_OK))
 		rc = http_serve(&s, d);
 	authz_release(&s.authz);
+	jwks_free(s.jwks);
+	free(s.tls_cert);
+	if (s.tls_key)
+		explicit_bzero(s.tls_key, strlen(s.tls_key));
+	free(s.tls_key);
 	json_decref(s.projects);
 	pthread_cond_destroy(&s.cond);
 	pthread_mutex_destroy(&s.plugins_mu);

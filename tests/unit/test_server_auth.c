@@ -82,9 +82,9 @@ static void test_server_auth_policy_roles_patterns_and_deny(void **state)
 	struct authz z;
 	struct diags d = DIAGS_INIT;
 	assert_int_equal(authz_load(&z, path, &d), CRATIS_OK);
-	struct token_subject dep = { "ci", "role:deployer" }, bob = { "bob", "role:nobody" },
-	                     lead = { "carol", "role:lead" }, guest = { "eve", "role:guest" },
-	                     admin = { "root", "role:admin" }, ro = { "viewer", "role:readonly" };
+	struct token_subject dep = { .subject = "ci", .role = "role:deployer" }, bob = { .subject = "bob", .role = "role:nobody" },
+	                     lead = { .subject = "carol", .role = "role:lead" }, guest = { .subject = "eve", .role = "role:guest" },
+	                     admin = { .subject = "root", .role = "role:admin" }, ro = { .subject = "viewer", .role = "role:readonly" };
 	assert_true(authz_allows(&z, &dep, "deployments", "create", "staging/shop"));
 	assert_false(authz_allows(&z, &dep, "deployments", "create", "production/shop"));
 	assert_true(authz_allows(&z, &dep, "resources", "get", "production/shop"));
