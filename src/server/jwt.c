@@ -363,7 +363,7 @@ static json_t *segment_json(const char *s, size_t n)
  * bytes); returns its length. */
 static size_t ecdsa_der(const unsigned char *rs, unsigned char der[72])
 {
-	unsigned char ints[2][34];
+	unsigned char ints[2][35]; /* 02, length, a 00 when the high bit is set, 32 bytes */
 	size_t il[2];
 	for (int k = 0; k < 2; k++) {
 		const unsigned char *v = rs + 32 * k;
