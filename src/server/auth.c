@@ -456,11 +456,14 @@ bool authz_allows_some(const struct authz *z, const struct token_subject *s, con
 {
 	const char *names[AUTHZ_MAX_NAMES];
 	size_t n = subject_names(z, s, names);
+	bool some = false;
 	for (size_t i = 0; i < z->n; i++) {
 		const struct policy_rule *r = &z->v[i];
-		if (r->kind == 'p' && !strcmp(r->f[4], "allow") && glob(r->f[1], resource) && glob(r->f[2], action) &&
-		    rule_is_for(r, names, n))
-			return true;
+		if (r->kind != 'p' || !glob(r->f[1], resource) || !glob(r->f[2], action) || !rule_is_for(r, names, n))
+			continue;
+		if (!strcmp(r->f[4], "deny") && !strcmp(r->f[3], "*"))
+			return false; /* denied every object */
+		some |= !strcmp(r->f[4], "allow");
 	}
-	return false;
+	return some;
 }

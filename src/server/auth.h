@@ -81,8 +81,8 @@ void authz_release(struct authz *z);
 bool authz_allows(const struct authz *z, const struct token_subject *s, const char *resource, const char *action,
                   const char *object);
 /* Whether some allow rule of subject's names (as authz_allows) matches resource and action for
- * any object at all: what routes that filter their answer per object (the events) check before
- * answering 403. Pure: thread-safe. */
+ * any object at all and no deny rule of theirs with the object pattern "*" does: what routes that
+ * filter their answer per object (the events) check before answering 403. Pure: thread-safe. */
 bool authz_allows_some(const struct authz *z, const struct token_subject *s, const char *resource, const char *action);
 
 #endif
