@@ -404,6 +404,7 @@ static void *dispatcher_run(void *arg)
 		long long newest = newest_seq(s, ds->seen);
 		if (newest < 0 || (!ds->pending && newest == ds->seen))
 			continue;
+		server_projects_refresh(s); /* the registry as the store holds it */
 		pthread_mutex_lock(&s->mu);
 		json_t *projects = json_deep_copy(s->projects);
 		s->dispatch_passes++;

@@ -353,12 +353,30 @@ static bool authenticate(struct req *r)
 		while (*tok == ' ')
 			tok++;
 		presented = true;
-		if (jwt_shaped(tok) && !r->srv->jwks)
+		if (jwt_shaped(tok) && !r->srv->jwks) {
 			why = "a JWT, but this server accepts none (no --oidc-issuer)";
-		else if (jwt_shaped(tok) ? jwt_subject(r, tok) : token_verify(&r->who, r->srv->tokens_path, tok))
+		} else if (jwt_shaped(tok)) {
+			if (!jwt_subject(r, tok))
+				return true;
 			why = cratis_error_last()->message;
-		else
-			return true;
+		} else {
+			/* a cratis token: its record in the state store */
+			struct store *st = NULL;
+			int rc = store_open(&st, r->srv->state_url);
+			if (!rc)
+				rc = token_verify(&r->who, st, tok);
+			store_close(st);
+			if (!rc)
+				return true;
+			if (rc != CRATIS_EINVAL) { /* the store failed: not the client's fault */
+				char *m = xasprintf("cannot check the token: %s", cratis_error_last()->message);
+				log_line(r->srv, "%s on %s %s", m, r->method, r->url);
+				reply_problem(r, 500, m, NULL);
+				free(m);
+				return false;
+			}
+			why = cratis_error_last()->message;
+		}
 	}
 	char *reason = xstrdup(why);
 	log_line(r->srv, "denied: %s on %s %s", reason, r->method, r->url);

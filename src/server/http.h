@@ -23,13 +23,13 @@ struct server {
 	struct server_options o;
 	char *state_dir;              /* absolute */
 	char *state_url;              /* o.state_url or sqlite:STATE_DIR/state.db */
-	char *tokens_path;            /* STATE_DIR/tokens.json */
-	char *projects_path;          /* STATE_DIR/projects.json */
+	char *tokens_path;            /* STATE_DIR/tokens.json: imported into the store once, at start */
+	char *projects_path;          /* STATE_DIR/projects.json: likewise */
 	struct authz authz;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;          /* a job started or finished */
 	pthread_mutex_t plugins_mu;   /* held while an app loads or unloads plugins (routes.c) */
-	json_t *projects;             /* [{name, path, registered}] as in projects.json */
+	json_t *projects;             /* [{name, path, registered}]: the registry's records, as last read */
 	struct job *jobs;             /* deployments running or finished, not yet joined */
 	size_t nroutes;
 	struct route_metrics *metrics; /* nroutes + 1 (unmatched) */
@@ -97,9 +97,17 @@ struct route {
 /* Ends with a row whose path is NULL (routes.c). */
 extern const struct route server_routes[];
 
-/* Write s->projects to projects_path (0600, via a temporary file); the caller holds s->mu.
- * CRATIS_OK or CRATIS_EIO with the last error set (server.c). */
+/* The projects registry is kept in the state store as records of this kind (scope "", name the
+ * project's, body {name, path, registered}); s->projects is the server's copy. */
+#define PROJECT_RECORD_KIND "project"
+/* Record every project of s->projects the store does not hold yet (a project just appended); the
+ * caller holds s->mu. CRATIS_OK; CRATIS_EEXISTS when another server registered one of those names
+ * with another path meanwhile; CRATIS_EIO; the last error set (server.c). */
 int server_projects_save(struct server *s);
+/* Read the projects registry from the store into s->projects (taking s->mu to replace it), so
+ * that what another server on the same store registered is seen. CRATIS_OK or CRATIS_EIO with
+ * the last error set; s->projects is kept on error (server.c). */
+int server_projects_refresh(struct server *s);
 /* Serve until cancelled (http.c). */
 int http_serve(struct server *s, struct diags *d);
 /* Join every deployment worker (routes.c), after the cancellation word was set. */

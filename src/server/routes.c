@@ -16,6 +16,7 @@
 static char *project_path(struct server *s, const char *name)
 {
 	char *path = NULL;
+	server_projects_refresh(s); /* what another server on the store registered (on error: the copy) */
 	pthread_mutex_lock(&s->mu);
 	size_t i;
 	json_t *p;
@@ -201,6 +202,7 @@ static void h_projects(struct req *r)
 {
 	if (!req_authorize(r, ""))
 		return;
+	server_projects_refresh(r->srv);
 	pthread_mutex_lock(&r->srv->mu);
 	json_t *list = json_deep_copy(r->srv->projects);
 	pthread_mutex_unlock(&r->srv->mu);
@@ -254,6 +256,7 @@ static void h_project_create(struct req *r)
 	now_rfc3339(t);
 	json_t *row = json_pack("{s:s, s:s, s:s}", "name", name, "path", abs, "registered", t);
 	struct server *s = r->srv;
+	server_projects_refresh(s);
 	pthread_mutex_lock(&s->mu);
 	bool exists = false;
 	size_t i;
