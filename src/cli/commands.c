@@ -594,15 +594,17 @@ const struct cli_command cli_commands[] = {
 	  FLAG(FL_LISTEN) | FLAG(FL_POLICY) | FLAG(FL_JOBS) | FLAG(FL_GRACE) | FLAG(FL_TLS_CERT) | FLAG(FL_TLS_KEY) |
 	  FLAG(FL_OIDC_ISSUER) | FLAG(FL_OIDC_AUDIENCE) | FLAG(FL_OIDC_JWKS) | FLAG(FL_OIDC_ROLES), NULL,
 	  "Serve the REST API under /v1 (GET /v1/openapi.json describes it), /livez and /readyz, and\n"
-	  "/metrics for Prometheus. Projects are registered by directory (POST /v1/projects) in\n"
-	  "STATE_DIR/projects.json and use the server's state store (--state). Every /v1 route needs a\n"
-	  "bearer token (cratis token create) whose role the policy allows. SIGINT or SIGTERM stops\n"
+	  "/metrics for Prometheus. Projects are registered by directory (POST /v1/projects) as records\n"
+	  "of the server's state store (--state), which they use. Every /v1 route needs a bearer token\n"
+	  "(cratis token create, or an OIDC JWT with --oidc-issuer) whose role the policy allows; with\n"
+	  "--tls-cert and --tls-key the server speaks HTTPS only. SIGINT or SIGTERM stops\n"
 	  "accepting, interrupts running deployments as Ctrl-C does, waits for them and exits 0.\n"
 	  "docs/server.md.",
 	  ex_serve_examples, ex_serve, NULL, false, false, cmd_serve },
 	{ "token", "bearer tokens of cratis serve", NULL, 0, 0, CC_NONE, 0, NULL,
-	  "Tokens are kept in STATE_DIR/tokens.json as salted SHA-256 hashes: a token is shown once, when\n"
-	  "it is created. The server reads the file on every request, so a revoked token is refused at once.",
+	  "Tokens are kept in the state store (--state, else STATE_DIR/state.db, as cratis serve) as salted\n"
+	  "SHA-256 hashes: a token is shown once, when it is created. Every server on the store reads it on\n"
+	  "each request, so a revoked token is refused at once.",
 	  ex_token_examples, ex_query, token_subs, false, false, cmd_token },
 	{ "completion", "print the shell completion script for bash, zsh or fish", "SHELL", 1, 1, CC_SHELL, 0, NULL,
 	  "The script completes commands, subcommands, flags, -o formats and, by asking cratis, the\n"
