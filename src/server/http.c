@@ -321,6 +321,12 @@ bool req_may(struct req *r, const char *resource, const char *action, const char
 	return authz_allows(&r->srv->authz, &r->who, resource, action, object);
 }
 
+/* The destructor of a connection thread's token store handle. */
+static void token_store_free(void *st)
+{
+	store_close(st);
+}
+
 /* Fill r->who from a verified JWT; CRATIS_EINVAL with the reason in the last error. */
 static int jwt_subject(struct req *r, const char *token)
 {
@@ -360,12 +366,18 @@ static bool authenticate(struct req *r)
 				return true;
 			why = cratis_error_last()->message;
 		} else {
-			/* a cratis token: its record in the state store */
-			struct store *st = NULL;
-			int rc = store_open(&st, r->srv->state_url);
+			/* a cratis token: its record in the state store, read through the connection thread's
+			 * own handle (opened on its first request, closed when the thread ends, dropped when
+			 * it failed) */
+			struct store *st = pthread_getspecific(r->srv->token_store);
+			int rc = st ? CRATIS_OK : store_open(&st, r->srv->state_url);
 			if (!rc)
 				rc = token_verify(&r->who, st, tok);
-			store_close(st);
+			if (rc && rc != CRATIS_EINVAL) {
+				store_close(st);
+				st = NULL;
+			}
+			pthread_setspecific(r->srv->token_store, st);
 			if (!rc)
 				return true;
 			if (rc != CRATIS_EINVAL) { /* the store failed: not the client's fault */
@@ -658,6 +670,10 @@ int http_serve(struct server *s, struct diags *d)
 		return rc;
 	for (s->nroutes = 0; server_routes[s->nroutes].path; s->nroutes++)
 		;
+	if ((rc = pthread_key_create(&s->token_store, token_store_free))) {
+		diags_errorf(d, CRATIS_EIO, "cannot create a thread key: %s", strerror(rc));
+		return CRATIS_EIO;
+	}
 	s->metrics = xcalloc(s->nroutes + 1, sizeof(*s->metrics));
 	struct MHD_OptionItem tls_opts[] = {
 		{ tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, s->tls_cert },
@@ -678,6 +694,7 @@ int http_serve(struct server *s, struct diags *d)
 			diags_errorf(d, CRATIS_EIO, "cannot listen on %s: %s", s->o.listen, strerror(e));
 		free(s->metrics);
 		s->metrics = NULL;
+		pthread_key_delete(s->token_store);
 		return CRATIS_EIO;
 	}
 	const union MHD_DaemonInfo *info = mhd.get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -712,6 +729,8 @@ int http_serve(struct server *s, struct diags *d)
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
 	log_line(s, "stopped");
+	/* every connection thread has ended (and closed its handle): the key has no value left */
+	pthread_key_delete(s->token_store);
 	free(s->metrics);
 	s->metrics = NULL;
 	return CRATIS_OK;

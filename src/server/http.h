@@ -41,6 +41,8 @@ struct server {
 	struct jwks *jwks;            /* OIDC: the issuer's keys (o.oidc_jwks), or NULL: no JWTs */
 	struct jwt_config oidc;       /* what a JWT must carry (borrowing o's strings) */
 	char *tls_cert, *tls_key;     /* the PEM text of o.tls_cert / o.tls_key, or NULL (http.c) */
+	pthread_key_t token_store;    /* each connection thread's store handle for token checks (http.c;
+	                               * closed when the thread ends) */
 	/* access events (http.c): at most ACCESS_EVENTS_PER_MINUTE dev.cratis.access.denied events
 	 * a minute; the rest are counted and reported by the next event as "suppressed" */
 	int64_t denial_window_ms;     /* when the current minute began */
