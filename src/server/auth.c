@@ -278,6 +278,22 @@ int token_verify(struct token_subject *out, struct store *st, const char *text)
 	return rc;
 }
 
+bool access_rate_take(struct access_rate *r, int64_t now_ms, unsigned per_minute, uint64_t *suppressed)
+{
+	if (!r->window_ms || now_ms - r->window_ms >= 60000 || now_ms < r->window_ms) {
+		r->window_ms = now_ms;
+		r->events = 0;
+	}
+	if (r->events >= per_minute) {
+		r->suppressed++;
+		return false;
+	}
+	r->events++;
+	*suppressed = r->suppressed;
+	r->suppressed = 0;
+	return true;
+}
+
 /* ---- policy ---- */
 
 static void rule_add(struct authz *z, char kind, int line, const char *const *f, int nf)

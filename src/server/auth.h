@@ -61,6 +61,18 @@ struct token_subject {
  * read. Thread-safe for distinct st. */
 int token_verify(struct token_subject *out, struct store *st, const char *text);
 
+/* The bound on access events (docs/server.md "Access events"): at most per_minute in each fixed
+ * one-minute window. */
+struct access_rate {
+	int64_t window_ms;        /* when the current window began (0: none yet) */
+	unsigned events;          /* events allowed in it */
+	uint64_t suppressed;      /* denials refused since the last one allowed */
+};
+/* Whether a denial at now_ms (milliseconds, any monotonic origin above 0) may be written as an
+ * event. When it may, *suppressed gets how many were refused since the last one allowed (and that
+ * count restarts); when not, the denial is counted. Pure; not thread-safe: the caller serialises. */
+bool access_rate_take(struct access_rate *r, int64_t now_ms, unsigned per_minute, uint64_t *suppressed);
+
 /* "30s", "10m", "2h", "7d" (a positive whole number and a unit) in seconds into *out. Returns
  * CRATIS_OK or CRATIS_EINVAL with the last error set. */
 int duration_parse(const char *text, int64_t *out);

@@ -232,20 +232,11 @@ static void access_event(struct req *r, int code, const char *object, const char
 		s->denied_401++;
 	else
 		s->denied_403++;
-	if (now - s->denial_window_ms >= 60000) {
-		s->denial_window_ms = now;
-		s->denial_window_events = 0;
-	}
-	if (s->denial_window_events < ACCESS_EVENTS_PER_MINUTE) {
-		s->denial_window_events++;
+	emit = access_rate_take(&s->denial_rate, now, ACCESS_EVENTS_PER_MINUTE, &suppressed);
+	if (emit)
 		s->denial_events++;
-		suppressed = s->denial_suppressed;
-		s->denial_suppressed = 0;
-		emit = true;
-	} else {
-		s->denial_suppressed++;
+	else
 		s->denial_suppressed_total++;
-	}
 	pthread_mutex_unlock(&s->mu);
 	if (!emit)
 		return;

@@ -45,9 +45,7 @@ struct server {
 	                               * closed when the thread ends) */
 	/* access events (http.c): at most ACCESS_EVENTS_PER_MINUTE dev.cratis.access.denied events
 	 * a minute; the rest are counted and reported by the next event as "suppressed" */
-	int64_t denial_window_ms;     /* when the current minute began */
-	unsigned denial_window_events; /* events written in it */
-	uint64_t denial_suppressed;   /* denials not written as events since the last one */
+	struct access_rate denial_rate;
 	uint64_t denied_401, denied_403, denial_events, denial_suppressed_total;
 };
 

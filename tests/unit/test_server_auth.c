@@ -111,6 +111,28 @@ static void test_server_auth_tokens_file_is_imported_once(void **state)
 	tmp_cleanup(dir);
 }
 
+static void test_server_auth_access_rate(void **state)
+{
+	(void)state;
+	struct access_rate r = { 0 };
+	uint64_t sup = 99;
+	int64_t t = 1000000;
+	/* three a minute: the fourth and fifth in the window are refused and counted */
+	for (int i = 0; i < 3; i++) {
+		assert_true(access_rate_take(&r, t + i, 3, &sup));
+		assert_int_equal(sup, 0);
+	}
+	assert_false(access_rate_take(&r, t + 10, 3, &sup));
+	assert_false(access_rate_take(&r, t + 59999, 3, &sup));
+	/* the next window: allowed again, saying two were left out, then the count restarts */
+	assert_true(access_rate_take(&r, t + 60000, 3, &sup));
+	assert_int_equal(sup, 2);
+	assert_true(access_rate_take(&r, t + 60001, 3, &sup));
+	assert_int_equal(sup, 0);
+	/* a clock that went back starts a new window */
+	assert_true(access_rate_take(&r, t, 3, &sup));
+}
+
 static void test_server_auth_durations(void **state)
 {
 	(void)state;
@@ -180,6 +202,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_server_auth_tokens_are_hashed_verified_and_revoked),
 		cmocka_unit_test(test_server_auth_tokens_file_is_imported_once),
+		cmocka_unit_test(test_server_auth_access_rate),
 		cmocka_unit_test(test_server_auth_durations),
 		cmocka_unit_test(test_server_auth_policy_roles_patterns_and_deny),
 	};
