@@ -27,7 +27,7 @@ expect_in "naming the file and what was expected" "$T/key.pem:1:1: --tls-cert: e
 expect_rc "a key of another certificate stops the start" 1 $?
 expect_in "naming it" "$T/other.pem:1:1: --tls-key: the key is not the private key of the certificate" "$T/e3"
 "$CRATIS" serve --state-dir "$S" --listen 127.0.0.1:0 --tls-cert "$T/cert.pem" >"$T/e4" 2>&1
-expect_rc "a certificate without its key is refused" 1 $?
+expect_rc "a certificate without its key is a usage error" 64 $?
 expect_in "saying what is missing" "--tls-cert needs --tls-key" "$T/e4"
 
 # ---- OIDC keys and tokens (claims relative to now; 1 h validity) ----
@@ -36,7 +36,7 @@ python3 "$SRC/tests/server/jwt_gen.py" "$T/keys" "$(date +%s)" "$ISS" "$AUD"
 check "keys and tokens are made" test -s "$T/keys/tokens.txt"
 jwt() { sed -n "s/^$1 //p" "$T/keys/tokens.txt"; }
 "$CRATIS" serve --state-dir "$S" --listen 127.0.0.1:0 --oidc-issuer "$ISS" --oidc-jwks "$T/keys/jwks.json" >"$T/e5" 2>&1
-expect_rc "an OIDC issuer without an audience is refused" 1 $?
+expect_rc "an OIDC issuer without an audience is a usage error" 64 $?
 expect_in "naming the missing flag" "missing --oidc-audience" "$T/e5"
 "$CRATIS" serve --state-dir "$S" --listen 127.0.0.1:0 --oidc-issuer "$ISS" --oidc-audience "$AUD" \
 	--oidc-jwks "$T/keys/short.json" >"$T/e6" 2>&1
