@@ -16,7 +16,7 @@ libcmocka-dev libssl-dev libcurl4-openssl-dev libxml2-dev libgit2-dev git nginx-
 clang libclang-rt-dev libpq-dev postgresql-15 man-db \
 libtree-sitter-dev nodejs python3-boto3 python3-psycopg2 bsdutils liblua5.4-dev zsh fish \
 python3-scipy python3-azure libnats-dev nats-server libmicrohttpd-dev prometheus \
-openssh-server openssh-client"
+openssh-server openssh-client python3-cryptography"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

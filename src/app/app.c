@@ -814,6 +814,8 @@ int app_rollout(struct app *a, enum app_rollout_action action, const char *name,
 			rc = diags_add_last_error(d);
 			goto out_release;
 		}
+		engine_emit(a->o.observer, &(struct engine_event){ .type = EV_DEPLOYMENT_STARTED, .deployment = dep.id,
+		                                                   .message = a->model.env_name });
 		if (action == APP_ROLLOUT_PROMOTE)
 			rc = rollout_promote(&a->rollout, &t);
 		else if (action == APP_ROLLOUT_ABORT)
@@ -831,6 +833,8 @@ int app_rollout(struct app *a, enum app_rollout_action action, const char *name,
 		dep.summary = summary;
 		if (engine_deployment_finish(a->store, &dep, NULL) && !rc)
 			rc = diags_add_last_error(d);
+		engine_emit(a->o.observer, &(struct engine_event){ .type = EV_DEPLOYMENT_FINISHED, .deployment = dep.id,
+		                                                   .message = dep.result });
 		free(summary);
 		if (emsg) /* the action's error, not the bookkeeping's */
 			error_set(erc ? erc : CRATIS_ERROR, "%s", emsg);

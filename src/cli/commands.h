@@ -23,6 +23,7 @@ enum cli_flag_id {
 	FL_FORCE_RELEASE, /* rollout rollback --force */
 	FL_SHA256, FL_GLOBAL, /* plugin install, remove */
 	FL_LISTEN, FL_POLICY, FL_SUBJECT, FL_ROLE, FL_EXPIRES, /* serve, token */
+	FL_TLS_CERT, FL_TLS_KEY, FL_OIDC_ISSUER, FL_OIDC_AUDIENCE, FL_OIDC_JWKS, FL_OIDC_ROLES, /* serve: TLS, OIDC */
 	FL_EVENTS_TIMEOUT, FL_EVENTS_SINCE, FL_EVENTS_TYPE, FL_EVENTS_SINK, /* events */
 	/* global: every command */
 	FL_VERBOSE, FL_NO_COLOR, FL_STATE_DIR, FL_STATE, FL_HELP,

@@ -22,7 +22,8 @@ def op(summary, responses, params=None, body=None, secured=True, opid=None):
     if secured: o["responses"].update(auth_errors)
     else: o["security"] = []
     return o
-rollout_responses = lambda: {"200": resp("done: the rollout's releases afterwards", ref("Rollout")), "404": problem("no such project or rollout"), "409": problem("the environment is locked"), "422": problem("invalid manifests, or nothing to act on (diagnostics)"), "500": problem("the action failed (diagnostics)")}
+W = {"name": "wait", "in": "query", "required": False, "schema": {"type": "boolean", "default": False}, "description": "true: answer when the action is done (200), not 202 once it started"}
+rollout_responses = lambda: {"202": resp("started on a worker thread (the deployment recording it)", ref("DeploymentStarted")), "200": resp("?wait=true: done, the rollout's releases afterwards", ref("Rollout")), "404": problem("no such project or rollout"), "409": problem("the environment is locked"), "422": problem("invalid manifests, or nothing to act on (diagnostics)"), "500": problem("the action failed (diagnostics)")}
 health = lambda n: op(n, {"200": resp("ready/alive", ref("Health")), "503": resp("a check failed", ref("Health"))},
     [{"name": "verbose", "in": "query", "required": False, "allowEmptyValue": True, "schema": {"type": "string"}}], secured=False, opid=n)
 doc = {
@@ -61,16 +62,16 @@ doc = {
   "/v1/projects/{project}/environments/{env}/history": {"get": op("the environment's deployments, newest first", {"200": resp("deployments", {"type": "array", "items": ref("Deployment")}), "404": problem("no such project or environment")}, [P, E], opid="getHistory")},
   "/v1/projects/{project}/environments/{env}/rollouts/{name}": {"get": op("a rollout's releases and their status", {"200": resp("the rollout", ref("Rollout")), "404": problem("no such project or rollout"), "422": problem("no such environment")}, [P, E, N], opid="getRollout")},
   "/v1/projects/{project}/environments/{env}/rollouts/{name}/history": {"get": op("every release of a rollout with its stage log", {"200": resp("the rollout", ref("Rollout")), "404": problem("no such project or rollout")}, [P, E, N], opid="getRolloutHistory")},
-  "/v1/projects/{project}/environments/{env}/rollouts/{name}/promote": {"post": op("promote the release in preview", rollout_responses(), [P, E, N], optbody, opid="promoteRollout")},
-  "/v1/projects/{project}/environments/{env}/rollouts/{name}/rollback": {"post": op("put the previous release (or {to}) live again", rollout_responses(), [P, E, N], optbody, opid="rollbackRollout")},
-  "/v1/projects/{project}/environments/{env}/rollouts/{name}/abort": {"post": op("stop the release in preview", rollout_responses(), [P, E, N], optbody, opid="abortRollout")},
+  "/v1/projects/{project}/environments/{env}/rollouts/{name}/promote": {"post": op("promote the release in preview", rollout_responses(), [P, E, N, W], optbody, opid="promoteRollout")},
+  "/v1/projects/{project}/environments/{env}/rollouts/{name}/rollback": {"post": op("put the previous release (or {to}) live again", rollout_responses(), [P, E, N, W], optbody, opid="rollbackRollout")},
+  "/v1/projects/{project}/environments/{env}/rollouts/{name}/abort": {"post": op("stop the release in preview", rollout_responses(), [P, E, N, W], optbody, opid="abortRollout")},
   "/v1/projects/{project}/version": {"get": op("the project's version, its source and the versioning policy's verdict", {"200": resp("as cratis version show -o json", ref("Version")), "404": problem("no such project, or no version source"), "422": problem("invalid versioning policy")}, [P], opid="getVersion")},
   "/v1/artifacts": {"get": op("recorded artifacts, newest first", {"200": resp("artifacts", {"type": "array", "items": {"type": "object"}})},
      [{"name": "name", "in": "query", "required": False, "schema": {"type": "string"}},
       {"name": "history", "in": "query", "required": False, "allowEmptyValue": True, "schema": {"type": "string"}, "description": "every recorded row, not only the current ones"}], opid="listArtifacts")},
  },
  "components": {
-  "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a token of `cratis token create`"}},
+  "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a token of `cratis token create`, or an OpenID Connect JWT (RS256/ES256) of the issuer the server trusts (--oidc-issuer)"}},
   "schemas": {
    "Problem": {"type": "object", "description": "RFC 9457", "required": ["type", "title", "status"], "properties": {
       "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}, "instance": {"type": "string"},
@@ -83,7 +84,7 @@ doc = {
    "Project": {"type": "object", "properties": {"name": {"type": "string"}, "path": {"type": "string"}, "registered": {"type": "string", "format": "date-time"}, "environments": {"type": "array", "items": {"type": "object"}}}},
    "EnvRequest": {"type": "object", "properties": {"env": {"type": "string", "description": "the environment (optional when the project has one)"}}},
    "Plan": {"type": "object", "properties": {"environment": {"type": "string"}, "project": {"type": "string"}, "changes": {"type": "boolean"}, "resources": {"type": "array", "items": {"type": "object"}}, "summary": {"type": "object"}, "diagnostics": {"type": "array", "items": ref("Diagnostic")}}},
-   "DeploymentStarted": {"type": "object", "properties": {"id": {"type": "integer"}, "project": {"type": "string"}, "environment": {"type": "string"}, "status": {"type": "string"}, "href": {"type": "string"}}},
+   "DeploymentStarted": {"type": "object", "properties": {"id": {"type": "integer"}, "project": {"type": "string"}, "environment": {"type": "string"}, "status": {"type": "string"}, "href": {"type": "string"}, "rollout": {"type": "string"}, "action": {"type": "string"}}},
    "Event": {"type": "object", "description": "CloudEvents 1.0 JSON format, plus the outbox's seq", "required": ["specversion", "id", "source", "type", "seq"], "properties": {
       "specversion": {"type": "string"}, "id": {"type": "string"}, "source": {"type": "string"}, "type": {"type": "string"}, "subject": {"type": "string"},
       "time": {"type": "string", "format": "date-time"}, "datacontenttype": {"type": "string"}, "data": {"type": "object"}, "seq": {"type": "integer", "format": "int64"}}},

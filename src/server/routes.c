@@ -16,6 +16,7 @@
 static char *project_path(struct server *s, const char *name)
 {
 	char *path = NULL;
+	server_projects_refresh(s); /* what another server on the store registered (on error: the copy) */
 	pthread_mutex_lock(&s->mu);
 	size_t i;
 	json_t *p;
@@ -201,6 +202,7 @@ static void h_projects(struct req *r)
 {
 	if (!req_authorize(r, ""))
 		return;
+	server_projects_refresh(r->srv);
 	pthread_mutex_lock(&r->srv->mu);
 	json_t *list = json_deep_copy(r->srv->projects);
 	pthread_mutex_unlock(&r->srv->mu);
@@ -254,6 +256,7 @@ static void h_project_create(struct req *r)
 	now_rfc3339(t);
 	json_t *row = json_pack("{s:s, s:s, s:s}", "name", name, "path", abs, "registered", t);
 	struct server *s = r->srv;
+	server_projects_refresh(s);
 	pthread_mutex_lock(&s->mu);
 	bool exists = false;
 	size_t i;
@@ -348,6 +351,9 @@ static void h_plan(struct req *r)
 struct job {
 	struct server *s;
 	char *path, *env, *project, *command_line;
+	int action;                   /* -1: apply; else the enum app_rollout_action of rollout */
+	char *rollout, *to;           /* a rollout action's Rollout and rollback target (or NULL) */
+	bool force;
 	pthread_t th;
 	bool started, done, waited;   /* waited: a handler still reads it */
 	int64_t id;
@@ -389,7 +395,11 @@ static void *job_run(void *arg)
 	struct app *a = NULL;
 	struct diags d = DIAGS_INIT;
 	int rc = srv_open_app(&fake, j->path, j->env, APP_LOAD_MANIFESTS, &obs, &a, &d);
-	if (!rc) {
+	if (!rc && j->action >= 0) {
+		json_t *rels = NULL;
+		rc = app_rollout(a, (enum app_rollout_action)j->action, j->rollout, j->to, j->force, &rels, &d);
+		json_decref(rels);
+	} else if (!rc) {
 		struct plan p;
 		struct app_run run;
 		memset(&run, 0, sizeof(run));
@@ -413,6 +423,8 @@ static void *job_run(void *arg)
 
 static void job_free(struct job *j)
 {
+	free(j->rollout);
+	free(j->to);
 	free(j->path);
 	free(j->env);
 	free(j->project);
@@ -450,24 +462,14 @@ void jobs_join_all(struct server *s)
 	jobs_reap(s, true);
 }
 
-static void h_deploy(struct req *r)
+/* Run job j (path, env, project, action... set; taken) on a worker thread and answer r: 202 with
+ * the deployment id and a Location once the deployment is recorded (extra: more members of the
+ * answer, taken), the problem when it failed before, or 200 when there was nothing to do. */
+static void job_start(struct req *r, struct job *j, json_t *extra)
 {
-	json_t *b = body_object(r);
-	if (!b)
-		return;
-	const char *env = json_string_value(json_object_get(b, "env"));
-	char *obj = env_object(env, r->params[0]);
-	char *path = authorized_project(r, obj);
-	free(obj);
-	if (!path)
-		goto out;
 	struct server *s = r->srv;
 	jobs_reap(s, false);
-	struct job *j = xcalloc(1, sizeof(*j));
 	j->s = s;
-	j->path = path;
-	j->env = env ? xstrdup(env) : NULL;
-	j->project = xstrdup(r->params[0]);
 	j->command_line = xasprintf("cratis serve: POST %s (%s)", r->url, r->who.subject);
 	j->waited = true;
 	diags_init(&j->d);
@@ -476,7 +478,8 @@ static void h_deploy(struct req *r)
 		pthread_mutex_unlock(&s->mu);
 		reply_problem(r, 503, "cannot start a worker thread", NULL);
 		job_free(j);
-		goto out;
+		json_decref(extra);
+		return;
 	}
 	j->next = s->jobs;
 	s->jobs = j;
@@ -487,6 +490,8 @@ static void h_deploy(struct req *r)
 		                         "environment", j->env, "status", "running", "href", "");
 		char *href = xasprintf("/v1/deployments/%lld", (long long)j->id);
 		json_object_set_new(resp, "href", json_string(href));
+		if (extra)
+			json_object_update(resp, extra);
 		reply_json(r, 202, resp);
 		r->location = href;
 	} else if (j->status) {
@@ -494,9 +499,28 @@ static void h_deploy(struct req *r)
 	} else {
 		reply_json(r, 200, json_pack("{s:n, s:b, s:s}", "id", "changes", 0, "status", "no changes"));
 	}
+	json_decref(extra);
 	j->waited = false;
 	pthread_mutex_unlock(&s->mu);
-out:
+}
+
+static void h_deploy(struct req *r)
+{
+	json_t *b = body_object(r);
+	if (!b)
+		return;
+	const char *env = json_string_value(json_object_get(b, "env"));
+	char *obj = env_object(env, r->params[0]);
+	char *path = authorized_project(r, obj);
+	free(obj);
+	if (path) {
+		struct job *j = xcalloc(1, sizeof(*j));
+		j->action = -1;
+		j->path = path;
+		j->env = env ? xstrdup(env) : NULL;
+		j->project = xstrdup(r->params[0]);
+		job_start(r, j, NULL);
+	}
 	json_decref(b);
 }
 
@@ -660,9 +684,10 @@ static void h_history(struct req *r)
 	free(path);
 }
 
-/* GET .../rollouts/{name}[/history] and POST .../rollouts/{name}/{promote,rollback,abort}: the
- * action runs on the request's thread (a promote waits for the switch, as the CLI does) and the
- * reply is the rollout's releases afterwards. */
+/* GET .../rollouts/{name}[/history] and POST .../rollouts/{name}/{promote,rollback,abort}: an
+ * action runs on a worker thread (202 with the deployment id, job_start); with ?wait=true on the
+ * request's thread (a promote waits for the switch, as the CLI does) and the reply is the
+ * rollout's releases afterwards. */
 static void rollout(struct req *r, enum app_rollout_action act)
 {
 	json_t *b = NULL;
@@ -673,7 +698,20 @@ static void rollout(struct req *r, enum app_rollout_action act)
 	char *obj = env_object(r->params[1], r->params[0]);
 	char *path = authorized_project(r, obj);
 	free(obj);
-	if (path) {
+	const char *wait = req_query(r, "wait");
+	if (path && act != APP_ROLLOUT_STATUS && act != APP_ROLLOUT_HISTORY && !(wait && !strcmp(wait, "true"))) {
+		/* a steering action runs on a worker thread as deployments do: 202 once it is recorded */
+		static const char *const verbs[] = { "status", "promote", "abort", "rollback", "history" };
+		struct job *j = xcalloc(1, sizeof(*j));
+		j->action = (int)act;
+		j->path = path;
+		j->env = xstrdup(r->params[1]);
+		j->project = xstrdup(r->params[0]);
+		j->rollout = xstrdup(r->params[2]);
+		j->to = to ? xstrdup(to) : NULL;
+		j->force = force;
+		job_start(r, j, json_pack("{s:s, s:s}", "rollout", r->params[2], "action", verbs[act]));
+	} else if (path) {
 		struct diags d = DIAGS_INIT;
 		struct app *a = NULL;
 		json_t *rels = NULL;
