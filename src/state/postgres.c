@@ -25,95 +25,7 @@
 #include "util/util.h"
 #include "banned.h"
 
-#if !defined(CRATIS_LIBPQ_SONAME) || !defined(CRATIS_LIBPQ_PACKAGE)
-#error "meson.build defines CRATIS_LIBPQ_SONAME and CRATIS_LIBPQ_PACKAGE"
-#endif
-
-/* libpq is opened on first use (util/dynlib.h), like libgit2: a run on SQLite state never loads
- * it nor what it links (Kerberos, LDAP, TLS). The functions this file calls: */
-#define PQ_FUNCTIONS(X) \
-	X(PQresultErrorMessage) X(PQerrorMessage) X(PQstatus) X(PQexecParams) X(PQresultStatus) X(PQclear) \
-	X(PQgetisnull) X(PQgetvalue) X(PQconnectdbParams) X(PQfinish) X(PQexec) X(PQreset) X(PQtransactionStatus) \
-	X(PQenterPipelineMode) X(PQsendQueryParams) X(PQpipelineSync) X(PQgetResult) X(PQcmdTuples) \
-	X(PQexitPipelineMode) X(PQntuples) X(PQescapeIdentifier) X(PQfreemem) X(PQconninfoParse) X(PQconninfoFree) \
-	X(PQresultErrorField)
-
-/* Pointers to them, typed from <libpq-fe.h>. */
-struct pq_api {
-#define PQ_MEMBER(name) __typeof__(name) *name;
-	PQ_FUNCTIONS(PQ_MEMBER)
-#undef PQ_MEMBER
-};
-
-/* Filled once by pq_load (under pq_once) and only read after. */
-static struct {
-	struct dynlib lib;
-	struct pq_api fn;
-} pq_lib;
-static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
-
-static void pq_load(void)
-{
-	if (dynlib_open(&pq_lib.lib, "libpq", CRATIS_LIBPQ_SONAME, CRATIS_LIBPQ_PACKAGE))
-		return;
-#define PQ_RESOLVE(name) pq_lib.fn.name = (__typeof__(pq_lib.fn.name))dynlib_sym(&pq_lib.lib, #name);
-	PQ_FUNCTIONS(PQ_RESOLVE)
-#undef PQ_RESOLVE
-}
-
-/* Load libpq (once); CRATIS_OK, or the last error naming the library and its package. */
-static int pq_loaded(void)
-{
-	return dynlib_load_once(&pq_once, pq_load, &pq_lib.lib);
-}
-
-/* From here on every PQ call goes through the table (loaded before the first connection). */
-#define PQresultErrorMessage (pq_lib.fn.PQresultErrorMessage)
-#define PQerrorMessage (pq_lib.fn.PQerrorMessage)
-#define PQstatus (pq_lib.fn.PQstatus)
-#define PQexecParams (pq_lib.fn.PQexecParams)
-#define PQresultStatus (pq_lib.fn.PQresultStatus)
-#define PQclear (pq_lib.fn.PQclear)
-#define PQgetisnull (pq_lib.fn.PQgetisnull)
-#define PQgetvalue (pq_lib.fn.PQgetvalue)
-#define PQconnectdbParams (pq_lib.fn.PQconnectdbParams)
-#define PQfinish (pq_lib.fn.PQfinish)
-#define PQexec (pq_lib.fn.PQexec)
-#define PQreset (pq_lib.fn.PQreset)
-#define PQtransactionStatus (pq_lib.fn.PQtransactionStatus)
-#define PQenterPipelineMode (pq_lib.fn.PQenterPipelineMode)
-#define PQsendQueryParams (pq_lib.fn.PQsendQueryParams)
-#define PQpipelineSync (pq_lib.fn.PQpipelineSync)
-#define PQgetResult (pq_lib.fn.PQgetResult)
-#define PQcmdTuples (pq_lib.fn.PQcmdTuples)
-#define PQexitPipelineMode (pq_lib.fn.PQexitPipelineMode)
-#define PQntuples (pq_lib.fn.PQntuples)
-#define PQescapeIdentifier (pq_lib.fn.PQescapeIdentifier)
-#define PQfreemem (pq_lib.fn.PQfreemem)
-#define PQconninfoParse (pq_lib.fn.PQconninfoParse)
-#define PQconninfoFree (pq_lib.fn.PQconninfoFree)
-#define PQresultErrorField (pq_lib.fn.PQresultErrorField)
-
-/* An advisory lock this handle's lock session holds: key, and the lock (row) id it was taken for. */
-struct pg_adv {
-	int64_t key;
-	char id[40];
-};
-
-struct pg_store {
-	struct store pub;
-	char *conninfo;       /* the URL as libpq takes it (our own parameters removed) */
-	char *schema;         /* unquoted schema name */
-	char *schema_q;       /* schema as a quoted SQL identifier */
-	PGconn *db;           /* data connection, guarded by mu */
-	pthread_mutex_t mu;
-	PGconn *lockdb;       /* advisory-lock session (opened on the first lock), guarded by lock_mu */
-	pthread_mutex_t lock_mu;
-	struct pg_adv *adv;   /* advisory locks lockdb holds; guarded by lock_mu */
-	size_t nadv, aadv;
-};
-
-#define P(st) ((struct pg_store *)(st))
+#include "postgres_internal.h"
 
 /* Migration 1: the baseline (the tables of SQLite's schema 1, in PostgreSQL's dialect). Keys are
  * "C"-collated so that rows come back in byte order, as store_rows_find expects. */
@@ -164,6 +76,13 @@ static const char schema_v3[] =
 	" name TEXT COLLATE \"C\" PRIMARY KEY, disabled INTEGER NOT NULL DEFAULT 0, reason TEXT, last_error TEXT,"
 	" last_delivered TEXT);";
 
+/* Migration 4: records, as in SQLite. */
+static const char schema_v4[] =
+	"CREATE TABLE records ("
+	" kind TEXT COLLATE \"C\" NOT NULL, scope TEXT COLLATE \"C\" NOT NULL, name TEXT COLLATE \"C\" NOT NULL,"
+	" body TEXT NOT NULL, revision BIGINT NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL,"
+	" PRIMARY KEY (kind, scope, name));";
+
 static const struct migration {
 	int version;
 	const char *name;
@@ -172,6 +91,7 @@ static const struct migration {
 	{ 1, "baseline: resources, deployments, steps, locks, artifacts, releases", schema_v1 },
 	{ 2, "locks as leases", schema_v2 },
 	{ 3, "outbox: events, deliveries, sinks", schema_v3 },
+	{ 4, "records", schema_v4 },
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST, "one migration per schema version");
@@ -188,7 +108,7 @@ static char *trimmed(const char *m)
 	return t;
 }
 
-static int pg_error(struct pg_store *s, PGconn *c, const PGresult *r, const char *what)
+int pg_error(struct pg_store *s, PGconn *c, const PGresult *r, const char *what)
 {
 	const char *m = r ? PQresultErrorMessage(r) : NULL;
 	char *t = trimmed(m && *m ? m : PQerrorMessage(c));
@@ -219,23 +139,23 @@ static int pq_on(struct pg_store *s, PGconn *c, PGresult **res, const char *sql,
 	return CRATIS_OK;
 }
 
-static int pq(struct pg_store *s, PGresult **res, const char *sql, int n, const char *const *params, const char *what)
+int pg_q(struct pg_store *s, PGresult **res, const char *sql, int n, const char *const *params, const char *what)
 {
 	return pq_on(s, s->db, res, sql, n, params, what);
 }
 
-static char *val(const PGresult *r, int row, int c)
+char *pg_val(const PGresult *r, int row, int c)
 {
 	return PQgetisnull(r, row, c) ? NULL : xstrdup(PQgetvalue(r, row, c));
 }
 
 /* A NOT NULL column: "" rather than NULL. */
-static char *valr(const PGresult *r, int row, int c)
+char *pg_valr(const PGresult *r, int row, int c)
 {
 	return xstrdup(PQgetvalue(r, row, c));
 }
 
-static int64_t ival(const PGresult *r, int row, int c)
+int64_t pg_ival(const PGresult *r, int row, int c)
 {
 	return PQgetisnull(r, row, c) ? 0 : strtoll(PQgetvalue(r, row, c), NULL, 10);
 }
@@ -246,13 +166,13 @@ static void val_into(char *dst, size_t n, const PGresult *r, int row, int c)
 }
 
 /* Decimal text of v in buf (a parameter). */
-static const char *i64(char buf[24], int64_t v)
+const char *pg_i64(char buf[24], int64_t v)
 {
 	snprintf(buf, 24, "%lld", (long long)v);
 	return buf;
 }
 
-static void now_text(struct pg_store *s, char out[32])
+void pg_now_text(struct pg_store *s, char out[32])
 {
 	store_format_time(store_now(&s->pub), out);
 }
@@ -274,8 +194,8 @@ static int64_t adv_key(const struct pg_store *s, const char *key)
  * bigint keys of the session locks (PostgreSQL keeps the two forms apart). */
 static void key_halves(int64_t k, char hi[24], char lo[24])
 {
-	i64(hi, (int32_t)((uint64_t)k >> 32));
-	i64(lo, (int32_t)((uint64_t)k & 0xffffffffu));
+	pg_i64(hi, (int32_t)((uint64_t)k >> 32));
+	pg_i64(lo, (int32_t)((uint64_t)k & 0xffffffffu));
 }
 
 /* Connect with conninfo (a libpq URI); the session uses schema (quoted) first. */
@@ -317,7 +237,7 @@ static int set_path(struct pg_store *s, PGconn *c)
 
 /* Before an operation on the data connection (mu held): reconnect once when the server dropped
  * it (a restart, an idle timeout); a failed reconnect is the operation's error. */
-static int db_ready(struct pg_store *s)
+int pg_db_ready(struct pg_store *s)
 {
 	if (PQstatus(s->db) == CONNECTION_OK)
 		return CRATIS_OK;
@@ -327,48 +247,25 @@ static int db_ready(struct pg_store *s)
 	return set_path(s, s->db);
 }
 
-static int run_begin(struct pg_store *s)
+int pg_begin(struct pg_store *s)
 {
-	return pq(s, NULL, "BEGIN", 0, NULL, "begin transaction");
+	return pg_q(s, NULL, "BEGIN", 0, NULL, "begin transaction");
 }
 
 /* Commit when rc is CRATIS_OK (returning the commit's status), else roll back and return rc. */
-static int end_tx(struct pg_store *s, int rc)
+int pg_end_tx(struct pg_store *s, int rc)
 {
 	if (rc) {
 		if (PQtransactionStatus(s->db) != PQTRANS_IDLE)
 			PQclear(PQexec(s->db, "ROLLBACK"));
 		return rc;
 	}
-	return pq(s, NULL, "COMMIT", 0, NULL, "commit");
+	return pg_q(s, NULL, "COMMIT", 0, NULL, "commit");
 }
 
 /* ---- units of work: statements sent as one pipeline ---- */
 
-#define UNIT_MAX_STMTS 8
-#define UNIT_MAX_PARAMS 12
-
-struct unit_stmt {
-	const char *sql;
-	int n;
-	const char *params[UNIT_MAX_PARAMS];
-	/* When not NULL, the statement must change at least one row, else the unit fails with
-	 * CRATIS_ENOTFOUND and this message (the unit then runs as BEGIN ... COMMIT/ROLLBACK). */
-	const char *none_msg;
-	/* When not NULL, a unique violation (SQLSTATE 23505) by the statement fails the unit with
-	 * CRATIS_EEXISTS and this message. */
-	const char *exists_msg;
-	char nums[3][24];     /* room for integer parameters */
-};
-
-struct unit_batch {
-	struct unit_stmt v[UNIT_MAX_STMTS];
-	size_t n;
-	char msg[2][512];     /* room for a change's none_msg / exists_msg */
-	char when[32];        /* the events' time (store clock) */
-};
-
-static struct unit_stmt *batch_add(struct unit_batch *b, const char *sql)
+struct unit_stmt *pg_batch_add(struct unit_batch *b, const char *sql)
 {
 	struct unit_stmt *x = &b->v[b->n++];
 	memset(x, 0, sizeof(*x));
@@ -379,7 +276,7 @@ static struct unit_stmt *batch_add(struct unit_batch *b, const char *sql)
 /* Send b's statements in pipeline mode and read their results: one round trip, one implicit
  * transaction (all or nothing). With a none_msg check, BEGIN heads the pipeline and COMMIT or
  * ROLLBACK follows once the results are read. */
-static int batch_run(struct pg_store *s, const struct unit_batch *b, const char *what)
+int pg_batch_run(struct pg_store *s, const struct unit_batch *b, const char *what)
 {
 	PGconn *c = s->db;
 	bool checked = false;
@@ -424,7 +321,7 @@ static int batch_run(struct pg_store *s, const struct unit_batch *b, const char 
 	if (!PQexitPipelineMode(c) && !rc)
 		rc = pg_error(s, c, NULL, what);
 	if (checked)
-		rc = end_tx(s, rc);
+		rc = pg_end_tx(s, rc);
 	return rc;
 }
 
@@ -433,10 +330,10 @@ static int batch_run(struct pg_store *s, const struct unit_batch *b, const char 
 static int read_version(struct pg_store *s, int *out)
 {
 	PGresult *r;
-	int rc = pq(s, &r, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL, "read schema version");
+	int rc = pg_q(s, &r, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL, "read schema version");
 	if (rc)
 		return rc;
-	*out = (int)ival(r, 0, 0);
+	*out = (int)pg_ival(r, 0, 0);
 	PQclear(r);
 	return CRATIS_OK;
 }
@@ -446,12 +343,12 @@ static int count_tables(struct pg_store *s, int *tables, bool *ours)
 {
 	PGresult *r;
 	const char *p[1] = { s->schema };
-	int rc = pq(s, &r, "SELECT count(*), count(*) FILTER (WHERE tablename = 'schema_migrations') FROM pg_tables WHERE schemaname = $1",
+	int rc = pg_q(s, &r, "SELECT count(*), count(*) FILTER (WHERE tablename = 'schema_migrations') FROM pg_tables WHERE schemaname = $1",
 	            1, p, "read schema");
 	if (rc)
 		return rc;
-	*tables = (int)ival(r, 0, 0);
-	*ours = ival(r, 0, 1) > 0;
+	*tables = (int)pg_ival(r, 0, 0);
+	*ours = pg_ival(r, 0, 1) > 0;
 	PQclear(r);
 	return CRATIS_OK;
 }
@@ -460,7 +357,7 @@ static int pg_schema_version(struct store *st, int *out)
 {
 	struct pg_store *s = P(st);
 	pthread_mutex_lock(&s->mu);
-	int rc = db_ready(s);
+	int rc = pg_db_ready(s);
 	if (!rc)
 		rc = read_version(s, out);
 	pthread_mutex_unlock(&s->mu);
@@ -496,15 +393,15 @@ static int migrate(struct pg_store *s)
 		return CRATIS_OK;
 	if (tables && !ours)
 		return refuse_foreign(s, tables);
-	if ((rc = run_begin(s)))
+	if ((rc = pg_begin(s)))
 		return rc;
 	char hi[24], lo[24];
 	key_halves(adv_key(s, "\001migrate"), hi, lo);
 	const char *kp[2] = { hi, lo };
-	if ((rc = pq(s, NULL, "SELECT pg_advisory_xact_lock($1::int4, $2::int4)", 2, kp, "wait for another migration")))
+	if ((rc = pg_q(s, NULL, "SELECT pg_advisory_xact_lock($1::int4, $2::int4)", 2, kp, "wait for another migration")))
 		goto out_end;
 	char *sql = xasprintf("CREATE SCHEMA IF NOT EXISTS %s", s->schema_q);
-	rc = pq(s, NULL, sql, 0, NULL, "create schema");
+	rc = pg_q(s, NULL, sql, 0, NULL, "create schema");
 	free(sql);
 	if (rc)
 		goto out_end;
@@ -522,11 +419,11 @@ static int migrate(struct pg_store *s)
 		rc = refuse_newer(s, version);
 		goto out_end;
 	}
-	if ((rc = pq(s, NULL, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)",
+	if ((rc = pg_q(s, NULL, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)",
 	             0, NULL, "create schema_migrations")))
 		goto out_end;
 	char now[32];
-	now_text(s, now);
+	pg_now_text(s, now);
 	for (int i = 0; i < NMIGRATIONS && !rc; i++) {
 		const struct migration *m = &migrations[i];
 		if (m->version <= version)
@@ -540,11 +437,11 @@ static int migrate(struct pg_store *s)
 		if (rc)
 			break;
 		char v[24];
-		const char *p[3] = { i64(v, m->version), m->name, now };
-		rc = pq(s, NULL, "INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)", 3, p, "record migration");
+		const char *p[3] = { pg_i64(v, m->version), m->name, now };
+		rc = pg_q(s, NULL, "INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)", 3, p, "record migration");
 	}
 out_end:
-	return end_tx(s, rc);
+	return pg_end_tx(s, rc);
 }
 
 /* ---- locks ---- */
@@ -556,17 +453,17 @@ static void fill_lock(struct lock_info *l, const PGresult *r, int i)
 	memset(l, 0, sizeof(*l));
 	val_into(l->environment, sizeof(l->environment), r, i, 0);
 	val_into(l->id, sizeof(l->id), r, i, 1);
-	l->pid = (long)ival(r, i, 2);
+	l->pid = (long)pg_ival(r, i, 2);
 	val_into(l->host, sizeof(l->host), r, i, 3);
 	val_into(l->user, sizeof(l->user), r, i, 4);
 	val_into(l->command, sizeof(l->command), r, i, 5);
 	val_into(l->since, sizeof(l->since), r, i, 6);
 	val_into(l->owner, sizeof(l->owner), r, i, 7);
-	l->acquired = ival(r, i, 8);
-	l->heartbeat = ival(r, i, 9);
-	l->expires = ival(r, i, 10);
-	l->lease_ms = (int)ival(r, i, 11);
-	l->deployment = ival(r, i, 12);
+	l->acquired = pg_ival(r, i, 8);
+	l->heartbeat = pg_ival(r, i, 9);
+	l->expires = pg_ival(r, i, 10);
+	l->lease_ms = (int)pg_ival(r, i, 11);
+	l->deployment = pg_ival(r, i, 12);
 }
 
 /* The lock row matching key (environment or id) into *l; *found, *advisory (its holder's session
@@ -577,7 +474,7 @@ static int find_lock(struct pg_store *s, bool by_id, const char *key, struct loc
 	*advisory = false;
 	PGresult *r;
 	const char *p[1] = { key };
-	int rc = pq(s, &r, by_id ? "SELECT " LOCK_COLS " FROM locks WHERE id = $1 FOR UPDATE"
+	int rc = pg_q(s, &r, by_id ? "SELECT " LOCK_COLS " FROM locks WHERE id = $1 FOR UPDATE"
 	                         : "SELECT " LOCK_COLS " FROM locks WHERE environment = $1 FOR UPDATE",
 	            1, p, "read lock");
 	if (rc)
@@ -597,10 +494,10 @@ static int close_interrupted(struct pg_store *s, int64_t id, const struct lock_i
 	if (!id)
 		return CRATIS_OK;
 	char now[32], idb[24];
-	now_text(s, now);
+	pg_now_text(s, now);
 	char *summary = xasprintf("interrupted: the run (%s@%s pid %ld) is gone or stopped renewing its lease; %s", h->user, h->host, h->pid, why);
-	const char *p[3] = { now, summary, i64(idb, id) };
-	int rc = pq(s, NULL, "UPDATE deployments SET result = 'interrupted', finished = $1,"
+	const char *p[3] = { now, summary, pg_i64(idb, id) };
+	int rc = pg_q(s, NULL, "UPDATE deployments SET result = 'interrupted', finished = $1,"
 	                     " summary = CASE WHEN summary IS NULL OR summary = '' THEN $2 ELSE summary END"
 	                     " WHERE id = $3 AND (result IS NULL OR result = 'running')",
 	            3, p, "close interrupted deployment");
@@ -638,7 +535,7 @@ static int adv_try(struct pg_store *s, int64_t key, bool *got)
 	if (rc)
 		return rc;
 	char kb[24];
-	const char *p[1] = { i64(kb, key) };
+	const char *p[1] = { pg_i64(kb, key) };
 	PGresult *r;
 	if ((rc = pq_on(s, s->lockdb, &r, "SELECT pg_try_advisory_lock($1::int8)", 1, p, "take the advisory lock")))
 		return rc;
@@ -654,14 +551,14 @@ static void adv_release(struct pg_store *s, int64_t key)
 	if (!s->lockdb || PQstatus(s->lockdb) != CONNECTION_OK)
 		return;
 	char kb[24];
-	const char *p[1] = { i64(kb, key) };
+	const char *p[1] = { pg_i64(kb, key) };
 	PGresult *r = PQexecParams(s->lockdb, "SELECT pg_advisory_unlock($1::int8)", 1, NULL, p, NULL, NULL, 0);
 	PQclear(r);
 }
 
 /* Append em's outbox rows for info, one INSERT each, inside the caller's transaction (s->mu
  * held). */
-static int insert_emits(struct pg_store *s, const struct store_emits *em, const struct store_emit_info *info)
+int pg_insert_emits(struct pg_store *s, const struct store_emits *em, const struct store_emit_info *info)
 {
 	if (!em || !em->n)
 		return CRATIS_OK;
@@ -675,8 +572,8 @@ static int insert_emits(struct pg_store *s, const struct store_emits *em, const 
 		if (!v[i].id && (rc = cloud_event_new_id(id)))
 			break;
 		const char *p[7] = { v[i].id ? v[i].id : id, v[i].source, v[i].type, v[i].subject, now, v[i].data,
-		                     info->deployment ? i64(dep, info->deployment) : NULL };
-		rc = pq(s, NULL, "INSERT INTO events (id, source, type, subject, time, data, deployment) VALUES ($1,$2,$3,$4,$5,$6,$7::bigint)",
+		                     info->deployment ? pg_i64(dep, info->deployment) : NULL };
+		rc = pg_q(s, NULL, "INSERT INTO events (id, source, type, subject, time, data, deployment) VALUES ($1,$2,$3,$4,$5,$6,$7::bigint)",
 		        7, p, "record event");
 	}
 	store_emits_free(v, em->n);
@@ -696,12 +593,12 @@ static int pg_try_lock(struct store *st, struct lock_info *me, struct lock_info 
 	bool fresh = false; /* this call took the advisory lock (and must give it back on failure) */
 	bool got = false;
 	long mine = -1;
-	int rc = db_ready(s);
-	if (rc || (rc = run_begin(s)))
+	int rc = pg_db_ready(s);
+	if (rc || (rc = pg_begin(s)))
 		goto out_unlock;
 	/* serialise lock takers on this environment: the advisory lock and the row change together */
 	const char *kp[2] = { hi, lo };
-	if ((rc = pq(s, NULL, "SELECT pg_advisory_xact_lock($1::int4, $2::int4)", 2, kp, "take lock")))
+	if ((rc = pg_q(s, NULL, "SELECT pg_advisory_xact_lock($1::int4, $2::int4)", 2, kp, "take lock")))
 		goto out_end;
 	mine = adv_find_key(s, key);
 	got = mine >= 0;
@@ -726,20 +623,20 @@ static int pg_try_lock(struct store *st, struct lock_info *me, struct lock_info 
 			goto out_end;
 	}
 	char pid[24], acq[24], hb[24], exp[24], lease[24];
-	const char *p[13] = { me->environment, me->id, i64(pid, me->pid), me->host, me->user, me->command, me->since, me->owner,
-	                      i64(acq, me->acquired), i64(hb, me->heartbeat), i64(exp, me->expires), i64(lease, me->lease_ms),
+	const char *p[13] = { me->environment, me->id, pg_i64(pid, me->pid), me->host, me->user, me->command, me->since, me->owner,
+	                      pg_i64(acq, me->acquired), pg_i64(hb, me->heartbeat), pg_i64(exp, me->expires), pg_i64(lease, me->lease_ms),
 	                      got ? "true" : "false" };
-	rc = pq(s, NULL, "INSERT INTO locks (" LOCK_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,NULL,$13)"
+	rc = pg_q(s, NULL, "INSERT INTO locks (" LOCK_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,NULL,$13)"
 	                 " ON CONFLICT (environment) DO UPDATE SET id=$2, pid=$3, host=$4, \"user\"=$5, command=$6, since=$7,"
 	                 " owner=$8, acquired=$9, heartbeat=$10, expires=$11, lease_ms=$12, deployment=NULL, advisory=$13",
 	        13, p, "take lock");
 	if (!rc)
-		rc = insert_emits(s, em, &(struct store_emit_info){ .lock = me, .previous = *took_over ? holder : NULL });
+		rc = pg_insert_emits(s, em, &(struct store_emit_info){ .lock = me, .previous = *took_over ? holder : NULL });
 out_end:
 	if (rc == CRATIS_ELOCKED)
-		end_tx(s, rc);
+		pg_end_tx(s, rc);
 	else
-		rc = end_tx(s, rc);
+		rc = pg_end_tx(s, rc);
 	if (!rc && got) {
 		if (mine >= 0) {
 			snprintf(s->adv[mine].id, sizeof(s->adv[mine].id), "%s", me->id);
@@ -768,16 +665,16 @@ static int pg_renew(struct store *st, const char *lock_id)
 {
 	struct pg_store *s = P(st);
 	char now[24];
-	i64(now, store_now(st));
+	pg_i64(now, store_now(st));
 	pthread_mutex_lock(&s->mu);
 	PGresult *r = NULL;
 	const char *p[2] = { now, lock_id };
-	int rc = db_ready(s);
+	int rc = pg_db_ready(s);
 	if (!rc)
-		rc = pq(s, &r, "UPDATE locks SET heartbeat = $1, expires = $1::int8 + lease_ms WHERE id = $2", 2, p, "renew lock");
+		rc = pg_q(s, &r, "UPDATE locks SET heartbeat = $1, expires = $1::int8 + lease_ms WHERE id = $2", 2, p, "renew lock");
 	/* the data connection dropped: a renewal is safe to send again, on a new one */
-	if (rc && PQstatus(s->db) == CONNECTION_BAD && !(rc = db_ready(s)))
-		rc = pq(s, &r, "UPDATE locks SET heartbeat = $1, expires = $1::int8 + lease_ms WHERE id = $2", 2, p, "renew lock");
+	if (rc && PQstatus(s->db) == CONNECTION_BAD && !(rc = pg_db_ready(s)))
+		rc = pg_q(s, &r, "UPDATE locks SET heartbeat = $1, expires = $1::int8 + lease_ms WHERE id = $2", 2, p, "renew lock");
 	if (!rc && !strcmp(PQcmdTuples(r), "0"))
 		rc = gone_error(s, lock_id);
 	PQclear(r);
@@ -808,10 +705,10 @@ static int pg_lock_set_deployment(struct store *st, const char *lock_id, int64_t
 	char d[24];
 	pthread_mutex_lock(&s->mu);
 	PGresult *r = NULL;
-	const char *p[2] = { i64(d, deployment), lock_id };
-	int rc = db_ready(s);
+	const char *p[2] = { pg_i64(d, deployment), lock_id };
+	int rc = pg_db_ready(s);
 	if (!rc)
-		rc = pq(s, &r, "UPDATE locks SET deployment = $1 WHERE id = $2", 2, p, "record the lock's deployment");
+		rc = pg_q(s, &r, "UPDATE locks SET deployment = $1 WHERE id = $2", 2, p, "record the lock's deployment");
 	if (!rc && !strcmp(PQcmdTuples(r), "0"))
 		rc = gone_error(s, lock_id);
 	PQclear(r);
@@ -829,8 +726,8 @@ static int pg_unlock(struct store *st, const char *lock_id, bool force, bool clo
 	int64_t now = store_now(st);
 	pthread_mutex_lock(&s->mu);
 	pthread_mutex_lock(&s->lock_mu);
-	int rc = db_ready(s);
-	if (rc || (rc = run_begin(s)))
+	int rc = pg_db_ready(s);
+	if (rc || (rc = pg_begin(s)))
 		goto out_unlock;
 	bool found, advisory;
 	if ((rc = find_lock(s, true, lock_id, holder, &found, &advisory)))
@@ -861,9 +758,9 @@ static int pg_unlock(struct store *st, const char *lock_id, bool force, bool clo
 	                                               : "its lock was released by `state unlock`")))
 		goto out_end;
 	const char *p[1] = { lock_id };
-	rc = pq(s, NULL, "DELETE FROM locks WHERE id = $1", 1, p, "release lock");
+	rc = pg_q(s, NULL, "DELETE FROM locks WHERE id = $1", 1, p, "release lock");
 out_end:
-	rc = end_tx(s, rc);
+	rc = pg_end_tx(s, rc);
 	/* the advisory lock this handle took for lock_id goes with it (also when the row was gone) */
 	for (size_t i = 0; i < s->nadv; i++)
 		if (!strcmp(s->adv[i].id, lock_id) && (!rc || rc == CRATIS_ENOTFOUND)) {
@@ -884,9 +781,9 @@ static int pg_locks(struct store *st, struct lock_info **out, size_t *n)
 	*n = 0;
 	pthread_mutex_lock(&s->mu);
 	PGresult *r = NULL;
-	int rc = db_ready(s);
+	int rc = pg_db_ready(s);
 	if (!rc)
-		rc = pq(s, &r, "SELECT " LOCK_COLS " FROM locks ORDER BY environment", 0, NULL, "list locks");
+		rc = pg_q(s, &r, "SELECT " LOCK_COLS " FROM locks ORDER BY environment", 0, NULL, "list locks");
 	if (!rc && PQntuples(r) > 0) {
 		*n = (size_t)PQntuples(r);
 		*out = xcalloc(*n, sizeof(**out));
@@ -906,9 +803,9 @@ static int pg_list(struct store *st, const char *environment, const char *projec
 	pthread_mutex_lock(&s->mu);
 	PGresult *r = NULL;
 	const char *p[2] = { environment, project };
-	int rc = db_ready(s);
+	int rc = pg_db_ready(s);
 	if (!rc)
-		rc = pq(s, &r, "SELECT project, environment, id, api_version, spec, outputs, deps, status, pending_spec, message, updated, deployment"
+		rc = pg_q(s, &r, "SELECT project, environment, id, api_version, spec, outputs, deps, status, pending_spec, message, updated, deployment"
 		               " FROM resources WHERE environment = $1 AND ($2::text IS NULL OR project = $2::text) ORDER BY project, id",
 		        2, p, "list resources");
 	int n = rc ? 0 : PQntuples(r);
@@ -918,18 +815,18 @@ static int pg_list(struct store *st, const char *environment, const char *projec
 	}
 	for (int i = 0; i < n; i++) {
 		struct state_row *row = &out->v[i];
-		row->project = valr(r, i, 0);
-		row->environment = valr(r, i, 1);
-		row->id = valr(r, i, 2);
-		row->api_version = valr(r, i, 3);
-		row->spec = val(r, i, 4);
-		row->outputs = val(r, i, 5);
-		row->deps = val(r, i, 6);
-		row->status = valr(r, i, 7);
-		row->pending_spec = val(r, i, 8);
-		row->message = val(r, i, 9);
-		row->updated = valr(r, i, 10);
-		row->deployment = ival(r, i, 11);
+		row->project = pg_valr(r, i, 0);
+		row->environment = pg_valr(r, i, 1);
+		row->id = pg_valr(r, i, 2);
+		row->api_version = pg_valr(r, i, 3);
+		row->spec = pg_val(r, i, 4);
+		row->outputs = pg_val(r, i, 5);
+		row->deps = pg_val(r, i, 6);
+		row->status = pg_valr(r, i, 7);
+		row->pending_spec = pg_val(r, i, 8);
+		row->message = pg_val(r, i, 9);
+		row->updated = pg_valr(r, i, 10);
+		row->deployment = pg_ival(r, i, 11);
 	}
 	PQclear(r);
 	pthread_mutex_unlock(&s->mu);
@@ -946,23 +843,23 @@ static int change_resource(struct pg_store *s, struct unit_batch *b, const struc
 	case STORE_CHANGE_NONE:
 		return CRATIS_OK;
 	case STORE_CHANGE_PENDING:
-		x = batch_add(b, "INSERT INTO resources (project, environment, id, api_version, status, pending_spec, deps, updated, deployment)"
+		x = pg_batch_add(b, "INSERT INTO resources (project, environment, id, api_version, status, pending_spec, deps, updated, deployment)"
 		                 " VALUES ($1,$2,$3,$4,'pending',$5,$6,$7,$8)"
 		                 " ON CONFLICT (environment, project, id) DO UPDATE SET status='pending', pending_spec=$5, updated=$7, deployment=$8");
 		x->n = 8;
 		x->params[0] = r->project, x->params[1] = u->environment, x->params[2] = r->id, x->params[3] = r->api_version;
 		x->params[4] = r->pending_spec, x->params[5] = r->deps, x->params[6] = now;
-		x->params[7] = i64(x->nums[0], u->deployment);
+		x->params[7] = pg_i64(x->nums[0], u->deployment);
 		return CRATIS_OK;
 	case STORE_CHANGE_RECORD:
 		if (!strcmp(r->status, "ready")) {
-			x = batch_add(b, "INSERT INTO resources (project, environment, id, api_version, spec, outputs, deps, status, pending_spec, message, updated, deployment)"
+			x = pg_batch_add(b, "INSERT INTO resources (project, environment, id, api_version, spec, outputs, deps, status, pending_spec, message, updated, deployment)"
 			                 " VALUES ($1,$2,$3,$4,$5,$6,$7,'ready',NULL,NULL,$8,$9)"
 			                 " ON CONFLICT (environment, project, id) DO UPDATE SET api_version=$4, spec=$5, outputs=$6, deps=$7,"
 			                 " status='ready', pending_spec=NULL, message=NULL, updated=$8, deployment=$9");
 			x->params[4] = r->spec, x->params[5] = r->outputs;
 		} else {
-			x = batch_add(b, "INSERT INTO resources (project, environment, id, api_version, deps, status, pending_spec, message, updated, deployment)"
+			x = pg_batch_add(b, "INSERT INTO resources (project, environment, id, api_version, deps, status, pending_spec, message, updated, deployment)"
 			                 " VALUES ($1,$2,$3,$4,$7,'failed',$5,$6,$8,$9)"
 			                 " ON CONFLICT (environment, project, id) DO UPDATE SET status='failed', pending_spec=$5, message=$6,"
 			                 " updated=$8, deployment=$9");
@@ -970,18 +867,18 @@ static int change_resource(struct pg_store *s, struct unit_batch *b, const struc
 		}
 		x->n = 9;
 		x->params[0] = r->project, x->params[1] = u->environment, x->params[2] = r->id, x->params[3] = r->api_version;
-		x->params[6] = r->deps, x->params[7] = now, x->params[8] = i64(x->nums[0], u->deployment);
+		x->params[6] = r->deps, x->params[7] = now, x->params[8] = pg_i64(x->nums[0], u->deployment);
 		return CRATIS_OK;
 	case STORE_CHANGE_REMOVE:
-		x = batch_add(b, "DELETE FROM resources WHERE environment=$1 AND project=$2 AND id=$3");
+		x = pg_batch_add(b, "DELETE FROM resources WHERE environment=$1 AND project=$2 AND id=$3");
 		x->n = 3;
 		x->params[0] = u->environment, x->params[1] = r->project, x->params[2] = r->id;
 		return CRATIS_OK;
 	case STORE_CHANGE_RENAME:
 		/* the primary key (environment, project, id) refuses a new id that is recorded */
-		x = batch_add(b, "UPDATE resources SET id=$1, updated=$2, deployment=$3 WHERE environment=$4 AND project=$5 AND id=$6");
+		x = pg_batch_add(b, "UPDATE resources SET id=$1, updated=$2, deployment=$3 WHERE environment=$4 AND project=$5 AND id=$6");
 		x->n = 6;
-		x->params[0] = r->id, x->params[1] = now, x->params[2] = i64(x->nums[0], u->deployment);
+		x->params[0] = r->id, x->params[1] = now, x->params[2] = pg_i64(x->nums[0], u->deployment);
 		x->params[3] = u->environment, x->params[4] = r->project, x->params[5] = u->old_id;
 		snprintf(b->msg[0], sizeof(b->msg[0]), "%s/%s is not recorded in environment '%s'", r->project, u->old_id, u->environment);
 		snprintf(b->msg[1], sizeof(b->msg[1]), "%s/%s is already recorded in environment '%s'", r->project, r->id, u->environment);
@@ -996,9 +893,9 @@ static void add_step(struct unit_batch *b, const struct step *stp, int64_t deplo
 {
 	if (!stp)
 		return;
-	struct unit_stmt *x = batch_add(b, "INSERT INTO steps (deployment, resource, action, result, message, started, finished) VALUES ($1,$2,$3,$4,$5,$6,$7)");
+	struct unit_stmt *x = pg_batch_add(b, "INSERT INTO steps (deployment, resource, action, result, message, started, finished) VALUES ($1,$2,$3,$4,$5,$6,$7)");
 	x->n = 7;
-	x->params[0] = i64(x->nums[0], deployment), x->params[1] = stp->resource, x->params[2] = stp->action;
+	x->params[0] = pg_i64(x->nums[0], deployment), x->params[1] = stp->resource, x->params[2] = stp->action;
 	x->params[3] = stp->result, x->params[4] = stp->message, x->params[5] = stp->started, x->params[6] = stp->finished;
 }
 
@@ -1032,14 +929,14 @@ static int add_events(struct pg_store *s, struct unit_batch *b, const struct sto
 	json_decref(a);
 	if (!*json)
 		return error_set(CRATIS_ENOMEM, "out of memory encoding a unit's events");
-	struct unit_stmt *x = batch_add(b, "INSERT INTO events (id, source, type, subject, time, data, deployment)"
+	struct unit_stmt *x = pg_batch_add(b, "INSERT INTO events (id, source, type, subject, time, data, deployment)"
 	                                   " SELECT x.id, x.source, x.type, x.subject, $2, x.data, $3::bigint"
 	                                   " FROM json_to_recordset($1::json) AS x(i int, id text, source text, type text, subject text, data text)"
 	                                   " ORDER BY x.i");
 	x->n = 3;
 	snprintf(b->when, sizeof(b->when), "%s", now);
 	x->params[0] = *json, x->params[1] = b->when;
-	x->params[2] = u->deployment ? i64(x->nums[0], u->deployment) : NULL;
+	x->params[2] = u->deployment ? pg_i64(x->nums[0], u->deployment) : NULL;
 	return CRATIS_OK;
 }
 
@@ -1047,7 +944,7 @@ static int pg_commit(struct store *st, const struct store_unit *u)
 {
 	struct pg_store *s = P(st);
 	char now[32];
-	now_text(s, now);
+	pg_now_text(s, now);
 	struct unit_batch *b = xcalloc(1, sizeof(*b));
 	int rc = change_resource(s, b, u, now);
 	if (!rc)
@@ -1056,8 +953,8 @@ static int pg_commit(struct store *st, const struct store_unit *u)
 	if (!rc && u->nevents)
 		rc = add_events(s, b, u, &events);
 	pthread_mutex_lock(&s->mu);
-	if (!rc && b->n && !(rc = db_ready(s)))
-		rc = batch_run(s, b, "commit a unit of work");
+	if (!rc && b->n && !(rc = pg_db_ready(s)))
+		rc = pg_batch_run(s, b, "commit a unit of work");
 	pthread_mutex_unlock(&s->mu);
 	free(events);
 	free(b);
@@ -1076,22 +973,22 @@ static int pg_deployment_begin(struct store *st, struct deployment *d, const cha
 	 * that statement and their inserts in one explicit transaction */
 	bool tx = em && em->n;
 	int64_t id = 0;
-	int rc = db_ready(s);
+	int rc = pg_db_ready(s);
 	if (!rc && tx)
-		rc = run_begin(s);
+		rc = pg_begin(s);
 	if (!rc)
-		rc = pq(s, &r, "WITH d AS (INSERT INTO deployments (project, environment, command, \"user\", host, started, result, inputs)"
+		rc = pg_q(s, &r, "WITH d AS (INSERT INTO deployments (project, environment, command, \"user\", host, started, result, inputs)"
 		               " VALUES ($1,$2,$3,$4,$5,$6,'running',$7) RETURNING id),"
 		               " l AS (UPDATE locks SET deployment = (SELECT id FROM d) WHERE $8::text IS NOT NULL AND id = $8::text)"
 		               " SELECT id FROM d",
 		        8, p, "start deployment");
 	if (!rc)
-		id = ival(r, 0, 0);
+		id = pg_ival(r, 0, 0);
 	PQclear(r);
 	if (tx) {
 		if (!rc)
-			rc = insert_emits(s, em, &(struct store_emit_info){ .deployment = id });
-		rc = end_tx(s, rc);
+			rc = pg_insert_emits(s, em, &(struct store_emit_info){ .deployment = id });
+		rc = pg_end_tx(s, rc);
 	}
 	if (!rc)
 		d->id = id;
@@ -1104,19 +1001,19 @@ static int pg_deployment_finish(struct store *st, const struct deployment *d, co
 	struct pg_store *s = P(st);
 	char id[24];
 	pthread_mutex_lock(&s->mu);
-	const char *p[4] = { d->finished, d->result, d->summary, i64(id, d->id) };
+	const char *p[4] = { d->finished, d->result, d->summary, pg_i64(id, d->id) };
 	bool tx = em && em->n; /* alone, the UPDATE is its own transaction */
 	/* a deployment another run closed as interrupted (its lease was lost) stays closed */
-	int rc = db_ready(s);
+	int rc = pg_db_ready(s);
 	if (!rc && tx)
-		rc = run_begin(s);
+		rc = pg_begin(s);
 	if (!rc)
-		rc = pq(s, NULL, "UPDATE deployments SET finished=$1, result=$2, summary=$3 WHERE id=$4 AND (result IS NULL OR result = 'running')",
+		rc = pg_q(s, NULL, "UPDATE deployments SET finished=$1, result=$2, summary=$3 WHERE id=$4 AND (result IS NULL OR result = 'running')",
 		        4, p, "finish deployment");
 	if (tx) {
 		if (!rc)
-			rc = insert_emits(s, em, &(struct store_emit_info){ .deployment = d->id });
-		rc = end_tx(s, rc);
+			rc = pg_insert_emits(s, em, &(struct store_emit_info){ .deployment = d->id });
+		rc = pg_end_tx(s, rc);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return rc;
@@ -1128,10 +1025,10 @@ static int pg_history(struct store *st, const char *environment, int limit, stru
 	char lim[24];
 	pthread_mutex_lock(&s->mu);
 	PGresult *r = NULL;
-	const char *p[2] = { environment, limit > 0 ? i64(lim, limit) : NULL };
-	int rc = db_ready(s);
+	const char *p[2] = { environment, limit > 0 ? pg_i64(lim, limit) : NULL };
+	int rc = pg_db_ready(s);
 	if (!rc)
-		rc = pq(s, &r, "SELECT id, project, environment, command, \"user\", host, started, finished, result, summary, inputs FROM deployments"
+		rc = pg_q(s, &r, "SELECT id, project, environment, command, \"user\", host, started, finished, result, summary, inputs FROM deployments"
 		               " WHERE $1::text IS NULL OR environment = $1::text ORDER BY id DESC LIMIT $2::int8",
 		        2, p, "read history");
 	int n = rc ? 0 : PQntuples(r);
@@ -1141,17 +1038,17 @@ static int pg_history(struct store *st, const char *environment, int limit, stru
 	}
 	for (int i = 0; i < n; i++) {
 		struct deployment *d = &out->v[i];
-		d->id = ival(r, i, 0);
-		d->project = val(r, i, 1);
-		d->environment = valr(r, i, 2);
-		d->command = val(r, i, 3);
-		d->user = val(r, i, 4);
-		d->host = val(r, i, 5);
-		d->started = val(r, i, 6);
-		d->finished = val(r, i, 7);
-		d->result = val(r, i, 8);
-		d->summary = val(r, i, 9);
-		d->inputs = val(r, i, 10);
+		d->id = pg_ival(r, i, 0);
+		d->project = pg_val(r, i, 1);
+		d->environment = pg_valr(r, i, 2);
+		d->command = pg_val(r, i, 3);
+		d->user = pg_val(r, i, 4);
+		d->host = pg_val(r, i, 5);
+		d->started = pg_val(r, i, 6);
+		d->finished = pg_val(r, i, 7);
+		d->result = pg_val(r, i, 8);
+		d->summary = pg_val(r, i, 9);
+		d->inputs = pg_val(r, i, 10);
 	}
 	PQclear(r);
 	pthread_mutex_unlock(&s->mu);
@@ -1164,10 +1061,10 @@ static int pg_steps(struct store *st, int64_t deployment, struct steps *out)
 	char d[24];
 	pthread_mutex_lock(&s->mu);
 	PGresult *r = NULL;
-	const char *p[1] = { i64(d, deployment) };
-	int rc = db_ready(s);
+	const char *p[1] = { pg_i64(d, deployment) };
+	int rc = pg_db_ready(s);
 	if (!rc)
-		rc = pq(s, &r, "SELECT resource, action, result, message, started, finished FROM steps WHERE deployment = $1 ORDER BY seq",
+		rc = pg_q(s, &r, "SELECT resource, action, result, message, started, finished FROM steps WHERE deployment = $1 ORDER BY seq",
 		        1, p, "read steps");
 	int n = rc ? 0 : PQntuples(r);
 	if (n > 0) {
@@ -1176,12 +1073,12 @@ static int pg_steps(struct store *st, int64_t deployment, struct steps *out)
 	}
 	for (int i = 0; i < n; i++) {
 		struct step *x = &out->v[i];
-		x->resource = valr(r, i, 0);
-		x->action = val(r, i, 1);
-		x->result = val(r, i, 2);
-		x->message = val(r, i, 3);
-		x->started = val(r, i, 4);
-		x->finished = val(r, i, 5);
+		x->resource = pg_valr(r, i, 0);
+		x->action = pg_val(r, i, 1);
+		x->result = pg_val(r, i, 2);
+		x->message = pg_val(r, i, 3);
+		x->started = pg_val(r, i, 4);
+		x->finished = pg_val(r, i, 5);
 	}
 	PQclear(r);
 	pthread_mutex_unlock(&s->mu);
@@ -1195,13 +1092,13 @@ static int pg_steps(struct store *st, int64_t deployment, struct steps *out)
 static void fill_artifact(struct artifact *a, const PGresult *r, int i)
 {
 	memset(a, 0, sizeof(*a));
-	a->name = valr(r, i, 0);
-	a->version = valr(r, i, 1);
-	a->digest = valr(r, i, 2);
-	a->snapshot = ival(r, i, 3) != 0;
-	a->current = ival(r, i, 4) != 0;
-	a->recorded = valr(r, i, 5);
-	a->user = val(r, i, 6);
+	a->name = pg_valr(r, i, 0);
+	a->version = pg_valr(r, i, 1);
+	a->digest = pg_valr(r, i, 2);
+	a->snapshot = pg_ival(r, i, 3) != 0;
+	a->current = pg_ival(r, i, 4) != 0;
+	a->recorded = pg_valr(r, i, 5);
+	a->user = pg_val(r, i, 6);
 }
 
 static int pg_artifact_record(struct store *st, const struct artifact *a, enum artifact_outcome *outcome,
@@ -1209,11 +1106,11 @@ static int pg_artifact_record(struct store *st, const struct artifact *a, enum a
 {
 	struct pg_store *s = P(st);
 	char now[32];
-	now_text(s, now);
+	pg_now_text(s, now);
 	memset(existing, 0, sizeof(*existing));
 	pthread_mutex_lock(&s->mu);
-	int rc = db_ready(s);
-	if (rc || (rc = run_begin(s)))
+	int rc = pg_db_ready(s);
+	if (rc || (rc = pg_begin(s)))
 		goto out_unlock;
 	/* one recorder at a time per name and version: the check and the insert go together */
 	char hi[24], lo[24];
@@ -1221,11 +1118,11 @@ static int pg_artifact_record(struct store *st, const struct artifact *a, enum a
 	key_halves(adv_key(s, akey), hi, lo);
 	free(akey);
 	const char *kp[2] = { hi, lo };
-	if ((rc = pq(s, NULL, "SELECT pg_advisory_xact_lock($1::int4, $2::int4)", 2, kp, "record artifact")))
+	if ((rc = pg_q(s, NULL, "SELECT pg_advisory_xact_lock($1::int4, $2::int4)", 2, kp, "record artifact")))
 		goto out_end;
 	PGresult *r;
 	const char *p[2] = { a->name, a->version };
-	if ((rc = pq(s, &r, "SELECT " ARTIFACT_COLS " FROM artifacts WHERE name = $1 AND version = $2 AND current = 1", 2, p, "read artifact")))
+	if ((rc = pg_q(s, &r, "SELECT " ARTIFACT_COLS " FROM artifacts WHERE name = $1 AND version = $2 AND current = 1", 2, p, "read artifact")))
 		goto out_end;
 	bool found = PQntuples(r) > 0;
 	if (found)
@@ -1240,14 +1137,14 @@ static int pg_artifact_record(struct store *st, const struct artifact *a, enum a
 		               a->name, a->version, existing->digest, existing->recorded, a->digest);
 		goto out_end;
 	}
-	if (found && (rc = pq(s, NULL, "UPDATE artifacts SET current = 0 WHERE name = $1 AND version = $2", 2, p, "supersede artifact")))
+	if (found && (rc = pg_q(s, NULL, "UPDATE artifacts SET current = 0 WHERE name = $1 AND version = $2", 2, p, "supersede artifact")))
 		goto out_end;
 	const char *ip[6] = { a->name, a->version, a->digest, a->snapshot ? "1" : "0", now, a->user };
-	rc = pq(s, NULL, "INSERT INTO artifacts (name, version, digest, snapshot, current, recorded, \"user\") VALUES ($1,$2,$3,$4,1,$5,$6)",
+	rc = pg_q(s, NULL, "INSERT INTO artifacts (name, version, digest, snapshot, current, recorded, \"user\") VALUES ($1,$2,$3,$4,1,$5,$6)",
 	        6, ip, "record artifact");
 	*outcome = found ? ARTIFACT_REPLACED : ARTIFACT_NEW;
 out_end:
-	rc = end_tx(s, rc);
+	rc = pg_end_tx(s, rc);
 	if (rc && rc != CRATIS_EEXISTS)
 		artifact_release(existing);
 out_unlock:
@@ -1261,9 +1158,9 @@ static int pg_artifacts(struct store *st, const char *name, bool history, struct
 	pthread_mutex_lock(&s->mu);
 	PGresult *r = NULL;
 	const char *p[2] = { name, history ? "true" : "false" };
-	int rc = db_ready(s);
+	int rc = pg_db_ready(s);
 	if (!rc)
-		rc = pq(s, &r, "SELECT " ARTIFACT_COLS " FROM artifacts WHERE ($1::text IS NULL OR name = $1::text) AND ($2::boolean OR current = 1)"
+		rc = pg_q(s, &r, "SELECT " ARTIFACT_COLS " FROM artifacts WHERE ($1::text IS NULL OR name = $1::text) AND ($2::boolean OR current = 1)"
 		               " ORDER BY id DESC", 2, p, "list artifacts");
 	int n = rc ? 0 : PQntuples(r);
 	if (n > 0) {
@@ -1272,308 +1169,6 @@ static int pg_artifacts(struct store *st, const char *name, bool history, struct
 	}
 	for (int i = 0; i < n; i++)
 		fill_artifact(&out->v[i], r, i);
-	PQclear(r);
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-/* ---- releases ---- */
-
-/* Insert or update the n releases of v; the caller holds s->mu and a transaction. */
-static int pg_put_rows(struct pg_store *s, const struct release *v, size_t n, const char *now)
-{
-	int rc = CRATIS_OK;
-	char port[24], retire[24];
-	for (size_t i = 0; i < n && !rc; i++) {
-		const struct release *r = &v[i];
-		const char *p[12] = { r->environment, r->project, r->rollout, r->id, r->colour, i64(port, r->port), r->spec, r->status,
-		                      r->stage, r->log, now, i64(retire, r->retire_at) };
-		rc = pq(s, NULL, "INSERT INTO releases (environment, project, rollout, id, colour, port, spec, status, stage, log, created, updated, retire_at)"
-		                 " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11,$12)"
-		                 " ON CONFLICT (environment, project, rollout, id) DO UPDATE SET colour=$5, port=$6, spec=$7, status=$8,"
-		                 " stage=$9, log=$10, updated=$11, retire_at=$12",
-		        12, p, "record release");
-	}
-	return rc;
-}
-
-static int pg_release_put(struct store *st, const struct release *v, size_t n, const struct store_emits *em)
-{
-	struct pg_store *s = P(st);
-	char now[32];
-	now_text(s, now);
-	pthread_mutex_lock(&s->mu);
-	int rc = db_ready(s);
-	if (!rc)
-		rc = run_begin(s);
-	if (!rc)
-		rc = pg_put_rows(s, v, n, now);
-	if (!rc)
-		rc = insert_emits(s, em, &(struct store_emit_info){ 0 });
-	rc = end_tx(s, rc);
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-static int pg_release_allocate(struct store *st, struct release *r, const struct port_range *range)
-{
-	struct pg_store *s = P(st);
-	char now[32];
-	now_text(s, now);
-	pthread_mutex_lock(&s->mu);
-	PGresult *res = NULL;
-	int *ports = NULL;
-	bool *retired = NULL;
-	int rc = db_ready(s);
-	if (!rc)
-		rc = run_begin(s);
-	/* one allocator at a time: other writers of releases wait until this transaction ends */
-	if (!rc)
-		rc = pq(s, NULL, "LOCK TABLE releases IN SHARE ROW EXCLUSIVE MODE", 0, NULL, "allocate a release port");
-	if (!rc)
-		rc = pq(s, &res, "SELECT port, bool_and(status = 'retired')::int FROM releases WHERE port > 0 AND status NOT IN ('failed','aborted')"
-		                 " GROUP BY port", 0, NULL, "allocate a release port");
-	int n = rc ? 0 : PQntuples(res);
-	if (n > 0) {
-		ports = xcalloc((size_t)n, sizeof(*ports));
-		retired = xcalloc((size_t)n, sizeof(*retired));
-	}
-	for (int i = 0; i < n; i++) {
-		ports[i] = (int)ival(res, i, 0);
-		retired[i] = ival(res, i, 1) != 0;
-	}
-	PQclear(res);
-	if (!rc) {
-		int port = store_port_pick(ports, retired, (size_t)n, range);
-		if (!port)
-			rc = error_set(CRATIS_ENOTFOUND, "no release port left in %d-%d: %d are held by releases recorded in state '%s', the rest are in use",
-			               range->lo, range->hi, n, s->pub.path);
-		else {
-			r->port = port;
-			rc = pg_put_rows(s, r, 1, now);
-		}
-	}
-	rc = end_tx(s, rc);
-	pthread_mutex_unlock(&s->mu);
-	free(ports);
-	free(retired);
-	return rc;
-}
-
-static int pg_releases(struct store *st, const char *environment, const char *project, const char *rollout,
-                       struct releases *out)
-{
-	struct pg_store *s = P(st);
-	pthread_mutex_lock(&s->mu);
-	PGresult *r = NULL;
-	const char *p[3] = { environment, project, rollout };
-	int rc = db_ready(s);
-	if (!rc)
-		rc = pq(s, &r, "SELECT environment, project, rollout, id, colour, port, spec, status, stage, log, created, updated, retire_at"
-		               " FROM releases WHERE environment = $1 AND project = $2 AND rollout = $3 ORDER BY seq DESC",
-		        3, p, "list releases");
-	int n = rc ? 0 : PQntuples(r);
-	if (n > 0) {
-		out->v = xcalloc((size_t)n, sizeof(*out->v));
-		out->n = out->alloc = (size_t)n;
-	}
-	for (int i = 0; i < n; i++) {
-		struct release *x = &out->v[i];
-		x->environment = valr(r, i, 0);
-		x->project = valr(r, i, 1);
-		x->rollout = valr(r, i, 2);
-		x->id = valr(r, i, 3);
-		x->colour = val(r, i, 4);
-		x->port = (int)ival(r, i, 5);
-		x->spec = val(r, i, 6);
-		x->status = val(r, i, 7);
-		x->stage = val(r, i, 8);
-		x->log = val(r, i, 9);
-		x->created = val(r, i, 10);
-		x->updated = val(r, i, 11);
-		x->retire_at = ival(r, i, 12);
-	}
-	PQclear(r);
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-/* ---- the event outbox ---- */
-
-#define EVENT_COLS "e.seq, e.id, e.source, e.type, e.subject, e.time, e.data"
-
-static void fill_event(struct cloud_event *e, const PGresult *r, int i)
-{
-	memset(e, 0, sizeof(*e));
-	e->seq = ival(r, i, 0);
-	e->id = valr(r, i, 1);
-	e->source = valr(r, i, 2);
-	e->type = valr(r, i, 3);
-	e->subject = val(r, i, 4);
-	e->time = valr(r, i, 5);
-	e->data = val(r, i, 6);
-	e->datacontenttype = e->data ? xstrdup("application/json") : NULL;
-}
-
-static int pg_events(struct store *st, const struct event_query *q, struct store_events *out)
-{
-	struct pg_store *s = P(st);
-	char after[24];
-	const char *p[3] = { i64(after, q->after_seq), q->since, q->id };
-	pthread_mutex_lock(&s->mu);
-	PGresult *r = NULL;
-	int rc = db_ready(s);
-	if (!rc)
-		rc = pq(s, &r, "SELECT " EVENT_COLS " FROM events e WHERE e.seq > $1::bigint AND ($2::text IS NULL OR e.time >= $2::text)"
-		               " AND ($3::text IS NULL OR e.id = $3::text) ORDER BY e.seq", 3, p, "list events");
-	int n = rc ? 0 : PQntuples(r);
-	if (n > 0) {
-		out->v = xcalloc((size_t)n, sizeof(*out->v));
-		out->n = out->alloc = (size_t)n;
-	}
-	for (int i = 0; i < n; i++)
-		fill_event(&out->v[i], r, i);
-	PQclear(r);
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-static int pg_deliveries(struct store *st, const char *sink, size_t limit, struct event_deliveries *out)
-{
-	struct pg_store *s = P(st);
-	char lim[24];
-	const char *p[2] = { sink, limit ? i64(lim, (int64_t)limit) : NULL };
-	pthread_mutex_lock(&s->mu);
-	PGresult *r = NULL;
-	int rc = db_ready(s);
-	if (!rc)
-		rc = pq(s, &r, "SELECT " EVENT_COLS ", d.attempts, d.first_attempt, d.next_attempt FROM events e"
-		               " LEFT JOIN deliveries d ON d.sink = $1::text AND d.seq = e.seq"
-		               " WHERE d.status IS NULL OR d.status = 'pending' ORDER BY e.seq LIMIT $2::bigint", 2, p,
-		        "list pending deliveries");
-	int n = rc ? 0 : PQntuples(r);
-	if (n > 0) {
-		out->v = xcalloc((size_t)n, sizeof(*out->v));
-		out->n = out->alloc = (size_t)n;
-	}
-	for (int i = 0; i < n; i++) {
-		fill_event(&out->v[i].ev, r, i);
-		out->v[i].attempts = (int)ival(r, i, 7);
-		out->v[i].first_attempt_ms = ival(r, i, 8);
-		out->v[i].next_attempt_ms = ival(r, i, 9);
-	}
-	PQclear(r);
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-static const char *const pg_delivery_status[] = { "pending", "delivered", "dead", "skipped" };
-
-static int pg_delivery_mark(struct store *st, const char *sink, const struct delivery_mark *m, size_t n)
-{
-	struct pg_store *s = P(st);
-	char now[32];
-	cloud_event_format_time(store_now(st), now);
-	const char *last_error = NULL;
-	bool delivered_any = false;
-	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++) {
-		bool delivered = m[i].status == DELIVERY_DELIVERED;
-		json_array_append_new(a, json_pack("{s:I,s:s,s:i,s:I,s:I,s:s?}", "seq", (json_int_t)m[i].seq, "status",
-		                                   pg_delivery_status[m[i].status], "attempts", m[i].attempts, "first",
-		                                   (json_int_t)m[i].first_attempt_ms, "next", (json_int_t)m[i].next_attempt_ms,
-		                                   "error", m[i].error));
-		delivered_any |= delivered;
-		if (!delivered && m[i].status != DELIVERY_SKIPPED && m[i].error)
-			last_error = m[i].error;
-	}
-	char *rows = json_dumps(a, JSON_COMPACT);
-	json_decref(a);
-	if (!rows)
-		return error_set(CRATIS_ENOMEM, "out of memory marking deliveries");
-	struct unit_batch *b = xcalloc(1, sizeof(*b));
-	/* one statement for every mark (each event at most once: store.h) */
-	struct unit_stmt *x = batch_add(b, "INSERT INTO deliveries (sink, seq, status, attempts, first_attempt, next_attempt, last_error, delivered)"
-	                                   " SELECT $1, x.seq, x.status, x.attempts, x.first, x.next, x.error,"
-	                                   " CASE WHEN x.status = 'delivered' THEN $3 END"
-	                                   " FROM json_to_recordset($2::json) AS x(seq bigint, status text, attempts int, first bigint,"
-	                                   " next bigint, error text)"
-	                                   " ON CONFLICT (sink, seq) DO UPDATE SET status = EXCLUDED.status, attempts = EXCLUDED.attempts,"
-	                                   " first_attempt = EXCLUDED.first_attempt, next_attempt = EXCLUDED.next_attempt,"
-	                                   " last_error = EXCLUDED.last_error, delivered = EXCLUDED.delivered");
-	x->n = 3;
-	x->params[0] = sink, x->params[1] = rows, x->params[2] = now;
-	if (delivered_any || last_error) {
-		x = batch_add(b, "INSERT INTO sinks (name, last_error, last_delivered) VALUES ($1, $2, $3)"
-		                 " ON CONFLICT (name) DO UPDATE SET last_error = COALESCE($2, sinks.last_error),"
-		                 " last_delivered = COALESCE($3, sinks.last_delivered)");
-		x->n = 3;
-		x->params[0] = sink, x->params[1] = last_error, x->params[2] = delivered_any ? now : NULL;
-	}
-	pthread_mutex_lock(&s->mu);
-	int rc = db_ready(s);
-	if (!rc)
-		rc = batch_run(s, b, "mark delivery");
-	pthread_mutex_unlock(&s->mu);
-	free(b);
-	free(rows);
-	return rc;
-}
-
-static int pg_sink_set_disabled(struct store *st, const char *sink, bool disabled, const char *reason)
-{
-	struct pg_store *s = P(st);
-	const char *p[3] = { sink, disabled ? "1" : "0", disabled ? reason : NULL };
-	pthread_mutex_lock(&s->mu);
-	int rc = db_ready(s);
-	if (!rc)
-		rc = pq(s, NULL, "INSERT INTO sinks (name, disabled, reason) VALUES ($1, $2::integer, $3)"
-		                 " ON CONFLICT (name) DO UPDATE SET disabled = $2::integer, reason = $3", 3, p, "disable sink");
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-static int pg_sink_status(struct store *st, const char *sink, struct store_sink_status *out)
-{
-	struct pg_store *s = P(st);
-	const char *p[1] = { sink };
-	pthread_mutex_lock(&s->mu);
-	PGresult *r = NULL;
-	int rc = db_ready(s);
-	if (!rc)
-		rc = pq(s, &r, "SELECT (SELECT disabled FROM sinks WHERE name = $1::text), (SELECT reason FROM sinks WHERE name = $1::text),"
-		               " (SELECT last_error FROM sinks WHERE name = $1::text), (SELECT last_delivered FROM sinks WHERE name = $1::text),"
-		               " (SELECT count(*) FROM events e LEFT JOIN deliveries d ON d.sink = $1::text AND d.seq = e.seq"
-		               "  WHERE d.status IS NULL OR d.status = 'pending'),"
-		               " (SELECT count(*) FROM deliveries WHERE sink = $1::text AND status = 'delivered'),"
-		               " (SELECT count(*) FROM deliveries WHERE sink = $1::text AND status = 'dead')", 1, p, "read sink state");
-	if (!rc) {
-		out->disabled = ival(r, 0, 0) != 0;
-		out->reason = val(r, 0, 1);
-		out->last_error = val(r, 0, 2);
-		out->last_delivered = val(r, 0, 3);
-		out->backlog = ival(r, 0, 4);
-		out->delivered = ival(r, 0, 5);
-		out->dead = ival(r, 0, 6);
-	}
-	PQclear(r);
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-static int pg_redeliver(struct store *st, const char *sink, const char *event_id, const char *since, size_t *n)
-{
-	struct pg_store *s = P(st);
-	const char *p[3] = { sink, event_id, since };
-	pthread_mutex_lock(&s->mu);
-	PGresult *r = NULL;
-	int rc = db_ready(s);
-	if (!rc)
-		rc = pq(s, &r, "DELETE FROM deliveries WHERE ($1::text IS NULL OR sink = $1::text) AND seq IN"
-		               " (SELECT seq FROM events WHERE ($2::text IS NULL OR id = $2::text) AND ($3::text IS NULL OR time >= $3::text))",
-		        3, p, "redeliver");
-	if (!rc)
-		*n = (size_t)strtoull(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
@@ -1618,9 +1213,9 @@ static int pg_dump(struct store *st, struct store_dump *out)
 	struct pg_store *s = P(st);
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&s->mu);
-	int rc = db_ready(s);
+	int rc = pg_db_ready(s);
 	if (!rc)
-		rc = pq(s, NULL, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, "begin read");
+		rc = pg_q(s, NULL, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, "begin read");
 	for (int k = 0; k < STORE_T__COUNT && !rc; k++) {
 		const struct store_table_def *t = store_table_def((enum store_table)k);
 		struct buf b = BUF_INIT;
@@ -1631,7 +1226,7 @@ static int pg_dump(struct store *st, struct store_dump *out)
 		buf_addf(&b, " FROM %s ORDER BY %s%s%s", t->name, t->order ? t->order : "",
 		         t->order && t->then_insertion ? ", " : "", t->then_insertion ? insertion_column(k) : "");
 		PGresult *r;
-		rc = pq(s, &r, b.ptr, 0, NULL, "dump");
+		rc = pg_q(s, &r, b.ptr, 0, NULL, "dump");
 		buf_release(&b);
 		if (rc)
 			break;
@@ -1645,12 +1240,12 @@ static int pg_dump(struct store *st, struct store_dump *out)
 	}
 	if (!rc) {
 		PGresult *r;
-		rc = pq(s, &r, "SELECT count(*) FROM locks", 0, NULL, "dump");
+		rc = pg_q(s, &r, "SELECT count(*) FROM locks", 0, NULL, "dump");
 		if (!rc)
-			out->nlocks = (size_t)ival(r, 0, 0);
+			out->nlocks = (size_t)pg_ival(r, 0, 0);
 		PQclear(r);
 	}
-	rc = end_tx(s, rc);
+	rc = pg_end_tx(s, rc);
 	pthread_mutex_unlock(&s->mu);
 	if (rc)
 		store_dump_release(out);
@@ -1702,20 +1297,21 @@ static int pg_load(struct store *st, const struct store_dump *in)
 {
 	struct pg_store *s = P(st);
 	pthread_mutex_lock(&s->mu);
-	int rc = db_ready(s);
+	int rc = pg_db_ready(s);
 	if (!rc)
-		rc = run_begin(s);
+		rc = pg_begin(s);
 	/* no writer between the emptiness check and the commit */
 	if (!rc)
-		rc = pq(s, NULL, "LOCK TABLE resources, deployments, steps, artifacts, releases, locks, events, deliveries, sinks IN EXCLUSIVE MODE", 0, NULL,
+		rc = pg_q(s, NULL, "LOCK TABLE resources, deployments, steps, artifacts, releases, locks, events, deliveries, sinks IN EXCLUSIVE MODE", 0, NULL,
 		        "lock the target");
 	if (!rc) {
 		PGresult *r;
-		rc = pq(s, &r, "SELECT (SELECT count(*) FROM resources) + (SELECT count(*) FROM deployments) + (SELECT count(*) FROM steps)"
+		rc = pg_q(s, &r, "SELECT (SELECT count(*) FROM resources) + (SELECT count(*) FROM deployments) + (SELECT count(*) FROM steps)"
 		               " + (SELECT count(*) FROM artifacts) + (SELECT count(*) FROM releases) + (SELECT count(*) FROM locks)"
-		               " + (SELECT count(*) FROM events) + (SELECT count(*) FROM deliveries) + (SELECT count(*) FROM sinks)",
+		               " + (SELECT count(*) FROM events) + (SELECT count(*) FROM deliveries) + (SELECT count(*) FROM sinks)"
+		               " + (SELECT count(*) FROM records)",
 		        0, NULL, "read the target");
-		int64_t n = rc ? 0 : ival(r, 0, 0);
+		int64_t n = rc ? 0 : pg_ival(r, 0, 0);
 		PQclear(r);
 		if (!rc && n)
 			rc = error_set(CRATIS_EEXISTS, "state '%s' already holds cratis data (%lld rows): a copy goes into an empty store only",
@@ -1736,12 +1332,12 @@ static int pg_load(struct store *st, const struct store_dump *in)
 	}
 	/* the next deployment gets an id past the copied ones */
 	if (!rc)
-		rc = pq(s, NULL, "SELECT setval(pg_get_serial_sequence('deployments', 'id'), COALESCE((SELECT max(id) FROM deployments), 1),"
+		rc = pg_q(s, NULL, "SELECT setval(pg_get_serial_sequence('deployments', 'id'), COALESCE((SELECT max(id) FROM deployments), 1),"
 		                 " (SELECT max(id) FROM deployments) IS NOT NULL)", 0, NULL, "load");
 	if (!rc)
-		rc = pq(s, NULL, "SELECT setval(pg_get_serial_sequence('events', 'seq'), COALESCE((SELECT max(seq) FROM events), 1),"
+		rc = pg_q(s, NULL, "SELECT setval(pg_get_serial_sequence('events', 'seq'), COALESCE((SELECT max(seq) FROM events), 1),"
 		                 " (SELECT max(seq) FROM events) IS NOT NULL)", 0, NULL, "load");
-	rc = end_tx(s, rc);
+	rc = pg_end_tx(s, rc);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -1775,6 +1371,10 @@ static const struct store_ops postgres_ops = {
 	.sink_set_disabled = pg_sink_set_disabled,
 	.sink_status = pg_sink_status,
 	.redeliver = pg_redeliver,
+	.record_put = pg_record_put,
+	.record_get = pg_record_get,
+	.records = pg_records,
+	.record_delete = pg_record_delete,
 };
 
 /* ---- URLs ---- */
@@ -1899,7 +1499,7 @@ static int search_path_schema(struct pg_store *s, char **out)
 	if (!set && !(env && strstr(env, "search_path")))
 		return CRATIS_OK;
 	PGresult *r;
-	int rc = pq(s, &r, "SELECT (current_schemas(false))[1], current_setting('search_path')", 0, NULL, "read search_path");
+	int rc = pg_q(s, &r, "SELECT (current_schemas(false))[1], current_setting('search_path')", 0, NULL, "read search_path");
 	if (rc)
 		return rc;
 	if (!PQgetisnull(r, 0, 0)) {
@@ -1934,7 +1534,7 @@ int postgres_backend_open(struct store **out, const char *target, const char *ur
 {
 	(void)target; /* libpq takes the whole URI, scheme included */
 	*out = NULL;
-	int rc = pq_loaded();
+	int rc = pg_pq_loaded();
 	if (rc)
 		return rc;
 	struct pg_store *s = xcalloc(1, sizeof(*s));

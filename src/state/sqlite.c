@@ -5,6 +5,7 @@
  * each with the time it was applied. */
 #define _GNU_SOURCE
 #include "store.h"
+#include "sqlite_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,11 +23,6 @@
 #include "util/util.h"
 #include "banned.h"
 
-struct sqlite_store {
-	struct store pub;
-	sqlite3 *db;
-	pthread_mutex_t mu;
-};
 
 /* Migration 1: the schema of cratis 0.1, which carried no version (an existing database with
  * these tables is taken as version 1 once the legacy fix-ups below are applied). */
@@ -81,6 +77,14 @@ static const char schema_v3[] =
 	"CREATE TABLE IF NOT EXISTS sinks ("
 	" name TEXT PRIMARY KEY, disabled INTEGER NOT NULL DEFAULT 0, reason TEXT, last_error TEXT, last_delivered TEXT);";
 
+/* Migration 4: records, JSON documents keyed by (kind, scope, name) with a revision
+ * (store_record_put, sqlite_records.c). */
+static const char schema_v4[] =
+	"CREATE TABLE IF NOT EXISTS records ("
+	" kind TEXT NOT NULL, scope TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,"
+	" revision INTEGER NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL,"
+	" PRIMARY KEY (kind, scope, name));";
+
 static const struct migration {
 	int version;
 	const char *name;
@@ -89,18 +93,18 @@ static const struct migration {
 	{ 1, "baseline: resources, deployments, steps, locks, artifacts, releases", schema_v1 },
 	{ 2, "locks as leases", schema_v2 },
 	{ 3, "outbox: events, deliveries, sinks", schema_v3 },
+	{ 4, "records", schema_v4 },
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST, "one migration per schema version");
 
-#define S(st) ((struct sqlite_store *)(st))
 
-static int db_error(struct sqlite_store *s, const char *what)
+int sq_db_error(struct sqlite_store *s, const char *what)
 {
 	return error_set(CRATIS_EIO, "state '%s': %s: %s", s->pub.path, what, sqlite3_errmsg(s->db));
 }
 
-static int exec_sql(struct sqlite_store *s, const char *sql, const char *what)
+int sq_exec(struct sqlite_store *s, const char *sql, const char *what)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -111,43 +115,43 @@ static int exec_sql(struct sqlite_store *s, const char *sql, const char *what)
 	return CRATIS_OK;
 }
 
-static int begin(struct sqlite_store *s)
+int sq_begin(struct sqlite_store *s)
 {
-	return exec_sql(s, "BEGIN IMMEDIATE", "begin transaction");
+	return sq_exec(s, "BEGIN IMMEDIATE", "begin transaction");
 }
 
 /* Commit when rc is CRATIS_OK (returning the commit's status), else roll back and return rc
  * (the rollback's own failure cannot add anything: rc already says what went wrong). */
-static int end_tx(struct sqlite_store *s, int rc)
+int sq_end_tx(struct sqlite_store *s, int rc)
 {
 	if (rc) {
 		if (!sqlite3_get_autocommit(s->db))
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return rc;
 	}
-	return exec_sql(s, "COMMIT", "commit");
+	return sq_exec(s, "COMMIT", "commit");
 }
 
-static int prep(struct sqlite_store *s, sqlite3_stmt **q, const char *sql, const char *what)
+int sq_prep(struct sqlite_store *s, sqlite3_stmt **q, const char *sql, const char *what)
 {
 	if (sqlite3_prepare_v2(s->db, sql, -1, q, NULL) != SQLITE_OK) {
 		sqlite3_finalize(*q);
 		*q = NULL;
-		return db_error(s, what);
+		return sq_db_error(s, what);
 	}
 	return CRATIS_OK;
 }
 
-static char *col(sqlite3_stmt *st, int i)
+char *sq_col(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	return t ? xstrdup((const char *)t) : NULL;
 }
 
 /* A NOT NULL column: "" rather than NULL if a damaged row lacks it. */
-static char *colr(sqlite3_stmt *st, int i)
+char *sq_colr(sqlite3_stmt *st, int i)
 {
-	char *t = col(st, i);
+	char *t = sq_col(st, i);
 	return t ? t : xstrdup("");
 }
 
@@ -157,17 +161,17 @@ static void col_into(char *dst, size_t n, sqlite3_stmt *st, int i)
 	snprintf(dst, n, "%s", t ? (const char *)t : "");
 }
 
-static int bind_text(sqlite3_stmt *st, int i, const char *v)
+int sq_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
 }
 
-static int bind_i64(sqlite3_stmt *st, int i, int64_t v)
+int sq_bind_i64(sqlite3_stmt *st, int i, int64_t v)
 {
 	return sqlite3_bind_int64(st, i, v);
 }
 
-static void now_text(struct sqlite_store *s, char out[32])
+void sq_now_text(struct sqlite_store *s, char out[32])
 {
 	store_format_time(store_now(&s->pub), out);
 }
@@ -182,15 +186,15 @@ static void sq_close(struct store *st)
 }
 
 /* Run a prepared statement to completion and finalize it; binds failed when bound != 0. */
-static int run_stmt(struct sqlite_store *s, sqlite3_stmt *st, int bound, const char *what)
+int sq_run_stmt(struct sqlite_store *s, sqlite3_stmt *st, int bound, const char *what)
 {
 	int rc = CRATIS_OK;
 	if (bound != SQLITE_OK) {
-		rc = db_error(s, what);
+		rc = sq_db_error(s, what);
 	} else {
 		int r = sqlite3_step(st);
 		if (r != SQLITE_DONE && r != SQLITE_ROW)
-			rc = db_error(s, what);
+			rc = sq_db_error(s, what);
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -201,14 +205,14 @@ static int run_stmt(struct sqlite_store *s, sqlite3_stmt *st, int bound, const c
 static int read_int(struct sqlite_store *s, const char *sql, int *out, const char *what)
 {
 	sqlite3_stmt *q;
-	int rc = prep(s, &q, sql, what);
+	int rc = sq_prep(s, &q, sql, what);
 	if (rc)
 		return rc;
 	int r = sqlite3_step(q);
 	if (r == SQLITE_ROW)
 		*out = sqlite3_column_int(q, 0);
 	else
-		rc = db_error(s, what);
+		rc = sq_db_error(s, what);
 	sqlite3_finalize(q);
 	return rc;
 }
@@ -226,15 +230,15 @@ static int has_column(struct sqlite_store *s, const char *table, const char *col
 {
 	sqlite3_stmt *q;
 	*out = false;
-	int rc = prep(s, &q, "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2", "read schema");
+	int rc = sq_prep(s, &q, "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2", "read schema");
 	if (rc)
 		return rc;
-	if (bind_text(q, 1, table) || bind_text(q, 2, column)) {
-		rc = db_error(s, "read schema");
+	if (sq_bind_text(q, 1, table) || sq_bind_text(q, 2, column)) {
+		rc = sq_db_error(s, "read schema");
 	} else if (sqlite3_step(q) == SQLITE_ROW) {
 		*out = sqlite3_column_int(q, 0) > 0;
 	} else {
-		rc = db_error(s, "read schema");
+		rc = sq_db_error(s, "read schema");
 	}
 	sqlite3_finalize(q);
 	return rc;
@@ -258,7 +262,7 @@ static int migrate(struct sqlite_store *s)
 			                 s->pub.path, version);
 		return CRATIS_OK;
 	}
-	if ((rc = begin(s)))
+	if ((rc = sq_begin(s)))
 		return rc;
 	/* again inside the transaction: another process may have migrated meanwhile */
 	if ((rc = read_int(s, "PRAGMA user_version", &version, "read schema version")))
@@ -278,17 +282,17 @@ static int migrate(struct sqlite_store *s)
 			bool inputs;
 			if ((rc = has_column(s, "deployments", "inputs", &inputs)))
 				goto out_end;
-			if (!inputs && (rc = exec_sql(s, "ALTER TABLE deployments ADD COLUMN inputs TEXT", "migrate unversioned schema")))
+			if (!inputs && (rc = sq_exec(s, "ALTER TABLE deployments ADD COLUMN inputs TEXT", "migrate unversioned schema")))
 				goto out_end;
-			if ((rc = exec_sql(s, schema_v1, "migrate unversioned schema")))
+			if ((rc = sq_exec(s, schema_v1, "migrate unversioned schema")))
 				goto out_end;
 		}
 	}
-	if ((rc = exec_sql(s, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)",
+	if ((rc = sq_exec(s, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)",
 	                   "create schema_migrations")))
 		goto out_end;
 	char now[32];
-	now_text(s, now);
+	sq_now_text(s, now);
 	for (int i = 0; i < NMIGRATIONS && !rc; i++) {
 		const struct migration *m = &migrations[i];
 		bool baseline = version == 0 && m->version == 1;
@@ -296,23 +300,23 @@ static int migrate(struct sqlite_store *s)
 			continue;
 		if (m->version > version) {
 			char *what = xasprintf("migration %d (%s)", m->version, m->name);
-			rc = exec_sql(s, m->sql, what);
+			rc = sq_exec(s, m->sql, what);
 			free(what);
 			if (rc)
 				break;
 		}
 		sqlite3_stmt *q;
-		if ((rc = prep(s, &q, "INSERT OR REPLACE INTO schema_migrations (version, name, applied) VALUES (?,?,?)", "record migration")))
+		if ((rc = sq_prep(s, &q, "INSERT OR REPLACE INTO schema_migrations (version, name, applied) VALUES (?,?,?)", "record migration")))
 			break;
-		rc = run_stmt(s, q, sqlite3_bind_int(q, 1, m->version) | bind_text(q, 2, m->name) | bind_text(q, 3, now), "record migration");
+		rc = sq_run_stmt(s, q, sqlite3_bind_int(q, 1, m->version) | sq_bind_text(q, 2, m->name) | sq_bind_text(q, 3, now), "record migration");
 	}
 	if (!rc) {
 		char *sql = xasprintf("PRAGMA user_version = %d", STORE_SCHEMA_LATEST);
-		rc = exec_sql(s, sql, "record schema version");
+		rc = sq_exec(s, sql, "record schema version");
 		free(sql);
 	}
 out_end:
-	return end_tx(s, rc);
+	return sq_end_tx(s, rc);
 }
 
 /* ---- locks ---- */
@@ -342,19 +346,19 @@ static int find_lock(struct sqlite_store *s, bool by_id, const char *key, struct
 {
 	sqlite3_stmt *q;
 	*found = false;
-	int rc = prep(s, &q, by_id ? "SELECT " LOCK_COLS " FROM locks WHERE id = ?" : "SELECT " LOCK_COLS " FROM locks WHERE environment = ?",
+	int rc = sq_prep(s, &q, by_id ? "SELECT " LOCK_COLS " FROM locks WHERE id = ?" : "SELECT " LOCK_COLS " FROM locks WHERE environment = ?",
 	              "read lock");
 	if (rc)
 		return rc;
-	if (bind_text(q, 1, key)) {
-		rc = db_error(s, "read lock");
+	if (sq_bind_text(q, 1, key)) {
+		rc = sq_db_error(s, "read lock");
 	} else {
 		int r = sqlite3_step(q);
 		if (r == SQLITE_ROW) {
 			fill_lock(l, q);
 			*found = true;
 		} else if (r != SQLITE_DONE) {
-			rc = db_error(s, "read lock");
+			rc = sq_db_error(s, "read lock");
 		}
 	}
 	sqlite3_finalize(q);
@@ -367,14 +371,14 @@ static int close_interrupted(struct sqlite_store *s, int64_t id, const struct lo
 	if (!id)
 		return CRATIS_OK;
 	char now[32];
-	now_text(s, now);
+	sq_now_text(s, now);
 	char *summary = xasprintf("interrupted: the run (%s@%s pid %ld) is gone or stopped renewing its lease; %s", h->user, h->host, h->pid, why);
 	sqlite3_stmt *q;
-	int rc = prep(s, &q, "UPDATE deployments SET result = 'interrupted', finished = ?1,"
+	int rc = sq_prep(s, &q, "UPDATE deployments SET result = 'interrupted', finished = ?1,"
 	                     " summary = CASE WHEN summary IS NULL OR summary = '' THEN ?2 ELSE summary END"
 	                     " WHERE id = ?3 AND (result IS NULL OR result = 'running')", "close interrupted deployment");
 	if (!rc)
-		rc = run_stmt(s, q, bind_text(q, 1, now) | bind_text(q, 2, summary) | bind_i64(q, 3, id), "close interrupted deployment");
+		rc = sq_run_stmt(s, q, sq_bind_text(q, 1, now) | sq_bind_text(q, 2, summary) | sq_bind_i64(q, 3, id), "close interrupted deployment");
 	free(summary);
 	return rc;
 }
@@ -382,7 +386,7 @@ static int close_interrupted(struct sqlite_store *s, int64_t id, const struct lo
 static int insert_events(struct sqlite_store *s, const struct store_event *ev, size_t n, int64_t deployment);
 
 /* Append em's outbox rows for info (inside the caller's transaction). */
-static int insert_emits(struct sqlite_store *s, const struct store_emits *em, const struct store_emit_info *info)
+int sq_insert_emits(struct sqlite_store *s, const struct store_emits *em, const struct store_emit_info *info)
 {
 	if (!em || !em->n)
 		return CRATIS_OK;
@@ -399,7 +403,7 @@ static int sq_try_lock(struct store *st, struct lock_info *me, struct lock_info 
 	struct sqlite_store *s = S(st);
 	*took_over = false;
 	pthread_mutex_lock(&s->mu);
-	int rc = begin(s);
+	int rc = sq_begin(s);
 	if (rc)
 		goto out_unlock;
 	bool held;
@@ -415,21 +419,21 @@ static int sq_try_lock(struct store *st, struct lock_info *me, struct lock_info 
 			goto out_end;
 	}
 	sqlite3_stmt *q;
-	if ((rc = prep(s, &q, "INSERT OR REPLACE INTO locks (" LOCK_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL)", "take lock")))
+	if ((rc = sq_prep(s, &q, "INSERT OR REPLACE INTO locks (" LOCK_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL)", "take lock")))
 		goto out_end;
-	rc = run_stmt(s, q,
-	              bind_text(q, 1, me->environment) | bind_text(q, 2, me->id) | bind_i64(q, 3, me->pid) |
-	              bind_text(q, 4, me->host) | bind_text(q, 5, me->user) | bind_text(q, 6, me->command) |
-	              bind_text(q, 7, me->since) | bind_text(q, 8, me->owner) | bind_i64(q, 9, me->acquired) |
-	              bind_i64(q, 10, me->heartbeat) | bind_i64(q, 11, me->expires) | sqlite3_bind_int(q, 12, me->lease_ms),
+	rc = sq_run_stmt(s, q,
+	              sq_bind_text(q, 1, me->environment) | sq_bind_text(q, 2, me->id) | sq_bind_i64(q, 3, me->pid) |
+	              sq_bind_text(q, 4, me->host) | sq_bind_text(q, 5, me->user) | sq_bind_text(q, 6, me->command) |
+	              sq_bind_text(q, 7, me->since) | sq_bind_text(q, 8, me->owner) | sq_bind_i64(q, 9, me->acquired) |
+	              sq_bind_i64(q, 10, me->heartbeat) | sq_bind_i64(q, 11, me->expires) | sqlite3_bind_int(q, 12, me->lease_ms),
 	              "take lock");
 	if (!rc)
-		rc = insert_emits(s, em, &(struct store_emit_info){ .lock = me, .previous = *took_over ? holder : NULL });
+		rc = sq_insert_emits(s, em, &(struct store_emit_info){ .lock = me, .previous = *took_over ? holder : NULL });
 out_end:
 	if (rc == CRATIS_ELOCKED) {
-		end_tx(s, rc);
+		sq_end_tx(s, rc);
 	} else {
-		rc = end_tx(s, rc);
+		rc = sq_end_tx(s, rc);
 	}
 out_unlock:
 	pthread_mutex_unlock(&s->mu);
@@ -450,9 +454,9 @@ static int sq_renew(struct store *st, const char *lock_id)
 	int64_t now = store_now(st);
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	int rc = prep(s, &q, "UPDATE locks SET heartbeat = ?1, expires = ?1 + lease_ms WHERE id = ?2", "renew lock");
+	int rc = sq_prep(s, &q, "UPDATE locks SET heartbeat = ?1, expires = ?1 + lease_ms WHERE id = ?2", "renew lock");
 	if (!rc)
-		rc = run_stmt(s, q, bind_i64(q, 1, now) | bind_text(q, 2, lock_id), "renew lock");
+		rc = sq_run_stmt(s, q, sq_bind_i64(q, 1, now) | sq_bind_text(q, 2, lock_id), "renew lock");
 	if (!rc)
 		rc = changed_one(s, lock_id);
 	pthread_mutex_unlock(&s->mu);
@@ -464,9 +468,9 @@ static int sq_lock_set_deployment(struct store *st, const char *lock_id, int64_t
 	struct sqlite_store *s = S(st);
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	int rc = prep(s, &q, "UPDATE locks SET deployment = ? WHERE id = ?", "record the lock's deployment");
+	int rc = sq_prep(s, &q, "UPDATE locks SET deployment = ? WHERE id = ?", "record the lock's deployment");
 	if (!rc)
-		rc = run_stmt(s, q, bind_i64(q, 1, deployment) | bind_text(q, 2, lock_id), "record the lock's deployment");
+		rc = sq_run_stmt(s, q, sq_bind_i64(q, 1, deployment) | sq_bind_text(q, 2, lock_id), "record the lock's deployment");
 	if (!rc)
 		rc = changed_one(s, lock_id);
 	pthread_mutex_unlock(&s->mu);
@@ -482,7 +486,7 @@ static int sq_unlock(struct store *st, const char *lock_id, bool force, bool clo
 	memset(holder, 0, sizeof(*holder));
 	int64_t now = store_now(st);
 	pthread_mutex_lock(&s->mu);
-	int rc = begin(s);
+	int rc = sq_begin(s);
 	if (rc)
 		goto out_unlock;
 	bool found;
@@ -504,11 +508,11 @@ static int sq_unlock(struct store *st, const char *lock_id, bool force, bool clo
 	                                               : "its lock was released by `state unlock`")))
 		goto out_end;
 	sqlite3_stmt *q;
-	if ((rc = prep(s, &q, "DELETE FROM locks WHERE id = ?", "release lock")))
+	if ((rc = sq_prep(s, &q, "DELETE FROM locks WHERE id = ?", "release lock")))
 		goto out_end;
-	rc = run_stmt(s, q, bind_text(q, 1, lock_id), "release lock");
+	rc = sq_run_stmt(s, q, sq_bind_text(q, 1, lock_id), "release lock");
 out_end:
-	rc = end_tx(s, rc);
+	rc = sq_end_tx(s, rc);
 out_unlock:
 	pthread_mutex_unlock(&s->mu);
 	return rc;
@@ -522,7 +526,7 @@ static int sq_locks(struct store *st, struct lock_info **out, size_t *n)
 	*n = 0;
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	int rc = prep(s, &q, "SELECT " LOCK_COLS " FROM locks ORDER BY environment", "list locks");
+	int rc = sq_prep(s, &q, "SELECT " LOCK_COLS " FROM locks ORDER BY environment", "list locks");
 	if (rc)
 		goto out_unlock;
 	int r;
@@ -531,7 +535,7 @@ static int sq_locks(struct store *st, struct lock_info **out, size_t *n)
 		fill_lock(&(*out)[(*n)++], q);
 	}
 	if (r != SQLITE_DONE) {
-		rc = db_error(s, "list locks");
+		rc = sq_db_error(s, "list locks");
 		free(*out);
 		*out = NULL;
 		*n = 0;
@@ -549,12 +553,12 @@ static int sq_list(struct store *st, const char *environment, const char *projec
 	struct sqlite_store *s = S(st);
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	int rc = prep(s, &q, "SELECT project, environment, id, api_version, spec, outputs, deps, status, pending_spec, message, updated, deployment"
+	int rc = sq_prep(s, &q, "SELECT project, environment, id, api_version, spec, outputs, deps, status, pending_spec, message, updated, deployment"
 	                     " FROM resources WHERE environment = ?1 AND (?2 IS NULL OR project = ?2) ORDER BY project, id", "list resources");
 	if (rc)
 		goto out_unlock;
-	if (bind_text(q, 1, environment) | bind_text(q, 2, project)) {
-		rc = db_error(s, "list resources");
+	if (sq_bind_text(q, 1, environment) | sq_bind_text(q, 2, project)) {
+		rc = sq_db_error(s, "list resources");
 		goto out_finalize;
 	}
 	int r;
@@ -562,21 +566,21 @@ static int sq_list(struct store *st, const char *environment, const char *projec
 		ALLOC_GROW(out->v, out->n + 1, out->alloc);
 		struct state_row *row = &out->v[out->n++];
 		memset(row, 0, sizeof(*row));
-		row->project = colr(q, 0);
-		row->environment = colr(q, 1);
-		row->id = colr(q, 2);
-		row->api_version = colr(q, 3);
-		row->spec = col(q, 4);
-		row->outputs = col(q, 5);
-		row->deps = col(q, 6);
-		row->status = colr(q, 7);
-		row->pending_spec = col(q, 8);
-		row->message = col(q, 9);
-		row->updated = colr(q, 10);
+		row->project = sq_colr(q, 0);
+		row->environment = sq_colr(q, 1);
+		row->id = sq_colr(q, 2);
+		row->api_version = sq_colr(q, 3);
+		row->spec = sq_col(q, 4);
+		row->outputs = sq_col(q, 5);
+		row->deps = sq_col(q, 6);
+		row->status = sq_colr(q, 7);
+		row->pending_spec = sq_col(q, 8);
+		row->message = sq_col(q, 9);
+		row->updated = sq_colr(q, 10);
 		row->deployment = sqlite3_column_int64(q, 11);
 	}
 	if (r != SQLITE_DONE)
-		rc = db_error(s, "list resources");
+		rc = sq_db_error(s, "list resources");
 out_finalize:
 	sqlite3_finalize(q);
 out_unlock:
@@ -589,13 +593,13 @@ static int insert_step(struct sqlite_store *s, const struct step *stp, int64_t d
 	if (!stp)
 		return CRATIS_OK;
 	sqlite3_stmt *q;
-	int rc = prep(s, &q, "INSERT INTO steps (deployment, resource, action, result, message, started, finished) VALUES (?,?,?,?,?,?,?)", "record step");
+	int rc = sq_prep(s, &q, "INSERT INTO steps (deployment, resource, action, result, message, started, finished) VALUES (?,?,?,?,?,?,?)", "record step");
 	if (rc)
 		return rc;
-	return run_stmt(s, q,
-	                bind_i64(q, 1, deployment) | bind_text(q, 2, stp->resource) | bind_text(q, 3, stp->action) |
-	                bind_text(q, 4, stp->result) | bind_text(q, 5, stp->message) | bind_text(q, 6, stp->started) |
-	                bind_text(q, 7, stp->finished),
+	return sq_run_stmt(s, q,
+	                sq_bind_i64(q, 1, deployment) | sq_bind_text(q, 2, stp->resource) | sq_bind_text(q, 3, stp->action) |
+	                sq_bind_text(q, 4, stp->result) | sq_bind_text(q, 5, stp->message) | sq_bind_text(q, 6, stp->started) |
+	                sq_bind_text(q, 7, stp->finished),
 	                "record step");
 }
 
@@ -603,69 +607,69 @@ static int change_resource(struct sqlite_store *s, const struct store_unit *u)
 {
 	const struct state_row *r = u->row;
 	char now[32];
-	now_text(s, now);
+	sq_now_text(s, now);
 	sqlite3_stmt *q;
 	int rc;
 	switch (u->change) {
 	case STORE_CHANGE_NONE:
 		return CRATIS_OK;
 	case STORE_CHANGE_PENDING:
-		if ((rc = prep(s, &q, "INSERT INTO resources (project, environment, id, api_version, status, pending_spec, deps, updated, deployment)"
+		if ((rc = sq_prep(s, &q, "INSERT INTO resources (project, environment, id, api_version, status, pending_spec, deps, updated, deployment)"
 		                      " VALUES (?1,?2,?3,?4,'pending',?5,?6,?7,?8)"
 		                      " ON CONFLICT (environment, project, id) DO UPDATE SET status='pending', pending_spec=?5, updated=?7, deployment=?8",
 		               "mark pending")))
 			return rc;
-		return run_stmt(s, q,
-		                bind_text(q, 1, r->project) | bind_text(q, 2, u->environment) | bind_text(q, 3, r->id) |
-		                bind_text(q, 4, r->api_version) | bind_text(q, 5, r->pending_spec) | bind_text(q, 6, r->deps) |
-		                bind_text(q, 7, now) | bind_i64(q, 8, u->deployment),
+		return sq_run_stmt(s, q,
+		                sq_bind_text(q, 1, r->project) | sq_bind_text(q, 2, u->environment) | sq_bind_text(q, 3, r->id) |
+		                sq_bind_text(q, 4, r->api_version) | sq_bind_text(q, 5, r->pending_spec) | sq_bind_text(q, 6, r->deps) |
+		                sq_bind_text(q, 7, now) | sq_bind_i64(q, 8, u->deployment),
 		                "mark pending");
 	case STORE_CHANGE_RECORD: {
 		bool ok = !strcmp(r->status, "ready");
 		if (ok)
-			rc = prep(s, &q, "INSERT INTO resources (project, environment, id, api_version, spec, outputs, deps, status, pending_spec, message, updated, deployment)"
+			rc = sq_prep(s, &q, "INSERT INTO resources (project, environment, id, api_version, spec, outputs, deps, status, pending_spec, message, updated, deployment)"
 			                 " VALUES (?1,?2,?3,?4,?5,?6,?7,'ready',NULL,NULL,?8,?9)"
 			                 " ON CONFLICT (environment, project, id) DO UPDATE SET api_version=?4, spec=?5, outputs=?6, deps=?7,"
 			                 " status='ready', pending_spec=NULL, message=NULL, updated=?8, deployment=?9", "record resource");
 		else
-			rc = prep(s, &q, "INSERT INTO resources (project, environment, id, api_version, deps, status, pending_spec, message, updated, deployment)"
+			rc = sq_prep(s, &q, "INSERT INTO resources (project, environment, id, api_version, deps, status, pending_spec, message, updated, deployment)"
 			                 " VALUES (?1,?2,?3,?4,?7,'failed',?5,?10,?8,?9)"
 			                 " ON CONFLICT (environment, project, id) DO UPDATE SET status='failed', pending_spec=?5, message=?10,"
 			                 " updated=?8, deployment=?9", "record resource");
 		if (rc)
 			return rc;
-		int b = bind_text(q, 1, r->project) | bind_text(q, 2, u->environment) | bind_text(q, 3, r->id) |
-		        bind_text(q, 4, r->api_version) | bind_text(q, 5, ok ? r->spec : r->pending_spec) |
-		        bind_text(q, 7, r->deps) | bind_text(q, 8, now) | bind_i64(q, 9, u->deployment);
+		int b = sq_bind_text(q, 1, r->project) | sq_bind_text(q, 2, u->environment) | sq_bind_text(q, 3, r->id) |
+		        sq_bind_text(q, 4, r->api_version) | sq_bind_text(q, 5, ok ? r->spec : r->pending_spec) |
+		        sq_bind_text(q, 7, r->deps) | sq_bind_text(q, 8, now) | sq_bind_i64(q, 9, u->deployment);
 		if (ok)
-			b |= bind_text(q, 6, r->outputs);
+			b |= sq_bind_text(q, 6, r->outputs);
 		else
-			b |= bind_text(q, 10, r->message);
-		return run_stmt(s, q, b, "record resource");
+			b |= sq_bind_text(q, 10, r->message);
+		return sq_run_stmt(s, q, b, "record resource");
 	}
 	case STORE_CHANGE_REMOVE:
-		if ((rc = prep(s, &q, "DELETE FROM resources WHERE environment=? AND project=? AND id=?", "forget resource")))
+		if ((rc = sq_prep(s, &q, "DELETE FROM resources WHERE environment=? AND project=? AND id=?", "forget resource")))
 			return rc;
-		return run_stmt(s, q, bind_text(q, 1, u->environment) | bind_text(q, 2, r->project) | bind_text(q, 3, r->id),
+		return sq_run_stmt(s, q, sq_bind_text(q, 1, u->environment) | sq_bind_text(q, 2, r->project) | sq_bind_text(q, 3, r->id),
 		                "forget resource");
 	case STORE_CHANGE_RENAME: {
 		/* the new id must be free: checked here, in the transaction, so no run can record it between */
-		if ((rc = prep(s, &q, "SELECT 1 FROM resources WHERE environment=? AND project=? AND id=?", "rename resource")))
+		if ((rc = sq_prep(s, &q, "SELECT 1 FROM resources WHERE environment=? AND project=? AND id=?", "rename resource")))
 			return rc;
-		int b = bind_text(q, 1, u->environment) | bind_text(q, 2, r->project) | bind_text(q, 3, r->id);
+		int b = sq_bind_text(q, 1, u->environment) | sq_bind_text(q, 2, r->project) | sq_bind_text(q, 3, r->id);
 		int step = b == SQLITE_OK ? sqlite3_step(q) : SQLITE_ERROR;
 		sqlite3_finalize(q);
 		if (step == SQLITE_ROW)
 			return error_set(CRATIS_EEXISTS, "state '%s': %s/%s is already recorded in environment '%s'", s->pub.path,
 			                 r->project, r->id, u->environment);
 		if (step != SQLITE_DONE)
-			return db_error(s, "rename resource");
-		if ((rc = prep(s, &q, "UPDATE resources SET id=?1, updated=?2, deployment=?3 WHERE environment=?4 AND project=?5 AND id=?6",
+			return sq_db_error(s, "rename resource");
+		if ((rc = sq_prep(s, &q, "UPDATE resources SET id=?1, updated=?2, deployment=?3 WHERE environment=?4 AND project=?5 AND id=?6",
 		               "rename resource")))
 			return rc;
-		if ((rc = run_stmt(s, q,
-		                   bind_text(q, 1, r->id) | bind_text(q, 2, now) | bind_i64(q, 3, u->deployment) |
-		                   bind_text(q, 4, u->environment) | bind_text(q, 5, r->project) | bind_text(q, 6, u->old_id),
+		if ((rc = sq_run_stmt(s, q,
+		                   sq_bind_text(q, 1, r->id) | sq_bind_text(q, 2, now) | sq_bind_i64(q, 3, u->deployment) |
+		                   sq_bind_text(q, 4, u->environment) | sq_bind_text(q, 5, r->project) | sq_bind_text(q, 6, u->old_id),
 		                   "rename resource")))
 			return rc;
 		if (sqlite3_changes(s->db) != 1)
@@ -685,17 +689,17 @@ static int insert_events(struct sqlite_store *s, const struct store_event *ev, s
 	char now[32];
 	cloud_event_format_time(store_now(&s->pub), now);
 	sqlite3_stmt *q;
-	int rc = prep(s, &q, "INSERT INTO events (id, source, type, subject, time, data, deployment) VALUES (?,?,?,?,?,?,?)", "record event");
+	int rc = sq_prep(s, &q, "INSERT INTO events (id, source, type, subject, time, data, deployment) VALUES (?,?,?,?,?,?,?)", "record event");
 	for (size_t i = 0; i < n && !rc; i++) {
 		char id[37];
 		if (!ev[i].id && (rc = cloud_event_new_id(id)))
 			break;
 		sqlite3_reset(q);
-		int b = bind_text(q, 1, ev[i].id ? ev[i].id : id) | bind_text(q, 2, ev[i].source) | bind_text(q, 3, ev[i].type) |
-		        bind_text(q, 4, ev[i].subject) | bind_text(q, 5, now) | bind_text(q, 6, ev[i].data) |
-		        (deployment ? bind_i64(q, 7, deployment) : sqlite3_bind_null(q, 7));
+		int b = sq_bind_text(q, 1, ev[i].id ? ev[i].id : id) | sq_bind_text(q, 2, ev[i].source) | sq_bind_text(q, 3, ev[i].type) |
+		        sq_bind_text(q, 4, ev[i].subject) | sq_bind_text(q, 5, now) | sq_bind_text(q, 6, ev[i].data) |
+		        (deployment ? sq_bind_i64(q, 7, deployment) : sqlite3_bind_null(q, 7));
 		if (b != SQLITE_OK || sqlite3_step(q) != SQLITE_DONE)
-			rc = db_error(s, "record event");
+			rc = sq_db_error(s, "record event");
 	}
 	sqlite3_finalize(q);
 	return rc;
@@ -705,7 +709,7 @@ static int sq_commit(struct store *st, const struct store_unit *u)
 {
 	struct sqlite_store *s = S(st);
 	pthread_mutex_lock(&s->mu);
-	int rc = begin(s);
+	int rc = sq_begin(s);
 	if (rc)
 		goto out_unlock;
 	rc = change_resource(s, u);
@@ -713,7 +717,7 @@ static int sq_commit(struct store *st, const struct store_unit *u)
 		rc = insert_step(s, u->step, u->deployment);
 	if (!rc)
 		rc = insert_events(s, u->events, u->nevents, u->deployment);
-	rc = end_tx(s, rc);
+	rc = sq_end_tx(s, rc);
 out_unlock:
 	pthread_mutex_unlock(&s->mu);
 	return rc;
@@ -726,29 +730,29 @@ static int sq_deployment_begin(struct store *st, struct deployment *d, const cha
 	struct sqlite_store *s = S(st);
 	int64_t id = 0;
 	pthread_mutex_lock(&s->mu);
-	int rc = begin(s);
+	int rc = sq_begin(s);
 	if (rc)
 		goto out_unlock;
 	sqlite3_stmt *q;
-	if ((rc = prep(s, &q, "INSERT INTO deployments (project, environment, command, user, host, started, result, inputs) VALUES (?,?,?,?,?,?,'running',?)",
+	if ((rc = sq_prep(s, &q, "INSERT INTO deployments (project, environment, command, user, host, started, result, inputs) VALUES (?,?,?,?,?,?,'running',?)",
 	               "start deployment")))
 		goto out_end;
-	rc = run_stmt(s, q,
-	              bind_text(q, 1, d->project) | bind_text(q, 2, d->environment) | bind_text(q, 3, d->command) |
-	              bind_text(q, 4, d->user) | bind_text(q, 5, d->host) | bind_text(q, 6, d->started) | bind_text(q, 7, d->inputs),
+	rc = sq_run_stmt(s, q,
+	              sq_bind_text(q, 1, d->project) | sq_bind_text(q, 2, d->environment) | sq_bind_text(q, 3, d->command) |
+	              sq_bind_text(q, 4, d->user) | sq_bind_text(q, 5, d->host) | sq_bind_text(q, 6, d->started) | sq_bind_text(q, 7, d->inputs),
 	              "start deployment");
 	if (rc)
 		goto out_end;
 	id = sqlite3_last_insert_rowid(s->db);
 	if (lock_id) {
-		if ((rc = prep(s, &q, "UPDATE locks SET deployment = ? WHERE id = ?", "record the lock's deployment")))
+		if ((rc = sq_prep(s, &q, "UPDATE locks SET deployment = ? WHERE id = ?", "record the lock's deployment")))
 			goto out_end;
-		rc = run_stmt(s, q, bind_i64(q, 1, id) | bind_text(q, 2, lock_id), "record the lock's deployment");
+		rc = sq_run_stmt(s, q, sq_bind_i64(q, 1, id) | sq_bind_text(q, 2, lock_id), "record the lock's deployment");
 	}
 	if (!rc)
-		rc = insert_emits(s, em, &(struct store_emit_info){ .deployment = id });
+		rc = sq_insert_emits(s, em, &(struct store_emit_info){ .deployment = id });
 out_end:
-	rc = end_tx(s, rc);
+	rc = sq_end_tx(s, rc);
 	if (!rc)
 		d->id = id;
 out_unlock:
@@ -761,20 +765,20 @@ static int sq_deployment_finish(struct store *st, const struct deployment *d, co
 	struct sqlite_store *s = S(st);
 	pthread_mutex_lock(&s->mu);
 	bool tx = em && em->n; /* alone, the UPDATE is its own transaction */
-	int rc = tx ? begin(s) : CRATIS_OK;
+	int rc = tx ? sq_begin(s) : CRATIS_OK;
 	if (rc)
 		goto out_unlock;
 	sqlite3_stmt *q;
 	/* a deployment another run closed as interrupted (its lease was lost) stays closed */
-	rc = prep(s, &q, "UPDATE deployments SET finished=?, result=?, summary=? WHERE id=? AND (result IS NULL OR result = 'running')",
+	rc = sq_prep(s, &q, "UPDATE deployments SET finished=?, result=?, summary=? WHERE id=? AND (result IS NULL OR result = 'running')",
 	          "finish deployment");
 	if (!rc)
-		rc = run_stmt(s, q, bind_text(q, 1, d->finished) | bind_text(q, 2, d->result) | bind_text(q, 3, d->summary) | bind_i64(q, 4, d->id),
+		rc = sq_run_stmt(s, q, sq_bind_text(q, 1, d->finished) | sq_bind_text(q, 2, d->result) | sq_bind_text(q, 3, d->summary) | sq_bind_i64(q, 4, d->id),
 		              "finish deployment");
 	if (tx) {
 		if (!rc)
-			rc = insert_emits(s, em, &(struct store_emit_info){ .deployment = d->id });
-		rc = end_tx(s, rc);
+			rc = sq_insert_emits(s, em, &(struct store_emit_info){ .deployment = d->id });
+		rc = sq_end_tx(s, rc);
 	}
 out_unlock:
 	pthread_mutex_unlock(&s->mu);
@@ -786,12 +790,12 @@ static int sq_history(struct store *st, const char *environment, int limit, stru
 	struct sqlite_store *s = S(st);
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	int rc = prep(s, &q, "SELECT id, project, environment, command, user, host, started, finished, result, summary, inputs FROM deployments"
+	int rc = sq_prep(s, &q, "SELECT id, project, environment, command, user, host, started, finished, result, summary, inputs FROM deployments"
 	                     " WHERE ?1 IS NULL OR environment = ?1 ORDER BY id DESC LIMIT ?2", "read history");
 	if (rc)
 		goto out_unlock;
-	if (bind_text(q, 1, environment) | sqlite3_bind_int(q, 2, limit > 0 ? limit : -1)) {
-		rc = db_error(s, "read history");
+	if (sq_bind_text(q, 1, environment) | sqlite3_bind_int(q, 2, limit > 0 ? limit : -1)) {
+		rc = sq_db_error(s, "read history");
 		goto out_finalize;
 	}
 	int r;
@@ -800,19 +804,19 @@ static int sq_history(struct store *st, const char *environment, int limit, stru
 		struct deployment *d = &out->v[out->n++];
 		memset(d, 0, sizeof(*d));
 		d->id = sqlite3_column_int64(q, 0);
-		d->project = col(q, 1);
-		d->environment = colr(q, 2);
-		d->command = col(q, 3);
-		d->user = col(q, 4);
-		d->host = col(q, 5);
-		d->started = col(q, 6);
-		d->finished = col(q, 7);
-		d->result = col(q, 8);
-		d->summary = col(q, 9);
-		d->inputs = col(q, 10);
+		d->project = sq_col(q, 1);
+		d->environment = sq_colr(q, 2);
+		d->command = sq_col(q, 3);
+		d->user = sq_col(q, 4);
+		d->host = sq_col(q, 5);
+		d->started = sq_col(q, 6);
+		d->finished = sq_col(q, 7);
+		d->result = sq_col(q, 8);
+		d->summary = sq_col(q, 9);
+		d->inputs = sq_col(q, 10);
 	}
 	if (r != SQLITE_DONE)
-		rc = db_error(s, "read history");
+		rc = sq_db_error(s, "read history");
 out_finalize:
 	sqlite3_finalize(q);
 out_unlock:
@@ -825,11 +829,11 @@ static int sq_steps(struct store *st, int64_t deployment, struct steps *out)
 	struct sqlite_store *s = S(st);
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	int rc = prep(s, &q, "SELECT resource, action, result, message, started, finished FROM steps WHERE deployment=? ORDER BY rowid", "read steps");
+	int rc = sq_prep(s, &q, "SELECT resource, action, result, message, started, finished FROM steps WHERE deployment=? ORDER BY rowid", "read steps");
 	if (rc)
 		goto out_unlock;
-	if (bind_i64(q, 1, deployment)) {
-		rc = db_error(s, "read steps");
+	if (sq_bind_i64(q, 1, deployment)) {
+		rc = sq_db_error(s, "read steps");
 		goto out_finalize;
 	}
 	int r;
@@ -837,15 +841,15 @@ static int sq_steps(struct store *st, int64_t deployment, struct steps *out)
 		ALLOC_GROW(out->v, out->n + 1, out->alloc);
 		struct step *x = &out->v[out->n++];
 		memset(x, 0, sizeof(*x));
-		x->resource = colr(q, 0);
-		x->action = col(q, 1);
-		x->result = col(q, 2);
-		x->message = col(q, 3);
-		x->started = col(q, 4);
-		x->finished = col(q, 5);
+		x->resource = sq_colr(q, 0);
+		x->action = sq_col(q, 1);
+		x->result = sq_col(q, 2);
+		x->message = sq_col(q, 3);
+		x->started = sq_col(q, 4);
+		x->finished = sq_col(q, 5);
 	}
 	if (r != SQLITE_DONE)
-		rc = db_error(s, "read steps");
+		rc = sq_db_error(s, "read steps");
 out_finalize:
 	sqlite3_finalize(q);
 out_unlock:
@@ -858,13 +862,13 @@ out_unlock:
 static void fill_artifact(struct artifact *a, sqlite3_stmt *q)
 {
 	memset(a, 0, sizeof(*a));
-	a->name = colr(q, 0);
-	a->version = colr(q, 1);
-	a->digest = colr(q, 2);
+	a->name = sq_colr(q, 0);
+	a->version = sq_colr(q, 1);
+	a->digest = sq_colr(q, 2);
 	a->snapshot = sqlite3_column_int(q, 3) != 0;
 	a->current = sqlite3_column_int(q, 4) != 0;
-	a->recorded = colr(q, 5);
-	a->user = col(q, 6);
+	a->recorded = sq_colr(q, 5);
+	a->user = sq_col(q, 6);
 }
 
 static int sq_artifact_record(struct store *st, const struct artifact *a, enum artifact_outcome *outcome,
@@ -872,26 +876,26 @@ static int sq_artifact_record(struct store *st, const struct artifact *a, enum a
 {
 	struct sqlite_store *s = S(st);
 	char now[32];
-	now_text(s, now);
+	sq_now_text(s, now);
 	memset(existing, 0, sizeof(*existing));
 	pthread_mutex_lock(&s->mu);
-	int rc = begin(s);
+	int rc = sq_begin(s);
 	if (rc)
 		goto out_unlock;
 	sqlite3_stmt *q;
-	if ((rc = prep(s, &q, "SELECT name, version, digest, snapshot, current, recorded, user FROM artifacts"
+	if ((rc = sq_prep(s, &q, "SELECT name, version, digest, snapshot, current, recorded, user FROM artifacts"
 	                      " WHERE name = ? AND version = ? AND current = 1", "read artifact")))
 		goto out_end;
 	bool found = false;
-	if (bind_text(q, 1, a->name) | bind_text(q, 2, a->version)) {
-		rc = db_error(s, "read artifact");
+	if (sq_bind_text(q, 1, a->name) | sq_bind_text(q, 2, a->version)) {
+		rc = sq_db_error(s, "read artifact");
 	} else {
 		int r = sqlite3_step(q);
 		if (r == SQLITE_ROW) {
 			fill_artifact(existing, q);
 			found = true;
 		} else if (r != SQLITE_DONE) {
-			rc = db_error(s, "read artifact");
+			rc = sq_db_error(s, "read artifact");
 		}
 	}
 	sqlite3_finalize(q);
@@ -907,20 +911,20 @@ static int sq_artifact_record(struct store *st, const struct artifact *a, enum a
 		goto out_end;
 	}
 	if (found) {
-		if ((rc = prep(s, &q, "UPDATE artifacts SET current = 0 WHERE name = ? AND version = ?", "supersede artifact")))
+		if ((rc = sq_prep(s, &q, "UPDATE artifacts SET current = 0 WHERE name = ? AND version = ?", "supersede artifact")))
 			goto out_end;
-		if ((rc = run_stmt(s, q, bind_text(q, 1, a->name) | bind_text(q, 2, a->version), "supersede artifact")))
+		if ((rc = sq_run_stmt(s, q, sq_bind_text(q, 1, a->name) | sq_bind_text(q, 2, a->version), "supersede artifact")))
 			goto out_end;
 	}
-	if ((rc = prep(s, &q, "INSERT INTO artifacts (name, version, digest, snapshot, current, recorded, user) VALUES (?,?,?,?,1,?,?)", "record artifact")))
+	if ((rc = sq_prep(s, &q, "INSERT INTO artifacts (name, version, digest, snapshot, current, recorded, user) VALUES (?,?,?,?,1,?,?)", "record artifact")))
 		goto out_end;
-	rc = run_stmt(s, q,
-	              bind_text(q, 1, a->name) | bind_text(q, 2, a->version) | bind_text(q, 3, a->digest) |
-	              sqlite3_bind_int(q, 4, a->snapshot) | bind_text(q, 5, now) | bind_text(q, 6, a->user),
+	rc = sq_run_stmt(s, q,
+	              sq_bind_text(q, 1, a->name) | sq_bind_text(q, 2, a->version) | sq_bind_text(q, 3, a->digest) |
+	              sqlite3_bind_int(q, 4, a->snapshot) | sq_bind_text(q, 5, now) | sq_bind_text(q, 6, a->user),
 	              "record artifact");
 	*outcome = found ? ARTIFACT_REPLACED : ARTIFACT_NEW;
 out_end:
-	rc = end_tx(s, rc);
+	rc = sq_end_tx(s, rc);
 	if (rc && rc != CRATIS_EEXISTS)
 		artifact_release(existing);
 out_unlock:
@@ -933,12 +937,12 @@ static int sq_artifacts(struct store *st, const char *name, bool history, struct
 	struct sqlite_store *s = S(st);
 	pthread_mutex_lock(&s->mu);
 	sqlite3_stmt *q;
-	int rc = prep(s, &q, "SELECT name, version, digest, snapshot, current, recorded, user FROM artifacts"
+	int rc = sq_prep(s, &q, "SELECT name, version, digest, snapshot, current, recorded, user FROM artifacts"
 	                     " WHERE (?1 IS NULL OR name = ?1) AND (?2 OR current = 1) ORDER BY id DESC", "list artifacts");
 	if (rc)
 		goto out_unlock;
-	if (bind_text(q, 1, name) | sqlite3_bind_int(q, 2, history)) {
-		rc = db_error(s, "list artifacts");
+	if (sq_bind_text(q, 1, name) | sqlite3_bind_int(q, 2, history)) {
+		rc = sq_db_error(s, "list artifacts");
 		goto out_finalize;
 	}
 	int r;
@@ -947,314 +951,10 @@ static int sq_artifacts(struct store *st, const char *name, bool history, struct
 		fill_artifact(&out->v[out->n++], q);
 	}
 	if (r != SQLITE_DONE)
-		rc = db_error(s, "list artifacts");
+		rc = sq_db_error(s, "list artifacts");
 out_finalize:
 	sqlite3_finalize(q);
 out_unlock:
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-/* ---- releases ---- */
-
-/* Insert or update the n releases of v; the caller holds s->mu and a transaction. */
-static int sq_put_rows(struct sqlite_store *s, const struct release *v, size_t n, const char *now)
-{
-	int rc = CRATIS_OK;
-	for (size_t i = 0; i < n && !rc; i++) {
-		const struct release *r = &v[i];
-		sqlite3_stmt *q;
-		rc = prep(s, &q, "INSERT INTO releases (environment, project, rollout, id, colour, port, spec, status, stage, log, created, updated, retire_at)"
-		                 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,?12)"
-		                 " ON CONFLICT (environment, project, rollout, id) DO UPDATE SET colour=?5, port=?6, spec=?7, status=?8,"
-		                 " stage=?9, log=?10, updated=?11, retire_at=?12", "record release");
-		if (!rc)
-			rc = run_stmt(s, q,
-			              bind_text(q, 1, r->environment) | bind_text(q, 2, r->project) | bind_text(q, 3, r->rollout) |
-			              bind_text(q, 4, r->id) | bind_text(q, 5, r->colour) | sqlite3_bind_int(q, 6, r->port) |
-			              bind_text(q, 7, r->spec) | bind_text(q, 8, r->status) | bind_text(q, 9, r->stage) |
-			              bind_text(q, 10, r->log) | bind_text(q, 11, now) | bind_i64(q, 12, r->retire_at),
-			              "record release");
-	}
-	return rc;
-}
-
-static int sq_release_put(struct store *st, const struct release *v, size_t n, const struct store_emits *em)
-{
-	struct sqlite_store *s = S(st);
-	char now[32];
-	now_text(s, now);
-	pthread_mutex_lock(&s->mu);
-	int rc = begin(s);
-	if (!rc)
-		rc = sq_put_rows(s, v, n, now);
-	if (!rc)
-		rc = insert_emits(s, em, &(struct store_emit_info){ 0 });
-	rc = end_tx(s, rc);
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-static int sq_release_allocate(struct store *st, struct release *r, const struct port_range *range)
-{
-	struct sqlite_store *s = S(st);
-	char now[32];
-	now_text(s, now);
-	pthread_mutex_lock(&s->mu);
-	int *ports = NULL;
-	bool *retired = NULL;
-	size_t n = 0, alloc = 0, aret = 0;
-	int rc = begin(s); /* BEGIN IMMEDIATE: one allocator at a time across processes */
-	sqlite3_stmt *q = NULL;
-	if (!rc)
-		rc = prep(s, &q, "SELECT port, min(status = 'retired') FROM releases WHERE port > 0 AND status NOT IN ('failed','aborted')"
-		                 " GROUP BY port", "allocate a release port");
-	int x = SQLITE_DONE;
-	while (!rc && (x = sqlite3_step(q)) == SQLITE_ROW) {
-		ALLOC_GROW(ports, n + 1, alloc);
-		ALLOC_GROW(retired, n + 1, aret);
-		ports[n] = sqlite3_column_int(q, 0);
-		retired[n++] = sqlite3_column_int(q, 1) != 0;
-	}
-	if (!rc && x != SQLITE_DONE)
-		rc = db_error(s, "allocate a release port");
-	sqlite3_finalize(q);
-	if (!rc) {
-		int port = store_port_pick(ports, retired, n, range);
-		if (!port)
-			rc = error_set(CRATIS_ENOTFOUND, "no release port left in %d-%d: %zu are held by releases recorded in state '%s', the rest are in use",
-			               range->lo, range->hi, n, s->pub.path);
-		else {
-			r->port = port;
-			rc = sq_put_rows(s, r, 1, now);
-		}
-	}
-	rc = end_tx(s, rc);
-	pthread_mutex_unlock(&s->mu);
-	free(ports);
-	free(retired);
-	return rc;
-}
-
-static int sq_releases(struct store *st, const char *environment, const char *project, const char *rollout,
-                       struct releases *out)
-{
-	struct sqlite_store *s = S(st);
-	pthread_mutex_lock(&s->mu);
-	sqlite3_stmt *q;
-	int rc = prep(s, &q, "SELECT environment, project, rollout, id, colour, port, spec, status, stage, log, created, updated, retire_at"
-	                     " FROM releases WHERE environment=? AND project=? AND rollout=? ORDER BY seq DESC", "list releases");
-	if (rc)
-		goto out_unlock;
-	if (bind_text(q, 1, environment) | bind_text(q, 2, project) | bind_text(q, 3, rollout)) {
-		rc = db_error(s, "list releases");
-		goto out_finalize;
-	}
-	int x;
-	while ((x = sqlite3_step(q)) == SQLITE_ROW) {
-		ALLOC_GROW(out->v, out->n + 1, out->alloc);
-		struct release *r = &out->v[out->n++];
-		memset(r, 0, sizeof(*r));
-		r->environment = colr(q, 0);
-		r->project = colr(q, 1);
-		r->rollout = colr(q, 2);
-		r->id = colr(q, 3);
-		r->colour = col(q, 4);
-		r->port = sqlite3_column_int(q, 5);
-		r->spec = col(q, 6);
-		r->status = col(q, 7);
-		r->stage = col(q, 8);
-		r->log = col(q, 9);
-		r->created = col(q, 10);
-		r->updated = col(q, 11);
-		r->retire_at = sqlite3_column_int64(q, 12);
-	}
-	if (x != SQLITE_DONE)
-		rc = db_error(s, "list releases");
-out_finalize:
-	sqlite3_finalize(q);
-out_unlock:
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-/* ---- the event outbox ---- */
-
-#define EVENT_COLS "e.seq, e.id, e.source, e.type, e.subject, e.time, e.data"
-
-static void fill_event(struct cloud_event *e, sqlite3_stmt *q)
-{
-	memset(e, 0, sizeof(*e));
-	e->seq = sqlite3_column_int64(q, 0);
-	e->id = colr(q, 1);
-	e->source = colr(q, 2);
-	e->type = colr(q, 3);
-	e->subject = col(q, 4);
-	e->time = colr(q, 5);
-	e->data = col(q, 6);
-	e->datacontenttype = e->data ? xstrdup("application/json") : NULL;
-}
-
-static int sq_events(struct store *st, const struct event_query *eq, struct store_events *out)
-{
-	struct sqlite_store *s = S(st);
-	pthread_mutex_lock(&s->mu);
-	sqlite3_stmt *q;
-	int rc = prep(s, &q, "SELECT " EVENT_COLS " FROM events e WHERE e.seq > ?1 AND (?2 IS NULL OR e.time >= ?2)"
-	                     " AND (?3 IS NULL OR e.id = ?3) ORDER BY e.seq", "list events");
-	if (rc)
-		goto out_unlock;
-	if (bind_i64(q, 1, eq->after_seq) | bind_text(q, 2, eq->since) | bind_text(q, 3, eq->id)) {
-		rc = db_error(s, "list events");
-		goto out_finalize;
-	}
-	int r;
-	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		ALLOC_GROW(out->v, out->n + 1, out->alloc);
-		fill_event(&out->v[out->n++], q);
-	}
-	if (r != SQLITE_DONE)
-		rc = db_error(s, "list events");
-out_finalize:
-	sqlite3_finalize(q);
-out_unlock:
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-static int sq_deliveries(struct store *st, const char *sink, size_t limit, struct event_deliveries *out)
-{
-	struct sqlite_store *s = S(st);
-	pthread_mutex_lock(&s->mu);
-	sqlite3_stmt *q;
-	int rc = prep(s, &q, "SELECT " EVENT_COLS ", d.attempts, d.first_attempt, d.next_attempt FROM events e"
-	                     " LEFT JOIN deliveries d ON d.sink = ?1 AND d.seq = e.seq"
-	                     " WHERE d.status IS NULL OR d.status = 'pending' ORDER BY e.seq LIMIT ?2", "list pending deliveries");
-	if (rc)
-		goto out_unlock;
-	if (bind_text(q, 1, sink) | bind_i64(q, 2, limit ? (int64_t)limit : -1)) {
-		rc = db_error(s, "list pending deliveries");
-		goto out_finalize;
-	}
-	int r;
-	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		ALLOC_GROW(out->v, out->n + 1, out->alloc);
-		struct event_delivery *d = &out->v[out->n++];
-		fill_event(&d->ev, q);
-		d->attempts = sqlite3_column_int(q, 7);
-		d->first_attempt_ms = sqlite3_column_int64(q, 8);
-		d->next_attempt_ms = sqlite3_column_int64(q, 9);
-	}
-	if (r != SQLITE_DONE)
-		rc = db_error(s, "list pending deliveries");
-out_finalize:
-	sqlite3_finalize(q);
-out_unlock:
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-static const char *const delivery_status_names[] = { "pending", "delivered", "dead", "skipped" };
-
-static int sq_delivery_mark(struct store *st, const char *sink, const struct delivery_mark *m, size_t n)
-{
-	struct sqlite_store *s = S(st);
-	char now[32];
-	cloud_event_format_time(store_now(st), now);
-	const char *last_error = NULL;
-	bool delivered_any = false;
-	pthread_mutex_lock(&s->mu);
-	int rc = begin(s);
-	if (rc)
-		goto out_unlock;
-	sqlite3_stmt *q;
-	if ((rc = prep(s, &q, "INSERT OR REPLACE INTO deliveries (sink, seq, status, attempts, first_attempt, next_attempt, last_error, delivered)"
-	                      " VALUES (?,?,?,?,?,?,?,?)", "mark delivery")))
-		goto out_end;
-	for (size_t i = 0; i < n && !rc; i++) {
-		bool delivered = m[i].status == DELIVERY_DELIVERED;
-		sqlite3_reset(q);
-		int b = bind_text(q, 1, sink) | bind_i64(q, 2, m[i].seq) | bind_text(q, 3, delivery_status_names[m[i].status]) |
-		        sqlite3_bind_int(q, 4, m[i].attempts) | bind_i64(q, 5, m[i].first_attempt_ms) |
-		        bind_i64(q, 6, m[i].next_attempt_ms) | bind_text(q, 7, m[i].error) | bind_text(q, 8, delivered ? now : NULL);
-		if (b != SQLITE_OK || sqlite3_step(q) != SQLITE_DONE)
-			rc = db_error(s, "mark delivery");
-		delivered_any |= delivered;
-		if (!delivered && m[i].status != DELIVERY_SKIPPED && m[i].error)
-			last_error = m[i].error;
-	}
-	sqlite3_finalize(q);
-	if (rc || (!delivered_any && !last_error))
-		goto out_end;
-	if ((rc = prep(s, &q, "INSERT INTO sinks (name, last_error, last_delivered) VALUES (?1, ?2, ?3)"
-	                      " ON CONFLICT (name) DO UPDATE SET last_error = COALESCE(?2, last_error), last_delivered = COALESCE(?3, last_delivered)",
-	               "record sink state")))
-		goto out_end;
-	rc = run_stmt(s, q, bind_text(q, 1, sink) | bind_text(q, 2, last_error) | bind_text(q, 3, delivered_any ? now : NULL),
-	              "record sink state");
-out_end:
-	rc = end_tx(s, rc);
-out_unlock:
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-static int sq_sink_set_disabled(struct store *st, const char *sink, bool disabled, const char *reason)
-{
-	struct sqlite_store *s = S(st);
-	pthread_mutex_lock(&s->mu);
-	sqlite3_stmt *q;
-	int rc = prep(s, &q, "INSERT INTO sinks (name, disabled, reason) VALUES (?1, ?2, ?3)"
-	                     " ON CONFLICT (name) DO UPDATE SET disabled = ?2, reason = ?3", "disable sink");
-	if (!rc)
-		rc = run_stmt(s, q, bind_text(q, 1, sink) | sqlite3_bind_int(q, 2, disabled) | bind_text(q, 3, disabled ? reason : NULL),
-		              "disable sink");
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-static int sq_sink_status(struct store *st, const char *sink, struct store_sink_status *out)
-{
-	struct sqlite_store *s = S(st);
-	pthread_mutex_lock(&s->mu);
-	sqlite3_stmt *q;
-	int rc = prep(s, &q, "SELECT (SELECT disabled FROM sinks WHERE name = ?1), (SELECT reason FROM sinks WHERE name = ?1),"
-	                     " (SELECT last_error FROM sinks WHERE name = ?1), (SELECT last_delivered FROM sinks WHERE name = ?1),"
-	                     " (SELECT count(*) FROM events e LEFT JOIN deliveries d ON d.sink = ?1 AND d.seq = e.seq"
-	                     "  WHERE d.status IS NULL OR d.status = 'pending'),"
-	                     " (SELECT count(*) FROM deliveries WHERE sink = ?1 AND status = 'delivered'),"
-	                     " (SELECT count(*) FROM deliveries WHERE sink = ?1 AND status = 'dead')", "read sink state");
-	if (rc)
-		goto out_unlock;
-	if (bind_text(q, 1, sink) != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW) {
-		rc = db_error(s, "read sink state");
-	} else {
-		out->disabled = sqlite3_column_int(q, 0) != 0;
-		out->reason = col(q, 1);
-		out->last_error = col(q, 2);
-		out->last_delivered = col(q, 3);
-		out->backlog = sqlite3_column_int64(q, 4);
-		out->delivered = sqlite3_column_int64(q, 5);
-		out->dead = sqlite3_column_int64(q, 6);
-	}
-	sqlite3_finalize(q);
-out_unlock:
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-static int sq_redeliver(struct store *st, const char *sink, const char *event_id, const char *since, size_t *n)
-{
-	struct sqlite_store *s = S(st);
-	pthread_mutex_lock(&s->mu);
-	sqlite3_stmt *q;
-	/* no row is pending with no attempts: deleting the rows makes them pending again */
-	int rc = prep(s, &q, "DELETE FROM deliveries WHERE (?1 IS NULL OR sink = ?1) AND seq IN"
-	                     " (SELECT seq FROM events WHERE (?2 IS NULL OR id = ?2) AND (?3 IS NULL OR time >= ?3))", "redeliver");
-	if (!rc)
-		rc = run_stmt(s, q, bind_text(q, 1, sink) | bind_text(q, 2, event_id) | bind_text(q, 3, since), "redeliver");
-	if (!rc)
-		*n = (size_t)sqlite3_changes(s->db);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -1279,12 +979,12 @@ static int sq_dump(struct store *st, struct store_dump *out)
 	struct sqlite_store *s = S(st);
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&s->mu);
-	int rc = exec_sql(s, "BEGIN", "begin read");
+	int rc = sq_exec(s, "BEGIN", "begin read");
 	for (int k = 0; k < STORE_T__COUNT && !rc; k++) {
 		const struct store_table_def *t = store_table_def((enum store_table)k);
 		char *sql = dump_sql(k);
 		sqlite3_stmt *q;
-		rc = prep(s, &q, sql, "dump");
+		rc = sq_prep(s, &q, sql, "dump");
 		free(sql);
 		if (rc)
 			break;
@@ -1296,7 +996,7 @@ static int sq_dump(struct store *st, struct store_dump *out)
 			store_dump_add_row(&out->t[k], cells, t->ncolumns);
 		}
 		if (r != SQLITE_DONE)
-			rc = db_error(s, "dump");
+			rc = sq_db_error(s, "dump");
 		sqlite3_finalize(q);
 	}
 	int nlocks = 0;
@@ -1315,11 +1015,12 @@ static int sq_load(struct store *st, const struct store_dump *in)
 {
 	struct sqlite_store *s = S(st);
 	pthread_mutex_lock(&s->mu);
-	int rc = begin(s), n = 0;
+	int rc = sq_begin(s), n = 0;
 	if (!rc)
 		rc = read_int(s, "SELECT (SELECT count(*) FROM resources) + (SELECT count(*) FROM deployments) + (SELECT count(*) FROM steps)"
 		                 " + (SELECT count(*) FROM artifacts) + (SELECT count(*) FROM releases) + (SELECT count(*) FROM locks)"
-		                 " + (SELECT count(*) FROM events) + (SELECT count(*) FROM deliveries) + (SELECT count(*) FROM sinks)",
+		                 " + (SELECT count(*) FROM events) + (SELECT count(*) FROM deliveries) + (SELECT count(*) FROM sinks)"
+		                 " + (SELECT count(*) FROM records)",
 		              &n, "read the target");
 	if (!rc && n)
 		rc = error_set(CRATIS_EEXISTS, "state '%s' already holds cratis data (%d rows): a copy goes into an empty store only", s->pub.path, n);
@@ -1334,7 +1035,7 @@ static int sq_load(struct store *st, const struct store_dump *in)
 			buf_addf(&b, "%s?%zu", i ? ", " : "", i + 1);
 		buf_adds(&b, ")");
 		sqlite3_stmt *q;
-		rc = prep(s, &q, b.ptr, "load");
+		rc = sq_prep(s, &q, b.ptr, "load");
 		buf_release(&b);
 		if (rc)
 			break;
@@ -1343,13 +1044,13 @@ static int sq_load(struct store *st, const struct store_dump *in)
 			sqlite3_reset(q);
 			int bound = SQLITE_OK;
 			for (size_t i = 0; i < t->ncolumns; i++)
-				bound |= bind_text(q, (int)i + 1, d->cells[r * t->ncolumns + i]);
+				bound |= sq_bind_text(q, (int)i + 1, d->cells[r * t->ncolumns + i]);
 			if (bound != SQLITE_OK || sqlite3_step(q) != SQLITE_DONE)
-				rc = db_error(s, "load");
+				rc = sq_db_error(s, "load");
 		}
 		sqlite3_finalize(q);
 	}
-	rc = end_tx(s, rc);
+	rc = sq_end_tx(s, rc);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -1383,6 +1084,10 @@ static const struct store_ops sqlite_ops = {
 	.sink_set_disabled = sq_sink_set_disabled,
 	.sink_status = sq_sink_status,
 	.redeliver = sq_redeliver,
+	.record_put = sq_record_put,
+	.record_get = sq_record_get,
+	.records = sq_records,
+	.record_delete = sq_record_delete,
 };
 
 /* Refuse what is not a state file (fresh: a file just created empty by create_fresh). */
@@ -1489,9 +1194,9 @@ static int open_file(struct store **out, const char *path, const char *url, bool
 	(void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	/* journal_mode=WAL is persistent: set it only when the header does not already say WAL (one
 	 * read transaction less per open; a file that is no database still fails here) */
-	if (!header_says_wal(s) && (rc = exec_sql(s, "PRAGMA journal_mode=WAL", "open")))
+	if (!header_says_wal(s) && (rc = sq_exec(s, "PRAGMA journal_mode=WAL", "open")))
 		goto out_close;
-	if ((rc = exec_sql(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;", "open")))
+	if ((rc = sq_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;", "open")))
 		goto out_close;
 	if ((rc = migrate(s)))
 		goto out_close;

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cratis/plugin.h"
 #include "secret/secret.h"
 #include "util/buf.h"
@@ -586,6 +588,105 @@ int store_port_pick(const int *ports, const bool *retired_only, size_t n, const 
 	return 0;
 }
 
+/* ---- records ---- */
+
+/* CRATIS_OK when s's backend has the record ops; else CRATIS_EINVAL. */
+static int records_supported(const struct store *s)
+{
+	if (s->ops->version < 5 || !s->ops->record_put)
+		return error_set(CRATIS_EINVAL, "state '%s' (%s) cannot keep records", s->path, s->ops->name);
+	return CRATIS_OK;
+}
+
+/* CRATIS_OK for a usable key; else CRATIS_EINVAL naming what is wrong. */
+static int check_record_key(const char *kind, const char *scope, const char *name)
+{
+	bool kind_ok = kind && *kind >= 'a' && *kind <= 'z';
+	for (const char *p = kind; kind_ok && *p; p++)
+		kind_ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-';
+	if (!kind_ok)
+		return error_set(CRATIS_EINVAL, "record kind '%s': expected [a-z][a-z0-9-]*", kind ? kind : "(null)");
+	if (!scope)
+		return error_set(CRATIS_EINVAL, "record %s: no scope (use \"\" for none)", kind);
+	if (!name || !*name)
+		return error_set(CRATIS_EINVAL, "record %s in scope '%s': empty name", kind, scope);
+	return CRATIS_OK;
+}
+
+int store_record_put(struct store *s, struct record *r, int64_t expect, const struct store_emits *em)
+{
+	int rc = records_supported(s);
+	if (!rc)
+		rc = check_record_key(r->kind, r->scope, r->name);
+	if (rc)
+		return rc;
+	if (expect < STORE_REV_ANY)
+		return error_set(CRATIS_EINVAL, "record %s '%s': expected revision %lld is not a revision", r->kind, r->name, (long long)expect);
+	json_error_t jerr;
+	json_t *body = r->body ? json_loads(r->body, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+	bool object = json_is_object(body);
+	json_decref(body);
+	if (!object)
+		return error_set(CRATIS_EINVAL, "record %s '%s': the body is not a JSON object", r->kind, r->name);
+	if ((rc = check_emits(s, em)))
+		return rc;
+	return s->ops->record_put(s, r, expect, em);
+}
+
+int store_record_get(struct store *s, const char *kind, const char *scope, const char *name, struct record *out)
+{
+	memset(out, 0, sizeof(*out));
+	int rc = records_supported(s);
+	if (!rc)
+		rc = check_record_key(kind, scope, name);
+	return rc ? rc : s->ops->record_get(s, kind, scope, name, out);
+}
+
+int store_records(struct store *s, const char *kind, const char *scope, struct records *out)
+{
+	memset(out, 0, sizeof(*out));
+	int rc = records_supported(s);
+	if (!rc)
+		rc = check_record_key(kind, scope ? scope : "", "*");
+	if (!rc)
+		rc = s->ops->records(s, kind, scope, out);
+	if (rc)
+		store_records_release(out);
+	return rc;
+}
+
+int store_record_delete(struct store *s, const char *kind, const char *scope, const char *name, int64_t expect,
+                        const struct store_emits *em)
+{
+	int rc = records_supported(s);
+	if (!rc)
+		rc = check_record_key(kind, scope, name);
+	if (!rc && (expect == 0 || expect < STORE_REV_ANY))
+		rc = error_set(CRATIS_EINVAL, "record %s '%s': a delete expects a revision > 0 or any", kind, name);
+	if (!rc)
+		rc = check_emits(s, em);
+	return rc ? rc : s->ops->record_delete(s, kind, scope, name, expect, em);
+}
+
+void record_release(struct record *r)
+{
+	free(r->kind);
+	free(r->scope);
+	free(r->name);
+	free(r->body);
+	free(r->created);
+	free(r->updated);
+	memset(r, 0, sizeof(*r));
+}
+
+void store_records_release(struct records *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		record_release(&r->v[i]);
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
 int store_releases_put(struct store *s, const struct release *v, size_t n)
 {
 	return store_releases_put_ev(s, v, n, NULL);
@@ -765,6 +866,7 @@ static const char *const event_cols[] = { "seq", "id", "source", "type", "subjec
 static const char *const delivery_cols[] = { "sink", "seq", "status", "attempts", "first_attempt", "next_attempt",
 	                                     "last_error", "delivered" };
 static const char *const sink_cols[] = { "name", "disabled", "reason", "last_error", "last_delivered" };
+static const char *const record_cols[] = { "kind", "scope", "name", "body", "revision", "created", "updated" };
 
 static const struct store_table_def table_defs[STORE_T__COUNT] = {
 	[STORE_T_DEPLOYMENTS] = { "deployments", COLS(deployment_cols), "id", false },
@@ -775,6 +877,7 @@ static const struct store_table_def table_defs[STORE_T__COUNT] = {
 	[STORE_T_EVENTS] = { "events", COLS(event_cols), "seq", false },
 	[STORE_T_DELIVERIES] = { "deliveries", COLS(delivery_cols), "sink, seq", false },
 	[STORE_T_SINKS] = { "sinks", COLS(sink_cols), "name", false },
+	[STORE_T_RECORDS] = { "records", COLS(record_cols), "kind, scope, name", false },
 };
 
 const struct store_table_def *store_table_def(enum store_table t)

@@ -115,6 +115,27 @@ struct releases {
 	size_t n, alloc;
 };
 
+/* A record: a JSON document the application layer keeps in the store beside resources and
+ * releases, for what has no table of its own: an experiment's state, a team, a namespace, an
+ * environment's master record, a pull agent's report. Keyed by (kind, scope, name); revision
+ * counts the writes (1 on insert) so that writers can compare-and-set. */
+struct record {
+	char *kind;           /* [a-z][a-z0-9-]*, e.g. "experiment", "team"; required */
+	char *scope;          /* what the name is unique within: "" (global), "ENV/PROJECT", a team... */
+	char *name;           /* required, non-empty */
+	char *body;           /* a JSON object, as text; never a secret in clear */
+	int64_t revision;     /* 1 after the insert, +1 per update */
+	char *created, *updated;  /* RFC 3339 UTC, from the store clock */
+};
+
+struct records {
+	struct record *v;
+	size_t n, alloc;
+};
+
+/* store_record_put / store_record_delete: write whatever revision is recorded (or none). */
+#define STORE_REV_ANY ((int64_t)-1)
+
 /* What artifact_record did. */
 enum artifact_outcome { ARTIFACT_NEW, ARTIFACT_SAME, ARTIFACT_REPLACED };
 
@@ -242,7 +263,7 @@ typedef int64_t (*store_clock_fn)(void *payload);
 /* The tables a dump holds, in the order they are loaded (deployments before what names them). */
 enum store_table {
 	STORE_T_DEPLOYMENTS, STORE_T_STEPS, STORE_T_RESOURCES, STORE_T_ARTIFACTS, STORE_T_RELEASES,
-	STORE_T_EVENTS, STORE_T_DELIVERIES, STORE_T_SINKS,
+	STORE_T_EVENTS, STORE_T_DELIVERIES, STORE_T_SINKS, STORE_T_RECORDS,
 	STORE_T__COUNT
 };
 
@@ -287,7 +308,7 @@ void store_dump_add_row(struct store_table_dump *t, const char *const *cells, si
  * struct store_emit_info; an event insert that fails rolls the whole change back and is
  * returned, CRATIS_EIO). Backends implement these; callers use the store_* functions. Every op
  * sets the last error when it returns non-zero. */
-#define STORE_OPS_VERSION 4
+#define STORE_OPS_VERSION 5
 struct store_ops {
 	int version;          /* STORE_OPS_VERSION the backend was written against */
 	const char *name;     /* "sqlite" */
@@ -340,6 +361,13 @@ struct store_ops {
 	int (*sink_set_disabled)(struct store *s, const char *sink, bool disabled, const char *reason);
 	int (*sink_status)(struct store *s, const char *sink, struct store_sink_status *out);
 	int (*redeliver)(struct store *s, const char *sink, const char *event_id, const char *since, size_t *n);
+	/* Version 5: records, each as the store_record_* function of the same name (after the
+	 * checks store.c does). */
+	int (*record_put)(struct store *s, struct record *r, int64_t expect, const struct store_emits *em);
+	int (*record_get)(struct store *s, const char *kind, const char *scope, const char *name, struct record *out);
+	int (*records)(struct store *s, const char *kind, const char *scope, struct records *out);
+	int (*record_delete)(struct store *s, const char *kind, const char *scope, const char *name, int64_t expect,
+	                     const struct store_emits *em);
 };
 
 /* A backend: the scheme it serves and how to open it. */
@@ -383,8 +411,9 @@ const char *store_backend_name(const struct store *s);
 /* Schema version of the open store (the newest migration applied) into *out. */
 int store_schema_version(struct store *s, int *out);
 /* Newest schema version this binary knows: every backend migrates to the same numbered schema
- * (1 = the unversioned schema of cratis 0.1, 2 = locks as leases, 3 = the event outbox). */
-#define STORE_SCHEMA_LATEST 3
+ * (1 = the unversioned schema of cratis 0.1, 2 = locks as leases, 3 = the event outbox,
+ * 4 = records). */
+#define STORE_SCHEMA_LATEST 4
 
 /* Replace s's clock (fn NULL restores the real one: CLOCK_REALTIME). Not thread-safe against
  * calls running on s: set it before use. */
@@ -573,6 +602,34 @@ void store_sink_status_release(struct store_sink_status *st);
  * whose time >= since (NULL: any), to sink (NULL: every sink). *n (may be NULL) gets how many
  * delivery rows were reset. CRATIS_EINVAL when neither event_id nor since is given, CRATIS_EIO. */
 int store_redeliver(struct store *s, const char *sink, const char *event_id, const char *since, size_t *n);
+
+/* ---- records ---- */
+
+/* Insert or update record r (kind, scope, name, body; created, updated and revision are
+ * ignored on input) with em's events (may be NULL) in one transaction. expect is the revision
+ * the caller read: STORE_REV_ANY writes unconditionally, 0 inserts only (the record must not
+ * exist), N > 0 updates only the record at revision N (compare-and-set). On success r->revision,
+ * r->created and r->updated are set to what was written (the strings replaced, heap-owned).
+ * Returns CRATIS_OK; CRATIS_EINVAL for a kind not matching [a-z][a-z0-9-]*, an empty name, a NULL
+ * scope, or a body that is not a JSON object (nothing written); CRATIS_EEXISTS when expect == 0
+ * and the record exists, or expect > 0 and its revision is another (the message says which
+ * revision the store holds; nothing written); CRATIS_ENOTFOUND when expect > 0 and there is no
+ * such record; CRATIS_EIO (nothing written). */
+int store_record_put(struct store *s, struct record *r, int64_t expect, const struct store_emits *em);
+/* The record (kind, scope, name) into *out (zeroed first; record_release). CRATIS_ENOTFOUND
+ * when there is none, CRATIS_EIO. */
+int store_record_get(struct store *s, const char *kind, const char *scope, const char *name, struct record *out);
+/* Every record of kind in scope (scope NULL: in every scope), ordered by scope then name, into
+ * *out (always initialised; store_records_release). CRATIS_EIO. */
+int store_records(struct store *s, const char *kind, const char *scope, struct records *out);
+/* Delete the record (kind, scope, name) with em's events in one transaction; expect as for
+ * store_record_put (0 is refused: CRATIS_EINVAL). CRATIS_ENOTFOUND when there is none,
+ * CRATIS_EEXISTS when its revision is not expect, CRATIS_EIO. */
+int store_record_delete(struct store *s, const char *kind, const char *scope, const char *name, int64_t expect,
+                        const struct store_emits *em);
+/* Free what r holds and zero it. */
+void record_release(struct record *r);
+void store_records_release(struct records *r);
 
 /* What store_migrate found, per table: rows in the source, rows read back from the target after
  * the copy, and the SHA-256 (hex) of each side's rows in a canonical form. */

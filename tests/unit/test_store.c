@@ -1417,7 +1417,7 @@ static void test_store_pg_installations_share_a_server(void **state)
 	assert_int_equal(store_lock(a, &la, 0, &holder), 0);
 	assert_int_equal(store_lock(b, &lb, 0, &holder), 0);
 	char *sql = xasprintf("SELECT count(*) FROM pg_tables WHERE schemaname = '%s'", pg_schema(url2));
-	assert_int_equal(pg_int(sql), 10); /* nine tables (six, and the outbox: events, deliveries, sinks) and schema_migrations */
+	assert_int_equal(pg_int(sql), 11); /* ten tables (six, the outbox: events, deliveries, sinks, and records) and schema_migrations */
 	free(sql);
 	sql = xasprintf("SELECT count(*) FROM \"%s\".schema_migrations", pg_schema(url2));
 	assert_int_equal(pg_int(sql), STORE_SCHEMA_LATEST);
@@ -1650,6 +1650,11 @@ static int64_t fill_everything(struct store *s)
 	assert_int_equal(store_delivery_mark(s, "log", got.v[0].seq, &m), 0);
 	store_events_release(&got);
 	assert_int_equal(store_sink_set_disabled(s, "hook", true, "410 Gone"), 0);
+	struct record r = { .kind = "experiment", .scope = "prod/q", .name = "checkout", .body = "{\"status\":\"running\"}" };
+	assert_int_equal(store_record_put(s, &r, 0, NULL), 0);
+	assert_int_equal(store_record_put(s, &r, 1, NULL), 0); /* revision 2 is copied as it is */
+	free(r.created);
+	free(r.updated);
 	return d2.id;
 }
 
@@ -1677,6 +1682,7 @@ static void test_store_migrate_round_trip(void **state)
 	assert_int_equal(rep.t[STORE_T_EVENTS].target_rows, 12);
 	assert_int_equal(rep.t[STORE_T_DELIVERIES].target_rows, 1);
 	assert_int_equal(rep.t[STORE_T_SINKS].target_rows, 2);
+	assert_int_equal(rep.t[STORE_T_RECORDS].target_rows, 1);
 	assert_string_equal(rep.t[STORE_T_RESOURCES].source_sha256, rep.t[STORE_T_RESOURCES].target_sha256);
 	assert_int_equal(store_migrate(mid, back, &rep), 0);
 	char *after = dump_text(back), *middle = dump_text(mid);
@@ -1739,6 +1745,194 @@ static void test_store_migrate_round_trip(void **state)
 	free(back_url);
 }
 
+/* ---- records (store ops version 5) ---- */
+
+static struct record rec(const char *kind, const char *scope, const char *name, const char *body)
+{
+	return (struct record){ .kind = xstrdup(kind), .scope = xstrdup(scope), .name = xstrdup(name), .body = xstrdup(body) };
+}
+
+static void test_store_records(void **state)
+{
+	struct fixture *fx = *state;
+	struct fake_clock clk = { 1767225600000, 0 };
+	struct store *s = open_ok(fx);
+	store_set_clock(s, fake_now, &clk);
+
+	/* insert only (expect 0): revision 1, then refused */
+	struct record a = rec("team", "", "payments", "{\"members\":[\"alice\"]}");
+	assert_int_equal(store_record_put(s, &a, 0, NULL), 0);
+	assert_int_equal(a.revision, 1);
+	assert_string_equal(a.created, "2026-01-01T00:00:00Z");
+	assert_string_equal(a.updated, a.created);
+	assert_int_equal(store_record_put(s, &a, 0, NULL), CRATIS_EEXISTS);
+	assert_contains(cratis_error_last()->message, "team 'payments' already exists (revision 1)");
+
+	/* compare-and-set: the writer that read revision 1 wins once; a stale one is refused */
+	atomic_store(&clk.now, 1767225660000);
+	free(a.body);
+	a.body = xstrdup("{\"members\":[\"alice\",\"bob\"]}");
+	assert_int_equal(store_record_put(s, &a, 1, NULL), 0);
+	assert_int_equal(a.revision, 2);
+	assert_string_equal(a.created, "2026-01-01T00:00:00Z");
+	assert_string_equal(a.updated, "2026-01-01T00:01:00Z");
+	struct record stale = rec("team", "", "payments", "{\"members\":[]}");
+	assert_int_equal(store_record_put(s, &stale, 1, NULL), CRATIS_EEXISTS);
+	assert_contains(cratis_error_last()->message, "is at revision 2, not 1");
+	struct record got;
+	assert_int_equal(store_record_get(s, "team", "", "payments", &got), 0);
+	assert_string_equal(got.body, "{\"members\":[\"alice\",\"bob\"]}");
+	assert_int_equal(got.revision, 2);
+	assert_string_equal(got.created, "2026-01-01T00:00:00Z");
+	record_release(&got);
+	/* unconditional: any revision, or none */
+	assert_int_equal(store_record_put(s, &stale, STORE_REV_ANY, NULL), 0);
+	assert_int_equal(stale.revision, 3);
+	struct record missing = rec("team", "", "nobody", "{}");
+	assert_int_equal(store_record_put(s, &missing, 4, NULL), CRATIS_ENOTFOUND);
+	assert_int_equal(store_record_get(s, "team", "", "nobody", &got), CRATIS_ENOTFOUND);
+	assert_null(got.body);
+
+	/* bad keys and bodies are refused before anything is written */
+	struct record bad = rec("Team", "", "x", "{}");
+	assert_int_equal(store_record_put(s, &bad, STORE_REV_ANY, NULL), CRATIS_EINVAL);
+	assert_contains(cratis_error_last()->message, "expected [a-z][a-z0-9-]*");
+	free(bad.kind);
+	bad.kind = xstrdup("team");
+	free(bad.body);
+	bad.body = xstrdup("[1]");
+	assert_int_equal(store_record_put(s, &bad, STORE_REV_ANY, NULL), CRATIS_EINVAL);
+	assert_contains(cratis_error_last()->message, "not a JSON object");
+	free(bad.name);
+	bad.name = xstrdup("");
+	assert_int_equal(store_record_put(s, &bad, STORE_REV_ANY, NULL), CRATIS_EINVAL);
+
+	/* scopes: the same name in two scopes is two records; lists are by scope, then name */
+	struct record n1 = rec("namespace", "payments", "staging/web", "{\"quota\":{\"services\":3}}");
+	struct record n2 = rec("namespace", "payments", "prod/web", "{}");
+	struct record n3 = rec("namespace", "search", "staging/web", "{}");
+	assert_int_equal(store_record_put(s, &n1, 0, NULL), 0);
+	assert_int_equal(store_record_put(s, &n2, 0, NULL), 0);
+	assert_int_equal(store_record_put(s, &n3, 0, NULL), 0);
+	struct records all;
+	assert_int_equal(store_records(s, "namespace", NULL, &all), 0);
+	assert_int_equal(all.n, 3);
+	assert_string_equal(all.v[0].scope, "payments");
+	assert_string_equal(all.v[0].name, "prod/web");
+	assert_string_equal(all.v[1].name, "staging/web");
+	assert_string_equal(all.v[2].scope, "search");
+	store_records_release(&all);
+	assert_int_equal(store_records(s, "namespace", "search", &all), 0);
+	assert_int_equal(all.n, 1);
+	store_records_release(&all);
+	assert_int_equal(store_records(s, "experiment", NULL, &all), 0);
+	assert_int_equal(all.n, 0);
+	store_records_release(&all);
+
+	/* a change commits with its event, or neither (a refused event insert rolls the write back) */
+	struct store_event ev = { .type = "dev.cratis.team.updated", .subject = "teams/payments", .source = "/teams/payments",
+	                          .data = "{\"revision\":4}" };
+	struct store_emits em = { .events = &ev, .n = 1 };
+	if (fx->b->refuse_events) {
+		fx->b->refuse_events(fx->url, true);
+		assert_int_equal(store_record_put(s, &a, STORE_REV_ANY, &em), CRATIS_EIO);
+		assert_int_equal(store_record_delete(s, "namespace", "search", "staging/web", STORE_REV_ANY, &em), CRATIS_EIO);
+		fx->b->refuse_events(fx->url, false);
+		assert_int_equal(store_record_get(s, "team", "", "payments", &got), 0);
+		assert_int_equal(got.revision, 3);
+		record_release(&got);
+		assert_int_equal(store_record_get(s, "namespace", "search", "staging/web", &got), 0);
+		record_release(&got);
+		assert_int_equal(count_events(s, NULL), 0);
+	}
+	assert_int_equal(store_record_put(s, &a, STORE_REV_ANY, &em), 0);
+	assert_int_equal(a.revision, 4);
+	assert_int_equal(count_events(s, "dev.cratis.team.updated"), 1);
+
+	/* delete: compare-and-set too */
+	assert_int_equal(store_record_delete(s, "namespace", "payments", "staging/web", 7, NULL), CRATIS_EEXISTS);
+	assert_int_equal(store_record_delete(s, "namespace", "payments", "staging/web", 0, NULL), CRATIS_EINVAL);
+	assert_int_equal(store_record_delete(s, "namespace", "payments", "staging/web", 1, &em), 0);
+	assert_int_equal(count_events(s, "dev.cratis.team.updated"), 2);
+	assert_int_equal(store_record_delete(s, "namespace", "payments", "staging/web", STORE_REV_ANY, NULL), CRATIS_ENOTFOUND);
+	assert_int_equal(store_record_get(s, "namespace", "payments", "staging/web", &got), CRATIS_ENOTFOUND);
+
+	record_release(&a);
+	record_release(&stale);
+	record_release(&missing);
+	record_release(&bad);
+	record_release(&n1);
+	record_release(&n2);
+	record_release(&n3);
+	store_close(s);
+}
+
+/* Writers on their own handles increment one counter by read + compare-and-set, retrying when
+ * another got in first: no increment is lost. */
+struct counter_writer {
+	struct fixture *fx;
+	pthread_barrier_t *go;
+	int rounds, conflicts, errors;
+};
+
+static void *count_up(void *arg)
+{
+	struct counter_writer *w = arg;
+	struct store *s = open_ok(w->fx);
+	pthread_barrier_wait(w->go);
+	for (int i = 0; i < w->rounds;) {
+		struct record r;
+		if (store_record_get(s, "counter", "", "c", &r)) {
+			w->errors++;
+			break;
+		}
+		long v = strtol(strchr(r.body, ':') + 1, NULL, 10);
+		free(r.body);
+		r.body = xasprintf("{\"v\":%ld}", v + 1);
+		int rc = store_record_put(s, &r, r.revision, NULL);
+		if (rc == 0)
+			i++;
+		else if (rc == CRATIS_EEXISTS)
+			w->conflicts++;
+		else if (w->errors++ > 5)
+			break;
+		record_release(&r);
+	}
+	store_close(s);
+	return NULL;
+}
+
+static void test_store_records_compare_and_set_loses_nothing(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_ok(fx);
+	struct record c = rec("counter", "", "c", "{\"v\":0}");
+	assert_int_equal(store_record_put(s, &c, 0, NULL), 0);
+	enum { WRITERS = 3, ROUNDS = 20 };
+	struct counter_writer w[WRITERS];
+	pthread_barrier_t go;
+	pthread_barrier_init(&go, NULL, WRITERS);
+	pthread_t t[WRITERS];
+	for (int i = 0; i < WRITERS; i++) {
+		w[i] = (struct counter_writer){ .fx = fx, .go = &go, .rounds = ROUNDS };
+		assert_int_equal(pthread_create(&t[i], NULL, count_up, &w[i]), 0);
+	}
+	for (int i = 0; i < WRITERS; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	pthread_barrier_destroy(&go);
+	struct record got;
+	assert_int_equal(store_record_get(s, "counter", "", "c", &got), 0);
+	char want[32];
+	snprintf(want, sizeof(want), "{\"v\":%d}", WRITERS * ROUNDS);
+	assert_string_equal(got.body, want);
+	assert_int_equal(got.revision, 1 + WRITERS * ROUNDS);
+	for (int i = 0; i < WRITERS; i++)
+		assert_int_equal(w[i].errors, 0);
+	record_release(&got);
+	record_release(&c);
+	store_close(s);
+}
+
 #define CASE(f, b) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)(b))
 
 int main(void)
@@ -1756,6 +1950,8 @@ int main(void)
 			CASE(test_store_unit_of_work, b),
 			CASE(test_store_unit_is_all_or_nothing, b),
 			CASE(test_store_outbox, b),
+			CASE(test_store_records, b),
+			CASE(test_store_records_compare_and_set_loses_nothing, b),
 			CASE(test_store_changes_commit_with_their_events, b),
 			CASE(test_store_history_and_steps, b),
 			CASE(test_store_artifacts_and_releases, b),
