@@ -548,6 +548,20 @@ static int dependents(struct app *a, enum app_master kind, const char *name, str
 	return rc;
 }
 
+/* The conflict of a compare-and-set on (kind, team, name) that expected revision expect: says which
+ * revision the store holds (the store's own message names its file). */
+static void conflict_diag(struct app *a, enum app_master kind, const char *team, const char *name, int64_t expect,
+                          const char *w, struct diags *d)
+{
+	struct record x;
+	int rc = store_record_get(a->store, kind_names[kind], scope_of(kind, team), name, &x);
+	struct diag *dg = rc ? diags_errorf(d, CRATIS_EEXISTS, "%s changed since revision %" PRId64, w, expect)
+	                     : diags_errorf(d, CRATIS_EEXISTS, "%s is at revision %" PRId64 ", not %" PRId64 ": it changed since it was read",
+	                                    w, x.revision, expect);
+	diag_hint(dg, "read it again (GET) and send its ETag in If-Match");
+	record_release(&x);
+}
+
 int app_master_put(struct app *a, enum app_master kind, const char *team, const char *name, const json_t *body,
                    int64_t expect, const struct app_actor *who, json_t **out, bool *conflict, struct diags *d)
 {
@@ -621,9 +635,7 @@ int app_master_put(struct app *a, enum app_master kind, const char *team, const 
 	} else if (rc == CRATIS_EEXISTS) {
 		if (conflict)
 			*conflict = true;
-		struct diag *dg = diags_errorf(&errs, rc, "%s changed since revision %" PRId64 ": %s", w, expect,
-		                               cratis_error_last()->message);
-		diag_hint(dg, "read it again (GET) and send its ETag in If-Match");
+		conflict_diag(a, kind, team, rname, expect, w, &errs);
 	} else if (rc == CRATIS_ENOTFOUND) {
 		diags_errorf(&errs, rc, "no %s", w);
 	} else if (rc) {
@@ -669,9 +681,7 @@ int app_master_delete(struct app *a, enum app_master kind, const char *team, con
 	} else if (rc == CRATIS_EEXISTS) {
 		if (conflict)
 			*conflict = true;
-		struct diag *dg = diags_errorf(d, rc, "%s changed since revision %" PRId64 ": %s", w, expect,
-		                               cratis_error_last()->message);
-		diag_hint(dg, "read it again (GET) and send its ETag in If-Match");
+		conflict_diag(a, kind, team, name, expect, w, d);
 	} else if (rc) {
 		diags_add_last_error(d);
 	}
