@@ -671,6 +671,21 @@ int app_master_delete(struct app *a, enum app_master kind, const char *team, con
 		diag_hint(dg, "delete those namespaces first");
 		goto out;
 	}
+	if (kind == APP_ENVIRONMENT) {
+		/* a protected environment is not deleted (Terraform's prevent_destroy) */
+		json_t *doc = NULL;
+		rc = app_master_get(a, kind, team, name, &doc, d);
+		bool prot = json_is_true(json_object_get(doc, "protected"));
+		json_decref(doc);
+		if (rc)
+			goto out;
+		if (prot) {
+			rc = CRATIS_EEXISTS;
+			struct diag *dg = diags_errorf(d, rc, "%s is protected", w);
+			diag_hint(dg, "replace it with \"protected\": false first");
+			goto out;
+		}
+	}
 	json_t *data = kind == APP_NAMESPACE ? json_pack("{s:s, s:s}", "team", team, "name", name)
 	                                     : json_pack("{s:s}", "name", name);
 	change_event(&ce, kind, team, name, "deleted", data, who);

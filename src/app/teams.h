@@ -80,7 +80,8 @@ int app_master_put(struct app *a, enum app_master kind, const char *team, const 
 
 /* Delete a record (expect: its revision, or STORE_REV_ANY) with its dev.cratis.KIND.deleted event
  * in one transaction. A team that still has namespaces, or an environment that namespaces use, is
- * refused (CRATIS_EEXISTS naming them; delete those first). Returns CRATIS_OK, CRATIS_ENOTFOUND,
+ * refused (CRATIS_EEXISTS naming them; delete those first), and so is a protected environment
+ * (CRATIS_EEXISTS). Returns CRATIS_OK, CRATIS_ENOTFOUND,
  * CRATIS_EEXISTS (also a revision mismatch: *conflict true), CRATIS_EIO; each in d. */
 int app_master_delete(struct app *a, enum app_master kind, const char *team, const char *name, int64_t expect,
                       const struct app_actor *who, bool *conflict, struct diags *d);

@@ -61,6 +61,8 @@ check "a malformed If-Match is a 400" test "$(curl -s -o "$T/resp" -w '%{http_co
 check "PUT of an unknown environment is a 404" test "$(req PUT /v1/environments/nope "$ADMIN" '{}')" = 404
 req GET /v1/environments/production "$READER" >/dev/null
 check "the stale PUT changed nothing" test "$(jq_py 'd["description"]' <"$T/resp")" = live
+check "a protected environment is not deleted" test "$(req DELETE /v1/environments/production "$ADMIN")" = 409
+expect_in "saying so" "environment 'production' is protected" "$T/resp"
 
 # ---- teams ----
 check "alice creates team-a (policy: developers create teams)" test "$(req POST /v1/teams "$ALICE" '{"name":"team-a","description":"web","members":[{"subject":"alice","role":"owner"},{"subject":"bob","role":"member"}]}')" = 201
@@ -182,6 +184,26 @@ check "the owner raises the quota (If-Match)" test "$(curl -s -o "$T/resp" -w '%
 check "p2 plans now" test "$(req POST /v1/projects/p2/plans "$ADMIN" '{"env":"staging"}')" = 200
 "$CRATIS" plan --state-dir "$S" -f "$T/p2" --env staging >"$T/plan2.out" 2>&1
 expect_rc "and cratis plan agrees" 0 $?
+# a Rollout counts its releases: a new one (1500m) beside p1 (1 CPU) is over the 2 CPUs
+mkdir -p "$T/p4"
+demo_core "$T/p4/m.yaml"
+sed -i 's/name: demo/name: p4/; s/^  systems: \[local\]$/  systems: [local]\n  namespace: team-a\/web/' "$T/p4/m.yaml"
+cat >>"$T/p4/m.yaml" <<'YAML'
+---
+apiVersion: cratis/v1
+kind: Rollout
+metadata: {name: site}
+spec:
+  activePort: 1
+  previewPort: 2
+  template:
+    command: [sleep, "300"]
+    resources: {cpu: 1500m, memory: 64Mi}
+YAML
+"$CRATIS" plan --state-dir "$S" -f "$T/p4" --env staging >"$T/plan4.out" 2>&1
+expect_rc "a Rollout's new release over the CPU quota is refused" 1 $?
+expect_in "counting its release" "namespace team-a/staging/web: cpu 2500m would exceed quota 2" "$T/plan4.out"
+expect_not_in "its one release fits the services" "services" "$T/plan4.out"
 # a malformed request in a manifest is refused at plan time, located
 sed -i 's/cpu: "1"/cpu: "1 core"/' "$T/p2/m.yaml"
 "$CRATIS" plan --state-dir "$S" -f "$T/p2" --env staging >"$T/plan3.out" 2>&1
