@@ -6,10 +6,22 @@
 # the policy only; ETag and If-Match (412); every change is an event in /v1/events; a plan over a
 # namespace's quota is refused through the API (422) and through `cratis plan`, naming the
 # namespace, the quota and the figures, and passes once the quota is raised.
+# `serve_teams.sh pg` runs the same on PostgreSQL state (under tests/pg/with-postgres.sh).
+if [ "${1:-}" = pg ] && [ -z "${CRATIS_TEST_PG_URL:-}" ]; then
+	exec sh "$(cd "$(dirname "$0")/../pg" && pwd)/with-postgres.sh" sh "$0" "$@"
+fi
 . "$(dirname "$0")/lib.sh"
 . "$SRC/tests/server/serve_lib.sh"
 S="$T/srv"
 mkdir -p "$T/p1" "$T/p2" "$T/p3"
+# the store: SQLite in the state directory, or a schema of the test's PostgreSQL
+if [ "${1:-}" = pg ]; then
+	unset CRATIS_STATE CRATIS_STATE_DIR
+	set -- --state "$CRATIS_TEST_PG_URL?schema=e2e_teams"
+else
+	set --
+fi
+STATE_URL=${2:-}
 
 ADMIN=$("$CRATIS" token create --state-dir "$S" --subject root --role admin 2>/dev/null)
 PO=$("$CRATIS" token create --state-dir "$S" --subject paula --role product-owner 2>/dev/null)
@@ -25,7 +37,7 @@ p, role:product-owner, environments, *, *, allow
 p, role:developer, teams, create, *, allow
 CSV
 LOG="$T/serve.log"
-check "serve starts" start_server "$S" "$LOG" --policy "$T/policy.csv"
+check "serve starts" start_server "$S" "$LOG" --policy "$T/policy.csv" "$@"
 server_cleanup() { stop_server KILL; }
 cleanup_hooks="server_cleanup $cleanup_hooks"
 
@@ -161,7 +173,7 @@ ID=$(jq_py 'd["id"]' <"$T/resp")
 done_result() { req GET "/v1/deployments/$ID" "$ADMIN" >/dev/null; r=$(jq_py 'd["result"]' <"$T/resp"); [ "$r" != running ] && [ "$r" != None ]; }
 check "the deployment finishes" wait_for 60 done_result
 check "it succeeded" test "$(jq_py 'd["result"]' <"$T/resp")" = succeeded
-cleanup_p1() { "$CRATIS" destroy --state-dir "$S" -f "$T/p1" --auto-approve >/dev/null 2>&1; }
+cleanup_p1() { "$CRATIS" destroy --state-dir "$S" ${STATE_URL:+--state "$STATE_URL"} -f "$T/p1" --auto-approve >/dev/null 2>&1; }
 cleanup_hooks="cleanup_p1 $cleanup_hooks"
 
 check "p2 would exceed the quota: the plan is a 422" test "$(req POST /v1/projects/p2/plans "$ADMIN" '{"env":"staging"}')" = 422
@@ -170,7 +182,7 @@ expect_in "and the CPU" "namespace team-a/staging/web: cpu 2 would exceed quota 
 check "located at the Environment's spec.namespace" test "$(jq_py '[[x["file"].endswith("p2/m.yaml"), x["field"]] for x in d["diagnostics"]][0]' <"$T/resp")" = '[true, "spec.namespace"]'
 check "a deployment of p2 is refused too" test "$(req POST /v1/projects/p2/deployments "$ADMIN" '{"env":"staging"}')" = 422
 expect_in "with the same diagnostic" "services 3 would exceed quota 2" "$T/resp"
-"$CRATIS" plan --state-dir "$S" -f "$T/p2" --env staging >"$T/plan.out" 2>&1
+"$CRATIS" plan --state-dir "$S" ${STATE_URL:+--state "$STATE_URL"} -f "$T/p2" --env staging >"$T/plan.out" 2>&1
 expect_rc "cratis plan refuses it" 1 $?
 expect_in "with the diagnostic located" "m.yaml:10:14: spec.namespace: namespace team-a/staging/web: services 3 would exceed quota 2" "$T/plan.out"
 expect_in "and the memory" "memory 640Mi would exceed quota 512Mi" "$T/plan.out"
@@ -182,7 +194,7 @@ req GET /v1/teams/team-a/namespaces/staging/web "$ALICE" >/dev/null
 REV=$(jq_py 'd["revision"]' <"$T/resp")
 check "the owner raises the quota (If-Match)" test "$(curl -s -o "$T/resp" -w '%{http_code}' -X PUT -H "Authorization: Bearer $ALICE" -H "If-Match: \"$REV\"" --data '{"quota":{"cpu":"2","memory":"1Gi","services":3}}' "$URL/v1/teams/team-a/namespaces/staging/web")" = 200
 check "p2 plans now" test "$(req POST /v1/projects/p2/plans "$ADMIN" '{"env":"staging"}')" = 200
-"$CRATIS" plan --state-dir "$S" -f "$T/p2" --env staging >"$T/plan2.out" 2>&1
+"$CRATIS" plan --state-dir "$S" ${STATE_URL:+--state "$STATE_URL"} -f "$T/p2" --env staging >"$T/plan2.out" 2>&1
 expect_rc "and cratis plan agrees" 0 $?
 # a Rollout counts its releases: a new one (1500m) beside p1 (1 CPU) is over the 2 CPUs
 mkdir -p "$T/p4"
@@ -200,13 +212,13 @@ spec:
     command: [sleep, "300"]
     resources: {cpu: 1500m, memory: 64Mi}
 YAML
-"$CRATIS" plan --state-dir "$S" -f "$T/p4" --env staging >"$T/plan4.out" 2>&1
+"$CRATIS" plan --state-dir "$S" ${STATE_URL:+--state "$STATE_URL"} -f "$T/p4" --env staging >"$T/plan4.out" 2>&1
 expect_rc "a Rollout's new release over the CPU quota is refused" 1 $?
 expect_in "counting its release" "namespace team-a/staging/web: cpu 2500m would exceed quota 2" "$T/plan4.out"
 expect_not_in "its one release fits the services" "services" "$T/plan4.out"
 # a malformed request in a manifest is refused at plan time, located
 sed -i 's/cpu: "1"/cpu: "1 core"/' "$T/p2/m.yaml"
-"$CRATIS" plan --state-dir "$S" -f "$T/p2" --env staging >"$T/plan3.out" 2>&1
+"$CRATIS" plan --state-dir "$S" ${STATE_URL:+--state "$STATE_URL"} -f "$T/p2" --env staging >"$T/plan3.out" 2>&1
 expect_rc "a malformed cpu request is refused" 1 $?
 expect_in "located at its field" "spec.resources.cpu: invalid quantity '1 core'" "$T/plan3.out"
 
@@ -222,9 +234,10 @@ check "a failed change wrote no event (one environment.created per name)" test "
 
 # the records survive a restart
 stop_server TERM
-check "serve starts again" start_server "$S" "$LOG" --policy "$T/policy.csv"
+check "serve starts again" start_server "$S" "$LOG" --policy "$T/policy.csv" "$@"
 check "team-a is still there" test "$(req GET /v1/teams/team-a "$BOB")" = 200
 check "at revision 2" test "$(jq_py 'd["revision"]' <"$T/resp")" = 2
 cleanup_p1
+[ -z "$STATE_URL" ] || check "on PostgreSQL: no SQLite state was written" test ! -e "$S/state.db"
 check "no sleep is left behind" test -z "$(own_procs 'sleep 300')"
 finish
