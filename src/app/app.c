@@ -380,9 +380,10 @@ int app_validate(const struct app_options *o, json_t **summary, struct diags *d)
 	for (size_t i = 0; i < (envs.n > 1 ? envs.n : 1); i++) {
 		const char *env = envs.n ? envs.v[i] : NULL;
 		struct diags one = DIAGS_INIT;
-		if (model_build(&a->model, &a->ms, &a->reg, env) == CRATIS_OK)
+		if (model_build(&a->model, &a->ms, &a->reg, env) == CRATIS_OK) {
 			plan_validate(&a->model, &a->reg, &a->opts, &one);
-		else
+			app_requests_check(&a->model, &one); /* quantities, spec.namespace (teams.c) */
+		} else
 			diags_move(&one, &a->model.errors);
 		if (env)
 			json_array_append_new(envs_done, json_string(env));

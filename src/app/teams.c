@@ -834,23 +834,6 @@ static int project_usage(struct app *a, const char *env, const char *project, co
 	return rc;
 }
 
-/* The requests of every Service and Rollout of plan p must be quantities (located errors in d). */
-static void check_requests(const struct plan *p, struct diags *d)
-{
-	for (size_t k = 0; k < p->n; k++) {
-		const struct plan_item *it = &p->items[k];
-		if (it->action == ACT_DELETE || !it->res)
-			continue;
-		struct usage u = { 0 };
-		const json_t *spec = it->desired ? it->desired : it->res->spec;
-		if (!strcmp(it->res->kind, "Service"))
-			add_requests(&u, json_object_get(spec, "resources"), 1, it->res->doc, "spec.resources", d);
-		else if (!strcmp(it->res->kind, "Rollout"))
-			add_requests(&u, json_object_get(json_object_get(spec, "template"), "resources"), 1, it->res->doc,
-			             "spec.template.resources", d);
-	}
-}
-
 /* spec.namespace of the open environment's document, or NULL */
 static const char *env_namespace(struct app *a, const struct manifest_doc **doc)
 {
@@ -870,6 +853,49 @@ static bool project_in_model(const struct app *a, const char *name)
 	return false;
 }
 
+/* spec.namespace of m's environment document is "TEAM/NAMESPACE" (two DNS labels), when set;
+ * *team (heap) and *ns (borrowed) are its parts. */
+static bool namespace_ok(const struct model *m, struct diags *d, char **team, const char **ns)
+{
+	*team = NULL;
+	*ns = NULL;
+	const struct manifest_doc *doc = m->env ? m->env->doc : NULL;
+	json_t *v = doc ? json_object_get(json_object_get(doc->root, "spec"), "namespace") : NULL;
+	if (!v)
+		return true;
+	const char *s = json_string_value(v);
+	const char *slash = s ? strchr(s, '/') : NULL;
+	char *t = slash ? xstrndup(s, (size_t)(slash - s)) : NULL;
+	if (!slash || !dns_label(t) || !dns_label(slash + 1)) {
+		manifest_error(d, doc, "spec.namespace", "expected TEAM/NAMESPACE (two DNS labels: team-a/web), got %s%s%s",
+		               s ? "'" : "", s ? s : json_type_phrase(v), s ? "'" : "");
+		free(t);
+		return false;
+	}
+	*team = t;
+	*ns = slash + 1;
+	return true;
+}
+
+int app_requests_check(const struct model *m, struct diags *d)
+{
+	size_t before = d->n;
+	for (size_t k = 0; k < m->nresources; k++) {
+		const struct resource *res = m->resources[k];
+		struct usage u = { 0 };
+		if (!strcmp(res->kind, "Service"))
+			add_requests(&u, json_object_get(res->spec, "resources"), 1, res->doc, "spec.resources", d);
+		else if (!strcmp(res->kind, "Rollout"))
+			add_requests(&u, json_object_get(json_object_get(res->spec, "template"), "resources"), 1, res->doc,
+			             "spec.template.resources", d);
+	}
+	char *team;
+	const char *ns;
+	namespace_ok(m, d, &team, &ns);
+	free(team);
+	return d->n > before ? CRATIS_EINVAL : CRATIS_OK;
+}
+
 int app_quota_check(struct app *a, const struct plan *p, struct diags *d)
 {
 	struct diags errs = DIAGS_INIT;
@@ -884,32 +910,24 @@ int app_quota_check(struct app *a, const struct plan *p, struct diags *d)
 	json_t *nsdoc = NULL, *quota = NULL;
 	int rc = CRATIS_OK;
 	memset(&planned, 0, sizeof(planned));
-	check_requests(p, &errs);
-	if (errs.n)
+	char *team = NULL;
+	const char *nsname = NULL;
+	if (app_requests_check(&a->model, &errs))
 		rc = CRATIS_EINVAL;
-	json_t *nsv = edoc ? json_object_get(json_object_get(edoc->root, "spec"), "namespace") : NULL;
-	if (rc || !nsv || !a->store)
-		goto out;
-	const char *slash = ns ? strchr(ns, '/') : NULL;
-	char *team = slash ? xstrndup(ns, (size_t)(slash - ns)) : NULL;
-	if (!ns || !slash || !dns_label(team) || !dns_label(slash + 1)) {
-		rc = CRATIS_EINVAL;
-		manifest_error(&errs, edoc, "spec.namespace", "expected TEAM/NAMESPACE (two DNS labels: team-a/web), got %s%s%s",
-		               ns ? "'" : "", ns ? ns : json_type_phrase(nsv), ns ? "'" : "");
-		free(team);
-		goto out;
-	}
+	else
+		namespace_ok(&a->model, &errs, &team, &nsname);
+	if (rc || !team || !a->store)
+		goto out_team;
+	const char *slash = nsname - 1;
 	char *rname = xasprintf("%s/%s", env, slash + 1);
 	rc = store_record_get(a->store, "namespace", team, rname, &rec);
 	free(rname);
 	if (rc == CRATIS_ENOTFOUND) {
 		rc = CRATIS_OK; /* a namespace without a record has no quota */
-		free(team);
-		goto out;
+		goto out_team;
 	} else if (rc) {
 		diags_add_last_error(&errs);
-		free(team);
-		goto out;
+		goto out_team;
 	}
 	nsdoc = json_loads(rec.body, 0, NULL);
 	quota = json_object_get(nsdoc, "quota");
@@ -980,7 +998,6 @@ int app_quota_check(struct app *a, const struct plan *p, struct diags *d)
 		rc = CRATIS_EINVAL;
 out_team:
 	free(team);
-out:
 	if (rc && !errs.n)
 		diags_add_last_error(&errs);
 	diags_move(d, &errs);

@@ -92,6 +92,12 @@ const char *app_team_role(const json_t *doc, const char *subject);
 
 /* ---- quotas ---- */
 
+/* The offline checks of model m's quota fields (`cratis validate` and every plan): each Service's
+ * spec.resources and each Rollout's spec.template.resources {cpu, memory} are quantities, and the
+ * Environment's spec.namespace, when set, is "TEAM/NAMESPACE" (two DNS labels). Each problem is
+ * appended to d located at its manifest field. Returns CRATIS_OK or CRATIS_EINVAL. */
+int app_requests_check(const struct model *m, struct diags *d);
+
 /* Check plan p of the open environment (APP_LOAD_MANIFESTS) against the quota of the namespace its
  * Environment names (spec.namespace: "TEAM/NS"; record "ENV/NS" of team TEAM), when the store
  * holds that namespace record: the Services and Rollout releases, CPU and memory requests

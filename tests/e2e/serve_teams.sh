@@ -221,6 +221,13 @@ sed -i 's/cpu: "1"/cpu: "1 core"/' "$T/p2/m.yaml"
 "$CRATIS" plan --state-dir "$S" ${STATE_URL:+--state "$STATE_URL"} -f "$T/p2" --env staging >"$T/plan3.out" 2>&1
 expect_rc "a malformed cpu request is refused" 1 $?
 expect_in "located at its field" "spec.resources.cpu: invalid quantity '1 core'" "$T/plan3.out"
+"$CRATIS" validate -f "$T/p2" >"$T/val.out" 2>&1
+expect_rc "cratis validate refuses it too (offline)" 1 $?
+expect_in "located" "spec.resources.cpu: invalid quantity '1 core'" "$T/val.out"
+sed -i 's/namespace: team-a\/other/namespace: Team_A/' "$T/p3/m.yaml"
+"$CRATIS" validate -f "$T/p3" >"$T/val3.out" 2>&1
+expect_rc "a malformed spec.namespace is refused by validate" 1 $?
+expect_in "saying what is expected" "m.yaml:10:14: spec.namespace: expected TEAM/NAMESPACE (two DNS labels: team-a/web), got 'Team_A'" "$T/val3.out"
 
 # ---- events: every change, in the outbox ----
 check "events" test "$(req GET '/v1/events?type=dev.cratis.*' "$ADMIN")" = 200
