@@ -207,10 +207,10 @@ static void del(struct req *r, enum app_master kind, const char *team, const cha
 	struct diags d = DIAGS_INIT;
 	struct app *a = NULL;
 	int64_t expect;
-	if (!if_match(r, &expect))
-		goto out;
 	if (kind == APP_NAMESPACE ? !(a = open_state(r, &d)) || !team_authorize(r, a, team, true, object)
 	                          : !req_authorize(r, object) || !(a = open_state(r, &d)))
+		goto out;
+	if (!if_match(r, &expect))
 		goto out;
 	struct app_actor who = actor(r);
 	bool conflict = false;
