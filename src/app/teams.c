@@ -994,8 +994,25 @@ int app_quota_check(struct app *a, const struct plan *p, struct diags *d)
 		                                 team, env, slash + 1, qty[i], ft, qt);
 		diag_hint(dg, "this plan's projects would request %s, other projects %s", fm, fo);
 	}
-	if (errs.n)
+	if (diags_errors(&errs)) {
 		rc = CRATIS_EINVAL;
+	} else {
+		/* within the quota: say how much of it the namespace would use (`cratis plan -v`, the API) */
+		struct buf b = BUF_INIT;
+		buf_addf(&b, "namespace %s/%s/%s after this plan: services %" PRId64, team, env, slash + 1, after.services);
+		if (json_is_integer(qs))
+			buf_addf(&b, " of %" JSON_INTEGER_FORMAT, json_integer_value(qs));
+		for (int i = 0; i < 2; i++) {
+			const char *qt = json_string_value(json_object_get(quota, qty[i]));
+			char f[32];
+			(i ? quantity_format_memory : quantity_format_cpu)(i ? after.memory : after.cpu, f);
+			buf_addf(&b, ", %s %s%s%s", qty[i], f, qt ? " of " : "", qt ? qt : "");
+		}
+		struct loc l;
+		manifest_locate(edoc, "spec.namespace", &l);
+		diag_locate(diags_add(&errs, DIAG_NOTE, CRATIS_OK, "%s", b.ptr), l.file, l.line, l.col, "spec.namespace");
+		buf_release(&b);
+	}
 out_team:
 	free(team);
 	if (rc && !errs.n)

@@ -194,8 +194,10 @@ req GET /v1/teams/team-a/namespaces/staging/web "$ALICE" >/dev/null
 REV=$(jq_py 'd["revision"]' <"$T/resp")
 check "the owner raises the quota (If-Match)" test "$(curl -s -o "$T/resp" -w '%{http_code}' -X PUT -H "Authorization: Bearer $ALICE" -H "If-Match: \"$REV\"" --data '{"quota":{"cpu":"2","memory":"1Gi","services":3}}' "$URL/v1/teams/team-a/namespaces/staging/web")" = 200
 check "p2 plans now" test "$(req POST /v1/projects/p2/plans "$ADMIN" '{"env":"staging"}')" = 200
-"$CRATIS" plan --state-dir "$S" ${STATE_URL:+--state "$STATE_URL"} -f "$T/p2" --env staging >"$T/plan2.out" 2>&1
+expect_in "with a note of what the namespace would use" '"severity":"note","status":"CRATIS_OK","file":"'"$T/p2/m.yaml"'","line":10,"column":14,"field":"spec.namespace","message":"namespace team-a/staging/web after this plan: services 3 of 3, cpu 2 of 2, memory 640Mi of 1Gi"' "$T/resp"
+"$CRATIS" plan -v --state-dir "$S" ${STATE_URL:+--state "$STATE_URL"} -f "$T/p2" --env staging >"$T/plan2.out" 2>&1
 expect_rc "and cratis plan agrees" 0 $?
+expect_in "-v shows the note" "note: $T/p2/m.yaml:10:14: spec.namespace: namespace team-a/staging/web after this plan: services 3 of 3" "$T/plan2.out"
 # a Rollout counts its releases: a new one (1500m) beside p1 (1 CPU) is over the 2 CPUs
 mkdir -p "$T/p4"
 demo_core "$T/p4/m.yaml"
