@@ -231,6 +231,15 @@ sed -i 's/namespace: team-a\/other/namespace: Team_A/' "$T/p3/m.yaml"
 expect_rc "a malformed spec.namespace is refused by validate" 1 $?
 expect_in "saying what is expected" "m.yaml:10:14: spec.namespace: expected TEAM/NAMESPACE (two DNS labels: team-a/web), got 'Team_A'" "$T/val3.out"
 
+# a quota lowered below what the namespace holds: what does not grow still plans (ResourceQuota)
+check "the owner lowers the quota (no If-Match)" test "$(req PUT /v1/teams/team-a/namespaces/staging/web "$ALICE" '{"quota":{"services":1}}')" = 200
+check "p1 still plans: it does not grow" test "$(req POST /v1/projects/p1/plans "$ADMIN" '{"env":"staging"}')" = 200
+cp "$T/p1/m.yaml" "$T/p1.saved"
+svc "$T/p1/m.yaml" extra 100m 64Mi
+check "one more Service in p1 is refused" test "$(req POST /v1/projects/p1/plans "$ADMIN" '{"env":"staging"}')" = 422
+expect_in "services 3 of a quota of 1" "namespace team-a/staging/web: services 3 would exceed quota 1" "$T/resp"
+cp "$T/p1.saved" "$T/p1/m.yaml"
+
 # ---- events: every change, in the outbox ----
 check "events" test "$(req GET '/v1/events?type=dev.cratis.*' "$ADMIN")" = 200
 jq_py '[e["type"] for e in d if e["type"].split(".")[2] in ("team", "namespace", "environment")]' <"$T/resp" >"$T/types"
@@ -238,7 +247,7 @@ for t in environment.created environment.updated environment.deleted team.create
 	expect_in "dev.cratis.$t is in the outbox" "dev.cratis.$t" "$T/types"
 done
 check "team.created names the actor and the members" test "$(jq_py '[[e["source"], e["subject"], e["data"]["actor"]["subject"], len(e["data"]["members"])] for e in d if e["type"]=="dev.cratis.team.created"][0]' <"$T/resp")" = '["/teams/team-a", "team-a", "alice", 2]'
-check "namespace.updated carries the new quota" test "$(jq_py '[e["data"]["quota"]["services"] for e in d if e["type"]=="dev.cratis.namespace.updated" and e["subject"]=="staging/web"][-1]' <"$T/resp")" = 3
+check "namespace.updated carries each new quota" test "$(jq_py '[e["data"]["quota"]["services"] for e in d if e["type"]=="dev.cratis.namespace.updated" and e["subject"]=="staging/web"]' <"$T/resp")" = "[3, 1]"
 check "a failed change wrote no event (one environment.created per name)" test "$(jq_py 'len([e for e in d if e["type"]=="dev.cratis.environment.created" and e["subject"]=="staging"])' <"$T/resp")" = 1
 
 # the records survive a restart
