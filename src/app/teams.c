@@ -1036,20 +1036,29 @@ int app_namespace_bind(struct app *a, bool destroy, struct diags *d)
 	int rc = CRATIS_OK;
 	for (size_t i = 0; i < a->model.nprojects && !rc; i++) {
 		char *scope = xasprintf("%s/%s", env, a->model.projects[i].name);
-		if (ns && !destroy) {
-			json_t *b = json_pack("{s:s, s:s, s:s}", "namespace", ns, "environment", env, "project",
-			                      a->model.projects[i].name);
-			struct record r = { .kind = xstrdup("namespace-binding"), .scope = scope, .name = xstrdup("namespace"),
-				            .body = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS) };
-			scope = NULL;
+		json_t *b = json_pack("{s:s, s:s, s:s}", "namespace", ns ? ns : "", "environment", env, "project",
+		                      a->model.projects[i].name);
+		char *text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(b);
+		/* read first: most applies change nothing here, and a read takes no write lock */
+		struct record cur;
+		rc = store_record_get(a->store, "namespace-binding", scope, "namespace", &cur);
+		bool have = rc == CRATIS_OK;
+		if (rc == CRATIS_ENOTFOUND)
+			rc = CRATIS_OK;
+		if (!rc && ns && !destroy && !(have && cur.body && !strcmp(cur.body, text))) {
+			struct record r = { .kind = xstrdup("namespace-binding"), .scope = xstrdup(scope),
+				            .name = xstrdup("namespace"), .body = text };
+			text = NULL;
 			rc = store_record_put(a->store, &r, STORE_REV_ANY, NULL);
 			record_release(&r);
-			json_decref(b);
-		} else {
+		} else if (!rc && (!ns || destroy) && have) {
 			rc = store_record_delete(a->store, "namespace-binding", scope, "namespace", STORE_REV_ANY, NULL);
 			if (rc == CRATIS_ENOTFOUND)
 				rc = CRATIS_OK;
 		}
+		record_release(&cur);
+		free(text);
 		free(scope);
 		if (rc)
 			diags_add_last_error(d);

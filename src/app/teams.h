@@ -104,10 +104,11 @@ int app_requests_check(const struct model *m, struct diags *d);
  * (spec.resources, spec.template.resources) that every project bound to the namespace would hold
  * after the plan (this one's recorded resources with the plan applied, the others' as recorded)
  * must stay within the quota, or not grow beyond it. Every Service and Rollout of the plan has
- * its resources checked (quantities) whether or not a namespace is set. Returns CRATIS_OK, or
- * CRATIS_EINVAL with a diagnostic per problem located at the manifest field ("namespace
- * team-a/staging/web: services 4 would exceed quota 3", at spec.namespace), or CRATIS_EIO (the
- * store). */
+ * its resources checked (app_requests_check) whether or not a namespace is set. Returns CRATIS_OK
+ * (with a DIAG_NOTE in d of what the namespace would use, when it has a record), or CRATIS_EINVAL
+ * with a diagnostic per problem located at the manifest field ("namespace team-a/staging/web:
+ * services 4 would exceed quota 3", at spec.namespace; only a figure that grows beyond the quota is
+ * refused), or CRATIS_EIO (the store). */
 int app_quota_check(struct app *a, const struct plan *p, struct diags *d);
 
 /* Record which namespace each project of the open environment deploys into (a "namespace-binding"
