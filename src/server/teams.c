@@ -99,8 +99,10 @@ static bool team_authorize(struct req *r, struct app *a, const char *team, bool 
 	json_t *doc = NULL;
 	bool ok = false;
 	if (!app_master_get(a, APP_TEAM, NULL, team, &doc, &d)) {
-		const char *role = app_team_role(doc, r->who.subject);
-		ok = role && (!owner_only || !strcmp(role, "owner"));
+		/* a member is a subject, or "role:NAME" for every token of that role */
+		const char *by_subject = app_team_role(doc, r->who.subject), *by_role = app_team_role(doc, r->who.role);
+		bool owner = (by_subject && !strcmp(by_subject, "owner")) || (by_role && !strcmp(by_role, "owner"));
+		ok = owner || (!owner_only && (by_subject || by_role));
 	}
 	json_decref(doc);
 	diags_release(&d);

@@ -89,6 +89,10 @@ check "a member may not update it" test "$(req PUT /v1/teams/team-a "$BOB" '{"me
 check "the owner updates it" test "$(curl -s -o "$T/resp" -w '%{http_code}' -X PUT -H "Authorization: Bearer $ALICE" -H 'If-Match: "1"' --data '{"description":"web shop","members":[{"subject":"alice","role":"owner"},{"subject":"bob","role":"member"},{"subject":"carol","role":"member"}]}' "$URL/v1/teams/team-a")" = 200
 check "carol is a member now" test "$(req GET /v1/teams/team-a "$CAROL")" = 200
 check "revision 2" test "$(jq_py 'd["revision"]' <"$T/resp")" = 2
+check "a role may be a member: team-b is owned by role:product-owner" test "$(req POST /v1/teams "$ADMIN" '{"name":"team-b","members":[{"subject":"role:product-owner","role":"owner"}]}')" = 201
+check "every product owner owns team-b" test "$(req PUT /v1/teams/team-b "$PO" '{"description":"platform"}')" = 200
+check "a developer does not" test "$(req PUT /v1/teams/team-b "$ALICE" '{"description":"x"}')" = 403
+check "team-b is deleted (policy)" test "$(req DELETE /v1/teams/team-b "$ADMIN")" = 200
 check "the owner may not delete the team (policy only)" test "$(req DELETE /v1/teams/team-a "$ALICE")" = 403
 expect_in "logged" "denied alice (role:developer): delete teams team-a" "$LOG"
 check "developers without a rule may not list every team" test "$(req GET /v1/teams "$BOB")" = 403
