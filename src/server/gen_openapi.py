@@ -15,6 +15,12 @@ ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"
 N = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 optbody = {"required": False, "content": {"application/json": {"schema": ref("RolloutRequest")}}}
 envbody = {"required": True, "content": {"application/json": {"schema": ref("EnvRequest")}}}
+TM = {"name": "team", "in": "path", "required": True, "schema": {"type": "string"}}
+NS = {"name": "ns", "in": "path", "required": True, "schema": {"type": "string"}}
+IFM = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"}, "description": "\"REVISION\" (the ETag of a GET): change only that revision, else 412"}
+recbody = lambda n: {"required": True, "content": {"application/json": {"schema": ref(n)}}}
+rec_put_responses = lambda n: {"200": resp("replaced (ETag: the new revision)", ref(n)), "400": problem("not a JSON object, or a malformed If-Match"), "404": problem("no such record"), "412": problem("If-Match names another revision"), "422": problem("invalid fields (diagnostics)")}
+rec_delete_responses = lambda: {"200": resp("deleted", {"type": "object"}), "400": problem("a malformed If-Match"), "404": problem("no such record"), "409": problem("namespaces still use it"), "412": problem("If-Match names another revision")}
 def op(summary, responses, params=None, body=None, secured=True, opid=None):
     o = {"summary": summary, "operationId": opid, "responses": responses}
     if params: o["parameters"] = params
@@ -69,6 +75,31 @@ doc = {
   "/v1/artifacts": {"get": op("recorded artifacts, newest first", {"200": resp("artifacts", {"type": "array", "items": {"type": "object"}})},
      [{"name": "name", "in": "query", "required": False, "schema": {"type": "string"}},
       {"name": "history", "in": "query", "required": False, "allowEmptyValue": True, "schema": {"type": "string"}, "description": "every recorded row, not only the current ones"}], opid="listArtifacts")},
+  # teams, namespaces and environment master records (src/server/teams.c)
+  "/v1/environments": {
+    "get": op("environment master records", {"200": resp("environments", {"type": "array", "items": ref("EnvironmentRecord")})}, opid="listEnvironmentRecords"),
+    "post": op("create an environment master record", {"201": resp("created (ETag: its revision)", ref("EnvironmentRecord")), "400": problem("not a JSON object"), "409": problem("it exists"), "422": problem("invalid fields (diagnostics)")},
+               body=recbody("EnvironmentRecord"), opid="createEnvironmentRecord")},
+  "/v1/environments/{name}": {
+    "get": op("one environment master record", {"200": resp("the record (ETag: its revision)", ref("EnvironmentRecord")), "404": problem("no such environment")}, [N], opid="getEnvironmentRecord"),
+    "put": op("replace an environment master record (If-Match)", rec_put_responses("EnvironmentRecord"), [N, IFM], recbody("EnvironmentRecord"), opid="replaceEnvironmentRecord"),
+    "delete": op("delete an environment master record", rec_delete_responses(), [N, IFM], opid="deleteEnvironmentRecord")},
+  "/v1/teams": {
+    "get": op("teams", {"200": resp("teams", {"type": "array", "items": ref("Team")})}, opid="listTeams"),
+    "post": op("create a team", {"201": resp("created (ETag: its revision)", ref("Team")), "400": problem("not a JSON object"), "409": problem("it exists"), "422": problem("invalid fields (diagnostics)")},
+               body=recbody("Team"), opid="createTeam")},
+  "/v1/teams/{team}": {
+    "get": op("one team (its members may read it)", {"200": resp("the team (ETag: its revision)", ref("Team")), "404": problem("no such team")}, [TM], opid="getTeam"),
+    "put": op("replace a team (policy or its owners; If-Match)", rec_put_responses("Team"), [TM, IFM], recbody("Team"), opid="replaceTeam"),
+    "delete": op("delete a team (policy only)", rec_delete_responses(), [TM, IFM], opid="deleteTeam")},
+  "/v1/teams/{team}/namespaces": {
+    "get": op("the team's namespaces", {"200": resp("namespaces", {"type": "array", "items": ref("Namespace")})}, [TM], opid="listNamespaces"),
+    "post": op("create a namespace in an environment (policy or the team's owners)", {"201": resp("created (ETag: its revision)", ref("Namespace")), "400": problem("not a JSON object"), "404": problem("no such team"), "409": problem("it exists"), "422": problem("invalid fields, or the environment is not a master record")},
+               [TM], recbody("Namespace"), opid="createNamespace")},
+  "/v1/teams/{team}/namespaces/{env}/{ns}": {
+    "get": op("one namespace with its quota", {"200": resp("the namespace (ETag: its revision)", ref("Namespace")), "404": problem("no such namespace")}, [TM, E, NS], opid="getNamespace"),
+    "put": op("replace a namespace (policy or the team's owners; If-Match)", rec_put_responses("Namespace"), [TM, E, NS, IFM], recbody("Namespace"), opid="replaceNamespace"),
+    "delete": op("delete a namespace (policy or the team's owners)", rec_delete_responses(), [TM, E, NS, IFM], opid="deleteNamespace")},
  },
  "components": {
   "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a token of `cratis token create`, or an OpenID Connect JWT (RS256/ES256) of the issuer the server trusts (--oidc-issuer)"}},
@@ -94,6 +125,14 @@ doc = {
       "diagnostics": {"type": "array", "items": ref("Diagnostic")}}},
    "Version": {"type": "object", "properties": {"project": {"type": "string"}, "version": {"type": "string"}, "source": {"type": "string"}, "line": {"type": "integer"}, "branch": {"type": "string", "nullable": True},
       "model": {"type": "string"}, "rule": {"type": "string", "nullable": True}, "released": {"type": "string", "nullable": True}, "releasedTag": {"type": "string", "nullable": True}, "ok": {"type": "boolean"}, "verdict": {"type": "string"}}},
+   "EnvironmentRecord": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "description": {"type": "string"}, "labels": {"type": "object", "additionalProperties": {"type": "string"}}, "protected": {"type": "boolean"},
+      "revision": {"type": "integer", "readOnly": True}, "created": {"type": "string", "format": "date-time", "readOnly": True}, "updated": {"type": "string", "format": "date-time", "readOnly": True}}},
+   "Team": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "description": {"type": "string"},
+      "members": {"type": "array", "items": {"type": "object", "required": ["subject", "role"], "properties": {"subject": {"type": "string"}, "role": {"type": "string", "enum": ["owner", "member"]}}}},
+      "revision": {"type": "integer", "readOnly": True}, "created": {"type": "string", "format": "date-time", "readOnly": True}, "updated": {"type": "string", "format": "date-time", "readOnly": True}}},
+   "Namespace": {"type": "object", "required": ["environment", "name"], "properties": {"team": {"type": "string"}, "environment": {"type": "string"}, "name": {"type": "string"},
+      "quota": {"type": "object", "properties": {"cpu": {"type": "string", "description": "Kubernetes quantity (2, 500m)"}, "memory": {"type": "string", "description": "Kubernetes quantity (1Gi, 512Mi)"}, "services": {"type": "integer", "minimum": 0}}},
+      "revision": {"type": "integer", "readOnly": True}, "created": {"type": "string", "format": "date-time", "readOnly": True}, "updated": {"type": "string", "format": "date-time", "readOnly": True}}},
    "Deployment": {"type": "object", "properties": {"id": {"type": "integer"}, "environment": {"type": "string"}, "command": {"type": "string"}, "user": {"type": "string"}, "host": {"type": "string"},
       "started": {"type": "string"}, "finished": {"type": "string", "nullable": True}, "result": {"type": "string"}, "summary": {"type": "string"}, "steps": {"type": "array", "items": {"type": "object"}}}},
   }},

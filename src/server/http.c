@@ -121,6 +121,7 @@ static const char *status_title(int code)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
+	case 412: return "Precondition Failed";
 	case 413: return "Content Too Large";
 	case 422: return "Unprocessable Content";
 	case 503: return "Service Unavailable";
@@ -593,6 +594,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			mhd.add_header(resp, MHD_HTTP_HEADER_ALLOW, r.allow);
 		if (r.location)
 			mhd.add_header(resp, MHD_HTTP_HEADER_LOCATION, r.location);
+		if (r.etag)
+			mhd.add_header(resp, MHD_HTTP_HEADER_ETAG, r.etag);
 		ret = mhd.queue_response(conn, (unsigned)r.code, resp);
 		mhd.destroy_response(resp);
 	} else if (!r.stream_read) {
@@ -602,6 +605,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	json_decref(r.body);
 	free(r.allow);
 	free(r.location);
+	free(r.etag);
 	error_clear(); /* the thread's last error: connection threads end without freeing it */
 	return ret;
 }

@@ -74,6 +74,7 @@ struct req {
 	const char *ctype;
 	bool www_authenticate;
 	char *allow, *location;       /* owned header values, or NULL */
+	char *etag;                   /* owned ETag header value ("\"3\""), or NULL */
 	/* a streamed reply instead (Server-Sent Events, events.c): read is called on the
 	 * connection's thread until it returns -1 (end of stream); done frees cls */
 	long (*stream_read)(void *cls, char *buf, size_t max);

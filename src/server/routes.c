@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "teams.h"
 #include "error.h"
 #include "banned.h"
 
@@ -850,5 +851,27 @@ const struct route server_routes[] = {
 	{ "GET", "/v1/projects/{project}/version", "versions", "get", h_version,
 	  "the project's version, its source and the versioning policy's verdict" },
 	{ "GET", "/v1/artifacts", "artifacts", "get", h_artifacts, "recorded artifacts (?name, ?history)" },
+	/* teams, namespaces and environment master records (teams.c) */
+	{ "GET", "/v1/environments", "environments", "get", h_environments_list, "environment master records" },
+	{ "POST", "/v1/environments", "environments", "create", h_environment_create, "create an environment master record" },
+	{ "GET", "/v1/environments/{name}", "environments", "get", h_environment_get, "one environment master record" },
+	{ "PUT", "/v1/environments/{name}", "environments", "update", h_environment_put,
+	  "replace an environment master record (If-Match)" },
+	{ "DELETE", "/v1/environments/{name}", "environments", "delete", h_environment_delete,
+	  "delete an environment master record" },
+	{ "GET", "/v1/teams", "teams", "get", h_teams_list, "teams" },
+	{ "POST", "/v1/teams", "teams", "create", h_team_create, "create a team" },
+	{ "GET", "/v1/teams/{team}", "teams", "get", h_team_get, "one team (its members may read it)" },
+	{ "PUT", "/v1/teams/{team}", "teams", "update", h_team_put, "replace a team (policy or its owners; If-Match)" },
+	{ "DELETE", "/v1/teams/{team}", "teams", "delete", h_team_delete, "delete a team (policy only)" },
+	{ "GET", "/v1/teams/{team}/namespaces", "namespaces", "get", h_namespaces_list, "the team's namespaces" },
+	{ "POST", "/v1/teams/{team}/namespaces", "namespaces", "create", h_namespace_create,
+	  "create a namespace in an environment (policy or the team's owners)" },
+	{ "GET", "/v1/teams/{team}/namespaces/{env}/{ns}", "namespaces", "get", h_namespace_get,
+	  "one namespace with its quota" },
+	{ "PUT", "/v1/teams/{team}/namespaces/{env}/{ns}", "namespaces", "update", h_namespace_put,
+	  "replace a namespace (policy or the team's owners; If-Match)" },
+	{ "DELETE", "/v1/teams/{team}/namespaces/{env}/{ns}", "namespaces", "delete", h_namespace_delete,
+	  "delete a namespace (policy or the team's owners)" },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
