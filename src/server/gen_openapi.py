@@ -31,7 +31,7 @@ doc = {
  "servers": [{"url": "http://127.0.0.1:8080"}],
  "security": [{"bearer": []}],
  "paths": {
-  "/": {"get": op("the routes of the server", {"200": resp("paths and routes", {"type": "object"})}, secured=False, opid="index")},
+  "/": {"get": op("the routes of the server", {"200": resp("paths and routes", {"type": "object"}), "302": resp("a browser (Accept: text/html): to the dashboard, /ui/")}, secured=False, opid="index")},
   "/livez": {"get": health("livez")},
   "/readyz": {"get": health("readyz")},
   "/metrics": {"get": op("Prometheus metrics", {"200": resp("text exposition format 0.0.4", {"type": "string"}, "text/plain")}, secured=False, opid="metrics")},
@@ -68,6 +68,11 @@ doc = {
   "/v1/artifacts": {"get": op("recorded artifacts, newest first", {"200": resp("artifacts", {"type": "array", "items": {"type": "object"}})},
      [{"name": "name", "in": "query", "required": False, "schema": {"type": "string"}},
       {"name": "history", "in": "query", "required": False, "allowEmptyValue": True, "schema": {"type": "string"}, "description": "every recorded row, not only the current ones"}], opid="listArtifacts")},
+  # the dashboard (src/server/dashboard.c, docs/server.md "Dashboard"): public static files
+  "/ui": {"get": op("redirects to /ui/", {"301": resp("to /ui/ (Location)")}, secured=False, opid="dashboardRedirect")},
+  "/ui/": {"get": op("the dashboard (HTML page)", {"200": resp("the page (ETag, Cache-Control: no-cache, Content-Security-Policy)", {"type": "string"}, "text/html"), "304": resp("not modified (If-None-Match matched the ETag)")}, secured=False, opid="dashboard")},
+  "/ui/{file}": {"get": op("a static file of the dashboard", {"200": resp("the file (ETag, Cache-Control: no-cache)", {"type": "string"}, "text/plain"), "304": resp("not modified (If-None-Match matched the ETag)"), "404": problem("no such file")},
+     [{"name": "file", "in": "path", "required": True, "schema": {"type": "string"}}], secured=False, opid="dashboardFile")},
  },
  "components": {
   "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a token of `cratis token create`"}},

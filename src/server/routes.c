@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "dashboard.h"
 #include "error.h"
 #include "banned.h"
 
@@ -101,6 +102,8 @@ static char *authorized_project(struct req *r, const char *object)
 
 static void h_index(struct req *r)
 {
+	if (dashboard_redirect(r)) /* a browser: the dashboard */
+		return;
 	json_t *paths = json_array(), *routes = json_array();
 	for (size_t i = 0; server_routes[i].path; i++) {
 		json_array_append_new(routes, json_pack("{s:s, s:s, s:s}", "method", server_routes[i].method, "path",
@@ -812,5 +815,9 @@ const struct route server_routes[] = {
 	{ "GET", "/v1/projects/{project}/version", "versions", "get", h_version,
 	  "the project's version, its source and the versioning policy's verdict" },
 	{ "GET", "/v1/artifacts", "artifacts", "get", h_artifacts, "recorded artifacts (?name, ?history)" },
+	/* the dashboard (dashboard.c): public static files; their fetches carry the user's token */
+	{ "GET", "/ui", NULL, NULL, h_ui_root, "redirects to /ui/" },
+	{ "GET", "/ui/", NULL, NULL, h_ui_index, "the dashboard (HTML page)" },
+	{ "GET", "/ui/{file}", NULL, NULL, h_ui_asset, "a static file of the dashboard" },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
