@@ -1,0 +1,119 @@
+#!/bin/sh
+# The dashboard of `cratis serve` (issue 14, docs/server.md "Dashboard") in headless Chromium
+# (Debian's /usr/bin/chromium driven by playwright-core from tests/tools, see
+# tests/tools/dashboard_check.js):
+# - the page's files: ETag, Cache-Control: no-cache, 304 on If-None-Match, the strict
+#   Content-Security-Policy, GET / redirects a browser (Accept: text/html) and answers JSON otherwise;
+# - a deployment the CLI made a moment before (on the server's store) appears with its id and
+#   result; a revoked token shows the sign-in again; a deployment through the API while the page
+#   is open appears without a reload (the SSE stream read with fetch); its steps open; the
+#   experiment chart (SVG) is drawn from a fixture document and the teams view from fixtures
+#   (Playwright answers those routes); no console errors.
+# Screenshots are kept in $CRATIS_ARTIFACTS, else BUILD_DIR/meson-logs/dashboard/.
+. "$(dirname "$0")/lib.sh"
+. "$SRC/tests/server/serve_lib.sh"
+TOOLS="$SRC/tests/tools"
+ART=${CRATIS_ARTIFACTS:-${CRATIS_BUILD_DIR:-$SRC/build}/meson-logs/dashboard}
+mkdir -p "$ART"
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+
+if [ ! -x "$CHROMIUM" ] || ! command -v node >/dev/null 2>&1; then
+	fail "chromium ($CHROMIUM) and node are needed (scripts/setup.sh installs them)"
+	finish; exit
+fi
+if [ ! -d "$TOOLS/node_modules/playwright-core" ]; then
+	(cd "$TOOLS" && npm install --no-audit --no-fund >"$T/npm.log" 2>&1) ||
+		{ fail "npm install in tests/tools (playwright-core)"; cat "$T/npm.log"; finish; exit; }
+fi
+
+S="$T/srv"
+P="$T/proj"
+mkdir -p "$P"
+cat >"$P/m.yaml" <<YAML
+apiVersion: cratis/v1
+kind: System
+metadata: {name: local}
+---
+apiVersion: cratis/v1
+kind: Environment
+metadata: {name: staging}
+spec:
+  systems: [local]
+---
+apiVersion: cratis/v1
+kind: Project
+metadata: {name: web}
+---
+apiVersion: exec/v1
+kind: Task
+metadata: {name: a}
+spec:
+  apply: [sh, -c, 'echo a >"$T/a.ran"']
+---
+apiVersion: exec/v1
+kind: Task
+metadata: {name: b}
+spec:
+  apply: [sh, -c, 'echo b1 >"$T/b.ran"']
+  dependsOn: [Task/a]
+YAML
+
+ADMIN=$("$CRATIS" token create --state-dir "$S" --subject root --role admin 2>/dev/null)
+OLD=$("$CRATIS" token create --state-dir "$S" --subject leaver --role admin 2>/dev/null)
+OLD_ID=$(echo "$OLD" | sed -n 's/^cratis_\([^_]*\)_.*/\1/p')
+check "a token is revoked" "$CRATIS" token revoke --state-dir "$S" "$OLD_ID"
+
+LOG="$T/serve.log"
+check "serve starts" start_server "$S" "$LOG"
+cleanup_hooks="stop_server $cleanup_hooks"
+check "register the project" test "$(req POST /v1/projects "$ADMIN" "{\"name\":\"web\",\"path\":\"$P\"}")" = 201
+
+# ---- the page's files over HTTP ----
+check "GET /ui/ answers the page" test "$(req GET /ui/ -)" = 200
+grep -qi '^content-type: text/html' "$T/resp.h" && ok "the page is text/html" || fail "content type: $(cat "$T/resp.h")"
+grep -qi "^content-security-policy: default-src 'self'" "$T/resp.h" && ok "a strict CSP (default-src 'self')" || fail "no CSP"
+grep -qi '^cache-control: no-cache' "$T/resp.h" && ok "Cache-Control: no-cache" || fail "cache-control"
+ETAG=$(sed -n 's/^[Ee][Tt][Aa][Gg]: \("[0-9a-f]*"\).*/\1/p' "$T/resp.h")
+check "a strong ETag" test -n "$ETAG"
+out=$(curl -s -o /dev/null -D "$T/resp.h" -w '%{http_code} %{size_download}' -H "If-None-Match: $ETAG" "$URL/ui/")
+check "If-None-Match with the ETag: 304 without a body" test "$out" = "304 0"
+grep -qiF "etag: $ETAG" "$T/resp.h" && ok "the 304 names the ETag" || fail "304 headers: $(cat "$T/resp.h")"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'If-None-Match: "other"' "$URL/ui/")
+check "another ETag: 200" test "$code" = 200
+for f in app.js app.css favicon.svg; do
+	check "GET /ui/$f" test "$(req GET "/ui/$f" -)" = 200
+done
+grep -qi '^content-type: image/svg+xml' "$T/resp.h" && ok "favicon.svg is image/svg+xml" || fail "svg type"
+check "an unknown file is 404" test "$(req GET /ui/nope.js -)" = 404
+grep -qE 'https?://' "$SRC/src/server/ui/index.html" && fail "the page names another origin" || ok "the page fetches nothing from elsewhere"
+code=$(curl -s -o "$T/resp" -D "$T/resp.h" -w '%{http_code}' -H 'Accept: text/html,*/*;q=0.8' "$URL/")
+check "GET / for a browser redirects" test "$code" = 302
+grep -qi '^location: /ui/' "$T/resp.h" && ok "to /ui/" || fail "location: $(cat "$T/resp.h")"
+check "GET / for JSON stays the route list" test "$(req GET / -)" = 200
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert any(r["path"]=="/ui/" for r in d["routes"])' "$T/resp" &&
+	ok "the index lists /ui/" || fail "the index lacks /ui/"
+req GET / - >/dev/null; cp "$T/resp" "$T/index.json"
+req GET /v1/openapi.json - >/dev/null; cp "$T/resp" "$T/openapi.json"
+check "the OpenAPI document documents exactly the routes" python3 "$SRC/tests/server/openapi_check.py" "$T/openapi.json" "$T/index.json"
+
+# ---- a deployment by the CLI a moment before, on the server's store ----
+CRATIS_STATE="sqlite:$S/state.db" "$CRATIS" apply -f "$P" --auto-approve >"$T/apply.out" 2>&1
+expect_rc "cratis apply on the server's store" 0 $?
+DEP1=$(sed -n 's/.*(deployment \([0-9][0-9]*\)).*/\1/p' "$T/apply.out")
+check "the CLI names its deployment" test -n "$DEP1"
+# the next deployment (through the API, while the page is open) has a change to make
+sed -i 's/echo b1/echo b2/' "$P/m.yaml"
+
+# ---- the browser ----
+URL="$URL" TOKEN="$ADMIN" BAD_TOKEN="$OLD" PROJECT=web ENV=staging DEP1="$DEP1" ARTIFACTS="$ART" \
+	CHROMIUM="$CHROMIUM" NODE_PATH="$TOOLS/node_modules" node "$TOOLS/dashboard_check.js" >"$T/browser.out" 2>&1
+rc=$?
+cat "$T/browser.out"
+passed=$((passed + $(grep -c '^ok - ' "$T/browser.out")))
+failed=$((failed + $(grep -c '^FAIL - ' "$T/browser.out")))
+expect_rc "the browser checks" 0 $rc
+check "the screenshot is kept" test -s "$ART/dashboard.png"
+check "b ran again through the API" grep -q b2 "$T/b.ran"
+grep -q "$ADMIN" "$LOG" && fail "the server logged a token" || ok "no token in the server's log"
+echo "screenshots: $ART/dashboard.png $ART/dashboard-experiment.png"
+finish

@@ -1,0 +1,204 @@
+// Drives the dashboard of `cratis serve` in headless Chromium (Debian's, through playwright-core)
+// for tests/e2e/dashboard.sh. Environment:
+//   URL        the server (http://127.0.0.1:PORT)
+//   TOKEN      an admin token;  BAD_TOKEN  a well-formed token the server does not know
+//   PROJECT    the registered project; ENV its environment
+//   DEP1       the id of the deployment the CLI made before the page opened
+//   ARTIFACTS  where the screenshots go;  CHROMIUM  the browser (default /usr/bin/chromium)
+// Prints "ok - ..." / "FAIL - ..." lines and exits 1 when any check failed. Every wait is for a
+// selector or a condition, bounded generously (no timing is asserted).
+'use strict';
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const env = (k) => {
+  if (!process.env[k]) { console.log(`FAIL - ${k} is not set`); process.exit(2); }
+  return process.env[k];
+};
+const URL = env('URL'), TOKEN = env('TOKEN'), BAD = env('BAD_TOKEN'), PROJECT = env('PROJECT');
+const ENV = env('ENV'), DEP1 = env('DEP1'), ARTIFACTS = env('ARTIFACTS');
+const WAIT = 60000;
+
+let failed = 0;
+const ok = (m) => console.log(`ok - ${m}`);
+const fail = (m) => { failed++; console.log(`FAIL - ${m}`); };
+async function check(name, fn) {
+  try {
+    const r = await fn();
+    if (r === false) fail(name); else ok(name);
+  } catch (e) {
+    fail(`${name}: ${String(e.message || e).split('\n')[0]}`);
+  }
+}
+
+// the experiment document of the issue's format: two variants, three measurements
+const EXPERIMENT = {
+  project: PROJECT, environment: ENV, name: 'checkout-button', status: 'running', verdict: 'inconclusive',
+  winner: null, control: 'blue', started: '2026-01-01T10:00:00Z', updated: '2026-01-01T10:10:00Z',
+  elapsedSeconds: 600, result: null,
+  history: [0, 300, 600].map((t, i) => ({
+    time: `2026-01-01T10:0${i * 5}:00Z`, elapsedSeconds: t,
+    variants: [
+      { name: 'blue', value: 0.10 + i * 0.002, ciLow: 0.08, ciHigh: 0.12, exposures: 100 * (i + 1) },
+      { name: 'green', value: 0.11 + i * 0.01, ciLow: 0.09 + i * 0.005, ciHigh: 0.14 + i * 0.01, exposures: 100 * (i + 1) },
+    ],
+  })),
+};
+const TEAMS = [{ name: 'payments', description: 'the payments team', members: ['alice', 'bob'] }];
+const NAMESPACES = [{ team: 'payments', environment: ENV, name: 'payments-staging',
+  quota: { cpu: '2', memory: '4Gi', services: 5 }, usage: { cpu: '0.5', memory: '1Gi', services: 1 } }];
+
+(async () => {
+  const args = typeof process.getuid === 'function' && process.getuid() === 0 ? ['--no-sandbox'] : [];
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
+
+  // console errors: none, except the browser's report of the answers the test provokes (401 for
+  // the wrong token; 404 for the experiments and teams routes while a server has none)
+  let expect401 = false;
+  const errors = [];
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const where = (m.location() && m.location().url) || '';
+    const p = where.startsWith(URL) ? new globalThis.URL(where).pathname : where;
+    if (/status of 401/.test(m.text()) && expect401) return;
+    if (/status of 404/.test(m.text()) && /^\/v1\/(experiments|teams)(\/|$)/.test(p)) return;
+    errors.push(`${m.text()} (${where})`);
+  });
+  page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
+
+  const row = (id) => `#deployments tr[data-deployment-id="${id}"]`;
+
+  await check('GET / in a browser redirects to the dashboard', async () => {
+    await page.goto(`${URL}/`);
+    return page.url() === `${URL}/ui/`;
+  });
+  await check('the sign-in is shown first', () => page.waitForSelector('#login-form #token', { state: 'visible' }));
+
+  // a wrong token: the server answers 401, the page shows the sign-in again with the reason
+  expect401 = true;
+  await check('a wrong token shows the sign-in again', async () => {
+    await page.fill('#token', BAD);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('#login-error:not([hidden])', { state: 'visible' });
+    const msg = await page.textContent('#login-error');
+    const appHidden = await page.$eval('#app', (e) => e.hidden);
+    if (!/401/.test(msg) || !appHidden) throw new Error(`login error '${msg}', app hidden ${appHidden}`);
+    return (await page.evaluate(() => sessionStorage.getItem('cratis.token'))) === null;
+  });
+  expect401 = false;
+
+  await check('the right token signs in', async () => {
+    await page.fill('#token', TOKEN);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('#app', { state: 'visible' });
+    return (await page.evaluate(() => sessionStorage.getItem('cratis.token'))) === TOKEN;
+  });
+  await check('the event stream is live', () => page.waitForSelector('#stream-status[data-state="live"]'));
+
+  await check(`the CLI's deployment ${DEP1} is listed with its result`, async () => {
+    await page.waitForSelector(`${row(DEP1)}[data-result="succeeded"]`);
+    const res = await page.textContent(`${row(DEP1)} td[data-col="result"]`);
+    const envName = await page.textContent(`${row(DEP1)} td[data-col="environment"]`);
+    const id = await page.textContent(`${row(DEP1)} td[data-col="id"]`);
+    return res === 'succeeded' && envName === ENV && id === DEP1;
+  });
+  await check('the project and its environment are shown', () =>
+    page.waitForSelector(`#projects li[data-project="${PROJECT}"] .env[data-env="${ENV}"]`));
+  await check('opening a deployment shows its steps', async () => {
+    await page.click(row(DEP1));
+    await page.waitForSelector(`#deployment-detail[data-deployment-id="${DEP1}"] tr[data-step="Task/a"]`);
+    return (await page.textContent('#deployment-detail tr[data-step="Task/a"] td[data-col="result"]')) === 'ok';
+  });
+  await check('no experiments (the route answers 404 or [])', async () =>
+    (await page.waitForSelector('#experiments .body .empty')) && /no experiments/.test(await page.textContent('#experiments .body')));
+  await check('no teams (the route answers 404 or [])', async () =>
+    (await page.waitForSelector('#teams .body .empty')) && /no teams/.test(await page.textContent('#teams .body')));
+  await check('no rollouts in a project without one', async () => {
+    await page.waitForFunction(() => /no rollouts/.test(document.querySelector('#rollouts .body').textContent));
+  });
+
+  // a deployment through the API while the page is open: it appears without a reload (SSE)
+  await page.evaluate(() => { window.cratisMarker = 'same page'; });
+  let dep2 = null;
+  await check('a deployment through the API is accepted', async () => {
+    const r = await fetch(`${URL}/v1/projects/${PROJECT}/deployments`, {
+      method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ env: ENV }),
+    });
+    const body = await r.json();
+    dep2 = body.id;
+    if (r.status !== 202) throw new Error(`HTTP ${r.status}: ${JSON.stringify(body)}`);
+  });
+  await check(`deployment ${dep2} appears, finished, without a reload`, async () => {
+    await page.waitForSelector(`${row(dep2)}[data-result="succeeded"]`);
+    const first = await page.$eval('#deployments tbody tr', (tr) => tr.dataset.deploymentId);
+    if (first !== String(dep2)) throw new Error(`the newest row is ${first}`);
+    return (await page.evaluate(() => window.cratisMarker)) === 'same page';
+  });
+  await check('the opened deployment stays open across the update', () =>
+    page.waitForSelector(`#deployment-detail[data-deployment-id="${DEP1}"]:not([hidden])`));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+  ok(`screenshot ${path.join(ARTIFACTS, 'dashboard.png')}`);
+
+  // experiments and teams from fixtures (Playwright answers those routes): the chart is drawn
+  const seenAuth = [];
+  const fixture = (body) => async (route) => {
+    seenAuth.push(route.request().headers().authorization);
+    await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+  };
+  await page.route(/\/v1\/experiments$/, fixture([{ project: PROJECT, environment: ENV, name: EXPERIMENT.name,
+    status: EXPERIMENT.status, verdict: EXPERIMENT.verdict, winner: null, updated: EXPERIMENT.updated }]));
+  await page.route(/\/v1\/projects\/[^/]+\/environments\/[^/]+\/experiments\/[^/]+$/, fixture(EXPERIMENT));
+  await page.route(/\/v1\/teams$/, fixture(TEAMS));
+  await page.route(/\/v1\/teams\/[^/]+\/namespaces$/, fixture(NAMESPACES));
+  await check('a reload keeps the session (sessionStorage)', async () => {
+    await page.reload();
+    await page.waitForSelector('#app', { state: 'visible' });
+    return page.$eval('#login', (e) => e.hidden);
+  });
+  await check('the experiment chart is an SVG with a line and a band per variant', async () => {
+    await page.waitForSelector('#experiments .experiment[data-experiment="checkout-button"] svg.chart');
+    const shape = await page.$eval('#experiments svg.chart', (s) => ({
+      lines: [...s.querySelectorAll('polyline.line')].map((l) => [l.dataset.variant, l.getAttribute('points').trim().split(/\s+/).length]),
+      bands: [...s.querySelectorAll('polygon.band')].map((b) => [b.dataset.variant, b.getAttribute('points').trim().split(/\s+/).length]),
+    }));
+    const want = JSON.stringify({ lines: [['blue', 3], ['green', 3]], bands: [['blue', 6], ['green', 6]] });
+    if (JSON.stringify(shape) !== want) throw new Error(`chart ${JSON.stringify(shape)}, expected ${want}`);
+  });
+  await check('the band encloses the line (interval drawn around the value)', async () => {
+    const inside = await page.$eval('#experiments svg.chart', (s) => {
+      const ys = (el) => el.getAttribute('points').trim().split(/\s+/).map((p) => Number(p.split(',')[1]));
+      return [...s.querySelectorAll('polyline.line')].every((l) => {
+        const b = ys(s.querySelector(`polygon.band[data-variant="${l.dataset.variant}"]`));
+        const n = b.length / 2, hi = b.slice(0, n), lo = b.slice(n).reverse();
+        return ys(l).every((y, i) => y >= hi[i] && y <= lo[i]); // SVG y grows downwards
+      });
+    });
+    return inside;
+  });
+  await check('the teams view lists the namespaces with quota and usage', async () => {
+    await page.waitForSelector('#teams .team[data-team="payments"] tr[data-namespace="payments-staging"]');
+    return /cpu: 2/.test(await page.textContent('#teams tr[data-namespace="payments-staging"] td[data-col="quota"]'));
+  });
+  await check('every fixture request carried the bearer token', () =>
+    seenAuth.length >= 4 && seenAuth.every((a) => a === `Bearer ${TOKEN}`));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-experiment.png'), fullPage: true });
+  ok(`screenshot ${path.join(ARTIFACTS, 'dashboard-experiment.png')}`);
+
+  await check('signing out shows the sign-in and forgets the token', async () => {
+    await page.click('#logout');
+    await page.waitForSelector('#login-form', { state: 'visible' });
+    return (await page.evaluate(() => sessionStorage.getItem('cratis.token'))) === null;
+  });
+
+  if (errors.length) for (const e of errors) fail(`console error: ${e}`);
+  else ok('no console errors');
+  await browser.close();
+  process.exit(failed ? 1 : 0);
+})().catch((e) => {
+  console.log(`FAIL - ${String(e.stack || e).split('\n').slice(0, 3).join(' | ')}`);
+  process.exit(1);
+});
