@@ -104,8 +104,37 @@ check "the CLI names its deployment" test -n "$DEP1"
 # the next deployment (through the API, while the page is open) has a change to make
 sed -i 's/echo b1/echo b2/' "$P/m.yaml"
 
+# ---- a Rollout with v1 active and v2 in preview (examples/rollout, deployed through the API) ----
+R="$T/shop"
+cp -r "$SRC/examples/rollout" "$R"
+rm -rf "$R/.cratis"
+sed -i 's/version: "\${env:APP_VERSION:-v1}"/version: "v1"/' "$R/shop.yaml"
+grep -q 'version: "v1"' "$R/shop.yaml" || fail "the rollout example's version line changed"
+export ROLLOUT_ACTIVE_PORT=$(free_port) ROLLOUT_PREVIEW_PORT=$(free_port)
+destroy_shop() {
+	"$CRATIS" destroy --state-dir "$S" -f "$R" --auto-approve >/dev/null 2>&1
+	return 0
+}
+cleanup_hooks="destroy_shop $cleanup_hooks" # runs before stop_server
+check "register shop" test "$(req POST /v1/projects "$ADMIN" "{\"name\":\"shop\",\"path\":\"$R\"}")" = 201
+dep_done() { req GET "/v1/deployments/$1" "$ADMIN" >/dev/null; r=$(jq_py 'd["result"]' <"$T/resp"); [ "$r" != running ] && [ "$r" != None ]; }
+check "shop v1 is deployed" test "$(req POST /v1/projects/shop/deployments "$ADMIN" '{"env":"staging"}')" = 202
+SID=$(jq_py 'd["id"]' <"$T/resp")
+check "v1 finishes" wait_for 120 dep_done "$SID"
+check "v1 succeeded" test "$(jq_py 'd["result"]' <"$T/resp")" = succeeded
+sed -i 's/version: "v1"/version: "v2"/; s/autoPromotion: true/autoPromotion: false/' "$R/shop.yaml"
+check "shop v2 is deployed" test "$(req POST /v1/projects/shop/deployments "$ADMIN" '{"env":"staging"}')" = 202
+SID2=$(jq_py 'd["id"]' <"$T/resp")
+check "v2 finishes (in preview)" wait_for 120 dep_done "$SID2"
+check "v2's deployment succeeded" test "$(jq_py 'd["result"]' <"$T/resp")" = succeeded
+check "rollout status" test "$(req GET /v1/projects/shop/environments/staging/rollouts/web "$ADMIN")" = 200
+ACTIVE=$(jq_py '[r["release"] for r in d["releases"] if r["status"]=="active"][0]' <"$T/resp")
+PREVIEW=$(jq_py '[r["release"] for r in d["releases"] if r["status"]=="preview"][0]' <"$T/resp")
+check "one release active, one in preview" test -n "$ACTIVE" -a -n "$PREVIEW"
+
 # ---- the browser ----
 URL="$URL" TOKEN="$ADMIN" BAD_TOKEN="$OLD" PROJECT=web ENV=staging DEP1="$DEP1" ARTIFACTS="$ART" \
+	ROLLOUT_PROJECT=shop ROLLOUT=web ACTIVE="$ACTIVE" PREVIEW="$PREVIEW" \
 	CHROMIUM="$CHROMIUM" NODE_PATH="$TOOLS/node_modules" node "$TOOLS/dashboard_check.js" >"$T/browser.out" 2>&1
 rc=$?
 cat "$T/browser.out"

@@ -116,9 +116,35 @@ const NAMESPACES = [{ team: 'payments', environment: ENV, name: 'payments-stagin
     (await page.waitForSelector('#experiments .body .empty')) && /no experiments/.test(await page.textContent('#experiments .body')));
   await check('no teams (the route answers 404 or [])', async () =>
     (await page.waitForSelector('#teams .body .empty')) && /no teams/.test(await page.textContent('#teams .body')));
-  await check('no rollouts in a project without one', async () => {
-    await page.waitForFunction(() => /no rollouts/.test(document.querySelector('#rollouts .body').textContent));
-  });
+  // the Rollout: v1 active, v2 in preview; promoted through the API while the page is open
+  const RP = process.env.ROLLOUT_PROJECT, RO = process.env.ROLLOUT;
+  const ACTIVE = process.env.ACTIVE, PREVIEW = process.env.PREVIEW;
+  const ro = `#rollouts .rollout[data-rollout="${RO}"]`;
+  const rel = (r, s) => `${ro} tr[data-release="${r}"][data-status="${s}"]`;
+  if (RP) {
+    await check(`the rollout shows ${ACTIVE} active and ${PREVIEW} in preview`, async () => {
+      await page.waitForSelector(rel(ACTIVE, 'active'));
+      await page.waitForSelector(rel(PREVIEW, 'preview'));
+      return /active: \S+ · preview: \S+/.test(await page.textContent(`${ro} .meta`));
+    });
+    await page.evaluate(() => { window.cratisMarker = 'before promote'; });
+    await check('promote through the API', async () => {
+      const r = await fetch(`${URL}/v1/projects/${RP}/environments/${ENV}/rollouts/${RO}/promote`, {
+        method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` } });
+      if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
+    });
+    await check(`the page shows ${PREVIEW} active and ${ACTIVE} hot previous without a reload`, async () => {
+      await page.waitForSelector(rel(PREVIEW, 'active'));
+      await page.waitForSelector(rel(ACTIVE, 'previous'));
+      const label = await page.textContent(`${rel(ACTIVE, 'previous')} td[data-col="status"]`);
+      if (label !== 'previous (hot)') throw new Error(`status label '${label}'`);
+      return (await page.evaluate(() => window.cratisMarker)) === 'before promote';
+    });
+  } else {
+    await check('no rollouts in a project without one', async () => {
+      await page.waitForFunction(() => /no rollouts/.test(document.querySelector('#rollouts .body').textContent));
+    });
+  }
 
   // a deployment through the API while the page is open: it appears without a reload (SSE)
   await page.evaluate(() => { window.cratisMarker = 'same page'; });
