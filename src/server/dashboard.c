@@ -32,35 +32,6 @@ const struct ui_asset *ui_asset_find(const char *name)
 	return NULL;
 }
 
-bool ui_etag_matches(const char *inm, const char *etag)
-{
-	if (!inm)
-		return false;
-	size_t elen = strlen(etag);
-	const char *p = inm;
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (!*p)
-			break;
-		const char *end = strchr(p, ',');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
-		if (n == 1 && *p == '*')
-			return true;
-		const char *tag = p;
-		if (n > 2 && !strncmp(tag, "W/", 2)) {
-			tag += 2;
-			n -= 2;
-		}
-		if (n == elen && !memcmp(tag, etag, n))
-			return true;
-		p += end ? (size_t)(end - p) : strlen(p);
-	}
-	return false;
-}
-
 static void serve_asset(struct req *r, const struct ui_asset *a)
 {
 	add_header(r, "ETag", a->etag);

@@ -75,6 +75,8 @@ grep -qi "^content-security-policy: default-src 'self'" "$T/resp.h" && ok "a str
 grep -qi '^cache-control: no-cache' "$T/resp.h" && ok "Cache-Control: no-cache" || fail "cache-control"
 ETAG=$(sed -n 's/^[Ee][Tt][Aa][Gg]: \("[0-9a-f]*"\).*/\1/p' "$T/resp.h")
 check "a strong ETag" test -n "$ETAG"
+SUM=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest()[:32])' "$SRC/src/server/ui/index.html")
+check "the ETag is the page's SHA-256 (it changes with the bytes)" test "$ETAG" = "\"$SUM\""
 out=$(curl -s -o /dev/null -D "$T/resp.h" -w '%{http_code} %{size_download}' -H "If-None-Match: $ETAG" "$URL/ui/")
 check "If-None-Match with the ETag: 304 without a body" test "$out" = "304 0"
 grep -qiF "etag: $ETAG" "$T/resp.h" && ok "the 304 names the ETag" || fail "304 headers: $(cat "$T/resp.h")"
