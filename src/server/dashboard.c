@@ -52,7 +52,9 @@ static void serve_asset(struct req *r, const struct ui_asset *a)
 bool dashboard_redirect(struct req *r)
 {
 	const char *accept = req_header(r, "Accept");
-	if (!accept || !strcasestr(accept, "text/html"))
+	/* a browser's navigation asks for text/html and not for JSON; a client that names
+	 * application/json (or only "any type", as curl does) gets the JSON index */
+	if (!accept || !strcasestr(accept, "text/html") || strcasestr(accept, "application/json"))
 		return false;
 	add_header(r, "Vary", "Accept");
 	r->code = 302;

@@ -29,9 +29,9 @@ const struct ui_asset *ui_asset_find(const char *name);
  * weak comparison, RFC 9110 13.1.2). */
 bool ui_etag_matches(const char *if_none_match, const char *etag);
 
-/* GET / from a browser: when the request's Accept header names text/html, set the reply to a
- * 302 redirect to /ui/ and return true; otherwise leave the reply alone and return false (the
- * JSON index answers). */
+/* GET / from a browser: when the request's Accept header names text/html and not
+ * application/json, set the reply to a 302 redirect to /ui/ (Vary: Accept) and return true;
+ * otherwise leave the reply alone and return false (the JSON index answers). */
 bool dashboard_redirect(struct req *r);
 
 /* Route handlers (public: the page holds no data; its fetches carry the user's token).

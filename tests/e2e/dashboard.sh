@@ -91,6 +91,8 @@ grep -qE 'https?://' "$SRC/src/server/ui/index.html" && fail "the page names ano
 code=$(curl -s -o "$T/resp" -D "$T/resp.h" -w '%{http_code}' -H 'Accept: text/html,*/*;q=0.8' "$URL/")
 check "GET / for a browser redirects" test "$code" = 302
 grep -qi '^location: /ui/' "$T/resp.h" && ok "to /ui/" || fail "location: $(cat "$T/resp.h")"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept: application/json, text/html;q=0.5' "$URL/")
+check "GET / asking for JSON (and HTML) answers the JSON index" test "$code" = 200
 check "GET / for JSON stays the route list" test "$(req GET / -)" = 200
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert any(r["path"]=="/ui/" for r in d["routes"])' "$T/resp" &&
 	ok "the index lists /ui/" || fail "the index lacks /ui/"

@@ -8,6 +8,7 @@
 (function () {
   const TOKEN_KEY = 'cratis.token';
   const SVG_NS = 'http://www.w3.org/2000/svg';
+  const MAX_DEPLOYMENTS = 200;   // rows in the deployments table (newest first)
   const COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
 
   const state = {
@@ -17,6 +18,8 @@
     retryMs: 1000,
     openDeployment: null,
     refreshTimers: {},
+    loading: {},         // view -> a load is running
+    again: {},           // view -> refresh once the running load is done
     generation: 0,       // bumped on sign-out: late answers of an old session are dropped
   };
 
@@ -79,7 +82,7 @@
 
   function setBody(id, ...nodes) {
     const body = $(`#${id} .body`);
-    body.replaceChildren(...nodes);
+    body.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
   }
 
   // ---- the API ----
@@ -140,6 +143,7 @@
     const r = await api('/v1/deployments');
     if (r.status !== 200) return setBody('deployments', el('p', { class: 'error' }, problemText(r)));
     if (!r.data.length) return setBody('deployments', empty('no deployments yet'));
+    const shown = r.data.slice(0, MAX_DEPLOYMENTS);
     const t = table([
       { key: 'id', title: 'id', value: (d) => d.id },
       { key: 'environment', title: 'environment', value: (d) => d.environment },
@@ -148,14 +152,15 @@
       { key: 'finished', title: 'finished', value: (d) => d.finished, mono: true },
       { key: 'summary', title: 'summary', value: (d) => d.summary },
       { key: 'command', title: 'by', value: (d) => `${d.user || ''}@${d.host || ''}: ${d.command || ''}`, mono: true },
-    ], r.data, (d) => ({
+    ], shown, (d) => ({
       class: `clickable${state.openDeployment === d.id ? ' selected' : ''}`,
       dataset: { deploymentId: d.id, result: d.result },
       tabindex: 0,
       onclick: () => openDeployment(d.id),
       onkeydown: (ev) => { if (ev.key === 'Enter') openDeployment(d.id); },
     }));
-    setBody('deployments', t);
+    setBody('deployments', t, r.data.length > shown.length
+      ? el('p', { class: 'meta' }, `the newest ${shown.length} of ${r.data.length} (cratis history lists them all)`) : null);
   }
 
   async function openDeployment(id) {
@@ -355,12 +360,29 @@
     teams: loadTeams,
   };
 
+  // load a view; one load of a view at a time (answers never land out of order), and a refresh
+  // asked for meanwhile runs once the current load is done
+  async function runView(view) {
+    if (state.loading[view]) { state.again[view] = true; return; }
+    const gen = state.generation;
+    state.loading[view] = true;
+    try {
+      await guarded(view, VIEWS[view]);
+    } finally {
+      if (gen === state.generation) state.loading[view] = false;
+    }
+    if (gen === state.generation && state.again[view] && state.token) {
+      state.again[view] = false;
+      runView(view);
+    }
+  }
+
   // refresh a view soon; a burst of events makes one refresh
   function refresh(view) {
     if (state.refreshTimers[view]) return;
     state.refreshTimers[view] = setTimeout(() => {
       delete state.refreshTimers[view];
-      if (state.token) guarded(view, VIEWS[view]);
+      if (state.token) runView(view);
     }, 150);
   }
 
@@ -474,6 +496,8 @@
     state.openDeployment = null;
     for (const t of Object.values(state.refreshTimers)) clearTimeout(t);
     state.refreshTimers = {};
+    state.loading = {};
+    state.again = {};
   }
 
   function signedOut(message) {
