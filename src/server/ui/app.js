@@ -151,7 +151,7 @@
       { key: 'started', title: 'started', value: (d) => d.started, mono: true },
       { key: 'finished', title: 'finished', value: (d) => d.finished, mono: true },
       { key: 'summary', title: 'summary', value: (d) => d.summary },
-      { key: 'command', title: 'by', value: (d) => `${d.user || ''}@${d.host || ''}: ${d.command || ''}`, mono: true },
+      { key: 'command', title: 'by', value: (d) => `${d.user || ''}@${d.host || ''}${d.command ? `: ${d.command}` : ''}`, mono: true },
     ], shown, (d) => ({
       class: `clickable${state.openDeployment === d.id ? ' selected' : ''}`,
       dataset: { deploymentId: d.id, result: d.result },
