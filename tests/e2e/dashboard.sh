@@ -139,9 +139,18 @@ check "one release active, one in preview" test -n "$ACTIVE" -a -n "$PREVIEW"
 # ---- the browser ----
 URL="$URL" TOKEN="$ADMIN" BAD_TOKEN="$OLD" PROJECT=web ENV=staging DEP1="$DEP1" ARTIFACTS="$ART" \
 	ROLLOUT_PROJECT=shop ROLLOUT=web ACTIVE="$ACTIVE" PREVIEW="$PREVIEW" \
+	SERVER_PID="$SERVER_PID" CRATIS="$CRATIS" STATE_DIR="$S" SERVER_LOG="$LOG" \
 	CHROMIUM="$CHROMIUM" NODE_PATH="$TOOLS/node_modules" node "$TOOLS/dashboard_check.js" >"$T/browser.out" 2>&1
 rc=$?
 cat "$T/browser.out"
+# the script stopped this server and ran (and stopped) one of its own on the same port
+stop_server
+check "the first server shut down cleanly (exit 0)" test "$SERVER_RC" = 0
+kill_own_servers() {
+	for p in $(own_procs "cratis serve"); do kill "$p" 2>/dev/null; done
+	return 0
+}
+cleanup_hooks="$cleanup_hooks kill_own_servers"
 passed=$((passed + $(grep -c '^ok - ' "$T/browser.out")))
 failed=$((failed + $(grep -c '^FAIL - ' "$T/browser.out")))
 expect_rc "the browser checks" 0 $rc

@@ -5,10 +5,16 @@
 //   PROJECT    the registered project; ENV its environment
 //   DEP1       the id of the deployment the CLI made before the page opened
 //   ARTIFACTS  where the screenshots go;  CHROMIUM  the browser (default /usr/bin/chromium)
+//   ROLLOUT_PROJECT, ROLLOUT, ACTIVE, PREVIEW  (optional) a Rollout with a release active and one
+//              in preview, promoted through the API while the page is open
+//   SERVER_PID, CRATIS, STATE_DIR, SERVER_LOG  (optional, with the Rollout) the server is stopped
+//              (SIGTERM) while the page is open and started again on its port by this script
 // Prints "ok - ..." / "FAIL - ..." lines and exits 1 when any check failed. Every wait is for a
 // selector or a condition, bounded generously (no timing is asserted).
 'use strict';
 const path = require('path');
+const fs = require('fs');
+const { spawn } = require('child_process');
 const { chromium } = require('playwright-core');
 
 const env = (k) => {
@@ -57,13 +63,14 @@ const NAMESPACES = [{ team: 'payments', environment: ENV, name: 'payments-stagin
 
   // console errors: none, except the browser's report of the answers the test provokes (401 for
   // the wrong token; 404 for the experiments and teams routes while a server has none)
-  let expect401 = false;
+  let expect401 = false, expectRefused = false;
   const errors = [];
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     const where = (m.location() && m.location().url) || '';
     const p = where.startsWith(URL) ? new globalThis.URL(where).pathname : where;
     if (/status of 401/.test(m.text()) && expect401) return;
+    if (/ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET/.test(m.text()) && expectRefused) return;
     if (/status of 404/.test(m.text()) && /^\/v1\/(experiments|teams)(\/|$)/.test(p)) return;
     errors.push(`${m.text()} (${where})`);
   });
@@ -97,6 +104,8 @@ const NAMESPACES = [{ team: 'payments', environment: ENV, name: 'payments-stagin
     return (await page.evaluate(() => sessionStorage.getItem('cratis.token'))) === TOKEN;
   });
   await check('the event stream is live', () => page.waitForSelector('#stream-status[data-state="live"]'));
+  // gone if the page were loaded again: the updates below must come without a reload
+  await page.evaluate(() => { window.cratisMarker = 'same page'; });
 
   await check(`the CLI's deployment ${DEP1} is listed with its result`, async () => {
     await page.waitForSelector(`${row(DEP1)}[data-result="succeeded"]`);
@@ -127,7 +136,6 @@ const NAMESPACES = [{ team: 'payments', environment: ENV, name: 'payments-stagin
       await page.waitForSelector(rel(PREVIEW, 'preview'));
       return /active: \S+ · preview: \S+/.test(await page.textContent(`${ro} .meta`));
     });
-    await page.evaluate(() => { window.cratisMarker = 'before promote'; });
     await check('promote through the API', async () => {
       const r = await fetch(`${URL}/v1/projects/${RP}/environments/${ENV}/rollouts/${RO}/promote`, {
         method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` } });
@@ -138,7 +146,7 @@ const NAMESPACES = [{ team: 'payments', environment: ENV, name: 'payments-stagin
       await page.waitForSelector(rel(ACTIVE, 'previous'));
       const label = await page.textContent(`${rel(ACTIVE, 'previous')} td[data-col="status"]`);
       if (label !== 'previous (hot)') throw new Error(`status label '${label}'`);
-      return (await page.evaluate(() => window.cratisMarker)) === 'before promote';
+      return (await page.evaluate(() => window.cratisMarker)) === 'same page';
     });
   } else {
     await check('no rollouts in a project without one', async () => {
@@ -147,7 +155,6 @@ const NAMESPACES = [{ team: 'payments', environment: ENV, name: 'payments-stagin
   }
 
   // a deployment through the API while the page is open: it appears without a reload (SSE)
-  await page.evaluate(() => { window.cratisMarker = 'same page'; });
   let dep2 = null;
   await check('a deployment through the API is accepted', async () => {
     const r = await fetch(`${URL}/v1/projects/${PROJECT}/deployments`, {
@@ -166,6 +173,59 @@ const NAMESPACES = [{ team: 'payments', environment: ENV, name: 'payments-stagin
   });
   await check('the opened deployment stays open across the update', () =>
     page.waitForSelector(`#deployment-detail[data-deployment-id="${DEP1}"]:not([hidden])`));
+
+  // the server restarts while the page is open: the stream reconnects with Last-Event-ID and a
+  // rollback made through the new server shows without a reload
+  if (process.env.SERVER_PID && RP) {
+    const lastEventIds = [];
+    page.on('request', (r) => {
+      if (r.url().startsWith(`${URL}/v1/events/stream`)) lastEventIds.push(r.headers()['last-event-id'] || null);
+    });
+    const fin = await (await fetch(`${URL}/v1/events?type=dev.cratis.deployment.finished&since=0`,
+      { headers: { Authorization: `Bearer ${TOKEN}` } })).json();
+    const finSeq = Math.max(...fin.map((e) => e.seq));
+    expectRefused = true;
+    process.kill(Number(process.env.SERVER_PID), 'SIGTERM');
+    await check('the page says it reconnects when the server goes away', () =>
+      page.waitForSelector('#stream-status[data-state="connecting"]'));
+    // the new server on the same port (it exits 1 while the old one still holds the address)
+    const port = new globalThis.URL(URL).port;
+    let srv = null;
+    await check('the server starts again on the same port', async () => {
+      const log = fs.openSync(process.env.SERVER_LOG, 'a');
+      for (let i = 0; i < 300 && !srv; i++) {
+        const p = spawn(process.env.CRATIS, ['serve', '--state-dir', process.env.STATE_DIR, '--listen', `127.0.0.1:${port}`],
+          { stdio: ['ignore', 'ignore', log] });
+        const rc = await new Promise((res) => {
+          const t = setTimeout(() => res(null), 1500);   // still running: it listens
+          p.on('exit', (code) => { clearTimeout(t); res(code); });
+        });
+        if (rc === null) srv = p;
+        else await new Promise((res) => setTimeout(res, 200));
+      }
+      if (!srv) throw new Error('it does not start');
+      process.on('exit', () => { try { srv.kill('SIGKILL'); } catch (e) { /* gone */ } });
+    });
+    await check('the stream is live again', () => page.waitForSelector('#stream-status[data-state="live"]'));
+    expectRefused = false;
+    await check('the page reconnected with Last-Event-ID (the last event it had seen)', () => {
+      const resumed = lastEventIds.filter((x) => x !== null).map(Number);
+      if (!resumed.length) throw new Error(`stream requests sent ${JSON.stringify(lastEventIds)}`);
+      if (!resumed.every((x) => x >= finSeq)) throw new Error(`Last-Event-ID ${resumed} before seq ${finSeq}`);
+    });
+    await check('a rollback through the restarted server shows without a reload', async () => {
+      const r = await fetch(`${URL}/v1/projects/${RP}/environments/${ENV}/rollouts/${RO}/rollback`, {
+        method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` } });
+      if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
+      await page.waitForSelector(rel(ACTIVE, 'active'));
+      const marker = await page.evaluate(() => window.cratisMarker);
+      if (marker !== 'same page') throw new Error(`the page was loaded again (marker ${marker})`);
+    });
+    await check('the deployments load again after the restart', () => page.waitForSelector(`${row(DEP1)}[data-result="succeeded"]`));
+    process.env.RESTARTED = '1';
+    globalThis.restartedServer = srv;
+  }
+
   await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
   ok(`screenshot ${path.join(ARTIFACTS, 'dashboard.png')}`);
 
@@ -223,6 +283,11 @@ const NAMESPACES = [{ team: 'payments', environment: ENV, name: 'payments-stagin
   if (errors.length) for (const e of errors) fail(`console error: ${e}`);
   else ok('no console errors');
   await browser.close();
+  if (globalThis.restartedServer) {   // the server this script started: stopped as the test's was
+    const srv = globalThis.restartedServer;
+    const rc = await new Promise((res) => { srv.on('exit', (code) => res(code)); srv.kill('SIGTERM'); });
+    if (rc === 0) ok('the restarted server shuts down (exit 0)'); else fail(`the restarted server exited ${rc}`);
+  }
   process.exit(failed ? 1 : 0);
 })().catch((e) => {
   console.log(`FAIL - ${String(e.stack || e).split('\n').slice(0, 3).join(' | ')}`);
