@@ -6,7 +6,10 @@
 #   Content-Security-Policy, GET / redirects a browser (Accept: text/html) and answers JSON otherwise;
 # - a deployment the CLI made a moment before (on the server's store) appears with its id and
 #   result; a revoked token shows the sign-in again; a deployment through the API while the page
-#   is open appears without a reload (the SSE stream read with fetch); its steps open; the
+#   is open appears without a reload (the SSE stream read with fetch); its steps open; a Rollout
+#   shows its active and preview releases, then the promote made through the API; the server
+#   restarts under the open page, which resumes the stream with Last-Event-ID and shows a
+#   rollback made through the new server; the
 #   experiment chart (SVG) is drawn from a fixture document and the teams view from fixtures
 #   (Playwright answers those routes); no console errors.
 # Screenshots are kept in $CRATIS_ARTIFACTS, else BUILD_DIR/meson-logs/dashboard/.
