@@ -136,7 +136,9 @@ const NAMESPACES = [{ team: 'payments', environment: ENV, name: 'payments-stagin
       await page.waitForSelector(rel(PREVIEW, 'preview'));
       return /active: \S+ · preview: \S+/.test(await page.textContent(`${ro} .meta`));
     });
+    let tp = 0;
     await check('promote through the API', async () => {
+      tp = Date.now();
       const r = await fetch(`${URL}/v1/projects/${RP}/environments/${ENV}/rollouts/${RO}/promote`, {
         method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` } });
       if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
@@ -144,6 +146,7 @@ const NAMESPACES = [{ team: 'payments', environment: ENV, name: 'payments-stagin
     await check(`the page shows ${PREVIEW} active and ${ACTIVE} hot previous without a reload`, async () => {
       await page.waitForSelector(rel(PREVIEW, 'active'));
       await page.waitForSelector(rel(ACTIVE, 'previous'));
+      console.log(`note - the promote shown ${Date.now() - tp} ms after its POST was sent (not asserted)`);
       const label = await page.textContent(`${rel(ACTIVE, 'previous')} td[data-col="status"]`);
       if (label !== 'previous (hot)') throw new Error(`status label '${label}'`);
       return (await page.evaluate(() => window.cratisMarker)) === 'same page';
@@ -155,8 +158,9 @@ const NAMESPACES = [{ team: 'payments', environment: ENV, name: 'payments-stagin
   }
 
   // a deployment through the API while the page is open: it appears without a reload (SSE)
-  let dep2 = null;
+  let dep2 = null, t0 = 0;
   await check('a deployment through the API is accepted', async () => {
+    t0 = Date.now();
     const r = await fetch(`${URL}/v1/projects/${PROJECT}/deployments`, {
       method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ env: ENV }),
@@ -167,6 +171,7 @@ const NAMESPACES = [{ team: 'payments', environment: ENV, name: 'payments-stagin
   });
   await check(`deployment ${dep2} appears, finished, without a reload`, async () => {
     await page.waitForSelector(`${row(dep2)}[data-result="succeeded"]`);
+    console.log(`note - deployment ${dep2} shown as succeeded ${Date.now() - t0} ms after its POST (not asserted)`);
     const first = await page.$eval('#deployments tbody tr', (tr) => tr.dataset.deploymentId);
     if (first !== String(dep2)) throw new Error(`the newest row is ${first}`);
     return (await page.evaluate(() => window.cratisMarker)) === 'same page';
