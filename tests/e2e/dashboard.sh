@@ -11,7 +11,8 @@
 #   restarts under the open page, which resumes the stream with Last-Event-ID and shows a
 #   rollback made through the new server; the
 #   experiment chart (SVG) is drawn from a fixture document and the teams view from fixtures
-#   (Playwright answers those routes); no console errors.
+#   (Playwright answers those routes); a role the policy denies the events and the rollouts sees
+#   "no live updates (HTTP 403)" and the denial, and the rest; no console errors.
 # Screenshots are kept in $CRATIS_ARTIFACTS, else BUILD_DIR/meson-logs/dashboard/.
 . "$(dirname "$0")/lib.sh"
 . "$SRC/tests/server/serve_lib.sh"
@@ -66,8 +67,15 @@ OLD=$("$CRATIS" token create --state-dir "$S" --subject leaver --role admin 2>/d
 OLD_ID=$(echo "$OLD" | sed -n 's/^cratis_\([^_]*\)_.*/\1/p')
 check "a token is revoked" "$CRATIS" token revoke --state-dir "$S" "$OLD_ID"
 
+VIEWER=$("$CRATIS" token create --state-dir "$S" --subject watcher --role viewer 2>/dev/null)
+# a viewer reads everything but the events and the rollouts
+cat >"$T/policy.csv" <<'CSV'
+p, role:viewer, *, get, *, allow
+p, role:viewer, events, get, *, deny
+p, role:viewer, rollouts, get, *, deny
+CSV
 LOG="$T/serve.log"
-check "serve starts" start_server "$S" "$LOG"
+check "serve starts" start_server "$S" "$LOG" --policy "$T/policy.csv"
 cleanup_hooks="stop_server $cleanup_hooks"
 check "register the project" test "$(req POST /v1/projects "$ADMIN" "{\"name\":\"web\",\"path\":\"$P\"}")" = 201
 
@@ -142,7 +150,8 @@ check "one release active, one in preview" test -n "$ACTIVE" -a -n "$PREVIEW"
 # ---- the browser ----
 URL="$URL" TOKEN="$ADMIN" BAD_TOKEN="$OLD" PROJECT=web ENV=staging DEP1="$DEP1" ARTIFACTS="$ART" \
 	ROLLOUT_PROJECT=shop ROLLOUT=web ACTIVE="$ACTIVE" PREVIEW="$PREVIEW" \
-	SERVER_PID="$SERVER_PID" CRATIS="$CRATIS" STATE_DIR="$S" SERVER_LOG="$LOG" \
+	SERVER_PID="$SERVER_PID" CRATIS="$CRATIS" STATE_DIR="$S" SERVER_LOG="$LOG" POLICY="$T/policy.csv" \
+	VIEWER_TOKEN="$VIEWER" \
 	CHROMIUM="$CHROMIUM" NODE_PATH="$TOOLS/node_modules" node "$TOOLS/dashboard_check.js" >"$T/browser.out" 2>&1
 rc=$?
 cat "$T/browser.out"
@@ -160,5 +169,6 @@ expect_rc "the browser checks" 0 $rc
 check "the screenshot is kept" test -s "$ART/dashboard.png"
 check "b ran again through the API" grep -q b2 "$T/b.ran"
 grep -q "$ADMIN" "$LOG" && fail "the server logged a token" || ok "no token in the server's log"
+expect_in "the viewer's denied stream is logged" "denied watcher (role:viewer): get events" "$LOG"
 echo "screenshots: $ART/dashboard.png $ART/dashboard-experiment.png"
 finish

@@ -7,8 +7,9 @@
 //   ARTIFACTS  where the screenshots go;  CHROMIUM  the browser (default /usr/bin/chromium)
 //   ROLLOUT_PROJECT, ROLLOUT, ACTIVE, PREVIEW  (optional) a Rollout with a release active and one
 //              in preview, promoted through the API while the page is open
-//   SERVER_PID, CRATIS, STATE_DIR, SERVER_LOG  (optional, with the Rollout) the server is stopped
-//              (SIGTERM) while the page is open and started again on its port by this script
+//   SERVER_PID, CRATIS, STATE_DIR, SERVER_LOG, POLICY  (optional, with the Rollout) the server is
+//              stopped (SIGTERM) while the page is open and started again on its port by this script
+//   VIEWER_TOKEN  (optional) a token whose role may not read the events nor the rollouts
 // Prints "ok - ..." / "FAIL - ..." lines and exits 1 when any check failed. Every wait is for a
 // selector or a condition, bounded generously (no timing is asserted).
 'use strict';
@@ -63,13 +64,14 @@ const NAMESPACES = [{ team: 'payments', environment: ENV, name: 'payments-stagin
 
   // console errors: none, except the browser's report of the answers the test provokes (401 for
   // the wrong token; 404 for the experiments and teams routes while a server has none)
-  let expect401 = false, expectRefused = false;
+  let expect401 = false, expectRefused = false, expect403 = false;
   const errors = [];
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     const where = (m.location() && m.location().url) || '';
     const p = where.startsWith(URL) ? new globalThis.URL(where).pathname : where;
     if (/status of 401/.test(m.text()) && expect401) return;
+    if (/status of 403/.test(m.text()) && expect403 && /^\/v1\/(events\/stream|projects\/[^/]+\/environments\/[^/]+\/rollouts\/)/.test(p)) return;
     if (/ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET/.test(m.text()) && expectRefused) return;
     if (/status of 404/.test(m.text()) && /^\/v1\/(experiments|teams)(\/|$)/.test(p)) return;
     errors.push(`${m.text()} (${where})`);
@@ -199,7 +201,8 @@ const NAMESPACES = [{ team: 'payments', environment: ENV, name: 'payments-stagin
     await check('the server starts again on the same port', async () => {
       const log = fs.openSync(process.env.SERVER_LOG, 'a');
       for (let i = 0; i < 300 && !srv; i++) {
-        const p = spawn(process.env.CRATIS, ['serve', '--state-dir', process.env.STATE_DIR, '--listen', `127.0.0.1:${port}`],
+        const policy = process.env.POLICY ? ['--policy', process.env.POLICY] : [];
+        const p = spawn(process.env.CRATIS, ['serve', '--state-dir', process.env.STATE_DIR, '--listen', `127.0.0.1:${port}`, ...policy],
           { stdio: ['ignore', 'ignore', log] });
         const rc = await new Promise((res) => {
           const t = setTimeout(() => res(null), 1500);   // still running: it listens
@@ -284,6 +287,30 @@ const NAMESPACES = [{ team: 'payments', environment: ENV, name: 'payments-stagin
     await page.waitForSelector('#login-form', { state: 'visible' });
     return (await page.evaluate(() => sessionStorage.getItem('cratis.token'))) === null;
   });
+
+  // a role the policy denies the events and the rollouts: the page says so and shows the rest
+  if (process.env.VIEWER_TOKEN) {
+    expect403 = true;
+    await check('a viewer signs in', async () => {
+      await page.fill('#token', process.env.VIEWER_TOKEN);
+      await page.click('#login-form button[type=submit]');
+      await page.waitForSelector('#app', { state: 'visible' });
+    });
+    await check('without the events, the page says there are no live updates (403)', async () => {
+      await page.waitForSelector('#stream-status[data-state="unavailable"]');
+      return /403/.test(await page.textContent('#stream-status'));
+    });
+    await check('the deployments still load', () => page.waitForSelector(`${row(DEP1)}[data-result="succeeded"]`));
+    if (RP)
+      await check('the rollouts view shows the denial', async () => {
+        await page.waitForSelector(`${ro} p.error`);
+        return /may not get rollouts/.test(await page.textContent(`${ro} p.error`));
+      });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-viewer.png'), fullPage: true });
+    await page.click('#logout');
+    await page.waitForSelector('#login-form', { state: 'visible' });
+    expect403 = false;
+  }
 
   if (errors.length) for (const e of errors) fail(`console error: ${e}`);
   else ok('no console errors');

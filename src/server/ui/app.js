@@ -216,7 +216,8 @@
           const ro = await api(`/v1/projects/${pn}/environments/${en}/rollouts/${encodeURIComponent(name)}`);
           const head = el('h3', null, `${proj.name} / ${env.name} / ${name}`);
           if (ro.status !== 200) {
-            blocks.push(el('div', { class: 'rollout' }, head, el('p', { class: 'error' }, problemText(ro))));
+            blocks.push(el('div', { class: 'rollout', dataset: { rollout: name, environment: env.name } }, head,
+              el('p', { class: 'error' }, problemText(ro))));
             continue;
           }
           const rels = (ro.data.releases || []).filter((x) => x.live);
