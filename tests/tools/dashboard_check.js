@@ -199,16 +199,23 @@ const NAMESPACES = [{ team: 'payments', environment: ENV, name: 'payments-stagin
     const port = new globalThis.URL(URL).port;
     let srv = null;
     await check('the server starts again on the same port', async () => {
-      const log = fs.openSync(process.env.SERVER_LOG, 'a');
+      const policy = process.env.POLICY ? ['--policy', process.env.POLICY] : [];
       for (let i = 0; i < 300 && !srv; i++) {
-        const policy = process.env.POLICY ? ['--policy', process.env.POLICY] : [];
         const p = spawn(process.env.CRATIS, ['serve', '--state-dir', process.env.STATE_DIR, '--listen', `127.0.0.1:${port}`, ...policy],
-          { stdio: ['ignore', 'ignore', log] });
+          { stdio: ['ignore', 'ignore', 'pipe'] });
+        // it says "listening on" once it accepts, or exits (1 while the address is taken)
         const rc = await new Promise((res) => {
-          const t = setTimeout(() => res(null), 1500);   // still running: it listens
+          let said = '';
+          const t = setTimeout(() => { p.kill('SIGKILL'); res('no answer'); }, WAIT);
+          p.stderr.on('data', (d) => {
+            fs.appendFileSync(process.env.SERVER_LOG, d);
+            said += d;
+            if (/listening on http:\/\//.test(said)) { clearTimeout(t); res('listening'); }
+          });
           p.on('exit', (code) => { clearTimeout(t); res(code); });
         });
-        if (rc === null) srv = p;
+        if (rc === 'listening') srv = p;
+        else if (rc === 'no answer') throw new Error('the server neither listens nor exits');
         else await new Promise((res) => setTimeout(res, 200));
       }
       if (!srv) throw new Error('it does not start');
