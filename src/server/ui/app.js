@@ -419,12 +419,13 @@
     try {
       const res = await fetch('/v1/events/stream', { headers, signal: ctl.signal, cache: 'no-store' });
       if (res.status === 401) return signedOut('the server refused the token (401)');
-      if (!res.ok || !res.body) {
+      if ((!res.ok || !res.body) && res.status < 500) {
         await res.text();
         streamStatus('unavailable', `no live updates (HTTP ${res.status})`);
         refreshAll();
         return;   // a policy that denies events: the views still load, without live updates
       }
+      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);   // 5xx: try again
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buf = '';
       let ev = { id: null, type: 'message', data: [] };
@@ -434,6 +435,7 @@
         buf += value;
         let nl;
         while ((nl = buf.search(/\r\n|\r|\n/)) >= 0) {
+          if (buf[nl] === '\r' && nl === buf.length - 1) break;   // a \r\n may be split: wait
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + (buf[nl] === '\r' && buf[nl + 1] === '\n' ? 2 : 1));
           if (line === '') {   // dispatch
