@@ -38,7 +38,7 @@ doc = {
  "servers": [{"url": "http://127.0.0.1:8080"}],
  "security": [{"bearer": []}],
  "paths": {
-  "/": {"get": op("the routes of the server", {"200": resp("paths and routes", {"type": "object"})}, secured=False, opid="index")},
+  "/": {"get": op("the routes of the server", {"200": resp("paths and routes", {"type": "object"}), "302": resp("a browser (Accept: text/html): to the dashboard, /ui/")}, secured=False, opid="index")},
   "/livez": {"get": health("livez")},
   "/readyz": {"get": health("readyz")},
   "/metrics": {"get": op("Prometheus metrics", {"200": resp("text exposition format 0.0.4", {"type": "string"}, "text/plain")}, secured=False, opid="metrics")},
@@ -100,6 +100,11 @@ doc = {
     "get": op("one namespace with its quota", {"200": resp("the namespace (ETag: its revision)", ref("Namespace")), "404": problem("no such namespace")}, [TM, E, NS], opid="getNamespace"),
     "put": op("replace a namespace (policy or the team's owners; If-Match)", rec_put_responses("Namespace"), [TM, E, NS, IFM], recbody("Namespace"), opid="replaceNamespace"),
     "delete": op("delete a namespace (policy or the team's owners)", rec_delete_responses(), [TM, E, NS, IFM], opid="deleteNamespace")},
+  # the dashboard (src/server/dashboard.c, docs/server.md "Dashboard"): public static files
+  "/ui": {"get": op("redirects to /ui/", {"301": resp("to /ui/ (Location)")}, secured=False, opid="dashboardRedirect")},
+  "/ui/": {"get": op("the dashboard (HTML page)", {"200": resp("the page (ETag, Cache-Control: no-cache, Content-Security-Policy)", {"type": "string"}, "text/html"), "304": resp("not modified (If-None-Match matched the ETag)")}, secured=False, opid="dashboard")},
+  "/ui/{file}": {"get": op("a static file of the dashboard", {"200": resp("the file (ETag, Cache-Control: no-cache)", {"type": "string"}, "text/plain"), "304": resp("not modified (If-None-Match matched the ETag)"), "404": problem("no such file")},
+     [{"name": "file", "in": "path", "required": True, "schema": {"type": "string"}}], secured=False, opid="dashboardFile")},
  },
  "components": {
   "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a token of `cratis token create`, or an OpenID Connect JWT (RS256/ES256) of the issuer the server trusts (--oidc-issuer)"}},

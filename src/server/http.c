@@ -587,7 +587,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	enum MHD_Result ret = MHD_NO;
 	if (resp) {
 		mhd.add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.ctype);
-		mhd.add_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+		bool cache_control = false;
+		for (size_t i = 0; i < r.nheaders; i++) {
+			mhd.add_header(resp, r.headers[i][0], r.headers[i][1]);
+			cache_control |= !strcasecmp(r.headers[i][0], MHD_HTTP_HEADER_CACHE_CONTROL);
+		}
+		if (!cache_control)
+			mhd.add_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 		if (r.www_authenticate)
 			mhd.add_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"cratis\"");
 		if (r.allow)

@@ -52,6 +52,7 @@ struct server {
 #define ACCESS_EVENTS_PER_MINUTE 60
 
 #define REQ_MAX_PARAMS 4
+#define REQ_MAX_HEADERS 8
 
 /* A request being answered, on its connection's thread. */
 struct req {
@@ -75,6 +76,9 @@ struct req {
 	bool www_authenticate;
 	char *allow, *location;       /* owned header values, or NULL */
 	char *etag;                   /* owned ETag header value ("\"3\""), or NULL */
+	const char *headers[REQ_MAX_HEADERS][2]; /* more reply headers (name, value; static strings);
+	                               * a Cache-Control among them replaces the default no-store */
+	size_t nheaders;
 	/* a streamed reply instead (Server-Sent Events, events.c): read is called on the
 	 * connection's thread until it returns -1 (end of stream); done frees cls */
 	long (*stream_read)(void *cls, char *buf, size_t max);

@@ -8,6 +8,7 @@
 
 #include "app/app.h"
 #include "teams.h"
+#include "dashboard.h"
 #include "error.h"
 #include "banned.h"
 
@@ -103,6 +104,8 @@ static char *authorized_project(struct req *r, const char *object)
 
 static void h_index(struct req *r)
 {
+	if (dashboard_redirect(r)) /* a browser: the dashboard */
+		return;
 	json_t *paths = json_array(), *routes = json_array();
 	for (size_t i = 0; server_routes[i].path; i++) {
 		json_array_append_new(routes, json_pack("{s:s, s:s, s:s}", "method", server_routes[i].method, "path",
@@ -873,5 +876,9 @@ const struct route server_routes[] = {
 	  "replace a namespace (policy or the team's owners; If-Match)" },
 	{ "DELETE", "/v1/teams/{team}/namespaces/{env}/{ns}", "namespaces", "delete", h_namespace_delete,
 	  "delete a namespace (policy or the team's owners)" },
+	/* the dashboard (dashboard.c): public static files; their fetches carry the user's token */
+	{ "GET", "/ui", NULL, NULL, h_ui_root, "redirects to /ui/" },
+	{ "GET", "/ui/", NULL, NULL, h_ui_index, "the dashboard (HTML page)" },
+	{ "GET", "/ui/{file}", NULL, NULL, h_ui_asset, "a static file of the dashboard" },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
