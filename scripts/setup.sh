@@ -11,12 +11,14 @@ set -eu
 # openssh-server, openssh-client: ssh Systems (docs/systems.md) and their tests (sshd on loopback)
 # libnats-dev, nats-server: the NATS JetStream event sink and its tests; libmicrohttpd-dev: cratis serve
 # prometheus: tests/e2e/metrics_prometheus.sh; python3-scipy: reference values of tests/stats
+# chromium: the headless browser tests/e2e/dashboard.sh drives (through playwright-core from npm)
 pkgs="build-essential meson ninja-build pkg-config libfyaml-dev libjansson-dev libsqlite3-dev \
 libcmocka-dev libssl-dev libcurl4-openssl-dev libxml2-dev libgit2-dev git nginx-light wrk python3 curl hyperfine time sqlite3 \
 clang libclang-rt-dev libpq-dev postgresql-15 man-db \
 libtree-sitter-dev nodejs python3-boto3 python3-psycopg2 bsdutils liblua5.4-dev zsh fish \
 python3-scipy python3-azure libnats-dev nats-server libmicrohttpd-dev prometheus \
-openssh-server openssh-client"
+openssh-server openssh-client python3-cryptography \
+chromium"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
@@ -43,12 +45,14 @@ if [ -n "$missing" ]; then
 	[ -z "$policy" ] || $sudo rm -f "$policy"
 fi
 # Test tools from npm, used by the tests only (tests/tools/package.json): an HCL parser for the
-# OpenTofu that `cratis render` writes (tests/e2e/render.sh). Without npm that test skips parsing.
+# OpenTofu that `cratis render` writes (tests/e2e/render.sh; without npm that test skips parsing)
+# and playwright-core, which drives Debian's chromium in tests/e2e/dashboard.sh (it downloads no
+# browser of its own).
 tools="$(cd "$(dirname "$0")/.." && pwd)/tests/tools"
 if command -v npm >/dev/null 2>&1; then
-	if [ ! -d "$tools/node_modules/@cdktf/hcl2json" ]; then
+	if [ ! -d "$tools/node_modules/@cdktf/hcl2json" ] || [ ! -d "$tools/node_modules/playwright-core" ]; then
 		(cd "$tools" && npm install --no-audit --no-fund --silent) ||
-			echo "setup: npm install in tests/tools failed; tests/e2e/render.sh tries again" >&2
+			echo "setup: npm install in tests/tools failed; tests/e2e/render.sh and dashboard.sh try again" >&2
 	fi
 else
 	echo "setup: npm not found: tests/e2e/render.sh will not parse the rendered HCL (install npm to enable it)" >&2

@@ -606,6 +606,8 @@ static const struct cratis_field fields[] = {
 	{ sizeof(struct cratis_field), "spec.health.http", "string", "URL that must answer 2xx or 3xx", NULL, 0 },
 	{ sizeof(struct cratis_field), "spec.health.tcp", "string", "HOST:PORT that must accept a connection", NULL, 0 },
 	{ sizeof(struct cratis_field), "spec.health.timeoutSeconds", "number", "seconds the health check may take", "30", 0 },
+	{ sizeof(struct cratis_field), "spec.resources.cpu", "any", "CPU requested (Kubernetes quantity: 500m, 2), counted against the namespace's quota; not enforced on the process", NULL, 0 },
+	{ sizeof(struct cratis_field), "spec.resources.memory", "any", "memory requested (256Mi, 1Gi), counted against the namespace's quota; not enforced on the process", NULL, 0 },
 	{ 0 },
 };
 static const struct cratis_handler service = {

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "app.h"
 #include "app_internal.h"
+#include "teams.h"
 #include "model/schema.h"
 
 #include <errno.h>
@@ -313,6 +314,9 @@ int app_plan(struct app *a, struct plan *out, struct diags *d)
 	int rc = plan_build(out, &a->model, a->store, &a->reg, &a->opts, &errors);
 	if (rc && !errors.n)
 		diags_add_last_error(&errors);
+	/* the namespace's quota (src/app/teams.c): a plan over it is refused */
+	if (!rc && (rc = app_quota_check(a, out, &errors)))
+		plan_release(out);
 	diags_move(d, &errors);
 	return rc;
 }
@@ -378,9 +382,10 @@ int app_validate(const struct app_options *o, json_t **summary, struct diags *d)
 	for (size_t i = 0; i < (envs.n > 1 ? envs.n : 1); i++) {
 		const char *env = envs.n ? envs.v[i] : NULL;
 		struct diags one = DIAGS_INIT;
-		if (model_build(&a->model, &a->ms, &a->reg, env) == CRATIS_OK)
+		if (model_build(&a->model, &a->ms, &a->reg, env) == CRATIS_OK) {
 			plan_validate(&a->model, &a->reg, &a->opts, &one);
-		else
+			app_requests_check(&a->model, &one); /* quantities, spec.namespace (teams.c) */
+		} else
 			diags_move(&one, &a->model.errors);
 		if (env)
 			json_array_append_new(envs_done, json_string(env));
@@ -553,6 +558,8 @@ static int run_apply(struct app *a, bool destroy, const json_t *saved, app_revie
 		rc = plan_build_saved(plan_out, &a->model, a->store, &a->reg, &a->opts, saved, &errors);
 		if (rc && !errors.n)
 			diags_add_last_error(&errors);
+		if (!rc)
+			rc = app_quota_check(a, plan_out, &errors);
 		diags_move(d, &errors);
 		if (!rc) {
 			/* the inputs recorded with the deployment are those the plan was made with */
@@ -588,6 +595,9 @@ static int run_apply(struct app *a, bool destroy, const json_t *saved, app_revie
 	run->cancelled = *a->cancel != 0;
 	if (rc && rc != CRATIS_ERROR)
 		diags_add_last_error(d);
+	/* which namespace these projects now hold resources in, for other projects' quota checks */
+	if (app_namespace_bind(a, destroy, d) && !rc)
+		rc = CRATIS_EIO;
 out_unlock:
 	if (release_lock(a, &me, d) && !rc)
 		rc = CRATIS_ERROR;
@@ -816,6 +826,8 @@ int app_rollout(struct app *a, enum app_rollout_action action, const char *name,
 			rc = diags_add_last_error(d);
 			goto out_release;
 		}
+		engine_emit(a->o.observer, &(struct engine_event){ .type = EV_DEPLOYMENT_STARTED, .deployment = dep.id,
+		                                                   .message = a->model.env_name });
 		if (action == APP_ROLLOUT_PROMOTE)
 			rc = rollout_promote(&a->rollout, &t);
 		else if (action == APP_ROLLOUT_ABORT)
@@ -833,6 +845,8 @@ int app_rollout(struct app *a, enum app_rollout_action action, const char *name,
 		dep.summary = summary;
 		if (engine_deployment_finish(a->store, &dep, NULL) && !rc)
 			rc = diags_add_last_error(d);
+		engine_emit(a->o.observer, &(struct engine_event){ .type = EV_DEPLOYMENT_FINISHED, .deployment = dep.id,
+		                                                   .message = dep.result });
 		free(summary);
 		if (emsg) /* the action's error, not the bookkeeping's */
 			error_set(erc ? erc : CRATIS_ERROR, "%s", emsg);

@@ -15,13 +15,13 @@ static const char *cmd_path(const struct cli_command *cmd, const struct cli_comm
 	return b->ptr;
 }
 
-static uint64_t mask_of(const struct cli_command *cmd, const struct cli_command *sub)
+static cli_flag_mask mask_of(const struct cli_command *cmd, const struct cli_command *sub)
 {
 	return (sub ? sub->flags : cmd->flags) | FLAGS_GLOBAL;
 }
 
 /* The flag of mask whose long name (or single-dash alias, or short letter) is name. */
-static const struct cli_flag *flag_by_long(uint64_t mask, const char *name, size_t len, bool single_dash)
+static const struct cli_flag *flag_by_long(cli_flag_mask mask, const char *name, size_t len, bool single_dash)
 {
 	for (int id = 0; id < FL__COUNT; id++) {
 		const struct cli_flag *f = &cli_flags[id];
@@ -34,7 +34,7 @@ static const struct cli_flag *flag_by_long(uint64_t mask, const char *name, size
 	return NULL;
 }
 
-static const struct cli_flag *flag_by_short(uint64_t mask, char c)
+static const struct cli_flag *flag_by_short(cli_flag_mask mask, char c)
 {
 	for (int id = 0; id < FL__COUNT; id++)
 		if ((mask & FLAG(id)) && cli_flags[id].short_name == c)
@@ -118,7 +118,7 @@ usage:
 
 static int unknown_flag(const struct cli_command *cmd, const struct cli_command *sub, const char *arg)
 {
-	uint64_t mask = mask_of(cmd, sub);
+	cli_flag_mask mask = mask_of(cmd, sub);
 	const char *cands[2 * FL__COUNT + 1] = { 0 };
 	char names[2 * FL__COUNT][40];
 	size_t n = 0;
@@ -155,7 +155,7 @@ static int unknown_flag(const struct cli_command *cmd, const struct cli_command 
 }
 
 /* Whether the word at argv[i] is a flag of mask that takes its value from the next word. */
-static bool takes_next(uint64_t mask, const char *a)
+static bool takes_next(cli_flag_mask mask, const char *a)
 {
 	const struct cli_flag *f = NULL;
 	if (a[0] != '-' || !a[1] || strchr(a, '='))
@@ -170,7 +170,7 @@ static bool takes_next(uint64_t mask, const char *a)
 /* The subcommand named by the first positional word of argv, or NULL (sets *name to it). */
 static const struct cli_command *find_sub(const struct cli_command *cmd, int argc, char **argv, const char **name)
 {
-	uint64_t all = cmd->flags | FLAGS_GLOBAL;
+	cli_flag_mask all = cmd->flags | FLAGS_GLOBAL;
 	for (const struct cli_command *s = cmd->subs; s && s->name; s++)
 		all |= s->flags;
 	*name = NULL;
@@ -229,8 +229,8 @@ int cli_parse_args(const struct cli_command *cmd, int argc, char **argv, struct 
 	}
 	*sub_out = sub;
 	const struct cli_command *c = sub ? sub : cmd;
-	uint64_t mask = mask_of(cmd, sub);
-	uint64_t given = 0;
+	cli_flag_mask mask = mask_of(cmd, sub);
+	cli_flag_mask given = 0;
 	bool flags_done = false;
 	struct buf shown = BUF_INIT;
 	int rc = EXIT_OK;

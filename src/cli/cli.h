@@ -74,6 +74,8 @@ struct cli_ctx {
 	const char *subject;      /* token create --subject NAME */
 	const char *role;         /* token create --role ROLE */
 	const char *expires;      /* token create --expires DURATION */
+	const char *tls_cert, *tls_key; /* serve --tls-cert FILE --tls-key FILE */
+	const char *oidc_issuer, *oidc_audience, *oidc_jwks, *oidc_roles_claim; /* serve --oidc-... */
 	int events_timeout_ms;    /* --events-timeout SECONDS: delivery at the end of apply, destroy,
 	                           * rollout and by `events deliver` (default 10 s) */
 	const char *events_since; /* events list/redeliver --since SEQ|TIME */

@@ -113,6 +113,20 @@ const struct cli_flag cli_flags[FL__COUNT] = {
 	              "the token's role, as the policy names it (deployer or role:deployer)" },
 	[FL_EXPIRES] = { "expires", 0, NULL, "DURATION", FT_STRING, AT(expires), 0, 0, NULL, "never", NULL, NULL, CC_NONE,
 	                 "how long the token is valid (30m, 12h, 90d)" },
+	/* serve: TLS, OIDC */
+	[FL_TLS_CERT] = { "tls-cert", 0, NULL, "FILE", FT_STRING, AT(tls_cert), 0, 0, NULL, NULL, NULL, NULL, CC_FILE,
+	                  "serve HTTPS with this PEM certificate (chain); needs --tls-key" },
+	[FL_TLS_KEY] = { "tls-key", 0, NULL, "FILE", FT_STRING, AT(tls_key), 0, 0, NULL, NULL, NULL, NULL, CC_FILE,
+	                 "the certificate's unencrypted PEM private key" },
+	[FL_OIDC_ISSUER] = { "oidc-issuer", 0, NULL, "URL", FT_STRING, AT(oidc_issuer), 0, 0, NULL, NULL, NULL, NULL,
+	                     CC_NONE, "accept bearer JWTs (RS256, ES256) of this OpenID Connect issuer (their iss); "
+	                     "needs --oidc-audience and --oidc-jwks" },
+	[FL_OIDC_AUDIENCE] = { "oidc-audience", 0, NULL, "AUD", FT_STRING, AT(oidc_audience), 0, 0, NULL, NULL, NULL, NULL,
+	                       CC_NONE, "the audience (aud) the JWTs must name: the server's client id" },
+	[FL_OIDC_JWKS] = { "oidc-jwks", 0, NULL, "FILE", FT_STRING, AT(oidc_jwks), 0, 0, NULL, NULL, NULL, NULL, CC_FILE,
+	                   "the issuer's signing keys: a JSON Web Key Set file (its jwks_uri, downloaded)" },
+	[FL_OIDC_ROLES] = { "oidc-roles-claim", 0, NULL, "CLAIM", FT_STRING, AT(oidc_roles_claim), 0, 0, NULL, "groups",
+	                    NULL, NULL, CC_NONE, "the JWT claim listing the subject's roles; each NAME is role:NAME" },
 	/* events */
 	[FL_EVENTS_TIMEOUT] = { "events-timeout", 0, NULL, "SECONDS", FT_SECONDS, AT(events_timeout_ms), 0, 86400,
 	                        "seconds from 0 to 86400 (e.g. 10)", "10", NULL, NULL, CC_NONE,
@@ -611,17 +625,20 @@ const struct cli_command cli_commands[] = {
 	  "(infrar.aws.*) is kept with a lock-in warning (an error with --deny-lock-in). docs/transform.md.",
 	  ex_transform_examples, ex_transform, NULL, false, false, cmd_transform },
 	{ "serve", "serve the HTTP API: projects, plans, deployments, health and metrics", NULL, 0, 0, CC_NONE,
-	  FLAG(FL_LISTEN) | FLAG(FL_POLICY) | FLAG(FL_JOBS) | FLAG(FL_GRACE), NULL,
+	  FLAG(FL_LISTEN) | FLAG(FL_POLICY) | FLAG(FL_JOBS) | FLAG(FL_GRACE) | FLAG(FL_TLS_CERT) | FLAG(FL_TLS_KEY) |
+	  FLAG(FL_OIDC_ISSUER) | FLAG(FL_OIDC_AUDIENCE) | FLAG(FL_OIDC_JWKS) | FLAG(FL_OIDC_ROLES), NULL,
 	  "Serve the REST API under /v1 (GET /v1/openapi.json describes it), /livez and /readyz, and\n"
-	  "/metrics for Prometheus. Projects are registered by directory (POST /v1/projects) in\n"
-	  "STATE_DIR/projects.json and use the server's state store (--state). Every /v1 route needs a\n"
-	  "bearer token (cratis token create) whose role the policy allows. SIGINT or SIGTERM stops\n"
+	  "/metrics for Prometheus. Projects are registered by directory (POST /v1/projects) as records\n"
+	  "of the server's state store (--state), which they use. Every /v1 route needs a bearer token\n"
+	  "(cratis token create, or an OIDC JWT with --oidc-issuer) whose role the policy allows; with\n"
+	  "--tls-cert and --tls-key the server speaks HTTPS only. SIGINT or SIGTERM stops\n"
 	  "accepting, interrupts running deployments as Ctrl-C does, waits for them and exits 0.\n"
 	  "docs/server.md.",
 	  ex_serve_examples, ex_serve, NULL, false, false, cmd_serve },
 	{ "token", "bearer tokens of cratis serve", NULL, 0, 0, CC_NONE, 0, NULL,
-	  "Tokens are kept in STATE_DIR/tokens.json as salted SHA-256 hashes: a token is shown once, when\n"
-	  "it is created. The server reads the file on every request, so a revoked token is refused at once.",
+	  "Tokens are kept in the state store (--state, else STATE_DIR/state.db, as cratis serve) as salted\n"
+	  "SHA-256 hashes: a token is shown once, when it is created. Every server on the store reads it on\n"
+	  "each request, so a revoked token is refused at once.",
 	  ex_token_examples, ex_query, token_subs, false, false, cmd_token },
 	{ "completion", "print the shell completion script for bash, zsh or fish", "SHELL", 1, 1, CC_SHELL, 0, NULL,
 	  "The script completes commands, subcommands, flags, -o formats and, by asking cratis, the\n"

@@ -23,13 +23,19 @@ enum cli_flag_id {
 	FL_FORCE_RELEASE, /* rollout rollback --force */
 	FL_SHA256, FL_GLOBAL, /* plugin install, remove */
 	FL_LISTEN, FL_POLICY, FL_SUBJECT, FL_ROLE, FL_EXPIRES, /* serve, token */
+	FL_TLS_CERT, FL_TLS_KEY, FL_OIDC_ISSUER, FL_OIDC_AUDIENCE, FL_OIDC_JWKS, FL_OIDC_ROLES, /* serve: TLS, OIDC */
 	FL_EVENTS_TIMEOUT, FL_EVENTS_SINCE, FL_EVENTS_TYPE, FL_EVENTS_SINK, /* events */
 	FL_WATCH, FL_INTERVAL, FL_WINNER, /* experiment */
 	/* global: every command */
 	FL_VERBOSE, FL_NO_COLOR, FL_STATE_DIR, FL_STATE, FL_HELP,
 	FL__COUNT
 };
-#define FLAG(id) ((uint64_t)1 << (id))
+/* A set of flag ids, one bit each: a 128-bit integer (GCC's and Clang's unsigned __int128 on
+ * 64-bit targets), so that the command table's masks stay constant expressions (FLAG(a) |
+ * FLAG(b)) past 64 flags. */
+__extension__ typedef unsigned __int128 cli_flag_mask;
+_Static_assert(FL__COUNT <= 128, "a cli_flag_mask holds 128 flags");
+#define FLAG(id) ((cli_flag_mask)1 << (id))
 #define FLAGS_GLOBAL (FLAG(FL_VERBOSE) | FLAG(FL_NO_COLOR) | FLAG(FL_STATE_DIR) | FLAG(FL_STATE) | FLAG(FL_HELP))
 
 /* How a flag's value is stored into struct cli_ctx at offset. */
@@ -82,7 +88,7 @@ struct cli_command {
 	int min_args, max_args;    /* how many positional arguments (after a subcommand's name); max
 	                            * -1: any number */
 	enum cli_complete args_complete;
-	uint64_t flags;            /* FLAG(id) bits it accepts besides FLAGS_GLOBAL */
+	cli_flag_mask flags;       /* FLAG(id) bits it accepts besides FLAGS_GLOBAL */
 	const char *formats;       /* -o values, "text|json"; NULL: text only */
 	const char *description;   /* paragraphs separated by "\n\n", lines wrapped under 78 columns */
 	const struct cli_example *examples;   /* ends with {NULL, NULL}; may be NULL */

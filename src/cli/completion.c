@@ -96,7 +96,7 @@ int cmd_completion(int argc, char **argv, struct cli_ctx *ctx)
 /* ---- cratis __complete ---- */
 
 /* The flag of mask that word ("--env", "-f", "-target") names, or NULL. */
-static const struct cli_flag *flag_named(uint64_t mask, const char *word, size_t len)
+static const struct cli_flag *flag_named(cli_flag_mask mask, const char *word, size_t len)
 {
 	for (int id = 0; id < FL__COUNT; id++) {
 		const struct cli_flag *f = &cli_flags[id];
@@ -221,7 +221,7 @@ int cmd___complete(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	for (int i = 0; i < nprev; i++) {
 		const char *w = argv[i];
-		uint64_t mask = FLAGS_GLOBAL | (cmd ? (sub ? sub->flags : cmd->flags) : 0);
+		cli_flag_mask mask = FLAGS_GLOBAL | (cmd ? (sub ? sub->flags : cmd->flags) : 0);
 		for (const struct cli_command *s = cmd && !sub ? cmd->subs : NULL; s && s->name; s++)
 			mask |= s->flags;
 		if (!flags_done && w[0] == '-' && w[1]) {
@@ -288,7 +288,7 @@ int cmd___complete(int argc, char **argv, struct cli_ctx *ctx)
 		goto out;
 	}
 	if (o.cur[0] == '-' && !flags_done) {
-		uint64_t mask = FLAGS_GLOBAL | c->flags;
+		cli_flag_mask mask = FLAGS_GLOBAL | c->flags;
 		for (int id = 0; id < FL__COUNT; id++) {
 			const struct cli_flag *f = &cli_flags[id];
 			if (!(mask & FLAG(id)))

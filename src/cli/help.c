@@ -93,11 +93,11 @@ static void flag_text(const struct cli_flag *f, const struct cli_command *c, str
 
 /* The flags a help page lists: the subcommand's, or for a command with subcommands every one
  * its subcommands take. */
-static uint64_t shown_flags(const struct cli_command *cmd, const struct cli_command *sub)
+static cli_flag_mask shown_flags(const struct cli_command *cmd, const struct cli_command *sub)
 {
 	if (sub)
 		return sub->flags;
-	uint64_t m = cmd->flags;
+	cli_flag_mask m = cmd->flags;
 	for (const struct cli_command *s = cmd->subs; s && s->name; s++)
 		m |= s->flags;
 	return m;
@@ -206,7 +206,7 @@ static void paragraphs(struct buf *b, const char *text, size_t indent)
 	buf_release(&one);
 }
 
-static void flag_rows(struct buf *b, uint64_t mask, const struct cli_command *c)
+static void flag_rows(struct buf *b, cli_flag_mask mask, const struct cli_command *c)
 {
 	struct buf col = BUF_INIT, text = BUF_INIT;
 	for (int id = 0; id < FL__COUNT; id++) {
@@ -262,7 +262,7 @@ void cli_print_help(FILE *f, const struct cli_command *cmd, const struct cli_com
 		}
 		buf_release(&name);
 	}
-	uint64_t mask = shown_flags(cmd, sub) & ~FLAGS_GLOBAL;
+	cli_flag_mask mask = shown_flags(cmd, sub) & ~FLAGS_GLOBAL;
 	if (mask) {
 		buf_adds(&b, "\nFlags:\n");
 		/* -o's formats: the subcommand's, or the first subcommand's that has any */
@@ -492,7 +492,7 @@ static void man_command(struct buf *b, const struct cli_command *cmd)
 		}
 	}
 	buf_adds(b, ".SH OPTIONS\n");
-	uint64_t mask = shown_flags(cmd, NULL) & ~FLAGS_GLOBAL;
+	cli_flag_mask mask = shown_flags(cmd, NULL) & ~FLAGS_GLOBAL;
 	const struct cli_command *fc = cmd;
 	for (const struct cli_command *s = cmd->subs; !fc->formats && s && s->name; s++)
 		if (s->formats)

@@ -50,6 +50,7 @@ static const struct row environment_rows[] = {
 	{ "spec.provider", "string", "aws, gcp or azure: where capabilities render (docs/capabilities.md)", NULL, false },
 	{ "spec.region", "string", "the provider's region for capabilities", "the provider's defaultRegion", false },
 	{ "spec.providerOptions", "object", "PROVIDER: {setting: value}: attributes of the provider block (gcp: {project: ID})", NULL, false },
+	{ "spec.namespace", "string", "TEAM/NAMESPACE of `cratis serve` whose quota plans are checked against (docs/server.md)", NULL, false },
 };
 
 static const struct row project_rows[] = {
@@ -110,6 +111,8 @@ static const struct row rollout_rows[] = {
 	{ "spec.template.workdir", "string", "its working directory", NULL, false },
 	{ "spec.template.health.path", "string", "HTTP path of the health check", "/", false },
 	{ "spec.template.health.timeoutSeconds", "number", "seconds the health check may take", NULL, false },
+	{ "spec.template.resources.cpu", "any", "CPU each release requests (Kubernetes quantity: 500m, 2), counted against its namespace's quota", NULL, false },
+	{ "spec.template.resources.memory", "any", "memory each release requests (256Mi, 1Gi), counted against its namespace's quota", NULL, false },
 	HOOK_ROWS("beforePreProd", "60"),
 	HOOK_ROWS("afterPreProd", "60"),
 	HOOK_ROWS("exitTests", "60"),

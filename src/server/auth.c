@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "secret/secret.h"
+#include "state/store.h"
 #include "buf.h"
 #include "banned.h"
 
@@ -89,43 +90,6 @@ static int tokens_read(const char *path, json_t **out)
 	return CRATIS_OK;
 }
 
-static int tokens_write(const char *path, const json_t *j)
-{
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	int rc = CRATIS_OK;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-	size_t len = text ? strlen(text) : 0;
-	if (fd < 0 || !text || write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd)) {
-		rc = error_set(CRATIS_EIO, "cannot write '%s': %s", tmp, strerror(errno));
-		if (fd >= 0)
-			unlink(tmp);
-	} else if (rename(tmp, path)) {
-		rc = error_set(CRATIS_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-		unlink(tmp);
-	}
-	if (fd >= 0)
-		close(fd);
-	free(text);
-	free(tmp);
-	return rc;
-}
-
-/* An exclusive lock on PATH.lock for read-modify-write; returns the fd or -1 (last error set). */
-static int tokens_lock(const char *path)
-{
-	char *lp = xasprintf("%s.lock", path);
-	int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX)) {
-		error_set(CRATIS_EIO, "cannot lock '%s': %s", lp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
-	free(lp);
-	return fd;
-}
-
 static int token_hash(char out[65], const char *salt, const char *secret)
 {
 	char *m = xasprintf("%s:%s", salt, secret);
@@ -144,8 +108,32 @@ static bool plain_name(const char *s)
 	return true;
 }
 
-int token_create(struct token_created *out, const char *path, const char *subject, const char *role,
-                 int64_t expires_s)
+/* A token's record (kind "token", scope "", name its id): its body as JSON, or NULL. */
+static json_t *record_json(const struct record *r)
+{
+	json_t *j = r->body ? json_loads(r->body, 0, NULL) : NULL;
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* Put token t (a JSON object with its id) as a new record: CRATIS_EEXISTS when the id is taken. */
+static int token_put(struct store *st, json_t *t)
+{
+	char *body = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS);
+	struct record r = { .kind = (char *)TOKEN_RECORD_KIND, .scope = (char *)"",
+	                    .name = (char *)json_string_value(json_object_get(t, "id")), .body = body };
+	int rc = r.name ? store_record_put(st, &r, 0, NULL) : error_set(CRATIS_EINVAL, "a token without an id");
+	/* the store replaced created and updated with heap strings of its own */
+	free(r.created);
+	free(r.updated);
+	free(body);
+	return rc;
+}
+
+int token_create(struct token_created *out, struct store *st, const char *subject, const char *role, int64_t expires_s)
 {
 	if (!plain_name(subject))
 		return error_set(CRATIS_EINVAL, "invalid subject '%s': expected a name without commas or spaces",
@@ -160,81 +148,92 @@ int token_create(struct token_created *out, const char *path, const char *subjec
 		return rc;
 	snprintf(out->text, sizeof(out->text), "cratis_%s_%s", out->id, secret);
 	explicit_bzero(secret, sizeof(secret));
-	int lock = tokens_lock(path);
-	if (lock < 0)
-		return CRATIS_EIO;
-	json_t *j;
-	if (!(rc = tokens_read(path, &j))) {
-		char created[32], exp[32];
-		int64_t now = (int64_t)time(NULL);
-		rfc3339(now, created);
-		if (expires_s)
-			rfc3339(now + expires_s, exp);
-		char *r = starts_with(role, "role:") ? xstrdup(role) : xasprintf("role:%s", role);
-		json_array_append_new(json_object_get(j, "tokens"),
-		                      json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:s}", "id", out->id, "subject", subject,
-		                                "role", r, "created", created, "expires",
-		                                expires_s ? json_string(exp) : json_null(), "expires_unix",
-		                                (json_int_t)(expires_s ? now + expires_s : 0), "salt", salt, "sha256", hash));
-		free(r);
-		rc = tokens_write(path, j);
-		json_decref(j);
-	}
-	close(lock);
+	char created[32], exp[32];
+	int64_t now = (int64_t)time(NULL);
+	rfc3339(now, created);
+	if (expires_s)
+		rfc3339(now + expires_s, exp);
+	char *r = starts_with(role, "role:") ? xstrdup(role) : xasprintf("role:%s", role);
+	json_t *t = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:s}", "id", out->id, "subject", subject, "role", r,
+	                      "created", created, "expires", expires_s ? json_string(exp) : json_null(), "expires_unix",
+	                      (json_int_t)(expires_s ? now + expires_s : 0), "salt", salt, "sha256", hash);
+	free(r);
+	rc = token_put(st, t);
+	json_decref(t);
 	if (rc)
 		explicit_bzero(out->text, sizeof(out->text));
 	return rc;
 }
 
-int token_list(json_t **out, const char *path)
+int token_list(json_t **out, struct store *st)
 {
-	json_t *j;
-	int rc = tokens_read(path, &j);
+	struct records rs;
 	*out = NULL;
-	if (rc)
+	int rc = store_records(st, TOKEN_RECORD_KIND, "", &rs);
+	if (rc) {
+		store_records_release(&rs);
 		return rc;
-	json_t *list = json_array(), *t;
-	size_t i;
+	}
+	json_t *list = json_array();
 	int64_t now = (int64_t)time(NULL);
-	json_array_foreach(json_object_get(j, "tokens"), i, t) {
+	for (size_t i = 0; i < rs.n; i++) {
+		json_t *t = record_json(&rs.v[i]);
+		if (!t)
+			continue;
 		json_int_t e = json_integer_value(json_object_get(t, "expires_unix"));
-		json_array_append_new(list, json_pack("{s:O, s:O, s:O, s:O, s:O, s:b}", "id", json_object_get(t, "id"),
+		json_array_append_new(list, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:b}", "id", json_object_get(t, "id"),
 		                                      "subject", json_object_get(t, "subject"), "role",
 		                                      json_object_get(t, "role"), "created", json_object_get(t, "created"),
 		                                      "expires", json_object_get(t, "expires"), "expired", e && e <= now));
+		json_decref(t);
 	}
-	json_decref(j);
+	store_records_release(&rs);
 	*out = list;
 	return CRATIS_OK;
 }
 
-int token_revoke(const char *path, const char *id)
+int token_revoke(struct store *st, const char *id)
 {
-	int lock = tokens_lock(path);
-	if (lock < 0)
-		return CRATIS_EIO;
-	json_t *j;
-	int rc = tokens_read(path, &j);
-	if (!rc) {
-		json_t *a = json_object_get(j, "tokens"), *t;
-		size_t i, found = (size_t)-1;
-		json_array_foreach(a, i, t)
-			if (!strcmp(json_string_value(json_object_get(t, "id")) ? json_string_value(json_object_get(t, "id")) : "",
-			            id))
-				found = i;
-		if (found == (size_t)-1)
-			rc = error_set(CRATIS_ENOTFOUND, "no token '%s' (cratis token list shows them)", id);
-		else {
-			json_array_remove(a, found);
-			rc = tokens_write(path, j);
-		}
-		json_decref(j);
-	}
-	close(lock);
+	int rc = store_record_delete(st, TOKEN_RECORD_KIND, "", id ? id : "", STORE_REV_ANY, NULL);
+	if (rc == CRATIS_ENOTFOUND)
+		return error_set(CRATIS_ENOTFOUND, "no token '%s' (cratis token list shows them)", id ? id : "");
 	return rc;
 }
 
-int token_verify(struct token_subject *out, const char *path, const char *text)
+int tokens_import(struct store *st, const char *path, size_t *imported)
+{
+	*imported = 0;
+	struct stat sb;
+	if (stat(path, &sb) && errno == ENOENT)
+		return CRATIS_OK;
+	json_t *j;
+	int rc = tokens_read(path, &j);
+	if (rc)
+		return rc;
+	json_t *t;
+	size_t i;
+	json_array_foreach(json_object_get(j, "tokens"), i, t) {
+		if (!json_is_object(t) || !json_is_string(json_object_get(t, "id")))
+			continue;
+		int prc = token_put(st, t);
+		if (prc == CRATIS_OK)
+			(*imported)++;
+		else if (prc != CRATIS_EEXISTS) { /* EEXISTS: imported before, or by another process */
+			rc = prc;
+			break;
+		}
+	}
+	json_decref(j);
+	if (!rc) {
+		char *done = xasprintf("%s.imported", path);
+		if (rename(path, done) && errno != ENOENT) /* ENOENT: another process renamed it */
+			rc = error_set(CRATIS_EIO, "cannot rename '%s' to '%s': %s", path, done, strerror(errno));
+		free(done);
+	}
+	return rc;
+}
+
+int token_verify(struct token_subject *out, struct store *st, const char *text)
 {
 	/* cratis_<16 hex>_<64 hex> */
 	if (!text || strlen(text) != 7 + 16 + 1 + 64 || !starts_with(text, "cratis_") || text[23] != '_')
@@ -242,26 +241,25 @@ int token_verify(struct token_subject *out, const char *path, const char *text)
 	char id[17];
 	memcpy(id, text + 7, 16);
 	id[16] = 0;
-	json_t *j;
-	int rc = tokens_read(path, &j);
+	for (int k = 0; k < 16; k++)
+		if (!strchr("0123456789abcdef", id[k]))
+			return error_set(CRATIS_EINVAL, "malformed token");
+	struct record r;
+	int rc = store_record_get(st, TOKEN_RECORD_KIND, "", id, &r);
+	if (rc == CRATIS_ENOTFOUND)
+		return error_set(CRATIS_EINVAL, "unknown or revoked token %s", id);
 	if (rc)
 		return rc;
-	rc = error_set(CRATIS_EINVAL, "unknown or revoked token %s", id);
-	json_t *t;
-	size_t i;
-	json_array_foreach(json_object_get(j, "tokens"), i, t) {
-		const char *tid = json_string_value(json_object_get(t, "id"));
-		if (!tid || strcmp(tid, id))
-			continue;
-		const char *salt = json_string_value(json_object_get(t, "salt"));
-		const char *want = json_string_value(json_object_get(t, "sha256"));
-		char got[65];
-		if (!salt || !want || strlen(want) != 64) {
-			rc = error_set(CRATIS_EIO, "token %s has no hash in '%s'", id, path);
-			break;
-		}
-		if ((rc = token_hash(got, salt, text + 24)))
-			break;
+	json_t *t = record_json(&r);
+	record_release(&r);
+	const char *salt = json_string_value(json_object_get(t, "salt"));
+	const char *want = json_string_value(json_object_get(t, "sha256"));
+	const char *subject = json_string_value(json_object_get(t, "subject"));
+	const char *role = json_string_value(json_object_get(t, "role"));
+	char got[65];
+	if (!salt || !want || strlen(want) != 64 || !subject || !role) {
+		rc = error_set(CRATIS_EIO, "token %s has no hash in the store", id);
+	} else if (!(rc = token_hash(got, salt, text + 24))) {
 		unsigned diff = 0; /* constant time */
 		for (int k = 0; k < 64; k++)
 			diff |= (unsigned)(got[k] ^ want[k]);
@@ -271,14 +269,29 @@ int token_verify(struct token_subject *out, const char *path, const char *text)
 		else if (e && e <= (json_int_t)time(NULL))
 			rc = error_set(CRATIS_EINVAL, "token %s expired", id);
 		else {
-			snprintf(out->subject, sizeof(out->subject), "%s", json_string_value(json_object_get(t, "subject")));
-			snprintf(out->role, sizeof(out->role), "%s", json_string_value(json_object_get(t, "role")));
-			rc = CRATIS_OK;
+			memset(out, 0, sizeof(*out));
+			snprintf(out->subject, sizeof(out->subject), "%s", subject);
+			snprintf(out->role, sizeof(out->role), "%s", role);
 		}
-		break;
 	}
-	json_decref(j);
+	json_decref(t);
 	return rc;
+}
+
+bool access_rate_take(struct access_rate *r, int64_t now_ms, unsigned per_minute, uint64_t *suppressed)
+{
+	if (!r->window_ms || now_ms - r->window_ms >= 60000 || now_ms < r->window_ms) {
+		r->window_ms = now_ms;
+		r->events = 0;
+	}
+	if (r->events >= per_minute) {
+		r->suppressed++;
+		return false;
+	}
+	r->events++;
+	*suppressed = r->suppressed;
+	r->suppressed = 0;
+	return true;
 }
 
 /* ---- policy ---- */
@@ -400,16 +413,19 @@ static bool glob(const char *pat, const char *s)
 	return fnmatch(pat, s ? s : "", 0) == 0;
 }
 
-bool authz_allows(const struct authz *z, const struct token_subject *s, const char *resource, const char *action,
-                  const char *object)
+/* The subject's names into names (at most 48): itself, its token roles and the roles g rules
+ * give them, transitively. Returns how many. */
+#define AUTHZ_MAX_NAMES 48
+static size_t subject_names(const struct authz *z, const struct token_subject *s, const char **names)
 {
-	/* the subject's names: itself, its token role, and the roles g rules give them */
-	const char *names[32];
 	size_t n = 0;
 	names[n++] = s->subject;
-	names[n++] = s->role;
+	if (*s->role)
+		names[n++] = s->role;
+	for (size_t i = 0; i < s->nroles && i < TOKEN_MAX_ROLES; i++)
+		names[n++] = s->roles[i];
 	for (size_t k = 0; k < n; k++)
-		for (size_t i = 0; i < z->n && n < 32; i++) {
+		for (size_t i = 0; i < z->n && n < AUTHZ_MAX_NAMES; i++) {
 			const struct policy_rule *r = &z->v[i];
 			if (r->kind != 'g' || strcmp(r->f[0], names[k]))
 				continue;
@@ -419,19 +435,48 @@ bool authz_allows(const struct authz *z, const struct token_subject *s, const ch
 			if (!seen)
 				names[n++] = r->f[1];
 		}
+	return n;
+}
+
+static bool rule_is_for(const struct policy_rule *r, const char **names, size_t n)
+{
+	for (size_t m = 0; m < n; m++)
+		if (glob(r->f[0], names[m]))
+			return true;
+	return false;
+}
+
+bool authz_allows(const struct authz *z, const struct token_subject *s, const char *resource, const char *action,
+                  const char *object)
+{
+	const char *names[AUTHZ_MAX_NAMES];
+	size_t n = subject_names(z, s, names);
 	bool allowed = false;
 	for (size_t i = 0; i < z->n; i++) {
 		const struct policy_rule *r = &z->v[i];
 		if (r->kind != 'p' || !glob(r->f[1], resource) || !glob(r->f[2], action) || !glob(r->f[3], object))
 			continue;
-		bool who = false;
-		for (size_t m = 0; m < n && !who; m++)
-			who = glob(r->f[0], names[m]);
-		if (!who)
+		if (!rule_is_for(r, names, n))
 			continue;
 		if (!strcmp(r->f[4], "deny"))
 			return false;
 		allowed = true;
 	}
 	return allowed;
+}
+
+bool authz_allows_some(const struct authz *z, const struct token_subject *s, const char *resource, const char *action)
+{
+	const char *names[AUTHZ_MAX_NAMES];
+	size_t n = subject_names(z, s, names);
+	bool some = false;
+	for (size_t i = 0; i < z->n; i++) {
+		const struct policy_rule *r = &z->v[i];
+		if (r->kind != 'p' || !glob(r->f[1], resource) || !glob(r->f[2], action) || !rule_is_for(r, names, n))
+			continue;
+		if (!strcmp(r->f[4], "deny") && !strcmp(r->f[3], "*"))
+			return false; /* denied every object */
+		some |= !strcmp(r->f[4], "allow");
+	}
+	return some;
 }

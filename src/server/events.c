@@ -15,6 +15,7 @@
 
 #define EVENTS_LIMIT_DEFAULT 1000
 #define EVENTS_LIMIT_MAX 10000
+#define EVENTS_SCAN_MAX 100000      /* outbox events a filtered GET /v1/events reads at most */
 #define STREAM_POLL_MS 250          /* how often a stream reads the outbox */
 #define STREAM_BATCH 200            /* events read per poll */
 #define STREAM_HEARTBEAT_S 15       /* a comment line after this long without an event */
@@ -51,11 +52,32 @@ static void bad_param(struct req *r, const char *field, const char *expected, co
 	diags_release(&d);
 }
 
+/* ---- per-project authorisation ---- */
+
+/* Whether the subject of r may see event ev: the source /projects/P/environments/E is the object
+ * "E/P" of (events, get) as the other routes name it ("_" where the source names no project or
+ * environment); a source of another form is the object "". */
+static bool event_visible(struct server *s, const struct token_subject *who, json_t *ev)
+{
+	const char *src = json_string_value(json_object_get(ev, "source"));
+	char obj[300] = "";
+	if (src && starts_with(src, "/projects/")) {
+		const char *p = src + strlen("/projects/");
+		const char *slash = strchr(p, '/');
+		if (slash && starts_with(slash, "/environments/") && !strchr(slash + strlen("/environments/"), '/'))
+			snprintf(obj, sizeof(obj), "%s/%.*s", slash + strlen("/environments/"), (int)(slash - p), p);
+	}
+	return authz_allows(&s->authz, who, "events", "get", obj);
+}
+
 /* ---- GET /v1/events ---- */
 
 void h_events(struct req *r)
 {
-	if (!req_authorize(r, ""))
+	/* a subject allowed the whole outbox (object "") reads it all; one allowed some projects'
+	 * events reads those (event_visible); one allowed none is refused */
+	bool all = authz_allows(&r->srv->authz, &r->who, "events", "get", "");
+	if (!all && !req_authorize_some(r))
 		return;
 	const char *since = req_query(r, "since");
 	const char *type = req_query(r, "type");
@@ -70,8 +92,32 @@ void h_events(struct req *r)
 	struct app *a = NULL;
 	json_t *list = NULL;
 	int rc = srv_open_app(r, NULL, NULL, APP_LOAD_STATE, NULL, &a, &d);
-	if (!rc)
+	if (!rc && all)
 		rc = app_events_list(a, since, type && *type ? type : NULL, (size_t)limit, &list, &d);
+	/* filtered: read on page by page until limit visible events or the end of the outbox, at most
+	 * EVENTS_SCAN_MAX events a request (a client pages on with since= the last seq it got) */
+	char cursor[32];
+	const char *from = since;
+	for (size_t scanned = 0; !rc && !all && scanned < EVENTS_SCAN_MAX;) {
+		json_t *page = NULL;
+		if ((rc = app_events_list(a, from, type && *type ? type : NULL, (size_t)limit, &page, &d)))
+			break;
+		if (!list)
+			list = json_array();
+		size_t i;
+		json_t *ev;
+		json_array_foreach(page, i, ev) {
+			if (json_array_size(list) < (size_t)limit && event_visible(r->srv, &r->who, ev))
+				json_array_append(list, ev);
+			snprintf(cursor, sizeof(cursor), "%lld", (long long)json_integer_value(json_object_get(ev, "seq")));
+		}
+		scanned += json_array_size(page);
+		bool end = json_array_size(page) < (size_t)limit;
+		json_decref(page);
+		if (end || json_array_size(list) >= (size_t)limit)
+			break;
+		from = cursor;
+	}
 	if (rc)
 		reply_diags(r, rc, &d);
 	else
@@ -87,7 +133,9 @@ struct sse {
 	struct req fake;              /* for srv_open_app / srv_close_app: srv only */
 	struct app *a;                /* the store, opened on the handler's thread */
 	char *type;                   /* filter, or NULL */
-	long long after;              /* the last seq sent */
+	struct token_subject who;     /* whose stream it is */
+	bool all;                     /* who may see every event; else event_visible decides */
+	long long after;              /* the last seq read (sent, or not visible to who) */
 	int heartbeat_ms;
 	int64_t last_write_ms;
 	struct buf out;               /* what is still to be sent */
@@ -126,8 +174,13 @@ static bool sse_poll(struct sse *st)
 	}
 	size_t i;
 	json_t *ev;
-	json_array_foreach(got, i, ev)
-		sse_event(st, ev);
+	json_array_foreach(got, i, ev) {
+		if (st->all || event_visible(st->srv, &st->who, ev))
+			sse_event(st, ev);
+		long long seq = (long long)json_integer_value(json_object_get(ev, "seq"));
+		if (seq > st->after)
+			st->after = seq;
+	}
 	json_decref(got);
 	diags_release(&d);
 	return !rc;
@@ -181,7 +234,8 @@ static void sse_done(void *cls)
 
 void h_events_stream(struct req *r)
 {
-	if (!req_authorize(r, ""))
+	bool all = authz_allows(&r->srv->authz, &r->who, "events", "get", "");
+	if (!all && !req_authorize_some(r))
 		return;
 	/* where to start: Last-Event-ID (a reconnecting client), else since, else from now on */
 	const char *last = req_header(r, "Last-Event-ID");
@@ -198,18 +252,21 @@ void h_events_stream(struct req *r)
 	struct sse *st = xcalloc(1, sizeof(*st));
 	st->srv = r->srv;
 	st->fake.srv = r->srv;
+	st->who = r->who;
+	st->all = all;
 	st->type = type && *type ? xstrdup(type) : NULL;
 	st->heartbeat_ms = (int)hbs * 1000;
 	buf_init(&st->out);
 	struct diags d = DIAGS_INIT;
 	int rc = srv_open_app(&st->fake, NULL, NULL, APP_LOAD_STATE, NULL, &st->a, &d);
-	json_t *all = NULL;
+	json_t *every = NULL;
 	if (!rc && after < 0) {
 		/* from now on: after the newest event there is */
 		after = 0;
-		if (!(rc = app_events_list(st->a, NULL, NULL, 0, &all, &d)) && json_array_size(all))
-			after = (long long)json_integer_value(json_object_get(json_array_get(all, json_array_size(all) - 1), "seq"));
-		json_decref(all);
+		if (!(rc = app_events_list(st->a, NULL, NULL, 0, &every, &d)) && json_array_size(every))
+			after = (long long)json_integer_value(
+				json_object_get(json_array_get(every, json_array_size(every) - 1), "seq"));
+		json_decref(every);
 	}
 	if (rc) {
 		reply_diags(r, rc, &d);
@@ -347,6 +404,7 @@ static void *dispatcher_run(void *arg)
 		long long newest = newest_seq(s, ds->seen);
 		if (newest < 0 || (!ds->pending && newest == ds->seen))
 			continue;
+		server_projects_refresh(s); /* the registry as the store holds it */
 		pthread_mutex_lock(&s->mu);
 		json_t *projects = json_deep_copy(s->projects);
 		s->dispatch_passes++;

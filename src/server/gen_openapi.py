@@ -15,6 +15,12 @@ ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"
 N = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 optbody = {"required": False, "content": {"application/json": {"schema": ref("RolloutRequest")}}}
 envbody = {"required": True, "content": {"application/json": {"schema": ref("EnvRequest")}}}
+TM = {"name": "team", "in": "path", "required": True, "schema": {"type": "string"}}
+NS = {"name": "ns", "in": "path", "required": True, "schema": {"type": "string"}}
+IFM = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"}, "description": "\"REVISION\" (the ETag of a GET): change only that revision, else 412"}
+recbody = lambda n: {"required": True, "content": {"application/json": {"schema": ref(n)}}}
+rec_put_responses = lambda n: {"200": resp("replaced (ETag: the new revision)", ref(n)), "400": problem("not a JSON object, or a malformed If-Match"), "404": problem("no such record"), "412": problem("If-Match names another revision"), "422": problem("invalid fields (diagnostics)")}
+rec_delete_responses = lambda: {"200": resp("deleted", {"type": "object"}), "400": problem("a malformed If-Match"), "404": problem("no such record"), "409": problem("namespaces still use it"), "412": problem("If-Match names another revision")}
 def op(summary, responses, params=None, body=None, secured=True, opid=None):
     o = {"summary": summary, "operationId": opid, "responses": responses}
     if params: o["parameters"] = params
@@ -22,7 +28,8 @@ def op(summary, responses, params=None, body=None, secured=True, opid=None):
     if secured: o["responses"].update(auth_errors)
     else: o["security"] = []
     return o
-rollout_responses = lambda: {"200": resp("done: the rollout's releases afterwards", ref("Rollout")), "404": problem("no such project or rollout"), "409": problem("the environment is locked"), "422": problem("invalid manifests, or nothing to act on (diagnostics)"), "500": problem("the action failed (diagnostics)")}
+W = {"name": "wait", "in": "query", "required": False, "schema": {"type": "boolean", "default": False}, "description": "true: answer when the action is done (200), not 202 once it started"}
+rollout_responses = lambda: {"202": resp("started on a worker thread (the deployment recording it)", ref("DeploymentStarted")), "200": resp("?wait=true: done, the rollout's releases afterwards", ref("Rollout")), "404": problem("no such project or rollout"), "409": problem("the environment is locked"), "422": problem("invalid manifests, or nothing to act on (diagnostics)"), "500": problem("the action failed (diagnostics)")}
 health = lambda n: op(n, {"200": resp("ready/alive", ref("Health")), "503": resp("a check failed", ref("Health"))},
     [{"name": "verbose", "in": "query", "required": False, "allowEmptyValue": True, "schema": {"type": "string"}}], secured=False, opid=n)
 doc = {
@@ -31,7 +38,7 @@ doc = {
  "servers": [{"url": "http://127.0.0.1:8080"}],
  "security": [{"bearer": []}],
  "paths": {
-  "/": {"get": op("the routes of the server", {"200": resp("paths and routes", {"type": "object"})}, secured=False, opid="index")},
+  "/": {"get": op("the routes of the server", {"200": resp("paths and routes", {"type": "object"}), "302": resp("a browser (Accept: text/html): to the dashboard, /ui/")}, secured=False, opid="index")},
   "/livez": {"get": health("livez")},
   "/readyz": {"get": health("readyz")},
   "/metrics": {"get": op("Prometheus metrics", {"200": resp("text exposition format 0.0.4", {"type": "string"}, "text/plain")}, secured=False, opid="metrics")},
@@ -61,16 +68,46 @@ doc = {
   "/v1/projects/{project}/environments/{env}/history": {"get": op("the environment's deployments, newest first", {"200": resp("deployments", {"type": "array", "items": ref("Deployment")}), "404": problem("no such project or environment")}, [P, E], opid="getHistory")},
   "/v1/projects/{project}/environments/{env}/rollouts/{name}": {"get": op("a rollout's releases and their status", {"200": resp("the rollout", ref("Rollout")), "404": problem("no such project or rollout"), "422": problem("no such environment")}, [P, E, N], opid="getRollout")},
   "/v1/projects/{project}/environments/{env}/rollouts/{name}/history": {"get": op("every release of a rollout with its stage log", {"200": resp("the rollout", ref("Rollout")), "404": problem("no such project or rollout")}, [P, E, N], opid="getRolloutHistory")},
-  "/v1/projects/{project}/environments/{env}/rollouts/{name}/promote": {"post": op("promote the release in preview", rollout_responses(), [P, E, N], optbody, opid="promoteRollout")},
-  "/v1/projects/{project}/environments/{env}/rollouts/{name}/rollback": {"post": op("put the previous release (or {to}) live again", rollout_responses(), [P, E, N], optbody, opid="rollbackRollout")},
-  "/v1/projects/{project}/environments/{env}/rollouts/{name}/abort": {"post": op("stop the release in preview", rollout_responses(), [P, E, N], optbody, opid="abortRollout")},
+  "/v1/projects/{project}/environments/{env}/rollouts/{name}/promote": {"post": op("promote the release in preview", rollout_responses(), [P, E, N, W], optbody, opid="promoteRollout")},
+  "/v1/projects/{project}/environments/{env}/rollouts/{name}/rollback": {"post": op("put the previous release (or {to}) live again", rollout_responses(), [P, E, N, W], optbody, opid="rollbackRollout")},
+  "/v1/projects/{project}/environments/{env}/rollouts/{name}/abort": {"post": op("stop the release in preview", rollout_responses(), [P, E, N, W], optbody, opid="abortRollout")},
   "/v1/projects/{project}/version": {"get": op("the project's version, its source and the versioning policy's verdict", {"200": resp("as cratis version show -o json", ref("Version")), "404": problem("no such project, or no version source"), "422": problem("invalid versioning policy")}, [P], opid="getVersion")},
   "/v1/artifacts": {"get": op("recorded artifacts, newest first", {"200": resp("artifacts", {"type": "array", "items": {"type": "object"}})},
      [{"name": "name", "in": "query", "required": False, "schema": {"type": "string"}},
       {"name": "history", "in": "query", "required": False, "allowEmptyValue": True, "schema": {"type": "string"}, "description": "every recorded row, not only the current ones"}], opid="listArtifacts")},
+  # teams, namespaces and environment master records (src/server/teams.c)
+  "/v1/environments": {
+    "get": op("environment master records", {"200": resp("environments", {"type": "array", "items": ref("EnvironmentRecord")})}, opid="listEnvironmentRecords"),
+    "post": op("create an environment master record", {"201": resp("created (ETag: its revision)", ref("EnvironmentRecord")), "400": problem("not a JSON object"), "409": problem("it exists"), "422": problem("invalid fields (diagnostics)")},
+               body=recbody("EnvironmentRecord"), opid="createEnvironmentRecord")},
+  "/v1/environments/{name}": {
+    "get": op("one environment master record", {"200": resp("the record (ETag: its revision)", ref("EnvironmentRecord")), "404": problem("no such environment")}, [N], opid="getEnvironmentRecord"),
+    "put": op("replace an environment master record (If-Match)", rec_put_responses("EnvironmentRecord"), [N, IFM], recbody("EnvironmentRecord"), opid="replaceEnvironmentRecord"),
+    "delete": op("delete an environment master record", rec_delete_responses(), [N, IFM], opid="deleteEnvironmentRecord")},
+  "/v1/teams": {
+    "get": op("teams", {"200": resp("teams", {"type": "array", "items": ref("Team")})}, opid="listTeams"),
+    "post": op("create a team", {"201": resp("created (ETag: its revision)", ref("Team")), "400": problem("not a JSON object"), "409": problem("it exists"), "422": problem("invalid fields (diagnostics)")},
+               body=recbody("Team"), opid="createTeam")},
+  "/v1/teams/{team}": {
+    "get": op("one team (its members may read it)", {"200": resp("the team (ETag: its revision)", ref("Team")), "404": problem("no such team")}, [TM], opid="getTeam"),
+    "put": op("replace a team (policy or its owners; If-Match)", rec_put_responses("Team"), [TM, IFM], recbody("Team"), opid="replaceTeam"),
+    "delete": op("delete a team (policy only)", rec_delete_responses(), [TM, IFM], opid="deleteTeam")},
+  "/v1/teams/{team}/namespaces": {
+    "get": op("the team's namespaces", {"200": resp("namespaces", {"type": "array", "items": ref("Namespace")})}, [TM], opid="listNamespaces"),
+    "post": op("create a namespace in an environment (policy or the team's owners)", {"201": resp("created (ETag: its revision)", ref("Namespace")), "400": problem("not a JSON object"), "404": problem("no such team"), "409": problem("it exists"), "422": problem("invalid fields, or the environment is not a master record")},
+               [TM], recbody("Namespace"), opid="createNamespace")},
+  "/v1/teams/{team}/namespaces/{env}/{ns}": {
+    "get": op("one namespace with its quota", {"200": resp("the namespace (ETag: its revision)", ref("Namespace")), "404": problem("no such namespace")}, [TM, E, NS], opid="getNamespace"),
+    "put": op("replace a namespace (policy or the team's owners; If-Match)", rec_put_responses("Namespace"), [TM, E, NS, IFM], recbody("Namespace"), opid="replaceNamespace"),
+    "delete": op("delete a namespace (policy or the team's owners)", rec_delete_responses(), [TM, E, NS, IFM], opid="deleteNamespace")},
+  # the dashboard (src/server/dashboard.c, docs/server.md "Dashboard"): public static files
+  "/ui": {"get": op("redirects to /ui/", {"301": resp("to /ui/ (Location)")}, secured=False, opid="dashboardRedirect")},
+  "/ui/": {"get": op("the dashboard (HTML page)", {"200": resp("the page (ETag, Cache-Control: no-cache, Content-Security-Policy)", {"type": "string"}, "text/html"), "304": resp("not modified (If-None-Match matched the ETag)")}, secured=False, opid="dashboard")},
+  "/ui/{file}": {"get": op("a static file of the dashboard", {"200": resp("the file (ETag, Cache-Control: no-cache)", {"type": "string"}, "text/plain"), "304": resp("not modified (If-None-Match matched the ETag)"), "404": problem("no such file")},
+     [{"name": "file", "in": "path", "required": True, "schema": {"type": "string"}}], secured=False, opid="dashboardFile")},
  },
  "components": {
-  "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a token of `cratis token create`"}},
+  "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a token of `cratis token create`, or an OpenID Connect JWT (RS256/ES256) of the issuer the server trusts (--oidc-issuer)"}},
   "schemas": {
    "Problem": {"type": "object", "description": "RFC 9457", "required": ["type", "title", "status"], "properties": {
       "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}, "instance": {"type": "string"},
@@ -83,7 +120,7 @@ doc = {
    "Project": {"type": "object", "properties": {"name": {"type": "string"}, "path": {"type": "string"}, "registered": {"type": "string", "format": "date-time"}, "environments": {"type": "array", "items": {"type": "object"}}}},
    "EnvRequest": {"type": "object", "properties": {"env": {"type": "string", "description": "the environment (optional when the project has one)"}}},
    "Plan": {"type": "object", "properties": {"environment": {"type": "string"}, "project": {"type": "string"}, "changes": {"type": "boolean"}, "resources": {"type": "array", "items": {"type": "object"}}, "summary": {"type": "object"}, "diagnostics": {"type": "array", "items": ref("Diagnostic")}}},
-   "DeploymentStarted": {"type": "object", "properties": {"id": {"type": "integer"}, "project": {"type": "string"}, "environment": {"type": "string"}, "status": {"type": "string"}, "href": {"type": "string"}}},
+   "DeploymentStarted": {"type": "object", "properties": {"id": {"type": "integer"}, "project": {"type": "string"}, "environment": {"type": "string"}, "status": {"type": "string"}, "href": {"type": "string"}, "rollout": {"type": "string"}, "action": {"type": "string"}}},
    "Event": {"type": "object", "description": "CloudEvents 1.0 JSON format, plus the outbox's seq", "required": ["specversion", "id", "source", "type", "seq"], "properties": {
       "specversion": {"type": "string"}, "id": {"type": "string"}, "source": {"type": "string"}, "type": {"type": "string"}, "subject": {"type": "string"},
       "time": {"type": "string", "format": "date-time"}, "datacontenttype": {"type": "string"}, "data": {"type": "object"}, "seq": {"type": "integer", "format": "int64"}}},
@@ -93,6 +130,14 @@ doc = {
       "diagnostics": {"type": "array", "items": ref("Diagnostic")}}},
    "Version": {"type": "object", "properties": {"project": {"type": "string"}, "version": {"type": "string"}, "source": {"type": "string"}, "line": {"type": "integer"}, "branch": {"type": "string", "nullable": True},
       "model": {"type": "string"}, "rule": {"type": "string", "nullable": True}, "released": {"type": "string", "nullable": True}, "releasedTag": {"type": "string", "nullable": True}, "ok": {"type": "boolean"}, "verdict": {"type": "string"}}},
+   "EnvironmentRecord": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "description": {"type": "string"}, "labels": {"type": "object", "additionalProperties": {"type": "string"}}, "protected": {"type": "boolean"},
+      "revision": {"type": "integer", "readOnly": True}, "created": {"type": "string", "format": "date-time", "readOnly": True}, "updated": {"type": "string", "format": "date-time", "readOnly": True}}},
+   "Team": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "description": {"type": "string"},
+      "members": {"type": "array", "items": {"type": "object", "required": ["subject", "role"], "properties": {"subject": {"type": "string"}, "role": {"type": "string", "enum": ["owner", "member"]}}}},
+      "revision": {"type": "integer", "readOnly": True}, "created": {"type": "string", "format": "date-time", "readOnly": True}, "updated": {"type": "string", "format": "date-time", "readOnly": True}}},
+   "Namespace": {"type": "object", "required": ["environment", "name"], "properties": {"team": {"type": "string"}, "environment": {"type": "string"}, "name": {"type": "string"},
+      "quota": {"type": "object", "properties": {"cpu": {"type": "string", "description": "Kubernetes quantity (2, 500m)"}, "memory": {"type": "string", "description": "Kubernetes quantity (1Gi, 512Mi)"}, "services": {"type": "integer", "minimum": 0}}},
+      "revision": {"type": "integer", "readOnly": True}, "created": {"type": "string", "format": "date-time", "readOnly": True}, "updated": {"type": "string", "format": "date-time", "readOnly": True}}},
    "Deployment": {"type": "object", "properties": {"id": {"type": "integer"}, "environment": {"type": "string"}, "command": {"type": "string"}, "user": {"type": "string"}, "host": {"type": "string"},
       "started": {"type": "string"}, "finished": {"type": "string", "nullable": True}, "result": {"type": "string"}, "summary": {"type": "string"}, "steps": {"type": "array", "items": {"type": "object"}}}},
   }},

@@ -17,6 +17,7 @@
 
 #include "dynlib.h"
 #include "error.h"
+#include "state/store.h"
 #include "banned.h"
 
 #ifndef CRATIS_LIBMICROHTTPD_SONAME
@@ -41,6 +42,7 @@ static struct {
 	__typeof__(MHD_add_response_header) *add_header;
 	__typeof__(MHD_queue_response) *queue_response;
 	__typeof__(MHD_destroy_response) *destroy_response;
+	__typeof__(MHD_is_feature_supported) *is_feature_supported;
 } mhd;
 static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
 
@@ -60,6 +62,7 @@ static void mhd_load(void)
 	SYM(add_header, "MHD_add_response_header");
 	SYM(queue_response, "MHD_queue_response");
 	SYM(destroy_response, "MHD_destroy_response");
+	SYM(is_feature_supported, "MHD_is_feature_supported");
 #undef SYM
 }
 
@@ -118,6 +121,7 @@ static const char *status_title(int code)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
+	case 412: return "Precondition Failed";
 	case 413: return "Content Too Large";
 	case 422: return "Unprocessable Content";
 	case 503: return "Service Unavailable";
@@ -201,34 +205,189 @@ void log_line(struct server *s, const char *fmt, ...)
 	buf_release(&b);
 }
 
-bool req_authorize(struct req *r, const char *object)
+/* The subject's roles as one text ("role:a,role:b", or "no role") into out. */
+static void roles_text(const struct token_subject *w, char *out, size_t size)
+{
+	struct buf b = BUF_INIT;
+	if (*w->role)
+		buf_adds(&b, w->role);
+	for (size_t i = 0; i < w->nroles && i < TOKEN_MAX_ROLES; i++)
+		buf_addf(&b, "%s%s", b.len ? "," : "", w->roles[i]);
+	snprintf(out, size, "%s", b.len ? b.ptr : "no role");
+	buf_release(&b);
+}
+
+/* Emit a denial as a dev.cratis.access.denied event, at most ACCESS_EVENTS_PER_MINUTE a minute:
+ * the rest are counted, and the next event written says how many were not ("suppressed").
+ * code 401 (who unknown: subject null) or 403; why: the reason, never the token. A store that
+ * cannot be written is logged (the request's answer does not change). */
+static void access_event(struct req *r, int code, const char *object, const char *why)
+{
+	struct server *s = r->srv;
+	const struct route *rt = r->route;
+	int64_t now = now_ms();
+	uint64_t suppressed = 0;
+	bool emit = false;
+	pthread_mutex_lock(&s->mu);
+	if (code == 401)
+		s->denied_401++;
+	else
+		s->denied_403++;
+	emit = access_rate_take(&s->denial_rate, now, ACCESS_EVENTS_PER_MINUTE, &suppressed);
+	if (emit)
+		s->denial_events++;
+	else
+		s->denial_suppressed_total++;
+	pthread_mutex_unlock(&s->mu);
+	if (!emit)
+		return;
+	/* the source: the project and environment of the path, as the other events name them */
+	const char *project = "_", *env = "_";
+	if (rt && starts_with(rt->path, "/v1/projects/{project}") && r->nparams >= 1) {
+		project = r->params[0];
+		if (starts_with(rt->path, "/v1/projects/{project}/environments/{env}") && r->nparams >= 2)
+			env = r->params[1];
+	}
+	char roles[512];
+	roles_text(&r->who, roles, sizeof(roles));
+	json_t *data = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "status", code, "method", r->method, "route",
+	                         rt ? rt->path : "", "path", r->url, "reason", why, "object", object ? object : "");
+	json_object_set_new(data, "subject", code == 401 ? json_null() : json_string(r->who.subject));
+	json_object_set_new(data, "role", code == 401 ? json_null() : json_string(roles));
+	json_object_set_new(data, "resource", json_string(rt && rt->resource ? rt->resource : ""));
+	json_object_set_new(data, "action", json_string(rt && rt->action ? rt->action : ""));
+	if (suppressed)
+		json_object_set_new(data, "suppressed", json_integer((json_int_t)suppressed));
+	char *text = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(data);
+	char *source = xasprintf("/projects/%s/environments/%s", project, env);
+	struct store_event ev = { .type = "dev.cratis.access.denied", .source = source, .data = text,
+	                          .subject = code == 401 ? NULL : r->who.subject };
+	struct req fake = { .srv = s };
+	struct app *a = NULL;
+	struct diags d = DIAGS_INIT;
+	int rc = srv_open_app(&fake, NULL, NULL, APP_LOAD_STATE, NULL, &a, &d);
+	if (!rc && (rc = store_emit(a->store, strcmp(env, "_") ? env : "", 0, &ev, 1)))
+		diags_add_last_error(&d);
+	if (rc)
+		log_line(s, "cannot write the access event: %s", d.n ? d.v[0].message : "state store failed");
+	srv_close_app(&fake, a);
+	diags_release(&d);
+	free(source);
+	free(text);
+}
+
+static bool deny(struct req *r, const char *object)
 {
 	const struct route *rt = r->route;
-	if (authz_allows(&r->srv->authz, &r->who, rt->resource, rt->action, object))
-		return true;
-	log_line(r->srv, "denied %s (%s): %s %s %s on %s %s", r->who.subject, r->who.role, rt->action, rt->resource,
+	char roles[512];
+	roles_text(&r->who, roles, sizeof(roles));
+	log_line(r->srv, "denied %s (%s): %s %s %s on %s %s", r->who.subject, roles, rt->action, rt->resource,
 	         *object ? object : "(all)", r->method, r->url);
-	char *msg = xasprintf("'%s' (%s) may not %s %s '%s'", r->who.subject, r->who.role, rt->action, rt->resource,
+	char *msg = xasprintf("'%s' (%s) may not %s %s '%s'", r->who.subject, roles, rt->action, rt->resource,
 	                      *object ? object : "(all)");
+	access_event(r, 403, object, msg);
 	reply_problem(r, 403, msg, NULL);
 	free(msg);
 	return false;
 }
 
-/* 401 unless the request carries a valid bearer token (r->who is then set). */
+bool req_authorize(struct req *r, const char *object)
+{
+	const struct route *rt = r->route;
+	if (authz_allows(&r->srv->authz, &r->who, rt->resource, rt->action, object))
+		return true;
+	return deny(r, object);
+}
+
+bool req_authorize_some(struct req *r)
+{
+	const struct route *rt = r->route;
+	if (authz_allows_some(&r->srv->authz, &r->who, rt->resource, rt->action))
+		return true;
+	return deny(r, "(any)");
+}
+
+bool req_may(struct req *r, const char *resource, const char *action, const char *object)
+{
+	return authz_allows(&r->srv->authz, &r->who, resource, action, object);
+}
+
+/* The destructor of a connection thread's token store handle. */
+static void token_store_free(void *st)
+{
+	store_close(st);
+}
+
+/* Fill r->who from a verified JWT; CRATIS_EINVAL with the reason in the last error. */
+static int jwt_subject(struct req *r, const char *token)
+{
+	struct jwt_identity id;
+	int rc = jwt_verify(r->srv->jwks, &r->srv->oidc, token, (int64_t)time(NULL), &id);
+	if (rc)
+		return rc;
+	memset(&r->who, 0, sizeof(r->who));
+	snprintf(r->who.subject, sizeof(r->who.subject), "%s", id.subject);
+	for (size_t i = 0; i < id.nroles; i++) {
+		if (!i)
+			snprintf(r->who.role, sizeof(r->who.role), "%s", id.roles[0]);
+		else if (r->who.nroles < TOKEN_MAX_ROLES)
+			snprintf(r->who.roles[r->who.nroles++], sizeof(r->who.roles[0]), "%s", id.roles[i]);
+	}
+	return CRATIS_OK;
+}
+
+/* 401 unless the request carries a valid bearer token (r->who is then set): a cratis token, or a
+ * JWT of the configured OIDC issuer. */
 static bool authenticate(struct req *r)
 {
 	const char *h = mhd.lookup(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	const char *why;
+	bool presented = false;
 	if (!h || strncasecmp(h, "Bearer ", 7)) {
 		why = "no bearer token";
-	} else if (token_verify(&r->who, r->srv->tokens_path, h + 7)) {
-		why = cratis_error_last()->message;
 	} else {
-		return true;
+		const char *tok = h + 7;
+		while (*tok == ' ')
+			tok++;
+		presented = true;
+		if (jwt_shaped(tok) && !r->srv->jwks) {
+			why = "a JWT, but this server accepts none (no --oidc-issuer)";
+		} else if (jwt_shaped(tok)) {
+			if (!jwt_subject(r, tok))
+				return true;
+			why = cratis_error_last()->message;
+		} else {
+			/* a cratis token: its record in the state store, read through the connection thread's
+			 * own handle (opened on its first request, closed when the thread ends, dropped when
+			 * it failed) */
+			struct store *st = pthread_getspecific(r->srv->token_store);
+			int rc = st ? CRATIS_OK : store_open(&st, r->srv->state_url);
+			if (!rc)
+				rc = token_verify(&r->who, st, tok);
+			if (rc && rc != CRATIS_EINVAL) {
+				store_close(st);
+				st = NULL;
+			}
+			pthread_setspecific(r->srv->token_store, st);
+			if (!rc)
+				return true;
+			if (rc != CRATIS_EINVAL) { /* the store failed: not the client's fault */
+				char *m = xasprintf("cannot check the token: %s", cratis_error_last()->message);
+				log_line(r->srv, "%s on %s %s", m, r->method, r->url);
+				reply_problem(r, 500, m, NULL);
+				free(m);
+				return false;
+			}
+			why = cratis_error_last()->message;
+		}
 	}
-	log_line(r->srv, "denied: %s on %s %s", why, r->method, r->url);
-	reply_problem(r, 401, why, NULL);
+	char *reason = xstrdup(why);
+	log_line(r->srv, "denied: %s on %s %s", reason, r->method, r->url);
+	if (presented)
+		access_event(r, 401, NULL, reason);
+	reply_problem(r, 401, reason, NULL);
+	free(reason);
 	r->www_authenticate = true;
 	return false;
 }
@@ -344,6 +503,16 @@ void metrics_text(struct server *s, struct buf *out)
 	buf_adds(out, "# HELP cratis_event_dispatch_errors_total Dispatcher passes of a project that failed.\n"
 	              "# TYPE cratis_event_dispatch_errors_total counter\n");
 	buf_addf(out, "cratis_event_dispatch_errors_total %" PRIu64 "\n", s->dispatch_errors);
+	buf_adds(out, "# HELP cratis_access_denied_total Requests denied, by status code (401, 403).\n"
+	              "# TYPE cratis_access_denied_total counter\n");
+	buf_addf(out, "cratis_access_denied_total{code=\"401\"} %" PRIu64 "\n", s->denied_401);
+	buf_addf(out, "cratis_access_denied_total{code=\"403\"} %" PRIu64 "\n", s->denied_403);
+	buf_adds(out, "# HELP cratis_access_events_total dev.cratis.access.denied events written.\n"
+	              "# TYPE cratis_access_events_total counter\n");
+	buf_addf(out, "cratis_access_events_total %" PRIu64 "\n", s->denial_events);
+	buf_adds(out, "# HELP cratis_access_events_suppressed_total Denials not written as events (over the rate bound).\n"
+	              "# TYPE cratis_access_events_suppressed_total counter\n");
+	buf_addf(out, "cratis_access_events_suppressed_total %" PRIu64 "\n", s->denial_suppressed_total);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -418,13 +587,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	enum MHD_Result ret = MHD_NO;
 	if (resp) {
 		mhd.add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.ctype);
-		mhd.add_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+		bool cache_control = false;
+		for (size_t i = 0; i < r.nheaders; i++) {
+			mhd.add_header(resp, r.headers[i][0], r.headers[i][1]);
+			cache_control |= !strcasecmp(r.headers[i][0], MHD_HTTP_HEADER_CACHE_CONTROL);
+		}
+		if (!cache_control)
+			mhd.add_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 		if (r.www_authenticate)
 			mhd.add_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"cratis\"");
 		if (r.allow)
 			mhd.add_header(resp, MHD_HTTP_HEADER_ALLOW, r.allow);
 		if (r.location)
 			mhd.add_header(resp, MHD_HTTP_HEADER_LOCATION, r.location);
+		if (r.etag)
+			mhd.add_header(resp, MHD_HTTP_HEADER_ETAG, r.etag);
 		ret = mhd.queue_response(conn, (unsigned)r.code, resp);
 		mhd.destroy_response(resp);
 	} else if (!r.stream_read) {
@@ -434,6 +611,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	json_decref(r.body);
 	free(r.allow);
 	free(r.location);
+	free(r.etag);
 	error_clear(); /* the thread's last error: connection threads end without freeing it */
 	return ret;
 }
@@ -482,16 +660,42 @@ int http_serve(struct server *s, struct diags *d)
 		return rc;
 	if ((rc = dynlib_load_once(&mhd_once, mhd_load, &mhd.lib)))
 		return diags_add_last_error(d);
+	bool tls = s->o.tls_cert != NULL;
+	if (tls && mhd.is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		diags_errorf(d, CRATIS_ENOTFOUND, "--tls-cert: this libmicrohttpd (%s) was built without TLS (GnuTLS): "
+		                                  "install a build with HTTPS support, or serve plain HTTP behind a TLS proxy",
+		             CRATIS_LIBMICROHTTPD_SONAME);
+		return CRATIS_ENOTFOUND;
+	}
+	if (tls && (rc = tls_pair_load(s->o.tls_cert, s->o.tls_key, &s->tls_cert, &s->tls_key, d)))
+		return rc;
 	for (s->nroutes = 0; server_routes[s->nroutes].path; s->nroutes++)
 		;
+	if ((rc = pthread_key_create(&s->token_store, token_store_free))) {
+		diags_errorf(d, CRATIS_EIO, "cannot create a thread key: %s", strerror(rc));
+		return CRATIS_EIO;
+	}
 	s->metrics = xcalloc(s->nroutes + 1, sizeof(*s->metrics));
+	struct MHD_OptionItem tls_opts[] = {
+		{ tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, s->tls_cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	struct MHD_Daemon *daemon = mhd.start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC, 0, NULL, NULL, on_request, s,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
-		MHD_OPTION_END);
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC | (tls ? MHD_USE_TLS : 0), 0,
+		NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)256, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
 	if (!daemon) {
-		diags_errorf(d, CRATIS_EIO, "cannot listen on %s: %s", s->o.listen, strerror(errno ? errno : EADDRINUSE));
+		int e = errno ? errno : EADDRINUSE;
+		if (tls)
+			diags_errorf(d, CRATIS_EIO, "cannot listen on %s with TLS (certificate '%s', key '%s'): %s", s->o.listen,
+			             s->o.tls_cert, s->o.tls_key, strerror(e));
+		else
+			diags_errorf(d, CRATIS_EIO, "cannot listen on %s: %s", s->o.listen, strerror(e));
+		free(s->metrics);
+		s->metrics = NULL;
+		pthread_key_delete(s->token_store);
 		return CRATIS_EIO;
 	}
 	const union MHD_DaemonInfo *info = mhd.get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -501,7 +705,7 @@ int http_serve(struct server *s, struct diags *d)
 	int derr = dispatcher_start(s, &dispatcher);
 	if (derr)
 		log_line(s, "cannot start the event dispatcher: %s; events are delivered by the CLI only", strerror(derr));
-	log_line(s, "listening on http://%s:%u", addr, info ? (unsigned)info->port : (unsigned)ntohs(sin.sin_port));
+	log_line(s, "listening on %s://%s:%u", tls ? "https" : "http", addr, info ? (unsigned)info->port : (unsigned)ntohs(sin.sin_port));
 	while (!atomic_load(s->o.cancel)) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
@@ -526,6 +730,8 @@ int http_serve(struct server *s, struct diags *d)
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
 	log_line(s, "stopped");
+	/* every connection thread has ended (and closed its handle): the key has no value left */
+	pthread_key_delete(s->token_store);
 	free(s->metrics);
 	s->metrics = NULL;
 	return CRATIS_OK;

@@ -11,6 +11,7 @@
 #include "app/app.h"
 #include "auth.h"
 #include "buf.h"
+#include "jwt.h"
 #include "server.h"
 
 struct job;
@@ -22,13 +23,13 @@ struct server {
 	struct server_options o;
 	char *state_dir;              /* absolute */
 	char *state_url;              /* o.state_url or sqlite:STATE_DIR/state.db */
-	char *tokens_path;            /* STATE_DIR/tokens.json */
-	char *projects_path;          /* STATE_DIR/projects.json */
+	char *tokens_path;            /* STATE_DIR/tokens.json: imported into the store once, at start */
+	char *projects_path;          /* STATE_DIR/projects.json: likewise */
 	struct authz authz;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;          /* a job started or finished */
 	pthread_mutex_t plugins_mu;   /* held while an app loads or unloads plugins (routes.c) */
-	json_t *projects;             /* [{name, path, registered}] as in projects.json */
+	json_t *projects;             /* [{name, path, registered}]: the registry's records, as last read */
 	struct job *jobs;             /* deployments running or finished, not yet joined */
 	size_t nroutes;
 	struct route_metrics *metrics; /* nroutes + 1 (unmatched) */
@@ -37,9 +38,21 @@ struct server {
 	struct dispatcher *dispatcher; /* the event dispatcher's state (events.c) */
 	uint64_t streams_open;        /* Server-Sent Events streams being served */
 	uint64_t dispatch_passes, dispatch_delivered, dispatch_errors; /* the event dispatcher (events.c) */
+	struct jwks *jwks;            /* OIDC: the issuer's keys (o.oidc_jwks), or NULL: no JWTs */
+	struct jwt_config oidc;       /* what a JWT must carry (borrowing o's strings) */
+	char *tls_cert, *tls_key;     /* the PEM text of o.tls_cert / o.tls_key, or NULL (http.c) */
+	pthread_key_t token_store;    /* each connection thread's store handle for token checks (http.c;
+	                               * closed when the thread ends) */
+	/* access events (http.c): at most ACCESS_EVENTS_PER_MINUTE dev.cratis.access.denied events
+	 * a minute; the rest are counted and reported by the next event as "suppressed" */
+	struct access_rate denial_rate;
+	uint64_t denied_401, denied_403, denial_events, denial_suppressed_total;
 };
 
+#define ACCESS_EVENTS_PER_MINUTE 60
+
 #define REQ_MAX_PARAMS 4
+#define REQ_MAX_HEADERS 8
 
 /* A request being answered, on its connection's thread. */
 struct req {
@@ -62,6 +75,10 @@ struct req {
 	const char *ctype;
 	bool www_authenticate;
 	char *allow, *location;       /* owned header values, or NULL */
+	char *etag;                   /* owned ETag header value ("\"3\""), or NULL */
+	const char *headers[REQ_MAX_HEADERS][2]; /* more reply headers (name, value; static strings);
+	                               * a Cache-Control among them replaces the default no-store */
+	size_t nheaders;
 	/* a streamed reply instead (Server-Sent Events, events.c): read is called on the
 	 * connection's thread until it returns -1 (end of stream); done frees cls */
 	long (*stream_read)(void *cls, char *buf, size_t max);
@@ -85,9 +102,17 @@ struct route {
 /* Ends with a row whose path is NULL (routes.c). */
 extern const struct route server_routes[];
 
-/* Write s->projects to projects_path (0600, via a temporary file); the caller holds s->mu.
- * CRATIS_OK or CRATIS_EIO with the last error set (server.c). */
+/* The projects registry is kept in the state store as records of this kind (scope "", name the
+ * project's, body {name, path, registered}); s->projects is the server's copy. */
+#define PROJECT_RECORD_KIND "project"
+/* Record every project of s->projects the store does not hold yet (a project just appended); the
+ * caller holds s->mu. CRATIS_OK; CRATIS_EEXISTS when another server registered one of those names
+ * with another path meanwhile; CRATIS_EIO; the last error set (server.c). */
 int server_projects_save(struct server *s);
+/* Read the projects registry from the store into s->projects (taking s->mu to replace it), so
+ * that what another server on the same store registered is seen. CRATIS_OK or CRATIS_EIO with
+ * the last error set; s->projects is kept on error (server.c). */
+int server_projects_refresh(struct server *s);
 /* Serve until cancelled (http.c). */
 int http_serve(struct server *s, struct diags *d);
 /* Join every deployment worker (routes.c), after the cancellation word was set. */
@@ -121,8 +146,16 @@ void dispatcher_stop(struct server *s, pthread_t th);
 const char *req_query(struct req *r, const char *key);
 bool req_has_query(struct req *r, const char *key);
 /* Whether the authenticated subject may do the route's action on object; when not, the reply is
- * set to 403 and the denial logged. */
+ * set to 403, the denial logged and emitted as a dev.cratis.access.denied event (rate-limited,
+ * ACCESS_EVENTS_PER_MINUTE). */
 bool req_authorize(struct req *r, const char *object);
+/* Whether the authenticated subject may do the route's action on some object (authz_allows_some);
+ * when not, as req_authorize's denial with object "(any)". For routes that filter what they
+ * answer per object (the event routes). */
+bool req_authorize_some(struct req *r);
+/* Whether the authenticated subject may do resource's action on object, without replying or
+ * logging (a filter's per-item check). */
+bool req_may(struct req *r, const char *resource, const char *action, const char *object);
 /* Set the reply: a JSON body (taken), or an RFC 9457 problem document with code, detail (NULL:
  * the first error of d) and d's diagnostics as "diagnostics" (file, line, column, field...). */
 void reply_json(struct req *r, int code, json_t *body);

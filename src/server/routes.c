@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "teams.h"
+#include "dashboard.h"
 #include "error.h"
 #include "banned.h"
 
@@ -16,6 +18,7 @@
 static char *project_path(struct server *s, const char *name)
 {
 	char *path = NULL;
+	server_projects_refresh(s); /* what another server on the store registered (on error: the copy) */
 	pthread_mutex_lock(&s->mu);
 	size_t i;
 	json_t *p;
@@ -101,6 +104,8 @@ static char *authorized_project(struct req *r, const char *object)
 
 static void h_index(struct req *r)
 {
+	if (dashboard_redirect(r)) /* a browser: the dashboard */
+		return;
 	json_t *paths = json_array(), *routes = json_array();
 	for (size_t i = 0; server_routes[i].path; i++) {
 		json_array_append_new(routes, json_pack("{s:s, s:s, s:s}", "method", server_routes[i].method, "path",
@@ -201,6 +206,7 @@ static void h_projects(struct req *r)
 {
 	if (!req_authorize(r, ""))
 		return;
+	server_projects_refresh(r->srv);
 	pthread_mutex_lock(&r->srv->mu);
 	json_t *list = json_deep_copy(r->srv->projects);
 	pthread_mutex_unlock(&r->srv->mu);
@@ -254,6 +260,7 @@ static void h_project_create(struct req *r)
 	now_rfc3339(t);
 	json_t *row = json_pack("{s:s, s:s, s:s}", "name", name, "path", abs, "registered", t);
 	struct server *s = r->srv;
+	server_projects_refresh(s);
 	pthread_mutex_lock(&s->mu);
 	bool exists = false;
 	size_t i;
@@ -348,6 +355,9 @@ static void h_plan(struct req *r)
 struct job {
 	struct server *s;
 	char *path, *env, *project, *command_line;
+	int action;                   /* -1: apply; else the enum app_rollout_action of rollout */
+	char *rollout, *to;           /* a rollout action's Rollout and rollback target (or NULL) */
+	bool force;
 	pthread_t th;
 	bool started, done, waited;   /* waited: a handler still reads it */
 	int64_t id;
@@ -389,7 +399,11 @@ static void *job_run(void *arg)
 	struct app *a = NULL;
 	struct diags d = DIAGS_INIT;
 	int rc = srv_open_app(&fake, j->path, j->env, APP_LOAD_MANIFESTS, &obs, &a, &d);
-	if (!rc) {
+	if (!rc && j->action >= 0) {
+		json_t *rels = NULL;
+		rc = app_rollout(a, (enum app_rollout_action)j->action, j->rollout, j->to, j->force, &rels, &d);
+		json_decref(rels);
+	} else if (!rc) {
 		struct plan p;
 		struct app_run run;
 		memset(&run, 0, sizeof(run));
@@ -413,6 +427,8 @@ static void *job_run(void *arg)
 
 static void job_free(struct job *j)
 {
+	free(j->rollout);
+	free(j->to);
 	free(j->path);
 	free(j->env);
 	free(j->project);
@@ -450,24 +466,14 @@ void jobs_join_all(struct server *s)
 	jobs_reap(s, true);
 }
 
-static void h_deploy(struct req *r)
+/* Run job j (path, env, project, action... set; taken) on a worker thread and answer r: 202 with
+ * the deployment id and a Location once the deployment is recorded (extra: more members of the
+ * answer, taken), the problem when it failed before, or 200 when there was nothing to do. */
+static void job_start(struct req *r, struct job *j, json_t *extra)
 {
-	json_t *b = body_object(r);
-	if (!b)
-		return;
-	const char *env = json_string_value(json_object_get(b, "env"));
-	char *obj = env_object(env, r->params[0]);
-	char *path = authorized_project(r, obj);
-	free(obj);
-	if (!path)
-		goto out;
 	struct server *s = r->srv;
 	jobs_reap(s, false);
-	struct job *j = xcalloc(1, sizeof(*j));
 	j->s = s;
-	j->path = path;
-	j->env = env ? xstrdup(env) : NULL;
-	j->project = xstrdup(r->params[0]);
 	j->command_line = xasprintf("cratis serve: POST %s (%s)", r->url, r->who.subject);
 	j->waited = true;
 	diags_init(&j->d);
@@ -476,7 +482,8 @@ static void h_deploy(struct req *r)
 		pthread_mutex_unlock(&s->mu);
 		reply_problem(r, 503, "cannot start a worker thread", NULL);
 		job_free(j);
-		goto out;
+		json_decref(extra);
+		return;
 	}
 	j->next = s->jobs;
 	s->jobs = j;
@@ -487,6 +494,8 @@ static void h_deploy(struct req *r)
 		                         "environment", j->env, "status", "running", "href", "");
 		char *href = xasprintf("/v1/deployments/%lld", (long long)j->id);
 		json_object_set_new(resp, "href", json_string(href));
+		if (extra)
+			json_object_update(resp, extra);
 		reply_json(r, 202, resp);
 		r->location = href;
 	} else if (j->status) {
@@ -494,9 +503,28 @@ static void h_deploy(struct req *r)
 	} else {
 		reply_json(r, 200, json_pack("{s:n, s:b, s:s}", "id", "changes", 0, "status", "no changes"));
 	}
+	json_decref(extra);
 	j->waited = false;
 	pthread_mutex_unlock(&s->mu);
-out:
+}
+
+static void h_deploy(struct req *r)
+{
+	json_t *b = body_object(r);
+	if (!b)
+		return;
+	const char *env = json_string_value(json_object_get(b, "env"));
+	char *obj = env_object(env, r->params[0]);
+	char *path = authorized_project(r, obj);
+	free(obj);
+	if (path) {
+		struct job *j = xcalloc(1, sizeof(*j));
+		j->action = -1;
+		j->path = path;
+		j->env = env ? xstrdup(env) : NULL;
+		j->project = xstrdup(r->params[0]);
+		job_start(r, j, NULL);
+	}
 	json_decref(b);
 }
 
@@ -660,9 +688,10 @@ static void h_history(struct req *r)
 	free(path);
 }
 
-/* GET .../rollouts/{name}[/history] and POST .../rollouts/{name}/{promote,rollback,abort}: the
- * action runs on the request's thread (a promote waits for the switch, as the CLI does) and the
- * reply is the rollout's releases afterwards. */
+/* GET .../rollouts/{name}[/history] and POST .../rollouts/{name}/{promote,rollback,abort}: an
+ * action runs on a worker thread (202 with the deployment id, job_start); with ?wait=true on the
+ * request's thread (a promote waits for the switch, as the CLI does) and the reply is the
+ * rollout's releases afterwards. */
 static void rollout(struct req *r, enum app_rollout_action act)
 {
 	json_t *b = NULL;
@@ -673,7 +702,20 @@ static void rollout(struct req *r, enum app_rollout_action act)
 	char *obj = env_object(r->params[1], r->params[0]);
 	char *path = authorized_project(r, obj);
 	free(obj);
-	if (path) {
+	const char *wait = req_query(r, "wait");
+	if (path && act != APP_ROLLOUT_STATUS && act != APP_ROLLOUT_HISTORY && !(wait && !strcmp(wait, "true"))) {
+		/* a steering action runs on a worker thread as deployments do: 202 once it is recorded */
+		static const char *const verbs[] = { "status", "promote", "abort", "rollback", "history" };
+		struct job *j = xcalloc(1, sizeof(*j));
+		j->action = (int)act;
+		j->path = path;
+		j->env = xstrdup(r->params[1]);
+		j->project = xstrdup(r->params[0]);
+		j->rollout = xstrdup(r->params[2]);
+		j->to = to ? xstrdup(to) : NULL;
+		j->force = force;
+		job_start(r, j, json_pack("{s:s, s:s}", "rollout", r->params[2], "action", verbs[act]));
+	} else if (path) {
 		struct diags d = DIAGS_INIT;
 		struct app *a = NULL;
 		json_t *rels = NULL;
@@ -812,5 +854,31 @@ const struct route server_routes[] = {
 	{ "GET", "/v1/projects/{project}/version", "versions", "get", h_version,
 	  "the project's version, its source and the versioning policy's verdict" },
 	{ "GET", "/v1/artifacts", "artifacts", "get", h_artifacts, "recorded artifacts (?name, ?history)" },
+	/* teams, namespaces and environment master records (teams.c) */
+	{ "GET", "/v1/environments", "environments", "get", h_environments_list, "environment master records" },
+	{ "POST", "/v1/environments", "environments", "create", h_environment_create, "create an environment master record" },
+	{ "GET", "/v1/environments/{name}", "environments", "get", h_environment_get, "one environment master record" },
+	{ "PUT", "/v1/environments/{name}", "environments", "update", h_environment_put,
+	  "replace an environment master record (If-Match)" },
+	{ "DELETE", "/v1/environments/{name}", "environments", "delete", h_environment_delete,
+	  "delete an environment master record" },
+	{ "GET", "/v1/teams", "teams", "get", h_teams_list, "teams" },
+	{ "POST", "/v1/teams", "teams", "create", h_team_create, "create a team" },
+	{ "GET", "/v1/teams/{team}", "teams", "get", h_team_get, "one team (its members may read it)" },
+	{ "PUT", "/v1/teams/{team}", "teams", "update", h_team_put, "replace a team (policy or its owners; If-Match)" },
+	{ "DELETE", "/v1/teams/{team}", "teams", "delete", h_team_delete, "delete a team (policy only)" },
+	{ "GET", "/v1/teams/{team}/namespaces", "namespaces", "get", h_namespaces_list, "the team's namespaces" },
+	{ "POST", "/v1/teams/{team}/namespaces", "namespaces", "create", h_namespace_create,
+	  "create a namespace in an environment (policy or the team's owners)" },
+	{ "GET", "/v1/teams/{team}/namespaces/{env}/{ns}", "namespaces", "get", h_namespace_get,
+	  "one namespace with its quota" },
+	{ "PUT", "/v1/teams/{team}/namespaces/{env}/{ns}", "namespaces", "update", h_namespace_put,
+	  "replace a namespace (policy or the team's owners; If-Match)" },
+	{ "DELETE", "/v1/teams/{team}/namespaces/{env}/{ns}", "namespaces", "delete", h_namespace_delete,
+	  "delete a namespace (policy or the team's owners)" },
+	/* the dashboard (dashboard.c): public static files; their fetches carry the user's token */
+	{ "GET", "/ui", NULL, NULL, h_ui_root, "redirects to /ui/" },
+	{ "GET", "/ui/", NULL, NULL, h_ui_index, "the dashboard (HTML page)" },
+	{ "GET", "/ui/{file}", NULL, NULL, h_ui_asset, "a static file of the dashboard" },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };

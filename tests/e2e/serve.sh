@@ -224,7 +224,7 @@ check "no sleep is left behind" test -z "$(own_procs 'sleep 60')"
 # the registry survives a restart; a damaged one is refused, located
 check "serve starts again" start_server "$S" "$LOG"
 req GET /v1/projects "$READER" >/dev/null
-check "with the registered projects" test "$(jq_py '[p["name"] for p in d]' <"$T/resp")" = '["demo", "bad", "slowp", "demo2"]'
+check "with the registered projects, by name (records of the store)" test "$(jq_py '[p["name"] for p in d]' <"$T/resp")" = '["bad", "demo", "demo2", "slowp"]'
 stop_server TERM
 printf '{"projects": [{"name": 3}]}' >"$S/projects.json"
 "$CRATIS" serve --state-dir "$S" --listen 127.0.0.1:0 >"$T/dmg.out" 2>&1

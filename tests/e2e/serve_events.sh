@@ -195,21 +195,37 @@ RO=/v1/projects/shop/environments/staging/rollouts/web
 check "rollout status" test "$(req GET "$RO" "$READER")" = 200
 check "two releases, the live one first seen as active" test "$(jq_py 'sorted(r["status"] for r in d["releases"])' <"$T/resp")" = '["active", "preview"]'
 check "the deployer may not roll back" test "$(req POST "$RO/rollback" "$DEPLOYER")" = 403
-check "the deployer promotes" test "$(req POST "$RO/promote" "$DEPLOYER")" = 200
+check "the deployer promotes: accepted (202)" test "$(req POST "$RO/promote" "$DEPLOYER")" = 202
 check "the reply says what was done" test "$(jq_py 'd["action"]' <"$T/resp")" = promote
+PRID=$(jq_py 'd["id"]' <"$T/resp")
+check "with the deployment id" test "$PRID" -gt "$SID2"
+expect_in "and its Location" "Location: /v1/deployments/$PRID" "$T/resp.h"
+check "the promote finishes on its worker" wait_for 120 dep_done "$PRID"
+check "the promote succeeded" test "$(jq_py 'd["result"]' <"$T/resp")" = succeeded
+req GET "/v1/events?since=0&type=dev.cratis.deployment.*" "$READER" >/dev/null
+check "its progress is on the event stream (started, finished)" test "$(jq_py '[e["type"][22:] for e in d if e["data"]["deployment"]=='"$PRID"']' <"$T/resp")" = '["started", "finished"]'
 check "the public port answers v2 after promote" test "$(curl -s --max-time 5 "$PUB")" = "<h1>shop v2</h1>"
-check "the admin rolls back" test "$(req POST "$RO/rollback" "$ADMIN" '{}')" = 200
+check "the admin rolls back, ?wait=true: answered when done" test "$(req POST "$RO/rollback?wait=true" "$ADMIN" '{}')" = 200
 check "the public port answers v1 after rollback" test "$(curl -s --max-time 5 "$PUB")" = "<h1>shop v1</h1>"
 check "the live release is the first again" test "$(jq_py '[r["release"] for r in d["releases"] if r["status"]=="active"]' <"$T/resp")" = "[\"$R1\"]"
-check "nothing in preview to abort: 404" test "$(req POST "$RO/abort" "$ADMIN")" = 404
+check "nothing in preview to abort, ?wait=true: 404" test "$(req POST "$RO/abort?wait=true" "$ADMIN")" = 404
 expect_in "saying so" "no release in preview to abort" "$T/resp"
+check "without wait the abort is accepted (202)" test "$(req POST "$RO/abort" "$ADMIN")" = 202
+ABID=$(jq_py 'd["id"]' <"$T/resp")
+check "and recorded as a failed deployment" wait_for 60 dep_done "$ABID"
+check "failed" test "$(jq_py 'd["result"]' <"$T/resp")" = failed
+expect_in "saying why" "no release in preview to abort" "$T/resp"
 sed -i 's/version: "v2"/version: "v3"/' "$R/shop.yaml"
 check "shop v3 is deployed" test "$(req POST /v1/projects/shop/deployments "$ADMIN" '{"env":"staging"}')" = 202
 SID3=$(jq_py 'd["id"]' <"$T/resp")
 check "v3 finishes (in preview)" wait_for 120 dep_done "$SID3"
 req GET "$RO" "$READER" >/dev/null
 check "v3 waits in preview" test "$(jq_py 'len([r for r in d["releases"] if r["status"]=="preview"])' <"$T/resp")" = 1
-check "the admin aborts it" test "$(req POST "$RO/abort" "$ADMIN")" = 200
+check "the admin aborts it (202)" test "$(req POST "$RO/abort" "$ADMIN")" = 202
+ABID=$(jq_py 'd["id"]' <"$T/resp")
+check "the abort finishes" wait_for 60 dep_done "$ABID"
+check "the abort succeeded" test "$(jq_py 'd["result"]' <"$T/resp")" = succeeded
+req GET "$RO" "$READER" >/dev/null
 check "nothing is in preview afterwards" test "$(jq_py 'len([r for r in d["releases"] if r["status"]=="preview"])' <"$T/resp")" = 0
 check "the public port still answers v1" test "$(curl -s --max-time 5 "$PUB")" = "<h1>shop v1</h1>"
 check "rollout history" test "$(req GET "$RO/history" "$READER")" = 200

@@ -2,7 +2,7 @@
 # CRATIS and T). The server listens on 127.0.0.1:0 (a free port it picks) and says which in its log.
 
 # start_server STATE_DIR LOG [FLAGS...]: start cratis serve in the background; sets SERVER_PID and
-# URL once it listens (fails after 20 s)
+# URL (http:// or https://) once it listens (fails after 20 s)
 start_server() {
 	_sd=$1; _log=$2; shift 2
 	: >"$_log"
@@ -10,8 +10,8 @@ start_server() {
 	SERVER_PID=$!
 	_i=0
 	while [ $_i -lt 400 ]; do
-		_port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$_log" | tail -1)
-		if [ -n "$_port" ]; then URL="http://127.0.0.1:$_port"; return 0; fi
+		_url=$(sed -n 's/.*listening on \(https\{0,1\}:\/\/127\.0\.0\.1:[0-9][0-9]*\)$/\1/p' "$_log" | tail -1)
+		if [ -n "$_url" ]; then URL=$_url; return 0; fi
 		kill -0 "$SERVER_PID" 2>/dev/null || return 1
 		sleep 0.05
 		_i=$((_i + 1))
