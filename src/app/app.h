@@ -368,6 +368,15 @@ int app_experiment_run(struct app *a, const char *name, int interval_ms, const a
  * CRATIS_ENOTFOUND, CRATIS_EINVAL (it has ended; no verdict and no winner), CRATIS_ELOCKED, or
  * the promotion's status. */
 int app_experiment_conclude(struct app *a, const char *name, const char *winner, json_t **out, struct diags *d);
+/* For `cratis serve` and the dashboard, from the store alone (any app_load but APP_LOAD_OFFLINE;
+ * no manifests, no lock; reads only): every experiment recorded, ordered by environment, project
+ * and name, as a JSON array of {project, environment, name, rollout, status, verdict, winner,
+ * control, started, updated} (*out, new reference); and one experiment's status document, as
+ * app_experiment_status gives it, by project, environment and name (CRATIS_ENOTFOUND, in d, when
+ * none is recorded). CRATIS_EIO on a store error. */
+int app_experiments_list(struct app *a, json_t **out, struct diags *d);
+int app_experiment_get(struct app *a, const char *project, const char *environment, const char *name, json_t **out,
+                       struct diags *d);
 /* Abort Experiment `name`: the Route back to the Rollout's live release, the variants stopped,
  * status aborted; under the lock, recorded as a deployment. *out: the status afterwards.
  * Errors as app_experiment_conclude. */

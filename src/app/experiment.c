@@ -223,3 +223,44 @@ int app_experiment_run(struct app *a, const char *name, int interval_ms, const a
 	free(statedir);
 	return rc;
 }
+
+int app_experiments_list(struct app *a, json_t **out, struct diags *d)
+{
+	*out = NULL;
+	struct records recs;
+	if (store_records(a->store, EXPERIMENT_RECORD_KIND, NULL, &recs)) {
+		store_records_release(&recs);
+		return diags_add_last_error(d);
+	}
+	json_t *list = json_array();
+	for (size_t i = 0; i < recs.n; i++) {
+		const struct record *rec = &recs.v[i];
+		const char *slash = rec->scope ? strchr(rec->scope, '/') : NULL; /* scope "ENV/PROJECT" */
+		json_t *b = rec->body ? json_loads(rec->body, 0, NULL) : NULL;
+		if (!slash || !json_is_object(b)) {
+			json_decref(b);
+			continue;
+		}
+		char *env = xstrndup(rec->scope, (size_t)(slash - rec->scope));
+		json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:s}", "project", slash + 1,
+		                                      "environment", env, "name", rec->name, "rollout", json_object_get(b, "rollout"),
+		                                      "status", json_object_get(b, "status"), "verdict", json_object_get(b, "verdict"),
+		                                      "winner", json_object_get(b, "winner"), "control", json_object_get(b, "control"),
+		                                      "started", json_object_get(b, "started"), "updated", or_empty(rec->updated)));
+		free(env);
+		json_decref(b);
+	}
+	store_records_release(&recs);
+	*out = list;
+	return CRATIS_OK;
+}
+
+int app_experiment_get(struct app *a, const char *project, const char *environment, const char *name, json_t **out,
+                       struct diags *d)
+{
+	*out = NULL;
+	struct experiment_target t = { project, environment, name, NULL, a->project_dir, NULL };
+	if (experiment_status(a->store, &t, out))
+		return diags_add_last_error(d);
+	return CRATIS_OK;
+}

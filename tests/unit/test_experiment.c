@@ -5,6 +5,7 @@
 
 #include <math.h>
 
+#include "app/app.h"
 #include "experiment/experiment_internal.h"
 
 static const char *const good =
@@ -195,6 +196,58 @@ static void test_base64_round_trip(void **state)
 	assert_null(zm);
 }
 
+/* What cratis serve reads for the dashboard: the records listed and one read, store only. */
+static void test_list_and_get_from_the_store(void **state)
+{
+	(void)state;
+	char *dir = tmp_dir();
+	char *db = xasprintf("sqlite:%s/state.db", dir);
+	struct store *s;
+	assert_int_equal(store_open(&s, db), CRATIS_OK);
+	const char *bodies[] = {
+		"{\"rollout\": \"web\", \"status\": \"running\", \"verdict\": \"continue\", \"control\": \"a\","
+		" \"started\": \"2026-12-01T15:00:00Z\", \"elapsedSeconds\": 12.5, \"history\": [{\"time\": \"t\"}]}",
+		"{\"rollout\": \"web\", \"status\": \"concluded\", \"verdict\": \"promote\", \"winner\": \"c\", \"control\": \"a\"}",
+	};
+	const char *scopes[] = { "staging/shop", "production/shop" }, *names[] = { "checkout", "banner" };
+	for (size_t i = 0; i < 2; i++) {
+		struct record r = { .kind = (char *)EXPERIMENT_RECORD_KIND, .scope = (char *)scopes[i], .name = (char *)names[i],
+		                    .body = (char *)bodies[i] };
+		assert_int_equal(store_record_put(s, &r, 0, NULL), CRATIS_OK);
+		free(r.created);
+		free(r.updated);
+	}
+	struct app a;
+	memset(&a, 0, sizeof(a));
+	a.store = s;
+	struct diags d = DIAGS_INIT;
+	json_t *list;
+	assert_int_equal(app_experiments_list(&a, &list, &d), CRATIS_OK);
+	assert_int_equal(json_array_size(list), 2);
+	json_t *p = json_array_get(list, 0), *st = json_array_get(list, 1); /* ordered by scope */
+	assert_string_equal(json_string_value(json_object_get(p, "environment")), "production");
+	assert_string_equal(json_string_value(json_object_get(p, "project")), "shop");
+	assert_string_equal(json_string_value(json_object_get(p, "name")), "banner");
+	assert_string_equal(json_string_value(json_object_get(p, "winner")), "c");
+	assert_string_equal(json_string_value(json_object_get(st, "status")), "running");
+	assert_true(json_is_null(json_object_get(st, "winner")) || !json_object_get(st, "winner"));
+	assert_true(json_string_length(json_object_get(st, "updated")) > 0);
+	json_decref(list);
+	json_t *doc;
+	assert_int_equal(app_experiment_get(&a, "shop", "staging", "checkout", &doc, &d), CRATIS_OK);
+	assert_string_equal(json_string_value(json_object_get(doc, "status")), "running");
+	assert_true(json_number_value(json_object_get(doc, "elapsedSeconds")) == 12.5);
+	assert_int_equal(json_array_size(json_object_get(doc, "history")), 1);
+	assert_true(json_is_null(json_object_get(doc, "result")));
+	json_decref(doc);
+	assert_int_equal(app_experiment_get(&a, "shop", "staging", "banner", &doc, &d), CRATIS_ENOTFOUND);
+	assert_null(doc);
+	diags_release(&d);
+	store_close(s);
+	free(db);
+	tmp_cleanup(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_spec_errors_name_the_field),
 		cmocka_unit_test(test_composite_objective_reads_every_metric),
 		cmocka_unit_test(test_base64_round_trip),
+		cmocka_unit_test(test_list_and_get_from_the_store),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
