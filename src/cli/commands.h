@@ -24,6 +24,7 @@ enum cli_flag_id {
 	FL_SHA256, FL_GLOBAL, /* plugin install, remove */
 	FL_LISTEN, FL_POLICY, FL_SUBJECT, FL_ROLE, FL_EXPIRES, /* serve, token */
 	FL_EVENTS_TIMEOUT, FL_EVENTS_SINCE, FL_EVENTS_TYPE, FL_EVENTS_SINK, /* events */
+	FL_SERVER, FL_SYSTEM, FL_TOKEN_FILE, FL_AGENT_DIR, FL_INTERVAL, /* agent */
 	/* global: every command */
 	FL_VERBOSE, FL_NO_COLOR, FL_STATE_DIR, FL_STATE, FL_HELP,
 	FL__COUNT

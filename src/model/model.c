@@ -929,6 +929,7 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 						struct system *s = &m->systems[m->nsystems++];
 						s->name = name;
 						s->type = sget(d->root, "spec.type") ? sget(d->root, "spec.type") : "local";
+						s->agent = json_is_true(json_object_get(json_object_get(d->root, "spec"), "agent"));
 						s->doc = d;
 					} else if (!strcmp(kind, "Environment")) {
 						ALLOC_GROW(m->envs, m->nenvs + 1, m->aenvs);

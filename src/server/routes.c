@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "agents.h"
 #include "error.h"
 #include "banned.h"
 
@@ -362,6 +363,10 @@ static void job_event(const struct engine_event *ev, void *payload)
 	struct server *s = j->s;
 	if (ev->type == EV_DEPLOYMENT_STARTED) {
 		pthread_mutex_lock(&s->mu);
+		if (j->started) { /* the server's own part of a pull deployment (agents.c) */
+			pthread_mutex_unlock(&s->mu);
+			return;
+		}
 		j->id = ev->deployment;
 		j->started = true;
 		s->deploy_running++;
@@ -380,6 +385,13 @@ static void job_event(const struct engine_event *ev, void *payload)
 	}
 }
 
+/* The server deployment of a project with pull-mode Systems was recorded (agents.c). */
+static void job_started(int64_t id, void *payload)
+{
+	struct engine_event ev = { .type = EV_DEPLOYMENT_STARTED, .deployment = id };
+	job_event(&ev, payload);
+}
+
 static void *job_run(void *arg)
 {
 	struct job *j = arg;
@@ -389,7 +401,10 @@ static void *job_run(void *arg)
 	struct app *a = NULL;
 	struct diags d = DIAGS_INIT;
 	int rc = srv_open_app(&fake, j->path, j->env, APP_LOAD_MANIFESTS, &obs, &a, &d);
-	if (!rc) {
+	bool pulled = false;
+	if (!rc)
+		rc = agents_deploy(s, a, j->project, j->command_line, job_started, j, &pulled, &d);
+	if (!rc && !pulled) {
 		struct plan p;
 		struct app_run run;
 		memset(&run, 0, sizeof(run));
@@ -812,5 +827,12 @@ const struct route server_routes[] = {
 	{ "GET", "/v1/projects/{project}/version", "versions", "get", h_version,
 	  "the project's version, its source and the versioning policy's verdict" },
 	{ "GET", "/v1/artifacts", "artifacts", "get", h_artifacts, "recorded artifacts (?name, ?history)" },
+	/* pull agents (agents.c, docs/agents.md) */
+	{ "GET", "/v1/agents", "agents", "get", h_agents, "each pull-mode System's agent: last seen, generation, result, lag" },
+	{ "GET", "/v1/agents/{name}", "agents", "get", h_agent, "one System's agent" },
+	{ "GET", "/v1/agents/{name}/work", "agents", "get", h_agent_work,
+	  "the System's work newer than ?after (long poll: 204 after ?wait seconds, at most 25)" },
+	{ "POST", "/v1/agents/{name}/reports", "agents", "report", h_agent_report,
+	  "an agent's result of applying its work" },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
