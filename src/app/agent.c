@@ -146,8 +146,6 @@ int app_agent_targets(struct app *a, const char *system, struct strv *targets, s
 		bool mine = system ? r->system && !strcmp(r->system, system) : !rp;
 		if (!system && rp && pull && !strv_has(pull, r->system))
 			strv_push(pull, r->system);
-		if (!mine)
-			continue;
 		for (size_t k = 0; k < r->deps.n; k++) {
 			const struct resource *x = model_find(m, r->project, r->deps.v[k]);
 			if (!x)
@@ -163,7 +161,8 @@ int app_agent_targets(struct app *a, const char *system, struct strv *targets, s
 				rc = CRATIS_EINVAL;
 			}
 		}
-		strv_push_owned(targets, xasprintf("%s/%s", r->project, r->id));
+		if (mine)
+			strv_push_owned(targets, xasprintf("%s/%s", r->project, r->id));
 	}
 	if (rc || !a->store)
 		return rc;
@@ -494,6 +493,8 @@ int app_agent_report(struct app *a, const char *system, const json_t *report, js
 		rc = bad_field(d, "message", "a string", v);
 	if ((v = json_object_get(report, "counts")) && !json_is_object(v))
 		rc = bad_field(d, "counts", "an object", v);
+	if ((v = json_object_get(report, "reconcile")) && !json_is_boolean(v))
+		rc = bad_field(d, "reconcile", "true or false", v);
 	if (rc)
 		return rc;
 	int64_t gen = jint(report, "generation");
@@ -511,6 +512,8 @@ int app_agent_report(struct app *a, const char *system, const json_t *report, js
 	                         steps ? steps : json_array(), "outputs", outputs ? outputs : json_array());
 	if (jstr(report, "message"))
 		json_object_set_new(item, "message", json_string(jstr(report, "message")));
+	if (json_is_true(json_object_get(report, "reconcile")))
+		json_object_set_new(item, "reconcile", json_true());
 	if (json_object_get(report, "counts"))
 		json_object_set_new(item, "counts", json_deep_copy(json_object_get(report, "counts")));
 	/* the event: what was applied where, never the outputs */
@@ -520,6 +523,7 @@ int app_agent_report(struct app *a, const char *system, const json_t *report, js
 	                         (json_int_t)jint(report, "deployment"), "result", result);
 	if (json_object_get(report, "counts"))
 		json_object_set_new(data, "counts", json_deep_copy(json_object_get(report, "counts")));
+	json_object_set_new(data, "reconcile", json_boolean(json_is_true(json_object_get(report, "reconcile"))));
 	char *data_text = json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(data);
 	char *source = xasprintf("/projects/%s/environments/%s", jstr(report, "project"), jstr(report, "environment"));
@@ -875,9 +879,13 @@ static void apply_item(struct agent *ag, const json_t *w, bool reconcile, json_t
 		json_object_set_new(*report, "message", json_string(m.len ? m.ptr : status_name(rc)));
 		buf_release(&m);
 	}
-	say(ag, "%s %s/%s generation %" PRId64 ": %s (%zu changed, %zu failed)%s%s", reconcile ? "reconciled" : "applied",
-	    jstr(w, "environment"), jstr(w, "project"), jint(w, "generation"), result, run.counts.ok, run.counts.failed,
-	    rc ? ": " : "", rc ? jstr(*report, "message") : "");
+	if (reconcile)
+		json_object_set_new(*report, "reconcile", json_true());
+	if (!reconcile || rc || run.counts.ok)
+		say(ag, "%s %s/%s generation %" PRId64 ": %s (%zu changed, %zu failed)%s%s",
+		    reconcile ? "reconciled (drift repaired)" : "applied", jstr(w, "environment"), jstr(w, "project"),
+		    jint(w, "generation"), result, run.counts.ok, run.counts.failed, rc ? ": " : "",
+		    rc ? jstr(*report, "message") : "");
 	app_close(a);
 	strv_release(&targets);
 	diags_release(&d);
@@ -937,6 +945,11 @@ static int apply_all(struct agent *ag, bool reconcile, struct diags *d)
 			break;
 		json_t *report;
 		apply_item(ag, w, reconcile, &report);
+		json_t *counts = json_object_get(report, "counts");
+		if (reconcile && !strcmp(jstr(report, "result"), "succeeded") && !jint(counts, "succeeded")) {
+			json_decref(report); /* nothing drifted: nothing to say (the polls keep lastSeen) */
+			continue;
+		}
 		json_object_set_new(report, "generation", json_integer(jint(ag->state, "generation")));
 		/* a newer report of the same item replaces an unsent older one */
 		for (size_t k = json_array_size(pending); k-- > 0;) {

@@ -81,7 +81,8 @@ int app_agent_seen(struct app *a, const char *system, struct diags *d);
  * an integer >= 0), project, environment, deployment (the server deployment id of the work item,
  * > 0), itemGeneration (the work item's generation, default generation), result ("succeeded",
  * "failed" or "interrupted"), steps (array), outputs (array; a sensitive one's value is replaced
- * by "(sensitive)" whatever the agent sent), message (string), counts (object)}. The agent
+ * by "(sensitive)" whatever the agent sent), message (string), counts (object), reconcile (true: the timer's re-apply repaired drift or failed,
+ * not new work)}. The agent
  * record gets lastSeen, reported, generation (the highest applied), result and the item; the
  * report's event dev.cratis.agent.reported is written in the same transaction. The server
  * deployment is settled for system and finished once every agent and the server's own part are

@@ -147,7 +147,8 @@ void h_agent_report(struct req *r)
 		fail(r, rc, &d);
 	} else {
 		reply_json(r, 200, out);
-		log_line(r->srv, "agent of System '%s' (%s) reported generation %lld: %s", r->params[0], r->who.subject,
+		log_line(r->srv, "agent of System '%s' (%s) reported %sgeneration %lld: %s", r->params[0], r->who.subject,
+		         json_is_true(json_object_get(b, "reconcile")) ? "drift repair at " : "",
 		         (long long)json_integer_value(json_object_get(b, "generation")),
 		         json_string_value(json_object_get(b, "result")));
 	}
