@@ -83,6 +83,7 @@ YAML
 ADMIN=$("$CRATIS" token create --state-dir "$S" --subject root --role admin 2>/dev/null)
 "$CRATIS" token create --state-dir "$S" --subject agent-a --role agent-a >"$T/token-a" 2>/dev/null
 "$CRATIS" token create --state-dir "$S" --subject agent-b --role agent-b >"$T/token-b" 2>/dev/null
+"$CRATIS" token create --state-dir "$S" --subject agent-c --role agent-c >"$T/token-c" 2>/dev/null
 TOKA=$(cat "$T/token-a")
 cat >"$T/policy.csv" <<'CSV'
 # each agent reads and reports its own System's work, nothing else
@@ -90,13 +91,14 @@ p, role:agent-a, agents, get, host-a, allow
 p, role:agent-a, agents, report, host-a, allow
 p, role:agent-b, agents, get, host-b, allow
 p, role:agent-b, agents, report, host-b, allow
+p, role:agent-c, agents, *, host-c, allow
 CSV
 PORT=$(free_port)
 LOG="$T/serve.log"
 check "serve starts on a free loopback port" start_server "$S" "$LOG" --listen "127.0.0.1:$PORT" --policy "$T/policy.csv"
-AGENT_A= AGENT_B=
+AGENT_A= AGENT_B= AGENT_C=
 agents_cleanup() {
-	for p in $AGENT_A $AGENT_B; do kill -KILL "$p" 2>/dev/null; done
+	for p in $AGENT_A $AGENT_B $AGENT_C; do kill -KILL "$p" 2>/dev/null; done
 	stop_server KILL
 }
 cleanup_hooks="agents_cleanup $cleanup_hooks"
@@ -218,6 +220,75 @@ YAML
 req POST /v1/projects "$ADMIN" "{\"name\":\"cross\",\"path\":\"$T/cross\"}" >/dev/null
 expect_rc "a cross-System dependency is refused" 422 "$(req POST /v1/projects/cross/deployments "$ADMIN" '{}')"
 expect_in "located at the dependent's dependsOn" '"field":"spec.dependsOn"' "$T/resp"
+
+# a deployment that an agent never took is superseded by the next one: it stops waiting for it
+kill -TERM "$AGENT_B"
+wait "$AGENT_B"
+AGENT_B=
+sed -i 's/version: "2"/version: "3"/' "$P/m.yaml"
+req POST /v1/projects/demo/deployments "$ADMIN" '{"env":"staging"}' >/dev/null
+DEP3=$(jq_py 'd["id"]' <"$T/resp")
+check "agent a applies version 3 while b is down" wait_for 60 has "$A/page.html" "version 3"
+sed -i 's/version: "3"/version: "4"/' "$P/m.yaml"
+req POST /v1/projects/demo/deployments "$ADMIN" '{"env":"staging"}' >/dev/null
+DEP4=$(jq_py 'd["id"]' <"$T/resp")
+check "the superseded deployment finishes failed" wait_for 30 dep_result "$DEP3" failed
+expect_in "naming the System it no longer waits for" "agent host-b: superseded" "$T/resp"
+start_agent host-b "$B" "$T/token-b" "$T/agent-b2.log"; AGENT_B=$AGENT_PID
+check "agent b, back, converges to the latest work" wait_for 60 converged 4
+check "the latest deployment succeeds" wait_for 60 dep_result "$DEP4" succeeded
+
+# SIGTERM during an apply interrupts it as Ctrl-C does; the agent started again finishes the work
+C="$T/host-c"
+mkdir -p "$C" "$T/slow"
+cat >"$T/slow/m.yaml" <<YAML
+apiVersion: cratis/v1
+kind: System
+metadata: {name: host-c}
+spec: {agent: true}
+---
+apiVersion: cratis/v1
+kind: Environment
+metadata: {name: staging}
+spec: {systems: [host-c]}
+---
+apiVersion: cratis/v1
+kind: Project
+metadata: {name: slow}
+---
+apiVersion: exec/v1
+kind: Task
+metadata: {name: wait}
+spec:
+  apply: [sh, -c, 'touch $C/started; sleep 4; touch $C/done']
+YAML
+req POST /v1/projects "$ADMIN" "{\"name\":\"slow\",\"path\":\"$T/slow\"}" >/dev/null
+start_agent host-c "$C" "$T/token-c" "$T/agent-c.log"; AGENT_C=$AGENT_PID
+req POST /v1/projects/slow/deployments "$ADMIN" '{}' >/dev/null
+DEPC=$(jq_py 'd["id"]' <"$T/resp")
+check "agent c starts the slow Task" wait_for 60 test -f "$C/started"
+kill -TERM "$AGENT_C"
+wait "$AGENT_C"
+expect_rc "agent c stops on SIGTERM during the apply" 0 $?
+check "the Task was interrupted" test ! -f "$C/done"
+expect_in "agent c says the apply was interrupted" "generation 1: interrupted" "$T/agent-c.log"
+check "the server deployment still waits for host-c" dep_result "$DEPC" running
+start_agent host-c "$C" "$T/token-c" "$T/agent-c2.log"; AGENT_C=$AGENT_PID
+check "agent c, started again, finishes the Task" wait_for 60 test -f "$C/done"
+check "and the deployment succeeds" wait_for 60 dep_result "$DEPC" succeeded
+kill -TERM "$AGENT_C"
+wait "$AGENT_C"
+
+# spec.agent is a boolean
+cat >"$T/badagent.yaml" <<'YAML'
+apiVersion: cratis/v1
+kind: System
+metadata: {name: a}
+spec: {agent: "yes"}
+YAML
+"$CRATIS" validate -f "$T/badagent.yaml" >"$T/badagent.out" 2>&1
+expect_rc "spec.agent must be a boolean" 1 $?
+expect_in "located" "badagent.yaml:4:16: spec.agent: expected true or false, got a string" "$T/badagent.out"
 
 kill -TERM "$AGENT_A" "$AGENT_B"
 wait "$AGENT_A" "$AGENT_B" 2>/dev/null
