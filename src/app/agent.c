@@ -164,8 +164,8 @@ int app_agent_targets(struct app *a, const char *system, struct strv *targets, s
 		if (mine)
 			strv_push_owned(targets, xasprintf("%s/%s", r->project, r->id));
 	}
-	if (rc || !a->store)
-		return rc;
+	if (rc || !a->store || (!system && pull && !pull->n))
+		return rc; /* (no pull-mode System here: the server runs the whole plan as before) */
 	/* what the side recorded and the manifests no longer define: deleted by the run */
 	struct state_rows rows;
 	if (store_list(a->store, m->env_name, NULL, &rows)) {
@@ -497,6 +497,23 @@ int app_agent_report(struct app *a, const char *system, const json_t *report, js
 		rc = bad_field(d, "reconcile", "true or false", v);
 	if (rc)
 		return rc;
+	/* the report is about work the System was given */
+	char *wname = xasprintf("%s/%s", jstr(report, "environment"), jstr(report, "project"));
+	struct record wr;
+	rc = store_record_get(a->store, AGENT_REC_WORK, system, wname, &wr);
+	free(wname);
+	if (rc == CRATIS_ENOTFOUND) {
+		error_clear();
+		diag_locate(diags_errorf(d, CRATIS_EINVAL, "System '%s' was given no work of project '%s' in environment '%s'",
+		                         system, jstr(report, "project"), jstr(report, "environment")),
+		            "request body", 0, 0, "project");
+		return CRATIS_EINVAL;
+	}
+	if (rc) {
+		diags_add_last_error(d);
+		return rc;
+	}
+	record_release(&wr);
 	int64_t gen = jint(report, "generation");
 	int64_t item_gen = json_object_get(report, "itemGeneration") ? jint(report, "itemGeneration") : gen;
 	json_t *outputs = json_deep_copy(json_object_get(report, "outputs"));
@@ -652,6 +669,7 @@ int app_agents(struct app *a, const char *system, json_t **out, struct diags *d)
 
 struct agent {
 	const struct agent_options *o;
+	char *dir;                    /* o->dir, absolute */
 	const struct curl_api *c;
 	CURL *curl;
 	char errbuf[CURL_ERROR_SIZE];
@@ -780,7 +798,7 @@ static int state_save(struct agent *ag, struct diags *d)
 
 static int state_load(struct agent *ag, struct diags *d)
 {
-	ag->state_path = xasprintf("%s/agent.json", ag->o->dir);
+	ag->state_path = xasprintf("%s/agent.json", ag->dir);
 	if (access(ag->state_path, F_OK)) {
 		ag->state = json_pack("{s:s, s:s, s:I, s:[], s:[]}", "server", ag->o->server, "system", ag->o->system,
 		                      "generation", (json_int_t)0, "work", "unreported");
@@ -797,7 +815,7 @@ static int state_load(struct agent *ag, struct diags *d)
 	const char *sys = jstr(ag->state, "system");
 	if (sys && strcmp(sys, ag->o->system)) {
 		diags_errorf(d, CRATIS_EINVAL, "'%s' is the state of the agent of System '%s', not '%s': give each System its own --dir",
-		             ag->o->dir, sys, ag->o->system);
+		             ag->dir, sys, ag->o->system);
 		return CRATIS_EINVAL;
 	}
 	if (!json_is_array(json_object_get(ag->state, "unreported")))
@@ -824,10 +842,10 @@ static void apply_item(struct agent *ag, const json_t *w, bool reconcile, json_t
 	const struct agent_options *o = ag->o;
 	char *loc = item_location(w);
 	const char *paths[1] = { loc };
-	char *state_url = xasprintf("sqlite:%s/state.db", o->dir);
+	char *state_url = xasprintf("sqlite:%s/state.db", ag->dir);
 	char *command = xasprintf("cratis agent --system %s: %s generation %" PRId64 " (server deployment %" PRId64 ")",
 	                          o->system, reconcile ? "reconcile" : "apply", jint(w, "generation"), jint(w, "deployment"));
-	struct app_options ao = { .paths = paths, .npaths = 1, .env = jstr(w, "environment"), .state_dir = o->dir,
+	struct app_options ao = { .paths = paths, .npaths = 1, .env = jstr(w, "environment"), .state_dir = ag->dir,
 		                  .state_url = state_url, .jobs = o->jobs, .refresh = true, .grace_ms = o->grace_ms,
 		                  .lock_timeout_ms = 30000, .command_line = command, .cancel = o->cancel };
 	struct diags d = DIAGS_INIT;
@@ -980,6 +998,10 @@ int app_agent_run(const struct agent_options *o, struct diags *d)
 		return CRATIS_EIO;
 	}
 	chmod(o->dir, 0700);
+	if (!(ag.dir = abs_path(o->dir))) {
+		diags_errorf(d, CRATIS_EIO, "cannot resolve '%s': %s", o->dir, strerror(errno));
+		return CRATIS_EIO;
+	}
 	if ((rc = state_load(&ag, d)))
 		goto out;
 	ag.curl = ag.c->curl_easy_init();
@@ -1074,5 +1096,6 @@ out:
 	buf_release(&ag.body);
 	json_decref(ag.state);
 	free(ag.state_path);
+	free(ag.dir);
 	return rc;
 }

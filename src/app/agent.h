@@ -87,8 +87,9 @@ int app_agent_seen(struct app *a, const char *system, struct diags *d);
  * report's event dev.cratis.agent.reported is written in the same transaction. The server
  * deployment is settled for system and finished once every agent and the server's own part are
  * done (succeeded only when all succeeded). *out (new reference) gets the agent as
- * app_agents shows it. CRATIS_EINVAL for a malformed report (located at "request body" and the
- * field), CRATIS_EIO. */
+ * app_agents shows it. CRATIS_EINVAL for a malformed report, or one about a project and
+ * environment the System was given no work of (located at "request body" and the field),
+ * CRATIS_EIO. */
 int app_agent_report(struct app *a, const char *system, const json_t *report, json_t **out, struct diags *d);
 
 /* The agents: system NULL: every System that has work or an agent record, as a JSON array

@@ -148,6 +148,9 @@ expect_rc "a bad wait is a 400" 400 "$(req GET "/v1/agents/host-a/work?wait=99" 
 code=$(req POST /v1/agents/host-a/reports "$TOKA" '{"generation":1,"project":"demo","environment":"staging","deployment":1,"result":"maybe"}')
 expect_rc "a malformed report is refused" 422 "$code"
 expect_in "naming the field" '"field":"result"' "$T/resp"
+code=$(req POST /v1/agents/host-a/reports "$TOKA" '{"generation":1,"project":"other","environment":"staging","deployment":1,"result":"succeeded"}')
+expect_rc "a report on work the System was never given is refused" 422 "$code"
+expect_in "naming the project" "System 'host-a' was given no work of project 'other'" "$T/resp"
 
 # drift: a deleted file is put back by the timer, without new work
 rm -f "$A/page.html"
@@ -293,4 +296,6 @@ expect_in "located" "badagent.yaml:4:16: spec.agent: expected true or false, got
 kill -TERM "$AGENT_A" "$AGENT_B"
 wait "$AGENT_A" "$AGENT_B" 2>/dev/null
 AGENT_A= AGENT_B=
+stop_server TERM
+expect_rc "the server stops cleanly at the end" 0 "$SERVER_RC"
 finish
