@@ -93,9 +93,12 @@ p, role:agent-b, agents, get, host-b, allow
 p, role:agent-b, agents, report, host-b, allow
 p, role:agent-c, agents, *, host-c, allow
 CSV
+# AGENTS_STATE (agents_pg.sh): the server's store URL instead of its SQLite default
+set --
+[ -z "${AGENTS_STATE:-}" ] || set -- --state "$AGENTS_STATE"
 PORT=$(free_port)
 LOG="$T/serve.log"
-check "serve starts on a free loopback port" start_server "$S" "$LOG" --listen "127.0.0.1:$PORT" --policy "$T/policy.csv"
+check "serve starts on a free loopback port" start_server "$S" "$LOG" --listen "127.0.0.1:$PORT" --policy "$T/policy.csv" "$@"
 AGENT_A= AGENT_B= AGENT_C=
 agents_cleanup() {
 	for p in $AGENT_A $AGENT_B $AGENT_C; do kill -KILL "$p" 2>/dev/null; done
@@ -161,7 +164,7 @@ check "agent a says it repaired drift" wait_for 10 grep -q "drift repaired" "$T/
 stop_server TERM
 expect_rc "the server stops cleanly" 0 "$SERVER_RC"
 sed -i 's/version: "1"/version: "2"/' "$P/m.yaml"
-check "the server starts again on the same port" start_server "$S" "$LOG.2" --listen "127.0.0.1:$PORT" --policy "$T/policy.csv"
+check "the server starts again on the same port" start_server "$S" "$LOG.2" --listen "127.0.0.1:$PORT" --policy "$T/policy.csv" "$@"
 code=$(req POST /v1/projects/demo/deployments "$ADMIN" '{"env":"staging"}')
 expect_rc "the second deployment is accepted" 202 "$code"
 DEP2=$(jq_py 'd["id"]' <"$T/resp")
