@@ -128,8 +128,11 @@ check "the server deployment succeeds once both agents reported" wait_for 60 dep
 expect_in "its summary names both agents" "agent host-a: succeeded; agent host-b: succeeded" "$T/resp"
 req GET /v1/projects/demo/environments/staging/resources "$ADMIN" >/dev/null
 check "the server records only its own resource" test "$(jq_py 'sorted(r["id"] for r in d if r["status"]=="ready")' <"$T/resp")" = '["File/page-server"]'
-check "agent a recorded its two resources in its own state" test -f "$A/agent/state.db"
-check "agent a never applied host-b's resources" test ! -f "$A/agent/run/staging/demo/File-page-b"
+agent_state() { # DIR: the ids an agent's own state records in staging
+	"$CRATIS" state list --state "sqlite:$1/agent/state.db" --state-dir "$1/agent" --env staging -o json | jq_py 'sorted(r["id"] for r in d)'
+}
+check "agent a records its System's two resources, and only those" test "$(agent_state "$A")" = '["File/page-a", "Task/stamp-a"]'
+check "agent b likewise" test "$(agent_state "$B")" = '["File/page-b", "Task/stamp-b"]'
 req GET /v1/agents "$ADMIN" >/dev/null
 cp "$T/resp" "$T/agents1.json"
 check "GET /v1/agents lists both agents" test "$(jq_py '[a["system"] for a in d]' <"$T/agents1.json")" = '["host-a", "host-b"]'
