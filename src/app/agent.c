@@ -405,7 +405,9 @@ int app_agent_work(struct app *a, const char *system, int64_t after, json_t **ou
 		json_array_append(work, b);
 	}
 	json_decref(list);
-	if (max > after)
+	/* newer work; or the agent is ahead of this store (it was replaced or restored): it takes
+	 * the store's work and generation */
+	if (max != after)
 		*out = json_pack("{s:s, s:I, s:o}", "system", system, "generation", (json_int_t)max, "work", work);
 	else
 		json_decref(work);

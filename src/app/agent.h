@@ -70,8 +70,9 @@ int app_agent_server_done(struct app *a, int64_t deployment, const char *result,
 
 /* The work of system newer than generation after: *out (new reference) gets {system,
  * generation (the highest), work: [every work record of the System: {project, location,
- * environment, generation, deployment, created}]} when its highest generation is above after,
- * else NULL. CRATIS_OK or CRATIS_EIO. */
+ * environment, generation, deployment, created}]} when its highest generation is not after
+ * (above it: newer work; below it: the agent comes from another or an older store, and takes
+ * this one's), else NULL. CRATIS_OK or CRATIS_EIO. */
 int app_agent_work(struct app *a, const char *system, int64_t after, json_t **out, struct diags *d);
 
 /* Note that system's agent asked for work now (lastSeen). CRATIS_OK or CRATIS_EIO. */

@@ -169,6 +169,12 @@ static void test_agent_work_reports_settle_the_deployment(void **state)
 	json_decref(w);
 	assert_int_equal(app_agent_work(f.a, "edge-a", 1, &w, &d), CRATIS_OK);
 	assert_null(w); /* nothing newer */
+	assert_int_equal(app_agent_work(f.a, "edge-a", 7, &w, &d), CRATIS_OK);
+	assert_non_null(w); /* an agent ahead of this store takes its work */
+	assert_int_equal(json_integer_value(json_object_get(w, "generation")), 1);
+	json_decref(w);
+	assert_int_equal(app_agent_work(f.a, "nowhere", 0, &w, &d), CRATIS_OK);
+	assert_null(w);
 
 	char *r = result_of(&f, id, NULL);
 	assert_string_equal(r, "running");
