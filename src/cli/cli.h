@@ -81,6 +81,12 @@ struct cli_ctx {
 	const char *events_since; /* events list/redeliver --since SEQ|TIME */
 	const char *events_type;  /* events list --type T */
 	const char *events_sink;  /* events redeliver --sink S */
+	/* agent */
+	const char *server;       /* agent --server URL */
+	const char *system;       /* agent --system NAME */
+	const char *token_file;   /* agent --token-file FILE (or $CRATIS_TOKEN_FILE) */
+	const char *agent_dir;    /* agent --dir DIR (default .cratis-agent) */
+	int interval_ms;          /* agent --interval SECONDS (default 30 s) */
 	struct strv args;         /* positional arguments (a subcommand's name first) */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
 	atomic_int *cancel; /* the run's cancellation word (the signal that interrupted it) */
@@ -166,6 +172,7 @@ int cli_open_destroy(struct cli_ctx *ctx, struct app **out, bool *state_only);
 int cmd_render(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_cost(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_serve(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_agent(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_token(int argc, char **argv, struct cli_ctx *ctx);
 /* apply (destroy false) or destroy once flags are parsed; the body of both commands and promote. */
 int cli_apply(struct cli_ctx *ctx, bool destroy);
