@@ -40,7 +40,7 @@ unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 # Every process writes its reports to build-tsan/tsan/report.PID (plugins and background runs
 # too, whose exit status no test sees); halt_on_error makes a racing process fail its test.
 # tests/tsan.supp lists what is suppressed, and why.
-tsan_e2e="e2e_serve e2e_serve_events e2e_exec_parallel e2e_hello e2e_plugins e2e_exec_plugin e2e_abi e2e_locks e2e_damaged_state e2e_first_open e2e_progress e2e_terminal"
+tsan_e2e="e2e_serve e2e_serve_events e2e_serve_teams e2e_agents e2e_exec_parallel e2e_hello e2e_plugins e2e_exec_plugin e2e_abi e2e_locks e2e_damaged_state e2e_first_open e2e_progress e2e_terminal"
 tsan_logs="$(pwd)/build-tsan/tsan"
 rm -rf "$tsan_logs" && mkdir -p "$tsan_logs"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$tsan_logs/report:suppressions=$(pwd)/tests/tsan.supp"

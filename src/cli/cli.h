@@ -81,9 +81,15 @@ struct cli_ctx {
 	const char *events_since; /* events list/redeliver --since SEQ|TIME */
 	const char *events_type;  /* events list --type T */
 	const char *events_sink;  /* events redeliver --sink S */
+	/* agent */
+	const char *server;       /* agent --server URL */
+	const char *system;       /* agent --system NAME */
+	const char *token_file;   /* agent --token-file FILE (or $CRATIS_TOKEN_FILE) */
+	const char *agent_dir;    /* agent --dir DIR (default .cratis-agent) */
+	int interval_ms;          /* agent --interval SECONDS (default 30 s); experiment run and status
+	                           * --watch --interval SECONDS (default 10 s) */
 	/* experiment */
 	bool watch;               /* experiment status --watch */
-	int interval_ms;          /* experiment run/status --interval SECONDS (default 10 s) */
 	const char *winner;       /* experiment conclude --winner VARIANT */
 	struct strv args;         /* positional arguments (a subcommand's name first) */
 	char *command_line;       /* "cratis apply -f x" for lock holders and history */
@@ -171,6 +177,7 @@ int cli_open_destroy(struct cli_ctx *ctx, struct app **out, bool *state_only);
 int cmd_render(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_cost(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_serve(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_agent(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_token(int argc, char **argv, struct cli_ctx *ctx);
 /* apply (destroy false) or destroy once flags are parsed; the body of both commands and promote. */
 int cli_apply(struct cli_ctx *ctx, bool destroy);

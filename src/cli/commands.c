@@ -138,10 +138,22 @@ const struct cli_flag cli_flags[FL__COUNT] = {
 	                     "events of this type, or of a prefix ending in '*' (dev.cratis.resource.*)" },
 	[FL_EVENTS_SINK] = { "sink", 0, NULL, "SINK", FT_STRING, AT(events_sink), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	                     "only this sink" },
+	/* agent */
+	[FL_SERVER] = { "server", 0, NULL, "URL", FT_STRING, AT(server), 0, 0, NULL, NULL, "CRATIS_SERVER", NULL, CC_NONE,
+	                "the cratis serve to take work from (http://HOST:PORT)" },
+	[FL_SYSTEM] = { "system", 0, NULL, "NAME", FT_STRING, AT(system), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
+	                "the pull-mode System (spec.agent: true) this agent applies" },
+	[FL_TOKEN_FILE] = { "token-file", 0, NULL, "FILE", FT_STRING, AT(token_file), 0, 0, NULL, NULL, "CRATIS_TOKEN_FILE",
+	                    NULL, CC_FILE, "file holding the bearer token (cratis token create); its first line is used" },
+	[FL_AGENT_DIR] = { "dir", 0, NULL, "DIR", FT_STRING, AT(agent_dir), 0, 0, NULL, ".cratis-agent", NULL, NULL, CC_DIR,
+	                   "the agent's own state directory: its state store, generation and last work" },
+	[FL_INTERVAL] = { "interval", 0, NULL, "SECONDS", FT_SECONDS, AT(interval_ms), 1, 86400,
+	                  "seconds from 1 to 86400 (e.g. 30)", "30", NULL, NULL, CC_NONE,
+	                  "apply the last work again at least this often, repairing drift, even without new work" },
 	/* experiment */
 	[FL_WATCH] = { "watch", 'w', NULL, NULL, FT_SWITCH, AT(watch), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
 	               "print the status again every --interval until the experiment ends" },
-	[FL_INTERVAL] = { "interval", 0, NULL, "SECONDS", FT_SECONDS, AT(interval_ms), 0.1, 86400,
+	[FL_TICK_INTERVAL] = { "interval", 0, NULL, "SECONDS", FT_SECONDS, AT(interval_ms), 0.1, 86400,
 	                  "seconds from 0.1 to 86400 (e.g. 10)", "10", NULL, NULL, CC_NONE,
 	                  "time between two ticks of the decision loop (run) or two prints (status --watch)" },
 	[FL_WINNER] = { "winner", 0, NULL, "VARIANT", FT_STRING, AT(winner), 0, 0, NULL, "the decided winner", NULL, NULL, CC_NONE,
@@ -427,9 +439,9 @@ static const struct cli_command state_subs[] = {
 #define EXPERIMENT_FLAGS (COMMON | FLAG(FL_OUTPUT) | FLAG(FL_LOCK) | FLAG(FL_EVENTS_TIMEOUT))
 static const struct cli_command experiment_subs[] = {
 	{ "status", "variants, exposures, values, lifts with intervals, p-values, guardrails and the verdict so far", "[NAME]", 0, 1,
-	  CC_NONE, COMMON | FLAG(FL_OUTPUT) | FLAG(FL_WATCH) | FLAG(FL_INTERVAL), "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
+	  CC_NONE, COMMON | FLAG(FL_OUTPUT) | FLAG(FL_WATCH) | FLAG(FL_TICK_INTERVAL), "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
 	{ "run", "the decision loop: tick every --interval until the experiment concludes", "[NAME]", 0, 1, CC_NONE,
-	  EXPERIMENT_FLAGS | FLAG(FL_INTERVAL), "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
+	  EXPERIMENT_FLAGS | FLAG(FL_TICK_INTERVAL), "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
 	{ "conclude", "promote the decided winner (or --winner VARIANT) by hand", "NAME", 1, 1, CC_NONE,
 	  EXPERIMENT_FLAGS | FLAG(FL_WINNER), "text|json", NULL, NULL, NULL, NULL, false, false, NULL },
 	{ "abort", "stop the experiment: the Route back to the live release, the variants stopped", "NAME", 1, 1, CC_NONE,
@@ -480,6 +492,17 @@ static const struct cli_example ex_serve_examples[] = {
 static const struct cli_exit ex_serve[] = {
 	{ 0, "stopped by SIGINT or SIGTERM after a graceful shutdown" },
 	{ 1, "cannot start: an address in use, an invalid policy or projects file, libmicrohttpd missing" },
+	X_USAGE, X_END,
+};
+/* agent */
+static const struct cli_example ex_agent_examples[] = {
+	{ "apply System web-1's work from a server", "cratis agent --server http://10.0.0.5:8080 --system web-1 --token-file /etc/cratis/token" },
+	{ "reconcile every 10 seconds, state kept in /var/lib/cratis-agent", "cratis agent --server http://127.0.0.1:8080 --system web-1 --interval 10 --dir /var/lib/cratis-agent" },
+	{ NULL, NULL },
+};
+static const struct cli_exit ex_agent[] = {
+	{ 0, "stopped by SIGINT or SIGTERM (a running apply is interrupted as Ctrl-C does)" },
+	{ 1, "cannot run: the server refuses the token (401, 403), libcurl missing, the directory unusable" },
 	X_USAGE, X_END,
 };
 static const struct cli_example ex_token_examples[] = {
@@ -635,6 +658,17 @@ const struct cli_command cli_commands[] = {
 	  "accepting, interrupts running deployments as Ctrl-C does, waits for them and exits 0.\n"
 	  "docs/server.md.",
 	  ex_serve_examples, ex_serve, NULL, false, false, cmd_serve },
+	{ "agent", "apply a pull-mode System's deployments from cratis serve on its host", NULL, 0, 0, CC_NONE,
+	  FLAG(FL_SERVER) | FLAG(FL_SYSTEM) | FLAG(FL_TOKEN_FILE) | FLAG(FL_AGENT_DIR) | FLAG(FL_INTERVAL) | FLAG(FL_JOBS) |
+	          FLAG(FL_GRACE),
+	  NULL,
+	  "Ask the server for the work of a System marked spec.agent: true (a long poll of\n"
+	  "GET /v1/agents/NAME/work), apply the resources on that System with the same engine as\n"
+	  "cratis apply, with its own state in --dir, and report the result (POST\n"
+	  "/v1/agents/NAME/reports). The last work is applied again every --interval, repairing drift.\n"
+	  "An unreachable server is retried with backoff; the generation is kept across restarts.\n"
+	  "SIGINT or SIGTERM interrupts a running apply as Ctrl-C does and exits 0. docs/agents.md.",
+	  ex_agent_examples, ex_agent, NULL, false, false, cmd_agent },
 	{ "token", "bearer tokens of cratis serve", NULL, 0, 0, CC_NONE, 0, NULL,
 	  "Tokens are kept in the state store (--state, else STATE_DIR/state.db, as cratis serve) as salted\n"
 	  "SHA-256 hashes: a token is shown once, when it is created. Every server on the store reads it on\n"

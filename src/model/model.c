@@ -937,6 +937,10 @@ int model_build(struct model *m, const struct manifest_set *ms, const struct reg
 						struct system *s = &m->systems[m->nsystems++];
 						s->name = name;
 						s->type = sget(d->root, "spec.type") ? sget(d->root, "spec.type") : "local";
+						json_t *ag = json_object_get(json_object_get(d->root, "spec"), "agent");
+						if (ag && !json_is_boolean(ag))
+							manifest_error(&m->errors, d, "spec.agent", "expected true or false, got %s", json_type_phrase(ag));
+						s->agent = json_is_true(ag);
 						s->doc = d;
 					} else if (!strcmp(kind, "Environment")) {
 						ALLOC_GROW(m->envs, m->nenvs + 1, m->aenvs);

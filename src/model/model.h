@@ -16,6 +16,8 @@
 
 struct system {
 	const char *name, *type;               /* borrowed from the document */
+	bool agent;                            /* spec.agent: pull mode, applied by `cratis agent`
+	                                        * on its host, never by the server (docs/agents.md) */
 	const struct manifest_doc *doc;
 };
 

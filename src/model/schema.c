@@ -42,6 +42,7 @@ static const struct row resource_common[] = {
 static const struct row system_rows[] = {
 	{ "spec.type", "string", "local, ssh, kubernetes, ...", NULL, false },
 	{ "spec.auth", "object", "references to credentials ({fromEnv}, {fromFile}, {secret}) at any depth", NULL, false },
+	{ "spec.agent", "boolean", "pull mode: `cratis agent --system NAME` on the host applies its resources, the server never does (docs/agents.md)", "false", false },
 };
 
 static const struct row environment_rows[] = {

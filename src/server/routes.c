@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "agents.h"
 #include "teams.h"
 #include "dashboard.h"
 #include "error.h"
@@ -372,6 +373,10 @@ static void job_event(const struct engine_event *ev, void *payload)
 	struct server *s = j->s;
 	if (ev->type == EV_DEPLOYMENT_STARTED) {
 		pthread_mutex_lock(&s->mu);
+		if (j->started) { /* the server's own part of a pull deployment (agents.c) */
+			pthread_mutex_unlock(&s->mu);
+			return;
+		}
 		j->id = ev->deployment;
 		j->started = true;
 		s->deploy_running++;
@@ -390,6 +395,13 @@ static void job_event(const struct engine_event *ev, void *payload)
 	}
 }
 
+/* The server deployment of a project with pull-mode Systems was recorded (agents.c). */
+static void job_started(int64_t id, void *payload)
+{
+	struct engine_event ev = { .type = EV_DEPLOYMENT_STARTED, .deployment = id };
+	job_event(&ev, payload);
+}
+
 static void *job_run(void *arg)
 {
 	struct job *j = arg;
@@ -399,16 +411,21 @@ static void *job_run(void *arg)
 	struct app *a = NULL;
 	struct diags d = DIAGS_INIT;
 	int rc = srv_open_app(&fake, j->path, j->env, APP_LOAD_MANIFESTS, &obs, &a, &d);
+	bool pulled = false;
 	if (!rc && j->action >= 0) {
 		json_t *rels = NULL;
 		rc = app_rollout(a, (enum app_rollout_action)j->action, j->rollout, j->to, j->force, &rels, &d);
 		json_decref(rels);
 	} else if (!rc) {
-		struct plan p;
-		struct app_run run;
-		memset(&run, 0, sizeof(run));
-		rc = app_apply(a, false, NULL, NULL, &p, &run, &d);
-		app_plan_release(&p);
+		/* resources on pull-mode Systems go to their agents (agents.c); the rest is applied here */
+		rc = agents_deploy(s, a, j->project, j->command_line, job_started, j, &pulled, &d);
+		if (!rc && !pulled) {
+			struct plan p;
+			struct app_run run;
+			memset(&run, 0, sizeof(run));
+			rc = app_apply(a, false, NULL, NULL, &p, &run, &d);
+			app_plan_release(&p);
+		}
 	}
 	srv_close_app(&fake, a);
 	pthread_mutex_lock(&s->mu);
@@ -880,5 +897,12 @@ const struct route server_routes[] = {
 	{ "GET", "/ui", NULL, NULL, h_ui_root, "redirects to /ui/" },
 	{ "GET", "/ui/", NULL, NULL, h_ui_index, "the dashboard (HTML page)" },
 	{ "GET", "/ui/{file}", NULL, NULL, h_ui_asset, "a static file of the dashboard" },
+	/* pull agents (agents.c, docs/agents.md) */
+	{ "GET", "/v1/agents", "agents", "get", h_agents, "each pull-mode System's agent: last seen, generation, result, lag" },
+	{ "GET", "/v1/agents/{name}", "agents", "get", h_agent, "one System's agent" },
+	{ "GET", "/v1/agents/{name}/work", "agents", "get", h_agent_work,
+	  "the System's work newer than ?after (long poll: 204 after ?wait seconds, at most 25)" },
+	{ "POST", "/v1/agents/{name}/reports", "agents", "report", h_agent_report,
+	  "an agent's result of applying its work" },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
