@@ -17,13 +17,19 @@ int64_t events_parse_duration(const char *t)
 		return -1;
 	char *end;
 	double v = strtod(t, &end);
-	if (end == t || v < 0)
+	if (end == t)
 		return -1;
 	double mult = !strcmp(end, "ms") ? 1 : (!strcmp(end, "s") || !*end) ? 1000 : !strcmp(end, "m") ? 60000
 	              : !strcmp(end, "h") ? 3600000 : -1;
-	if (mult < 0)
+	return mult < 0 ? -1 : events_duration_ms(v * mult);
+}
+
+int64_t events_duration_ms(double ms)
+{
+	/* NaN fails both comparisons; the bound keeps the conversion to int64_t defined */
+	if (!(ms >= 0 && ms <= EVENTS_DURATION_MAX_MS))
 		return -1;
-	return (int64_t)(v * mult);
+	return (int64_t)ms;
 }
 
 bool events_secret_name(const char *ref, char **name)
@@ -47,10 +53,10 @@ static int64_t dur(json_t *o, const char *k, int64_t def, const struct manifest_
 	json_t *v = json_object_get(o, k);
 	if (!v)
 		return def;
-	int64_t ms = json_is_number(v) ? (int64_t)(json_number_value(v) * 1000) : events_parse_duration(json_string_value(v));
+	int64_t ms = json_is_number(v) ? events_duration_ms(json_number_value(v) * 1000) : events_parse_duration(json_string_value(v));
 	if (ms < 0) {
 		char *f = xasprintf("%s.%s", loc, k);
-		manifest_error(e, doc, f, "expected a duration such as \"10s\", \"500ms\", \"5m\" or \"24h\"");
+		manifest_error(e, doc, f, "expected a duration such as \"10s\", \"500ms\", \"5m\" or \"24h\" (at most 10 years)");
 		free(f);
 		return -2;
 	}

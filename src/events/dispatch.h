@@ -62,7 +62,14 @@ int events_sinks_parse(const struct manifest_doc *doc, const void *root_json, st
  * gets NAME (heap, caller frees). */
 bool events_secret_name(const char *ref, char **name);
 
-/* A duration: "250ms", "10s", "5m", "24h" or a number of seconds, in ms into *ms; -1 when bad. */
+/* The longest duration a delivery setting takes: 10 years, in ms. */
+#define EVENTS_DURATION_MAX_MS (10.0 * 365 * 24 * 3600 * 1000)
+/* A duration: "250ms", "10s", "5m", "24h" or a number of seconds; returns it in ms, or -1 when
+ * text is NULL, empty, not a number with one of those units, negative, not finite (NaN, inf) or
+ * above EVENTS_DURATION_MAX_MS ("1e300h" once overflowed the conversion). */
 int64_t events_parse_duration(const char *text);
+/* ms (a product that may be out of range) as int64_t ms, or -1 when negative, NaN or above
+ * EVENTS_DURATION_MAX_MS. */
+int64_t events_duration_ms(double ms);
 
 #endif
