@@ -115,6 +115,27 @@ static int64_t backlog(struct fx *f)
 
 /* A failed event blocks the later events of its subject, not the others; after its retry (the
  * dispatcher waits for it within the deadline) everything arrives, each subject in order. */
+/* Durations of delivery settings: the units, and what is refused (fuzz_experiment_spec found
+ * "1e300h" overflowing the conversion to int64_t, undefined behaviour, before the bound). */
+static void test_dispatch_durations(void **state)
+{
+	(void)state;
+	assert_int_equal(events_parse_duration("250ms"), 250);
+	assert_int_equal(events_parse_duration("10s"), 10000);
+	assert_int_equal(events_parse_duration("1.5"), 1500);
+	assert_int_equal(events_parse_duration("5m"), 300000);
+	assert_int_equal(events_parse_duration("24h"), 86400000);
+	assert_int_equal(events_parse_duration("87600h"), 315360000000); /* 10 years: the bound */
+	const char *bad[] = { NULL, "", "h", "10d", "-1s", "1e300h", "1e300", "nan", "NaN ms", "inf", "-inf", "87601h", "10 s" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (events_parse_duration(bad[i]) != -1)
+			fail_msg("'%s' was taken as %lld ms", bad[i] ? bad[i] : "(null)", (long long)events_parse_duration(bad[i]));
+	}
+	assert_int_equal(events_duration_ms(1e300), -1);
+	assert_int_equal(events_duration_ms(0.0 / 0.0), -1);
+	assert_int_equal(events_duration_ms(2000.0), 2000);
+}
+
 static void test_dispatch_orders_per_subject(void **state)
 {
 	struct fx *f = *state;
@@ -341,6 +362,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dispatch_dead_letters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_gone_disables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_filters, setup, teardown),
+		cmocka_unit_test(test_dispatch_durations),
 		cmocka_unit_test_setup_teardown(test_dispatch_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_sink_open, setup, teardown),
 	};
