@@ -1899,6 +1899,7 @@ static void *count_up(void *arg)
 		record_release(&r);
 	}
 	store_close(s);
+	error_clear(); /* the thread's last error (a lost compare-and-set) is freed before it ends */
 	return NULL;
 }
 
