@@ -308,6 +308,57 @@ static int apply_now(void *payload, const char *id, char **detail)
 	return CRATIS_OK;
 }
 
+/* Repair a child Service of a Rollout that drifted (its release process exited, lost its port):
+ * the Service handler applies the release's recorded spec in the release's own directory, which
+ * starts the same release again on its port; no new release, and the owner is not called. The
+ * child's row is its release's row (store_children), so only the history step is written. */
+static int run_child(struct exec *x, struct plan_item *it)
+{
+	const char *env = x->p->environment;
+	char started[32], finished[32];
+	now_rfc3339(started);
+	int64_t t0 = now_ms();
+	engine_emit(x->o->observer, &(struct engine_event){ .type = EV_RESOURCE_STARTED, .resource = it->id,
+	                                                     .action = it->action, .deployment = x->deployment });
+	struct cratis_request req;
+	char *name = NULL, *dir = NULL;
+	json_t *out = NULL;
+	struct call c;
+	call_init(&c, it->id);
+	c.observer = x->o->observer;
+	c.cancel = x->o->cancel;
+	c.grace_ms = x->o->grace_ms;
+	int rc = child_request(&req, it, env, x->o, &name, &dir);
+	if (!rc)
+		rc = handler_call(it->handler, OP_APPLY, &req, &c, &out);
+	now_rfc3339(finished);
+	char *msg = rc ? xstrdup(cratis_error_last()->message) : NULL;
+	bool interrupted = rc && cancelled(x->o);
+	struct step stp = { .resource = it->id, .action = (char *)action_names[it->action], .started = started,
+	                    .finished = finished, .result = interrupted ? "interrupted" : rc ? "failed" : "ok", .message = msg };
+	struct store_unit u = { .environment = env, .change = STORE_CHANGE_NONE, .step = &stp, .deployment = x->deployment };
+	int src = store_commit(x->s, &u);
+	if (src && !rc) {
+		atomic_store(&x->store_failed, true);
+		msg = xstrdup(cratis_error_last()->message);
+		rc = src;
+	}
+	if (rc)
+		error_set(rc, "%s", msg);
+	struct engine_event ev = { .type = !rc ? EV_RESOURCE_FINISHED : interrupted ? EV_RESOURCE_INTERRUPTED : EV_RESOURCE_FAILED,
+	                           .resource = it->id, .action = it->action, .elapsed_ms = now_ms() - t0,
+	                           .deployment = x->deployment, .message = rc ? msg : NULL };
+	engine_emit(x->o->observer, &ev);
+	if (rc)
+		error_set(rc, "%s", msg);
+	free(msg);
+	json_decref(out);
+	call_release(&c);
+	free(name);
+	free(dir);
+	return rc;
+}
+
 /* Run one item's plugin calls and record the outcome. Returns CRATIS_OK or a status; *unchanged
  * is set when it turned out to need no change (unchanged_once_known: nothing called or recorded). */
 static int run_item(struct exec *x, struct plan_item *it, bool *unchanged)
@@ -323,6 +374,8 @@ static int run_item(struct exec *x, struct plan_item *it, bool *unchanged)
 		            action_names[it->action]);
 		return CRATIS_OK;
 	}
+	if (it->row && it->row->owner)
+		return run_child(x, it);
 	char started[32], finished[32];
 	now_rfc3339(started);
 	int64_t t0 = now_ms();

@@ -18,6 +18,24 @@
 
 const char *const action_names[] = { "no-op", "create", "update", "replace", "delete" };
 
+/* Free what one item holds and zero it. */
+static void plan_item_release_one(struct plan_item *it)
+{
+	free(it->id);
+	free(it->project);
+	json_decref(it->desired);
+	json_decref(it->request);
+	json_decref(it->outputs);
+	json_decref(it->predicted);
+	strv_release(&it->changes);
+	free(it->reason);
+	free(it->deps);
+	free(it->system);
+	free(it->system_type);
+	free(it->system_spec);
+	memset(it, 0, sizeof(*it));
+}
+
 void plan_release(struct plan *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
@@ -954,6 +972,115 @@ static void decide_item(struct plan *p, size_t i, struct diags *errors, const vo
 	decide(p, &p->items[i], payload, errors);
 }
 
+/* The release a child Service runs (its outputs' "release"), heap, or NULL. */
+static char *child_release(const struct state_row *row)
+{
+	json_t *o = row->outputs ? json_loads(row->outputs, 0, NULL) : NULL;
+	const char *r = json_string_value(json_object_get(o, "release"));
+	char *out = r ? xstrdup(r) : NULL;
+	json_decref(o);
+	return out;
+}
+
+int child_request(struct cratis_request *req, const struct plan_item *it, const char *env, const struct engine_opts *o,
+                  char **name, char **dir)
+{
+	*name = *dir = NULL;
+	item_request(req, it, env, o);
+	char *rel = child_release(it->row);
+	const char *dot = rel ? strrchr(it->id, '.') : NULL;
+	if (!rel || strncmp(it->id, "Service/", 8) || !dot || strcmp(dot + 1, rel)) {
+		free(rel);
+		return error_set(CRATIS_EINVAL, "%s: not a child Service of a Rollout (no release in its outputs)", it->id);
+	}
+	/* the names the Rollout gives its releases' Services (src/rollout/common.c ro_service) */
+	char *rollout = xasprintf("Rollout/%.*s", (int)(dot - (it->id + 8)), it->id + 8), *sd = NULL;
+	int rc = item_statedir(&sd, o, env, it->project, rollout);
+	if (!rc) {
+		*dir = xasprintf("%s/releases/%s", sd, rel);
+		*name = xasprintf("%s@%s", rollout + 8, rel);
+		req->api_version = "service/v1";
+		req->kind = "Service";
+		req->name = *name;
+		req->statedir = *dir;
+		req->spec = it->row->spec;
+	}
+	free(sd);
+	free(rollout);
+	free(rel);
+	return rc;
+}
+
+/* Refresh each child Service of a Rollout that the plan leaves as it is through the Service
+ * handler's observe (its process runs, owns its port, answers its health check), and plan the
+ * repair of each that drifted as an update of the child alone, after its owner. A Rollout that
+ * changes is left to its own apply (which may retire the release). */
+static void plan_children(struct plan *p, struct registry *reg, const struct engine_opts *o,
+                          struct diags *errors)
+{
+	struct handler *h = registry_find(reg, "service", "Service", "v1");
+	size_t nmodel = p->n;
+	for (size_t j = 0; h && j < p->rows.n && !(o->cancel && *o->cancel); j++) {
+		struct state_row *row = &p->rows.v[j];
+		if (!row->owner || strncmp(row->id, "Service/", 8))
+			continue;
+		char *rel = child_release(row);
+		const char *dot = strrchr(row->id, '.');
+		char *owner = rel && dot ? xasprintf("Rollout/%.*s", (int)(dot - (row->id + 8)), row->id + 8) : NULL;
+		free(rel);
+		size_t k = 0;
+		while (owner && k < nmodel && (strcmp(p->items[k].id, owner) || strcmp(p->items[k].project, row->project)))
+			k++;
+		free(owner);
+		if (k >= nmodel || p->items[k].action != ACT_NOOP)
+			continue;
+		struct plan_item *it = &p->items[p->n];
+		memset(it, 0, sizeof(*it));
+		it->action = ACT_NOOP;
+		it->row = row;
+		it->handler = h;
+		it->id = xstrdup(row->id);
+		it->project = xstrdup(row->project);
+		snprintf(it->kind_buf, sizeof(it->kind_buf), "Service");
+		it->system = p->items[k].system ? xstrdup(p->items[k].system) : NULL;
+		it->system_type = p->items[k].system_type ? xstrdup(p->items[k].system_type) : NULL;
+		it->system_spec = p->items[k].system_spec ? xstrdup(p->items[k].system_spec) : NULL;
+		struct cratis_request req;
+		char *name, *dir;
+		if (child_request(&req, it, p->environment, o, &name, &dir)) {
+			diags_errorf(errors, CRATIS_EINVAL, "%s: %s", it->id, cratis_error_last()->message);
+			plan_item_release_one(it);
+			continue;
+		}
+		req.dry_run = 1;
+		struct call c;
+		call_init(&c, it->id);
+		c.observer = o->observer;
+		c.cancel = o->cancel;
+		c.grace_ms = o->grace_ms;
+		json_t *out = NULL;
+		int rc = handler_call(h, OP_OBSERVE, &req, &c, &out);
+		bool gone = !rc && json_is_false(json_object_get(out, "exists"));
+		if (!rc && (gone || json_is_true(json_object_get(out, "drift")))) {
+			const char *why = json_string_value(json_object_get(out, "reason"));
+			it->action = ACT_UPDATE;
+			it->reason = xasprintf("drift: (owned by %s) %s", row->owner,
+			                       why ? why : gone ? "its process does not run" : "live state differs from the recorded state");
+			it->desired = row->spec ? json_loads(row->spec, 0, NULL) : NULL;
+			add_dep(it, k);
+			p->n++;
+		} else {
+			if (rc)
+				diags_errorf(errors, rc, "%s: cannot refresh: %s", it->id, cratis_error_last()->message);
+			plan_item_release_one(it);
+		}
+		json_decref(out);
+		call_release(&c);
+		free(name);
+		free(dir);
+	}
+}
+
 static void cycle_error(struct model *m, const size_t *cycle, size_t n, struct diags *errors)
 {
 	struct buf b = BUF_INIT;
@@ -1053,7 +1180,15 @@ static int build(struct plan *p, struct model *m, struct store *s, struct regist
 	for (size_t j = 0; j < p->rows.n; j++) {
 		struct state_row *row = &p->rows.v[j];
 		size_t i = index_of(&index, row->project, row->id);
-		row_desired[j] = i != 0;
+		if (i && row->owner) {
+			/* a child's id is its owner's: a manifest cannot declare it (kubectl refuses to
+			 * adopt an object another controller owns the same way) */
+			manifest_error(errors, m->resources[i - 1]->doc, "metadata.name",
+			               "%s is a child resource of %s (one of its releases or its Route) and cannot be declared in a manifest; give this resource another name",
+			               row->id, row->owner);
+			i = 0;
+		}
+		row_desired[j] = i != 0 || row->owner;
 		if (i && !strcmp(m->resources[i - 1]->project, row->project) && !strcmp(m->resources[i - 1]->id, row->id))
 			row_of[i - 1] = row;
 	}
@@ -1125,6 +1260,8 @@ static int build(struct plan *p, struct model *m, struct store *s, struct regist
 			return error_set(CRATIS_EINVAL, "validation failed");
 		}
 		run_items(p, p->n, o->jobs, true, decide_item, o, errors);
+		if (!destroy && o->refresh && !errors->n)
+			plan_children(p, reg, o, errors);
 	}
 
 	/* recorded resources no longer desired: delete, dependents first */
@@ -1133,6 +1270,8 @@ static int build(struct plan *p, struct model *m, struct store *s, struct regist
 		struct state_row *row = &p->rows.v[i];
 		if (!destroy && row_desired[i])
 			continue;
+		if (row->owner)
+			continue; /* its owner's destroy removes it (before the owner's row goes) */
 		if (keep_row && !keep_row[i])
 			continue;
 		struct plan_item *it = &p->items[p->n++];
