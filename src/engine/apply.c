@@ -308,10 +308,13 @@ static int apply_now(void *payload, const char *id, char **detail)
 	return CRATIS_OK;
 }
 
-/* Repair a child Service of a Rollout that drifted (its release process exited, lost its port):
- * the Service handler applies the release's recorded spec in the release's own directory, which
- * starts the same release again on its port; no new release, and the owner is not called. The
- * child's row is its release's row (store_children), so only the history step is written. */
+/* A child of a Rollout (its row projected from a release row, store_children). Update: repair a
+ * child Service that drifted (its release process exited, lost its port): the Service handler
+ * applies the release's recorded spec in the release's own directory, which starts the same
+ * release again on its port; no new release, and the owner is not called. Delete (its Rollout
+ * goes): the Route stops routing, then each release process stops, before the Rollout's own
+ * destroy retires the release rows (which removes the children from state, in the transaction
+ * that retires them). Only the history step is written here. */
 static int run_child(struct exec *x, struct plan_item *it)
 {
 	const char *env = x->p->environment;
@@ -329,8 +332,10 @@ static int run_child(struct exec *x, struct plan_item *it)
 	c.cancel = x->o->cancel;
 	c.grace_ms = x->o->grace_ms;
 	int rc = child_request(&req, it, env, x->o, &name, &dir);
+	if (!rc && it->action == ACT_DELETE)
+		req.spec = NULL;
 	if (!rc)
-		rc = handler_call(it->handler, OP_APPLY, &req, &c, &out);
+		rc = handler_call(it->handler, it->action == ACT_DELETE ? OP_DESTROY : OP_APPLY, &req, &c, &out);
 	now_rfc3339(finished);
 	char *msg = rc ? xstrdup(cratis_error_last()->message) : NULL;
 	bool interrupted = rc && cancelled(x->o);

@@ -982,25 +982,34 @@ static char *child_release(const struct state_row *row)
 	return out;
 }
 
+/* The parent of a child row (the first of its deps, "Rollout/NAME"), heap, or NULL. */
+static char *child_parent(const struct state_row *row)
+{
+	json_t *d = row->deps ? json_loads(row->deps, 0, NULL) : NULL;
+	const char *p = json_string_value(json_array_get(d, 0));
+	char *out = p && !strncmp(p, "Rollout/", 8) ? xstrdup(p) : NULL;
+	json_decref(d);
+	return out;
+}
+
 int child_request(struct cratis_request *req, const struct plan_item *it, const char *env, const struct engine_opts *o,
                   char **name, char **dir)
 {
 	*name = *dir = NULL;
 	item_request(req, it, env, o);
-	char *rel = child_release(it->row);
-	const char *dot = rel ? strrchr(it->id, '.') : NULL;
-	if (!rel || strncmp(it->id, "Service/", 8) || !dot || strcmp(dot + 1, rel)) {
-		free(rel);
-		return error_set(CRATIS_EINVAL, "%s: not a child Service of a Rollout (no release in its outputs)", it->id);
-	}
-	/* the names the Rollout gives its releases' Services (src/rollout/common.c ro_service) */
-	char *rollout = xasprintf("Rollout/%.*s", (int)(dot - (it->id + 8)), it->id + 8), *sd = NULL;
-	int rc = item_statedir(&sd, o, env, it->project, rollout);
+	char *rollout = child_parent(it->row), *rel = child_release(it->row), *sd = NULL;
+	bool service = !strncmp(it->id, "Service/", 8), route = !strncmp(it->id, "Route/", 6);
+	int rc = CRATIS_OK;
+	if (!rollout || (service && !rel) || (!service && !route))
+		rc = error_set(CRATIS_EINVAL, "%s: not a child Service or Route of a Rollout", it->id);
+	if (!rc)
+		rc = item_statedir(&sd, o, env, it->project, rollout);
 	if (!rc) {
-		*dir = xasprintf("%s/releases/%s", sd, rel);
-		*name = xasprintf("%s@%s", rollout + 8, rel);
-		req->api_version = "service/v1";
-		req->kind = "Service";
+		/* the names and directories the Rollout gives them (src/rollout/common.c) */
+		*dir = service ? xasprintf("%s/releases/%s", sd, rel) : xasprintf("%s/router", sd);
+		*name = service ? xasprintf("%s@%s", rollout + 8, rel) : xstrdup(rollout + 8);
+		req->api_version = service ? "service/v1" : "router/v1";
+		req->kind = service ? "Service" : "Route";
 		req->name = *name;
 		req->statedir = *dir;
 		req->spec = it->row->spec;
@@ -1024,10 +1033,7 @@ static void plan_children(struct plan *p, struct registry *reg, const struct eng
 		struct state_row *row = &p->rows.v[j];
 		if (!row->owner || strncmp(row->id, "Service/", 8))
 			continue;
-		char *rel = child_release(row);
-		const char *dot = strrchr(row->id, '.');
-		char *owner = rel && dot ? xasprintf("Rollout/%.*s", (int)(dot - (row->id + 8)), row->id + 8) : NULL;
-		free(rel);
+		char *owner = child_parent(row);
 		size_t k = 0;
 		while (owner && k < nmodel && (strcmp(p->items[k].id, owner) || strcmp(p->items[k].project, row->project)))
 			k++;
@@ -1159,6 +1165,26 @@ static int build(struct plan *p, struct model *m, struct store *s, struct regist
 	}
 	if (saved && (rc = check_saved_state(p, saved, errors)))
 		return rc;
+	/* -target of a child acts through its owner (the child's Rollout), as kubectl acts on a
+	 * Deployment rather than the ReplicaSet it owns */
+	for (size_t k = 0; k < p->targets.n; k++)
+		for (size_t j = 0; j < p->rows.n; j++) {
+			struct state_row *row = &p->rows.v[j];
+			size_t pl = strlen(row->project);
+			const char *t = p->targets.v[k];
+			bool full = !strncmp(t, row->project, pl) && t[pl] == '/' && !strcmp(t + pl + 1, row->id);
+			if (!row->owner || (strcmp(t, row->id) && !full))
+				continue;
+			char *parent = child_parent(row);
+			if (!parent)
+				continue;
+			engine_logf(o->observer, CRATIS_LOG_INFO, NULL, "-target %s: a child resource of %s; the plan acts through its owner", t, parent);
+			char *nt = full ? xasprintf("%s/%s", row->project, parent) : xstrdup(parent);
+			free(p->targets.v[k]);
+			p->targets.v[k] = nt;
+			free(parent);
+			break;
+		}
 	size_t nres = destroy ? 0 : m->nresources;
 	/* graph and order of desired resources */
 	struct graph g;
@@ -1268,10 +1294,18 @@ static int build(struct plan *p, struct model *m, struct store *s, struct regist
 	size_t first_delete = p->n;
 	for (size_t i = 0; i < p->rows.n; i++) {
 		struct state_row *row = &p->rows.v[i];
-		if (!destroy && row_desired[i])
+		if (row->owner) {
+			/* a child goes when its parent goes, before it (the parent's delete waits for its
+			 * children's, through their deps); otherwise its owner's apply manages it */
+			char *parent = child_parent(row);
+			struct state_row *prow = parent ? store_rows_find(&p->rows, row->project, parent) : NULL;
+			free(parent);
+			bool goes = prow && (destroy || !row_desired[prow - p->rows.v]) && (!keep_row || keep_row[prow - p->rows.v]);
+			if (!goes)
+				continue;
+		} else if (!destroy && row_desired[i]) {
 			continue;
-		if (row->owner)
-			continue; /* its owner's destroy removes it (before the owner's row goes) */
+		}
 		if (keep_row && !keep_row[i])
 			continue;
 		struct plan_item *it = &p->items[p->n++];

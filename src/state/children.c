@@ -23,7 +23,7 @@ bool store_release_runs(const char *status)
 }
 
 static void push(struct state_rows *out, const struct state_row *owner, char *id, const char *api, char *spec,
-                 char *outputs, const char *who, const char *updated)
+                 char *outputs, const char *who, const char *updated, json_t *deps)
 {
 	ALLOC_GROW(out->v, out->n + 1, out->alloc);
 	struct state_row *c = &out->v[out->n++];
@@ -34,7 +34,6 @@ static void push(struct state_rows *out, const struct state_row *owner, char *id
 	c->api_version = xstrdup(api);
 	c->spec = spec;
 	c->outputs = outputs;
-	json_t *deps = json_pack("[s]", who);
 	c->deps = json_dumps(deps, JSON_COMPACT);
 	json_decref(deps);
 	c->status = xstrdup("ready");
@@ -96,7 +95,7 @@ int store_children(struct store *s, const char *environment, struct state_rows *
 		rc = store_releases(s, environment, project, name, &rels);
 		if (!rc && store_records(s, "experiment", scope, &xs))
 			error_clear(); /* a backend without records: no experiment owns a release */
-		json_t *ups = json_array();
+		json_t *ups = json_array(), *rdeps = json_pack("[s]", who); /* the Route routes to its Services */
 		for (size_t k = 0; !rc && k < rels.n; k++) {
 			struct release *r = &rels.v[k];
 			if (!store_release_runs(r->status))
@@ -116,10 +115,11 @@ int store_children(struct store *s, const char *environment, struct state_rows *
 			free(url);
 			char *spec = r->spec ? xstrdup(r->spec) : NULL;
 			push(rows, &owner, xasprintf("Service/%s.%s", name, r->id), "service/v1", spec, json_dumps(outs, JSON_COMPACT | JSON_SORT_KEYS),
-			     xwho ? xwho : who, r->updated);
+			     xwho ? xwho : who, r->updated, json_pack("[s]", who));
 			json_decref(outs);
 			free(xwho);
 			added++;
+			json_array_append_new(rdeps, json_string(rows->v[rows->n - 1].id));
 			json_array_append_new(ups, json_pack("{s:s,s:i,s:o,s:s}", "service", rows->v[rows->n - 1].id, "port", r->port,
 			                                     "weight", weight == (double)(int64_t)weight ? json_integer((json_int_t)weight) : json_real(weight),
 			                                     "status", r->status));
@@ -129,12 +129,14 @@ int store_children(struct store *s, const char *environment, struct state_rows *
 			                       json_object_get(ospec, "previewPort"), "upstreams", ups);
 			json_t *outs = json_object();
 			push(rows, &owner, xasprintf("Route/%s", name), "router/v1", json_dumps(rs, JSON_COMPACT | JSON_SORT_KEYS),
-			     json_dumps(outs, JSON_COMPACT), who, NULL);
+			     json_dumps(outs, JSON_COMPACT), who, NULL, rdeps);
+			rdeps = NULL;
 			json_decref(rs);
 			json_decref(outs);
 			added++;
 		}
 		json_decref(ups);
+		json_decref(rdeps);
 		json_decref(ospec);
 		store_releases_release(&rels);
 		store_records_release(&xs);

@@ -502,7 +502,9 @@ void store_rows_release(struct state_rows *rows);
  *   - "Route/NAME" (router/v1) while any does: spec {activePort, previewPort, upstreams:
  *     [{service, port, weight, status}]} (weights 100 for the active release, 0 for the others,
  *     an experiment's split for its variants), owner "Rollout/NAME".
- * Each child has status "ready", deps [owner] and the owner's deployment. store_list calls it.
+ * Each child has status "ready", deps starting with its parent "Rollout/NAME" (the Route's then
+ * lists the Services it routes to, so that a destroy stops the Route first) and the Rollout's
+ * deployment. store_list calls it.
  * Returns CRATIS_OK, or the status of store_releases (CRATIS_EIO) with the last error set; the
  * children of earlier Rollouts are then in rows. */
 int store_children(struct store *s, const char *environment, struct state_rows *rows);
