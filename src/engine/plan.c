@@ -1031,7 +1031,9 @@ static void plan_children(struct plan *p, struct registry *reg, const struct eng
 	size_t nmodel = p->n;
 	for (size_t j = 0; h && j < p->rows.n && !(o->cancel && *o->cancel); j++) {
 		struct state_row *row = &p->rows.v[j];
-		if (!row->owner || strncmp(row->id, "Service/", 8))
+		/* a variant of a running Experiment (owner Experiment/X) is the Experiment's to heal:
+		 * its observe reports a dead variant and its apply starts it again */
+		if (!row->owner || strncmp(row->id, "Service/", 8) || strncmp(row->owner, "Rollout/", 8))
 			continue;
 		char *owner = child_parent(row);
 		size_t k = 0;
