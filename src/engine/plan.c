@@ -1023,9 +1023,10 @@ int child_request(struct cratis_request *req, const struct plan_item *it, const 
 /* Refresh each child Service of a Rollout that the plan leaves as it is through the Service
  * handler's observe (its process runs, owns its port, answers its health check), and plan the
  * repair of each that drifted as an update of the child alone, after its owner. A Rollout that
- * changes is left to its own apply (which may retire the release). */
+ * changes is left to its own apply (which may retire the release). With a saved plan (sx), no
+ * handler is asked: the children it repairs are taken from it. */
 static void plan_children(struct plan *p, struct registry *reg, const struct engine_opts *o,
-                          struct diags *errors)
+                          const struct saved_index *sx, struct diags *errors)
 {
 	struct handler *h = registry_find(reg, "service", "Service", "v1");
 	size_t nmodel = p->n;
@@ -1053,6 +1054,17 @@ static void plan_children(struct plan *p, struct registry *reg, const struct eng
 		it->system = p->items[k].system ? xstrdup(p->items[k].system) : NULL;
 		it->system_type = p->items[k].system_type ? xstrdup(p->items[k].system_type) : NULL;
 		it->system_spec = p->items[k].system_spec ? xstrdup(p->items[k].system_spec) : NULL;
+		if (sx) {
+			if (map_get_pair(&sx->map, row->project, row->id)) {
+				it->action = ACT_UPDATE;
+				it->desired = row->spec ? json_loads(row->spec, 0, NULL) : NULL;
+				add_dep(it, k);
+				take_saved_item(p, p->n++, sx, errors);
+			} else {
+				plan_item_release_one(it);
+			}
+			continue;
+		}
 		struct cratis_request req;
 		char *name, *dir;
 		if (child_request(&req, it, p->environment, o, &name, &dir)) {
@@ -1280,6 +1292,8 @@ static int build(struct plan *p, struct model *m, struct store *s, struct regist
 		saved_index_init(&sx, json_object_get(saved, "resources"));
 		for (size_t i = 0; i < p->n; i++)
 			take_saved_item(p, i, &sx, errors);
+		if (!destroy && !errors->n)
+			plan_children(p, reg, o, &sx, errors);
 	} else {
 		run_items(p, p->n, o->jobs, false, validate_item, o, errors);
 		if (errors->n) {
@@ -1289,7 +1303,7 @@ static int build(struct plan *p, struct model *m, struct store *s, struct regist
 		}
 		run_items(p, p->n, o->jobs, true, decide_item, o, errors);
 		if (!destroy && o->refresh && !errors->n)
-			plan_children(p, reg, o, errors);
+			plan_children(p, reg, o, NULL, errors);
 	}
 
 	/* recorded resources no longer desired: delete, dependents first */

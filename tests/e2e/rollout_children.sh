@@ -85,6 +85,17 @@ expect_rc "no new release" "$(python3 -c "import json,sys; print(len(json.load(o
 APP_VERSION=v2 C plan --detailed-exitcode >/dev/null 2>&1
 expect_rc "plan converges after the repair" 0 $?
 
+# a saved plan repairs the child it planned, without re-planning
+PORT1=$(python3 -c "import json,sys; print([r for r in json.load(open(sys.argv[1])) if r['id'] == 'Service/web.' + sys.argv[2]][0]['outputs']['port'])" "$T/get.json" "$R1")
+for pid in $(own_procs "http[.]server $PORT1 "); do kill "$pid"; done
+wait_for 10 sh -c "! curl -sf http://127.0.0.1:$PORT1/ >/dev/null"
+APP_VERSION=v2 C plan -out "$T/tfplan" >"$T/sp.out" 2>&1
+expect_rc "plan -out with a drifted child" 0 $?
+expect_in "the saved plan repairs the previous release's child" "Service/web.$R1" "$T/sp.out"
+APP_VERSION=v2 "$CRATIS" apply "$T/tfplan" >/dev/null 2>"$T/sa.err"
+expect_rc "apply of the saved plan" 0 $?
+check "the previous release answers again (instant rollback stays possible)" sh -c "curl -sf http://127.0.0.1:$PORT1/ | grep -q v1"
+
 # 3. lifecycle: a child cannot be acted on alone
 C state rm "Service/web.$R1" >/dev/null 2>"$T/rm1.err"
 expect_rc "state rm of a child alone is refused" 1 $?
