@@ -324,14 +324,15 @@ static int run_child(struct exec *x, struct plan_item *it)
 	engine_emit(x->o->observer, &(struct engine_event){ .type = EV_RESOURCE_STARTED, .resource = it->id,
 	                                                     .action = it->action, .deployment = x->deployment });
 	struct cratis_request req;
-	char *name = NULL, *dir = NULL;
+	char *name = NULL, *dir = NULL, *cspec = NULL;
 	json_t *out = NULL;
 	struct call c;
 	call_init(&c, it->id);
 	c.observer = x->o->observer;
 	c.cancel = x->o->cancel;
 	c.grace_ms = x->o->grace_ms;
-	int rc = child_request(&req, it, env, x->o, &name, &dir);
+	int rc = child_request(&req, it, env, x->o, &name, &dir, &cspec);
+
 	if (!rc && it->action == ACT_DELETE)
 		req.spec = NULL;
 	if (!rc)
@@ -361,6 +362,7 @@ static int run_child(struct exec *x, struct plan_item *it)
 	call_release(&c);
 	free(name);
 	free(dir);
+	free(cspec);
 	return rc;
 }
 

@@ -993,17 +993,25 @@ static char *child_parent(const struct state_row *row)
 }
 
 int child_request(struct cratis_request *req, const struct plan_item *it, const char *env, const struct engine_opts *o,
-                  char **name, char **dir)
+                  char **name, char **dir, char **spec)
 {
-	*name = *dir = NULL;
+	*name = *dir = *spec = NULL;
 	item_request(req, it, env, o);
 	char *rollout = child_parent(it->row), *rel = child_release(it->row), *sd = NULL;
 	bool service = !strncmp(it->id, "Service/", 8), route = !strncmp(it->id, "Route/", 6);
 	int rc = CRATIS_OK;
-	if (!rollout || (service && !rel) || (!service && !route))
+	if (route) {
+		/* the Route handler's spec the Rollout writes now (store_route_spec) */
+		json_t *outs = it->row->outputs ? json_loads(it->row->outputs, 0, NULL) : NULL;
+		json_t *rt = json_object_get(outs, "router");
+		*spec = json_is_object(rt) ? json_dumps(rt, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		json_decref(outs);
+	}
+	if (!rollout || (service && !rel) || (!service && !route) || (route && !*spec && it->action != ACT_DELETE))
 		rc = error_set(CRATIS_EINVAL, "%s: not a child Service or Route of a Rollout", it->id);
 	if (!rc)
 		rc = item_statedir(&sd, o, env, it->project, rollout);
+	const char *st = !rc ? (service ? it->row->spec : *spec) : NULL;
 	if (!rc) {
 		/* the names and directories the Rollout gives them (src/rollout/common.c) */
 		*dir = service ? xasprintf("%s/releases/%s", sd, rel) : xasprintf("%s/router", sd);
@@ -1012,7 +1020,22 @@ int child_request(struct cratis_request *req, const struct plan_item *it, const 
 		req->kind = service ? "Service" : "Route";
 		req->name = *name;
 		req->statedir = *dir;
-		req->spec = it->row->spec;
+		/* the spec and, as plugins read drift from it, the prior document {spec, outputs}: one
+		 * heap block behind *spec holds both texts */
+		json_t *sj = st ? json_loads(st, 0, NULL) : NULL;
+		json_t *pj = json_pack("{s:o,s:o}", "spec", sj ? sj : json_object(), "outputs", json_object());
+		char *prior = json_text(pj);
+		json_decref(pj);
+		st = st ? st : "{}";
+		size_t ls = strlen(st), lp = strlen(prior);
+		char *block = xmalloc(ls + lp + 2);
+		memcpy(block, st, ls + 1);
+		memcpy(block + ls + 1, prior, lp + 1);
+		free(prior);
+		free(*spec);
+		*spec = block;
+		req->spec = block;
+		req->prior = block + ls + 1;
 	}
 	free(sd);
 	free(rollout);
@@ -1033,8 +1056,11 @@ static void plan_children(struct plan *p, struct registry *reg, const struct eng
 	for (size_t j = 0; h && j < p->rows.n && !(o->cancel && *o->cancel); j++) {
 		struct state_row *row = &p->rows.v[j];
 		/* a variant of a running Experiment (owner Experiment/X) is the Experiment's to heal:
-		 * its observe reports a dead variant and its apply starts it again */
-		if (!row->owner || strncmp(row->id, "Service/", 8) || strncmp(row->owner, "Rollout/", 8))
+		 * its observe reports a dead variant and its apply starts it again; so is the Route
+		 * while the Experiment's split is live (no outputs.router then) */
+		bool service = !strncmp(row->id, "Service/", 8);
+		if (!row->owner || strncmp(row->owner, "Rollout/", 8) || (!service && strncmp(row->id, "Route/", 6)) ||
+		    (!service && (!row->outputs || !strstr(row->outputs, "\"router\""))))
 			continue;
 		char *owner = child_parent(row);
 		size_t k = 0;
@@ -1050,7 +1076,8 @@ static void plan_children(struct plan *p, struct registry *reg, const struct eng
 		it->handler = h;
 		it->id = xstrdup(row->id);
 		it->project = xstrdup(row->project);
-		snprintf(it->kind_buf, sizeof(it->kind_buf), "Service");
+		snprintf(it->kind_buf, sizeof(it->kind_buf), service ? "Service" : "Route");
+		it->handler = service ? h : registry_find(reg, "router", "Route", "v1");
 		it->system = p->items[k].system ? xstrdup(p->items[k].system) : NULL;
 		it->system_type = p->items[k].system_type ? xstrdup(p->items[k].system_type) : NULL;
 		it->system_spec = p->items[k].system_spec ? xstrdup(p->items[k].system_spec) : NULL;
@@ -1066,8 +1093,12 @@ static void plan_children(struct plan *p, struct registry *reg, const struct eng
 			continue;
 		}
 		struct cratis_request req;
-		char *name, *dir;
-		if (child_request(&req, it, p->environment, o, &name, &dir)) {
+		char *name, *dir, *cspec;
+		if (!it->handler || child_request(&req, it, p->environment, o, &name, &dir, &cspec)) {
+			if (!it->handler) {
+				plan_item_release_one(it);
+				continue;
+			}
 			diags_errorf(errors, CRATIS_EINVAL, "%s: %s", it->id, cratis_error_last()->message);
 			plan_item_release_one(it);
 			continue;
@@ -1079,13 +1110,13 @@ static void plan_children(struct plan *p, struct registry *reg, const struct eng
 		c.cancel = o->cancel;
 		c.grace_ms = o->grace_ms;
 		json_t *out = NULL;
-		int rc = handler_call(h, OP_OBSERVE, &req, &c, &out);
+		int rc = handler_call(it->handler, OP_OBSERVE, &req, &c, &out);
 		bool gone = !rc && json_is_false(json_object_get(out, "exists"));
 		if (!rc && (gone || json_is_true(json_object_get(out, "drift")))) {
 			const char *why = json_string_value(json_object_get(out, "reason"));
 			it->action = ACT_UPDATE;
 			it->reason = xasprintf("drift: (owned by %s) %s", row->owner,
-			                       why ? why : gone ? "its process does not run" : "live state differs from the recorded state");
+			                       why ? why : gone ? "it does not exist" : "live state differs from the recorded state");
 			it->desired = row->spec ? json_loads(row->spec, 0, NULL) : NULL;
 			add_dep(it, k);
 			p->n++;
@@ -1098,6 +1129,7 @@ static void plan_children(struct plan *p, struct registry *reg, const struct eng
 		call_release(&c);
 		free(name);
 		free(dir);
+		free(cspec);
 	}
 }
 

@@ -6,6 +6,7 @@
 #include "state/store.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,33 @@ static const char *experiment_of(const struct records *xs, const char *rollout, 
 	return NULL;
 }
 
+char *store_route_spec(int active_port, int preview_port, int active, int preview)
+{
+	char up[32], pup[32];
+	snprintf(up, sizeof(up), "127.0.0.1:%d", active ? active : preview);
+	snprintf(pup, sizeof(pup), "127.0.0.1:%d", preview ? preview : active);
+	/* before anything is live, only the preview address is served */
+	json_t *s = active ? json_pack("{s:i,s:s,s:{s:i,s:s}}", "listen", active_port, "upstream", up, "preview", "listen", preview_port,
+	                               "upstream", pup)
+	                   : json_pack("{s:i,s:s}", "listen", preview_port, "upstream", up);
+	char *text = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(s);
+	return text;
+}
+
+/* A port field of a Rollout spec: an integer, or digits (variables are text); 0 otherwise. */
+static int port_of(json_t *spec, const char *k)
+{
+	json_t *v = json_object_get(spec, k);
+	if (json_is_integer(v))
+		return json_integer_value(v) > 0 && json_integer_value(v) < 65536 ? (int)json_integer_value(v) : 0;
+	const char *s = json_string_value(v);
+	if (!s || !*s || strlen(s) > 5 || strspn(s, "0123456789") != strlen(s))
+		return 0;
+	int p = atoi(s);
+	return p < 65536 ? p : 0;
+}
+
 static int row_cmp(const void *a, const void *b)
 {
 	const struct state_row *x = a, *y = b;
@@ -96,10 +124,17 @@ int store_children(struct store *s, const char *environment, struct state_rows *
 		if (!rc && store_records(s, "experiment", scope, &xs))
 			error_clear(); /* a backend without records: no experiment owns a release */
 		json_t *ups = json_array(), *rdeps = json_pack("[s]", who); /* the Route routes to its Services */
+		int active = 0, preview = 0;
+		bool split = false;
 		for (size_t k = 0; !rc && k < rels.n; k++) {
 			struct release *r = &rels.v[k];
 			if (!store_release_runs(r->status))
 				continue;
+			if (!strcmp(r->status, "active") && !active)
+				active = r->port;
+			else if (!strcmp(r->status, "preview") && !preview)
+				preview = r->port;
+			split |= !strcmp(r->status, "variant");
 			double weight = !strcmp(r->status, "active") || !strcmp(r->status, "promoting") ? 100 : 0;
 			const char *x = experiment_of(&xs, name, r->id, &weight);
 			char *xwho = x ? xasprintf("Experiment/%s", x) : NULL;
@@ -128,6 +163,14 @@ int store_children(struct store *s, const char *environment, struct state_rows *
 			json_t *rs = json_pack("{s:O?,s:O?,s:O}", "activePort", json_object_get(ospec, "activePort"), "previewPort",
 			                       json_object_get(ospec, "previewPort"), "upstreams", ups);
 			json_t *outs = json_object();
+			if (!split) {
+				/* what the Rollout writes to its router in this state (ro_route), for the
+				 * Route handler's refresh; an experiment's split is the Experiment's */
+				char *rt = store_route_spec(port_of(ospec, "activePort"), port_of(ospec, "previewPort"), active,
+				                            preview ? preview : active);
+				json_object_set_new(outs, "router", json_loads(rt, 0, NULL));
+				free(rt);
+			}
 			push(rows, &owner, xasprintf("Route/%s", name), "router/v1", json_dumps(rs, JSON_COMPACT | JSON_SORT_KEYS),
 			     json_dumps(outs, JSON_COMPACT), who, NULL, rdeps);
 			rdeps = NULL;

@@ -501,13 +501,21 @@ void store_rows_release(struct state_rows *rows);
  *     running experiment X;
  *   - "Route/NAME" (router/v1) while any does: spec {activePort, previewPort, upstreams:
  *     [{service, port, weight, status}]} (weights 100 for the active release, 0 for the others,
- *     an experiment's split for its variants), owner "Rollout/NAME".
+ *     an experiment's split for its variants), outputs {router: the Route handler's spec the
+ *     Rollout writes now (store_route_spec), left out while an experiment's split is live},
+ *     owner "Rollout/NAME".
  * Each child has status "ready", deps starting with its parent "Rollout/NAME" (the Route's then
  * lists the Services it routes to, so that a destroy stops the Route first) and the Rollout's
  * deployment. store_list calls it.
  * Returns CRATIS_OK, or the status of store_releases (CRATIS_EIO) with the last error set; the
  * children of earlier Rollouts are then in rows. */
 int store_children(struct store *s, const char *environment, struct state_rows *rows);
+/* The spec of the Route handler (router/v1) a Rollout writes for its router, as heap JSON text
+ * (compact, sorted keys): the public address active_port to 127.0.0.1:active and the preview
+ * address preview_port to 127.0.0.1:preview; with active 0 (nothing live yet) only the preview
+ * address, to preview. The Rollout (ro_route) and its Route child (outputs.router, refreshed by
+ * the engine) use this one function. Always succeeds. */
+char *store_route_spec(int active_port, int preview_port, int active, int preview);
 /* True when a release with this status has a running process (a child Service): active,
  * preview, previous, variant, and the transient promoting, retiring, failing. */
 bool store_release_runs(const char *status);

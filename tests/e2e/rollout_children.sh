@@ -96,6 +96,23 @@ APP_VERSION=v2 "$CRATIS" apply "$T/tfplan" >/dev/null 2>"$T/sa.err"
 expect_rc "apply of the saved plan" 0 $?
 check "the previous release answers again (instant rollback stays possible)" sh -c "curl -sf http://127.0.0.1:$PORT1/ | grep -q v1"
 
+# the Route's drift: cratis' nginx stopped is drift of Route/web alone, repaired alone
+NPID=$(cut -d' ' -f1 "$P/.cratis/run/staging/shop/Rollout-web/router/nginx.pid.cratis")
+kill "$NPID"
+wait_for 10 sh -c "! curl -sf http://127.0.0.1:$ROLLOUT_ACTIVE_PORT/ >/dev/null"
+APP_VERSION=v2 C plan -o json >"$T/rplan.json" 2>/dev/null
+check "plan: drift on the Route child, the Rollout unchanged" python3 -c "
+import json,sys
+d = {r['id']: r for r in json.load(open(sys.argv[1]))['resources']}
+assert d['Route/web']['action'] == 'update' and d['Route/web']['reason'] == 'drift: (owned by Rollout/web) nginx is not running', d['Route/web']
+assert d['Rollout/web']['action'] == 'no-op' and not [k for k in d if k.startswith('Service/')], d
+" "$T/rplan.json"
+APP_VERSION=v2 C apply --auto-approve >/dev/null 2>"$T/rrepair.err"
+expect_rc "apply repairs the Route" 0 $?
+check "the public port serves v2 again" sh -c "curl -sf http://127.0.0.1:$ROLLOUT_ACTIVE_PORT/ | grep -q v2"
+APP_VERSION=v2 C plan --detailed-exitcode >/dev/null 2>&1
+expect_rc "plan converges after the Route's repair" 0 $?
+
 # 3. lifecycle: a child cannot be acted on alone
 C state rm "Service/web.$R1" >/dev/null 2>"$T/rm1.err"
 expect_rc "state rm of a child alone is refused" 1 $?

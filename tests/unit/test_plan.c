@@ -219,6 +219,13 @@ static int child_obs(void *d, const struct cratis_request *r, char **o)
 	bool dead = !strcmp(r->kind, "Service") && !strcmp(r->name, "web@r1-aa");
 	if (!strcmp(r->kind, "Service"))
 		assert_non_null(strstr(r->statedir, dead ? "/releases/r1-aa" : "/releases/r2-bb"));
+	if (!strcmp(r->kind, "Route")) {
+		/* what the Rollout writes to its router: public to the active release, preview too */
+		assert_string_equal(r->name, "web");
+		assert_non_null(strstr(r->statedir, "/Rollout-web/router"));
+		assert_string_equal(r->spec, "{\"listen\":8280,\"preview\":{\"listen\":8281,\"upstream\":\"127.0.0.1:10000\"},"
+		                             "\"upstream\":\"127.0.0.1:10000\"}");
+	}
 	const char *res = dead ? "{\"exists\":true,\"drift\":true,\"reason\":\"process is not running\"}" : "{\"exists\":true,\"drift\":false}";
 	*o = host_services.alloc(strlen(res) + 1);
 	memcpy(*o, res, strlen(res) + 1);
@@ -257,7 +264,7 @@ static void test_plan_children_drift_and_destroy_order(void **state)
 	for (size_t i = 0; i < 3; i++)
 		assert_int_equal(registry_add_handler(&w.reg, w.reg.plugins[0], &hs[i], &errors), 0);
 	diags_release(&errors);
-	const char *one = "apiVersion: fake/v1\nkind: Rollout\nmetadata: {name: web}\nspec: {x: 1}\n";
+	const char *one = "apiVersion: fake/v1\nkind: Rollout\nmetadata: {name: web}\nspec: {activePort: 8280, previewPort: \"8281\"}\n";
 	assert_int_equal(world_plan(&w, one), 0);
 	struct apply_result res;
 	assert_int_equal(plan_apply(&w.p, w.store, &w.o, "test", "default", NULL, &res), 0);
@@ -278,7 +285,7 @@ static void test_plan_children_drift_and_destroy_order(void **state)
 	assert_int_equal(c->ndeps, 1);
 	assert_string_equal(w.p.items[c->deps[0]].id, "Rollout/web");
 	assert_int_equal(w.p.n, 2);
-	assert_int_equal(child_observe, 3); /* the Rollout and its two Services */
+	assert_int_equal(child_observe, 4); /* the Rollout, its two Services and its Route */
 	assert_int_equal(plan_apply(&w.p, w.store, &w.o, "test", "default", NULL, &res), 0);
 	assert_int_equal(child_apply, 1); /* the child alone: the owner is not applied */
 	struct state_rows rows;
