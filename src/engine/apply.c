@@ -342,8 +342,17 @@ static int run_child(struct exec *x, struct plan_item *it)
 	bool interrupted = rc && cancelled(x->o);
 	struct step stp = { .resource = it->id, .action = (char *)action_names[it->action], .started = started,
 	                    .finished = finished, .result = interrupted ? "interrupted" : rc ? "failed" : "ok", .message = msg };
-	struct store_unit u = { .environment = env, .change = STORE_CHANGE_NONE, .step = &stp, .deployment = x->deployment };
+	/* resource.changed or .failed, as for any resource, with its owner */
+	struct unit_events ue = { .n = 0 };
+	json_t *d = json_pack("{s:s,s:s,s:s,s:I,s:s}", "action", action_names[it->action], "resource", it->id, "project",
+	                      it->project, "deployment", (json_int_t)x->deployment, "owner", it->row->owner);
+	if (rc)
+		json_object_set_new(d, "error", json_string(msg));
+	ue_add(&ue, it->project, env, rc ? "resource.failed" : "resource.changed", true, it->id, d);
+	struct store_unit u = { .environment = env, .change = STORE_CHANGE_NONE, .step = &stp, .deployment = x->deployment,
+	                        .events = ue.v, .nevents = ue.n };
 	int src = store_commit(x->s, &u);
+	ue_release(&ue);
 	if (src && !rc) {
 		atomic_store(&x->store_failed, true);
 		msg = xstrdup(cratis_error_last()->message);
