@@ -1040,6 +1040,10 @@ int child_request(struct cratis_request *req, const struct plan_item *it, const 
 	free(sd);
 	free(rollout);
 	free(rel);
+	if (rc) {
+		free(*spec);
+		*spec = NULL;
+	}
 	return rc;
 }
 
