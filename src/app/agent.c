@@ -174,7 +174,7 @@ int app_agent_targets(struct app *a, const char *system, struct strv *targets, s
 		return CRATIS_EIO;
 	}
 	for (size_t i = 0; i < rows.n; i++)
-		if (model_owns_project(m, rows.v[i].project) && !model_find(m, rows.v[i].project, rows.v[i].id))
+		if (model_owns_project(m, rows.v[i].project) && !rows.v[i].owner && !model_find(m, rows.v[i].project, rows.v[i].id))
 			strv_push_owned(targets, xasprintf("%s/%s", rows.v[i].project, rows.v[i].id));
 	store_rows_release(&rows);
 	return CRATIS_OK;

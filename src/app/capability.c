@@ -211,8 +211,8 @@ int app_cost(struct app *a, const struct app_cost_options *o, struct app_cost *o
 			const struct state_row *r = &rows.v[i];
 			const char *slash = r->api_version ? strchr(r->api_version, '/') : NULL;
 			const char *kslash = strchr(r->id, '/');
-			if (!r->spec || !slash || !kslash)
-				continue;
+			if (!r->spec || !slash || !kslash || r->owner)
+				continue; /* a Rollout's child is costed with it */
 			char *group = xstrndup(r->api_version, (size_t)(slash - r->api_version));
 			char *kind = xstrndup(r->id, (size_t)(kslash - r->id));
 			const struct cap_kind *k = cap_catalog_find(&a->caps, group, kind, slash + 1);

@@ -40,11 +40,21 @@ int app_resources(struct app *a, json_t **out, struct diags *d)
 		                                      "updated", row && row->updated ? row->updated : "",
 		                                      "outputs", outputs ? outputs : json_object()));
 	}
-	for (size_t i = 0; i < rows.n; i++)
-		if (!model_find(&a->model, rows.v[i].project, rows.v[i].id))
-			json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "id", rows.v[i].id, "project", rows.v[i].project,
-			                                      "apiVersion", rows.v[i].api_version, "status", "orphaned (not in manifests)",
-			                                      "updated", or_empty(rows.v[i].updated), "outputs", json_object()));
+	for (size_t i = 0; i < rows.n; i++) {
+		struct state_row *c = &rows.v[i];
+		if (c->owner) {
+			/* a child of a Rollout (a release's Service, its Route): shown with its owner */
+			json_t *outputs = c->outputs ? json_loads(c->outputs, 0, NULL) : NULL;
+			json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s}", "id", c->id, "project", c->project,
+			                                      "apiVersion", c->api_version, "status", c->status, "updated",
+			                                      or_empty(c->updated), "outputs", outputs ? outputs : json_object(),
+			                                      "owner", c->owner));
+		} else if (!model_find(&a->model, c->project, c->id)) {
+			json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "id", c->id, "project", c->project,
+			                                      "apiVersion", c->api_version, "status", "orphaned (not in manifests)",
+			                                      "updated", or_empty(c->updated), "outputs", json_object()));
+		}
+	}
 	store_rows_release(&rows);
 	*out = list;
 	return CRATIS_OK;
@@ -146,8 +156,13 @@ int app_state_list(struct app *a, const char *env, json_t **rows_out, json_t **l
 	}
 	json_t *r = json_array(), *l = json_array();
 	for (size_t i = 0; i < rows.n; i++)
-		json_array_append_new(r, json_pack("{s:s,s:s,s:s,s:s}", "id", rows.v[i].id, "project", rows.v[i].project,
-		                                   "status", rows.v[i].status, "updated", or_empty(rows.v[i].updated)));
+	{
+		json_t *e = json_pack("{s:s,s:s,s:s,s:s}", "id", rows.v[i].id, "project", rows.v[i].project,
+		                      "status", rows.v[i].status, "updated", or_empty(rows.v[i].updated));
+		if (rows.v[i].owner)
+			json_object_set_new(e, "owner", json_string(rows.v[i].owner));
+		json_array_append_new(r, e);
+	}
 	for (size_t i = 0; i < nlocks; i++)
 		json_array_append_new(l, json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:s}", "id", locks[i].id, "environment",
 		                                   locks[i].environment, "pid", (json_int_t)locks[i].pid, "host", locks[i].host,
@@ -196,6 +211,8 @@ int app_state_show(struct app *a, const char *env, const char *address, json_t *
 			json_decref(outputs);
 			outputs = pub;
 		}
+		if (r->owner)
+			json_object_set_new(o, "owner", json_string(r->owner));
 		json_object_set_new(o, "spec", spec ? spec : json_null());
 		json_object_set_new(o, "outputs", outputs ? outputs : json_null());
 		if (r->message)

@@ -77,6 +77,25 @@ struct surgery {
 	size_t done, failed;
 };
 
+/* True when child c's parent (the first of its deps: "Rollout/NAME") is id. */
+static bool child_parent_is(const struct state_row *c, const char *id)
+{
+	json_t *deps = c->deps ? json_loads(c->deps, 0, NULL) : NULL;
+	const char *p = json_string_value(json_array_get(deps, 0));
+	bool yes = p && !strcmp(p, id);
+	json_decref(deps);
+	return yes;
+}
+
+/* True when the parent of child c is among the n rows of pick. */
+static bool child_of_named(const struct state_row *c, struct state_row *const *pick, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (pick[k] && !pick[k]->owner && !strcmp(pick[k]->project, c->project) && child_parent_is(c, pick[k]->id))
+			return true;
+	return false;
+}
+
 static int surgery_begin(struct surgery *s, struct app *a, const char *env, struct diags *d)
 {
 	memset(s, 0, sizeof(*s));
@@ -143,6 +162,30 @@ int app_state_rm(struct app *a, const char *env, const char *const *addresses, s
 				pick[i] = NULL; /* named twice */
 		rc = rc ? rc : r;
 	}
+	/* children (a Rollout's releases and Route, projected from its release rows) go with their
+	 * owner: neither alone, nor an owner without every one of its children named */
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct state_row *r = pick[i];
+		if (!r)
+			continue;
+		for (size_t j = 0; !rc && j < s.rows.n; j++) {
+			struct state_row *c = &s.rows.v[j];
+			bool named = false;
+			for (size_t k = 0; k < n; k++)
+				named |= pick[k] == c;
+			if (c == r && c->owner && !child_of_named(c, pick, n)) {
+				rc = CRATIS_EINVAL;
+				struct diag *dg = diags_errorf(d, rc, "state rm: %s/%s is a child resource of %s (one of its releases or its Route): it cannot be forgotten on its own",
+				                               c->project, c->id, c->owner);
+				diag_hint(dg, "it is removed with its owner: `cratis state rm %s` with its children, or by the owner's apply and destroy", c->owner);
+			} else if (!r->owner && c->owner && !strcmp(c->project, r->project) && child_parent_is(c, r->id) && !named) {
+				rc = CRATIS_EINVAL;
+				struct diag *dg = diags_errorf(d, rc, "state rm: %s/%s has child resources (%s/%s, ...): refusing to forget it while they exist",
+				                               r->project, r->id, c->project, c->id);
+				diag_hint(dg, "name its children too to forget them with it (`cratis state list` shows them, owned by %s), or `cratis destroy -target %s`", r->id, r->id);
+			}
+		}
+	}
 	if (rc)
 		goto out_end;
 	const char *project = NULL;
@@ -156,6 +199,14 @@ int app_state_rm(struct app *a, const char *env, const char *const *addresses, s
 			continue;
 		char at[32];
 		now_rfc3339(at);
+		if (pick[i]->owner) {
+			/* a projection of its owner's release rows: it goes with the owner's row */
+			s.done++;
+			char *full = xasprintf("%s/%s", pick[i]->project, pick[i]->id);
+			json_array_append_new(list, json_string(full));
+			free(full);
+			continue;
+		}
 		struct step st = { .resource = pick[i]->id, .action = "forget", .result = "ok",
 		                   .message = "removed from state; the resource itself was left as it is", .started = at, .finished = at };
 		if (store_remove(a->store, env, pick[i]->project, pick[i]->id, &st, s.dep.id)) {
@@ -186,6 +237,16 @@ int app_state_mv(struct app *a, const char *env, const char *from, const char *t
 	struct state_row *r;
 	if ((rc = find_row(&s.rows, env, from, &r, d)) || (rc = not_pending(r, env, "move", d)))
 		goto out_end;
+	for (size_t j = 0; j < s.rows.n; j++) {
+		struct state_row *c = &s.rows.v[j];
+		if (c->owner && (c == r || (!strcmp(c->project, r->project) && child_parent_is(c, r->id)))) {
+			rc = CRATIS_EINVAL;
+			diags_errorf(d, rc, c == r ? "state mv: %s/%s is a child resource of %s: it is named by its owner and cannot be moved"
+			                           : "state mv: %s/%s has child resources (%s/%s, ...): its releases are recorded under its name; refusing to move it",
+			             r->project, r->id, c == r ? c->owner : c->project, c == r ? "" : c->id);
+			goto out_end;
+		}
+	}
 	/* NEW: Kind/name or project/Kind/name, of the same project and kind */
 	const char *to_id = to;
 	const char *first = strchr(to, '/');

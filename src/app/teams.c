@@ -800,8 +800,8 @@ static int project_usage(struct app *a, const char *env, const char *project, co
 	}
 	for (size_t i = 0; i < rows.n && !rc; i++) {
 		const struct state_row *row = &rows.v[i];
-		if ((planned && map_get_pair(planned, row->project, row->id)) || !row->spec)
-			continue; /* planned below, or never applied */
+		if ((planned && map_get_pair(planned, row->project, row->id)) || !row->spec || row->owner)
+			continue; /* planned below, or never applied; a Rollout's child counts with it */
 		char kind[64];
 		kind_of(row->id, kind);
 		json_t *spec = json_loads(row->spec, 0, NULL);

@@ -26,9 +26,10 @@ int cmd_get(int argc, char **argv, struct cli_ctx *ctx)
 		size_t i;
 		json_t *o;
 		json_array_foreach(list, i, o)
-			printf("%-32s %-12s %-28s %s\n", json_string_value(json_object_get(o, "id")),
+			printf("%-32s %-12s %-28s %s%s%s\n", json_string_value(json_object_get(o, "id")),
 			       json_string_value(json_object_get(o, "project")), json_string_value(json_object_get(o, "status")),
-			       json_string_value(json_object_get(o, "updated")));
+			       json_string_value(json_object_get(o, "updated")), json_object_get(o, "owner") ? "  owned by " : "",
+			       json_object_get(o, "owner") ? json_string_value(json_object_get(o, "owner")) : "");
 	}
 	json_decref(list);
 	diags_release(&d);

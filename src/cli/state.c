@@ -117,7 +117,8 @@ int cmd_state(int argc, char **argv, struct cli_ctx *ctx)
 			size_t i;
 			json_t *o;
 			json_array_foreach(rows, i, o)
-				printf("%s/%s\t%s\n", sget(o, "project"), sget(o, "id"), sget(o, "status"));
+				printf("%s/%s\t%s%s%s\n", sget(o, "project"), sget(o, "id"), sget(o, "status"),
+				       json_object_get(o, "owner") ? "\towned by " : "", json_object_get(o, "owner") ? sget(o, "owner") : "");
 			json_array_foreach(locks, i, o)
 				printf("lock %s on environment '%s': %s@%s pid %lld '%s' since %s\n", sget(o, "id"), sget(o, "environment"),
 				       sget(o, "user"), sget(o, "host"), (long long)json_integer_value(json_object_get(o, "pid")),

@@ -308,6 +308,73 @@ static int apply_now(void *payload, const char *id, char **detail)
 	return CRATIS_OK;
 }
 
+/* A child of a Rollout (its row projected from a release row, store_children). Update: repair a
+ * child Service that drifted (its release process exited, lost its port): the Service handler
+ * applies the release's recorded spec in the release's own directory, which starts the same
+ * release again on its port; no new release, and the owner is not called. Delete (its Rollout
+ * goes): the Route stops routing, then each release process stops, before the Rollout's own
+ * destroy retires the release rows (which removes the children from state, in the transaction
+ * that retires them). Only the history step is written here. */
+static int run_child(struct exec *x, struct plan_item *it)
+{
+	const char *env = x->p->environment;
+	char started[32], finished[32];
+	now_rfc3339(started);
+	int64_t t0 = now_ms();
+	engine_emit(x->o->observer, &(struct engine_event){ .type = EV_RESOURCE_STARTED, .resource = it->id,
+	                                                     .action = it->action, .deployment = x->deployment });
+	struct cratis_request req;
+	char *name = NULL, *dir = NULL, *cspec = NULL;
+	json_t *out = NULL;
+	struct call c;
+	call_init(&c, it->id);
+	c.observer = x->o->observer;
+	c.cancel = x->o->cancel;
+	c.grace_ms = x->o->grace_ms;
+	int rc = child_request(&req, it, env, x->o, &name, &dir, &cspec);
+
+	if (!rc && it->action == ACT_DELETE)
+		req.spec = NULL;
+	if (!rc)
+		rc = handler_call(it->handler, it->action == ACT_DELETE ? OP_DESTROY : OP_APPLY, &req, &c, &out);
+	now_rfc3339(finished);
+	char *msg = rc ? xstrdup(cratis_error_last()->message) : NULL;
+	bool interrupted = rc && cancelled(x->o);
+	struct step stp = { .resource = it->id, .action = (char *)action_names[it->action], .started = started,
+	                    .finished = finished, .result = interrupted ? "interrupted" : rc ? "failed" : "ok", .message = msg };
+	/* resource.changed or .failed, as for any resource, with its owner */
+	struct unit_events ue = { .n = 0 };
+	json_t *d = json_pack("{s:s,s:s,s:s,s:I,s:s}", "action", action_names[it->action], "resource", it->id, "project",
+	                      it->project, "deployment", (json_int_t)x->deployment, "owner", it->row->owner);
+	if (rc)
+		json_object_set_new(d, "error", json_string(msg));
+	ue_add(&ue, it->project, env, rc ? "resource.failed" : "resource.changed", true, it->id, d);
+	struct store_unit u = { .environment = env, .change = STORE_CHANGE_NONE, .step = &stp, .deployment = x->deployment,
+	                        .events = ue.v, .nevents = ue.n };
+	int src = store_commit(x->s, &u);
+	ue_release(&ue);
+	if (src && !rc) {
+		atomic_store(&x->store_failed, true);
+		msg = xstrdup(cratis_error_last()->message);
+		rc = src;
+	}
+	if (rc)
+		error_set(rc, "%s", msg);
+	struct engine_event ev = { .type = !rc ? EV_RESOURCE_FINISHED : interrupted ? EV_RESOURCE_INTERRUPTED : EV_RESOURCE_FAILED,
+	                           .resource = it->id, .action = it->action, .elapsed_ms = now_ms() - t0,
+	                           .deployment = x->deployment, .message = rc ? msg : NULL };
+	engine_emit(x->o->observer, &ev);
+	if (rc)
+		error_set(rc, "%s", msg);
+	free(msg);
+	json_decref(out);
+	call_release(&c);
+	free(name);
+	free(dir);
+	free(cspec);
+	return rc;
+}
+
 /* Run one item's plugin calls and record the outcome. Returns CRATIS_OK or a status; *unchanged
  * is set when it turned out to need no change (unchanged_once_known: nothing called or recorded). */
 static int run_item(struct exec *x, struct plan_item *it, bool *unchanged)
@@ -323,6 +390,8 @@ static int run_item(struct exec *x, struct plan_item *it, bool *unchanged)
 		            action_names[it->action]);
 		return CRATIS_OK;
 	}
+	if (it->row && it->row->owner)
+		return run_child(x, it);
 	char started[32], finished[32];
 	now_rfc3339(started);
 	int64_t t0 = now_ms();

@@ -40,6 +40,19 @@ struct secret_ctx {
 /* Set c->secret and c->secret_payload (sc, filled here, must outlive the call) for it. */
 void call_use_secrets(struct call *c, struct secret_ctx *sc, struct plan *p, struct plan_item *it);
 
+/* The request for plan item it, a child of a Rollout (it->row->owner set; store_children): a
+ * Service/NAME.RELEASE gets the Service handler's apiVersion and kind, name NAME@RELEASE,
+ * statedir ROLLOUT_STATEDIR/releases/RELEASE and its recorded spec (also as req->prior's
+ * {spec, outputs: {}}, which observe reads); a Route/NAME the Route
+ * handler's, name NAME, statedir ROLLOUT_STATEDIR/router and the router spec of its outputs
+ * (needed unless it->action is a delete: a Route under an experiment's split has none)
+ * (where and how the Rollout runs them: src/rollout/common.c). Identity and System as
+ * item_request. *name, *dir and *spec (heap, caller frees; NULL when unused or on error) back
+ * req's strings. Returns CRATIS_OK, or CRATIS_EINVAL (not such a child, or a name that cannot
+ * make a statedir). */
+int child_request(struct cratis_request *req, const struct plan_item *it, const char *env, const struct engine_opts *o,
+                  char **name, char **dir, char **spec);
+
 /* ---- -target (plan_target.c), used by plan.c's build ---- */
 
 /* Which resources (keep_res, per model resource) and recorded rows (keep_row, per row) a plan

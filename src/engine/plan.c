@@ -18,6 +18,24 @@
 
 const char *const action_names[] = { "no-op", "create", "update", "replace", "delete" };
 
+/* Free what one item holds and zero it. */
+static void plan_item_release_one(struct plan_item *it)
+{
+	free(it->id);
+	free(it->project);
+	json_decref(it->desired);
+	json_decref(it->request);
+	json_decref(it->outputs);
+	json_decref(it->predicted);
+	strv_release(&it->changes);
+	free(it->reason);
+	free(it->deps);
+	free(it->system);
+	free(it->system_type);
+	free(it->system_spec);
+	memset(it, 0, sizeof(*it));
+}
+
 void plan_release(struct plan *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
@@ -954,6 +972,171 @@ static void decide_item(struct plan *p, size_t i, struct diags *errors, const vo
 	decide(p, &p->items[i], payload, errors);
 }
 
+/* The release a child Service runs (its outputs' "release"), heap, or NULL. */
+static char *child_release(const struct state_row *row)
+{
+	json_t *o = row->outputs ? json_loads(row->outputs, 0, NULL) : NULL;
+	const char *r = json_string_value(json_object_get(o, "release"));
+	char *out = r ? xstrdup(r) : NULL;
+	json_decref(o);
+	return out;
+}
+
+/* The parent of a child row (the first of its deps, "Rollout/NAME"), heap, or NULL. */
+static char *child_parent(const struct state_row *row)
+{
+	json_t *d = row->deps ? json_loads(row->deps, 0, NULL) : NULL;
+	const char *p = json_string_value(json_array_get(d, 0));
+	char *out = p && !strncmp(p, "Rollout/", 8) ? xstrdup(p) : NULL;
+	json_decref(d);
+	return out;
+}
+
+int child_request(struct cratis_request *req, const struct plan_item *it, const char *env, const struct engine_opts *o,
+                  char **name, char **dir, char **spec)
+{
+	*name = *dir = *spec = NULL;
+	item_request(req, it, env, o);
+	char *rollout = child_parent(it->row), *rel = child_release(it->row), *sd = NULL;
+	bool service = !strncmp(it->id, "Service/", 8), route = !strncmp(it->id, "Route/", 6);
+	int rc = CRATIS_OK;
+	if (route) {
+		/* the Route handler's spec the Rollout writes now (store_route_spec) */
+		json_t *outs = it->row->outputs ? json_loads(it->row->outputs, 0, NULL) : NULL;
+		json_t *rt = json_object_get(outs, "router");
+		*spec = json_is_object(rt) ? json_dumps(rt, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		json_decref(outs);
+	}
+	if (!rollout || (service && !rel) || (!service && !route) || (route && !*spec && it->action != ACT_DELETE))
+		rc = error_set(CRATIS_EINVAL, "%s: not a child Service or Route of a Rollout", it->id);
+	if (!rc)
+		rc = item_statedir(&sd, o, env, it->project, rollout);
+	const char *st = !rc ? (service ? it->row->spec : *spec) : NULL;
+	if (!rc) {
+		/* the names and directories the Rollout gives them (src/rollout/common.c) */
+		*dir = service ? xasprintf("%s/releases/%s", sd, rel) : xasprintf("%s/router", sd);
+		*name = service ? xasprintf("%s@%s", rollout + 8, rel) : xstrdup(rollout + 8);
+		req->api_version = service ? "service/v1" : "router/v1";
+		req->kind = service ? "Service" : "Route";
+		req->name = *name;
+		req->statedir = *dir;
+		/* the spec and, as plugins read drift from it, the prior document {spec, outputs}: one
+		 * heap block behind *spec holds both texts */
+		json_t *sj = st ? json_loads(st, 0, NULL) : NULL;
+		json_t *pj = json_pack("{s:o,s:o}", "spec", sj ? sj : json_object(), "outputs", json_object());
+		char *prior = json_text(pj);
+		json_decref(pj);
+		st = st ? st : "{}";
+		size_t ls = strlen(st), lp = strlen(prior);
+		char *block = xmalloc(ls + lp + 2);
+		memcpy(block, st, ls + 1);
+		memcpy(block + ls + 1, prior, lp + 1);
+		free(prior);
+		free(*spec);
+		*spec = block;
+		req->spec = block;
+		req->prior = block + ls + 1;
+	}
+	free(sd);
+	free(rollout);
+	free(rel);
+	if (rc) {
+		free(*spec);
+		*spec = NULL;
+	}
+	return rc;
+}
+
+/* Refresh each child Service of a Rollout that the plan leaves as it is through the Service
+ * handler's observe (its process runs, owns its port, answers its health check), and plan the
+ * repair of each that drifted as an update of the child alone, after its owner. A Rollout that
+ * changes is left to its own apply (which may retire the release). With a saved plan (sx), no
+ * handler is asked: the children it repairs are taken from it. */
+static void plan_children(struct plan *p, struct registry *reg, const struct engine_opts *o,
+                          const struct saved_index *sx, struct diags *errors)
+{
+	struct handler *h = registry_find(reg, "service", "Service", "v1");
+	size_t nmodel = p->n;
+	for (size_t j = 0; h && j < p->rows.n && !(o->cancel && *o->cancel); j++) {
+		struct state_row *row = &p->rows.v[j];
+		/* a variant of a running Experiment (owner Experiment/X) is the Experiment's to heal:
+		 * its observe reports a dead variant and its apply starts it again; so is the Route
+		 * while the Experiment's split is live (no outputs.router then) */
+		bool service = !strncmp(row->id, "Service/", 8);
+		if (!row->owner || strncmp(row->owner, "Rollout/", 8) || (!service && strncmp(row->id, "Route/", 6)) ||
+		    (!service && (!row->outputs || !strstr(row->outputs, "\"router\""))))
+			continue;
+		char *owner = child_parent(row);
+		size_t k = 0;
+		while (owner && k < nmodel && (strcmp(p->items[k].id, owner) || strcmp(p->items[k].project, row->project)))
+			k++;
+		free(owner);
+		if (k >= nmodel || p->items[k].action != ACT_NOOP)
+			continue;
+		struct plan_item *it = &p->items[p->n];
+		memset(it, 0, sizeof(*it));
+		it->action = ACT_NOOP;
+		it->row = row;
+		it->handler = h;
+		it->id = xstrdup(row->id);
+		it->project = xstrdup(row->project);
+		snprintf(it->kind_buf, sizeof(it->kind_buf), service ? "Service" : "Route");
+		it->handler = service ? h : registry_find(reg, "router", "Route", "v1");
+		it->system = p->items[k].system ? xstrdup(p->items[k].system) : NULL;
+		it->system_type = p->items[k].system_type ? xstrdup(p->items[k].system_type) : NULL;
+		it->system_spec = p->items[k].system_spec ? xstrdup(p->items[k].system_spec) : NULL;
+		if (sx) {
+			if (map_get_pair(&sx->map, row->project, row->id)) {
+				it->action = ACT_UPDATE;
+				it->desired = row->spec ? json_loads(row->spec, 0, NULL) : NULL;
+				add_dep(it, k);
+				take_saved_item(p, p->n++, sx, errors);
+			} else {
+				plan_item_release_one(it);
+			}
+			continue;
+		}
+		struct cratis_request req;
+		char *name, *dir, *cspec;
+		if (!it->handler || child_request(&req, it, p->environment, o, &name, &dir, &cspec)) {
+			if (!it->handler) {
+				plan_item_release_one(it);
+				continue;
+			}
+			diags_errorf(errors, CRATIS_EINVAL, "%s: %s", it->id, cratis_error_last()->message);
+			plan_item_release_one(it);
+			continue;
+		}
+		req.dry_run = 1;
+		struct call c;
+		call_init(&c, it->id);
+		c.observer = o->observer;
+		c.cancel = o->cancel;
+		c.grace_ms = o->grace_ms;
+		json_t *out = NULL;
+		int rc = handler_call(it->handler, OP_OBSERVE, &req, &c, &out);
+		bool gone = !rc && json_is_false(json_object_get(out, "exists"));
+		if (!rc && (gone || json_is_true(json_object_get(out, "drift")))) {
+			const char *why = json_string_value(json_object_get(out, "reason"));
+			it->action = ACT_UPDATE;
+			it->reason = xasprintf("drift: (owned by %s) %s", row->owner,
+			                       why ? why : gone ? "it does not exist" : "live state differs from the recorded state");
+			it->desired = row->spec ? json_loads(row->spec, 0, NULL) : NULL;
+			add_dep(it, k);
+			p->n++;
+		} else {
+			if (rc)
+				diags_errorf(errors, rc, "%s: cannot refresh: %s", it->id, cratis_error_last()->message);
+			plan_item_release_one(it);
+		}
+		json_decref(out);
+		call_release(&c);
+		free(name);
+		free(dir);
+		free(cspec);
+	}
+}
+
 static void cycle_error(struct model *m, const size_t *cycle, size_t n, struct diags *errors)
 {
 	struct buf b = BUF_INIT;
@@ -1032,6 +1215,26 @@ static int build(struct plan *p, struct model *m, struct store *s, struct regist
 	}
 	if (saved && (rc = check_saved_state(p, saved, errors)))
 		return rc;
+	/* -target of a child acts through its owner (the child's Rollout), as kubectl acts on a
+	 * Deployment rather than the ReplicaSet it owns */
+	for (size_t k = 0; k < p->targets.n; k++)
+		for (size_t j = 0; j < p->rows.n; j++) {
+			struct state_row *row = &p->rows.v[j];
+			size_t pl = strlen(row->project);
+			const char *t = p->targets.v[k];
+			bool full = !strncmp(t, row->project, pl) && t[pl] == '/' && !strcmp(t + pl + 1, row->id);
+			if (!row->owner || (strcmp(t, row->id) && !full))
+				continue;
+			char *parent = child_parent(row);
+			if (!parent)
+				continue;
+			engine_logf(o->observer, CRATIS_LOG_INFO, NULL, "-target %s: a child resource of %s; the plan acts through its owner", t, parent);
+			char *nt = full ? xasprintf("%s/%s", row->project, parent) : xstrdup(parent);
+			free(p->targets.v[k]);
+			p->targets.v[k] = nt;
+			free(parent);
+			break;
+		}
 	size_t nres = destroy ? 0 : m->nresources;
 	/* graph and order of desired resources */
 	struct graph g;
@@ -1053,7 +1256,15 @@ static int build(struct plan *p, struct model *m, struct store *s, struct regist
 	for (size_t j = 0; j < p->rows.n; j++) {
 		struct state_row *row = &p->rows.v[j];
 		size_t i = index_of(&index, row->project, row->id);
-		row_desired[j] = i != 0;
+		if (i && row->owner) {
+			/* a child's id is its owner's: a manifest cannot declare it (kubectl refuses to
+			 * adopt an object another controller owns the same way) */
+			manifest_error(errors, m->resources[i - 1]->doc, "metadata.name",
+			               "%s is a child resource of %s (one of its releases or its Route) and cannot be declared in a manifest; give this resource another name",
+			               row->id, row->owner);
+			i = 0;
+		}
+		row_desired[j] = i != 0 || row->owner;
 		if (i && !strcmp(m->resources[i - 1]->project, row->project) && !strcmp(m->resources[i - 1]->id, row->id))
 			row_of[i - 1] = row;
 	}
@@ -1117,6 +1328,8 @@ static int build(struct plan *p, struct model *m, struct store *s, struct regist
 		saved_index_init(&sx, json_object_get(saved, "resources"));
 		for (size_t i = 0; i < p->n; i++)
 			take_saved_item(p, i, &sx, errors);
+		if (!destroy && !errors->n)
+			plan_children(p, reg, o, &sx, errors);
 	} else {
 		run_items(p, p->n, o->jobs, false, validate_item, o, errors);
 		if (errors->n) {
@@ -1125,14 +1338,26 @@ static int build(struct plan *p, struct model *m, struct store *s, struct regist
 			return error_set(CRATIS_EINVAL, "validation failed");
 		}
 		run_items(p, p->n, o->jobs, true, decide_item, o, errors);
+		if (!destroy && o->refresh && !errors->n)
+			plan_children(p, reg, o, NULL, errors);
 	}
 
 	/* recorded resources no longer desired: delete, dependents first */
 	size_t first_delete = p->n;
 	for (size_t i = 0; i < p->rows.n; i++) {
 		struct state_row *row = &p->rows.v[i];
-		if (!destroy && row_desired[i])
+		if (row->owner) {
+			/* a child goes when its parent goes, before it (the parent's delete waits for its
+			 * children's, through their deps); otherwise its owner's apply manages it */
+			char *parent = child_parent(row);
+			struct state_row *prow = parent ? store_rows_find(&p->rows, row->project, parent) : NULL;
+			free(parent);
+			bool goes = prow && (destroy || !row_desired[prow - p->rows.v]) && (!keep_row || keep_row[prow - p->rows.v]);
+			if (!goes)
+				continue;
+		} else if (!destroy && row_desired[i]) {
 			continue;
+		}
 		if (keep_row && !keep_row[i])
 			continue;
 		struct plan_item *it = &p->items[p->n++];

@@ -160,8 +160,8 @@ void take_saved_item(struct plan *p, size_t i, const struct saved_index *res, st
 			strv_push(&it->changes, json_string_value(c));
 	free(it->reason);
 	it->reason = json_is_string(json_object_get(e, "reason")) ? xstrdup(json_string_value(json_object_get(e, "reason"))) : NULL;
-	if (it->action == ACT_DELETE)
-		return;
+	if (it->action == ACT_DELETE || !it->res)
+		return; /* a delete, or a child's repair: its spec is its recorded row's (prior_state) */
 	/* outputs its plugin predicted: its dependents (later items) resolve them as planned */
 	json_decref(it->predicted);
 	json_t *pred = json_object_get(e, "predicted_outputs");

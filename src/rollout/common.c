@@ -185,18 +185,12 @@ bool ro_release_owns_port(struct rop *o, struct release *r, char **why)
 /* Point the router: active traffic to port active (0: nothing live yet), preview to preview. */
 int ro_route(struct rop *o, int active, int preview)
 {
-	int ap = ro_iget(o->spec, "activePort", 0), pp = ro_iget(o->spec, "previewPort", 0);
-	char up[32], pup[32];
-	snprintf(up, sizeof(up), "127.0.0.1:%d", active ? active : preview);
-	snprintf(pup, sizeof(pup), "127.0.0.1:%d", preview ? preview : active);
-	/* before anything is live, only the preview address is served */
-	json_t *s = active ? json_pack("{s:i,s:s,s:{s:i,s:s}}", "listen", ap, "upstream", up, "preview", "listen", pp, "upstream", pup)
-	                   : json_pack("{s:i,s:s}", "listen", pp, "upstream", up);
-	char *spec = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS), *dir = xasprintf("%s/router", o->statedir);
+	/* the same spec the Rollout's Route child shows (store_route_spec) */
+	char *spec = store_route_spec(ro_iget(o->spec, "activePort", 0), ro_iget(o->spec, "previewPort", 0), active, preview),
+	     *dir = xasprintf("%s/router", o->statedir);
 	int rc = ro_call_handler(o, "router", "Route", OP_APPLY, o->name, dir, spec, NULL);
 	free(spec);
 	free(dir);
-	json_decref(s);
 	return rc;
 }
 

@@ -339,6 +339,8 @@ int store_list(struct store *s, const char *environment, const char *project, st
 {
 	memset(out, 0, sizeof(*out));
 	int rc = s->ops->list(s, environment, project, out);
+	if (!rc)
+		rc = store_children(s, environment, out);
 	if (rc)
 		store_rows_release(out);
 	return rc;
@@ -450,6 +452,7 @@ static void row_release(struct state_row *r)
 	free(r->pending_spec);
 	free(r->message);
 	free(r->updated);
+	free(r->owner);
 }
 
 void store_rows_keep(struct state_rows *rows, bool (*keep)(const struct state_row *r, void *payload), void *payload)

@@ -29,6 +29,9 @@ struct state_row {
 	char *message;        /* last error, or NULL */
 	char *updated;        /* RFC 3339, from the store's clock */
 	int64_t deployment;   /* id of the deployment that last touched it */
+	char *owner;          /* a child resource (store_children): "Rollout/NAME" or "Experiment/NAME"
+	                       * that owns it, as a Kubernetes ownerReference; NULL for a resource of
+	                       * the manifests. Backends leave it NULL */
 };
 
 struct state_rows {
@@ -483,10 +486,39 @@ int lock_keeper_start(struct lock_keeper **out, struct store *s, const char *loc
 int lock_keeper_stop(struct lock_keeper *k);
 
 /* Recorded resources of environment, of project (NULL = every project), ordered by project and
- * id. *out is always initialised (empty on error). CRATIS_EIO when the store cannot be read. */
+ * id, with the child resources of every Rollout among them (store_children: rows with owner
+ * set). *out is always initialised (empty on error). CRATIS_EIO when the store cannot be read. */
 int store_list(struct store *s, const char *environment, const char *project, struct state_rows *out);
 void store_rows_release(struct state_rows *rows);
 /* Keep the rows for which keep(row, payload) is true (in order), free the others. */
+/* The child resources of the Rollouts among rows (recorded in environment), appended to rows,
+ * which are then sorted by (project, id) again. A Rollout's children are projections of its
+ * release rows (store_releases), so a child exists exactly while its release row says it runs,
+ * with no second write to keep in step:
+ *   - "Service/NAME.RELEASE" (apiVersion service/v1) for each release whose status runs
+ *     (store_release_runs): spec the Service spec it runs, outputs {release, status, colour,
+ *     port, url, stage, experiment?}, owner "Rollout/NAME", or "Experiment/X" for a variant of a
+ *     running experiment X;
+ *   - "Route/NAME" (router/v1) while any does: spec {activePort, previewPort, upstreams:
+ *     [{service, port, weight, status}]} (weights 100 for the active release, 0 for the others,
+ *     an experiment's split for its variants), outputs {router: the Route handler's spec the
+ *     Rollout writes now (store_route_spec), left out while an experiment's split is live},
+ *     owner "Rollout/NAME".
+ * Each child has status "ready", deps starting with its parent "Rollout/NAME" (the Route's then
+ * lists the Services it routes to, so that a destroy stops the Route first) and the Rollout's
+ * deployment. store_list calls it.
+ * Returns CRATIS_OK, or the status of store_releases (CRATIS_EIO) with the last error set; the
+ * children of earlier Rollouts are then in rows. */
+int store_children(struct store *s, const char *environment, struct state_rows *rows);
+/* The spec of the Route handler (router/v1) a Rollout writes for its router, as heap JSON text
+ * (compact, sorted keys): the public address active_port to 127.0.0.1:active and the preview
+ * address preview_port to 127.0.0.1:preview; with active 0 (nothing live yet) only the preview
+ * address, to preview. The Rollout (ro_route) and its Route child (outputs.router, refreshed by
+ * the engine) use this one function. Always succeeds. */
+char *store_route_spec(int active_port, int preview_port, int active, int preview);
+/* True when a release with this status has a running process (a child Service): active,
+ * preview, previous, variant, and the transient promoting, retiring, failing. */
+bool store_release_runs(const char *status);
 void store_rows_keep(struct state_rows *rows, bool (*keep)(const struct state_row *r, void *payload), void *payload);
 /* Row with project/id in rows, or NULL. */
 struct state_row *store_rows_find(struct state_rows *rows, const char *project, const char *id);

@@ -207,6 +207,115 @@ static void test_plan_drift_is_an_update(void **state)
 	world_close(&w);
 }
 
+/* The children of a Rollout (store_children): a Service that drifted is refreshed and repaired
+ * on its own (the owner unchanged, no new row), and a destroy removes the Route, then the
+ * Services, then the owner. Handlers: in-process stand-ins that count their calls per kind. */
+static atomic_int child_observe, child_apply, child_destroy;
+static int child_obs(void *d, const struct cratis_request *r, char **o)
+{
+	(void)d;
+	child_observe++;
+	/* the release r1 lost its process; r2 runs */
+	bool dead = !strcmp(r->kind, "Service") && !strcmp(r->name, "web@r1-aa");
+	if (!strcmp(r->kind, "Service"))
+		assert_non_null(strstr(r->statedir, dead ? "/releases/r1-aa" : "/releases/r2-bb"));
+	if (!strcmp(r->kind, "Route")) {
+		/* what the Rollout writes to its router: public to the active release, preview too */
+		assert_string_equal(r->name, "web");
+		assert_non_null(strstr(r->statedir, "/Rollout-web/router"));
+		assert_string_equal(r->spec, "{\"listen\":8280,\"preview\":{\"listen\":8281,\"upstream\":\"127.0.0.1:10000\"},"
+		                             "\"upstream\":\"127.0.0.1:10000\"}");
+	}
+	const char *res = dead ? "{\"exists\":true,\"drift\":true,\"reason\":\"process is not running\"}" : "{\"exists\":true,\"drift\":false}";
+	*o = host_services.alloc(strlen(res) + 1);
+	memcpy(*o, res, strlen(res) + 1);
+	return CRATIS_OK;
+}
+static int child_app(void *d, const struct cratis_request *r, char **o)
+{
+	(void)d;
+	(void)o;
+	if (strcmp(r->kind, "Rollout"))
+		child_apply++;
+	return CRATIS_OK;
+}
+static int child_des(void *d, const struct cratis_request *r, char **o)
+{
+	(void)d;
+	(void)r;
+	(void)o;
+	child_destroy++;
+	return CRATIS_OK;
+}
+
+static void test_plan_children_drift_and_destroy_order(void **state)
+{
+	(void)state;
+	struct world w;
+	world_open(&w);
+	static const struct cratis_ops ops = { sizeof(struct cratis_ops), NULL, NULL, child_app, child_des, child_obs };
+	static const char *const versions[] = { "v1", NULL };
+	static const struct cratis_handler hs[] = {
+		{ sizeof(struct cratis_handler), "fake", "Rollout", versions, &ops, NULL, NULL },
+		{ sizeof(struct cratis_handler), "service", "Service", versions, &ops, NULL, NULL },
+		{ sizeof(struct cratis_handler), "router", "Route", versions, &ops, NULL, NULL },
+	};
+	struct diags errors = DIAGS_INIT;
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(registry_add_handler(&w.reg, w.reg.plugins[0], &hs[i], &errors), 0);
+	diags_release(&errors);
+	const char *one = "apiVersion: fake/v1\nkind: Rollout\nmetadata: {name: web}\nspec: {activePort: 8280, previewPort: \"8281\"}\n";
+	assert_int_equal(world_plan(&w, one), 0);
+	struct apply_result res;
+	assert_int_equal(plan_apply(&w.p, w.store, &w.o, "test", "default", NULL, &res), 0);
+	struct release v[2] = {
+		{ .project = "default", .environment = "dev", .rollout = "web", .id = "r1-aa", .colour = "blue", .port = 10000,
+		  .spec = "{\"command\":[\"a\"]}", .status = "active", .log = "[]" },
+		{ .project = "default", .environment = "dev", .rollout = "web", .id = "r2-bb", .colour = "green", .port = 10001,
+		  .spec = "{\"command\":[\"b\"]}", .status = "previous", .log = "[]" },
+	};
+	assert_int_equal(store_releases_put(w.store, v, 2), 0);
+	child_observe = child_apply = child_destroy = 0;
+	assert_int_equal(world_plan(&w, one), 0);
+	/* the owner is unchanged; only the drifted child is an update, after its owner */
+	assert_int_equal(item(&w, "Rollout/web")->action, ACT_NOOP);
+	struct plan_item *c = item(&w, "Service/web.r1-aa");
+	assert_int_equal(c->action, ACT_UPDATE);
+	assert_string_equal(c->reason, "drift: (owned by Rollout/web) process is not running");
+	assert_int_equal(c->ndeps, 1);
+	assert_string_equal(w.p.items[c->deps[0]].id, "Rollout/web");
+	assert_int_equal(w.p.n, 2);
+	assert_int_equal(child_observe, 4); /* the Rollout, its two Services and its Route */
+	assert_int_equal(plan_apply(&w.p, w.store, &w.o, "test", "default", NULL, &res), 0);
+	assert_int_equal(child_apply, 1); /* the child alone: the owner is not applied */
+	struct state_rows rows;
+	assert_int_equal(store_list(w.store, "dev", NULL, &rows), 0);
+	assert_int_equal(rows.n, 4); /* Rollout, Route, two Services: no row of its own for a child */
+	store_rows_release(&rows);
+	/* a manifest cannot declare a child's id */
+	char *clash = xasprintf("%s---\napiVersion: router/v1\nkind: Route\nmetadata: {name: web}\nspec: {x: 1}\n", one);
+	assert_int_not_equal(world_plan(&w, clash), 0);
+	free(clash);
+	char *msg = joined(&w.errors);
+	assert_non_null(strstr(msg, "is a child resource of Rollout/web"));
+	free(msg);
+	/* destroy: the Route first, then the Services, then the owner */
+	w.o.destroy = true;
+	assert_int_equal(world_plan(&w, one), 0);
+	assert_int_equal(w.p.n, 4);
+	struct plan_item *ro = item(&w, "Rollout/web"), *route = item(&w, "Route/web");
+	assert_int_equal(ro->ndeps, 3);
+	for (size_t k = 0; k < 2; k++) {
+		struct plan_item *svc = item(&w, k ? "Service/web.r2-bb" : "Service/web.r1-aa");
+		assert_int_equal(svc->action, ACT_DELETE);
+		assert_int_equal(svc->ndeps, 1);
+		assert_ptr_equal(&w.p.items[svc->deps[0]], route);
+	}
+	assert_int_equal(plan_apply(&w.p, w.store, &w.o, "test", "default", NULL, &res), 0);
+	assert_int_equal(child_destroy, 4);
+	world_close(&w);
+}
+
 static void test_plan_removed_resource_is_deleted(void **state)
 {
 	(void)state;
@@ -384,6 +493,7 @@ int main(void)
 		cmocka_unit_test(test_plan_update_with_changed_fields),
 		cmocka_unit_test(test_plan_recorded_spec_compared_by_value),
 		cmocka_unit_test(test_plan_drift_is_an_update),
+		cmocka_unit_test(test_plan_children_drift_and_destroy_order),
 		cmocka_unit_test(test_plan_removed_resource_is_deleted),
 		cmocka_unit_test(test_plan_cycle_is_reported_with_location),
 		cmocka_unit_test(test_plan_validation_error_names_field),

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <jansson.h>
+
 #include "state/store.h"
 #include "util/buf.h"
 
@@ -874,6 +876,88 @@ static void test_store_artifacts_and_releases(void **state)
 	assert_int_equal(rels.n, 1);
 	assert_string_equal(rels.v[0].colour, "blue");
 	store_releases_release(&rels);
+	store_close(s);
+}
+
+/* A Rollout's children are its running releases and its Route, projected from the release rows:
+ * they appear and go in the transaction that writes the releases, with owner and deps, sorted
+ * among the other rows; an experiment's variant is owned by the experiment, with its weight */
+static void test_store_children_of_a_rollout(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_ok(fx);
+	struct state_row ro = { .project = "p", .id = "Rollout/web", .api_version = "cratis/v1",
+	                        .spec = "{\"activePort\":8280,\"previewPort\":8281}", .outputs = "{}", .deps = "[]", .status = "ready" };
+	struct state_row task = { .project = "p", .id = "Task/z", .api_version = "exec/v1", .spec = "{}", .outputs = "{}",
+	                          .deps = "[]", .status = "ready" };
+	assert_int_equal(store_record(s, "dev", &ro, NULL, 1), 0);
+	assert_int_equal(store_record(s, "dev", &task, NULL, 1), 0);
+	struct state_rows rows;
+	assert_int_equal(store_list(s, "dev", NULL, &rows), 0);
+	assert_int_equal(rows.n, 2); /* no release: no child */
+	store_rows_release(&rows);
+	struct release v[3] = {
+		{ .project = "p", .environment = "dev", .rollout = "web", .id = "r1-aa", .colour = "blue", .port = 10000,
+		  .spec = "{\"command\":[\"a\"]}", .status = "previous", .log = "[]" },
+		{ .project = "p", .environment = "dev", .rollout = "web", .id = "r2-bb", .colour = "green", .port = 10001,
+		  .spec = "{\"command\":[\"b\"]}", .status = "active", .log = "[]" },
+		{ .project = "p", .environment = "dev", .rollout = "web", .id = "r0-cc", .colour = "blue", .port = 10002,
+		  .spec = "{}", .status = "retired", .log = "[]" },
+	};
+	assert_int_equal(store_releases_put(s, v, 3), 0);
+	assert_int_equal(store_list(s, "dev", NULL, &rows), 0);
+	/* Rollout/web, Route/web, Service/web.r1-aa, Service/web.r2-bb, Task/z: sorted, found */
+	assert_int_equal(rows.n, 5);
+	for (size_t i = 1; i < rows.n; i++)
+		assert_true(strcmp(rows.v[i - 1].id, rows.v[i].id) < 0);
+	assert_null(store_rows_find(&rows, "p", "Rollout/web")->owner);
+	assert_null(store_rows_find(&rows, "p", "Service/web.r0-cc")); /* retired: no process, no child */
+	struct state_row *c = store_rows_find(&rows, "p", "Service/web.r2-bb");
+	assert_non_null(c);
+	assert_string_equal(c->owner, "Rollout/web");
+	assert_string_equal(c->api_version, "service/v1");
+	assert_string_equal(c->spec, "{\"command\":[\"b\"]}");
+	assert_string_equal(c->deps, "[\"Rollout/web\"]");
+	assert_non_null(strstr(c->outputs, "\"status\":\"active\""));
+	assert_non_null(strstr(c->outputs, "\"port\":10001"));
+	struct state_row *route = store_rows_find(&rows, "p", "Route/web");
+	assert_non_null(route);
+	assert_string_equal(route->owner, "Rollout/web");
+	json_t *rs = json_loads(route->spec, 0, NULL);
+	json_t *ups = json_object_get(rs, "upstreams");
+	assert_int_equal(json_array_size(ups), 2);
+	for (size_t i = 0; i < 2; i++) {
+		json_t *u = json_array_get(ups, i);
+		bool active = !strcmp(json_string_value(json_object_get(u, "service")), "Service/web.r2-bb");
+		assert_int_equal(json_integer_value(json_object_get(u, "weight")), active ? 100 : 0);
+	}
+	json_decref(rs);
+	/* the Route goes first in a destroy: it depends on the Services it routes to */
+	assert_non_null(strstr(route->deps, "Service/web.r1-aa"));
+	store_rows_release(&rows);
+	/* a switch retires r1: its child goes in the same transaction */
+	v[0].status = "retired";
+	assert_int_equal(store_releases_put(s, v, 1), 0);
+	assert_int_equal(store_list(s, "dev", "p", &rows), 0);
+	assert_int_equal(rows.n, 4);
+	assert_null(store_rows_find(&rows, "p", "Service/web.r1-aa"));
+	store_rows_release(&rows);
+	/* a variant of a running experiment is owned by it, with the split's weight */
+	struct release var = { .project = "p", .environment = "dev", .rollout = "web", .id = "r3-dd", .colour = "b", .port = 10003,
+	                       .spec = "{}", .status = "variant", .log = "[]" };
+	assert_int_equal(store_releases_put(s, &var, 1), 0);
+	struct record x = { .kind = "experiment", .scope = "dev/p", .name = "checkout",
+	                    .body = "{\"rollout\":\"web\",\"variants\":[{\"name\":\"a\",\"control\":true,\"release\":\"r2-bb\",\"weight\":1},"
+	                            "{\"name\":\"b\",\"release\":\"r3-dd\",\"weight\":3}]}" };
+	assert_int_equal(store_record_put(s, &x, STORE_REV_ANY, NULL), 0);
+	assert_int_equal(store_list(s, "dev", NULL, &rows), 0);
+	c = store_rows_find(&rows, "p", "Service/web.r3-dd");
+	assert_non_null(c);
+	assert_string_equal(c->owner, "Experiment/checkout");
+	assert_string_equal(c->deps, "[\"Rollout/web\"]");
+	route = store_rows_find(&rows, "p", "Route/web");
+	assert_non_null(strstr(route->spec, "\"service\":\"Service/web.r3-dd\",\"status\":\"variant\",\"weight\":3"));
+	store_rows_release(&rows);
 	store_close(s);
 }
 
@@ -1957,6 +2041,7 @@ int main(void)
 			CASE(test_store_history_and_steps, b),
 			CASE(test_store_artifacts_and_releases, b),
 			CASE(test_store_releases_unit_and_port_allocator, b),
+			CASE(test_store_children_of_a_rollout, b),
 			CASE(test_store_migrate_round_trip, b),
 			CASE(test_store_lock_contention_and_stale_takeover, b),
 			CASE(test_store_two_clients_race_for_one_lock, b),
