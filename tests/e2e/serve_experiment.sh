@@ -72,6 +72,21 @@ check "each history point has both variants with ciLow/ciHigh" python3 -c "
 import json,sys; h=json.load(open('$T/resp'))['history']
 sys.exit(0 if all(sorted(v['name'] for v in p['variants'])==['a','c'] and all('ciLow' in v and 'ciHigh' in v for v in p['variants']) for p in h) else 1)"
 
+# the dashboard draws the real document's chart (when the browser and playwright-core are there,
+# as tests/e2e/dashboard.sh needs them)
+TOOLS="$SRC/tests/tools"
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+if [ -x "$CHROMIUM" ] && command -v node >/dev/null 2>&1 && [ -d "$TOOLS/node_modules/playwright-core" ]; then
+	ART=${CRATIS_ARTIFACTS:-${CRATIS_BUILD_DIR:-$SRC/build}/meson-logs/dashboard}
+	mkdir -p "$ART"
+	URL="$URL" TOKEN="$ADMIN" EXPERIMENT=checkout VARIANTS=a,c ARTIFACTS="$ART" CHROMIUM="$CHROMIUM" \
+		NODE_PATH="$TOOLS/node_modules" node "$TOOLS/experiment_chart_check.js" >"$T/browser.out" 2>&1
+	check "the dashboard draws the real experiment's chart" test $? = 0
+	sed 's/^/    /' "$T/browser.out"
+else
+	echo "skip - the dashboard check needs chromium, node and tests/tools/node_modules/playwright-core"
+fi
+
 # the list, filtered by the policy; access rows
 check "GET /v1/experiments as admin" test "$(req GET /v1/experiments "$ADMIN")" = 200
 expect_rc "it lists checkout, running" "checkout running" "$(jq_py '" ".join(e["name"] + " " + e["status"] for e in d)' <"$T/resp")"
