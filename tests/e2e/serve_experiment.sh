@@ -25,14 +25,17 @@ write_project "$P/shop.yaml" '  rollout: web
   promotion: manual'
 sed -i 's/scaleDownDelaySeconds: 0/scaleDownDelaySeconds: 1/' "$P/shop.yaml"
 C() { "$CRATIS" "$@" -f "$P" --state-dir "$S"; }
-stop_all() { stop_server KILL; touch "$T/stop"; C destroy --auto-approve >/dev/null 2>&1; return 0; }
+stop_all() { [ -z "${rp:-}" ] || kill -KILL "$rp" 2>/dev/null; stop_server KILL; touch "$T/stop"; C destroy --auto-approve >/dev/null 2>&1; return 0; }
 cleanup_hooks="stop_all"
 
 ADMIN=$("$CRATIS" token create --state-dir "$S" --subject root --role admin 2>/dev/null)
 READER=$("$CRATIS" token create --state-dir "$S" --subject viewer --role readonly 2>/dev/null)
 GUEST=$("$CRATIS" token create --state-dir "$S" --subject mallory --role guest 2>/dev/null)
+PROD=$("$CRATIS" token create --state-dir "$S" --subject olga --role prodviewer 2>/dev/null)
+# prodviewer may read production's experiments only: the list is filtered per experiment
+printf 'p, role:prodviewer, experiments, get, production/*, allow\n' >"$T/policy.csv"
 LOG="$T/serve.log"
-check "serve starts with --tick 0.5" start_server "$S" "$LOG" --tick 0.5
+check "serve starts with --tick 0.5" start_server "$S" "$LOG" --tick 0.5 --policy "$T/policy.csv"
 "$CRATIS" serve --state-dir "$S" --listen 127.0.0.1:0 --tick 0 >"$T/tick.out" 2>&1
 expect_rc "--tick 0 is a usage error" 64 $?
 
@@ -49,7 +52,15 @@ deploy() {
 }
 # xget EXPR: EXPR over the experiment's status document (GET), as the admin
 xget() { req GET "$X" "$ADMIN" >/dev/null; jq_py "$1" <"$T/resp"; }
-history_len() { xget 'len(d["history"])'; }
+# the history keeps its newest EXPERIMENT_HISTORY_MAX points: progress is its last point's time
+last_point() { xget 'd["history"][-1]["elapsedSeconds"] if d["history"] else 0'; }
+# grown_past SECONDS: the last history point is later than SECONDS
+grown_past() {
+	curl -s -H "Authorization: Bearer $ADMIN" "$URL$X" |
+		python3 -c 'import json,sys; h=json.load(sys.stdin)["history"]; sys.exit(0 if h and h[-1]["elapsedSeconds"] > float(sys.argv[1]) else 1)' "$1"
+}
+# ticks: the server's cratis_experiment_ticks_total
+ticks() { curl -s "$URL/metrics" | sed -n 's/^cratis_experiment_ticks_total //p'; }
 
 expect_rc "apply through the API starts the experiment" succeeded "$(deploy)"
 expect_rc "GET the experiment: running" running "$(xget 'd["status"]')"
@@ -100,16 +111,32 @@ GET $X 200
 POST $X/conclude 403
 POST $X/abort 403
 EOF2
+check "GET /v1/experiments as prodviewer" test "$(req GET /v1/experiments "$PROD")" = 200
+expect_rc "lists none of staging's" "[]" "$(cat "$T/resp")"
+check "GET staging's experiment as prodviewer: 403" test "$(req GET "$X" "$PROD")" = 403
 check "an unknown experiment is a 404" test "$(req GET /v1/projects/shop/environments/staging/experiments/nope "$ADMIN")" = 404
 
+# a CLI decision loop on the same store coexists with the server's (the lock, compare-and-set)
+t0=$(ticks)
+"$CRATIS" experiment run -f "$P" --state-dir "$S" --interval 0.3 >"$T/run.out" 2>"$T/run.err" &
+rp=$!
+check "the CLI loop ticks beside the server" wait_for 60 sh -c "test \$(grep -c 'experiment checkout: running' '$T/run.err') -ge 5"
+check "and the server's loop too" wait_for 60 sh -c "test \$(curl -s '$URL/metrics' | sed -n 's/^cratis_experiment_ticks_total //p') -ge $((t0 + 5))"
+kill -INT "$rp"
+wait "$rp"
+expect_rc "the CLI loop stops on SIGINT" 130 $?
+expect_not_in "the CLI loop reports no error" "error" "$T/run.err"
+expect_not_in "the scheduler reports no error" "scheduler:" "$LOG"
+expect_rc "still running" running "$(xget 'd["status"]')"
+
 # the server restarted mid-experiment resumes from the record
-before=$(history_len)
+before=$(last_point)
 stop_server TERM
 expect_rc "the server stops on SIGTERM" 0 "$SERVER_RC"
 expect_in "it says it stopped" "cratis serve: stopped" "$LOG"
-check "serve starts again" start_server "$S" "$LOG.2" --tick 0.5
+check "serve starts again" start_server "$S" "$LOG.2" --tick 0.5 --policy "$T/policy.csv"
 expect_rc "still running after the restart" running "$(xget 'd["status"]')"
-check "the restarted server ticks on (the history grows past $before points)" wait_for 60 sh -c "test \"\$(curl -s -H 'Authorization: Bearer $ADMIN' '$URL$X' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"history\"]))')\" -gt $((before + 1))"
+check "the restarted server ticks on (history past ${before} s)" wait_for 60 grown_past "$before"
 expect_rc "from the same record (started unchanged)" "$started" "$(xget 'd["started"]')"
 
 # abort through the API: 202 with the deployment, then aborted
