@@ -114,6 +114,8 @@ static void steer(struct req *r, bool conclude)
 		json_t *st = NULL;
 		int rc = srv_open_app(r, path, r->params[1], APP_LOAD_MANIFESTS, NULL, &a, &d);
 		if (!rc)
+			a->o.lock_timeout_ms = EXPERIMENT_LOCK_WAIT_MS; /* past a tick of the scheduler */
+		if (!rc)
 			rc = conclude ? app_experiment_conclude(a, r->params[2], winner, &st, &d)
 			              : app_experiment_abort(a, r->params[2], &st, &d);
 		if (rc) {

@@ -152,6 +152,10 @@ void dispatcher_stop(struct server *s, pthread_t th);
 int scheduler_start(struct server *s, pthread_t *th);
 void scheduler_stop(struct server *s, pthread_t th);
 
+/* How long an experiment's conclude or abort through the API waits for the environment's lock
+ * (the scheduler holds it for a tick, briefly) before answering 409. */
+#define EXPERIMENT_LOCK_WAIT_MS 10000
+
 /* The experiment routes (experiments.c). */
 void h_experiments(struct req *r);
 void h_experiment(struct req *r);

@@ -416,6 +416,7 @@ static void *job_run(void *arg)
 	bool pulled = false;
 	if (!rc && j->experiment) {
 		json_t *st = NULL;
+		a->o.lock_timeout_ms = EXPERIMENT_LOCK_WAIT_MS; /* past a tick of the scheduler */
 		rc = j->exp_conclude ? app_experiment_conclude(a, j->experiment, j->winner, &st, &d)
 		                     : app_experiment_abort(a, j->experiment, &st, &d);
 		json_decref(st);
