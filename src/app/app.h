@@ -382,6 +382,33 @@ int app_experiment_get(struct app *a, const char *project, const char *environme
  * Errors as app_experiment_conclude. */
 int app_experiment_abort(struct app *a, const char *name, json_t **out, struct diags *d);
 
+/* ---- upkeep between commands (`cratis serve`'s scheduler; src/app/experiment.c) ---- */
+
+/* What environment env of the store needs (any app_load but APP_LOAD_OFFLINE; reads only, no
+ * lock, no manifests): *experiments gets the number of experiments recorded in env that are
+ * running or concluding (their decision loop has ticks to do); *rollouts is set when a Rollout
+ * recorded in env has a previous release whose scaleDownDelaySeconds have passed, or a switch
+ * an interrupted run left unsettled. CRATIS_OK, or CRATIS_EIO in d. */
+int app_upkeep_due(struct app *a, const char *env, size_t *experiments, bool *rollouts, struct diags *d);
+/* One tick (experiment_tick) of every Experiment of the open environment (APP_LOAD_MANIFESTS)
+ * whose record is running or concluding, each under the environment's lock taken without
+ * waiting: a lock held by another run (an apply, a CLI `cratis experiment run`) skips that
+ * experiment until the next call; a record changed by another writer meanwhile is read again
+ * (a few times). A verdict concludes the experiment as `cratis experiment run` does (the winner
+ * promoted). The app's cancellation word stops hooks and promotions. *ticked (may be NULL) gets
+ * the number of ticks done, *skipped (may be NULL) those skipped for the lock. Returns CRATIS_OK
+ * or the first tick's error (in d; the other experiments are still ticked). */
+int app_experiments_tick(struct app *a, size_t *ticked, size_t *skipped, struct diags *d);
+/* Scheduled scale-downs of the open environment (APP_LOAD_MANIFESTS): for each applied Rollout
+ * of the manifests whose releases (read without the lock) need upkeep (app_upkeep_due), take
+ * the environment's lock without waiting, read them again, and settle an interrupted switch and
+ * scale down the previous releases whose scaleDownDelaySeconds have passed (rollout_maintain),
+ * recorded as a deployment of its own ("rollout scale-down NAME") only when it did something.
+ * *done (may be NULL) gets the number of Rollouts changed. A held lock is not an error: nothing
+ * is done and the next call tries again. Returns CRATIS_OK, or CRATIS_EIO / the rollout's
+ * status in d. */
+int app_rollouts_maintain(struct app *a, size_t *done, struct diags *d);
+
 /* What versioning commands (`version show|check`, `release`) work on: the project's policy
  * (Project.spec.versioning of the manifests under path, defaults otherwise), its version and
  * where it comes from, the git branch, the rule for it and the highest released version. */

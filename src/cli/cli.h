@@ -86,7 +86,7 @@ struct cli_ctx {
 	const char *system;       /* agent --system NAME */
 	const char *token_file;   /* agent --token-file FILE (or $CRATIS_TOKEN_FILE) */
 	const char *agent_dir;    /* agent --dir DIR (default .cratis-agent) */
-	int interval_ms;          /* agent --interval SECONDS (default 30 s); experiment run and status
+	int interval_ms;          /* agent --interval SECONDS (default 30 s); serve --tick (5 s); experiment run and status
 	                           * --watch --interval SECONDS (default 10 s) */
 	/* experiment */
 	bool watch;               /* experiment status --watch */

@@ -156,6 +156,10 @@ const struct cli_flag cli_flags[FL__COUNT] = {
 	[FL_TICK_INTERVAL] = { "interval", 0, NULL, "SECONDS", FT_SECONDS, AT(interval_ms), 0.1, 86400,
 	                  "seconds from 0.1 to 86400 (e.g. 10)", "10", NULL, NULL, CC_NONE,
 	                  "time between two ticks of the decision loop (run) or two prints (status --watch)" },
+	/* serve: the scheduler (experiment ticks, scheduled scale-downs) */
+	[FL_SERVE_TICK] = { "tick", 0, NULL, "SECONDS", FT_SECONDS, AT(interval_ms), 0.1, 86400,
+	                    "seconds from 0.1 to 86400 (e.g. 5)", "5", NULL, NULL, CC_NONE,
+	                    "time between two passes of the scheduler: experiment ticks and scheduled scale-downs" },
 	[FL_WINNER] = { "winner", 0, NULL, "VARIANT", FT_STRING, AT(winner), 0, 0, NULL, "the decided winner", NULL, NULL, CC_NONE,
 	                "the variant to promote (the control: keep it)" },
 	[FL_VERBOSE] = { "verbose", 'v', NULL, NULL, FT_SWITCH, AT(verbose), 0, 0, NULL, NULL, NULL, NULL, CC_NONE,
@@ -649,7 +653,7 @@ const struct cli_command cli_commands[] = {
 	  ex_transform_examples, ex_transform, NULL, false, false, cmd_transform },
 	{ "serve", "serve the HTTP API: projects, plans, deployments, health and metrics", NULL, 0, 0, CC_NONE,
 	  FLAG(FL_LISTEN) | FLAG(FL_POLICY) | FLAG(FL_JOBS) | FLAG(FL_GRACE) | FLAG(FL_TLS_CERT) | FLAG(FL_TLS_KEY) |
-	  FLAG(FL_OIDC_ISSUER) | FLAG(FL_OIDC_AUDIENCE) | FLAG(FL_OIDC_JWKS) | FLAG(FL_OIDC_ROLES), NULL,
+	  FLAG(FL_OIDC_ISSUER) | FLAG(FL_OIDC_AUDIENCE) | FLAG(FL_OIDC_JWKS) | FLAG(FL_OIDC_ROLES) | FLAG(FL_SERVE_TICK), NULL,
 	  "Serve the REST API under /v1 (GET /v1/openapi.json describes it), /livez and /readyz, and\n"
 	  "/metrics for Prometheus. Projects are registered by directory (POST /v1/projects) as records\n"
 	  "of the server's state store (--state), which they use. Every /v1 route needs a bearer token\n"

@@ -27,6 +27,7 @@ enum cli_flag_id {
 	FL_EVENTS_TIMEOUT, FL_EVENTS_SINCE, FL_EVENTS_TYPE, FL_EVENTS_SINK, /* events */
 	FL_SERVER, FL_SYSTEM, FL_TOKEN_FILE, FL_AGENT_DIR, FL_INTERVAL, /* agent */
 	FL_WATCH, FL_TICK_INTERVAL, FL_WINNER, /* experiment */
+	FL_SERVE_TICK, /* serve --tick: the scheduler's pass */
 	/* global: every command */
 	FL_VERBOSE, FL_NO_COLOR, FL_STATE_DIR, FL_STATE, FL_HELP,
 	FL__COUNT

@@ -35,6 +35,7 @@ int cmd_serve(int argc, char **argv, struct cli_ctx *ctx)
 		.oidc_roles_claim = ctx->oidc_roles_claim,
 		.jobs = ctx->jobs,
 		.grace_ms = ctx->grace_ms,
+		.tick_ms = ctx->interval_ms > 0 ? ctx->interval_ms : 5000,
 		.cancel = ctx->cancel,
 		.log = stderr,
 	};

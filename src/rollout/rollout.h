@@ -47,6 +47,16 @@ int rollout_promote(struct rollout_env *env, const struct rollout_target *t);
 int rollout_abort(struct rollout_env *env, const struct rollout_target *t);
 int rollout_rollback(struct rollout_env *env, const struct rollout_target *t, const char *to, bool force);
 
+/* Upkeep between commands (`cratis serve`'s scheduler): whether rels (read without the lock)
+ * need rollout_maintain at unix time now: a previous release whose scaleDownDelaySeconds have
+ * passed, or a switch an interrupted run left unsettled. */
+bool rollout_maintenance_due(const struct releases *rels, int64_t now);
+/* Under the environment's lock (the caller holds it): settle a switch an interrupted run left
+ * half done and scale down every previous release whose scaleDownDelaySeconds have passed, as
+ * the next apply does. *did is set when it changed anything. Returns CRATIS_OK, CRATIS_ENOTFOUND
+ * (never applied) or CRATIS_EIO (the store), with the detail in the last error. */
+int rollout_maintain(struct rollout_env *env, const struct rollout_target *t, bool *did);
+
 /* True when the release's port answers HTTP (its health check path) right now. */
 bool rollout_release_healthy(const struct release *r);
 

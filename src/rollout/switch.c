@@ -288,6 +288,34 @@ int rollout_promote(struct rollout_env *env, const struct rollout_target *t)
 	return rc;
 }
 
+bool rollout_maintenance_due(const struct releases *rels, int64_t now)
+{
+	size_t active = 0;
+	for (size_t i = 0; i < rels->n; i++) {
+		const struct release *x = &rels->v[i];
+		if (is(x, "promoting") || is(x, "retiring") || is(x, "failing"))
+			return true;
+		if (is(x, "previous") && x->retire_at && x->retire_at <= now)
+			return true;
+		active += is(x, "active");
+	}
+	return active > 1;
+}
+
+int rollout_maintain(struct rollout_env *env, const struct rollout_target *t, bool *did)
+{
+	struct rop o;
+	*did = false;
+	int rc = ro_op_load(&o, env, t);
+	if (!rc && rollout_maintenance_due(&o.rels, (int64_t)time(NULL))) {
+		ro_settle(&o);
+		ro_scale_down(&o);
+		*did = true;
+	}
+	ro_op_release(&o);
+	return rc;
+}
+
 int rollout_abort(struct rollout_env *env, const struct rollout_target *t)
 {
 	struct rop o;

@@ -503,6 +503,15 @@ void metrics_text(struct server *s, struct buf *out)
 	buf_adds(out, "# HELP cratis_event_dispatch_errors_total Dispatcher passes of a project that failed.\n"
 	              "# TYPE cratis_event_dispatch_errors_total counter\n");
 	buf_addf(out, "cratis_event_dispatch_errors_total %" PRIu64 "\n", s->dispatch_errors);
+	buf_adds(out, "# HELP cratis_experiment_ticks_total Ticks of experiment decision loops the scheduler ran.\n"
+	              "# TYPE cratis_experiment_ticks_total counter\n");
+	buf_addf(out, "cratis_experiment_ticks_total %" PRIu64 "\n", s->experiment_ticks);
+	buf_adds(out, "# HELP cratis_experiments_running Experiments running or concluding at the scheduler's last pass.\n"
+	              "# TYPE cratis_experiments_running gauge\n");
+	buf_addf(out, "cratis_experiments_running %" PRIu64 "\n", s->experiments_running);
+	buf_adds(out, "# HELP cratis_scheduled_scale_downs_total Rollouts whose previous release the scheduler scaled down.\n"
+	              "# TYPE cratis_scheduled_scale_downs_total counter\n");
+	buf_addf(out, "cratis_scheduled_scale_downs_total %" PRIu64 "\n", s->scale_downs);
 	buf_adds(out, "# HELP cratis_access_denied_total Requests denied, by status code (401, 403).\n"
 	              "# TYPE cratis_access_denied_total counter\n");
 	buf_addf(out, "cratis_access_denied_total{code=\"401\"} %" PRIu64 "\n", s->denied_401);
@@ -705,6 +714,10 @@ int http_serve(struct server *s, struct diags *d)
 	int derr = dispatcher_start(s, &dispatcher);
 	if (derr)
 		log_line(s, "cannot start the event dispatcher: %s; events are delivered by the CLI only", strerror(derr));
+	pthread_t scheduler;
+	int serr = scheduler_start(s, &scheduler);
+	if (serr)
+		log_line(s, "cannot start the scheduler: %s; experiments and scale-downs wait for the CLI", strerror(serr));
 	log_line(s, "listening on %s://%s:%u", tls ? "https" : "http", addr, info ? (unsigned)info->port : (unsigned)ntohs(sin.sin_port));
 	while (!atomic_load(s->o.cancel)) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
@@ -712,6 +725,8 @@ int http_serve(struct server *s, struct diags *d)
 	}
 	log_line(s, "shutting down: no new connections; waiting for running requests and deployments");
 	MHD_socket listen_fd = mhd.quiesce_daemon(daemon); /* ours to close once stopped */
+	if (!serr)
+		scheduler_stop(s, scheduler); /* its tick in progress is cancelled (the app's cancel word) */
 	jobs_join_all(s);
 	if (!derr)
 		dispatcher_stop(s, dispatcher);

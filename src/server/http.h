@@ -38,6 +38,7 @@ struct server {
 	struct dispatcher *dispatcher; /* the event dispatcher's state (events.c) */
 	uint64_t streams_open;        /* Server-Sent Events streams being served */
 	uint64_t dispatch_passes, dispatch_delivered, dispatch_errors; /* the event dispatcher (events.c) */
+	uint64_t experiment_ticks, experiments_running, scale_downs; /* the scheduler (scheduler.c) */
 	struct jwks *jwks;            /* OIDC: the issuer's keys (o.oidc_jwks), or NULL: no JWTs */
 	struct jwt_config oidc;       /* what a JWT must carry (borrowing o's strings) */
 	char *tls_cert, *tls_key;     /* the PEM text of o.tls_cert / o.tls_key, or NULL (http.c) */
@@ -141,6 +142,33 @@ void h_events_stream(struct req *r);
  * value when the thread cannot be started. */
 int dispatcher_start(struct server *s, pthread_t *th);
 void dispatcher_stop(struct server *s, pthread_t th);
+
+/* The scheduler (scheduler.c): started with the server, every o.tick_ms it ticks the decision
+ * loop of every running experiment of every registered project and environment and stops the
+ * previous releases whose scaleDownDelaySeconds have passed, each under the environment's lock
+ * taken without waiting, until the cancellation word is set; scheduler_stop joins it (a tick in
+ * progress sees the cancellation through its app). scheduler_start returns 0, or an errno value
+ * when the thread cannot be started. */
+int scheduler_start(struct server *s, pthread_t *th);
+void scheduler_stop(struct server *s, pthread_t th);
+
+/* How long an experiment's conclude or abort through the API waits for the environment's lock
+ * (the scheduler holds it for a tick, briefly) before answering 409. */
+#define EXPERIMENT_LOCK_WAIT_MS 10000
+
+/* The experiment routes (experiments.c). */
+void h_experiments(struct req *r);
+void h_experiment(struct req *r);
+void h_experiment_conclude(struct req *r);
+void h_experiment_abort(struct req *r);
+/* The directory of the registered project named by r->params[0] (heap) once r's subject may do
+ * the route's action on object; NULL after replying 403 or 404 (routes.c). */
+char *srv_authorized_project(struct req *r, const char *object);
+/* Conclude (winner NULL: the decided verdict) or abort (conclude false) the experiment r->params[2]
+ * of project path (taken) and environment r->params[1] on a worker thread, answered as the rollout
+ * actions are: 202 {id, project, environment, experiment, action, status, href} with a Location
+ * once recorded as a deployment, or the problem when it failed before (routes.c). */
+void srv_experiment_job(struct req *r, char *path, bool conclude, const char *winner);
 
 /* The value of query parameter key, or NULL; whether key is present at all ("?verbose"). */
 const char *req_query(struct req *r, const char *key);

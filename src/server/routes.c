@@ -88,7 +88,7 @@ static char *env_object(const char *env, const char *project)
 }
 
 /* A registered project of the path's first parameter, authorised on object; NULL after replying. */
-static char *authorized_project(struct req *r, const char *object)
+char *srv_authorized_project(struct req *r, const char *object)
 {
 	if (!req_authorize(r, object))
 		return NULL;
@@ -302,7 +302,7 @@ out:
 
 static void h_environments(struct req *r)
 {
-	char *path = authorized_project(r, r->params[0]);
+	char *path = srv_authorized_project(r, r->params[0]);
 	if (!path)
 		return;
 	struct diags d = DIAGS_INIT;
@@ -329,7 +329,7 @@ static void h_plan(struct req *r)
 		return;
 	const char *env = json_string_value(json_object_get(b, "env"));
 	char *obj = env_object(env, r->params[0]);
-	char *path = authorized_project(r, obj);
+	char *path = srv_authorized_project(r, obj);
 	free(obj);
 	if (path) {
 		struct diags d = DIAGS_INIT;
@@ -358,6 +358,8 @@ struct job {
 	char *path, *env, *project, *command_line;
 	int action;                   /* -1: apply; else the enum app_rollout_action of rollout */
 	char *rollout, *to;           /* a rollout action's Rollout and rollback target (or NULL) */
+	char *experiment, *winner;    /* an experiment's conclude (exp_conclude) or abort, or NULL */
+	bool exp_conclude;
 	bool force;
 	pthread_t th;
 	bool started, done, waited;   /* waited: a handler still reads it */
@@ -412,7 +414,13 @@ static void *job_run(void *arg)
 	struct diags d = DIAGS_INIT;
 	int rc = srv_open_app(&fake, j->path, j->env, APP_LOAD_MANIFESTS, &obs, &a, &d);
 	bool pulled = false;
-	if (!rc && j->action >= 0) {
+	if (!rc && j->experiment) {
+		json_t *st = NULL;
+		a->o.lock_timeout_ms = EXPERIMENT_LOCK_WAIT_MS; /* past a tick of the scheduler */
+		rc = j->exp_conclude ? app_experiment_conclude(a, j->experiment, j->winner, &st, &d)
+		                     : app_experiment_abort(a, j->experiment, &st, &d);
+		json_decref(st);
+	} else if (!rc && j->action >= 0) {
 		json_t *rels = NULL;
 		rc = app_rollout(a, (enum app_rollout_action)j->action, j->rollout, j->to, j->force, &rels, &d);
 		json_decref(rels);
@@ -444,6 +452,8 @@ static void *job_run(void *arg)
 
 static void job_free(struct job *j)
 {
+	free(j->experiment);
+	free(j->winner);
 	free(j->rollout);
 	free(j->to);
 	free(j->path);
@@ -525,6 +535,19 @@ static void job_start(struct req *r, struct job *j, json_t *extra)
 	pthread_mutex_unlock(&s->mu);
 }
 
+void srv_experiment_job(struct req *r, char *path, bool conclude, const char *winner)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+	j->action = -1;
+	j->path = path;
+	j->env = xstrdup(r->params[1]);
+	j->project = xstrdup(r->params[0]);
+	j->experiment = xstrdup(r->params[2]);
+	j->winner = winner ? xstrdup(winner) : NULL;
+	j->exp_conclude = conclude;
+	job_start(r, j, json_pack("{s:s, s:s}", "experiment", r->params[2], "action", conclude ? "conclude" : "abort"));
+}
+
 static void h_deploy(struct req *r)
 {
 	json_t *b = body_object(r);
@@ -532,7 +555,7 @@ static void h_deploy(struct req *r)
 		return;
 	const char *env = json_string_value(json_object_get(b, "env"));
 	char *obj = env_object(env, r->params[0]);
-	char *path = authorized_project(r, obj);
+	char *path = srv_authorized_project(r, obj);
 	free(obj);
 	if (path) {
 		struct job *j = xcalloc(1, sizeof(*j));
@@ -613,7 +636,7 @@ static void h_deployment(struct req *r)
 static void env_query(struct req *r, bool outputs)
 {
 	char *obj = env_object(r->params[1], r->params[0]);
-	char *path = authorized_project(r, obj);
+	char *path = srv_authorized_project(r, obj);
 	free(obj);
 	if (!path)
 		return;
@@ -674,7 +697,7 @@ static void h_locks(struct req *r)
 static void h_history(struct req *r)
 {
 	char *obj = env_object(r->params[1], r->params[0]);
-	char *path = authorized_project(r, obj);
+	char *path = srv_authorized_project(r, obj);
 	free(obj);
 	if (!path)
 		return;
@@ -717,7 +740,7 @@ static void rollout(struct req *r, enum app_rollout_action act)
 	const char *to = json_string_value(json_object_get(b, "to"));
 	bool force = json_is_true(json_object_get(b, "force"));
 	char *obj = env_object(r->params[1], r->params[0]);
-	char *path = authorized_project(r, obj);
+	char *path = srv_authorized_project(r, obj);
 	free(obj);
 	const char *wait = req_query(r, "wait");
 	if (path && act != APP_ROLLOUT_STATUS && act != APP_ROLLOUT_HISTORY && !(wait && !strcmp(wait, "true"))) {
@@ -808,7 +831,7 @@ static void h_artifacts(struct req *r)
  * version source, git branch, versioning policy and verdict). */
 static void h_version(struct req *r)
 {
-	char *path = authorized_project(r, r->params[0]);
+	char *path = srv_authorized_project(r, r->params[0]);
 	if (!path)
 		return;
 	struct diags d = DIAGS_INIT;
@@ -868,6 +891,14 @@ const struct route server_routes[] = {
 	  h_rollout_rollback, "put the previous release (or {to}) live again" },
 	{ "POST", "/v1/projects/{project}/environments/{env}/rollouts/{name}/abort", "rollouts", "abort",
 	  h_rollout_abort, "stop the release in preview" },
+	/* experiments (experiments.c, docs/experiments.md) */
+	{ "GET", "/v1/experiments", "experiments", "get", h_experiments, "experiments recorded, each the subject may read" },
+	{ "GET", "/v1/projects/{project}/environments/{env}/experiments/{name}", "experiments", "get", h_experiment,
+	  "an experiment's status with its history" },
+	{ "POST", "/v1/projects/{project}/environments/{env}/experiments/{name}/conclude", "experiments", "conclude",
+	  h_experiment_conclude, "conclude an experiment (promote {winner} or the decided verdict)" },
+	{ "POST", "/v1/projects/{project}/environments/{env}/experiments/{name}/abort", "experiments", "abort",
+	  h_experiment_abort, "abort an experiment: the live release takes all traffic again" },
 	{ "GET", "/v1/projects/{project}/version", "versions", "get", h_version,
 	  "the project's version, its source and the versioning policy's verdict" },
 	{ "GET", "/v1/artifacts", "artifacts", "get", h_artifacts, "recorded artifacts (?name, ?history)" },

@@ -26,6 +26,8 @@ struct server_options {
 	const char *oidc_roles_claim; /* the claim listing roles (NULL: "groups"), each "role:NAME" */
 	int jobs;                     /* parallel plugin calls of each plan and apply (>= 1) */
 	int grace_ms;                 /* as app_options.grace_ms */
+	int tick_ms;                  /* between two passes of the scheduler (scheduler.c): experiment
+	                               * ticks and scheduled scale-downs; <= 0: 5000 */
 	atomic_int *cancel;           /* set by a signal: stop accepting, cancel running applies,
 	                               * wait for them, return */
 	FILE *log;                    /* where the server says it listens, what it denies, and its

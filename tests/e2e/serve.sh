@@ -132,6 +132,8 @@ GET /v1/projects/demo/environments/staging/resources - 200
 GET /v1/projects/demo/environments/staging/outputs - 200
 GET /v1/deployments - 200
 GET /v1/locks - 200
+GET /v1/experiments - 200
+GET /v1/projects/demo/environments/staging/experiments/none - 404
 EOF2
 # the deployment routes of the table: they change things, so they run in the scenario below
 for r in "POST /v1/projects/demo/deployments" "GET /v1/deployments/1"; do

@@ -248,6 +248,55 @@ static void test_list_and_get_from_the_store(void **state)
 	tmp_cleanup(dir);
 }
 
+/* cratis serve's scheduler: what it reads without the lock to know where there is work. */
+static void test_upkeep_due(void **state)
+{
+	(void)state;
+	char *dir = tmp_dir();
+	char *db = xasprintf("sqlite:%s/state.db", dir);
+	struct store *s;
+	assert_int_equal(store_open(&s, db), CRATIS_OK);
+	const char *statuses[] = { "running", "concluding", "decided", "concluded", "running" };
+	const char *scopes[] = { "staging/shop", "staging/other", "staging/shop", "staging/shop", "production/shop" };
+	const char *names[] = { "x1", "x2", "x3", "x4", "x5" };
+	for (size_t i = 0; i < 5; i++) {
+		char *body = xasprintf("{\"status\": \"%s\"}", statuses[i]);
+		struct record r = { .kind = (char *)EXPERIMENT_RECORD_KIND, .scope = (char *)scopes[i], .name = (char *)names[i],
+		                    .body = body };
+		assert_int_equal(store_record_put(s, &r, 0, NULL), CRATIS_OK);
+		free(r.created);
+		free(r.updated);
+		free(body);
+	}
+	struct app a;
+	memset(&a, 0, sizeof(a));
+	a.store = s;
+	struct diags d = DIAGS_INIT;
+	size_t n = 99;
+	bool ro = true;
+	assert_int_equal(app_upkeep_due(&a, "staging", &n, &ro, &d), CRATIS_OK);
+	assert_int_equal(n, 2); /* running and concluding; not decided nor concluded, nor production's */
+	assert_false(ro);       /* no Rollout recorded */
+	assert_int_equal(app_upkeep_due(&a, "stag", &n, &ro, &d), CRATIS_OK);
+	assert_int_equal(n, 0); /* a prefix of an environment's name is another environment */
+	diags_release(&d);
+	store_close(s);
+	free(db);
+	tmp_cleanup(dir);
+
+	/* the releases: a previous one due, one not yet due, one kept (0), an unsettled switch */
+	struct release v[2] = { { .status = (char *)"active" }, { .status = (char *)"previous", .retire_at = 100 } };
+	struct releases rels = { v, 2, 2 };
+	assert_true(rollout_maintenance_due(&rels, 100));
+	assert_false(rollout_maintenance_due(&rels, 99));
+	v[1].retire_at = 0;
+	assert_false(rollout_maintenance_due(&rels, 1000000));
+	v[1].status = (char *)"retiring";
+	assert_true(rollout_maintenance_due(&rels, 0));
+	v[1].status = (char *)"active";
+	assert_true(rollout_maintenance_due(&rels, 0)); /* two active: a switch left half done */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_composite_objective_reads_every_metric),
 		cmocka_unit_test(test_base64_round_trip),
 		cmocka_unit_test(test_list_and_get_from_the_store),
+		cmocka_unit_test(test_upkeep_due),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -320,7 +320,10 @@
       return el('div', { class: 'experiment', dataset: { experiment: x.name, status: fmt(e.status) } }, head,
         el('p', { class: 'meta' }, `status: ${fmt(e.status)} · verdict: ${fmt(e.verdict)} · winner: ${fmt(e.winner)}`
           + ` · control: ${fmt(e.control)} · started: ${fmt(e.started)} · elapsed: ${fmt(e.elapsedSeconds)} s`),
-        e.result ? el('p', null, fmt(e.result)) : null,
+        // the real document's result is the decision's whole state (decide_result_to_json): its
+        // reasons and message say it in words
+        Array.isArray(e.reasons) && e.reasons.length ? el('p', { class: 'reasons' }, e.reasons.join(' · ')) : null,
+        e.message ? el('p', { class: 'meta' }, String(e.message)) : null,
         Array.isArray(e.history) && e.history.length ? experimentChart(e.history) : empty('no measurements yet'));
     }));
     setBody('experiments', ...blocks);
