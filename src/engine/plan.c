@@ -38,21 +38,8 @@ static void plan_item_release_one(struct plan_item *it)
 
 void plan_release(struct plan *p)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		struct plan_item *it = &p->items[i];
-		free(it->id);
-		free(it->project);
-		json_decref(it->desired);
-		json_decref(it->request);
-		json_decref(it->outputs);
-		json_decref(it->predicted);
-		strv_release(&it->changes);
-		free(it->reason);
-		free(it->deps);
-		free(it->system);
-		free(it->system_type);
-		free(it->system_spec);
-	}
+	for (size_t i = 0; i < p->n; i++)
+		plan_item_release_one(&p->items[i]);
 	free(p->items);
 	strv_release(&p->targets);
 	secret_store_free(p->secrets);

@@ -126,18 +126,10 @@ void h_agent_report(struct req *r)
 {
 	if (!req_authorize(r, r->params[0]))
 		return;
-	json_error_t e;
-	json_t *b = r->in_len ? json_loadb(r->in, r->in_len, 0, &e) : NULL;
-	struct diags d = DIAGS_INIT;
-	if (!json_is_object(b)) {
-		struct diag *dg = diags_errorf(&d, CRATIS_EINVAL, "%s", b ? "expected a JSON object" : r->in_len ? e.text : "expected a JSON body");
-		if (!b && r->in_len)
-			diag_locate(dg, "request body", e.line, e.column, NULL);
-		reply_problem(r, 400, NULL, &d);
-		diags_release(&d);
-		json_decref(b);
+	json_t *b = req_body_object(r);
+	if (!b)
 		return;
-	}
+	struct diags d = DIAGS_INIT;
 	struct app *a = NULL;
 	json_t *out = NULL;
 	int rc = srv_open_app(r, NULL, NULL, APP_LOAD_STATE, NULL, &a, &d);

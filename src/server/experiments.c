@@ -77,21 +77,9 @@ void h_experiment(struct req *r)
  * request's thread: 200 with the status afterwards. */
 static void steer(struct req *r, bool conclude)
 {
-	json_t *b = NULL;
-	if (r->in_len) {
-		json_error_t e;
-		b = json_loadb(r->in, r->in_len, 0, &e);
-		if (!json_is_object(b)) {
-			struct diags d = DIAGS_INIT;
-			struct diag *dg = diags_errorf(&d, CRATIS_EINVAL, "%s", b ? "expected a JSON object" : e.text);
-			if (!b)
-				diag_locate(dg, "request body", e.line, e.column, NULL);
-			reply_problem(r, 400, NULL, &d);
-			diags_release(&d);
-			json_decref(b);
-			return;
-		}
-	}
+	json_t *b = NULL; /* the body is optional */
+	if (r->in_len && !(b = req_body_object(r)))
+		return;
 	json_t *w = json_object_get(b, "winner");
 	if (w && !json_is_string(w) && !json_is_null(w)) {
 		struct diags d = DIAGS_INIT;

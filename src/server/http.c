@@ -148,6 +148,24 @@ void reply_problem(struct req *r, int code, const char *detail, const struct dia
 	r->ctype = "application/problem+json";
 }
 
+json_t *req_body_object(struct req *r)
+{
+	json_error_t e;
+	json_t *j = r->in_len ? json_loadb(r->in, r->in_len, 0, &e) : NULL;
+	if (!json_is_object(j)) {
+		struct diags d = DIAGS_INIT;
+		struct diag *dg = diags_errorf(&d, CRATIS_EINVAL, "%s",
+		                               j ? "expected a JSON object" : r->in_len ? e.text : "expected a JSON body");
+		if (!j && r->in_len)
+			diag_locate(dg, "request body", e.line, e.column, NULL);
+		reply_problem(r, 400, NULL, &d);
+		diags_release(&d);
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
 int http_code_of(int status)
 {
 	switch (status) {

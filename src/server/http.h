@@ -173,6 +173,10 @@ void srv_experiment_job(struct req *r, char *path, bool conclude, const char *wi
 /* The value of query parameter key, or NULL; whether key is present at all ("?verbose"). */
 const char *req_query(struct req *r, const char *key);
 bool req_has_query(struct req *r, const char *key);
+/* The request body parsed as a JSON object (a new reference), or NULL after replying 400 with a
+ * problem document: "expected a JSON body" (none), jansson's message located at the body's line
+ * and column (not JSON), or "expected a JSON object". */
+json_t *req_body_object(struct req *r);
 /* Whether the authenticated subject may do the route's action on object; when not, the reply is
  * set to 403, the denial logged and emitted as a dev.cratis.access.denied event (rate-limited,
  * ACCESS_EVENTS_PER_MINUTE). */

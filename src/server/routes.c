@@ -62,25 +62,6 @@ void srv_close_app(struct req *r, struct app *a)
 		pthread_mutex_unlock(&r->srv->plugins_mu);
 }
 
-/* The request body as a JSON object, or NULL after replying 400. */
-static json_t *body_object(struct req *r)
-{
-	json_error_t e;
-	json_t *j = r->in_len ? json_loadb(r->in, r->in_len, 0, &e) : NULL;
-	if (!json_is_object(j)) {
-		struct diags d = DIAGS_INIT;
-		struct diag *dg = diags_errorf(&d, CRATIS_EINVAL, "%s",
-		                               j ? "expected a JSON object" : r->in_len ? e.text : "expected a JSON body");
-		if (!j && r->in_len)
-			diag_locate(dg, "request body", e.line, e.column, NULL);
-		reply_problem(r, 400, NULL, &d);
-		diags_release(&d);
-		json_decref(j);
-		return NULL;
-	}
-	return j;
-}
-
 /* "ENV/PROJECT", the object env-scoped routes are authorised on ("*" when env is NULL). */
 static char *env_object(const char *env, const char *project)
 {
@@ -226,7 +207,7 @@ static bool valid_name(const char *s)
 
 static void h_project_create(struct req *r)
 {
-	json_t *b = body_object(r);
+	json_t *b = req_body_object(r);
 	if (!b)
 		return;
 	const char *name = json_string_value(json_object_get(b, "name"));
@@ -324,7 +305,7 @@ static void h_environments(struct req *r)
 
 static void h_plan(struct req *r)
 {
-	json_t *b = body_object(r);
+	json_t *b = req_body_object(r);
 	if (!b)
 		return;
 	const char *env = json_string_value(json_object_get(b, "env"));
@@ -550,7 +531,7 @@ void srv_experiment_job(struct req *r, char *path, bool conclude, const char *wi
 
 static void h_deploy(struct req *r)
 {
-	json_t *b = body_object(r);
+	json_t *b = req_body_object(r);
 	if (!b)
 		return;
 	const char *env = json_string_value(json_object_get(b, "env"));
@@ -735,7 +716,7 @@ static void h_history(struct req *r)
 static void rollout(struct req *r, enum app_rollout_action act)
 {
 	json_t *b = NULL;
-	if (!strcmp(r->method, "POST") && r->in_len && !(b = body_object(r)))
+	if (!strcmp(r->method, "POST") && r->in_len && !(b = req_body_object(r)))
 		return;
 	const char *to = json_string_value(json_object_get(b, "to"));
 	bool force = json_is_true(json_object_get(b, "force"));

@@ -12,25 +12,6 @@
 #include "error.h"
 #include "banned.h"
 
-/* The request body as a JSON object, or NULL after replying 400. */
-static json_t *body_object(struct req *r)
-{
-	json_error_t e;
-	json_t *j = r->in_len ? json_loadb(r->in, r->in_len, 0, &e) : NULL;
-	if (!json_is_object(j)) {
-		struct diags d = DIAGS_INIT;
-		struct diag *dg = diags_errorf(&d, CRATIS_EINVAL, "%s",
-		                               j ? "expected a JSON object" : r->in_len ? e.text : "expected a JSON body");
-		if (!j && r->in_len)
-			diag_locate(dg, "request body", e.line, e.column, NULL);
-		reply_problem(r, 400, NULL, &d);
-		diags_release(&d);
-		json_decref(j);
-		return NULL;
-	}
-	return j;
-}
-
 /* The revision If-Match names into *expect (STORE_REV_ANY without one, or for "*"); false after
  * replying 400 for a malformed one. */
 static bool if_match(struct req *r, int64_t *expect)
@@ -162,7 +143,7 @@ static void put(struct req *r, enum app_master kind, const char *team, const cha
 	json_t *out = NULL;
 	int64_t expect = 0;
 	bool create = !name;
-	json_t *b = body_object(r);
+	json_t *b = req_body_object(r);
 	if (!b || (!create && !if_match(r, &expect)))
 		goto out;
 	/* the object authorised: the name of the path, or the body's */
