@@ -1,53 +1,32 @@
-/* cratis token: create, list and revoke the bearer tokens of cratis serve (src/server/auth.h). */
+/* cratis token: create, list and revoke the bearer tokens of cratis serve (src/app/tokens.h), in
+ * the store the server uses (--state, CRATIS_STATE, else the state directory's state.db). */
 #define _GNU_SOURCE /* explicit_bzero, getrandom, strncasecmp */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "app/tokens.h"
 #include "error.h"
-#include "server/auth.h"
-#include "state/store.h"
 #include "banned.h"
 
-static int fail(const char *what)
+static int fail(struct cli_ctx *ctx, struct diags *d)
 {
-	fprintf(stderr, "error: token %s: %s\n", what, cratis_error_last()->message);
+	print_errors(ctx, d);
 	return EXIT_ERROR;
 }
 
-/* The store the server uses (--state, CRATIS_STATE, else sqlite:DIR/state.db), with the tokens
- * file of earlier versions imported once; NULL after saying why. */
-static struct store *open_tokens(struct cli_ctx *ctx, const char *dir)
+static void say_imported(struct app *a, size_t n)
 {
-	if (mkdir_p(dir)) {
-		fprintf(stderr, "error: token: cannot create '%s'\n", dir);
-		return NULL;
-	}
-	char *url = ctx->state_url ? xstrdup(ctx->state_url) : xasprintf("sqlite:%s/state.db", dir);
-	char *path = xasprintf("%s/tokens.json", dir);
-	struct store *st = NULL;
-	size_t n = 0;
-	if (store_open(&st, url)) {
-		fprintf(stderr, "error: token: %s\n", cratis_error_last()->message);
-	} else if (tokens_import(st, path, &n)) {
-		fprintf(stderr, "error: token: importing '%s': %s\n", path, cratis_error_last()->message);
-		store_close(st);
-		st = NULL;
-	} else if (n) {
-		fprintf(stderr, "imported %zu token%s from '%s' into the state store (the file is now %s.imported)\n", n,
-		        n == 1 ? "" : "s", path, path);
-	}
-	free(url);
-	free(path);
-	return st;
+	if (n)
+		fprintf(stderr, "imported %zu token%s from '%s/tokens.json' into the state store (the file is now tokens.json.imported)\n", n,
+		        n == 1 ? "" : "s", a->state_dir);
 }
 
 int cmd_token(int argc, char **argv, struct cli_ctx *ctx)
 {
 	(void)argc; /* flags and arguments: ctx, parsed from the command table */
 	(void)argv;
-	const char *dir = ctx->state_dir ? ctx->state_dir : ".cratis";
 	if (!ctx->args.n) {
 		fprintf(stderr, "error: usage: cratis token create|list|revoke\n");
 		return EXIT_USAGE;
@@ -65,14 +44,17 @@ int cmd_token(int argc, char **argv, struct cli_ctx *ctx)
 			return EXIT_USAGE;
 		}
 	}
-	struct store *st = open_tokens(ctx, dir);
-	if (!st)
+	struct app *a = NULL;
+	if (cli_open(ctx, APP_LOAD_STATE, &a))
 		return EXIT_ERROR;
+	struct diags d = DIAGS_INIT;
+	size_t imported = 0;
 	if (!strcmp(sub, "create")) {
 		struct token_created t;
-		if (token_create(&t, st, ctx->subject, ctx->role, expires)) {
-			rc = fail("create");
+		if (app_token_create(a, ctx->subject, ctx->role, expires, &t, &imported, &d)) {
+			rc = fail(ctx, &d);
 		} else {
+			say_imported(a, imported);
 			printf("%s\n", t.text);
 			fprintf(stderr, "token %s for '%s': shown once, keep it now (cratis keeps only a salted hash)\n", t.id,
 			        ctx->subject);
@@ -80,9 +62,9 @@ int cmd_token(int argc, char **argv, struct cli_ctx *ctx)
 		}
 	} else if (!strcmp(sub, "list")) {
 		json_t *list;
-		if (token_list(&list, st)) {
-			rc = fail("list");
-		} else if (ctx->json) {
+		if (app_token_list(a, &list, &imported, &d)) {
+			rc = fail(ctx, &d);
+		} else if (say_imported(a, imported), ctx->json) {
 			print_json(list);
 		} else {
 			printf("%-16s  %-16s  %-20s  %-20s  %s\n", "ID", "SUBJECT", "ROLE", "CREATED", "EXPIRES");
@@ -98,11 +80,12 @@ int cmd_token(int argc, char **argv, struct cli_ctx *ctx)
 		}
 		json_decref(list);
 	} else if (!strcmp(sub, "revoke")) {
-		if (token_revoke(st, ctx->args.v[1]))
-			rc = fail("revoke");
+		if (app_token_revoke(a, ctx->args.v[1], &d))
+			rc = fail(ctx, &d);
 		else
 			fprintf(stderr, "token %s revoked\n", ctx->args.v[1]);
 	}
-	store_close(st);
+	diags_release(&d);
+	app_close(a);
 	return rc;
 }
