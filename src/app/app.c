@@ -78,8 +78,12 @@ static int offline_artifact(char **out, const char *name, const char *field, voi
 static void load_manifests(struct app *a, const struct app_options *o, const char *first, struct diags *errors)
 {
 	for (size_t i = 0; i < o->npaths; i++)
-		if (manifest_load_path(&a->ms, o->paths[i]) == CRATIS_EIO)
-			diags_errorf(errors, CRATIS_EIO, "%s", cratis_error_last()->message);
+		if (manifest_load_path(&a->ms, o->paths[i]) == CRATIS_EIO) {
+			/* the error's own status: a git ref or directory that does not exist is
+			 * CRATIS_ENOTFOUND (a server answers 404), a read that failed CRATIS_EIO */
+			const struct cratis_error *e = cratis_error_last();
+			diags_errorf(errors, e->status == CRATIS_ENOTFOUND ? CRATIS_ENOTFOUND : CRATIS_EIO, "%s", e->message);
+		}
 	for (size_t i = 0; i < o->nbuffers; i++)
 		if (manifest_load_buffer(&a->ms, o->buffers[i].name, o->buffers[i].data, o->buffers[i].len) == CRATIS_ENOMEM)
 			diags_errorf(errors, CRATIS_ENOMEM, "%s", cratis_error_last()->message);

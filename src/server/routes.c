@@ -8,6 +8,7 @@
 
 #include "app/app.h"
 #include "agents.h"
+#include "manifest/location.h"
 #include "teams.h"
 #include "dashboard.h"
 #include "error.h"
@@ -212,6 +213,7 @@ static void h_project_create(struct req *r)
 		return;
 	const char *name = json_string_value(json_object_get(b, "name"));
 	const char *path = json_string_value(json_object_get(b, "path"));
+	const char *loc = json_string_value(json_object_get(b, "location"));
 	if (!req_authorize(r, name ? name : ""))
 		goto out;
 	struct diags d = DIAGS_INIT;
@@ -219,10 +221,24 @@ static void h_project_create(struct req *r)
 		diag_locate(diags_errorf(&d, CRATIS_EINVAL, "expected a name of lowercase letters, digits, '-', '_' or '.'"),
 		            "request body", 0, 0, "name");
 	}
-	char *abs = path && *path == '/' ? abs_path(path) : NULL;
-	if (!abs || !is_dir(abs))
-		diag_locate(diags_errorf(&d, CRATIS_EINVAL, "expected the absolute path of a project directory, got '%s'",
-		                         path ? path : ""), "request body", 0, 0, "path");
+	char *abs = NULL;
+	if (json_object_get(b, "location") && !json_object_get(b, "path")) {
+		/* a git repository (docs/locations.md): URL, //DIR and ?ref= as -f takes them */
+		struct location l;
+		if (!loc || !location_is_git(loc) || location_parse(&l, loc))
+			diag_locate(diags_errorf(&d, CRATIS_EINVAL, "expected a git location (git::URL//DIR?ref=REF, https://, ssh://, file://...): %s",
+			                         loc && location_is_git(loc) ? cratis_error_last()->message : "not a git location"),
+			            "request body", 0, 0, "location");
+		else {
+			location_release(&l);
+			abs = xstrdup(loc);
+		}
+	} else {
+		abs = path && *path == '/' && !json_object_get(b, "location") ? abs_path(path) : NULL;
+		if (!abs || !is_dir(abs))
+			diag_locate(diags_errorf(&d, CRATIS_EINVAL, "expected the absolute path of a project directory, got '%s' (or a git \"location\" instead of \"path\")",
+			                         path ? path : ""), "request body", 0, 0, "path");
+	}
 	if (d.n) {
 		reply_problem(r, 422, NULL, &d);
 		goto out_diags;
@@ -241,6 +257,8 @@ static void h_project_create(struct req *r)
 	char t[32];
 	now_rfc3339(t);
 	json_t *row = json_pack("{s:s, s:s, s:s}", "name", name, "path", abs, "registered", t);
+	if (location_is_git(abs))
+		json_object_set_new(row, "location", json_string(abs));
 	struct server *s = r->srv;
 	server_projects_refresh(s);
 	pthread_mutex_lock(&s->mu);
@@ -303,6 +321,29 @@ static void h_environments(struct req *r)
 
 /* ---- plans and deployments ---- */
 
+/* Git location text with its ?ref= replaced by ref (heap), or NULL with the last error set: text
+ * is not a git location, or ref is not a non-empty string the location accepts. */
+static char *location_at_ref(const char *text, const char *ref)
+{
+	if (!location_is_git(text)) {
+		error_set(CRATIS_EINVAL, "not a git location");
+		return NULL;
+	}
+	if (!ref || !*ref || strpbrk(ref, "?&#/ ") == ref) {
+		error_set(CRATIS_EINVAL, "expected a branch, a tag or a commit id");
+		return NULL;
+	}
+	const char *q = strstr(text, "?ref=");
+	char *at = xasprintf("%.*s?ref=%s", (int)(q ? (size_t)(q - text) : strlen(text)), text, ref);
+	struct location l;
+	if (location_parse(&l, at)) {
+		free(at);
+		return NULL;
+	}
+	location_release(&l);
+	return at;
+}
+
 static void h_plan(struct req *r)
 {
 	json_t *b = req_body_object(r);
@@ -312,6 +353,23 @@ static void h_plan(struct req *r)
 	char *obj = env_object(env, r->params[0]);
 	char *path = srv_authorized_project(r, obj);
 	free(obj);
+	if (path && json_object_get(b, "ref")) {
+		/* a project at a ref: its git location with ?ref= replaced, for this deployment only */
+		char *at = location_at_ref(path, json_string_value(json_object_get(b, "ref")));
+		if (!at) {
+			struct diags d = DIAGS_INIT;
+			diag_locate(diags_errorf(&d, CRATIS_EINVAL, "%s", location_is_git(path) ? cratis_error_last()->message
+			                                                  : "the project is a directory, not a git location: it has no ref"),
+			            "request body", 0, 0, "ref");
+			reply_problem(r, 422, NULL, &d);
+			diags_release(&d);
+			free(path);
+			path = NULL;
+		} else {
+			free(path);
+			path = at;
+		}
+	}
 	if (path) {
 		struct diags d = DIAGS_INIT;
 		struct app *a = NULL;
@@ -538,6 +596,23 @@ static void h_deploy(struct req *r)
 	char *obj = env_object(env, r->params[0]);
 	char *path = srv_authorized_project(r, obj);
 	free(obj);
+	if (path && json_object_get(b, "ref")) {
+		/* a project at a ref: its git location with ?ref= replaced, for this deployment only */
+		char *at = location_at_ref(path, json_string_value(json_object_get(b, "ref")));
+		if (!at) {
+			struct diags d = DIAGS_INIT;
+			diag_locate(diags_errorf(&d, CRATIS_EINVAL, "%s", location_is_git(path) ? cratis_error_last()->message
+			                                                  : "the project is a directory, not a git location: it has no ref"),
+			            "request body", 0, 0, "ref");
+			reply_problem(r, 422, NULL, &d);
+			diags_release(&d);
+			free(path);
+			path = NULL;
+		} else {
+			free(path);
+			path = at;
+		}
+	}
 	if (path) {
 		struct job *j = xcalloc(1, sizeof(*j));
 		j->action = -1;
