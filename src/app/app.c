@@ -916,8 +916,9 @@ static int manifest_digests(struct app *a, json_t **out, struct diags *d)
 	return CRATIS_OK;
 }
 
-int app_plan_write(struct app *a, const struct plan *p, const char *path, struct diags *d)
+int app_plan_saved(struct app *a, const struct plan *p, json_t **out, struct diags *d)
 {
+	*out = NULL;
 	json_t *digests;
 	int rc = manifest_digests(a, &digests, d);
 	if (rc)
@@ -937,6 +938,16 @@ int app_plan_write(struct app *a, const struct plan *p, const char *path, struct
 		json_object_set_new(head, "state_url", json_string(a->o.state_url));
 	json_object_update(head, doc);
 	json_decref(doc);
+	*out = head;
+	return CRATIS_OK;
+}
+
+int app_plan_write(struct app *a, const struct plan *p, const char *path, struct diags *d)
+{
+	json_t *head;
+	int rc = app_plan_saved(a, p, &head, d);
+	if (rc)
+		return rc;
 	char *text = json_dumps(head, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(head);
 	/* a temporary file beside path (mkstemp creates it 0600), renamed over it */

@@ -162,6 +162,11 @@ int app_apply(struct app *a, bool destroy, app_review_fn review, void *payload, 
  * written. The file is written to a temporary file in the same directory, created 0600, and
  * renamed over path. Returns CRATIS_OK, or CRATIS_EIO with the problem in d. */
 int app_plan_write(struct app *a, const struct plan *p, const char *path, struct diags *d);
+/* The saved plan app_plan_write writes, as a JSON object (*out, a new reference; NULL on error),
+ * for a front end that hands it to its client (`cratis serve`: POST .../plans with save) and
+ * takes it back for app_apply_saved. Returns CRATIS_OK, or CRATIS_EIO (a manifest cannot be
+ * read again for its digest) with the problem in d. */
+int app_plan_saved(struct app *a, const struct plan *p, json_t **out, struct diags *d);
 
 /* Read the saved plan at path into *out (caller owns it). Returns CRATIS_OK, CRATIS_EIO (cannot
  * read) or CRATIS_EINVAL (not JSON, not a cratis plan, or an unknown format major version), each

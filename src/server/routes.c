@@ -344,6 +344,23 @@ static char *location_at_ref(const char *text, const char *ref)
 	return at;
 }
 
+/* A plan or deployment of a project at body's ref: path (taken) with its ?ref= replaced, for this
+ * request only; NULL after replying 422 naming the field ref. */
+static char *path_at_ref(struct req *r, char *path, json_t *ref)
+{
+	char *at = location_at_ref(path, json_string_value(ref));
+	if (!at) {
+		struct diags d = DIAGS_INIT;
+		diag_locate(diags_errorf(&d, CRATIS_EINVAL, "%s", location_is_git(path) ? cratis_error_last()->message
+		                                                  : "the project is a directory, not a git location: it has no ref"),
+		            "request body", 0, 0, "ref");
+		reply_problem(r, 422, NULL, &d);
+		diags_release(&d);
+	}
+	free(path);
+	return at;
+}
+
 static void h_plan(struct req *r)
 {
 	json_t *b = req_body_object(r);
@@ -353,38 +370,30 @@ static void h_plan(struct req *r)
 	char *obj = env_object(env, r->params[0]);
 	char *path = srv_authorized_project(r, obj);
 	free(obj);
-	if (path && json_object_get(b, "ref")) {
-		/* a project at a ref: its git location with ?ref= replaced, for this deployment only */
-		char *at = location_at_ref(path, json_string_value(json_object_get(b, "ref")));
-		if (!at) {
-			struct diags d = DIAGS_INIT;
-			diag_locate(diags_errorf(&d, CRATIS_EINVAL, "%s", location_is_git(path) ? cratis_error_last()->message
-			                                                  : "the project is a directory, not a git location: it has no ref"),
-			            "request body", 0, 0, "ref");
-			reply_problem(r, 422, NULL, &d);
-			diags_release(&d);
-			free(path);
-			path = NULL;
-		} else {
-			free(path);
-			path = at;
-		}
-	}
+	if (path && json_object_get(b, "ref"))
+		path = path_at_ref(r, path, json_object_get(b, "ref"));
 	if (path) {
 		struct diags d = DIAGS_INIT;
 		struct app *a = NULL;
 		struct plan p;
 		int rc = srv_open_app(r, path, env, APP_LOAD_MANIFESTS, NULL, &a, &d);
-		if (!rc && !(rc = app_plan(a, &p, &d))) {
+		json_t *saved = NULL;
+		bool planned = !rc && !(rc = app_plan(a, &p, &d));
+		if (planned && json_is_true(json_object_get(b, "save")))
+			rc = app_plan_saved(a, &p, &saved, &d);
+		if (!rc) {
 			json_t *j = app_plan_json(&p);
 			json_object_set_new(j, "project", json_string(r->params[0]));
 			json_object_set_new(j, "changes", json_boolean(app_plan_has_changes(&p)));
 			json_object_set_new(j, "diagnostics", diags_to_json(&d));
+			if (saved) /* the saved plan (cratis plan -out), to apply exactly with POST .../deployments {plan} */
+				json_object_set_new(j, "saved", saved);
 			reply_json(r, 200, j);
-			app_plan_release(&p);
 		} else {
 			reply_diags(r, rc, &d);
 		}
+		if (planned)
+			app_plan_release(&p);
 		srv_close_app(r, a);
 		diags_release(&d);
 		free(path);
@@ -400,6 +409,7 @@ struct job {
 	char *experiment, *winner;    /* an experiment's conclude (exp_conclude) or abort, or NULL */
 	bool exp_conclude;
 	bool force;
+	json_t *saved;                /* an apply of exactly this saved plan (app_apply_saved), or NULL */
 	pthread_t th;
 	bool started, done, waited;   /* waited: a handler still reads it */
 	int64_t id;
@@ -470,7 +480,8 @@ static void *job_run(void *arg)
 			struct plan p;
 			struct app_run run;
 			memset(&run, 0, sizeof(run));
-			rc = app_apply(a, false, NULL, NULL, &p, &run, &d);
+			rc = j->saved ? app_apply_saved(a, j->saved, NULL, NULL, &p, &run, &d)
+			              : app_apply(a, false, NULL, NULL, &p, &run, &d);
 			app_plan_release(&p);
 		}
 	}
@@ -491,6 +502,7 @@ static void *job_run(void *arg)
 
 static void job_free(struct job *j)
 {
+	json_decref(j->saved);
 	free(j->experiment);
 	free(j->winner);
 	free(j->rollout);
@@ -596,22 +608,17 @@ static void h_deploy(struct req *r)
 	char *obj = env_object(env, r->params[0]);
 	char *path = srv_authorized_project(r, obj);
 	free(obj);
-	if (path && json_object_get(b, "ref")) {
-		/* a project at a ref: its git location with ?ref= replaced, for this deployment only */
-		char *at = location_at_ref(path, json_string_value(json_object_get(b, "ref")));
-		if (!at) {
-			struct diags d = DIAGS_INIT;
-			diag_locate(diags_errorf(&d, CRATIS_EINVAL, "%s", location_is_git(path) ? cratis_error_last()->message
-			                                                  : "the project is a directory, not a git location: it has no ref"),
-			            "request body", 0, 0, "ref");
-			reply_problem(r, 422, NULL, &d);
-			diags_release(&d);
-			free(path);
-			path = NULL;
-		} else {
-			free(path);
-			path = at;
-		}
+	if (path && json_object_get(b, "ref"))
+		path = path_at_ref(r, path, json_object_get(b, "ref"));
+	json_t *saved = json_object_get(b, "plan");
+	if (path && saved && !json_is_object(saved)) {
+		struct diags d = DIAGS_INIT;
+		diag_locate(diags_errorf(&d, CRATIS_EINVAL, "expected a saved plan (the \"saved\" object of POST .../plans with save)"),
+		            "request body", 0, 0, "plan");
+		reply_problem(r, 422, NULL, &d);
+		diags_release(&d);
+		free(path);
+		path = NULL;
 	}
 	if (path) {
 		struct job *j = xcalloc(1, sizeof(*j));
@@ -619,6 +626,7 @@ static void h_deploy(struct req *r)
 		j->path = path;
 		j->env = env ? xstrdup(env) : NULL;
 		j->project = xstrdup(r->params[0]);
+		j->saved = json_incref(saved);
 		job_start(r, j, NULL);
 	}
 	json_decref(b);

@@ -3,7 +3,8 @@
 # location: a directory or a git URL + ref + path)", "deployments (POST ... a project at a ref)"):
 # a repository with two tags, the project registered at v1 under //app, a deployment at its ref
 # writes v1, a deployment with {"ref": "v2"} writes v2 without changing the registration, a plan
-# at a ref shows the change, and bad locations and refs are 422 naming the field.
+# at a ref shows the change, a saved plan is applied exactly and refused once stale, and bad
+# locations, refs and plans are refused naming the field.
 . "$(dirname "$0")/lib.sh"
 . "$SRC/tests/server/serve_lib.sh"
 command -v git >/dev/null || { echo "git is not installed (scripts/setup.sh)"; exit 1; }
@@ -65,6 +66,24 @@ check "succeeds" test "$(wait_done "$(jq_py 'd["id"]' <"$T/resp")")" = succeeded
 check "v2 is deployed" grep -qx v2 "$T/out/page"
 req GET /v1/projects "$ADMIN" >/dev/null
 check "the registration still names v1" test "$(jq_py '[p["location"] for p in d if p["name"] == "site"][0]' <"$T/resp")" = "$LOC"
+
+# a saved plan (POST .../plans with save), applied exactly (POST .../deployments with plan), as
+# `cratis plan -out FILE` and `cratis apply FILE`; a plan the state has moved past is refused
+code=$(req POST /v1/projects/site/plans "$ADMIN" '{"env":"staging","ref":"v1","save":true}')
+expect_rc "a saved plan at v1" 200 "$code"
+check "it carries the saved plan" test "$(jq_py 'd["saved"]["kind"]' <"$T/resp")" = cratis-plan
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({"env": "staging", "ref": "v1", "plan": d["saved"]}))' "$T/resp" >"$T/apply-v1.json"
+cp "$T/apply-v1.json" "$T/apply-v1-again.json"
+code=$(req POST /v1/projects/site/deployments "$ADMIN" "$(cat "$T/apply-v1.json")")
+expect_rc "the saved plan is applied" 202 "$code"
+check "succeeds" test "$(wait_done "$(jq_py 'd["id"]' <"$T/resp")")" = succeeded
+check "v1 is deployed again" grep -qx v1 "$T/out/page"
+code=$(req POST /v1/projects/site/deployments "$ADMIN" "$(cat "$T/apply-v1-again.json")")
+check "applied a second time, the state has moved past it: refused as stale" test "$code" = 422
+expect_in "saying so" "saved plan is stale" "$T/resp"
+code=$(req POST /v1/projects/site/deployments "$ADMIN" '{"env":"staging","plan":"not a plan"}')
+expect_rc "a plan that is not an object" 422 "$code"
+expect_in "names the field plan" '"field":"plan"' "$T/resp"
 
 # refusals, each naming its field
 code=$(req POST /v1/projects/site/deployments "$ADMIN" '{"env":"staging","ref":"no-such-tag"}')
