@@ -950,6 +950,8 @@ static void test_store_children_of_a_rollout(void **state)
 	                    .body = "{\"rollout\":\"web\",\"variants\":[{\"name\":\"a\",\"control\":true,\"release\":\"r2-bb\",\"weight\":1},"
 	                            "{\"name\":\"b\",\"release\":\"r3-dd\",\"weight\":3}]}" };
 	assert_int_equal(store_record_put(s, &x, STORE_REV_ANY, NULL), 0);
+	free(x.created); /* set by the put */
+	free(x.updated);
 	assert_int_equal(store_list(s, "dev", NULL, &rows), 0);
 	c = store_rows_find(&rows, "p", "Service/web.r3-dd");
 	assert_non_null(c);
